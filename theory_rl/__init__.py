@@ -1,0 +1,26 @@
+"""theory_rl: reinforcement-learning algorithms whose answers are checked against theory.
+
+Subpackages are imported on first use (``theory_rl.tabular``, ``theory_rl.models``, ...), so
+``import theory_rl`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_SUBPACKAGES = ("checks", "envs", "errors", "models", "tabular")
+
+__all__ = ["__version__", *_SUBPACKAGES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,95 @@
+"""The library's exceptions and warnings.
+
+Every error raised for bad user input is a subclass of both :class:`TheoryRLError` and
+:class:`ValueError`, so ``except ValueError`` keeps working for callers that do not know this
+library, and ``except TheoryRLError`` catches everything the library raises on purpose.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "TheoryRLError",
+    "InvalidModelError",
+    "ParseError",
+    "SolverError",
+    "DependencyNotInstalled",
+    "ConvergenceWarning",
+]
+
+
+class TheoryRLError(Exception):
+    """Base class of every exception that theory_rl raises deliberately."""
+
+
+class InvalidModelError(TheoryRLError, ValueError):
+    """Model data that breaks the model's definition.
+
+    The message names the first offending entry, e.g.
+    ``P[3, 1, :] sums to 0.97 (expected 1 within 1e-08)``.
+    """
+
+
+class ParseError(TheoryRLError, ValueError):
+    """A malformed model file.
+
+    Parameters
+    ----------
+    message : str
+        What was expected and what was found.
+    file : str, optional
+        The file being read.
+    line, column : int, optional
+        1-based position of the offending token, where the format has lines.
+    field : str, optional
+        The record or field at fault, for formats without lines (``.npz`` keys, JSON keys).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.file = file
+        self.line = line
+        self.column = column
+        self.field = field
+        where = []
+        if file is not None:
+            where.append(str(file))
+        if line is not None:
+            where.append(f"line {line}")
+        if column is not None:
+            where.append(f"column {column}")
+        if field is not None:
+            where.append(f"field {field!r}")
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+
+class SolverError(TheoryRLError, RuntimeError):
+    """A numerical back end failed (LP/MIP infeasible, unbounded, or an internal error).
+
+    ``status`` holds the back end's own status code or message.
+    """
+
+    def __init__(self, message: str, *, status: object = None) -> None:
+        self.status = status
+        super().__init__(message if status is None else f"{message} (status: {status})")
+
+
+class DependencyNotInstalled(TheoryRLError, ImportError):
+    """An optional dependency is missing; the message names the extra that installs it."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        self.package = package
+        self.extra = extra
+        super().__init__(
+            f"{package} is required for this feature: pip install 'theory_rl[{extra}]'"
+        )
+
+
+class ConvergenceWarning(UserWarning):
+    """An iterative solver stopped at ``max_iter`` before its stopping rule certified the answer."""

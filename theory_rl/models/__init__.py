@@ -1,0 +1,6 @@
+"""Validated, frozen model data: :class:`FiniteMDP` (and, as later families land, POMDPs,
+PSRs, robust MDPs and coupled restless bandits)."""
+
+from ._finite_mdp import DEFAULT_ATOL, FiniteMDP, load, normalize
+
+__all__ = ["DEFAULT_ATOL", "FiniteMDP", "load", "normalize"]

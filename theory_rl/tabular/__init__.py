@@ -1,0 +1,34 @@
+"""Exact solvers for finite MDPs.
+
+Every solver returns a :class:`Solution` whose ``bound`` is certified by the theorem named in
+its docstring (MacQueen/Porteus bounds for the discounted solvers, Odoni's bounds for the
+average-reward solver).
+"""
+
+from ._average_reward import relative_value_iteration
+from ._bellman import bellman_operator, bellman_residual, greedy_policy, policy_value, q_values
+from ._finite_horizon import backward_induction
+from ._linear_programming import linear_programming
+from ._mdpo import mirror_descent_policy_optimization
+from ._policy_iteration import modified_policy_iteration, policy_evaluation, policy_iteration
+from ._soft import soft_value_iteration
+from ._solution import Solution
+from ._value_iteration import value_iteration
+
+__all__ = [
+    "Solution",
+    "backward_induction",
+    "bellman_operator",
+    "bellman_residual",
+    "greedy_policy",
+    "linear_programming",
+    "mirror_descent_policy_optimization",
+    "modified_policy_iteration",
+    "policy_evaluation",
+    "policy_iteration",
+    "policy_value",
+    "q_values",
+    "relative_value_iteration",
+    "soft_value_iteration",
+    "value_iteration",
+]

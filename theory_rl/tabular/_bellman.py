@@ -1,0 +1,277 @@
+r"""Bellman operators and exact policy evaluation for :class:`~theory_rl.models.FiniteMDP`.
+
+Notation (Puterman 1994, ch. 6): for ``v`` in ``R^S``,
+
+.. math::
+    q_v(s, a) = R(s, a) + \gamma \sum_{s'} P(s' \mid s, a)\, v(s'), \qquad
+    (T v)(s) = \max_a q_v(s, a), \qquad (T_\pi v)(s) = \sum_a \pi(a \mid s)\, q_v(s, a).
+
+``T`` and ``T_pi`` are monotone ``gamma``-contractions in the sup norm, with fixed points
+``v*`` and ``v_pi``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from .._validation import as_float_array
+from ..errors import InvalidModelError, SolverError
+from ..models import FiniteMDP
+from . import _kernels
+
+__all__ = [
+    "bellman_operator",
+    "bellman_residual",
+    "greedy_policy",
+    "policy_value",
+    "q_values",
+]
+
+
+class BellmanOperator:
+    """The arrays of one model laid out for fast repeated backups (internal).
+
+    ``r_eff[s*A + a]`` is ``R[s, a]``, or ``-inf`` for unavailable actions so that every max
+    ignores them.
+    """
+
+    def __init__(self, mdp: FiniteMDP) -> None:
+        if mdp.gamma >= 1.0:
+            raise InvalidModelError(
+                f"gamma = {mdp.gamma:g}: infinite-horizon solvers need gamma < 1 "
+                "(use backward_induction for finite-horizon models)"
+            )
+        self.mdp = mdp
+        self.S, self.A, self.gamma = mdp.n_states, mdp.n_actions, mdp.gamma
+        self.sparse = mdp.is_sparse
+        self.P2 = mdp.transition_matrix
+        r = np.array(mdp.R, dtype=np.float64).ravel()
+        if mdp.action_mask is not None:
+            r[~mdp.action_mask.ravel()] = -np.inf
+        self.r_eff = r
+        self._policy_buf = np.empty(self.S, dtype=np.int64)
+
+    # --- full backups ------------------------------------------------------------------------
+    def q(self, v: np.ndarray) -> np.ndarray:
+        """``q[s, a] = R[s, a] + gamma * P[s, a, :] @ v`` (``-inf`` for unavailable actions)."""
+        out = self.P2 @ v
+        out *= self.gamma
+        out += self.r_eff
+        return out.reshape(self.S, self.A)
+
+    def backup(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(T v, greedy policy)``; the policy array is reused between calls."""
+        if self.sparse:
+            tv = np.empty(self.S)
+            _kernels.csr_backup(
+                self.P2.data, self.P2.indices, self.P2.indptr, self.r_eff, v, self.gamma, self.A,
+                tv, self._policy_buf,
+            )
+            return tv, self._policy_buf
+        q = self.q(v)
+        policy = q.argmax(axis=1)
+        return q[np.arange(self.S), policy], policy
+
+    # --- policy sweeps -------------------------------------------------------------------------
+    def policy_sweep(self, v: np.ndarray, policy: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``T_pi v`` for a deterministic policy, reading only the policy's rows of ``P``."""
+        out = np.empty(self.S) if out is None else out
+        if self.sparse:
+            _kernels.csr_policy_sweep(
+                self.P2.data, self.P2.indices, self.P2.indptr, self.r_eff, v, self.gamma, self.A,
+                policy, out,
+            )
+        else:
+            _kernels.dense_policy_sweep(self.P2, self.r_eff, v, self.gamma, self.A, policy, out)
+        return out
+
+    def gauss_seidel_sweep(self, v: np.ndarray, policy: np.ndarray) -> float:
+        """One in-place Gauss-Seidel sweep; returns the largest change of ``v``."""
+        if self.sparse:
+            return _kernels.csr_gauss_seidel_sweep(
+                self.P2.data, self.P2.indices, self.P2.indptr, self.r_eff, v, self.gamma, self.A, policy
+            )
+        return _kernels.dense_gauss_seidel_sweep(self.P2, self.r_eff, v, self.gamma, self.A, policy)
+
+    # --- the policy's Markov chain -----------------------------------------------------------
+    def policy_chain(self, policy: np.ndarray) -> tuple[np.ndarray | sp.csr_matrix, np.ndarray]:
+        """``(P_pi, r_pi)``: ``P_pi[s, s'] = sum_a pi(a|s) P[s, a, s']``, ``r_pi(s) = sum_a pi(a|s) R[s, a]``."""
+        S, A = self.S, self.A
+        R = self.mdp.R
+        if policy.ndim == 1:
+            rows = np.arange(S) * A + policy
+            P_pi = self.P2[rows]
+            return P_pi, R.ravel()[rows]
+        r_pi = np.einsum("sa,sa->s", policy, R)
+        if self.sparse:
+            weights = sp.csr_matrix(
+                (policy.ravel(), np.arange(S * A), np.arange(0, S * A + 1, A)), shape=(S, S * A)
+            )
+            return (weights @ self.P2).tocsr(), r_pi
+        return np.einsum("sa,sat->st", policy, self.mdp.P), r_pi
+
+
+def as_policy(mdp: FiniteMDP, policy: object, *, name: str = "policy") -> np.ndarray:
+    """Validate a policy: action indices of shape ``(S,)`` or probabilities of shape ``(S, A)``.
+
+    Returns an int64 array ``(S,)`` or a float64 array ``(S, A)``. Raises
+    :class:`InvalidModelError` naming the first bad state.
+    """
+    S, A = mdp.n_states, mdp.n_actions
+    arr = np.asarray(policy)
+    mask = mdp.action_mask
+    if arr.ndim == 1:
+        if arr.shape != (S,):
+            raise InvalidModelError(f"{name} has shape {arr.shape}, expected ({S},) or ({S}, {A})")
+        if not np.issubdtype(arr.dtype, np.integer):
+            if not (np.issubdtype(arr.dtype, np.floating) and np.all(np.mod(arr, 1) == 0)):
+                raise InvalidModelError(f"{name} of shape ({S},) must hold integer action indices")
+        arr = arr.astype(np.int64)
+        bad = (arr < 0) | (arr >= A)
+        if bad.any():
+            s = int(np.argmax(bad))
+            raise InvalidModelError(f"{name}[{s}] = {arr[s]} is not an action index in [0, {A})")
+        if mask is not None and not mask[np.arange(S), arr].all():
+            s = int(np.argmax(~mask[np.arange(S), arr]))
+            raise InvalidModelError(f"{name}[{s}] = {arr[s]} is an unavailable action")
+        return arr
+    probs = as_float_array(arr, name, ndim=2)
+    if probs.shape != (S, A):
+        raise InvalidModelError(f"{name} has shape {probs.shape}, expected ({S},) or ({S}, {A})")
+    from .._validation import check_probability_rows
+
+    check_probability_rows(probs, name, atol=mdp.atol, row_shape=(S,))
+    if mask is not None and (probs[~mask] > 0).any():
+        s, a = (int(i) for i in np.argwhere((probs > 0) & ~mask)[0])
+        raise InvalidModelError(f"{name}[{s}, {a}] > 0 puts mass on an unavailable action")
+    return probs
+
+
+def as_value(mdp: FiniteMDP, v: object, name: str = "v") -> np.ndarray:
+    """Validate a value vector of shape ``(S,)``."""
+    arr = as_float_array(v, name, ndim=1)
+    if arr.shape != (mdp.n_states,):
+        raise InvalidModelError(f"{name} has shape {arr.shape}, expected ({mdp.n_states},)")
+    from .._validation import check_finite
+
+    check_finite(arr, name)
+    return arr
+
+
+def solve_policy_system(
+    P_pi: np.ndarray | sp.spmatrix,
+    r_pi: np.ndarray,
+    gamma: float,
+    *,
+    linear_solver: str = "auto",
+    x0: np.ndarray | None = None,
+) -> np.ndarray:
+    r"""Solve ``(I - gamma P_pi) v = r_pi``.
+
+    Dense: LAPACK LU. Sparse: ``"direct"`` is SuperLU (``scipy.sparse.linalg.spsolve``);
+    ``"iterative"`` is restarted GMRES warm-started at ``x0`` with relative tolerance 1e-13,
+    falling back to SuperLU if it stalls; ``"auto"`` is direct below 5,000 states and
+    iterative above.
+    """
+    S = r_pi.shape[0]
+    if gamma == 0.0:
+        return np.array(r_pi, dtype=float)
+    if not sp.issparse(P_pi):
+        return np.linalg.solve(np.eye(S) - gamma * np.asarray(P_pi), r_pi)
+    if linear_solver not in ("auto", "direct", "iterative"):
+        raise ValueError(f"linear_solver must be 'auto', 'direct' or 'iterative', got {linear_solver!r}")
+    M = (sp.identity(S, format="csr") - gamma * P_pi).tocsr()
+    if linear_solver == "iterative" or (linear_solver == "auto" and S > 5000):
+        x, info = spla.gmres(M, r_pi, x0=x0, rtol=1e-13, atol=0.0, restart=40, maxiter=50)
+        if info == 0:
+            return x
+    x = spla.spsolve(M.tocsc(), r_pi)
+    if not np.isfinite(x).all():
+        raise SolverError("policy evaluation: the linear system (I - gamma P_pi) v = r_pi could not be solved")
+    return x
+
+
+# ------------------------------------------------------------------------------ public helpers
+def q_values(mdp: FiniteMDP, v: np.ndarray) -> np.ndarray:
+    r"""Action values of ``v``: ``q(s, a) = R(s, a) + gamma * sum_s' P(s'|s, a) v(s')``.
+
+    Parameters
+    ----------
+    mdp : FiniteMDP
+    v : ndarray, shape (S,)
+
+    Returns
+    -------
+    ndarray, shape (S, A)
+        ``-inf`` for unavailable actions.
+    """
+    return BellmanOperator(mdp).q(as_value(mdp, v))
+
+
+def bellman_operator(mdp: FiniteMDP, v: np.ndarray, *, policy: np.ndarray | None = None) -> np.ndarray:
+    r"""Apply the Bellman optimality operator ``T`` (or ``T_pi`` when ``policy`` is given).
+
+    .. math::
+        (T v)(s) = \max_a \Big[R(s,a) + \gamma \sum_{s'} P(s'|s,a) v(s')\Big], \qquad
+        (T_\pi v)(s) = \sum_a \pi(a|s) \Big[R(s,a) + \gamma \sum_{s'} P(s'|s,a) v(s')\Big].
+
+    Both are monotone (``u <= w`` implies ``T u <= T w``) and ``gamma``-contractions in the sup
+    norm (Puterman 1994, Prop. 6.2.4).
+
+    Parameters
+    ----------
+    mdp : FiniteMDP
+    v : ndarray, shape (S,)
+    policy : ndarray, shape (S,) of action indices or (S, A) of probabilities, optional
+    """
+    op = BellmanOperator(mdp)
+    v = as_value(mdp, v)
+    if policy is None:
+        return op.backup(v)[0].copy()
+    pi = as_policy(mdp, policy)
+    if pi.ndim == 1:
+        return op.policy_sweep(v, pi)
+    q = op.q(v)
+    return np.einsum("sa,sa->s", pi, np.where(pi > 0, q, 0.0))
+
+
+def greedy_policy(mdp: FiniteMDP, v: np.ndarray) -> np.ndarray:
+    r"""A deterministic policy greedy with respect to ``v``: ``pi(s) in argmax_a q_v(s, a)``.
+
+    Ties go to the lowest action index. Returns int64 array of shape ``(S,)``.
+    """
+    return np.asarray(BellmanOperator(mdp).q(as_value(mdp, v)).argmax(axis=1), dtype=np.int64)
+
+
+def bellman_residual(mdp: FiniteMDP, v: np.ndarray) -> float:
+    r"""Sup-norm Bellman residual ``||T v - v||_inf``.
+
+    By the contraction property, ``||v - v*||_inf <= ||T v - v||_inf / (1 - gamma)``.
+    """
+    v = as_value(mdp, v)
+    return float(np.max(np.abs(BellmanOperator(mdp).backup(v)[0] - v)))
+
+
+def policy_value(mdp: FiniteMDP, policy: np.ndarray, *, linear_solver: str = "auto") -> np.ndarray:
+    r"""Exact value of a stationary policy: the solution of ``(I - gamma P_pi) v = r_pi``.
+
+    .. math::
+        v_\pi = (I - \gamma P_\pi)^{-1} r_\pi = \sum_{t \ge 0} \gamma^t P_\pi^t r_\pi .
+
+    Parameters
+    ----------
+    mdp : FiniteMDP
+        Discounted model (``gamma < 1``).
+    policy : ndarray, shape (S,) of action indices, or (S, A) of probabilities
+    linear_solver : {"auto", "direct", "iterative"}
+        For sparse models; see :func:`policy_evaluation`.
+
+    Returns
+    -------
+    ndarray, shape (S,)
+    """
+    op = BellmanOperator(mdp)
+    P_pi, r_pi = op.policy_chain(as_policy(mdp, policy))
+    return solve_policy_system(P_pi, r_pi, mdp.gamma, linear_solver=linear_solver)

@@ -1,0 +1,109 @@
+"""The linear programs of a discounted MDP, solved with HiGHS through scipy."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+from ..errors import SolverError
+from ..models import FiniteMDP
+from ._bellman import BellmanOperator
+from ._common import Timer, certify
+from ._solution import Solution
+
+__all__ = ["linear_programming"]
+
+
+def linear_programming(mdp: FiniteMDP, *, formulation: str = "dual", highs_method: str = "highs") -> Solution:
+    r"""Solve a discounted MDP as a linear program (d'Epenoux 1963; Puterman 1994, §6.9).
+
+    Primal (values), with state weights ``alpha > 0``:
+
+    .. math::
+        \min_v \; \sum_s \alpha(s) v(s) \quad \text{s.t.} \quad
+        v(s) \ge R(s,a) + \gamma \sum_{s'} P(s'|s,a) v(s') \quad \forall (s, a).
+
+    Dual (occupancy measures):
+
+    .. math::
+        \max_{\rho \ge 0} \; \sum_{s,a} \rho(s,a) R(s,a) \quad \text{s.t.} \quad
+        \sum_a \rho(s',a) - \gamma \sum_{s,a} P(s'|s,a) \rho(s,a) = \alpha(s') \quad \forall s'.
+
+    Both optima equal ``<alpha, v*>``. The primal solution is ``v*``; the dual solution is the
+    unnormalised discounted occupancy ``rho*(s,a) = sum_t gamma^t Pr(s_t=s, a_t=a)`` of an optimal
+    policy started from ``alpha`` (it sums to ``1/(1-gamma)``; ``(1-gamma) rho*`` is the
+    normalised ``d*``, whose objective is ``(1-gamma) <alpha, v*>``). Whichever is solved, the
+    other is read from HiGHS's dual values (the marginals), so both are always returned.
+
+    ``alpha`` is ``mdp.d0`` when it has full support. A ``d0`` with zeros would leave ``v`` free
+    above ``v*`` on states it never reaches, so then ``alpha = (d0 + 1/S) / 2`` is used and
+    recorded in ``info["alpha"]``.
+
+    Parameters
+    ----------
+    mdp : FiniteMDP
+        Discounted model. Unavailable actions drop their constraints/variables.
+    formulation : {"dual", "primal"}
+        Which LP HiGHS solves. The dual has ``S*A`` variables and ``S`` equality rows.
+    highs_method : {"highs", "highs-ds", "highs-ipm"}
+        scipy's HiGHS variant.
+
+    Returns
+    -------
+    Solution
+        ``v`` (primal), ``occupancy`` (dual, shape ``(S, A)``), ``policy`` (``argmax_a rho(s,a)``
+        on states with positive occupancy, greedy for ``v`` elsewhere), MacQueen bounds certifying
+        ``v``, ``info["objective"] = <alpha, v*>``, ``info["alpha"]``.
+
+    Raises
+    ------
+    SolverError
+        If HiGHS does not report an optimal solution.
+    """
+    if formulation not in ("dual", "primal"):
+        raise ValueError(f"formulation must be 'dual' or 'primal', got {formulation!r}")
+    with Timer() as timer:
+        op = BellmanOperator(mdp)
+        S, A, gamma = op.S, op.A, op.gamma
+        d0 = np.asarray(mdp.d0)
+        alpha = d0 if d0.min() > 0 else 0.5 * (d0 + 1.0 / S)
+        valid = np.ones(S * A, bool) if mdp.action_mask is None else mdp.action_mask.ravel().copy()
+        rows = np.flatnonzero(valid)
+        P2 = sp.csr_matrix(op.P2)[rows]
+        E = sp.csr_matrix((np.ones(rows.size), (np.arange(rows.size), rows // A)), shape=(rows.size, S))
+        r = np.asarray(mdp.R).ravel()[rows]
+        # Constraint matrix of the primal, G v <= -r, with G = gamma P - E.
+        G = (gamma * P2 - E).tocsr()
+        if formulation == "primal":
+            res = linprog(alpha, A_ub=G, b_ub=-r, bounds=(None, None), method=highs_method)
+            _check(res)
+            v = res.x
+            rho_rows = -res.ineqlin.marginals
+            objective = res.fun
+        else:
+            res = linprog(-r, A_eq=(-G.T).tocsr(), b_eq=alpha, bounds=(0, None), method=highs_method)
+            _check(res)
+            rho_rows = res.x
+            v = -res.eqlin.marginals
+            objective = -res.fun
+        rho = np.zeros(S * A)
+        rho[rows] = np.maximum(rho_rows, 0.0)
+        rho = rho.reshape(S, A)
+        cert = certify(op, v)
+        q = op.q(v)
+        occupied = rho.sum(axis=1) > 0
+        policy = np.where(occupied, rho.argmax(axis=1), cert.policy)
+    return Solution(
+        v=v, q=q, policy=policy.astype(np.int64), converged=True, n_iter=int(getattr(res, "nit", 0)),
+        residual=cert.residual, bound=float(np.max(np.maximum(v - cert.lower, cert.upper - v))),
+        lower=cert.lower, upper=cert.upper, history=np.zeros(0), method="linear_programming",
+        params={"formulation": formulation, "highs_method": highs_method}, elapsed=timer.elapsed,
+        occupancy=rho, info={"objective": float(objective), "alpha": alpha},
+    )
+
+
+def _check(res: object) -> None:
+    if getattr(res, "status", None) != 0:
+        raise SolverError(f"HiGHS did not solve the MDP linear program: {getattr(res, 'message', '')}",
+                          status=getattr(res, "status", None))
