@@ -11,7 +11,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("checks", "envs", "errors", "models", "tabular")
+_SUBPACKAGES = ("checks", "envs", "errors", "experiments", "models", "tabular")
 
 __all__ = ["__version__", *_SUBPACKAGES]
 

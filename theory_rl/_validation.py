@@ -56,7 +56,7 @@ def check_finite(arr: np.ndarray, name: str) -> None:
     """Raise if any entry of ``arr`` is NaN or infinite, naming the first one."""
     if not np.isfinite(arr).all():
         idx = first_index(~np.isfinite(arr))
-        raise InvalidModelError(f"{format_index(name, idx)} is {arr[idx]!r} (expected a finite number)")
+        raise InvalidModelError(f"{format_index(name, idx)} is {float(arr[idx])} (expected a finite number)")
 
 
 def check_probability_rows(

@@ -6,8 +6,9 @@ import dataclasses
 import json
 import os
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -119,7 +120,7 @@ class FiniteMDP:
         R = as_float_array(self.R, "R", ndim=(2, 3))
         S, A = R.shape[0], R.shape[1]
         if S == 0:
-            raise InvalidModelError("the model has no states (R has shape %s)" % (R.shape,))
+            raise InvalidModelError(f"the model has no states (R has shape {R.shape})")
         if A == 0:
             raise InvalidModelError(f"empty action set: R has shape {R.shape}")
 
@@ -222,18 +223,18 @@ class FiniteMDP:
         return self.P if self.is_sparse else self.P.reshape(self.n_states * self.n_actions, self.n_states)
 
     # ------------------------------------------------------------------ conversions
-    def replace(self, **changes: Any) -> "FiniteMDP":
+    def replace(self, **changes: Any) -> FiniteMDP:
         """A copy with some fields changed (validated again), e.g. ``mdp.replace(gamma=0.99)``."""
         return dataclasses.replace(self, **changes)
 
-    def to_dense(self) -> "FiniteMDP":
+    def to_dense(self) -> FiniteMDP:
         """The same model with ``P`` stored as a dense ``(S, A, S)`` array."""
         if not self.is_sparse:
             return self
         S, A = self.n_states, self.n_actions
         return self.replace(P=self.P.toarray().reshape(S, A, S))
 
-    def to_sparse(self) -> "FiniteMDP":
+    def to_sparse(self) -> FiniteMDP:
         """The same model with ``P`` stored as CSR ``(S*A, S)``."""
         if self.is_sparse:
             return self
@@ -285,7 +286,7 @@ class FiniteMDP:
         return out
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> "FiniteMDP":
+    def load(cls, path: str | os.PathLike[str]) -> FiniteMDP:
         """Read a model written by :meth:`save`. See :func:`theory_rl.models.load`."""
         return load(path)
 
@@ -371,6 +372,8 @@ def load(path: str | os.PathLike[str]) -> FiniteMDP:
         get = doc.get
         keys = set(doc)
     elif path.endswith(".npz"):
+        if not zipfile.is_zipfile(path):
+            raise ParseError("not a readable .npz archive (not a zip file)", file=path)
         try:
             with np.load(path, allow_pickle=False) as npz:
                 doc = {k: npz[k] for k in npz.files}

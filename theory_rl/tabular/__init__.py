@@ -9,7 +9,7 @@ from ._average_reward import relative_value_iteration
 from ._bellman import bellman_operator, bellman_residual, greedy_policy, policy_value, q_values
 from ._finite_horizon import backward_induction
 from ._linear_programming import linear_programming
-from ._mdpo import mirror_descent_policy_optimization
+from ._mdpo import mirror_descent_policy_optimization, mirror_descent_step
 from ._policy_iteration import modified_policy_iteration, policy_evaluation, policy_iteration
 from ._soft import soft_value_iteration
 from ._solution import Solution
@@ -23,6 +23,7 @@ __all__ = [
     "greedy_policy",
     "linear_programming",
     "mirror_descent_policy_optimization",
+    "mirror_descent_step",
     "modified_policy_iteration",
     "policy_evaluation",
     "policy_iteration",

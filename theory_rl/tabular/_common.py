@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -115,7 +116,7 @@ def finish_iterative(
 class Timer:
     """``with Timer() as t: ...; t.elapsed``."""
 
-    def __enter__(self) -> "Timer":
+    def __enter__(self) -> Timer:
         self._start = time.perf_counter()
         self.elapsed = 0.0
         return self

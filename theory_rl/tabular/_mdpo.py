@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy.special import logsumexp
@@ -14,7 +14,7 @@ from ._common import Callback, Timer, check_tol, finish_iterative, iterations
 from ._soft import soft_backup
 from ._solution import Solution
 
-__all__ = ["mirror_descent_policy_optimization", "regularized_policy_value"]
+__all__ = ["mirror_descent_policy_optimization", "mirror_descent_step", "regularized_policy_value"]
 
 _SCHEDULES = ("constant", "geometric", "annealed", "entropy")
 
@@ -27,6 +27,31 @@ def regularized_policy_value(op: BellmanOperator, pi: np.ndarray, entropy: float
             plogp = np.where(pi > 0, pi * np.log(pi), 0.0)
         r_pi = r_pi - entropy * plogp.sum(axis=1)
     return solve_policy_system(P_pi, r_pi, op.gamma)
+
+
+def mirror_descent_step(log_pi: np.ndarray, q: np.ndarray, *, step_size: float, entropy: float = 0.0) -> np.ndarray:
+    r"""One exact KL mirror-descent step per state, in log space.
+
+    .. math::
+        \log \pi_{k+1}(a|s) = \frac{\log \pi_k(a|s) + t\, q(s,a)}{1 + \lambda t} - \log Z(s),
+
+    the maximiser over the simplex of ``<q(s,.), p> + lambda H(p) - KL(p || pi_k(.|s)) / t``.
+    Actions with ``log_pi = -inf`` (unavailable, or already ruled out) stay at probability 0.
+
+    Parameters
+    ----------
+    log_pi : ndarray, shape (S, A)
+        ``log pi_k``.
+    q : ndarray, shape (S, A)
+        Action values (``-inf`` allowed where ``log_pi`` is ``-inf``).
+    step_size : float
+        ``t > 0``.
+    entropy : float
+        ``lambda >= 0``.
+    """
+    live = np.isfinite(log_pi)
+    logits = np.where(live, (np.where(live, log_pi, 0.0) + step_size * np.where(live, q, 0.0)) / (1.0 + entropy * step_size), -np.inf)
+    return logits - logsumexp(logits, axis=1, keepdims=True)
 
 
 def _step_sizes(step_size: float | Callable[[int], float], schedule: str, entropy: float, gamma: float, K: int):
@@ -85,8 +110,13 @@ def mirror_descent_policy_optimization(
       ``V*(rho) - V^{pi_K}(rho) <= (E_{s~d*_rho} KL(pi*_s || pi0_s) / t + 1/(1-gamma)) / (K (1-gamma))``,
       i.e. ``O(1/K)``; with uniform ``pi0`` the KL term is at most ``log A``;
     - geometric steps ``t_{k+1} = t_k / gamma`` give linear convergence at rate ``gamma``;
-    - ``t -> inf`` is policy iteration; with ``lambda > 0`` the fixed point is the soft-optimal
-      policy of :func:`soft_value_iteration` with ``temperature = lambda``.
+    - one step with ``t_k -> inf`` from a full-support ``pi_k`` is a policy-improvement step, so
+      the iterates follow policy iteration when every step dwarfs the sum of the earlier ones
+      (e.g. ``t_k = 10^(6(k+1))``). A *constant* huge ``t`` does not: since
+      ``pi_{k+1} ∝ pi_0 exp(t sum_{j<=k} Q^{pi_j})``, it follows the argmax of the cumulative
+      ``Q`` sum (tested);
+    - with ``lambda > 0`` the fixed point is the soft-optimal policy of
+      :func:`soft_value_iteration` with ``temperature = lambda``.
 
     Every iteration is also certified: with ``v = V^{pi_k}`` and ``T`` the (soft) Bellman
     operator, ``v* <= T v + gamma/(1-gamma) max(T v - v)``, so ``history[k]`` is a certified bound
@@ -161,8 +191,7 @@ def mirror_descent_policy_optimization(
                 break
             t = float(t_of(k - 1))
             steps.append(t)
-            logits = np.where(available, (log_pi + t * np.where(available, q, 0.0)) / (1.0 + lam * t), -np.inf)
-            log_pi = logits - logsumexp(logits, axis=1, keepdims=True)
+            log_pi = mirror_descent_step(log_pi, q, step_size=t, entropy=lam)
             pi = np.exp(log_pi)
         n_steps = len(values) - 1
         finish_iterative(method="mirror_descent_policy_optimization", converged=converged, strict=strict,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 from ..models import FiniteMDP
 from ._bellman import BellmanOperator, as_policy, as_value, solve_policy_system
 from ._common import Callback, Timer, certify, check_tol, finish_iterative, iterations
@@ -62,10 +61,11 @@ def policy_evaluation(
         elif method == "iterative":
             v = np.zeros(op.S)
             cap = max_iter if max_iter is not None else 10**7
-            for n in range(1, cap + 1):
+            while n < cap:
                 new = r_pi + gamma * (P_pi @ v)
                 change = float(np.max(np.abs(new - v)))
                 v = new
+                n += 1
                 history.append(change)
                 if gamma * change / (1 - gamma) <= tol:
                     break

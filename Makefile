@@ -1,0 +1,44 @@
+# Two commands on a fresh machine with Python >= 3.10 and make:
+#   make demo   creates .venv, installs theory_rl, runs the showcase
+#   make test   creates .venv, installs theory_rl with its test extras, runs the whole suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch is pinned through this variable when an extra that needs it is installed: the pinned
+# CPU build installs from local disk here, an unpinned `torch` pulls a multi-GB CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+PYTEST_ARGS ?=
+# Two workers match the 2-core CI machine; override with `make test PYTEST_WORKERS=auto`.
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test lint bench bench-quick clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(VENV)/.installed-base $@
+
+demo: $(VENV)/.installed-base
+	$(BIN)/theory-rl demo
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check theory_rl tests bench
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/tabular.py
+
+bench-quick: $(VENV)/.installed-dev
+	$(BIN)/python bench/tabular.py --quick
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

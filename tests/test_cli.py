@@ -1,0 +1,60 @@
+"""The command line: output, JSON, and one-line errors with exit status 2."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from theory_rl.cli import main
+from theory_rl.models import FiniteMDP
+
+
+def test_solve_builtin_prints_certificate(capsys):
+    assert main(["solve", "forest:n_states=3", "--method", "vi"]) == 0
+    out = capsys.readouterr().out
+    assert "certified   ||v - v*||_inf <=" in out and "wait" in out
+
+
+@pytest.mark.parametrize("method", ["vi", "gs", "pi", "mpi", "lp"])
+def test_solve_json_agrees_across_methods(capsys, method):
+    assert main(["solve", "gridworld:n_rows=3,n_cols=4", "--method", method, "--json", "--tol", "1e-9"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["converged"] and doc["n_states"] == 12
+    # Optimal values of the deterministic 3x4 grid with -1 per step: -(1 - gamma^d)/(1 - gamma).
+    d = np.add.outer(np.arange(2, -1, -1), np.arange(3, -1, -1)).ravel()
+    np.testing.assert_allclose(doc["v"], -(1 - 0.99**d) / (1 - 0.99), atol=1e-8)
+
+
+def test_solve_file(tmp_path, capsys):
+    P = np.full((2, 1, 2), 0.5)
+    FiniteMDP(P, np.array([[1.0], [0.0]]), 0.5).save(tmp_path / "m.json")
+    assert main(["solve", str(tmp_path / "m.json"), "--json", "--full"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    np.testing.assert_allclose(doc["v"], [1.5, 0.5])
+    assert "q" in doc
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["solve", "nothing"], "unknown model 'nothing'"),
+        (["solve", "forest:n_states"], "malformed model argument"),
+        (["solve", "forest:size=3"], "bad arguments for forest"),
+        (["solve", "forest", "--gamma", "1.5"], "gamma = 1.5 is outside"),
+        (["solve", "missing.npz"], "missing.npz: not a readable .npz archive"),
+    ],
+)
+def test_errors_are_one_line_with_status_2(capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("theory-rl: error:") and message in err and "Traceback" not in err
+
+
+def test_python_dash_m_and_bad_file_without_traceback(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    proc = subprocess.run([sys.executable, "-m", "theory_rl", "solve", str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "line 1, column 2" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,14 @@
+"""Public test helpers: hypothesis strategies that build valid models, and assertions that
+check an answer against theory. Usable in your own test suites (needs ``theory_rl[checks]``
+for the strategies)."""
+
+from ._assertions import assert_bellman_optimal, assert_bounds_bracket, assert_policy_value
+from ._strategies import finite_mdps, register_profiles
+
+__all__ = [
+    "assert_bellman_optimal",
+    "assert_bounds_bracket",
+    "assert_policy_value",
+    "finite_mdps",
+    "register_profiles",
+]

@@ -1,0 +1,57 @@
+"""Assertion helpers for tests (ours and users'): each raises ``AssertionError`` with the
+largest violation and where it happens."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..models import FiniteMDP
+
+__all__ = ["assert_bellman_optimal", "assert_policy_value", "assert_bounds_bracket"]
+
+
+def assert_bellman_optimal(mdp: FiniteMDP, v: np.ndarray, tol: float) -> None:
+    r"""Assert ``||v - v*||_inf <= tol``, certified from ``v`` alone by the MacQueen bounds
+
+    .. math:: T v + c \min(Tv - v) \le v^* \le T v + c \max(Tv - v), \quad c = \gamma / (1-\gamma).
+    """
+    from ..tabular._bellman import BellmanOperator, as_value
+    from ..tabular._common import certify
+
+    cert = certify(BellmanOperator(mdp), as_value(mdp, v))
+    v = np.asarray(v, dtype=float)
+    err = np.maximum(v - cert.lower, cert.upper - v)
+    worst = int(np.argmax(err))
+    if err[worst] > tol:
+        raise AssertionError(
+            f"v is not within {tol:g} of v*: at state {worst}, v = {v[worst]:.10g} but "
+            f"v* lies in [{cert.lower[worst]:.10g}, {cert.upper[worst]:.10g}]"
+        )
+
+
+def assert_policy_value(mdp: FiniteMDP, policy: np.ndarray, v: np.ndarray, tol: float) -> None:
+    r"""Assert ``||v - v_pi||_inf <= tol`` with ``v_pi = (I - gamma P_pi)^{-1} r_pi`` solved exactly."""
+    from ..tabular import policy_value
+
+    exact = policy_value(mdp, policy)
+    err = np.abs(np.asarray(v, dtype=float) - exact)
+    worst = int(np.argmax(err))
+    if err[worst] > tol:
+        raise AssertionError(
+            f"v differs from v_pi by {err[worst]:.3g} > {tol:g} at state {worst} "
+            f"(v = {v[worst]:.10g}, v_pi = {exact[worst]:.10g})"
+        )
+
+
+def assert_bounds_bracket(lower: np.ndarray, exact: np.ndarray, upper: np.ndarray, *, atol: float = 1e-9) -> None:
+    """Assert ``lower - atol <= exact <= upper + atol`` elementwise."""
+    lower, exact, upper = (np.asarray(x, dtype=float) for x in (lower, exact, upper))
+    below = lower - atol - exact
+    above = exact - upper - atol
+    for name, gap in (("lower bound exceeds", below), ("upper bound is below", above)):
+        if np.any(gap > 0):
+            i = int(np.argmax(gap))
+            raise AssertionError(
+                f"{name} the exact value at index {i}: lower={lower.ravel()[i]:.10g}, "
+                f"exact={exact.ravel()[i]:.10g}, upper={upper.ravel()[i]:.10g}"
+            )

@@ -1,0 +1,94 @@
+"""Hypothesis strategies that build only valid models."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import DependencyNotInstalled
+from ..models import FiniteMDP
+
+__all__ = ["finite_mdps", "register_profiles"]
+
+
+def _hypothesis() -> Any:
+    try:
+        import hypothesis
+        import hypothesis.strategies
+    except ImportError:  # pragma: no cover - exercised only without the extra
+        raise DependencyNotInstalled("hypothesis", "checks") from None
+    return hypothesis
+
+
+def register_profiles() -> None:
+    """Register the ``ci`` (fast, default) and ``thorough`` hypothesis profiles and load the one
+    named by ``HYPOTHESIS_PROFILE``."""
+    hypothesis = _hypothesis()
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile(
+        "ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    settings.register_profile(
+        "thorough", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+    del hypothesis
+
+
+def finite_mdps(
+    *,
+    min_states: int = 1,
+    max_states: int = 6,
+    min_actions: int = 1,
+    max_actions: int = 4,
+    gamma: tuple[float, float] = (0.5, 0.95),
+    sparse: bool | None = None,
+    masked: bool = False,
+    reward_range: tuple[float, float] = (0.0, 1.0),
+) -> Any:
+    """Strategy for valid :class:`~theory_rl.models.FiniteMDP` instances.
+
+    Rows of ``P`` are drawn, per model, from Dirichlet(1), Dirichlet(0.1) (nearly deterministic)
+    or as exact one-hot rows (deterministic transitions, the edge case of ties and periodic
+    chains); rewards uniform in ``reward_range``, so values lie in
+    ``[lo/(1-gamma), hi/(1-gamma)]``. With ``sparse=None`` both layouts are drawn; a sparse model
+    stores only the non-zero probabilities. With ``masked=True`` some actions are unavailable
+    (every state keeps at least one).
+
+    Defaults follow the spec notes' shared conventions (S in [1, 6], A in [1, 4],
+    gamma in [0.5, 0.95]).
+    """
+    _hypothesis()
+    from hypothesis import strategies as st
+
+    @st.composite
+    def build(draw: Any) -> FiniteMDP:
+        S = draw(st.integers(min_states, max_states))
+        A = draw(st.integers(min_actions, max_actions))
+        g = draw(st.floats(gamma[0], gamma[1], allow_nan=False))
+        kind = draw(st.sampled_from(["dirichlet-1", "dirichlet-0.1", "deterministic"]))
+        is_sparse = draw(st.booleans()) if sparse is None else sparse
+        seed = draw(st.integers(0, 2**32 - 1))
+        rng = np.random.default_rng(seed)
+        if kind == "deterministic":
+            P = np.zeros((S, A, S))
+            P[np.arange(S)[:, None], np.arange(A)[None, :], rng.integers(0, S, size=(S, A))] = 1.0
+        else:
+            alpha = 1.0 if kind == "dirichlet-1" else 0.1
+            P = rng.dirichlet(np.full(S, alpha), size=(S, A))
+            P[P < 1e-12] = 0.0
+            P /= P.sum(axis=2, keepdims=True)
+        R = rng.uniform(reward_range[0], reward_range[1], size=(S, A))
+        mask = None
+        if masked and A > 1:
+            mask = rng.random((S, A)) < 0.7
+            mask[np.arange(S), rng.integers(0, A, size=S)] = True
+        d0 = rng.dirichlet(np.ones(S))
+        P_out = sp.csr_matrix(P.reshape(S * A, S)) if is_sparse else P
+        return FiniteMDP(P_out, R, g, d0=d0, action_mask=mask)
+
+    return build()

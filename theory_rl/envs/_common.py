@@ -1,0 +1,167 @@
+"""Argument checks, samplers and kernel assembly shared by the environment generators."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import InvalidModelError
+from ..models import FiniteMDP
+
+__all__ = [
+    "check_int",
+    "check_real",
+    "check_probability",
+    "check_sparse",
+    "use_sparse",
+    "sample_distinct",
+    "sample_simplex",
+    "csr_kernel",
+    "build_mdp",
+]
+
+
+def check_int(value: Any, name: str, *, minimum: int = 1, maximum: int | None = None) -> int:
+    """An integer in ``[minimum, maximum]`` (bools refused), else :class:`InvalidModelError`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidModelError(f"{name} must be an integer, got {value!r}")
+    out = int(value)
+    if out < minimum or (maximum is not None and out > maximum):
+        upper = "" if maximum is None else f" and <= {maximum}"
+        raise InvalidModelError(f"{name} = {out} must be >= {minimum}{upper}")
+    return out
+
+
+def check_real(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """A finite real number in the given interval, else :class:`InvalidModelError`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidModelError(f"{name} must be a real number, got {value!r}")
+    out = float(value)
+    ok = np.isfinite(out)
+    if ok and low is not None:
+        ok = out > low if low_open else out >= low
+    if ok and high is not None:
+        ok = out < high if high_open else out <= high
+    if not ok:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        raise InvalidModelError(f"{name} = {value!r} must be a finite number in {left}{lo}, {hi}{right}")
+    return out
+
+
+def check_probability(value: Any, name: str) -> float:
+    """A probability in ``[0, 1]``."""
+    return check_real(value, name, low=0.0, high=1.0)
+
+
+def check_sparse(value: Any, name: str = "sparse") -> bool | None:
+    """``None`` (size-dependent default) or a bool."""
+    if value is None or isinstance(value, (bool, np.bool_)):
+        return None if value is None else bool(value)
+    raise InvalidModelError(f"{name} must be True, False or None, got {value!r}")
+
+
+def use_sparse(sparse: bool | None, n_states: int, threshold: int) -> bool:
+    """Resolve ``sparse=None`` to ``n_states > threshold``."""
+    return n_states > threshold if sparse is None else sparse
+
+
+def sample_distinct(rng: np.random.Generator, n_rows: int, k: int, n: int) -> np.ndarray:
+    """``n_rows`` independent uniformly random ``k``-subsets of ``{0, ..., n-1}``, each row sorted.
+
+    Vectorised over rows; every ``k``-subset is equally likely in all three regimes:
+
+    - ``k*k < n/2``: draw ``k`` i.i.d. uniform indices per row and redraw (whole) the rows that
+      contain a repeat. Rejection sampling, accepted with probability ``>= exp(-k^2/(2n)) > 0.77``.
+    - ``k*k/2 < 8n``: R. W. Floyd's algorithm (J. Bentley, "Programming pearls: a sample of
+      brilliance", CACM 30(9):754-757, 1987) on all rows at once, looping over the ``k`` draws
+      only: for ``j = n-k, ..., n-1`` draw ``t ~ U{0..j}`` and add ``t``, or ``j`` if ``t`` was
+      already chosen.
+    - otherwise: the ``k`` smallest of ``n`` i.i.d. uniform keys per row, in row blocks.
+    """
+    out_dtype = np.int32 if n < 2**31 - 1 else np.int64
+    if k == n:
+        return np.broadcast_to(np.arange(n, dtype=out_dtype), (n_rows, n)).copy()
+    if k == 1:
+        return rng.integers(0, n, size=(n_rows, 1), dtype=out_dtype)
+    if k * k < n / 2:
+        out = rng.integers(0, n, size=(n_rows, k), dtype=out_dtype)
+        out.sort(axis=1)
+        bad = np.flatnonzero((out[:, 1:] == out[:, :-1]).any(axis=1))
+        while bad.size:
+            new = rng.integers(0, n, size=(bad.size, k), dtype=out_dtype)
+            new.sort(axis=1)
+            out[bad] = new
+            bad = bad[(new[:, 1:] == new[:, :-1]).any(axis=1)]
+        return out
+    if k * k / 2 < 8 * n:
+        chosen = np.empty((n_rows, k), dtype=np.int64)
+        for i, j in enumerate(range(n - k, n)):
+            t = rng.integers(0, j + 1, size=n_rows)
+            if i:
+                dup = (chosen[:, :i] == t[:, None]).any(axis=1)
+                t = np.where(dup, j, t)
+            chosen[:, i] = t
+        chosen.sort(axis=1)
+        return chosen.astype(out_dtype)
+    out = np.empty((n_rows, k), dtype=out_dtype)
+    block = max(1, (1 << 22) // n)
+    for start in range(0, n_rows, block):
+        stop = min(n_rows, start + block)
+        keys = rng.random((stop - start, n))
+        idx = np.argpartition(keys, k - 1, axis=1)[:, :k]
+        idx.sort(axis=1)
+        out[start:stop] = idx
+    return out
+
+
+def sample_simplex(rng: np.random.Generator, n_rows: int, k: int, alpha: float) -> np.ndarray:
+    """``n_rows`` i.i.d. draws from the symmetric Dirichlet(``alpha``) on ``k`` points, shape (n_rows, k).
+
+    Normalised Gamma(``alpha``) variables (vectorised); for ``alpha < 0.1``, where those can all
+    underflow to zero, numpy's stick-breaking ``Generator.dirichlet``.
+    """
+    if k == 1:
+        return np.ones((n_rows, 1))
+    if alpha < 0.1:
+        return rng.dirichlet(np.full(k, alpha), size=n_rows)
+    w = rng.standard_gamma(alpha, size=(n_rows, k))
+    sums = w.sum(axis=1, keepdims=True)
+    bad = sums[:, 0] <= 0
+    if bad.any():  # astronomically rare for alpha >= 0.1; keep the rows valid anyway
+        w[bad] = rng.dirichlet(np.full(k, alpha), size=int(bad.sum()))
+        sums[bad] = 1.0
+    w /= sums
+    return w
+
+
+def csr_kernel(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_states: int, n_actions: int) -> sp.csr_matrix:
+    """CSR ``(S*A, S)`` from coordinate triplets (duplicates summed, explicit zeros dropped)."""
+    P = sp.csr_matrix(
+        (np.asarray(vals, dtype=np.float64), (np.asarray(rows), np.asarray(cols))),
+        shape=(n_states * n_actions, n_states),
+    )
+    P.sum_duplicates()
+    P.eliminate_zeros()
+    return P
+
+
+def build_mdp(P: sp.csr_matrix, R: np.ndarray, gamma: float, *, sparse: bool, **fields: Any) -> FiniteMDP:
+    """A validated :class:`FiniteMDP` from a CSR kernel, densified to ``(S, A, S)`` unless ``sparse``."""
+    S, A = R.shape
+    if not sparse:
+        P = P.toarray().reshape(S, A, S)
+    return FiniteMDP(P=P, R=R, gamma=gamma, **fields)
