@@ -63,6 +63,9 @@ def test_river_swim_optimal_policy_swims_right():
 def test_chain_optimal_policy_advances():
     # Dearden et al. (1998): with gamma = 0.99 the optimal policy always takes action a (advance);
     # the myopic action b (reward 2) is the trap.
-    v_star, pi_star = _brute_force(chain())
+    mdp = chain()
+    v_star, pi_star = _brute_force(mdp)
     np.testing.assert_array_equal(pi_star, np.zeros(5, dtype=int))
-    assert v_star[0] > 2 / (1 - 0.99) * 0.8 + 0.2 * 0  # better than always taking b
+    S = mdp.n_states
+    always_b = np.linalg.solve(np.eye(S) - mdp.gamma * np.asarray(mdp.P)[:, 1], np.asarray(mdp.R)[:, 1])
+    assert v_star[0] > always_b[0] + 1.0

@@ -60,5 +60,5 @@ def test_example_6_6_cliff_walking_optimal_return():
     assert abs(v[start] - (-13.0)) < 1e-6
     np.testing.assert_allclose(v[start], -sum(gamma**t for t in range(13)), atol=1e-9)
     np.testing.assert_allclose(value_iteration(mdp).v[start], -13.0, atol=1e-6)
-    # the safe-looking detour is not optimal: every cell above the cliff is one step closer
+    # along the row above the cliff, cell (2, c) is 12 - c moves from the goal
     np.testing.assert_allclose(v[24:36], -(12 - np.arange(12)), atol=1e-6)

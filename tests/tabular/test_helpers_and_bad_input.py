@@ -102,3 +102,11 @@ def test_gamma_zero_is_one_step(mdp):
     for solver in (tabular.value_iteration, tabular.policy_iteration, tabular.modified_policy_iteration,
                    tabular.linear_programming):
         np.testing.assert_allclose(solver(m0).v, mdp.R.max(axis=1), atol=1e-12)
+
+
+def test_lp_failure_is_a_solver_error_with_advice():
+    from theory_rl.envs import sutton_barto_gridworld
+    from theory_rl.errors import SolverError
+
+    with pytest.raises(SolverError, match="ill-conditioned.*use policy_iteration"):
+        tabular.linear_programming(sutton_barto_gridworld(gamma=1 - 1e-12))

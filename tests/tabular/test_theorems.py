@@ -137,7 +137,7 @@ def test_convergence_warning_and_strict(rng):
     from theory_rl.envs import random_mdp
 
     mdp = random_mdp(20, 3, seed=1, gamma=0.99)
-    with pytest.warns(ConvergenceWarning, match="max_iter=3"):
+    with pytest.warns(ConvergenceWarning, match="after 3 iterations: max_iter=3 reached"):
         sol = tabular.value_iteration(mdp, tol=1e-12, max_iter=3)
     assert not sol.converged and sol.n_iter == 3
     # Even unconverged, the reported bounds are valid.

@@ -126,7 +126,8 @@ def river_swim(n_states: int = 6, *, gamma: float = 0.95) -> FiniteMDP:
     A. L. Strehl, M. L. Littman, "An analysis of model-based Interval Estimation for Markov
     decision processes", Journal of Computer and System Sciences 74(8):1309-1331, 2008 (Sec. 5).
     I. Osband, D. Russo, B. Van Roy, "(More) efficient reinforcement learning via posterior
-    sampling", NeurIPS 2013, arXiv:1306.0940 (Figure 2: the probabilities and rewards above).
+    sampling", NeurIPS 2013, arXiv:1306.0940 (the RiverSwim figure of the experiments section:
+    the probabilities and rewards above).
     """
     n = check_int(n_states, "n_states", minimum=2)
     s = np.arange(n, dtype=np.int64)
@@ -186,7 +187,7 @@ def chain(n_states: int = 5, *, gamma: float = 0.99, slip: float = 0.2) -> Finit
     References
     ----------
     R. Dearden, N. Friedman, S. Russell, "Bayesian Q-learning", Proceedings of AAAI 1998,
-    pp. 761-768 (Section 5, Figure 1: the "Chain" domain).
+    pp. 761-768 (the "Chain" domain of the experiments).
     """
     n = check_int(n_states, "n_states", minimum=2)
     slip = check_probability(slip, "slip")

@@ -233,4 +233,6 @@ def cliff_walking(*, gamma: float = 0.99) -> FiniteMDP:
     Rw[fixed] = 0.0
     d0 = np.zeros(S)
     d0[start] = 1.0
-    return build_mdp(P, Rw, gamma, sparse=False, d0=d0, state_names=_state_names(n_rows, n_cols), action_names=ACTION_NAMES)
+    return build_mdp(
+        P, Rw, gamma, sparse=False, d0=d0, state_names=_state_names(n_rows, n_cols), action_names=ACTION_NAMES
+    )

@@ -160,9 +160,9 @@ def garnet(
     T. W. Archibald, K. I. M. McKinnon, L. C. Thomas, "On the generation of Markov decision
     processes", Journal of the Operational Research Society 46(3):354-361, 1995.
     S. Bhatnagar, R. S. Sutton, M. Ghavamzadeh, M. Lee, "Natural actor-critic algorithms",
-    Automatica 45(11):2471-2482, 2009 (GARNET(n, m, b, sigma) test problems, Section 6; sigma
-    there is the spread of *sampled* rewards around their mean and does not enter a model of
-    expected rewards).
+    Automatica 45(11):2471-2482, 2009 (the GARNET(n, m, b, sigma) test problems of their
+    experiments; sigma there governs the noise of *sampled* rewards and does not enter a model
+    of expected rewards).
     """
     S = check_int(n_states, "n_states")
     A = check_int(n_actions, "n_actions")

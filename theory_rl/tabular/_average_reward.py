@@ -93,7 +93,7 @@ def relative_value_iteration(
             if callback is not None and callback(n, h, hi - lo):
                 break
             h = w - w[reference_state]
-        finish_iterative(method="relative_value_iteration", converged=converged, strict=strict, max_iter=n, tol=tol)
+        finish_iterative(method="relative_value_iteration", converged=converged, strict=strict, n_iter=n, cap=max_iter, tol=tol)
         bias = tau * (h - h[reference_state])
         q = (r + P2 @ bias).reshape(S, A)
     return Solution(

@@ -99,13 +99,21 @@ def finish_iterative(
     method: str,
     converged: bool,
     strict: bool,
-    max_iter: int,
+    n_iter: int,
+    cap: int | None,
     tol: float,
+    reason: str | None = None,
 ) -> None:
-    """Warn (or raise, with ``strict``) when the stopping rule did not fire."""
+    """Warn (or raise, with ``strict``) when the stopping rule did not fire.
+
+    ``reason`` defaults to ``"max_iter=<cap> reached"`` when ``n_iter >= cap`` and to
+    ``"stopped by the callback"`` otherwise.
+    """
     if converged:
         return
-    message = f"{method} stopped after max_iter={max_iter} iterations without certifying tol={tol:g}"
+    if reason is None:
+        reason = f"max_iter={cap} reached" if cap is not None and n_iter >= cap else "stopped by the callback"
+    message = f"{method} did not certify tol={tol:g} after {n_iter} iterations: {reason}"
     if strict:
         from ..errors import SolverError
 

@@ -87,13 +87,13 @@ def linear_programming(
         G = (gamma * P2 - E).tocsr()
         if formulation == "primal":
             res = linprog(alpha, A_ub=G, b_ub=-r, bounds=(None, None), method=highs_method, options=_HIGHS_OPTIONS)
-            _check(res)
+            _check(res, gamma)
             v = res.x
             rho_rows = -res.ineqlin.marginals
             objective = res.fun
         else:
             res = linprog(-r, A_eq=(-G.T).tocsr(), b_eq=alpha, bounds=(0, None), method=highs_method, options=_HIGHS_OPTIONS)
-            _check(res)
+            _check(res, gamma)
             rho_rows = res.x
             v = -res.eqlin.marginals
             objective = -res.fun
@@ -120,7 +120,11 @@ def linear_programming(
     )
 
 
-def _check(res: object) -> None:
+def _check(res: object, gamma: float) -> None:
     if getattr(res, "status", None) != 0:
-        raise SolverError(f"HiGHS did not solve the MDP linear program: {getattr(res, 'message', '')}",
+        hint = ""
+        if 1.0 - gamma < 1e-6:
+            hint = (f"; with 1 - gamma = {1 - gamma:.1e} the LP is ill-conditioned beyond HiGHS's "
+                    "tolerances (use policy_iteration)")
+        raise SolverError(f"HiGHS did not solve the MDP linear program: {getattr(res, 'message', '')}{hint}",
                           status=getattr(res, "status", None))

@@ -195,7 +195,7 @@ def mirror_descent_policy_optimization(
             pi = np.exp(log_pi)
         n_steps = len(values) - 1
         finish_iterative(method="mirror_descent_policy_optimization", converged=converged, strict=strict,
-                         max_iter=n_steps, tol=tol)
+                         n_iter=n_steps, cap=max_iter, tol=tol)
     return Solution(
         v=v, q=q, policy=pi, converged=converged, n_iter=n_steps, residual=float(np.max(np.abs(d))),
         bound=gap, lower=v.copy(), upper=tv + c * d.max(), history=np.asarray(gaps),

@@ -115,9 +115,13 @@ def policy_iteration(
     method stops at an optimal policy after finitely many steps (Howard 1960; Puterman 1994,
     Thm 6.4.2), at most ``O(S A / (1-gamma) log(1/(1-gamma)))`` of them (Ye 2011; Scherrer 2016).
 
-    On termination the value is certified with MacQueen bounds (see :func:`value_iteration`),
-    which also covers the rounding error of the linear solves. ``converged`` requires a stable
-    policy and a certified ``policy_gap <= tol``.
+    The returned ``v`` is the exact value ``v_pi`` of the final policy (a linear solve, not an
+    estimate). It is certified with MacQueen bounds (see :func:`value_iteration`), which also
+    cover the rounding error of the linear solves; ``bound = max(v - lower, upper - v)``.
+    ``converged`` requires a stable policy and ``bound <= tol``. Rounding in the backup is
+    amplified by ``gamma/(1-gamma)`` in any such certificate, so for ``1 - gamma`` near ``1e-12``
+    a stable, optimal policy may still be reported unconverged: the certificate, not the policy,
+    is then the limit.
 
     Parameters
     ----------
@@ -164,13 +168,20 @@ def policy_iteration(
                 break
             pi = new
         cert = certify(op, v)
-        converged = history[-1] == 0 and cert.policy_gap <= tol
-        finish_iterative(method="policy_iteration", converged=converged, strict=strict, max_iter=k, tol=tol)
+        stable = history[-1] == 0
+        bound = float(np.max(np.maximum(v - cert.lower, cert.upper - v)))
+        converged = stable and bound <= tol
+        reason = None
+        if stable and not converged:
+            reason = (f"the policy is stable but its certified error {bound:.3g} exceeds tol: rounding in the "
+                      f"backup is amplified by gamma/(1-gamma) = {op.gamma / (1 - op.gamma):.3g}")
+        finish_iterative(method="policy_iteration", converged=converged, strict=strict, n_iter=k, cap=max_iter,
+                         tol=tol, reason=reason)
     return Solution(
-        v=cert.value, q=q, policy=pi, converged=converged, n_iter=k, residual=cert.residual,
-        bound=cert.bound, lower=cert.lower, upper=cert.upper, history=np.asarray(history),
+        v=v, q=q, policy=pi, converged=converged, n_iter=k, residual=cert.residual,
+        bound=bound, lower=cert.lower, upper=cert.upper, history=np.asarray(history),
         method="policy_iteration", params={"tol": tol, "max_iter": max_iter, "linear_solver": linear_solver},
-        elapsed=timer.elapsed, info={"policy_value": v, "policy_gap_bound": cert.policy_gap},
+        elapsed=timer.elapsed, info={"policy_gap_bound": cert.policy_gap},
     )
 
 
@@ -248,7 +259,7 @@ def modified_policy_iteration(
                 u, buf = buf, u
                 sweeps += 1
             v = u
-        finish_iterative(method="modified_policy_iteration", converged=converged, strict=strict, max_iter=n, tol=tol)
+        finish_iterative(method="modified_policy_iteration", converged=converged, strict=strict, n_iter=n, cap=cap, tol=tol)
         q = op.q(v)
     return Solution(
         v=cert.value, q=q, policy=cert.policy, converged=converged, n_iter=n, residual=cert.residual,

@@ -86,7 +86,7 @@ def soft_value_iteration(
             tv, q = soft_backup(op, v, tau)
         d = tv - v
         lower, upper = tv + c * d.min(), tv + c * d.max()
-        finish_iterative(method="soft_value_iteration", converged=converged, strict=strict, max_iter=n, tol=tol)
+        finish_iterative(method="soft_value_iteration", converged=converged, strict=strict, n_iter=n, cap=cap, tol=tol)
         value = 0.5 * (lower + upper)
         q_final = op.q(value)
         policy = softmax(q_final / tau, axis=1)

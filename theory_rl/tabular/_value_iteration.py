@@ -125,8 +125,7 @@ def value_iteration(
                     break
             if cert is None or not converged:
                 cert = certify(op, v)
-        finish_iterative(method="value_iteration", converged=converged, strict=strict,
-                         max_iter=n, tol=tol)
+        finish_iterative(method="value_iteration", converged=converged, strict=strict, n_iter=n, cap=cap, tol=tol)
         q = op.q(v)
     return Solution(
         v=cert.value, q=q, policy=cert.policy, converged=converged, n_iter=n,
