@@ -58,3 +58,11 @@ def test_python_dash_m_and_bad_file_without_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "theory_rl", "solve", str(bad)], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "line 1, column 2" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_demo_runs(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "largest disagreement between the four answers" in out
+    assert "-14.0   -20.0   -22.0" in out  # Sutton & Barto Figure 4.1, first row

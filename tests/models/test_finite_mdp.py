@@ -258,3 +258,13 @@ def test_malformed_json(tmp_path):
         load(path)
     with pytest.raises(ParseError, match="unknown extension"):
         load(tmp_path / "m.txt")
+
+
+def test_sparse_column_index_out_of_range():
+    P, R = small()
+    csr = sp.csr_matrix(P.reshape(6, 3))
+    indices = csr.indices.copy()
+    indices[7] = 3  # row 2 = P[1, 0, :]
+    bad = sp.csr_matrix((csr.data, indices, csr.indptr), shape=(6, 3))
+    with pytest.raises(InvalidModelError, match=r"row 2 \(P\[1, 0, :\]\) has column index 3 outside \[0, 3\)"):
+        FiniteMDP(bad, R, 0.9)

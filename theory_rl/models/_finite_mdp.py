@@ -152,6 +152,14 @@ class FiniteMDP:
 
         skip = None if mask is None else ~mask.ravel()
         if sp.issparse(P):
+            if P.nnz and (P.indices.min() < 0 or P.indices.max() >= S or np.any(np.diff(P.indptr) < 0)):
+                bad = (P.indices < 0) | (P.indices >= S)
+                k = int(np.argmax(bad))
+                row = int(np.searchsorted(P.indptr, k, side="right") - 1)
+                raise InvalidModelError(
+                    f"sparse P is malformed: row {row} (P[{row // A}, {row % A}, :]) has column index "
+                    f"{int(P.indices[k])} outside [0, {S}), or indptr decreases"
+                )
             check_finite(P.data, "P.data")
             if P.nnz and P.data.min() < 0:
                 k = int(np.argmax(P.data < 0))
