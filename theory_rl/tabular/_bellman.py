@@ -35,6 +35,21 @@ class BellmanOperator:
 
     ``r_eff[s*A + a]`` is ``R[s, a]``, or ``-inf`` for unavailable actions so that every max
     ignores them.
+
+    Every product with ``P`` runs in a compiled kernel (:mod:`._kernels`). Three shortcuts save
+    whole passes over ``P`` without changing a single bit of any result:
+
+    - ``T 0`` is read off ``R`` (``P @ 0 = 0`` exactly), so value iteration's first backup from
+      ``v0 = 0`` costs nothing;
+    - for dense models the action values of the last backup (or of the last :meth:`q` call) are
+      kept with a copy of their ``v``: a following :meth:`q` (or backup) of an equal ``v`` is
+      served from them (``S*A`` numbers, against ``S*A*S`` to read again);
+    - :meth:`policy_sweep` gathers the policy's rows into a compact chain ``P_pi`` the second
+      time in a row it is passed the same policy array (as modified policy iteration does, ``m``
+      times per policy), and sweeps that: contiguous reads of ``1/A`` of ``P`` instead of
+      scattered ones. Each compact sweep re-checks, in the same pass, that the policy still
+      equals the one gathered (the caller may have changed the array in place), and falls back
+      to the direct sweep if not.
     """
 
     def __init__(self, mdp: FiniteMDP) -> None:
@@ -52,47 +67,105 @@ class BellmanOperator:
             r[~mdp.action_mask.ravel()] = -np.inf
         self.r_eff = r
         self._policy_buf = np.empty(self.S, dtype=np.int64)
+        self._q_cache: tuple[np.ndarray, np.ndarray] | None = None  # dense: (v, q of v)
+        self._chain: _PolicyChain | None = None
 
     # --- full backups ------------------------------------------------------------------------
+    # Inputs that are not float64/C-contiguous are converted once (_vector), so that a kernel
+    # never sees a dtype it would have to compile again for.
+    def _csr(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.P2.data, self.P2.indices, self.P2.indptr
+
+    def _vector(self, v: np.ndarray, name: str = "v", dtype: type = np.float64) -> np.ndarray:
+        # the kernels do no bounds checks, so the lengths are checked here (callers validate
+        # values: finite v, action indices in [0, A))
+        arr = np.ascontiguousarray(v, dtype=dtype)
+        if arr.shape != (self.S,):
+            raise ValueError(f"{name} has shape {arr.shape}, expected ({self.S},)")
+        return arr
+
+    def _cached_q(self, v: np.ndarray) -> np.ndarray | None:
+        if self._q_cache is not None and np.array_equal(self._q_cache[0], v):
+            return self._q_cache[1]
+        return None
+
     def q(self, v: np.ndarray) -> np.ndarray:
         """``q[s, a] = R[s, a] + gamma * P[s, a, :] @ v`` (``-inf`` for unavailable actions)."""
-        out = self.P2 @ v
-        out *= self.gamma
-        out += self.r_eff
+        v = self._vector(v)
+        if not self.sparse:
+            cached = self._cached_q(v)
+            if cached is not None:
+                return cached.copy().reshape(self.S, self.A)
+        out = np.empty(self.S * self.A)
+        if self.sparse:
+            _kernels.csr_q(*self._csr(), self.r_eff, v, self.gamma, out, _kernels.n_chunks(out.size))
+        else:
+            _kernels.dense_q(self.P2, self.r_eff, v, self.gamma, out, _kernels.n_chunks(out.size))
+            self._q_cache = (v.copy(), out.copy())
         return out.reshape(self.S, self.A)
+
+    def backup_span(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """``(T v, greedy policy, min_s (T v - v)(s), max_s (T v - v)(s))`` in one pass over ``P``.
+
+        The greedy policy takes the lowest action index on ties; its array is reused between
+        calls (copy it to keep it). ``T v`` is a new array.
+        """
+        v = self._vector(v)
+        q = None
+        if v.size and v[0] == 0.0 and v[-1] == 0.0 and not v.any():
+            q = self.r_eff + 0.0  # what every kernel computes for v = 0, bit for bit
+        elif not self.sparse:
+            q = self._cached_q(v)
+        if q is not None:
+            q = q.reshape(self.S, self.A)
+            policy = self._policy_buf
+            np.argmax(q, axis=1, out=policy)
+            tv = q[np.arange(self.S), policy]
+            d = tv - v
+            return tv, policy, float(d.min()), float(d.max())
+        tv = np.empty(self.S)
+        args = (self.r_eff, v, self.gamma, self.A, tv, self._policy_buf)
+        if self.sparse:
+            lo, hi = _kernels.csr_backup(*self._csr(), *args, _kernels.n_chunks(self.S))
+        else:
+            q_out = np.empty(self.S * self.A)
+            lo, hi = _kernels.dense_backup(self.P2, *args, q_out, _kernels.n_chunks(self.S))
+            self._q_cache = (v.copy(), q_out)
+        return tv, self._policy_buf, float(lo), float(hi)
 
     def backup(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(T v, greedy policy)``; the policy array is reused between calls."""
-        if self.sparse:
-            tv = np.empty(self.S)
-            _kernels.csr_backup(
-                self.P2.data, self.P2.indices, self.P2.indptr, self.r_eff, v, self.gamma, self.A,
-                tv, self._policy_buf,
-            )
-            return tv, self._policy_buf
-        q = self.q(v)
-        policy = q.argmax(axis=1)
-        return q[np.arange(self.S), policy], policy
+        tv, policy, _, _ = self.backup_span(v)
+        return tv, policy
 
     # --- policy sweeps -------------------------------------------------------------------------
     def policy_sweep(self, v: np.ndarray, policy: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """``T_pi v`` for a deterministic policy, reading only the policy's rows of ``P``."""
+        """``T_pi v`` for a deterministic policy (action indices in ``[0, A)``, as
+        :func:`as_policy` returns them), reading only the policy's rows of ``P``."""
+        v = self._vector(v)
+        pol = self._vector(policy, "policy", np.int64)
         out = np.empty(self.S) if out is None else out
+        chunks = _kernels.n_chunks(self.S)
+        chain = self._chain
+        if chain is not None and pol is chain.source:
+            if chain.P is None:
+                chain.gather(self, chunks)
+            if chain.sweep(self, v, pol, out, chunks) == 0:
+                return out
+        # first sweep with this policy array (or it was changed in place): read its rows where
+        # they are, and remember the array to gather its rows if it comes back
+        self._chain = _PolicyChain(pol)
+        args = (self.r_eff, v, self.gamma, self.A, pol, out, chunks)
         if self.sparse:
-            _kernels.csr_policy_sweep(
-                self.P2.data, self.P2.indices, self.P2.indptr, self.r_eff, v, self.gamma, self.A,
-                policy, out,
-            )
+            _kernels.csr_policy_sweep(*self._csr(), *args)
         else:
-            _kernels.dense_policy_sweep(self.P2, self.r_eff, v, self.gamma, self.A, policy, out)
+            _kernels.dense_policy_sweep(self.P2, *args)
         return out
 
     def gauss_seidel_sweep(self, v: np.ndarray, policy: np.ndarray) -> float:
         """One in-place Gauss-Seidel sweep; returns the largest change of ``v``."""
         if self.sparse:
-            return _kernels.csr_gauss_seidel_sweep(
-                self.P2.data, self.P2.indices, self.P2.indptr, self.r_eff, v, self.gamma, self.A, policy
-            )
+            return _kernels.csr_gauss_seidel_sweep(*self._csr(), self.r_eff, v, self.gamma, self.A, policy)
         return _kernels.dense_gauss_seidel_sweep(self.P2, self.r_eff, v, self.gamma, self.A, policy)
 
     # --- the policy's Markov chain -----------------------------------------------------------
@@ -111,6 +184,44 @@ class BellmanOperator:
             )
             return (weights @ self.P2).tocsr(), r_pi
         return np.einsum("sa,sat->st", policy, self.mdp.P), r_pi
+
+
+class _PolicyChain:
+    """The rows ``P[s, policy(s), :]`` and rewards ``r[s, policy(s)]`` of one deterministic policy,
+    gathered contiguously (internal to :meth:`BellmanOperator.policy_sweep`)."""
+
+    def __init__(self, source: np.ndarray) -> None:
+        self.source = source  # the caller's array last swept; gathered when it comes back
+        self.P: np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.r: np.ndarray | None = None
+        self.policy: np.ndarray | None = None  # the policy as gathered; re-checked by every sweep
+
+    def gather(self, op: BellmanOperator, chunks: int) -> None:
+        S, A, pol = op.S, op.A, self.source
+        self.r = np.empty(S)
+        self.policy = np.empty(S, dtype=np.int64)
+        if op.sparse:
+            data, indices, indptr = op._csr()
+            chunk_start = np.zeros(chunks + 1, dtype=np.int64)
+            _kernels.csr_policy_row_lengths(indptr, A, pol, chunk_start[1:], chunks)
+            np.cumsum(chunk_start, out=chunk_start)
+            nnz = int(chunk_start[-1])
+            c_indptr = np.empty(S + 1, dtype=np.int32 if nnz < 2**31 - 1 else np.int64)
+            c_data = np.empty(nnz)
+            c_indices = np.empty(nnz, dtype=indices.dtype)
+            _kernels.csr_gather_policy_rows(data, indices, indptr, op.r_eff, A, pol, chunk_start, c_indptr,
+                                            c_data, c_indices, self.r, self.policy, chunks)
+            self.P = (c_data, c_indices, c_indptr)
+        else:
+            self.P = np.empty((S, S))
+            _kernels.dense_gather_policy_rows(op.P2, op.r_eff, A, pol, self.P, self.r, self.policy, chunks)
+
+    def sweep(self, op: BellmanOperator, v: np.ndarray, policy: np.ndarray, out: np.ndarray, chunks: int) -> int:
+        """Compact ``T_pi v`` into ``out``; returns the number of states where ``policy`` no
+        longer equals the gathered one (``out`` is then to be discarded)."""
+        if op.sparse:
+            return int(_kernels.csr_chain_sweep(*self.P, self.r, v, op.gamma, policy, self.policy, out, chunks))
+        return int(_kernels.dense_chain_sweep(self.P, self.r, v, op.gamma, policy, self.policy, out, chunks))
 
 
 def as_policy(mdp: FiniteMDP, policy: object, *, name: str = "policy") -> np.ndarray:

@@ -31,14 +31,32 @@ class Certificate:
     and the same lower bound holds for ``v_pi`` of any policy greedy for ``v``, so that policy is
     ``c * span(d)``-optimal. Valid for every ``v``, whatever produced it, which is why every
     solver here ends with this check. ``value`` is the midpoint, within ``c*span(d)/2`` of ``v*``.
+    Only ``T v``, the policy and the two extremes of ``d`` are stored; the bound vectors are
+    formed when asked for (the solvers' loops need only the scalars).
     """
 
     tv: np.ndarray
     policy: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-    residual: float  # ||T v - v||_inf
-    span: float  # max d - min d
+    d_min: float
+    d_max: float
+    c: float
+
+    @property
+    def lower(self) -> np.ndarray:
+        return self.tv + self.c * self.d_min
+
+    @property
+    def upper(self) -> np.ndarray:
+        return self.tv + self.c * self.d_max
+
+    @property
+    def residual(self) -> float:
+        """``||T v - v||_inf``."""
+        return max(abs(self.d_min), abs(self.d_max))
+
+    @property
+    def span(self) -> float:
+        return self.d_max - self.d_min
 
     @property
     def value(self) -> np.ndarray:
@@ -57,14 +75,8 @@ class Certificate:
 
 def certify(op: BellmanOperator, v: np.ndarray) -> Certificate:
     """One backup of ``v`` and the bounds it certifies (see :class:`Certificate`)."""
-    tv, policy = op.backup(v)
-    d = tv - v
-    lo, hi = float(d.min()), float(d.max())
-    c = op.gamma / (1.0 - op.gamma)
-    return Certificate(
-        tv=tv, policy=policy.copy(), lower=tv + c * lo, upper=tv + c * hi,
-        residual=float(max(abs(lo), abs(hi))), span=hi - lo,
-    )
+    tv, policy, lo, hi = op.backup_span(v)
+    return Certificate(tv=tv, policy=policy.copy(), d_min=lo, d_max=hi, c=op.gamma / (1.0 - op.gamma))
 
 
 def check_tol(tol: float) -> float:

@@ -18,7 +18,7 @@ _HIGHS_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_toler
 
 
 def linear_programming(
-    mdp: FiniteMDP, *, formulation: str = "dual", highs_method: str = "highs", polish: bool = True
+    mdp: FiniteMDP, *, formulation: str = "primal", highs_method: str = "highs", polish: bool = True
 ) -> Solution:
     r"""Solve a discounted MDP as a linear program (d'Epenoux 1963; Puterman 1994, §6.9).
 
@@ -48,8 +48,9 @@ def linear_programming(
     ----------
     mdp : FiniteMDP
         Discounted model. Unavailable actions drop their constraints/variables.
-    formulation : {"dual", "primal"}
-        Which LP HiGHS solves. The dual has ``S*A`` variables and ``S`` equality rows.
+    formulation : {"primal", "dual"}
+        Which LP HiGHS solves. The dual has ``S*A`` variables and ``S`` equality rows; HiGHS
+        was measured 13-20x slower on it than on the primal for dense models (bench/README.md).
     highs_method : {"highs", "highs-ds", "highs-ipm"}
         scipy's HiGHS variant.
     polish : bool
