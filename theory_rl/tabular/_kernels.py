@@ -107,6 +107,27 @@ def dense_backup(P2, r_eff, v, gamma, n_actions, tv, policy, q_out, chunks):  # 
     return lo_c.min(), hi_c.max()
 
 
+@numba.njit(fastmath=_FASTMATH, cache=True, inline="always")
+def _csr_state_max(data, indices, indptr, r_eff, v, gamma, n_actions, s, k):  # pragma: no cover - compiled
+    """``(max_a q(s, a), argmax_a q(s, a), k')`` with ``q(s, a) = r_eff[s*A+a] + gamma * P[s*A+a] @ v``,
+    reading state ``s``'s rows of CSR ``P`` from position ``k`` (its first nonzero) onwards;
+    ``k'`` is the position after them. Lowest action index on ties."""
+    best = -np.inf
+    best_a = 0
+    for a in range(n_actions):
+        row = s * n_actions + a
+        end = _u64(indptr[row + 1])
+        acc = 0.0
+        while k < end:
+            acc += data[k] * v[_u64(indices[k])]
+            k += _u64(1)
+        q = r_eff[_u64(row)] + gamma * acc
+        if q > best:
+            best = q
+            best_a = a
+    return best, best_a, k
+
+
 @numba.njit(parallel=True, fastmath=_FASTMATH, cache=True)
 def csr_backup(data, indices, indptr, r_eff, v, gamma, n_actions, tv, policy, chunks):  # pragma: no cover - compiled
     """``tv[s] = max_a r_eff[s*A+a] + gamma * P[s*A+a, :] @ v``, its argmax (lowest index on
@@ -124,19 +145,7 @@ def csr_backup(data, indices, indptr, r_eff, v, gamma, n_actions, tv, policy, ch
         if s0 < s1:
             k = _u64(indptr[s0 * n_actions])
         for s in range(s0, s1):
-            best = -np.inf
-            best_a = 0
-            for a in range(n_actions):
-                row = s * n_actions + a
-                end = _u64(indptr[row + 1])
-                acc = 0.0
-                while k < end:
-                    acc += data[k] * v[_u64(indices[k])]
-                    k += _u64(1)
-                q = r_eff[_u64(row)] + gamma * acc
-                if q > best:
-                    best = q
-                    best_a = a
+            best, best_a, k = _csr_state_max(data, indices, indptr, r_eff, v, gamma, n_actions, s, k)
             tv[_u64(s)] = best
             policy[_u64(s)] = best_a
             d = best - v[_u64(s)]
@@ -234,19 +243,7 @@ def csr_gauss_seidel_sweep(data, indices, indptr, r_eff, v, gamma, n_actions, po
     change = 0.0
     k = _u64(indptr[0])
     for s in range(n_states):
-        best = -np.inf
-        best_a = 0
-        for a in range(n_actions):
-            row = s * n_actions + a
-            end = _u64(indptr[row + 1])
-            acc = 0.0
-            while k < end:
-                acc += data[k] * v[_u64(indices[k])]
-                k += _u64(1)
-            q = r_eff[_u64(row)] + gamma * acc
-            if q > best:
-                best = q
-                best_a = a
+        best, best_a, k = _csr_state_max(data, indices, indptr, r_eff, v, gamma, n_actions, s, k)
         diff = abs(best - v[_u64(s)])
         if diff > change:
             change = diff
