@@ -15,6 +15,7 @@ __all__ = [
     "check_finite",
     "check_gamma",
     "check_probability_rows",
+    "check_row_sums",
     "first_index",
     "format_index",
     "rng_from_seed",
@@ -82,6 +83,14 @@ def check_probability_rows(
             f"{format_index(name, idx)} = {rows.reshape(*row_shape, rows.shape[1])[idx]:.6g} "
             "is negative (probabilities must be >= 0)"
         )
+    check_row_sums(sums, name, atol=atol, row_shape=row_shape, skip=skip)
+
+
+def check_row_sums(
+    sums: np.ndarray, name: str, *, atol: float, row_shape: tuple[int, ...], skip: np.ndarray | None = None
+) -> None:
+    """Raise if a row sum is not 1 within ``atol`` (rows marked by ``skip`` may sum to 0),
+    naming the first such row as ``name[i, j, :]`` with ``(i, j)`` unravelled in ``row_shape``."""
     bad = np.abs(sums - 1.0) > atol
     if skip is not None:
         bad &= ~(skip & (sums == 0.0))

@@ -18,6 +18,7 @@ from .._validation import (
     check_finite,
     check_gamma,
     check_probability_rows,
+    check_row_sums,
 )
 from ..errors import InvalidModelError, ParseError
 
@@ -384,17 +385,7 @@ def _check_csr(P: sp.csr_matrix, S: int, A: int, atol: float, skip: np.ndarray |
             "(probabilities must be >= 0)"
         )
     sums = np.asarray(P.sum(axis=1)).ravel()
-    _check_sums(sums, atol, (S, A), skip)
-
-
-def _check_sums(sums: np.ndarray, atol: float, row_shape: tuple[int, int], skip: np.ndarray | None) -> None:
-    bad = np.abs(sums - 1.0) > atol
-    if skip is not None:
-        bad &= ~(skip & (sums == 0.0))
-    if bad.any():
-        flat = int(np.argmax(bad))
-        s, a = divmod(flat, row_shape[1])
-        raise InvalidModelError(f"P[{s}, {a}, :] sums to {sums[flat]:.10g} (expected 1 within {atol:g})")
+    check_row_sums(sums, "P", atol=atol, row_shape=(S, A), skip=skip)
 
 
 def normalize(P: Any, *, n_actions: int | None = None) -> np.ndarray | sp.csr_matrix:

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
-from ._bellman import as_value
+from ._bellman import as_value, effective_rewards
 from ._common import Callback, Timer, check_tol, finish_iterative, iterations
 from ._solution import Solution
 
@@ -69,9 +69,7 @@ def relative_value_iteration(
         raise InvalidModelError(f"reference_state = {reference_state!r} is not a state index in [0, {S})")
     with Timer() as timer:
         P2 = mdp.transition_matrix
-        r = np.array(mdp.R, dtype=float).ravel()
-        if mdp.action_mask is not None:
-            r[~mdp.action_mask.ravel()] = -np.inf
+        r = effective_rewards(mdp)
         h = np.zeros(S) if h0 is None else as_value(mdp, h0, "h0").copy()
 
         def backup(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .._validation import as_float_array
+from .._validation import as_float_array, check_finite, check_probability_rows
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
 from . import _kernels
@@ -28,6 +28,15 @@ __all__ = [
     "policy_value",
     "q_values",
 ]
+
+
+def effective_rewards(mdp: FiniteMDP) -> np.ndarray:
+    """``r_eff[s*A + a] = R[s, a]``, or ``-inf`` for unavailable actions (a new array, shape (S*A,)),
+    so that every max over actions ignores them."""
+    r = np.array(mdp.R, dtype=np.float64).ravel()
+    if mdp.action_mask is not None:
+        r[~mdp.action_mask.ravel()] = -np.inf
+    return r
 
 
 class BellmanOperator:
@@ -62,10 +71,7 @@ class BellmanOperator:
         self.S, self.A, self.gamma = mdp.n_states, mdp.n_actions, mdp.gamma
         self.sparse = mdp.is_sparse
         self.P2 = mdp.transition_matrix
-        r = np.array(mdp.R, dtype=np.float64).ravel()
-        if mdp.action_mask is not None:
-            r[~mdp.action_mask.ravel()] = -np.inf
-        self.r_eff = r
+        self.r_eff = effective_rewards(mdp)
         self._policy_buf = np.empty(self.S, dtype=np.int64)
         self._q_cache: tuple[np.ndarray, np.ndarray] | None = None  # dense: (v, q of v)
         self._chain: _PolicyChain | None = None
@@ -251,8 +257,6 @@ def as_policy(mdp: FiniteMDP, policy: object, *, name: str = "policy") -> np.nda
     probs = as_float_array(arr, name, ndim=2)
     if probs.shape != (S, A):
         raise InvalidModelError(f"{name} has shape {probs.shape}, expected ({S},) or ({S}, {A})")
-    from .._validation import check_probability_rows
-
     check_probability_rows(probs, name, atol=mdp.atol, row_shape=(S,))
     if mask is not None and (probs[~mask] > 0).any():
         s, a = (int(i) for i in np.argwhere((probs > 0) & ~mask)[0])
@@ -265,8 +269,6 @@ def as_value(mdp: FiniteMDP, v: object, name: str = "v") -> np.ndarray:
     arr = as_float_array(v, name, ndim=1)
     if arr.shape != (mdp.n_states,):
         raise InvalidModelError(f"{name} has shape {arr.shape}, expected ({mdp.n_states},)")
-    from .._validation import check_finite
-
     check_finite(arr, name)
     return arr
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
-from ._bellman import as_value
+from ._bellman import as_value, effective_rewards
 from ._common import Timer
 from ._solution import Solution
 
@@ -50,9 +50,7 @@ def backward_induction(
     with Timer() as timer:
         S, A = mdp.n_states, mdp.n_actions
         P2 = mdp.transition_matrix
-        r = np.array(mdp.R, dtype=float).ravel()
-        if mdp.action_mask is not None:
-            r[~mdp.action_mask.ravel()] = -np.inf
+        r = effective_rewards(mdp)
         v = np.zeros((H + 1, S))
         if terminal is not None:
             v[H] = as_value(mdp, terminal, "terminal")
