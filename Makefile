@@ -4,8 +4,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# torch is pinned through this variable when an extra that needs it is installed: the pinned
-# CPU build installs from local disk here, an unpinned `torch` pulls a multi-GB CUDA build.
+# torch is pinned through this variable in the same pip call as the extras that need it: the
+# pinned CPU build installs from local disk here, an unpinned `torch` pulls a multi-GB CUDA build.
+# On a CUDA machine the same pin resolves to PyPI's CUDA build.
 TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?=
 # Two workers match the 2-core CI machine; override with `make test PYTEST_WORKERS=auto`.
@@ -22,7 +23,7 @@ $(VENV)/.installed-base: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)" -e ".[dev]"
 	touch $(VENV)/.installed-base $@
 
 demo: $(VENV)/.installed-base

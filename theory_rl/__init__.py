@@ -11,7 +11,20 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("checks", "envs", "errors", "experiments", "models", "tabular")
+_SUBPACKAGES = (
+    "approx",
+    "checks",
+    "combinatorial",
+    "dual",
+    "envs",
+    "errors",
+    "experiments",
+    "models",
+    "pomdp",
+    "robust",
+    "tabular",
+    "theory",
+)
 
 __all__ = ["__version__", *_SUBPACKAGES]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 import warnings
 
@@ -10,6 +11,9 @@ import numpy as np
 __all__ = ["run_demo"]
 
 _ARROWS = {0: "^", 1: ">", 2: "v", 3: "<"}
+
+# Each subpackage may ship ``_demo.run_demo(section)``; ``section(title)`` prints a heading.
+_SUBPACKAGE_DEMOS = ("pomdp", "robust", "combinatorial", "dual", "experiments", "approx")
 
 
 def _section(title: str) -> None:
@@ -98,4 +102,12 @@ def run_demo() -> None:
             else:
                 xiao = f"{(np.log(4) / options['step_size'] + 1 / 0.1) / (50 * 0.1):.2e}"
             print(f"{label:28} {md.bound:>13.2e} {true_gap:>10.2e} {xiao:>13}")
+    for package in _SUBPACKAGE_DEMOS:
+        try:
+            module = importlib.import_module(f"theory_rl.{package}._demo")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"theory_rl.{package}._demo" and exc.name != f"theory_rl.{package}":
+                raise
+            continue
+        module.run_demo(_section)
     print("\nEvery number above is checked by the test suite against an independent method.")
