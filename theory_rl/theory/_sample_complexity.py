@@ -1,0 +1,3 @@
+"""Sample-complexity and regret bounds for tabular RL (see the package docstring)."""
+
+__all__: list[str] = []
