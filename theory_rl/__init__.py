@@ -19,6 +19,7 @@ _SUBPACKAGES = (
     "envs",
     "errors",
     "experiments",
+    "learning",
     "models",
     "pomdp",
     "robust",

@@ -13,7 +13,7 @@ __all__ = ["run_demo"]
 _ARROWS = {0: "^", 1: ">", 2: "v", 3: "<"}
 
 # Each subpackage may ship ``_demo.run_demo(section)``; ``section(title)`` prints a heading.
-_SUBPACKAGE_DEMOS = ("pomdp", "robust", "combinatorial", "dual", "experiments", "approx")
+_SUBPACKAGE_DEMOS = ("learning", "pomdp", "robust", "combinatorial", "dual", "experiments", "approx")
 
 
 def _section(title: str) -> None:
