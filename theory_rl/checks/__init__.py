@@ -3,6 +3,7 @@ check an answer against theory. Usable in your own test suites (needs ``theory_r
 for the strategies)."""
 
 from ._assertions import assert_bellman_optimal, assert_bounds_bracket, assert_policy_value
+from ._pomdp import pomdps
 from ._strategies import finite_mdps, register_profiles
 
 __all__ = [
@@ -10,5 +11,6 @@ __all__ = [
     "assert_bounds_bracket",
     "assert_policy_value",
     "finite_mdps",
+    "pomdps",
     "register_profiles",
 ]

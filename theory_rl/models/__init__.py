@@ -2,5 +2,7 @@
 PSRs, robust MDPs and coupled restless bandits)."""
 
 from ._finite_mdp import DEFAULT_ATOL, FiniteMDP, load, normalize
+from ._pomdp import POMDP
 
 __all__ = ["DEFAULT_ATOL", "FiniteMDP", "load", "normalize"]
+__all__ += ["POMDP"]

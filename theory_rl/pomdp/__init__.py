@@ -1,0 +1,18 @@
+"""POMDPs: file formats (Cassandra ``.POMDP``, SARSOP ``.pomdpx``), beliefs, bounds, exact value
+iteration with incremental pruning, point-based and online solvers, PSRs.
+
+Every offline solver returns a :class:`POMDPSolution` (alpha vectors, ``lower``/``upper`` at b0).
+"""
+
+from ._backup import BackupResult, point_backup, project
+from ._solution import POMDPSolution, alpha_action, alpha_argmax, alpha_value
+
+__all__ = [
+    "BackupResult",
+    "POMDPSolution",
+    "alpha_action",
+    "alpha_argmax",
+    "alpha_value",
+    "point_backup",
+    "project",
+]
