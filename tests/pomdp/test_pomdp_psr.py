@@ -1,0 +1,143 @@
+"""PSRs: equal to the forward algorithm on every sequence, invariant under similarity transforms,
+minimal dimension = rank of the system-dynamics matrix, predictive states are test probabilities."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from theory_rl.checks import pomdps
+from theory_rl.errors import InvalidModelError
+from theory_rl.models import POMDP
+from theory_rl.pomdp._forward import enumerate_trajectories, trajectory_probability
+from theory_rl.pomdp._psr import PSR, independent_columns
+
+small = pomdps(max_states=5, max_observations=3)
+
+
+def _sizes_ok(model, H):
+    return (model.n_actions * model.n_observations) ** H <= 1500
+
+
+@given(small, st.integers(0, 4), st.booleans())
+def test_psr_equals_forward_algorithm_on_every_sequence(model, H, minimal):
+    assume(_sizes_ok(model, H))
+    psr = PSR.from_pomdp(model, H, minimal=minimal)
+    for h in range(H + 1):  # every prefix length, not only H
+        a, o = enumerate_trajectories(model.n_actions, model.n_observations, h)
+        np.testing.assert_allclose(psr.trajectory_probability(a, o), trajectory_probability(model, a, o),
+                                   rtol=0, atol=1e-10)
+
+
+@given(small, st.integers(1, 4), st.booleans(), st.integers(0, 2**31))
+def test_similarity_transform_leaves_probabilities_unchanged(model, H, minimal, seed):
+    assume(_sizes_ok(model, H))
+    psr = PSR.from_pomdp(model, H, minimal=minimal)
+    rng = np.random.default_rng(seed)
+    J = [np.eye(d) + 0.5 * rng.normal(size=(d, d)) / np.sqrt(d) for d in psr.dims]
+    assume(all(np.linalg.cond(j) < 1e3 for j in J))
+    moved = psr.transform(J)
+    assert moved.core_tests is None
+    assert not np.allclose(moved.operators[0], psr.operators[0])  # the raw operators did change
+    a, o = enumerate_trajectories(model.n_actions, model.n_observations, H)
+    np.testing.assert_allclose(moved.trajectory_probability(a, o), trajectory_probability(model, a, o),
+                               rtol=0, atol=1e-10)
+
+
+def system_dynamics_matrix(model, H, h):
+    """D_h[tau_h, q] = P(tau_h, q) over all histories of length h and all tests of length H - h."""
+    A, O = model.n_actions, model.n_observations  # noqa: E741
+    a, o = enumerate_trajectories(A, O, H)
+    p = trajectory_probability(model, a, o)
+    return p.reshape((A * O) ** h, (A * O) ** (H - h))
+
+
+@given(small, st.integers(1, 4))
+def test_dimensions_and_rank_of_system_dynamics_matrix(model, H):
+    assume(_sizes_ok(model, H))
+    full = PSR.from_pomdp(model, H)
+    mini = PSR.from_pomdp(model, H, minimal=True)
+    assert full.dims[H] == mini.dims[H] == 1
+    for h in range(H + 1):
+        D = system_dynamics_matrix(model, H, h)
+        s = np.linalg.svd(D, compute_uv=False)
+        rank = int((s > 1e-9 * s[0]).sum())
+        assert mini.dims[h] == rank
+        assert mini.dims[h] <= full.dims[h] <= model.n_states
+
+
+@given(small, st.integers(1, 3), st.booleans(), st.integers(0, 2**31))
+def test_predictive_state_holds_core_test_probabilities(model, H, minimal, seed):
+    psr = PSR.from_pomdp(model, H, minimal=minimal)
+    rng = np.random.default_rng(seed)
+    h = int(rng.integers(0, H + 1))
+    a = rng.integers(0, model.n_actions, size=h)
+    o = rng.integers(0, model.n_observations, size=h)
+    p_hist = trajectory_probability(model, a, o)
+    assume(p_hist > 1e-6)
+    psi = psr.predictive_state(a, o)
+    assert psi.min() >= -1e-9 and psi.max() <= 1 + 1e-9
+    for value, q in zip(psi, psr.core_tests[h]):
+        qa = [x for x, _ in q]
+        qo = [y for _, y in q]
+        joint = trajectory_probability(model, np.r_[a, qa].astype(int), np.r_[o, qo].astype(int))
+        assert value == pytest.approx(joint / p_hist, abs=1e-9)
+    # any test, through its m-vector: P(q | tau_h) = m(q)^T psi(tau_h)
+    k = H - h
+    qa, qo = rng.integers(0, model.n_actions, size=k), rng.integers(0, model.n_observations, size=k)
+    joint = trajectory_probability(model, np.r_[a, qa].astype(int), np.r_[o, qo].astype(int))
+    m = psr.m_vector(list(zip(qa, qo)), h)
+    assert float(m @ psi) == pytest.approx(joint / p_hist, abs=1e-9)
+
+
+@given(small, st.integers(1, 3), st.integers(0, 2**31))
+def test_one_step_marginalisation(model, H, seed):
+    psr = PSR.from_pomdp(model, H, minimal=True)
+    rng = np.random.default_rng(seed)
+    h = int(rng.integers(0, H))
+    a = rng.integers(0, model.n_actions, size=h)
+    o = rng.integers(0, model.n_observations, size=h)
+    nxt = int(rng.integers(model.n_actions))
+    total = sum(psr.trajectory_probability(np.r_[a, nxt].astype(int), np.r_[o, y].astype(int))
+                for y in range(model.n_observations))
+    assert total == pytest.approx(psr.trajectory_probability(a, o), abs=1e-12)
+
+
+def test_tiger_core_tests():
+    """Tiger: listening reveals the state partially, opening resets it; from b0 uniform only the
+    empty test is needed (d_0 = 1), later two (the state is binary and listening separates it)."""
+    T = np.zeros((2, 3, 2))
+    T[:, 0, :] = np.eye(2)
+    T[:, 1:, :] = 0.5
+    O = np.full((3, 2, 2), 0.5)  # noqa: E741
+    O[0] = [[0.85, 0.15], [0.15, 0.85]]
+    m = POMDP(T, O, np.zeros((2, 3)), 0.95)
+    psr = PSR.from_pomdp(m, 3, minimal=True)
+    assert psr.dims == (1, 2, 2, 1)
+    assert psr.core_tests[1] == ((), ((0, 0),))  # the empty test and "listen, hear left"
+    assert PSR.from_pomdp(m, 3).core_tests[0] == ((), ((0, 0),))
+
+
+def test_independent_columns_keeps_the_first_of_dependent_ones():
+    V = np.array([[1.0, 2.0, 0.0, 1.0], [0.0, 0.0, 1.0, 1.0]])
+    assert independent_columns(V) == [0, 2]
+    assert independent_columns(np.zeros((3, 2))) == []
+
+
+def test_bad_input():
+    m = POMDP(np.full((2, 2, 2), 0.5), np.full((2, 2, 2), 0.5), np.zeros((2, 2)), 0.9)
+    with pytest.raises(InvalidModelError, match="horizon"):
+        PSR.from_pomdp(m, -1)
+    psr = PSR.from_pomdp(m, 2)
+    with pytest.raises(InvalidModelError, match="exceed"):
+        psr.trajectory_probability([0, 0, 0], [0, 0, 0])
+    with pytest.raises(InvalidModelError, match="singular"):
+        psr.transform([np.zeros((d, d)) for d in psr.dims])
+    with pytest.raises(InvalidModelError, match="normalizers"):
+        PSR(psr.initial_state, psr.operators, psr.normalizers[:-1])
+    with pytest.raises(InvalidModelError, match="last axis"):
+        PSR(np.ones(3), psr.operators, psr.normalizers)
+    with pytest.raises(InvalidModelError, match="finite"):
+        PSR(np.array([np.nan]), psr.operators, psr.normalizers)
+    with pytest.raises(InvalidModelError, match="probability"):
+        PSR(np.zeros(1), psr.operators, psr.normalizers).predictive_state([0], [0])
