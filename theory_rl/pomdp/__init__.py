@@ -5,6 +5,8 @@ Every offline solver returns a :class:`POMDPSolution` (alpha vectors, ``lower``/
 """
 
 from ._backup import BackupResult, point_backup, project
+from ._cassandra import parse_pomdp, read_pomdp, write_pomdp
+from ._exact import exact_value_iteration, finite_horizon_value, prune
 from ._solution import POMDPSolution, alpha_action, alpha_argmax, alpha_value
 
 __all__ = [
@@ -13,6 +15,12 @@ __all__ = [
     "alpha_action",
     "alpha_argmax",
     "alpha_value",
+    "exact_value_iteration",
+    "finite_horizon_value",
+    "prune",
+    "parse_pomdp",
+    "read_pomdp",
+    "write_pomdp",
     "point_backup",
     "project",
 ]
