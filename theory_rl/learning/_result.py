@@ -1,0 +1,62 @@
+"""The result every sample-based learner returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._result import ResultMixin
+
+__all__ = ["LearningResult"]
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class LearningResult(ResultMixin):
+    r"""What a learner in :mod:`theory_rl.learning` returns.
+
+    Attributes
+    ----------
+    q : ndarray
+        Learned action values: shape ``(S, A)`` for the discounted learners, ``(H, S, A)`` for the
+        episodic ones (``q[h]`` with ``H - h`` steps to go).
+    policy : ndarray of int64
+        Greedy policy for ``q``: shape ``(S,)``, or ``(H, S)`` for episodic learners.
+    trace : dict of str -> ndarray
+        Per-step record a rate plot needs. Always has ``"step"`` and ``"samples"`` (transitions
+        drawn so far, per state-action pair for generative learners, in total for online ones);
+        ``"error"`` (``||q_t - q*||_inf``) when ``q_star`` was passed; online learners add
+        ``"regret"`` (cumulative) and ``"optimism"`` (``min_{h,s,a} (q_k - q*)``).
+    method : str
+    params : dict
+        The options the learner ran with (plain JSON types).
+    n_samples : int
+        Total number of transitions drawn from the model.
+    elapsed : float
+        Wall-clock seconds.
+    model : FiniteMDP or None
+        The empirical model (plug-in planning only); left out of :meth:`to_dict`.
+    """
+
+    q: np.ndarray
+    policy: np.ndarray
+    trace: dict[str, np.ndarray]
+    method: str
+    params: dict[str, Any]
+    n_samples: int
+    elapsed: float
+    model: Any = field(default=None)
+
+    _repr_fields = ("method", "n_samples", "elapsed")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out.pop("model")
+        return out
+
+    @property
+    def final_error(self) -> float:
+        """``trace["error"][-1]`` (needs ``q_star`` at the call), else NaN."""
+        err = self.trace.get("error")
+        return float(err[-1]) if err is not None and len(err) else float("nan")
