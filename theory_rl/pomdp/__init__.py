@@ -5,12 +5,55 @@ Every offline solver returns a :class:`POMDPSolution` (alpha vectors, ``lower``/
 """
 
 from ._backup import BackupResult, point_backup, project
+from ._belief import (
+    SimulationResult,
+    belief_q_values,
+    belief_tree_value,
+    belief_update,
+    observation_probabilities,
+    simulate,
+    successor_beliefs,
+)
+from ._bounds import blind_lower_bound, fib_upper_bound, qmdp_upper_bound
 from ._cassandra import parse_pomdp, read_pomdp, write_pomdp
 from ._exact import exact_value_iteration, finite_horizon_value, prune
+from ._forward import enumerate_trajectories, trajectory_probability, unnormalized_beliefs
+from ._psr import PSR, independent_columns
+from ._revealing import (
+    emission_action_matrix,
+    is_revealing,
+    left_inverse_norm,
+    revealing_bounds,
+    revealing_constant,
+)
 from ._solution import POMDPSolution, alpha_action, alpha_argmax, alpha_value
+from ._spectral import empirical_trajectory_table, sample_trajectories, spectral_psr
+from ._umt_psr import (
+    FiniteJointClass,
+    OMLEResult,
+    UMTPSRResult,
+    evaluate_tree_policy,
+    history_tree_max,
+    max_tv_policy,
+    omle,
+    plan_on_history_tree,
+    shared_dynamics_class,
+    umt_psr,
+    umt_psr_downstream,
+)
 
 __all__ = [
     "BackupResult",
+    "SimulationResult",
+    "belief_q_values",
+    "belief_tree_value",
+    "belief_update",
+    "blind_lower_bound",
+    "fib_upper_bound",
+    "observation_probabilities",
+    "qmdp_upper_bound",
+    "simulate",
+    "successor_beliefs",
     "POMDPSolution",
     "alpha_action",
     "alpha_argmax",
@@ -23,4 +66,30 @@ __all__ = [
     "write_pomdp",
     "point_backup",
     "project",
+]
+__all__ += [  # PSRs, spectral learning, revealing constants, UMT-PSR
+    "PSR",
+    "independent_columns",
+    "enumerate_trajectories",
+    "trajectory_probability",
+    "unnormalized_beliefs",
+    "empirical_trajectory_table",
+    "sample_trajectories",
+    "spectral_psr",
+    "emission_action_matrix",
+    "is_revealing",
+    "left_inverse_norm",
+    "revealing_bounds",
+    "revealing_constant",
+    "FiniteJointClass",
+    "OMLEResult",
+    "UMTPSRResult",
+    "evaluate_tree_policy",
+    "history_tree_max",
+    "max_tv_policy",
+    "omle",
+    "plan_on_history_tree",
+    "shared_dynamics_class",
+    "umt_psr",
+    "umt_psr_downstream",
 ]
