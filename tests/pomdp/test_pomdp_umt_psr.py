@@ -6,16 +6,20 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from scipy.stats import binom
 
+from theory_rl.checks import pomdps
 from theory_rl.errors import InvalidModelError
 from theory_rl.models import POMDP
 from theory_rl.pomdp._forward import enumerate_trajectories, trajectory_probability
+from theory_rl.pomdp._psr import PSR
 from theory_rl.pomdp._umt_psr import (
     FiniteJointClass,
+    bracketing_cover,
     evaluate_tree_policy,
+    future_m_vectors,
     history_tree_max,
     max_tv_policy,
     omle,
@@ -23,6 +27,7 @@ from theory_rl.pomdp._umt_psr import (
     shared_dynamics_class,
     umt_psr,
     umt_psr_downstream,
+    well_conditioning_gamma,
 )
 
 S, A, O, H = 3, 2, 2, 3  # noqa: E741
@@ -208,3 +213,57 @@ def test_class_construction_and_bad_input():
         umt_psr(truth, cls, rewards=[REWARD, np.zeros(3)], iterations=1)
     with pytest.raises(InvalidModelError, match="equally long"):
         FiniteJointClass.from_models([[cands[0][0]], [cands[0][0], cands[1][0]]], H)
+
+
+@given(pomdps(max_states=3, max_actions=2, max_observations=2), st.integers(0, 2**31))
+def test_future_m_vectors_give_future_probabilities(model, seed):
+    psr = PSR.from_pomdp(model, 3)
+    rng = np.random.default_rng(seed)
+    h = int(rng.integers(0, 4))
+    a = rng.integers(0, model.n_actions, size=h)
+    o = rng.integers(0, model.n_observations, size=h)
+    assume(trajectory_probability(model, a, o) > 1e-6)
+    fa, fo = enumerate_trajectories(model.n_actions, model.n_observations, 3 - h)
+    joint = trajectory_probability(model, np.hstack([np.tile(a, (len(fa), 1)), fa]).astype(int),
+                                   np.hstack([np.tile(o, (len(fo), 1)), fo]).astype(int))
+    np.testing.assert_allclose(future_m_vectors(psr, h) @ psr.predictive_state(a, o),
+                               joint / trajectory_probability(model, a, o), atol=1e-10)
+
+
+@given(pomdps(max_states=3, max_actions=2, max_observations=2), st.booleans(), st.integers(0, 2**31))
+def test_well_conditioning_gamma_against_brute_force(model, minimal, seed):
+    psr = PSR.from_pomdp(model, 2, minimal=minimal)
+    gamma = well_conditioning_gamma(psr)
+    nA, nO = model.n_actions, model.n_observations
+    worst = 0.0
+    for h in range(3):
+        m = future_m_vectors(psr, h)
+        pols = list(all_policies(nA, nO, 2 - h)) if h < 2 else [()]
+        for x in np.vstack([np.eye(psr.dims[h]), -np.eye(psr.dims[h])]):
+            for p in pols:
+                w = weight(p, nA, nO, 2 - h) if h < 2 else np.ones(1)
+                worst = max(worst, float(w @ np.abs(m @ x)))
+            if h < 2:
+                worst = max(worst, max(np.abs(psr.operators[h][a] @ x).sum() for a in range(nA)))
+    assert gamma == pytest.approx(1.0 / worst)
+    rng = np.random.default_rng(seed)  # and the inequality holds at random x, not only at +-e_i
+    for h in range(2):
+        x = rng.normal(size=psr.dims[h])
+        for p in all_policies(nA, nO, 2 - h):
+            lhs = weight(p, nA, nO, 2 - h) @ np.abs(future_m_vectors(psr, h) @ x)
+            assert lhs <= np.abs(x).sum() / gamma + 1e-9
+
+
+def test_bracketing_cover():
+    cls, _, _ = shared_instance(2, 0)
+    funcs = np.stack([cls.tables[n][cls.members[:, n]] for n in range(2)], axis=1)
+    for eta in (0.0, 0.3, 1.0, 10.0):
+        groups = bracketing_cover(cls, eta)
+        assert sorted(np.concatenate(groups).tolist()) == list(range(cls.size))  # a partition
+        assert len(groups) <= cls.size
+        for g in groups:
+            width = (funcs[g].max(axis=0) - funcs[g].min(axis=0)).sum(axis=0)
+            assert history_tree_max(width, A, O)[0] <= eta + 1e-12
+    assert len(bracketing_cover(cls, 0.0)) == cls.size  # all members differ
+    assert len(bracketing_cover(cls, 2.0 * H)) == 1  # widths never exceed N = 2 laws' total mass
+    assert len(bracketing_cover(cls, 1.0)) <= len(bracketing_cover(cls, 0.3))

@@ -32,7 +32,9 @@ from ._umt_psr import (
     FiniteJointClass,
     OMLEResult,
     UMTPSRResult,
+    bracketing_cover,
     evaluate_tree_policy,
+    future_m_vectors,
     history_tree_max,
     max_tv_policy,
     omle,
@@ -40,6 +42,7 @@ from ._umt_psr import (
     shared_dynamics_class,
     umt_psr,
     umt_psr_downstream,
+    well_conditioning_gamma,
 )
 
 __all__ = [
@@ -92,4 +95,7 @@ __all__ += [  # PSRs, spectral learning, revealing constants, UMT-PSR
     "shared_dynamics_class",
     "umt_psr",
     "umt_psr_downstream",
+    "bracketing_cover",
+    "future_m_vectors",
+    "well_conditioning_gamma",
 ]

@@ -70,6 +70,9 @@ __all__ = [
     "umt_psr",
     "omle",
     "umt_psr_downstream",
+    "future_m_vectors",
+    "well_conditioning_gamma",
+    "bracketing_cover",
 ]
 
 #: A deterministic history-dependent policy: ``policy[h][code]`` is the action after the history of
@@ -309,6 +312,90 @@ def shared_dynamics_class(
     ]
     joint = [[cands[n][r[n]] for n in range(len(K))] for r in rows]
     return FiniteJointClass.from_models(joint, horizon), cands
+
+
+# ---------------------------------------------------------------------------------------------
+# PSR conditioning and bracketing
+def future_m_vectors(psr: PSR, h: int) -> np.ndarray:
+    r"""``m(omega)`` for every future ``omega`` of length ``H - h`` after a history of length ``h``:
+    ``m(omega)^T = phi_H^T M_H(a_H, o_H) ... M_{h+1}(a_{h+1}, o_{h+1})``, so that
+    ``P(omega | tau_h) = m(omega)^T psi(tau_h)``.
+
+    Returns
+    -------
+    ndarray, shape ((A O)^(H-h), d_h), futures in :func:`enumerate_trajectories` order.
+    """
+    H = psr.horizon
+    if not 0 <= h <= H:
+        raise InvalidModelError(f"h = {h} is outside [0, {H}]")
+    m = psr.normalizers[H][None, :]
+    for step in range(H, h, -1):
+        M = psr.operators[step - 1]  # (A, O, d_step, d_{step-1})
+        m = np.einsum("aoji,wj->aowi", M, m).reshape(-1, M.shape[3])
+    return m
+
+
+def well_conditioning_gamma(psr: PSR) -> float:
+    r"""The largest ``gamma`` for which the PSR is gamma-well-conditioned (spec 1.1, from OMLE, Liu et
+    al. 2022; the assumption of UMT-PSR), by brute force on the history tree:
+
+    .. math::
+        \max_\pi \sum_\omega \pi(\omega) |m(\omega)^	op x| \le \|x\|_1 / \gamma, \qquad
+        \max_a \sum_o \|M_{h+1}(a, o)\, x\|_1 \le \|x\|_1 / \gamma
+
+    for every ``h`` and ``x``. Both left sides are convex and positively homogeneous in ``x``, so
+    the worst ``x`` on the l1 sphere is an extreme point ``+-e_i``; the maximum over policies is a
+    max-sum recursion over the futures (:func:`history_tree_max`). (The action is chosen before
+    its observation here, Cassandra's order, so the second condition maximises over ``a``.) The
+    value depends on the PSR's coordinates, not only on its law. Cost ``O(H (A O)^H d)``.
+    """
+    A, O, H = psr.n_actions, psr.n_observations, psr.horizon  # noqa: E741
+    worst = 0.0
+    for h in range(H + 1):
+        m = np.abs(future_m_vectors(psr, h))  # (futures, d_h)
+        if H - h > 0:
+            values, _ = history_tree_max(m.T, A, O)
+        else:
+            values = m[0]
+        worst = max(worst, float(values.max()))
+        if h < H:
+            col_l1 = np.abs(psr.operators[h]).sum(axis=2)  # (A, O, d_h): ||M(a, o) e_i||_1
+            worst = max(worst, float(col_l1.sum(axis=1).max()))
+    return 1.0 / worst if worst > 0 else float("inf")
+
+
+def bracketing_cover(cls: FiniteJointClass, eta: float) -> list[np.ndarray]:
+    r"""A greedy eta-bracket cover of a finite joint class (spec 1.3): groups of members whose bracket
+    ``l = min, u = max`` (pointwise over trajectories, per task) has
+    ``||u - l||_\infty^p = max_pi sum_n sum_tau (u_n - l_n)(tau) pi(tau) <= eta``.
+
+    The number of groups is an upper bound on the bracketing number ``N_eta`` (a cover, not
+    necessarily a minimum one) and at most ``|Theta_u|`` (singletons have width 0). Cost
+    ``O(|Theta_u|^2 N (A O)^H)``: meant for classes of up to a few hundred members.
+    """
+    if not (isinstance(eta, (int, float)) and eta >= 0):
+        raise InvalidModelError(f"eta must be >= 0, got {eta!r}")
+    A, O = cls.n_actions, cls.n_observations  # noqa: E741
+    funcs = np.stack([cls.tables[n][cls.members[:, n]] for n in range(cls.n_tasks)], axis=1)  # (M, N, W)
+    free = np.ones(cls.size, dtype=bool)
+    groups = []
+    while free.any():
+        first = int(np.argmax(free))
+        free[first] = False
+        group, lo, hi = [first], funcs[first].copy(), funcs[first].copy()
+        while free.any():
+            cand = np.flatnonzero(free)
+            widths = (np.maximum(hi, funcs[cand]) - np.minimum(lo, funcs[cand])).sum(axis=1)  # (c, W)
+            values, _ = history_tree_max(widths, A, O)
+            ok = np.flatnonzero(values <= eta)
+            if ok.size == 0:
+                break
+            j = int(cand[ok[0]])
+            group.append(j)
+            free[j] = False
+            lo, hi = np.minimum(lo, funcs[j]), np.maximum(hi, funcs[j])
+        groups.append(np.array(group))
+    return groups
 
 
 # ---------------------------------------------------------------------------------------------
