@@ -18,6 +18,7 @@ from ._bounds import blind_lower_bound, fib_upper_bound, qmdp_upper_bound
 from ._cassandra import parse_pomdp, read_pomdp, write_pomdp
 from ._exact import exact_value_iteration, finite_horizon_value, prune
 from ._forward import enumerate_trajectories, trajectory_probability, unnormalized_beliefs
+from ._pomdpx import read_pomdpx, write_pomdpx
 from ._psr import PSR, independent_columns
 from ._revealing import (
     emission_action_matrix,
@@ -67,6 +68,8 @@ __all__ = [
     "parse_pomdp",
     "read_pomdp",
     "write_pomdp",
+    "read_pomdpx",
+    "write_pomdpx",
     "point_backup",
     "project",
 ]

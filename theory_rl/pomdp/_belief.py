@@ -1,0 +1,243 @@
+r"""Beliefs: Bayes updates, observation probabilities, the belief MDP, simulation, and a
+brute-force belief-tree value (the oracle for exact solvers).
+
+With Cassandra's convention (``O[a, s', o]`` depends on the action and the arrival state):
+
+.. math::
+    \Pr(o \mid b, a) = \sum_{s'} O[a, s', o] \sum_s T[s, a, s'] b(s), \qquad
+    \tau(b, a, o)(s') = \frac{O[a, s', o] \sum_s T[s, a, s'] b(s)}{\Pr(o \mid b, a)}.
+
+The belief MDP has states ``b``, rewards ``rho(b, a) = b . R[:, a]`` and successor beliefs
+``tau(b, a, o)`` with probabilities ``Pr(o | b, a)`` (Kaelbling, Littman, Cassandra 1998,
+"Planning and acting in partially observable stochastic domains", AIJ 101).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy import stats
+
+from .._result import ResultMixin
+from .._validation import rng_from_seed
+from ..errors import InvalidModelError
+from ..models import POMDP
+
+__all__ = [
+    "belief_update",
+    "observation_probabilities",
+    "successor_beliefs",
+    "belief_q_values",
+    "belief_tree_value",
+    "simulate",
+    "SimulationResult",
+]
+
+
+def _check_belief(model: POMDP, b: Any, name: str = "b") -> np.ndarray:
+    arr = np.asarray(b, dtype=np.float64)
+    if arr.shape != (model.n_states,):
+        raise InvalidModelError(f"{name} has shape {arr.shape}, expected ({model.n_states},)")
+    if not np.isfinite(arr).all() or arr.min() < 0 or abs(arr.sum() - 1.0) > 1e-6:
+        raise InvalidModelError(f"{name} is not a probability vector (min {arr.min():.3g}, sum {arr.sum():.10g})")
+    return arr
+
+
+def _check_action(model: POMDP, a: Any) -> int:
+    if isinstance(a, bool) or not isinstance(a, (int, np.integer)) or not 0 <= a < model.n_actions:
+        raise InvalidModelError(f"action {a!r} is not in [0, {model.n_actions})")
+    return int(a)
+
+
+def _predict(model: POMDP, b: np.ndarray, a: int) -> np.ndarray:
+    """``(b T_a)(s') = sum_s b(s) T[s, a, s']``."""
+    return np.asarray(model.transpose_by_action[a] @ b)
+
+
+def observation_probabilities(model: POMDP, b: np.ndarray, a: int) -> np.ndarray:
+    """``Pr(o | b, a)`` for every observation, shape ``(O,)``."""
+    b = _check_belief(model, b)
+    a = _check_action(model, a)
+    return _predict(model, b, a) @ model.O[a]
+
+
+def belief_update(model: POMDP, b: np.ndarray, a: int, o: int) -> np.ndarray:
+    r"""Bayes' rule ``tau(b, a, o)`` (module docstring).
+
+    Raises
+    ------
+    InvalidModelError
+        If ``o`` has probability zero after ``a`` from ``b`` (the posterior is undefined), or if
+        ``b``, ``a``, ``o`` are out of range.
+    """
+    b = _check_belief(model, b)
+    a = _check_action(model, a)
+    if isinstance(o, bool) or not isinstance(o, (int, np.integer)) or not 0 <= o < model.n_observations:
+        raise InvalidModelError(f"observation {o!r} is not in [0, {model.n_observations})")
+    joint = _predict(model, b, a) * model.O[a][:, o]
+    p = joint.sum()
+    if not p > 0:
+        name = model.observation_names[o] if model.observation_names else o
+        raise InvalidModelError(
+            f"observation {name!r} has probability 0 after action {a} from this belief: the update is undefined"
+        )
+    return joint / p
+
+
+def successor_beliefs(model: POMDP, b: np.ndarray, a: int) -> tuple[np.ndarray, np.ndarray]:
+    """The belief MDP's transition from ``b`` under ``a``.
+
+    Returns
+    -------
+    probs : ndarray, shape (O,)
+        ``Pr(o | b, a)``.
+    beliefs : ndarray, shape (O, S)
+        ``tau(b, a, o)``; for an observation of probability zero the row is the prediction
+        ``b T_a`` (any belief would do: it is weighted by zero).
+    """
+    b = _check_belief(model, b)
+    a = _check_action(model, a)
+    pred = _predict(model, b, a)
+    joint = model.O[a].T * pred[None, :]  # (O, S')
+    probs = joint.sum(axis=1)
+    out = np.where(probs[:, None] > 0, joint / np.where(probs > 0, probs, 1.0)[:, None], pred[None, :])
+    return probs, out
+
+
+def belief_q_values(model: POMDP, b: np.ndarray, value: Callable[[np.ndarray], float]) -> np.ndarray:
+    r"""One belief-MDP backup at ``b``:
+    ``Q(b, a) = b . R[:, a] + gamma sum_o Pr(o | b, a) V(tau(b, a, o))``, shape ``(A,)``."""
+    b = _check_belief(model, b)
+    q = b @ model.R
+    for a in range(model.n_actions):
+        probs, nxt = successor_beliefs(model, b, a)
+        q[a] += model.gamma * sum(p * value(nb) for p, nb in zip(probs, nxt) if p > 0)
+    return q
+
+
+def belief_tree_value(model: POMDP, b: np.ndarray, horizon: int) -> float:
+    r"""``V_h(b)`` by brute-force expectimax over the belief tree (``(A O)^h`` leaves):
+    ``V_0 = 0``, ``V_h(b) = max_a Q_{h}(b, a)``. The independent oracle for exact solvers on
+    tiny models and horizons."""
+    if horizon <= 0:
+        return 0.0
+    return float(belief_q_values(model, b, lambda nb: belief_tree_value(model, nb, horizon - 1)).max())
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class SimulationResult(ResultMixin):
+    """Discounted returns of simulated episodes.
+
+    Attributes
+    ----------
+    returns : ndarray, shape (n_episodes,)
+        ``sum_{t < horizon} gamma^t r_t`` per episode.
+    mean, std_error : float
+    ci : tuple of float
+        Normal-approximation confidence interval of the mean at level ``confidence``.
+    truncation : float
+        ``gamma^horizon * max|R| / (1 - gamma)``: how far the infinite-horizon value can be from
+        the expected truncated return (``inf`` for ``gamma = 1``).
+    confidence : float
+    params : dict
+    """
+
+    returns: np.ndarray
+    mean: float
+    std_error: float
+    ci: tuple[float, float]
+    truncation: float
+    confidence: float
+    params: dict[str, Any] = field(default_factory=dict)
+
+    _repr_fields = ("mean", "std_error", "ci", "truncation")
+
+    def contains(self, value: float) -> bool:
+        """Whether ``value`` lies in the interval widened by the truncation error."""
+        return self.ci[0] - self.truncation <= value <= self.ci[1] + self.truncation
+
+
+def _policy_actions(policy: Any, beliefs: np.ndarray) -> np.ndarray:
+    if hasattr(policy, "action_at"):
+        return np.asarray(policy.action_at(beliefs), dtype=np.int64)
+    return np.fromiter((int(policy(b)) for b in beliefs), dtype=np.int64, count=beliefs.shape[0])
+
+
+def _sample_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
+    """One index per row of ``probs`` (N, n), by inverting the cumulative sums."""
+    cum = np.cumsum(probs, axis=1)
+    u = rng.random(probs.shape[0]) * cum[:, -1]
+    return np.minimum((u[:, None] >= cum).sum(axis=1), probs.shape[1] - 1)
+
+
+def simulate(
+    model: POMDP,
+    policy: Any,
+    *,
+    horizon: int,
+    n_episodes: int,
+    seed: int | np.random.Generator | None = None,
+    b0: np.ndarray | None = None,
+    confidence: float = 0.95,
+) -> SimulationResult:
+    r"""Run a belief-based policy on the POMDP and report the discounted returns.
+
+    All episodes run in lockstep: states are sampled from ``b0``, then ``T`` and ``O``; the
+    agent's belief is updated exactly by :func:`belief_update`.
+
+    Parameters
+    ----------
+    policy : callable or POMDPSolution
+        ``policy(b) -> action``; an object with ``action_at(beliefs)`` (e.g. a
+        :class:`POMDPSolution`) is called once per step on the whole batch.
+    horizon, n_episodes : int
+    seed : int or Generator
+    b0 : ndarray (S,), optional
+        Start belief (and the distribution of the start state); default ``model.b0``.
+    confidence : float
+        Level of the interval ``mean +- z * std_error``.
+    """
+    if not (isinstance(horizon, (int, np.integer)) and horizon >= 1):
+        raise InvalidModelError(f"horizon = {horizon!r} must be a positive integer")
+    if not (isinstance(n_episodes, (int, np.integer)) and n_episodes >= 1):
+        raise InvalidModelError(f"n_episodes = {n_episodes!r} must be a positive integer")
+    if not 0 < confidence < 1:
+        raise InvalidModelError(f"confidence = {confidence!r} must lie in (0, 1)")
+    rng = rng_from_seed(seed)
+    start = model.b0 if b0 is None else _check_belief(model, b0, "b0")
+    S, A = model.n_states, model.n_actions
+    N = int(n_episodes)
+    states = rng.choice(S, size=N, p=start / start.sum())
+    beliefs = np.tile(start, (N, 1))
+    returns = np.zeros(N)
+    disc = 1.0
+    rows_of = model.T if model.is_sparse else model.T.reshape(S * A, S)
+    for _ in range(int(horizon)):
+        acts = _policy_actions(policy, beliefs)
+        if acts.min() < 0 or acts.max() >= A:
+            raise InvalidModelError(f"the policy returned an action outside [0, {A})")
+        returns += disc * model.R[states, acts]
+        disc *= model.gamma
+        rows = rows_of[states * A + acts]
+        rows = rows.toarray() if sp.issparse(rows) else rows
+        nxt = _sample_rows(rng, rows)
+        obs = _sample_rows(rng, model.O[acts, nxt])
+        for a in np.unique(acts):
+            idx = np.flatnonzero(acts == a)
+            pred = np.asarray(model.transpose_by_action[a] @ beliefs[idx].T).T  # (n, S')
+            joint = pred * model.O[a][:, obs[idx]].T
+            beliefs[idx] = joint / joint.sum(axis=1, keepdims=True)
+        states = nxt
+    mean = float(returns.mean())
+    se = float(returns.std(ddof=1) / np.sqrt(N)) if N > 1 else float("inf")
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    g = model.gamma
+    trunc = float("inf") if g >= 1 else float(g ** horizon * np.abs(model.R).max() / (1 - g))
+    return SimulationResult(
+        returns=returns, mean=mean, std_error=se, ci=(mean - z * se, mean + z * se), truncation=trunc,
+        confidence=confidence, params={"horizon": int(horizon), "n_episodes": N},
+    )
