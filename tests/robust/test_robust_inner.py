@@ -1,0 +1,268 @@
+"""Inner problems of the robust Bellman operator against independent LP / convex solvers."""
+
+import warnings
+
+import cvxpy as cp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+from theory_rl.checks import robust_mdps
+from theory_rl.errors import InvalidModelError
+from theory_rl.models import FiniteMDP
+from theory_rl.robust import (
+    FiniteSet,
+    IntervalSet,
+    KLBall,
+    L1Ball,
+    LInfBall,
+    ParametricSet,
+    RectangularityWarning,
+    RobustMDP,
+    SARectFinite,
+    _kernels,
+    inner_problem,
+)
+from theory_rl.robust._operator import RobustOperator
+
+values = st.integers(0, 2**32 - 1).map(lambda s: np.random.default_rng(s))
+
+
+def _v(rng, S):
+    v = rng.normal(size=S) * 3
+    if rng.uniform() < 0.3:  # ties
+        v = np.round(v)
+    return v
+
+
+def _lp_l1(p, v, radius, restrict):
+    n = len(p)
+    c = np.r_[v, np.zeros(n)]
+    eye = np.eye(n)
+    A_ub = np.block([[eye, -eye], [-eye, -eye], [np.zeros((1, n)), np.ones((1, n))]])
+    b_ub = np.r_[p, -p, radius]
+    A_eq = np.r_[np.ones(n), np.zeros(n)][None]
+    bounds = [(0, 0 if restrict and pj <= 0 else None) for pj in p] + [(0, None)] * n
+    res = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=[1.0], bounds=bounds, method="highs",
+                  options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10})
+    assert res.status == 0
+    return res.fun
+
+
+def _lp_box(v, lo, hi):
+    res = linprog(v, A_eq=np.ones((1, len(v))), b_eq=[1.0], bounds=list(zip(lo, hi)), method="highs")
+    assert res.status == 0
+    return res.fun
+
+
+def _check_rows(rmdp, v, sigma, rows):
+    """The minimisers lie in the set and attain the values."""
+    np.testing.assert_allclose(np.einsum("sat,t->sa", rows, v), sigma, atol=1e-10)
+    assert rmdp.uncertainty.contains(rmdp.nominal, rows, atol=1e-8)
+
+
+@settings(max_examples=25)
+@given(robust_mdps(kinds=("l1",), max_states=5, max_actions=3), values)
+def test_sa_l1_equals_linprog(rmdp, rng):
+    v = _v(rng, rmdp.n_states)
+    sigma, rows = inner_problem(rmdp, v)
+    U = rmdp.uncertainty
+    radii = U.radii(rmdp.nominal)
+    P = rmdp.nominal.P
+    ref = np.array([[_lp_l1(P[s, a], v, radii[s, a], U.restrict_to_support) for a in range(rmdp.n_actions)]
+                    for s in range(rmdp.n_states)])
+    np.testing.assert_allclose(sigma, ref, atol=1e-8 * (1 + np.abs(v).max()))
+    _check_rows(rmdp, v, sigma, rows)
+
+
+@settings(max_examples=25)
+@given(robust_mdps(kinds=("linf", "interval"), max_states=5, max_actions=3), values)
+def test_box_sets_equal_linprog(rmdp, rng):
+    v = _v(rng, rmdp.n_states)
+    sigma, rows = inner_problem(rmdp, v)
+    U = rmdp.uncertainty
+    P = rmdp.nominal.P
+    if isinstance(U, LInfBall):
+        r = U.radii(rmdp.nominal)[..., None]
+        lo = np.maximum(0, P - r)
+        hi = np.minimum(1, P + r)
+        if U.restrict_to_support:
+            hi = np.where(P > 0, hi, 0.0)
+    else:
+        lo, hi = U.bounds(rmdp.nominal)
+    ref = np.array([[_lp_box(v, lo[s, a], hi[s, a]) for a in range(rmdp.n_actions)] for s in range(rmdp.n_states)])
+    np.testing.assert_allclose(sigma, ref, atol=1e-9 * (1 + np.abs(v).max()))
+    _check_rows(rmdp, v, sigma, rows)
+
+
+@settings(max_examples=15)
+@given(robust_mdps(kinds=("kl",), max_states=5, max_actions=3), values)
+def test_sa_kl_equals_cvxpy(rmdp, rng):
+    v = _v(rng, rmdp.n_states)
+    sigma, rows = inner_problem(rmdp, v)
+    P = rmdp.nominal.P.reshape(-1, rmdp.n_states)
+    delta = rmdp.uncertainty.radii(rmdp.nominal).ravel()
+    Q = cp.Variable(P.shape, nonneg=True)
+    support = P > 0
+    cons = [cp.sum(Q, axis=1) == 1, Q[~support] == 0] if (~support).any() else [cp.sum(Q, axis=1) == 1]
+    safe_P = np.where(support, P, 1.0)
+    kl = cp.sum(cp.multiply(support, cp.kl_div(Q, safe_P)), axis=1)
+    cons.append(kl <= delta)
+    prob = cp.Problem(cp.Minimize(cp.sum(Q @ v)), cons)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "may be inaccurate" near delta = 0
+        prob.solve(solver=cp.CLARABEL)
+    ref = (Q.value @ v).reshape(sigma.shape)
+    # the exponential cone is solved to ~1e-7; at delta ~ 0 the interior-point answer degrades,
+    # where the exact answer is the nominal expectation
+    # (and rows with probabilities below 1e-4 make it lose digits: there the weak-duality check
+    # below is the reference)
+    tiny = (delta < 1e-4).reshape(sigma.shape)
+    ok = ~tiny & (np.where(support, P, 1.0).min(axis=1) >= 1e-4).reshape(sigma.shape)
+    np.testing.assert_allclose(sigma[ok], ref[ok], atol=1e-5 * (1 + np.abs(v).max()))
+    # weak duality: -beta log E_p exp(-v/beta) - beta delta <= min for every beta > 0, with
+    # equality at the optimum; a fine grid of beta comes within 1e-4
+    vmin = np.array([v[row > 0].min() for row in P])
+    betas = np.logspace(-4, 3, 4000)
+    w = np.where(support, v[None, :] - vmin[:, None], 0.0)
+    with np.errstate(under="ignore"):
+        Z = np.einsum("it,itb->ib", P, np.exp(-w[:, :, None] / betas[None, None, :]))
+    dual = vmin[:, None] - betas[None, :] * (np.log(Z) + delta[:, None])
+    best = dual.max(axis=1).reshape(sigma.shape)
+    assert np.all(best <= sigma + 1e-9)
+    assert np.all((sigma - best)[~tiny] <= 1e-3 * (1 + np.ptp(v)))
+    nominal = (P @ v).reshape(sigma.shape)
+    assert np.all(sigma <= nominal + 1e-12)
+    assert np.all(nominal[tiny] - sigma[tiny] <= np.sqrt(2 * delta.reshape(sigma.shape)[tiny]) * np.ptp(v) + 1e-12)
+    np.testing.assert_allclose(np.einsum("sat,t->sa", rows, v), sigma, atol=1e-10)
+    assert rmdp.uncertainty.contains(rmdp.nominal, rows, atol=1e-7)
+
+
+@settings(max_examples=20)
+@given(robust_mdps(kinds=("l1s",), max_states=4, max_actions=3), values)
+def test_s_rectangular_l1_equals_cvxpy_and_policy_is_optimal(rmdp, rng):
+    v = _v(rng, rmdp.n_states)
+    op = RobustOperator(rmdp)
+    tv, policy, q = op.backup(v)
+    assert q is None and policy.shape == (rmdp.n_states, rmdp.n_actions)
+    np.testing.assert_allclose(policy.sum(1), 1.0, atol=1e-12)
+    U = rmdp.uncertainty
+    kappa = U.radii(rmdp.nominal)
+    P, R, g = rmdp.nominal.P, rmdp.nominal.R, rmdp.gamma
+    S, A = rmdp.n_states, rmdp.n_actions
+    for s in range(S):
+        X = cp.Variable((A, S), nonneg=True)
+        t = cp.Variable()
+        cons = [cp.sum(X, axis=1) == 1, cp.sum(cp.abs(X - P[s])) <= kappa[s]]
+        if U.restrict_to_support and (P[s] <= 0).any():
+            cons.append(X[P[s] <= 0] == 0)
+        cons += [t >= R[s, a] + g * X[a] @ v for a in range(A)]
+        cp.Problem(cp.Minimize(t), cons).solve(solver=cp.CLARABEL)
+        assert tv[s] == pytest.approx(t.value, abs=1e-6 * (1 + np.abs(v).max()))
+    # the randomised policy attains the value against the adversary's best response
+    np.testing.assert_allclose(op.policy_backup(v, policy), tv, atol=1e-9 * (1 + np.abs(v).max()))
+    kernel = op.worst_kernel(v, policy)
+    assert U.contains(rmdp.nominal, kernel, atol=1e-8)
+    attained = np.einsum("sa,sa->s", policy, R + g * np.einsum("sat,t->sa", kernel, v))
+    np.testing.assert_allclose(attained, tv, atol=1e-9 * (1 + np.abs(v).max()))
+
+
+@settings(max_examples=20)
+@given(robust_mdps(kinds=("l1s",), max_states=4, max_actions=3), values, values)
+def test_s_rectangular_policy_evaluation_equals_linprog(rmdp, rng, rng2):
+    v = _v(rng, rmdp.n_states)
+    S, A = rmdp.n_states, rmdp.n_actions
+    pi = rng2.dirichlet(np.ones(A), size=S)
+    out = RobustOperator(rmdp).policy_backup(v, pi)
+    U = rmdp.uncertainty
+    kappa = U.radii(rmdp.nominal)
+    P, R, g = rmdp.nominal.P, rmdp.nominal.R, rmdp.gamma
+    for s in range(S):
+        X = cp.Variable((A, S), nonneg=True)
+        cons = [cp.sum(X, axis=1) == 1, cp.sum(cp.abs(X - P[s])) <= kappa[s]]
+        if U.restrict_to_support and (P[s] <= 0).any():
+            cons.append(X[P[s] <= 0] == 0)
+        obj = sum(pi[s, a] * (R[s, a] + g * X[a] @ v) for a in range(A))
+        prob = cp.Problem(cp.Minimize(obj), cons)
+        prob.solve(solver=cp.CLARABEL)
+        assert out[s] == pytest.approx(prob.value, abs=1e-6 * (1 + np.abs(v).max()))
+
+
+@settings(max_examples=20)
+@given(robust_mdps(kinds=("sarect", "finite"), max_states=5, max_actions=3), values)
+def test_finite_candidates_inner_is_min_over_candidates(rmdp, rng):
+    v = _v(rng, rmdp.n_states)
+    U = rmdp.uncertainty
+    C = U.rows(rmdp.nominal) if isinstance(U, SARectFinite) else U.kernels.transpose(1, 2, 0, 3)
+    if U.is_sa_rectangular:
+        sigma, _ = inner_problem(rmdp, v)
+    else:
+        with pytest.warns(RectangularityWarning):
+            sigma, _ = inner_problem(rmdp, v)
+    np.testing.assert_allclose(sigma, np.einsum("sakt,t->sak", C, v).min(-1), atol=1e-12)
+
+
+def test_l1_closed_form_by_hand():
+    # p = (0.5, 0.3, 0.2), v = (0, 1, 2), kappa = 0.4: move 0.2 from state 2 to state 0
+    P = np.array([[[0.5, 0.3, 0.2]]] * 3).reshape(3, 1, 3)
+    mdp = FiniteMDP(P, np.zeros((3, 1)), 0.9)
+    sigma, rows = inner_problem(RobustMDP(mdp, L1Ball(0.4)), np.array([0.0, 1.0, 2.0]))
+    assert sigma[0, 0] == pytest.approx(0.3)
+    np.testing.assert_allclose(rows[0, 0], [0.7, 0.3, 0.0])
+    # restricted to a support without the lowest state: mass goes to the lowest *supported* one
+    P2 = np.array([[[0.0, 0.6, 0.4]]] * 3).reshape(3, 1, 3)
+    sig2, rows2 = inner_problem(RobustMDP(FiniteMDP(P2, np.zeros((3, 1)), 0.9), L1Ball(0.4, restrict_to_support=True)),
+                                np.array([0.0, 1.0, 2.0]))
+    np.testing.assert_allclose(rows2[0, 0], [0.0, 0.8, 0.2])
+    assert sig2[0, 0] == pytest.approx(1.2)
+    sig3, _ = inner_problem(RobustMDP(FiniteMDP(P2, np.zeros((3, 1)), 0.9), L1Ball(0.4)), np.array([0.0, 1.0, 2.0]))
+    assert sig3[0, 0] == pytest.approx(1.4 - 0.4)  # 0.2 mass from state 2 to state 0
+
+
+def test_kl_saturates_at_the_lowest_support_value():
+    P = np.array([[[0.5, 0.5, 0.0]], [[0.5, 0.5, 0.0]], [[0.5, 0.5, 0.0]]])
+    mdp = FiniteMDP(P, np.zeros((3, 1)), 0.9)
+    v = np.array([1.0, 2.0, -5.0])  # state 2 is off the support: a KL ball cannot reach it
+    sigma, rows = inner_problem(RobustMDP(mdp, KLBall(np.log(2) + 1e-9)), v)
+    assert sigma[0, 0] == pytest.approx(1.0)
+    np.testing.assert_allclose(rows[0, 0], [1.0, 0.0, 0.0])
+
+
+def test_tilt_exp_is_accurate():
+    x = -np.r_[np.linspace(0, 700, 20001), np.logspace(-12, 2, 500)]
+    out = np.empty_like(x)
+    _kernels.exp_nonpositive(x, out, np.empty(x.size, dtype=np.int64))
+    np.testing.assert_allclose(out, np.exp(x), rtol=2e-15, atol=0)
+
+
+def test_bad_sets_are_rejected():
+    mdp = FiniteMDP(np.full((2, 2, 2), 0.5), np.zeros((2, 2)), 0.9)
+    with pytest.raises(InvalidModelError, match="negative"):
+        RobustMDP(mdp, L1Ball(-0.1))
+    with pytest.raises(InvalidModelError, match="shape"):
+        RobustMDP(mdp, L1Ball(np.ones(3)))
+    with pytest.raises(InvalidModelError, match="rectangularity"):
+        L1Ball(0.1, rectangularity="x")
+    with pytest.raises(InvalidModelError, match=r"lo > hi|nominal"):
+        RobustMDP(mdp, IntervalSet(np.full((2, 2, 2), 0.6), np.full((2, 2, 2), 0.7)))
+    with pytest.raises(InvalidModelError, match=r"candidates\[1, 0, 0, :\] sums"):
+        C = np.full((2, 2, 1, 2), 0.5)
+        C[1, 0, 0] = [0.5, 0.4]
+        RobustMDP(mdp, SARectFinite(C))
+    with pytest.raises(InvalidModelError, match="differ in shape"):
+        FiniteSet([np.full((2, 2, 2), 0.5), np.full((3, 2, 3), 1 / 3)])
+    with pytest.raises(InvalidModelError, match="low"):
+        ParametricSet([[1.0, 0.0]], lambda th: None)
+    with pytest.raises(InvalidModelError, match="FiniteMDP"):
+        RobustMDP("not a model", L1Ball(0.1))
+    with pytest.raises(InvalidModelError, match="to_finite"):
+        RobustOperator(RobustMDP(mdp, ParametricSet([[0.0, 1.0]], lambda th: np.full((2, 2, 2), 0.5))))
+
+
+@settings(max_examples=20)
+@given(robust_mdps(max_states=4, max_actions=3, kinds=("l1", "l1s", "linf", "kl", "interval", "sarect")), values)
+def test_samples_belong_to_the_set(rmdp, rng):
+    P = rmdp.uncertainty.sample(rmdp.nominal, seed=rng)
+    assert rmdp.uncertainty.contains(rmdp.nominal, P, atol=1e-8)

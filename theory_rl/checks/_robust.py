@@ -1,0 +1,101 @@
+"""Hypothesis strategy for small valid robust MDPs (spec section 0: S in [2, 6], A in [2, 4],
+Dirichlet(0.1 or 1) rows, rewards in [0, 1], gamma in [0.5, 0.95], K in [2, 3] candidates)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..models import FiniteMDP
+from ._strategies import _hypothesis
+
+__all__ = ["uncertainty_sets", "robust_mdps"]
+
+_KINDS = ("l1", "l1s", "linf", "kl", "interval", "sarect", "finite")
+
+
+def _rows(rng: np.random.Generator, alpha: float, shape: tuple[int, ...], n: int) -> np.ndarray:
+    x = rng.dirichlet(np.full(n, alpha), size=shape)
+    x[x < 1e-12] = 0.0  # exact zeros: the support edge cases
+    return x / x.sum(axis=-1, keepdims=True)
+
+
+def uncertainty_sets(nominal: FiniteMDP, *, kinds: tuple[str, ...] = _KINDS, max_candidates: int = 3) -> Any:
+    """Strategy for uncertainty sets valid around ``nominal``.
+
+    ``kinds`` picks from ``"l1"`` (sa-rectangular L1 ball, radius in [0, 2], either support
+    convention), ``"l1s"`` (s-rectangular L1), ``"linf"``, ``"kl"`` (radius in [0, 2] nats),
+    ``"interval"`` (boxes around the nominal kernel), ``"sarect"`` (``K`` random candidate rows
+    per (s, a), K in [1, max_candidates]) and ``"finite"`` (``K`` whole kernels, not rectangular).
+    Radii are sometimes exactly 0 (the set is the nominal kernel alone).
+    """
+    _hypothesis()
+    from hypothesis import strategies as st
+
+    from ..robust import FiniteSet, IntervalSet, KLBall, L1Ball, LInfBall, SARectFinite
+
+    S, A = nominal.n_states, nominal.n_actions
+    P = nominal.P if not nominal.is_sparse else nominal.to_dense().P
+
+    @st.composite
+    def build(draw: Any) -> Any:
+        kind = draw(st.sampled_from(kinds))
+        seed = draw(st.integers(0, 2**32 - 1))
+        rng = np.random.default_rng(seed)
+        radius = draw(st.one_of(st.just(0.0), st.floats(0.0, 2.0, allow_nan=False)))
+        per_pair = draw(st.booleans())
+        if kind == "l1":
+            r = rng.uniform(0, radius, size=(S, A)) if per_pair else radius
+            return L1Ball(r, restrict_to_support=draw(st.booleans()))
+        if kind == "l1s":
+            r = rng.uniform(0, radius, size=S) if per_pair else radius
+            return L1Ball(r, rectangularity="s", restrict_to_support=draw(st.booleans()))
+        if kind == "linf":
+            return LInfBall(radius / 4, restrict_to_support=draw(st.booleans()))
+        if kind == "kl":
+            return KLBall(rng.uniform(0, radius, size=(S, A)) if per_pair else radius)
+        if kind == "interval":
+            width = radius / 4
+            lo = np.clip(P - rng.uniform(0, width, size=P.shape), 0.0, 1.0)
+            hi = np.clip(P + rng.uniform(0, width, size=P.shape), 0.0, 1.0)
+            return IntervalSet(lo, hi)
+        K = draw(st.integers(1 if kind == "sarect" else 2, max_candidates))
+        alpha = draw(st.sampled_from([0.1, 1.0]))
+        if kind == "sarect":
+            return SARectFinite(_rows(rng, alpha, (S, A, K), S))
+        return FiniteSet(_rows(rng, alpha, (K, S, A), S))
+
+    return build()
+
+
+def robust_mdps(
+    *,
+    min_states: int = 2,
+    max_states: int = 6,
+    min_actions: int = 2,
+    max_actions: int = 4,
+    gamma: tuple[float, float] = (0.5, 0.95),
+    kinds: tuple[str, ...] = _KINDS,
+    max_candidates: int = 3,
+) -> Any:
+    """Strategy for :class:`~theory_rl.robust.RobustMDP`: a dense nominal model (rows from
+    Dirichlet(0.1) or Dirichlet(1), exact zeros kept, rewards U[0, 1]) and a set drawn by
+    :func:`uncertainty_sets`."""
+    _hypothesis()
+    from hypothesis import strategies as st
+
+    from ..robust import RobustMDP
+
+    @st.composite
+    def build(draw: Any) -> Any:
+        S = draw(st.integers(min_states, max_states))
+        A = draw(st.integers(min_actions, max_actions))
+        g = draw(st.floats(gamma[0], gamma[1], allow_nan=False))
+        alpha = draw(st.sampled_from([0.1, 1.0]))
+        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        nominal = FiniteMDP(_rows(rng, alpha, (S, A), S), rng.uniform(size=(S, A)), g)
+        U = draw(uncertainty_sets(nominal, kinds=kinds, max_candidates=max_candidates))
+        return RobustMDP(nominal, U)
+
+    return build()

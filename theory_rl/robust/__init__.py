@@ -1,0 +1,80 @@
+"""Robust MDPs: uncertainty sets, fast robust Bellman operators, robust value/policy iteration
+with certified bounds, IWOCS (incremental worst-case search), and QARL's entropy-regularised
+adversarial games.
+
+- Sets (:mod:`._sets`): :class:`L1Ball` (sa- or s-rectangular), :class:`LInfBall`,
+  :class:`KLBall`, :class:`IntervalSet`, :class:`SARectFinite`, :class:`FiniteSet`,
+  :class:`ParametricSet`; bound to a nominal model by :class:`RobustMDP`.
+- Solvers: :func:`robust_value_iteration`, :func:`robust_policy_iteration` (partial policy
+  iteration, Ho, Petrik & Wiesemann 2021), :func:`robust_policy_evaluation` (the adversary's
+  best response), :func:`inner_problem`; all return :class:`RobustSolution`.
+- :func:`iwocs` (Zouitine, Geist & Rachelson 2024) with :class:`IwocsResult`;
+  :func:`worst_case_theta` (grid / CMA-ES search over a parameter box, shared with deep IWOCS);
+  :func:`windy_walk`, the paper's tabular benchmark.
+- QARL (Reddi et al. 2024): :class:`MarkovGame`, :func:`qre_stage`,
+  :func:`soft_minimax_value_iteration`, :func:`nash_value_iteration`, :func:`matrix_game_lp`,
+  :func:`best_response_value`, :func:`qarl_curriculum`, :func:`markov_game_from_robust`.
+"""
+
+from ._iwocs import IwocsResult, iwocs, score_weights, worst_case_theta
+from ._operator import inner_problem
+from ._qarl import (
+    GameSolution,
+    MarkovGame,
+    QarlResult,
+    best_response_value,
+    markov_game_from_robust,
+    matrix_game_lp,
+    nash_value_iteration,
+    qarl_curriculum,
+    qre_stage,
+    soft_minimax_value_iteration,
+)
+from ._sets import (
+    FiniteSet,
+    IntervalSet,
+    KLBall,
+    L1Ball,
+    LInfBall,
+    ParametricSet,
+    RectangularityWarning,
+    RobustMDP,
+    SARectFinite,
+    UncertaintySet,
+)
+from ._solvers import RobustSolution, robust_policy_evaluation, robust_policy_iteration, robust_value_iteration
+from ._windy_walk import windy_walk, windy_walk_kernel
+
+__all__ = [
+    "FiniteSet",
+    "GameSolution",
+    "IntervalSet",
+    "IwocsResult",
+    "KLBall",
+    "L1Ball",
+    "LInfBall",
+    "MarkovGame",
+    "ParametricSet",
+    "QarlResult",
+    "RectangularityWarning",
+    "RobustMDP",
+    "RobustSolution",
+    "SARectFinite",
+    "UncertaintySet",
+    "best_response_value",
+    "inner_problem",
+    "iwocs",
+    "markov_game_from_robust",
+    "matrix_game_lp",
+    "nash_value_iteration",
+    "qarl_curriculum",
+    "qre_stage",
+    "robust_policy_evaluation",
+    "robust_policy_iteration",
+    "robust_value_iteration",
+    "score_weights",
+    "soft_minimax_value_iteration",
+    "windy_walk",
+    "windy_walk_kernel",
+    "worst_case_theta",
+]

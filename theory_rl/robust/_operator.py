@@ -1,0 +1,226 @@
+r"""The robust Bellman operator of a :class:`RobustMDP`, laid out for repeated backups.
+
+For an sa-rectangular set (Iyengar 2005; Nilim & El Ghaoui 2005)
+
+.. math::
+    \sigma_{s,a}(v) = \min_{p \in \mathcal T_{s,a}} \langle p, v\rangle, \qquad
+    q_v(s,a) = r(s,a) + \gamma \sigma_{s,a}(v), \qquad (T v)(s) = \max_a q_v(s,a),
+
+and for an s-rectangular set (Wiesemann, Kuhn & Rustem 2013; Ho, Petrik & Wiesemann 2018)
+
+.. math::
+    (T v)(s) = \max_{d \in \Delta(A)} \min_{(p_a) \in \mathcal T_s} \sum_a d_a \big(r(s,a) + \gamma \langle p_a, v\rangle\big).
+
+Both are monotone, ``gamma``-contractions in the sup norm, and commute with adding a constant
+(every ``p`` sums to one), so the MacQueen/Porteus bounds of
+:class:`theory_rl.tabular._common.Certificate` hold for them verbatim.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..errors import InvalidModelError
+from ..tabular import _kernels as _tab_kernels
+from ..tabular._bellman import solve_policy_system
+from . import _kernels
+from ._sets import (
+    FiniteSet,
+    IntervalSet,
+    KLBall,
+    L1Ball,
+    LInfBall,
+    ParametricSet,
+    RectangularityWarning,
+    RobustMDP,
+    SARectFinite,
+    _dense_kernel,
+)
+
+__all__ = ["RobustOperator", "inner_problem"]
+
+_EMPTY2 = np.zeros((1, 1))
+
+
+class RobustOperator:
+    """Robust backups for one :class:`RobustMDP` (internal; the solvers' engine).
+
+    Non-rectangular sets (:class:`FiniteSet`) are replaced by their sa-rectangular hull with a
+    :class:`RectangularityWarning`; a :class:`ParametricSet` must first be discretised
+    (``uncertainty.to_finite(n)``) or handled by :func:`iwocs`.
+    """
+
+    def __init__(self, rmdp: RobustMDP, *, warn: bool = True) -> None:
+        U = rmdp.uncertainty
+        nominal = rmdp.nominal
+        self.rmdp = rmdp
+        self.S, self.A, self.gamma = nominal.n_states, nominal.n_actions, nominal.gamma
+        self.r = np.ascontiguousarray(nominal.R, dtype=np.float64).ravel()
+        self.P2 = np.ascontiguousarray(_dense_kernel(nominal).reshape(self.S * self.A, self.S))
+        self.chunks_rows = _tab_kernels.n_chunks(self.S * self.A)
+        self.chunks_states = _tab_kernels.n_chunks(self.S)
+        self.restrict = bool(getattr(U, "restrict_to_support", False))
+        if isinstance(U, ParametricSet):
+            raise InvalidModelError(
+                "robust dynamic programming over a ParametricSet needs a finite description: use "
+                "RobustMDP(nominal, uncertainty.to_finite(n_per_dim)) or iwocs(...)")
+        if isinstance(U, FiniteSet) and not U.is_sa_rectangular:
+            if warn:
+                warnings.warn(
+                    f"FiniteSet of {len(U.kernels)} kernels is not sa-rectangular: robust dynamic programming "
+                    "solves its sa-rectangular hull, whose value can be strictly below the static robust value "
+                    "max_pi min_T V^pi_T; static = dynamic and the no-duality-gap identity do not hold",
+                    RectangularityWarning, stacklevel=3)
+            U = U.hull()
+        self.set = U
+        self.rectangularity = U.rectangularity
+        if isinstance(U, L1Ball):
+            self.kind = "l1" if U.rectangularity == "sa" else "l1s"
+            self.radius = np.ascontiguousarray(U.radii(nominal).ravel())
+        elif isinstance(U, LInfBall):
+            self.kind = "linf"
+            self.radius = np.ascontiguousarray(U.radii(nominal).ravel())
+        elif isinstance(U, KLBall):
+            self.kind = "kl"
+            self.radius = np.ascontiguousarray(U.radii(nominal).ravel())
+            self.t_warm = np.zeros(self.S * self.A)
+        elif isinstance(U, IntervalSet):
+            self.kind = "interval"
+            lo, hi = U.bounds(nominal)
+            self.lo = np.ascontiguousarray(lo.reshape(self.S * self.A, self.S))
+            self.hi = np.ascontiguousarray(hi.reshape(self.S * self.A, self.S))
+            self.radius = np.zeros(self.S * self.A)
+        elif isinstance(U, SARectFinite):
+            self.kind = "finite"
+            self.C = np.ascontiguousarray(U.rows(nominal))
+        else:  # pragma: no cover - every set class is handled above
+            raise InvalidModelError(f"unsupported uncertainty set {type(U).__name__}")
+        self.kl_fails = 0
+
+    # --- sa-rectangular inner problems ----------------------------------------------------------
+    def sigma(self, v: np.ndarray, *, rows: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """``sigma[s*A + a] = min_{p in T_sa} <p, v>`` (shape ``(S*A,)``) and, with ``rows``, the
+        minimisers as a kernel of shape ``(S, A, S)``."""
+        if self.kind == "l1s":
+            raise InvalidModelError("s-rectangular sets have no per-(s, a) inner problem; use backup()")
+        v = np.ascontiguousarray(v, dtype=np.float64)
+        n_rows = self.S * self.A
+        out = np.empty(n_rows)
+        out_rows = np.empty((n_rows, self.S)) if rows else _EMPTY2
+        if self.kind == "finite":
+            vals = np.einsum("sakt,t->sak", self.C, v)
+            k = vals.argmin(-1)
+            out = np.take_along_axis(vals, k[..., None], -1).ravel()
+            kernel = np.take_along_axis(self.C, k[:, :, None, None], 2)[:, :, 0, :] if rows else None
+            return out, kernel
+        order = np.argsort(v, kind="stable")
+        if self.kind == "l1":
+            _kernels.sa_l1(self.P2, v, order, self.radius, self.restrict, out, out_rows, rows, self.chunks_rows)
+        elif self.kind == "linf":
+            _kernels.sa_box(self.P2, _EMPTY2, _EMPTY2, self.radius, v, order, 0, self.restrict, out, out_rows, rows,
+                            self.chunks_rows)
+        elif self.kind == "interval":
+            _kernels.sa_box(self.P2, self.lo, self.hi, self.radius, v, order, 1, False, out, out_rows, rows,
+                            self.chunks_rows)
+        else:  # kl
+            self.kl_fails += int(_kernels.sa_kl(self.P2, v, self.radius, self.t_warm, 1e-13, 60, out, out_rows, rows,
+                                                self.chunks_rows))
+        return out, (out_rows.reshape(self.S, self.A, self.S) if rows else None)
+
+    def q(self, v: np.ndarray) -> np.ndarray:
+        """Robust action values ``q[s, a] = r(s, a) + gamma sigma_sa(v)`` (sa-rectangular sets)."""
+        sig, _ = self.sigma(v)
+        return (self.r + self.gamma * sig).reshape(self.S, self.A)
+
+    # --- full backups -------------------------------------------------------------------------
+    def backup(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """``(T v, policy, q)``: the greedy policy is action indices ``(S,)`` for sa-rectangular sets
+        (lowest index on ties) and probabilities ``(S, A)`` for s-rectangular ones; ``q`` is the
+        robust action-value array (``None`` for s-rectangular sets)."""
+        v = np.ascontiguousarray(v, dtype=np.float64)
+        if self.kind == "l1s":
+            tv = np.empty(self.S)
+            policy = np.empty((self.S, self.A))
+            budget = np.empty(self.S * self.A)
+            _kernels.s_l1(self.P2, self.r, v, np.argsort(v, kind="stable"), self.gamma, self.A, self.radius,
+                          self.restrict, tv, policy, budget, self.chunks_states)
+            return tv, policy, None
+        q = self.q(v)
+        policy = q.argmax(axis=1)
+        return q[np.arange(self.S), policy], policy, q
+
+    def policy_backup(self, v: np.ndarray, policy: np.ndarray) -> np.ndarray:
+        """The robust evaluation operator ``(T^pi v)(s) = min_{P in T} sum_a pi(a|s)(r + gamma <P_sa, v>)``
+        for a deterministic ``(S,)`` or randomised ``(S, A)`` policy."""
+        return self.policy_backup_rows(v, policy, rows=False)[0]
+
+    def policy_backup_rows(self, v: np.ndarray, policy: np.ndarray, *, rows: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`policy_backup` and, with ``rows``, the adversary's best-response kernel ``(S, A, S)``."""
+        v = np.ascontiguousarray(v, dtype=np.float64)
+        pi = _as_probs(policy, self.S, self.A)
+        if self.kind == "l1s":
+            out = np.empty(self.S)
+            budget = np.empty(self.S * self.A)
+            order = np.argsort(v, kind="stable")
+            _kernels.s_l1_policy(self.P2, self.r, v, order, self.gamma, self.A, self.radius, self.restrict,
+                                 np.ascontiguousarray(pi), out, budget, self.chunks_states)
+            kernel = None
+            if rows:
+                vals = np.empty(self.S * self.A)
+                kr = np.empty((self.S * self.A, self.S))
+                _kernels.sa_l1(self.P2, v, order, budget, self.restrict, vals, kr, True, self.chunks_rows)
+                kernel = kr.reshape(self.S, self.A, self.S)
+            return out, kernel
+        sig, kernel = self.sigma(v, rows=rows)
+        q = (self.r + self.gamma * sig).reshape(self.S, self.A)
+        return np.einsum("sa,sa->s", pi, q), kernel
+
+    def worst_kernel(self, v: np.ndarray, policy: np.ndarray | None = None) -> np.ndarray:
+        """A kernel in the set attaining the minimum at every state: for sa-rectangular sets the
+        row-wise minimisers (independent of the policy); for s-rectangular sets the adversary's
+        response to ``policy`` (default: the robust-greedy randomised policy of ``v``)."""
+        if self.kind == "l1s":
+            if policy is None:
+                policy = self.backup(v)[1]
+            return self.policy_backup_rows(v, policy, rows=True)[1]
+        return self.sigma(v, rows=True)[1]
+
+    def evaluate(self, policy: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+        """Exact ``V^pi_P`` in the static MDP with kernel ``P`` (one linear solve)."""
+        pi = _as_probs(policy, self.S, self.A)
+        P_pi = np.einsum("sa,sat->st", pi, kernel)
+        r_pi = np.einsum("sa,sa->s", pi, self.r.reshape(self.S, self.A))
+        return solve_policy_system(P_pi, r_pi, self.gamma)
+
+
+def _as_probs(policy: np.ndarray, S: int, A: int) -> np.ndarray:
+    policy = np.asarray(policy)
+    if policy.ndim == 1:
+        out = np.zeros((S, A))
+        out[np.arange(S), policy.astype(np.int64)] = 1.0
+        return out
+    return np.asarray(policy, dtype=np.float64)
+
+
+def inner_problem(rmdp: RobustMDP, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""All sa-rectangular inner problems at once:
+    ``sigma[s, a] = min_{p in T_sa} <p, v>`` and a minimiser ``p*[s, a, :]``.
+
+    Parameters
+    ----------
+    rmdp : RobustMDP
+        With an sa-rectangular set (or a :class:`FiniteSet`, whose hull is used, with a warning).
+    v : ndarray, shape (S,)
+
+    Returns
+    -------
+    sigma : ndarray, shape (S, A)
+    worst : ndarray, shape (S, A, S)
+    """
+    from ..tabular._bellman import as_value
+
+    op = RobustOperator(rmdp)
+    sig, rows = op.sigma(as_value(rmdp.nominal, v), rows=True)
+    return sig.reshape(op.S, op.A), rows

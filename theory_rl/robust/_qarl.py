@@ -1,0 +1,482 @@
+r"""QARL as a tabular soft game: entropy-regularised zero-sum Markov games, the logit quantal
+response equilibrium, and a temperature curriculum (Reddi, Tölle, Peters, Chalvatzaki &
+D'Eramo 2024, "Robust adversarial reinforcement learning via bounded rationality curricula",
+ICLR, arXiv 2311.01642).
+
+Game: protagonist ``pi(a|s)`` maximises, adversary ``psi(b|s)`` minimises, kernel
+``P[s, a, b, s']`` and reward ``R[s, a, b]``. QARL regularises both players with entropy,
+temperatures ``alpha`` (protagonist) and ``beta`` (adversary):
+
+.. math::
+    V(s) = \max_{p \in \Delta(A)} \min_{q \in \Delta(B)} p^\top Q(s) q + \alpha H(p) - \beta H(q), \qquad
+    Q(s, a, b) = R(s, a, b) + \gamma \sum_{s'} P(s' | s, a, b) V(s').
+
+The stage game is strongly concave-convex; its unique saddle point is the logit quantal
+response equilibrium (McKelvey & Palfrey 1995): ``p ∝ exp(Q q / alpha)``,
+``q ∝ exp(-Q^T p / beta)``. As ``alpha, beta -> 0`` the value tends to the Shapley (Nash)
+value, and ``V_Nash - beta log|B|/(1-gamma) <= V_{alpha,beta} <= V_Nash + alpha log|A|/(1-gamma)``.
+
+What is implemented of the paper: the regularised game and its exact tabular solution, the
+QRE, and the *linear* temperature schedule of the paper's code baseline (adversary temperature
+from high to low over the first 2/3 of the stages). Not implemented: the self-paced curriculum
+(a Gamma distribution over ``beta`` moved under a KL trust bound and a performance constraint)
+and the SAC players with an auto-tuned protagonist temperature; those belong to the deep
+version.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+from .._result import ResultMixin
+from .._validation import as_float_array, check_finite, check_gamma, check_probability_rows
+from ..errors import InvalidModelError, SolverError
+from ..models import FiniteMDP
+from ..tabular import value_iteration
+from ..tabular._common import check_tol, finish_iterative, iteration_cap
+from ._sets import RobustMDP, SARectFinite
+
+__all__ = [
+    "MarkovGame",
+    "GameSolution",
+    "QarlResult",
+    "qre_stage",
+    "matrix_game_lp",
+    "soft_minimax_value_iteration",
+    "nash_value_iteration",
+    "best_response_value",
+    "qarl_curriculum",
+    "markov_game_from_robust",
+]
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class MarkovGame:
+    r"""A finite two-player zero-sum discounted Markov game.
+
+    Parameters
+    ----------
+    P : array_like, shape (S, A, B, S)
+        ``P[s, a, b, s']``; rows sum to 1.
+    R : array_like, shape (S, A, B)
+        Reward to the protagonist (the maximiser).
+    gamma : float
+    d0 : array_like, shape (S,), optional
+    """
+
+    P: np.ndarray
+    R: np.ndarray
+    gamma: float
+    d0: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        R = as_float_array(self.R, "R", ndim=3)
+        check_finite(R, "R")
+        S, A, B = R.shape
+        P = as_float_array(self.P, "P", ndim=4)
+        if P.shape != (S, A, B, S):
+            raise InvalidModelError(f"P has shape {P.shape}, expected (S, A, B, S) = ({S}, {A}, {B}, {S})")
+        check_probability_rows(P.reshape(-1, S), "P", atol=1e-8, row_shape=(S, A, B))
+        gamma = check_gamma(self.gamma)
+        d0 = None
+        if self.d0 is not None:
+            d0 = as_float_array(self.d0, "d0", ndim=1)
+            if d0.shape != (S,):
+                raise InvalidModelError(f"d0 has shape {d0.shape}, expected ({S},)")
+            check_probability_rows(d0[None], "d0", atol=1e-8, row_shape=(1,))
+        object.__setattr__(self, "P", P)
+        object.__setattr__(self, "R", R)
+        object.__setattr__(self, "gamma", gamma)
+        object.__setattr__(self, "d0", d0)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(S, A, B)``."""
+        return self.R.shape  # type: ignore[return-value]
+
+    def q(self, v: np.ndarray) -> np.ndarray:
+        """``Q[s, a, b] = R[s, a, b] + gamma * P[s, a, b, :] @ v``."""
+        return self.R + self.gamma * self.P @ v
+
+    def __repr__(self) -> str:
+        S, A, B = self.shape
+        return f"MarkovGame(S={S}, A={A}, B={B}, gamma={self.gamma:g})"
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class GameSolution(ResultMixin):
+    """Result of :func:`soft_minimax_value_iteration` / :func:`nash_value_iteration`.
+
+    ``v`` (S,), ``q`` (S, A, B), ``pi`` (S, A) protagonist, ``psi`` (S, B) adversary,
+    ``lower``/``upper`` certified bounds on the (regularised) game value, ``bound`` their
+    half-width, plus the usual ``converged``, ``n_iter``, ``history``, ``method``, ``params``,
+    ``elapsed``.
+    """
+
+    v: np.ndarray
+    q: np.ndarray
+    pi: np.ndarray
+    psi: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    converged: bool
+    n_iter: int
+    residual: float
+    bound: float
+    history: np.ndarray
+    method: str
+    params: dict[str, Any]
+    elapsed: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+    _repr_fields = ("method", "converged", "n_iter", "residual", "bound", "elapsed")
+
+
+def _softmax(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(softmax(x), log softmax(x))`` along the last axis."""
+    m = x.max(axis=-1, keepdims=True)
+    z = x - m
+    lse = np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    logp = z - lse
+    return np.exp(logp), logp
+
+
+def qre_stage(
+    Q: np.ndarray,
+    alpha: float,
+    beta: float,
+    *,
+    tol: float = 1e-11,
+    max_iter: int = 200,
+    init: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Logit QRE of the stage games ``max_p min_q p^T Q q + alpha H(p) - beta H(q)``, batched.
+
+    Solves the logit equations in log space, ``x = Q q / alpha + c_1``,
+    ``y = -Q^T p / beta + c_2`` with ``p = softmax(x)``, ``q = softmax(y)``, by Newton's method
+    with backtracking on the residual (the Jacobian ``[[I, -Q J_q / alpha], [Q^T J_p / beta, I]]``,
+    ``J_p = diag p - p p^T``, is non-singular: its Schur complement is ``I`` plus a product of
+    two positive semi-definite matrices). Log space keeps probabilities like ``e^{-1000}``
+    representable at small temperatures. The saddle point is unique (strong concavity-convexity),
+    so any initialisation reaches it.
+
+    Parameters
+    ----------
+    Q : ndarray, shape (..., A, B)
+    alpha, beta : float
+        Positive temperatures.
+    tol : float
+        Stop when the logit residuals (centred) are at most ``tol`` in sup norm.
+    init : (x, y), optional
+        Starting logits of shapes ``(..., A)`` and ``(..., B)`` (warm start).
+
+    Returns
+    -------
+    p : ndarray, shape (..., A)
+    q : ndarray, shape (..., B)
+    value : ndarray, shape (...)
+        ``p^T Q q + alpha H(p) - beta H(q)``.
+    """
+    if not (alpha > 0 and beta > 0):
+        raise InvalidModelError(f"qre_stage needs alpha > 0 and beta > 0, got {alpha}, {beta} (use matrix_game_lp)")
+    Q = np.asarray(Q, dtype=float)
+    batch = Q.shape[:-2]
+    A, B = Q.shape[-2:]
+    Qf = Q.reshape(-1, A, B)
+    n = Qf.shape[0]
+    if init is None:
+        x = Qf.mean(axis=2) / alpha
+        y = -Qf.mean(axis=1) / beta
+    else:
+        x = np.array(init[0], dtype=float).reshape(n, A)
+        y = np.array(init[1], dtype=float).reshape(n, B)
+
+    r, p, q, norm = _residual(Qf, x, y, alpha, beta)
+    eye_a, eye_b = np.eye(A), np.eye(B)
+    for _ in range(max_iter):
+        active = norm > tol
+        if not active.any():
+            break
+        idx = np.flatnonzero(active)
+        pa, qa, Qa = p[idx], q[idx], Qf[idx]
+        Jp = pa[:, :, None] * eye_a - pa[:, :, None] * pa[:, None, :]
+        Jq = qa[:, :, None] * eye_b - qa[:, :, None] * qa[:, None, :]
+        Ca = eye_a - 1.0 / A
+        Cb = eye_b - 1.0 / B
+        top = np.concatenate([np.broadcast_to(eye_a, (len(idx), A, A)), -Ca @ Qa @ Jq / alpha], axis=2)
+        bot = np.concatenate([Cb @ np.swapaxes(Qa, 1, 2) @ Jp / beta, np.broadcast_to(eye_b, (len(idx), B, B))], axis=2)
+        J = np.concatenate([top, bot], axis=1)
+        step = -np.linalg.solve(J, r[idx][..., None])[..., 0]
+        t = np.ones(len(idx))
+        x_new, y_new = x.copy(), y.copy()
+        pending = np.ones(len(idx), dtype=bool)
+        for _ in range(40):
+            xi = x[idx] + t[:, None] * step[:, :A]
+            yi = y[idx] + t[:, None] * step[:, A:]
+            _, _, _, ni = _residual(Qf[idx], xi, yi, alpha, beta)
+            ok = pending & (ni <= (1.0 - 1e-4 * t) * norm[idx])
+            x_new[idx[ok]] = xi[ok]
+            y_new[idx[ok]] = yi[ok]
+            pending &= ~ok
+            if not pending.any():
+                break
+            t = np.where(pending, 0.5 * t, t)
+        if pending.any():  # no decrease at the smallest step: take it anyway (rounding floor)
+            x_new[idx[pending]] = (x[idx] + t[:, None] * step[:, :A])[pending]
+            y_new[idx[pending]] = (y[idx] + t[:, None] * step[:, A:])[pending]
+        x, y = x_new, y_new
+        r, p, q, norm = _residual(Qf, x, y, alpha, beta)
+    else:
+        if (norm > max(tol, 1e-8)).any():
+            raise SolverError(f"qre_stage: Newton did not reach tol={tol:g} in {max_iter} iterations "
+                              f"(largest residual {norm.max():.3g})", status="max_iter")
+    _, logp = _softmax(x)
+    _, logq = _softmax(y)
+    value = np.einsum("na,nab,nb->n", p, Qf, q) - alpha * (p * logp).sum(1) + beta * (q * logq).sum(1)
+    return p.reshape(*batch, A), q.reshape(*batch, B), value.reshape(batch)
+
+
+def _residual(Qf: np.ndarray, x: np.ndarray, y: np.ndarray, alpha: float, beta: float
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Centred logit residuals of :func:`qre_stage` for a batch, with ``p``, ``q`` and the sup norm."""
+    p, _ = _softmax(x)
+    q, _ = _softmax(y)
+    r1 = x - np.einsum("nab,nb->na", Qf, q) / alpha
+    r2 = y + np.einsum("nab,na->nb", Qf, p) / beta
+    r1 -= r1.mean(axis=1, keepdims=True)
+    r2 -= r2.mean(axis=1, keepdims=True)
+    r = np.concatenate([r1, r2], axis=1)
+    return r, p, q, np.abs(r).max(axis=1)
+
+
+def matrix_game_lp(Q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Nash equilibria of zero-sum matrix games ``max_p min_q p^T Q q`` by linear programming
+    (von Neumann 1928; HiGHS), all stage games in one block-diagonal LP:
+
+    .. math::
+        \max_{p_s \in \Delta(A), v_s} \sum_s v_s \quad \text{s.t.} \quad v_s \le (Q_s^\top p_s)_b \;\; \forall s, b.
+
+    The adversary's equilibrium strategy is read from the duals of the ``v_s <= (Q^T p)_b`` rows.
+
+    Parameters
+    ----------
+    Q : ndarray, shape (..., A, B)
+
+    Returns
+    -------
+    p : (..., A), q : (..., B), value : (...)
+    """
+    Q = np.asarray(Q, dtype=float)
+    batch = Q.shape[:-2]
+    A, B = Q.shape[-2:]
+    Qf = Q.reshape(-1, A, B)
+    n = Qf.shape[0]
+    nv = A + 1
+    c = np.zeros(n * nv)
+    c[A::nv] = -1.0
+    # rows (s, b): v_s - sum_a p_sa Q[s, a, b] <= 0
+    rows = np.repeat(np.arange(n * B), A + 1)
+    cols = (np.arange(n)[:, None, None] * nv + np.r_[np.arange(A), A][None, None, :]).repeat(B, axis=1).ravel()
+    vals = np.concatenate([-Qf.transpose(0, 2, 1), np.ones((n, B, 1))], axis=2).ravel()
+    A_ub = sp.csr_matrix((vals, (rows, cols)), shape=(n * B, n * nv))
+    eq_rows = np.repeat(np.arange(n), A)
+    eq_cols = (np.arange(n)[:, None] * nv + np.arange(A)[None, :]).ravel()
+    A_eq = sp.csr_matrix((np.ones(n * A), (eq_rows, eq_cols)), shape=(n, n * nv))
+    bounds = np.tile(np.r_[np.zeros((A, 2)) + [0.0, np.inf], [[-np.inf, np.inf]]], (n, 1))
+    res = linprog(c, A_ub=A_ub, b_ub=np.zeros(n * B), A_eq=A_eq, b_eq=np.ones(n), bounds=bounds, method="highs")
+    if res.status != 0:
+        raise SolverError(f"matrix_game_lp: HiGHS failed: {res.message}", status=res.status)
+    z = res.x.reshape(n, nv)
+    p = np.clip(z[:, :A], 0.0, None)
+    p /= p.sum(axis=1, keepdims=True)
+    q = np.clip(-res.ineqlin.marginals.reshape(n, B), 0.0, None)
+    q /= np.maximum(q.sum(axis=1, keepdims=True), 1e-300)
+    return p.reshape(*batch, A), q.reshape(*batch, B), z[:, A].reshape(batch)
+
+
+def _game_vi(game: MarkovGame, stage: Any, *, tol: float, max_iter: int | None, v0: np.ndarray | None,
+             strict: bool, method: str, params: dict[str, Any]) -> GameSolution:
+    import time
+
+    start = time.perf_counter()
+    tol = check_tol(tol)
+    S = game.shape[0]
+    gamma = game.gamma
+    c = gamma / (1.0 - gamma)
+    v = np.zeros(S) if v0 is None else np.asarray(v0, dtype=float).copy()
+    state: dict[str, Any] = {}
+    Q = game.q(v)
+    p, q, tv = stage(Q, state)
+    d = tv - v
+    history = [float(np.abs(d).max())]
+    cap = max_iter if max_iter is not None else iteration_cap(gamma, tol, history[0])
+    converged = False
+    n = 0
+    for n in range(1, cap + 1):
+        if c * (d.max() - d.min()) <= tol or gamma == 0.0:
+            converged = True
+            break
+        if n >= cap:
+            break
+        v = tv
+        Q = game.q(v)
+        p, q, tv = stage(Q, state)
+        d = tv - v
+        history.append(float(np.abs(d).max()))
+    finish_iterative(method=method, converged=converged, strict=strict, n_iter=n, cap=cap, tol=tol)
+    lower, upper = tv + c * d.min(), tv + c * d.max()
+    return GameSolution(v=0.5 * (lower + upper), q=Q, pi=p, psi=q, lower=lower, upper=upper, converged=converged,
+                        n_iter=n, residual=history[-1], bound=float(0.5 * np.max(upper - lower)),
+                        history=np.asarray(history), method=method, params=params,
+                        elapsed=time.perf_counter() - start)
+
+
+def soft_minimax_value_iteration(
+    game: MarkovGame,
+    *,
+    alpha: float,
+    beta: float,
+    tol: float = 1e-8,
+    max_iter: int | None = None,
+    v0: np.ndarray | None = None,
+    strict: bool = False,
+) -> GameSolution:
+    r"""Soft minimax value iteration ``V_{k+1}(s) = SoftMinimax_{alpha,beta}(Q_k(s))`` (QARL's
+    regularised game, Reddi et al. 2024, arXiv 2311.01642, solved exactly in the tabular case).
+
+    The operator is monotone, commutes with constants and is a ``gamma``-contraction (the
+    regularised saddle value is 1-Lipschitz in ``Q``), so it stops with MacQueen bounds of width
+    ``tol``. Stage games are solved by :func:`qre_stage`, warm-started from the previous
+    iteration's logits. ``pi`` and ``psi`` are the QRE strategies at the last backup.
+    """
+    if not (alpha > 0 and beta > 0):
+        raise InvalidModelError(f"temperatures must be positive, got alpha={alpha}, beta={beta} "
+                                "(zero temperatures: nash_value_iteration)")
+
+    def stage(Q: np.ndarray, state: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        p, q, val = qre_stage(Q, alpha, beta, init=state.get("init"))
+        state["init"] = (np.log(np.maximum(p, 1e-300)), np.log(np.maximum(q, 1e-300)))
+        return p, q, val
+
+    return _game_vi(game, stage, tol=tol, max_iter=max_iter, v0=v0, strict=strict,
+                    method="soft_minimax_value_iteration", params={"alpha": alpha, "beta": beta, "tol": tol})
+
+
+def nash_value_iteration(
+    game: MarkovGame, *, tol: float = 1e-8, max_iter: int | None = None, v0: np.ndarray | None = None,
+    strict: bool = False,
+) -> GameSolution:
+    r"""Shapley's value iteration (Shapley 1953), ``V_{k+1}(s) = val(Q_k(s))`` with the matrix-game
+    value from one LP per iteration (:func:`matrix_game_lp`): the exact reference for the
+    unregularised game. Certified with MacQueen bounds (``val`` is monotone, commutes with
+    constants and is 1-Lipschitz)."""
+
+    def stage(Q: np.ndarray, state: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return matrix_game_lp(Q)
+
+    return _game_vi(game, stage, tol=tol, max_iter=max_iter, v0=v0, strict=strict, method="nash_value_iteration",
+                    params={"tol": tol})
+
+
+def best_response_value(game: MarkovGame, pi: np.ndarray, *, tol: float = 1e-10) -> np.ndarray:
+    r"""Unregularised value of the protagonist's stationary policy ``pi[s, a]`` against a
+    best-responding adversary, ``min_psi V^{pi, psi}``: an MDP for the adversary with reward
+    ``sum_a pi(a|s) R[s, a, b]``, solved by value iteration (as a maximisation of the negated
+    reward). ``V_Nash - best_response_value(pi)`` is the exploitability of ``pi`` (``>= 0``)."""
+    pi = np.asarray(pi, dtype=float)
+    P_b = np.einsum("sa,sabt->sbt", pi, game.P)
+    R_b = np.einsum("sa,sab->sb", pi, game.R)
+    sol = value_iteration(FiniteMDP(P_b, -R_b, game.gamma), tol=tol)
+    return -sol.v
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class QarlResult(ResultMixin):
+    """Result of :func:`qarl_curriculum`: the final stage's ``solution``, and per stage the
+    adversary temperature ``betas``, the regularised value at ``d0`` (``values``), the
+    protagonist's unregularised worst-case value at ``d0`` against a best-responding adversary
+    (``robust_values``) and its ``exploitability`` w.r.t. the Nash value."""
+
+    solution: GameSolution
+    betas: np.ndarray
+    values: np.ndarray
+    robust_values: np.ndarray
+    exploitability: np.ndarray
+    nash_value: float
+    method: str
+    params: dict[str, Any]
+    elapsed: float
+
+    _repr_fields = ("method", "nash_value", "elapsed")
+
+
+def qarl_curriculum(
+    game: MarkovGame,
+    *,
+    alpha: float,
+    beta_start: float = 0.05,
+    beta_end: float = 0.001,
+    n_stages: int = 30,
+    tol: float = 1e-8,
+) -> QarlResult:
+    r"""QARL's temperature curriculum, tabular: the adversary's temperature ``beta`` falls
+    linearly from ``beta_start`` to ``beta_end`` over the first 2/3 of ``n_stages`` and then
+    stays at ``beta_end`` (the linear-schedule baseline of the paper's code, defaults 0.05 ->
+    0.001); each stage solves the soft game exactly (:func:`soft_minimax_value_iteration`),
+    warm-started from the previous stage's values. The protagonist's temperature ``alpha`` is
+    fixed (the paper auto-tunes it with SAC). Reports, per stage, how robust the protagonist's
+    QRE policy is against a fully rational adversary (:func:`best_response_value`).
+
+    A bounded-rationality adversary (high ``beta``) is weak; lowering ``beta`` hardens it, which
+    is the curriculum's point: the robust value of the protagonist's policy moves towards the
+    Nash value and its exploitability shrinks (to ``O(alpha)``).
+    """
+    import time
+
+    if n_stages < 1:
+        raise InvalidModelError(f"n_stages = {n_stages} must be >= 1")
+    if not (beta_start >= beta_end > 0):
+        raise InvalidModelError(f"need beta_start >= beta_end > 0, got {beta_start}, {beta_end}")
+    start = time.perf_counter()
+    S = game.shape[0]
+    d0 = np.full(S, 1.0 / S) if game.d0 is None else game.d0
+    n_fall = max(1, math.ceil(2 * n_stages / 3))
+    betas = np.array([beta_start + (beta_end - beta_start) * min(1.0, k / max(1, n_fall - 1)) if n_fall > 1 else
+                      beta_end for k in range(n_stages)])
+    nash = nash_value_iteration(game, tol=tol)
+    v = None
+    values, robust, exploit = [], [], []
+    sol = None
+    for beta in betas:
+        sol = soft_minimax_value_iteration(game, alpha=alpha, beta=float(beta), tol=tol, v0=v)
+        v = sol.v
+        br = best_response_value(game, sol.pi)
+        values.append(float(d0 @ sol.v))
+        robust.append(float(d0 @ br))
+        exploit.append(float(d0 @ (nash.v - br)))
+    assert sol is not None
+    return QarlResult(solution=sol, betas=betas, values=np.array(values), robust_values=np.array(robust),
+                      exploitability=np.array(exploit), nash_value=float(d0 @ nash.v), method="qarl_curriculum",
+                      params={"alpha": alpha, "beta_start": beta_start, "beta_end": beta_end, "n_stages": n_stages},
+                      elapsed=time.perf_counter() - start)
+
+
+def markov_game_from_robust(rmdp: RobustMDP) -> MarkovGame:
+    r"""The Markov game in which the adversary picks one of the ``K`` candidate rows of an
+    :class:`SARectFinite` set, ``P[s, a, b, :] = candidates[s, a, b, :]``, *simultaneously*
+    with the protagonist (QARL's adversary perturbs the transition). Because the adversary does
+    not see ``a``, the game's Nash value is at least the sa-rectangular robust value (where
+    nature moves after ``a``)."""
+    U = rmdp.uncertainty
+    if not isinstance(U, SARectFinite):
+        raise InvalidModelError(f"markov_game_from_robust needs an SARectFinite set, got {type(U).__name__}")
+    C = U.rows(rmdp.nominal)
+    K = C.shape[2]
+    R = np.repeat(np.asarray(rmdp.nominal.R)[:, :, None], K, axis=2)
+    return MarkovGame(C, R, rmdp.gamma, d0=rmdp.nominal.d0)
