@@ -4,6 +4,7 @@ for the strategies)."""
 
 from ._assertions import assert_bellman_optimal, assert_bounds_bracket, assert_policy_value
 from ._pomdp import pomdps
+from ._robust import robust_mdps, uncertainty_sets
 from ._strategies import finite_mdps, register_profiles
 
 __all__ = [
@@ -13,4 +14,6 @@ __all__ = [
     "finite_mdps",
     "pomdps",
     "register_profiles",
+    "robust_mdps",
+    "uncertainty_sets",
 ]
