@@ -1,0 +1,108 @@
+"""Pieces the neural methods share: MLPs, a replay buffer, the result record, and observation helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._result import ResultMixin
+from ._torch import require_torch, to_numpy
+
+__all__ = ["mlp", "ReplayBuffer", "NeuralResult", "linear_schedule", "greedy_values"]
+
+
+def mlp(n_in: int, n_out: int, hidden: tuple[int, ...], *, device: Any, dtype: Any = None) -> Any:
+    """``Linear -> ReLU -> ... -> Linear`` (no hidden layer: one linear map)."""
+    torch = require_torch()
+    layers: list[Any] = []
+    sizes = [n_in, *hidden]
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+    layers.append(torch.nn.Linear(sizes[-1], n_out))
+    return torch.nn.Sequential(*layers).to(device=device, dtype=dtype or torch.float32)
+
+
+class ReplayBuffer:
+    """A ring buffer of transitions ``(obs, action, reward, next_obs, terminated)`` in numpy."""
+
+    def __init__(self, capacity: int, obs_dim: int, rng: np.random.Generator) -> None:
+        self.obs = np.zeros((capacity, obs_dim), dtype=np.float32)
+        self.next_obs = np.zeros((capacity, obs_dim), dtype=np.float32)
+        self.actions = np.zeros(capacity, dtype=np.int64)
+        self.rewards = np.zeros(capacity, dtype=np.float32)
+        self.dones = np.zeros(capacity, dtype=np.float32)
+        self.capacity, self.size, self._next, self.rng = capacity, 0, 0, rng
+
+    def add(self, obs: np.ndarray, action: int, reward: float, next_obs: np.ndarray, terminated: bool) -> None:
+        i = self._next
+        self.obs[i], self.actions[i], self.rewards[i], self.next_obs[i], self.dones[i] = obs, action, reward, next_obs, terminated
+        self._next = (i + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def sample(self, batch_size: int, device: Any) -> tuple[Any, ...]:
+        torch = require_torch()
+        idx = self.rng.integers(0, self.size, size=batch_size)
+        return tuple(torch.as_tensor(x[idx], device=device) for x in
+                     (self.obs, self.actions, self.rewards, self.next_obs, self.dones))
+
+
+def linear_schedule(start: float, end: float, fraction: float, total: int) -> Any:
+    """``k -> start + (end - start) * min(1, k / (fraction * total))``."""
+    span = max(1.0, fraction * total)
+    return lambda k: start + (end - start) * min(1.0, k / span)
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class NeuralResult(ResultMixin):
+    """What a neural learner returns.
+
+    Attributes
+    ----------
+    networks : dict
+        The trained torch modules (e.g. ``{"q": ..., "target": ...}`` or ``{"policy": ..., "value": ...}``).
+    episode_returns : ndarray
+        Undiscounted return of every finished (or truncated) training episode.
+    episode_steps : ndarray
+        The environment step at which each of those episodes ended (learning-curve x axis).
+    method : str
+    params : dict
+    elapsed : float
+    info : dict
+        Method-specific extras (documented by each learner).
+    """
+
+    networks: dict
+    episode_returns: np.ndarray
+    episode_steps: np.ndarray
+    method: str
+    params: dict = field(default_factory=dict)
+    elapsed: float = 0.0
+    info: dict = field(default_factory=dict)
+
+    _repr_fields = ("method", "elapsed")
+
+    def to_dict(self) -> dict[str, Any]:
+        from .._result import to_plain
+
+        return {"method": self.method, "params": to_plain(self.params), "elapsed": self.elapsed,
+                "episode_returns": self.episode_returns.tolist(), "episode_steps": self.episode_steps.tolist(),
+                "info": to_plain({k: v for k, v in self.info.items() if not hasattr(v, "parameters")})}
+
+
+def greedy_values(net: Any, observations: np.ndarray, device: Any) -> np.ndarray:
+    """``net(observations)`` as numpy (no gradient), e.g. ``Q(s, .)`` for one-hot states."""
+    torch = require_torch()
+    p = next(net.parameters())
+    with torch.no_grad():
+        return to_numpy(net(torch.as_tensor(observations, device=device, dtype=p.dtype)))
+
+
+def tabular_policy(net: Any, n_states: int, device: Any) -> np.ndarray:
+    """``pi(a|s)`` of a softmax policy network on one-hot states, shape ``(S, A)``, as float64
+    rows summing to 1 (ready for :func:`theory_rl.tabular.policy_value`)."""
+    logits = greedy_values(net, np.eye(n_states), device).astype(np.float64)
+    logits -= logits.max(axis=1, keepdims=True)
+    p = np.exp(logits)
+    return p / p.sum(axis=1, keepdims=True)
