@@ -1,0 +1,142 @@
+r"""The occupancy linear program of a discounted MDP and its dual, in a named scaling.
+
+Primal (over occupancies; Sikchi et al. 2024, arXiv 2302.08560, §2 in normalised form):
+
+.. math::
+    \max_{x \ge 0} \sum_{s,a} x(s,a) r(s,a) \quad\text{s.t.}\quad
+    \sum_a x(s,a) = c\, d_0(s) + \gamma \sum_{s',a'} P(s|s',a')\, x(s',a') \quad \forall s,
+
+Dual (over the state potential ``V``, free in sign):
+
+.. math::
+    \min_V c\, \langle d_0, V\rangle \quad\text{s.t.}\quad V(s) \ge r(s,a) + \gamma \sum_{s'} P(s'|s,a) V(s').
+
+``c = 1 - gamma`` with ``x = d`` normalised (sums to 1); ``c = 1`` with ``x = rho`` unnormalised
+(sums to ``1/(1-gamma)``). Both optima equal ``c <d0, V*>``. Note: this module names the
+*occupancy* LP the primal, as the Dual RL paper does; :func:`theory_rl.tabular.linear_programming`
+follows Puterman and calls the value LP the primal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+from .._result import ResultMixin
+from ..models import FiniteMDP
+from ..tabular._bellman import effective_rewards
+from ..tabular._common import Timer
+from ..tabular._linear_programming import _HIGHS_OPTIONS, _check
+from ._occupancy import flow_matrix, policy_from_occupancy, scale_of
+
+__all__ = ["OccupancyLP", "dual_lp", "primal_lp"]
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class OccupancyLP(ResultMixin):
+    """Solution of the occupancy LP pair.
+
+    Attributes
+    ----------
+    objective : float
+        Optimal value, ``c <d0, V*>`` with ``c = 1 - gamma`` (normalised) or ``1``.
+    v : ndarray, shape (S,)
+        Optimal potential of the value LP. It equals ``V*`` wherever ``d0`` or the optimal flow
+        reaches; elsewhere the value LP leaves it free above ``V*``.
+    occupancy : ndarray, shape (S, A)
+        Optimal occupancy in the scaling ``normalized`` names (``d*`` or ``rho*``).
+    policy : ndarray, shape (S, A)
+        ``occupancy(s, a) / sum_a occupancy(s, a)``; uniform over available actions on
+        unvisited states.
+    normalized : bool
+        Whether ``occupancy`` is ``d`` (sums to 1) or ``rho`` (sums to ``1/(1-gamma)``).
+    solved : {"primal", "dual"}
+        Which LP HiGHS solved. The other LP's solution is HiGHS's dual variables.
+    dual_variables : ndarray
+        HiGHS's marginals of the solved LP, in scipy's sign convention (derivative of the
+        minimised objective with respect to the right-hand side): shape ``(S,)`` and equal to
+        ``-v`` for the primal; shape ``(n_valid,)`` and equal to ``-occupancy`` on available pairs
+        for the dual.
+    n_iter : int
+    elapsed : float
+    """
+
+    objective: float
+    v: np.ndarray
+    occupancy: np.ndarray
+    policy: np.ndarray
+    normalized: bool
+    solved: str
+    dual_variables: np.ndarray
+    n_iter: int
+    elapsed: float
+
+    _repr_fields = ("solved", "normalized", "objective", "n_iter", "elapsed")
+
+
+def _lp_data(mdp: FiniteMDP, normalized: bool) -> tuple[np.ndarray, Any, np.ndarray, np.ndarray]:
+    """(valid pair indices, flow matrix restricted to them, rewards on them, right-hand side)."""
+    r_eff = effective_rewards(mdp)
+    valid = np.flatnonzero(np.isfinite(r_eff))
+    M = flow_matrix(mdp)[:, valid].tocsr()
+    return valid, M, r_eff[valid], scale_of(mdp, normalized) * np.asarray(mdp.d0, dtype=float)
+
+
+def _finish(mdp: FiniteMDP, valid: np.ndarray, x_valid: np.ndarray, v: np.ndarray, **fields: Any) -> OccupancyLP:
+    S, A = mdp.n_states, mdp.n_actions
+    x = np.zeros(S * A)
+    x[valid] = np.maximum(x_valid, 0.0)
+    x = x.reshape(S, A)
+    return OccupancyLP(v=np.asarray(v, dtype=float), occupancy=x, policy=policy_from_occupancy(mdp, x), **fields)
+
+
+def primal_lp(mdp: FiniteMDP, *, normalized: bool = True, highs_method: str = "highs") -> OccupancyLP:
+    r"""Solve the occupancy LP (maximise ``<x, r>`` over the flow polytope) with HiGHS.
+
+    The potential ``V`` is read from the equality rows' marginals: ``V = -marginals``.
+
+    Parameters
+    ----------
+    mdp : FiniteMDP
+    normalized : bool
+        ``True``: variables ``d`` with right-hand side ``(1-gamma) d0`` (sum 1). ``False``:
+        variables ``rho`` with right-hand side ``d0`` (sum ``1/(1-gamma)``).
+    highs_method : {"highs", "highs-ds", "highs-ipm"}
+        ``"highs-ds"`` (dual simplex) returns a basic solution, i.e. a deterministic policy.
+
+    Raises
+    ------
+    SolverError
+        If HiGHS does not report an optimal solution.
+    """
+    with Timer() as timer:
+        valid, M, r, b = _lp_data(mdp, normalized)
+        res = linprog(-r, A_eq=M, b_eq=b, bounds=(0, None), method=highs_method, options=_HIGHS_OPTIONS)
+        _check(res, mdp.gamma)
+    return _finish(mdp, valid, res.x, -res.eqlin.marginals, objective=float(-res.fun), normalized=normalized,
+                   solved="primal", dual_variables=np.asarray(res.eqlin.marginals), n_iter=int(res.nit),
+                   elapsed=timer.elapsed)
+
+
+def dual_lp(mdp: FiniteMDP, *, normalized: bool = True, highs_method: str = "highs") -> OccupancyLP:
+    r"""Solve the value LP (minimise ``c <d0, V>`` subject to ``V >= r + gamma P V``) with HiGHS.
+
+    The occupancy is read from the inequality rows' marginals: ``x = -marginals`` (one row per
+    available pair). Every feasible ``V`` satisfies ``V >= V*`` (monotonicity of ``T``), so the
+    minimiser equals ``V*`` on ``supp(d0)`` and on the states optimal actions reach from it; it is
+    unique when ``d0 > 0``.
+
+    Parameters and errors as :func:`primal_lp`.
+    """
+    with Timer() as timer:
+        valid, M, r, b = _lp_data(mdp, normalized)
+        res = linprog(b, A_ub=sp.csr_matrix(-M.T), b_ub=-r, bounds=(None, None), method=highs_method,
+                      options=_HIGHS_OPTIONS)
+        _check(res, mdp.gamma)
+    return _finish(mdp, valid, -res.ineqlin.marginals, res.x, objective=float(res.fun), normalized=normalized,
+                   solved="dual", dual_variables=np.asarray(res.ineqlin.marginals), n_iter=int(res.nit),
+                   elapsed=timer.elapsed)

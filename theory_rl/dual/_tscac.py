@@ -1,0 +1,208 @@
+r"""TSCAC: two-stage constrained actor-critic (tabular), and a synthetic recommendation CMDP.
+
+Cai, Xue, Zhang, Xue, Liu, Zhan, Wang, Zuo, Xie, Zheng, Jiang, Gai, "Two-Stage Constrained
+Actor-Critic for Short Video Recommendation", WWW 2023, arXiv 2302.01680. A main response
+(watch time, ``r_1``) is maximised subject to auxiliary responses (click, like, ...) meeting
+thresholds.
+
+- **Stage one**: for each auxiliary response ``i`` a policy ``pi_i`` maximising ``J_i`` (here:
+  the soft-optimal policy of ``r_i`` at a temperature, by exact soft value iteration, so that
+  every ``pi_i`` has full support and the KL terms below are finite).
+- **Stage two**: per state, ``max_pi E_{a~pi}[A_1(s,a)] - sum_i lambda_i KL(pi(.|s) || pi_i(.|s))``,
+  whose maximiser is (Lagrangian; derived, and tested against the numerical argmax)
+
+  .. math::
+      \pi^*(a|s) \propto \prod_i \pi_i(a|s)^{\lambda_i/\Lambda} \exp\big(A_1(s,a)/\Lambda\big),
+      \qquad \Lambda = \sum_i \lambda_i .
+
+  As ``lambda_i -> inf`` (others fixed) it tends to ``pi_i``; as ``Lambda -> 0`` (fixed
+  proportions) to the greedy policy of ``A_1``.
+- **Offline projection**: ``max_theta E_{(s,a)~D}[(pi*(a|s)/pi_beta(a|s)) log pi_theta(a|s)]``,
+  i.e. ``min KL(pi* || pi_theta)`` on the logged states; tabular closed form
+  ``pi_theta(a|s) ∝ sum_{(s,a) in D} pi*(a|s)/pi_beta(a|s)``.
+
+Deviations: critics are exact (policy evaluation on the known model) instead of learned; the
+paper's actor is REINFORCE on discrete items while the official code uses a deterministic DDPG
+actor with an MSE pull toward stage one (confirmed by the authors in the repository's issue #1);
+neither is reproduced. :func:`tscac` repeats stage two with the advantage of the current policy
+(a KL-regularised policy iteration); the multipliers are hyperparameters, as in the paper.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.special import logsumexp, softmax
+
+from .._validation import as_float_array, check_finite, rng_from_seed
+from ..errors import InvalidModelError
+from ..models import FiniteMDP
+from ..tabular._bellman import policy_value, q_values
+from ..tabular._soft import soft_value_iteration
+from ._cmdp import CMDP
+from ._dataset import TransitionDataset
+
+__all__ = ["recommendation_cmdp", "tscac", "tscac_project", "tscac_stage_one", "tscac_stage_two"]
+
+
+def tscac_stage_one(cmdp: CMDP, *, temperature: float = 0.1) -> np.ndarray:
+    r"""Stage one: one policy per auxiliary response, ``pi_i = softmax((Q_i^soft - V_i^soft)/tau)``
+    from exact soft value iteration on ``r_i`` (tau = ``temperature``). Shape (m, S, A)."""
+    return np.stack([
+        soft_value_iteration(cmdp.mdp.replace(R=cmdp.constraint_rewards[i]), temperature=temperature, tol=1e-10).policy
+        for i in range(cmdp.n_constraints)
+    ])
+
+
+def tscac_stage_two(advantage: np.ndarray, stage_one_policies: np.ndarray, multipliers: np.ndarray) -> np.ndarray:
+    r"""The closed-form stage-two policy
+    ``pi*(a|s) ∝ prod_i pi_i(a|s)^{lambda_i/Lambda} exp(A_1(s,a)/Lambda)``, shape (S, A).
+
+    ``Lambda = 0`` returns the greedy policy of ``A_1`` (uniform over ties), the limit.
+
+    Parameters
+    ----------
+    advantage : ndarray, shape (S, A)
+        ``A_1(s, a)`` of the main response.
+    stage_one_policies : ndarray, shape (m, S, A)
+        Full-support stage-one policies.
+    multipliers : ndarray, shape (m,)
+        ``lambda_i >= 0``.
+    """
+    A1 = as_float_array(advantage, "advantage", ndim=2)
+    check_finite(A1, "advantage")
+    pis = as_float_array(stage_one_policies, "stage_one_policies", ndim=3)
+    lam = np.atleast_1d(as_float_array(multipliers, "multipliers", ndim=(0, 1)))
+    if pis.shape[1:] != A1.shape or lam.shape != (pis.shape[0],):
+        raise InvalidModelError(f"shapes do not match: advantage {A1.shape}, stage_one_policies {pis.shape}, "
+                                f"multipliers {lam.shape}")
+    if (lam < 0).any() or not np.isfinite(lam).all():
+        raise InvalidModelError(f"multipliers must be finite and >= 0, got {lam}")
+    if (pis <= 0).any():
+        i, s, a = np.argwhere(pis <= 0)[0]
+        raise InvalidModelError(f"stage_one_policies[{i}, {s}, {a}] = 0: KL(pi || pi_i) needs full-support pi_i")
+    total = float(lam.sum())
+    if total == 0.0:
+        best = A1 == A1.max(axis=1, keepdims=True)
+        return best / best.sum(axis=1, keepdims=True)
+    logits = (np.einsum("i,isa->sa", lam, np.log(pis)) + A1) / total
+    return softmax(logits, axis=1)
+
+
+def stage_two_objective(policy_row: np.ndarray, advantage_row: np.ndarray, policies_rows: np.ndarray,
+                        multipliers: np.ndarray) -> float:
+    """``E_pi[A_1] - sum_i lambda_i KL(pi || pi_i)`` at one state (for tests and diagnostics)."""
+    p = np.asarray(policy_row, dtype=float)
+    logp = np.log(np.where(p > 0, p, 1.0))
+    kl = np.array([np.sum(np.where(p > 0, p * (logp - np.log(q)), 0.0)) for q in policies_rows])
+    return float(p @ advantage_row - multipliers @ kl)
+
+
+def tscac_project(dataset: TransitionDataset, target_policy: np.ndarray, behaviour_policy: np.ndarray) -> np.ndarray:
+    r"""Offline projection of ``pi*`` on logged data, tabular closed form:
+    ``argmax_theta sum_{(s,a) in D} (pi*(a|s)/pi_beta(a|s)) log pi_theta(a|s)`` is
+    ``pi_theta(a|s) ∝ sum_{(s,a) in D} pi*(a|s)/pi_beta(a|s)`` (uniform on unlogged states).
+    As the data grow it tends to ``pi*`` on states the behaviour visits with full support.
+
+    Parameters
+    ----------
+    dataset : TransitionDataset
+    target_policy, behaviour_policy : ndarray, shape (S, A)
+        ``pi*`` and the logging policy ``pi_beta`` (``> 0`` on every logged pair).
+    """
+    S, A = dataset.n_states, dataset.n_actions
+    tgt = as_float_array(target_policy, "target_policy", ndim=2)
+    beh = as_float_array(behaviour_policy, "behaviour_policy", ndim=2)
+    if tgt.shape != (S, A) or beh.shape != (S, A):
+        raise InvalidModelError(f"target_policy {tgt.shape} and behaviour_policy {beh.shape} must be ({S}, {A})")
+    s, a = dataset.states, dataset.actions
+    if (beh[s, a] <= 0).any():
+        i = int(np.argmax(beh[s, a] <= 0))
+        raise InvalidModelError(f"behaviour_policy[{s[i]}, {a[i]}] = 0 but transition {i} logged that pair")
+    w = np.zeros(S * A)
+    np.add.at(w, s * A + a, tgt[s, a] / beh[s, a])
+    w = w.reshape(S, A)
+    tot = w.sum(axis=1, keepdims=True)
+    return np.divide(w, tot, out=np.full((S, A), 1.0 / A), where=tot > 0)
+
+
+def tscac(cmdp: CMDP, multipliers: np.ndarray, *, temperature: float = 0.1, n_iter: int = 30,
+          policy0: np.ndarray | None = None) -> dict[str, Any]:
+    r"""Tabular TSCAC on a known CMDP: stage one, then ``n_iter`` stage-two updates, each with the
+    exact main-response advantage ``A_1 = Q_1^{pi_k} - V_1^{pi_k}`` of the current policy.
+
+    Returns
+    -------
+    dict
+        ``policy`` (S, A), ``stage_one`` (m, S, A), ``main_return`` ``J_1``, ``constraint_returns``
+        ``J_i`` (unnormalised discounted returns from d0), ``feasible`` (all ``J_i >= c_i``).
+    """
+    mdp = cmdp.mdp
+    pis = tscac_stage_one(cmdp, temperature=temperature)
+    pi = np.full((mdp.n_states, mdp.n_actions), 1.0 / mdp.n_actions) if policy0 is None else np.asarray(policy0)
+    for _ in range(int(n_iter)):
+        v = policy_value(mdp, pi)
+        pi = tscac_stage_two(q_values(mdp, v) - v[:, None], pis, multipliers)
+    J1, J = cmdp.returns(pi)
+    return {"policy": pi, "stage_one": pis, "main_return": J1, "constraint_returns": J,
+            "feasible": bool(np.all(J >= cmdp.thresholds - 1e-9))}
+
+
+def recommendation_cmdp(*, n_engagement_levels: int = 5, n_items: int = 6, n_responses: int = 2,
+                        gamma: float = 0.9, tightness: float = 0.5,
+                        seed: int | np.random.Generator | None = None) -> CMDP:
+    r"""A synthetic multi-response recommendation CMDP (short-video style).
+
+    State: the user's engagement level ``e in {0..E-1}`` (``d0`` uniform on the lower half).
+    Action: the item recommended. Item ``a`` has a watch-time score ``w_a`` and interaction
+    probabilities ``p_{i,a}`` (click, like, ...) drawn so that they are *negatively* correlated
+    with watch time (the tension TSCAC addresses). Responses:
+    ``r_1(e, a) = w_a (1 + e)/E`` (main, ``mdp.R``) and ``r_i(e, a) = p_{i,a} (1 + e)/E``.
+    Engagement moves up with probability ``0.2 + 0.6 * mean_i p_{i,a}``, down with probability
+    ``0.3 (1 - w_a)``, else stays. Thresholds ``c_i = J_i(pi_1*) + tightness (max_pi J_i - J_i(pi_1*))``
+    with ``pi_1*`` the watch-time-optimal policy (so the constraints bind for ``tightness > 0``);
+    ``tightness`` is halved until the CMDP is feasible.
+    """
+    from ._cmdp import solve_cmdp_lp
+    from ._lp import primal_lp
+
+    rng = rng_from_seed(seed)
+    E, n_it, m = int(n_engagement_levels), int(n_items), int(n_responses)
+    if E < 2 or n_it < 2 or m < 1:
+        raise InvalidModelError("need n_engagement_levels >= 2, n_items >= 2, n_responses >= 1")
+    watch = rng.uniform(0.2, 1.0, size=n_it)
+    inter = np.clip(1.0 - watch[None, :] + rng.normal(0.0, 0.15, size=(m, n_it)), 0.02, 0.98)
+    level = (1.0 + np.arange(E)) / E
+    R1 = level[:, None] * watch[None, :]
+    Rc = inter[:, None, :] * level[None, :, None]
+    up = 0.2 + 0.6 * inter.mean(axis=0)
+    down = 0.3 * (1.0 - watch)
+    P = np.zeros((E, n_it, E))
+    idx = np.arange(E)
+    P[idx, :, np.minimum(idx + 1, E - 1)] += up[None, :]
+    P[idx, :, np.maximum(idx - 1, 0)] += down[None, :]
+    P[idx, :, idx] += 1.0 - up[None, :] - down[None, :]
+    d0 = np.zeros(E)
+    d0[: max(1, E // 2)] = 1.0
+    mdp = FiniteMDP(P, R1, gamma, d0=d0 / d0.sum(), state_names=[f"engagement {e}" for e in range(E)],
+                    action_names=[f"item {a}" for a in range(n_it)])
+    names = tuple(["click", "like", "follow", "comment", "share", "forward"][i] if i < 6 else f"response {i}"
+                  for i in range(m))
+    pi1 = primal_lp(mdp, normalized=False).policy
+    base = np.array([CMDP(mdp, Rc, np.zeros(m)).returns(pi1)[1]]).ravel()
+    best = np.array([primal_lp(mdp.replace(R=Rc[i]), normalized=False).objective for i in range(m)])
+    t = float(tightness)
+    for _ in range(30):
+        cmdp = CMDP(mdp, Rc, base + t * (best - base), constraint_names=names)
+        try:
+            solve_cmdp_lp(cmdp)
+            return cmdp
+        except Exception:  # infeasible: loosen
+            t *= 0.5
+    return CMDP(mdp, Rc, base, constraint_names=names)
+
+
+def log_softmax_rows(x: np.ndarray) -> np.ndarray:
+    """Row-wise log-softmax (helper for numerical checks)."""
+    return x - logsumexp(x, axis=1, keepdims=True)
