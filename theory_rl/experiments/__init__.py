@@ -1,6 +1,30 @@
-"""Experiment tooling. Today: the fast-mode switch that notebooks and the test suite share.
-(Resumable sweeps and rate fits are planned here; see DESIGN.md section 8.)"""
+"""Experiments that check a theorem's rate: resumable seeded sweeps, rate fits, plots.
+
+- :class:`Sweep` runs ``fn(**params, seed=...)`` over a grid and replicates with joblib (one
+  machine) or Dask (a ``distributed`` cluster), writing each finished task to an append-only
+  JSON-lines :class:`ResultStore`; rerunning resumes. :func:`load_results` reads a store into
+  pandas.
+- :func:`fit_rate` (log-log slope with a bootstrap CI), :func:`compare_rate` (is the theorem's
+  exponent inside it?) and :func:`plot_rate` (matplotlib).
+- :func:`fast_mode` reads ``THEORY_RL_FAST`` (notebooks and tests shrink their budgets).
+- :mod:`theory_rl.experiments.tasks`: the reproductions' task functions.
+"""
 
 from ._fast import fast_mode
+from ._rates import RateComparison, RateFit, compare_rate, fit_rate, plot_rate
+from ._store import ResultStore, load_results
+from ._sweep import Sweep, Task, task_seed
 
-__all__ = ["fast_mode"]
+__all__ = [
+    "RateComparison",
+    "RateFit",
+    "ResultStore",
+    "Sweep",
+    "Task",
+    "compare_rate",
+    "fast_mode",
+    "fit_rate",
+    "load_results",
+    "plot_rate",
+    "task_seed",
+]

@@ -1,0 +1,66 @@
+"""Rate fits: the slope and its bootstrap CI, the comparison with a theorem, the plot."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from theory_rl.errors import InvalidModelError
+from theory_rl.experiments import compare_rate, fit_rate, plot_rate
+
+
+def synthetic(slope, noise, seed, reps=10):
+    rng = np.random.default_rng(seed)
+    n = np.repeat(np.geomspace(10, 1e4, 6), reps)
+    return pd.DataFrame({"n": n, "error": 3.0 * n**slope * np.exp(noise * rng.normal(size=n.size))})
+
+
+@given(slope=st.floats(-3, 3), scale=st.floats(1e-3, 1e3))
+def test_noise_free_power_laws_are_recovered_exactly(slope, scale):
+    n = np.geomspace(1, 1e5, 7)
+    fit = fit_rate({"n": n, "error": scale * n**slope}, "n", "error", n_boot=50)
+    assert fit.slope == pytest.approx(slope, abs=1e-9)
+    assert fit.ci_low == pytest.approx(slope, abs=1e-9) and fit.ci_high == pytest.approx(slope, abs=1e-9)
+    assert np.exp(fit.intercept) == pytest.approx(scale, rel=1e-8)
+
+
+def test_bootstrap_interval_covers_the_truth_at_about_its_level():
+    # 60 synthetic data sets with slope -1/2 and log-normal noise: a 90% CI must cover -1/2 in
+    # roughly 90% of them (the pairs bootstrap is slightly liberal in small samples).
+    hits = [compare_rate(fit_rate(synthetic(-0.5, 0.3, s), "n", "error", level=0.9, n_boot=400, seed=s), -0.5).inside
+            for s in range(60)]
+    assert 0.75 <= np.mean(hits) <= 1.0
+
+
+def test_compare_rate_verdicts():
+    fit = fit_rate(synthetic(-0.5, 0.05, 0), "n", "error")
+    assert compare_rate(fit, -0.5).inside
+    far = compare_rate(fit, -1.0)
+    assert not far.inside and "above" in far.verdict and far.difference == pytest.approx(fit.slope + 1.0)
+    assert "below" in compare_rate(fit, 0.0).verdict
+
+
+def test_non_positive_values_are_dropped_and_counted():
+    df = synthetic(-1.0, 0.1, 1)
+    df.loc[0, "error"] = 0.0
+    df.loc[1, "error"] = np.nan
+    fit = fit_rate(df, "n", "error")
+    assert fit.n_dropped == 2 and fit.n_points == len(df) - 2
+
+
+def test_bad_input_is_named():
+    with pytest.raises(InvalidModelError, match="'err'"):
+        fit_rate(synthetic(-1, 0.1, 0), "n", "err")
+    with pytest.raises(InvalidModelError, match="two or more"):
+        fit_rate({"n": [5, 5], "error": [1.0, 2.0]}, "n", "error")
+    with pytest.raises(InvalidModelError, match="level"):
+        fit_rate(synthetic(-1, 0.1, 0), "n", "error", level=1.5)
+
+
+def test_plot_rate_writes_a_png(tmp_path):
+    fit = fit_rate(synthetic(-0.5, 0.2, 2), "n", "error")
+    ax = plot_rate(fit, theory_exponent=-0.5, label="plug-in", path=tmp_path / "rate.png")
+    assert (tmp_path / "rate.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("theorem -0.5" in t for t in labels) and any("slope" in t for t in labels)
