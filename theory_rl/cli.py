@@ -1,4 +1,5 @@
-"""Command line: ``theory-rl solve MODEL ...`` and ``theory-rl demo`` (also ``python -m theory_rl``).
+"""Command line: ``theory-rl solve MODEL ...``, ``theory-rl sweep SPEC.toml`` and ``theory-rl demo``
+(also ``python -m theory_rl``).
 
 MODEL is a model file written by :meth:`FiniteMDP.save` (``.npz`` or ``.json``) or a built-in
 instance ``NAME[:key=value,...]`` from :mod:`theory_rl.envs`, e.g. ``gridworld:n_rows=10,n_cols=10``
@@ -107,6 +108,24 @@ def _solve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from .experiments import run_spec
+
+    result = run_spec(args.spec, backend=args.backend, n_jobs=args.n_jobs, scheduler=args.scheduler,
+                      progress=not args.no_progress)
+    print(f"store       {result.store} ({len(result.table)} tasks)")
+    for label, fit in result.fits.items():
+        line = (f"fit {label:>8}  slope of log {fit.y_name} vs log {fit.x_name}: {fit.slope:.3f} "
+                f"[{fit.ci_low:.3f}, {fit.ci_high:.3f}] ({fit.level:.0%} bootstrap CI, {fit.n_points} points)")
+        comparison = result.comparisons.get(label)
+        if comparison is not None:
+            line += f"; theorem {comparison.theory:g}: {comparison.verdict}"
+        print(line)
+    if result.plot is not None:
+        print(f"plot        {result.plot}")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from ._demo import run_demo
 
@@ -131,6 +150,17 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--json", action="store_true", help="print machine-readable JSON")
     solve.add_argument("--full", action="store_true", help="print every state (and every field with --json)")
     solve.set_defaults(func=_solve)
+    sweep = sub.add_parser("sweep", help="run a resumable parameter sweep described in a TOML file",
+                           description="Run the sweep in SPEC.toml ([sweep], [grid], optional [fit]; see "
+                                       "theory_rl.experiments._spec.EXAMPLE), append each finished task to the "
+                                       "store, fit the rate and write the plot. Rerunning resumes.")
+    sweep.add_argument("spec", help="the TOML spec")
+    sweep.add_argument("--backend", choices=("joblib", "dask", "serial"), default=None, help="override the spec")
+    sweep.add_argument("--n-jobs", type=int, default=None, help="override the spec's worker count")
+    sweep.add_argument("--scheduler", default=None,
+                       help="Dask scheduler address (also $THEORY_RL_DASK_SCHEDULER) for backend dask")
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sweep.set_defaults(func=_sweep)
     demo = sub.add_parser("demo", help="show the library at work")
     demo.set_defaults(func=_demo)
     return parser

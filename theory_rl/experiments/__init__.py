@@ -6,12 +6,14 @@
   pandas.
 - :func:`fit_rate` (log-log slope with a bootstrap CI), :func:`compare_rate` (is the theorem's
   exponent inside it?) and :func:`plot_rate` (matplotlib).
+- :func:`run_spec` runs a sweep described in TOML (``theory-rl sweep SPEC.toml``).
 - :func:`fast_mode` reads ``THEORY_RL_FAST`` (notebooks and tests shrink their budgets).
 - :mod:`theory_rl.experiments.tasks`: the reproductions' task functions.
 """
 
 from ._fast import fast_mode
 from ._rates import RateComparison, RateFit, compare_rate, fit_rate, plot_rate
+from ._spec import SpecResult, run_spec
 from ._store import ResultStore, load_results
 from ._sweep import Sweep, Task, task_seed
 
@@ -19,6 +21,7 @@ __all__ = [
     "RateComparison",
     "RateFit",
     "ResultStore",
+    "SpecResult",
     "Sweep",
     "Task",
     "compare_rate",
@@ -26,5 +29,6 @@ __all__ = [
     "fit_rate",
     "load_results",
     "plot_rate",
+    "run_spec",
     "task_seed",
 ]
