@@ -72,7 +72,8 @@ def _lex_best(vectors: np.ndarray, b: np.ndarray, cand: np.ndarray, eps: float) 
         return int(top[0])
     sub = vectors[cand[top]]
     order = np.lexsort(sub.T[::-1])  # ascending lexicographic
-    return int(top[order[-1]])
+    equal = np.flatnonzero((sub == sub[order[-1]]).all(axis=1))
+    return int(top[equal[0]])  # of equal vectors, the first
 
 
 def _pointwise_filter(V: np.ndarray, eps: float) -> np.ndarray:
@@ -366,7 +367,8 @@ def exact_value_iteration(
     POMDPSolution
         ``alpha``, ``actions``; ``lower <= V*(b0) <= upper`` certified (finite horizon: both
         equal ``V_h(b0)``); ``history`` with ``lower``, ``upper``, ``time``, ``n_vectors``,
-        ``residual`` per epoch; ``info["n_lp"]`` LPs solved, ``info["successors"]`` the
+        ``residual`` per epoch; ``info["below"]``, ``info["above"]``: at *every* belief
+        ``V(b) - below <= V*(b) <= V(b) + above`` (also when not converged); ``info["n_lp"]`` LPs solved, ``info["successors"]`` the
         successor indices (previous stage's vectors) of each vector, ``info["controller_evaluated"]``.
 
     Notes
@@ -413,6 +415,7 @@ def exact_value_iteration(
         max_iter = 10 if target >= 1 else int(math.ceil(math.log(target) / math.log(gamma) * 1.2)) + 20 if gamma > 0 else 10
     monotone = False
     lower = upper = float("nan")
+    value_below = value_above = float("inf")
     converged = False
     evaluated = False
     n = 0
@@ -422,10 +425,12 @@ def exact_value_iteration(
         down_r = _sup_diff_bound(stage.alpha, new.alpha)
         v = float((new.alpha @ b0).max())
         if monotone:  # V_{n-1} <= V_n <= V*: one-sided bound
-            lower, upper, bound = v, v + c * max(up_r, 0.0), c * max(up_r, 0.0)
+            bound = c * max(up_r, 0.0)
+            value_below, value_above = 0.0, bound
         else:
-            r = max(up_r, down_r)
-            lower, upper, bound = v - c * r, v + c * r, c * r
+            bound = c * max(up_r, down_r)
+            value_below = value_above = bound
+        lower, upper = v - value_below, v + value_above
         prev, stage = stage, new
         for key, val in (("lower", lower), ("upper", upper), ("time", time.perf_counter() - t0),
                          ("n_vectors", stage.alpha.shape[0]), ("residual", max(up_r, down_r))):
@@ -447,6 +452,7 @@ def exact_value_iteration(
                     # value iteration is monotone from here on
                     monotone = True
                     v = float((new.alpha @ b0).max())
+                    value_below, value_above = 0.0, c * d
                     stage, lower, upper = new, v, v + c * d
                     hist["lower"][-1], hist["upper"][-1] = lower, upper
                     if c * d <= tol:
@@ -458,11 +464,13 @@ def exact_value_iteration(
         if strict:
             raise SolverError(msg, status="max_iter" if n >= max_iter else "time_limit")
         warnings.warn(msg, ConvergenceWarning, stacklevel=2)
-    return _solution(stage, lower, upper, converged, n, hist, method, params, t0, stats, evaluated=evaluated, b0=model.b0)
+    return _solution(stage, lower, upper, converged, n, hist, method, params, t0, stats, evaluated=evaluated, b0=model.b0,
+                     below=value_below, above=value_above)
 
 
 def _solution(stage: _Stage, lower: float, upper: float, converged: bool, n_iter: int, hist: dict,
-              method: str, params: dict, t0: float, stats: _PruneStats, *, evaluated: bool, b0: np.ndarray) -> POMDPSolution:
+              method: str, params: dict, t0: float, stats: _PruneStats, *, evaluated: bool, b0: np.ndarray,
+              below: float = 0.0, above: float = 0.0) -> POMDPSolution:
     return POMDPSolution(
         alpha=stage.alpha,
         actions=stage.actions.astype(np.int64),
@@ -475,5 +483,6 @@ def _solution(stage: _Stage, lower: float, upper: float, converged: bool, n_iter
         method=method,
         params=params,
         elapsed=time.perf_counter() - t0,
-        info={"n_lp": stats.n_lp, "successors": stage.succ, "controller_evaluated": evaluated},
+        info={"n_lp": stats.n_lp, "successors": stage.succ, "controller_evaluated": evaluated,
+              "below": float(below), "above": float(above)},
     )
