@@ -18,6 +18,14 @@ from ._batched import BatchedMDPs, BatchedSolution, batched_policy_evaluation, b
 from ._dqn import dqn
 from ._empirical import EmpiricalPlanningResult, batched_empirical_planning, sample_next_states
 from ._envs import PARAMETER_BOXES, TabularEnv, make_parametric_env
+from ._iwocs import (
+    DeepIwocsResult,
+    deep_iwocs,
+    gym_parametric_set,
+    min_over_critics,
+    monte_carlo_return,
+    robust_grid_evaluation,
+)
 from ._linear import (
     BairdCounterexample,
     LinearResult,
@@ -36,6 +44,7 @@ __all__ = [
     "BairdCounterexample",
     "BatchedMDPs",
     "BatchedSolution",
+    "DeepIwocsResult",
     "EmpiricalPlanningResult",
     "LinearResult",
     "NeuralResult",
@@ -44,15 +53,20 @@ __all__ = [
     "batched_empirical_planning",
     "batched_policy_evaluation",
     "batched_value_iteration",
+    "deep_iwocs",
     "dqn",
     "fitted_q_iteration",
+    "gym_parametric_set",
     "lspi",
     "lstd",
     "make_parametric_env",
     "mdpo_exact_critic",
     "mdpo_off_policy",
     "mdpo_on_policy",
+    "min_over_critics",
     "model_transitions",
+    "monte_carlo_return",
+    "robust_grid_evaluation",
     "sample_next_states",
     "semi_gradient_td",
     "stack_mdps",
