@@ -77,7 +77,7 @@ def _slope(x: np.ndarray, key: str, lam: float, *, right: bool) -> np.ndarray:
     return lam * np.where(active, 1.0 + 0.5 * x, 0.0) - (1.0 - lam)
 
 
-def implicit_value(q: np.ndarray, weights: np.ndarray, f: str, lam: float, *, n_bisect: int = 120
+def implicit_value(q: np.ndarray, weights: np.ndarray, f: str, lam: float, *, n_bisect: int = 64
                    ) -> tuple[np.ndarray, np.ndarray]:
     r"""Minimisers of ``sum_a weights[s, a] L(q[s, a] - V)`` for every row ``s`` at once.
 
