@@ -210,7 +210,7 @@ def stack_mdps(mdps: Sequence[FiniteMDP], *, layout: str = "dense", device: Any 
     gamma = torch.tensor([m.gamma for m in mdps], dtype=dtype, device=dev)
     Rt = torch.as_tensor(R, dtype=dtype, device=dev)
     if layout == "dense":
-        P = np.stack([np.asarray(m.to_dense().P) for m in mdps])
+        P = np.stack([m.P.toarray().reshape(S, A, S) if m.is_sparse else np.asarray(m.P) for m in mdps])
         return BatchedMDPs(R=Rt, gamma=gamma, P=torch.as_tensor(P, dtype=dtype, device=dev))
     csrs = [sp.csr_matrix(m.transition_matrix) for m in mdps]
     K = max(1, max(int(np.diff(c.indptr).max(initial=0)) for c in csrs))
