@@ -33,6 +33,7 @@ __all__ = [
     "sa_box",
     "sa_kl",
     "exp_nonpositive",
+    "pick",
     "s_l1",
     "s_l1_policy",
 ]
@@ -83,7 +84,6 @@ def _l1_row(p, v, order, xi, restrict, base, out_row, write):  # pragma: no cove
     return val
 
 
-@numba.njit(parallel=True, fastmath=_FASTMATH, cache=True)
 def sa_l1(P2, v, order, budget, restrict, out_val, out_rows, write, chunks):  # pragma: no cover - compiled
     """``out_val[i] = min {<q, v> : ||q - P2[i]||_1 <= budget[i]}`` for every row ``i``; the
     minimisers go to ``out_rows`` (same shape as ``P2``) when ``write``."""
@@ -95,7 +95,6 @@ def sa_l1(P2, v, order, budget, restrict, out_val, out_rows, write, chunks):  # 
             out_val[i] = _l1_row(p, v, order, budget[i], restrict, _dot(p, v), out_rows[i if write else 0], write)
 
 
-@numba.njit(parallel=True, fastmath=_FASTMATH, cache=True)
 def sa_box(P2, lo, hi, radius, v, order, mode, restrict, out_val, out_rows, write, chunks):  # pragma: no cover
     """Boxes ``lo_i <= q_i <= hi_i`` intersected with the simplex, minimised greedily.
 
@@ -210,7 +209,6 @@ def _kl_stats(p, w, t, e, bits):  # pragma: no cover - compiled
     return z, m1 / z, m2 / z
 
 
-@numba.njit(parallel=True, cache=True)
 def sa_kl(P2, v, delta, t_warm, tol, max_newton, out_val, out_rows, write, chunks):  # pragma: no cover - compiled
     """``out_val[i] = min {<q, v> : KL(q || P2[i]) <= delta[i]}`` by the exponential tilt.
 
@@ -261,6 +259,20 @@ def sa_kl(P2, v, delta, t_warm, tol, max_newton, out_val, out_rows, write, chunk
                 if write:
                     for j in range(n):
                         out_rows[i, j] = p[j] / mass_min if (p[j] > 0.0 and w[j] <= 0.0) else 0.0
+                continue
+            if d <= 1e-10:
+                # KL(t) = t^2 Var_p(w)/2 + O(t^3): below 1e-10 the root is t = sqrt(2 delta / Var)
+                # to relative O(sqrt(delta)), the value error is O(delta^1.5), and evaluating KL
+                # by its formula would cancel catastrophically
+                z, m1, m2 = _kl_stats(p, w, 0.0, e, bits)
+                t = np.sqrt(2.0 * d / max(m2 - m1 * m1, 1e-300))
+                z, m1, m2 = _kl_stats(p, w, t, e, bits)
+                t_warm[i] = t
+                out_val[i] = vmin + m1
+                if write:
+                    exp_nonpositive(-t * w, e, bits)
+                    for j in range(n):
+                        out_rows[i, j] = p[j] * e[j] / z
                 continue
             t = t_warm[i]
             if not (t > 0.0 and t < np.inf):
@@ -365,7 +377,6 @@ def _inverse(knot_xi, knot_f, m, u):  # pragma: no cover - compiled
     return knot_xi[lo] + (knot_xi[hi] - knot_xi[lo]) * (u - knot_f[lo]) / df
 
 
-@numba.njit(parallel=True, cache=True)
 def s_l1(P2, r, v, order, gamma, n_actions, kappa, restrict, out_val, out_policy, out_budget, chunks):  # pragma: no cover
     r"""s-rectangular L1 robust backup (Ho, Petrik & Wiesemann 2018).
 
@@ -463,7 +474,6 @@ def s_l1(P2, r, v, order, gamma, n_actions, kappa, restrict, out_val, out_policy
             out_val[s] = u_star
 
 
-@numba.njit(parallel=True, cache=True)
 def s_l1_policy(P2, r, v, order, gamma, n_actions, kappa, restrict, policy, out_val, out_budget, chunks):  # pragma: no cover
     r"""The adversary's best response to a randomised policy under an s-rectangular L1 set:
 
@@ -518,3 +528,28 @@ def s_l1_policy(P2, r, v, order, gamma, n_actions, kappa, restrict, policy, out_
                 out_budget[s * A + seg_act[j]] += t
                 rem -= t
             out_val[s] = val
+
+
+# Each kernel above is compiled twice: with ``parallel=True`` for large models and serially
+# for small ones, where starting the thread team costs more than the work (and, on a loaded
+# machine, an OpenMP barrier can cost milliseconds). ``n_rows * S`` below ``_SERIAL_BELOW``
+# entries runs serially.
+_SERIAL_BELOW = 1 << 16
+
+
+def _pair(fn, fastmath):  # noqa: ANN001, ANN202
+    par = numba.njit(parallel=True, fastmath=fastmath, cache=True)(fn)
+    ser = numba.njit(parallel=False, fastmath=fastmath, cache=True)(fn)
+    return par, ser
+
+
+_sa_l1 = _pair(sa_l1, _FASTMATH)
+_sa_box = _pair(sa_box, _FASTMATH)
+_sa_kl = _pair(sa_kl, False)
+_s_l1 = _pair(s_l1, False)
+_s_l1_policy = _pair(s_l1_policy, False)
+
+
+def pick(pair, n_entries):  # noqa: ANN001, ANN201
+    """The parallel or the serial build of a kernel for a model with ``n_entries = S*A*S``."""
+    return pair[1] if n_entries < _SERIAL_BELOW else pair[0]

@@ -61,6 +61,12 @@ class RobustOperator:
         self.P2 = np.ascontiguousarray(_dense_kernel(nominal).reshape(self.S * self.A, self.S))
         self.chunks_rows = _tab_kernels.n_chunks(self.S * self.A)
         self.chunks_states = _tab_kernels.n_chunks(self.S)
+        size = self.S * self.A * self.S
+        self._sa_l1 = _kernels.pick(_kernels._sa_l1, size)
+        self._sa_box = _kernels.pick(_kernels._sa_box, size)
+        self._sa_kl = _kernels.pick(_kernels._sa_kl, size)
+        self._s_l1 = _kernels.pick(_kernels._s_l1, size)
+        self._s_l1_policy = _kernels.pick(_kernels._s_l1_policy, size)
         self.restrict = bool(getattr(U, "restrict_to_support", False))
         if isinstance(U, ParametricSet):
             raise InvalidModelError(
@@ -117,15 +123,15 @@ class RobustOperator:
             return out, kernel
         order = np.argsort(v, kind="stable")
         if self.kind == "l1":
-            _kernels.sa_l1(self.P2, v, order, self.radius, self.restrict, out, out_rows, rows, self.chunks_rows)
+            self._sa_l1(self.P2, v, order, self.radius, self.restrict, out, out_rows, rows, self.chunks_rows)
         elif self.kind == "linf":
-            _kernels.sa_box(self.P2, _EMPTY2, _EMPTY2, self.radius, v, order, 0, self.restrict, out, out_rows, rows,
+            self._sa_box(self.P2, _EMPTY2, _EMPTY2, self.radius, v, order, 0, self.restrict, out, out_rows, rows,
                             self.chunks_rows)
         elif self.kind == "interval":
-            _kernels.sa_box(self.P2, self.lo, self.hi, self.radius, v, order, 1, False, out, out_rows, rows,
+            self._sa_box(self.P2, self.lo, self.hi, self.radius, v, order, 1, False, out, out_rows, rows,
                             self.chunks_rows)
         else:  # kl
-            self.kl_fails += int(_kernels.sa_kl(self.P2, v, self.radius, self.t_warm, 1e-13, 60, out, out_rows, rows,
+            self.kl_fails += int(self._sa_kl(self.P2, v, self.radius, self.t_warm, 1e-13, 60, out, out_rows, rows,
                                                 self.chunks_rows))
         return out, (out_rows.reshape(self.S, self.A, self.S) if rows else None)
 
@@ -144,7 +150,7 @@ class RobustOperator:
             tv = np.empty(self.S)
             policy = np.empty((self.S, self.A))
             budget = np.empty(self.S * self.A)
-            _kernels.s_l1(self.P2, self.r, v, np.argsort(v, kind="stable"), self.gamma, self.A, self.radius,
+            self._s_l1(self.P2, self.r, v, np.argsort(v, kind="stable"), self.gamma, self.A, self.radius,
                           self.restrict, tv, policy, budget, self.chunks_states)
             return tv, policy, None
         q = self.q(v)
@@ -164,13 +170,13 @@ class RobustOperator:
             out = np.empty(self.S)
             budget = np.empty(self.S * self.A)
             order = np.argsort(v, kind="stable")
-            _kernels.s_l1_policy(self.P2, self.r, v, order, self.gamma, self.A, self.radius, self.restrict,
+            self._s_l1_policy(self.P2, self.r, v, order, self.gamma, self.A, self.radius, self.restrict,
                                  np.ascontiguousarray(pi), out, budget, self.chunks_states)
             kernel = None
             if rows:
                 vals = np.empty(self.S * self.A)
                 kr = np.empty((self.S * self.A, self.S))
-                _kernels.sa_l1(self.P2, v, order, budget, self.restrict, vals, kr, True, self.chunks_rows)
+                self._sa_l1(self.P2, v, order, budget, self.restrict, vals, kr, True, self.chunks_rows)
                 kernel = kr.reshape(self.S, self.A, self.S)
             return out, kernel
         sig, kernel = self.sigma(v, rows=rows)

@@ -154,6 +154,8 @@ def robust_value_iteration(
         upper = tv + c * d.max()
         value = 0.5 * (lower + upper)
         kernel = op.worst_kernel(v, policy)
+        if q is not None:
+            q = op.q(value)  # the action values of the returned v: within gamma * bound of Q_rob
     finish_iterative(method="robust_value_iteration", converged=converged, strict=strict, n_iter=n, cap=cap, tol=tol)
     info: dict[str, Any] = {"set": type(op.set).__name__, "rectangularity": op.rectangularity}
     if op.kind == "kl":
