@@ -72,10 +72,17 @@ class FDivergence:
     strictly_convex: bool
 
     def divergence(self, p: Array, q: Array) -> float:
-        """``D_f(p || q) = sum q f(p / q)`` for arrays of the same shape with ``q > 0``."""
+        """``D_f(p || q) = sum q f(p / q)`` for non-negative arrays of the same shape. Where
+        ``q = 0`` the term is ``p * lim_{x->inf} f(x)/x`` (``+inf`` for KL and chi^2, ``p/2`` for
+        TV when ``p > 0``; 0 when ``p = 0``)."""
         p = np.asarray(p, dtype=float)
         q = np.asarray(q, dtype=float)
-        return float(np.sum(q * self.f(p / q)))
+        pos = q > 0
+        total = float(np.sum(q[pos] * self.f(p[pos] / q[pos])))
+        outside = p[~pos]
+        if (outside > 0).any():
+            total += float(np.sum(outside)) * (0.5 if self.name == "tv" else np.inf)
+        return total
 
     def cvxpy_divergence(self, p: Any, q: np.ndarray) -> Any:
         """``D_f(p || q)`` as a convex cvxpy expression in the variable ``p`` (``q > 0`` fixed)."""

@@ -70,7 +70,8 @@ def implicit_loss(x: np.ndarray, f: str, lam: float) -> np.ndarray:
 def _slope(x: np.ndarray, key: str, lam: float, *, right: bool) -> np.ndarray:
     """One-sided derivative ``L'_+(x)`` (``right``) or ``L'_-(x)`` of the loss."""
     if key == "gumbel":
-        return np.expm1(x / lam) / lam
+        with np.errstate(over="ignore"):  # +inf keeps the sign the bisection needs
+            return np.expm1(x / lam) / lam
     if key == "tv":
         return lam * ((x >= 0) if right else (x > 0)) - (1.0 - lam)
     active = ((x >= 0) | (x < -4)) if right else ((x > 0) | (x <= -4))
