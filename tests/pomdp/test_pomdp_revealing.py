@@ -170,3 +170,16 @@ def test_bad_input():
         revealing_constant([m, POMDP(np.full((3, 3, 3), 1 / 3), np.full((3, 3, 2), 0.5), np.zeros((3, 3)), 0.9)])
     with pytest.raises(InvalidModelError, match="finite"):
         left_inverse_norm(np.array([[np.nan]]))
+
+
+def test_states_with_one_emission_separated_after_one_step():
+    """Spec 2.5: states 0 and 1 share an emission (alpha_1 = 0); state 0 moves to the state that shows
+    symbol 2, state 1 stays, so two steps reveal the state (alpha_2 > 0). Hand computation: the
+    left inverse reads column 2 from (2, 2), column 0 from (o_1 in {0, 1}, 2), column 1 from the rest,
+    and the best one has column norm 1."""
+    T = np.zeros((3, 1, 3))
+    T[0, 0, 2] = T[1, 0, 1] = T[2, 0, 2] = 1.0
+    O = np.array([[[0.5, 0.5, 0.0], [0.5, 0.5, 0.0], [0.0, 0.0, 1.0]]])  # noqa: E741
+    m = POMDP(T, O, np.zeros((3, 1)), 0.9)
+    assert revealing_constant(m, 1) == 0.0
+    assert revealing_constant(m, 2) == pytest.approx(1.0, abs=1e-7)

@@ -66,10 +66,14 @@ def left_inverse_norm(matrix: Any, *, rank_tol: float = 1e-10) -> tuple[float, n
     """
     M = as_float_array(matrix, "matrix", ndim=2)
     check_finite(M, "matrix")
-    n, S = M.shape
+    n_rows, S = M.shape
     if S == 0:
         raise InvalidModelError("matrix has no columns")
-    sv = np.linalg.svd(M, compute_uv=False)
+    # rows that are identically zero never help (their X columns can be 0), so the LP skips them
+    used = np.flatnonzero(np.abs(M).sum(axis=1) > 0)
+    M = M[used]
+    n = M.shape[0]
+    sv = np.linalg.svd(M, compute_uv=False) if n else np.zeros(0)
     if sv.size < S or sv[-1] <= rank_tol * max(sv[0], 1e-300):
         return float("inf"), None
     Sn = S * n
@@ -93,7 +97,8 @@ def left_inverse_norm(matrix: Any, *, rank_tol: float = 1e-10) -> tuple[float, n
         return float("inf"), None
     if res.status != 0:
         raise SolverError("HiGHS failed on the revealing-constant LP", status=res.message)
-    X = res.x[:Sn].reshape(S, n)
+    X = np.zeros((S, n_rows))
+    X[:, used] = res.x[:Sn].reshape(S, n)
     return float(np.abs(X).sum(axis=0).max()), X
 
 
