@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -80,3 +81,22 @@ def test_large_batch_is_chunked_consistently(rng):
     finally:
         _backup._BLOCK = old
     np.testing.assert_array_equal(full.alpha, chunked.alpha)
+
+
+def test_beliefs_with_disjoint_supports_on_a_sparse_deterministic_model(rng):
+    import scipy.sparse as sp
+
+    from theory_rl.models import POMDP
+
+    S, A, n_obs = 40, 3, 2
+    T = np.zeros((S, A, S))
+    T[np.arange(S)[:, None], np.arange(A)[None, :], rng.integers(0, S, size=(S, A))] = 1.0
+    O = rng.dirichlet(np.ones(n_obs), size=(A, S))  # noqa: E741
+    model = POMDP(sp.csr_matrix(T.reshape(S * A, S)), O, rng.normal(size=(S, A)), 0.9)
+    alpha = rng.normal(size=(6, S))
+    B = np.eye(S)[:12]  # point masses: the per-belief scoring path
+    res = point_backup(model, alpha, B)
+    for n, b in enumerate(B):
+        assert res.values[n] == pytest.approx(_backup_by_enumeration(model, alpha, b), abs=1e-10)
+    dense = point_backup(model.to_dense(), alpha, B)
+    np.testing.assert_allclose(dense.alpha, res.alpha, atol=1e-12)

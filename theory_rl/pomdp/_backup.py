@@ -14,8 +14,11 @@ i.e. ``Gamma^{a,o} = gamma * T_a diag(O_a[:, o]) alpha^T``, and the point-based 
 
 :func:`point_backup` never forms the ``A * O * K`` projected vectors (that costs ``S^2 K O A``):
 it pushes the beliefs forward instead, ``(b T_a) diag(O_a[:, o]) alpha^T`` scores every vector in
-``O(N S^2 + N S O K)`` per action, and only the chosen action's vector is assembled. Both dense
-and CSR ``T`` work (CSR: ``N nnz`` instead of ``N S^2``).
+``O(N S^2 + N S O K)`` per action, and only the chosen action's vector is assembled. All actions
+are scored in one matrix product (``alpha`` is read from memory once per block of beliefs, not
+once per action), restricted to the support of the predicted beliefs (RockSample(7,8) beliefs
+put mass on a few hundred of 12,545 states). Both dense and CSR ``T`` work (CSR: ``N nnz``
+instead of ``N S^2``).
 """
 
 from __future__ import annotations
@@ -81,6 +84,27 @@ def project(model: POMDP, alpha: np.ndarray) -> np.ndarray:
     return out
 
 
+def _score(model: POMDP, alpha: np.ndarray, P: np.ndarray, in_support: np.ndarray,
+           q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Best vector per (action, observation, belief) and the backed-up ``Q`` for a block of
+    predictions ``P[s', a, n]``, on the states where some prediction is non-zero."""
+    S = P.shape[0]
+    K = alpha.shape[0]
+    A, n_obs = model.n_actions, model.n_observations
+    n = P.shape[2]
+    support = np.flatnonzero(in_support)
+    if support.size < 0.5 * S:
+        P, O_s, alpha_s = P[support], model.O[:, support, :], alpha[:, support]
+    else:
+        O_s, alpha_s = model.O, alpha
+    # joint[s', a, o, n] = O[a, s', o] (b_n T_a)(s')
+    joint = O_s.transpose(1, 0, 2)[:, :, :, None] * P[:, :, None, :]
+    scores = (alpha_s @ joint.reshape(joint.shape[0], -1)).reshape(K, A, n_obs, n)
+    k = np.argmax(scores, axis=0)  # (A, O, n)
+    q_new = q + model.gamma * np.take_along_axis(scores, k[None], axis=0)[0].sum(axis=1).T
+    return k, q_new
+
+
 def point_backup(model: POMDP, alpha: np.ndarray, beliefs: np.ndarray) -> BackupResult:
     r"""Point-based Bellman backup of the alpha set at each belief (Pineau, Gordon, Thrun 2003).
 
@@ -112,25 +136,23 @@ def point_backup(model: POMDP, alpha: np.ndarray, beliefs: np.ndarray) -> Backup
     K = alpha.shape[0]
     A, n_obs = model.n_actions, model.n_observations
     gamma = model.gamma
-    step = max(1, _BLOCK // max(1, max(K, S) * n_obs))
-
-    q = np.empty((N, A))
-    best = np.empty((A, n_obs, N), dtype=np.intp)
     Tt = model.transpose_by_action
-    BT = np.ascontiguousarray(B.T)
-    for a in range(A):
-        Oa = model.O[a]  # (S', O)
-        pred = np.asarray(Tt[a] @ BT)  # (S', N): unnormalised b T_a
-        qa = B @ model.R[:, a]
-        for lo in range(0, N, step):
-            hi = min(N, lo + step)
-            n = hi - lo
-            joint = (Oa[:, :, None] * pred[:, None, lo:hi]).reshape(S, n_obs * n)
-            scores = (alpha @ joint).reshape(K, n_obs, n)
-            k = np.argmax(scores, axis=0)  # (O, n)
-            best[a, :, lo:hi] = k
-            qa[lo:hi] += gamma * np.take_along_axis(scores, k[None], axis=0)[0].sum(axis=0)
-        q[:, a] = qa
+    q = (B @ model.R).copy()  # (N, A)
+    best = np.empty((A, n_obs, N), dtype=np.intp)
+    step = max(1, _BLOCK // max(1, max(K, S) * A * n_obs))
+    for lo in range(0, N, step):
+        hi = min(N, lo + step)
+        # pred[s', a, n] = (b_n T_a)(s') for every action at once, so alpha is read once per block
+        pred = np.stack([np.asarray(Tt[a] @ B[lo:hi].T) for a in range(A)], axis=1)  # (S', A, n)
+        nz = pred.any(axis=1)  # (S', n): support of each belief's predictions
+        union = nz.any(axis=1)
+        if hi - lo > 1 and int(union.sum()) * (hi - lo) > 4 * int(nz.sum()):
+            # supports barely overlap: the union would multiply the work, score one by one
+            for i in range(hi - lo):
+                j = lo + i
+                best[:, :, j:j + 1], q[j:j + 1] = _score(model, alpha, pred[:, :, i:i + 1], nz[:, i], q[j:j + 1])
+        else:
+            best[:, :, lo:hi], q[lo:hi] = _score(model, alpha, pred, union, q[lo:hi])
     act = np.argmax(q, axis=1)
     values = q[np.arange(N), act]
 
