@@ -46,9 +46,12 @@ gives plain value iteration.
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -97,6 +100,33 @@ def _pointwise_filter(V: np.ndarray, eps: float) -> np.ndarray:
     return np.flatnonzero(keep)
 
 
+_HIGHS_STARTED = False
+
+
+def _new_highs(highspy: Any) -> Any:
+    """A ``highspy.Highs`` object. HiGHS prints a banner to the C-level stdout when the first one
+    is made; that one is made with file descriptor 1 pointed at ``os.devnull``."""
+    global _HIGHS_STARTED
+    if _HIGHS_STARTED:
+        return highspy.Highs()
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no file descriptor 1 (some embedded interpreters)
+        _HIGHS_STARTED = True
+        return highspy.Highs()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+    _HIGHS_STARTED = True
+    return h
+
+
 class _DominanceLP:
     """The LP ``max b.phi - t  s.t.  t >= b.q (q in Q), sum(b) = 1, b >= 0``, kept warm in HiGHS."""
 
@@ -108,7 +138,7 @@ class _DominanceLP:
 
             raise DependencyNotInstalled("highspy", "pomdp") from exc
         self._hs = highspy
-        h = highspy.Highs()
+        h = _new_highs(highspy)
         h.silent()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("presolve", "off")
