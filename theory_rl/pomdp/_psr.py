@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.linalg
 
 from .._validation import as_float_array, check_finite
 from ..errors import InvalidModelError
@@ -41,12 +42,15 @@ __all__ = ["PSR", "Test", "independent_columns"]
 Test = tuple[tuple[int, int], ...]
 
 
-def independent_columns(vectors: np.ndarray, *, tol: float = 1e-10) -> list[int]:
-    """Indices of the columns of ``vectors`` that, taken in order, raise the numerical rank.
+def independent_columns(vectors: np.ndarray, *, tol: float = 1e-10, keep_first: bool = True) -> list[int]:
+    """Indices of a well-conditioned set of columns spanning ``colspan(vectors)`` numerically.
 
-    Greedy Gram-Schmidt with one re-orthogonalisation pass; a column is kept when its residual
-    norm exceeds ``tol * max_j ||vectors[:, j]||``. Every kept index is an original column, so
-    the result names real tests (rank-revealing selection as in spec 1.2, step 2).
+    Rank-revealing QR with column pivoting (LAPACK ``geqp3`` through :func:`scipy.linalg.qr`): after
+    taking column 0 first when ``keep_first`` (the empty test, so that ``phi_h = e_1``), the column
+    with the largest residual norm is taken next, until every residual is below
+    ``tol * max_j ||vectors[:, j]||``. Every kept index is an original column, so the result names
+    real tests (spec 1.2, step 2). Pivoting matters: taking columns in their given order admits
+    nearly dependent tests and makes the core-test coordinates ill-conditioned on 60-state models.
     """
     V = np.asarray(vectors, dtype=np.float64)
     if V.size == 0:
@@ -54,19 +58,19 @@ def independent_columns(vectors: np.ndarray, *, tol: float = 1e-10) -> list[int]
     scale = float(np.linalg.norm(V, axis=0).max())
     if scale == 0.0:
         return []
-    basis = np.zeros((V.shape[0], min(V.shape)))
     keep: list[int] = []
-    for j in range(V.shape[1]):
-        v = V[:, j].copy()
-        k = len(keep)
-        for _ in range(2):
-            v -= basis[:, :k] @ (basis[:, :k].T @ v)
-        nv = float(np.linalg.norm(v))
-        if nv > tol * scale:
-            basis[:, k] = v / nv
-            keep.append(j)
-            if len(keep) == basis.shape[1]:
-                break
+    R = V
+    if keep_first and np.linalg.norm(V[:, 0]) > tol * scale:
+        q = V[:, 0] / np.linalg.norm(V[:, 0])
+        R = V - np.outer(q, q @ V)
+        R[:, 0] = 0.0
+        keep.append(0)
+    if R.shape[0] == 0:
+        return keep
+    r, perm = scipy.linalg.qr(R, mode="r", pivoting=True)
+    diag = np.abs(np.diag(r))
+    rank = int((diag > tol * scale).sum())
+    keep.extend(int(j) for j in perm[:rank])
     return keep
 
 
@@ -265,9 +269,9 @@ class PSR:
         ``G(a, o) = diag(O[a, :, o]) T_a^T``). Going backwards from ``U_H = [1]`` (the empty test),
         the candidates at level ``h`` are the empty test and every one-step extension
         ``(a, o) q'`` of a level-``h+1`` core test; their span is the span of *all* tests of
-        length ``<= H - h``. Candidates that raise the numerical rank (``tol`` relative to the
-        largest norm) are kept, shortest first, giving ``U_h`` (``S x d_h``) and
-        ``Q_h``. Then ``\bar\psi(\tau_h) = U_h^T \bar b(\tau_h)``,
+        length ``<= H - h``. The empty test and then, by rank-revealing QR with column
+        pivoting, a well-conditioned set of candidates spanning the rest (``tol`` relative to the
+        largest norm) are kept, giving ``U_h`` (``S x d_h``) and ``Q_h``. Then ``\bar\psi(\tau_h) = U_h^T \bar b(\tau_h)``,
 
         .. math:: M_h(a, o) = U_h^\top G(a, o) (U_{h-1}^+)^\top, \qquad \phi_h = e_1 ,
 
@@ -318,7 +322,7 @@ class PSR:
         tests[H] = ((),)
         for h in range(H - 1, -1, -1):
             ext = pull(U[h + 1])  # (A, O, S, d_{h+1})
-            # candidate order: empty test, then (a, o) + q' with q' in the order of Q_{h+1}
+            # candidates: the empty test (kept first), then every (a, o) + q' with q' in Q_{h+1}
             cand = [np.ones(S)]
             names: list[Test] = [()]
             for j, q in enumerate(tests[h + 1]):
