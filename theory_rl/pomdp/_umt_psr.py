@@ -570,7 +570,8 @@ def umt_psr(
     Guarantee (Huang et al. 2024, upstream theorem; constants not verified): with probability
     ``>= 1 - delta`` the true model stays in every ``B_k`` and
     ``(1/N) sum_n (V*_n - V^{pi_bar_n}_n) <= epsilon`` once
-    ``K >~ poly(r, A, U_A, H, 1/gamma) beta / (N epsilon^2)`` (see ``theory_rl.theory``).
+    ``K >~ poly(r, A, U_A, H, 1/gamma) beta / (N epsilon^2)``; the polynomial is not reproduced
+    here (recalled, spec 1.5 [R]), so no numeric bound is computed.
     """
     _check_run_args(iterations, delta)
     N, A, O, H = cls.n_tasks, cls.n_actions, cls.n_observations, cls.horizon  # noqa: E741
