@@ -206,9 +206,11 @@ def iwocs(
        :class:`FiniteSet`; for a :class:`ParametricSet`, ``oracle="grid"`` (exact over the
        ``n_grid``-per-dimension grid: certificates are relative to the grid) or ``oracle="cma"``
        (CMA-ES, ``budget`` evaluations; heuristic, so ``certified=False``).
-    4. ``L_i = w . V^{pi_i}_{T_{i+1}} <= V_rob <= U_i`` (for non-rectangular sets
-       ``U_i = min_j w . V*_{T_j}``, which bounds the static robust value
-       ``max_pi min_T w . V^pi_T``; a duality gap may keep the certificate open).
+    4. ``L_i = w . V^{pi_i}_{T_{i+1}} <= V_rob <= U_i`` (for sets that are not sa-rectangular,
+       s-rectangular ones included, ``U_i = min_j w . V*_{T_j}``, which bounds
+       ``max_pi min_T w . V^pi_T`` from above; a duality gap, or an optimal policy that must be
+       randomised (s-rectangular sets), may keep the certificate open; a
+       :class:`RectangularityWarning` says so).
     5. Stop when ``U_i - L_i <= eps``, or when ``T_{i+1}`` is already in the list (no progress
        possible), or at ``max_iter``; else append ``T_{i+1}``, solve it, go to 2.
 
@@ -239,10 +241,11 @@ def iwocs(
     w = score_weights(rmdp, score, s0)
     U = rmdp.uncertainty
     rect = U.is_rectangular
-    if not rect:
+    if not U.is_sa_rectangular:
         warnings.warn(
-            f"{type(U).__name__} is not rectangular: IWOCS bounds the static robust value max_pi min_T w.V^pi_T "
-            "by L_i <= . <= min_j w.V*_{T_j}; a duality gap can keep the certificate from closing",
+            f"{type(U).__name__} is not sa-rectangular: IWOCS bounds the robust value max_pi min_T w.V^pi_T by "
+            "L_i <= . <= min_j w.V*_{T_j} (the hull of found models need not lie in the set); a duality gap "
+            "or the need for randomised policies can keep the certificate from closing",
             RectangularityWarning, stacklevel=2)
     if isinstance(U, ParametricSet) and oracle not in ("grid", "cma"):
         raise InvalidModelError(f"oracle must be 'grid' or 'cma', got {oracle!r}")
@@ -279,7 +282,7 @@ def iwocs(
             q_hat = np.min(np.stack(static_q), axis=0)
             policy = q_hat.argmax(axis=1)
             u_i = float(w @ q_hat.max(axis=1))
-        if not rect:
+        if not U.is_sa_rectangular:
             u_i = min(float(w @ v) for v in static_v)
         upper = u_i
         # 3. worst-case oracle

@@ -164,7 +164,9 @@ def qre_stage(
     ``J_p = diag p - p p^T``, is non-singular: its Schur complement is ``I`` plus a product of
     two positive semi-definite matrices). Log space keeps probabilities like ``e^{-1000}``
     representable at small temperatures. The saddle point is unique (strong concavity-convexity),
-    so any initialisation reaches it.
+    so any initialisation reaches it. Without a warm start (or where it fails) the solve follows
+    the temperatures down from the payoff range by factors of 4 (continuation), which keeps
+    Newton inside its region of fast convergence down to temperatures like ``1e-3``.
 
     Parameters
     ----------
@@ -190,15 +192,51 @@ def qre_stage(
     A, B = Q.shape[-2:]
     Qf = Q.reshape(-1, A, B)
     n = Qf.shape[0]
-    if init is None:
-        x = Qf.mean(axis=2) / alpha
-        y = -Qf.mean(axis=1) / beta
-    else:
+    if init is not None:
         x = np.array(init[0], dtype=float).reshape(n, A)
         y = np.array(init[1], dtype=float).reshape(n, B)
+        x, y, norm = _newton(Qf, x, y, alpha, beta, tol, max_iter)
+        bad = norm > tol
+    else:
+        x, y = np.zeros((n, A)), np.zeros((n, B))
+        bad = np.ones(n, dtype=bool)
+    if bad.any():
+        # temperature continuation: solve at temperatures scaled up to the payoff range (where
+        # the stage game is well conditioned), then divide them by 4 per step, rescaling the
+        # logits (which scale as 1/temperature) as the warm start
+        idx = np.flatnonzero(bad)
+        Qb = Qf[idx]
+        spread = float(np.ptp(Qb)) if Qb.size else 0.0
+        scale = max(1.0, spread / min(alpha, beta))
+        xb, yb = np.zeros((len(idx), A)), np.zeros((len(idx), B))
+        while True:
+            xb, yb, nb = _newton(Qb, xb, yb, alpha * scale, beta * scale, tol if scale == 1.0 else 1e-6, max_iter)
+            if scale == 1.0:
+                break
+            new_scale = max(1.0, scale / 4.0)
+            xb *= scale / new_scale
+            yb *= scale / new_scale
+            scale = new_scale
+        x[idx], y[idx], norm_b = xb, yb, nb
+        if (norm_b > max(tol, 1e-8)).any():
+            raise SolverError(f"qre_stage: Newton did not reach tol={tol:g} in {max_iter} iterations "
+                              f"(largest residual {norm_b.max():.3g})", status="max_iter")
+    p, logp = _softmax(x)
+    q, logq = _softmax(y)
+    value = np.einsum("na,nab,nb->n", p, Qf, q) - alpha * (p * logp).sum(1) + beta * (q * logq).sum(1)
+    return p.reshape(*batch, A), q.reshape(*batch, B), value.reshape(batch)
 
+
+def _newton(Qf: np.ndarray, x: np.ndarray, y: np.ndarray, alpha: float, beta: float, tol: float, max_iter: int
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Damped Newton on the centred logit equations (see :func:`qre_stage`); returns
+    ``(x, y, residual norms)``."""
+    A, B = Qf.shape[1:]
+    x, y = x.copy(), y.copy()
     r, p, q, norm = _residual(Qf, x, y, alpha, beta)
     eye_a, eye_b = np.eye(A), np.eye(B)
+    Ca = eye_a - 1.0 / A
+    Cb = eye_b - 1.0 / B
     for _ in range(max_iter):
         active = norm > tol
         if not active.any():
@@ -207,39 +245,26 @@ def qre_stage(
         pa, qa, Qa = p[idx], q[idx], Qf[idx]
         Jp = pa[:, :, None] * eye_a - pa[:, :, None] * pa[:, None, :]
         Jq = qa[:, :, None] * eye_b - qa[:, :, None] * qa[:, None, :]
-        Ca = eye_a - 1.0 / A
-        Cb = eye_b - 1.0 / B
         top = np.concatenate([np.broadcast_to(eye_a, (len(idx), A, A)), -Ca @ Qa @ Jq / alpha], axis=2)
         bot = np.concatenate([Cb @ np.swapaxes(Qa, 1, 2) @ Jp / beta, np.broadcast_to(eye_b, (len(idx), B, B))], axis=2)
-        J = np.concatenate([top, bot], axis=1)
-        step = -np.linalg.solve(J, r[idx][..., None])[..., 0]
+        step = -np.linalg.solve(np.concatenate([top, bot], axis=1), r[idx][..., None])[..., 0]
         t = np.ones(len(idx))
-        x_new, y_new = x.copy(), y.copy()
         pending = np.ones(len(idx), dtype=bool)
-        for _ in range(40):
+        for _ in range(30):
             xi = x[idx] + t[:, None] * step[:, :A]
             yi = y[idx] + t[:, None] * step[:, A:]
-            _, _, _, ni = _residual(Qf[idx], xi, yi, alpha, beta)
+            ni = _residual(Qf[idx], xi, yi, alpha, beta)[3]
             ok = pending & (ni <= (1.0 - 1e-4 * t) * norm[idx])
-            x_new[idx[ok]] = xi[ok]
-            y_new[idx[ok]] = yi[ok]
+            x[idx[ok]] = xi[ok]
+            y[idx[ok]] = yi[ok]
             pending &= ~ok
             if not pending.any():
                 break
             t = np.where(pending, 0.5 * t, t)
-        if pending.any():  # no decrease at the smallest step: take it anyway (rounding floor)
-            x_new[idx[pending]] = (x[idx] + t[:, None] * step[:, :A])[pending]
-            y_new[idx[pending]] = (y[idx] + t[:, None] * step[:, A:])[pending]
-        x, y = x_new, y_new
+        if pending.all():  # no row can decrease its residual any more: rounding floor
+            break
         r, p, q, norm = _residual(Qf, x, y, alpha, beta)
-    else:
-        if (norm > max(tol, 1e-8)).any():
-            raise SolverError(f"qre_stage: Newton did not reach tol={tol:g} in {max_iter} iterations "
-                              f"(largest residual {norm.max():.3g})", status="max_iter")
-    _, logp = _softmax(x)
-    _, logq = _softmax(y)
-    value = np.einsum("na,nab,nb->n", p, Qf, q) - alpha * (p * logp).sum(1) + beta * (q * logq).sum(1)
-    return p.reshape(*batch, A), q.reshape(*batch, B), value.reshape(batch)
+    return x, y, norm
 
 
 def _residual(Qf: np.ndarray, x: np.ndarray, y: np.ndarray, alpha: float, beta: float
@@ -433,9 +458,11 @@ def qarl_curriculum(
     fixed (the paper auto-tunes it with SAC). Reports, per stage, how robust the protagonist's
     QRE policy is against a fully rational adversary (:func:`best_response_value`).
 
-    A bounded-rationality adversary (high ``beta``) is weak; lowering ``beta`` hardens it, which
-    is the curriculum's point: the robust value of the protagonist's policy moves towards the
-    Nash value and its exploitability shrinks (to ``O(alpha)``).
+    A bounded-rationality adversary (high ``beta``) plays nearly uniformly; lowering ``beta``
+    makes it rational, which is the curriculum's point. The regularised value itself *rises* as
+    ``beta`` falls (the adversary's entropy term ``-beta H(q)`` is a bonus to the minimiser);
+    what the curriculum is judged by is ``robust_values`` and ``exploitability``, which tends to
+    ``O(alpha)`` as ``beta -> 0``.
     """
     import time
 
