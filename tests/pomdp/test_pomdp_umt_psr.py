@@ -267,3 +267,20 @@ def test_bracketing_cover():
     assert len(bracketing_cover(cls, 0.0)) == cls.size  # all members differ
     assert len(bracketing_cover(cls, 2.0 * H)) == 1  # widths never exceed N = 2 laws' total mass
     assert len(bracketing_cover(cls, 1.0)) <= len(bracketing_cover(cls, 0.3))
+
+
+def test_class_from_psrs_equals_class_from_pomdps():
+    """Candidates may be PSRs (any coordinates); their tables and core actions come from the PSR."""
+    _, cands, _ = shared_instance(1, 0)
+    rng = np.random.default_rng(0)
+    psrs = []
+    for c in cands[0][:3]:
+        psr = PSR.from_pomdp(c, H)
+        psrs.append(psr.transform([np.eye(d) + 0.3 * rng.normal(size=(d, d)) / d for d in psr.dims]))
+    from_pomdps = FiniteJointClass.from_models([[c] for c in cands[0][:3]], H)
+    from_psrs = FiniteJointClass.from_models([[p] for p in psrs], H)
+    np.testing.assert_allclose(from_psrs.tables[0], from_pomdps.tables[0], atol=1e-10)
+    # transformed PSRs have no core tests, so every action sequence is used for exploration
+    assert len(from_psrs.core_actions[0]) == A**H
+    assert set(from_pomdps.core_actions[1]) <= set(itertools.chain(*(
+        itertools.product(range(A), repeat=k) for k in range(H))))
