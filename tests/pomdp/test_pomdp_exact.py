@@ -157,3 +157,14 @@ def test_bad_arguments():
     with pytest.raises(InvalidModelError, match="alpha0"):
         exact_value_iteration(m, alpha0=np.zeros((1, 3)))
     assert isinstance(m, POMDP)
+
+
+def test_scipy_linprog_fallback_gives_the_same_vectors(monkeypatch):
+    from theory_rl.pomdp import _exact
+
+    m = _read("tiger.95.POMDP")
+    warm = exact_value_iteration(m, horizon=6)
+    monkeypatch.setattr(_exact, "USE_HIGHSPY", False)
+    cold = exact_value_iteration(m, horizon=6)
+    assert list(cold.history["n_vectors"]) == TIGER_COUNTS[:6]
+    np.testing.assert_allclose(np.sort(cold.alpha, axis=0), np.sort(warm.alpha, axis=0), atol=1e-9)

@@ -17,8 +17,9 @@ simplex corner and every witness belief found so far, and decides each remaining
 .. math::
     \delta^* = \max_{b \in \Delta,\, t} \; b\cdot\phi - t \quad \text{s.t.} \quad t \ge b \cdot q \;\; \forall q \in Q,
 
-solved with HiGHS (``highspy``). The constraints do not depend on ``phi``: one LP per filter is
-kept warm and only its objective changes, and a row is added when a vector is kept (this is the
+solved with HiGHS (``highspy`` when installed, else ``scipy.optimize.linprog(method="highs")``).
+The constraints do not depend on ``phi``: one LP per filter is kept warm and only its objective
+changes, and a row is added when a vector is kept (this is the
 same LP as the spec's ``max delta s.t. b.(phi - q) >= delta``, with ``t = delta - b.phi`` eliminated).
 
 Stopping (discounted case). With ``r_n = sup_b |V_n(b) - V_{n-1}(b)|``, the contraction of the
@@ -101,6 +102,8 @@ def _pointwise_filter(V: np.ndarray, eps: float) -> np.ndarray:
 
 
 _HIGHS_STARTED = False
+#: Use highspy's warm-started model when installed (set False to force scipy's linprog).
+USE_HIGHSPY = True
 
 
 def _new_highs(highspy: Any) -> Any:
@@ -127,46 +130,78 @@ def _new_highs(highspy: Any) -> Any:
     return h
 
 
+def _highspy() -> Any:
+    """``highspy`` if installed (``theory_rl[mip]``), else None: then scipy's bundled HiGHS is used."""
+    try:
+        import highspy
+    except ImportError:
+        return None
+    return highspy
+
+
 class _DominanceLP:
-    """The LP ``max b.phi - t  s.t.  t >= b.q (q in Q), sum(b) = 1, b >= 0``, kept warm in HiGHS."""
+    """The LP ``max b.phi - t  s.t.  t >= b.q (q in Q), sum(b) = 1, b >= 0``.
 
-    def __init__(self, n_states: int) -> None:
-        try:
-            import highspy
-        except ImportError as exc:  # pragma: no cover - highspy ships with scipy's extras here
-            from ..errors import DependencyNotInstalled
+    With ``highspy`` one HiGHS model is kept warm (rows are added as vectors are kept, only the
+    objective changes between solves); without it every solve is a fresh
+    ``scipy.optimize.linprog(method="highs")`` (same solver, no warm start, slower).
+    """
 
-            raise DependencyNotInstalled("highspy", "pomdp") from exc
-        self._hs = highspy
+    def __init__(self, n_states: int, *, use_highspy: bool = True) -> None:
+        self.S = n_states
+        self.n_lp = 0
+        self.cols = np.arange(n_states + 1, dtype=np.int32)
+        self._hs = _highspy() if use_highspy else None
+        self.rows: list[np.ndarray] = []
+        if self._hs is None:
+            return
+        highspy = self._hs
         h = _new_highs(highspy)
         h.silent()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("presolve", "off")
-        self.S = n_states
         inf = highspy.kHighsInf
         for _ in range(n_states):
             h.addVar(0.0, 1.0)
         h.addVar(-inf, inf)
-        h.addRow(1.0, 1.0, n_states, np.arange(n_states, dtype=np.int32), np.ones(n_states))
+        h.addRow(1.0, 1.0, n_states, self.cols[:-1], np.ones(n_states))
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
         self.h = h
-        self.cols = np.arange(n_states + 1, dtype=np.int32)
-        self.n_lp = 0
 
     def add(self, q: np.ndarray) -> None:
-        self.h.addRow(0.0, self._hs.kHighsInf, self.S + 1, self.cols, np.r_[-q, 1.0])
+        if self._hs is None:
+            self.rows.append(np.asarray(q, dtype=float))
+        else:
+            self.h.addRow(0.0, self._hs.kHighsInf, self.S + 1, self.cols, np.r_[-q, 1.0])
 
     def solve(self, phi: np.ndarray) -> tuple[float, np.ndarray]:
+        self.n_lp += 1
+        if self._hs is None:
+            return self._solve_scipy(phi)
         h = self.h
         h.changeColsCost(self.S + 1, self.cols, np.r_[phi, -1.0])
         h.run()
-        self.n_lp += 1
         status = h.getModelStatus()
         if status != self._hs.HighsModelStatus.kOptimal:
             raise SolverError("HiGHS failed on a dominance LP in incremental pruning", status=h.modelStatusToString(status))
         x = np.asarray(h.getSolution().col_value)
         b = np.clip(x[: self.S], 0.0, None)
         return float(h.getInfo().objective_function_value), b / b.sum()
+
+    def _solve_scipy(self, phi: np.ndarray) -> tuple[float, np.ndarray]:
+        from scipy.optimize import linprog
+
+        S = self.S
+        Q = np.asarray(self.rows)
+        res = linprog(
+            np.r_[-phi, 1.0], A_ub=np.hstack([Q, -np.ones((len(Q), 1))]), b_ub=np.zeros(len(Q)),
+            A_eq=np.r_[np.ones(S), 0.0][None, :], b_eq=[1.0], bounds=[(0.0, 1.0)] * S + [(None, None)],
+            method="highs",
+        )
+        if res.status != 0:
+            raise SolverError("HiGHS (scipy) failed on a dominance LP in incremental pruning", status=res.message)
+        b = np.clip(res.x[:S], 0.0, None)
+        return float(-res.fun), b / b.sum()
 
 
 @dataclass
@@ -231,7 +266,7 @@ def prune(
     if not remaining:
         order = np.argsort(kept)
         return np.asarray(kept, dtype=np.intp)[order], np.asarray(kept_b)[order]
-    lp = _DominanceLP(S)
+    lp = _DominanceLP(S, use_highspy=USE_HIGHSPY)
     for k in kept:
         lp.add(V[k])
     while remaining:
