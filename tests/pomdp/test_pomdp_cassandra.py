@@ -274,3 +274,20 @@ def test_mutated_files_parse_or_raise_parse_error(text):
             parse_pomdp(text, file="mutant.POMDP")
         except ParseError as exc:
             assert exc.file == "mutant.POMDP"
+
+
+def test_large_models_are_parsed_into_sparse_rows(monkeypatch):
+    """The sparse-row path (S*S above the dense limit) gives the same model as the dense path."""
+    from theory_rl.pomdp import _cassandra
+
+    text = (DATA / "cheese.95.POMDP").read_text() + (
+        "\nT: N0 : 3 : * 0.0\nT: N0 : 3 : 4 1.0\nT: * : 10\nuniform\n"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        dense = parse_pomdp(text)
+        monkeypatch.setattr(_cassandra, "_MAX_DENSE_T", 10)
+        sparse = parse_pomdp(text)
+    assert sparse.is_sparse
+    _assert_same(dense, sparse)
+    assert sparse.T[3 * 4 + 0, 4] == 1.0

@@ -53,8 +53,7 @@ _KEYWORDS = frozenset(_PREAMBLE + ("T", "O", "R"))
 _TOKEN = re.compile(r"[^\s:#]+|:")
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _INTEGER = re.compile(r"\d+$")
-#: Largest model the reader allocates (A * S * max(S, O) dense entries are built while parsing
-#: models up to this size; larger transition tables are parsed into sparse storage).
+#: Transition tables with more than this many entries per action (S * S) are parsed into sparse rows.
 _MAX_DENSE_T = 4_000_000
 _MAX_STATES = 200_000
 _MAX_ENTRIES = 50_000_000
@@ -257,7 +256,7 @@ class _Reader:
             raise self.error(f"model too large to read: {S} states x {A} actions x {n_obs} observations", line=1)
         self.entries_begun = True
         self.dense_T = S * S <= _MAX_DENSE_T
-        self.T = [np.zeros((S, S)) if self.dense_T else sp.lil_matrix((S, S)) for _ in range(A)]
+        self.T = [np.zeros((S, S)) if self.dense_T else _SparseRows(S) for _ in range(A)]
         self.O = np.zeros((A, S, n_obs))
         self.T_line = np.zeros((A, S), dtype=np.int64)  # line of the last entry touching each row
         self.O_line = np.zeros((A, S), dtype=np.int64)
@@ -323,7 +322,7 @@ class _Reader:
             if self.dense_T:
                 self.T[a][_grid(rows, cols)] = vals
             else:
-                _lil_set(self.T[a], rows, cols, vals, S)
+                self.T[a].set(rows, cols, vals)
             self.T_line[a, rows] = st[0].line
 
     def entry_O(self, st: list[_Tok], end: _Tok) -> None:
@@ -406,7 +405,7 @@ class _Reader:
             T = np.stack(self.T, axis=1)  # (S, A, S)
             sums = T.sum(axis=2).T  # (A, S)
         else:
-            csr = [sp.csr_matrix(t) for t in self.T]
+            csr = [t.to_csr() for t in self.T]
             sums = np.stack([np.asarray(t.sum(axis=1)).ravel() for t in csr])
         scale_T = self.row_scale(sums, "T", self.T_line)
         scale_O = self.row_scale(self.O.sum(axis=2), "O", self.O_line)
@@ -482,13 +481,47 @@ def _grid(*idx: Any) -> tuple[Any, ...]:
     return tuple(x if isinstance(x, slice) else int(x[0]) for x in idx)
 
 
-def _lil_set(mat: sp.lil_matrix, rows: Any, cols: Any, vals: Any, S: int) -> None:
-    r = np.arange(S) if isinstance(rows, slice) else rows
-    c = np.arange(S) if isinstance(cols, slice) else cols
-    if np.ndim(vals) == 0:
-        mat[np.ix_(r, c)] = vals
-    else:
-        mat[np.ix_(r, c)] = np.broadcast_to(vals, (r.size, c.size))
+class _SparseRows:
+    """An ``S x S`` matrix as one ``{column: value}`` dict per row (models too large for dense
+    tables while parsing): whole-matrix and whole-row entries replace rows, single entries set
+    one value, so writing never touches the implicit zeros."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.rows: list[dict[int, float]] = [{} for _ in range(n)]
+
+    def set(self, rows: Any, cols: Any, vals: Any) -> None:
+        row_ids = range(self.n) if isinstance(rows, slice) else [int(rows[0])]
+        if np.ndim(vals) == 0:
+            col_ids = range(self.n) if isinstance(cols, slice) else [int(cols[0])]
+            v = float(vals)
+            for r in row_ids:
+                row = self.rows[r]
+                for c in col_ids:
+                    if v != 0.0:
+                        row[c] = v
+                    else:
+                        row.pop(c, None)
+            return
+        block = np.asarray(vals).reshape(-1, self.n)  # (1, S) row or (S, S) matrix
+        if block.shape[0] == 1:
+            nz = np.flatnonzero(block[0])
+            template = dict(zip(nz.tolist(), block[0, nz].tolist()))
+            for r in row_ids:
+                self.rows[r] = dict(template)
+            return
+        for r in range(self.n):
+            nz = np.flatnonzero(block[r])
+            self.rows[r] = dict(zip(nz.tolist(), block[r, nz].tolist()))
+
+    def to_csr(self) -> sp.csr_matrix:
+        lengths = np.fromiter((len(r) for r in self.rows), dtype=np.int64, count=self.n)
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        cols = np.fromiter((c for r in self.rows for c in r), dtype=np.int64, count=int(indptr[-1]))
+        data = np.fromiter((v for r in self.rows for v in r.values()), dtype=float, count=int(indptr[-1]))
+        out = sp.csr_matrix((data, cols, indptr), shape=(self.n, self.n))
+        out.sort_indices()
+        return out
 
 
 def parse_pomdp(text: str, *, file: str = "<string>", renormalize_atol: float = 1e-5,
