@@ -173,3 +173,37 @@ def test_structured_models_stay_exact(seed, S, minimal):
     a, o = sample_trajectories(model, 500, 4, seed=0)
     p = trajectory_probability(model, a, o)
     np.testing.assert_allclose(psr.trajectory_probability(a, o), p, rtol=0, atol=1e-10 * p.max())
+
+
+def _torch_or_skip():
+    return pytest.importorskip("torch")
+
+
+@given(small, st.integers(1, 4))
+def test_torch_operator_products_match_numpy(model, H):
+    torch = _torch_or_skip()
+    assume(_sizes_ok(model, H))
+    from theory_rl.pomdp._psr import psr_trajectory_probability_torch
+
+    psr = PSR.from_pomdp(model, H, minimal=True)
+    a, o = enumerate_trajectories(model.n_actions, model.n_observations, H)
+    want = psr.trajectory_probability(a, o)
+    got32 = psr_trajectory_probability_torch(psr, a, o, device="cpu").numpy()
+    got64 = psr_trajectory_probability_torch(psr, a, o, device="cpu", dtype=torch.float64).numpy()
+    np.testing.assert_allclose(got32, want, atol=1e-5)
+    np.testing.assert_allclose(got64, want, atol=1e-12)
+
+
+def test_torch_on_cuda_matches_numpy():
+    torch = _torch_or_skip()
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    from theory_rl.pomdp._psr import psr_trajectory_probability_torch
+
+    model = structured_pomdp(0, 24)
+    psr = PSR.from_pomdp(model, 4)
+    from theory_rl.pomdp._spectral import sample_trajectories
+
+    a, o = sample_trajectories(model, 4096, 4, seed=0)
+    got = psr_trajectory_probability_torch(psr, a, o, device="cuda").cpu().numpy()
+    np.testing.assert_allclose(got, psr.trajectory_probability(a, o), atol=1e-5)

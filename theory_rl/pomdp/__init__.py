@@ -19,7 +19,7 @@ from ._cassandra import parse_pomdp, read_pomdp, write_pomdp
 from ._exact import exact_value_iteration, finite_horizon_value, prune
 from ._forward import enumerate_trajectories, trajectory_probability, unnormalized_beliefs
 from ._pomdpx import read_pomdpx, write_pomdpx
-from ._psr import PSR, independent_columns
+from ._psr import PSR, independent_columns, psr_trajectory_probability_torch
 from ._revealing import (
     emission_action_matrix,
     is_revealing,
@@ -76,6 +76,7 @@ __all__ = [
 __all__ += [  # PSRs, spectral learning, revealing constants, UMT-PSR
     "PSR",
     "independent_columns",
+    "psr_trajectory_probability_torch",
     "enumerate_trajectories",
     "trajectory_probability",
     "unnormalized_beliefs",
