@@ -1,0 +1,162 @@
+"""coRMAB environments and feasible sets: the MILP rows against the independent checks, the exact
+joint MDP, the gymnasium-style interface, and bad input."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from theory_rl.checks import cormabs
+from theory_rl.combinatorial import (
+    Budget,
+    Capacity,
+    CoRMABEnv,
+    Matching,
+    MipModel,
+    Path,
+    make_cormab,
+    metro_graph,
+    solve_mip,
+)
+from theory_rl.errors import InvalidModelError
+
+
+def _milp_max_linear(constraint, c):
+    """max c.a over the constraint's MILP rows, and the maximiser."""
+    model = MipModel()
+    a = model.add_vars(constraint.n_actions, integer=True)
+    aux = constraint.add_to(model, a)
+    model.add_objective(a, c)
+    sol = solve_mip(model)
+    action = (sol.x[a] > 0.5).astype(np.int8)
+    return sol.objective, action, constraint.certificate(sol.x, aux)
+
+
+@settings(max_examples=25)
+@given(cormabs(max_arms=7, max_budget=3), st.integers(0, 2**32 - 1))
+def test_milp_rows_describe_exactly_the_independently_checked_set(cormab, seed):
+    # every binary point is a vertex of the cube, so random linear objectives reach each feasible
+    # action: the MILP optimum must equal the enumerated optimum for every objective
+    F = cormab.constraint.enumerate_feasible()
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        c = rng.normal(size=cormab.n_actions)
+        value, action, cert = _milp_max_linear(cormab.constraint, c)
+        assert value == pytest.approx(float((F @ c).max()), abs=1e-7)
+        assert cormab.constraint.is_feasible(action)
+        assert cormab.constraint.is_feasible(action, cert)  # the certificate is a valid witness
+
+
+@settings(max_examples=20)
+@given(cormabs(max_arms=8), st.integers(0, 2**32 - 1))
+def test_sampled_actions_are_feasible_with_their_certificates(cormab, seed):
+    for k in range(5):
+        a, cert = cormab.constraint.sample(np.random.default_rng(seed + k))
+        assert cormab.constraint.is_feasible(a)
+        assert cormab.constraint.is_feasible(a, cert)
+
+
+def test_independent_checks_on_hand_made_cases():
+    g = nx.path_graph(5)  # 0-1-2-3-4, source 0, B = 2 -> L = 4: reaches node 2 and back
+    path = Path(g, 0, 2)
+    assert path.is_feasible([0, 0, 1, 0, 0])
+    assert not path.is_feasible([0, 0, 0, 1, 0])            # 0 -> 3 -> 0 needs 6 moves
+    assert path.is_feasible([0, 0, 1, 0, 0], [0, 1, 2, 1, 0])
+    assert not path.is_feasible([0, 0, 1, 0, 0], [0, 1, 1, 1, 0])  # walk never reaches 2
+    assert not path.is_feasible([0, 0, 1, 0, 0], [0, 2, 2, 1, 0])  # 0-2 is no edge
+    # matching: one worker, one slot -> no arm can get its two assignments
+    m = Matching(np.array([[True], [True]]), np.array([[True]]), 2)
+    assert m.is_feasible([0, 0]) and not m.is_feasible([1, 0])
+    m2 = Matching(np.array([[True, True], [True, True]]), np.array([[True, True]]), 2)
+    assert m2.is_feasible([1, 0]) and not m2.is_feasible([1, 1])   # two (worker, slot) pairs only
+    cap = Capacity([3, 3, 4], [6, 4], 3)
+    assert cap.is_feasible([1, 1, 1])                           # {3,3} | {4}
+    assert not Capacity([3, 3, 4], [5, 5], 3).is_feasible([1, 1, 1])
+    assert Budget(2, 4, equality=True).is_feasible([1, 0, 1, 0])
+    assert not Budget(2, 4, equality=True).is_feasible([1, 0, 0, 0])
+
+
+def test_path_accepts_any_networkx_graph_and_metro_graph_is_connected():
+    g = nx.relabel_nodes(nx.grid_2d_graph(2, 3), {v: f"st{v[0]}{v[1]}" for v in nx.grid_2d_graph(2, 3)})
+    path = Path(g, "st00", 2)
+    F = path.enumerate_feasible()
+    assert len(F) > 1 and all(path.is_feasible(a) for a in F)
+    value, action, walk = _milp_max_linear(path, np.ones(6))
+    assert value == 2 and path.walk_is_valid(walk)
+    for J in (5, 20, 40):
+        mg = metro_graph(J, seed=J)
+        assert mg.number_of_nodes() == J and nx.is_connected(mg)
+        assert max(d for _, d in mg.degree) <= 8
+
+
+@settings(max_examples=15)
+@given(cormabs(max_arms=3, max_budget=2))
+def test_joint_mdp_is_a_valid_finite_mdp_matching_the_simulator(cormab):
+    mdp, states, actions = cormab.to_finite_mdp()
+    assert mdp.n_states == 4 ** cormab.n_arms and mdp.n_actions == len(actions)
+    P = np.asarray(mdp.P)
+    np.testing.assert_allclose(P.sum(axis=2), 1.0, atol=1e-12)
+    k, m = len(states) // 3, len(actions) - 1
+    np.testing.assert_allclose(mdp.R[k, m], cormab.expected_reward(states[k], actions[m]))
+    # the next-level marginals of arm 0 equal the arm model's up-probability
+    p_up = cormab.up_probability(actions[m])[0]
+    s0 = states[k][0]
+    up_states = np.minimum(states[:, 0], 3) == min(s0 + 1, 3)
+    down_states = states[:, 0] == max(s0 - 1, 0)
+    if s0 not in (0, 3):
+        assert P[k, m, up_states].sum() == pytest.approx(p_up)
+        assert P[k, m, down_states].sum() == pytest.approx(1 - p_up)
+
+
+def test_env_reset_step_and_rejects_infeasible_actions():
+    model = make_cormab("capacity", 6, 2, seed=3)
+    env = CoRMABEnv(model)
+    s, _ = env.reset(seed=0)
+    assert s.shape == (6,) and set(np.unique(s)) <= {0, 1}
+    a, cert = model.constraint.sample(1)
+    s2, r, term, trunc, info = env.step(a, cert)
+    assert r == pytest.approx(model.expected_reward(s, a)) and not term and not trunc
+    assert info["sampled_reward"] == pytest.approx(model.rewards[np.arange(6), s2].sum())
+    with pytest.raises(InvalidModelError, match="feasible set"):
+        env.step(np.ones(6, dtype=int))
+    assert env.observation_space.contains(s2) and env.action_space.contains(a)
+    # the same seed gives the same episode
+    runs = []
+    for _ in range(2):
+        env.reset(seed=5)
+        runs.append([env.step(np.zeros(6, dtype=int))[0].tolist() for _ in range(4)])
+    assert runs[0] == runs[1]
+
+
+def test_sigmoid_coupling_table_matches_phi_and_is_coupled():
+    model = make_cormab("interventions", 9, 2, n_interventions=6, seed=1)
+    cp = model.coupling
+    T = cp.table()
+    a = np.zeros(6)
+    a[[0, 1]] = 1   # interventions 0 and 1 both hit arms 0, 1, 2
+    p = cp.up_probability(a)
+    np.testing.assert_allclose(p[:3], T[:3, 2])
+    np.testing.assert_allclose(p[3:], T[3:, 0])
+    # coupling: the effect of two interventions is not the sum of single effects (sigmoid)
+    single = cp.up_probability(np.eye(6)[0])[:3] - cp.up_probability(np.zeros(6))[:3]
+    assert not np.allclose(p[:3] - cp.up_probability(np.zeros(6))[:3], 2 * single)
+
+
+def test_bad_input_raises_library_errors():
+    with pytest.raises(InvalidModelError, match="budget"):
+        Budget(-1, 3)
+    with pytest.raises(InvalidModelError, match="source"):
+        Path(nx.path_graph(3), 7, 1)
+    with pytest.raises(InvalidModelError, match="share K"):
+        Matching(np.ones((3, 2), bool), np.ones((2, 3), bool), 1)
+    with pytest.raises(InvalidModelError, match=r"capacities\[1\]"):
+        Capacity([1, 2], [3, -1], 1)
+    with pytest.raises(InvalidModelError, match=r"action\[1\]"):
+        Budget(1, 3).is_feasible([0, 2, 0])
+    with pytest.raises(InvalidModelError, match="domain"):
+        make_cormab("knapsack", 4, 1)
+    with pytest.raises(InvalidModelError, match="J <= 6"):
+        make_cormab("budget", 7, 1).to_finite_mdp()

@@ -1,0 +1,227 @@
+"""The Q-network-in-MIP encoding and the exact argmax (spec 2.8): encoding exactness, argmax
+exactness against brute force in every domain, big-M detection, tabular ground truth,
+monotonicity, dominance, and the highspy/Pyomo agreement."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from theory_rl import tabular
+from theory_rl.checks import cormabs
+from theory_rl.combinatorial import (
+    Budget,
+    MipModel,
+    baseline_policies,
+    embed_relu_mlp,
+    forward,
+    interval_bounds,
+    make_cormab,
+    mip_argmax,
+    myopic_argmax,
+    relu_mlp,
+    relu_mlp_layers,
+    select_action,
+    solve_mip,
+    table_q_network,
+)
+from theory_rl.errors import InvalidModelError, SolverError
+
+
+def _random_layers(rng, sizes):
+    return [(rng.normal(size=(o, i)) / np.sqrt(i), rng.normal(size=o) * 0.3) for i, o in zip(sizes[:-1], sizes[1:])]
+
+
+def _brute_force(layers, x_s, F):
+    return forward(layers, np.hstack([F, np.broadcast_to(x_s, (len(F), len(x_s)))]))
+
+
+@settings(max_examples=30)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 3), st.sampled_from(["interval", "big_m"]))
+def test_encoding_is_exact_for_fixed_binaries(seed, depth, bounds):
+    rng = np.random.default_rng(seed)
+    n, d_s = int(rng.integers(1, 6)), int(rng.integers(0, 4))
+    layers = _random_layers(rng, [n + d_s] + [int(rng.integers(2, 9)) for _ in range(depth)] + [1])
+    a = rng.integers(0, 2, size=n).astype(float)
+    x_s = rng.uniform(0, 1, size=d_s)
+    model = MipModel()
+    v = model.add_vars(n, lb=a, ub=a, integer=True)  # the action fixed
+    emb = embed_relu_mlp(model, layers, inputs=[int(i) for i in v] + x_s.tolist(),
+                         lower=np.concatenate([np.zeros(n), x_s]), upper=np.concatenate([np.ones(n), x_s]),
+                         bounds=bounds, big_m=1e4)
+    for sign in (1.0, -1.0):  # the output is pinned whichever way the solver is pushed
+        model.cost, model.offset = {}, 0.0
+        model.add_objective(emb.output_cols, sign * emb.output_coefs, sign * emb.output_constant)
+        value = sign * solve_mip(model).objective
+        assert value == pytest.approx(float(forward(layers, np.concatenate([a, x_s]))[0]), abs=1e-6)
+
+
+@settings(max_examples=30)
+@given(st.integers(0, 2**32 - 1))
+def test_interval_bounds_contain_every_preactivation(seed):
+    rng = np.random.default_rng(seed)
+    layers = _random_layers(rng, [6, 8, 5, 1])
+    lo, hi = np.zeros(6), np.ones(6)
+    bounds = interval_bounds(layers, lo, hi)
+    X = rng.uniform(lo, hi, size=(200, 6))
+    h = X
+    for (W, b), (zl, zu) in zip(layers[:-1], bounds):
+        z = h @ W.T + b
+        assert (z >= zl - 1e-12).all() and (z <= zu + 1e-12).all()
+        h = np.maximum(z, 0)
+
+
+@settings(max_examples=25)
+@given(cormabs(max_arms=7, max_budget=3), st.integers(0, 2**32 - 1), st.booleans())
+def test_argmax_equals_brute_force_in_every_domain(cormab, seed, tighten):
+    rng = np.random.default_rng(seed)
+    J, N = cormab.n_arms, cormab.n_actions
+    layers = _random_layers(rng, [N + J, 8, 6, 1])
+    s = rng.integers(0, 4, size=J)
+    x_s = cormab.features(s)
+    F = cormab.constraint.enumerate_feasible()
+    res = mip_argmax(layers, x_s, cormab.constraint, tighten=tighten)
+    assert res.value == pytest.approx(float(_brute_force(layers, x_s, F).max()), abs=1e-6)
+    assert cormab.constraint.is_feasible(res.action)          # independent check, no certificate
+    assert any((res.action == f).all() for f in F)
+    assert res.solver_stats["status"] == "Optimal"
+
+
+def test_argmax_exact_at_j10_in_all_four_domains():
+    rng = np.random.default_rng(0)
+    for domain in ("interventions", "path", "matching", "capacity"):
+        cormab = make_cormab(domain, 10, 3, seed=1, n_interventions=10)
+        N, J = cormab.n_actions, cormab.n_arms
+        layers = _random_layers(rng, [N + J, 12, 8, 1])
+        s = rng.integers(0, 4, size=J)
+        F = cormab.constraint.enumerate_feasible()
+        res = mip_argmax(layers, cormab.features(s), cormab.constraint)
+        assert res.value == pytest.approx(float(_brute_force(layers, cormab.features(s), F).max()), abs=1e-6), domain
+
+
+def _big_preactivation_net():
+    # one hidden unit with z = 10 a_1 - 5: |z| reaches 5, so any M < 5 is unsafe
+    return [(np.array([[10.0, 0.0]]), np.array([-5.0])), (np.array([[1.0]]), np.array([0.0]))]
+
+
+def test_too_small_big_m_is_detected():
+    layers = _big_preactivation_net()
+    with pytest.raises(InvalidModelError, match="big_m = 1 is smaller"):
+        mip_argmax(layers, [], Budget(1, 2), bounds="big_m", big_m=1.0)
+    # unchecked, the too-small M cuts off the optimum a = (1, 0) (value 5): the result either fails
+    # the forward-pass check or is wrong, and the forward-pass check is what catches it here
+    with pytest.raises(SolverError, match="not exact|no solution"):
+        mip_argmax(layers, [], Budget(1, 2), bounds="big_m", big_m=1.0, check_big_m=False)
+    ok = mip_argmax(layers, [], Budget(1, 2), bounds="big_m", big_m=100.0)
+    assert ok.value == pytest.approx(5.0) and ok.action.tolist() == [1, 0]
+
+
+def test_stable_units_get_no_binary():
+    model = make_cormab("budget", 4, 2, seed=0)
+    rng = np.random.default_rng(1)
+    layers = _random_layers(rng, [8, 16, 1])
+    res = mip_argmax(layers, model.features(np.array([0, 1, 2, 3])), model.constraint)
+    st_ = res.solver_stats
+    assert st_["n_binaries_network"] + st_["n_stable_active"] + st_["n_stable_inactive"] == 16
+    assert st_["n_stable_active"] + st_["n_stable_inactive"] > 0
+
+
+@pytest.mark.parametrize("domain", ["budget", "interventions", "path", "matching", "capacity"])
+def test_tabular_ground_truth_exact_q_star_reproduces_vi_greedy(domain):
+    cormab = make_cormab(domain, 3, 2, seed=11, gamma=0.9, n_interventions=3)
+    mdp, states, actions = cormab.to_finite_mdp()
+    sol = tabular.value_iteration(mdp, tol=1e-10)
+    q = tabular.q_values(mdp, sol.v)
+    layers = table_q_network(q, states, actions)
+    for k in np.random.default_rng(0).choice(len(states), size=5, replace=False):
+        res = mip_argmax(layers, cormab.features(states[k]), cormab.constraint)
+        assert res.value == pytest.approx(q[k].max(), abs=1e-6)
+        m = [i for i, a in enumerate(actions) if (a == res.action).all()]
+        assert len(m) == 1 and q[k, m[0]] == pytest.approx(q[k].max(), abs=1e-6)  # a VI-greedy action
+
+
+@settings(max_examples=15)
+@given(st.integers(0, 2**32 - 1))
+def test_optimal_value_is_monotone_in_budget_and_capacity(seed):
+    rng = np.random.default_rng(seed)
+    for domain in ("budget", "capacity"):
+        cormab = make_cormab(domain, 6, 1, seed=seed)
+        layers = _random_layers(rng, [12, 8, 1])
+        x_s = cormab.features(rng.integers(0, 4, size=6))
+        values = [mip_argmax(layers, x_s, cormab.constraint.with_budget(B)).value for B in range(4)]
+        assert np.all(np.diff(values) >= -1e-7), (domain, values)
+    cap = make_cormab("capacity", 6, 3, seed=seed).constraint
+    x_s = np.random.default_rng(seed).uniform(0, 1, 6)
+    caps = cap.capacities.copy()
+    values = []
+    for _ in range(3):
+        values.append(mip_argmax(layers, x_s, cap.with_capacities(caps)).value)
+        caps[int(rng.integers(len(caps)))] += 2
+    assert np.all(np.diff(values) >= -1e-7)
+
+
+@pytest.mark.parametrize("domain", ["budget", "interventions", "path", "matching", "capacity"])
+def test_dominance_exact_over_myopic_over_sampling(domain):
+    cormab = make_cormab(domain, 3, 2, seed=5, gamma=0.9, n_interventions=3)
+    mdp, states, actions = cormab.to_finite_mdp()
+    v_star = tabular.policy_iteration(mdp).v
+    pols = baseline_policies(cormab, n_samples=5)
+    rng = np.random.default_rng(0)
+    myopic_policy = np.empty(len(states), dtype=np.int64)
+    for k, s in enumerate(states):
+        one_step = cormab.expected_reward(s, actions)
+        my = myopic_argmax(cormab, s)
+        assert my.value == pytest.approx(one_step.max())        # the myopic MILP is the exact one-step max
+        samp, _ = pols["sampling"](s, rng)
+        assert my.value >= cormab.expected_reward(s, samp) - 1e-12
+        myopic_policy[k] = next(i for i, a in enumerate(actions) if (a == my.action).all())
+    v_myopic = tabular.policy_evaluation(mdp, myopic_policy).v
+    assert np.all(v_star >= v_myopic - 1e-6)
+
+
+@settings(max_examples=8)
+@given(cormabs(max_arms=5, max_budget=2), st.integers(0, 2**32 - 1))
+def test_highspy_and_pyomo_appsi_highs_agree(cormab, seed):
+    pytest.importorskip("pyomo")
+    rng = np.random.default_rng(seed)
+    layers = _random_layers(rng, [cormab.n_actions + cormab.n_arms, 6, 1])
+    x_s = cormab.features(rng.integers(0, 4, size=cormab.n_arms))
+    a = mip_argmax(layers, x_s, cormab.constraint)
+    b = mip_argmax(layers, x_s, cormab.constraint, solver="appsi_highs")
+    assert a.value == pytest.approx(b.value, abs=1e-6)
+    assert b.solver_stats["backend"] == "pyomo/appsi_highs"
+
+
+def test_select_action_with_torch_net_and_user_builder():
+    torch.manual_seed(0)
+    cormab = make_cormab("path", 8, 2, seed=2)
+    net = relu_mlp(16, (8, 8), seed=0)
+    s = np.array([0, 1, 2, 3, 0, 1, 2, 3])
+    res = select_action(cormab, net, s)
+    layers = relu_mlp_layers(net)
+    F = cormab.constraint.enumerate_feasible()
+    assert res.value == pytest.approx(float(_brute_force(layers, cormab.features(s), F).max()), abs=1e-5)
+    with torch.no_grad():
+        torch_value = float(net(torch.tensor(np.concatenate([res.action, cormab.features(s)]), dtype=torch.float32)))
+    assert res.value == pytest.approx(torch_value, abs=1e-4)
+
+    def at_most_one(model, action_vars):  # the user's own builder
+        model.add_row(action_vars, 1.0, -np.inf, 1.0)
+
+    own = mip_argmax(net, cormab.features(s), at_most_one)
+    G = np.vstack([np.zeros(8), np.eye(8)])
+    assert own.value == pytest.approx(float(_brute_force(layers, cormab.features(s), G).max()), abs=1e-5)
+
+
+def test_bad_networks_and_inputs_raise():
+    with pytest.raises(InvalidModelError, match="Linear"):
+        relu_mlp_layers(torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU()))
+    with pytest.raises(InvalidModelError, match="scalar output"):
+        relu_mlp_layers(torch.nn.Sequential(torch.nn.Linear(3, 2)))
+    with pytest.raises(InvalidModelError, match="actions"):
+        mip_argmax(_big_preactivation_net(), [], Budget(1, 3))
+    with pytest.raises(InvalidModelError, match="mip_gap"):
+        mip_argmax(_big_preactivation_net(), [], Budget(1, 2), mip_gap=2.0)

@@ -1,0 +1,628 @@
+r"""Combinatorial feasible sets ``F`` of a coupled restless bandit, each written twice.
+
+Every constraint class here
+
+* adds its rows to a solver-neutral :class:`~theory_rl.combinatorial.MipModel`
+  (``add_to(model, action_vars)``), which is what the MILP optimises over; and
+* checks an action *independently* of that formulation (``is_feasible(action, certificate)``),
+  with numpy and networkx: a max-flow for matchings, an exact bin-packing search for capacities,
+  a Held-Karp closed-walk length for paths. Tests compare the two on every action of small
+  instances, so a wrong row is caught.
+
+The four classes are those of Xu, Wilder, Khalil and Tambe, "Reinforcement learning with
+combinatorial actions for coupled restless bandits", ICLR 2025, arXiv 2503.01919 (section 2.4
+of the spec notes): budget (with equality, the "multiple interventions" domain), path, bipartite
+matching and capacity. A user's own constraint is any object with ``add_to`` and ``is_feasible``
+(or just a callable ``builder(model, action_vars)`` passed to ``mip_argmax``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from .._validation import rng_from_seed
+from ..errors import InvalidModelError
+from ._mip import MipModel
+
+__all__ = [
+    "Budget",
+    "Capacity",
+    "Matching",
+    "Path",
+    "capacity_instance",
+    "matching_instance",
+    "metro_graph",
+]
+
+
+def _as_action(action: Any, n: int) -> np.ndarray:
+    a = np.asarray(action)
+    if a.shape != (n,):
+        raise InvalidModelError(f"action must have shape ({n},), got {a.shape}")
+    if not np.isin(a, (0, 1)).all():
+        bad = int(np.flatnonzero(~np.isin(a, (0, 1)))[0])
+        raise InvalidModelError(f"action[{bad}] = {a[bad]!r} is not 0 or 1")
+    return a.astype(np.int8)
+
+
+def _check_budget(budget: Any, n: int) -> int:
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 0:
+        raise InvalidModelError(f"budget B = {budget!r} must be an integer >= 0")
+    return int(budget)
+
+
+class _Base:
+    """Shared helpers: brute-force enumeration and the greedy-add interface."""
+
+    n_actions: int
+    budget: int
+
+    def enumerate_feasible(self) -> np.ndarray:
+        """All feasible actions, shape ``(m, N)``, by the independent check (``N <= 16``)."""
+        if self.n_actions > 16:
+            raise InvalidModelError(f"enumerate_feasible needs N <= 16 actions, got N = {self.n_actions}")
+        grid = np.array(list(itertools.product((0, 1), repeat=self.n_actions)), dtype=np.int8)
+        ok = [self.is_feasible(a) for a in grid]
+        return grid[np.asarray(ok, dtype=bool)]
+
+    def greedy(self, gain: Callable[[np.ndarray], np.ndarray], *, fill: bool = False) -> np.ndarray:
+        """Iterative greedy: add the feasible arm with the largest ``gain(candidates)`` until no
+        addition improves (``fill=True``: until none is feasible). ``gain`` maps ``(m, N)``
+        candidate actions to ``(m,)`` values of the whole action."""
+        action = np.zeros(self.n_actions, dtype=np.int8)
+        state = self._greedy_start()
+        current = float(gain(action[None, :])[0])
+        while True:
+            free = np.flatnonzero(action == 0)
+            ok = [j for j in free if self._greedy_can_add(state, action, int(j))]
+            if not ok:
+                return action
+            cands = np.repeat(action[None, :], len(ok), axis=0)
+            cands[np.arange(len(ok)), ok] = 1
+            values = np.asarray(gain(cands), dtype=float)
+            best = int(np.argmax(values))
+            if not fill and values[best] <= current:
+                return action
+            j = int(ok[best])
+            self._greedy_commit(state, action, j)
+            action[j] = 1
+            current = float(values[best])
+
+    def _greedy_start(self) -> Any:
+        return None
+
+    def _greedy_can_add(self, state: Any, action: np.ndarray, j: int) -> bool:
+        trial = action.copy()
+        trial[j] = 1
+        return self.is_feasible(trial)
+
+    def _greedy_commit(self, state: Any, action: np.ndarray, j: int) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class Budget(_Base):
+    r"""Budget constraint ``sum_j a_j <= B`` (``equality=True``: ``= B``).
+
+    With ``equality=True`` and ``N`` intervention types this is the paper's *multiple
+    interventions* feasible set (its code imposes ``sum_i a_i = B``).
+    """
+
+    budget: int
+    n_actions: int
+    equality: bool = False
+
+    def __post_init__(self) -> None:
+        _check_budget(self.budget, self.n_actions)
+        if self.n_actions < 1:
+            raise InvalidModelError(f"n_actions = {self.n_actions} must be >= 1")
+        if self.equality and self.budget > self.n_actions:
+            raise InvalidModelError(f"equality budget B = {self.budget} exceeds N = {self.n_actions}: infeasible")
+
+    def add_to(self, model: MipModel, action_vars: np.ndarray) -> dict[str, np.ndarray]:
+        lo = float(self.budget) if self.equality else -np.inf
+        model.add_row(action_vars, np.ones(len(action_vars)), lo, float(self.budget))
+        return {}
+
+    def is_feasible(self, action: Any, certificate: Any = None) -> bool:
+        k = int(_as_action(action, self.n_actions).sum())
+        return k == self.budget if self.equality else k <= self.budget
+
+    def certificate(self, values: np.ndarray, aux: dict[str, np.ndarray]) -> Any:
+        return None
+
+    def sample(self, seed: Any = None) -> tuple[np.ndarray, Any]:
+        """A random feasible action (uniform size in ``0..B``, or ``B``), and ``None``."""
+        rng = rng_from_seed(seed)
+        k = self.budget if self.equality else int(rng.integers(0, self.budget + 1))
+        a = np.zeros(self.n_actions, dtype=np.int8)
+        a[rng.choice(self.n_actions, size=k, replace=False)] = 1
+        return a, None
+
+    def greedy(self, gain: Callable[[np.ndarray], np.ndarray], *, fill: bool = False) -> np.ndarray:
+        return super().greedy(gain, fill=fill or self.equality)
+
+    def _greedy_can_add(self, state: Any, action: np.ndarray, j: int) -> bool:
+        return int(action.sum()) < self.budget
+
+    def with_budget(self, budget: int) -> Budget:
+        return Budget(budget, self.n_actions, self.equality)
+
+
+# ----------------------------------------------------------------------------------------- path
+def metro_graph(n_stations: int, *, n_lines: int | None = None, seed: Any = None) -> nx.Graph:
+    """A synthetic metro-like graph: stations in the unit square, ``n_lines`` lines each a path
+    through the stations nearest a random straight corridor, lines meeting at interchanges.
+
+    Stand-in for the London-Underground subgraphs of the paper (whose CSVs we do not ship). Nodes
+    are ``0..n_stations-1`` with a ``pos`` attribute; the graph is connected; degrees are small
+    (mostly 2, up to about 6 at interchanges), like a real metro map. Any networkx graph works
+    with :class:`Path`; this is only the default instance.
+    """
+    if n_stations < 2:
+        raise InvalidModelError(f"n_stations = {n_stations} must be >= 2")
+    rng = rng_from_seed(seed)
+    n_lines = n_lines if n_lines is not None else max(2, n_stations // 7)
+    pos = rng.uniform(0.0, 1.0, size=(n_stations, 2))
+    g = nx.Graph()
+    for v in range(n_stations):
+        g.add_node(v, pos=(float(pos[v, 0]), float(pos[v, 1])))
+    # each station joins the line whose corridor (a random line through the square) is nearest
+    angles = rng.uniform(0, np.pi, size=n_lines)
+    normals = np.stack([-np.sin(angles), np.cos(angles)], axis=1)
+    centres = rng.uniform(0.25, 0.75, size=(n_lines, 2))
+    dist = np.abs(((pos[:, None, :] - centres[None, :, :]) * normals[None, :, :]).sum(axis=2))
+    line_of = dist.argmin(axis=1)
+    for k in range(n_lines):
+        members = np.flatnonzero(line_of == k)
+        direction = np.array([np.cos(angles[k]), np.sin(angles[k])])
+        order = members[np.argsort(pos[members] @ direction)]
+        g.add_edges_from(zip(order[:-1].tolist(), order[1:].tolist()))
+    # interchanges: join components by their closest pair of stations until connected
+    comps = [sorted(c) for c in nx.connected_components(g)]
+    while len(comps) > 1:
+        base, rest = comps[0], [v for c in comps[1:] for v in c]
+        d = np.linalg.norm(pos[base][:, None, :] - pos[rest][None, :, :], axis=2)
+        i, j = np.unravel_index(int(np.argmin(d)), d.shape)
+        g.add_edge(int(base[i]), int(rest[j]))
+        comps = [sorted(c) for c in nx.connected_components(g)]
+    return g
+
+
+def _closed_walk_length(dist: np.ndarray) -> float:
+    """Held-Karp: shortest closed walk from node 0 visiting all nodes of the metric ``dist``."""
+    k = dist.shape[0] - 1
+    if k == 0:
+        return 0.0
+    full = 1 << k
+    dp = np.full((full, k), np.inf)
+    for i in range(k):
+        dp[1 << i, i] = dist[0, i + 1]
+    inner = dist[1:, 1:]
+    for mask in range(1, full):
+        row = dp[mask]
+        if not np.isfinite(row).any():
+            continue
+        for j in range(k):
+            bit = 1 << j
+            if mask & bit:
+                continue
+            cand = float(np.min(row + inner[:, j]))
+            if cand < dp[mask | bit, j]:
+                dp[mask | bit, j] = cand
+    return float(np.min(dp[full - 1] + dist[1:, 0]))
+
+
+@dataclass(frozen=True)
+class Path(_Base):
+    r"""Path (routing) constraint: act only on stations visited by a closed walk of ``L`` steps.
+
+    MILP (time-unrolled, as in the paper's routing domain): binaries ``y[u, v, t]`` for every arc
+    ``(u, v)`` of the graph in both directions and every self-loop, ``t = 1..L`` (``L = 2B`` by
+    default), with
+
+    * ``sum_v y[source, v, 1] = 1`` and ``sum_u y[u, source, L] = 1`` (leave and return);
+    * ``sum_{(u,v)} y[u, v, t] = 1`` for every ``t`` (one move per step);
+    * ``sum_u y[u, v, t] = sum_w y[v, w, t+1]`` for every node ``v`` and ``t < L`` (flow);
+    * ``a_v <= sum_{u, t} y[u, v, t]`` (act only where visited); ``sum_v a_v <= B``.
+
+    Independent check: ``|S| <= B`` and the shortest closed walk from ``source`` through the acted
+    set ``S`` (Held-Karp on the networkx shortest-path metric) has at most ``L`` edges; self-loops
+    pad it to exactly ``L``. A walk certificate is checked edge by edge.
+
+    Action index ``j`` is the graph node ``nodes[j]`` (``nodes = list(graph.nodes)``).
+    """
+
+    graph: nx.Graph
+    source: Any
+    budget: int
+    walk_length: int | None = None
+    nodes: tuple[Any, ...] = field(init=False)
+    _dist: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.graph, nx.Graph) or self.graph.is_directed():
+            raise InvalidModelError("Path needs an undirected networkx.Graph")
+        nodes = tuple(self.graph.nodes)
+        if self.source not in self.graph:
+            raise InvalidModelError(f"source {self.source!r} is not a node of the graph")
+        _check_budget(self.budget, len(nodes))
+        L = max(2 * self.budget, 1) if self.walk_length is None else int(self.walk_length)
+        if L < 1:
+            raise InvalidModelError(f"walk_length L = {L} must be >= 1 (default max(2B, 1))")
+        object.__setattr__(self, "walk_length", L)
+        object.__setattr__(self, "nodes", nodes)
+        index = {v: i for i, v in enumerate(nodes)}
+        dist = np.full((len(nodes), len(nodes)), np.inf)
+        for u, lengths in nx.all_pairs_shortest_path_length(self.graph):
+            for v, d in lengths.items():
+                dist[index[u], index[v]] = d
+        object.__setattr__(self, "_dist", dist)
+
+    @property
+    def n_actions(self) -> int:  # type: ignore[override]
+        return len(self.nodes)
+
+    def _arcs(self) -> np.ndarray:
+        index = {v: i for i, v in enumerate(self.nodes)}
+        arcs = [(index[u], index[v]) for u, v in self.graph.edges if u != v]
+        arcs = arcs + [(v, u) for u, v in arcs] + [(i, i) for i in range(len(self.nodes))]
+        return np.array(arcs, dtype=np.int64)
+
+    def add_to(self, model: MipModel, action_vars: np.ndarray) -> dict[str, np.ndarray]:
+        arcs = self._arcs()
+        n, L, m = len(self.nodes), self.walk_length, len(arcs)
+        s = self.nodes.index(self.source)
+        y = model.add_vars(m * L, lb=0.0, ub=1.0, integer=True).reshape(L, m)
+        model.add_row(y[0, arcs[:, 0] == s], 1.0, 1.0, 1.0)
+        model.add_row(y[L - 1, arcs[:, 1] == s], 1.0, 1.0, 1.0)
+        for t in range(L):
+            model.add_row(y[t], 1.0, 1.0, 1.0)
+        for t in range(L - 1):
+            for v in range(n):
+                into, out = y[t, arcs[:, 1] == v], y[t + 1, arcs[:, 0] == v]
+                model.add_row(np.concatenate([into, out]),
+                              np.concatenate([np.ones(len(into)), -np.ones(len(out))]), 0.0, 0.0)
+        for v in range(n):
+            into = y[:, arcs[:, 1] == v].ravel()
+            model.add_row(np.concatenate([[action_vars[v]], into]),
+                          np.concatenate([[1.0], -np.ones(len(into))]), -np.inf, 0.0)
+        model.add_row(action_vars, 1.0, -np.inf, float(self.budget))
+        return {"y": y, "arcs": arcs}
+
+    def certificate(self, values: np.ndarray, aux: dict[str, np.ndarray]) -> list[Any]:
+        """The walk ``[source, v_1, ..., v_L = source]`` read off the arc binaries."""
+        y, arcs = aux["y"], aux["arcs"]
+        chosen = np.argmax(values[y] > 0.5, axis=1)
+        walk = [self.source] + [self.nodes[int(arcs[c, 1])] for c in chosen]
+        return walk
+
+    def walk_is_valid(self, walk: list[Any]) -> bool:
+        return (len(walk) == self.walk_length + 1 and walk[0] == self.source and walk[-1] == self.source
+                and all(u == v or self.graph.has_edge(u, v) for u, v in zip(walk[:-1], walk[1:])))
+
+    def is_feasible(self, action: Any, certificate: Any = None) -> bool:
+        a = _as_action(action, self.n_actions)
+        acted = np.flatnonzero(a)
+        if len(acted) > self.budget:
+            return False
+        if certificate is not None:
+            visited = set(certificate)
+            return self.walk_is_valid(list(certificate)) and all(self.nodes[j] in visited for j in acted)
+        s = self.nodes.index(self.source)
+        stops = [s] + [int(j) for j in acted if j != s]
+        return _closed_walk_length(self._dist[np.ix_(stops, stops)]) <= self.walk_length
+
+    def sample(self, seed: Any = None) -> tuple[np.ndarray, list[Any]]:
+        """A random closed walk (random steps out, shortest path back, self-loops to pad) and a
+        random subset of at most ``B`` of its stations."""
+        rng = rng_from_seed(seed)
+        s = self.nodes.index(self.source)
+        walk = [s]
+        L = self.walk_length
+        while True:
+            here = walk[-1]
+            if len(walk) - 1 + self._dist[here, s] >= L:
+                break
+            nbrs = [self.nodes.index(v) for v in self.graph.neighbors(self.nodes[here])] + [here]
+            nxt = int(rng.choice(nbrs))
+            if len(walk) + self._dist[nxt, s] > L:
+                break
+            walk.append(nxt)
+        back = nx.shortest_path(self.graph, self.nodes[walk[-1]], self.source)
+        walk = [self.nodes[i] for i in walk] + list(back[1:])
+        walk = walk + [self.source] * (L + 1 - len(walk))
+        visited = sorted({self.nodes.index(v) for v in walk})
+        k = int(rng.integers(0, min(self.budget, len(visited)) + 1))
+        a = np.zeros(self.n_actions, dtype=np.int8)
+        a[rng.choice(visited, size=k, replace=False)] = 1
+        return a, walk
+
+    # greedy: keep a tour (node indices) and insert at the cheapest place (a heuristic check)
+    def _greedy_start(self) -> list[list[int]]:
+        s = self.nodes.index(self.source)
+        return [[s, s]]
+
+    def _insertion(self, tour: list[int], j: int) -> tuple[float, int]:
+        d = self._dist
+        t = np.asarray(tour)
+        extra = d[t[:-1], j] + d[j, t[1:]] - d[t[:-1], t[1:]]
+        k = int(np.argmin(extra))
+        return float(d[t[:-1], t[1:]].sum() + extra[k]), k
+
+    def _greedy_can_add(self, state: Any, action: np.ndarray, j: int) -> bool:
+        if int(action.sum()) >= self.budget:
+            return False
+        if j in state[0]:
+            return True
+        return self._insertion(state[0], j)[0] <= self.walk_length
+
+    def _greedy_commit(self, state: Any, action: np.ndarray, j: int) -> None:
+        if j not in state[0]:
+            k = self._insertion(state[0], j)[1]
+            state[0].insert(k + 1, j)
+
+    def with_budget(self, budget: int) -> Path:
+        return Path(self.graph, self.source, budget, self.walk_length)
+
+
+# ------------------------------------------------------------------------------------ matching
+def matching_instance(n_arms: int, budget: int, *, n_slots: int = 5, seed: Any = None) -> Matching:
+    """The paper's scheduling instance: ``W = B`` workers, ``K = 5`` slots; each arm is available
+    in 2 distinct slots and each worker in 3, drawn with skewed slot probabilities (slot ``k``
+    has weight proportional to ``k + 1``, our choice: the paper's exact weights are not given)."""
+    rng = rng_from_seed(seed)
+    weights = np.arange(1, n_slots + 1, dtype=float)
+    weights /= weights.sum()
+    arm_slots = np.zeros((n_arms, n_slots), dtype=bool)
+    for j in range(n_arms):
+        arm_slots[j, rng.choice(n_slots, size=min(2, n_slots), replace=False, p=weights)] = True
+    workers = max(1, budget)
+    worker_slots = np.zeros((workers, n_slots), dtype=bool)
+    for i in range(workers):
+        worker_slots[i, rng.choice(n_slots, size=min(3, n_slots), replace=False, p=weights[::-1])] = True
+    return Matching(arm_slots, worker_slots, budget)
+
+
+@dataclass(frozen=True)
+class Matching(_Base):
+    r"""Bipartite matching (scheduling): an arm is acted on iff it gets ``per_arm`` (default 2)
+    distinct (worker, slot) assignments in slots where both are available.
+
+    MILP: binaries ``x[i, j, k]`` where worker ``i`` and arm ``j`` share slot ``k``;
+    ``sum_j x[i, j, k] <= 1`` per (worker, slot); ``sum_{i,k} x[i, j, k] <= per_arm`` and
+    ``per_arm * a_j <= sum_{i,k} x[i, j, k]``; ``x[i, j, k] <= a_j``; ``sum_j a_j <= B``.
+
+    Independent check: a max flow (networkx) source -> arm (capacity ``per_arm``) ->
+    (worker, slot) (capacity 1) -> sink equals ``per_arm * |S|``.
+
+    Parameters
+    ----------
+    arm_slots : bool array, shape (J, K)
+    worker_slots : bool array, shape (W, K)
+    budget : int
+    per_arm : int
+    """
+
+    arm_slots: np.ndarray
+    worker_slots: np.ndarray
+    budget: int
+    per_arm: int = 2
+
+    def __post_init__(self) -> None:
+        arm = np.asarray(self.arm_slots, dtype=bool)
+        wrk = np.asarray(self.worker_slots, dtype=bool)
+        if arm.ndim != 2 or wrk.ndim != 2 or arm.shape[1] != wrk.shape[1]:
+            raise InvalidModelError(
+                f"arm_slots (J, K) and worker_slots (W, K) must share K; got {arm.shape} and {wrk.shape}")
+        _check_budget(self.budget, arm.shape[0])
+        object.__setattr__(self, "arm_slots", arm)
+        object.__setattr__(self, "worker_slots", wrk)
+
+    @property
+    def n_actions(self) -> int:  # type: ignore[override]
+        return self.arm_slots.shape[0]
+
+    def _triples(self) -> np.ndarray:
+        i, j, k = np.nonzero(self.worker_slots[:, None, :] & self.arm_slots[None, :, :])
+        return np.stack([i, j, k], axis=1)
+
+    def add_to(self, model: MipModel, action_vars: np.ndarray) -> dict[str, np.ndarray]:
+        trip = self._triples()
+        x = model.add_vars(len(trip), lb=0.0, ub=1.0, integer=True)
+        for i, k in {(int(i), int(k)) for i, _, k in trip}:
+            model.add_row(x[(trip[:, 0] == i) & (trip[:, 2] == k)], 1.0, -np.inf, 1.0)
+        for j in range(self.n_actions):
+            mine = x[trip[:, 1] == j]
+            model.add_row(mine, 1.0, -np.inf, float(self.per_arm))
+            model.add_row(np.concatenate([[action_vars[j]], mine]),
+                          np.concatenate([[float(self.per_arm)], -np.ones(len(mine))]), -np.inf, 0.0)
+            for v in mine:
+                model.add_row(np.array([v, action_vars[j]]), np.array([1.0, -1.0]), -np.inf, 0.0)
+        model.add_row(action_vars, 1.0, -np.inf, float(self.budget))
+        return {"x": x, "triples": trip}
+
+    def certificate(self, values: np.ndarray, aux: dict[str, np.ndarray]) -> np.ndarray:
+        """The chosen (worker, arm, slot) triples, shape (m, 3)."""
+        return aux["triples"][values[aux["x"]] > 0.5]
+
+    def is_feasible(self, action: Any, certificate: Any = None) -> bool:
+        a = _as_action(action, self.n_actions)
+        acted = np.flatnonzero(a)
+        if len(acted) > self.budget:
+            return False
+        if certificate is not None:
+            c = np.asarray(certificate, dtype=np.int64).reshape(-1, 3)
+            ok_pairs = self.worker_slots[c[:, 0], c[:, 2]] & self.arm_slots[c[:, 1], c[:, 2]]
+            wk = {(int(i), int(k)) for i, _, k in c}
+            counts = np.bincount(c[:, 1], minlength=self.n_actions)
+            return bool(ok_pairs.all() and len(wk) == len(c) and len({tuple(r) for r in c.tolist()}) == len(c)
+                        and np.all(counts[acted] == self.per_arm) and np.all(counts[a == 0] == 0))
+        g = nx.DiGraph()
+        for j in acted:
+            g.add_edge("src", ("arm", int(j)), capacity=self.per_arm)
+            for i, k in zip(*np.nonzero(self.worker_slots & self.arm_slots[j][None, :])):
+                g.add_edge(("arm", int(j)), ("ws", int(i), int(k)), capacity=1)
+                g.add_edge(("ws", int(i), int(k)), "snk", capacity=1)
+        if len(acted) == 0:
+            return True
+        if "snk" not in g:
+            return False
+        return nx.maximum_flow_value(g, "src", "snk") == self.per_arm * len(acted)
+
+    def sample(self, seed: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Random arms in random order, each given ``per_arm`` free (worker, slot) pairs if it can
+        get them, up to a random size in ``0..B``."""
+        rng = rng_from_seed(seed)
+        target = int(rng.integers(0, self.budget + 1))
+        used = np.zeros_like(self.worker_slots)
+        a = np.zeros(self.n_actions, dtype=np.int8)
+        cert: list[tuple[int, int, int]] = []
+        for j in rng.permutation(self.n_actions):
+            if int(a.sum()) >= target:
+                break
+            i_idx, k_idx = np.nonzero(self.worker_slots & ~used & self.arm_slots[j][None, :])
+            if len(i_idx) >= self.per_arm:
+                pick = rng.choice(len(i_idx), size=self.per_arm, replace=False)
+                for p in pick:
+                    used[i_idx[p], k_idx[p]] = True
+                    cert.append((int(i_idx[p]), int(j), int(k_idx[p])))
+                a[j] = 1
+        return a, np.array(cert, dtype=np.int64).reshape(-1, 3)
+
+    def _greedy_can_add(self, state: Any, action: np.ndarray, j: int) -> bool:
+        if int(action.sum()) >= self.budget:
+            return False
+        return super()._greedy_can_add(state, action, j)
+
+    def with_budget(self, budget: int) -> Matching:
+        return Matching(self.arm_slots, self.worker_slots, budget, self.per_arm)
+
+
+# ------------------------------------------------------------------------------------ capacity
+def capacity_instance(n_arms: int, budget: int, *, seed: Any = None) -> Capacity:
+    """The paper's capacity instance: ``W = B`` workers with capacities in ``{2..7}`` and arm
+    costs in ``{2..6}``, uniform."""
+    rng = rng_from_seed(seed)
+    return Capacity(rng.integers(2, 7, size=n_arms), rng.integers(2, 8, size=max(1, budget)), budget)
+
+
+def _packs(costs: list[int], room: list[int]) -> bool:
+    """Exact bin packing by depth-first search: can the items ``costs`` go into bins ``room``?"""
+    if not costs:
+        return True
+    c, rest = costs[0], costs[1:]
+    seen: set[int] = set()
+    for i, r in enumerate(room):
+        if r >= c and r not in seen:  # equal rooms are symmetric
+            seen.add(r)
+            room[i] -= c
+            if _packs(rest, room):
+                room[i] += c
+                return True
+            room[i] += c
+    return False
+
+
+@dataclass(frozen=True)
+class Capacity(_Base):
+    r"""Capacity constraint: acted arms are assigned to workers whose loads fit their capacities.
+
+    MILP: binaries ``x[i, j]``; ``sum_j kappa_j x[i, j] <= c_i``; ``a_j <= sum_i x[i, j]``;
+    ``x[i, j] <= a_j``; ``sum_j a_j <= B``. As in the paper nothing forbids assigning one arm to
+    two workers; it only wastes capacity, so the feasible *action* set is the same as with
+    ``sum_i x[i, j] <= 1``, which we add (``single_assignment=True``, default) to shrink the
+    search.
+
+    Independent check: exact bin packing of ``{kappa_j : a_j = 1}`` into bins ``c`` (depth-first
+    search, largest item first), or the assignment certificate checked load by load.
+    """
+
+    costs: np.ndarray
+    capacities: np.ndarray
+    budget: int
+    single_assignment: bool = True
+
+    def __post_init__(self) -> None:
+        costs = np.asarray(self.costs, dtype=np.int64)
+        caps = np.asarray(self.capacities, dtype=np.int64)
+        if costs.ndim != 1 or caps.ndim != 1:
+            raise InvalidModelError("costs (J,) and capacities (W,) must be 1-D")
+        if (costs < 0).any():
+            raise InvalidModelError(f"costs[{int(np.argmax(costs < 0))}] is negative")
+        if (caps < 0).any():
+            raise InvalidModelError(f"capacities[{int(np.argmax(caps < 0))}] is negative")
+        _check_budget(self.budget, len(costs))
+        object.__setattr__(self, "costs", costs)
+        object.__setattr__(self, "capacities", caps)
+
+    @property
+    def n_actions(self) -> int:  # type: ignore[override]
+        return len(self.costs)
+
+    def add_to(self, model: MipModel, action_vars: np.ndarray) -> dict[str, np.ndarray]:
+        W, J = len(self.capacities), len(self.costs)
+        x = model.add_vars(W * J, lb=0.0, ub=1.0, integer=True).reshape(W, J)
+        for i in range(W):
+            model.add_row(x[i], self.costs.astype(float), -np.inf, float(self.capacities[i]))
+        for j in range(J):
+            model.add_row(np.concatenate([[action_vars[j]], x[:, j]]),
+                          np.concatenate([[1.0], -np.ones(W)]), -np.inf, 0.0)
+            if self.single_assignment:
+                model.add_row(x[:, j], 1.0, -np.inf, 1.0)
+            for i in range(W):
+                model.add_row(np.array([x[i, j], action_vars[j]]), np.array([1.0, -1.0]), -np.inf, 0.0)
+        model.add_row(action_vars, 1.0, -np.inf, float(self.budget))
+        return {"x": x}
+
+    def certificate(self, values: np.ndarray, aux: dict[str, np.ndarray]) -> np.ndarray:
+        """The assignment matrix ``x[i, j]`` (0/1), shape (W, J)."""
+        return (values[aux["x"]] > 0.5).astype(np.int8)
+
+    def is_feasible(self, action: Any, certificate: Any = None) -> bool:
+        a = _as_action(action, self.n_actions)
+        if int(a.sum()) > self.budget:
+            return False
+        if certificate is not None:
+            x = np.asarray(certificate, dtype=np.int64)
+            return bool(x.shape == (len(self.capacities), self.n_actions)
+                        and np.all(x @ self.costs <= self.capacities)
+                        and np.all(x.sum(axis=0)[a == 1] >= 1) and np.all(x[:, a == 0] == 0))
+        items = sorted(self.costs[a == 1].tolist(), reverse=True)
+        return _packs(items, self.capacities.tolist())
+
+    def sample(self, seed: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Random arms in random order, each put into a random worker with room, up to a random
+        size in ``0..B``; returns the action and its assignment matrix."""
+        rng = rng_from_seed(seed)
+        target = int(rng.integers(0, self.budget + 1))
+        room = self.capacities.copy()
+        x = np.zeros((len(room), self.n_actions), dtype=np.int8)
+        a = np.zeros(self.n_actions, dtype=np.int8)
+        for j in rng.permutation(self.n_actions):
+            if int(a.sum()) >= target:
+                break
+            fits = np.flatnonzero(room >= self.costs[j])
+            if len(fits):
+                i = int(rng.choice(fits))
+                room[i] -= self.costs[j]
+                x[i, j] = 1
+                a[j] = 1
+        return a, x
+
+    def _greedy_can_add(self, state: Any, action: np.ndarray, j: int) -> bool:
+        if int(action.sum()) >= self.budget:
+            return False
+        return super()._greedy_can_add(state, action, j)
+
+    def with_capacities(self, capacities: Any) -> Capacity:
+        return Capacity(self.costs, capacities, self.budget, self.single_assignment)
+
+    def with_budget(self, budget: int) -> Capacity:
+        return Capacity(self.costs, self.capacities, budget, self.single_assignment)
