@@ -205,7 +205,7 @@ def regularized_primal(mdp: FiniteMDP, d_offline: np.ndarray, f: str | FDivergen
             raise SolverError("cvxpy did not solve the regularised primal", status=problem.status)
         d = np.zeros(mdp.n_states * mdp.n_actions)
         d[valid] = x.value
-    return _result(mdp, div, a, d_off, d.reshape(d_off.shape), problem.value, v=-np.asarray(flow.dual_value),
+    return _result(mdp, div, a, d_off, d.reshape(d_off.shape), problem.value, v=np.asarray(flow.dual_value),
                    q=None, method=f"regularized_primal[{solver}]", n_iter=int(problem.solver_stats.num_iters or 0),
                    converged=True, gradient_norm=0.0, elapsed=timer.elapsed)
 
