@@ -34,12 +34,13 @@ _PAPER = "Chen, Wang, Xiong, Mei, Bai (ICML 2023), arXiv 2302.01333"
 
 @dataclass(frozen=True, repr=False)
 class BoundExpression(ResultMixin):
-    """A rate from a theorem, evaluated with its unknown absolute constant set to 1.
+    """A rate from a theorem, evaluated (shared by every module of :mod:`theory_rl.theory`).
 
     Attributes
     ----------
     value : float
-        ``prod_p p ** exponents[p]`` over the parameters (times ``1`` for the unknown constant).
+        The bound evaluated, with the paper's constants where it gives them and ``1`` where it does
+        not (for the revealing-POMDP rates: ``prod_p p ** exponents[p]``).
     exponents : dict
         Exponent of each parameter (``epsilon: -2`` means ``1/epsilon^2``).
     verified : dict
@@ -47,7 +48,7 @@ class BoundExpression(ResultMixin):
     kind : str
         ``"lower"`` or ``"upper"``.
     quantity : str
-        ``"episodes"`` (PAC sample complexity) or ``"regret"``.
+        What is bounded: ``"episodes"`` (PAC sample complexity), ``"regret"``, ``"samples (total)"``, ...
     source : str
         Paper and theorem.
     note : str
