@@ -22,10 +22,18 @@ The constraints do not depend on ``phi``: one LP per filter is kept warm and onl
 changes, and a row is added when a vector is kept (this is the
 same LP as the spec's ``max delta s.t. b.(phi - q) >= delta``, with ``t = delta - b.phi`` eliminated).
 
-Stopping (discounted case). With ``r_n = sup_b |V_n(b) - V_{n-1}(b)|``, the contraction of the
-Bellman operator gives ``|V_n(b) - V*(b)| <= gamma r_n / (1 - gamma)`` at every belief. We bound
-``r_n`` from above without LPs by ``max_i min_j max_s (alpha_i - beta_j)(s)`` in both directions
-(each vector compared with its best single counterpart), which is a valid upper bound on the sup norm.
+Stopping (discounted case). For any ``V``, ``V* - V <= sup(HV - V)^+ / (1 - gamma)`` and
+``V - V* <= sup(V - HV)^+ / (1 - gamma)``. With ``V_n`` the computed ``H V_{n-1}`` (pruning with
+tolerance ``lp_tol`` may lose at most ``loss`` at any belief: the largest ``delta*`` of an
+LP-dropped vector or excess of a dominated one, summed along the incremental chain),
+
+.. math::
+    V^* - V_n \le \frac{\gamma\, \sup(V_n - V_{n-1})^+ + \text{loss}}{1-\gamma}, \qquad
+    V_n - V^* \le \frac{\gamma\, \sup(V_{n-1} - V_n)^+}{1-\gamma},
+
+and the two sups are bounded from above without LPs by ``max_i min_j max_s (alpha_i - beta_j)(s)``
+(each vector compared with its best single counterpart). The solver stops when the sum of the two
+(the width of the certified interval, at every belief) is at most ``tol``.
 
 Acceleration by controller evaluation (Hansen 1998, "Solving POMDPs by searching in policy
 space", UAI). Every vector produced by a backup is ``R_a + sum_o g^{a,o}_{k(o)}``: an action and,
@@ -207,6 +215,9 @@ class _DominanceLP:
 @dataclass
 class _PruneStats:
     n_lp: int = 0
+    #: ``max_b [max_{all} v.b - max_{kept} v.b]`` bound of the last call: what pruning with a
+    #: tolerance can lose (exact dominance loses nothing; LP-dropped vectors lose their ``delta*``)
+    last_loss: float = 0.0
 
 
 def prune(
@@ -230,6 +241,8 @@ def prune(
     """
     V = np.asarray(vectors, dtype=np.float64)
     K, S = V.shape
+    if stats is not None:
+        stats.last_loss = 0.0
     if K == 0:
         return np.zeros(0, dtype=np.intp), np.zeros((0, S))
     scale = 1.0 + float(np.abs(V).max())
@@ -250,19 +263,25 @@ def prune(
             continue
         kept.append(j)
         kept_b.append(b)
-    # the rest: drop vectors pointwise dominated by (or equal to) a kept one, then by each other
+    # the rest: drop vectors pointwise dominated by a kept one (within eps: the excess is the
+    # loss), then those exactly dominated by (or equal to) another candidate (no loss)
+    loss = 0.0
     rest = np.setdiff1d(all_idx, kept)
     if rest.size:
         Qv = V[kept]
         dominated = np.zeros(rest.size, dtype=bool)
         step = max(1, (1 << 22) // max(1, len(kept) * S))
         for lo in range(0, rest.size, step):
-            blk = V[rest[lo:lo + step]]
-            dominated[lo:lo + step] = (Qv[None, :, :] >= blk[:, None, :] - eps).all(axis=2).any(axis=1)
+            excess = (V[rest[lo:lo + step]][:, None, :] - Qv[None, :, :]).max(axis=2).min(axis=1)
+            dominated[lo:lo + step] = excess <= eps
+            if dominated[lo:lo + step].any():
+                loss = max(loss, float(excess[excess <= eps].max()))
         rest = rest[~dominated]
         if rest.size > 1:
-            rest = rest[_pointwise_filter(V[rest], eps)]
+            rest = rest[_pointwise_filter(V[rest], 0.0)]
     remaining = list(rest)
+    if stats is not None:
+        stats.last_loss = loss
     if not remaining:
         order = np.argsort(kept)
         return np.asarray(kept, dtype=np.intp)[order], np.asarray(kept_b)[order]
@@ -282,8 +301,10 @@ def prune(
             lp.add(V[best])
         else:
             remaining.pop()
+            loss = max(loss, delta)
     if stats is not None:
         stats.n_lp += lp.n_lp
+        stats.last_loss = loss
     order = np.argsort(kept)
     return np.asarray(kept, dtype=np.intp)[order], np.asarray(kept_b)[order]
 
@@ -295,34 +316,42 @@ class _Stage:
     actions: np.ndarray  # (K,)
     succ: np.ndarray  # (K, O): index into the previous stage's vectors
     witnesses: np.ndarray  # (K, S)
+    #: bound on what pruning tolerances lost in this backup: H V - loss <= V_new <= H V at every belief
+    loss: float = 0.0
 
 
 def _exact_backup(model: POMDP, prev: _Stage, lp_tol: float, cache: dict, stats: _PruneStats) -> _Stage:
     G = project(model, prev.alpha)  # (A, O, K, S)
     A, n_obs, K, S = G.shape
     all_v, all_a, all_s = [], [], []
+    chain_loss = 0.0  # losses add up along one action's chain of prunes; the worst action counts
     for a in range(A):
         # prune each projection set, then incrementally prune the cross sums
         keep, w = prune(G[a, 0], lp_tol=lp_tol, witnesses=cache.get((a, 0)), stats=stats)
         cache[(a, 0)] = w
+        loss_a = stats.last_loss
         acc = G[a, 0][keep]
         succ = keep[:, None]
         for o in range(1, n_obs):
             k_o, w = prune(G[a, o], lp_tol=lp_tol, witnesses=cache.get((a, o, "p")), stats=stats)
             cache[(a, o, "p")] = w
+            loss_a += stats.last_loss
             cross = (acc[:, None, :] + G[a, o][k_o][None, :, :]).reshape(-1, S)
             keep, w = prune(cross, lp_tol=lp_tol, witnesses=cache.get((a, o)), stats=stats)
             cache[(a, o)] = w
+            loss_a += stats.last_loss
             i, j = np.divmod(keep, k_o.size)
             acc = cross[keep]
             succ = np.concatenate([succ[i], k_o[j][:, None]], axis=1)
         all_v.append(acc + model.R[:, a][None, :])
         all_a.append(np.full(acc.shape[0], a))
         all_s.append(succ)
+        chain_loss = max(chain_loss, loss_a)
     V = np.concatenate(all_v)
     keep, w = prune(V, lp_tol=lp_tol, witnesses=cache.get("union"), stats=stats)
     cache["union"] = w
-    return _Stage(V[keep], np.concatenate(all_a)[keep], np.concatenate(all_s)[keep], w)
+    return _Stage(V[keep], np.concatenate(all_a)[keep], np.concatenate(all_s)[keep], w,
+                  loss=chain_loss + stats.last_loss)
 
 
 def _sup_diff_bound(X: np.ndarray, Y: np.ndarray) -> float:
@@ -412,7 +441,8 @@ def exact_value_iteration(
         with ``gamma`` as the per-step discount (``gamma = 1`` allowed). ``history["n_vectors"]``
         holds ``|Gamma_t|`` for ``t = 1..h``.
     tol : float
-        Discounted case: stop once ``|V(b) - V*(b)| <= tol`` is certified at every belief.
+        Discounted case: stop once the certified interval ``[V(b) - below, V(b) + above]`` that
+        contains ``V*(b)`` has width ``<= tol`` at every belief.
     max_iter : int, optional
         Epoch cap (default from the contraction rate, plus a margin).
     lp_tol : float
@@ -430,8 +460,8 @@ def exact_value_iteration(
     Returns
     -------
     POMDPSolution
-        ``alpha``, ``actions``; ``lower <= V*(b0) <= upper`` certified (finite horizon: both
-        equal ``V_h(b0)``); ``history`` with ``lower``, ``upper``, ``time``, ``n_vectors``,
+        ``alpha``, ``actions``; ``lower <= V*(b0) <= upper`` certified (finite horizon:
+        ``lower = V_h(b0)`` as computed, ``upper`` adds what pruning tolerances can have lost); ``history`` with ``lower``, ``upper``, ``time``, ``n_vectors``,
         ``residual`` per epoch; ``info["below"]``, ``info["above"]``: at *every* belief
         ``V(b) - below <= V*(b) <= V(b) + above`` (also when not converged); ``info["n_lp"]`` LPs solved, ``info["successors"]`` the
         successor indices (previous stage's vectors) of each vector, ``info["controller_evaluated"]``.
@@ -461,17 +491,19 @@ def exact_value_iteration(
               "evaluate_every": evaluate_every}
 
     if horizon is not None:
+        err = 0.0  # V_t - err <= computed V_t <= V_t: the pruning losses, discounted and summed
         for _ in range(horizon):
             new = _exact_backup(model, stage, lp_tol, cache, stats)
             r = max(_sup_diff_bound(new.alpha, stage.alpha), _sup_diff_bound(stage.alpha, new.alpha))
             stage = new
+            err = new.loss + gamma * err
             v = float((stage.alpha @ b0).max())
-            for key, val in (("lower", v), ("upper", v), ("time", time.perf_counter() - t0),
+            for key, val in (("lower", v), ("upper", v + err), ("time", time.perf_counter() - t0),
                              ("n_vectors", stage.alpha.shape[0]), ("residual", r)):
                 hist[key].append(val)
         v = float((stage.alpha @ b0).max())
-        return _solution(stage, v, v, True, horizon, hist, "exact_value_iteration(finite horizon)", params,
-                         t0, stats, evaluated=False, b0=b0)
+        return _solution(stage, v, v + err, True, horizon, hist, "exact_value_iteration(finite horizon)", params,
+                         t0, stats, evaluated=False, b0=b0, below=0.0, above=err)
 
     c = gamma / (1.0 - gamma)
     if max_iter is None:
@@ -479,6 +511,7 @@ def exact_value_iteration(
         target = tol / (c * max(span, 1e-300))
         max_iter = 10 if target >= 1 else int(math.ceil(math.log(target) / math.log(gamma) * 1.2)) + 20 if gamma > 0 else 10
     monotone = False
+    loss = 0.0
     lower = upper = float("nan")
     value_below = value_above = float("inf")
     converged = False
@@ -489,12 +522,13 @@ def exact_value_iteration(
         up_r = _sup_diff_bound(new.alpha, stage.alpha)
         down_r = _sup_diff_bound(stage.alpha, new.alpha)
         v = float((new.alpha @ b0).max())
-        if monotone:  # V_{n-1} <= V_n <= V*: one-sided bound
-            bound = c * max(up_r, 0.0)
-            value_below, value_above = 0.0, bound
-        else:
-            bound = c * max(up_r, down_r)
-            value_below = value_above = bound
+        loss = max(loss, new.loss)
+        # V* - V_n <= sup(H V_n - V_n)+ / (1-gamma) <= (gamma up_r+ + loss) / (1-gamma), and
+        # V_n - V* <= sup(V_n - H V_n)+ / (1-gamma) <= gamma down_r+ / (1-gamma), or 0 once V_n is
+        # below a policy's value chain (monotone)
+        value_above = (gamma * max(up_r, 0.0) + loss) / (1.0 - gamma)
+        value_below = 0.0 if monotone else c * max(down_r, 0.0)
+        bound = value_below + value_above
         lower, upper = v - value_below, v + value_above
         prev, stage = stage, new
         for key, val in (("lower", lower), ("upper", upper), ("time", time.perf_counter() - t0),
@@ -512,15 +546,17 @@ def exact_value_iteration(
                 new = _exact_backup(model, ctrl, lp_tol, cache, stats)
                 d = max(_sup_diff_bound(new.alpha, ctrl.alpha), 0.0)
                 evaluated = True
-                if c * d < bound:
-                    # V_c is a policy's value, so V_c <= H V_c <= V*: certified from below and
-                    # value iteration is monotone from here on
+                loss = max(loss, new.loss)
+                above_c = (gamma * d + loss) / (1.0 - gamma)
+                if above_c < bound:
+                    # V_c is a policy's value, so V_c <= H V_c <= V* and the new V <= H V_c <= V*:
+                    # certified from below, and it stays so under further backups
                     monotone = True
                     v = float((new.alpha @ b0).max())
-                    value_below, value_above = 0.0, c * d
-                    stage, lower, upper = new, v, v + c * d
+                    value_below, value_above = 0.0, above_c
+                    stage, lower, upper = new, v, v + above_c
                     hist["lower"][-1], hist["upper"][-1] = lower, upper
-                    if c * d <= tol:
+                    if above_c <= tol:
                         converged = True
                         break
     method = "exact_value_iteration(incremental pruning)"
