@@ -219,7 +219,10 @@ def sa_kl(P2, v, delta, t_warm, tol, max_newton, out_val, out_rows, write, chunk
     (clamped at 0 off the support, where ``p = 0``). At any ``t`` the dual value
     ``v_min - (log Z + delta)/t`` and the primal ``<q_t, v>`` differ by exactly
     ``|delta - KL(t)| / t``; Newton's method (bracketed, bisection when a step leaves the bracket)
-    stops when that gap is at most ``tol * (1 + max w)``. Returns the number of rows that hit
+    stops when that gap is at most ``tol * (1 + max w)``, or, when no row is to be written, as
+    soon as the dual's second-order error estimate ``g^2 / (2 t^3 Var_q w)`` (``g = KL(t) - delta``)
+    is: it then returns the dual value, a lower bound on the minimum (weak duality), which with
+    the previous backup's ``t`` as warm start usually costs a single pass. Returns the number of rows that hit
     ``max_newton`` iterations.
     """
     n_rows = P2.shape[0]
@@ -284,10 +287,21 @@ def sa_kl(P2, v, delta, t_warm, tol, max_newton, out_val, out_rows, write, chunk
             gap_tol = tol * (1.0 + wmax)
             converged = False
             m1 = 0.0
+            dual_done = False
             for _ in range(max_newton):
                 z, m1, m2 = _kl_stats(p, w, t, e, bits)
                 g = -t * m1 - np.log(z) - d
                 if abs(g) <= gap_tol * t:
+                    converged = True
+                    break
+                var = m2 - m1 * m1
+                if not write and var > 0.0 and 0.5 * g * g <= gap_tol * t * t * t * var:
+                    # the dual phi(beta) = v_min - (log Z + delta)/t is stationary at the root, so
+                    # near it its error is second order, g^2 / (2 t^3 Var): return it (a lower
+                    # bound on the minimum by weak duality) without another pass
+                    out_val[i] = vmin - (np.log(z) + d) / t
+                    t_warm[i] = t
+                    dual_done = True
                     converged = True
                     break
                 if g < 0.0:
@@ -307,6 +321,8 @@ def sa_kl(P2, v, delta, t_warm, tol, max_newton, out_val, out_rows, write, chunk
                     converged = True
                     break
                 t = t_new
+            if dual_done:
+                continue
             if not converged:
                 fails[c] += 1
                 z, m1, m2 = _kl_stats(p, w, t, e, bits)
@@ -415,19 +431,21 @@ def s_l1(P2, r, v, order, gamma, n_actions, kappa, restrict, out_val, out_policy
                 km[a] = m
                 for k in range(m):
                     kf[a, k] = r[i] + gamma * kf[a, k]
-                    levels[n_lv] = kf[a, k]
+                    levels[n_lv] = -kf[a, k]  # negated: an in-place ascending sort gives them descending
                     n_lv += 1
                 if kf[a, 0] > u_top:
                     u_top = kf[a, 0]
                 if kf[a, m - 1] > u_floor:
                     u_floor = kf[a, m - 1]
                     floor_a = a
-            # candidate levels in [u_floor, u_top], descending
-            lv = np.sort(levels[:n_lv])[::-1]
+            # candidate levels in [u_floor, u_top], descending and distinct
+            lv = levels[:n_lv]
+            lv.sort()
             cnt = 0
             for k in range(n_lv):
-                if lv[k] >= u_floor and (cnt == 0 or lv[k] < lv[cnt - 1]):
-                    lv[cnt] = lv[k]
+                x = -lv[k]
+                if x >= u_floor and (cnt == 0 or x < lv[cnt - 1]):
+                    lv[cnt] = x
                     cnt += 1
             # g(lv[0]) = 0 <= kappa; find the first level index with g > kappa
             g_last = 0.0

@@ -83,7 +83,7 @@ def windy_walk(
     *,
     n_rows: int = 4,
     n_cols: int = 6,
-    nominal_wind: float = 0.1,
+    nominal_wind: float = 0.0,
     max_wind: float = 0.4,
     gamma: float = 0.95,
     rectangular: bool = True,
