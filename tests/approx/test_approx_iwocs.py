@@ -77,6 +77,7 @@ def test_min_over_critics_and_mask():
     np.testing.assert_allclose(min_over_critics(critics, obs, mask), [[1, 5], [1, 2]])
 
 
+@pytest.mark.slow
 def test_deep_iwocs_with_dqn_runs_on_cartpole():
     pset = gym_parametric_set("CartPole-v1")
     res = deep_iwocs(pset, learner_kwargs={"total_steps": 300, "learning_starts": 100, "hidden": (16,)},

@@ -21,6 +21,7 @@ def small_mdp():
     return mdp, tabular.policy_iteration(mdp)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("double", [False, True])
 def test_dqn_one_hot_learns_q_star(small_mdp, double):
     mdp, exact = small_mdp
@@ -77,6 +78,7 @@ def test_mdpo_on_policy_one_hot_gets_near_optimal(small_mdp):
     assert res.info["kl"].shape == (15,) and np.all(res.info["kl"] >= 0)
 
 
+@pytest.mark.slow
 def test_mdpo_off_policy_one_hot_gets_near_optimal(small_mdp):
     mdp, exact = small_mdp
     res = approx.mdpo_off_policy(approx.TabularEnv(mdp, horizon=20, start="uniform"), gamma=mdp.gamma,
