@@ -522,7 +522,7 @@ def exact_value_iteration(
         up_r = _sup_diff_bound(new.alpha, stage.alpha)
         down_r = _sup_diff_bound(stage.alpha, new.alpha)
         v = float((new.alpha @ b0).max())
-        loss = max(loss, new.loss)
+        loss = new.loss  # only the latest backup's loss enters sup(H V_n - V_n)
         # V* - V_n <= sup(H V_n - V_n)+ / (1-gamma) <= (gamma up_r+ + loss) / (1-gamma), and
         # V_n - V* <= sup(V_n - H V_n)+ / (1-gamma) <= gamma down_r+ / (1-gamma), or 0 once V_n is
         # below a policy's value chain (monotone)
@@ -546,8 +546,7 @@ def exact_value_iteration(
                 new = _exact_backup(model, ctrl, lp_tol, cache, stats)
                 d = max(_sup_diff_bound(new.alpha, ctrl.alpha), 0.0)
                 evaluated = True
-                loss = max(loss, new.loss)
-                above_c = (gamma * d + loss) / (1.0 - gamma)
+                above_c = (gamma * d + new.loss) / (1.0 - gamma)
                 if above_c < bound:
                     # V_c is a policy's value, so V_c <= H V_c <= V* and the new V <= H V_c <= V*:
                     # certified from below, and it stays so under further backups
