@@ -24,27 +24,11 @@ with primal recovery ``w*(s,a) = d*(s,a)/d^O(s,a) = (f*_p)'(delta_V*(s,a)/alpha)
 with the *unrestricted* ``f*`` (a reviewer's correction). For a fixed ``pi`` the flow rows fix
 ``d = d_pi``, so the inner minimum is ``E_{d_pi}[r] - alpha D_f(d_pi || d^O)``.
 
-How known methods map onto these forms (the paper's Table 1 and Props. 2-4, from the spec's
-recollection; wording not verified against the PDF):
-
-=========================  ==============================  ===============================================
-method                     form                            f / distributions
-=========================  ==============================  ===============================================
-XQL                        dual-V, semi-gradient target    reverse-KL-type f: Gumbel loss ``exp(x/b) - x/b - 1``
-CQL                        dual-Q                          Pearson chi^2, ``d^O`` = data (*caveat below*)
-AlgaeDICE                  dual-Q                          general f
-OptiDICE                   dual-V                          general f
-ValueDICE                  dual-Q for imitation            KL, reward 0, ``d^O`` = expert
-IQ-Learn                   dual-Q for imitation            chi^2-type, expert data
-SMODICE (OPOLO objective)  dual-V for imitation            KL to ``d^S`` that must cover ``d^E``
-IQL                        not an exact instance           expectile = in-sample implicit maximiser
-=========================  ==============================  ===============================================
-
-Caveats (OpenReview reviews of the paper): the "CQL is dual-Q with Pearson chi^2" derivation
-yields a max-min objective that is ATAC's (Cheng et al. 2022) rather than CQL's; the imitation
-results use a ``d0 = d^E`` step; the positivity/monotonicity argument for ``(f')^{-1}`` fails for
-non-strictly-convex ``f`` such as ``|x - 1|`` (so ``"tv"`` is rejected where ``w*`` is needed);
-the imitation experiments' "suboptimal" data still contain about 200 expert trajectories.
+How known methods (XQL, CQL/ATAC, AlgaeDICE, OptiDICE, ValueDICE, IQ-Learn, SMODICE, IQL) map
+onto these forms, with the reviewers' caveats, is tabulated in the :mod:`theory_rl.dual` package
+docstring. The caveat that matters here: the positivity/monotonicity argument for
+``(f')^{-1}`` fails for non-strictly-convex ``f`` such as ``|x - 1|``, so ``"tv"`` is rejected
+where ``w*`` is needed (it is accepted by :func:`regularized_primal`).
 """
 
 from __future__ import annotations

@@ -33,10 +33,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp, softmax
+from scipy.special import softmax
 
 from .._validation import as_float_array, check_finite, rng_from_seed
-from ..errors import InvalidModelError
+from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
 from ..tabular._bellman import policy_value, q_values
 from ..tabular._soft import soft_value_iteration
@@ -88,15 +88,6 @@ def tscac_stage_two(advantage: np.ndarray, stage_one_policies: np.ndarray, multi
         return best / best.sum(axis=1, keepdims=True)
     logits = (np.einsum("i,isa->sa", lam, np.log(pis)) + A1) / total
     return softmax(logits, axis=1)
-
-
-def stage_two_objective(policy_row: np.ndarray, advantage_row: np.ndarray, policies_rows: np.ndarray,
-                        multipliers: np.ndarray) -> float:
-    """``E_pi[A_1] - sum_i lambda_i KL(pi || pi_i)`` at one state (for tests and diagnostics)."""
-    p = np.asarray(policy_row, dtype=float)
-    logp = np.log(np.where(p > 0, p, 1.0))
-    kl = np.array([np.sum(np.where(p > 0, p * (logp - np.log(q)), 0.0)) for q in policies_rows])
-    return float(p @ advantage_row - multipliers @ kl)
 
 
 def tscac_project(dataset: TransitionDataset, target_policy: np.ndarray, behaviour_policy: np.ndarray) -> np.ndarray:
@@ -198,11 +189,7 @@ def recommendation_cmdp(*, n_engagement_levels: int = 5, n_items: int = 6, n_res
         try:
             solve_cmdp_lp(cmdp)
             return cmdp
-        except Exception:  # infeasible: loosen
+        except SolverError:  # jointly infeasible: loosen
             t *= 0.5
     return CMDP(mdp, Rc, base, constraint_names=names)
 
-
-def log_softmax_rows(x: np.ndarray) -> np.ndarray:
-    """Row-wise log-softmax (helper for numerical checks)."""
-    return x - logsumexp(x, axis=1, keepdims=True)
