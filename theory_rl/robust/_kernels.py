@@ -393,6 +393,29 @@ def _inverse(knot_xi, knot_f, m, u):  # pragma: no cover - compiled
     return knot_xi[lo] + (knot_xi[hi] - knot_xi[lo]) * (u - knot_f[lo]) / df
 
 
+@numba.njit(cache=True)
+def _inverse_slope(knot_xi, knot_f, m, u):  # pragma: no cover - compiled
+    """``(f^{-1}(u), d f^{-1}/du)`` with the derivative of the linear piece covering ``[u, u + eps)``
+    (0 above ``f(0)``; ``(inf, 0)`` below the last value)."""
+    if u >= knot_f[0]:
+        return 0.0, 0.0
+    if u < knot_f[m - 1]:
+        return np.inf, 0.0
+    lo = 0
+    hi = m - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if knot_f[mid] > u:
+            lo = mid
+        else:
+            hi = mid
+    df = knot_f[hi] - knot_f[lo]
+    if df == 0.0:
+        return knot_xi[hi], 0.0
+    slope = (knot_xi[hi] - knot_xi[lo]) / df
+    return knot_xi[lo] + slope * (u - knot_f[lo]), slope
+
+
 def s_l1(P2, r, v, order, gamma, n_actions, kappa, restrict, out_val, out_policy, out_budget, chunks):  # pragma: no cover
     r"""s-rectangular L1 robust backup (Ho, Petrik & Wiesemann 2018).
 
@@ -403,11 +426,13 @@ def s_l1(P2, r, v, order, gamma, n_actions, kappa, restrict, out_val, out_policy
         u^*(s) = \max_{d \in \Delta(A)} \min_{\sum_a \xi_a \le \kappa_s} \sum_a d_a f_a(\xi_a)
                = \min \{u : \textstyle\sum_a f_a^{-1}(u) \le \kappa_s\}.
 
-    ``g(u) = sum_a f_a^{-1}(u)`` is piecewise linear between the merged knot values, so the
-    crossing is found by bisection over the sorted knot values and linear interpolation on the
-    last segment. Writes ``out_val[s] = u*``, the optimal randomised policy ``out_policy[s, :]``
-    (``d_a`` proportional to ``-d xi_a/du`` on that segment, the Lagrange multipliers of the
-    budget) and the adversary's budgets ``out_budget[s*A + a] = xi_a(u*)``.
+    ``g(u) = sum_a f_a^{-1}(u)`` is convex, non-increasing and piecewise linear, so Newton's
+    method started at the floor ``u = max_a min_xi f_a`` reaches the crossing ``g(u*) = kappa_s``
+    exactly, in at most as many steps as there are linear pieces (usually a handful; no sort of
+    the breakpoints is needed, unlike the paper's O(n log n) merge). Writes ``out_val[s] = u*``,
+    the optimal randomised policy ``out_policy[s, :]`` (``d_a`` proportional to ``-d xi_a/du`` on
+    the last linear piece, the Lagrange multipliers of the budget; all mass on the floor's action
+    when the budget reaches the floor) and the adversary's budgets ``out_budget[s*A + a] = xi_a(u*)``.
     """
     n_states = v.shape[0]
     n = P2.shape[1]
@@ -417,13 +442,11 @@ def s_l1(P2, r, v, order, gamma, n_actions, kappa, restrict, out_val, out_policy
         kxi = np.empty((A, n + 1))
         kf = np.empty((A, n + 1))
         km = np.empty(A, dtype=np.int64)
-        levels = np.empty(A * (n + 1))
         for s in range(c * step, min(n_states, (c + 1) * step)):
             ks = kappa[s]
             u_top = -np.inf
             u_floor = -np.inf
             floor_a = 0
-            n_lv = 0
             for a in range(A):
                 i = s * A + a
                 p = P2[i]
@@ -431,65 +454,59 @@ def s_l1(P2, r, v, order, gamma, n_actions, kappa, restrict, out_val, out_policy
                 km[a] = m
                 for k in range(m):
                     kf[a, k] = r[i] + gamma * kf[a, k]
-                    levels[n_lv] = -kf[a, k]  # negated: an in-place ascending sort gives them descending
-                    n_lv += 1
                 if kf[a, 0] > u_top:
                     u_top = kf[a, 0]
                 if kf[a, m - 1] > u_floor:
                     u_floor = kf[a, m - 1]
                     floor_a = a
-            # candidate levels in [u_floor, u_top], descending and distinct
-            lv = levels[:n_lv]
-            lv.sort()
-            cnt = 0
-            for k in range(n_lv):
-                x = -lv[k]
-                if x >= u_floor and (cnt == 0 or x < lv[cnt - 1]):
-                    lv[cnt] = x
-                    cnt += 1
-            # g(lv[0]) = 0 <= kappa; find the first level index with g > kappa
-            g_last = 0.0
+            # g is finite on [u_floor, u_top], convex, non-increasing and piecewise linear (each
+            # f_a^{-1} is the inverse of a convex non-increasing function); Newton's method from
+            # the left end stays left of the root (tangents of a convex function lie below it)
+            # and lands on it exactly once in the root's linear piece
+            u = u_floor
+            g = 0.0
+            gp = 0.0
             for a in range(A):
-                g_last += _inverse(kxi[a], kf[a], km[a], lv[cnt - 1])
-            if g_last <= ks:
-                u_star = lv[cnt - 1]
+                x, sl = _inverse_slope(kxi[a], kf[a], km[a], u)
+                g += x
+                gp += sl
+            if g <= ks:
                 for a in range(A):
                     out_policy[s, a] = 0.0
-                    out_budget[s * A + a] = _inverse(kxi[a], kf[a], km[a], u_star)
+                    out_budget[s * A + a] = _inverse(kxi[a], kf[a], km[a], u)
                 out_policy[s, floor_a] = 1.0
-                out_val[s] = u_star
+                out_val[s] = u
                 continue
-            lo = 0  # g(lv[lo]) <= kappa
-            hi = cnt - 1  # g(lv[hi]) > kappa
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
+            u_prev = u
+            for _ in range(4 * (n + 1) * A + 10):
+                if gp >= 0.0:
+                    break
+                u_new = min(u + (ks - g) / gp, u_top)
+                if u_new <= u:
+                    break
+                u_prev = u
+                u = u_new
                 g = 0.0
+                gp = 0.0
                 for a in range(A):
-                    g += _inverse(kxi[a], kf[a], km[a], lv[mid])
-                if g <= ks:
-                    lo = mid
-                else:
-                    hi = mid
-            u_hi = lv[lo]
-            u_lo = lv[hi]
-            g_hi = 0.0
-            g_lo = 0.0
-            for a in range(A):
-                x_hi = _inverse(kxi[a], kf[a], km[a], u_hi)
-                x_lo = _inverse(kxi[a], kf[a], km[a], u_lo)
-                g_hi += x_hi
-                g_lo += x_lo
-                out_policy[s, a] = (x_lo - x_hi) / (u_hi - u_lo)
-            u_star = u_hi - (ks - g_hi) * (u_hi - u_lo) / (g_lo - g_hi)
+                    x, sl = _inverse_slope(kxi[a], kf[a], km[a], u)
+                    g += x
+                    gp += sl
+                if g <= ks * (1.0 + 1e-14) + 1e-300:
+                    break
             total = 0.0
-            for a in range(A):
+            for a in range(A):  # the slopes of the last linear piece, [u_prev, u*]
+                out_policy[s, a] = -_inverse_slope(kxi[a], kf[a], km[a], u_prev)[1]
                 total += out_policy[s, a]
+            if not total > 0.0:  # pragma: no cover - g has a negative slope wherever g > kappa
+                for a in range(A):
+                    out_policy[s, a] = 0.0
+                out_policy[s, floor_a] = 1.0
+                total = 1.0
             for a in range(A):
                 out_policy[s, a] /= total
-                x_hi = _inverse(kxi[a], kf[a], km[a], u_hi)
-                x_lo = _inverse(kxi[a], kf[a], km[a], u_lo)
-                out_budget[s * A + a] = x_hi + (x_lo - x_hi) * (u_hi - u_star) / (u_hi - u_lo)
-            out_val[s] = u_star
+                out_budget[s * A + a] = _inverse(kxi[a], kf[a], km[a], u)
+            out_val[s] = u
 
 
 def s_l1_policy(P2, r, v, order, gamma, n_actions, kappa, restrict, policy, out_val, out_budget, chunks):  # pragma: no cover
