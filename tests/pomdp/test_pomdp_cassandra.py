@@ -291,3 +291,22 @@ def test_large_models_are_parsed_into_sparse_rows(monkeypatch):
     assert sparse.is_sparse
     _assert_same(dense, sparse)
     assert sparse.T[3 * 4 + 0, 4] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("T: * uniform\n", r"line 5, column 6: a uniform 20000 x 20000 transition matrix is too large"),
+        ("T: 0 : * : * 0.5\n", r"line 5, column 1: this entry would store 400000000 transition probabilities"),
+        ("R: 0 : 1 : 2 : * 1\n", r"line 5.*only supported up to 2000 states"),
+    ],
+)
+def test_entries_too_large_for_memory_are_parse_errors(body, message):
+    header = "discount: 0.95\nstates: 20000\nactions: 2\nobservations: 2\n"
+    with pytest.raises(ParseError, match=message):
+        parse_pomdp(header + body)
+
+
+def test_sparse_identity_for_large_models():
+    m = parse_pomdp("discount: 0.95\nstates: 20000\nactions: 2\nobservations: 2\nT: * identity\nO: * uniform\n")
+    assert m.is_sparse and m.T.nnz == 40000

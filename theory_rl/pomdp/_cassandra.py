@@ -56,7 +56,9 @@ _INTEGER = re.compile(r"\d+$")
 #: Transition tables with more than this many entries per action (S * S) are parsed into sparse rows.
 _MAX_DENSE_T = 4_000_000
 _MAX_STATES = 200_000
-_MAX_ENTRIES = 50_000_000
+_MAX_ENTRIES = 20_000_000
+#: Rewards R(a, s, s') are tabulated densely per action: up to 2000 states.
+_MAX_DENSE_R = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,10 @@ class _Reader:
         if not self.entries_begun:
             self.need_sizes(st[0])
             self.begin_entries()
-        getattr(self, f"entry_{key}")(st, end)
+        try:
+            getattr(self, f"entry_{key}")(st, end)
+        except OverflowError as exc:  # an entry that would not fit in memory
+            raise self.error(str(exc), st[0]) from None
 
     def need_sizes(self, tok: _Tok) -> None:
         for kind in ("states", "actions", "observations"):
@@ -306,7 +311,15 @@ class _Reader:
         S = self.sizes["states"]
         acts = self.action_list(parts[0][0], end)
         if len(parts) == 1:
-            block = self.probability_block(parts[0][1:], (S, S), f"T: {parts[0][0].text}", end, True)
+            toks = parts[0][1:]
+            if not self.dense_T and len(toks) == 1 and toks[0].text in ("identity", "uniform"):
+                if toks[0].text == "uniform":
+                    raise self.error(f"a uniform {S} x {S} transition matrix is too large to store", toks[0])
+                for a in acts:  # sparse identity, without a dense S x S block
+                    self.T[a].rows = [{i: 1.0} for i in range(S)]
+                    self.T_line[a, :] = st[0].line
+                return
+            block = self.probability_block(toks, (S, S), f"T: {parts[0][0].text}", end, True)
             rows, cols, vals = slice(None), slice(None), block
         elif len(parts) == 2:
             rows = self.index(parts[1][0], "states", end)
@@ -376,6 +389,9 @@ class _Reader:
                     self.R4[a][s, :, :] = value
                 continue
             if a not in self.R3:
+                if self.sizes["states"] ** 2 > _MAX_DENSE_R:
+                    raise OverflowError("rewards that depend on the next state or the observation are only "
+                                        f"supported up to {int(_MAX_DENSE_R ** 0.5)} states")
                 self.R3[a] = np.repeat(self.R2[a][:, None], self.sizes["states"], axis=1)
             if not full:
                 self.R3[a][_grid(s, s2)] = value
@@ -383,6 +399,8 @@ class _Reader:
                     self.R4[a][_grid(s, s2)] = value
                 continue
             if a not in self.R4:
+                if self.sizes["states"] ** 2 * self.sizes["observations"] > _MAX_ENTRIES:
+                    raise OverflowError("observation-dependent rewards are too large to store for this model")
                 self.R4[a] = np.repeat(self.R3[a][:, :, None], self.sizes["observations"], axis=2)
             self.R4[a][_grid(s, s2, o)] = value
 
@@ -492,6 +510,9 @@ class _SparseRows:
 
     def set(self, rows: Any, cols: Any, vals: Any) -> None:
         row_ids = range(self.n) if isinstance(rows, slice) else [int(rows[0])]
+        n_cols = self.n if isinstance(cols, slice) else 1
+        if len(row_ids) * n_cols > _MAX_ENTRIES and (np.ndim(vals) > 0 or float(vals) != 0.0):
+            raise OverflowError(f"this entry would store {len(row_ids) * n_cols} transition probabilities")
         if np.ndim(vals) == 0:
             col_ids = range(self.n) if isinstance(cols, slice) else [int(cols[0])]
             v = float(vals)
