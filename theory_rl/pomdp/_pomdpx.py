@@ -303,6 +303,9 @@ class _Reader:
                 F = self.gather(arr, parents, cp, action=a, prev=digits, curr=None)  # (N, n_i)
                 F_rows = F[rows]
                 r_idx, j = np.nonzero(F_rows)
+                if r_idx.size > _MAX_TABLE:
+                    raise self.error(f"the flattened transition kernel has more than {_MAX_TABLE} non-zeros "
+                                     "per action (too dense to flatten)", cp)
                 rows, cols, vals = rows[r_idx], cols[r_idx] * n_i + j, vals[r_idx] * F_rows[r_idx, j]
             blocks.append(sp.csr_matrix((vals, (rows, cols)), shape=(self.N, self.N)))
         stacked = sp.vstack(blocks).tocsr()  # row a*N + s
