@@ -78,12 +78,18 @@ class _EpisodeRunner:
         self.d0 = np.full(mdp.n_states, 1.0 / mdp.n_states) if mdp.d0 is None else np.asarray(mdp.d0)
         self.q_star = episodic_optimal_q(mdp, H)
         self.v_star = self.q_star[0].max(axis=1)
+        self._last_policy: np.ndarray | None = None
+        self._last_v1 = self.v_star
 
     def start(self) -> int:
         return int(self.rng.choice(self.d0.size, p=self.d0))
 
     def regret(self, policy: np.ndarray, s1: int) -> float:
-        return float(self.v_star[s1] - _policy_values(self.P2, self.R, policy)[0, s1])
+        """``V*_1(s1) - V^pi_1(s1)``; the evaluation is reused while the policy does not change."""
+        if self._last_policy is None or not np.array_equal(policy, self._last_policy):
+            self._last_policy = policy.copy()
+            self._last_v1 = _policy_values(self.P2, self.R, policy)[0]
+        return float(self.v_star[s1] - self._last_v1[s1])
 
 
 def ucbvi(
