@@ -192,3 +192,22 @@ def test_bad_input():
         dual.fdvl(data, gamma=1.0)
     # the README's --f=reverse-KL spelling is accepted (the official code's comparison is case-sensitive)
     assert dual.fdvl(data, gamma=0.9, f="reverse-KL", lam=1.0).converged
+
+
+def test_collected_dataset_statistics():
+    mdp = envs.random_mdp(4, 3, seed=7, gamma=0.9)
+    expert = tabular.policy_iteration(mdp).policy
+    pure = dual.collect_dataset(mdp, expert_policy=expert, n_episodes=20, episode_length=20, expert_fraction=1.0,
+                                seed=0)
+    assert pure.is_expert.all() and np.array_equal(pure.actions, expert[pure.states])
+    assert np.array_equal(pure.rewards, mdp.R[pure.states, pure.actions])
+    assert not pure.dones.any() and pure.initial_states.size == 20
+    rand = dual.collect_dataset(mdp, expert_policy=expert, n_episodes=400, episode_length=50, expert_fraction=0.0,
+                                seed=1)
+    n = rand.counts()
+    # empirical kernel and behaviour converge to P and the uniform policy (4-sigma binomial bands)
+    P_hat = rand.next_state_matrix().toarray().reshape(4, 3, 4)
+    band = 4 * np.sqrt(0.25 / n)[:, :, None]
+    assert np.all(np.abs(P_hat - mdp.P) <= band)
+    assert np.all(np.abs(rand.empirical_behaviour() - 1 / 3) <= 4 * np.sqrt(0.25 / n.sum(axis=1, keepdims=True)))
+    np.testing.assert_allclose(dual.behaviour_cloning(rand), rand.empirical_behaviour())
