@@ -14,6 +14,8 @@ Parts:
   checked; torch and numba each on one thread, see ``_numpy_loop``), in MDPs/s; and one batched backup's effective bandwidth (bytes of ``P`` read / time)
   next to the machine's measured read bandwidth. CPU always, CUDA when present (with the device's
   name; no GPU was available for the recorded run).
+- ``empirical``: :func:`theory_rl.approx.batched_empirical_planning`, 500 empirical models per
+  sample size, and the log-log slope of the value error (theory: -1/2).
 - ``tabular``: DQN, double DQN, on-/off-policy MDPO and MDPO with the exact critic on random
   MDPs with one-hot inputs, 5 seeds: ``V^pi(d0)`` of the learned policy against ``V*(d0)``.
 - ``gym``: CartPole-v1 learning curves for the four sample-based learners, 5 seeds, mean and a
@@ -118,11 +120,19 @@ def throughput(quick: bool) -> list[dict[str, Any]]:
                        "max_abs_diff_vs_numpy": err, "mean_iterations": float(sol.n_iter.float().mean())}
                 if device == "cpu":
                     row["machine_read_GBps"] = bw.measure(3)
-                    row["fraction_of_read_bandwidth"] = gbps / row["machine_read_GBps"]
+                else:  # device-to-device copy of 1 GiB: read + write bandwidth the card reaches
+                    big = torch.empty(2**27, dtype=torch.float64, device=device)
+
+                    def copy(big=big):
+                        big.clone()
+                        torch.cuda.synchronize()
+
+                    row["machine_read_GBps"] = 2 * big.nbytes / best_time(copy, 5) / 1e9
+                row["fraction_of_read_bandwidth"] = gbps / row["machine_read_GBps"]
                 rows.append(row)
                 print(f"B={B:5d} S={S:4d} A={A} {device} {row['dtype']:>7}: batched {B / t_vi:9.0f} MDPs/s "
                       f"(numpy loop {B / t_np:7.0f}/s, x{t_np / t_vi:6.1f}); backup {gbps:6.2f} GB/s"
-                      + (f" = {row['fraction_of_read_bandwidth']:.0%} of read bw" if device == "cpu" else "")
+                      + f" = {row['fraction_of_read_bandwidth']:.0%} of measured bw"
                       + f"; max|diff| {err:.1e}")
     # sparse layout on a larger GARNET batch
     S, A, K, B = (2000, 4, 5, 16) if not quick else (1000, 4, 5, 4)
@@ -138,6 +148,26 @@ def throughput(quick: bool) -> list[dict[str, Any]]:
     print(f"sparse GARNET B={B} S={S} A={A} K={K}: batched {t_vi:.2f} s, numpy loop {t_np:.2f} s "
           f"(x{t_np / t_vi:.2f}); max|diff| {err:.1e}")
     return rows
+
+
+# -------------------------------------------------------------------------------- empirical
+def empirical_part(quick: bool) -> dict[str, Any]:
+    """Generative-model sample complexity in one call per n: ``||v_hat* - v*||`` against ``n``
+    (``B`` data sets each) and its log-log slope (theory: ``n^{-1/2}``, Azar et al. 2013)."""
+    mdp = envs.random_mdp(20, 4, gamma=0.9, seed=0)
+    B = 100 if quick else 500
+    ns = [10, 30, 100, 300, 1000]
+    rows = []
+    for n in ns:
+        start = time.perf_counter()
+        res = approx.batched_empirical_planning(mdp, n, B, seed=n, tol=1e-8)
+        rows.append({"n": n, "B": B, "value_error_mean": float(res.value_error.mean()),
+                     "policy_error_mean": float(res.policy_error.mean()), "seconds": time.perf_counter() - start})
+        print(f"n={n:5d}: {B} empirical models in {rows[-1]['seconds']:.2f} s; mean ||v_hat - v*|| = "
+              f"{rows[-1]['value_error_mean']:.4f}, mean ||v* - v^pi_hat|| = {rows[-1]['policy_error_mean']:.4f}")
+    slope = float(np.polyfit(np.log(ns), np.log([r["value_error_mean"] for r in rows]), 1)[0])
+    print(f"log-log slope of the value error: {slope:.3f} (theory -0.5)")
+    return {"mdp": "random_mdp(20, 4, gamma=0.9, seed=0)", "rows": rows, "value_error_slope": slope}
 
 
 # ---------------------------------------------------------------------------------- tabular
@@ -311,7 +341,7 @@ def iwocs_part(quick: bool, seeds: int) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--parts", nargs="+", default=["throughput", "tabular", "gym", "iwocs"])
+    parser.add_argument("--parts", nargs="+", default=["throughput", "empirical", "tabular", "gym", "iwocs"])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--iwocs-seeds", type=int, default=2)
     parser.add_argument("--output", default=RESULTS)
@@ -329,7 +359,8 @@ def main() -> None:
     out["machine"] = {"platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
                       "cpu_count": os.cpu_count(), "cuda": torch.cuda.is_available(),
                       "load_average_at_start": os.getloadavg(), "quick": args.quick}
-    runners = {"throughput": lambda: throughput(args.quick), "tabular": lambda: tabular_part(args.quick, args.seeds),
+    runners = {"throughput": lambda: throughput(args.quick), "empirical": lambda: empirical_part(args.quick),
+               "tabular": lambda: tabular_part(args.quick, args.seeds),
                "gym": lambda: gym_part(args.quick, args.seeds), "iwocs": lambda: iwocs_part(args.quick, args.iwocs_seeds)}
     for part in args.parts:
         start = time.perf_counter()

@@ -9,7 +9,7 @@ action is unavailable):
 - ``"sparse"``: a padded fixed-width ("ELL") layout for large ``S``: ``next_states[b, s, a, k]``
   (int64) and ``probs[b, s, a, k]``, shape ``(B, S, A, K)`` with ``K`` the largest support of a
   row; padding entries have probability 0. One backup is a gather of ``v`` and a weighted sum
-  over ``k``. It reads ``12 B S A K`` bytes (float64 + int32 would be less; int64 is what
+  over ``k``. It reads ``16 B S A K`` bytes (a float64 probability and the int64 index that
   ``torch.gather`` takes), against ``8 B S^2 A`` for dense.
 """
 
