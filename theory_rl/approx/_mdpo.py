@@ -234,15 +234,15 @@ def mdpo_on_policy(
             Ot, O2t = torch.as_tensor(obs_b, device=dev), torch.as_tensor(obs2_b, device=dev)
             at = torch.as_tensor(acts, device=dev)
             with torch.no_grad():
-                v, v2 = value(Ot).squeeze(1), value(O2t).squeeze(1)
-                delta = torch.as_tensor(rews, device=dev) + gamma * (1 - torch.as_tensor(term, device=dev)) * v2 - v
-                adv = torch.zeros(N, device=dev)
-                running = torch.zeros((), device=dev)
-                end_t = torch.as_tensor(ended, device=dev)
-                for i in range(N - 1, -1, -1):
-                    running = delta[i] + gamma * gae_lambda * (1 - end_t[i]) * running
-                    adv[i] = running
-                targets = adv + v
+                v, v2 = to_numpy(value(Ot).squeeze(1)), to_numpy(value(O2t).squeeze(1))
+                delta = rews + gamma * (1 - term) * v2 - v
+                adv_np = np.zeros(N, dtype=np.float32)
+                running = 0.0
+                for i in range(N - 1, -1, -1):  # GAE recursion, cut where an episode ended
+                    running = delta[i] + gamma * gae_lambda * (1.0 - ended[i]) * running
+                    adv_np[i] = running
+                adv = torch.as_tensor(adv_np, device=dev)
+                targets = adv + torch.as_tensor(v, device=dev)
                 log_old = torch.log_softmax(policy(Ot), -1)
             for _ in range(value_epochs):
                 perm = torch.as_tensor(rng.permutation(N), device=dev)
