@@ -42,7 +42,7 @@ def test_task_seeds_depend_only_on_parameters():
 PINNED_SEED = 470846184267388123
 
 
-def test_serial_joblib_and_dask_give_identical_tables(tmp_path):
+def test_serial_joblib_and_dask_give_identical_tables(tmp_path, monkeypatch):
     distributed = pytest.importorskip("distributed")
     serial = Sweep(plug_in_error, GRID, 3, backend="serial", progress=False).run()
     joblib_df = Sweep(plug_in_error, GRID, 3, backend="joblib", n_jobs=2, chunk_size=1, progress=False,
@@ -51,6 +51,10 @@ def test_serial_joblib_and_dask_give_identical_tables(tmp_path):
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         dask_df = Sweep(plug_in_error, GRID, 3, backend="dask", client=client, chunk_size=2, progress=False).run()
+        # the "no code change" path: only a scheduler address, as a cluster user would export it
+        monkeypatch.setenv("THEORY_RL_DASK_SCHEDULER", cluster.scheduler_address)
+        by_address = Sweep(plug_in_error, GRID, 3, backend="dask", progress=False).run()
+    pd.testing.assert_frame_equal(drop_timing(serial), drop_timing(by_address))
     assert len(serial) == 2 * 2 * 3 and serial["error"].gt(0).all()
     pd.testing.assert_frame_equal(drop_timing(serial), drop_timing(joblib_df))
     pd.testing.assert_frame_equal(drop_timing(serial), drop_timing(dask_df))
