@@ -41,6 +41,18 @@ def test_compare_rate_verdicts():
     assert "below" in compare_rate(fit, 0.0).verdict
 
 
+def test_compare_rate_reads_the_exponent_from_a_theory_bound():
+    from theory_rl import theory
+
+    fit = fit_rate(synthetic(-0.5, 0.05, 0), "n", "error")
+    bound = theory.plug_in_error(6, 2, 0.9, 100, 0.1)
+    assert compare_rate(fit, bound).theory == -0.5
+    df = synthetic(-1.5, 0.05, 0).rename(columns={"n": "one_minus_gamma"})
+    assert compare_rate(fit_rate(df, "one_minus_gamma", "error"), bound).theory == -1.5
+    with pytest.raises(InvalidModelError, match="no exponent for 'T'"):
+        compare_rate(fit, bound, parameter="T")
+
+
 def test_non_positive_values_are_dropped_and_counted():
     df = synthetic(-1.0, 0.1, 1)
     df.loc[0, "error"] = 0.0

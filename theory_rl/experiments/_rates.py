@@ -111,8 +111,23 @@ def fit_rate(df: Any, x: str, y: str, *, n_boot: int = 2000, level: float = 0.95
                    n_points=int(lx.size), n_dropped=int((~keep).sum()), x_name=x, y_name=y, x=xs, y=ys)
 
 
-def compare_rate(fit: RateFit, theory_exponent: float) -> RateComparison:
-    """Whether the theorem's exponent lies inside the fit's confidence interval."""
+_ALIASES = {"one_minus_gamma": "1-gamma", "epsilon": "eps"}
+
+
+def compare_rate(fit: RateFit, theory_exponent: Any, *, parameter: str | None = None) -> RateComparison:
+    """Whether the theorem's exponent lies inside the fit's confidence interval.
+
+    ``theory_exponent`` is a number, or a bound from :mod:`theory_rl.theory` (anything with an
+    ``exponents`` dict), whose exponent for ``parameter`` (default: the fit's ``x`` column;
+    ``one_minus_gamma`` is read as ``1-gamma``) is used.
+    """
+    if hasattr(theory_exponent, "exponents"):
+        name = parameter or fit.x_name
+        exponents = theory_exponent.exponents
+        key = name if name in exponents else _ALIASES.get(name, name)
+        if key not in exponents:
+            raise InvalidModelError(f"the bound has no exponent for {name!r} (it has {', '.join(exponents)})")
+        theory_exponent = exponents[key]
     theory = float(theory_exponent)
     inside = bool(fit.ci_low <= theory <= fit.ci_high)
     if inside:
