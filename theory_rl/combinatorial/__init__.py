@@ -14,7 +14,7 @@ from ._cormab import N_LEVELS, CoRMAB, CoRMABEnv, SigmoidCoupling, make_cormab
 from ._encoding import EmbeddedNetwork, embed_relu_mlp, forward, interval_bounds, relu_mlp_layers
 from ._mip import MipModel, MipSolution, solve_mip
 from ._qtable import table_q_network
-from ._sequoia import SequoiaResult, relu_mlp, sequoia_train, warm_start_dataset
+from ._sequoia import SequoiaResult, pretrain_myopic, relu_mlp, sequoia_train, warm_start_dataset
 
 __all__ = [
     "N_LEVELS",
@@ -43,6 +43,7 @@ __all__ = [
     "metro_graph",
     "mip_argmax",
     "myopic_argmax",
+    "pretrain_myopic",
     "relu_mlp",
     "relu_mlp_layers",
     "select_action",

@@ -44,7 +44,7 @@ from ._constraints import Budget
 from ._cormab import N_LEVELS, CoRMAB
 from ._encoding import relu_mlp_layers
 
-__all__ = ["SequoiaResult", "relu_mlp", "sequoia_train", "warm_start_dataset"]
+__all__ = ["SequoiaResult", "pretrain_myopic", "relu_mlp", "sequoia_train", "warm_start_dataset"]
 
 
 def relu_mlp(n_inputs: int, hidden: tuple[int, ...] = (16, 32), *, device: Any = "cpu", seed: int | None = None) -> Any:
@@ -96,6 +96,39 @@ def warm_start_dataset(cormab: CoRMAB, *, n_random_states: int | None = None, n_
     S_arr, A_arr = np.asarray(S, dtype=np.int64), np.asarray(A, dtype=np.int8)
     r = np.array([cormab.expected_reward(s, a) for s, a in zip(S_arr, A_arr)])
     return S_arr, A_arr, r
+
+
+def pretrain_myopic(cormab: CoRMAB, data: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None, *,
+                    hidden: tuple[int, ...] = (16, 32), epochs: int = 300, batch_size: int = 32, lr: float = 2.5e-4,
+                    lr_decay: float = 0.9, device: Any = "cpu", seed: Any = None) -> tuple[Any, list[float]]:
+    """Step 2: regress ``Q(s, a) ~ r(s, a)`` on the warm-start data (default
+    :func:`warm_start_dataset`) with MSE, AdamW (amsgrad), per-epoch LR decay ``lr_decay``.
+    Returns the network (on ``device``) and the per-epoch training loss."""
+    import torch
+
+    rng = rng_from_seed(seed)
+    torch.manual_seed(int(rng.integers(2**31)))
+    S, A, r = warm_start_dataset(cormab, seed=rng) if data is None else data
+    net = relu_mlp(cormab.n_actions + cormab.n_arms, hidden, device=device)
+    dev = next(net.parameters()).device
+    X = torch.as_tensor(np.hstack([A, S / (N_LEVELS - 1)]).astype(np.float32), device=dev)
+    Y = torch.as_tensor(np.asarray(r, dtype=np.float32), device=dev)
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, amsgrad=True)
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=lr_decay)
+    losses = []
+    for _ in range(epochs):
+        perm = torch.as_tensor(rng.permutation(len(Y)), device=dev)
+        total = 0.0
+        for k in range(0, len(Y), batch_size):
+            idx = perm[k:k + batch_size]
+            loss = torch.nn.functional.mse_loss(net(X[idx]).squeeze(-1), Y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+        losses.append(total / len(Y))
+        sched.step()
+    return net, losses
 
 
 @dataclass(frozen=True, repr=False)
@@ -194,7 +227,11 @@ def sequoia_train(cormab: CoRMAB, *, hidden: tuple[int, ...] = (16, 32), episode
     c_eval = cormab.constraint
     c_train = c_eval if train_constraint == "full" else Budget(int(c_eval.budget), N,
                                                                bool(getattr(c_eval, "equality", False)))
-    net = relu_mlp(N + J, hidden, device=device)
+    # 1-2: warm start and myopic pre-training
+    Sw, Aw, rw = warm_start_dataset(cormab, n_random_states=n_random_states, seed=rng)
+    net, pre_loss = pretrain_myopic(cormab, (Sw, Aw, rw), hidden=hidden, epochs=pretrain_epochs,
+                                    batch_size=pretrain_batch, lr=pretrain_lr, lr_decay=lr_decay, device=device,
+                                    seed=rng)
     dev = next(net.parameters()).device
 
     def tensor(x: np.ndarray) -> Any:
@@ -202,25 +239,6 @@ def sequoia_train(cormab: CoRMAB, *, hidden: tuple[int, ...] = (16, 32), episode
 
     def inputs(S: np.ndarray, A: np.ndarray) -> Any:
         return tensor(np.hstack([A, S / (N_LEVELS - 1)]))
-
-    # 1-2: warm start and myopic pre-training
-    Sw, Aw, rw = warm_start_dataset(cormab, n_random_states=n_random_states, seed=rng)
-    X, Y = inputs(Sw, Aw), tensor(rw)
-    opt = torch.optim.AdamW(net.parameters(), lr=pretrain_lr, amsgrad=True)
-    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=lr_decay)
-    pre_loss = []
-    for _ in range(pretrain_epochs):
-        perm = torch.as_tensor(rng.permutation(len(Y)), device=dev)
-        total = 0.0
-        for k in range(0, len(Y), pretrain_batch):
-            idx = perm[k:k + pretrain_batch]
-            loss = torch.nn.functional.mse_loss(net(X[idx]).squeeze(-1), Y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += float(loss) * len(idx)
-        pre_loss.append(total / len(Y))
-        sched.step()
 
     # 3: DQN
     target = relu_mlp(N + J, hidden, device=device)
@@ -293,7 +311,7 @@ def sequoia_train(cormab: CoRMAB, *, hidden: tuple[int, ...] = (16, 32), episode
             loss.backward()
             torch.nn.utils.clip_grad_value_(net.parameters(), 5.0)
             opt.step()
-            td_loss.append(float(loss))
+            td_loss.append(float(loss.detach()))
             if prioritized and update_priorities:
                 replay.prio[idx] = np.abs(td.detach().cpu().numpy()) + 1e-3
             if tau is not None:

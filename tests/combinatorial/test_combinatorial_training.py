@@ -1,0 +1,99 @@
+"""SEQUOIA training, the baselines and the evaluation metric on small instances."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from theory_rl.combinatorial import (
+    baseline_policies,
+    evaluate,
+    make_cormab,
+    pretrain_myopic,
+    relu_mlp_layers,
+    sequoia_policy,
+    sequoia_train,
+    warm_start_dataset,
+)
+from theory_rl.combinatorial._sequoia import _Replay
+from theory_rl.errors import InvalidModelError
+
+
+def test_evaluate_matches_the_exact_expected_per_step_reward():
+    cormab = make_cormab("budget", 3, 1, seed=2, horizon=5)
+    mdp, states, actions = cormab.to_finite_mdp()
+    null = int(np.flatnonzero((actions == 0).all(axis=1))[0])
+    # exact: start distribution (level 1 w.p. 0.2, else 0), then d_{t+1} = d_t P_null
+    d = np.array([np.prod([0.2 if x == 1 else 0.8 for x in s]) if set(s) <= {0, 1} else 0.0 for s in states])
+    P = np.asarray(mdp.P)[:, null, :]
+    exact = []
+    for _ in range(5):
+        exact.append(d @ mdp.R[:, null])
+        d = d @ P
+    res = evaluate(cormab, baseline_policies(cormab)["null"], episodes=400, seed=1)
+    assert abs(res.mean_reward - np.mean(exact)) < 4 * res.stderr
+    disc = sum(cormab.gamma ** t * e for t, e in enumerate(exact))
+    assert abs(res.discounted_return - disc) < 4 * res.discounted_stderr
+
+
+def test_every_baseline_returns_feasible_actions_and_common_random_numbers():
+    for domain in ("interventions", "path", "matching", "capacity"):
+        cormab = make_cormab(domain, 8, 2, seed=3, horizon=4)
+        pols = baseline_policies(cormab, n_samples=10)
+        for name, pol in pols.items():
+            res = evaluate(cormab, pol, episodes=2, seed=0)  # the env raises on an infeasible action
+            assert np.isfinite(res.mean_reward), (domain, name)
+        a = evaluate(cormab, pols["random"], episodes=3, seed=7)
+        b = evaluate(cormab, pols["random"], episodes=3, seed=7)
+        np.testing.assert_array_equal(a.per_episode, b.per_episode)
+        assert "null" in pols or domain == "interventions"
+
+
+def test_myopic_pretraining_fits_the_one_step_reward():
+    cormab = make_cormab("budget", 4, 2, seed=0)
+    data = warm_start_dataset(cormab, n_random_states=40, seed=0)
+    net, losses = pretrain_myopic(cormab, data, hidden=(32, 32), epochs=25, batch_size=128, lr=1e-2,
+                                  lr_decay=0.97, seed=0)
+    assert losses[-1] < 0.1 * losses[0]
+    S, A, r = data
+    layers = relu_mlp_layers(net)
+    from theory_rl.combinatorial import forward
+    pred = forward(layers, np.hstack([A, S / 3]))
+    assert np.mean(np.abs(pred - r)) < 0.4 * np.mean(np.abs(r - r.mean()))
+
+
+def test_prioritised_replay_samples_by_updated_priorities():
+    rng = np.random.default_rng(0)
+    rep = _Replay(10, 2, 2, alpha=1.0, rng=rng)
+    for i in range(4):
+        rep.add(np.zeros(2), np.zeros(2), float(i), np.zeros(2))
+    rep.prio[:4] = [1.0, 1.0, 1.0, 97.0]
+    idx, w = rep.sample(2000, beta=1.0)
+    assert np.mean(idx == 3) == pytest.approx(0.97, abs=0.02)
+    assert w.max() == 1.0 and w[idx == 3].max() < w[idx == 0].min()  # IS weights undo the skew
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("options", [{}, {"published": True}, {"tau": 0.5, "train_constraint": "budget"}])
+def test_sequoia_train_runs_and_its_policy_is_exact_on_its_own_q(options):
+    cormab = make_cormab("path", 6, 2, seed=1, horizon=5)
+    res = sequoia_train(cormab, hidden=(8, 8), episodes=2, pretrain_epochs=3, pretrain_batch=64,
+                        n_random_states=10, batch_size=8, target_update_every=3, seed=0, **options)
+    assert res.n_mip_solves > 0 and np.isfinite(res.td_loss).all() and len(res.episode_reward) == 2
+    if options.get("published"):
+        assert res.params["tau"] == 1e-6 and not res.params["update_priorities"] and res.params["mip_gap"] == 0.02
+    pol = sequoia_policy(cormab, res.qnet)
+    out = evaluate(cormab, pol, episodes=1, seed=0)
+    assert np.isfinite(out.mean_reward)
+    s = np.array([0, 1, 2, 3, 0, 1])
+    a, _ = pol(s, np.random.default_rng(0))
+    F = cormab.constraint.enumerate_feasible()
+    from theory_rl.combinatorial import forward
+    layers = relu_mlp_layers(res.qnet)
+    q = forward(layers, np.hstack([F, np.broadcast_to(cormab.features(s), (len(F), 6))]))
+    assert forward(layers, np.concatenate([a, cormab.features(s)])[None])[0] == pytest.approx(q.max(), abs=1e-5)
+
+
+def test_training_rejects_unknown_options():
+    with pytest.raises(InvalidModelError, match="train_constraint"):
+        sequoia_train(make_cormab("budget", 3, 1), train_constraint="none", episodes=0, pretrain_epochs=0)
