@@ -42,7 +42,7 @@ def test_properties_1_to_3_optimality_feasibility_duality(cmdp):
     J0, J = cmdp.returns(sol.policy)
     assert J0 == pytest.approx(sol.objective, abs=1e-7 * scale)
     assert np.all(J >= cmdp.thresholds - 1e-7 * scale)
-    assert sol.occupancy.sum() == pytest.approx(scale, rel=1e-9)
+    assert sol.occupancy.sum() == pytest.approx(scale, rel=1e-8)  # HiGHS row feasibility 1e-10
     # 1. no feasible stationary policy found by random search beats it
     rng = np.random.default_rng(0)
     for _ in range(30):
