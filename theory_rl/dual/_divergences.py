@@ -34,9 +34,19 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidModelError
+from ..errors import DependencyNotInstalled, InvalidModelError
 
-__all__ = ["FDivergence", "f_divergence", "DIVERGENCES"]
+__all__ = ["FDivergence", "f_divergence", "DIVERGENCES", "require_cvxpy"]
+
+
+def require_cvxpy() -> Any:
+    """``import cvxpy`` on first use; a missing install raises :class:`DependencyNotInstalled`
+    naming the ``lp`` extra."""
+    try:
+        import cvxpy
+    except ImportError:  # pragma: no cover - exercised only without the extra
+        raise DependencyNotInstalled("cvxpy", "lp") from None
+    return cvxpy
 
 Array = np.ndarray
 Fn = Callable[[Array], Array]
@@ -86,7 +96,7 @@ class FDivergence:
 
     def cvxpy_divergence(self, p: Any, q: np.ndarray) -> Any:
         """``D_f(p || q)`` as a convex cvxpy expression in the variable ``p`` (``q > 0`` fixed)."""
-        import cvxpy as cp
+        cp = require_cvxpy()
 
         if self.name == "kl":
             return cp.sum(cp.rel_entr(p, q))

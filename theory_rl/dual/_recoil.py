@@ -53,7 +53,7 @@ from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
 from ..tabular._bellman import as_policy
 from ._dataset import TransitionDataset
-from ._divergences import FDivergence, f_divergence
+from ._divergences import FDivergence, f_divergence, require_cvxpy
 from ._fdvl import FDVLResult, _as_batch, _check_common, in_sample_fixed_point, torch_implicit_loss
 from ._implicit import check_loss
 from ._occupancy import flow_matrix, occupancy, policy_from_occupancy
@@ -109,8 +109,7 @@ def recoil_exact(mdp: FiniteMDP, d_expert: np.ndarray, d_suboptimal: np.ndarray,
         ``objective``, ``occupancy`` (normalised ``d``, shape (S, A)), ``policy`` (S, A),
         ``greedy_policy`` (S,).
     """
-    import cvxpy as cp
-
+    cp = require_cvxpy()
     div, b = f_divergence(f), _beta(beta)
     S, A = mdp.n_states, mdp.n_actions
     dE, dS = _distribution(d_expert, "d_expert", (S, A)), _distribution(d_suboptimal, "d_suboptimal", (S, A))

@@ -45,7 +45,7 @@ from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
 from ..tabular._bellman import as_policy, effective_rewards
 from ..tabular._common import Timer
-from ._divergences import FDivergence, f_divergence
+from ._divergences import FDivergence, f_divergence, require_cvxpy
 from ._lp import primal_lp
 from ._occupancy import flow_matrix, occupancy, policy_from_occupancy
 
@@ -175,8 +175,7 @@ def regularized_primal(mdp: FiniteMDP, d_offline: np.ndarray, f: str | FDivergen
     SolverError
         If cvxpy does not report an optimal solution.
     """
-    import cvxpy as cp
-
+    cp = require_cvxpy()
     div = f_divergence(f)
     a = _alpha(alpha)
     with Timer() as timer:
