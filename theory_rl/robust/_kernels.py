@@ -197,6 +197,24 @@ def exp_nonpositive(x, out, bits):  # pragma: no cover - compiled
         out[j] *= scale[j]
 
 
+@numba.njit(fastmath={"reassoc", "contract", "nsz", "nnan", "ninf"}, cache=True, inline="never")
+def _support_stats(p, v, w):  # pragma: no cover - compiled
+    """``(v_min, p-mass at v_min, max w)`` over the support of ``p``, with ``w = max(v - v_min, 0)``
+    written to ``w``; branch-free selects so that both loops vectorise (``v`` is finite: the
+    sentinel is a finite 1e308, not inf, as the flags exclude infinities)."""
+    vmin = 1e308
+    for j in range(p.shape[0]):
+        vmin = min(vmin, v[j] if p[j] > 0.0 else 1e308)
+    mass = 0.0
+    wmax = 0.0
+    for j in range(p.shape[0]):
+        wj = max(v[j] - vmin, 0.0)
+        w[j] = wj
+        mass += p[j] if wj <= 0.0 else 0.0  # p = 0 off the support adds nothing
+        wmax = max(wmax, wj if p[j] > 0.0 else 0.0)
+    return vmin, mass, wmax
+
+
 @numba.njit(fastmath=_EXP_MATH, cache=True)
 def _kl_stats(p, w, t, e, bits):  # pragma: no cover - compiled
     """``(Z, E_q w, E_q w^2)`` of the tilt ``q ∝ p exp(-t w)``, ``Z = E_p exp(-t w)``, ``w >= 0``;
@@ -235,19 +253,7 @@ def sa_kl(P2, v, delta, t_warm, tol, max_newton, out_val, out_rows, write, chunk
         bits = np.empty(n, dtype=np.int64)
         for i in range(c * step, min(n_rows, (c + 1) * step)):
             p = P2[i]
-            vmin = np.inf
-            for j in range(n):
-                if p[j] > 0.0 and v[j] < vmin:
-                    vmin = v[j]
-            mass_min = 0.0
-            wmax = 0.0
-            for j in range(n):
-                wj = max(v[j] - vmin, 0.0)
-                w[j] = wj
-                if p[j] > 0.0:
-                    if wj <= 0.0:
-                        mass_min += p[j]
-                    wmax = max(wmax, wj)
+            vmin, mass_min, wmax = _support_stats(p, v, w)
             d = delta[i]
             if d <= 0.0 or mass_min >= 1.0:
                 out_val[i] = _dot(p, v)
