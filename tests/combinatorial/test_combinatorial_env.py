@@ -75,6 +75,7 @@ def test_independent_checks_on_hand_made_cases():
     cap = Capacity([3, 3, 4], [6, 4], 3)
     assert cap.is_feasible([1, 1, 1])                           # {3,3} | {4}
     assert not Capacity([3, 3, 4], [5, 5], 3).is_feasible([1, 1, 1])
+    assert Budget(2).is_feasible([1, 1, 0]) and not Budget(2).is_feasible([1, 1, 1])  # N from the action
     assert Budget(2, 4, equality=True).is_feasible([1, 0, 1, 0])
     assert not Budget(2, 4, equality=True).is_feasible([1, 0, 0, 0])
 

@@ -100,7 +100,7 @@ def mip_argmax(qnet: Any, state: Any, feasible: Any, *, solver: str = "highs", m
     n = d - len(x_s)
     if n < 1:
         raise InvalidModelError(f"the network has {d} inputs, the state alone has {len(x_s)}")
-    if hasattr(feasible, "n_actions") and feasible.n_actions != n:
+    if getattr(feasible, "n_actions", None) is not None and feasible.n_actions != n:
         raise InvalidModelError(f"the feasible set has {feasible.n_actions} actions, the network expects {n}")
     model = MipModel()
     a = model.add_vars(n, lb=0.0, ub=1.0, integer=True)

@@ -41,9 +41,9 @@ __all__ = [
 ]
 
 
-def _as_action(action: Any, n: int) -> np.ndarray:
+def _as_action(action: Any, n: int | None) -> np.ndarray:
     a = np.asarray(action)
-    if a.shape != (n,):
+    if (n is not None and a.shape != (n,)) or a.ndim != 1:
         raise InvalidModelError(f"action must have shape ({n},), got {a.shape}")
     if not np.isin(a, (0, 1)).all():
         bad = int(np.flatnonzero(~np.isin(a, (0, 1)))[0])
@@ -65,7 +65,7 @@ class _Base:
 
     def enumerate_feasible(self) -> np.ndarray:
         """All feasible actions, shape ``(m, N)``, by the independent check (``N <= 16``)."""
-        if self.n_actions > 16:
+        if self.n_actions is None or self.n_actions > 16:
             raise InvalidModelError(f"enumerate_feasible needs N <= 16 actions, got N = {self.n_actions}")
         grid = np.array(list(itertools.product((0, 1), repeat=self.n_actions)), dtype=np.int8)
         ok = [self.is_feasible(a) for a in grid]
@@ -115,11 +115,13 @@ class Budget(_Base):
     """
 
     budget: int
-    n_actions: int
+    n_actions: int | None = None  # type: ignore[assignment]
     equality: bool = False
 
     def __post_init__(self) -> None:
         _check_budget(self.budget, self.n_actions)
+        if self.n_actions is None:
+            return
         if self.n_actions < 1:
             raise InvalidModelError(f"n_actions = {self.n_actions} must be >= 1")
         if self.equality and self.budget > self.n_actions:
@@ -139,6 +141,8 @@ class Budget(_Base):
 
     def sample(self, seed: Any = None) -> tuple[np.ndarray, Any]:
         """A random feasible action (uniform size in ``0..B``, or ``B``), and ``None``."""
+        if self.n_actions is None:
+            raise InvalidModelError("Budget.sample needs n_actions")
         rng = rng_from_seed(seed)
         k = self.budget if self.equality else int(rng.integers(0, self.budget + 1))
         a = np.zeros(self.n_actions, dtype=np.int8)

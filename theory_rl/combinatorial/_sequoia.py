@@ -253,18 +253,13 @@ def sequoia_train(cormab: CoRMAB, *, hidden: tuple[int, ...] = (16, 32), episode
     n_solves = 0
     td_loss, ep_reward = [], []
 
-    def layers_of(m: Any) -> list[tuple[np.ndarray, np.ndarray]]:
-        return relu_mlp_layers(m.cpu() if dev.type != "cpu" else m)
-
     def argmax(layers: Any, s: np.ndarray) -> np.ndarray:
         nonlocal n_solves
         n_solves += 1
         return mip_argmax(layers, s / (N_LEVELS - 1), c_train, solver=solver, mip_gap=mip_gap,
                           time_limit=time_limit, layers=layers).action
 
-    target_layers = layers_of(target)
-    if dev.type != "cpu":
-        target.to(dev)
+    target_layers = relu_mlp_layers(target)  # float64 copies on the CPU, where the MILP runs
     step = 0
     bar = range(episodes)
     if progress:
@@ -281,11 +276,7 @@ def sequoia_train(cormab: CoRMAB, *, hidden: tuple[int, ...] = (16, 32), episode
             if rng.random() < eps:
                 a = c_train.sample(rng)[0]
             else:
-                with torch.no_grad():
-                    pl = layers_of(net)
-                if dev.type != "cpu":
-                    net.to(dev)
-                a = argmax(pl, s)
+                a = argmax(relu_mlp_layers(net), s)
             r = float(cormab.expected_reward(s, a))
             s2 = cormab.sample_next(s, a, rng)
             replay.add(s, a, r, s2)
@@ -320,14 +311,10 @@ def sequoia_train(cormab: CoRMAB, *, hidden: tuple[int, ...] = (16, 32), episode
                         pt.mul_(1.0 - tau).add_(tau * pn)
                 if not published:  # the target moved: memoised argmaxes are stale
                     memo.clear()
-                target_layers = layers_of(target)
-                if dev.type != "cpu":
-                    target.to(dev)
+                target_layers = relu_mlp_layers(target)
             elif step % target_update_every == 0:
                 target.load_state_dict(net.state_dict())
-                target_layers = layers_of(target)
-                if dev.type != "cpu":
-                    target.to(dev)
+                target_layers = relu_mlp_layers(target)
                 memo.clear()
         ep_reward.append(total / cormab.horizon)
         sched.step()
