@@ -33,6 +33,7 @@ where ``w*`` is needed (it is accepted by :func:`regularized_primal`).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -163,7 +164,8 @@ def regularized_primal(mdp: FiniteMDP, d_offline: np.ndarray, f: str | FDivergen
         Regularisation weight ``> 0``.
     solver : str
         cvxpy solver (default Clarabel, an interior-point conic solver, run with gap and
-        feasibility tolerances 1e-11).
+        feasibility tolerances 1e-11, and again with its defaults if it reports the tight
+        solve inaccurate).
 
     Returns
     -------
@@ -182,15 +184,20 @@ def regularized_primal(mdp: FiniteMDP, d_offline: np.ndarray, f: str | FDivergen
         d_off, valid = _offline(mdp, d_offline)
         r = effective_rewards(mdp)[valid]
         M = flow_matrix(mdp)[:, valid]
-        x = cp.Variable(valid.size, nonneg=True)
-        flow = M @ x == (1.0 - mdp.gamma) * np.asarray(mdp.d0)
-        problem = cp.Problem(cp.Maximize(r @ x - a * div.cvxpy_divergence(x, d_off.ravel()[valid])), [flow])
-        try:
-            options = _CLARABEL_TIGHT if solver.upper() == "CLARABEL" else {}
-            problem.solve(solver=solver, **options)
-        except cp.error.SolverError as exc:
-            raise SolverError(f"cvxpy ({solver}) failed on the regularised primal: {exc}", status="error") from None
-        if problem.status not in ("optimal",):
+        tight = _CLARABEL_TIGHT if solver.upper() == "CLARABEL" else {}
+        for options in ((tight, {}) if tight else ({},)):  # tight first; Clarabel's defaults if it stalls
+            x = cp.Variable(valid.size, nonneg=True)
+            flow = M @ x == (1.0 - mdp.gamma) * np.asarray(mdp.d0)
+            problem = cp.Problem(cp.Maximize(r @ x - a * div.cvxpy_divergence(x, d_off.ravel()[valid])), [flow])
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)  # "solution may be inaccurate": retried below
+                    problem.solve(solver=solver, **options)
+            except cp.error.SolverError as exc:
+                raise SolverError(f"cvxpy ({solver}) failed on the regularised primal: {exc}", status="error") from None
+            if problem.status == "optimal":
+                break
+        if problem.status != "optimal":
             raise SolverError("cvxpy did not solve the regularised primal", status=problem.status)
         d = np.zeros(mdp.n_states * mdp.n_actions)
         d[valid] = x.value
