@@ -1,0 +1,57 @@
+"""PBVI: its alpha vectors are a lower bound (exact values, random POMDPs), the value at b0 never
+decreases, and it starts from and stays above the blind-policy bound."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from theory_rl.checks import pomdps
+from theory_rl.errors import InvalidModelError
+from theory_rl.pomdp import read_pomdp
+from theory_rl.pomdp._bounds import blind_lower_bound
+from theory_rl.pomdp._exact import exact_value_iteration
+from theory_rl.pomdp._pbvi import pbvi
+from theory_rl.pomdp._solution import alpha_value
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "pomdp"
+REFERENCE = {"tiger.95.POMDP": 19.3714, "cheese.95.POMDP": 3.4862}
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_pbvi_lower_bound_below_exact_value_and_close(name):
+    model = read_pomdp(DATA / name)
+    sol = pbvi(model, n_expansions=6, seed=0)
+    assert sol.lower <= REFERENCE[name] + 5e-5 <= sol.upper
+    assert sol.lower >= REFERENCE[name] - 0.05  # a few expansions already get close
+    blind = alpha_value(blind_lower_bound(model).alpha, model.b0)
+    assert sol.lower >= blind
+    assert np.all(np.diff(sol.history["lower"]) >= -1e-12)
+    assert sol.history["lower"][0] == pytest.approx(blind)
+
+
+def test_pbvi_is_seeded():
+    model = read_pomdp(DATA / "cheese.95.POMDP")
+    a, b = pbvi(model, n_expansions=3, seed=3), pbvi(model, n_expansions=3, seed=3)
+    assert np.array_equal(a.alpha, b.alpha) and np.array_equal(a.info["beliefs"], b.info["beliefs"])
+
+
+@pytest.mark.filterwarnings("ignore::theory_rl.errors.ConvergenceWarning")
+@settings(max_examples=10, deadline=None)
+@given(pomdps(max_states=3, max_actions=2, max_observations=2, gamma=(0.5, 0.85)))
+def test_pbvi_vectors_never_exceed_exact_value(model):
+    exact = exact_value_iteration(model, tol=1e-6, time_limit=2)
+    sol = pbvi(model, n_expansions=3, seed=1)
+    B = np.vstack([model.b0, np.random.default_rng(0).dirichlet(np.ones(model.n_states), size=20)])
+    tol = 1e-7 * (1 + np.abs(model.R).max() / (1 - model.gamma))
+    assert np.all(alpha_value(sol.alpha, B) <= alpha_value(exact.alpha, B) + exact.info["above"] + tol)
+    assert sol.lower <= sol.upper + tol
+
+
+def test_pbvi_rejects_bad_input():
+    model = read_pomdp(DATA / "tiger.95.POMDP")
+    with pytest.raises(InvalidModelError, match="POMDP"):
+        pbvi(np.zeros(3))
+    with pytest.raises(InvalidModelError, match="gamma"):
+        pbvi(model.replace(gamma=1.0))

@@ -1,0 +1,173 @@
+r"""Point-based value iteration (PBVI; Pineau, Gordon & Thrun 2003).
+
+PBVI alternates two phases on a finite belief set ``B`` that starts as ``{b0}``:
+
+* **improvement** -- point-based backups of the alpha set ``Gamma`` at every ``b in B``
+  (:func:`theory_rl.pomdp.point_backup`),
+
+  .. math::
+      \alpha_b = \arg\max_{a} \; b \cdot \Big( R_a + \sum_o \arg\max_{g \in \Gamma^{a,o}} b \cdot g \Big),
+      \qquad \Gamma^{a,o} = \{\gamma\, T_a \operatorname{diag}(O_a[:, o])\, \alpha : \alpha \in \Gamma\};
+
+* **expansion** (stochastic simulation with explorative action, SSEA) -- for every ``b in B`` and
+  every action ``a`` one successor ``tau(b, a, o)`` is sampled (``o ~ P(o | b, a)``) and the one
+  farthest from ``B`` in L1 distance is added, so ``B`` at most doubles.
+
+Guarantee (Pineau et al. 2003, Thm 1): with ``delta_B = max_{b' reachable} min_{b in B} ||b - b'||_1``,
+``||V_B - V*||_inf <= (R_max - R_min) delta_B / (1 - gamma)^2`` at convergence of the backups.
+Every vector is the value of a conditional plan whose leaves follow the blind policies of the
+initial set, so ``V_B(b0) <= V*(b0)``: ``lower`` is a certified lower bound. PBVI has no upper
+bound of its own; ``upper`` is the fast informed bound at ``b0``.
+
+Deviation from the paper: the improvement phase keeps, besides the new vectors, the old ones that
+are still maximal at some ``b in B`` (the paper replaces the set), so that ``V(b)`` never
+decreases at any ``b in B``; the number of backups per expansion is adaptive (until the largest
+improvement on ``B`` falls below ``tol`` or ``n_backups`` is reached) instead of a fixed horizon.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .._validation import rng_from_seed
+from ..errors import ConvergenceWarning, InvalidModelError
+from ..models import POMDP
+from ._backup import point_backup
+from ._belief import belief_update, observation_probabilities
+from ._bounds import blind_lower_bound, fib_upper_bound
+from ._solution import POMDPSolution, alpha_value
+
+__all__ = ["pbvi", "sample_successor"]
+
+
+def sample_successor(model: POMDP, b: np.ndarray, a: int, rng: np.random.Generator) -> tuple[int, np.ndarray]:
+    r"""Draw ``o ~ P(o | b, a)`` and return ``(o, tau(b, a, o))``.
+
+    ``P(o | b, a) = sum_{s'} O[a, s', o] sum_s T[s, a, s'] b(s)`` (Cassandra's convention).
+    """
+    p_obs = observation_probabilities(model, b, a)
+    o = int(rng.choice(p_obs.size, p=p_obs / p_obs.sum()))
+    return o, belief_update(model, b, a, o)
+
+
+def keep_maximal(alpha: np.ndarray, actions: np.ndarray, beliefs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The vectors that are maximal at some belief of ``beliefs`` (first one on ties), in order."""
+    keep = np.unique(np.argmax(beliefs @ alpha.T, axis=1))
+    return alpha[keep], actions[keep]
+
+
+def initial_bounds(model: POMDP, b0: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Blind-policy lower-bound vectors ``(alpha, actions)`` and the FIB upper bound at ``b0``."""
+    blind = blind_lower_bound(model)
+    return blind.alpha, blind.actions, float(alpha_value(fib_upper_bound(model).alpha, b0))
+
+
+def check_model(model: Any, name: str) -> None:
+    if not isinstance(model, POMDP):
+        raise InvalidModelError(f"model must be a theory_rl.models.POMDP, got {type(model).__name__}")
+    if not model.gamma < 1.0:
+        raise InvalidModelError(f"{name} needs gamma < 1 (infinite-horizon discounted model)")
+
+
+def pbvi(
+    model: POMDP,
+    *,
+    n_expansions: int = 6,
+    n_backups: int = 200,
+    tol: float = 1e-4,
+    max_beliefs: int = 2000,
+    time_limit: float = 60.0,
+    seed: int | np.random.Generator | None = None,
+) -> POMDPSolution:
+    r"""PBVI (Pineau, Gordon & Thrun, IJCAI 2003): point-based backups on a growing belief set.
+
+    Parameters
+    ----------
+    model : POMDP
+    n_expansions : int
+        Number of SSEA expansions of ``B`` (``|B| <= 2^n_expansions``).
+    n_backups : int
+        Maximum backups of the whole set ``B`` per expansion.
+    tol : float
+        The improvement phase stops when ``max_{b in B} (V_new(b) - V(b)) < tol``.
+    max_beliefs : int
+        Cap on ``|B|``.
+    time_limit : float
+        Wall-clock seconds (checked between backups).
+    seed : int or Generator, optional
+        Drives the sampled expansions.
+
+    Returns
+    -------
+    POMDPSolution
+        ``lower = max_k alpha_k . b0`` (the value of a policy, hence ``<= V*(b0)``), ``upper`` the
+        FIB at ``b0``; ``history`` per backup: ``lower``, ``upper``, ``time``, ``n_vectors``,
+        ``n_beliefs``; ``info["beliefs"]`` the final ``B``.
+    """
+    check_model(model, "pbvi")
+    rng = rng_from_seed(seed)
+    start = time.perf_counter()
+    b0 = model.b0
+    alpha, actions, upper = initial_bounds(model, b0)
+    B = b0[None, :].copy()
+    hist: dict[str, list[float]] = {k: [] for k in ("lower", "upper", "time", "n_vectors", "n_beliefs")}
+
+    def record() -> float:
+        lo = float((alpha @ b0).max())
+        hist["lower"].append(lo)
+        hist["upper"].append(upper)
+        hist["time"].append(time.perf_counter() - start)
+        hist["n_vectors"].append(alpha.shape[0])
+        hist["n_beliefs"].append(B.shape[0])
+        return lo
+
+    record()
+    n_iter = 0
+    out_of_time = False
+    converged = False
+    for expansion in range(n_expansions + 1):
+        for _ in range(n_backups):
+            if time.perf_counter() - start >= time_limit:
+                out_of_time = True
+                break
+            old = (B @ alpha.T).max(axis=1)
+            res = point_backup(model, alpha, B)
+            alpha, actions = keep_maximal(np.vstack([alpha, res.alpha]), np.concatenate([actions, res.actions]), B)
+            n_iter += 1
+            record()
+            if (res.values - old).max() < tol:
+                converged = True
+                break
+            converged = False
+        if out_of_time or expansion == n_expansions or B.shape[0] >= max_beliefs:
+            break
+        B = _expand(model, B, rng, max_beliefs)
+    if not converged:
+        warnings.warn("pbvi: the last improvement phase did not reach tol "
+                      f"({'time_limit' if out_of_time else 'n_backups'} reached)", ConvergenceWarning, stacklevel=2)
+    lower = float((alpha @ b0).max())
+    return POMDPSolution(
+        alpha=alpha, actions=actions.astype(np.int64), lower=lower, upper=upper, value=lower,
+        converged=converged, n_iter=n_iter, history={k: np.asarray(v) for k, v in hist.items()}, method="pbvi",
+        params={"n_expansions": n_expansions, "n_backups": n_backups, "tol": tol, "max_beliefs": max_beliefs,
+                "time_limit": time_limit},
+        elapsed=time.perf_counter() - start, info={"beliefs": B},
+    )
+
+
+def _expand(model: POMDP, B: np.ndarray, rng: np.random.Generator, max_beliefs: int) -> np.ndarray:
+    """SSEA: per belief, one sampled successor per action; add the farthest (L1) from the set."""
+    current = B
+    for b in B:
+        if current.shape[0] >= max_beliefs:
+            break
+        cands = np.array([sample_successor(model, b, a, rng)[1] for a in range(model.n_actions)])
+        dist = np.abs(cands[:, None, :] - current[None, :, :]).sum(axis=2).min(axis=1)
+        best = int(np.argmax(dist))
+        if dist[best] > 1e-9:
+            current = np.vstack([current, cands[best]])
+    return current
