@@ -18,6 +18,10 @@ from ._bounds import blind_lower_bound, fib_upper_bound, qmdp_upper_bound
 from ._cassandra import parse_pomdp, read_pomdp, write_pomdp
 from ._exact import exact_value_iteration, finite_horizon_value, prune
 from ._forward import enumerate_trajectories, trajectory_probability, unnormalized_beliefs
+from ._hsvi import hsvi2, sawtooth_upper_bound
+from ._pbvi import pbvi, sample_successor
+from ._perseus import perseus, sample_beliefs
+from ._pomcp import EpisodeResult, PlanResult, pomcp_episode, pomcp_plan
 from ._pomdpx import read_pomdpx, write_pomdpx
 from ._psr import PSR, independent_columns, psr_trajectory_probability_torch
 from ._revealing import (
@@ -102,4 +106,16 @@ __all__ += [  # PSRs, spectral learning, revealing constants, UMT-PSR
     "bracketing_cover",
     "future_m_vectors",
     "well_conditioning_gamma",
+]
+__all__ += [  # point-based and online solvers
+    "hsvi2",
+    "sawtooth_upper_bound",
+    "pbvi",
+    "sample_successor",
+    "perseus",
+    "sample_beliefs",
+    "PlanResult",
+    "EpisodeResult",
+    "pomcp_plan",
+    "pomcp_episode",
 ]
