@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
+from scipy.special import log_softmax
 
 from .._result import ResultMixin
 from .._validation import as_float_array, check_finite, check_gamma, check_probability_rows
@@ -140,10 +141,7 @@ class GameSolution(ResultMixin):
 
 def _softmax(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(softmax(x), log softmax(x))`` along the last axis."""
-    m = x.max(axis=-1, keepdims=True)
-    z = x - m
-    lse = np.log(np.exp(z).sum(axis=-1, keepdims=True))
-    logp = z - lse
+    logp = log_softmax(x, axis=-1)
     return np.exp(logp), logp
 
 

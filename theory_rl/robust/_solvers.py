@@ -260,7 +260,8 @@ def robust_policy_iteration(
     residual (the paper's condition ``eps_k -> 0``). Stops when the MacQueen bounds of the
     robust operator certify width ``tol``.
 
-    Guarantee: converges to ``v_rob`` (paper, Thm 3.2); in practice a handful of improvement
+    Guarantee: converges to ``v_rob`` (the paper's convergence theorem for inexact evaluation with
+    ``eps_k -> 0``; theorem number not verified); in practice a handful of improvement
     steps, each costing a few linear solves.
     """
     tol = check_tol(tol)
