@@ -19,6 +19,7 @@ import numpy as np
 
 from .._result import ResultMixin
 from ..errors import InvalidModelError, SolverError
+from ._constraints import Budget, Capacity, Matching, Path
 from ._cormab import CoRMAB
 from ._encoding import embed_relu_mlp, forward, relu_mlp_layers
 from ._mip import MipModel, solve_mip
@@ -60,6 +61,16 @@ def _finish(feasible: Any, sol: Any, model: MipModel, action_vars: np.ndarray, a
     return ArgmaxResult(action=action, value=float(value), certificate=cert, solver_stats=stats)
 
 
+def _max_active(feasible: Any) -> int | None:
+    """The feasible set's bound on ``sum_i a_i``: ``feasible.max_active`` if it defines one, else
+    the ``budget`` of the four built-in classes (each imposes ``sum a <= B``)."""
+    if hasattr(feasible, "max_active"):
+        return feasible.max_active
+    if isinstance(feasible, (Budget, Path, Matching, Capacity)):
+        return int(feasible.budget)
+    return None
+
+
 def mip_argmax(qnet: Any, state: Any, feasible: Any, *, solver: str = "highs", mip_gap: float = 0.0,
                time_limit: float | None = None, bounds: str = "interval", big_m: float | None = None,
                tighten: bool = False, check_big_m: bool = True, warm_start: Any = None, threads: int | None = 1,
@@ -80,7 +91,9 @@ def mip_argmax(qnet: Any, state: Any, feasible: Any, *, solver: str = "highs", m
     mip_gap, time_limit : float
         Relative MIP gap (0: proven optimal) and seconds.
     bounds, big_m, tighten, check_big_m
-        See :func:`embed_relu_mlp` (default: interval bounds, no fixed big-M).
+        See :func:`embed_relu_mlp` (default: interval bounds, no fixed big-M). The first layer's
+        bounds also use the feasible set's cardinality bound ``sum a <= B`` (``max_active``
+        there), which every built-in class imposes; a user object may define ``max_active``.
     warm_start : array_like of 0/1, shape (N,), optional
         A feasible action handed to HiGHS as a partial solution.
     threads, highs_options
@@ -107,7 +120,8 @@ def mip_argmax(qnet: Any, state: Any, feasible: Any, *, solver: str = "highs", m
     aux = _add_feasible(model, feasible, a)
     emb = embed_relu_mlp(model, layers, inputs=[int(i) for i in a] + x_s.tolist(),
                          lower=np.concatenate([np.zeros(n), x_s]), upper=np.concatenate([np.ones(n), x_s]),
-                         bounds=bounds, big_m=big_m, tighten=tighten, check_big_m=check_big_m)
+                         bounds=bounds, big_m=big_m, tighten=tighten, check_big_m=check_big_m,
+                         max_active=_max_active(feasible))
     model.add_objective(emb.output_cols, emb.output_coefs, emb.output_constant)
     ws = None if warm_start is None else dict(zip(a.tolist(), np.asarray(warm_start, dtype=float).tolist()))
     sol = solve_mip(model, solver=solver, mip_gap=mip_gap, time_limit=time_limit, warm_start=ws, threads=threads,

@@ -121,7 +121,7 @@ def _lp_bound(model: MipModel, cols: np.ndarray, coefs: np.ndarray, sign: float)
 
 def embed_relu_mlp(model: MipModel, net: Any, *, inputs: list[Any], lower: np.ndarray, upper: np.ndarray,
                    bounds: str = "interval", big_m: float | None = None, tighten: bool = False,
-                   check_big_m: bool = True) -> EmbeddedNetwork:
+                   check_big_m: bool = True, max_active: int | None = None) -> EmbeddedNetwork:
     r"""Encode the ReLU MLP ``net`` in ``model`` and return its output as an affine expression.
 
     Parameters
@@ -143,6 +143,12 @@ def embed_relu_mlp(model: MipModel, net: Any, *, inputs: list[Any], lower: np.nd
         The constant for ``bounds="big_m"``.
     tighten : bool
         Tighten the interval bounds of unstable units by LP (two LP solves per unit).
+    max_active : int, optional
+        A bound ``k`` on ``sum_i x_i`` over the decision inputs, all of which must lie in
+        ``[0, 1]`` (every coRMAB feasible set has one: its budget). The first layer's bounds then
+        become ``c_u + (sum of the k largest positive weights)`` and ``c_u + (sum of the k most
+        negative weights)``, the exact extremes over ``{x in [0, 1]^n : sum x <= k}``, which is
+        never looser than the box bound and is much tighter when ``k << n``.
     check_big_m : bool
         With ``bounds="big_m"``: raise if ``big_m`` is below an interval bound, i.e. if the
         encoding may cut off feasible points (the bound is valid, so a larger ``|z_u|`` may
@@ -189,6 +195,8 @@ def embed_relu_mlp(model: MipModel, net: Any, *, inputs: list[Any], lower: np.nd
         zl, zu = zl.copy(), zu.copy()
         if bounds == "interval" and k > 0:  # recompute from the (possibly tightened) previous layer
             zl, zu = _propagate(W, b, cols, consts, prev_lo, prev_hi)
+        if bounds == "interval" and k == 0 and max_active is not None:
+            zl, zu = _cardinality_bounds(Wv, const, int(max_active), zl, zu, lower[var], upper[var])
         if tighten and bounds == "interval":
             for u in np.flatnonzero((zl < 0) & (zu > 0)):
                 nzv = np.flatnonzero(Wv[u])
@@ -230,6 +238,18 @@ def embed_relu_mlp(model: MipModel, net: Any, *, inputs: list[Any], lower: np.nd
         output_cols=cols[var], output_coefs=W[0, var], output_constant=float(b[0] + W[0, ~var] @ consts[~var]),
         bounds=used, binaries=np.concatenate(binaries) if binaries else np.zeros(0, dtype=np.int64),
         n_stable_active=n_act, n_stable_inactive=n_inact)
+
+
+def _cardinality_bounds(Wv: np.ndarray, const: np.ndarray, k: int, zl: np.ndarray, zu: np.ndarray,
+                        lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if k < 0:
+        raise InvalidModelError(f"max_active = {k} must be >= 0")
+    if Wv.shape[1] == 0 or not (np.all(lo == 0.0) and np.all(hi == 1.0)):
+        return zl, zu  # the cardinality argument needs decision inputs in [0, 1]
+    k = min(k, Wv.shape[1])
+    pos = -np.sort(-np.maximum(Wv, 0.0), axis=1)[:, :k].sum(axis=1)
+    neg = np.sort(np.minimum(Wv, 0.0), axis=1)[:, :k].sum(axis=1)
+    return np.maximum(zl, const + neg), np.minimum(zu, const + pos)
 
 
 def _propagate(W: np.ndarray, b: np.ndarray, cols: np.ndarray, consts: np.ndarray, lo: np.ndarray,
