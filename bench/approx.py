@@ -316,26 +316,33 @@ def iwocs_part(quick: bool, seeds: int) -> list[dict[str, Any]]:
                   f"{res.grid['worst']:.1f} (mean {res.grid['mean']:.1f}) vs nominal-only "
                   f"{res.grid_nominal['worst']:.1f} (mean {res.grid_nominal['mean']:.1f}); "
                   f"{len(res.thetas)} models, {time.perf_counter() - start:.0f} s")
+    plot_iwocs(rows)
+    return rows
+
+
+def plot_iwocs(rows: list[dict[str, Any]]) -> None:
+    """Bars: mean over seeds of the worst and mean grid return; dots: the seeds."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(7, 3.4), dpi=100)
-    for ax, env_id in zip(axes, setups):
+    envs_ = list(dict.fromkeys(r["env"] for r in rows))
+    fig, axes = plt.subplots(1, len(envs_), figsize=(3.6 * len(envs_), 3.4), dpi=100, squeeze=False)
+    for ax, env_id in zip(axes[0], envs_):
         sel = [r for r in rows if r["env"] == env_id]
         x = np.arange(2)
         for k, key in enumerate(("worst", "mean")):
             vals = np.array([[r[f"{key}_nominal"], r[f"{key}_iwocs"]] for r in sel])
-            m, h = ci95(vals)
-            ax.bar(x + 0.38 * k, m, 0.36, yerr=h, label=f"{key} over grid", capsize=3)
+            ax.bar(x + 0.38 * k, vals.mean(axis=0), 0.36, label=f"{key} over grid", color=f"C{k}", alpha=0.7)
+            for v in vals:
+                ax.plot(x + 0.38 * k, v, "k.", ms=6)
         ax.set_xticks(x + 0.19, ["nominal DQN", "deep IWOCS"])
-        ax.set_title(f"{env_id} ({len(sel)} seeds)", fontsize=9)
-    axes[0].legend(fontsize=8)
+        ax.set_title(f"{env_id}: {len(sel[0]['grid'])} grid models, {len(sel)} seeds (dots)", fontsize=8)
+    axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(os.path.join(FIGURES, "approx_iwocs.png"))
     plt.close(fig)
-    return rows
 
 
 def main() -> None:
@@ -345,7 +352,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--iwocs-seeds", type=int, default=2)
     parser.add_argument("--output", default=RESULTS)
+    parser.add_argument("--plot-only", action="store_true", help="redraw the Deep IWOCS figure from --output")
     args = parser.parse_args()
+    if args.plot_only:
+        with open(args.output) as f:
+            plot_iwocs(json.load(f)["iwocs"])
+        return
     import torch
 
     # one torch thread throughout: fastest for the small networks (approx._torch.single_thread) and,
