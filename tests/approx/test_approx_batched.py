@@ -184,3 +184,27 @@ def test_gpu_equals_cpu():
     cpu = approx.batched_value_iteration(approx.stack_mdps(mdps), tol=1e-10)
     gpu = approx.batched_value_iteration(approx.stack_mdps(mdps, device="cuda"), tol=1e-10, device="cuda")
     np.testing.assert_allclose(gpu.v.cpu().numpy(), cpu.v.numpy(), atol=1e-10)
+
+
+@given(finite_mdps(min_states=2, max_states=5, sparse=False), st.integers(1, 6), st.integers(0, 2**31))
+def test_empirical_models_are_probability_kernels_supported_on_the_true_one(mdp, n, seed):
+    samples = approx.sample_next_states(mdp, n, 3, seed=seed)
+    P = np.asarray(mdp.P)
+    S, A = mdp.n_states, mdp.n_actions
+    assert samples.shape == (3, S, A, n)
+    for b in range(3):
+        hat = np.stack([[np.bincount(samples[b, s, a], minlength=S) for a in range(A)] for s in range(S)]) / n
+        np.testing.assert_allclose(hat.sum(-1), 1.0)
+        assert not hat[P == 0].any()  # never a transition the model does not have
+    again = approx.sample_next_states(mdp, n, 3, seed=seed)
+    np.testing.assert_array_equal(samples, again)
+
+
+def test_batched_results_are_json_ready():
+    import json
+
+    mdps = [envs.random_mdp(3, 2, gamma=0.5, seed=s) for s in range(2)]
+    sol = approx.batched_value_iteration(approx.stack_mdps(mdps), device="auto" if not torch.cuda.is_available() else "cpu")
+    json.dumps(sol.to_dict())
+    res = approx.batched_empirical_planning(mdps[0], 3, 2, seed=0)
+    assert json.loads(json.dumps(res.to_dict()))["n_samples"] == 3

@@ -149,3 +149,26 @@ def test_linear_bad_input():
         approx.lstd(np.ones((2, 1)), np.ones(2), np.ones((2, 1)), gamma=0.5, lam=0.5, weights=np.ones(2))
     with pytest.raises(InvalidModelError, match=r"phi_next_all must have shape"):
         approx.lspi(np.ones((2, 3)), np.ones(2), np.ones((2, 3)), gamma=0.9)
+
+
+def test_lstd_and_fqi_stop_bootstrapping_at_terminal_transitions():
+    # 0 -> 1 -> terminal, reward 1 per step: v(0) = 1 + gamma, v(1) = 1
+    phi, phi2 = np.eye(2), np.array([[0.0, 1.0], [0.0, 0.0]])
+    res = approx.lstd(phi, np.ones(2), phi2, gamma=0.9, dones=np.array([0.0, 1.0]))
+    np.testing.assert_allclose(res.w, [1.9, 1.0], atol=1e-12)
+    # the same with a bogus next feature on the terminal row: it must be ignored
+    res = approx.lstd(phi, np.ones(2), np.array([[0.0, 1.0], [5.0, 5.0]]), gamma=0.9, dones=np.array([0.0, 1.0]))
+    np.testing.assert_allclose(res.w, [1.9, 1.0], atol=1e-12)
+    onehot = np.eye(2)[:, None, :]  # one action
+    fqi = approx.fitted_q_iteration(phi, np.ones(2), np.stack([onehot[1], 5 * onehot[0]]), gamma=0.9,
+                                    dones=np.array([0.0, 1.0]))
+    np.testing.assert_allclose(fqi.w, [1.9, 1.0], atol=1e-8)
+
+
+def test_linear_results_are_json_ready():
+    import json
+
+    phi = np.eye(2)
+    res = approx.lstd(phi, np.ones(2), phi, gamma=0.5)
+    assert json.loads(json.dumps(res.to_dict()))["method"] == "lstd"
+    assert "LinearResult(method='lstd'" in repr(res)

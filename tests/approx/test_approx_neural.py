@@ -1,6 +1,8 @@
 """Neural learners on tabular MDPs (one-hot inputs) against the exact solvers, and their
 gymnasium plumbing. Kept small: each learner trains for a few thousand steps at most."""
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -32,6 +34,7 @@ def test_dqn_one_hot_learns_q_star(small_mdp, double):
     assert np.max(np.abs(q - exact.q)) < 0.05 * scale
     assert np.max(exact.v - tabular.policy_value(mdp, q.argmax(1))) < 1e-9  # the greedy policy is optimal
     assert res.method == ("double_dqn" if double else "dqn") and len(res.episode_returns) > 0
+    assert json.loads(json.dumps(res.to_dict()))["params"]["double"] is double
 
 
 @pytest.mark.filterwarnings("ignore::theory_rl.errors.ConvergenceWarning")  # the exact run stops at K on purpose
