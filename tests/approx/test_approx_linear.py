@@ -28,7 +28,9 @@ def _sa_data(mdp):
     d = approx.model_transitions(mdp)
     S, A = mdp.n_states, mdp.n_actions
     onehot = np.eye(S * A).reshape(S, A, S * A)
-    return onehot[d["states"], d["actions"]], d["rewards"], onehot[d["next_states"]], d["weights"]
+    mask = np.ones((S, A), bool) if mdp.action_mask is None else mdp.action_mask
+    return (onehot[d["states"], d["actions"]], d["rewards"], onehot[d["next_states"]], d["weights"],
+            mask[d["next_states"]])
 
 
 @given(finite_mdps(min_states=2), st.integers(0, 2**31))
@@ -94,16 +96,19 @@ def test_lstd_lambda_from_a_trajectory_approaches_the_lambda_closed_form():
 
 
 @settings(max_examples=20)
-@given(finite_mdps(min_states=2, max_states=5, max_actions=3))
+@given(finite_mdps(min_states=2, max_states=5, max_actions=3, masked=True, reward_range=(-1.0, 0.5)))
 def test_lspi_and_fqi_one_hot_reach_q_star(mdp):
+    """Masked models with negative rewards too: an unavailable action (never in the data, so its
+    one-hot Q stays 0) must not win the greedy step."""
     exact = tabular.policy_iteration(mdp)
-    phi, r, phi2, w = _sa_data(mdp)
-    res = approx.lspi(phi, r, phi2, gamma=mdp.gamma, weights=w)
+    phi, r, phi2, w, mask = _sa_data(mdp)
+    available = np.isfinite(exact.q)
+    res = approx.lspi(phi, r, phi2, gamma=mdp.gamma, weights=w, next_action_mask=mask)
     assert res.converged
-    np.testing.assert_allclose(res.w.reshape(exact.q.shape), exact.q, atol=1e-8)
-    fqi = approx.fitted_q_iteration(phi, r, phi2, gamma=mdp.gamma, weights=w, tol=1e-9)
+    np.testing.assert_allclose(res.w.reshape(exact.q.shape)[available], exact.q[available], atol=1e-8)
+    fqi = approx.fitted_q_iteration(phi, r, phi2, gamma=mdp.gamma, weights=w, tol=1e-9, next_action_mask=mask)
     assert fqi.converged
-    np.testing.assert_allclose(fqi.w.reshape(exact.q.shape), exact.q, atol=1e-9)
+    np.testing.assert_allclose(fqi.w.reshape(exact.q.shape)[available], exact.q[available], atol=1e-9)
     # LSPI is policy iteration here: it needs no more improvement steps than PI (+1 to confirm)
     assert res.n_iter <= exact.n_iter + 2
 
@@ -149,6 +154,9 @@ def test_linear_bad_input():
         approx.lstd(np.ones((2, 1)), np.ones(2), np.ones((2, 1)), gamma=0.5, lam=0.5, weights=np.ones(2))
     with pytest.raises(InvalidModelError, match=r"phi_next_all must have shape"):
         approx.lspi(np.ones((2, 3)), np.ones(2), np.ones((2, 3)), gamma=0.9)
+    with pytest.raises(InvalidModelError, match=r"next_action_mask\[1\] allows no action"):
+        approx.lspi(np.ones((2, 3)), np.ones(2), np.ones((2, 2, 3)), gamma=0.9,
+                    next_action_mask=np.array([[True, False], [False, False]]))
 
 
 def test_lstd_and_fqi_stop_bootstrapping_at_terminal_transitions():

@@ -109,6 +109,19 @@ def _tensors(dev: Any, dtype: Any, **arrays: Any) -> dict[str, Any]:
     return out
 
 
+def _next_mask(next_action_mask: Any, shape: tuple[int, ...], dev: Any) -> Any:
+    """Validate ``next_action_mask`` (``(N, A)`` bool, at least one true per row) into a tensor."""
+    if next_action_mask is None:
+        return None
+    torch = require_torch()
+    mask = np.asarray(next_action_mask, dtype=bool)
+    if mask.shape != tuple(shape):
+        raise InvalidModelError(f"next_action_mask has shape {mask.shape}, expected {tuple(shape)}")
+    if not mask.any(axis=1).all():
+        raise InvalidModelError(f"next_action_mask[{int(np.argmin(mask.any(axis=1)))}] allows no action")
+    return torch.as_tensor(mask, device=dev)
+
+
 def _defaults(t: dict[str, Any], torch: Any) -> tuple[Any, Any]:
     N = t["phi"].shape[0]
     ones = torch.ones(N, dtype=t["phi"].dtype, device=t["phi"].device)
@@ -213,9 +226,13 @@ def lstd(
                         elapsed=timer.elapsed, info={"A": to_numpy(A), "b": to_numpy(b)})
 
 
-def _greedy_next(phi_next_all: Any, w: Any) -> tuple[Any, Any]:
-    """``(argmax_a phi(s', a)^T w, phi(s', that action))`` for every row (lowest index on ties)."""
-    actions = (phi_next_all @ w).argmax(dim=1)
+def _greedy_next(phi_next_all: Any, w: Any, mask: Any = None) -> tuple[Any, Any]:
+    """``(argmax_a phi(s', a)^T w, phi(s', that action))`` for every row (lowest index on ties),
+    over the actions where ``mask`` (``(N, A)`` bool) is true."""
+    q = phi_next_all @ w
+    if mask is not None:
+        q = q.masked_fill(~mask, float("-inf"))
+    actions = q.argmax(dim=1)
     index = actions.view(-1, 1, 1).expand(-1, 1, phi_next_all.shape[2])
     return actions, phi_next_all.gather(1, index).squeeze(1)
 
@@ -228,6 +245,7 @@ def lspi(
     gamma: float,
     dones: Any = None,
     weights: Any = None,
+    next_action_mask: Any = None,
     max_iter: int = 100,
     ridge: float = 0.0,
     device: Any = "cpu",
@@ -254,6 +272,8 @@ def lspi(
         ``phi(s_i, a_i)``.
     phi_next_all : array, shape (N, A, d)
         ``phi(s'_i, a)`` for every action ``a``.
+    next_action_mask : array of bool, shape (N, A), optional
+        Actions available in ``s'_i`` (default all): the greedy step maximises over these only.
     rewards, dones, weights, gamma, ridge, device, dtype
         As in :func:`lstd`.
 
@@ -275,12 +295,13 @@ def lspi(
         Zw = Phi * wts.unsqueeze(1)
         b = Zw.T @ t["rewards"]
         theta = torch.zeros(Phi.shape[1], dtype=dtype, device=dev)
-        actions, nxt = _greedy_next(Phi2, theta)
+        mask = _next_mask(next_action_mask, Phi2.shape[:2], dev)
+        actions, nxt = _greedy_next(Phi2, theta, mask)
         history, converged, k = [], False, 0
         for k in range(1, max_iter + 1):  # noqa: B007 - k is the count reported
             A = Zw.T @ (Phi - gamma * cont.unsqueeze(1) * nxt)
             theta = _solve(A, b, ridge)
-            new_actions, nxt = _greedy_next(Phi2, theta)
+            new_actions, nxt = _greedy_next(Phi2, theta, mask)
             changed = int((new_actions != actions).sum())
             history.append(changed)
             actions = new_actions
@@ -302,6 +323,7 @@ def fitted_q_iteration(
     gamma: float,
     dones: Any = None,
     weights: Any = None,
+    next_action_mask: Any = None,
     tol: float = 1e-8,
     max_iter: int = 10_000,
     ridge: float = 0.0,
@@ -321,7 +343,8 @@ def fitted_q_iteration(
     model data it is value iteration on ``Q`` and stops by the same sup-norm rule
     ``||Q_{k+1} - Q_k|| < tol (1-gamma)/(2 gamma)`` (measured on the data); with general
     features ``Pi_D T`` need not contract and the iteration may not converge (``max_iter``,
-    ConvergenceWarning).
+    ConvergenceWarning). ``next_action_mask`` (``(N, A)`` bool) restricts the max to the
+    actions available in ``s'_i``.
 
     Returns
     -------
@@ -343,11 +366,15 @@ def fitted_q_iteration(
         if ridge:
             G = G + ridge * torch.eye(G.shape[0], dtype=dtype, device=dev)
         G_pinv = torch.linalg.pinv(G)
+        mask = _next_mask(next_action_mask, Phi2.shape[:2], dev)
         theta = torch.zeros(Phi.shape[1], dtype=dtype, device=dev)
         history, converged, k = [], False, 0
         threshold = tol * (1 - gamma) / (2 * gamma) if gamma > 0 else np.inf
         for k in range(1, max_iter + 1):  # noqa: B007 - k is the count reported
-            target = t["rewards"] + gamma * cont * (Phi2 @ theta).amax(dim=1)
+            q_next = Phi2 @ theta
+            if mask is not None:
+                q_next = q_next.masked_fill(~mask, float("-inf"))
+            target = t["rewards"] + gamma * cont * q_next.amax(dim=1)
             new = G_pinv @ (Zw.T @ target)
             change = float((Phi @ (new - theta)).abs().max())
             theta = new
