@@ -135,10 +135,14 @@ def test_bad_input_names_the_entry():
                                        next_states=np.full((1, 3, 2, 1), 7))
     with pytest.raises(InvalidModelError, match=r"policy\[0, 1\] = 5"):
         approx.batched_policy_evaluation(P, R, 0.9, policy=np.array([[0, 5, 0], [0, 0, 0]]))
+    with pytest.raises(InvalidModelError, match="not a torch device"):
+        approx.batched_value_iteration(P, R, 0.9, device="tpu:x")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised when CUDA is absent")
+def test_asking_for_cuda_without_it_is_an_error():
     with pytest.raises(InvalidModelError, match="CUDA is not available"):
-        if torch.cuda.is_available():
-            raise InvalidModelError("CUDA is not available (skipped: CUDA present)")
-        approx.batched_value_iteration(P, R, 0.9, device="cuda")
+        approx.batched_value_iteration(np.full((1, 2, 1, 2), 0.5), np.zeros((1, 2, 1)), 0.9, device="cuda")
 
 
 # ---------------------------------------------------------------------------- empirical planning
