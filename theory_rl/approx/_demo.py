@@ -45,7 +45,8 @@ def run_demo(section: Callable[[str], None]) -> None:
           f"max |v_batched - v^pi| = {err:.1e}")
     print(f"  against numpy value_iteration on the first {n_vi}: max |diff| = {same:.1e}, "
           f"same iteration count {iters}/{n_vi}")
-    print(f"  numpy value_iteration looping over all {B}: about {t_vi:.1f} s (extrapolated from {n_vi})")
+    print(f"  numpy value_iteration looping over all {B}: about {t_vi:.1f} s (extrapolated from {n_vi}, "
+          "default numba threads; bench/approx.py times it on one thread, its fastest setting here)")
 
     section("approx: neural MDPO (one-hot inputs, exact critic) follows exact tabular MDPO")
     mdp = envs.random_mdp(5, 3, gamma=0.9, seed=7)
