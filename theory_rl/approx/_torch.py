@@ -16,7 +16,7 @@ def require_torch() -> Any:
     try:
         import torch
     except ImportError:  # pragma: no cover - exercised only without the extra
-        raise DependencyNotInstalled("torch", "gpu") from None
+        raise DependencyNotInstalled("torch", "torch") from None
     return torch
 
 
