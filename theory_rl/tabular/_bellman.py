@@ -12,6 +12,11 @@ Notation (Puterman 1994, ch. 6): for ``v`` in ``R^S``,
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numba
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
@@ -37,6 +42,32 @@ def effective_rewards(mdp: FiniteMDP) -> np.ndarray:
     if mdp.action_mask is not None:
         r[~mdp.action_mask.ravel()] = -np.inf
     return r
+
+
+# Below this many stored transition entries one backup takes microseconds, and waking numba's
+# worker threads costs more than they save: value iteration on S=10, A=3 measured 0.83 ms on one
+# thread against 4.7 ms on two (2-core machine under load). Results do not depend on the thread
+# count: each state's sums run in the same order either way.
+PARALLEL_MIN_ENTRIES = 200_000
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _single_threaded_when_small(method: _Method) -> _Method:
+    """Run ``method`` with one numba thread when the operator's model is small."""
+
+    @functools.wraps(method)
+    def wrapper(self: BellmanOperator, *args: Any, **kwargs: Any) -> Any:
+        previous = numba.get_num_threads()
+        if not self.single_thread or previous == 1:
+            return method(self, *args, **kwargs)
+        numba.set_num_threads(1)
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            numba.set_num_threads(previous)
+
+    return wrapper  # type: ignore[return-value]
 
 
 class BellmanOperator:
@@ -71,6 +102,7 @@ class BellmanOperator:
         self.S, self.A, self.gamma = mdp.n_states, mdp.n_actions, mdp.gamma
         self.sparse = mdp.is_sparse
         self.P2 = mdp.transition_matrix
+        self.single_thread = (self.P2.nnz if self.sparse else self.P2.size) < PARALLEL_MIN_ENTRIES
         self.r_eff = effective_rewards(mdp)
         self._policy_buf = np.empty(self.S, dtype=np.int64)
         self._q_cache: tuple[np.ndarray, np.ndarray] | None = None  # dense: (v, q of v)
@@ -95,6 +127,7 @@ class BellmanOperator:
             return self._q_cache[1]
         return None
 
+    @_single_threaded_when_small
     def q(self, v: np.ndarray) -> np.ndarray:
         """``q[s, a] = R[s, a] + gamma * P[s, a, :] @ v`` (``-inf`` for unavailable actions)."""
         v = self._vector(v)
@@ -110,6 +143,7 @@ class BellmanOperator:
             self._q_cache = (v.copy(), out.copy())
         return out.reshape(self.S, self.A)
 
+    @_single_threaded_when_small
     def backup_span(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
         """``(T v, greedy policy, min_s (T v - v)(s), max_s (T v - v)(s))`` in one pass over ``P``.
 
@@ -145,6 +179,7 @@ class BellmanOperator:
         return tv, policy
 
     # --- policy sweeps -------------------------------------------------------------------------
+    @_single_threaded_when_small
     def policy_sweep(self, v: np.ndarray, policy: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``T_pi v`` for a deterministic policy (action indices in ``[0, A)``, as
         :func:`as_policy` returns them), reading only the policy's rows of ``P``."""
