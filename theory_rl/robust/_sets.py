@@ -113,6 +113,20 @@ class UncertaintySet:
         raise NotImplementedError
 
 
+def _kernel_near(nominal: FiniteMDP, P: Any, *, atol: float,
+                 restrict_to_support: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(P_hat, P)`` (dense nominal kernel and ``P`` as floats) when ``P`` is a transition kernel
+    of the nominal's shape (rows non-negative, summing to one, within ``atol``) and, if
+    ``restrict_to_support``, puts no mass off the nominal support; ``None`` otherwise."""
+    P_hat = _dense_kernel(nominal)
+    P = np.asarray(P, dtype=float)
+    if P.shape != P_hat.shape or (P < -atol).any() or (np.abs(P.sum(-1) - 1) > atol).any():
+        return None
+    if restrict_to_support and (P[P_hat <= 0] > atol).any():
+        return None
+    return P_hat, P
+
+
 def _mix_towards(p_hat: np.ndarray, target: np.ndarray, lam: np.ndarray) -> np.ndarray:
     return p_hat + lam[..., None] * (target - p_hat)
 
@@ -161,12 +175,10 @@ class L1Ball(UncertaintySet):
         self.radii(nominal)
 
     def contains(self, nominal: FiniteMDP, P: np.ndarray, *, atol: float = 1e-9) -> bool:
-        P_hat = _dense_kernel(nominal)
-        P = np.asarray(P, dtype=float)
-        if P.shape != P_hat.shape or (P < -atol).any() or (np.abs(P.sum(-1) - 1) > atol).any():
+        kernels = _kernel_near(nominal, P, atol=atol, restrict_to_support=self.restrict_to_support)
+        if kernels is None:
             return False
-        if self.restrict_to_support and (P[P_hat <= 0] > atol).any():
-            return False
+        P_hat, P = kernels
         dist = np.abs(P - P_hat).sum(-1)
         if self.rectangularity == "s":
             dist = dist.sum(-1)
@@ -208,12 +220,10 @@ class LInfBall(UncertaintySet):
         self.radii(nominal)
 
     def contains(self, nominal: FiniteMDP, P: np.ndarray, *, atol: float = 1e-9) -> bool:
-        P_hat = _dense_kernel(nominal)
-        P = np.asarray(P, dtype=float)
-        if P.shape != P_hat.shape or (P < -atol).any() or (np.abs(P.sum(-1) - 1) > atol).any():
+        kernels = _kernel_near(nominal, P, atol=atol, restrict_to_support=self.restrict_to_support)
+        if kernels is None:
             return False
-        if self.restrict_to_support and (P[P_hat <= 0] > atol).any():
-            return False
+        P_hat, P = kernels
         return bool((np.abs(P - P_hat).max(-1) <= self.radii(nominal) + atol).all())
 
     def sample(self, nominal: FiniteMDP, *, seed: int | np.random.Generator | None = None) -> np.ndarray:
@@ -259,10 +269,10 @@ class KLBall(UncertaintySet):
         self.radii(nominal)
 
     def contains(self, nominal: FiniteMDP, P: np.ndarray, *, atol: float = 1e-9) -> bool:
-        P_hat = _dense_kernel(nominal)
-        P = np.asarray(P, dtype=float)
-        if P.shape != P_hat.shape or (P < -atol).any() or (np.abs(P.sum(-1) - 1) > atol).any():
+        kernels = _kernel_near(nominal, P, atol=atol, restrict_to_support=False)  # KL is inf off the support
+        if kernels is None:
             return False
+        P_hat, P = kernels
         return bool((kl_rows(np.maximum(P, 0.0), P_hat) <= self.radii(nominal) + atol).all())
 
     def sample(self, nominal: FiniteMDP, *, seed: int | np.random.Generator | None = None) -> np.ndarray:
