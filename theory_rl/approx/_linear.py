@@ -130,6 +130,20 @@ def _defaults(t: dict[str, Any], torch: Any) -> tuple[Any, Any]:
     return w, cont
 
 
+def _control_data(dev: Any, dtype: Any, phi_sa: Any, rewards: Any, phi_next_all: Any, dones: Any, weights: Any,
+                  next_action_mask: Any) -> tuple[dict[str, Any], Any, Any, Any]:
+    """Validated tensors of the Q methods (LSPI, FQI): ``(t, Zw, cont, mask)`` with ``t`` the data
+    (``t["phi_next"]`` of shape ``(N, A, d)``), ``Zw[i] = w_i phi(s_i, a_i)``, ``cont[i] = 1 - done_i``
+    and the validated ``next_action_mask`` (or None)."""
+    torch = require_torch()
+    t = _tensors(dev, dtype, phi=phi_sa, rewards=rewards, phi_next=phi_next_all, dones=dones, weights=weights)
+    wts, cont = _defaults(t, torch)
+    Phi, Phi2 = t["phi"], t["phi_next"]
+    if Phi2.ndim != 3 or Phi2.shape[2] != Phi.shape[1]:
+        raise InvalidModelError(f"phi_next_all must have shape (N, A, {Phi.shape[1]}), got {tuple(Phi2.shape)}")
+    return t, Phi * wts.unsqueeze(1), cont, _next_mask(next_action_mask, Phi2.shape[:2], dev)
+
+
 def _solve(A: Any, b: Any, ridge: float) -> Any:
     """``A^+ b`` (minimum-norm least squares: finite also when ``A`` is singular), after adding
     ``ridge * I``."""
@@ -287,15 +301,10 @@ def lspi(
     dev = resolve_device(device)
     dtype = torch.float64 if dtype is None else dtype
     with Timer() as timer:
-        t = _tensors(dev, dtype, phi=phi_sa, rewards=rewards, phi_next=phi_next_all, dones=dones, weights=weights)
-        wts, cont = _defaults(t, torch)
+        t, Zw, cont, mask = _control_data(dev, dtype, phi_sa, rewards, phi_next_all, dones, weights, next_action_mask)
         Phi, Phi2 = t["phi"], t["phi_next"]
-        if Phi2.ndim != 3 or Phi2.shape[2] != Phi.shape[1]:
-            raise InvalidModelError(f"phi_next_all must have shape (N, A, {Phi.shape[1]}), got {tuple(Phi2.shape)}")
-        Zw = Phi * wts.unsqueeze(1)
         b = Zw.T @ t["rewards"]
         theta = torch.zeros(Phi.shape[1], dtype=dtype, device=dev)
-        mask = _next_mask(next_action_mask, Phi2.shape[:2], dev)
         actions, nxt = _greedy_next(Phi2, theta, mask)
         history, converged, k = [], False, 0
         for k in range(1, max_iter + 1):  # noqa: B007 - k is the count reported
@@ -356,17 +365,12 @@ def fitted_q_iteration(
     dev = resolve_device(device)
     dtype = torch.float64 if dtype is None else dtype
     with Timer() as timer:
-        t = _tensors(dev, dtype, phi=phi_sa, rewards=rewards, phi_next=phi_next_all, dones=dones, weights=weights)
-        wts, cont = _defaults(t, torch)
+        t, Zw, cont, mask = _control_data(dev, dtype, phi_sa, rewards, phi_next_all, dones, weights, next_action_mask)
         Phi, Phi2 = t["phi"], t["phi_next"]
-        if Phi2.ndim != 3 or Phi2.shape[2] != Phi.shape[1]:
-            raise InvalidModelError(f"phi_next_all must have shape (N, A, {Phi.shape[1]}), got {tuple(Phi2.shape)}")
-        Zw = Phi * wts.unsqueeze(1)
         G = Zw.T @ Phi
         if ridge:
             G = G + ridge * torch.eye(G.shape[0], dtype=dtype, device=dev)
         G_pinv = torch.linalg.pinv(G)
-        mask = _next_mask(next_action_mask, Phi2.shape[:2], dev)
         theta = torch.zeros(Phi.shape[1], dtype=dtype, device=dev)
         history, converged, k = [], False, 0
         threshold = tol * (1 - gamma) / (2 * gamma) if gamma > 0 else np.inf
