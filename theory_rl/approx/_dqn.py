@@ -6,12 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_gamma, rng_from_seed
+from .._validation import check_gamma
 from ..envs._common import check_int
-from ..errors import InvalidModelError
 from ..tabular._common import Timer
-from ._nets import NeuralResult, ReplayBuffer, linear_schedule, mlp
-from ._torch import require_torch, resolve_device, seed_torch, single_thread
+from ._nets import NeuralResult, ReplayBuffer, discrete_agent_setup, linear_schedule, mlp
+from ._torch import require_torch, single_thread
 
 __all__ = ["dqn"]
 
@@ -77,14 +76,8 @@ def dqn(
     torch = require_torch()
     gamma = check_gamma(gamma)
     total_steps = check_int(total_steps, "total_steps")
-    if not hasattr(env.action_space, "n"):
-        raise InvalidModelError("dqn needs a Discrete action space")
-    dev = resolve_device(device)
-    rng = rng_from_seed(seed)
-    seed_torch(rng)
+    dev, rng, obs_dim, n_actions = discrete_agent_setup(env, seed, device, "dqn")
     with Timer() as timer, single_thread(dev):
-        obs_dim = int(np.prod(env.observation_space.shape))
-        n_actions = int(env.action_space.n)
         q_net = mlp(obs_dim, n_actions, hidden, device=dev)
         target = mlp(obs_dim, n_actions, hidden, device=dev)
         target.load_state_dict(q_net.state_dict())

@@ -22,12 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_gamma, rng_from_seed
+from .._validation import check_gamma
 from ..envs._common import check_int
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ..tabular._common import Timer
-from ._nets import NeuralResult, ReplayBuffer, mlp
+from ._nets import NeuralResult, ReplayBuffer, discrete_agent_setup, mlp
 from ._torch import require_torch, resolve_device, seed_torch, single_thread, to_numpy
 
 __all__ = ["mdpo_exact_critic", "mdpo_off_policy", "mdpo_on_policy"]
@@ -193,14 +193,8 @@ def mdpo_on_policy(
     torch = require_torch()
     gamma = check_gamma(gamma)
     n_iterations = check_int(n_iterations, "n_iterations")
-    dev = resolve_device(device)
-    rng = rng_from_seed(seed)
-    seed_torch(rng)
-    if not hasattr(env.action_space, "n"):
-        raise InvalidModelError("mdpo_on_policy needs a Discrete action space")
+    dev, rng, obs_dim, n_actions = discrete_agent_setup(env, seed, device, "mdpo_on_policy")
     with Timer() as timer, single_thread(dev):
-        obs_dim = int(np.prod(env.observation_space.shape))
-        n_actions = int(env.action_space.n)
         policy = _policy_net(obs_dim, n_actions, hidden, dev)
         value = mlp(obs_dim, 1, hidden, device=dev)
         p_opt = torch.optim.Adam(policy.parameters(), lr=lr)
@@ -315,14 +309,8 @@ def mdpo_off_policy(
     torch = require_torch()
     gamma = check_gamma(gamma)
     total_steps = check_int(total_steps, "total_steps")
-    dev = resolve_device(device)
-    rng = rng_from_seed(seed)
-    seed_torch(rng)
-    if not hasattr(env.action_space, "n"):
-        raise InvalidModelError("mdpo_off_policy needs a Discrete action space")
+    dev, rng, obs_dim, n_actions = discrete_agent_setup(env, seed, device, "mdpo_off_policy")
     with Timer() as timer, single_thread(dev):
-        obs_dim = int(np.prod(env.observation_space.shape))
-        n_actions = int(env.action_space.n)
         policy = _policy_net(obs_dim, n_actions, hidden, dev)
         old = _policy_net(obs_dim, n_actions, hidden, dev)
         old.load_state_dict(policy.state_dict())

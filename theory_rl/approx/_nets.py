@@ -8,7 +8,9 @@ from typing import Any
 import numpy as np
 
 from .._result import ResultMixin
-from ._torch import require_torch, to_numpy
+from .._validation import rng_from_seed
+from ..errors import InvalidModelError
+from ._torch import require_torch, resolve_device, seed_torch, to_numpy
 
 __all__ = ["mlp", "ReplayBuffer", "NeuralResult", "linear_schedule", "greedy_values"]
 
@@ -46,6 +48,17 @@ class ReplayBuffer:
         idx = self.rng.integers(0, self.size, size=batch_size)
         return tuple(torch.as_tensor(x[idx], device=device) for x in
                      (self.obs, self.actions, self.rewards, self.next_obs, self.dones))
+
+
+def discrete_agent_setup(env: Any, seed: Any, device: Any, method: str) -> tuple[Any, np.random.Generator, int, int]:
+    """Common start of the discrete-action agents: check that ``env`` has a Discrete action space
+    (naming ``method`` if not), then ``(device, rng, obs_dim, n_actions)`` with torch seeded from ``rng``."""
+    if not hasattr(env.action_space, "n"):
+        raise InvalidModelError(f"{method} needs a Discrete action space")
+    dev = resolve_device(device)
+    rng = rng_from_seed(seed)
+    seed_torch(rng)
+    return dev, rng, int(np.prod(env.observation_space.shape)), int(env.action_space.n)
 
 
 def linear_schedule(start: float, end: float, fraction: float, total: int) -> Any:
