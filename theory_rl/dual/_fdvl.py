@@ -255,14 +255,7 @@ def fdvl_torch(observations: Any, actions: Any, rewards: Any, next_observations:
     dt = torch.float64
     obs, act, rew, obs2, done = _as_batch(observations, actions, rewards, next_observations, dones, dev, dt)
     d = obs.shape[1]
-    if q_net is None:
-        q_net = torch.nn.Linear(d, int(n_actions), bias=False).to(dev, dt)
-        torch.nn.init.zeros_(q_net.weight)
-    if v_net is None:
-        v_net = torch.nn.Linear(d, 1, bias=False).to(dev, dt)
-        torch.nn.init.zeros_(v_net.weight)
-    opt_q = torch.optim.Adam(q_net.parameters(), lr=lr)
-    opt_v = torch.optim.Adam(v_net.parameters(), lr=lr)
+    q_net, v_net, opt_q, opt_v = _nets_and_optimisers(q_net, v_net, d, n_actions, lr, dev, dt)
     n = obs.shape[0]
     history = np.zeros((int(n_steps), 2))
     for step in range(int(n_steps)):
@@ -289,6 +282,21 @@ def fdvl_torch(observations: Any, actions: Any, rewards: Any, next_observations:
             return torch.clamp(torch.exp(beta * adv), max=100.0)
 
     return {"q_net": q_net, "v_net": v_net, "history": history, "awr_weights": awr_weights}
+
+
+def _nets_and_optimisers(q_net: Any, v_net: Any, d: int, n_actions: int, lr: float, dev: Any, dt: Any
+                         ) -> tuple[Any, Any, Any, Any]:
+    """``(q_net, v_net, Adam(q_net), Adam(v_net))``; a missing network is the zero-initialised
+    linear map (no bias) ``R^d -> R^{n_actions}`` for ``Q`` and ``R^d -> R`` for ``V``."""
+    import torch
+
+    if q_net is None:
+        q_net = torch.nn.Linear(d, int(n_actions), bias=False).to(dev, dt)
+        torch.nn.init.zeros_(q_net.weight)
+    if v_net is None:
+        v_net = torch.nn.Linear(d, 1, bias=False).to(dev, dt)
+        torch.nn.init.zeros_(v_net.weight)
+    return q_net, v_net, torch.optim.Adam(q_net.parameters(), lr=lr), torch.optim.Adam(v_net.parameters(), lr=lr)
 
 
 def _as_batch(obs: Any, act: Any, rew: Any, obs2: Any, done: Any, dev: Any, dt: Any) -> tuple[Any, ...]:

@@ -54,7 +54,14 @@ from ..models import FiniteMDP
 from ..tabular._bellman import as_policy
 from ._dataset import TransitionDataset
 from ._divergences import FDivergence, f_divergence, require_cvxpy
-from ._fdvl import FDVLResult, _as_batch, _check_common, in_sample_fixed_point, torch_implicit_loss
+from ._fdvl import (
+    FDVLResult,
+    _as_batch,
+    _check_common,
+    _nets_and_optimisers,
+    in_sample_fixed_point,
+    torch_implicit_loss,
+)
 from ._implicit import check_loss
 from ._occupancy import flow_matrix, occupancy, policy_from_occupancy
 
@@ -254,14 +261,7 @@ def recoil_torch(expert_batch: tuple[Any, ...], suboptimal_batch: tuple[Any, ...
     E = _as_batch(*expert_batch, dev, dt)
     Sb = _as_batch(*suboptimal_batch, dev, dt)
     d = E[0].shape[1]
-    if q_net is None:
-        q_net = torch.nn.Linear(d, int(n_actions), bias=False).to(dev, dt)
-        torch.nn.init.zeros_(q_net.weight)
-    if v_net is None:
-        v_net = torch.nn.Linear(d, 1, bias=False).to(dev, dt)
-        torch.nn.init.zeros_(v_net.weight)
-    opt_q = torch.optim.Adam(q_net.parameters(), lr=lr)
-    opt_v = torch.optim.Adam(v_net.parameters(), lr=lr)
+    q_net, v_net, opt_q, opt_v = _nets_and_optimisers(q_net, v_net, d, n_actions, lr, dev, dt)
     history = np.zeros((int(n_steps), 2))
 
     def q_of(batch: tuple[Any, ...]) -> Any:
