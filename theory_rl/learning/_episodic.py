@@ -84,6 +84,13 @@ class _EpisodeRunner:
     def start(self) -> int:
         return int(self.rng.choice(self.d0.size, p=self.d0))
 
+    def begin_episode(self, q: np.ndarray) -> tuple[np.ndarray, int, float, float]:
+        """The episode's greedy policy for the optimistic ``q[h, s, a]`` (random ties), its start
+        state ``s1 ~ d0``, the optimism ``min_{h,s,a} q - Q*`` and the episode's regret."""
+        policy = _greedy_random_ties(q, self.rng)
+        s1 = self.start()
+        return policy, s1, float(np.min(q - self.q_star)), self.regret(policy, s1)
+
     def regret(self, policy: np.ndarray, s1: int) -> float:
         """``V*_1(s1) - V^pi_1(s1)``; the evaluation is reused while the policy does not change."""
         if self._last_policy is None or not np.array_equal(policy, self._last_policy):
@@ -173,10 +180,8 @@ def ucbvi(
                 candidate = np.where(seen, np.minimum(backup, H), float(H)).reshape(S, A)
                 q[h] = np.minimum(q[h], candidate)
                 v_next = q[h].max(axis=1)
-            policy = _greedy_random_ties(q, rng)
-            optimism[k] = float(np.min(q - run.q_star))
-            s = run.start()
-            total += run.regret(policy, s)
+            policy, s, optimism[k], episode_regret = run.begin_episode(q)
+            total += episode_regret
             regret[k] = total
             for h in range(H):
                 a = int(policy[h, s])
@@ -267,10 +272,8 @@ def ucb_q_learning(
         total = 0.0
         lower_term = math.sqrt(H**7 * S * A) * iota
         for k in range(K):
-            policy = _greedy_random_ties(q, rng)
-            optimism[k] = float(np.min(q - run.q_star))
-            s = run.start()
-            total += run.regret(policy, s)
+            policy, s, optimism[k], episode_regret = run.begin_episode(q)
+            total += episode_regret
             regret[k] = total
             for h in range(H):
                 a = int(policy[h, s])
