@@ -8,17 +8,11 @@ from typing import Any
 import numpy as np
 
 from ..models import FiniteMDP
-from ._strategies import _hypothesis
+from ._strategies import _dirichlet_rows, _hypothesis
 
 __all__ = ["uncertainty_sets", "robust_mdps"]
 
 _KINDS = ("l1", "l1s", "linf", "kl", "interval", "sarect", "finite")
-
-
-def _rows(rng: np.random.Generator, alpha: float, shape: tuple[int, ...], n: int) -> np.ndarray:
-    x = rng.dirichlet(np.full(n, alpha), size=shape)
-    x[x < 1e-12] = 0.0  # exact zeros: the support edge cases
-    return x / x.sum(axis=-1, keepdims=True)
 
 
 def uncertainty_sets(nominal: FiniteMDP, *, kinds: tuple[str, ...] = _KINDS, max_candidates: int = 3) -> Any:
@@ -63,8 +57,8 @@ def uncertainty_sets(nominal: FiniteMDP, *, kinds: tuple[str, ...] = _KINDS, max
         K = draw(st.integers(1 if kind == "sarect" else 2, max_candidates))
         alpha = draw(st.sampled_from([0.1, 1.0]))
         if kind == "sarect":
-            return SARectFinite(_rows(rng, alpha, (S, A, K), S))
-        return FiniteSet(_rows(rng, alpha, (K, S, A), S))
+            return SARectFinite(_dirichlet_rows(rng, alpha, (S, A, K), S))
+        return FiniteSet(_dirichlet_rows(rng, alpha, (K, S, A), S))
 
     return build()
 
@@ -94,7 +88,7 @@ def robust_mdps(
         g = draw(st.floats(gamma[0], gamma[1], allow_nan=False))
         alpha = draw(st.sampled_from([0.1, 1.0]))
         rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-        nominal = FiniteMDP(_rows(rng, alpha, (S, A), S), rng.uniform(size=(S, A)), g)
+        nominal = FiniteMDP(_dirichlet_rows(rng, alpha, (S, A), S), rng.uniform(size=(S, A)), g)
         U = draw(uncertainty_sets(nominal, kinds=kinds, max_candidates=max_candidates))
         return RobustMDP(nominal, U)
 

@@ -23,6 +23,14 @@ def _hypothesis() -> Any:
     return hypothesis
 
 
+def _dirichlet_rows(rng: np.random.Generator, alpha: float, shape: tuple[int, ...], n: int) -> np.ndarray:
+    """Probability rows of length ``n`` from Dirichlet(``alpha``), array of shape ``shape + (n,)``;
+    entries below 1e-12 become exact zeros (the support edge cases) and rows are renormalised."""
+    x = rng.dirichlet(np.full(n, alpha), size=shape)
+    x[x < 1e-12] = 0.0
+    return x / x.sum(axis=-1, keepdims=True)
+
+
 def register_profiles() -> None:
     """Register the ``ci`` (fast, default) and ``thorough`` hypothesis profiles and load the one
     named by ``HYPOTHESIS_PROFILE``."""
@@ -78,10 +86,7 @@ def finite_mdps(
             P = np.zeros((S, A, S))
             P[np.arange(S)[:, None], np.arange(A)[None, :], rng.integers(0, S, size=(S, A))] = 1.0
         else:
-            alpha = 1.0 if kind == "dirichlet-1" else 0.1
-            P = rng.dirichlet(np.full(S, alpha), size=(S, A))
-            P[P < 1e-12] = 0.0
-            P /= P.sum(axis=2, keepdims=True)
+            P = _dirichlet_rows(rng, 1.0 if kind == "dirichlet-1" else 0.1, (S, A), S)
         R = rng.uniform(reward_range[0], reward_range[1], size=(S, A))
         mask = None
         if masked and A > 1:
