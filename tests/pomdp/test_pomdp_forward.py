@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from theory_rl.checks import pomdps
 from theory_rl.errors import InvalidModelError
-from theory_rl.models import POMDP
 from theory_rl.pomdp._forward import enumerate_trajectories, trajectory_probability, unnormalized_beliefs
 
 
@@ -23,17 +22,6 @@ def brute_force(model, actions, observations):
             p *= T[path[t], a, path[t + 1]] * model.O[a, path[t + 1], o]
         total += p
     return total
-
-
-def tiger() -> POMDP:
-    """Tiger (Kaelbling, Littman, Cassandra 1998): actions listen, open-left, open-right."""
-    T = np.zeros((2, 3, 2))
-    T[:, 0, :] = np.eye(2)
-    T[:, 1:, :] = 0.5
-    O = np.full((3, 2, 2), 0.5)  # noqa: E741
-    O[0] = [[0.85, 0.15], [0.15, 0.85]]
-    R = np.array([[-1.0, -100.0, 10.0], [-1.0, 10.0, -100.0]])
-    return POMDP(T, O, R, 0.95)
 
 
 @given(pomdps(max_states=3, max_actions=2, max_observations=2), st.integers(0, 3), st.integers(0, 2**31))
@@ -63,8 +51,8 @@ def test_sparse_and_dense_agree(model):
     )
 
 
-def test_tiger_by_hand():
-    m = tiger()
+def test_tiger_by_hand(tiger_model):
+    m = tiger_model
     assert trajectory_probability(m, [0], [0]) == pytest.approx(0.5)
     # two listens hear left twice: 0.5 (0.85^2 + 0.15^2)
     assert trajectory_probability(m, [0, 0], [0, 0]) == pytest.approx(0.5 * (0.85**2 + 0.15**2))
@@ -87,6 +75,6 @@ def test_enumeration_order():
     [([3], [0], r"actions\[0\] = 3"), ([0], [2], r"observations\[0\] = 2"), ([0, 1], [0], "shape"),
      ([0.5], [0], "integer")],
 )
-def test_bad_sequences_are_named(actions, observations, match):
+def test_bad_sequences_are_named(actions, observations, match, tiger_model):
     with pytest.raises(InvalidModelError, match=match):
-        trajectory_probability(tiger(), actions, observations)
+        trajectory_probability(tiger_model, actions, observations)

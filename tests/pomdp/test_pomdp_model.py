@@ -9,18 +9,8 @@ from theory_rl.errors import InvalidModelError
 from theory_rl.models import POMDP
 
 
-def _tiger():
-    T = np.zeros((2, 3, 2))
-    T[:, 0, :] = np.eye(2)
-    T[:, 1:, :] = 0.5
-    O = np.full((3, 2, 2), 0.5)  # noqa: E741
-    O[0] = [[0.85, 0.15], [0.15, 0.85]]
-    R = np.array([[-1.0, -100.0, 10.0], [-1.0, 10.0, -100.0]])
-    return T, O, R
-
-
-def test_fields_shapes_and_read_only():
-    T, O, R = _tiger()
+def test_fields_shapes_and_read_only(tiger_arrays):
+    T, O, R = tiger_arrays
     m = POMDP(T, O, R, 0.95, observation_names=["left", "right"])
     assert (m.n_states, m.n_actions, m.n_observations) == (2, 3, 2)
     np.testing.assert_allclose(m.b0, [0.5, 0.5])
@@ -32,8 +22,8 @@ def test_fields_shapes_and_read_only():
     assert "POMDP(S=2, A=3, O=2" in repr(m)
 
 
-def test_sparse_and_dense_layouts_agree():
-    T, O, R = _tiger()
+def test_sparse_and_dense_layouts_agree(tiger_arrays):
+    T, O, R = tiger_arrays
     dense = POMDP(T, O, R, 0.95)
     sparse = POMDP(sp.csr_matrix(T.reshape(6, 2)), O, R, 0.95)
     assert sparse.is_sparse and not dense.is_sparse
@@ -56,13 +46,13 @@ def test_sparse_and_dense_layouts_agree():
         (lambda T, O, R: (T, O, np.where(R > 0, np.nan, R)), r"R\[0, 2\] is nan"),
     ],
 )
-def test_bad_input_names_the_entry(change, message):
+def test_bad_input_names_the_entry(change, message, tiger_arrays):
     with pytest.raises(InvalidModelError, match=message):
-        POMDP(*change(*_tiger()), 0.95)
+        POMDP(*change(*tiger_arrays), 0.95)
 
 
-def test_bad_gamma_b0_and_names():
-    T, O, R = _tiger()
+def test_bad_gamma_b0_and_names(tiger_arrays):
+    T, O, R = tiger_arrays
     with pytest.raises(InvalidModelError, match="gamma"):
         POMDP(T, O, R, 1.5)
     with pytest.raises(InvalidModelError, match="b0 sums to 2"):
@@ -76,8 +66,8 @@ def test_bad_gamma_b0_and_names():
         POMDP(T, O2, R, 0.9)
 
 
-def test_gamma_one_is_allowed_with_a_horizon_on_the_mdp():
-    m = POMDP(*_tiger(), 1.0)
+def test_gamma_one_is_allowed_with_a_horizon_on_the_mdp(tiger_arrays):
+    m = POMDP(*tiger_arrays, 1.0)
     assert m.gamma == 1.0 and m.mdp.horizon == 1
 
 

@@ -103,19 +103,13 @@ def test_one_step_marginalisation(model, H, seed):
     assert total == pytest.approx(psr.trajectory_probability(a, o), abs=1e-12)
 
 
-def test_tiger_core_tests():
+def test_tiger_core_tests(tiger_model):
     """Tiger: listening reveals the state partially, opening resets it; from b0 uniform only the
     empty test is needed (d_0 = 1), later two (the state is binary and listening separates it)."""
-    T = np.zeros((2, 3, 2))
-    T[:, 0, :] = np.eye(2)
-    T[:, 1:, :] = 0.5
-    O = np.full((3, 2, 2), 0.5)  # noqa: E741
-    O[0] = [[0.85, 0.15], [0.15, 0.85]]
-    m = POMDP(T, O, np.zeros((2, 3)), 0.95)
-    psr = PSR.from_pomdp(m, 3, minimal=True)
+    psr = PSR.from_pomdp(tiger_model, 3, minimal=True)
     assert psr.dims == (1, 2, 2, 1)
     assert psr.core_tests[1] == ((), ((0, 0),))  # the empty test and "listen, hear left"
-    assert PSR.from_pomdp(m, 3).core_tests[0] == ((), ((0, 0),))
+    assert PSR.from_pomdp(tiger_model, 3).core_tests[0] == ((), ((0, 0),))
 
 
 def test_independent_columns_keeps_the_first_of_dependent_ones():

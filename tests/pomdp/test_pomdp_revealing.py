@@ -20,15 +20,6 @@ from theory_rl.pomdp._revealing import (
 )
 
 
-def tiger() -> POMDP:
-    T = np.zeros((2, 3, 2))
-    T[:, 0, :] = np.eye(2)
-    T[:, 1:, :] = 0.5
-    O = np.full((3, 2, 2), 0.5)  # noqa: E741
-    O[0] = [[0.85, 0.15], [0.15, 0.85]]
-    return POMDP(T, O, np.zeros((2, 3)), 0.95)
-
-
 def emission_matrices(max_obs=5, max_states=4):
     """Column-stochastic (O, S) emission matrices with O >= S."""
 
@@ -77,8 +68,8 @@ def test_alpha_lies_between_sigma_min_bound_and_min_tv(M):
     assert alpha <= 1 + 1e-9  # fact 1: m = 1 constants never exceed 1
 
 
-def test_tiger_listen_is_a_binary_symmetric_channel():
-    m = tiger()
+def test_tiger_listen_is_a_binary_symmetric_channel(tiger_model):
+    m = tiger_model
     assert revealing_constant(m, previous_action=0) == pytest.approx(0.7, abs=1e-9)
     lower, upper = revealing_bounds(emission_action_matrix(m, previous_action=0))
     assert upper == pytest.approx(0.7)  # facts 2 and 3 coincide at 2p - 1 for a symmetric channel
@@ -148,8 +139,8 @@ def test_invariances(M, seed):
         assert alpha(merged) <= base + 1e-7
 
 
-def test_time_inhomogeneous_model_picks_the_step():
-    m = tiger()
+def test_time_inhomogeneous_model_picks_the_step(tiger_model):
+    m = tiger_model
     blind = m.replace(O=np.full((3, 2, 2), 0.5))
     seq = [m, blind, m]
     assert revealing_constant(seq, 1, h=1, previous_action=0) == pytest.approx(0.7)
@@ -160,8 +151,8 @@ def test_time_inhomogeneous_model_picks_the_step():
         revealing_constant(seq, 2, h=3)
 
 
-def test_bad_input():
-    m = tiger()
+def test_bad_input(tiger_model):
+    m = tiger_model
     with pytest.raises(InvalidModelError, match="m must be"):
         revealing_constant(m, 0)
     with pytest.raises(InvalidModelError, match="previous_action"):
