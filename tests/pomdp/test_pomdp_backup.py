@@ -48,13 +48,19 @@ def test_point_backup_equals_the_bellman_backup_and_projections(model, K, seed):
     np.testing.assert_allclose(res2.values, res.values, atol=1e-12)
 
 
-def test_projection_matches_its_formula(rng):
+def _dirichlet_pomdp(rng, S, A, n_obs):
+    """A dense POMDP with Dirichlet(1) rows of ``T`` and ``O``, normal rewards, ``gamma = 0.9``."""
     from theory_rl.models import POMDP
 
-    S, A, n_obs = 4, 2, 3
     T = rng.dirichlet(np.ones(S), size=(S, A))
     O = rng.dirichlet(np.ones(n_obs), size=(A, S))  # noqa: E741
-    model = POMDP(T, O, rng.normal(size=(S, A)), 0.9)
+    return POMDP(T, O, rng.normal(size=(S, A)), 0.9)
+
+
+def test_projection_matches_its_formula(rng):
+    S, A, n_obs = 4, 2, 3
+    model = _dirichlet_pomdp(rng, S, A, n_obs)
+    T, O = model.T, model.O  # noqa: E741
     alpha = rng.normal(size=(5, S))
     G = project(model, alpha)
     for a in range(A):
@@ -64,13 +70,10 @@ def test_projection_matches_its_formula(rng):
 
 
 def test_large_batch_is_chunked_consistently(rng):
-    from theory_rl.models import POMDP
     from theory_rl.pomdp import _backup
 
     S, A, n_obs = 6, 3, 4
-    T = rng.dirichlet(np.ones(S), size=(S, A))
-    O = rng.dirichlet(np.ones(n_obs), size=(A, S))  # noqa: E741
-    model = POMDP(T, O, rng.normal(size=(S, A)), 0.9)
+    model = _dirichlet_pomdp(rng, S, A, n_obs)
     alpha = rng.normal(size=(9, S))
     B = rng.dirichlet(np.ones(S), size=50)
     full = point_backup(model, alpha, B)
