@@ -46,8 +46,9 @@ def test_hsvi2_interval_overlaps_sarsop(name):
     assert sol.lower <= hi + 1e-9 and lo <= sol.upper + 1e-9
 
 
-def test_hsvi2_history_is_monotone_and_ends_at_the_result(tiger):
-    sol = hsvi2(tiger, target_gap=1e-4)
+@pytest.mark.parametrize("sweep_fraction", [0.0, 0.5])  # plain HSVI2, and with lower-bound sweeps
+def test_hsvi2_history_is_monotone_and_ends_at_the_result(tiger, sweep_fraction):
+    sol = hsvi2(tiger, target_gap=1e-4, sweep_fraction=sweep_fraction)
     lo, hi = sol.history["lower"], sol.history["upper"]
     assert np.all(np.diff(lo) >= 0) and np.all(np.diff(hi) <= 0)
     assert lo[-1] == sol.lower and hi[-1] == sol.upper
@@ -106,6 +107,8 @@ def test_hsvi2_rejects_bad_input(tiger):
         hsvi2(tiger, target_gap=-1.0)
     with pytest.raises(InvalidModelError, match="zeta"):
         hsvi2(tiger, zeta=1.5)
+    with pytest.raises(InvalidModelError, match="sweep_fraction"):
+        hsvi2(tiger, sweep_fraction=1.0)
     with pytest.raises(InvalidModelError, match="b0"):
         hsvi2(tiger, b0=[0.7, 0.7])
     with pytest.raises(InvalidModelError, match="POMDP"):
