@@ -118,15 +118,17 @@ def bench_pomdp_py_tiger(quick: bool) -> list[dict]:
     S, A, Z = list(agent.all_states), list(agent.all_actions), list(agent.all_observations)
     b = {s: 0.5 for s in S}
     rows = []
-    for h in range(1, (4 if quick else 6) + 1):
+    for h in range(1, (4 if quick else 5) + 1):
         t0 = time.process_time()
         theirs = value(b, S, A, Z, agent.transition_model, agent.observation_model, agent.reward_model, 0.95,
                        horizon=h)
         t_theirs = time.process_time() - t0
-        t0 = time.process_time()
-        planner = pomdp_py.ValueIteration(horizon=h, discount_factor=0.95)
-        planner.plan(agent)
-        t_vi = time.process_time() - t0
+        t_vi = None
+        if h <= 3:  # ValueIteration enumerates all policy trees: A^(O^h) of them, beyond reach at h = 4
+            t0 = time.process_time()
+            planner = pomdp_py.ValueIteration(horizon=h, discount_factor=0.95)
+            planner.plan(agent)
+            t_vi = time.process_time() - t0
         t0 = time.process_time()
         ours = finite_horizon_value(model, h)
         t_ours = time.process_time() - t0
@@ -134,8 +136,9 @@ def bench_pomdp_py_tiger(quick: bool) -> list[dict]:
                "pomdp_py_value": theirs, "pomdp_py_value_cpu_s": t_theirs, "pomdp_py_vi_plan_cpu_s": t_vi,
                "agree": bool(abs(theirs - ours.lower) < 1e-6)}
         rows.append(row)
+        vi = "not run (policy-tree enumeration)" if t_vi is None else f"{t_vi:.3f}s"
         print(f"Tiger h={h}: ours {ours.lower:10.5f} ({ours.n_vectors:3d} vectors, {t_ours:.3f}s)   pomdp_py value "
-              f"{theirs:10.5f} ({t_theirs:.3f}s), ValueIteration.plan {t_vi:.3f}s   agree={row['agree']}", flush=True)
+              f"{theirs:10.5f} ({t_theirs:.3f}s), ValueIteration.plan {vi}   agree={row['agree']}", flush=True)
     return rows
 
 

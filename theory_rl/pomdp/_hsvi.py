@@ -172,11 +172,13 @@ def _upper_values(ptr, idx, val, corner, qfib, p_ptr, p_idx, p_inv, p_delta, n_p
                 continue
             c = np.inf
             for m in range(p_ptr[p], p_ptr[p + 1]):
-                r = buf[p_idx[m]] * p_inv[m]
+                x = buf[p_idx[m]]
+                if x == 0.0:  # b_i(s) > 0 = b(s): no multiple of b_i fits under b
+                    c = 0.0
+                    break
+                r = x * p_inv[m]  # p_inv may be inf for a denormal b_i(s); then r = inf
                 if r < c:
                     c = r
-                    if r == 0.0:
-                        break
             if c > 0.0:
                 v = base + c * d
                 if v < best:
@@ -312,7 +314,8 @@ class _Search:
             self.p_inv = np.concatenate([self.p_inv, np.zeros(new_cap - self.p_inv.shape[0])])
         self.p_idx[nnz:nnz + idx.size] = idx
         self.p_val[nnz:nnz + idx.size] = val
-        self.p_inv[nnz:nnz + idx.size] = 1.0 / val
+        with np.errstate(over="ignore", divide="ignore"):
+            self.p_inv[nnz:nnz + idx.size] = 1.0 / val
         self.p_ptr[n + 1] = nnz + idx.size
         self.p_delta[n] = delta
         self.point_of[key] = n
@@ -450,12 +453,14 @@ def sawtooth_upper_bound(solution: POMDPSolution, beliefs: Any) -> np.ndarray | 
     if B.shape[1] != corner.size:
         raise InvalidModelError(f"beliefs have shape {B.shape}, expected (N, {corner.size})")
     csr = sp.csr_matrix(B)
+    with np.errstate(over="ignore", divide="ignore"):
+        inv = 1.0 / np.asarray(up["val"], dtype=np.float64)
     pts_ptr = np.asarray(up["ptr"], dtype=np.int64)
     n_pts = pts_ptr.size - 1
     values = _upper_values(
         csr.indptr.astype(np.int64), csr.indices.astype(np.int64), csr.data.astype(np.float64), corner,
         np.asarray(up["q_fib"], dtype=np.float64), pts_ptr, np.asarray(up["idx"], dtype=np.int64),
-        1.0 / np.asarray(up["val"], dtype=np.float64), np.asarray(up["delta"], dtype=np.float64), n_pts, -1,
+        inv, np.asarray(up["delta"], dtype=np.float64), n_pts, -1,
         np.zeros(corner.size),
     )
     return float(values[0]) if single else values
