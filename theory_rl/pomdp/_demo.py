@@ -30,8 +30,8 @@ def _tiger():
 
 
 def run_demo(section: Callable[[str], None]) -> None:
-    from . import exact_value_iteration, hsvi2, pbvi, perseus, pomcp_plan, read_pomdp
     from ..errors import ConvergenceWarning
+    from . import exact_value_iteration, hsvi2, pbvi, perseus, pomcp_plan, read_pomdp
 
     section("POMDP: Tiger solved exactly (incremental pruning) and by point-based solvers")
     tiger = _tiger()
