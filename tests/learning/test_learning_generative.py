@@ -218,3 +218,15 @@ def test_sparse_and_dense_layouts_learn_the_same_tables(mdp, seed):
                                                                recentering_samples=5, seed=seed).q,
                 lambda m: learning.plug_in_planning(m, 7, seed=seed).q):
         np.testing.assert_allclose(run(mdp), run(dense), atol=1e-8)
+
+
+def test_learner_options_are_validated_before_use():
+    # growth entered ceil() before it was checked (bare ValueError/OverflowError), and a
+    # q_star of the wrong shape broadcast silently in plug_in_planning (a wrong "error")
+    mdp = envs.river_swim(4)
+    for growth in (float("nan"), float("inf")):
+        with pytest.raises(InvalidModelError, match="growth"):
+            learning.variance_reduced_q_learning(mdp, n_epochs=1, epoch_length=2, growth=growth)
+    for shape in ((1, 2), (3, 2)):
+        with pytest.raises(InvalidModelError, match="q_star"):
+            learning.plug_in_planning(mdp, 3, q_star=np.zeros(shape))

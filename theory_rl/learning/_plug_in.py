@@ -9,6 +9,7 @@ from ..envs._common import check_int
 from ..models import FiniteMDP
 from ..tabular import policy_iteration, q_values
 from ..tabular._common import Timer
+from ._q_learning import _check_q
 from ._result import LearningResult
 from ._sampling import empirical_model, sample_transitions
 
@@ -63,6 +64,7 @@ def plug_in_planning(
     """
     n = check_int(n_per_pair, "n_per_pair", minimum=1)
     rng = rng_from_seed(seed)
+    q_star = _check_q(mdp, q_star, "q_star")
     with Timer() as timer:
         model = empirical_model(mdp, sample_transitions(mdp, n, rng))
         sol = policy_iteration(model, tol=tol)
@@ -70,7 +72,7 @@ def plug_in_planning(
         policy = np.asarray(q.argmax(axis=1), dtype=np.int64)
     trace = {"step": np.array([1]), "samples": np.array([n]), "planner_residual": np.asarray(sol.history)}
     if q_star is not None:
-        trace["error"] = np.array([float(np.max(np.abs(q - np.asarray(q_star, dtype=float))))])
+        trace["error"] = np.array([float(np.max(np.abs(q - q_star)))])
     return LearningResult(q=q, policy=policy, trace=trace, method="plug_in_planning",
                           params={"n_per_pair": n, "tol": tol}, n_samples=n * mdp.n_states * mdp.n_actions,
                           elapsed=timer.elapsed, model=model)

@@ -211,12 +211,12 @@ def variance_reduced_q_learning(
     """
     M = check_int(n_epochs, "n_epochs", minimum=1)
     gamma = mdp.gamma
+    if not (growth >= 1.0 and math.isfinite(growth)):
+        raise InvalidModelError(f"growth = {growth!r} must be a finite number >= 1")
     K = (min(10**5, math.ceil(1.0 / (1.0 - gamma) ** 3)) if epoch_length is None
          else check_int(epoch_length, "epoch_length", minimum=1))
     N1 = (math.ceil(growth / (1.0 - gamma) ** 2) if recentering_samples is None
           else check_int(recentering_samples, "recentering_samples", minimum=1))
-    if not (growth >= 1.0 and math.isfinite(growth)):
-        raise InvalidModelError(f"growth = {growth!r} must be a finite number >= 1")
     rng = rng_from_seed(seed)
     q_star = _check_q(mdp, q_star, "q_star")
     with Timer() as timer:
