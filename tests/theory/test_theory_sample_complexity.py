@@ -129,3 +129,20 @@ def test_bad_parameters_are_named():
         theory.ucbvi_regret(2, 2, 2, 100, bonus="kl")
     with pytest.raises(InvalidModelError, match="setting"):
         theory.episodic_regret_lower_bound(2, 2, 2, 100, setting="x")
+
+
+def test_numpy_scalars_are_accepted():
+    # a sweep over np.arange(...) passes np.int64, which is not a Python int; the bounds rejected
+    # it as "not a positive finite number" while accepting the equal Python int
+    import numpy as np
+
+    for S in np.arange(2, 4):
+        assert theory.model_based_generative(S, np.int64(2), 0.9, 0.1, 0.1).value == pytest.approx(
+            theory.model_based_generative(int(S), 2, 0.9, 0.1, 0.1).value)
+    assert theory.revealing_pac_lower_bound(S=4, A=2, alpha=0.5, epsilon=0.1, m=np.int64(3)).value == pytest.approx(
+        theory.revealing_pac_lower_bound(S=4, A=2, alpha=0.5, epsilon=0.1, m=3).value)
+    for bad in (np.bool_(True), True, "3", np.float64("nan"), np.int64(0)):
+        with pytest.raises(InvalidModelError, match="S must be"):
+            theory.model_based_generative(bad, 2, 0.9, 0.1, 0.1)
+    with pytest.raises(InvalidModelError, match="m must be"):
+        theory.revealing_pac_lower_bound(S=4, A=2, alpha=0.5, epsilon=0.1, m=np.float64(3.0))

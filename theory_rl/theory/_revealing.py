@@ -16,6 +16,7 @@ single-step PAC lower bound) is not exposed because its expression could not be 
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 
 from .._result import ResultMixin
@@ -68,14 +69,14 @@ class BoundExpression(ResultMixin):
 
 def _positive(**params: float) -> None:
     for name, v in params.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v <= 0:
             raise InvalidModelError(f"{name} must be a positive finite number, got {v!r}")
 
 
 def _m(m: int, lowest: int) -> int:
-    if isinstance(m, bool) or not isinstance(m, int) or m < lowest:
+    if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < lowest:
         raise InvalidModelError(f"m must be an integer >= {lowest}, got {m!r}")
-    return m
+    return int(m)
 
 
 def _evaluate(params: dict[str, float], exponents: dict[str, float]) -> float:
@@ -92,7 +93,7 @@ def revealing_pac_lower_bound(*, S: int, A: int, alpha: float, epsilon: float, m
     m-step constant in :func:`theory_rl.pomdp.revealing_constant`.
     """
     _positive(S=S, A=A, alpha=alpha, epsilon=epsilon)
-    _m(m, 2)
+    m = _m(m, 2)
     params = {"S": S, "A": A, "alpha": alpha, "epsilon": epsilon}
     exps = {"S": 1.5, "A": float(m - 1), "alpha": -2.0, "epsilon": -2.0}
     return BoundExpression(
@@ -113,7 +114,7 @@ def revealing_regret_lower_bound(*, T: float, S: int, A: int, alpha: float, m: i
     Theorem 3.2 and not verified. For ``m = 1`` the other parameters are not modelled (exponent 0).
     """
     _positive(T=T, S=S, A=A, alpha=alpha)
-    _m(m, 1)
+    m = _m(m, 1)
     params = {"T": T, "S": S, "A": A, "alpha": alpha}
     if m == 1:
         exps = {"T": 0.5, "S": 0.0, "A": 0.0, "alpha": 0.0}
@@ -136,7 +137,7 @@ def revealing_pac_upper_bound(
     Multiplicative in every parameter, like the lower bounds.
     """
     _positive(S=S, A=A, O=O, alpha=alpha, epsilon=epsilon)
-    _m(m, 1)
+    m = _m(m, 1)
     params = {"S": S, "A": A, "O": O, "alpha": alpha, "epsilon": epsilon}
     exps = {"S": 2.0, "A": float(m), "O": 1.0, "alpha": -2.0, "epsilon": -2.0}
     return BoundExpression(
