@@ -84,3 +84,17 @@ def test_bounds_need_discounting():
     for fn in (blind_lower_bound, qmdp_upper_bound, fib_upper_bound):
         with pytest.raises(InvalidModelError, match="gamma < 1"):
             fn(m)
+
+
+def test_fib_reports_non_convergence_and_rejects_bad_options():
+    from theory_rl.errors import ConvergenceWarning
+
+    m = read_pomdp(DATA / "tiger.95.POMDP")
+    # one sweep from QMDP is far from the FIB fixed point: the result must not claim convergence
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+        one = fib_upper_bound(m, tol=1e-9, max_iter=1)
+    assert not one.converged and one.n_iter == 1
+    assert fib_upper_bound(m, tol=1e-9).converged
+    for bad in ({"tol": -1.0}, {"tol": float("nan")}, {"max_iter": 0}, {"max_iter": 2.5}):
+        with pytest.raises(InvalidModelError, match=next(iter(bad))):
+            fib_upper_bound(m, **bad)

@@ -21,12 +21,13 @@ for the upper bounds ``V(b) = max_a alpha_a . b`` is an *upper* bound (``lower =
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..errors import InvalidModelError
+from ..errors import ConvergenceWarning, InvalidModelError
 from ..models import POMDP
 from ._solution import POMDPSolution
 
@@ -39,13 +40,14 @@ def _check_discounted(model: POMDP) -> None:
 
 
 def _result(alpha: np.ndarray, model: POMDP, *, kind: str, method: str, t0: float, n_iter: int,
-            params: dict, info: dict | None = None, history: dict | None = None) -> POMDPSolution:
+            params: dict, info: dict | None = None, history: dict | None = None,
+            converged: bool = True) -> POMDPSolution:
     v = float((alpha @ model.b0).max())
     lower, upper = (v, float("inf")) if kind == "lower" else (float("-inf"), v)
     hist = history or {"lower": np.array([lower]), "upper": np.array([upper]), "time": np.array([time.perf_counter() - t0])}
     return POMDPSolution(
         alpha=alpha, actions=np.arange(model.n_actions, dtype=np.int64), lower=lower, upper=upper, value=v,
-        converged=True, n_iter=n_iter, history=hist, method=method, params=params,
+        converged=converged, n_iter=n_iter, history=hist, method=method, params=params,
         elapsed=time.perf_counter() - t0, info={"bound": kind, **(info or {})},
     )
 
@@ -90,8 +92,21 @@ def fib_upper_bound(model: POMDP, *, tol: float = 1e-6, max_iter: int | None = N
     Stops when ``||Q_{n+1} - Q_n||_inf <= tol (1 - gamma) / gamma`` (then ``Q_{n+1}`` is within
     ``tol`` of the FIB fixed point); every iterate is an upper bound on ``Q*``.
     ``history["upper"]`` is the bound at ``b0`` per iteration (non-increasing).
+    If ``max_iter`` sweeps end before that test passes, the result (still a valid upper bound)
+    has ``converged=False`` and a :class:`~theory_rl.errors.ConvergenceWarning` is issued.
+
+    Raises
+    ------
+    InvalidModelError
+        If ``gamma >= 1``, ``tol`` is not a positive finite number or ``max_iter`` is not an
+        integer ``>= 1``.
     """
     _check_discounted(model)
+    if not (isinstance(tol, (int, float, np.floating)) and np.isfinite(tol) and tol > 0):
+        raise InvalidModelError(f"tol = {tol!r} must be a positive finite number")
+    if max_iter is not None and (isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer))
+                                 or max_iter < 1):
+        raise InvalidModelError(f"max_iter = {max_iter!r} must be an integer >= 1")
     t0 = time.perf_counter()
     gamma = model.gamma
     Q = qmdp_upper_bound(model).alpha.T.copy()  # (S, A)
@@ -100,6 +115,7 @@ def fib_upper_bound(model: POMDP, *, tol: float = 1e-6, max_iter: int | None = N
         max_iter = 100_000
     # M[a][o] = T_a diag(O[a, :, o]) as one (S, O*S) operator per action: Q -> (S, O, A')
     ups, times = [], []
+    converged = False
     for _ in range(max_iter):
         new = model.R.copy()
         for a, T_a in enumerate(model.transitions_by_action):
@@ -113,8 +129,12 @@ def fib_upper_bound(model: POMDP, *, tol: float = 1e-6, max_iter: int | None = N
         ups.append(float((Q.T @ model.b0).max()))
         times.append(time.perf_counter() - t0)
         if diff <= tol * (1 - gamma) / max(gamma, 1e-300):
+            converged = True
             break
     n = len(ups)
+    if not converged:
+        warnings.warn(f"fib_upper_bound stopped after max_iter={max_iter} sweeps with change {diff:.3g}; the "
+                      "result is a valid upper bound but not within tol of the FIB", ConvergenceWarning, stacklevel=2)
     hist = {"lower": np.full(len(ups), -np.inf), "upper": np.asarray(ups), "time": np.asarray(times)}
     return _result(np.ascontiguousarray(Q.T), model, kind="upper", method="fib_upper_bound", t0=t0, n_iter=n,
-                   params={"tol": tol, "max_iter": max_iter}, history=hist)
+                   params={"tol": tol, "max_iter": max_iter}, history=hist, converged=converged)
