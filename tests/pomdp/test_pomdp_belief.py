@@ -113,3 +113,10 @@ def test_simulation_on_a_sparse_model_and_bad_arguments():
         simulate(m, lambda b: 0, horizon=0, n_episodes=3)
     with pytest.raises(InvalidModelError, match="outside"):
         simulate(m, lambda b: 9, horizon=2, n_episodes=3, seed=0)
+
+
+@pytest.mark.parametrize("horizon", [2.5, -1, True])
+def test_belief_tree_value_rejects_a_non_integer_horizon(horizon):
+    # 2.5 used to recurse 2.5 -> 1.5 -> 0.5 -> -0.5 and silently return V_3
+    with pytest.raises(InvalidModelError, match="horizon"):
+        belief_tree_value(_tiger(), [0.5, 0.5], horizon)

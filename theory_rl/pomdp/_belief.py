@@ -122,8 +122,16 @@ def belief_q_values(model: POMDP, b: np.ndarray, value: Callable[[np.ndarray], f
 def belief_tree_value(model: POMDP, b: np.ndarray, horizon: int) -> float:
     r"""``V_h(b)`` by brute-force expectimax over the belief tree (``(A O)^h`` leaves):
     ``V_0 = 0``, ``V_h(b) = max_a Q_{h}(b, a)``. The independent oracle for exact solvers on
-    tiny models and horizons."""
-    if horizon <= 0:
+    tiny models and horizons.
+
+    Raises
+    ------
+    InvalidModelError
+        If ``horizon`` is not an integer ``>= 0``.
+    """
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 0:
+        raise InvalidModelError(f"horizon = {horizon!r} must be an integer >= 0")
+    if horizon == 0:
         return 0.0
     return float(belief_q_values(model, b, lambda nb: belief_tree_value(model, nb, horizon - 1)).max())
 
