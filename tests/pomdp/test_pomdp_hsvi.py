@@ -123,3 +123,15 @@ def test_hsvi2_rocksample_4_4_converges_to_sarsop_value():
     sol = hsvi2(read_pomdp(DATA / "RockSample_4_4.pomdp"), target_gap=1e-3, time_limit=60)
     assert sol.converged
     assert sol.lower <= 17.9245 + 5e-5 <= sol.upper + 1e-4
+
+
+@pytest.mark.parametrize(
+    ("beliefs", "message"),
+    [([2.0, 2.0], r"beliefs\[0, :\] sums to 4"), ([1.5, -0.5], r"beliefs\[0, 1\] = -0.5"),
+     ([[0.5, 0.5], [np.nan, 1.0]], r"beliefs\[1, 0\] is nan")],
+)
+def test_sawtooth_upper_bound_rejects_non_beliefs(tiger, beliefs, message):
+    # the sawtooth is certified only on the simplex; off it, it used to return a number silently
+    sol = hsvi2(tiger, target_gap=1e-1)
+    with pytest.raises(InvalidModelError, match=message):
+        sawtooth_upper_bound(sol, beliefs)

@@ -50,7 +50,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import as_float_array
+from .._validation import as_float_array, check_probability_rows
 from ..errors import ConvergenceWarning, InvalidModelError
 from ..models import POMDP
 from ._bounds import blind_lower_bound, fib_upper_bound
@@ -442,6 +442,13 @@ def sawtooth_upper_bound(solution: POMDPSolution, beliefs: Any) -> np.ndarray | 
         A result of :func:`hsvi2` (its ``info["upper"]`` holds the corner values, the FIB and the
         points).
     beliefs : array_like, shape (S,) or (N, S)
+        Probability vectors (non-negative, summing to 1 within ``1e-6``).
+
+    Raises
+    ------
+    InvalidModelError
+        If ``solution`` has no upper point set, or a row of ``beliefs`` has the wrong length, is
+        not finite, has a negative entry or does not sum to 1 (the row and entry are named).
     """
     up = solution.info.get("upper") if isinstance(solution.info, dict) else None
     if not up:
@@ -452,6 +459,9 @@ def sawtooth_upper_bound(solution: POMDPSolution, beliefs: Any) -> np.ndarray | 
     B = B[None, :] if single else B
     if B.shape[1] != corner.size:
         raise InvalidModelError(f"beliefs have shape {B.shape}, expected (N, {corner.size})")
+    # the bound is certified on the simplex only: reject what is not a belief instead of
+    # returning a number with no meaning
+    check_probability_rows(B, "beliefs", atol=1e-6, row_shape=(B.shape[0],))
     csr = sp.csr_matrix(B)
     with np.errstate(over="ignore", divide="ignore"):
         inv = 1.0 / np.asarray(up["val"], dtype=np.float64)
