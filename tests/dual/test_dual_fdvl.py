@@ -211,3 +211,17 @@ def test_collected_dataset_statistics():
     assert np.all(np.abs(P_hat - mdp.P) <= band)
     assert np.all(np.abs(rand.empirical_behaviour() - 1 / 3) <= 4 * np.sqrt(0.25 / n.sum(axis=1, keepdims=True)))
     np.testing.assert_allclose(dual.behaviour_cloning(rand), rand.empirical_behaviour())
+
+
+def test_torch_bad_actions_are_named():
+    # an action outside [0, n_actions) reached torch's gather: a bare RuntimeError on CPU (a
+    # device-side assert on CUDA); it must be the library's error naming the transition
+    pytest.importorskip("torch")
+    obs = np.eye(3)
+    for actions, index in (([0, 1, 2], 2), ([0, -1, 1], 1)):
+        with pytest.raises(InvalidModelError, match=rf"actions\[{index}\] = -?\d is outside \[0, 2\)"):
+            dual.fdvl_torch(obs, np.array(actions), np.ones(3), obs, np.zeros(3), n_actions=2, gamma=0.9, n_steps=1)
+    with pytest.raises(InvalidModelError, match="n_actions"):
+        dual.fdvl_torch(obs, np.zeros(3, int), np.ones(3), obs, np.zeros(3), n_actions=0, gamma=0.9, n_steps=1)
+    with pytest.raises(InvalidModelError, match="n_steps"):
+        dual.fdvl_torch(obs, np.zeros(3, int), np.ones(3), obs, np.zeros(3), n_actions=2, gamma=0.9, n_steps=-1)

@@ -129,3 +129,16 @@ def test_bad_input():
     s = dual.TransitionDataset([0], [0], [0.0], [0], [False], 2, 2)
     with pytest.raises(InvalidModelError, match="suboptimal data has"):
         dual.recoil(e, s, gamma=0.5)
+
+
+def test_torch_bad_batches_are_named():
+    # out-of-range actions and expert/suboptimal feature dimensions that differ reached torch
+    # as bare RuntimeErrors
+    pytest.importorskip("torch")
+    good = (np.eye(3), np.array([0, 1, 0]), np.zeros(3), np.eye(3), np.zeros(3))
+    bad_action = (np.eye(3), np.array([0, 1, 5]), np.zeros(3), np.eye(3), np.zeros(3))
+    with pytest.raises(InvalidModelError, match=r"actions\[2\] = 5 is outside \[0, 2\)"):
+        dual.recoil_torch(good, bad_action, n_actions=2, gamma=0.7, n_steps=1)
+    wide = (np.eye(3, 4), np.array([0, 1, 0]), np.zeros(3), np.eye(3, 4), np.zeros(3))
+    with pytest.raises(InvalidModelError, match="feature"):
+        dual.recoil_torch(good, wide, n_actions=2, gamma=0.7, n_steps=1)

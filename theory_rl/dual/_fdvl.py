@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from .._result import ResultMixin
+from ..envs._common import check_int
 from ..errors import ConvergenceWarning, InvalidModelError
 from ..tabular._common import Timer
 from ._dataset import TransitionDataset
@@ -251,9 +252,12 @@ def fdvl_torch(observations: Any, actions: Any, rewards: Any, next_observations:
     key, lam = check_loss(f, lam)
     _check_common(gamma, beta, 1.0)
     dev = resolve_device(device)
+    n_actions = check_int(n_actions, "n_actions", minimum=1)
+    n_steps = check_int(n_steps, "n_steps", minimum=0)
     gen = seed_torch(seed)
     dt = torch.float64
-    obs, act, rew, obs2, done = _as_batch(observations, actions, rewards, next_observations, dones, dev, dt)
+    obs, act, rew, obs2, done = _as_batch(observations, actions, rewards, next_observations, dones, dev, dt,
+                                          n_actions=n_actions)
     d = obs.shape[1]
     q_net, v_net, opt_q, opt_v = _nets_and_optimisers(q_net, v_net, d, n_actions, lr, dev, dt)
     n = obs.shape[0]
@@ -299,7 +303,9 @@ def _nets_and_optimisers(q_net: Any, v_net: Any, d: int, n_actions: int, lr: flo
     return q_net, v_net, torch.optim.Adam(q_net.parameters(), lr=lr), torch.optim.Adam(v_net.parameters(), lr=lr)
 
 
-def _as_batch(obs: Any, act: Any, rew: Any, obs2: Any, done: Any, dev: Any, dt: Any) -> tuple[Any, ...]:
+def _as_batch(obs: Any, act: Any, rew: Any, obs2: Any, done: Any, dev: Any, dt: Any, *,
+              n_actions: int) -> tuple[Any, ...]:
+    """The batch as tensors on ``dev``, shapes checked and every action in ``[0, n_actions)``."""
     import torch
 
     from ..approx._torch import as_tensor
@@ -314,4 +320,8 @@ def _as_batch(obs: Any, act: Any, rew: Any, obs2: Any, done: Any, dev: Any, dt: 
     for name, t in zip(("actions", "rewards", "dones"), out[1:3] + out[4:]):
         if t.shape != (n,):
             raise InvalidModelError(f"{name} has shape {tuple(t.shape)}, expected ({n},)")
+    bad = (out[1] < 0) | (out[1] >= n_actions)
+    if bool(bad.any()):
+        i = int(torch.nonzero(bad)[0, 0])
+        raise InvalidModelError(f"actions[{i}] = {int(out[1][i])} is outside [0, {n_actions})")
     return out

@@ -49,6 +49,7 @@ import scipy.sparse as sp
 from scipy.optimize import minimize
 
 from .._validation import as_float_array, check_finite
+from ..envs._common import check_int
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
 from ..tabular._bellman import as_policy
@@ -256,11 +257,15 @@ def recoil_torch(expert_batch: tuple[Any, ...], suboptimal_batch: tuple[Any, ...
     b = _beta(beta)
     _check_common(gamma, 0.0, 1.0)
     dev = resolve_device(device)
+    n_actions = check_int(n_actions, "n_actions", minimum=1)
+    n_steps = check_int(n_steps, "n_steps", minimum=0)
     seed_torch(seed)
     dt = torch.float64
-    E = _as_batch(*expert_batch, dev, dt)
-    Sb = _as_batch(*suboptimal_batch, dev, dt)
+    E = _as_batch(*expert_batch, dev, dt, n_actions=n_actions)
+    Sb = _as_batch(*suboptimal_batch, dev, dt, n_actions=n_actions)
     d = E[0].shape[1]
+    if Sb[0].shape[1] != d:
+        raise InvalidModelError(f"expert features have dimension {d} but suboptimal features {Sb[0].shape[1]}")
     q_net, v_net, opt_q, opt_v = _nets_and_optimisers(q_net, v_net, d, n_actions, lr, dev, dt)
     history = np.zeros((int(n_steps), 2))
 
