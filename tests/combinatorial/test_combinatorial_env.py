@@ -161,3 +161,25 @@ def test_bad_input_raises_library_errors():
         make_cormab("knapsack", 4, 1)
     with pytest.raises(InvalidModelError, match="J <= 6"):
         make_cormab("budget", 7, 1).to_finite_mdp()
+
+
+def test_states_outside_the_level_grid_are_rejected():
+    # a state of the wrong length, or with a level outside {0, 1, 2, 3}, used to give a silent
+    # feature vector / a reward clipped as if the level were 3, or a bare numpy IndexError
+    model = make_cormab("budget", 3, 1, seed=0)
+    a = np.array([1, 0, 0])
+    for bad, message in (([0, 1], r"state must have shape \(3,\)"), ([0, 1, 7], r"state\[2\] = 7"),
+                         ([0, -1, 2], r"state\[1\] = -1"), ([0, 1.5, 2], r"state\[1\] = 1.5")):
+        for call in (lambda s: model.features(s), lambda s: model.expected_reward(s, a),
+                     lambda s: model.sample_next(s, a, 0)):
+            with pytest.raises(InvalidModelError, match=message):
+                call(bad)
+    np.testing.assert_allclose(model.features(np.array([0, 3, 2])), [0.0, 1.0, 2 / 3])
+
+
+@pytest.mark.parametrize(("n_arms", "budget", "message"),
+                         [(2.5, 1, "n_arms"), (0, 1, "n_arms"), (3, -1, "budget"), (3, 1.5, "budget")])
+def test_make_cormab_rejects_non_integer_sizes(n_arms, budget, message):
+    # n_arms = 2.5 used to build a 2-arm instance silently; budget = -1 a bare numpy ValueError
+    with pytest.raises(InvalidModelError, match=message):
+        make_cormab("budget", n_arms, budget)

@@ -97,3 +97,11 @@ def test_sequoia_train_runs_and_its_policy_is_exact_on_its_own_q(options):
 def test_training_rejects_unknown_options():
     with pytest.raises(InvalidModelError, match="train_constraint"):
         sequoia_train(make_cormab("budget", 3, 1), train_constraint="none", episodes=0, pretrain_epochs=0)
+
+
+@pytest.mark.parametrize("horizon", [0, -3, 2.5])
+def test_evaluate_rejects_a_horizon_below_one(horizon):
+    # horizon = 0 used to return mean_reward = nan with a RuntimeWarning, -3 a bare numpy ValueError
+    cormab = make_cormab("budget", 3, 1, seed=2, horizon=5)
+    with pytest.raises(InvalidModelError, match="horizon"):
+        evaluate(cormab, baseline_policies(cormab)["null"], episodes=2, horizon=horizon)

@@ -103,6 +103,9 @@ def evaluate(cormab: CoRMAB, policy: Policy, *, episodes: int = 50, horizon: int
     evaluated with the same ``seed`` face the same starts (common random numbers)."""
     if episodes < 1:
         raise InvalidModelError(f"episodes = {episodes} must be >= 1")
+    if horizon is not None and (isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer))
+                                or horizon < 1):
+        raise InvalidModelError(f"horizon = {horizon!r} must be an integer >= 1")
     H = cormab.horizon if horizon is None else int(horizon)
     g = cormab.gamma if gamma is None else float(gamma)
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(

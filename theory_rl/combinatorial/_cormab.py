@@ -32,6 +32,18 @@ __all__ = ["CoRMAB", "CoRMABEnv", "SigmoidCoupling", "make_cormab", "N_LEVELS"]
 N_LEVELS = 4
 
 
+def _as_state(state: Any, n_arms: int) -> np.ndarray:
+    """``state`` as an int64 array of shape (J,) with levels in ``{0, ..., N_LEVELS - 1}``."""
+    s = as_float_array(state, "state")
+    if s.shape != (n_arms,):
+        raise InvalidModelError(f"state must have shape ({n_arms},), got {s.shape}")
+    bad = ~np.isfinite(s) | (s != np.round(s)) | (s < 0) | (s > N_LEVELS - 1)
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise InvalidModelError(f"state[{j}] = {s[j]:g} is not a level in {{0, ..., {N_LEVELS - 1}}}")
+    return s.astype(np.int64)
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -164,7 +176,7 @@ class CoRMAB(ResultMixin):
     def expected_reward(self, state: np.ndarray, action: np.ndarray) -> np.ndarray:
         r"""``r(s, a) = sum_j [p_j R_j(up(s_j)) + (1 - p_j) R_j(down(s_j))]`` for a state (J,) and
         actions (..., N): shape (...)."""
-        s = np.asarray(state, dtype=np.int64)
+        s = _as_state(state, self.n_arms)
         up = self.rewards[np.arange(self.n_arms), np.minimum(s + 1, N_LEVELS - 1)]
         down = self.rewards[np.arange(self.n_arms), np.maximum(s - 1, 0)]
         p = self.up_probability(action)
@@ -172,13 +184,13 @@ class CoRMAB(ResultMixin):
 
     def features(self, state: np.ndarray) -> np.ndarray:
         """The network's state input: levels scaled to [0, 1] (``s / 3``), float64 (J,)."""
-        return np.asarray(state, dtype=float) / (N_LEVELS - 1)
+        return _as_state(state, self.n_arms) / (N_LEVELS - 1)
 
     def sample_next(self, state: np.ndarray, action: np.ndarray, seed: Any = None) -> np.ndarray:
         """One transition ``s' ~ P(. | s, a)`` (arms move independently given ``a``)."""
+        s = _as_state(state, self.n_arms)
         rng = rng_from_seed(seed)
         up = rng.random(self.n_arms) < self.up_probability(action)
-        s = np.asarray(state, dtype=np.int64)
         return np.where(up, np.minimum(s + 1, N_LEVELS - 1), np.maximum(s - 1, 0))
 
     def initial_state(self, seed: Any = None, *, p_one: float = 0.2) -> np.ndarray:
@@ -254,6 +266,10 @@ def make_cormab(domain: str, n_arms: int, budget: int, *, seed: Any = None, n_in
     :func:`metro_graph` of ``J`` stations unless ``graph`` is given; ``source`` defaults to the
     first node), ``"matching"``, ``"capacity"``. Arm parameters follow section 2.3 of the spec notes.
     """
+    if isinstance(n_arms, bool) or not isinstance(n_arms, (int, np.integer)) or n_arms < 1:
+        raise InvalidModelError(f"n_arms = {n_arms!r} must be an integer >= 1")
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 0:
+        raise InvalidModelError(f"budget = {budget!r} must be an integer >= 0")
     rng = rng_from_seed(seed)
     J, B = int(n_arms), int(budget)
     R = _arm_rewards(J, B, rng)
