@@ -212,3 +212,20 @@ def test_batched_results_are_json_ready():
     json.dumps(sol.to_dict())
     res = approx.batched_empirical_planning(mdps[0], 3, 2, seed=0)
     assert json.loads(json.dumps(res.to_dict()))["n_samples"] == 3
+
+
+def test_bad_option_strings_raise_the_library_error():
+    # these option checks raised a bare ValueError (DESIGN: every bad input is a theory_rl error)
+    mdp = envs.random_mdp(3, 2, seed=0)
+    batch = approx.stack_mdps([mdp])
+    cases = [
+        (lambda: approx.stack_mdps([mdp], layout="csr"), "layout"),
+        (lambda: approx.batched_value_iteration(batch, stopping="l2"), "stopping"),
+        (lambda: approx.batched_policy_evaluation(batch, np.zeros((1, 3), int), method="lu"), "method"),
+        (lambda: approx.batched_empirical_planning(mdp, 2, 1, layout="csr"), "layout"),
+        (lambda: approx.semi_gradient_td(np.eye(2), np.ones(2), np.eye(2), gamma=0.5, step_size=0.1,
+                                                 n_steps=1, mode="batch"), "mode"),
+    ]
+    for call, match in cases:
+        with pytest.raises(InvalidModelError, match=match):
+            call()

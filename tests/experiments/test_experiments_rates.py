@@ -76,3 +76,14 @@ def test_plot_rate_writes_a_png(tmp_path):
     assert (tmp_path / "rate.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any("theorem -0.5" in t for t in labels) and any("slope" in t for t in labels)
+
+
+def test_task_options_raise_the_library_error():
+    from theory_rl.experiments import tasks
+
+    with pytest.raises(InvalidModelError, match="1/4 < gamma"):
+        tasks.hard_instance(0.2)
+    with pytest.raises(InvalidModelError, match="method"):
+        tasks.generative_error(env="hard", n=2, gamma=0.5, method="sarsa", seed=0)
+    with pytest.raises(InvalidModelError, match="method"):
+        tasks.regret(env="river_swim", episodes=1, horizon=2, method="psrl", seed=0)

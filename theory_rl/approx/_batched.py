@@ -196,7 +196,7 @@ def stack_mdps(mdps: Sequence[FiniteMDP], *, layout: str = "dense", device: Any 
     dev = resolve_device(device)
     dtype = torch.float64 if dtype is None else dtype
     if layout not in ("dense", "sparse"):
-        raise ValueError(f"layout must be 'dense' or 'sparse', got {layout!r}")
+        raise InvalidModelError(f"layout must be 'dense' or 'sparse', got {layout!r}")
     mdps = list(mdps)
     if not mdps:
         raise InvalidModelError("stack_mdps needs at least one model")
@@ -361,7 +361,7 @@ def batched_value_iteration(
     """
     torch = require_torch()
     if stopping not in ("span", "sup"):
-        raise ValueError(f"stopping must be 'span' or 'sup', got {stopping!r}")
+        raise InvalidModelError(f"stopping must be 'span' or 'sup', got {stopping!r}")
     tol = check_tol(tol)
     dev, dtype = _device_dtype(P, device, dtype)
     with Timer() as timer, torch.no_grad():
@@ -496,7 +496,7 @@ def batched_policy_evaluation(
     """
     torch = require_torch()
     if method not in ("auto", "direct", "iterative"):
-        raise ValueError(f"method must be 'auto', 'direct' or 'iterative', got {method!r}")
+        raise InvalidModelError(f"method must be 'auto', 'direct' or 'iterative', got {method!r}")
     tol = check_tol(tol)
     dev, dtype = _device_dtype(P, device, dtype)
     with Timer() as timer, torch.no_grad():

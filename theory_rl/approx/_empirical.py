@@ -135,7 +135,7 @@ def batched_empirical_planning(
     """
     torch = require_torch()
     if layout not in ("dense", "sparse"):
-        raise ValueError(f"layout must be 'dense' or 'sparse', got {layout!r}")
+        raise InvalidModelError(f"layout must be 'dense' or 'sparse', got {layout!r}")
     if mdp.gamma >= 1.0:
         raise InvalidModelError(f"gamma = {mdp.gamma:g}: empirical planning needs gamma < 1")
     dev = resolve_device(device)

@@ -33,7 +33,7 @@ def TabularEnv(mdp: FiniteMDP, *, horizon: int = 50, start: str = "d0") -> Any: 
     """
     gym = _gym()
     if start not in ("d0", "uniform"):
-        raise ValueError(f"start must be 'd0' or 'uniform', got {start!r}")
+        raise InvalidModelError(f"start must be 'd0' or 'uniform', got {start!r}")
     if mdp.gamma >= 1.0:
         raise InvalidModelError("TabularEnv needs a discounted model (gamma < 1)")
 

@@ -434,7 +434,7 @@ def semi_gradient_td(
     torch = require_torch()
     gamma = check_gamma(gamma)
     if mode not in ("online", "sampled", "expected"):
-        raise ValueError(f"mode must be 'online', 'sampled' or 'expected', got {mode!r}")
+        raise InvalidModelError(f"mode must be 'online', 'sampled' or 'expected', got {mode!r}")
     if not (step_size > 0 and np.isfinite(step_size)):
         raise InvalidModelError(f"step_size = {step_size!r} must be a positive finite number")
     dev = resolve_device(device)

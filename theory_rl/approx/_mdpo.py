@@ -59,7 +59,7 @@ def _step_size(t0: float, schedule: str, k: int, K: int) -> float:
         return t0
     if schedule == "annealed":
         return t0 * (1.0 - k / K)
-    raise ValueError(f"schedule must be 'constant' or 'annealed', got {schedule!r}")
+    raise InvalidModelError(f"schedule must be 'constant' or 'annealed', got {schedule!r}")
 
 
 def mdpo_exact_critic(
@@ -141,7 +141,7 @@ def mdpo_exact_critic(
                 for _ in range(sgd_steps):
                     opt.step(closure)
             else:
-                raise ValueError(f"optimizer must be 'adam' or 'lbfgs', got {optimizer!r}")
+                raise InvalidModelError(f"optimizer must be 'adam' or 'lbfgs', got {optimizer!r}")
     return NeuralResult(
         networks={"policy": net}, episode_returns=np.empty(0), episode_steps=np.empty(0), method="mdpo_exact_critic",
         params={"step_size": step_size, "schedule": schedule, "n_iterations": n_iterations, "sgd_steps": sgd_steps,

@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from .. import learning, tabular
+from ..errors import InvalidModelError
 from ..models import FiniteMDP
 
 __all__ = ["generative_error", "hard_instance", "plug_in_error", "regret"]
@@ -32,7 +33,7 @@ def hard_instance(gamma: float, n_actions: int = 2) -> FiniteMDP:
     over-estimation that makes Q-learning worse (Li et al. 2021, Sec. 4). Requires ``gamma > 1/4``.
     """
     if not 0.25 < gamma < 1:
-        raise ValueError(f"hard_instance needs 1/4 < gamma < 1, got {gamma!r}")
+        raise InvalidModelError(f"hard_instance needs 1/4 < gamma < 1, got {gamma!r}")
     p = (4 * gamma - 1) / (3 * gamma)
     P = np.zeros((2, n_actions, 2))
     P[0, :, 0], P[0, :, 1], P[1, :, 1] = p, 1 - p, 1.0
@@ -85,7 +86,7 @@ def generative_error(*, env: str, n: int, gamma: float, method: str, seed: int) 
             mdp, n_epochs=M, epoch_length=max(1, n // (2 * M)),
             recentering_samples=max(1, math.floor(n / 2 / ((4**M - 1) / 3))), seed=seed)
     else:
-        raise ValueError(f"method = {method!r}: expected 'plug_in', 'q_learning' or 'vr_q_learning'")
+        raise InvalidModelError(f"method = {method!r}: expected 'plug_in', 'q_learning' or 'vr_q_learning'")
     return {"error": float(np.max(np.abs(res.q - q_star))), "one_minus_gamma": 1.0 - gamma,
             "samples_per_pair": res.n_samples / (mdp.n_states * mdp.n_actions)}
 
@@ -101,6 +102,6 @@ def regret(*, env: str, episodes: int, horizon: int, method: str, seed: int, bon
         res = learning.ucb_q_learning(mdp, horizon=horizon, n_episodes=episodes, c=c,
                                       bonus="hoeffding" if method == "ucb_h" else "bernstein", seed=seed)
     else:
-        raise ValueError(f"method = {method!r}: expected 'ucbvi', 'ucb_h' or 'ucb_b'")
+        raise InvalidModelError(f"method = {method!r}: expected 'ucbvi', 'ucb_h' or 'ucb_b'")
     return {"regret": float(res.trace["regret"][-1]), "T": int(episodes) * int(horizon),
             "min_optimism": float(res.trace["optimism"].min())}
