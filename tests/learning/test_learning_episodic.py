@@ -1,5 +1,7 @@
 """Online episodic learners: UCBVI (Azar, Osband & Munos 2017) and UCB Q-learning (Jin et al. 2018)."""
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -45,6 +47,17 @@ def test_ucbvi_is_optimistic(mdp, seed):
     # (probability >= 1 - delta); with delta = 0.1 a violation in 10 random instances would be a bug.
     res = learning.ucbvi(mdp, horizon=3, n_episodes=150, seed=seed)
     assert res.trace["optimism"].min() >= -1e-9
+    # With the paper's constants the bonus 7HL/sqrt(N) exceeds H at every visit count reached
+    # here, so Q == H everywhere and the check above cannot fail. The proof needs only
+    # b(s, a) >= |(P_hat - P) V*_{h+1}|(s, a) (induction on h); Hoeffding with a union bound over
+    # (s, a, h, N <= T) gives that with probability 1 - delta for b = H sqrt(ln(2SAHT/delta)/(2N)),
+    # a bonus small enough that Q falls well below H, so optimism is really exercised.
+    S, A, H, K, delta = mdp.n_states, mdp.n_actions, 3, 150, 0.1
+    T = K * H
+    scale = math.sqrt(math.log(2 * S * A * H * T / delta) / 2) / (7 * math.log(5 * S * A * T / delta))
+    tight = learning.ucbvi(mdp, horizon=H, n_episodes=K, delta=delta, bonus_scale=scale, seed=seed)
+    assert tight.q.min() < H - 0.5  # not saturated
+    assert tight.trace["optimism"].min() >= -1e-9
 
 
 @settings(max_examples=10)
