@@ -169,6 +169,9 @@ def fdvl(dataset: TransitionDataset, *, gamma: float, f: str = "chi2", lam: floa
          tol: float = 1e-8, max_iter: int | None = None, v_unseen: float | None = None) -> FDVLResult:
     r"""Tabular f-DVL on a finite dataset (exact Q-, V- and AWR steps; see the module docstring).
 
+    Sikchi, Zheng, Zhang & Niekum (2024), "Dual RL", ICLR, arXiv 2302.08560, §5; the equations
+    (``L_V``, ``L_Q``, the AWR policy) and the certified contraction bound are in the module docstring.
+
     Parameters
     ----------
     dataset : TransitionDataset

@@ -144,7 +144,8 @@ def recoil_dual_q(mdp: FiniteMDP, policy: np.ndarray, d_expert: np.ndarray, d_su
                   f: str | FDivergence, beta: float, *, tol: float = 1e-10, max_iter: int = 500) -> dict[str, Any]:
     r"""Inner minimum over ``Q`` of ReCOIL's dual-Q objective for a fixed policy (trust-region
     Newton, scipy), with ``f*`` unrestricted. Its value is ``-D_f(mix_pi || mix_E)`` (module
-    docstring); ``d_suboptimal > 0`` everywhere is required so that the minimum is finite.
+    docstring; Sikchi et al. 2024, arXiv 2302.08560, §6); ``d_suboptimal > 0`` everywhere is
+    required so that the minimum is finite.
 
     Returns
     -------
@@ -203,7 +204,8 @@ def _recoil_tables(expert: TransitionDataset, suboptimal: TransitionDataset, bet
 def recoil(expert: TransitionDataset, suboptimal: TransitionDataset, *, gamma: float, beta: float = 0.5,
            f: str = "chi2", lam: float = 0.9, awr_beta: float = 3.0, tol: float = 1e-8,
            max_iter: int | None = None) -> FDVLResult:
-    r"""Tabular ReCOIL (practical chi-square version) on an expert and a suboptimal dataset.
+    r"""Tabular ReCOIL (practical chi-square version) on an expert and a suboptimal dataset
+    (Sikchi, Zheng, Zhang & Niekum 2024, "Dual RL", ICLR, arXiv 2302.08560, §6).
 
     Iterates ``Q = r_ReCOIL + gamma V̄`` and ``V = implicit max of Q`` (the implicit loss ``f``
     with temperature ``lam``, under the mixture's actions) to the certified fixed point, then

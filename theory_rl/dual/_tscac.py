@@ -121,7 +121,9 @@ def tscac_project(dataset: TransitionDataset, target_policy: np.ndarray, behavio
 def tscac(cmdp: CMDP, multipliers: np.ndarray, *, temperature: float = 0.1, n_iter: int = 30,
           policy0: np.ndarray | None = None) -> dict[str, Any]:
     r"""Tabular TSCAC on a known CMDP: stage one, then ``n_iter`` stage-two updates, each with the
-    exact main-response advantage ``A_1 = Q_1^{pi_k} - V_1^{pi_k}`` of the current policy.
+    exact main-response advantage ``A_1 = Q_1^{pi_k} - V_1^{pi_k}`` of the current policy (Cai et
+    al. 2023, "Two-Stage Constrained Actor-Critic for Short Video Recommendation", WWW,
+    arXiv 2302.01680; the stage-two closed form is in the module docstring).
 
     Returns
     -------

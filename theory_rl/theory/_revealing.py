@@ -84,7 +84,8 @@ def _evaluate(params: dict[str, float], exponents: dict[str, float]) -> float:
 
 
 def revealing_pac_lower_bound(*, S: int, A: int, alpha: float, epsilon: float, m: int = 2) -> BoundExpression:
-    r"""Theorem 3.2: episodes any algorithm needs to find an ``epsilon``-optimal policy in some m-step
+    r"""Chen, Wang, Xiong, Mei & Bai (ICML 2023, arXiv 2302.01333), Theorem 3.2: episodes any
+    algorithm needs to find an ``epsilon``-optimal policy in some m-step
     ``alpha``-revealing POMDP (``m >= 2``):
 
     .. math:: \Omega\!\left(\frac{S^{3/2} A^{m-1}}{\alpha^2 \varepsilon^2}\right) \times (\text{factors of } H)
@@ -104,7 +105,8 @@ def revealing_pac_lower_bound(*, S: int, A: int, alpha: float, epsilon: float, m
 
 
 def revealing_regret_lower_bound(*, T: float, S: int, A: int, alpha: float, m: int = 2) -> BoundExpression:
-    r"""Theorem 4.1 (``m >= 2``): any algorithm with polynomial sublinear regret suffers
+    r"""Chen, Wang, Xiong, Mei & Bai (ICML 2023, arXiv 2302.01333), Theorem 4.1 (``m >= 2``): any
+    algorithm with polynomial sublinear regret suffers
 
     .. math:: \Omega\!\left( \Big(\frac{S^{3/2} A^{m-1}}{\alpha^2}\Big)^{1/3} T^{2/3} \right)
 
