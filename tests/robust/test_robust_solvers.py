@@ -211,3 +211,18 @@ def test_not_converging_warns():
     d = sol.to_dict()
     assert d["method"] == "robust_value_iteration" and isinstance(d["v"], list)
     assert "robust_value_iteration" in repr(sol)
+
+
+def test_iteration_limits_are_validated():
+    # max_iter = 0 reached `tv` before assignment (UnboundLocalError) in PPI and the evaluation;
+    # a negative or fractional limit slipped through (or failed inside range()) in VI
+    from theory_rl.errors import InvalidModelError
+
+    rmdp = RobustMDP(FiniteMDP(np.full((2, 2, 2), 0.5), np.eye(2), 0.9), L1Ball(0.1))
+    with pytest.raises(InvalidModelError, match="max_iter"):
+        robust_policy_iteration(rmdp, max_iter=0)
+    with pytest.raises(InvalidModelError, match="max_iter"):
+        robust_policy_evaluation(rmdp, np.zeros(2, int), max_iter=0)
+    for bad in (-3, 2.5):
+        with pytest.raises(InvalidModelError, match="max_iter"):
+            robust_value_iteration(rmdp, max_iter=bad)

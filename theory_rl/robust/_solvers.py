@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._result import ResultMixin
+from ..envs._common import check_int
 from ..tabular._bellman import as_policy, as_value
 from ..tabular._common import Timer, check_tol, finish_iterative, iteration_cap, iterations
 from ._operator import RobustOperator
@@ -128,6 +129,8 @@ def robust_value_iteration(
         tqdm bar.
     """
     tol = check_tol(tol)
+    if max_iter is not None:
+        max_iter = check_int(max_iter, "max_iter", minimum=0)
     op = RobustOperator(rmdp)
     gamma = op.gamma
     c = gamma / (1.0 - gamma)
@@ -222,6 +225,7 @@ def robust_policy_evaluation(
         Start (default: the policy's value under the nominal kernel).
     """
     tol = check_tol(tol)
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
     op = RobustOperator(rmdp)
     pi = as_policy(rmdp.nominal, policy)
     with Timer() as timer:
@@ -265,6 +269,7 @@ def robust_policy_iteration(
     steps, each costing a few linear solves.
     """
     tol = check_tol(tol)
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
     op = RobustOperator(rmdp)
     gamma = op.gamma
     c = gamma / (1.0 - gamma)
