@@ -183,3 +183,13 @@ def test_make_cormab_rejects_non_integer_sizes(n_arms, budget, message):
     # n_arms = 2.5 used to build a 2-arm instance silently; budget = -1 a bare numpy ValueError
     with pytest.raises(InvalidModelError, match=message):
         make_cormab("budget", n_arms, budget)
+
+
+@pytest.mark.parametrize(("costs", "caps", "message"),
+                         [([2.7, 1], [3], r"costs\[0\] = 2.7"), ([1, 1], [np.nan], r"capacities\[0\] = nan"),
+                          ([1, 1], [2.5], r"capacities\[0\] = 2.5")])
+def test_capacity_rejects_non_integer_costs_and_capacities(costs, caps, message):
+    # costs [2.7, 1] used to be truncated to [2, 1], so both arms "fit" a capacity of 3 although
+    # 2.7 + 1 > 3; a NaN capacity gave a bare numpy ValueError
+    with pytest.raises(InvalidModelError, match=message):
+        Capacity(costs, caps, 2)

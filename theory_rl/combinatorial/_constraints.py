@@ -26,7 +26,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from .._validation import rng_from_seed
+from .._validation import as_float_array, first_index, format_index, rng_from_seed
 from ..errors import InvalidModelError
 from ._mip import MipModel
 
@@ -49,6 +49,16 @@ def _as_action(action: Any, n: int | None) -> np.ndarray:
         bad = int(np.flatnonzero(~np.isin(a, (0, 1)))[0])
         raise InvalidModelError(f"action[{bad}] = {a[bad]!r} is not 0 or 1")
     return a.astype(np.int8)
+
+
+def _as_integers(values: Any, name: str) -> np.ndarray:
+    """``values`` as int64, refusing entries that are not finite whole numbers (never truncating)."""
+    arr = as_float_array(values, name)
+    bad = ~np.isfinite(arr) | (arr != np.round(arr))
+    if bad.any():
+        idx = first_index(bad)
+        raise InvalidModelError(f"{format_index(name, idx)} = {float(arr[idx]):g} is not a whole number")
+    return arr.astype(np.int64)
 
 
 def _check_budget(budget: Any, n: int) -> int:
@@ -554,8 +564,8 @@ class Capacity(_Base):
     single_assignment: bool = True
 
     def __post_init__(self) -> None:
-        costs = np.asarray(self.costs, dtype=np.int64)
-        caps = np.asarray(self.capacities, dtype=np.int64)
+        costs = _as_integers(self.costs, "costs")
+        caps = _as_integers(self.capacities, "capacities")
         if costs.ndim != 1 or caps.ndim != 1:
             raise InvalidModelError("costs (J,) and capacities (W,) must be 1-D")
         if (costs < 0).any():
