@@ -225,3 +225,17 @@ def test_bad_networks_and_inputs_raise():
         mip_argmax(_big_preactivation_net(), [], Budget(1, 3))
     with pytest.raises(InvalidModelError, match="mip_gap"):
         mip_argmax(_big_preactivation_net(), [], Budget(1, 2), mip_gap=2.0)
+
+
+@pytest.mark.parametrize(("domain", "n_arms", "cormab_seed", "layer_seed"),
+                         [("path", 5, 1, 2), ("path", 5, 2, 0), ("path", 5, 3, 6)])
+def test_lp_tightened_argmax_equals_brute_force_on_cases_that_once_failed(domain, n_arms, cormab_seed, layer_seed):
+    # with LP bounds loosened by only 1e-7 (below HiGHS' feasibility tolerances) the tightened MILP
+    # reported "Optimal" for a suboptimal action on these instances, while tighten=False was exact
+    cormab = make_cormab(domain, n_arms, 1, seed=cormab_seed, gamma=0.5)
+    rng = np.random.default_rng(layer_seed)
+    layers = _random_layers(rng, [cormab.n_actions + n_arms, 8, 6, 1])
+    x_s = cormab.features(rng.integers(0, 4, size=n_arms))
+    best = float(_brute_force(layers, x_s, cormab.constraint.enumerate_feasible()).max())
+    for tighten in (False, True):
+        assert mip_argmax(layers, x_s, cormab.constraint, tighten=tighten).value == pytest.approx(best, abs=1e-6)

@@ -109,6 +109,13 @@ class EmbeddedNetwork:
     n_stable_inactive: int
 
 
+# Relative slack added to every LP-tightened bound (``v +- _LP_MARGIN (1 + |v|)``). It must exceed HiGHS' feasibility tolerances (1e-7 primal,
+# 1e-6 MIP): with a 1e-7 slack the bounds are tight to within those tolerances and HiGHS' presolve
+# returned "Optimal" for a suboptimal action, or "Infeasible" for a later tightening LP (found by the
+# hypothesis test of mip_argmax against brute force). A looser bound is always a valid bound.
+_LP_MARGIN = 1e-4
+
+
 def _lp_bound(model: MipModel, cols: np.ndarray, coefs: np.ndarray, sign: float) -> float:
     saved, saved_off = model.cost, model.offset
     model.cost, model.offset = {}, 0.0
@@ -142,7 +149,9 @@ def embed_relu_mlp(model: MipModel, net: Any, *, inputs: list[Any], lower: np.nd
     big_m : float
         The constant for ``bounds="big_m"``.
     tighten : bool
-        Tighten the interval bounds of unstable units by LP (two LP solves per unit).
+        Tighten the interval bounds of unstable units by LP (two LP solves per unit); each LP
+        bound is loosened by ``1e-4 (1 + |bound|)`` so that HiGHS' tolerances cannot cut off a
+        feasible point.
     max_active : int, optional
         A bound ``k`` on ``sum_i x_i`` over the decision inputs, all of which must lie in
         ``[0, 1]`` (every coRMAB feasible set has one: its budget). The first layer's bounds then
@@ -200,8 +209,10 @@ def embed_relu_mlp(model: MipModel, net: Any, *, inputs: list[Any], lower: np.nd
         if tighten and bounds == "interval":
             for u in np.flatnonzero((zl < 0) & (zu > 0)):
                 nzv = np.flatnonzero(Wv[u])
-                zu[u] = min(zu[u], _lp_bound(model, cols[var][nzv], Wv[u, nzv], 1.0) + const[u] + 1e-7)
-                zl[u] = max(zl[u], _lp_bound(model, cols[var][nzv], Wv[u, nzv], -1.0) + const[u] - 1e-7)
+                hi_lp = _lp_bound(model, cols[var][nzv], Wv[u, nzv], 1.0) + const[u]
+                lo_lp = _lp_bound(model, cols[var][nzv], Wv[u, nzv], -1.0) + const[u]
+                zu[u] = min(zu[u], hi_lp + _LP_MARGIN * (1.0 + abs(hi_lp)))
+                zl[u] = max(zl[u], lo_lp - _LP_MARGIN * (1.0 + abs(lo_lp)))
         used.append((zl, zu))
         new_cols = np.full(len(b), -1, dtype=np.int64)
         new_consts = np.zeros(len(b))
