@@ -238,3 +238,25 @@ def test_tscac_on_the_recommendation_cmdp_is_feasible_and_below_the_lp():
     assert res["feasible"] and np.all(J >= cmdp.thresholds)
     assert J0 <= lp.objective + 1e-9
     assert J0 >= 0.7 * lp.objective  # measured: 0.81 of the LP optimum at these multipliers
+
+
+def test_options_and_shapes_are_validated():
+    # each of these gave a bare ValueError (numpy/linprog/float()) or, for a fractional
+    # n_states, a silently truncated dataset
+    from theory_rl import envs
+
+    mdp = envs.random_mdp(3, 2, seed=0, gamma=0.9)
+    cmdp = dual.CMDP(mdp, np.ones((1, 3, 2)), [1.0])
+    with pytest.raises(InvalidModelError, match="multipliers0"):
+        dual.lagrangian_primal_dual(cmdp, n_iter=2, multipliers0=[np.nan])
+    with pytest.raises(InvalidModelError, match="step"):
+        dual.lagrangian_primal_dual(cmdp, n_iter=2, step="a")
+    with pytest.raises(InvalidModelError, match="occupancy has shape"):
+        dual.policy_from_occupancy(mdp, np.ones((2, 2)))
+    expert = np.zeros(3, int)
+    with pytest.raises(InvalidModelError, match="n_episodes"):
+        dual.collect_dataset(mdp, expert_policy=expert, n_episodes=float("nan"), episode_length=3, expert_fraction=0.5)
+    with pytest.raises(InvalidModelError, match="expert_fraction"):
+        dual.collect_dataset(mdp, expert_policy=expert, n_episodes=2, episode_length=3, expert_fraction="a")
+    with pytest.raises(InvalidModelError, match="n_states"):
+        dual.TransitionDataset([0], [0], [0.0], [0], [False], 2.7, 1)

@@ -87,3 +87,8 @@ def test_task_options_raise_the_library_error():
         tasks.generative_error(env="hard", n=2, gamma=0.5, method="sarsa", seed=0)
     with pytest.raises(InvalidModelError, match="method"):
         tasks.regret(env="river_swim", episodes=1, horizon=2, method="psrl", seed=0)
+
+
+def test_numpy_integer_n_boot_is_accepted():
+    fit = fit_rate(synthetic(-0.5, 0.05, 0), "n", "error", n_boot=np.int64(50))
+    assert fit.slope == pytest.approx(fit_rate(synthetic(-0.5, 0.05, 0), "n", "error", n_boot=50).slope)

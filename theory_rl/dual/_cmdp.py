@@ -27,6 +27,7 @@ from scipy.optimize import linprog
 
 from .._result import ResultMixin
 from .._validation import as_float_array, check_finite
+from ..envs._common import check_real
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
 from ..tabular._bellman import effective_rewards
@@ -268,12 +269,10 @@ def lagrangian_primal_dual(cmdp: CMDP, *, n_iter: int = 2000, step: float | None
     K = int(n_iter)
     if K < 1:
         raise InvalidModelError(f"n_iter = {n_iter} must be >= 1")
-    eta = 1.0 if step is None else float(step)
-    if not (np.isfinite(eta) and eta > 0):
-        raise InvalidModelError(f"step = {step!r} must be > 0")
-    lam = np.zeros(m) if multipliers0 is None else np.asarray(multipliers0, dtype=float).copy()
-    if lam.shape != (m,) or (lam < 0).any():
-        raise InvalidModelError(f"multipliers0 must be {m} non-negative numbers")
+    eta = 1.0 if step is None else check_real(step, "step", low=0.0, low_open=True)
+    lam = np.zeros(m) if multipliers0 is None else as_float_array(multipliers0, "multipliers0").copy()
+    if lam.shape != (m,) or not (lam >= 0).all() or not np.isfinite(lam).all():
+        raise InvalidModelError(f"multipliers0 must be {m} finite non-negative numbers, got {multipliers0!r}")
     if not (0.0 <= average_from < 1.0):
         raise InvalidModelError(f"average_from = {average_from!r} must lie in [0, 1)")
     k0 = int(np.floor(average_from * K))

@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._validation import as_float_array, check_finite, rng_from_seed
+from ..envs._common import check_int, check_probability
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ..tabular._bellman import as_policy, effective_rewards
@@ -62,9 +63,7 @@ class TransitionDataset:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        S, A = int(self.n_states), int(self.n_actions)
-        if S < 1 or A < 1:
-            raise InvalidModelError(f"n_states = {self.n_states}, n_actions = {self.n_actions} must be >= 1")
+        S, A = check_int(self.n_states, "n_states"), check_int(self.n_actions, "n_actions")
         set_(self, "n_states", S)
         set_(self, "n_actions", A)
         set_(self, "states", _int_array(self.states, "states", S))
@@ -157,11 +156,10 @@ def collect_dataset(mdp: FiniteMDP, *, expert_policy: np.ndarray, n_episodes: in
     TransitionDataset
         With ``is_expert`` marking expert-episode transitions and ``initial_states``.
     """
-    for name, val in (("expert_fraction", expert_fraction), ("epsilon", epsilon)):
-        if not (0.0 <= float(val) <= 1.0):
-            raise InvalidModelError(f"{name} = {val!r} must lie in [0, 1]")
-    if int(n_episodes) < 1 or int(episode_length) < 1:
-        raise InvalidModelError(f"n_episodes = {n_episodes}, episode_length = {episode_length} must be >= 1")
+    expert_fraction = check_probability(expert_fraction, "expert_fraction")
+    epsilon = check_probability(epsilon, "epsilon")
+    n_episodes = check_int(n_episodes, "n_episodes")
+    episode_length = check_int(episode_length, "episode_length")
     rng = rng_from_seed(seed)
     S, A = mdp.n_states, mdp.n_actions
     pi = as_policy(mdp, expert_policy)

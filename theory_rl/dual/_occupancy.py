@@ -94,7 +94,12 @@ def policy_from_occupancy(mdp: FiniteMDP, occupancy_measure: np.ndarray, *, fall
     row of ``fallback`` (shape ``(S, A)``) is used, or the uniform distribution over available
     actions when no fallback is given.
     """
-    x = np.maximum(np.asarray(occupancy_measure, dtype=float), 0.0)
+    S, A = mdp.n_states, mdp.n_actions
+    x = as_float_array(occupancy_measure, "occupancy", ndim=2)
+    if x.shape != (S, A):
+        raise InvalidModelError(f"occupancy has shape {x.shape}, expected ({S}, {A})")
+    check_finite(x, "occupancy")
+    x = np.maximum(x, 0.0)
     mass = x.sum(axis=1, keepdims=True)
     if fallback is None:
         avail = np.isfinite(effective_rewards(mdp)).reshape(x.shape).astype(float)

@@ -2,6 +2,7 @@ r"""Measured rates: log-log slope with a bootstrap confidence interval, compared
 
 from __future__ import annotations
 
+import numbers
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -91,7 +92,7 @@ def fit_rate(df: Any, x: str, y: str, *, n_boot: int = 2000, level: float = 0.95
             raise InvalidModelError(f"column {name!r} is not in the table (columns: {', '.join(map(str, df))})")
     if not (0.0 < level < 1.0):
         raise InvalidModelError(f"level = {level!r} must lie in (0, 1)")
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 10:
+    if isinstance(n_boot, bool) or not isinstance(n_boot, numbers.Integral) or n_boot < 10:
         raise InvalidModelError(f"n_boot = {n_boot!r} must be an integer >= 10")
     xs = np.asarray(df[x], dtype=float)
     ys = np.asarray(df[y], dtype=float)
@@ -103,7 +104,7 @@ def fit_rate(df: Any, x: str, y: str, *, n_boot: int = 2000, level: float = 0.95
     slope = float(_slopes(lx, ly))
     intercept = float(ly.mean() - slope * lx.mean())
     rng = rng_from_seed(seed)
-    idx = rng.integers(0, lx.size, size=(n_boot, lx.size))
+    idx = rng.integers(0, lx.size, size=(int(n_boot), lx.size))
     boot = _slopes(lx[idx], ly[idx])
     boot = boot[np.isfinite(boot)]
     lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
