@@ -63,3 +63,16 @@ def test_pomcp_rejects_bad_input(tiger):
         pomcp_plan(tiger, c=-1.0)
     with pytest.raises(InvalidModelError, match="n_simulations"):
         pomcp_plan(tiger, n_simulations=0)
+
+
+@pytest.mark.parametrize(("options", "message"),
+                         [({"max_depth": 0}, "max_depth"), ({"max_depth": -2}, "max_depth"),
+                          ({"max_depth": 2.5}, "max_depth"), ({"n_simulations": 2.5}, "n_simulations"),
+                          ({"n_particles": 10.5}, "n_particles")])
+def test_pomcp_rejects_non_integer_or_empty_search_sizes(tiger, options, message):
+    # max_depth = 0 used to return value = -inf, max_depth = -2 a bare numpy ValueError, and
+    # n_simulations = 2.5 ran 2 simulations silently
+    with pytest.raises(InvalidModelError, match=message):
+        pomcp_plan(tiger, tiger.b0, **{"n_simulations": 10, "seed": 0, **options})
+    with pytest.raises(InvalidModelError, match=message):
+        pomcp_episode(tiger, n_steps=1, **{"n_simulations": 10, "n_particles": 10, "seed": 0, **options})

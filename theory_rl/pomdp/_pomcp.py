@@ -248,6 +248,12 @@ class _Options(NamedTuple):
     cum_pi: np.ndarray  # (S, A) cumulative rollout-policy probabilities
 
 
+def _check_count(value: Any, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise InvalidModelError(f"{name} = {value!r} must be an integer >= {minimum}")
+    return int(value)
+
+
 def _options(model: POMDP, c: float | None, epsilon: float, max_depth: int | None, rollout_policy: Any) -> _Options:
     if not isinstance(model, POMDP):
         raise InvalidModelError(f"model must be a theory_rl.models.POMDP, got {type(model).__name__}")
@@ -258,7 +264,9 @@ def _options(model: POMDP, c: float | None, epsilon: float, max_depth: int | Non
         raise InvalidModelError(f"c = {c!r} must be a non-negative finite number")
     if not (0 < epsilon < 1):
         raise InvalidModelError(f"epsilon = {epsilon!r} must lie in (0, 1)")
-    if max_depth is None:
+    if max_depth is not None:
+        _check_count(max_depth, "max_depth", 1)
+    else:
         max_depth = int(math.ceil(math.log(epsilon) / math.log(model.gamma))) + 1 if model.gamma > 0 else 1
     S, A = model.n_states, model.n_actions
     if rollout_policy is None:
@@ -337,8 +345,8 @@ def pomcp_plan(
         and visit counts.
     """
     opt = _options(model, c, epsilon, max_depth, rollout_policy)
-    if n_simulations < 1 or n_particles < 1:
-        raise InvalidModelError("n_simulations and n_particles must be >= 1")
+    _check_count(n_simulations, "n_simulations", 1)
+    _check_count(n_particles, "n_particles", 1)
     rng = rng_from_seed(seed)
     particles = _root_particles(model, model.b0 if belief is None else belief, n_particles, rng)
     return _plan_particles(model, particles, n_simulations, opt, rng)[0]
@@ -371,8 +379,9 @@ def pomcp_episode(
         The discounted return ``sum_t gamma^t r_t`` and the trajectory.
     """
     opt = _options(model, c, epsilon, max_depth, rollout_policy)
-    if n_simulations < 1 or n_particles < 1 or n_steps < 0:
-        raise InvalidModelError("n_simulations and n_particles must be >= 1 and n_steps >= 0")
+    _check_count(n_simulations, "n_simulations", 1)
+    _check_count(n_particles, "n_particles", 1)
+    _check_count(n_steps, "n_steps", 0)
     rng = rng_from_seed(seed)
     g = _generative(model)
     particles = _root_particles(model, model.b0, n_particles, rng)
