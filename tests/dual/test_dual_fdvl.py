@@ -225,3 +225,20 @@ def test_torch_bad_actions_are_named():
         dual.fdvl_torch(obs, np.zeros(3, int), np.ones(3), obs, np.zeros(3), n_actions=0, gamma=0.9, n_steps=1)
     with pytest.raises(InvalidModelError, match="n_steps"):
         dual.fdvl_torch(obs, np.zeros(3, int), np.ones(3), obs, np.zeros(3), n_actions=2, gamma=0.9, n_steps=-1)
+
+
+def test_implicit_value_rejects_bad_weights_and_values():
+    # a NaN weight gave V = 4 for Q = (1, 2, 3) (outside [min Q, max Q]) and a negative weight
+    # entered the objective silently; Q must be finite where the weight is positive
+    q = np.array([[1.0, 2.0, 3.0]])
+    for w, match in ((np.array([[1.0, np.nan, 1.0]]), r"weights\[0, 1\] is nan"),
+                     (np.array([[1.0, -1.0, 1.0]]), r"weights\[0, 1\] = -1 is negative"),
+                     (np.ones((2, 3)), "shape")):
+        for f, lam in (("tv", 0.7), ("chi2", 0.7), ("gumbel", 0.5)):
+            with pytest.raises(InvalidModelError, match=match):
+                dual.implicit_value(q, w, f, lam)
+    with pytest.raises(InvalidModelError, match=r"q\[0, 2\] is nan"):
+        dual.implicit_value(np.array([[1.0, 2.0, np.nan]]), np.ones((1, 3)), "tv", 0.7)
+    # NaN where the weight is zero stays allowed (documented: unseen pairs)
+    lower, _ = dual.implicit_value(np.array([[1.0, 2.0, np.nan]]), np.array([[1.0, 1.0, 0.0]]), "gumbel", 0.5)
+    assert lower[0] == pytest.approx(0.5 * logsumexp(np.array([1.0, 2.0]) / 0.5, b=[0.5, 0.5]))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import as_float_array, check_finite, first_index, format_index
 from ..errors import InvalidModelError
 
 __all__ = ["DegenerateObjectiveWarning", "IMPLICIT_LOSSES", "implicit_loss", "implicit_value"]
@@ -102,8 +103,18 @@ def implicit_value(q: np.ndarray, weights: np.ndarray, f: str, lam: float, *, n_
         (TV at ``lam = 1``). They differ exactly where the minimiser is not unique.
     """
     key, lam = check_loss(f, lam)
-    w = np.asarray(weights, dtype=float)
+    w = as_float_array(weights, "weights", ndim=2)
+    check_finite(w, "weights")
+    if (w < 0).any():
+        idx = first_index(w < 0)
+        raise InvalidModelError(f"{format_index('weights', idx)} = {w[idx]:g} is negative")
+    q = as_float_array(q, "q", ndim=2)
+    if q.shape != w.shape:
+        raise InvalidModelError(f"q has shape {q.shape} but weights {w.shape}; they must match")
     seen = w > 0
+    if not np.isfinite(q[seen]).all():
+        idx = first_index(seen & ~np.isfinite(q))
+        raise InvalidModelError(f"{format_index('q', idx)} is {q[idx]} where the weight is positive")
     qz = np.where(seen, q, 0.0)
     has = seen.any(axis=1)
     qmax = np.where(seen, qz, -np.inf).max(axis=1, initial=-np.inf)
