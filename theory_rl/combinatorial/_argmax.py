@@ -75,7 +75,8 @@ def mip_argmax(qnet: Any, state: Any, feasible: Any, *, solver: str = "highs", m
                time_limit: float | None = None, bounds: str = "interval", big_m: float | None = None,
                tighten: bool = False, check_big_m: bool = True, warm_start: Any = None, threads: int | None = 1,
                highs_options: dict[str, Any] | None = None, layers: list[tuple[np.ndarray, np.ndarray]] | None = None) -> ArgmaxResult:
-    r"""``argmax_{a in F} Q([a ; state])`` for a ReLU MLP ``Q``, exactly (``mip_gap=0``).
+    r"""``argmax_{a in F} Q([a ; state])`` for a ReLU MLP ``Q``, exactly (``mip_gap=0``): SEQUOIA's
+    action selection (Xu, Wilder, Khalil, Tambe, ICLR 2025, arXiv 2503.01919).
 
     Parameters
     ----------

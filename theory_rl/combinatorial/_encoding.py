@@ -131,6 +131,11 @@ def embed_relu_mlp(model: MipModel, net: Any, *, inputs: list[Any], lower: np.nd
                    check_big_m: bool = True, max_active: int | None = None) -> EmbeddedNetwork:
     r"""Encode the ReLU MLP ``net`` in ``model`` and return its output as an affine expression.
 
+    Per unstable unit ``z = W h + b`` with bounds ``L < 0 < U``: ``z = h^+ - h^-``,
+    ``0 <= h^+ <= U (1 - d)``, ``0 <= h^- <= -L d``, ``d in {0, 1}``, so ``h^+ = max(z, 0)`` exactly
+    whenever ``L <= z <= U`` holds for every feasible input (the encoding used by SEQUOIA: Xu,
+    Wilder, Khalil, Tambe, ICLR 2025, arXiv 2503.01919, with per-unit bounds instead of one M).
+
     Parameters
     ----------
     model : MipModel

@@ -186,7 +186,9 @@ def sequoia_train(cormab: CoRMAB, *, hidden: tuple[int, ...] = (16, 32), episode
                   published: bool = False, solver: str = "highs", mip_gap: float = 0.0,
                   time_limit: float | None = None, n_random_states: int | None = None, device: Any = "cpu",
                   seed: Any = None, progress: bool = False) -> SequoiaResult:
-    r"""Train a SEQUOIA Q-network on ``cormab`` (see the module docstring for the algorithm).
+    r"""Train a SEQUOIA Q-network on ``cormab`` (see the module docstring for the algorithm):
+    Xu, Wilder, Khalil, Tambe, "Reinforcement learning with combinatorial actions for coupled
+    restless bandits", ICLR 2025, arXiv 2503.01919.
 
     Parameters
     ----------

@@ -434,7 +434,15 @@ def sawtooth_upper_bound(solution: POMDPSolution, beliefs: Any) -> np.ndarray | 
     r"""The certified upper bound ``V_hi(b)`` of an :func:`hsvi2` result at any belief(s).
 
     Evaluates the sawtooth interpolation of the solution's upper point set, capped by the FIB
-    (see the module docstring). Valid everywhere: ``V*(b) <= V_hi(b)``.
+    (see the module docstring; Hauskrecht 2000, JAIR 13; Smith & Simmons 2005, UAI):
+
+    .. math::
+        V_{hi}(b) = \min\Big(\max_a b \cdot Q_{FIB}(\cdot, a),\; b \cdot \bar v,\;
+        \min_i \big[b \cdot \bar v + c_i(b) (v_i - b_i \cdot \bar v)\big]\Big), \qquad
+        c_i(b) = \min_{s: b_i(s) > 0} b(s) / b_i(s),
+
+    with ``bar v`` the corner values and ``(b_i, v_i)`` the points. Valid everywhere on the
+    simplex: ``V*(b) <= V_hi(b)`` because each ``v_i >= V*(b_i)`` and ``V*`` is convex.
 
     Parameters
     ----------

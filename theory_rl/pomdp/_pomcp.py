@@ -364,7 +364,8 @@ def pomcp_episode(
     rollout_policy: Any = None,
     seed: int | np.random.Generator | None = None,
 ) -> EpisodeResult:
-    r"""Run POMCP in closed loop for ``n_steps`` real steps from a state drawn from ``model.b0``.
+    r"""Run POMCP (Silver & Veness, "Monte-Carlo planning in large POMDPs", NeurIPS 2010) in closed
+    loop for ``n_steps`` real steps from a state drawn from ``model.b0``.
 
     At each step: search from the particle belief, act, sample ``(s', o, r)`` from the model, and
     keep the depth-1 particles of branch ``(a, o)`` as the new belief; when fewer than

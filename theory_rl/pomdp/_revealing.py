@@ -164,6 +164,10 @@ def revealing_constant(
 ) -> float:
     r"""The m-step revealing constant ``alpha_m`` by the LP of spec section 2.2 (HiGHS).
 
+    Chen, Wang, Xiong, Mei, Bai, "Lower Bounds for Learning in Revealing POMDPs", ICML 2023,
+    arXiv 2302.01333 (the condition itself: Liu, Chung, Szepesvari, Jin 2022; Chen et al. 2022a,
+    arXiv 2209.14990).
+
     Parameters
     ----------
     model : POMDP or sequence of POMDP
@@ -207,7 +211,8 @@ def is_revealing(
 
 
 def revealing_bounds(matrix: Any) -> tuple[float, float]:
-    r"""Closed-form bounds on ``alpha = 1 / min ||X||_{1->1}`` for an ``(n, S)`` emission matrix.
+    r"""Closed-form bounds on ``alpha = 1 / min ||X||_{1->1}`` for an ``(n, S)`` emission matrix
+    (the quantity of Chen, Wang, Xiong, Mei, Bai, ICML 2023, arXiv 2302.01333).
 
     ``sigma_min(M) / sqrt(S) <= alpha`` (the pseudo-inverse is a left inverse whose column l1
     norms are at most ``sqrt(S)`` times its spectral norm ``1/sigma_min``) and, when the columns

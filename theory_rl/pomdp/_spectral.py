@@ -143,7 +143,9 @@ def empirical_trajectory_table(
 def spectral_psr(
     table: Any, *, n_actions: int, n_observations: int, rank: int, rcond: float = 1e-10
 ) -> PSR:
-    r"""Learn a transformed PSR from a table of trajectory probabilities (module docstring).
+    r"""Learn a transformed PSR from a table of trajectory probabilities (module docstring):
+    the TPSR estimator of Boots, Siddiqi, Gordon, "Closing the learning-planning loop with
+    predictive state representations", IJRR 2011, arXiv 0912.2385.
 
     Parameters
     ----------
