@@ -60,3 +60,15 @@ def test_perseus_rejects_bad_input():
         sample_beliefs(model, 0)
     with pytest.raises(InvalidModelError, match="beliefs"):
         perseus(model, beliefs=np.ones((2, 3)) / 3)
+
+
+@pytest.mark.parametrize(("options", "message"),
+                         [({"n_beliefs": 2.5}, "n_beliefs"), ({"n_beliefs": 5, "walk_length": 1.5}, "walk_length"),
+                          ({"n_beliefs": True}, "n_beliefs")])
+def test_sample_beliefs_rejects_non_integer_sizes(options, message):
+    # n_beliefs = 2.5 used to return 3 beliefs silently
+    model = read_pomdp(DATA / "tiger.95.POMDP")
+    with pytest.raises(InvalidModelError, match=message):
+        sample_beliefs(model, seed=0, **options)
+    with pytest.raises(InvalidModelError, match=message):
+        perseus(model, seed=0, max_iter=1, **options)

@@ -45,8 +45,9 @@ def sample_beliefs(
 ) -> np.ndarray:
     """``n_beliefs`` beliefs reached by random walks from ``b0`` (``b0`` first; a walk restarts
     at ``b0`` after ``walk_length`` steps), as an ``(n_beliefs, S)`` array."""
-    if n_beliefs < 1 or walk_length < 1:
-        raise InvalidModelError("n_beliefs and walk_length must be >= 1")
+    for name, value in (("n_beliefs", n_beliefs), ("walk_length", walk_length)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise InvalidModelError(f"{name} = {value!r} must be an integer >= 1")
     rng = rng_from_seed(seed)
     out = [model.b0]
     b, steps = model.b0, 0
