@@ -129,3 +129,23 @@ def test_dqn_runs_on_gpu(small_mdp):
     mdp, _ = small_mdp
     res = approx.dqn(approx.TabularEnv(mdp), gamma=mdp.gamma, total_steps=300, learning_starts=100, device="cuda")
     assert next(res.networks["q"].parameters()).is_cuda
+
+
+def test_agent_sizes_and_rates_are_validated():
+    # batch_size = 0 trained on empty batches (NaN losses, an untrained network, no error);
+    # target_update = 0 failed with ZeroDivisionError; a NaN MDPO step size surfaced as a
+    # message about the policy
+    mdp = envs.random_mdp(3, 2, seed=0, gamma=0.9)
+    env = approx.TabularEnv(mdp, horizon=3)
+    for kwargs, match in (({"batch_size": 0}, "batch_size"), ({"target_update": 0}, "target_update"),
+                          ({"buffer_size": 0}, "buffer_size"), ({"train_every": 0}, "train_every"),
+                          ({"learning_starts": -1}, "learning_starts"), ({"lr": 0.0}, "lr")):
+        with pytest.raises(InvalidModelError, match=match):
+            approx.dqn(env, total_steps=5, **kwargs)
+    with pytest.raises(InvalidModelError, match="step_size"):
+        approx.mdpo_exact_critic(mdp, step_size=float("nan"), n_iterations=1, sgd_steps=1)
+    for kwargs, match in (({"batch_size": 0}, "batch_size"), ({"buffer_size": 0}, "buffer_size")):
+        with pytest.raises(InvalidModelError, match=match):
+            approx.mdpo_off_policy(env, total_steps=5, **kwargs)
+    with pytest.raises(InvalidModelError, match="minibatch_size"):
+        approx.mdpo_on_policy(env, n_iterations=1, steps_per_batch=4, minibatch_size=0)

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_gamma
-from ..envs._common import check_int
+from ..envs._common import check_int, check_real
 from ..tabular._common import Timer
 from ._nets import NeuralResult, ReplayBuffer, discrete_agent_setup, linear_schedule, mlp
 from ._torch import require_torch, single_thread
@@ -76,6 +76,10 @@ def dqn(
     torch = require_torch()
     gamma = check_gamma(gamma)
     total_steps = check_int(total_steps, "total_steps")
+    batch_size, buffer_size = check_int(batch_size, "batch_size"), check_int(buffer_size, "buffer_size")
+    learning_starts = check_int(learning_starts, "learning_starts", minimum=0)
+    train_every, target_update = check_int(train_every, "train_every"), check_int(target_update, "target_update")
+    lr = check_real(lr, "lr", low=0.0, low_open=True)
     dev, rng, obs_dim, n_actions = discrete_agent_setup(env, seed, device, "dqn")
     with Timer() as timer, single_thread(dev):
         q_net = mlp(obs_dim, n_actions, hidden, device=dev)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_gamma
-from ..envs._common import check_int
+from ..envs._common import check_int, check_real
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ..tabular._common import Timer
@@ -104,6 +104,7 @@ def mdpo_exact_critic(
 
     dev = resolve_device(device)
     n_iterations = check_int(n_iterations, "n_iterations")
+    step_size = check_real(step_size, "step_size", low=0.0, low_open=True)
     seed_torch(seed)
     S, A = mdp.n_states, mdp.n_actions
     if mdp.action_mask is not None:
@@ -193,6 +194,8 @@ def mdpo_on_policy(
     torch = require_torch()
     gamma = check_gamma(gamma)
     n_iterations = check_int(n_iterations, "n_iterations")
+    steps_per_batch, minibatch_size = check_int(steps_per_batch, "steps_per_batch"), check_int(minibatch_size,
+                                                                                               "minibatch_size")
     dev, rng, obs_dim, n_actions = discrete_agent_setup(env, seed, device, "mdpo_on_policy")
     with Timer() as timer, single_thread(dev):
         policy = _policy_net(obs_dim, n_actions, hidden, dev)
@@ -309,6 +312,8 @@ def mdpo_off_policy(
     torch = require_torch()
     gamma = check_gamma(gamma)
     total_steps = check_int(total_steps, "total_steps")
+    batch_size, buffer_size = check_int(batch_size, "batch_size"), check_int(buffer_size, "buffer_size")
+    learning_starts = check_int(learning_starts, "learning_starts", minimum=0)
     dev, rng, obs_dim, n_actions = discrete_agent_setup(env, seed, device, "mdpo_off_policy")
     with Timer() as timer, single_thread(dev):
         policy = _policy_net(obs_dim, n_actions, hidden, dev)
