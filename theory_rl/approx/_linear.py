@@ -20,10 +20,11 @@ import numpy as np
 
 from .._result import ResultMixin
 from .._validation import as_float_array, check_gamma, rng_from_seed
+from ..envs._common import check_int, check_real
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ..tabular._bellman import as_policy
-from ..tabular._common import Timer, finish_iterative
+from ..tabular._common import Timer, check_tol, finish_iterative
 from ._torch import require_torch, resolve_device, to_numpy
 
 __all__ = [
@@ -212,6 +213,7 @@ def lstd(
         raise InvalidModelError(f"lam = {lam!r} must lie in [0, 1]")
     if lam > 0 and weights is not None:
         raise InvalidModelError("weights (importance ratios) are supported for lam = 0 only")
+    ridge = check_real(ridge, "ridge", low=0.0)
     dev = resolve_device(device)
     dtype = torch.float64 if dtype is None else dtype
     with Timer() as timer:
@@ -298,6 +300,7 @@ def lspi(
     """
     torch = require_torch()
     gamma = check_gamma(gamma)
+    max_iter, ridge = check_int(max_iter, "max_iter"), check_real(ridge, "ridge", low=0.0)
     dev = resolve_device(device)
     dtype = torch.float64 if dtype is None else dtype
     with Timer() as timer:
@@ -362,6 +365,8 @@ def fitted_q_iteration(
     """
     torch = require_torch()
     gamma = check_gamma(gamma)
+    tol, max_iter = check_tol(tol), check_int(max_iter, "max_iter")
+    ridge = check_real(ridge, "ridge", low=0.0)
     dev = resolve_device(device)
     dtype = torch.float64 if dtype is None else dtype
     with Timer() as timer:
@@ -437,6 +442,7 @@ def semi_gradient_td(
         raise InvalidModelError(f"mode must be 'online', 'sampled' or 'expected', got {mode!r}")
     if not (step_size > 0 and np.isfinite(step_size)):
         raise InvalidModelError(f"step_size = {step_size!r} must be a positive finite number")
+    n_steps = check_int(n_steps, "n_steps")
     dev = resolve_device(device)
     dtype = torch.float64 if dtype is None else dtype
     with Timer() as timer:
