@@ -229,3 +229,13 @@ def test_bad_option_strings_raise_the_library_error():
     for call, match in cases:
         with pytest.raises(InvalidModelError, match=match):
             call()
+
+
+def test_batched_iteration_limits_are_validated():
+    # max_iter = 0 or -1 was accepted: VI still did one backup (n_iter 1 > max_iter)
+    batch = approx.stack_mdps([envs.random_mdp(3, 2, seed=0, gamma=0.9)])
+    for bad in (0, -1, 2.5):
+        with pytest.raises(InvalidModelError, match="max_iter"):
+            approx.batched_value_iteration(batch, max_iter=bad)
+        with pytest.raises(InvalidModelError, match="max_iter"):
+            approx.batched_policy_evaluation(batch, np.zeros((1, 3), int), method="iterative", max_iter=bad)

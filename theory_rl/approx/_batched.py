@@ -25,6 +25,7 @@ import scipy.sparse as sp
 
 from .._result import ResultMixin, to_plain
 from .._validation import as_float_array, check_row_sums
+from ..envs._common import check_int
 from ..errors import ConvergenceWarning, InvalidModelError, SolverError
 from ..models import FiniteMDP
 from ..tabular._bellman import effective_rewards
@@ -363,6 +364,8 @@ def batched_value_iteration(
     if stopping not in ("span", "sup"):
         raise InvalidModelError(f"stopping must be 'span' or 'sup', got {stopping!r}")
     tol = check_tol(tol)
+    if max_iter is not None:
+        max_iter = check_int(max_iter, "max_iter")
     dev, dtype = _device_dtype(P, device, dtype)
     with Timer() as timer, torch.no_grad():
         batch = _as_batch(P, R, gamma, device=dev, dtype=dtype, next_states=next_states)
@@ -498,6 +501,8 @@ def batched_policy_evaluation(
     if method not in ("auto", "direct", "iterative"):
         raise InvalidModelError(f"method must be 'auto', 'direct' or 'iterative', got {method!r}")
     tol = check_tol(tol)
+    if max_iter is not None:
+        max_iter = check_int(max_iter, "max_iter")
     dev, dtype = _device_dtype(P, device, dtype)
     with Timer() as timer, torch.no_grad():
         batch = _as_batch(P, R, gamma, device=dev, dtype=dtype, next_states=next_states)
