@@ -149,3 +149,26 @@ def test_curriculum_hardens_the_adversary_and_bad_input():
         MarkovGame(np.full((2, 2, 2, 3), 1 / 3), np.zeros((2, 2, 2)), 0.9)
     with pytest.raises(InvalidModelError, match="beta"):
         qarl_curriculum(game, alpha=0.1, beta_start=0.001, beta_end=0.01)
+
+
+def test_game_inputs_are_validated():
+    # a wrong-shaped pi reached np.einsum (bare ValueError), a NaN payoff gave NaN strategies
+    # without an error, and negative iteration limits or a wrong-shaped v0 were accepted
+    from theory_rl.robust import RobustMDP, SARectFinite
+
+    rng = np.random.default_rng(0)
+    C = rng.dirichlet(np.ones(3), size=(3, 2, 2))
+    rmdp = RobustMDP(FiniteMDP(C[:, :, 0], rng.uniform(size=(3, 2)), 0.9), SARectFinite(C))
+    game = markov_game_from_robust(rmdp)
+    with pytest.raises(InvalidModelError, match="pi has shape"):
+        best_response_value(game, np.full((3, 5), 0.2))
+    with pytest.raises(InvalidModelError, match=r"pi\[1, :\]"):
+        best_response_value(game, np.array([[0.5, 0.5], [0.9, 0.9], [1.0, 0.0]]))
+    with pytest.raises(InvalidModelError, match=r"Q\[0, 0, 1\] is nan"):
+        qre_stage(np.array([[[1.0, np.nan], [0.0, 1.0]]]), 0.1, 0.1)
+    with pytest.raises(InvalidModelError, match="max_iter"):
+        soft_minimax_value_iteration(game, alpha=0.1, beta=0.1, max_iter=-1)
+    with pytest.raises(InvalidModelError, match="max_iter"):
+        nash_value_iteration(game, max_iter=-1)
+    with pytest.raises(InvalidModelError, match="v0"):
+        nash_value_iteration(game, v0=np.zeros(2))

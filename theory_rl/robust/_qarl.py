@@ -37,6 +37,7 @@ from scipy.special import log_softmax
 
 from .._result import ResultMixin
 from .._validation import as_float_array, check_finite, check_gamma, check_probability_rows
+from ..envs._common import check_int
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
 from ..tabular import value_iteration
@@ -185,7 +186,11 @@ def qre_stage(
     """
     if not (alpha > 0 and beta > 0):
         raise InvalidModelError(f"qre_stage needs alpha > 0 and beta > 0, got {alpha}, {beta} (use matrix_game_lp)")
-    Q = np.asarray(Q, dtype=float)
+    Q = as_float_array(Q, "Q")
+    if Q.ndim < 2:
+        raise InvalidModelError(f"Q has shape {Q.shape}, expected (..., A, B)")
+    check_finite(Q, "Q")
+    max_iter = check_int(max_iter, "max_iter")
     batch = Q.shape[:-2]
     A, B = Q.shape[-2:]
     Qf = Q.reshape(-1, A, B)
@@ -329,10 +334,15 @@ def _game_vi(game: MarkovGame, stage: Any, *, tol: float, max_iter: int | None, 
 
     start = time.perf_counter()
     tol = check_tol(tol)
+    if max_iter is not None:
+        max_iter = check_int(max_iter, "max_iter", minimum=0)
     S = game.shape[0]
     gamma = game.gamma
     c = gamma / (1.0 - gamma)
-    v = np.zeros(S) if v0 is None else np.asarray(v0, dtype=float).copy()
+    v = np.zeros(S) if v0 is None else as_float_array(v0, "v0").copy()
+    if v.shape != (S,):
+        raise InvalidModelError(f"v0 has shape {v.shape}, expected ({S},)")
+    check_finite(v, "v0")
     state: dict[str, Any] = {}
     Q = game.q(v)
     p, q, tv = stage(Q, state)
@@ -412,7 +422,11 @@ def best_response_value(game: MarkovGame, pi: np.ndarray, *, tol: float = 1e-10)
     best-responding adversary, ``min_psi V^{pi, psi}``: an MDP for the adversary with reward
     ``sum_a pi(a|s) R[s, a, b]``, solved by value iteration (as a maximisation of the negated
     reward). ``V_Nash - best_response_value(pi)`` is the exploitability of ``pi`` (``>= 0``)."""
-    pi = np.asarray(pi, dtype=float)
+    S, A, _ = game.shape
+    pi = as_float_array(pi, "pi")
+    if pi.shape != (S, A):
+        raise InvalidModelError(f"pi has shape {pi.shape}, expected ({S}, {A}) (probabilities pi[s, a])")
+    check_probability_rows(pi, "pi", atol=1e-9, row_shape=(S,))
     P_b = np.einsum("sa,sabt->sbt", pi, game.P)
     R_b = np.einsum("sa,sab->sb", pi, game.R)
     sol = value_iteration(FiniteMDP(P_b, -R_b, game.gamma), tol=tol)
