@@ -166,5 +166,7 @@ def test_bad_options():
         iwocs(rmdp, score="x")
     with pytest.raises(InvalidModelError, match="s0"):
         iwocs(rmdp, s0=999)
+    with pytest.raises(InvalidModelError, match="max_iter"):  # was a bare AssertionError
+        iwocs(rmdp, max_iter=-1)
     with pytest.raises(InvalidModelError):
         windy_walk(n_rows=1)

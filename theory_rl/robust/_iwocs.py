@@ -26,6 +26,7 @@ import numpy as np
 
 from .._result import ResultMixin
 from .._validation import rng_from_seed
+from ..envs._common import check_int
 from ..errors import InvalidModelError
 from ..tabular import policy_iteration, q_values
 from ._operator import RobustOperator
@@ -238,6 +239,7 @@ def iwocs(
         raise InvalidModelError(f"inner must be 'hull' or 'minQ', got {inner!r}")
     if not (eps > 0):
         raise InvalidModelError(f"eps = {eps!r} must be positive")
+    max_iter = check_int(max_iter, "max_iter", minimum=0)
     w = score_weights(rmdp, score, s0)
     U = rmdp.uncertainty
     rect = U.is_rectangular
