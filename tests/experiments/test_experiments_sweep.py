@@ -108,6 +108,10 @@ def test_duplicate_records_are_counted_once_and_bad_lines_named(tmp_path):
     store.write_text(line + "{not json}\n" + line)
     with pytest.raises(ParseError, match="line 2"):
         load_results(store)
+    # bytes that are not UTF-8 (a BOM made json guess UTF-16) gave a bare UnicodeDecodeError
+    store.write_bytes(line.encode() + b'\xff\xfe{"task"\n')
+    with pytest.raises(ParseError, match="line 2 is not UTF-8"):
+        load_results(store)
 
 
 def test_kill_mid_sweep_then_resume(tmp_path):

@@ -41,7 +41,12 @@ class ResultStore:
             if not raw.strip():
                 continue
             try:
-                record = json.loads(raw)
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ParseError(f"{self.path}: line {lineno} is not UTF-8 ({exc.reason} at byte {exc.start})",
+                                 file=str(self.path), line=lineno, column=exc.start + 1) from None
+            try:
+                record = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise ParseError(f"{self.path}: line {lineno} is not valid JSON ({exc.msg})",
                                  file=str(self.path), line=lineno, column=exc.colno) from None
