@@ -18,15 +18,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)" -e ".[demo]"
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)" -e ".[dev]"
-	touch $(VENV)/.installed-base $@
+	touch $(VENV)/.installed-demo $@
 
-demo: $(VENV)/.installed-base
+demo: $(VENV)/.installed-demo
 	$(BIN)/theory-rl demo
 
 # One BLAS thread per pytest worker: two workers with two BLAS threads each oversubscribe 2 cores
