@@ -197,3 +197,30 @@ def test_incremental_pruning_equals_enumeration_as_sets(model, h):
     assert inc.shape == enum.shape
     dist = np.abs(inc[:, None, :] - enum[None, :, :]).max(axis=2)
     assert dist.min(axis=1).max() <= 1e-7 and dist.min(axis=0).max() <= 1e-7
+
+
+def test_dominance_lp_is_solved_again_from_scratch_when_the_warm_start_fails():
+    # HiGHS' warm-started simplex returned status "Unknown" on one dominance LP of a random
+    # 4-state, 2-action, 3-observation POMDP (exact_value_iteration raised SolverError after ~30 s);
+    # clearing the solver state and solving again gave "Optimal". Reproduce that status here.
+    from theory_rl.pomdp._exact import _DominanceLP
+
+    lp = _DominanceLP(2)
+    if lp._hs is None:
+        pytest.skip("highspy is not installed")
+    lp.add(np.array([1.0, 0.0]))
+    real = lp.h
+
+    class WarmStartFailsOnce:
+        calls = 0
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def getModelStatus(self):  # noqa: N802 - the highspy name
+            WarmStartFailsOnce.calls += 1
+            return lp._hs.HighsModelStatus.kUnknown if WarmStartFailsOnce.calls == 1 else real.getModelStatus()
+
+    lp.h = WarmStartFailsOnce()
+    delta, b = lp.solve(np.array([0.0, 1.0]))  # max_b b.phi - b.q is 1, at b = (0, 1)
+    assert delta == pytest.approx(1.0) and np.allclose(b, [0.0, 1.0])

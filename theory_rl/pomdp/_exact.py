@@ -191,6 +191,12 @@ class _DominanceLP:
         h.run()
         status = h.getModelStatus()
         if status != self._hs.HighsModelStatus.kOptimal:
+            # the warm-started simplex can end in status "Unknown" on these degenerate LPs (seen on
+            # a random 4-state POMDP); drop the basis and solve from scratch before giving up
+            h.clearSolver()
+            h.run()
+            status = h.getModelStatus()
+        if status != self._hs.HighsModelStatus.kOptimal:
             raise SolverError("HiGHS failed on a dominance LP in incremental pruning", status=h.modelStatusToString(status))
         x = np.asarray(h.getSolution().col_value)
         b = np.clip(x[: self.S], 0.0, None)
