@@ -239,3 +239,23 @@ def test_lp_tightened_argmax_equals_brute_force_on_cases_that_once_failed(domain
     best = float(_brute_force(layers, x_s, cormab.constraint.enumerate_feasible()).max())
     for tighten in (False, True):
         assert mip_argmax(layers, x_s, cormab.constraint, tighten=tighten).value == pytest.approx(best, abs=1e-6)
+
+
+def test_mip_argmax_after_another_highs_run_with_other_threads():
+    """HiGHS sizes one process-wide thread pool at its first run; a MILP asking for 1 thread after
+    a run with 2 (e.g. exact POMDP pruning, then SEQUOIA) must still solve."""
+    highspy = pytest.importorskip("highspy")
+    highspy.Highs.resetGlobalScheduler(True)  # so that the next run sizes the pool to 2 threads
+    other = highspy.Highs()
+    other.setOptionValue("output_flag", False)
+    other.setOptionValue("threads", 2)
+    other.addVar(0.0, 1.0)
+    other.changeColCost(0, 1.0)
+    other.run()
+    assert other.modelStatusToString(other.getModelStatus()) == "Optimal"
+    rng = np.random.default_rng(3)
+    layers = _random_layers(rng, [4 + 2, 5, 1])
+    x_s = rng.uniform(size=2)
+    budget = Budget(2, 4)
+    res = mip_argmax(layers, x_s, budget, threads=1)
+    assert res.value == pytest.approx(float(_brute_force(layers, x_s, budget.enumerate_feasible()).max()), abs=1e-9)

@@ -133,6 +133,10 @@ def _highs_options(h: Any, mip_gap: float, time_limit: float | None, threads: in
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
     if threads is not None:
+        # HiGHS keeps one process-wide thread pool, sized by the first run: a later run asking for
+        # another size returns "Not Set" without solving (seen after exact POMDP pruning, which
+        # runs HiGHS with its default). Resizing the pool costs ~0.03 ms.
+        type(h).resetGlobalScheduler(True)
         h.setOptionValue("threads", int(threads))
 
 
