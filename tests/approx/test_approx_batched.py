@@ -156,6 +156,26 @@ def test_samples_follow_the_kernel():
     assert not freq[zero].any()
 
 
+def test_samples_are_the_learning_samplers_draws_and_masked_rows_give_the_placeholder():
+    from theory_rl import learning
+
+    mdp = envs.random_mdp(5, 3, seed=6)
+    # one implementation of s' ~ P(.|s, a): the batched call is the learners' sampler
+    np.testing.assert_array_equal(approx.sample_next_states(mdp, 9, 1, seed=3)[0],
+                                  learning.sample_transitions(mdp, 9, seed=3))
+    mask = np.ones((5, 3), dtype=bool)
+    mask[2, 1] = False
+    P = np.array(mdp.P)
+    P[2, 1] = 0.0
+    masked = FiniteMDP(P, mdp.R, mdp.gamma, action_mask=mask)
+    for model in (masked, masked.to_sparse()):
+        samples = approx.sample_next_states(model, 50, 2, seed=1)
+        assert (samples[:, 2, 1] == 0).all()
+        np.testing.assert_array_equal(samples[:, mask], approx.sample_next_states(mdp, 50, 2, seed=1)[:, mask])
+    res = approx.batched_empirical_planning(masked, 20, 2, seed=0, tol=1e-10)
+    assert np.all(res.plan.policy.numpy()[:, 2] != 1)  # the unavailable action is never chosen
+
+
 def test_empirical_planning_equals_tabular_vi_on_the_empirical_model():
     mdp = envs.random_mdp(6, 3, gamma=0.9, seed=1)
     res = approx.batched_empirical_planning(mdp, 7, 4, seed=11, tol=1e-10)

@@ -92,6 +92,70 @@ def test_bad_input_is_named():
         learning.sample_transitions(mdp, 2, seed="x")
 
 
+def pearson_p_value(P_rows, counts):
+    """Pooled Pearson chi-square test of ``counts[r, :]`` against ``Multinomial(n_r, P_rows[r, :])``:
+    the statistic summed over rows, with ``sum_r (|support_r| - 1)`` degrees of freedom."""
+    from scipy import stats
+
+    n = counts.sum(axis=1, keepdims=True)
+    support = P_rows > 0
+    expected = n * P_rows
+    assert not counts[~support].any()  # a zero-probability next state was drawn
+    stat = float((((counts - expected) ** 2)[support] / expected[support]).sum())
+    dof = int((support.sum(axis=1) - 1).sum())
+    return float(stats.chi2.sf(stat, dof)) if dof else 1.0
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+def test_sampler_frequencies_pass_a_chi_square_test_and_a_wrong_kernel_fails_it(layout):
+    mdp = envs.random_mdp(12, 3, seed=5, nnz_per_row=5)
+    mdp = mdp.to_dense() if layout == "dense" else mdp.to_sparse()
+    S, A, n = 12, 3, 4000
+    x = learning.TransitionSampler(mdp).draw(n, np.random.default_rng(0), batch=2)
+    assert x.shape == (2, S, A, n) and x.dtype == np.int64
+    P_rows = np.asarray(mdp.to_dense().P).reshape(S * A, S)
+    for b in range(2):  # each data set of the batch on its own: Multinomial(n, P(.|s, a)) per row
+        counts = np.stack([np.bincount(row, minlength=S) for row in x[b].reshape(S * A, n)])
+        assert pearson_p_value(P_rows, counts) > 1e-3
+    # power: the same counts against a kernel moved by 0.02 in total variation per row are rejected
+    wrong = 0.98 * P_rows + 0.02 * np.roll(P_rows, 1, axis=0)
+    assert pearson_p_value(wrong, counts) < 1e-6
+
+
+def test_sampler_batches_are_independent_and_extend_the_unbatched_stream():
+    mdp = envs.random_mdp(6, 2, seed=1)
+    sampler = learning.TransitionSampler(mdp)
+    one = sampler.draw(30, np.random.default_rng(4))
+    batched = sampler.draw(30, np.random.default_rng(4), batch=3)
+    np.testing.assert_array_equal(batched[0], one)
+    assert not np.array_equal(batched[1], batched[0]) and not np.array_equal(batched[2], batched[1])
+    np.testing.assert_array_equal(sampler.draw(30, np.random.default_rng(4), batch=3), batched)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_masked_rows_raise_by_default_and_give_the_placeholder_when_allowed(sparse):
+    S, A = 5, 3
+    mdp = envs.random_mdp(S, A, seed=2)
+    mask = np.ones((S, A), dtype=bool)
+    mask[1, 2] = mask[4, 0] = False
+    P = np.array(mdp.P)
+    P[1, 2] = 0.0  # an all-zero row
+    P[4, 0] = np.eye(S)[3]  # a row with mass: still not sampled
+    masked = FiniteMDP(P, mdp.R, mdp.gamma, action_mask=mask)
+    masked = masked.to_sparse() if sparse else masked
+    with pytest.raises(InvalidModelError, match=r"action_mask\[1, 2\] is False"):
+        learning.TransitionSampler(masked)
+    x = learning.TransitionSampler(masked, allow_masked=True).draw(3000, np.random.default_rng(9))
+    assert (x[1, 2] == 0).all() and (x[4, 0] == 0).all()
+    # the available rows are sampled from P exactly as in a model without the mask
+    P_rows = P.reshape(S * A, S)
+    counts = np.stack([np.bincount(row, minlength=S) for row in x.reshape(S * A, -1)])
+    keep = mask.ravel()
+    assert pearson_p_value(P_rows[keep], counts[keep]) > 1e-3
+    unmasked = learning.TransitionSampler(mdp).draw(3000, np.random.default_rng(9))
+    np.testing.assert_array_equal(x[mask], unmasked[mask])
+
+
 # ---------------------------------------------------------------- plug-in planning
 @given(deterministic_mdps())
 def test_plug_in_is_exact_when_sampling_is(mdp):

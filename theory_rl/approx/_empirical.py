@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from .._result import ResultMixin, to_plain
 from .._validation import rng_from_seed
 from ..envs._common import check_int
 from ..errors import InvalidModelError
+from ..learning._sampling import TransitionSampler
 from ..models import FiniteMDP
 from ..tabular._bellman import effective_rewards
 from ..tabular._common import Timer
@@ -25,35 +25,20 @@ def sample_next_states(mdp: FiniteMDP, n_samples: int, n_models: int, *, seed: A
     r"""Generative-model samples: ``n_samples`` draws ``s' ~ P(.|s, a)`` for every ``(s, a)`` and
     each of ``n_models`` independent data sets (Kearns & Singh 1999; Azar et al. 2013).
 
-    Inverse-CDF sampling on the CSR rows of ``P``, vectorised over all rows and models
-    (one ``searchsorted`` on the row-offset cumulative sums). Rows of unavailable actions get
-    state ``0`` (never used: their reward is ``-inf``).
+    A thin batched call of :class:`theory_rl.learning.TransitionSampler` (inverse-CDF sampling
+    on a ``2**-40`` integer grid, all rows and data sets in one ``searchsorted``; dense and CSR
+    models give identical draws). Rows of unavailable actions give the placeholder state ``0``
+    (never used: their reward is ``-inf``). ``sample_next_states(mdp, n, 1, seed=k)[0]`` equals
+    ``learning.sample_transitions(mdp, n, seed=k)`` on a model without masked actions.
 
     Returns
     -------
     ndarray of int64, shape (n_models, S, A, n_samples)
     """
-    rng = rng_from_seed(seed)
     n_samples = check_int(n_samples, "n_samples")
     n_models = check_int(n_models, "n_models")
-    S, A = mdp.n_states, mdp.n_actions
-    P = sp.csr_matrix(mdp.transition_matrix)
-    P.eliminate_zeros()
-    lengths = np.diff(P.indptr)
-    row_of_nz = np.repeat(np.arange(S * A), lengths)
-    cum = np.cumsum(P.data)
-    before = np.where(P.indptr[:-1] > 0, cum[np.maximum(P.indptr[:-1] - 1, 0)], 0.0)
-    cum = cum - np.repeat(before, lengths)
-    last = P.indptr[1:] - 1
-    cum[last[lengths > 0]] = 1.0  # the rows are probability vectors; remove the rounding
-    key = cum + row_of_nz  # increasing across rows: row r occupies (r, r + 1]
-    u = rng.random((n_models, S * A, n_samples))
-    rows = np.arange(S * A)[None, :, None]
-    pos = np.searchsorted(key, u + rows, side="right")
-    pos = np.minimum(pos, np.maximum(last, 0)[None, :, None])
-    out = P.indices[np.minimum(pos, max(P.nnz - 1, 0))].astype(np.int64)
-    out[:, lengths == 0, :] = 0
-    return out.reshape(n_models, S, A, n_samples)
+    sampler = TransitionSampler(mdp, allow_masked=True)
+    return sampler.draw(n_samples, rng_from_seed(seed), batch=n_models)
 
 
 @dataclass(frozen=True, repr=False, eq=False)

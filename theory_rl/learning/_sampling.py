@@ -32,23 +32,48 @@ def check_learnable(mdp: FiniteMDP) -> None:
 
 
 class TransitionSampler:
-    """Inverse-CDF sampler for every row of ``P`` at once (internal state: the integer CDFs).
+    r"""Inverse-CDF sampler for every row of ``P`` at once: the one implementation of
+    ``s' ~ P(. | s, a)`` in the library (the learners and :func:`theory_rl.approx.sample_next_states`
+    both draw through it).
 
     The cumulative probabilities of row ``r = s*A + a`` are stored as integers on a ``2**-40``
     grid, shifted by ``r * 2**40``, in one flat sorted array; one ``searchsorted`` then draws a
-    next state for every row together. Zero-probability states are never drawn (equal integers).
-    Dense and CSR models share the layout (a dense row is a CSR row with all ``S`` columns).
+    next state for every row (and every batch) together. Zero-probability states are never drawn
+    (equal integers); a positive probability below ``2**-40`` of its row's mass is rounded to zero.
+    Dense and CSR models share the layout (a dense row is a CSR row with all ``S`` columns), so
+    both give identical draws from one seed.
+
+    Parameters
+    ----------
+    mdp : FiniteMDP
+        Dense ``P[s, a, s']`` or CSR ``(S*A, S)``; at most ``2**23`` rows ``S*A``.
+    allow_masked : bool, keyword-only
+        ``False`` (default, the learners): a model with an unavailable action raises
+        :class:`~theory_rl.errors.InvalidModelError`, since a generative model cannot sample an
+        empty row. ``True`` (batched planning, which gives those actions reward ``-inf``): the
+        rows of unavailable actions, all-zero or not, are not sampled; every draw from them is the
+        placeholder state ``0``, which the caller must ignore.
     """
 
-    def __init__(self, mdp: FiniteMDP) -> None:
-        check_learnable(mdp)
+    def __init__(self, mdp: FiniteMDP, *, allow_masked: bool = False) -> None:
+        if not allow_masked:
+            check_learnable(mdp)
+        elif not isinstance(mdp, FiniteMDP):
+            raise InvalidModelError(f"expected a FiniteMDP, got {type(mdp).__name__}")
         S, A = mdp.n_states, mdp.n_actions
         self.n_states, self.n_actions = S, A
         n_rows = S * A
         if n_rows >= (1 << 23):
             raise InvalidModelError(f"S*A = {n_rows} is too large for the generative sampler (limit 2**23 rows)")
-        if mdp.is_sparse:
-            P = mdp.P
+        masked = None if mdp.action_mask is None or mdp.action_mask.all() else ~mdp.action_mask.ravel()
+        if mdp.is_sparse or masked is not None:
+            P = sp.csr_matrix(mdp.transition_matrix)  # a copy: the masked rows are replaced below
+            if masked is not None:  # row r of an unavailable action -> point mass on state 0
+                keep = sp.diags((~masked).astype(np.float64))
+                placeholder = sp.csr_matrix((np.ones(int(masked.sum())), (np.flatnonzero(masked),
+                                             np.zeros(int(masked.sum()), dtype=np.int64))), shape=P.shape)
+                P = sp.csr_matrix(keep @ P + placeholder)
+                P.sort_indices()
             probs, self._columns, indptr = P.data, P.indices.astype(np.int64), P.indptr.astype(np.int64)
         else:
             probs = np.asarray(mdp.P).reshape(n_rows, S).ravel()
@@ -64,13 +89,19 @@ class TransitionSampler:
         self._cdf = grid + rows * _RESOLUTION
         self._indptr = indptr
 
-    def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` independent next states for every pair: int64 array of shape ``(S, A, n)``."""
+    def draw(self, n: int, rng: np.random.Generator, *, batch: int | None = None) -> np.ndarray:
+        """``n`` independent next states for every pair.
+
+        Returns an int64 array of shape ``(S, A, n)``, or ``(batch, S, A, n)`` for ``batch``
+        independent data sets. The uniforms are drawn in C order, so ``draw(n, rng)`` equals
+        ``draw(n, rng, batch=1)[0]`` for equal generator states.
+        """
         n_rows = self.n_states * self.n_actions
-        u = rng.integers(0, _RESOLUTION, size=(n_rows, n), dtype=np.int64)
+        shape = (n_rows, n) if batch is None else (batch, n_rows, n)
+        u = rng.integers(0, _RESOLUTION, size=shape, dtype=np.int64)
         u += (np.arange(n_rows, dtype=np.int64) * _RESOLUTION)[:, None]
         pos = np.searchsorted(self._cdf, u.ravel(), side="right")
-        return self._columns[pos].reshape(self.n_states, self.n_actions, n)
+        return self._columns[pos].reshape(shape[:-2] + (self.n_states, self.n_actions, n))
 
     def step(self, s: int, a: int, rng: np.random.Generator) -> int:
         """One next state from ``P(. | s, a)``."""
