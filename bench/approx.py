@@ -82,19 +82,22 @@ def _numpy_loop(mdps: list) -> tuple[list, float]:
         numba.set_num_threads(previous)
 
 
-def throughput(quick: bool) -> list[dict[str, Any]]:
+def throughput(quick: bool, devices: list[str]) -> list[dict[str, Any]]:
     import torch
 
     configs = [(1000, 10, 4), (100, 100, 4), (8, 500, 4)] if not quick else [(300, 10, 4), (30, 100, 4)]
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    gpu_only = [(64, 1000, 4), (16, 2000, 4)] if not quick else []  # gigabytes per backup: seconds on a GPU only
     bw = Bandwidth(256 * 2**20)
     rows = []
-    for B, S, A in configs:
+    for B, S, A in configs + gpu_only:
+        on = [d for d in devices if d == "cuda" or (B, S, A) not in gpu_only]
+        if not on:
+            continue
         mdps = [envs.random_mdp(S, A, gamma=0.95, seed=i) for i in range(B)]
-        n_np = min(B, 50 if quick else 200)
+        n_np = min(B, 50 if quick else 200, max(4, 2 * 10**7 // (S * S * A)))
         ref, t_np = _numpy_loop(mdps[:n_np])
         t_np *= B / n_np
-        for device in devices:
+        for device in on:
             for dtype in (torch.float64, torch.float32):
                 batch = approx.stack_mdps(mdps, device=device, dtype=dtype)
                 tol = 1e-6 if dtype == torch.float64 else 1e-3
@@ -134,6 +137,8 @@ def throughput(quick: bool) -> list[dict[str, Any]]:
                       f"(numpy loop {B / t_np:7.0f}/s, x{t_np / t_vi:6.1f}); backup {gbps:6.2f} GB/s"
                       + f" = {row['fraction_of_read_bandwidth']:.0%} of measured bw"
                       + f"; max|diff| {err:.1e}")
+    if "cpu" not in devices:
+        return rows
     # sparse layout on a larger GARNET batch
     S, A, K, B = (2000, 4, 5, 16) if not quick else (1000, 4, 5, 4)
     mdps = [envs.garnet(S, A, K, gamma=0.95, seed=i).to_sparse() for i in range(B)]
@@ -352,6 +357,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--iwocs-seeds", type=int, default=2)
     parser.add_argument("--output", default=RESULTS)
+    parser.add_argument("--devices", nargs="+", default=None,
+                        help="throughput devices (default: cpu, and cuda when present)")
     parser.add_argument("--plot-only", action="store_true", help="redraw the Deep IWOCS figure from --output")
     args = parser.parse_args()
     if args.plot_only:
@@ -371,7 +378,8 @@ def main() -> None:
     out["machine"] = {"platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
                       "cpu_count": os.cpu_count(), "cuda": torch.cuda.is_available(),
                       "load_average_at_start": os.getloadavg(), "quick": args.quick}
-    runners = {"throughput": lambda: throughput(args.quick), "empirical": lambda: empirical_part(args.quick),
+    devices = args.devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    runners = {"throughput": lambda: throughput(args.quick, devices), "empirical": lambda: empirical_part(args.quick),
                "tabular": lambda: tabular_part(args.quick, args.seeds),
                "gym": lambda: gym_part(args.quick, args.seeds), "iwocs": lambda: iwocs_part(args.quick, args.iwocs_seeds)}
     for part in args.parts:
