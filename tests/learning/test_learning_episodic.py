@@ -60,12 +60,67 @@ def test_ucbvi_is_optimistic(mdp, seed):
     assert tight.trace["optimism"].min() >= -1e-9
 
 
+def jin_weights(H, t):
+    """``alpha_t^i = alpha_i prod_{j=i+1}^t (1 - alpha_j)``, ``alpha_j = (H + 1)/(H + j)``, ``i = 1..t``."""
+    alpha = (H + 1.0) / (H + np.arange(1, t + 1))
+    tail = np.concatenate((np.cumprod((1.0 - alpha)[::-1])[::-1][1:], [1.0]))
+    return alpha * tail
+
+
+def ucb_h_optimism_constant(S, A, H, K, delta):
+    r"""The ``c`` for which ``b_t = c sqrt(H^3 iota / t)``, ``iota = ln(SAT/delta)``, makes UCB-H
+    optimistic with probability ``1 - delta`` (Jin et al. 2018, proof of Lemma 4.3, constants ours).
+
+    ``Q^k_h - Q*_h = sum_i alpha_t^i [(V^{k_i}_{h+1} - V*_{h+1})(s') + X_i + b_i]`` with
+    ``X_i = V*_{h+1}(s'_i) - P V*_{h+1}(s, a)`` martingale differences in an interval of length
+    ``H``. Azuma-Hoeffding with a union bound over the ``S A H K = S A T`` tuples ``(s, a, h, t)``:
+    ``|sum_i alpha_t^i X_i| <= H sqrt(sum_i (alpha_t^i)^2 ln(2SAT/delta) / 2) <= sqrt(H^3 ln(2SAT/delta) / t)``
+    (``sum_i (alpha_t^i)^2 <= 2H/t``), while ``sum_i alpha_t^i b_i >= c sqrt(H^3 iota / t)``
+    (``sum_i alpha_t^i / sqrt(i) >= 1/sqrt(t)``; both facts are Lemma 4.1, checked below). By
+    induction over ``h`` (``V^k >= V*``) optimism then holds once ``c^2 iota >= ln(2SAT/delta)``.
+    """
+    T = K * H
+    return math.sqrt(math.log(2 * S * A * T / delta) / math.log(S * A * T / delta))
+
+
+@pytest.mark.parametrize("H", [1, 2, 3, 5])
+def test_jin_learning_rate_facts_used_by_the_optimism_constant(H):
+    # Jin et al. (2018), Lemma 4.1 (a), (b): computed, not assumed
+    for t in range(1, 400):
+        w = jin_weights(H, t)
+        assert w.sum() == pytest.approx(1.0)  # alpha_1 = 1, so alpha_t^0 = 0
+        assert np.sum(w**2) <= 2 * H / t + 1e-12
+        assert 1 / math.sqrt(t) - 1e-12 <= np.sum(w / np.sqrt(np.arange(1, t + 1))) <= 2 / math.sqrt(t) + 1e-12
+
+
 @settings(max_examples=10)
 @given(mdp=finite_mdps(max_states=3, max_actions=2), seed=st.integers(0, 1000))
-def test_ucb_hoeffding_q_learning_is_optimistic(mdp, seed):
-    # Jin et al. (2018), Lemma 4.3: Q^k_h >= Q*_h with probability 1 - p (with c = 1 here).
-    res = learning.ucb_q_learning(mdp, horizon=3, n_episodes=150, seed=seed)
+def test_ucb_hoeffding_q_learning_is_optimistic_with_the_lemma_constant(mdp, seed):
+    # Jin et al. (2018), Lemma 4.3: Q^k_h >= Q*_h for all k, h, s, a on an event of probability
+    # 1 - delta, for the c derived above (1.03 here). H = 2 and 600 episodes so that the tables
+    # leave their initial value H (see the next test): the check is not saturated.
+    S, A, H, K, delta = mdp.n_states, mdp.n_actions, 2, 600, 0.1
+    c = ucb_h_optimism_constant(S, A, H, K, delta)
+    res = learning.ucb_q_learning(mdp, horizon=H, n_episodes=K, c=c, delta=delta, seed=seed)
     assert res.trace["optimism"].min() >= -1e-9
+
+
+def test_ucb_hoeffding_optimism_check_fails_without_the_bonus():
+    # Negative control: the same check on the same runs catches a missing (c = 0) or a far too
+    # small bonus. Measured on these instances: with the lemma's c = 1.03 the smallest margin
+    # min(Q - Q*) is 0.22 to 0.84 (so Q came well below H = 2: the bonus, not the initial
+    # value, carries optimism); with c = 0 it is -0.27, -0.25, -0.30, -0.46; c = 0.05 still keeps it.
+    H, K, delta = 2, 600, 0.1
+    for instance in range(4):
+        mdp = envs.random_mdp(3, 2, seed=instance)
+        c = ucb_h_optimism_constant(3, 2, H, K, delta)
+        with_bonus = learning.ucb_q_learning(mdp, horizon=H, n_episodes=K, c=c, delta=delta, seed=0)
+        margin = with_bonus.trace["optimism"]
+        assert margin.min() >= -1e-9 and margin.min() < H / 2
+        without = learning.ucb_q_learning(mdp, horizon=H, n_episodes=K, c=0.0, delta=delta, seed=0)
+        assert without.trace["optimism"].min() < -0.1, instance
+        # and the violation is not a start-up effect: it persists to the last episode's table
+        assert np.min(without.q - learning.episodic_optimal_q(mdp, H)) < 0.0
 
 
 def test_single_action_means_zero_regret():

@@ -230,7 +230,11 @@ def ucb_q_learning(
     The paper's ``c`` (``c_1``, ``c_2`` for UCB-B) are unspecified absolute constants; one ``c``
     (default 1) is used for all of them. Jin et al. allow step-dependent transitions ``P_h``; a
     stationary ``P`` is a special case. Optimism ``Q_h >= Q*_h`` holds with high probability for a
-    large enough ``c`` (their Lemma 4.3) and is recorded as ``trace["optimism"]``.
+    large enough ``c`` (their Lemma 4.3) and is recorded as ``trace["optimism"]``. For UCB-H,
+    Azuma-Hoeffding with a union bound over ``(s, a, h, t)`` and their Lemma 4.1 give optimism with
+    probability ``1 - delta`` once ``c >= sqrt(ln(2SAT/delta) / ln(SAT/delta))`` (just above 1; our
+    derivation, checked in ``tests/learning/test_learning_episodic.py``, where ``c = 0`` is shown to
+    break it).
 
     Parameters
     ----------
