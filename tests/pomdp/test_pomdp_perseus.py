@@ -72,3 +72,28 @@ def test_sample_beliefs_rejects_non_integer_sizes(options, message):
         sample_beliefs(model, seed=0, **options)
     with pytest.raises(InvalidModelError, match=message):
         perseus(model, seed=0, max_iter=1, **options)
+
+
+BAD_PERSEUS_OPTIONS = [
+    ("n_beliefs", -5), ("walk_length", 0), ("walk_length", -1), ("max_iter", 0), ("max_iter", -1), ("max_iter", 1.5),
+    ("tol", -1.0), ("tol", float("inf")), ("time_limit", 0), ("time_limit", -2.0), ("time_limit", "1s"),
+]
+
+
+@pytest.mark.parametrize(("option", "value"), BAD_PERSEUS_OPTIONS)
+def test_perseus_rejects_every_bad_count_and_size_naming_option_and_value(option, value):
+    # max_iter = -1 used to return the blind bound with only a ConvergenceWarning
+    model = read_pomdp(DATA / "tiger.95.POMDP")
+    with pytest.raises(InvalidModelError, match=option) as err:
+        perseus(model, **{"seed": 0, "n_beliefs": 20, option: value})
+    assert repr(value) in str(err.value) or option + " must be" in str(err.value)
+
+
+def test_perseus_names_the_bad_row_of_given_beliefs():
+    model = read_pomdp(DATA / "tiger.95.POMDP")
+    with pytest.raises(InvalidModelError, match=r"beliefs\[1, 0\] = -0.1 is negative"):
+        perseus(model, beliefs=np.array([[0.5, 0.5], [-0.1, 1.1]]))
+    with pytest.raises(InvalidModelError, match=r"beliefs\[0, 1\] is nan"):
+        perseus(model, beliefs=np.array([[0.5, np.nan]]))
+    with pytest.raises(InvalidModelError, match=r"beliefs\[1, :\] sums to 0.9"):
+        perseus(model, beliefs=np.array([[0.5, 0.5], [0.4, 0.5]]))

@@ -76,3 +76,22 @@ def test_pomcp_rejects_non_integer_or_empty_search_sizes(tiger, options, message
         pomcp_plan(tiger, tiger.b0, **{"n_simulations": 10, "seed": 0, **options})
     with pytest.raises(InvalidModelError, match=message):
         pomcp_episode(tiger, n_steps=1, **{"n_simulations": 10, "n_particles": 10, "seed": 0, **options})
+
+
+BAD_POMCP_OPTIONS = [
+    ("n_simulations", -1), ("n_particles", 0), ("n_particles", -4), ("n_steps", -1), ("n_steps", 1.5),
+    ("epsilon", 0.0), ("epsilon", 1.0), ("epsilon", float("nan")), ("epsilon", "tiny"), ("c", float("nan")),
+    ("c", float("inf")), ("c", "large"),
+]
+
+
+@pytest.mark.parametrize(("option", "value"), BAD_POMCP_OPTIONS)
+def test_pomcp_rejects_every_bad_option_naming_it_and_its_value(tiger, option, value):
+    # epsilon = "tiny" and c = "large" used to raise a bare TypeError / ValueError
+    options = {"n_simulations": 10, "n_particles": 10, "seed": 0, option: value}
+    with pytest.raises(InvalidModelError, match=option) as err:
+        pomcp_episode(tiger, **({"n_steps": 1} | options))
+    assert repr(value) in str(err.value) or option + " must be" in str(err.value)
+    if option != "n_steps":
+        with pytest.raises(InvalidModelError, match=option):
+            pomcp_plan(tiger, **options)

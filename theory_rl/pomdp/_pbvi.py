@@ -27,6 +27,7 @@ improvement on ``B`` falls below ``tol`` or ``n_backups`` is reached) instead of
 
 from __future__ import annotations
 
+import numbers
 import time
 import warnings
 from typing import Any
@@ -34,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import rng_from_seed
+from ..envs._common import check_int, check_real
 from ..errors import ConvergenceWarning, InvalidModelError
 from ..models import POMDP
 from ._backup import point_backup
@@ -73,6 +75,13 @@ def check_model(model: Any, name: str) -> None:
         raise InvalidModelError(f"{name} needs gamma < 1 (infinite-horizon discounted model)")
 
 
+def check_time_limit(value: Any) -> float:
+    """Wall-clock seconds ``> 0`` (``inf``: no limit), else :class:`InvalidModelError`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not float(value) > 0.0:
+        raise InvalidModelError(f"time_limit = {value!r} must be a number of seconds > 0 (inf for no limit)")
+    return float(value)
+
+
 def pbvi(
     model: POMDP,
     *,
@@ -89,15 +98,21 @@ def pbvi(
     ----------
     model : POMDP
     n_expansions : int
-        Number of SSEA expansions of ``B`` (``|B| <= 2^n_expansions``).
+        Number of SSEA expansions of ``B`` (``|B| <= 2^n_expansions``), ``>= 0``.
     n_backups : int
-        Maximum backups of the whole set ``B`` per expansion.
+        Maximum backups of the whole set ``B`` per expansion, ``>= 1``.
     tol : float
-        The improvement phase stops when ``max_{b in B} (V_new(b) - V(b)) < tol``.
+        The improvement phase stops when ``max_{b in B} (V_new(b) - V(b)) < tol`` (finite, ``>= 0``).
     max_beliefs : int
-        Cap on ``|B|``.
+        Cap on ``|B|``, ``>= 1``.
     time_limit : float
-        Wall-clock seconds (checked between backups).
+        Wall-clock seconds (checked between backups), ``> 0``; ``inf`` for no limit.
+
+    Raises
+    ------
+    InvalidModelError
+        Naming the option and its value when a count is not an integer in range (bools refused)
+        or ``tol``/``time_limit`` is not a number in range.
     seed : int or Generator, optional
         Drives the sampled expansions.
 
@@ -109,6 +124,11 @@ def pbvi(
         ``n_beliefs``; ``info["beliefs"]`` the final ``B``.
     """
     check_model(model, "pbvi")
+    n_expansions = check_int(n_expansions, "n_expansions", minimum=0)
+    n_backups = check_int(n_backups, "n_backups", minimum=1)
+    max_beliefs = check_int(max_beliefs, "max_beliefs", minimum=1)
+    tol = check_real(tol, "tol", low=0.0)
+    time_limit = check_time_limit(time_limit)
     rng = rng_from_seed(seed)
     start = time.perf_counter()
     b0 = model.b0

@@ -26,11 +26,12 @@ import warnings
 
 import numpy as np
 
-from .._validation import as_float_array, rng_from_seed
+from .._validation import as_float_array, check_probability_rows, rng_from_seed
+from ..envs._common import check_int, check_real
 from ..errors import ConvergenceWarning, InvalidModelError
 from ..models import POMDP
 from ._backup import point_backup
-from ._pbvi import check_model, initial_bounds, sample_successor
+from ._pbvi import check_model, check_time_limit, initial_bounds, sample_successor
 from ._solution import POMDPSolution
 
 __all__ = ["perseus", "sample_beliefs"]
@@ -45,9 +46,8 @@ def sample_beliefs(
 ) -> np.ndarray:
     """``n_beliefs`` beliefs reached by random walks from ``b0`` (``b0`` first; a walk restarts
     at ``b0`` after ``walk_length`` steps), as an ``(n_beliefs, S)`` array."""
-    for name, value in (("n_beliefs", n_beliefs), ("walk_length", walk_length)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise InvalidModelError(f"{name} = {value!r} must be an integer >= 1")
+    n_beliefs = check_int(n_beliefs, "n_beliefs", minimum=1)
+    walk_length = check_int(walk_length, "walk_length", minimum=1)
     rng = rng_from_seed(seed)
     out = [model.b0]
     b, steps = model.b0, 0
@@ -77,19 +77,26 @@ def perseus(
     ----------
     model : POMDP
     n_beliefs : int
-        Size of ``B`` (``b0`` included), sampled by :func:`sample_beliefs`.
+        Size of ``B`` (``b0`` included), sampled by :func:`sample_beliefs`; ``>= 1``.
     walk_length : int
-        Length of each random walk of the sampler.
+        Length of each random walk of the sampler, ``>= 1``.
     max_iter : int
-        Maximum number of stages.
+        Maximum number of stages, ``>= 1``.
     tol : float
         Stop when a stage improves no ``b in B`` by ``tol`` or more and one backup of all of
-        ``B`` confirms it (``max_{b in B} (H V_n)(b) - V_n(b) < tol``).
+        ``B`` confirms it (``max_{b in B} (H V_n)(b) - V_n(b) < tol``); finite, ``>= 0``.
     time_limit : float
-        Wall-clock seconds (checked between backups).
+        Wall-clock seconds (checked between backups), ``> 0``; ``inf`` for no limit.
     beliefs : ndarray, shape (N, S), optional
         Use this ``B`` instead of sampling one (``b0`` is prepended).
     seed : int or Generator, optional
+
+    Raises
+    ------
+    InvalidModelError
+        Naming the option and its value when a count is not an integer in range (bools refused),
+        ``tol``/``time_limit`` is not a number in range, or a row of ``beliefs`` is not a
+        probability vector (``beliefs[i, :]``).
 
     Returns
     -------
@@ -99,6 +106,11 @@ def perseus(
         V_{n+1}(b) - V_n(b)``, never negative: the stage guarantee); ``info["beliefs"]``.
     """
     check_model(model, "perseus")
+    n_beliefs = check_int(n_beliefs, "n_beliefs", minimum=1)
+    walk_length = check_int(walk_length, "walk_length", minimum=1)
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    tol = check_real(tol, "tol", low=0.0)
+    time_limit = check_time_limit(time_limit)
     rng = rng_from_seed(seed)
     start = time.perf_counter()
     b0 = model.b0
@@ -106,9 +118,10 @@ def perseus(
         B = sample_beliefs(model, n_beliefs, walk_length=walk_length, seed=rng)
     else:
         given = as_float_array(beliefs, "beliefs", ndim=2)
-        if given.shape[1] != model.n_states or given.min() < 0 or np.abs(given.sum(axis=1) - 1).max() > 1e-8:
+        if given.shape[1] != model.n_states:
             raise InvalidModelError(f"beliefs must be an (N, {model.n_states}) array of probability vectors, "
                                     f"got shape {given.shape}")
+        check_probability_rows(given, "beliefs", atol=1e-8, row_shape=(given.shape[0],))
         B = np.vstack([b0, given])
     alpha, actions, upper = initial_bounds(model, b0)
     # values[:, k] = B @ alpha_k, always computed by the same matrix-vector product so that a

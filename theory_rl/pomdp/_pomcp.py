@@ -36,6 +36,7 @@ import scipy.sparse as sp
 
 from .._result import ResultMixin
 from .._validation import as_float_array, check_probability_rows, rng_from_seed
+from ..envs._common import check_int, check_real
 from ..errors import InvalidModelError
 from ..models import POMDP
 
@@ -248,24 +249,15 @@ class _Options(NamedTuple):
     cum_pi: np.ndarray  # (S, A) cumulative rollout-policy probabilities
 
 
-def _check_count(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InvalidModelError(f"{name} = {value!r} must be an integer >= {minimum}")
-    return int(value)
-
-
 def _options(model: POMDP, c: float | None, epsilon: float, max_depth: int | None, rollout_policy: Any) -> _Options:
     if not isinstance(model, POMDP):
         raise InvalidModelError(f"model must be a theory_rl.models.POMDP, got {type(model).__name__}")
     if not model.gamma < 1.0 and max_depth is None:
         raise InvalidModelError("POMCP needs gamma < 1 or an explicit max_depth")
-    c = float(model.R.max() - model.R.min()) if c is None else float(c)
-    if not (c >= 0 and math.isfinite(c)):
-        raise InvalidModelError(f"c = {c!r} must be a non-negative finite number")
-    if not (0 < epsilon < 1):
-        raise InvalidModelError(f"epsilon = {epsilon!r} must lie in (0, 1)")
+    c = float(model.R.max() - model.R.min()) if c is None else check_real(c, "c", low=0.0)
+    epsilon = check_real(epsilon, "epsilon", low=0.0, high=1.0, low_open=True, high_open=True)
     if max_depth is not None:
-        _check_count(max_depth, "max_depth", 1)
+        max_depth = check_int(max_depth, "max_depth", minimum=1)
     else:
         max_depth = int(math.ceil(math.log(epsilon) / math.log(model.gamma))) + 1 if model.gamma > 0 else 1
     S, A = model.n_states, model.n_actions
@@ -337,6 +329,13 @@ def pomcp_plan(
         paper's "preferred actions" knowledge); default uniform random actions.
     seed : int or Generator, optional
 
+    Raises
+    ------
+    InvalidModelError
+        Naming the option and its value: ``n_simulations``, ``n_particles``, ``max_depth`` not
+        integers ``>= 1`` (bools refused), ``c`` not finite ``>= 0``, ``epsilon`` not in ``(0, 1)``,
+        or a bad ``belief``/``rollout_policy``.
+
     Returns
     -------
     PlanResult
@@ -345,8 +344,8 @@ def pomcp_plan(
         and visit counts.
     """
     opt = _options(model, c, epsilon, max_depth, rollout_policy)
-    _check_count(n_simulations, "n_simulations", 1)
-    _check_count(n_particles, "n_particles", 1)
+    n_simulations = check_int(n_simulations, "n_simulations", minimum=1)
+    n_particles = check_int(n_particles, "n_particles", minimum=1)
     rng = rng_from_seed(seed)
     particles = _root_particles(model, model.b0 if belief is None else belief, n_particles, rng)
     return _plan_particles(model, particles, n_simulations, opt, rng)[0]
@@ -374,15 +373,20 @@ def pomcp_episode(
     tries). If no particle survives, the episode continues from the exact Bayes belief
     ``tau(b, a, o)`` computed from the particle histogram (the model is explicit).
 
+    Raises
+    ------
+    InvalidModelError
+        As :func:`pomcp_plan`, and for ``n_steps`` not an integer ``>= 0``.
+
     Returns
     -------
     EpisodeResult
         The discounted return ``sum_t gamma^t r_t`` and the trajectory.
     """
     opt = _options(model, c, epsilon, max_depth, rollout_policy)
-    _check_count(n_simulations, "n_simulations", 1)
-    _check_count(n_particles, "n_particles", 1)
-    _check_count(n_steps, "n_steps", 0)
+    n_simulations = check_int(n_simulations, "n_simulations", minimum=1)
+    n_particles = check_int(n_particles, "n_particles", minimum=1)
+    n_steps = check_int(n_steps, "n_steps", minimum=0)
     rng = rng_from_seed(seed)
     g = _generative(model)
     particles = _root_particles(model, model.b0, n_particles, rng)
