@@ -13,7 +13,10 @@ adversarial games.
   :func:`windy_walk`, the paper's tabular benchmark.
 - QARL (Reddi et al. 2024): :class:`MarkovGame`, :func:`qre_stage`,
   :func:`soft_minimax_value_iteration`, :func:`nash_value_iteration`, :func:`matrix_game_lp`,
-  :func:`best_response_value`, :func:`qarl_curriculum`, :func:`markov_game_from_robust`.
+  :func:`best_response_value`, :func:`qarl_curriculum`, :func:`markov_game_from_robust`;
+  the self-paced temperature curriculum :func:`qarl_train` with :class:`GammaTemperatureTeacher`,
+  :class:`PointTemperatureTeacher`, :class:`LinearTemperatureSchedule`, :func:`soft_best_response`,
+  :func:`gamma_kl`, :func:`clipped_gamma_weights`.
 """
 
 from ._iwocs import IwocsResult, iwocs, score_weights, worst_case_theta
@@ -29,6 +32,16 @@ from ._qarl import (
     qarl_curriculum,
     qre_stage,
     soft_minimax_value_iteration,
+)
+from ._qarl_curriculum import (
+    GammaTemperatureTeacher,
+    LinearTemperatureSchedule,
+    PointTemperatureTeacher,
+    QarlTrainingResult,
+    clipped_gamma_weights,
+    gamma_kl,
+    qarl_train,
+    soft_best_response,
 )
 from ._sets import (
     FiniteSet,
@@ -48,31 +61,39 @@ from ._windy_walk import windy_walk, windy_walk_kernel
 __all__ = [
     "FiniteSet",
     "GameSolution",
+    "GammaTemperatureTeacher",
     "IntervalSet",
     "IwocsResult",
     "KLBall",
     "L1Ball",
     "LInfBall",
+    "LinearTemperatureSchedule",
     "MarkovGame",
     "ParametricSet",
+    "PointTemperatureTeacher",
     "QarlResult",
+    "QarlTrainingResult",
     "RectangularityWarning",
     "RobustMDP",
     "RobustSolution",
     "SARectFinite",
     "UncertaintySet",
     "best_response_value",
+    "clipped_gamma_weights",
+    "gamma_kl",
     "inner_problem",
     "iwocs",
     "markov_game_from_robust",
     "matrix_game_lp",
     "nash_value_iteration",
     "qarl_curriculum",
+    "qarl_train",
     "qre_stage",
     "robust_policy_evaluation",
     "robust_policy_iteration",
     "robust_value_iteration",
     "score_weights",
+    "soft_best_response",
     "soft_minimax_value_iteration",
     "windy_walk",
     "windy_walk_kernel",
