@@ -52,7 +52,10 @@ def _lp_l1(p, v, radius, restrict):
 
 
 def _lp_box(v, lo, hi):
-    res = linprog(v, A_eq=np.ones((1, len(v))), b_eq=[1.0], bounds=list(zip(lo, hi)), method="highs")
+    # HiGHS' default feasibility tolerance (1e-7) let it return a value 3e-8 below the optimum on
+    # a row with p_j ~ 4e-9 (hypothesis found it); tightened as in _lp_l1
+    res = linprog(v, A_eq=np.ones((1, len(v))), b_eq=[1.0], bounds=list(zip(lo, hi)), method="highs",
+                  options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10})
     assert res.status == 0
     return res.fun
 
@@ -95,6 +98,43 @@ def test_box_sets_equal_linprog(rmdp, rng):
     ref = np.array([[_lp_box(v, lo[s, a], hi[s, a]) for a in range(rmdp.n_actions)] for s in range(rmdp.n_states)])
     np.testing.assert_allclose(sigma, ref, atol=1e-9 * (1 + np.abs(v).max()))
     _check_rows(rmdp, v, sigma, rows)
+
+
+def _box_ref(rmdp, v):
+    U = rmdp.uncertainty
+    P = rmdp.nominal.P
+    if isinstance(U, LInfBall):
+        r = U.radii(rmdp.nominal)[..., None]
+        lo, hi = np.maximum(0, P - r), np.minimum(1, P + r)
+        if U.restrict_to_support:
+            hi = np.where(P > 0, hi, 0.0)
+    else:
+        lo, hi = U.bounds(rmdp.nominal)
+    return np.array([[_lp_box(v, lo[s, a], hi[s, a]) for a in range(rmdp.n_actions)] for s in range(rmdp.n_states)])
+
+
+@settings(max_examples=25)
+@given(robust_mdps(kinds=("linf", "interval"), max_states=6, max_actions=3), values)
+def test_box_values_from_any_warm_start_equal_linprog(rmdp, rng):
+    """The value-only path (threshold form started at the previous backup's rank) equals
+    ``linprog`` whatever the start: a cold one, random garbage, and a previous backup of an
+    unrelated value vector."""
+    op = RobustOperator(rmdp)
+    S = rmdp.n_states
+    for start in ("cold", "garbage", "other_v"):
+        if start == "garbage":
+            op.k_warm[:] = rng.integers(-5, S + 5, size=op.k_warm.size)
+        elif start == "other_v":
+            op.sigma(-_v(rng, S))
+        v = _v(rng, S)
+        sigma, _ = op.sigma(v)
+        ref = _box_ref(rmdp, v).ravel()
+        np.testing.assert_allclose(sigma, ref, atol=1e-9 * (1 + np.abs(v).max()), err_msg=start)
+        assert np.all((op.k_warm >= 0) & (op.k_warm < S))
+        # a second backup warm-started from this one, after a small change of v, still exact
+        v2 = v + rng.normal(size=S) * 1e-3
+        sigma2, _ = op.sigma(v2)
+        np.testing.assert_allclose(sigma2, _box_ref(rmdp, v2).ravel(), atol=1e-9 * (1 + np.abs(v2).max()))
 
 
 @settings(max_examples=15)
@@ -265,3 +305,18 @@ def test_bad_sets_are_rejected():
 def test_samples_belong_to_the_set(rmdp, rng):
     P = rmdp.uncertainty.sample(rmdp.nominal, seed=rng)
     assert rmdp.uncertainty.contains(rmdp.nominal, P, atol=1e-8)
+
+
+def test_s_rectangular_l1_regression_newton_stopped_early():
+    """An instance (found by a random search against a ``linprog`` of the s-rectangular LP) where
+    the former Newton iteration on the budget function stopped 0.005 above the robust value; the
+    sweep gives the LP's value 311/350."""
+    rows = np.array([[0.32, 0.1, 0.52, 0.06], [0.45, 0.1, 0.05, 0.4]])
+    P = np.broadcast_to(rows, (4, 2, 4)).copy()
+    R = np.broadcast_to([0.55, 0.49], (4, 2)).copy()
+    rmdp = RobustMDP(FiniteMDP(P, R, 0.9), L1Ball(1.0, rectangularity="s"))
+    op = RobustOperator(rmdp)
+    v = np.array([2.0, 2.0, -1.0, 3.0])
+    tv, policy, _ = op.backup(v)
+    np.testing.assert_allclose(tv, 311 / 350, rtol=1e-13)
+    np.testing.assert_allclose(op.policy_backup(v, policy), tv, rtol=1e-13)

@@ -36,6 +36,7 @@ __all__ = [
     "pick",
     "s_l1",
     "s_l1_policy",
+    "sorts",
 ]
 
 _FASTMATH = {"reassoc", "contract", "nsz"}
@@ -47,6 +48,23 @@ def _dot(p, v):  # pragma: no cover - compiled
     for j in range(p.shape[0]):
         acc += p[j] * v[j]
     return acc
+
+
+@numba.njit(cache=True)
+def sorts(v, order):  # pragma: no cover - compiled
+    """Whether ``v[order]`` is non-decreasing (``order`` a permutation of ``range(len(v))``)."""
+    for k in range(1, order.shape[0]):
+        if v[order[k]] < v[order[k - 1]]:
+            return False
+    return True
+
+
+@numba.njit(fastmath=_FASTMATH, cache=True, inline="never")
+def _dot_call(p, v):  # pragma: no cover - compiled
+    """:func:`_dot` as a real call, for kernels compiled without ``fastmath``: inlined (numba
+    inlines at the IR level) it would take the caller's strict flags and not vectorise (measured
+    5.5x slower)."""
+    return _dot(p, v)
 
 
 @numba.njit(cache=True)
@@ -95,55 +113,107 @@ def sa_l1(P2, v, order, budget, restrict, out_val, out_rows, write, chunks):  # 
             out_val[i] = _l1_row(p, v, order, budget[i], restrict, _dot(p, v), out_rows[i if write else 0], write)
 
 
-def sa_box(P2, lo, hi, radius, v, order, mode, restrict, out_val, out_rows, write, chunks):  # pragma: no cover
-    """Boxes ``lo_i <= q_i <= hi_i`` intersected with the simplex, minimised greedily.
+@numba.njit(fastmath=_FASTMATH, cache=True, inline="always")
+def _box_bounds(p, lo, hi, radius, restrict, mode, i, j):  # pragma: no cover - compiled
+    """``(lo, hi)`` of entry ``j`` of row ``i`` (see :func:`sa_box`)."""
+    if mode == 0:
+        pj = p[j]
+        h = min(1.0, pj + radius)
+        return max(0.0, pj - radius), (h if (pj > 0.0 or not restrict) else 0.0)
+    return lo[i, j], hi[i, j]
+
+
+def sa_box(P2, lo, hi, radius, v, order, rank, k_warm, mode, restrict, out_val, out_rows, write, chunks):  # pragma: no cover
+    """Boxes ``lo_i <= q_i <= hi_i`` intersected with the simplex: ``min <q, v>``.
 
     ``mode == 0``: L-infinity ball, ``lo = max(0, p - radius[i])``, ``hi = min(1, p + radius[i])``
     (``hi = 0`` off the support of ``p`` when ``restrict``), formed on the fly from ``P2``;
     ``mode == 1``: interval set, ``lo``/``hi`` read from the arrays (same shape as ``P2``).
+
+    The minimiser is greedy: every state at ``lo``, then the remaining mass ``1 - sum lo`` filled
+    into the lowest-value states up to ``hi``. It is a threshold in the global order of ``v``:
+    for some position ``k`` (``rank = argsort(order)``), states of rank ``< k`` sit at ``hi``,
+    of rank ``> k`` at ``lo``, and ``order[k]`` takes what is left. Without ``write`` the kernel
+    evaluates that threshold form at ``k = k_warm[i]`` (the previous backup's ``k``, or, before
+    the first, the previous row's) in one branch-free, vectorised pass, then moves ``k`` one
+    state at a time until the mass of the ranks below ``k`` is at most 1 and the partial state's
+    box holds the rest; ``k_warm[i]`` is updated. The value is exact for every starting ``k``:
+    a wrong start only costs the walk from it (a cold start, ``k = 0``, walks the states the
+    greedy fill visits). With ``write``, the greedy fill runs from the lowest value (same value)
+    and writes the minimiser to ``out_rows``.
     """
     n_rows = P2.shape[0]
     n = P2.shape[1]
     step = (n_rows + chunks - 1) // chunks
     for c in numba.prange(chunks):
+        k_prev = 0
         for i in range(c * step, min(n_rows, (c + 1) * step)):
             p = P2[i]
-            val = 0.0
-            mass = 0.0
-            if mode == 0:
-                r = radius[i]
-                for j in range(n):
-                    low = max(0.0, p[j] - r)
-                    val += low * v[j]
-                    mass += low
-            else:
-                lw = lo[i]
-                for j in range(n):
-                    val += lw[j] * v[j]
-                    mass += lw[j]
-            rem = 1.0 - mass
+            r = radius[i]
             if write:
+                val = 0.0
+                mass = 0.0
                 row = out_rows[i]
                 for j in range(n):
-                    row[j] = max(0.0, p[j] - radius[i]) if mode == 0 else lo[i, j]
-            k = 0
-            while rem > 0.0 and k < n:
+                    low = _box_bounds(p, lo, hi, r, restrict, mode, i, j)[0]
+                    row[j] = low
+                    val += low * v[j]
+                    mass += low
+                rem = 1.0 - mass
+                k = 0
+                while rem > 0.0 and k < n:
+                    j = order[k]
+                    low, high = _box_bounds(p, lo, hi, r, restrict, mode, i, j)
+                    t = min(high - low, rem)
+                    if t > 0.0:
+                        val += t * v[j]
+                        rem -= t
+                        row[j] += t
+                    k += 1
+                out_val[i] = val
+                continue
+            k = k_warm[i]
+            if k < 0 or k >= n:
+                k = k_prev
+            mass = 0.0
+            val = 0.0
+            if mode == 0:
+                for j in range(n):
+                    pj = p[j]
+                    low = max(0.0, pj - r)
+                    high = min(1.0, pj + r)
+                    high = high if (pj > 0.0 or not restrict) else 0.0
+                    q = high if rank[j] < k else low
+                    mass += q
+                    val += q * v[j]
+            else:
+                lw = lo[i]
+                hw = hi[i]
+                for j in range(n):
+                    q = hw[j] if rank[j] < k else lw[j]
+                    mass += q
+                    val += q * v[j]
+            # mass counts order[k] at lo; move k down while the ranks below k carry too much
+            moved_down = False
+            while mass > 1.0 and k > 0:
+                k -= 1
                 j = order[k]
-                if mode == 0:
-                    if restrict and p[j] <= 0.0:
-                        k += 1
-                        continue
-                    cap = min(1.0, p[j] + radius[i]) - max(0.0, p[j] - radius[i])
-                else:
-                    cap = hi[i, j] - lo[i, j]
-                t = min(cap, rem)
-                if t > 0.0:
-                    val += t * v[j]
-                    rem -= t
-                    if write:
-                        out_rows[i, j] += t
-                k += 1
-            out_val[i] = val
+                low, high = _box_bounds(p, lo, hi, r, restrict, mode, i, j)
+                mass -= high - low
+                val -= (high - low) * v[j]
+                moved_down = True
+            if not moved_down:
+                while k < n - 1:
+                    j = order[k]
+                    low, high = _box_bounds(p, lo, hi, r, restrict, mode, i, j)
+                    if mass + (high - low) >= 1.0:
+                        break
+                    mass += high - low
+                    val += (high - low) * v[j]
+                    k += 1
+            out_val[i] = val + (1.0 - mass) * v[order[k]]
+            k_warm[i] = k
+            k_prev = k
 
 
 # --- the exponential tilt -------------------------------------------------------------------
@@ -256,7 +326,7 @@ def sa_kl(P2, v, delta, t_warm, tol, max_newton, out_val, out_rows, write, chunk
             vmin, mass_min, wmax = _support_stats(p, v, w)
             d = delta[i]
             if d <= 0.0 or mass_min >= 1.0:
-                out_val[i] = _dot(p, v)
+                out_val[i] = _dot_call(p, v)
                 t_warm[i] = 0.0
                 if write:
                     for j in range(n):
@@ -377,142 +447,163 @@ def _l1_knots(p, v, order, restrict, xi_cap, base, knot_xi, knot_q):  # pragma: 
     return m
 
 
-@numba.njit(cache=True)
-def _inverse(knot_xi, knot_f, m, u):  # pragma: no cover - compiled
-    """``min {xi : f(xi) <= u}`` for the piecewise-linear non-increasing ``f`` given by its knots
-    (``inf`` below its last value)."""
-    if u >= knot_f[0]:
-        return 0.0
-    if u < knot_f[m - 1]:
-        return np.inf
-    lo = 0
-    hi = m - 1  # f[lo] > u >= f[hi]
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if knot_f[mid] > u:
-            lo = mid
-        else:
-            hi = mid
-    df = knot_f[hi] - knot_f[lo]
-    if df == 0.0:
-        return knot_xi[hi]
-    return knot_xi[lo] + (knot_xi[hi] - knot_xi[lo]) * (u - knot_f[lo]) / df
+@numba.njit(cache=True, inline="always")
+def _support_floor(p, order, restrict):  # pragma: no cover - compiled
+    """Position in ``order`` of the state that receives the moved mass: the lowest-value state
+    (on the support of ``p`` when ``restrict``)."""
+    k = 0
+    if restrict:
+        while k < p.shape[0] - 1 and p[order[k]] <= 0.0:
+            k += 1
+    return k
 
 
-@numba.njit(cache=True)
-def _inverse_slope(knot_xi, knot_f, m, u):  # pragma: no cover - compiled
-    """``(f^{-1}(u), d f^{-1}/du)`` with the derivative of the linear piece covering ``[u, u + eps)``
-    (0 above ``f(0)``; ``(inf, 0)`` below the last value)."""
-    if u >= knot_f[0]:
-        return 0.0, 0.0
-    if u < knot_f[m - 1]:
-        return np.inf, 0.0
-    lo = 0
-    hi = m - 1
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if knot_f[mid] > u:
-            lo = mid
-        else:
-            hi = mid
-    df = knot_f[hi] - knot_f[lo]
-    if df == 0.0:
-        return knot_xi[hi], 0.0
-    slope = (knot_xi[hi] - knot_xi[lo]) / df
-    return knot_xi[lo] + slope * (u - knot_f[lo]), slope
+@numba.njit(cache=True, inline="always")
+def _next_piece(p, v, order, gamma, a, kpos, kstop, vmin, xi0, f0, seg_len, rate, event, active):  # pragma: no cover
+    """Move action ``a`` of the s-rectangular sweep onto its next linear piece: the next state
+    from the top of ``order`` (in the support of ``p``) gives its mass to the floor state, at
+    ``d xi / d(-f) = 2 / (gamma (v_j - v_min))``. ``xi0[a], f0[a]`` must hold the start of the
+    piece. An action with no state left above ``v_min`` is at its floor (``active = 2``)."""
+    k = kpos[a]
+    while k > kstop[a]:
+        j = order[k]
+        k -= 1
+        pj = p[j]
+        if pj <= 0.0:
+            continue
+        dv = v[j] - vmin[a]
+        if dv <= 0.0:
+            break
+        drop = gamma * pj * dv
+        if drop <= 0.0:  # underflow: the piece is flat in u, its budget is spent at once
+            xi0[a] += 2.0 * pj
+            continue
+        kpos[a] = k
+        seg_len[a] = 2.0 * pj
+        rate[a] = 2.0 / (gamma * dv)
+        event[a] = f0[a] - drop
+        active[a] = 1
+        return
+    kpos[a] = k
+    event[a] = f0[a]
+    active[a] = 2
 
 
 def s_l1(P2, r, v, order, gamma, n_actions, kappa, restrict, out_val, out_policy, out_budget, chunks):  # pragma: no cover
     r"""s-rectangular L1 robust backup (Ho, Petrik & Wiesemann 2018).
 
     For each state ``s`` with ``f_a(xi) = r[s, a] + gamma * q_a(xi)`` (``q_a`` the sa-L1 value of
-    row ``(s, a)`` with budget ``xi``):
+    row ``(s, a)`` with budget ``xi``: convex, non-increasing, piecewise linear):
 
     .. math::
         u^*(s) = \max_{d \in \Delta(A)} \min_{\sum_a \xi_a \le \kappa_s} \sum_a d_a f_a(\xi_a)
-               = \min \{u : \textstyle\sum_a f_a^{-1}(u) \le \kappa_s\}.
+               = \min \{u : g(u) = \textstyle\sum_a f_a^{-1}(u) \le \kappa_s\}.
 
-    ``g(u) = sum_a f_a^{-1}(u)`` is convex, non-increasing and piecewise linear, so Newton's
-    method started at the floor ``u = max_a min_xi f_a`` reaches the crossing ``g(u*) = kappa_s``
-    exactly, in at most as many steps as there are linear pieces (usually a handful; no sort of
-    the breakpoints is needed, unlike the paper's O(n log n) merge). Writes ``out_val[s] = u*``,
-    the optimal randomised policy ``out_policy[s, :]`` (``d_a`` proportional to ``-d xi_a/du`` on
-    the last linear piece, the Lagrange multipliers of the budget; all mass on the floor's action
-    when the budget reaches the floor) and the adversary's budgets ``out_budget[s*A + a] = xi_a(u*)``.
+    Computed by one downward sweep of the level ``u`` (exact, no bisection): an action enters
+    at ``u = f_a(0)``; while it is in, ``f_a^{-1}`` is linear between the breakpoints, which are
+    generated lazily, one state at a time from the top of the global order of ``v`` (moving
+    ``p_j`` from state ``j`` to the floor state costs ``2 p_j`` of budget and lowers ``f_a`` by
+    ``gamma p_j (v_j - v_min)``). Each event (an action entering, a breakpoint) costs ``O(A)``;
+    the sweep stops inside the first linear piece of ``g`` that reaches ``kappa_s``, so it
+    generates only the breakpoints below ``sum_a xi_a(u*) = kappa_s``: about ``kappa_s / (2
+    p_typ)`` states in all, instead of every action's breakpoints up to ``kappa_s`` (a factor
+    ``A`` fewer than a merge of all breakpoints, as in the paper's ``O(n log n)`` algorithm).
+    If an action reaches its floor ``f_a(xi_max)`` first, ``u*`` is that floor (the budget
+    suffices to push every other action down to it) and the policy is that action.
+
+    Writes ``out_val[s] = u*``, the optimal randomised policy ``out_policy[s, :]`` (``d_a``
+    proportional to ``-d xi_a/du`` on the linear piece of ``g`` just above ``u*``, the Lagrange
+    multipliers of the budget) and the adversary's budgets ``out_budget[s*A + a] = xi_a(u*)``.
     """
     n_states = v.shape[0]
-    n = P2.shape[1]
     A = n_actions
     step = (n_states + chunks - 1) // chunks
     for c in numba.prange(chunks):
-        kxi = np.empty((A, n + 1))
-        kf = np.empty((A, n + 1))
-        km = np.empty(A, dtype=np.int64)
+        kpos = np.empty(A, dtype=np.int64)
+        kstop = np.empty(A, dtype=np.int64)
+        active = np.empty(A, dtype=np.int64)
+        vmin = np.empty(A)
+        xi0 = np.empty(A)
+        f0 = np.empty(A)
+        seg_len = np.empty(A)
+        rate = np.empty(A)
+        event = np.empty(A)
         for s in range(c * step, min(n_states, (c + 1) * step)):
             ks = kappa[s]
-            u_top = -np.inf
-            u_floor = -np.inf
-            floor_a = 0
+            n = P2.shape[1]
             for a in range(A):
                 i = s * A + a
                 p = P2[i]
-                m = _l1_knots(p, v, order, restrict, ks, _dot(p, v), kxi[a], kf[a])
-                km[a] = m
-                for k in range(m):
-                    kf[a, k] = r[i] + gamma * kf[a, k]
-                if kf[a, 0] > u_top:
-                    u_top = kf[a, 0]
-                if kf[a, m - 1] > u_floor:
-                    u_floor = kf[a, m - 1]
-                    floor_a = a
-            # g is finite on [u_floor, u_top], convex, non-increasing and piecewise linear (each
-            # f_a^{-1} is the inverse of a convex non-increasing function); Newton's method from
-            # the left end stays left of the root (tangents of a convex function lie below it)
-            # and lands on it exactly once in the root's linear piece
-            u = u_floor
-            g = 0.0
-            gp = 0.0
-            for a in range(A):
-                x, sl = _inverse_slope(kxi[a], kf[a], km[a], u)
-                g += x
-                gp += sl
-            if g <= ks:
+                f0[a] = r[i] + gamma * _dot_call(p, v)
+                event[a] = f0[a]
+                xi0[a] = 0.0
+                rate[a] = 0.0
+                active[a] = 0
+                kpos[a] = n - 1
+                kstop[a] = _support_floor(p, order, restrict)
+                vmin[a] = v[order[kstop[a]]]
+            if not ks > 0.0:  # no budget: the best nominal action (lowest index on ties)
+                b = 0
                 for a in range(A):
                     out_policy[s, a] = 0.0
-                    out_budget[s * A + a] = _inverse(kxi[a], kf[a], km[a], u)
-                out_policy[s, floor_a] = 1.0
-                out_val[s] = u
+                    out_budget[s * A + a] = 0.0
+                    if f0[a] > f0[b]:
+                        b = a
+                out_policy[s, b] = 1.0
+                out_val[s] = f0[b]
                 continue
-            u_prev = u
-            for _ in range(4 * (n + 1) * A + 10):
-                if gp >= 0.0:
-                    break
-                u_new = min(u + (ks - g) / gp, u_top)
-                if u_new <= u:
-                    break
-                u_prev = u
-                u = u_new
-                g = 0.0
-                gp = 0.0
+            u = np.inf
+            done = False
+            for _ in range(A * (n + 2) + 2):
+                b = 0
+                for a in range(1, A):
+                    if event[a] > event[b]:
+                        b = a
+                u_next = event[b]
+                g_next = 0.0
+                slope = 0.0
                 for a in range(A):
-                    x, sl = _inverse_slope(kxi[a], kf[a], km[a], u)
-                    g += x
-                    gp += sl
-                if g <= ks * (1.0 + 1e-14) + 1e-300:
+                    if active[a] == 1:
+                        g_next += xi0[a] + (f0[a] - u_next) * rate[a]
+                        slope += rate[a]
+                    elif active[a] == 2:
+                        g_next += xi0[a]
+                if g_next >= ks and slope > 0.0:
+                    # g crosses kappa on [u_next, u]: g(u') = g_next - (u' - u_next) * slope
+                    us = min(u_next + (g_next - ks) / slope, u)
+                    for a in range(A):
+                        xa = 0.0
+                        if active[a] == 1:
+                            xa = max(xi0[a] + (f0[a] - us) * rate[a], 0.0)
+                            out_policy[s, a] = rate[a] / slope
+                        else:
+                            xa = xi0[a] if active[a] == 2 else 0.0
+                            out_policy[s, a] = 0.0
+                        out_budget[s * A + a] = xa
+                    out_val[s] = us
+                    done = True
                     break
-            total = 0.0
-            for a in range(A):  # the slopes of the last linear piece, [u_prev, u*]
-                out_policy[s, a] = -_inverse_slope(kxi[a], kf[a], km[a], u_prev)[1]
-                total += out_policy[s, a]
-            if not total > 0.0:  # pragma: no cover - g has a negative slope wherever g > kappa
-                for a in range(A):
-                    out_policy[s, a] = 0.0
-                out_policy[s, floor_a] = 1.0
-                total = 1.0
-            for a in range(A):
-                out_policy[s, a] /= total
-                out_budget[s * A + a] = _inverse(kxi[a], kf[a], km[a], u)
-            out_val[s] = u
+                u = u_next
+                if active[b] == 2:  # b's floor: g(u) < kappa and g = inf below, so u* = u
+                    for a in range(A):
+                        out_policy[s, a] = 0.0
+                        if active[a] == 1:
+                            out_budget[s * A + a] = xi0[a] + (f0[a] - u) * rate[a]
+                        elif active[a] == 2:
+                            out_budget[s * A + a] = xi0[a]
+                        else:
+                            out_budget[s * A + a] = 0.0
+                    out_policy[s, b] = 1.0
+                    out_val[s] = u
+                    done = True
+                    break
+                if active[b] == 1:  # end of b's piece: start the next one there
+                    xi0[b] += seg_len[b]
+                    f0[b] = event[b]
+                _next_piece(P2[s * A + b], v, order, gamma, b, kpos, kstop, vmin, xi0, f0, seg_len, rate, event,
+                            active)
+            if not done:  # pragma: no cover - the sweep ends within A * (n + 2) events
+                out_val[s] = np.nan
 
 
 def s_l1_policy(P2, r, v, order, gamma, n_actions, kappa, restrict, policy, out_val, out_budget, chunks):  # pragma: no cover
@@ -542,7 +633,7 @@ def s_l1_policy(P2, r, v, order, gamma, n_actions, kappa, restrict, policy, out_
             for a in range(A):
                 i = s * A + a
                 p = P2[i]
-                base = _dot(p, v)
+                base = _dot_call(p, v)
                 out_budget[i] = 0.0
                 pa = policy[s, a]
                 val += pa * (r[i] + gamma * base)

@@ -104,6 +104,19 @@ class RobustOperator:
         else:  # pragma: no cover - every set class is handled above
             raise InvalidModelError(f"unsupported uncertainty set {type(U).__name__}")
         self.kl_fails = 0
+        self.k_warm = np.full(self.S * self.A, -1, dtype=np.int64)  # box sets: last threshold rank per row
+        self._sorted: tuple[np.ndarray, np.ndarray] | None = None  # (order, rank) of the last v
+
+    def _order(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``order = argsort(v)`` and its inverse ``rank``; the last order is reused while it still
+        sorts ``v`` (checked in ``O(S)``: across value-iteration backups it rarely changes)."""
+        if self._sorted is not None and _kernels.sorts(v, self._sorted[0]):
+            return self._sorted
+        order = np.argsort(v, kind="stable")
+        rank = np.empty(self.S, dtype=np.int64)
+        rank[order] = np.arange(self.S)
+        self._sorted = (order, rank)
+        return self._sorted
 
     # --- sa-rectangular inner problems ----------------------------------------------------------
     def sigma(self, v: np.ndarray, *, rows: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
@@ -121,15 +134,15 @@ class RobustOperator:
             out = np.take_along_axis(vals, k[..., None], -1).ravel()
             kernel = np.take_along_axis(self.C, k[:, :, None, None], 2)[:, :, 0, :] if rows else None
             return out, kernel
-        order = np.argsort(v, kind="stable")
+        order, rank = self._order(v)
         if self.kind == "l1":
             self._sa_l1(self.P2, v, order, self.radius, self.restrict, out, out_rows, rows, self.chunks_rows)
         elif self.kind == "linf":
-            self._sa_box(self.P2, _EMPTY2, _EMPTY2, self.radius, v, order, 0, self.restrict, out, out_rows, rows,
-                            self.chunks_rows)
+            self._sa_box(self.P2, _EMPTY2, _EMPTY2, self.radius, v, order, rank, self.k_warm, 0, self.restrict, out,
+                         out_rows, rows, self.chunks_rows)
         elif self.kind == "interval":
-            self._sa_box(self.P2, self.lo, self.hi, self.radius, v, order, 1, False, out, out_rows, rows,
-                            self.chunks_rows)
+            self._sa_box(self.P2, self.lo, self.hi, self.radius, v, order, rank, self.k_warm, 1, False, out, out_rows,
+                         rows, self.chunks_rows)
         else:  # kl
             self.kl_fails += int(self._sa_kl(self.P2, v, self.radius, self.t_warm, 1e-13, 60, out, out_rows, rows,
                                                 self.chunks_rows))
@@ -150,7 +163,7 @@ class RobustOperator:
             tv = np.empty(self.S)
             policy = np.empty((self.S, self.A))
             budget = np.empty(self.S * self.A)
-            self._s_l1(self.P2, self.r, v, np.argsort(v, kind="stable"), self.gamma, self.A, self.radius,
+            self._s_l1(self.P2, self.r, v, self._order(v)[0], self.gamma, self.A, self.radius,
                           self.restrict, tv, policy, budget, self.chunks_states)
             return tv, policy, None
         q = self.q(v)
@@ -169,7 +182,7 @@ class RobustOperator:
         if self.kind == "l1s":
             out = np.empty(self.S)
             budget = np.empty(self.S * self.A)
-            order = np.argsort(v, kind="stable")
+            order = self._order(v)[0]
             self._s_l1_policy(self.P2, self.r, v, order, self.gamma, self.A, self.radius, self.restrict,
                                  np.ascontiguousarray(pi), out, budget, self.chunks_states)
             kernel = None
