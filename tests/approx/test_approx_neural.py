@@ -149,3 +149,33 @@ def test_agent_sizes_and_rates_are_validated():
             approx.mdpo_off_policy(env, total_steps=5, **kwargs)
     with pytest.raises(InvalidModelError, match="minibatch_size"):
         approx.mdpo_on_policy(env, n_iterations=1, steps_per_batch=4, minibatch_size=0)
+
+
+def test_episode_tracker_keeps_the_bookkeeping_of_a_hand_written_loop():
+    # the loop dqn and both mdpo variants used to spell out: reset seeded from rng, undiscounted
+    # return and global end step of every finished episode, reset observation after an end
+    from theory_rl.approx._nets import EpisodeTracker
+
+    mdp = envs.random_mdp(4, 2, gamma=0.9, seed=2)
+    rng_a, rng_b = np.random.default_rng(5), np.random.default_rng(5)
+    env_a, env_b = approx.TabularEnv(mdp, horizon=7), approx.TabularEnv(mdp, horizon=7)
+    tracker = EpisodeTracker(env_a, rng_a)
+    obs, _ = env_b.reset(seed=int(rng_b.integers(2**31)))
+    returns, ends, episode_return = [], [], 0.0
+    for step in range(1, 40):
+        action = step % 2
+        np.testing.assert_array_equal(tracker.obs, obs)
+        seen, nxt, r, te, tr = tracker.step(action)
+        np.testing.assert_array_equal(seen, obs)
+        nxt_b, r_b, te_b, tr_b, _ = env_b.step(action)
+        np.testing.assert_array_equal(nxt, nxt_b)
+        assert (r, te, tr) == (r_b, te_b, tr_b)
+        episode_return += r_b
+        obs = nxt_b
+        if te_b or tr_b:
+            returns.append(episode_return)
+            ends.append(step)
+            episode_return = 0.0
+            obs, _ = env_b.reset(seed=int(rng_b.integers(2**31)))
+    assert tracker.returns == returns and tracker.ends == ends and len(ends) == 5  # horizon 7, 39 steps
+    assert tracker.steps == 39

@@ -219,7 +219,7 @@ def test_torch_bad_actions_are_named():
     pytest.importorskip("torch")
     obs = np.eye(3)
     for actions, index in (([0, 1, 2], 2), ([0, -1, 1], 1)):
-        with pytest.raises(InvalidModelError, match=rf"actions\[{index}\] = -?\d is outside \[0, 2\)"):
+        with pytest.raises(InvalidModelError, match=rf"actions\[{index}\] = -?\d is not an action index in \[0, 2\)"):
             dual.fdvl_torch(obs, np.array(actions), np.ones(3), obs, np.zeros(3), n_actions=2, gamma=0.9, n_steps=1)
     with pytest.raises(InvalidModelError, match="n_actions"):
         dual.fdvl_torch(obs, np.zeros(3, int), np.ones(3), obs, np.zeros(3), n_actions=0, gamma=0.9, n_steps=1)

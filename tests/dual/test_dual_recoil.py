@@ -137,7 +137,7 @@ def test_torch_bad_batches_are_named():
     pytest.importorskip("torch")
     good = (np.eye(3), np.array([0, 1, 0]), np.zeros(3), np.eye(3), np.zeros(3))
     bad_action = (np.eye(3), np.array([0, 1, 5]), np.zeros(3), np.eye(3), np.zeros(3))
-    with pytest.raises(InvalidModelError, match=r"actions\[2\] = 5 is outside \[0, 2\)"):
+    with pytest.raises(InvalidModelError, match=r"actions\[2\] = 5 is not an action index in \[0, 2\)"):
         dual.recoil_torch(good, bad_action, n_actions=2, gamma=0.7, n_steps=1)
     wide = (np.eye(3, 4), np.array([0, 1, 0]), np.zeros(3), np.eye(3, 4), np.zeros(3))
     with pytest.raises(InvalidModelError, match="feature"):

@@ -268,3 +268,20 @@ def test_sparse_column_index_out_of_range():
     bad = sp.csr_matrix((csr.data, indices, csr.indptr), shape=(6, 3))
     with pytest.raises(InvalidModelError, match=r"row 2 \(P\[1, 0, :\]\) has column index 3 outside \[0, 3\)"):
         FiniteMDP(bad, R, 0.9)
+
+
+def test_finite_mdp_and_pomdp_share_sizes_and_validated_replace():
+    # one TabularModel base gives both models n_states, n_actions and replace (validated again)
+    from theory_rl.models import POMDP
+    from theory_rl.models._finite_mdp import TabularModel
+
+    mdp = FiniteMDP(np.full((3, 2, 3), 1 / 3), np.zeros((3, 2)), 0.9)
+    pomdp = POMDP(np.full((3, 2, 3), 1 / 3), np.full((2, 3, 4), 0.25), np.zeros((3, 2)), 0.9)
+    for model in (mdp, pomdp):
+        assert isinstance(model, TabularModel)
+        assert (model.n_states, model.n_actions) == (3, 2)
+        other = model.replace(gamma=0.5)
+        assert type(other) is type(model) and other.gamma == 0.5 and model.gamma == 0.9
+        with pytest.raises(InvalidModelError, match="gamma"):
+            model.replace(gamma=1.5)
+    assert pomdp.n_observations == 4

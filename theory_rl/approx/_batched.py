@@ -30,7 +30,7 @@ from ..errors import ConvergenceWarning, InvalidModelError, SolverError
 from ..models import FiniteMDP
 from ..tabular._bellman import effective_rewards
 from ..tabular._common import Timer, check_tol, iteration_cap
-from ._torch import as_tensor, require_torch, resolve_device, to_numpy
+from ._torch import as_tensor, device_and_dtype, require_torch, resolve_device, to_numpy
 
 __all__ = [
     "BatchedMDPs",
@@ -138,11 +138,16 @@ def _check_gamma_tensor(gamma: Any, B: int, device: Any, dtype: Any) -> Any:
 def _device_dtype(P: Any, device: Any, dtype: Any) -> tuple[Any, Any]:
     """Device and dtype to work in: a :class:`BatchedMDPs` keeps its own (it is moved only when
     ``device``/``dtype`` name others); arrays default to CPU and float64."""
-    torch = require_torch()
     if isinstance(P, BatchedMDPs):
         dev = P.device if device is None else resolve_device(device)
         return dev, P.dtype if dtype is None else dtype
-    return resolve_device("cpu" if device is None else device), torch.float64 if dtype is None else dtype
+    return device_and_dtype("cpu" if device is None else device, dtype)
+
+
+def _checked_batch(P: Any, R: Any, gamma: Any, next_states: Any, device: Any, dtype: Any) -> tuple[BatchedMDPs, Any, Any]:
+    """The validated batch of the batched solvers' inputs, with the device and dtype it lives in."""
+    dev, dtype = _device_dtype(P, device, dtype)
+    return _as_batch(P, R, gamma, device=dev, dtype=dtype, next_states=next_states), dev, dtype
 
 
 def _as_batch(P: Any, R: Any, gamma: Any, *, device: Any, dtype: Any, next_states: Any = None, atol: float = 1e-8) -> BatchedMDPs:
@@ -194,8 +199,7 @@ def stack_mdps(mdps: Sequence[FiniteMDP], *, layout: str = "dense", device: Any 
     models). Unavailable actions get ``R = -inf``.
     """
     torch = require_torch()
-    dev = resolve_device(device)
-    dtype = torch.float64 if dtype is None else dtype
+    dev, dtype = device_and_dtype(device, dtype)
     if layout not in ("dense", "sparse"):
         raise InvalidModelError(f"layout must be 'dense' or 'sparse', got {layout!r}")
     mdps = list(mdps)
@@ -364,11 +368,9 @@ def batched_value_iteration(
     if stopping not in ("span", "sup"):
         raise InvalidModelError(f"stopping must be 'span' or 'sup', got {stopping!r}")
     tol = check_tol(tol)
-    if max_iter is not None:
-        max_iter = check_int(max_iter, "max_iter")
-    dev, dtype = _device_dtype(P, device, dtype)
+    max_iter = None if max_iter is None else check_int(max_iter, "max_iter")
     with Timer() as timer, torch.no_grad():
-        batch = _as_batch(P, R, gamma, device=dev, dtype=dtype, next_states=next_states)
+        batch, dev, dtype = _checked_batch(P, R, gamma, next_states, device, dtype)
         B, S, A = batch.shape
         gam = batch.gamma
         c = gam / (1 - gam)
@@ -501,11 +503,9 @@ def batched_policy_evaluation(
     if method not in ("auto", "direct", "iterative"):
         raise InvalidModelError(f"method must be 'auto', 'direct' or 'iterative', got {method!r}")
     tol = check_tol(tol)
-    if max_iter is not None:
-        max_iter = check_int(max_iter, "max_iter")
-    dev, dtype = _device_dtype(P, device, dtype)
+    max_iter = None if max_iter is None else check_int(max_iter, "max_iter")
     with Timer() as timer, torch.no_grad():
-        batch = _as_batch(P, R, gamma, device=dev, dtype=dtype, next_states=next_states)
+        batch, dev, dtype = _checked_batch(P, R, gamma, next_states, device, dtype)
         B, S, A = batch.shape
         if policy is None:
             raise InvalidModelError("batched_policy_evaluation needs a policy")

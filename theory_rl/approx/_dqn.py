@@ -9,7 +9,7 @@ import numpy as np
 from .._validation import check_gamma
 from ..envs._common import check_int, check_real
 from ..tabular._common import Timer
-from ._nets import NeuralResult, ReplayBuffer, discrete_agent_setup, linear_schedule, mlp
+from ._nets import EpisodeTracker, NeuralResult, ReplayBuffer, discrete_agent_setup, linear_schedule, mlp
 from ._torch import require_torch, single_thread
 
 __all__ = ["dqn"]
@@ -88,24 +88,16 @@ def dqn(
         opt = torch.optim.Adam(q_net.parameters(), lr=lr)
         buffer = ReplayBuffer(buffer_size, obs_dim, rng)
         eps_of = linear_schedule(epsilon[0], epsilon[1], epsilon[2], total_steps)
-        returns, ends, losses = [], [], []
-        obs, _ = env.reset(seed=int(rng.integers(2**31)))
-        episode_return = 0.0
+        losses = []
+        episodes = EpisodeTracker(env, rng)
         for step in range(1, total_steps + 1):
             if rng.random() < eps_of(step):
                 action = int(rng.integers(n_actions))
             else:
                 with torch.no_grad():
-                    action = int(q_net(torch.as_tensor(obs, dtype=torch.float32, device=dev)).argmax())
-            next_obs, reward, term, trunc, _ = env.step(action)
+                    action = int(q_net(torch.as_tensor(episodes.obs, dtype=torch.float32, device=dev)).argmax())
+            obs, next_obs, reward, term, _ = episodes.step(action)
             buffer.add(np.ravel(obs), action, reward, np.ravel(next_obs), term)
-            episode_return += reward
-            obs = next_obs
-            if term or trunc:
-                returns.append(episode_return)
-                ends.append(step)
-                episode_return = 0.0
-                obs, _ = env.reset(seed=int(rng.integers(2**31)))
             if step >= learning_starts and step % train_every == 0:
                 o, a, r, o2, d = buffer.sample(batch_size, dev)
                 with torch.no_grad():
@@ -129,8 +121,8 @@ def dqn(
             if callback is not None and step % 1000 == 0:
                 callback(step, q_net)
     return NeuralResult(
-        networks={"q": q_net, "target": target}, episode_returns=np.asarray(returns), episode_steps=np.asarray(ends),
-        method="double_dqn" if double else "dqn",
+        networks={"q": q_net, "target": target}, episode_returns=np.asarray(episodes.returns),
+        episode_steps=np.asarray(episodes.ends), method="double_dqn" if double else "dqn",
         params={"gamma": gamma, "total_steps": total_steps, "double": double, "hidden": list(hidden), "lr": lr,
                 "batch_size": batch_size, "target_update": target_update, "device": str(dev)},
         elapsed=timer.elapsed, info={"losses": np.asarray(losses)},

@@ -16,7 +16,7 @@ from ..models import FiniteMDP
 from ..tabular._bellman import effective_rewards
 from ..tabular._common import Timer
 from ._batched import BatchedMDPs, BatchedSolution, batched_policy_evaluation, batched_value_iteration
-from ._torch import require_torch, resolve_device, to_numpy
+from ._torch import device_and_dtype, require_torch, to_numpy
 
 __all__ = ["EmpiricalPlanningResult", "batched_empirical_planning", "sample_next_states"]
 
@@ -123,8 +123,7 @@ def batched_empirical_planning(
         raise InvalidModelError(f"layout must be 'dense' or 'sparse', got {layout!r}")
     if mdp.gamma >= 1.0:
         raise InvalidModelError(f"gamma = {mdp.gamma:g}: empirical planning needs gamma < 1")
-    dev = resolve_device(device)
-    dtype = torch.float64 if dtype is None else dtype
+    dev, dtype = device_and_dtype(device, dtype)
     with Timer() as timer:
         from ..tabular import policy_iteration
 

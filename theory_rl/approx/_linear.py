@@ -25,7 +25,7 @@ from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ..tabular._bellman import as_policy
 from ..tabular._common import Timer, check_tol, finish_iterative
-from ._torch import require_torch, resolve_device, to_numpy
+from ._torch import device_and_dtype, require_torch, to_numpy
 
 __all__ = [
     "BairdCounterexample",
@@ -214,8 +214,7 @@ def lstd(
     if lam > 0 and weights is not None:
         raise InvalidModelError("weights (importance ratios) are supported for lam = 0 only")
     ridge = check_real(ridge, "ridge", low=0.0)
-    dev = resolve_device(device)
-    dtype = torch.float64 if dtype is None else dtype
+    dev, dtype = device_and_dtype(device, dtype)
     with Timer() as timer:
         t = _tensors(dev, dtype, phi=phi, rewards=rewards, phi_next=phi_next, dones=dones, weights=weights)
         w, cont = _defaults(t, torch)
@@ -301,8 +300,7 @@ def lspi(
     torch = require_torch()
     gamma = check_gamma(gamma)
     max_iter, ridge = check_int(max_iter, "max_iter"), check_real(ridge, "ridge", low=0.0)
-    dev = resolve_device(device)
-    dtype = torch.float64 if dtype is None else dtype
+    dev, dtype = device_and_dtype(device, dtype)
     with Timer() as timer:
         t, Zw, cont, mask = _control_data(dev, dtype, phi_sa, rewards, phi_next_all, dones, weights, next_action_mask)
         Phi, Phi2 = t["phi"], t["phi_next"]
@@ -367,8 +365,7 @@ def fitted_q_iteration(
     gamma = check_gamma(gamma)
     tol, max_iter = check_tol(tol), check_int(max_iter, "max_iter")
     ridge = check_real(ridge, "ridge", low=0.0)
-    dev = resolve_device(device)
-    dtype = torch.float64 if dtype is None else dtype
+    dev, dtype = device_and_dtype(device, dtype)
     with Timer() as timer:
         t, Zw, cont, mask = _control_data(dev, dtype, phi_sa, rewards, phi_next_all, dones, weights, next_action_mask)
         Phi, Phi2 = t["phi"], t["phi_next"]
@@ -443,8 +440,7 @@ def semi_gradient_td(
     if not (step_size > 0 and np.isfinite(step_size)):
         raise InvalidModelError(f"step_size = {step_size!r} must be a positive finite number")
     n_steps = check_int(n_steps, "n_steps")
-    dev = resolve_device(device)
-    dtype = torch.float64 if dtype is None else dtype
+    dev, dtype = device_and_dtype(device, dtype)
     with Timer() as timer:
         t = _tensors(dev, dtype, phi=phi, rewards=rewards, phi_next=phi_next, dones=dones, weights=weights)
         rho, cont = _defaults(t, torch)

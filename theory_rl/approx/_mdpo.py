@@ -27,7 +27,7 @@ from ..envs._common import check_int, check_real
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ..tabular._common import Timer
-from ._nets import NeuralResult, ReplayBuffer, discrete_agent_setup, mlp
+from ._nets import EpisodeTracker, NeuralResult, ReplayBuffer, discrete_agent_setup, mlp
 from ._torch import require_torch, resolve_device, seed_torch, single_thread, to_numpy
 
 __all__ = ["mdpo_exact_critic", "mdpo_off_policy", "mdpo_on_policy"]
@@ -202,9 +202,8 @@ def mdpo_on_policy(
         value = mlp(obs_dim, 1, hidden, device=dev)
         p_opt = torch.optim.Adam(policy.parameters(), lr=lr)
         v_opt = torch.optim.Adam(value.parameters(), lr=value_lr)
-        returns, ends, kls = [], [], []
-        obs, _ = env.reset(seed=int(rng.integers(2**31)))
-        episode_return, step = 0.0, 0
+        kls = []
+        episodes = EpisodeTracker(env, rng)
         N = steps_per_batch
         for k in range(n_iterations):
             obs_b = np.zeros((N, obs_dim), dtype=np.float32)
@@ -215,18 +214,10 @@ def mdpo_on_policy(
             ended = np.zeros(N, dtype=np.float32)
             for i in range(N):
                 with torch.no_grad():
-                    probs = torch.softmax(policy(torch.as_tensor(obs, dtype=torch.float32, device=dev)), -1)
+                    probs = torch.softmax(policy(torch.as_tensor(episodes.obs, dtype=torch.float32, device=dev)), -1)
                 a = _sample_action(rng, probs)
-                nxt, r, te, tr, _ = env.step(a)
+                obs, nxt, r, te, tr = episodes.step(a)
                 obs_b[i], acts[i], rews[i], obs2_b[i], term[i], ended[i] = np.ravel(obs), a, r, np.ravel(nxt), te, te or tr
-                episode_return += r
-                step += 1
-                obs = nxt
-                if te or tr:
-                    returns.append(episode_return)
-                    ends.append(step)
-                    episode_return = 0.0
-                    obs, _ = env.reset(seed=int(rng.integers(2**31)))
             ended[-1] = 1.0  # the batch cuts the last trajectory: bootstrap there
             Ot, O2t = torch.as_tensor(obs_b, device=dev), torch.as_tensor(obs2_b, device=dev)
             at = torch.as_tensor(acts, device=dev)
@@ -263,7 +254,8 @@ def mdpo_on_policy(
                 p_opt.step()
             kls.append(float(kl.detach()))
     return NeuralResult(
-        networks={"policy": policy, "value": value}, episode_returns=np.asarray(returns), episode_steps=np.asarray(ends),
+        networks={"policy": policy, "value": value}, episode_returns=np.asarray(episodes.returns),
+        episode_steps=np.asarray(episodes.ends),
         method="mdpo_on_policy",
         params={"gamma": gamma, "n_iterations": n_iterations, "steps_per_batch": steps_per_batch, "sgd_steps": sgd_steps,
                 "step_size": step_size, "schedule": schedule, "gae_lambda": gae_lambda, "lr": lr, "device": str(dev)},
@@ -326,25 +318,17 @@ def mdpo_off_policy(
         p_opt = torch.optim.Adam(policy.parameters(), lr=lr)
         q_opt = torch.optim.Adam([p for c in critics for p in c.parameters()], lr=critic_lr)
         buffer = ReplayBuffer(buffer_size, obs_dim, rng)
-        returns, ends = [], []
-        obs, _ = env.reset(seed=int(rng.integers(2**31)))
-        episode_return, updates = 0.0, 0
+        episodes = EpisodeTracker(env, rng)
+        updates = 0
         for step in range(1, total_steps + 1):
             if step <= learning_starts:
                 a = int(rng.integers(n_actions))
             else:
                 with torch.no_grad():
-                    probs = torch.softmax(policy(torch.as_tensor(obs, dtype=torch.float32, device=dev)), -1)
+                    probs = torch.softmax(policy(torch.as_tensor(episodes.obs, dtype=torch.float32, device=dev)), -1)
                 a = _sample_action(rng, probs)
-            nxt, r, te, tr, _ = env.step(a)
+            obs, nxt, r, te, _ = episodes.step(a)
             buffer.add(np.ravel(obs), a, r, np.ravel(nxt), te)
-            episode_return += r
-            obs = nxt
-            if te or tr:
-                returns.append(episode_return)
-                ends.append(step)
-                episode_return = 0.0
-                obs, _ = env.reset(seed=int(rng.integers(2**31)))
             if step < learning_starts:
                 continue
             o, act, rew, o2, d = buffer.sample(batch_size, dev)
@@ -372,8 +356,8 @@ def mdpo_off_policy(
             if updates % old_policy_every == 0:
                 old.load_state_dict(policy.state_dict())
     return NeuralResult(
-        networks={"policy": policy, "q1": critics[0], "q2": critics[1]}, episode_returns=np.asarray(returns),
-        episode_steps=np.asarray(ends), method="mdpo_off_policy",
+        networks={"policy": policy, "q1": critics[0], "q2": critics[1]}, episode_returns=np.asarray(episodes.returns),
+        episode_steps=np.asarray(episodes.ends), method="mdpo_off_policy",
         params={"gamma": gamma, "total_steps": total_steps, "step_size": step_size, "entropy": entropy,
                 "old_policy_every": old_policy_every, "lr": lr, "device": str(dev)},
         elapsed=timer.elapsed,

@@ -12,7 +12,7 @@ from .._validation import rng_from_seed
 from ..errors import InvalidModelError
 from ._torch import require_torch, resolve_device, seed_torch, to_numpy
 
-__all__ = ["mlp", "ReplayBuffer", "NeuralResult", "linear_schedule", "greedy_values"]
+__all__ = ["mlp", "ReplayBuffer", "EpisodeTracker", "NeuralResult", "linear_schedule", "greedy_values"]
 
 
 def mlp(n_in: int, n_out: int, hidden: tuple[int, ...], *, device: Any, dtype: Any = None) -> Any:
@@ -48,6 +48,42 @@ class ReplayBuffer:
         idx = self.rng.integers(0, self.size, size=batch_size)
         return tuple(torch.as_tensor(x[idx], device=device) for x in
                      (self.obs, self.actions, self.rewards, self.next_obs, self.dones))
+
+
+class EpisodeTracker:
+    """Steps a gymnasium environment for a learner and keeps the episode bookkeeping.
+
+    The environment is reset (seed drawn from ``rng``) at the start and whenever an episode is
+    terminated or truncated; each finished episode's undiscounted return goes to ``returns`` and
+    the global step count at which it ended to ``ends``. ``obs`` is the current observation.
+    """
+
+    def __init__(self, env: Any, rng: np.random.Generator) -> None:
+        self.env, self.rng = env, rng
+        self.returns: list[float] = []
+        self.ends: list[int] = []
+        self.steps = 0
+        self._episode_return = 0.0
+        self.obs = self._reset()
+
+    def _reset(self) -> Any:
+        obs, _ = self.env.reset(seed=int(self.rng.integers(2**31)))
+        return obs
+
+    def step(self, action: int) -> tuple[Any, Any, float, bool, bool]:
+        """Take ``action``: ``(obs, next_obs, reward, terminated, truncated)`` of the transition
+        (``next_obs`` is the environment's, not the reset one that replaces it after an episode)."""
+        obs = self.obs
+        next_obs, reward, terminated, truncated, _ = self.env.step(action)
+        self._episode_return += reward
+        self.steps += 1
+        self.obs = next_obs
+        if terminated or truncated:
+            self.returns.append(self._episode_return)
+            self.ends.append(self.steps)
+            self._episode_return = 0.0
+            self.obs = self._reset()
+        return obs, next_obs, reward, terminated, truncated
 
 
 def discrete_agent_setup(env: Any, seed: Any, device: Any, method: str) -> tuple[Any, np.random.Generator, int, int]:

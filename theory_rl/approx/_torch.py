@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import DependencyNotInstalled, InvalidModelError
 
-__all__ = ["require_torch", "resolve_device", "as_tensor", "to_numpy", "seed_torch"]
+__all__ = ["require_torch", "resolve_device", "device_and_dtype", "as_tensor", "to_numpy", "seed_torch"]
 
 
 def require_torch() -> Any:
@@ -33,6 +33,12 @@ def resolve_device(device: Any) -> Any:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise InvalidModelError(f"device = {device!r} was requested but CUDA is not available")
     return dev
+
+
+def device_and_dtype(device: Any, dtype: Any) -> tuple[Any, Any]:
+    """``(resolve_device(device), dtype)`` with ``dtype`` defaulting to ``torch.float64``."""
+    torch = require_torch()
+    return resolve_device(device), torch.float64 if dtype is None else dtype
 
 
 def as_tensor(x: Any, *, device: Any, dtype: Any) -> Any:

@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..models import POMDP
-from ._strategies import _hypothesis
+from ._strategies import _draw_rng, _hypothesis
 
 __all__ = ["pomdps"]
 
@@ -59,7 +59,7 @@ def pomdps(
         thin = draw(st.booleans())
         is_sparse = draw(st.booleans()) if sparse is None else sparse
         start = draw(st.sampled_from(["uniform", "dirichlet", "point"]))
-        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        rng = _draw_rng(draw)
         T = rows(rng, conc, (S, A), S, thin)
         O = rows(rng, conc, (A, S), n_obs, thin)  # noqa: E741
         R = rng.uniform(reward_range[0], reward_range[1], size=(S, A))

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..models import FiniteMDP
-from ._strategies import _dirichlet_rows, _hypothesis
+from ._strategies import _dirichlet_rows, _draw_rng, _draw_sizes, _hypothesis
 
 __all__ = ["uncertainty_sets", "robust_mdps"]
 
@@ -35,8 +35,7 @@ def uncertainty_sets(nominal: FiniteMDP, *, kinds: tuple[str, ...] = _KINDS, max
     @st.composite
     def build(draw: Any) -> Any:
         kind = draw(st.sampled_from(kinds))
-        seed = draw(st.integers(0, 2**32 - 1))
-        rng = np.random.default_rng(seed)
+        rng = _draw_rng(draw)
         radius = draw(st.one_of(st.just(0.0), st.floats(0.0, 2.0, allow_nan=False)))
         per_pair = draw(st.booleans())
         if kind == "l1":
@@ -83,11 +82,9 @@ def robust_mdps(
 
     @st.composite
     def build(draw: Any) -> Any:
-        S = draw(st.integers(min_states, max_states))
-        A = draw(st.integers(min_actions, max_actions))
-        g = draw(st.floats(gamma[0], gamma[1], allow_nan=False))
+        S, A, g = _draw_sizes(draw, (min_states, max_states), (min_actions, max_actions), gamma)
         alpha = draw(st.sampled_from([0.1, 1.0]))
-        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        rng = _draw_rng(draw)
         nominal = FiniteMDP(_dirichlet_rows(rng, alpha, (S, A), S), rng.uniform(size=(S, A)), g)
         U = draw(uncertainty_sets(nominal, kinds=kinds, max_candidates=max_candidates))
         return RobustMDP(nominal, U)

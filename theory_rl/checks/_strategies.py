@@ -31,6 +31,23 @@ def _dirichlet_rows(rng: np.random.Generator, alpha: float, shape: tuple[int, ..
     return x / x.sum(axis=-1, keepdims=True)
 
 
+def _draw_sizes(draw: Any, states: tuple[int, int], actions: tuple[int, int],
+                gamma: tuple[float, float]) -> tuple[int, int, float]:
+    """``(S, A, gamma)`` drawn in this order from the inclusive ranges: the start of the model strategies."""
+    from hypothesis import strategies as st
+
+    S = draw(st.integers(*states))
+    A = draw(st.integers(*actions))
+    return S, A, draw(st.floats(gamma[0], gamma[1], allow_nan=False))
+
+
+def _draw_rng(draw: Any) -> np.random.Generator:
+    """A numpy generator from a drawn 32-bit seed (the random arrays of a drawn model come from it)."""
+    from hypothesis import strategies as st
+
+    return np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+
+
 def register_profiles() -> None:
     """Register the ``ci`` (fast, default) and ``thorough`` hypothesis profiles and load the one
     named by ``HYPOTHESIS_PROFILE``."""
@@ -75,13 +92,10 @@ def finite_mdps(
 
     @st.composite
     def build(draw: Any) -> FiniteMDP:
-        S = draw(st.integers(min_states, max_states))
-        A = draw(st.integers(min_actions, max_actions))
-        g = draw(st.floats(gamma[0], gamma[1], allow_nan=False))
+        S, A, g = _draw_sizes(draw, (min_states, max_states), (min_actions, max_actions), gamma)
         kind = draw(st.sampled_from(["dirichlet-1", "dirichlet-0.1", "deterministic"]))
         is_sparse = draw(st.booleans()) if sparse is None else sparse
-        seed = draw(st.integers(0, 2**32 - 1))
-        rng = np.random.default_rng(seed)
+        rng = _draw_rng(draw)
         if kind == "deterministic":
             P = np.zeros((S, A, S))
             P[np.arange(S)[:, None], np.arange(A)[None, :], rng.integers(0, S, size=(S, A))] = 1.0

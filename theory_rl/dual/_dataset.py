@@ -16,20 +16,17 @@ from .._validation import as_float_array, check_finite, rng_from_seed
 from ..envs._common import check_int, check_probability
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
-from ..tabular._bellman import as_policy, effective_rewards
+from ..tabular._bellman import as_policy, check_index_range, effective_rewards
 
 __all__ = ["TransitionDataset", "behaviour_cloning", "collect_dataset"]
 
 
-def _int_array(x: object, name: str, upper: int) -> np.ndarray:
+def _int_array(x: object, name: str, upper: int, what: str) -> np.ndarray:
     arr = np.asarray(x)
     if arr.ndim != 1 or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
         raise InvalidModelError(f"{name} must be a 1-D array of integer indices, got dtype {arr.dtype} shape {arr.shape}")
     arr = arr.astype(np.int64)
-    bad = (arr < 0) | (arr >= upper)
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise InvalidModelError(f"{name}[{i}] = {arr[i]} is outside [0, {upper})")
+    check_index_range(arr, name, upper, what)
     return arr
 
 
@@ -66,9 +63,9 @@ class TransitionDataset:
         S, A = check_int(self.n_states, "n_states"), check_int(self.n_actions, "n_actions")
         set_(self, "n_states", S)
         set_(self, "n_actions", A)
-        set_(self, "states", _int_array(self.states, "states", S))
-        set_(self, "actions", _int_array(self.actions, "actions", A))
-        set_(self, "next_states", _int_array(self.next_states, "next_states", S))
+        set_(self, "states", _int_array(self.states, "states", S, "a state index"))
+        set_(self, "actions", _int_array(self.actions, "actions", A, "an action index"))
+        set_(self, "next_states", _int_array(self.next_states, "next_states", S, "a state index"))
         n = self.states.size
         r = as_float_array(self.rewards, "rewards", ndim=1)
         check_finite(r, "rewards")
@@ -80,7 +77,7 @@ class TransitionDataset:
         if n == 0:
             raise InvalidModelError("the dataset is empty")
         if self.initial_states is not None:
-            set_(self, "initial_states", _int_array(self.initial_states, "initial_states", S))
+            set_(self, "initial_states", _int_array(self.initial_states, "initial_states", S, "a state index"))
         if self.is_expert is not None:
             flags = np.asarray(self.is_expert, dtype=bool).ravel()
             if flags.shape != (n,):

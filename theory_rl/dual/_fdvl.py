@@ -326,5 +326,5 @@ def _as_batch(obs: Any, act: Any, rew: Any, obs2: Any, done: Any, dev: Any, dt: 
     bad = (out[1] < 0) | (out[1] >= n_actions)
     if bool(bad.any()):
         i = int(torch.nonzero(bad)[0, 0])
-        raise InvalidModelError(f"actions[{i}] = {int(out[1][i])} is outside [0, {n_actions})")
+        raise InvalidModelError(f"actions[{i}] = {int(out[1][i])} is not an action index in [0, {n_actions})")
     return out

@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from .._validation import rng_from_seed
-from ..envs._common import check_int
+from ..envs._common import check_int, check_real
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ..tabular import backward_induction
@@ -68,11 +68,16 @@ def _policy_values(P2, R: np.ndarray, policy: np.ndarray) -> np.ndarray:
 
 
 class _EpisodeRunner:
-    """Draws start states and transitions, and scores each episode's policy exactly."""
+    """Draws start states and transitions, scores each episode's policy exactly and keeps the
+    per-episode trace (cumulative regret, optimism) shared by the episodic learners."""
 
-    def __init__(self, mdp: FiniteMDP, H: int, rng: np.random.Generator) -> None:
+    def __init__(self, mdp: FiniteMDP, H: int, K: int, rng: np.random.Generator) -> None:
         self.sampler = TransitionSampler(mdp)
         self.rng = rng
+        self.H, self.K = H, K
+        self.regret = np.empty(K)
+        self.optimism = np.empty(K)
+        self._total = 0.0
         self.R = np.asarray(mdp.R, dtype=float)
         self.P2 = mdp.transition_matrix
         self.d0 = np.full(mdp.n_states, 1.0 / mdp.n_states) if mdp.d0 is None else np.asarray(mdp.d0)
@@ -84,14 +89,22 @@ class _EpisodeRunner:
     def start(self) -> int:
         return int(self.rng.choice(self.d0.size, p=self.d0))
 
-    def begin_episode(self, q: np.ndarray) -> tuple[np.ndarray, int, float, float]:
-        """The episode's greedy policy for the optimistic ``q[h, s, a]`` (random ties), its start
-        state ``s1 ~ d0``, the optimism ``min_{h,s,a} q - Q*`` and the episode's regret."""
+    def begin_episode(self, k: int, q: np.ndarray) -> tuple[np.ndarray, int]:
+        """Episode ``k``'s greedy policy for the optimistic ``q[h, s, a]`` (random ties) and its
+        start state ``s1 ~ d0``; records the optimism ``min_{h,s,a} q - Q*`` and the cumulative regret."""
         policy = _greedy_random_ties(q, self.rng)
         s1 = self.start()
-        return policy, s1, float(np.min(q - self.q_star)), self.regret(policy, s1)
+        self.optimism[k] = float(np.min(q - self.q_star))
+        self._total += self.episode_regret(policy, s1)
+        self.regret[k] = self._total
+        return policy, s1
 
-    def regret(self, policy: np.ndarray, s1: int) -> float:
+    def trace(self) -> dict[str, np.ndarray]:
+        """``step`` (episode), ``samples`` (``T`` so far), ``regret`` (cumulative), ``optimism``."""
+        episodes = np.arange(1, self.K + 1)
+        return {"step": episodes, "samples": episodes * self.H, "regret": self.regret, "optimism": self.optimism}
+
+    def episode_regret(self, policy: np.ndarray, s1: int) -> float:
         """``V*_1(s1) - V^pi_1(s1)``; the evaluation is reused while the policy does not change."""
         if self._last_policy is None or not np.array_equal(policy, self._last_policy):
             self._last_policy = policy.copy()
@@ -155,21 +168,16 @@ def ucbvi(
         (cumulative), ``optimism`` (``min_{h,s,a} Q_{k,h} - Q*_h``).
     """
     H, K, delta = _check_episodic(mdp, horizon, n_episodes, delta)
-    if not (bonus_scale >= 0 and math.isfinite(bonus_scale)):
-        raise InvalidModelError(f"bonus_scale = {bonus_scale!r} must be a finite number >= 0")
+    bonus_scale = check_real(bonus_scale, "bonus_scale", low=0.0)
     rng = rng_from_seed(seed)
     with Timer() as timer:
-        S, A = mdp.n_states, mdp.n_actions
-        run = _EpisodeRunner(mdp, H, rng)
+        S, A, T = mdp.n_states, mdp.n_actions, K * H
+        run = _EpisodeRunner(mdp, H, K, rng)
         R = run.R
-        T = K * H
         L = math.log(5.0 * S * A * T / delta)
         counts = np.zeros((S * A, S))
         visits = np.zeros(S * A)
         q = np.full((H, S, A), float(H))
-        regret = np.empty(K)
-        optimism = np.empty(K)
-        total = 0.0
         for k in range(K):
             seen = visits > 0
             n_safe = np.maximum(visits, 1.0)
@@ -180,20 +188,15 @@ def ucbvi(
                 candidate = np.where(seen, np.minimum(backup, H), float(H)).reshape(S, A)
                 q[h] = np.minimum(q[h], candidate)
                 v_next = q[h].max(axis=1)
-            policy, s, optimism[k], episode_regret = run.begin_episode(q)
-            total += episode_regret
-            regret[k] = total
+            policy, s = run.begin_episode(k, q)
             for h in range(H):
                 a = int(policy[h, s])
                 s_next = run.sampler.step(s, a, rng)
                 counts[s * A + a, s_next] += 1.0
                 visits[s * A + a] += 1.0
                 s = s_next
-    episodes = np.arange(1, K + 1)
     return LearningResult(
-        q=q, policy=np.asarray(policy, dtype=np.int64),
-        trace={"step": episodes, "samples": episodes * H, "regret": regret, "optimism": optimism},
-        method="ucbvi", params={"horizon": H, "n_episodes": K, "delta": delta, "bonus_scale": bonus_scale,
+        q=q, policy=np.asarray(policy, dtype=np.int64), trace=run.trace(), method="ucbvi", params={"horizon": H, "n_episodes": K, "delta": delta, "bonus_scale": bonus_scale,
                                 "bonus": "hoeffding"},
         n_samples=T, elapsed=timer.elapsed)
 
@@ -255,14 +258,12 @@ def ucb_q_learning(
     H, K, delta = _check_episodic(mdp, horizon, n_episodes, delta)
     if bonus not in ("hoeffding", "bernstein"):
         raise InvalidModelError(f"bonus = {bonus!r}: expected 'hoeffding' or 'bernstein'")
-    if not (c >= 0 and math.isfinite(c)):
-        raise InvalidModelError(f"c = {c!r} must be a finite number >= 0")
+    c = check_real(c, "c", low=0.0)
     rng = rng_from_seed(seed)
     with Timer() as timer:
-        S, A = mdp.n_states, mdp.n_actions
-        run = _EpisodeRunner(mdp, H, rng)
+        S, A, T = mdp.n_states, mdp.n_actions, K * H
+        run = _EpisodeRunner(mdp, H, K, rng)
         R = run.R
-        T = K * H
         iota = math.log(S * A * T / delta)
         q = np.full((H, S, A), float(H))
         v = np.zeros((H + 1, S))
@@ -271,14 +272,9 @@ def ucb_q_learning(
         mu = np.zeros((H, S, A))  # running sums of V_{h+1}(s') (Bernstein)
         sigma = np.zeros((H, S, A))  # running sums of V_{h+1}(s')^2
         beta_prev = np.zeros((H, S, A))
-        regret = np.empty(K)
-        optimism = np.empty(K)
-        total = 0.0
         lower_term = math.sqrt(H**7 * S * A) * iota
         for k in range(K):
-            policy, s, optimism[k], episode_regret = run.begin_episode(q)
-            total += episode_regret
-            regret[k] = total
+            policy, s = run.begin_episode(k, q)
             for h in range(H):
                 a = int(policy[h, s])
                 s_next = run.sampler.step(s, a, rng)
@@ -298,9 +294,6 @@ def ucb_q_learning(
                 q[h, s, a] = (1.0 - alpha) * q[h, s, a] + alpha * (R[s, a] + v_next + b)
                 v[h, s] = min(float(H), float(q[h, s].max()))
                 s = s_next
-    episodes = np.arange(1, K + 1)
     return LearningResult(
-        q=q, policy=np.asarray(q.argmax(axis=2), dtype=np.int64),
-        trace={"step": episodes, "samples": episodes * H, "regret": regret, "optimism": optimism},
-        method="ucb_q_learning", params={"horizon": H, "n_episodes": K, "bonus": bonus, "c": c, "delta": delta},
+        q=q, policy=np.asarray(q.argmax(axis=2), dtype=np.int64), trace=run.trace(), method="ucb_q_learning", params={"horizon": H, "n_episodes": K, "bonus": bonus, "c": c, "delta": delta},
         n_samples=T, elapsed=timer.elapsed)

@@ -78,6 +78,12 @@ def _check_q(mdp: FiniteMDP, q: np.ndarray | None, name: str) -> np.ndarray | No
     return arr
 
 
+def _start(mdp: FiniteMDP, q0: np.ndarray | None) -> tuple[TransitionSampler, np.ndarray, np.ndarray]:
+    """The generative sampler, ``R`` as float ``(S, A)`` and the initial table (``q0`` copied, or zeros)."""
+    q = np.zeros((mdp.n_states, mdp.n_actions)) if q0 is None else _check_q(mdp, q0, "q0").copy()
+    return TransitionSampler(mdp), np.asarray(mdp.R, dtype=float), q
+
+
 def q_learning(
     mdp: FiniteMDP,
     n_iter: int,
@@ -130,10 +136,8 @@ def q_learning(
     schedule = step_size_schedule(step_size, mdp.gamma, exponent=exponent, scale=scale)
     q_star = _check_q(mdp, q_star, "q_star")
     with Timer() as timer:
-        sampler = TransitionSampler(mdp)
+        sampler, R, q = _start(mdp, q0)
         S, A = mdp.n_states, mdp.n_actions
-        R = np.asarray(mdp.R, dtype=float)
-        q = np.zeros((S, A)) if q0 is None else _check_q(mdp, q0, "q0").copy()
         steps = np.arange(1, T + 1)
         etas = schedule(steps)
         errors = np.empty(T) if q_star is not None else None
@@ -220,10 +224,8 @@ def variance_reduced_q_learning(
     rng = rng_from_seed(seed)
     q_star = _check_q(mdp, q_star, "q_star")
     with Timer() as timer:
-        sampler = TransitionSampler(mdp)
+        sampler, R, q = _start(mdp, q0)
         S, A = mdp.n_states, mdp.n_actions
-        R = np.asarray(mdp.R, dtype=float)
-        q = np.zeros((S, A)) if q0 is None else _check_q(mdp, q0, "q0").copy()
         lambdas = 1.0 / (1.0 + (1.0 - gamma) * np.arange(1, K + 1))
         n_steps = M * K
         samples = np.empty(n_steps, dtype=np.int64)

@@ -8,7 +8,7 @@ import os
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -140,8 +140,32 @@ def _names(names: Sequence[str] | None, n: int, what: str) -> tuple[str, ...] | 
     return out
 
 
+_Model = TypeVar("_Model", bound="TabularModel")
+
+
+class TabularModel:
+    """What the finite models (:class:`FiniteMDP`, :class:`~theory_rl.models.POMDP`) share: the
+    sizes read off ``R[s, a]`` and validated copies. Subclasses are frozen dataclasses with ``R``."""
+
+    R: np.ndarray
+
+    @property
+    def n_states(self) -> int:
+        """Number of states ``S``."""
+        return self.R.shape[0]
+
+    @property
+    def n_actions(self) -> int:
+        """Number of actions ``A``."""
+        return self.R.shape[1]
+
+    def replace(self: _Model, **changes: Any) -> _Model:
+        """A copy with some fields changed (validated again), e.g. ``model.replace(gamma=0.99)``."""
+        return dataclasses.replace(self, **changes)
+
+
 @dataclass(frozen=True, eq=False, repr=False)
-class FiniteMDP:
+class FiniteMDP(TabularModel):
     r"""A finite, discounted (or finite-horizon) Markov decision process.
 
     .. math::
@@ -273,16 +297,6 @@ class FiniteMDP:
 
     # ------------------------------------------------------------------ shape information
     @property
-    def n_states(self) -> int:
-        """Number of states ``S``."""
-        return self.R.shape[0]
-
-    @property
-    def n_actions(self) -> int:
-        """Number of actions ``A``."""
-        return self.R.shape[1]
-
-    @property
     def is_sparse(self) -> bool:
         """Whether ``P`` is stored as a CSR matrix of shape ``(S*A, S)``."""
         return sp.issparse(self.P)
@@ -298,10 +312,6 @@ class FiniteMDP:
         return self.P if self.is_sparse else self.P.reshape(self.n_states * self.n_actions, self.n_states)
 
     # ------------------------------------------------------------------ conversions
-    def replace(self, **changes: Any) -> FiniteMDP:
-        """A copy with some fields changed (validated again), e.g. ``mdp.replace(gamma=0.99)``."""
-        return dataclasses.replace(self, **changes)
-
     def to_dense(self) -> FiniteMDP:
         """The same model with ``P`` stored as a dense ``(S, A, S)`` array."""
         if not self.is_sparse:

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from .._validation import as_float_array, check_gamma, check_probability_rows
 from ..errors import InvalidModelError
-from ._finite_mdp import DEFAULT_ATOL, FiniteMDP, _names, _read_only
+from ._finite_mdp import DEFAULT_ATOL, FiniteMDP, TabularModel, _names, _read_only
 
 __all__ = ["POMDP"]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class POMDP:
+class POMDP(TabularModel):
     r"""A finite, discounted POMDP ``(S, A, O, T, O, R, gamma, b0)``.
 
     .. math::
@@ -103,16 +101,6 @@ class POMDP:
 
     # ------------------------------------------------------------------ shapes
     @property
-    def n_states(self) -> int:
-        """Number of states ``S``."""
-        return self.R.shape[0]
-
-    @property
-    def n_actions(self) -> int:
-        """Number of actions ``A``."""
-        return self.R.shape[1]
-
-    @property
     def n_observations(self) -> int:
         """Number of observations."""
         return self.O.shape[2]
@@ -156,10 +144,6 @@ class POMDP:
         return self.T.toarray().reshape(S, A, S) if self.is_sparse else self.T
 
     # ------------------------------------------------------------------ conversions
-    def replace(self, **changes: Any) -> POMDP:
-        """A copy with some fields changed (validated again), e.g. ``model.replace(gamma=0.9)``."""
-        return dataclasses.replace(self, **changes)
-
     def to_dense(self) -> POMDP:
         """The same model with ``T`` dense ``(S, A, S)``."""
         return self if not self.is_sparse else self.replace(T=self.transition_dense())

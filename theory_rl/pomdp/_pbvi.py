@@ -75,11 +75,12 @@ def check_model(model: Any, name: str) -> None:
         raise InvalidModelError(f"{name} needs gamma < 1 (infinite-horizon discounted model)")
 
 
-def check_time_limit(value: Any) -> float:
-    """Wall-clock seconds ``> 0`` (``inf``: no limit), else :class:`InvalidModelError`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not float(value) > 0.0:
-        raise InvalidModelError(f"time_limit = {value!r} must be a number of seconds > 0 (inf for no limit)")
-    return float(value)
+def check_stopping(tol: Any, time_limit: Any) -> tuple[float, float]:
+    """The point-based solvers' stopping options: ``tol`` finite ``>= 0`` and ``time_limit`` in
+    seconds ``> 0`` (``inf``: no limit), else :class:`InvalidModelError` naming the option and value."""
+    if isinstance(time_limit, bool) or not isinstance(time_limit, numbers.Real) or not float(time_limit) > 0.0:
+        raise InvalidModelError(f"time_limit = {time_limit!r} must be a number of seconds > 0 (inf for no limit)")
+    return check_real(tol, "tol", low=0.0), float(time_limit)
 
 
 def pbvi(
@@ -127,8 +128,7 @@ def pbvi(
     n_expansions = check_int(n_expansions, "n_expansions", minimum=0)
     n_backups = check_int(n_backups, "n_backups", minimum=1)
     max_beliefs = check_int(max_beliefs, "max_beliefs", minimum=1)
-    tol = check_real(tol, "tol", low=0.0)
-    time_limit = check_time_limit(time_limit)
+    tol, time_limit = check_stopping(tol, time_limit)
     rng = rng_from_seed(seed)
     start = time.perf_counter()
     b0 = model.b0

@@ -27,11 +27,11 @@ import warnings
 import numpy as np
 
 from .._validation import as_float_array, check_probability_rows, rng_from_seed
-from ..envs._common import check_int, check_real
+from ..envs._common import check_int
 from ..errors import ConvergenceWarning, InvalidModelError
 from ..models import POMDP
 from ._backup import point_backup
-from ._pbvi import check_model, check_time_limit, initial_bounds, sample_successor
+from ._pbvi import check_model, check_stopping, initial_bounds, sample_successor
 from ._solution import POMDPSolution
 
 __all__ = ["perseus", "sample_beliefs"]
@@ -109,8 +109,7 @@ def perseus(
     n_beliefs = check_int(n_beliefs, "n_beliefs", minimum=1)
     walk_length = check_int(walk_length, "walk_length", minimum=1)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    tol = check_real(tol, "tol", low=0.0)
-    time_limit = check_time_limit(time_limit)
+    tol, time_limit = check_stopping(tol, time_limit)
     rng = rng_from_seed(seed)
     start = time.perf_counter()
     b0 = model.b0

@@ -265,6 +265,15 @@ class _PolicyChain:
         return int(_kernels.dense_chain_sweep(self.P, self.r, v, op.gamma, policy, self.policy, out, chunks))
 
 
+def check_index_range(arr: np.ndarray, name: str, upper: int, what: str) -> None:
+    """Raise :class:`InvalidModelError` naming the first entry of the 1-D integer array ``arr``
+    outside ``[0, upper)``: ``name[i] = v is not <what> in [0, upper)``."""
+    bad = (arr < 0) | (arr >= upper)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InvalidModelError(f"{name}[{i}] = {arr[i]} is not {what} in [0, {upper})")
+
+
 def as_policy(mdp: FiniteMDP, policy: object, *, name: str = "policy") -> np.ndarray:
     """Validate a policy: action indices of shape ``(S,)`` or probabilities of shape ``(S, A)``.
 
@@ -281,10 +290,7 @@ def as_policy(mdp: FiniteMDP, policy: object, *, name: str = "policy") -> np.nda
             if not (np.issubdtype(arr.dtype, np.floating) and np.all(np.mod(arr, 1) == 0)):
                 raise InvalidModelError(f"{name} of shape ({S},) must hold integer action indices")
         arr = arr.astype(np.int64)
-        bad = (arr < 0) | (arr >= A)
-        if bad.any():
-            s = int(np.argmax(bad))
-            raise InvalidModelError(f"{name}[{s}] = {arr[s]} is not an action index in [0, {A})")
+        check_index_range(arr, name, A, "an action index")
         if mask is not None and not mask[np.arange(S), arr].all():
             s = int(np.argmax(~mask[np.arange(S), arr]))
             raise InvalidModelError(f"{name}[{s}] = {arr[s]} is an unavailable action")
