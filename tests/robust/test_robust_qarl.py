@@ -336,7 +336,7 @@ def test_point_teacher_steps_and_linear_schedule():
 
 
 @pytest.mark.slow
-@settings(max_examples=8)
+@settings(max_examples=6)
 @given(full_support_games(max_states=3))
 def test_final_protagonist_exploitability_within_qre_bound(game):
     """After the point curriculum reaches beta_T the protagonist's unregularised value against a
@@ -355,6 +355,14 @@ def test_final_protagonist_exploitability_within_qre_bound(game):
     exploit = float(d0 @ (nash.v - best_response_value(game, res.pi)))
     assert exploit == pytest.approx(res.exploitability[-1], abs=1e-8)
     assert -1e-8 <= exploit <= (alpha * np.log(A) + beta_T * np.log(B)) / (1 - game.gamma) + 1e-8
+    # Gamma teacher: the maximiser of phi = E_beta[min_psi V_{alpha,beta}] has exploitability at
+    # d0 at most (alpha log|A| + E[clip(beta)] log|B|) / (1 - gamma)
+    teacher = GammaTemperatureTeacher(initial_concentration=50.0, target_concentration=2.0, rate=100.0, max_kl=3.0,
+                                      performance_lower_bound=-np.inf, temperature_bounds=(1e-3, 1.0))
+    res = qarl_train(game, teacher, alpha=alpha, n_iterations=12, n_grid=24)
+    assert res.status[-1] == "at target"
+    mean_clipped = clipped_gamma_weights(2.0, 100.0, res.temperature_grid) @ res.temperature_grid
+    assert -1e-8 <= res.exploitability[-1] <= (alpha * np.log(A) + mean_clipped * np.log(B)) / (1 - game.gamma) + 1e-8
 
 
 def test_self_paced_vs_linear_reference_on_windy_walk():
@@ -401,3 +409,24 @@ def test_curriculum_bad_input():
         soft_best_response(game, np.full((13, 4), 0.25), alpha=0.1, betas=[0.1, -1.0])
     with pytest.raises(InvalidModelError, match="shape_p"):
         gamma_kl(-1.0, 1.0, 1.0, 1.0)
+
+
+def test_curricula_beat_the_fixed_target_temperature_on_a_random_game():
+    """Measured reference (README): on 20 random games (S=5, A=3, B=3, gamma=0.9, alpha=0.01,
+    30 iterations) the median final exploitability was 0.104 with beta fixed at its target 0.001
+    from the start, 0.037 linear, 0.035 Gamma, 0.026 point (exact QRE: 0.0055); the Gamma
+    curriculum ended no worse than the linear one on 10 of 20. On this one (seed 1012) both
+    curricula end near 0.007 and the fixed temperature at 0.31."""
+    rng = np.random.default_rng(1012)
+    S, A, B = 5, 3, 3
+    game = MarkovGame(rng.dirichlet(np.full(S, 0.3), size=(S, A, B)), rng.uniform(size=(S, A, B)), 0.9)
+    nash = float(nash_value_iteration(game, tol=1e-10).v.mean())
+    teacher = GammaTemperatureTeacher(initial_concentration=50.0, target_concentration=1.0, rate=1000.0, max_kl=0.5,
+                                      performance_lower_bound=nash - 0.05, concentration_lower_bound=0.5)
+    sp = qarl_train(game, teacher, alpha=0.01, n_iterations=30)
+    lin = qarl_train(game, LinearTemperatureSchedule(), alpha=0.01, n_iterations=30)
+    fixed = qarl_train(game, LinearTemperatureSchedule(0.001, 0.001), alpha=0.01, n_iterations=30)
+    assert sp.mean_temperatures[-1] == pytest.approx(0.001)
+    assert sp.exploitability[-1] <= lin.exploitability[-1] + 1e-9
+    assert sp.exploitability[-1] == pytest.approx(0.0066, abs=1e-3) and lin.exploitability[-1] == pytest.approx(0.0069, abs=1e-3)
+    assert fixed.exploitability[-1] > 0.25

@@ -34,11 +34,13 @@ def _grid(policy: np.ndarray, n_rows: int, n_cols: int) -> list[str]:
 def run_demo(section: Callable[[str], None]) -> None:
     from ..tabular import policy_iteration
     from . import (
+        GammaTemperatureTeacher,
         L1Ball,
         RobustMDP,
         iwocs,
         markov_game_from_robust,
         qarl_curriculum,
+        qarl_train,
         robust_policy_evaluation,
         robust_policy_iteration,
         robust_value_iteration,
@@ -91,3 +93,12 @@ def run_demo(section: Callable[[str], None]) -> None:
     print("adversary temperature beta:   " + "  ".join(f"{b:.4f}" for b in cur.betas))
     print("exploitability of the QRE policy (vs Nash): " + "  ".join(f"{e:.4f}" for e in cur.exploitability))
     print(f"Nash value (Shapley VI with one HiGHS LP per sweep): {cur.nash_value:.5f}")
+    teacher = GammaTemperatureTeacher(initial_concentration=50.0, target_concentration=1.0, rate=1000.0, max_kl=2.0,
+                                      performance_lower_bound=cur.nash_value - 0.05, concentration_lower_bound=0.5)
+    sp = qarl_train(game, teacher, alpha=0.01, n_iterations=10)
+    print("\nself-paced curriculum: beta ~ Gamma(k, rate 1000), k from 50 to 1 under KL(p'||p) <= 2 and E[J] >= Nash - 0.05;")
+    print("the protagonist learns by backtracked NPG steps against exact soft best responses")
+    print(f"{'it':>3} {'mean beta':>10} {'E_p[J]':>8} {'KL(p||target)':>14} {'exploitability':>15}  teacher")
+    for k in range(len(sp.status)):
+        print(f"{k:>3} {sp.mean_temperatures[k]:>10.5f} {sp.expected_performance[k]:>8.4f} {sp.kl_to_target[k]:>14.4f} "
+              f"{sp.exploitability[k]:>15.5f}  {sp.status[k]}")

@@ -17,11 +17,12 @@ response equilibrium (McKelvey & Palfrey 1995): ``p ∝ exp(Q q / alpha)``,
 value, and ``V_Nash - beta log|B|/(1-gamma) <= V_{alpha,beta} <= V_Nash + alpha log|A|/(1-gamma)``.
 
 What is implemented of the paper: the regularised game and its exact tabular solution, the
-QRE, and the *linear* temperature schedule of the paper's code baseline (adversary temperature
-from high to low over the first 2/3 of the stages). Not implemented: the self-paced curriculum
-(a Gamma distribution over ``beta`` moved under a KL trust bound and a performance constraint)
-and the SAC players with an auto-tuned protagonist temperature; those belong to the deep
-version.
+QRE, the *linear* temperature schedule of the paper's code baseline with an exact solve per
+stage (:func:`qarl_curriculum`, adversary temperature from high to low over the first 2/3 of
+the stages), and, in :mod:`._qarl_curriculum`, the self-paced curriculum (a Gamma distribution
+over ``beta`` moved under a KL trust region and a performance constraint, or a point
+temperature) with a learning protagonist (:func:`qarl_train`). Not implemented: the SAC players
+and the auto-tuned protagonist temperature of the deep version.
 """
 
 from __future__ import annotations
@@ -475,6 +476,10 @@ def qarl_curriculum(
     ``beta`` falls (the adversary's entropy term ``-beta H(q)`` is a bonus to the minimiser);
     what the curriculum is judged by is ``robust_values`` and ``exploitability``, which tends to
     ``O(alpha)`` as ``beta -> 0``.
+
+    Because every stage is solved exactly, the path of temperatures does not change the final
+    answer here; :func:`qarl_train` is the curriculum with a protagonist that learns step by
+    step, where it does.
     """
     import time
 

@@ -415,8 +415,8 @@ def _gamma_teacher_update(teacher: GammaTemperatureTeacher, k_old: float, perf_o
     """One self-paced update of the Gamma concentration (module docstring); returns the new
     concentration and a status: ``moved``, ``moved (repaired)`` (the optimiser's point broke a
     constraint by rounding; moved back along the segment to the last feasible point),
-    ``frozen`` (``E_p[J] < delta``), ``kept (no improvement)`` (already optimal, e.g. at the
-    target) or ``kept (optimiser failed)`` (scipy raised)."""
+    ``frozen`` (``E_p[J] < delta``), ``at target``, ``kept (no improvement)`` (the optimiser
+    found nothing better) or ``kept (optimiser failed)`` (scipy raised)."""
     rate, k_t, eps, delta = teacher.rate, teacher.target_concentration, teacher.max_kl, teacher.performance_lower_bound
 
     def kl_step(k: float) -> float:
@@ -436,7 +436,7 @@ def _gamma_teacher_update(teacher: GammaTemperatureTeacher, k_old: float, perf_o
     if perf_of(x0) < delta:
         return k_old, "frozen"
     if x0 == k_t:
-        return (x0, "moved") if x0 != k_old else (k_old, "kept (no improvement)")
+        return (x0, "moved") if x0 != k_old else (k_old, "at target")
     # the objective is unimodal in k with its minimum at k_t: search between x0 and the target
     # (which also keeps solver tolerances from overshooting the target)
     lower, upper = max(lower, min(x0, k_t)), max(x0, k_t)
