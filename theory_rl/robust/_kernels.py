@@ -232,14 +232,23 @@ _EXP_MATH = {"contract", "nsz", "arcp"}  # no reassoc: it would cancel the round
 
 @numba.njit(fastmath=_EXP_MATH, cache=True, inline="always")
 def _exp_parts(x):  # pragma: no cover - compiled
-    """``exp(x) = poly * 2^k`` for ``x`` in ``[-708, 0]``; returns ``(poly, k)``."""
-    x = max(x, -708.0)
+    """``exp(x) = poly * 2^k`` for ``x`` in ``[-708, 0]``; returns ``(poly, k)`` (``k < -1022``
+    below: the callers' :func:`_pow2_bits` turns ``2^k`` into 0 there)."""
+    x = max(x, -745.0)
     kf = (x * _LOG2E + _ROUND) - _ROUND
     r = (x - kf * _LN2_HI) - kf * _LN2_LO
     poly = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (
         1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (
             1.0 / 3628800 + r * (1.0 / 39916800 + r * (1.0 / 479001600))))))))))))
     return poly, kf
+
+
+@numba.njit(cache=True, inline="always")
+def _pow2_bits(kf):  # pragma: no cover - compiled
+    """The bits of the double ``2^k`` for an integral ``k <= 0``; +0.0 below ``-1022`` (no
+    subnormals: ``exp`` of less than -708 counts as 0, so that a huge ``t`` cannot pass for a
+    root through a floor on the exponential)."""
+    return (max(np.int64(kf), -1023) + 1023) << 52
 
 
 @numba.njit(fastmath=_FASTMATH, cache=True, inline="never")
@@ -261,7 +270,7 @@ def exp_nonpositive(x, out, bits):  # pragma: no cover - compiled
     for j in range(x.shape[0]):
         poly, kf = _exp_parts(x[j])
         out[j] = poly
-        bits[j] = (np.int64(kf) + 1023) << 52
+        bits[j] = _pow2_bits(kf)
     scale = bits.view(np.float64)
     for j in range(x.shape[0]):
         out[j] *= scale[j]
@@ -285,6 +294,16 @@ def _support_stats(p, v, w):  # pragma: no cover - compiled
     return vmin, mass, wmax
 
 
+@numba.njit(fastmath=_FASTMATH, cache=True, inline="never")
+def _shifted(v, vmin, w):  # pragma: no cover - compiled
+    """``w = v - vmin``; returns ``max w``."""
+    wmax = 0.0
+    for j in range(v.shape[0]):
+        w[j] = v[j] - vmin
+        wmax = max(wmax, w[j])
+    return wmax
+
+
 @numba.njit(fastmath=_EXP_MATH, cache=True)
 def _kl_stats(p, w, t, e, bits):  # pragma: no cover - compiled
     """``(Z, E_q w, E_q w^2)`` of the tilt ``q ∝ p exp(-t w)``, ``Z = E_p exp(-t w)``, ``w >= 0``;
@@ -292,13 +311,17 @@ def _kl_stats(p, w, t, e, bits):  # pragma: no cover - compiled
     for j in range(p.shape[0]):
         poly, kf = _exp_parts(-t * w[j])
         e[j] = p[j] * poly
-        bits[j] = (np.int64(kf) + 1023) << 52
+        bits[j] = _pow2_bits(kf)
     z, m1, m2 = _tilt_moments(e, bits.view(np.float64), w)
     return z, m1 / z, m2 / z
 
 
-def sa_kl(P2, v, delta, t_warm, tol, max_newton, out_val, out_rows, write, chunks):  # pragma: no cover - compiled
+def sa_kl(P2, full_support, v, order, delta, t_warm, tol, max_newton, out_val, out_rows, write, chunks):  # pragma: no cover
     """``out_val[i] = min {<q, v> : KL(q || P2[i]) <= delta[i]}`` by the exponential tilt.
+
+    Rows with ``full_support[i]`` (no zero entry) share ``w = v - min v``, computed once per
+    call (``order = argsort(v)`` gives the minimisers); other rows compute their own support
+    minimum in a pass of their own.
 
     ``t_warm[i]`` (inverse temperature ``1/beta``) is read as the starting point and overwritten
     with the root found (``inf`` when the budget reaches the lowest-value support states, where
@@ -317,13 +340,28 @@ def sa_kl(P2, v, delta, t_warm, tol, max_newton, out_val, out_rows, write, chunk
     n = P2.shape[1]
     step = (n_rows + chunks - 1) // chunks
     fails = np.zeros(chunks, dtype=np.int64)
+    vmin_all = v[order[0]]
+    w_all = np.empty(n)
+    wmax_all = _shifted(v, vmin_all, w_all)
+    n_ties = 1
+    while n_ties < n and v[order[n_ties]] <= vmin_all:
+        n_ties += 1
     for c in numba.prange(chunks):
-        w = np.empty(n)
+        w_own = np.empty(n)
         e = np.empty(n)
         bits = np.empty(n, dtype=np.int64)
         for i in range(c * step, min(n_rows, (c + 1) * step)):
             p = P2[i]
-            vmin, mass_min, wmax = _support_stats(p, v, w)
+            if full_support[i]:
+                w = w_all
+                vmin = vmin_all
+                wmax = wmax_all
+                mass_min = 0.0
+                for k in range(n_ties):
+                    mass_min += p[order[k]]
+            else:
+                w = w_own
+                vmin, mass_min, wmax = _support_stats(p, v, w)
             d = delta[i]
             if d <= 0.0 or mass_min >= 1.0:
                 out_val[i] = _dot_call(p, v)
@@ -354,10 +392,13 @@ def sa_kl(P2, v, delta, t_warm, tol, max_newton, out_val, out_rows, write, chunk
                         out_rows[i, j] = p[j] * e[j] / z
                 continue
             t = t_warm[i]
+            t_cold = -1.0
             if not (t > 0.0 and t < np.inf):
                 # small-t expansion KL ~ t^2 Var_p(w) / 2
                 z, m1, m2 = _kl_stats(p, w, 0.0, e, bits)
-                t = np.sqrt(2.0 * d / max(m2 - m1 * m1, 1e-300))
+                t_cold = np.sqrt(2.0 * d / max(m2 - m1 * m1, 1e-300))
+                t = t_cold
+            tried_cold = t_cold > 0.0
             t_lo = 0.0
             t_hi = np.inf
             gap_tol = tol * (1.0 + wmax)
@@ -367,14 +408,20 @@ def sa_kl(P2, v, delta, t_warm, tol, max_newton, out_val, out_rows, write, chunk
             for _ in range(max_newton):
                 z, m1, m2 = _kl_stats(p, w, t, e, bits)
                 g = -t * m1 - np.log(z) - d
-                if abs(g) <= gap_tol * t:
+                var = m2 - m1 * m1
+                if abs(g) <= gap_tol * t and (g <= 0.0 or abs(g) <= 1e-3 * t * t * var):
+                    # g <= 0: q_t is feasible and its value is within |g|/t of the dual's; g > 0
+                    # (q_t just outside the ball) only near the root, where the value's error is
+                    # g/t to first order (a huge warm-start t has a tiny g/t but is far from it)
                     converged = True
                     break
-                var = m2 - m1 * m1
-                if not write and var > 0.0 and 0.5 * g * g <= gap_tol * t * t * t * var:
+                if (not write and var > 0.0 and abs(g) <= 1e-3 * t * t * var
+                        and 0.5 * g * g <= gap_tol * t * t * t * var):
                     # the dual phi(beta) = v_min - (log Z + delta)/t is stationary at the root, so
                     # near it its error is second order, g^2 / (2 t^3 Var): return it (a lower
-                    # bound on the minimum by weak duality) without another pass
+                    # bound on the minimum by weak duality) without another pass. "Near": the
+                    # Newton step g / (t Var) is below 1e-3 t (a far-off warm start, e.g. a huge
+                    # t where Var underflows, would make the estimate meaningless)
                     out_val[i] = vmin - (np.log(z) + d) / t
                     t_warm[i] = t
                     dual_done = True
@@ -386,6 +433,11 @@ def sa_kl(P2, v, delta, t_warm, tol, max_newton, out_val, out_rows, write, chunk
                     t_hi = t
                 slope = t * (m2 - m1 * m1)
                 t_new = t - g / slope if slope > 0.0 else -1.0
+                if not (t_new > t_lo and t_new < t_hi) and not tried_cold:
+                    # a warm start far from the root (Newton left the bracket): try the cold start
+                    tried_cold = True
+                    z, m1, m2 = _kl_stats(p, w, 0.0, e, bits)
+                    t_new = np.sqrt(2.0 * d / max(m2 - m1 * m1, 1e-300))
                 if not (t_new > t_lo and t_new < t_hi):
                     if t_hi == np.inf:
                         t_new = 2.0 * t_lo + 1.0

@@ -92,6 +92,7 @@ class RobustOperator:
             self.kind = "kl"
             self.radius = np.ascontiguousarray(U.radii(nominal).ravel())
             self.t_warm = np.zeros(self.S * self.A)
+            self.full_support = np.all(self.P2 > 0.0, axis=1)
         elif isinstance(U, IntervalSet):
             self.kind = "interval"
             lo, hi = U.bounds(nominal)
@@ -144,8 +145,8 @@ class RobustOperator:
             self._sa_box(self.P2, self.lo, self.hi, self.radius, v, order, rank, self.k_warm, 1, False, out, out_rows,
                          rows, self.chunks_rows)
         else:  # kl
-            self.kl_fails += int(self._sa_kl(self.P2, v, self.radius, self.t_warm, 1e-13, 60, out, out_rows, rows,
-                                                self.chunks_rows))
+            self.kl_fails += int(self._sa_kl(self.P2, self.full_support, v, order, self.radius, self.t_warm, 1e-13, 60,
+                                             out, out_rows, rows, self.chunks_rows))
         return out, (out_rows.reshape(self.S, self.A, self.S) if rows else None)
 
     def q(self, v: np.ndarray) -> np.ndarray:
