@@ -140,11 +140,14 @@ def _lower_values(ptr, idx, val, GT, K):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _upper_values(ptr, idx, val, corner, qfib, p_ptr, p_idx, p_inv, p_delta, n_pts, skip, buf):  # pragma: no cover
+def _upper_values(ptr, idx, val, corner, qfib, p_ptr, p_idx, p_inv, p_delta, head, nxt, skip, buf):  # pragma: no cover
     """Sawtooth upper bound (capped by the FIB) at each sparse belief; point ``skip`` is ignored.
 
     ``p_inv`` holds ``1 / b_i(s)`` on each point's support and ``p_delta[i] = v_i - b_i . corner``
-    (points with ``p_delta >= 0`` cannot lower the bound)."""
+    (points with ``p_delta >= 0`` cannot lower the bound). Points are chained by the first state of
+    their support (``head[s]``, ``nxt[i]``, ``-1`` ends a chain): ``c_i(b) > 0`` needs
+    ``supp(b_i) ⊆ supp(b)``, so only the chains of the states in ``supp(b)`` can contribute and
+    the others are never read."""
     n = ptr.shape[0] - 1
     A = qfib.shape[1]
     values = np.zeros(n)
@@ -166,27 +169,71 @@ def _upper_values(ptr, idx, val, corner, qfib, p_ptr, p_idx, p_inv, p_delta, n_p
         fib = qa.max()
         if fib < best:
             best = fib
-        for p in range(n_pts):
-            d = p_delta[p]
-            if d >= 0.0 or p == skip:
-                continue
-            c = np.inf
-            for m in range(p_ptr[p], p_ptr[p + 1]):
-                x = buf[p_idx[m]]
-                if x == 0.0:  # b_i(s) > 0 = b(s): no multiple of b_i fits under b
-                    c = 0.0
-                    break
-                r = x * p_inv[m]  # p_inv may be inf for a denormal b_i(s); then r = inf
-                if r < c:
-                    c = r
-            if c > 0.0:
-                v = base + c * d
-                if v < best:
-                    best = v
+        for j in range(lo, hi):
+            p = head[idx[j]]
+            while p >= 0:
+                d = p_delta[p]
+                if d < 0.0 and p != skip:
+                    c = np.inf
+                    for m in range(p_ptr[p], p_ptr[p + 1]):
+                        x = buf[p_idx[m]]
+                        if x == 0.0:  # b_i(s) > 0 = b(s): no multiple of b_i fits under b
+                            c = 0.0
+                            break
+                        r = x * p_inv[m]  # p_inv may be inf for a denormal b_i(s); then r = inf
+                        if r < c:
+                            c = r
+                    if c > 0.0:
+                        v = base + c * d
+                        if v < best:
+                            best = v
+                p = nxt[p]
         values[i] = best
         for j in range(lo, hi):
             buf[idx[j]] = 0.0
     return values
+
+
+@numba.njit(cache=True)
+def _chain_points(p_ptr, p_idx, n_pts, head, nxt):  # pragma: no cover - compiled
+    """Rebuild the chains of :func:`_upper_values`: point ``i`` goes to the chain of its first
+    support state."""
+    head[:] = -1
+    for p in range(n_pts - 1, -1, -1):
+        s = p_idx[p_ptr[p]]
+        nxt[p] = head[s]
+        head[s] = p
+
+
+@numba.njit(cache=True)
+def _lower_backup(b_idx, b_val, indptr, indices, data, obs, R, GT, K, gamma, buf, mark):  # pragma: no cover
+    """Point-based backup of the lower bound alone at one sparse belief.
+
+    Returns ``(improved, alpha, a)``: the backed-up vector and its action when its value at ``b``
+    exceeds the current ``max_k alpha_k . b`` (else ``improved`` is False and ``alpha`` unused)."""
+    A, S, n_obs = obs.shape
+    probs, ptr, sidx, sval = _successors(b_idx, b_val, indptr, indices, data, obs, buf, mark)
+    low, arg = _lower_values(ptr, sidx, sval, GT, K)
+    best_a = 0
+    best_q = -np.inf
+    for a in range(A):
+        q = 0.0
+        for j in range(b_idx.shape[0]):
+            q += b_val[j] * R[b_idx[j], a]
+        acc = 0.0
+        for o in range(n_obs):
+            acc += probs[a, o] * low[a * n_obs + o]
+        q += gamma * acc
+        if q > best_q:
+            best_q = q
+            best_a = a
+    one = np.zeros(2, np.int64)
+    one[1] = b_idx.shape[0]
+    current = _lower_values(one, b_idx, b_val, GT, K)[0][0]
+    if best_q > current + 1e-12 * (1.0 + abs(current)):
+        ks = arg[best_a * n_obs:(best_a + 1) * n_obs].copy()
+        return True, _build_alpha(best_a, ks, GT, indptr, indices, data, obs, R, gamma), best_a
+    return False, np.zeros(0), best_a
 
 
 @numba.njit(cache=True)
@@ -210,7 +257,7 @@ def _build_alpha(a, ks, GT, indptr, indices, data, obs, R, gamma):  # pragma: no
 
 
 @numba.njit(cache=True)
-def _dominated_points(corner, qfib, p_ptr, p_idx, p_val, p_inv, p_delta, n_pts, keep, buf):  # pragma: no cover
+def _dominated_points(corner, qfib, p_ptr, p_idx, p_val, p_inv, p_delta, head, nxt, n_pts, keep, buf):  # pragma: no cover
     """Mark (``p_delta = +inf``) every point whose value the others already reach at its belief,
     newest first; point ``keep`` (the one at ``b0``) is never dropped. Returns how many."""
     removed = 0
@@ -223,11 +270,52 @@ def _dominated_points(corner, qfib, p_ptr, p_idx, p_val, p_inv, p_delta, n_pts, 
             own += p_val[m] * corner[p_idx[m]]
         own += p_delta[p]
         other = _upper_values(p_ptr[p:p + 2] - lo, p_idx[lo:hi], p_val[lo:hi], corner, qfib,
-                              p_ptr, p_idx, p_inv, p_delta, n_pts, p, buf)[0]
+                              p_ptr, p_idx, p_inv, p_delta, head, nxt, p, buf)[0]
         if other <= own:
             p_delta[p] = np.inf
             removed += 1
     return removed
+
+
+@numba.njit(cache=True)
+def _witness_alpha(ptr, idx, val, nodes, GT, K, delta, keep):  # pragma: no cover - compiled
+    r"""Mark in ``keep`` the vectors maximal at some witness belief, and (``delta > 0``) those that
+    may be maximal within L1 distance ``delta`` of one.
+
+    For ``||b' - b||_1 <= delta`` on the simplex, ``(alpha_k - alpha_*) . (b' - b) <= delta / 2
+    (span(alpha_k) + span(alpha_*))`` (``span = max - min``), so a vector failing
+    ``alpha_k . b + delta / 2 (span_k + span_*) >= alpha_* . b`` at every witness ``b`` (``alpha_*``
+    maximal at ``b``) is maximal nowhere in those neighbourhoods: a conservative form of SARSOP's
+    delta-dominance."""
+    S = GT.shape[0]
+    span = np.empty(K)
+    for k in range(K):
+        mx = -np.inf
+        mn = np.inf
+        for s in range(S):
+            x = GT[s, k]
+            if x > mx:
+                mx = x
+            if x < mn:
+                mn = x
+        span[k] = mx - mn
+    acc = np.empty(K)
+    for i in nodes:
+        acc[:] = 0.0
+        for j in range(ptr[i], ptr[i + 1]):
+            row = GT[idx[j]]
+            w = val[j]
+            for k in range(K):
+                acc[k] += w * row[k]
+        best = 0
+        for k in range(1, K):
+            if acc[k] > acc[best]:
+                best = k
+        keep[best] = True
+        if delta > 0.0:
+            for k in range(K):
+                if not keep[k] and acc[k] + 0.5 * delta * (span[k] + span[best]) >= acc[best]:
+                    keep[k] = True
 
 
 # --------------------------------------------------------------------------- search state
@@ -247,9 +335,141 @@ class _Node(NamedTuple):
     arg: np.ndarray
 
 
+class _BeliefTree:
+    """The sampled beliefs, the ``(a, o)`` edges the trials followed between them and the last
+    backed-up ``Q_lo(b, .)``, ``Q_hi(b, .)`` at each (SARSOP's belief tree ``T_R``)."""
+
+    def __init__(self, n_obs: int) -> None:
+        self.n_obs = n_obs
+        self.n = 0
+        self.ptr = np.zeros(1025, dtype=np.int64)  # beliefs as one growing CSR triple
+        self.flat_idx = np.zeros(1 << 14, dtype=np.int64)
+        self.flat_val = np.zeros(1 << 14)
+        self.entropy: list[float] = []
+        self.children: list[dict[int, int]] = []
+        self.q_lo: list[np.ndarray | None] = []
+        self.q_hi: list[np.ndarray | None] = []
+        self.of_key: dict[bytes, int] = {}
+
+    def __len__(self) -> int:
+        return self.n
+
+    def belief(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = self.ptr[i], self.ptr[i + 1]
+        return self.flat_idx[lo:hi], self.flat_val[lo:hi]
+
+    def node(self, idx: np.ndarray, val: np.ndarray) -> int:
+        key = _belief_key(idx, val)
+        i = self.of_key.get(key)
+        if i is None:
+            i = self.n
+            self.of_key[key] = i
+            if i + 1 == self.ptr.size:
+                self.ptr = np.concatenate([self.ptr, np.zeros(self.ptr.size - 1, dtype=np.int64)])
+            nnz = int(self.ptr[i])
+            if nnz + idx.size > self.flat_idx.size:
+                cap = max(2 * self.flat_idx.size, nnz + idx.size)
+                self.flat_idx = np.concatenate([self.flat_idx, np.zeros(cap - self.flat_idx.size, dtype=np.int64)])
+                self.flat_val = np.concatenate([self.flat_val, np.zeros(cap - self.flat_val.size)])
+            self.flat_idx[nnz:nnz + idx.size] = idx
+            self.flat_val[nnz:nnz + idx.size] = val
+            self.ptr[i + 1] = nnz + idx.size
+            self.entropy.append(float(-(val * np.log2(val)).sum()))
+            self.children.append({})
+            self.q_lo.append(None)
+            self.q_hi.append(None)
+            self.n += 1
+        return i
+
+    def optimally_reachable(self, root: int) -> np.ndarray:
+        r"""Nodes reachable from ``root`` along edges ``(a, o)`` whose action is not provably
+        suboptimal, ``Q_hi(b, a) >= max_a' Q_lo(b, a')`` (SARSOP's pruning of the belief tree).
+
+        Both ``Q`` are certified bounds from an earlier backup and only tighten, so an edge cut
+        once stays cut: ``Q*(b, a) <= Q_hi(b, a) < max Q_lo(b, .) <= V*(b)``."""
+        seen = np.zeros(self.n, dtype=bool)
+        seen[root] = True
+        stack = [root]
+        while stack:
+            i = stack.pop()
+            q_lo, q_hi = self.q_lo[i], self.q_hi[i]
+            best = -np.inf if q_lo is None else float(q_lo.max())
+            for row, c in self.children[i].items():
+                if seen[c] or (q_hi is not None and q_hi[row // self.n_obs] < best - 1e-9 * (1.0 + abs(best))):
+                    continue
+                seen[c] = True
+                stack.append(c)
+        return np.flatnonzero(seen)
+
+
+class _BinPredictor:
+    r"""SARSOP's value prediction by belief binning (Kurniawati, Hsu, Lee 2008, Sec. IV-B).
+
+    Each sampled belief falls in one bin per level: a grid over (its upper bound when first
+    binned, its entropy), with ``5 * 2^(l-1)`` cells per axis at level ``l = 1, 2`` (upper bounds
+    between the smallest and largest corner value, entropy between 0 and ``log2 |S|``). A bin
+    keeps the mean of its beliefs' current lower bounds and the summed squared error of that
+    mean as a predictor of them. The prediction at a binned belief is the mean of the level with
+    the smallest error, clipped to ``[V_lo(b), V_hi(b)]``; a belief not yet binned, or alone in
+    its level-1 bin, is predicted at ``V_hi(b)`` (exploration).
+    """
+
+    def __init__(self, lowest: float, highest: float, n_states: int, levels: int = 2, size: int = 5) -> None:
+        self.lowest = lowest
+        self.sizes = [size * 2 ** lev for lev in range(levels)]
+        self.ub_width = [max(highest - lowest, 1e-12) / n for n in self.sizes]
+        self.h_width = [max(math.log2(max(n_states, 2)), 1e-12) / n for n in self.sizes]
+        self.mean = [np.zeros((n, n)) for n in self.sizes]
+        self.count = [np.zeros((n, n), dtype=np.int64) for n in self.sizes]
+        self.error = [np.zeros((n, n)) for n in self.sizes]
+        self.cell: dict[int, list[tuple[int, int]]] = {}
+        self.prev_error: dict[int, list[float]] = {}
+        self.prev_lower: dict[int, float] = {}
+
+    def update(self, node: int, lower: float, upper: float, entropy: float) -> None:
+        """Record the current lower bound of ``node`` (binning it on first sight)."""
+        cells = self.cell.get(node)
+        if cells is None:
+            cells = []
+            errs = []
+            for lev, n in enumerate(self.sizes):
+                i = min(max(int((upper - self.lowest) / self.ub_width[lev]), 0), n - 1)
+                j = min(max(int(entropy / self.h_width[lev]), 0), n - 1)
+                c = self.count[lev][i, j]
+                err = (upper - lower) ** 2 if c == 0 else (self.mean[lev][i, j] - lower) ** 2
+                self.error[lev][i, j] += err
+                self.mean[lev][i, j] = (self.mean[lev][i, j] * c + lower) / (c + 1)
+                self.count[lev][i, j] = c + 1
+                cells.append((i, j))
+                errs.append(err)
+            self.cell[node] = cells
+            self.prev_error[node] = errs
+        else:
+            prev = self.prev_lower[node]
+            errs = self.prev_error[node]
+            for lev, (i, j) in enumerate(cells):
+                c = self.count[lev][i, j]
+                if c == 1:
+                    err = (upper - lower) ** 2
+                    self.error[lev][i, j] = err
+                else:
+                    err = (self.mean[lev][i, j] - lower) ** 2
+                    self.error[lev][i, j] += err - errs[lev]
+                errs[lev] = err
+                self.mean[lev][i, j] += (lower - prev) / c
+        self.prev_lower[node] = lower
+
+    def predict(self, node: int | None, lower: float, upper: float) -> float:
+        cells = self.cell.get(node) if node is not None else None
+        if cells is None or self.count[0][cells[0]] <= 1:
+            return upper
+        lev = min(range(len(cells)), key=lambda m: self.error[m][cells[m]])
+        return float(min(max(self.mean[lev][cells[lev]], lower), upper))
+
+
 class _Search:
-    """Mutable state of one HSVI2 run: alpha vectors (stored transposed), the upper point set and
-    the compiled-kernel work arrays."""
+    """Mutable state of one run: alpha vectors (stored transposed), the upper point set (chained
+    by first support state) and the compiled-kernel work arrays."""
 
     def __init__(self, model: POMDP, lower_alpha: np.ndarray, lower_actions: np.ndarray,
                  q_fib: np.ndarray) -> None:
@@ -280,6 +500,8 @@ class _Search:
         self.p_val = np.zeros(1024)
         self.p_inv = np.zeros(1024)
         self.p_delta = np.zeros(64)
+        self.head = np.full(S, -1, dtype=np.int64)
+        self.nxt = np.full(64, -1, dtype=np.int64)
         self.n_pts = 0
         self.point_of: dict[bytes, int] = {}
         self.n_backups = 0
@@ -306,6 +528,7 @@ class _Search:
         n, nnz = self.n_pts, int(self.p_ptr[self.n_pts])
         if n + 1 >= self.p_delta.shape[0]:
             self.p_delta = np.concatenate([self.p_delta, np.zeros(self.p_delta.shape[0])])
+            self.nxt = np.concatenate([self.nxt, np.full(self.nxt.shape[0], -1, dtype=np.int64)])
             self.p_ptr = np.concatenate([self.p_ptr, np.zeros(self.p_ptr.shape[0] - 1, dtype=np.int64)])
         if nnz + idx.size > self.p_idx.shape[0]:
             new_cap = max(2 * self.p_idx.shape[0], nnz + idx.size)
@@ -318,6 +541,9 @@ class _Search:
             self.p_inv[nnz:nnz + idx.size] = 1.0 / val
         self.p_ptr[n + 1] = nnz + idx.size
         self.p_delta[n] = delta
+        first = int(idx[0])
+        self.nxt[n] = self.head[first]
+        self.head[first] = n
         self.point_of[key] = n
         self.n_pts += 1
         return n
@@ -328,18 +554,16 @@ class _Search:
 
     def upper(self, ptr: np.ndarray, idx: np.ndarray, val: np.ndarray, skip: int = -1) -> np.ndarray:
         return _upper_values(ptr, idx, val, self.corner, self.qfib, self.p_ptr, self.p_idx, self.p_inv,
-                             self.p_delta, self.n_pts, skip, self.buf)
+                             self.p_delta, self.head, self.nxt, skip, self.buf)
 
     def bounds_at(self, idx: np.ndarray, val: np.ndarray) -> tuple[float, float]:
         ptr = np.array([0, idx.size], dtype=np.int64)
         return float(self.lower(ptr, idx, val)[0][0]), float(self.upper(ptr, idx, val)[0])
 
-    def successors(self, idx: np.ndarray, val: np.ndarray) -> tuple[np.ndarray, ...]:
-        return _successors(idx, val, self.indptr, self.indices, self.data, self.obs, self.buf, self.mark)
-
     def expand(self, idx: np.ndarray, val: np.ndarray) -> _Node:
         """Successors of ``b`` with both bounds evaluated at each of them."""
-        probs, ptr, sidx, sval = self.successors(idx, val)
+        probs, ptr, sidx, sval = _successors(idx, val, self.indptr, self.indices, self.data, self.obs, self.buf,
+                                             self.mark)
         up = self.upper(ptr, sidx, sval)
         low, arg = self.lower(ptr, sidx, sval)
         return _Node(idx, val, val @ self.R[idx], probs, ptr, sidx, sval, up, low, arg)
@@ -351,9 +575,9 @@ class _Search:
         return node.r + (w * node.low.reshape(shape)).sum(axis=1), node.r + (w * node.up.reshape(shape)).sum(axis=1)
 
     # ---------------------------------------------------------------- backup
-    def update(self, node: _Node) -> None:
+    def update(self, node: _Node) -> tuple[np.ndarray, np.ndarray]:
         """Back up both bounds at ``node``'s belief (one point-based alpha backup, one sawtooth
-        backup), from successor values evaluated just before."""
+        backup) from successor values evaluated just before; returns ``(Q_lo, Q_hi)`` there."""
         q_lo, q_hi = self.q_values(node)
         lo_b, hi_b = self.bounds_at(node.idx, node.val)
         a = int(np.argmax(q_lo))
@@ -365,44 +589,39 @@ class _Search:
         if v < hi_b:
             self.set_point(node.idx, node.val, v)
         self.n_backups += 1
+        return q_lo, q_hi
 
-    def lower_sweep(self, deadline: float) -> int:
-        """Point-based alpha backups (lower bound only) at the stored beliefs, newest first,
-        until ``deadline`` (``time.perf_counter()``); returns how many. An alpha vector is added
-        where it improves the lower bound at its belief."""
+    def lower_sweep(self, tree: _BeliefTree, nodes: np.ndarray, deadline: float, clock: Any) -> int:
+        """Point-based alpha backups (lower bound only) at the tree beliefs ``nodes``, newest
+        first, until ``deadline`` on ``clock``; returns how many. An alpha vector is added where
+        it improves the lower bound at its belief."""
         n_done = 0
-        for p in range(self.n_pts - 1, -1, -1):
-            if time.perf_counter() >= deadline:
+        for i in nodes[::-1]:
+            if n_done % 16 == 0 and clock() >= deadline:  # the CPU clock is a system call: not every time
                 break
-            lo, hi = self.p_ptr[p], self.p_ptr[p + 1]
-            idx, val = self.p_idx[lo:hi].copy(), self.p_val[lo:hi].copy()
-            probs, ptr, sidx, sval = self.successors(idx, val)
-            low, arg = self.lower(ptr, sidx, sval)
-            q_lo = val @ self.R[idx] + self.gamma * (probs * low.reshape(self.A, self.n_obs)).sum(axis=1)
-            a = int(np.argmax(q_lo))
-            ptr1 = np.array([0, idx.size], dtype=np.int64)
-            current = float(self.lower(ptr1, idx, val)[0][0])
-            if q_lo[a] > current + 1e-12 * (1.0 + abs(current)):
-                ks = np.ascontiguousarray(arg.reshape(self.A, self.n_obs)[a])
-                self.add_alpha(_build_alpha(a, ks, self.GT, self.indptr, self.indices, self.data, self.obs, self.R,
-                                            self.gamma), a)
+            idx, val = tree.belief(i)
+            improved, alpha, a = _lower_backup(idx, val, self.indptr, self.indices, self.data,
+                                               self.obs, self.R, self.GT, self.K, self.gamma, self.buf, self.mark)
+            if improved:
+                self.add_alpha(alpha, a)
             n_done += 1
         self.n_backups += n_done
         return n_done
 
     # ---------------------------------------------------------------- pruning
-    def prune_alpha(self) -> None:
-        """Keep the vectors maximal at some backed-up belief (every upper point's belief)."""
-        n = self.n_pts
-        _, arg = self.lower(self.p_ptr[:n + 1], self.p_idx, self.p_val)
-        keep = np.unique(arg)
+    def prune_alpha(self, tree: _BeliefTree, nodes: np.ndarray, delta: float) -> None:
+        """Keep the vectors maximal (or, ``delta > 0``, possibly maximal within L1 distance
+        ``delta``) at some witness belief (the tree beliefs ``nodes``)."""
+        keep_mask = np.zeros(self.K, dtype=np.bool_)
+        _witness_alpha(tree.ptr, tree.flat_idx, tree.flat_val, nodes, self.GT, self.K, delta, keep_mask)
+        keep = np.flatnonzero(keep_mask)
         self.GT[:, :keep.size] = self.GT[:, keep]
         self.alpha_actions[:keep.size] = self.alpha_actions[keep]
         self.K = keep.size
 
     def prune_points(self, root: int) -> None:
         removed = _dominated_points(self.corner, self.qfib, self.p_ptr, self.p_idx, self.p_val, self.p_inv,
-                                    self.p_delta, self.n_pts, root, self.buf)
+                                    self.p_delta, self.head, self.nxt, self.n_pts, root, self.buf)
         if removed == 0:
             return
         alive = np.flatnonzero(self.p_delta[:self.n_pts] != np.inf)
@@ -414,6 +633,7 @@ class _Search:
         self.p_ptr[1:alive.size + 1] = np.cumsum(stops - starts)
         self.p_delta[:alive.size] = self.p_delta[alive]
         self.n_pts = alive.size
+        _chain_points(self.p_ptr, self.p_idx, self.n_pts, self.head, self.nxt)
         self.point_of = {_belief_key(self.p_idx[self.p_ptr[i]:self.p_ptr[i + 1]],
                                      self.p_val[self.p_ptr[i]:self.p_ptr[i + 1]]): i for i in range(alive.size)}
 
@@ -474,14 +694,19 @@ def sawtooth_upper_bound(solution: POMDPSolution, beliefs: Any) -> np.ndarray | 
     with np.errstate(over="ignore", divide="ignore"):
         inv = 1.0 / np.asarray(up["val"], dtype=np.float64)
     pts_ptr = np.asarray(up["ptr"], dtype=np.int64)
+    pts_idx = np.asarray(up["idx"], dtype=np.int64)
     n_pts = pts_ptr.size - 1
+    head, nxt = np.full(corner.size, -1, dtype=np.int64), np.full(max(n_pts, 1), -1, dtype=np.int64)
+    _chain_points(pts_ptr, pts_idx, n_pts, head, nxt)
     values = _upper_values(
         csr.indptr.astype(np.int64), csr.indices.astype(np.int64), csr.data.astype(np.float64), corner,
-        np.asarray(up["q_fib"], dtype=np.float64), pts_ptr, np.asarray(up["idx"], dtype=np.int64),
-        inv, np.asarray(up["delta"], dtype=np.float64), n_pts, -1,
-        np.zeros(corner.size),
+        np.asarray(up["q_fib"], dtype=np.float64), pts_ptr, pts_idx, inv, np.asarray(up["delta"], dtype=np.float64),
+        head, nxt, -1, np.zeros(corner.size),
     )
     return float(values[0]) if single else values
+
+
+_CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
 def hsvi2(
@@ -489,31 +714,56 @@ def hsvi2(
     *,
     target_gap: float = 1e-3,
     time_limit: float = 60.0,
+    clock: str = "wall",
     max_iter: int | None = None,
+    sampling: str = "sarsop",
     zeta: float = 0.5,
     max_depth: int | None = None,
-    prune_growth: float = 1.5,
+    prune_growth: float = 3.0,
+    delta: float = 0.0,
     sweep_fraction: float = 0.5,
     b0: np.ndarray | None = None,
     callback: Any = None,
 ) -> POMDPSolution:
-    r"""HSVI2 (Smith & Simmons 2005) with certified anytime bounds ``[lower, upper]`` on ``V*(b0)``.
+    r"""Point-based search with certified anytime bounds ``[lower, upper]`` on ``V*(b0)``: HSVI2
+    (Smith & Simmons 2005) with SARSOP's sampling and pruning (Kurniawati, Hsu & Lee 2008).
 
-    Runs trials from ``b0`` (see the module docstring for the exact algorithm) until
-    ``upper - lower <= target_gap``, ``time_limit`` seconds or ``max_iter`` trials.
+    Runs trials from ``b0`` (see the module docstring) until ``upper - lower <= target_gap``,
+    ``time_limit`` seconds or ``max_iter`` trials. Each trial has the precision
+    ``eps = max(target_gap, zeta * (V_hi(b0) - V_lo(b0)))``, descends by the IE-MAX action
+    ``a* = argmax_a Q_hi(b, a)`` and the observation of largest weighted excess
+    ``P(o | b, a*) [V_hi - V_lo - eps gamma^{-(t+1)}](tau(b, a*, o))``, and backs up both bounds
+    at every belief it visits (on the way down and again in reverse).
 
-    Trial rule (Smith & Simmons 2004, Alg. 1): at depth ``t`` stop when
-    ``V_hi(b) - V_lo(b) <= eps gamma^{-t}``; else take ``a* = argmax_a Q_hi(b, a)``,
-    ``o* = argmax_o P(o | b, a*) [V_hi - V_lo](tau(b, a*, o)) - eps gamma^{-(t+1)}``, descend to
-    ``tau(b, a*, o*)`` and, on the way back, back up both bounds. ``eps = max(target_gap,
-    zeta * (V_hi(b0) - V_lo(b0)))`` is fixed at the start of each trial (``zeta = 0`` is plain
-    HSVI with ``eps = target_gap``).
+    Where a trial stops, ``sampling`` decides:
+
+    * ``"hsvi"`` (Smith & Simmons 2004, Alg. 1): at depth ``t`` when
+      ``V_hi(b) - V_lo(b) <= eps gamma^{-t}``.
+    * ``"sarsop"`` (Kurniawati et al. 2008, Alg. 2, as in APPL's ``SampleBP``): targets
+      ``L_t``, ``U_t`` for the value at the current belief are carried down the path
+      (``L_0 = max_a Q_lo(b0, a)``, ``U_0 = V_lo(b0) + eps``;
+      ``L_{t+1} = ((L' - R(b, a*)) / gamma - sum_{o != o*} P(o) V_lo(b_o)) / P(o*)``,
+      likewise ``U_{t+1}`` with ``V_hi``, where ``L' = max(L_t, max_a Q_lo(b, a))`` and
+      ``U' = max(U_t, V_lo(b) + eps gamma^{-t})``). The trial stops when
+      ``V_hi(b) - V_lo(b) <= eps gamma^{-t} / 2``, or else goes on while the *predicted*
+      lower bound ``R(b, a*) + gamma [sum_{o != o*} P(o) V_lo(b_o) + P(o*) Vhat(b_{o*})]``
+      exceeds ``L'`` (``Vhat`` from :class:`_BinPredictor`: deep sampling where the lower bound
+      at ``b0`` is predicted to improve), or while ``V_hi(b) - V_lo(b) > eps gamma^{-t}`` and
+      ``Q_hi(b, a*) > U'``.
+
+    Between trials, when the alpha set has grown by ``prune_growth``, the belief tree is cut to
+    the optimally reachable part (edges ``(b, a)`` with ``Q_hi(b, a) < max_a' Q_lo(b, a')`` are
+    dropped: ``a`` is provably suboptimal at ``b``), and vectors maximal at none of its beliefs
+    are pruned (``delta > 0``: only those maximal nowhere within L1 distance ``delta`` of one,
+    a conservative form of SARSOP's delta-dominance); upper points whose value the other points
+    already give are pruned too. ``sweep_fraction`` of the time goes to lower-bound-only
+    backups at the optimally reachable beliefs (not in HSVI2 or SARSOP).
 
     Guarantee: ``V_lo(b) <= V*(b) <= V_hi(b)`` for every belief at every stage (the backups of
     valid bounds are valid bounds); ``lower`` is non-decreasing and ``upper`` non-increasing over
     trials; ``lower`` is the value of the alpha vectors' conditional plan from ``b0``. With
-    ``zeta = 0``, HSVI terminates after finitely many trials with ``upper - lower <= target_gap``
-    (Smith & Simmons 2004, Thm 2).
+    ``sampling="hsvi"`` and ``zeta = 0``, the search terminates after finitely many trials with
+    ``upper - lower <= target_gap`` (Smith & Simmons 2004, Thm 2).
 
     Parameters
     ----------
@@ -522,22 +772,31 @@ def hsvi2(
     target_gap : float
         Stop when ``upper - lower <= target_gap`` at ``b0``.
     time_limit : float
-        Wall-clock seconds (checked between trials).
+        Seconds on ``clock`` (checked between trials and along a trial).
+    clock : {"wall", "cpu"}
+        ``"wall"``: :func:`time.perf_counter`; ``"cpu"``: this process's CPU time
+        (:func:`time.process_time`), for budgets on a shared machine. ``history["time"]`` uses it.
     max_iter : int, optional
         Maximum number of trials.
+    sampling : {"sarsop", "hsvi"}
+        Trial termination rule (above).
     zeta : float in [0, 1)
-        Trial precision as a fraction of the current gap at ``b0`` (our schedule, see above).
+        Trial precision as a fraction of the current gap at ``b0`` (SARSOP's and HSVI2's
+        improvement constant; ``zeta = 0`` uses ``eps = target_gap``).
     max_depth : int, optional
-        Depth cap of a trial; default ``ceil(log(width / eps) / log(1 / gamma)) + 1`` with the
-        initial bound width, which the trial rule never exceeds.
+        Depth cap of a trial; default ``ceil(log(width / target_gap) / log(1 / gamma)) + 1`` with
+        the initial bound width (the HSVI rule never goes deeper).
     prune_growth : float
         Prune alpha vectors / upper points when their number has grown by this factor since the
-        last pruning.
+        last pruning. Pruning often costs lower bound: a vector maximal at no sampled belief may
+        still be maximal at their successors, which every backup reads (TagAvoid, 20 CPU-s:
+        lower -6.8 with 1.5, -6.12 with 3 or 6).
+    delta : float
+        Neighbourhood radius (L1) of the delta-dominance test when pruning alpha vectors;
+        ``0`` keeps exactly the vectors maximal at an optimally reachable belief.
     sweep_fraction : float in [0, 1)
-        Share of the time spent, between trials, on lower-bound-only point-based backups at all
-        stored beliefs (newest first, PBVI-style). Not part of HSVI2: ``0`` is plain HSVI2. The
-        default 0.5 lifts the 60 s lower bound on tiger-grid, hallway and Tag to SARSOP's level
-        (measured in bench/pomdp.py) at a small cost on problems that converge in a second.
+        Share of the time spent, between trials, on lower-bound-only point-based backups at the
+        optimally reachable beliefs (newest first). ``0`` is plain HSVI2 / SARSOP.
     b0 : array_like, shape (S,), optional
         Start belief (default ``model.b0``).
     callback : callable, optional
@@ -548,7 +807,8 @@ def hsvi2(
     POMDPSolution
         ``alpha`` (the pruned lower-bound vectors), ``lower``/``upper`` at ``b0``, ``history``
         with ``lower``, ``upper``, ``time``, ``n_vectors``, ``n_points``, ``n_backups`` per trial
-        (index 0 = the initial bounds), ``info["upper"]`` for :func:`sawtooth_upper_bound`.
+        (index 0 = the initial bounds), ``info["upper"]`` for :func:`sawtooth_upper_bound`,
+        ``info["n_beliefs"]`` / ``info["n_reachable"]`` (sampled / optimally reachable beliefs).
     """
     if not isinstance(model, POMDP):
         raise InvalidModelError(f"model must be a theory_rl.models.POMDP, got {type(model).__name__}")
@@ -561,7 +821,14 @@ def hsvi2(
         raise InvalidModelError(f"zeta = {zeta!r} must lie in [0, 1)")
     if not (0.0 <= sweep_fraction < 1.0):
         raise InvalidModelError(f"sweep_fraction = {sweep_fraction!r} must lie in [0, 1)")
-    start = time.perf_counter()
+    if not (math.isfinite(delta) and delta >= 0.0):
+        raise InvalidModelError(f"delta = {delta!r} must be a finite number >= 0")
+    if sampling not in ("sarsop", "hsvi"):
+        raise InvalidModelError(f"sampling = {sampling!r} must be 'sarsop' or 'hsvi'")
+    if clock not in _CLOCKS:
+        raise InvalidModelError(f"clock = {clock!r} must be 'wall' or 'cpu'")
+    now = _CLOCKS[clock]
+    start = now()
     belief0 = model.b0 if b0 is None else as_float_array(b0, "b0", ndim=1)
     if belief0.shape != (model.n_states,) or abs(belief0.sum() - 1.0) > 1e-8 or belief0.min() < 0:
         raise InvalidModelError(f"b0 must be a probability vector of length {model.n_states}")
@@ -569,7 +836,10 @@ def hsvi2(
     blind = blind_lower_bound(model)
     fib = fib_upper_bound(model)
     search = _Search(model, blind.alpha, blind.actions, fib.alpha.T)
+    tree = _BeliefTree(search.n_obs)
+    bins = _BinPredictor(float(search.corner.min()), float(search.corner.max()), search.S)
     idx0, val0 = _sparse(belief0)
+    root_node = tree.node(idx0, val0)
     lo0, hi0 = search.bounds_at(idx0, val0)
     root = search.set_point(idx0, val0, hi0)
     gamma = search.gamma
@@ -582,7 +852,7 @@ def hsvi2(
     def record(lo: float, hi: float) -> None:
         hist["lower"].append(lo)
         hist["upper"].append(hi)
-        hist["time"].append(time.perf_counter() - start)
+        hist["time"].append(now() - start)
         hist["n_vectors"].append(search.K)
         hist["n_points"].append(search.n_pts)
         hist["n_backups"].append(search.n_backups)
@@ -590,28 +860,40 @@ def hsvi2(
     lo, hi = lo0, hi0
     record(lo, hi)
     pruned_k, pruned_p = search.K, search.n_pts
+    reachable = np.array([root_node])
+    reach_size = 1
     trials = 0
     trial_time = sweep_time = 0.0
     stop_reason = "target_gap reached"
+    deadline = start + time_limit
     while hi - lo > target_gap:
         if max_iter is not None and trials >= max_iter:
             stop_reason = f"max_iter={max_iter} trials reached"
             break
-        if time.perf_counter() - start >= time_limit:
+        if now() >= deadline:
             stop_reason = f"time_limit={time_limit:g}s reached"
             break
         eps = max(target_gap, zeta * (hi - lo))
-        t_trial = time.perf_counter()
-        _trial(search, idx0, val0, eps, max_depth, start + time_limit)
-        trial_time += time.perf_counter() - t_trial
+        t_trial = now()
+        if sampling == "sarsop":
+            _sarsop_trial(search, tree, bins, root_node, eps, max_depth, deadline, now)
+        else:
+            _hsvi_trial(search, tree, root_node, eps, max_depth, deadline, now)
+        trial_time += now() - t_trial
         trials += 1
+        if len(tree) > 1.1 * reach_size:
+            reachable = tree.optimally_reachable(root_node)
+            reach_size = len(tree)
         if sweep_fraction > 0 and sweep_time < sweep_fraction * (trial_time + sweep_time):
-            t_sweep = time.perf_counter()
+            t_sweep = now()
             budget = max(sweep_fraction * (trial_time + sweep_time) - sweep_time, 1e-3)
-            search.lower_sweep(min(t_sweep + budget, start + time_limit))
-            sweep_time += time.perf_counter() - t_sweep
+            search.lower_sweep(tree, reachable, min(t_sweep + budget, deadline), now)
+            sweep_time += now() - t_sweep
         if search.K > prune_growth * pruned_k:
-            search.prune_alpha()
+            if len(tree) > 1.02 * reach_size:
+                reachable = tree.optimally_reachable(root_node)
+                reach_size = len(tree)
+            search.prune_alpha(tree, reachable, delta)
             pruned_k = search.K
         if search.n_pts > prune_growth * pruned_p:
             search.prune_points(root)
@@ -629,7 +911,8 @@ def hsvi2(
     if not converged:
         warnings.warn(f"hsvi2 stopped with gap {hi - lo:.4g} > target_gap={target_gap:g}: {stop_reason}",
                       ConvergenceWarning, stacklevel=2)
-    search.prune_alpha()
+    reachable = tree.optimally_reachable(root_node)
+    search.prune_alpha(tree, reachable, 0.0)
     K = search.K
     n = search.n_pts
     upper_info = {
@@ -648,33 +931,90 @@ def hsvi2(
         n_iter=trials,
         history={k: np.asarray(v) for k, v in hist.items()},
         method="hsvi2",
-        params={"target_gap": target_gap, "time_limit": time_limit, "max_iter": max_iter, "zeta": zeta,
-                "max_depth": max_depth, "prune_growth": prune_growth, "sweep_fraction": sweep_fraction},
-        elapsed=time.perf_counter() - start,
-        info={"n_backups": search.n_backups, "n_points": n, "stop_reason": stop_reason if not converged else
-              "target_gap reached", "upper": upper_info},
+        params={"target_gap": target_gap, "time_limit": time_limit, "clock": clock, "max_iter": max_iter,
+                "sampling": sampling, "zeta": zeta, "max_depth": max_depth, "prune_growth": prune_growth,
+                "delta": delta, "sweep_fraction": sweep_fraction},
+        elapsed=now() - start,
+        info={"n_backups": search.n_backups, "n_points": n, "n_beliefs": len(tree), "n_reachable": int(reachable.size),
+              "stop_reason": stop_reason if not converged else "target_gap reached", "upper": upper_info},
     )
 
 
-def _trial(search: _Search, idx: np.ndarray, val: np.ndarray, eps: float, max_depth: int, deadline: float) -> None:
-    """One HSVI trial from ``(idx, val)``: descend by IE-MAX / weighted excess (stopping early at
-    ``deadline``), back up in reverse."""
-    path: list[_Node] = []
+def _descend(search: _Search, node: _Node, q_hi: np.ndarray, eps_next: float) -> tuple[int, int]:
+    """IE-MAX action and the observation of largest weighted excess (``eps_next`` is the
+    precision one level down); returns ``(a, row)`` with ``row = a * O + o``."""
     n_obs = search.n_obs
+    a = int(np.argmax(q_hi))
+    rows = slice(a * n_obs, (a + 1) * n_obs)
+    excess = node.probs[a] * (node.up[rows] - node.low[rows] - eps_next)
+    excess[node.probs[a] == 0.0] = -np.inf
+    return a, a * n_obs + int(np.argmax(excess))
+
+
+def _child(tree: _BeliefTree, node: _Node, parent: int, row: int) -> int:
+    lo, hi = node.ptr[row], node.ptr[row + 1]
+    c = tree.node(node.sidx[lo:hi], node.sval[lo:hi])
+    tree.children[parent][row] = c
+    return c
+
+
+def _back_up_path(search: _Search, tree: _BeliefTree, path: list[int]) -> None:
+    for i in reversed(path):
+        tree.q_lo[i], tree.q_hi[i] = search.update(search.expand(*tree.belief(i)))
+
+
+def _hsvi_trial(search: _Search, tree: _BeliefTree, root: int, eps: float, max_depth: int, deadline: float,
+                now: Any) -> None:
+    """One HSVI trial: descend while ``V_hi - V_lo > eps gamma^{-t}`` (stopping early at
+    ``deadline``), back up every visited belief on the way down and in reverse."""
+    path: list[int] = []
+    i = root
     thresh = eps
     for _ in range(max_depth):
-        lo, hi = search.bounds_at(idx, val)
-        if hi - lo <= thresh or (path and time.perf_counter() >= deadline):
+        node = search.expand(*tree.belief(i))
+        tree.q_lo[i], tree.q_hi[i] = q_lo, q_hi = search.update(node)
+        lo, hi = search.bounds_at(node.idx, node.val)
+        if hi - lo <= thresh or (path and now() >= deadline):
             break
-        node = search.expand(idx, val)
-        _, q_hi = search.q_values(node)
-        a = int(np.argmax(q_hi))
         thresh /= search.gamma
+        _, row = _descend(search, node, q_hi, thresh)
+        path.append(i)
+        i = _child(tree, node, i, row)
+    _back_up_path(search, tree, path)
+
+
+def _sarsop_trial(search: _Search, tree: _BeliefTree, bins: _BinPredictor, root: int, eps: float, max_depth: int,
+                  deadline: float, now: Any) -> None:
+    """One SARSOP trial (selective deep sampling with targets ``L_t``, ``U_t``; see
+    :func:`hsvi2`), backing up every visited belief on the way down and in reverse."""
+    gamma = search.gamma
+    n_obs = search.n_obs
+    path: list[int] = []
+    i = root
+    target_lo = target_hi = 0.0
+    for t in range(max_depth):
+        node = search.expand(*tree.belief(i))
+        tree.q_lo[i], tree.q_hi[i] = q_lo, q_hi = search.update(node)
+        lo, hi = search.bounds_at(node.idx, node.val)
+        bins.update(i, lo, hi, tree.entropy[i])
+        expected = eps * gamma ** -t
+        if hi - lo <= 0.5 * expected or (path and now() >= deadline):
+            break
+        cur_hi = lo + expected if t == 0 else max(target_hi, lo + expected)
+        cur_lo = float(q_lo.max()) if t == 0 else max(float(q_lo.max()), target_lo)
+        a, row = _descend(search, node, q_hi, expected / gamma)
         rows = slice(a * n_obs, (a + 1) * n_obs)
-        excess = node.probs[a] * (node.up[rows] - node.low[rows] - thresh)
-        excess[node.probs[a] == 0.0] = -np.inf
-        k = a * n_obs + int(np.argmax(excess))
-        path.append(node)
-        idx, val = node.sidx[node.ptr[k]:node.ptr[k + 1]], node.sval[node.ptr[k]:node.ptr[k + 1]]
-    for node in reversed(path):
-        search.update(search.expand(node.idx, node.val))
+        p = node.probs[a].copy()
+        p_star = float(p[row - a * n_obs])
+        p[row - a * n_obs] = 0.0
+        rest_lo, rest_hi = float(p @ node.low[rows]), float(p @ node.up[rows])
+        r = float(node.r[a])
+        c = _child(tree, node, i, row)
+        predicted = r + gamma * (rest_lo + p_star * bins.predict(c, float(node.low[row]), float(node.up[row])))
+        target_lo = ((cur_lo - r) / gamma - rest_lo) / p_star
+        if not (predicted > cur_lo or (hi - lo > expected and q_hi[a] > cur_hi)):
+            break
+        target_hi = ((cur_hi - r) / gamma - rest_hi) / p_star
+        path.append(i)
+        i = c
+    _back_up_path(search, tree, path)
