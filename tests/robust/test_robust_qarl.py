@@ -430,3 +430,15 @@ def test_curricula_beat_the_fixed_target_temperature_on_a_random_game():
     assert sp.exploitability[-1] <= lin.exploitability[-1] + 1e-9
     assert sp.exploitability[-1] == pytest.approx(0.0066, abs=1e-3) and lin.exploitability[-1] == pytest.approx(0.0069, abs=1e-3)
     assert fixed.exploitability[-1] > 0.25
+
+
+@settings(max_examples=8)
+@given(full_support_games(max_states=3), st.sampled_from([0.1, 0.3]), st.sampled_from([0.1, 0.3]))
+def test_protagonist_dynamics_converge_to_the_qre(game, alpha, beta):
+    """At a fixed temperature the protagonist's backtracked NPG against exact soft best responses
+    reaches the QRE computed independently by soft minimax value iteration (Newton stage solves).
+    With step_size 0.5 one of 30 random games was still 4e-3 away after 60 iterations (a slowly
+    damped oscillation); with 0.25 all 30 were within 1e-3 after 40."""
+    res = qarl_train(game, LinearTemperatureSchedule(beta, beta), alpha=alpha, n_iterations=40, step_size=0.25)
+    qre = soft_minimax_value_iteration(game, alpha=alpha, beta=beta, tol=1e-12)
+    np.testing.assert_allclose(res.pi, qre.pi, atol=1e-3)
