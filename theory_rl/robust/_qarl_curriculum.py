@@ -86,6 +86,7 @@ from .._result import ResultMixin
 from .._validation import as_float_array, check_probability_rows
 from ..envs._common import check_int, check_real
 from ..errors import InvalidModelError, SolverError
+from ..tabular._common import iterations
 from ._qarl import MarkovGame, best_response_value, nash_value_iteration
 
 __all__ = [
@@ -124,7 +125,7 @@ class GammaTemperatureTeacher:
         ``delta``: the distribution moves only while ``E_p[J] >= delta`` and keeps it.
     concentration_lower_bound : float
         ``k >= concentration_lower_bound`` while ``KL(p || mu) > target_kl_threshold`` (must not
-        exceed ``target_concentration``).
+        exceed the initial or the target concentration).
     target_kl_threshold : float
         Below this KL to the target the lower bound on ``k`` is lifted.
     temperature_bounds : (float, float)
@@ -145,9 +146,10 @@ class GammaTemperatureTeacher:
             check_real(getattr(self, name), name, low=0.0, low_open=True)
         _check_performance_bound(self.performance_lower_bound)
         check_real(self.target_kl_threshold, "target_kl_threshold", low=0.0)
-        if self.concentration_lower_bound > self.target_concentration:
-            raise InvalidModelError(f"concentration_lower_bound = {self.concentration_lower_bound:g} exceeds "
-                                    f"target_concentration = {self.target_concentration:g}")
+        if self.concentration_lower_bound > min(self.target_concentration, self.initial_concentration):
+            raise InvalidModelError(f"concentration_lower_bound = {self.concentration_lower_bound:g} exceeds the "
+                                    f"target ({self.target_concentration:g}) or initial "
+                                    f"({self.initial_concentration:g}) concentration")
         _check_bounds(self.temperature_bounds)
 
     def mean(self, concentration: float) -> float:
@@ -558,6 +560,7 @@ def qarl_train(
     step_size: float = 0.5,
     n_grid: int = 48,
     tol: float = 1e-10,
+    progress: bool = False,
 ) -> QarlTrainingResult:
     r"""Train QARL's protagonist in the tabular soft game under a temperature curriculum for the
     adversary (Reddi et al. 2024, arXiv 2311.01642; the curriculum of Klink et al. 2021,
@@ -582,6 +585,8 @@ def qarl_train(
         Grid temperatures of the Gamma teacher (log-spaced over its ``temperature_bounds``).
     tol : float
         Soft-Bellman residual at which the adversary's best responses stop.
+    progress : bool
+        Show a tqdm bar over the iterations.
 
     Returns
     -------
@@ -651,7 +656,8 @@ def qarl_train(
     params, perf, perf_after, kl_steps, status, robust, vs_nash = [param], [], [], [], [], [], []
     grid_perf = np.zeros(1)
     halvings: list[int] = []
-    for k in range(n_iterations):
+    for it in iterations(n_iterations, progress, "qarl_train"):
+        k = it - 1
         betas, weights = support(param)
         logpi, halved = _protagonist_steps(game, logpi, alpha=alpha, betas=betas, weights=weights, d0=d0,
                                            step_size=step_size, n_steps=protagonist_steps, tol=tol)
