@@ -28,7 +28,11 @@ toward ``k_k`` by bisection (status ``moved (repaired)``).
 
 Tabular protagonist update (what one curriculum iteration does). The deep version trains two SAC
 agents; the adversary sees the temperature (it is appended to its state), the protagonist does
-not, and the temperature is drawn once per episode. In the tabular game this becomes:
+not, and the temperature is drawn once per episode. Solving the soft game exactly at every
+iteration (as :func:`qarl_curriculum` does) would make the path of temperatures irrelevant: the
+answer would be the QRE at the last temperature. A curriculum only matters for a protagonist
+that learns a step at a time, as QARL's SAC protagonist does, so in the tabular game one
+iteration is:
 
 1. *Adversary* (fast timescale, exact): for every temperature ``beta`` in the support, the soft
    best response ``psi_beta`` to the protagonist's policy ``pi`` in the regularised game
