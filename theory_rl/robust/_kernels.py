@@ -123,7 +123,7 @@ def _box_bounds(p, lo, hi, radius, restrict, mode, i, j):  # pragma: no cover - 
     return lo[i, j], hi[i, j]
 
 
-def sa_box(P2, lo, hi, radius, v, order, rank, k_warm, mode, restrict, out_val, out_rows, write, chunks):  # pragma: no cover
+def sa_box(P2, lo, hi, radius, v, order, k_warm, mode, restrict, out_val, out_rows, write, chunks):  # pragma: no cover
     """Boxes ``lo_i <= q_i <= hi_i`` intersected with the simplex: ``min <q, v>``.
 
     ``mode == 0``: L-infinity ball, ``lo = max(0, p - radius[i])``, ``hi = min(1, p + radius[i])``
@@ -132,12 +132,13 @@ def sa_box(P2, lo, hi, radius, v, order, rank, k_warm, mode, restrict, out_val, 
 
     The minimiser is greedy: every state at ``lo``, then the remaining mass ``1 - sum lo`` filled
     into the lowest-value states up to ``hi``. It is a threshold in the global order of ``v``:
-    for some position ``k`` (``rank = argsort(order)``), states of rank ``< k`` sit at ``hi``,
-    of rank ``> k`` at ``lo``, and ``order[k]`` takes what is left. Without ``write`` the kernel
-    evaluates that threshold form at ``k = k_warm[i]`` (the previous backup's ``k``, or, before
-    the first, the previous row's) in one branch-free, vectorised pass, then moves ``k`` one
-    state at a time until the mass of the ranks below ``k`` is at most 1 and the partial state's
-    box holds the rest; ``k_warm[i]`` is updated. The value is exact for every starting ``k``:
+    for some position ``k``, the states before ``k`` in ``order`` sit at ``hi``, those after it
+    at ``lo``, and ``order[k]`` takes what is left. Without ``write`` the kernel evaluates that
+    threshold form at ``k = k_warm[i]`` (the previous backup's ``k``, or, before the first, the
+    previous row's; moved down to the first state of its tie group, so that "before ``k``" is
+    ``v_j < v[order[k]]``) in one branch-free, vectorised pass over ``p`` and ``v`` (the reads of
+    a nominal backup), then moves ``k`` one state at a time until the mass before ``k`` is at
+    most 1 and the partial state's box holds the rest; ``k_warm[i]`` is updated. The value is exact for every starting ``k``:
     a wrong start only costs the walk from it (a cold start, ``k = 0``, walks the states the
     greedy fill visits). With ``write``, the greedy fill runs from the lowest value (same value)
     and writes the minimiser to ``out_rows``.
@@ -175,6 +176,9 @@ def sa_box(P2, lo, hi, radius, v, order, rank, k_warm, mode, restrict, out_val, 
             k = k_warm[i]
             if k < 0 or k >= n:
                 k = k_prev
+            tau = v[order[k]]
+            while k > 0 and v[order[k - 1]] >= tau:
+                k -= 1
             mass = 0.0
             val = 0.0
             if mode == 0:
@@ -183,17 +187,17 @@ def sa_box(P2, lo, hi, radius, v, order, rank, k_warm, mode, restrict, out_val, 
                     low = max(0.0, pj - r)
                     high = min(1.0, pj + r)
                     high = high if (pj > 0.0 or not restrict) else 0.0
-                    q = high if rank[j] < k else low
+                    q = high if v[j] < tau else low
                     mass += q
                     val += q * v[j]
             else:
                 lw = lo[i]
                 hw = hi[i]
                 for j in range(n):
-                    q = hw[j] if rank[j] < k else lw[j]
+                    q = hw[j] if v[j] < tau else lw[j]
                     mass += q
                     val += q * v[j]
-            # mass counts order[k] at lo; move k down while the ranks below k carry too much
+            # mass counts order[k] at lo; move k down while the states before k carry too much
             moved_down = False
             while mass > 1.0 and k > 0:
                 k -= 1
@@ -511,16 +515,16 @@ def _support_floor(p, order, restrict):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, inline="always")
-def _next_piece(p, v, order, gamma, a, kpos, kstop, vmin, xi0, f0, seg_len, rate, event, active):  # pragma: no cover
+def _next_piece(P2, i, v, order, gamma, a, kpos, kstop, vmin, xi0, f0, seg_len, rate, event, active):  # pragma: no cover
     """Move action ``a`` of the s-rectangular sweep onto its next linear piece: the next state
-    from the top of ``order`` (in the support of ``p``) gives its mass to the floor state, at
+    from the top of ``order`` (in the support of ``p = P2[i]``) gives its mass to the floor state, at
     ``d xi / d(-f) = 2 / (gamma (v_j - v_min))``. ``xi0[a], f0[a]`` must hold the start of the
     piece. An action with no state left above ``v_min`` is at its floor (``active = 2``)."""
     k = kpos[a]
     while k > kstop[a]:
         j = order[k]
         k -= 1
-        pj = p[j]
+        pj = P2[i, j]  # indexed, not a row view: a view per event cost more than the event
         if pj <= 0.0:
             continue
         dv = v[j] - vmin[a]
@@ -538,10 +542,70 @@ def _next_piece(p, v, order, gamma, a, kpos, kstop, vmin, xi0, f0, seg_len, rate
         return
     kpos[a] = k
     event[a] = f0[a]
+    rate[a] = 0.0
     active[a] = 2
 
 
-def s_l1(P2, r, v, order, gamma, n_actions, kappa, restrict, out_val, out_policy, out_budget, chunks):  # pragma: no cover
+@numba.njit(cache=True)
+def _s_l1_at_level(P2, s, v, order, gamma, A, ks, ug, f_top, kstop, vmin, xi_a, rate_a, f_hi, f_lo):  # pragma: no cover
+    """One Newton step of the s-rectangular sweep from a guessed level ``ug``: every action's
+    linear piece of ``f_a^{-1}`` at ``ug`` (walked from the top of ``order``, as the sweep does),
+    ``g(ug)``, and the root ``u1`` of the linear ``g`` through it. Returns ``u1`` when every
+    action's piece (and every action still out) keeps the same form on the whole interval
+    between ``ug`` and ``u1``, strictly: then ``g`` is linear there and ``u1`` is exactly ``u*``;
+    otherwise ``nan`` (the caller sweeps)."""
+    n = P2.shape[1]
+    g = 0.0
+    slope = 0.0
+    for a in range(A):
+        i = s * A + a
+        f = f_top[a]
+        rate_a[a] = 0.0
+        xi_a[a] = 0.0
+        f_hi[a] = f
+        f_lo[a] = -np.inf
+        if f <= ug:  # out: f_a^{-1}(u) = 0 for u >= f_top
+            continue
+        xi = 0.0
+        k = n - 1
+        found = False
+        while k > kstop[a]:
+            j = order[k]
+            k -= 1
+            pj = P2[i, j]
+            if pj <= 0.0:
+                continue
+            dv = v[j] - vmin[a]
+            if dv <= 0.0:
+                break
+            drop = gamma * pj * dv
+            if f - drop < ug:
+                rate = 2.0 / (gamma * dv)
+                rate_a[a] = rate
+                xi_a[a] = xi + (f - ug) * rate
+                f_hi[a] = f
+                f_lo[a] = f - drop
+                found = True
+                break
+            f -= drop
+            xi += 2.0 * pj
+        if not found:  # the action's floor is at or above ug
+            return np.nan
+        g += xi_a[a]
+        slope += rate_a[a]
+    if not slope > 0.0:
+        return np.nan
+    u1 = ug + (g - ks) / slope
+    for a in range(A):
+        if rate_a[a] > 0.0:
+            if not (f_lo[a] < u1 and u1 < f_hi[a]):
+                return np.nan
+        elif not f_top[a] < u1:
+            return np.nan
+    return u1
+
+
+def s_l1(P2, r, v, order, gamma, n_actions, kappa, restrict, depth, out_val, out_policy, out_budget, chunks):  # pragma: no cover
     r"""s-rectangular L1 robust backup (Ho, Petrik & Wiesemann 2018).
 
     For each state ``s`` with ``f_a(xi) = r[s, a] + gamma * q_a(xi)`` (``q_a`` the sa-L1 value of
@@ -563,6 +627,12 @@ def s_l1(P2, r, v, order, gamma, n_actions, kappa, restrict, out_val, out_policy
     If an action reaches its floor ``f_a(xi_max)`` first, ``u*`` is that floor (the budget
     suffices to push every other action down to it) and the policy is that action.
 
+    Warm start: ``depth[s]`` holds ``max_a f_a(0) - u*`` of the previous backup (``nan``: none).
+    The kernel first tries one Newton step of ``g`` from the level that depth gives
+    (:func:`_s_l1_at_level`: one walk per action down to that level, no event merging); it is
+    accepted only when ``g`` is provably linear between the guess and the step's root, so the
+    answer is exact either way, and a wrong guess costs that walk before the sweep.
+
     Writes ``out_val[s] = u*``, the optimal randomised policy ``out_policy[s, :]`` (``d_a``
     proportional to ``-d xi_a/du`` on the linear piece of ``g`` just above ``u*``, the Lagrange
     multipliers of the budget) and the adversary's budgets ``out_budget[s*A + a] = xi_a(u*)``.
@@ -571,6 +641,9 @@ def s_l1(P2, r, v, order, gamma, n_actions, kappa, restrict, out_val, out_policy
     A = n_actions
     step = (n_states + chunks - 1) // chunks
     for c in numba.prange(chunks):
+        f_top = np.empty(A)
+        f_hi = np.empty(A)
+        f_lo = np.empty(A)
         kpos = np.empty(A, dtype=np.int64)
         kstop = np.empty(A, dtype=np.int64)
         active = np.empty(A, dtype=np.int64)
@@ -603,38 +676,64 @@ def s_l1(P2, r, v, order, gamma, n_actions, kappa, restrict, out_val, out_policy
                         b = a
                 out_policy[s, b] = 1.0
                 out_val[s] = f0[b]
+                depth[s] = 0.0
                 continue
+            u_top = f0[0]
+            for a in range(A):
+                f_top[a] = f0[a]
+                u_top = max(u_top, f0[a])
+            if depth[s] >= 0.0:
+                u1 = _s_l1_at_level(P2, s, v, order, gamma, A, ks, u_top - depth[s], f_top, kstop, vmin, xi0, rate,
+                                    f_hi, f_lo)
+                if u1 == u1:  # not nan: exact
+                    slope = 0.0
+                    for a in range(A):
+                        slope += rate[a]
+                    for a in range(A):
+                        out_policy[s, a] = rate[a] / slope
+                        out_budget[s * A + a] = max(xi0[a] + (u_top - depth[s] - u1) * rate[a], 0.0)
+                    out_val[s] = u1
+                    depth[s] = u_top - u1
+                    continue
+                for a in range(A):  # back to the sweep's initial state
+                    xi0[a] = 0.0
+                    rate[a] = 0.0
             u = np.inf
+            g_cur = 0.0  # g(u), kept up to date event by event (sums of non-negative terms)
+            slope_cur = 0.0  # -g'(u) = sum of the active rates (updated incrementally)
             done = False
             for _ in range(A * (n + 2) + 2):
-                b = 0
+                u_next = event[0]
                 for a in range(1, A):
-                    if event[a] > event[b]:
-                        b = a
-                u_next = event[b]
-                g_next = 0.0
-                slope = 0.0
-                for a in range(A):
-                    if active[a] == 1:
-                        g_next += xi0[a] + (f0[a] - u_next) * rate[a]
-                        slope += rate[a]
-                    elif active[a] == 2:
-                        g_next += xi0[a]
-                if g_next >= ks and slope > 0.0:
-                    # g crosses kappa on [u_next, u]: g(u') = g_next - (u' - u_next) * slope
-                    us = min(u_next + (g_next - ks) / slope, u)
+                    u_next = max(u_next, event[a])
+                b = 0
+                while event[b] != u_next:
+                    b += 1
+                g_next = g_cur + (u - u_next) * slope_cur if slope_cur > 0.0 else g_cur
+                if g_next >= ks * (1.0 - 1e-9):
+                    # a crossing on [u_next, u] is likely: g and its slope from scratch, exactly
+                    # (rate = 0 and xi0 = 0 while an action is out, rate = 0 at its floor)
+                    g_next = 0.0
+                    slope_cur = 0.0
                     for a in range(A):
-                        xa = 0.0
-                        if active[a] == 1:
-                            xa = max(xi0[a] + (f0[a] - us) * rate[a], 0.0)
-                            out_policy[s, a] = rate[a] / slope
-                        else:
-                            xa = xi0[a] if active[a] == 2 else 0.0
-                            out_policy[s, a] = 0.0
-                        out_budget[s * A + a] = xa
-                    out_val[s] = us
-                    done = True
-                    break
+                        g_next += xi0[a] + (f0[a] - u_next) * rate[a]
+                        slope_cur += rate[a]
+                    if g_next >= ks and slope_cur > 0.0:
+                        # g(u') = g_next - (u' - u_next) * slope on [u_next, u]
+                        us = min(u_next + (g_next - ks) / slope_cur, u)
+                        for a in range(A):
+                            xa = 0.0
+                            if active[a] == 1:
+                                xa = max(xi0[a] + (f0[a] - us) * rate[a], 0.0)
+                                out_policy[s, a] = rate[a] / slope_cur
+                            else:
+                                xa = xi0[a] if active[a] == 2 else 0.0
+                                out_policy[s, a] = 0.0
+                            out_budget[s * A + a] = xa
+                        out_val[s] = us
+                        done = True
+                        break
+                g_cur = g_next
                 u = u_next
                 if active[b] == 2:  # b's floor: g(u) < kappa and g = inf below, so u* = u
                     for a in range(A):
@@ -652,10 +751,15 @@ def s_l1(P2, r, v, order, gamma, n_actions, kappa, restrict, out_val, out_policy
                 if active[b] == 1:  # end of b's piece: start the next one there
                     xi0[b] += seg_len[b]
                     f0[b] = event[b]
-                _next_piece(P2[s * A + b], v, order, gamma, b, kpos, kstop, vmin, xi0, f0, seg_len, rate, event,
+                old_rate = rate[b]
+                x_start = xi0[b]
+                _next_piece(P2, s * A + b, v, order, gamma, b, kpos, kstop, vmin, xi0, f0, seg_len, rate, event,
                             active)
+                g_cur += xi0[b] - x_start  # pieces too flat to lower f (underflow) are spent at once
+                slope_cur = max(slope_cur + (rate[b] - old_rate), 0.0)
             if not done:  # pragma: no cover - the sweep ends within A * (n + 2) events
                 out_val[s] = np.nan
+            depth[s] = u_top - out_val[s]
 
 
 def s_l1_policy(P2, r, v, order, gamma, n_actions, kappa, restrict, policy, out_val, out_budget, chunks):  # pragma: no cover

@@ -105,18 +105,15 @@ class RobustOperator:
         else:  # pragma: no cover - every set class is handled above
             raise InvalidModelError(f"unsupported uncertainty set {type(U).__name__}")
         self.kl_fails = 0
-        self.k_warm = np.full(self.S * self.A, -1, dtype=np.int64)  # box sets: last threshold rank per row
-        self._sorted: tuple[np.ndarray, np.ndarray] | None = None  # (order, rank) of the last v
+        self.depth = np.full(self.S, np.nan)  # s-rect L1: max_a f_a(0) - u* of the last backup per state
+        self.k_warm = np.full(self.S * self.A, -1, dtype=np.int64)  # box sets: last threshold position per row
+        self._sorted: np.ndarray | None = None  # argsort of the last v
 
-    def _order(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``order = argsort(v)`` and its inverse ``rank``; the last order is reused while it still
-        sorts ``v`` (checked in ``O(S)``: across value-iteration backups it rarely changes)."""
-        if self._sorted is not None and _kernels.sorts(v, self._sorted[0]):
-            return self._sorted
-        order = np.argsort(v, kind="stable")
-        rank = np.empty(self.S, dtype=np.int64)
-        rank[order] = np.arange(self.S)
-        self._sorted = (order, rank)
+    def _order(self, v: np.ndarray) -> np.ndarray:
+        """``argsort(v)``; the last order is reused while it still sorts ``v`` (checked in
+        ``O(S)``: across value-iteration backups it rarely changes)."""
+        if self._sorted is None or not _kernels.sorts(v, self._sorted):
+            self._sorted = np.argsort(v, kind="stable")
         return self._sorted
 
     # --- sa-rectangular inner problems ----------------------------------------------------------
@@ -135,14 +132,14 @@ class RobustOperator:
             out = np.take_along_axis(vals, k[..., None], -1).ravel()
             kernel = np.take_along_axis(self.C, k[:, :, None, None], 2)[:, :, 0, :] if rows else None
             return out, kernel
-        order, rank = self._order(v)
+        order = self._order(v)
         if self.kind == "l1":
             self._sa_l1(self.P2, v, order, self.radius, self.restrict, out, out_rows, rows, self.chunks_rows)
         elif self.kind == "linf":
-            self._sa_box(self.P2, _EMPTY2, _EMPTY2, self.radius, v, order, rank, self.k_warm, 0, self.restrict, out,
+            self._sa_box(self.P2, _EMPTY2, _EMPTY2, self.radius, v, order, self.k_warm, 0, self.restrict, out,
                          out_rows, rows, self.chunks_rows)
         elif self.kind == "interval":
-            self._sa_box(self.P2, self.lo, self.hi, self.radius, v, order, rank, self.k_warm, 1, False, out, out_rows,
+            self._sa_box(self.P2, self.lo, self.hi, self.radius, v, order, self.k_warm, 1, False, out, out_rows,
                          rows, self.chunks_rows)
         else:  # kl
             self.kl_fails += int(self._sa_kl(self.P2, self.full_support, v, order, self.radius, self.t_warm, 1e-13, 60,
@@ -164,8 +161,8 @@ class RobustOperator:
             tv = np.empty(self.S)
             policy = np.empty((self.S, self.A))
             budget = np.empty(self.S * self.A)
-            self._s_l1(self.P2, self.r, v, self._order(v)[0], self.gamma, self.A, self.radius,
-                          self.restrict, tv, policy, budget, self.chunks_states)
+            self._s_l1(self.P2, self.r, v, self._order(v), self.gamma, self.A, self.radius, self.restrict,
+                       self.depth, tv, policy, budget, self.chunks_states)
             return tv, policy, None
         q = self.q(v)
         policy = q.argmax(axis=1)
@@ -183,7 +180,7 @@ class RobustOperator:
         if self.kind == "l1s":
             out = np.empty(self.S)
             budget = np.empty(self.S * self.A)
-            order = self._order(v)[0]
+            order = self._order(v)
             self._s_l1_policy(self.P2, self.r, v, order, self.gamma, self.A, self.radius, self.restrict,
                                  np.ascontiguousarray(pi), out, budget, self.chunks_states)
             kernel = None
