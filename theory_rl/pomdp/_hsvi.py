@@ -1,11 +1,12 @@
-r"""Heuristic search value iteration (HSVI2) with certified anytime bounds at ``b0``.
+r"""HSVI2 and SARSOP: point-based search with certified anytime bounds at ``b0``.
 
 Two bounds on the optimal value ``V*`` of the belief MDP are kept and tightened together:
 
 * a lower bound ``V_lo(b) = max_k alpha_k . b`` (alpha vectors, each the value of a conditional
-  plan, so ``V_lo(b0)`` is the value of a policy), started from the blind-policy vectors;
+  plan, so ``V_lo(b0)`` is the value of a policy), started from the blind-policy vectors (one
+  per fixed action, as in HSVI2 and SARSOP);
 * an upper bound from a point set ``{(b_i, v_i)}`` by sawtooth interpolation between the corner
-  values ``vbar(s)`` (the fast informed bound, FIB) and capped by the FIB itself:
+  values ``vbar(s)`` (the fast informed bound, FIB, as in HSVI2 and SARSOP) and capped by the FIB:
 
   .. math::
       V_{hi}(b) = \min\Big( \max_a b \cdot Q_{FIB}(\cdot, a),\; b \cdot \bar v,\;
@@ -14,29 +15,37 @@ Two bounds on the optimal value ``V*`` of the belief MDP are kept and tightened 
 
 Trials descend from ``b0`` by the IE-MAX action ``a* = argmax_a Q_hi(b, a)`` and the observation
 with the largest weighted excess ``P(o | b, a*) (V_hi - V_lo - eps gamma^{-(t+1)})(tau(b, a*, o))``,
-stop where ``V_hi(b) - V_lo(b) <= eps gamma^{-t}``, and back up both bounds along the path in
-reverse (point-based alpha backup for the lower bound, Bellman backup of the sawtooth for the
-upper one). Both bounds remain valid after every backup, so ``[lower, upper]`` at ``b0`` is a
-certified interval containing ``V*(b0)`` at every stage.
+back up both bounds at each visited belief (point-based alpha backup for the lower bound, Bellman
+backup of the sawtooth for the upper one) and again along the path in reverse. Where a trial
+stops is HSVI's rule (``V_hi(b) - V_lo(b) <= eps gamma^{-t}``) or SARSOP's selective deep
+sampling (targets ``L_t``, ``U_t`` carried down the path and a lower bound predicted by belief
+binning; see :func:`hsvi2`). Both bounds remain valid after every backup, so ``[lower, upper]``
+at ``b0`` is a certified interval containing ``V*(b0)`` at every stage.
 
 References: T. Smith and R. Simmons, "Heuristic search value iteration for POMDPs", UAI 2004
 (arXiv:1207.4166); "Point-based POMDP algorithms: improved analysis and implementation" (HSVI2),
-UAI 2005 (arXiv:1207.1412). H. Kurniawati, D. Hsu, W. S. Lee, "SARSOP", RSS 2008.
+UAI 2005 (arXiv:1207.1412). H. Kurniawati, D. Hsu, W. S. Lee, "SARSOP: efficient point-based
+POMDP planning by approximating optimally reachable belief spaces", RSS 2008.
 
 What is implemented, exactly: HSVI2's blind lower bound, FIB upper bound, sawtooth (LP-free)
-upper interpolation, IE-MAX / weighted-excess trials, and pruning of dominated upper-bound points
+upper interpolation, IE-MAX / weighted-excess trials, pruning of dominated upper-bound points
 (a point is dropped when the other points already give a value at least as low at its belief).
-Added to HSVI2 (on by default, ``sweep_fraction``): between trials, lower-bound-only
-point-based backups at all stored beliefs (PBVI's improvement step on the beliefs the search has
-sampled), which lifts the lower bound where trials follow optimistic paths.
-Alpha vectors are pruned the SARSOP way, relative to the sampled beliefs only: a vector is kept
-when it is maximal at some belief the search has backed up (SARSOP's delta-dominance uses
-neighbourhoods of those beliefs; we use the beliefs themselves, i.e. delta = 0). Not implemented:
-SARSOP's optimal-reachability sampling with value-prediction by belief binning, HSVI2's
-"adaptive precision" schedule (we use ``eps = max(target_gap, zeta * gap(b0))`` per trial, a
-parameter ``zeta``), and HSVI2's masked/sparse alpha vectors (ours are dense in the state).
-Beliefs are sparse (support + values) and the kernels are compiled with numba, so the cost of a
-backup grows with the belief support, not with ``|S|`` squared.
+From SARSOP: the sampling rule of APPL's ``SampleBP`` (targets, improvement constant ``zeta``,
+final-precision stop at half the trial precision, and value prediction by binning on (upper
+bound, entropy) at two grid levels, 5x5 and 10x10, the level with the smaller squared error
+chosen per belief), a belief tree whose edges under provably suboptimal actions
+(``Q_hi(b, a) < max_a' Q_lo(b, a')``) are cut, and alpha pruning relative to the optimally
+reachable beliefs only (optionally delta-dominance in a conservative L1 form, ``delta``).
+Deviations from SARSOP: APPL adapts ``delta`` during the run and prunes at most 10% of the time;
+we prune when the number of vectors has grown by ``prune_growth`` with a fixed ``delta``
+(default 0: keep the vectors maximal at some reachable belief). Added (on by default,
+``sweep_fraction``): between trials, lower-bound-only point-based backups at the optimally
+reachable beliefs (PBVI's improvement step on the sampled beliefs), which lifts the lower bound
+where trials follow optimistic paths. Not implemented: HSVI2's "adaptive precision" schedule and
+masked/sparse alpha vectors (ours are dense in the state), SARSOP's factored (MOMDP) form.
+Beliefs are sparse (support + values) and the kernels are compiled with numba over the
+reachable next states only (CSR ``T``; observation branches with ``P(o | b, a) = 0`` are empty
+and skipped), so the cost of a backup grows with the belief support, not with ``|S|`` squared.
 """
 
 from __future__ import annotations
@@ -597,7 +606,7 @@ class _Search:
         it improves the lower bound at its belief."""
         n_done = 0
         for i in nodes[::-1]:
-            if n_done % 16 == 0 and clock() >= deadline:  # the CPU clock is a system call: not every time
+            if n_done % 64 == 0 and clock() >= deadline:  # the CPU clock is a slow system call: not every time
                 break
             idx, val = tree.belief(i)
             improved, alpha, a = _lower_backup(idx, val, self.indptr, self.indices, self.data,
@@ -849,16 +858,17 @@ def hsvi2(
             if gamma > 0 else 1
     hist: dict[str, list[float]] = {k: [] for k in ("lower", "upper", "time", "n_vectors", "n_points", "n_backups")}
 
-    def record(lo: float, hi: float) -> None:
+    def record(lo: float, hi: float, t: float) -> None:
         hist["lower"].append(lo)
         hist["upper"].append(hi)
-        hist["time"].append(now() - start)
+        hist["time"].append(t - start)
         hist["n_vectors"].append(search.K)
         hist["n_points"].append(search.n_pts)
         hist["n_backups"].append(search.n_backups)
 
     lo, hi = lo0, hi0
-    record(lo, hi)
+    t_now = now()  # the CPU clock is a system call: read it once per step of the loop
+    record(lo, hi, t_now)
     pruned_k, pruned_p = search.K, search.n_pts
     reachable = np.array([root_node])
     reach_size = 1
@@ -870,25 +880,27 @@ def hsvi2(
         if max_iter is not None and trials >= max_iter:
             stop_reason = f"max_iter={max_iter} trials reached"
             break
-        if now() >= deadline:
+        if t_now >= deadline:
             stop_reason = f"time_limit={time_limit:g}s reached"
             break
         eps = max(target_gap, zeta * (hi - lo))
-        t_trial = now()
+        t_trial = t_now
         if sampling == "sarsop":
             _sarsop_trial(search, tree, bins, root_node, eps, max_depth, deadline, now)
         else:
             _hsvi_trial(search, tree, root_node, eps, max_depth, deadline, now)
-        trial_time += now() - t_trial
+        t_now = now()
+        trial_time += t_now - t_trial
         trials += 1
         if len(tree) > 1.1 * reach_size:
             reachable = tree.optimally_reachable(root_node)
             reach_size = len(tree)
         if sweep_fraction > 0 and sweep_time < sweep_fraction * (trial_time + sweep_time):
-            t_sweep = now()
+            t_sweep = t_now
             budget = max(sweep_fraction * (trial_time + sweep_time) - sweep_time, 1e-3)
             search.lower_sweep(tree, reachable, min(t_sweep + budget, deadline), now)
-            sweep_time += now() - t_sweep
+            t_now = now()
+            sweep_time += t_now - t_sweep
         if search.K > prune_growth * pruned_k:
             if len(tree) > 1.02 * reach_size:
                 reachable = tree.optimally_reachable(root_node)
@@ -903,7 +915,7 @@ def hsvi2(
         # the point at b0 and the vector maximal there are never pruned, so these are monotone;
         # max/min only absorb float rounding of the sums
         lo, hi = max(lo, new_lo), min(hi, new_hi)
-        record(lo, hi)
+        record(lo, hi, t_now)
         if callback is not None and callback(trials, lo, hi):
             stop_reason = "stopped by the callback"
             break
@@ -974,7 +986,7 @@ def _hsvi_trial(search: _Search, tree: _BeliefTree, root: int, eps: float, max_d
         node = search.expand(*tree.belief(i))
         tree.q_lo[i], tree.q_hi[i] = q_lo, q_hi = search.update(node)
         lo, hi = search.bounds_at(node.idx, node.val)
-        if hi - lo <= thresh or (path and now() >= deadline):
+        if hi - lo <= thresh or (len(path) % 8 == 7 and now() >= deadline):
             break
         thresh /= search.gamma
         _, row = _descend(search, node, q_hi, thresh)
@@ -998,7 +1010,7 @@ def _sarsop_trial(search: _Search, tree: _BeliefTree, bins: _BinPredictor, root:
         lo, hi = search.bounds_at(node.idx, node.val)
         bins.update(i, lo, hi, tree.entropy[i])
         expected = eps * gamma ** -t
-        if hi - lo <= 0.5 * expected or (path and now() >= deadline):
+        if hi - lo <= 0.5 * expected or (t % 8 == 7 and now() >= deadline):
             break
         cur_hi = lo + expected if t == 0 else max(target_hi, lo + expected)
         cur_lo = float(q_lo.max()) if t == 0 else max(float(q_lo.max()), target_lo)
