@@ -167,16 +167,19 @@ def test_bin_predictor_means_errors_and_exploration():
     from theory_rl.pomdp._hsvi import _BinPredictor
 
     bins = _BinPredictor(lowest=0.0, highest=10.0, n_states=4)  # level 1: 5 x 5 cells, level 2: 10 x 10
-    assert bins.predict(None, 1.0, 9.0) == 9.0  # unseen belief: its upper bound (explore)
+    assert bins.predict(None, 1.0, 9.0, 1.0) == 9.0  # unseen belief, empty cells: its upper bound (explore)
     bins.update(0, lower=2.0, upper=5.1, entropy=1.0)
-    assert bins.predict(0, 2.0, 5.1) == 5.1  # alone in its bin: still explore
+    assert bins.predict(0, 2.0, 5.1, 0.0) == 5.1  # alone in its bin: still explore
     bins.update(1, lower=4.0, upper=5.3, entropy=1.05)  # same cells at both levels
     # the bin mean of the current lower bounds, clipped to the belief's own bounds
-    assert bins.predict(1, 0.0, 9.0) == pytest.approx(3.0)
-    assert bins.predict(1, 3.5, 9.0) == pytest.approx(3.5)
-    assert bins.predict(1, 0.0, 2.5) == pytest.approx(2.5)
+    assert bins.predict(1, 0.0, 9.0, 0.0) == pytest.approx(3.0)
+    # a belief not binned yet is looked up in the cells of its upper bound and entropy
+    assert bins.predict(None, 0.0, 5.2, 1.02) == pytest.approx(3.0)
+    assert bins.predict(None, 0.0, 9.5, 1.02) == 9.5  # empty cells
+    assert bins.predict(1, 3.5, 9.0, 0.0) == pytest.approx(3.5)
+    assert bins.predict(1, 0.0, 2.5, 0.0) == pytest.approx(2.5)
     bins.update(0, lower=3.0, upper=5.1, entropy=1.0)  # a lower bound improves: the mean follows
-    assert bins.predict(0, 0.0, 9.0) == pytest.approx(3.5)
+    assert bins.predict(0, 0.0, 9.0, 0.0) == pytest.approx(3.5)
     # squared error of the bin mean as a predictor, each term taken against the mean before the
     # entry: node 1 (2 - 4)^2 = 4 at insertion; node 0's first term (5.1 - 2)^2 (upper bound: it
     # was alone) is replaced by (3 - 3)^2 at its update
@@ -187,8 +190,8 @@ def test_bin_predictor_means_errors_and_exploration():
     assert bins.cell[2][0] == bins.cell[0][0] and bins.cell[2][1] != bins.cell[0][1]
     assert bins.error[0][bins.cell[2][0]] == pytest.approx(24.25)
     assert bins.error[1][bins.cell[2][1]] == pytest.approx(12.25)
-    assert bins.predict(2, 0.0, 9.0) == pytest.approx(8.0)  # the level with the smaller error
-    assert bins.predict(0, 0.0, 9.0) == pytest.approx(3.5)  # level 2 (error 4 < 24.25): mean of 3 and 4
+    assert bins.predict(2, 0.0, 9.0, 0.0) == pytest.approx(8.0)  # the level with the smaller error
+    assert bins.predict(0, 0.0, 9.0, 0.0) == pytest.approx(3.5)  # level 2 (error 4 < 24.25): mean of 3 and 4
 
 
 def test_belief_tree_cuts_provably_suboptimal_actions():

@@ -419,8 +419,10 @@ class _BinPredictor:
     between the smallest and largest corner value, entropy between 0 and ``log2 |S|``). A bin
     keeps the mean of its beliefs' current lower bounds and the summed squared error of that
     mean as a predictor of them. The prediction at a binned belief is the mean of the level with
-    the smallest error, clipped to ``[V_lo(b), V_hi(b)]``; a belief not yet binned, or alone in
-    its level-1 bin, is predicted at ``V_hi(b)`` (exploration).
+    the smallest error, clipped to ``[V_lo(b), V_hi(b)]``; a belief alone in its level-1 bin is
+    predicted at ``V_hi(b)`` (exploration). A belief not yet binned (a child about to be sampled)
+    is looked up in the cells its current upper bound and entropy fall in, and predicted at
+    ``V_hi(b)`` if those are empty (APPL reads an arbitrary cell there).
     """
 
     def __init__(self, lowest: float, highest: float, n_states: int, levels: int = 2, size: int = 5) -> None:
@@ -439,17 +441,14 @@ class _BinPredictor:
         """Record the current lower bound of ``node`` (binning it on first sight)."""
         cells = self.cell.get(node)
         if cells is None:
-            cells = []
+            cells = self._cells(upper, entropy)
             errs = []
-            for lev, n in enumerate(self.sizes):
-                i = min(max(int((upper - self.lowest) / self.ub_width[lev]), 0), n - 1)
-                j = min(max(int(entropy / self.h_width[lev]), 0), n - 1)
+            for lev, (i, j) in enumerate(cells):
                 c = self.count[lev][i, j]
                 err = (upper - lower) ** 2 if c == 0 else (self.mean[lev][i, j] - lower) ** 2
                 self.error[lev][i, j] += err
                 self.mean[lev][i, j] = (self.mean[lev][i, j] * c + lower) / (c + 1)
                 self.count[lev][i, j] = c + 1
-                cells.append((i, j))
                 errs.append(err)
             self.cell[node] = cells
             self.prev_error[node] = errs
@@ -468,11 +467,25 @@ class _BinPredictor:
                 self.mean[lev][i, j] += (lower - prev) / c
         self.prev_lower[node] = lower
 
-    def predict(self, node: int | None, lower: float, upper: float) -> float:
+    def _cells(self, upper: float, entropy: float) -> list[tuple[int, int]]:
+        out = []
+        for lev, n in enumerate(self.sizes):
+            i = min(max(int((upper - self.lowest) / self.ub_width[lev]), 0), n - 1)
+            j = min(max(int(entropy / self.h_width[lev]), 0), n - 1)
+            out.append((i, j))
+        return out
+
+    def predict(self, node: int | None, lower: float, upper: float, entropy: float) -> float:
+        """Predicted lower bound at a belief with bounds ``[lower, upper]``; a belief never binned
+        is looked up in the cells its upper bound and entropy fall in, without joining them."""
         cells = self.cell.get(node) if node is not None else None
-        if cells is None or self.count[0][cells[0]] <= 1:
+        if cells is None:
+            cells = self._cells(upper, entropy)
+            if self.count[0][cells[0]] == 0:
+                return upper
+        elif self.count[0][cells[0]] <= 1:
             return upper
-        lev = min(range(len(cells)), key=lambda m: self.error[m][cells[m]])
+        lev = min(range(len(cells)), key=lambda m: self.error[m][cells[m]] if self.count[m][cells[m]] else np.inf)
         return float(min(max(self.mean[lev][cells[lev]], lower), upper))
 
 
@@ -1022,7 +1035,8 @@ def _sarsop_trial(search: _Search, tree: _BeliefTree, bins: _BinPredictor, root:
         rest_lo, rest_hi = float(p @ node.low[rows]), float(p @ node.up[rows])
         r = float(node.r[a])
         c = _child(tree, node, i, row)
-        predicted = r + gamma * (rest_lo + p_star * bins.predict(c, float(node.low[row]), float(node.up[row])))
+        predicted = r + gamma * (rest_lo + p_star * bins.predict(c, float(node.low[row]), float(node.up[row]),
+                                                                 tree.entropy[c]))
         target_lo = ((cur_lo - r) / gamma - rest_lo) / p_star
         if not (predicted > cur_lo or (hi - lo > expected and q_hi[a] > cur_hi)):
             break
