@@ -259,3 +259,42 @@ def test_mip_argmax_after_another_highs_run_with_other_threads():
     budget = Budget(2, 4)
     res = mip_argmax(layers, x_s, budget, threads=1)
     assert res.value == pytest.approx(float(_brute_force(layers, x_s, budget.enumerate_feasible()).max()), abs=1e-9)
+
+
+@settings(max_examples=15)
+@given(cormabs(max_arms=7, max_budget=3), st.integers(0, 2**32 - 1))
+def test_per_set_highs_options_and_highs_defaults_give_the_brute_force_optimum(cormab, seed):
+    from theory_rl.combinatorial._mip import HIGHS_DEFAULT_OPTIONS
+
+    rng = np.random.default_rng(seed)
+    J, N = cormab.n_arms, cormab.n_actions
+    layers = _random_layers(rng, [N + J, 8, 6, 1])
+    x_s = cormab.features(rng.integers(0, 4, size=J))
+    best = float(_brute_force(layers, x_s, cormab.constraint.enumerate_feasible()).max())
+    fast = mip_argmax(layers, x_s, cormab.constraint)
+    dflt = mip_argmax(layers, x_s, cormab.constraint, highs_options=HIGHS_DEFAULT_OPTIONS)
+    assert fast.value == pytest.approx(best, abs=1e-6)
+    assert dflt.value == pytest.approx(best, abs=1e-6)
+
+
+def test_path_model_keeps_only_arcs_a_closed_walk_can_use():
+    import networkx as nx
+
+    from theory_rl.combinatorial import Path
+
+    # a line 0-1-2-3-4 from 0 with L = 4 moves: node 3 is 3 moves out, 3 back: unreachable
+    p = Path(nx.path_graph(5), 0, 2, walk_length=4)
+    model = MipModel()
+    a = model.add_vars(5, integer=True)
+    aux = p.add_to(model, a)
+    y, arcs = aux["y"], aux["arcs"]
+    used_heads = {int(arcs[k, 1]) for t in range(4) for k in np.flatnonzero(y[t] >= 0)}
+    assert used_heads == {0, 1, 2}
+    for t in range(4):  # an arc exists at step t iff the walk can be at its tail and still get home
+        for k in np.flatnonzero(y[t] >= 0):
+            u, v = arcs[k]
+            assert u <= t and v <= 4 - 1 - t
+    model.add_objective(a, np.ones(5))
+    sol = solve_mip(model)
+    assert sol.objective == pytest.approx(2.0)  # two of {0, 1, 2} can be acted on
+    assert set(np.flatnonzero(sol.x[a] > 0.5)) <= {0, 1, 2}

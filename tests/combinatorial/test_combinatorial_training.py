@@ -105,3 +105,21 @@ def test_evaluate_rejects_a_horizon_below_one(horizon):
     cormab = make_cormab("budget", 3, 1, seed=2, horizon=5)
     with pytest.raises(InvalidModelError, match="horizon"):
         evaluate(cormab, baseline_policies(cormab)["null"], episodes=2, horizon=horizon)
+
+
+def test_parallel_target_solves_give_the_same_training_and_threads_are_restored():
+    import torch
+
+    cormab = make_cormab("interventions", 6, 2, seed=4, horizon=5)
+    before = torch.get_num_threads()
+    kw = dict(hidden=(8, 8), episodes=3, pretrain_epochs=2, n_random_states=10, batch_size=8, seed=3)
+    serial = sequoia_train(cormab, **kw)
+    par = sequoia_train(cormab, n_jobs=2, **kw)
+    assert torch.get_num_threads() == before
+    np.testing.assert_array_equal(serial.td_loss, par.td_loss)
+    t = serial.params["timings"]
+    assert t["n_target_solves"] > 0 and t["n_target_solves"] == par.params["timings"]["n_target_solves"]
+    # every sampled s' is either solved or a memo hit: batch_size per update
+    assert t["n_target_solves"] + t["n_memo_hits"] == kw["batch_size"] * len(serial.td_loss)
+    with pytest.raises(InvalidModelError, match="n_jobs"):
+        sequoia_train(cormab, n_jobs=0, **kw)

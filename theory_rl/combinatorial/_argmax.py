@@ -98,7 +98,9 @@ def mip_argmax(qnet: Any, state: Any, feasible: Any, *, solver: str = "highs", m
     warm_start : array_like of 0/1, shape (N,), optional
         A feasible action handed to HiGHS as a partial solution.
     threads, highs_options
-        Passed to :func:`solve_mip` (highspy back end).
+        Passed to :func:`solve_mip` (highspy back end); ``highs_options`` go on top of the feasible
+        set's own ``highs_options`` (measured per set: presolve and root heuristics off for budget,
+        matching and capacity, HiGHS' presolve kept for paths).
     layers : list of (W, b), optional
         ``qnet`` already converted by :func:`relu_mlp_layers` (saves the conversion in loops).
 
@@ -125,8 +127,9 @@ def mip_argmax(qnet: Any, state: Any, feasible: Any, *, solver: str = "highs", m
                          max_active=_max_active(feasible))
     model.add_objective(emb.output_cols, emb.output_coefs, emb.output_constant)
     ws = None if warm_start is None else dict(zip(a.tolist(), np.asarray(warm_start, dtype=float).tolist()))
+    options = {**getattr(feasible, "highs_options", {}), **(highs_options or {})}
     sol = solve_mip(model, solver=solver, mip_gap=mip_gap, time_limit=time_limit, warm_start=ws, threads=threads,
-                    options=highs_options)
+                    options=options)
     action = (sol.x[a] > 0.5).astype(float)
     value = float(forward(layers, np.concatenate([action, x_s])[None, :])[0])
     if abs(value - sol.objective) > 1e-5 * max(1.0, abs(value)):

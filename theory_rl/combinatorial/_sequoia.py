@@ -31,6 +31,9 @@ Differences from the published code, on purpose (``published=True`` restores its
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +48,31 @@ from ._cormab import N_LEVELS, CoRMAB
 from ._encoding import relu_mlp_layers
 
 __all__ = ["SequoiaResult", "pretrain_myopic", "relu_mlp", "sequoia_train", "warm_start_dataset"]
+
+
+@contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    """Run with ``torch.set_num_threads(n)`` and restore the previous count (``None``: leave it).
+    These networks are tiny: on 2 shared cores torch's intra-op threads only spin (10 pre-training
+    epochs took 37 CPU-s with 2 threads and 3.1 CPU-s with 1)."""
+    import torch
+
+    if n is None:
+        yield
+        return
+    saved = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
+
+
+def _argmax_actions(layers: list[tuple[np.ndarray, np.ndarray]], states: np.ndarray, feasible: Any, solver: str,
+                    mip_gap: float, time_limit: float | None) -> list[np.ndarray]:
+    """``argmax_{a in F} Q(s, a)`` for each row of ``states`` (levels, not features); a joblib worker."""
+    return [mip_argmax(layers, s / (N_LEVELS - 1), feasible, solver=solver, mip_gap=mip_gap, time_limit=time_limit,
+                       layers=layers).action for s in states]
 
 
 def relu_mlp(n_inputs: int, hidden: tuple[int, ...] = (16, 32), *, device: Any = "cpu", seed: int | None = None) -> Any:
@@ -100,10 +128,19 @@ def warm_start_dataset(cormab: CoRMAB, *, n_random_states: int | None = None, n_
 
 def pretrain_myopic(cormab: CoRMAB, data: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None, *,
                     hidden: tuple[int, ...] = (16, 32), epochs: int = 300, batch_size: int = 32, lr: float = 2.5e-4,
-                    lr_decay: float = 0.9, device: Any = "cpu", seed: Any = None) -> tuple[Any, list[float]]:
+                    lr_decay: float = 0.9, device: Any = "cpu", seed: Any = None,
+                    torch_threads: int | None = 1) -> tuple[Any, list[float]]:
     """Step 2: regress ``Q(s, a) ~ r(s, a)`` on the warm-start data (default
     :func:`warm_start_dataset`) with MSE, AdamW (amsgrad), per-epoch LR decay ``lr_decay``.
-    Returns the network (on ``device``) and the per-epoch training loss."""
+    Returns the network (on ``device``) and the per-epoch training loss. ``torch_threads``: torch's
+    intra-op thread count while training (restored afterwards; ``None`` leaves it alone)."""
+    with _torch_threads(torch_threads):
+        return _pretrain(cormab, data, hidden=hidden, epochs=epochs, batch_size=batch_size, lr=lr,
+                         lr_decay=lr_decay, device=device, seed=seed)
+
+
+def _pretrain(cormab: CoRMAB, data: Any, *, hidden: tuple[int, ...], epochs: int, batch_size: int, lr: float,
+              lr_decay: float, device: Any, seed: Any) -> tuple[Any, list[float]]:
     import torch
 
     rng = rng_from_seed(seed)
@@ -185,7 +222,8 @@ def sequoia_train(cormab: CoRMAB, *, hidden: tuple[int, ...] = (16, 32), episode
                   per_beta: float = 0.4, warm_fraction: float = 0.1, train_constraint: str = "full",
                   published: bool = False, solver: str = "highs", mip_gap: float = 0.0,
                   time_limit: float | None = None, n_random_states: int | None = None, device: Any = "cpu",
-                  seed: Any = None, progress: bool = False) -> SequoiaResult:
+                  seed: Any = None, progress: bool = False, n_jobs: int = 1,
+                  torch_threads: int | None = 1) -> SequoiaResult:
     r"""Train a SEQUOIA Q-network on ``cormab`` (see the module docstring for the algorithm):
     Xu, Wilder, Khalil, Tambe, "Reinforcement learning with combinatorial actions for coupled
     restless bandits", ICLR 2025, arXiv 2503.01919.
@@ -208,15 +246,47 @@ def sequoia_train(cormab: CoRMAB, *, hidden: tuple[int, ...] = (16, 32), episode
         target argmax memo cleared every 5 episodes rather than on target updates.
     device : str or torch.device
         Where the networks live (the MILP runs on CPU).
+    n_jobs : int
+        Solve a batch's distinct, not yet memoised target MILPs in ``n_jobs`` joblib worker
+        processes (1: in this process). Processes, not threads: HiGHS keeps one process-wide
+        thread scheduler that every solve here resizes. Same answers, in the same order.
+    torch_threads : int or None
+        torch's intra-op thread count during training (restored afterwards).
 
     Returns
     -------
     SequoiaResult
-    """
-    import time
+        ``params["timings"]``: CPU seconds of this process in pre-training, in policy and target
+        MILPs, the number of target MILPs solved and of memo hits (with ``n_jobs > 1`` the target
+        solves run in the workers, and their time is the wall time waited).
 
+    Notes
+    -----
+    The target argmaxes ``a*(s')`` are memoised by ``s'`` for as long as the target net is
+    unchanged (cleared at every hard update, so the memo is exact), as the published code does
+    with its 5-episode refresh; ``published=True`` keeps that refresh period.
+    """
+    with _torch_threads(torch_threads):
+        return _train(cormab, hidden=hidden, episodes=episodes, gamma=gamma, batch_size=batch_size,
+                      buffer_size=buffer_size, pretrain_epochs=pretrain_epochs, pretrain_batch=pretrain_batch,
+                      pretrain_lr=pretrain_lr, lr=lr, lr_decay=lr_decay, target_update_every=target_update_every,
+                      tau=tau, prioritized=prioritized, update_priorities=update_priorities, per_alpha=per_alpha,
+                      per_beta=per_beta, warm_fraction=warm_fraction, train_constraint=train_constraint,
+                      published=published, solver=solver, mip_gap=mip_gap, time_limit=time_limit,
+                      n_random_states=n_random_states, device=device, seed=seed, progress=progress,
+                      n_jobs=n_jobs)
+
+
+def _train(cormab: CoRMAB, *, hidden: tuple[int, ...], episodes: int, gamma: float | None, batch_size: int,
+           buffer_size: int, pretrain_epochs: int, pretrain_batch: int, pretrain_lr: float, lr: float,
+           lr_decay: float, target_update_every: int, tau: float | None, prioritized: bool, update_priorities: bool,
+           per_alpha: float, per_beta: float, warm_fraction: float, train_constraint: str, published: bool,
+           solver: str, mip_gap: float, time_limit: float | None, n_random_states: int | None, device: Any,
+           seed: Any, progress: bool, n_jobs: int) -> SequoiaResult:
     import torch
 
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
+        raise InvalidModelError(f"n_jobs = {n_jobs!r} must be an integer >= 1")
     start = time.perf_counter()
     rng = rng_from_seed(seed)
     torch.manual_seed(int(rng.integers(2**31)))
@@ -231,9 +301,11 @@ def sequoia_train(cormab: CoRMAB, *, hidden: tuple[int, ...] = (16, 32), episode
                                                                bool(getattr(c_eval, "equality", False)))
     # 1-2: warm start and myopic pre-training
     Sw, Aw, rw = warm_start_dataset(cormab, n_random_states=n_random_states, seed=rng)
-    net, pre_loss = pretrain_myopic(cormab, (Sw, Aw, rw), hidden=hidden, epochs=pretrain_epochs,
-                                    batch_size=pretrain_batch, lr=pretrain_lr, lr_decay=lr_decay, device=device,
-                                    seed=rng)
+    cpu0 = time.process_time()
+    net, pre_loss = _pretrain(cormab, (Sw, Aw, rw), hidden=hidden, epochs=pretrain_epochs,
+                              batch_size=pretrain_batch, lr=pretrain_lr, lr_decay=lr_decay, device=device, seed=rng)
+    timings = {"pretrain_cpu_s": time.process_time() - cpu0, "policy_mip_cpu_s": 0.0, "target_mip_s": 0.0,
+               "n_target_solves": 0, "n_memo_hits": 0}
     dev = next(net.parameters()).device
 
     def tensor(x: np.ndarray) -> Any:
@@ -261,6 +333,36 @@ def sequoia_train(cormab: CoRMAB, *, hidden: tuple[int, ...] = (16, 32), episode
         return mip_argmax(layers, s / (N_LEVELS - 1), c_train, solver=solver, mip_gap=mip_gap,
                           time_limit=time_limit, layers=layers).action
 
+    parallel = None
+    if n_jobs > 1:
+        from joblib import Parallel, delayed
+
+        parallel = Parallel(n_jobs=int(n_jobs), backend="loky")
+
+    def fill_memo(layers: Any, states: np.ndarray) -> None:
+        """Solve the target MILP at every distinct state of ``states`` missing from the memo."""
+        nonlocal n_solves
+        keys = [row.tobytes() for row in states]
+        todo: dict[bytes, np.ndarray] = {}
+        for k, row in zip(keys, states):
+            if k not in memo and k not in todo:
+                todo[k] = row
+        timings["n_memo_hits"] += len(keys) - len(todo)
+        if not todo:
+            return
+        rows = np.stack(list(todo.values()))
+        t0 = time.process_time() if parallel is None else time.perf_counter()
+        if parallel is None or len(rows) < 2:
+            acts = _argmax_actions(layers, rows, c_train, solver, mip_gap, time_limit)
+        else:
+            chunks = np.array_split(rows, min(int(n_jobs), len(rows)))
+            acts = [a for part in parallel(delayed(_argmax_actions)(layers, ch, c_train, solver, mip_gap, time_limit)
+                                           for ch in chunks) for a in part]
+        timings["target_mip_s"] += (time.process_time() if parallel is None else time.perf_counter()) - t0
+        n_solves += len(rows)
+        timings["n_target_solves"] += len(rows)
+        memo.update(zip(todo.keys(), acts))
+
     target_layers = relu_mlp_layers(target)  # float64 copies on the CPU, where the MILP runs
     step = 0
     bar = range(episodes)
@@ -278,7 +380,9 @@ def sequoia_train(cormab: CoRMAB, *, hidden: tuple[int, ...] = (16, 32), episode
             if rng.random() < eps:
                 a = c_train.sample(rng)[0]
             else:
+                t0 = time.process_time()
                 a = argmax(relu_mlp_layers(net), s)
+                timings["policy_mip_cpu_s"] += time.process_time() - t0
             r = float(cormab.expected_reward(s, a))
             s2 = cormab.sample_next(s, a, rng)
             replay.add(s, a, r, s2)
@@ -289,12 +393,8 @@ def sequoia_train(cormab: CoRMAB, *, hidden: tuple[int, ...] = (16, 32), episode
                 continue
             idx, w = replay.sample(batch_size, per_beta)
             nxt = replay.s2[idx]
-            a_star = np.empty((batch_size, N), dtype=np.float32)
-            for b in range(batch_size):
-                key = nxt[b].tobytes()
-                if key not in memo:
-                    memo[key] = argmax(target_layers, nxt[b])
-                a_star[b] = memo[key]
+            fill_memo(target_layers, nxt)
+            a_star = np.stack([memo[row.tobytes()] for row in nxt]).astype(np.float32)
             with torch.no_grad():
                 y = tensor(replay.r[idx]) + g * target(inputs(nxt, a_star)).squeeze(-1)
             q = net(inputs(replay.s[idx], replay.a[idx])).squeeze(-1)
@@ -326,6 +426,7 @@ def sequoia_train(cormab: CoRMAB, *, hidden: tuple[int, ...] = (16, 32), episode
               "target_update_every": None if tau is not None else target_update_every, "tau": tau,
               "prioritized": prioritized, "update_priorities": update_priorities,
               "train_constraint": train_constraint, "published": published, "solver": solver, "mip_gap": mip_gap,
-              "device": str(device)}
+              "device": str(device), "n_jobs": int(n_jobs), "torch_threads": torch.get_num_threads(),
+              "timings": timings}
     return SequoiaResult(net.cpu(), np.asarray(pre_loss), np.asarray(td_loss), np.asarray(ep_reward), n_solves,
                          time.perf_counter() - start, params)
