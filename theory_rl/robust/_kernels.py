@@ -2,22 +2,25 @@
 
 Every kernel reads a dense kernel ``P2`` of shape ``(S*A, S)`` (row ``s*A + a`` holds
 ``P[s, a, :]``) and a value vector ``v``; ``order`` is ``argsort(v)`` (ascending), computed
-once per backup (``O(S log S)``, negligible against the ``S*A*S`` entries read). With that
-global order the sa-rectangular inner problems need one streaming pass over each row (its
-nominal dot product) plus a short walk from one end of the order:
+once per backup (``O(S log S)``, negligible against the ``S*A*S`` entries read; the operator
+reuses it while it still sorts ``v``). With that global order the sa-rectangular inner problems
+need one streaming pass over each row (its nominal dot product) plus a short walk in the order:
 
 - L1 ball, ``min {<p, v> : ||p - p_hat||_1 <= xi, p in simplex}``: move ``min(xi/2, 1 - p_hat[i_min])``
   mass onto the lowest-value state ``i_min``, taken from the highest-value states first
   (Iyengar 2005, Sec. 4; Petrik & Subramanian 2014);
 - boxes ``lo <= p <= hi`` (L-infinity balls and interval sets): start from ``lo`` and fill the
-  remaining mass into the lowest-value states up to ``hi``;
+  remaining mass into the lowest-value states up to ``hi``, i.e. a threshold in the order,
+  found from the previous backup's threshold position (one vectorised pass, then a walk);
 - KL ball ``min {<p, v> : KL(p || p_hat) <= delta}``: the exponential tilt
   ``p ∝ p_hat exp(-t (v - v_min))`` with ``t = 1/beta`` the root of ``KL(p_t || p_hat) = delta``
   (Nilim & El Ghaoui 2005; Iyengar 2005), found by Newton's method safeguarded by a bracket
   and warm-started from the previous backup's ``t`` (``dKL/dt = t Var_{p_t}(v)``);
-- s-rectangular L1 ball ``{P_s : sum_a ||p_a - p_hat_a||_1 <= kappa_s}``: bisection on the level
-  ``u`` over the merged breakpoints of the piecewise-linear sa-L1 values, exact interpolation on
-  the last segment (Ho, Petrik & Wiesemann 2018, "Fast Bellman updates for robust MDPs", ICML).
+- s-rectangular L1 ball ``{P_s : sum_a ||p_a - p_hat_a||_1 <= kappa_s}``: the root of the
+  convex piecewise-linear budget function ``sum_a f_a^{-1}(u) = kappa_s`` (Ho, Petrik &
+  Wiesemann 2018, "Fast Bellman updates for robust MDPs", ICML), by a downward sweep of the
+  level ``u`` over lazily generated breakpoints, or one verified Newton step from the previous
+  backup's level.
 
 ``fastmath`` is off in the walks (their stopping tests compare exact floating-point masses).
 Chunks of states run in parallel (``numba.prange``), as in :mod:`theory_rl.tabular._kernels`.
