@@ -266,6 +266,38 @@ def _build_alpha(a, ks, GT, indptr, indices, data, obs, R, gamma):  # pragma: no
 
 
 @numba.njit(cache=True)
+def _expand(b_idx, b_val, indptr, indices, data, obs, R, GT, K, corner, qfib, p_ptr, p_idx, p_inv, p_delta, head,
+            nxt, gamma, buf, mark):  # pragma: no cover - compiled
+    """Everything a trial step needs at one belief, in one call: the successors and ``P(o | b, a)``,
+    both bounds at each successor (and the maximising vector), ``b . R[:, a]``, ``Q_lo(b, .)``,
+    ``Q_hi(b, .)`` and both bounds at ``b`` itself."""
+    A, S, n_obs = obs.shape
+    probs, ptr, sidx, sval = _successors(b_idx, b_val, indptr, indices, data, obs, buf, mark)
+    up = _upper_values(ptr, sidx, sval, corner, qfib, p_ptr, p_idx, p_inv, p_delta, head, nxt, -1, buf)
+    low, arg = _lower_values(ptr, sidx, sval, GT, K)
+    r = np.zeros(A)
+    q_lo = np.zeros(A)
+    q_hi = np.zeros(A)
+    for a in range(A):
+        acc = 0.0
+        for j in range(b_idx.shape[0]):
+            acc += b_val[j] * R[b_idx[j], a]
+        r[a] = acc
+        lo_acc = 0.0
+        hi_acc = 0.0
+        for o in range(n_obs):
+            lo_acc += probs[a, o] * low[a * n_obs + o]
+            hi_acc += probs[a, o] * up[a * n_obs + o]
+        q_lo[a] = acc + gamma * lo_acc
+        q_hi[a] = acc + gamma * hi_acc
+    one = np.zeros(2, np.int64)
+    one[1] = b_idx.shape[0]
+    lo_b = _lower_values(one, b_idx, b_val, GT, K)[0][0]
+    hi_b = _upper_values(one, b_idx, b_val, corner, qfib, p_ptr, p_idx, p_inv, p_delta, head, nxt, -1, buf)[0]
+    return probs, ptr, sidx, sval, up, low, arg, r, q_lo, q_hi, lo_b, hi_b
+
+
+@numba.njit(cache=True)
 def _dominated_points(corner, qfib, p_ptr, p_idx, p_val, p_inv, p_delta, head, nxt, n_pts, keep, buf):  # pragma: no cover
     """Mark (``p_delta = +inf``) every point whose value the others already reach at its belief,
     newest first; point ``keep`` (the one at ``b0``) is never dropped. Returns how many."""
@@ -342,6 +374,10 @@ class _Node(NamedTuple):
     up: np.ndarray
     low: np.ndarray
     arg: np.ndarray
+    q_lo: np.ndarray  # Q_lo(b, .) from the successor values above
+    q_hi: np.ndarray
+    lo_b: float  # the bounds at b before its backup
+    hi_b: float
 
 
 class _BeliefTree:
@@ -583,35 +619,30 @@ class _Search:
         return float(self.lower(ptr, idx, val)[0][0]), float(self.upper(ptr, idx, val)[0])
 
     def expand(self, idx: np.ndarray, val: np.ndarray) -> _Node:
-        """Successors of ``b`` with both bounds evaluated at each of them."""
-        probs, ptr, sidx, sval = _successors(idx, val, self.indptr, self.indices, self.data, self.obs, self.buf,
-                                             self.mark)
-        up = self.upper(ptr, sidx, sval)
-        low, arg = self.lower(ptr, sidx, sval)
-        return _Node(idx, val, val @ self.R[idx], probs, ptr, sidx, sval, up, low, arg)
-
-    def q_values(self, node: _Node) -> tuple[np.ndarray, np.ndarray]:
-        """``(Q_lo(b, .), Q_hi(b, .))`` from the successor values stored in ``node``."""
-        w = self.gamma * node.probs
-        shape = (self.A, self.n_obs)
-        return node.r + (w * node.low.reshape(shape)).sum(axis=1), node.r + (w * node.up.reshape(shape)).sum(axis=1)
+        """Successors of ``b`` with both bounds evaluated at each of them (one compiled call)."""
+        out = _expand(idx, val, self.indptr, self.indices, self.data, self.obs, self.R, self.GT, self.K, self.corner,
+                      self.qfib, self.p_ptr, self.p_idx, self.p_inv, self.p_delta, self.head, self.nxt, self.gamma,
+                      self.buf, self.mark)
+        return _Node(idx, val, out[7], *out[:7], *out[8:])
 
     # ---------------------------------------------------------------- backup
-    def update(self, node: _Node) -> tuple[np.ndarray, np.ndarray]:
+    def update(self, node: _Node) -> tuple[float, float]:
         """Back up both bounds at ``node``'s belief (one point-based alpha backup, one sawtooth
-        backup) from successor values evaluated just before; returns ``(Q_lo, Q_hi)`` there."""
-        q_lo, q_hi = self.q_values(node)
-        lo_b, hi_b = self.bounds_at(node.idx, node.val)
+        backup) from the successor values evaluated in :meth:`expand`; returns the bounds at the
+        belief after the backup, ``(max(V_lo(b), max_a Q_lo), min(V_hi(b), max_a Q_hi))``."""
+        q_lo, q_hi, lo_b, hi_b = node.q_lo, node.q_hi, node.lo_b, node.hi_b
         a = int(np.argmax(q_lo))
         if q_lo[a] > lo_b + 1e-12 * (1.0 + abs(lo_b)):
             ks = np.ascontiguousarray(node.arg.reshape(self.A, self.n_obs)[a])
             alpha = _build_alpha(a, ks, self.GT, self.indptr, self.indices, self.data, self.obs, self.R, self.gamma)
             self.add_alpha(alpha, a)
+            lo_b = float(q_lo[a])
         v = float(q_hi.max())
         if v < hi_b:
             self.set_point(node.idx, node.val, v)
+            hi_b = v
         self.n_backups += 1
-        return q_lo, q_hi
+        return lo_b, hi_b
 
     def lower_sweep(self, tree: _BeliefTree, nodes: np.ndarray, deadline: float, clock: Any) -> int:
         """Point-based alpha backups (lower bound only) at the tree beliefs ``nodes``, newest
@@ -985,7 +1016,9 @@ def _child(tree: _BeliefTree, node: _Node, parent: int, row: int) -> int:
 
 def _back_up_path(search: _Search, tree: _BeliefTree, path: list[int]) -> None:
     for i in reversed(path):
-        tree.q_lo[i], tree.q_hi[i] = search.update(search.expand(*tree.belief(i)))
+        node = search.expand(*tree.belief(i))
+        search.update(node)
+        tree.q_lo[i], tree.q_hi[i] = node.q_lo, node.q_hi
 
 
 def _hsvi_trial(search: _Search, tree: _BeliefTree, root: int, eps: float, max_depth: int, deadline: float,
@@ -997,12 +1030,12 @@ def _hsvi_trial(search: _Search, tree: _BeliefTree, root: int, eps: float, max_d
     thresh = eps
     for _ in range(max_depth):
         node = search.expand(*tree.belief(i))
-        tree.q_lo[i], tree.q_hi[i] = q_lo, q_hi = search.update(node)
-        lo, hi = search.bounds_at(node.idx, node.val)
+        lo, hi = search.update(node)
+        tree.q_lo[i], tree.q_hi[i] = node.q_lo, node.q_hi
         if hi - lo <= thresh or (len(path) % 8 == 7 and now() >= deadline):
             break
         thresh /= search.gamma
-        _, row = _descend(search, node, q_hi, thresh)
+        _, row = _descend(search, node, node.q_hi, thresh)
         path.append(i)
         i = _child(tree, node, i, row)
     _back_up_path(search, tree, path)
@@ -1019,8 +1052,8 @@ def _sarsop_trial(search: _Search, tree: _BeliefTree, bins: _BinPredictor, root:
     target_lo = target_hi = 0.0
     for t in range(max_depth):
         node = search.expand(*tree.belief(i))
-        tree.q_lo[i], tree.q_hi[i] = q_lo, q_hi = search.update(node)
-        lo, hi = search.bounds_at(node.idx, node.val)
+        lo, hi = search.update(node)
+        tree.q_lo[i], tree.q_hi[i] = q_lo, q_hi = node.q_lo, node.q_hi
         bins.update(i, lo, hi, tree.entropy[i])
         expected = eps * gamma ** -t
         if hi - lo <= 0.5 * expected or (t % 8 == 7 and now() >= deadline):
