@@ -25,6 +25,7 @@ from theory_rl.robust import (
     SARectFinite,
     _kernels,
     inner_problem,
+    robust_value_iteration,
 )
 from theory_rl.robust._operator import RobustOperator
 
@@ -388,3 +389,28 @@ def test_s_rectangular_l1_regression_newton_stopped_early():
     tv, policy, _ = op.backup(v)
     np.testing.assert_allclose(tv, 311 / 350, rtol=1e-13)
     np.testing.assert_allclose(op.policy_backup(v, policy), tv, rtol=1e-13)
+
+
+@settings(max_examples=25)
+@given(robust_mdps(kinds=("l1", "kl"), max_states=6, max_actions=3), values)
+def test_csr_nominal_values_equal_the_dense_ones_without_densifying(rmdp, rng):
+    """A CSR nominal model: the L1 and KL values come from the stored rows (the dense operator's
+    values are checked against linprog/cvxpy above), no dense copy of P is kept, and the rows
+    (when asked for) and robust value iteration agree with the dense model's."""
+    sparse = RobustMDP(rmdp.nominal.to_sparse(), rmdp.uncertainty)
+    op_s, op_d = RobustOperator(sparse), RobustOperator(rmdp)
+    assert op_s.csr is not None
+    S = rmdp.n_states
+    for _ in range(3):
+        v = _v(rng, S)
+        scale = 1 + np.abs(v).max()
+        np.testing.assert_allclose(op_s.sigma(v)[0], op_d.sigma(v)[0], atol=1e-11 * scale)
+        tv_s, pol_s, _ = op_s.backup(v)
+        np.testing.assert_allclose(tv_s, op_d.backup(v)[0], atol=1e-11 * scale)
+    assert op_s._P2 is None
+    sig, rows = inner_problem(sparse, v)
+    np.testing.assert_allclose(sig.ravel(), op_d.sigma(v)[0], atol=1e-10 * scale)
+    _check_rows(sparse, v, sig, rows, set_atol=1e-7)
+    vi_s = robust_value_iteration(sparse, tol=1e-8)
+    vi_d = robust_value_iteration(rmdp, tol=1e-8)
+    np.testing.assert_allclose(vi_s.v, vi_d.v, atol=1e-7 / (1 - rmdp.gamma))

@@ -126,6 +126,60 @@ def _box_bounds(p, lo, hi, radius, restrict, mode, i, j):  # pragma: no cover - 
     return lo[i, j], hi[i, j]
 
 
+def csr_sa_l1(data, indices, indptr, v, order, budget, restrict, out_val, chunks):  # pragma: no cover - compiled
+    """:func:`sa_l1`'s values for a CSR kernel, without densifying. The moved mass goes to the
+    lowest-value state: on the row's support with ``restrict``, else the global argmin
+    ``order[0]`` (stored in the row or not); it is taken from the row's highest-value stored
+    entries, found by sorting the row's ``k`` entries (``O(k log k)``)."""
+    n_rows = indptr.shape[0] - 1
+    step = (n_rows + chunks - 1) // chunks
+    for c in numba.prange(chunks):
+        for i in range(c * step, min(n_rows, (c + 1) * step)):
+            lo = indptr[i]
+            k = indptr[i + 1] - lo
+            vals = np.empty(k)
+            base = 0.0
+            for j in range(k):
+                vals[j] = v[indices[lo + j]]
+                base += data[lo + j] * vals[j]
+            # the receiving state: position j_min in the row (or -1: not stored, p = 0 there)
+            j_min = -1
+            if restrict:
+                for j in range(k):
+                    if data[lo + j] > 0.0 and (j_min < 0 or vals[j] < vals[j_min]):
+                        j_min = j
+                v_min = vals[j_min] if j_min >= 0 else 0.0
+            else:
+                for j in range(k):
+                    if indices[lo + j] == order[0]:
+                        j_min = j
+                v_min = v[order[0]]
+            p_min = data[lo + j_min] if j_min >= 0 else 0.0
+            eps = min(0.5 * budget[i], 1.0 - p_min)
+            if j_min < 0 and restrict:
+                eps = 0.0  # an empty row (not a valid kernel) has nothing to move
+            if eps <= 0.0:
+                out_val[i] = base
+                continue
+            val = base + eps * v_min
+            rem = eps
+            by_value = np.argsort(vals)
+            for r in range(k - 1, -1, -1):
+                j = by_value[r]
+                if rem <= 0.0:
+                    break
+                if j == j_min:
+                    continue
+                if vals[j] <= v_min:  # the rest comes from ties of the receiving state: value-neutral
+                    val -= rem * v_min
+                    break
+                t = min(data[lo + j], rem)
+                if t > 0.0:
+                    val -= t * vals[j]
+                    rem -= t
+            out_val[i] = val
+
+
 def sa_box(P2, lo, hi, radius, v, order, k_warm, mode, restrict, out_val, out_rows, write, chunks):  # pragma: no cover
     """Boxes ``lo_i <= q_i <= hi_i`` intersected with the simplex: ``min <q, v>``.
 
@@ -323,6 +377,82 @@ def _kl_stats(p, w, t, e, bits):  # pragma: no cover - compiled
     return z, m1 / z, m2 / z
 
 
+@numba.njit(cache=True)
+def _kl_row(p, w, vmin, mass_min, wmax, d, t0, tol, max_newton, dual_ok, e, bits):  # pragma: no cover - compiled
+    """The KL inner problem of one row ``p`` with ``w = v - v_min`` (entries of ``p`` and ``w``
+    aligned; ``w >= 0`` where ``p > 0``): returns ``(status, value, t, Z)`` with ``status`` 0 when
+    the answer is the nominal ``<p, v>`` (the caller computes it), 1 when the budget reaches the
+    lowest support value (``value = v_min``, ``t = inf``), 2 for the tilt at ``t`` (``Z`` its
+    normaliser; with ``dual_ok`` the value may be the dual's, see :func:`sa_kl`), 3 the same after
+    ``max_newton`` steps without convergence."""
+    if d <= 0.0 or mass_min >= 1.0:
+        return 0, 0.0, 0.0, 1.0
+    if d >= -np.log(mass_min):
+        return 1, vmin, np.inf, 1.0
+    if d <= 1e-10:
+        # KL(t) = t^2 Var_p(w)/2 + O(t^3): below 1e-10 the root is t = sqrt(2 delta / Var)
+        # to relative O(sqrt(delta)), the value error is O(delta^1.5), and evaluating KL
+        # by its formula would cancel catastrophically
+        z, m1, m2 = _kl_stats(p, w, 0.0, e, bits)
+        t = np.sqrt(2.0 * d / max(m2 - m1 * m1, 1e-300))
+        z, m1, m2 = _kl_stats(p, w, t, e, bits)
+        return 2, vmin + m1, t, z
+    t = t0
+    t_cold = -1.0
+    if not (t > 0.0 and t < np.inf):
+        # small-t expansion KL ~ t^2 Var_p(w) / 2
+        z, m1, m2 = _kl_stats(p, w, 0.0, e, bits)
+        t_cold = np.sqrt(2.0 * d / max(m2 - m1 * m1, 1e-300))
+        t = t_cold
+    tried_cold = t_cold > 0.0
+    t_lo = 0.0
+    t_hi = np.inf
+    gap_tol = tol * (1.0 + wmax)
+    z = 1.0
+    m1 = 0.0
+    for _ in range(max_newton):
+        z, m1, m2 = _kl_stats(p, w, t, e, bits)
+        g = -t * m1 - np.log(z) - d
+        var = m2 - m1 * m1
+        if abs(g) <= gap_tol * t and (g <= 0.0 or abs(g) <= 1e-3 * t * t * var):
+            # g <= 0: q_t is feasible and its value is within |g|/t of the dual's; g > 0
+            # (q_t just outside the ball) only near the root, where the value's error is
+            # g/t to first order (a huge warm-start t has a tiny g/t but is far from it)
+            return 2, vmin + m1, t, z
+        if (dual_ok and var > 0.0 and abs(g) <= 1e-3 * t * t * var
+                and 0.5 * g * g <= gap_tol * t * t * t * var):
+            # the dual phi(beta) = v_min - (log Z + delta)/t is stationary at the root, so
+            # near it its error is second order, g^2 / (2 t^3 Var): return it (a lower
+            # bound on the minimum by weak duality) without another pass. "Near": the
+            # Newton step g / (t Var) is below 1e-3 t (a far-off warm start, e.g. a huge
+            # t where Var underflows, would make the estimate meaningless)
+            return 2, vmin - (np.log(z) + d) / t, t, z
+        if g < 0.0:
+            t_lo = t
+        else:
+            t_hi = t
+        slope = t * (m2 - m1 * m1)
+        t_new = t - g / slope if slope > 0.0 else -1.0
+        if not (t_new > t_lo and t_new < t_hi) and not tried_cold:
+            # a warm start far from the root (Newton left the bracket): try the cold start
+            tried_cold = True
+            z, m1, m2 = _kl_stats(p, w, 0.0, e, bits)
+            t_new = np.sqrt(2.0 * d / max(m2 - m1 * m1, 1e-300))
+        if not (t_new > t_lo and t_new < t_hi):
+            if t_hi == np.inf:
+                t_new = 2.0 * t_lo + 1.0
+            elif t_lo > 0.0:
+                t_new = np.sqrt(t_lo * t_hi)
+            else:
+                t_new = 0.5 * t_hi
+        if t_hi < np.inf and t_hi - t_lo <= 1e-15 * t_hi:
+            z, m1, m2 = _kl_stats(p, w, t, e, bits)
+            return 2, vmin + m1, t, z
+        t = t_new
+    z, m1, m2 = _kl_stats(p, w, t, e, bits)
+    return 3, vmin + m1, t, z
+
+
 def sa_kl(P2, full_support, v, order, delta, t_warm, tol, max_newton, out_val, out_rows, write, chunks):  # pragma: no cover
     """``out_val[i] = min {<q, v> : KL(q || P2[i]) <= delta[i]}`` by the exponential tilt.
 
@@ -369,104 +499,71 @@ def sa_kl(P2, full_support, v, order, delta, t_warm, tol, max_newton, out_val, o
             else:
                 w = w_own
                 vmin, mass_min, wmax = _support_stats(p, v, w)
-            d = delta[i]
-            if d <= 0.0 or mass_min >= 1.0:
-                out_val[i] = _dot_call(p, v)
-                t_warm[i] = 0.0
-                if write:
+            status, val, t, z = _kl_row(p, w, vmin, mass_min, wmax, delta[i], t_warm[i], tol, max_newton, not write,
+                                        e, bits)
+            if status == 0:
+                val = _dot_call(p, v)
+            elif status == 3:
+                fails[c] += 1
+            out_val[i] = val
+            t_warm[i] = t
+            if write:
+                if status == 0:
                     for j in range(n):
                         out_rows[i, j] = p[j]
-                continue
-            if d >= -np.log(mass_min):
-                out_val[i] = vmin
-                t_warm[i] = np.inf
-                if write:
+                elif status == 1:
                     for j in range(n):
                         out_rows[i, j] = p[j] / mass_min if (p[j] > 0.0 and w[j] <= 0.0) else 0.0
-                continue
-            if d <= 1e-10:
-                # KL(t) = t^2 Var_p(w)/2 + O(t^3): below 1e-10 the root is t = sqrt(2 delta / Var)
-                # to relative O(sqrt(delta)), the value error is O(delta^1.5), and evaluating KL
-                # by its formula would cancel catastrophically
-                z, m1, m2 = _kl_stats(p, w, 0.0, e, bits)
-                t = np.sqrt(2.0 * d / max(m2 - m1 * m1, 1e-300))
-                z, m1, m2 = _kl_stats(p, w, t, e, bits)
-                t_warm[i] = t
-                out_val[i] = vmin + m1
-                if write:
+                else:
                     exp_nonpositive(-t * w, e, bits)
                     for j in range(n):
                         out_rows[i, j] = p[j] * e[j] / z
-                continue
-            t = t_warm[i]
-            t_cold = -1.0
-            if not (t > 0.0 and t < np.inf):
-                # small-t expansion KL ~ t^2 Var_p(w) / 2
-                z, m1, m2 = _kl_stats(p, w, 0.0, e, bits)
-                t_cold = np.sqrt(2.0 * d / max(m2 - m1 * m1, 1e-300))
-                t = t_cold
-            tried_cold = t_cold > 0.0
-            t_lo = 0.0
-            t_hi = np.inf
-            gap_tol = tol * (1.0 + wmax)
-            converged = False
-            m1 = 0.0
-            dual_done = False
-            for _ in range(max_newton):
-                z, m1, m2 = _kl_stats(p, w, t, e, bits)
-                g = -t * m1 - np.log(z) - d
-                var = m2 - m1 * m1
-                if abs(g) <= gap_tol * t and (g <= 0.0 or abs(g) <= 1e-3 * t * t * var):
-                    # g <= 0: q_t is feasible and its value is within |g|/t of the dual's; g > 0
-                    # (q_t just outside the ball) only near the root, where the value's error is
-                    # g/t to first order (a huge warm-start t has a tiny g/t but is far from it)
-                    converged = True
-                    break
-                if (not write and var > 0.0 and abs(g) <= 1e-3 * t * t * var
-                        and 0.5 * g * g <= gap_tol * t * t * t * var):
-                    # the dual phi(beta) = v_min - (log Z + delta)/t is stationary at the root, so
-                    # near it its error is second order, g^2 / (2 t^3 Var): return it (a lower
-                    # bound on the minimum by weak duality) without another pass. "Near": the
-                    # Newton step g / (t Var) is below 1e-3 t (a far-off warm start, e.g. a huge
-                    # t where Var underflows, would make the estimate meaningless)
-                    out_val[i] = vmin - (np.log(z) + d) / t
-                    t_warm[i] = t
-                    dual_done = True
-                    converged = True
-                    break
-                if g < 0.0:
-                    t_lo = t
-                else:
-                    t_hi = t
-                slope = t * (m2 - m1 * m1)
-                t_new = t - g / slope if slope > 0.0 else -1.0
-                if not (t_new > t_lo and t_new < t_hi) and not tried_cold:
-                    # a warm start far from the root (Newton left the bracket): try the cold start
-                    tried_cold = True
-                    z, m1, m2 = _kl_stats(p, w, 0.0, e, bits)
-                    t_new = np.sqrt(2.0 * d / max(m2 - m1 * m1, 1e-300))
-                if not (t_new > t_lo and t_new < t_hi):
-                    if t_hi == np.inf:
-                        t_new = 2.0 * t_lo + 1.0
-                    elif t_lo > 0.0:
-                        t_new = np.sqrt(t_lo * t_hi)
-                    else:
-                        t_new = 0.5 * t_hi
-                if t_hi < np.inf and t_hi - t_lo <= 1e-15 * t_hi:
-                    converged = True
-                    break
-                t = t_new
-            if dual_done:
-                continue
-            if not converged:
+    return fails.sum()
+
+
+def csr_sa_kl(data, indices, indptr, v, delta, t_warm, tol, max_newton, out_val, chunks):  # pragma: no cover - compiled
+    """:func:`sa_kl`'s values for a CSR kernel (row ``i`` = ``data[indptr[i]:indptr[i+1]]`` at
+    columns ``indices[...]``), without densifying: a KL ball never leaves the row's support, so
+    each row's tilt runs over its stored entries only (``w`` gathered from ``v``)."""
+    n_rows = indptr.shape[0] - 1
+    step = (n_rows + chunks - 1) // chunks
+    width = 1
+    for i in range(n_rows):
+        width = max(width, indptr[i + 1] - indptr[i])
+    fails = np.zeros(chunks, dtype=np.int64)
+    for c in numba.prange(chunks):
+        w_buf = np.empty(width)
+        e = np.empty(width)
+        bits = np.empty(width, dtype=np.int64)
+        for i in range(c * step, min(n_rows, (c + 1) * step)):
+            lo = indptr[i]
+            k = indptr[i + 1] - lo
+            p = data[lo:lo + k]
+            w = w_buf[:k]
+            vmin = np.inf
+            base = 0.0
+            for j in range(k):
+                vj = v[indices[lo + j]]
+                base += p[j] * vj
+                if p[j] > 0.0 and vj < vmin:
+                    vmin = vj
+            mass_min = 0.0
+            wmax = 0.0
+            for j in range(k):
+                wj = max(v[indices[lo + j]] - vmin, 0.0) if p[j] > 0.0 else 0.0
+                w[j] = wj
+                if p[j] > 0.0:
+                    wmax = max(wmax, wj)
+                    if wj <= 0.0:
+                        mass_min += p[j]
+            status, val, t, z = _kl_row(p, w, vmin, mass_min, wmax, delta[i], t_warm[i], tol, max_newton, True,
+                                        e[:k], bits[:k])
+            if status == 0:
+                val = base
+            elif status == 3:
                 fails[c] += 1
-                z, m1, m2 = _kl_stats(p, w, t, e, bits)
+            out_val[i] = val
             t_warm[i] = t
-            out_val[i] = vmin + m1
-            if write:
-                exp_nonpositive(-t * w, e, bits)
-                for j in range(n):
-                    out_rows[i, j] = p[j] * e[j] / z
     return fails.sum()
 
 
@@ -835,8 +932,10 @@ def _pair(fn, fastmath):  # noqa: ANN001, ANN202
 
 
 _sa_l1 = _pair(sa_l1, _FASTMATH)
+_csr_sa_l1 = _pair(csr_sa_l1, False)
 _sa_box = _pair(sa_box, _FASTMATH)
 _sa_kl = _pair(sa_kl, False)
+_csr_sa_kl = _pair(csr_sa_kl, False)
 _s_l1 = _pair(s_l1, False)
 _s_l1_policy = _pair(s_l1_policy, False)
 

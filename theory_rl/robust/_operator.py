@@ -58,7 +58,8 @@ class RobustOperator:
         self.rmdp = rmdp
         self.S, self.A, self.gamma = nominal.n_states, nominal.n_actions, nominal.gamma
         self.r = np.ascontiguousarray(nominal.R, dtype=np.float64).ravel()
-        self.P2 = np.ascontiguousarray(_dense_kernel(nominal).reshape(self.S * self.A, self.S))
+        self._P2: np.ndarray | None = None  # dense (S*A, S) kernel, built on first use (see P2)
+        self.csr: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.chunks_rows = _tab_kernels.n_chunks(self.S * self.A)
         self.chunks_states = _tab_kernels.n_chunks(self.S)
         size = self.S * self.A * self.S
@@ -92,7 +93,6 @@ class RobustOperator:
             self.kind = "kl"
             self.radius = np.ascontiguousarray(U.radii(nominal).ravel())
             self.t_warm = np.zeros(self.S * self.A)
-            self.full_support = np.all(self.P2 > 0.0, axis=1)
         elif isinstance(U, IntervalSet):
             self.kind = "interval"
             lo, hi = U.bounds(nominal)
@@ -104,10 +104,32 @@ class RobustOperator:
             self.C = np.ascontiguousarray(U.rows(nominal))
         else:  # pragma: no cover - every set class is handled above
             raise InvalidModelError(f"unsupported uncertainty set {type(U).__name__}")
+        if nominal.is_sparse and self.kind in ("l1", "kl"):
+            # values straight from the CSR rows (L1: the moved mass goes to the support's or the
+            # global lowest state; KL stays on the support); minimising rows, when asked for,
+            # from a dense copy made for that call only
+            M = nominal.transition_matrix
+            self.csr = (np.ascontiguousarray(M.data, dtype=np.float64), np.ascontiguousarray(M.indices),
+                        np.ascontiguousarray(M.indptr))
+            self._csr_sa_l1 = _kernels.pick(_kernels._csr_sa_l1, M.nnz)
+            self._csr_sa_kl = _kernels.pick(_kernels._csr_sa_kl, M.nnz)
+        if self.kind == "kl":
+            self.full_support = (np.diff(self.csr[2]) == self.S) if self.csr is not None else np.all(self.P2 > 0.0, axis=1)
         self.kl_fails = 0
         self.depth = np.full(self.S, np.nan)  # s-rect L1: max_a f_a(0) - u* of the last backup per state
         self.k_warm = np.full(self.S * self.A, -1, dtype=np.int64)  # box sets: last threshold position per row
         self._sorted: np.ndarray | None = None  # argsort of the last v
+
+    @property
+    def P2(self) -> np.ndarray:
+        """The nominal kernel as a dense ``(S*A, S)`` array (row ``s*A + a``); kept for dense
+        models, rebuilt on each use for the CSR models the value kernels read directly."""
+        if self._P2 is not None:
+            return self._P2
+        P2 = np.ascontiguousarray(_dense_kernel(self.rmdp.nominal).reshape(self.S * self.A, self.S))
+        if self.csr is None:
+            self._P2 = P2
+        return P2
 
     def _order(self, v: np.ndarray) -> np.ndarray:
         """``argsort(v)``; the last order is reused while it still sorts ``v`` (checked in
@@ -133,7 +155,13 @@ class RobustOperator:
             kernel = np.take_along_axis(self.C, k[:, :, None, None], 2)[:, :, 0, :] if rows else None
             return out, kernel
         order = self._order(v)
-        if self.kind == "l1":
+        if self.csr is not None and not rows:
+            if self.kind == "l1":
+                self._csr_sa_l1(*self.csr, v, order, self.radius, self.restrict, out, self.chunks_rows)
+            else:
+                self.kl_fails += int(self._csr_sa_kl(*self.csr, v, self.radius, self.t_warm, 1e-13, 60, out,
+                                                     self.chunks_rows))
+        elif self.kind == "l1":
             self._sa_l1(self.P2, v, order, self.radius, self.restrict, out, out_rows, rows, self.chunks_rows)
         elif self.kind == "linf":
             self._sa_box(self.P2, _EMPTY2, _EMPTY2, self.radius, v, order, self.k_warm, 0, self.restrict, out,
