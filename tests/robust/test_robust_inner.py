@@ -49,6 +49,12 @@ def _lp_l1(p, v, radius, restrict):
     bounds = [(0, 0 if restrict and pj <= 0 else None) for pj in p] + [(0, None)] * n
     res = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=[1.0], bounds=bounds, method="highs",
                   options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10})
+    if res.status != 0:
+        # q = p is feasible, but with these tolerances HiGHS' presolve declared a row with entries
+        # of 1e-9..1e-11 infeasible (hypothesis found it): solve again without presolve
+        res = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=[1.0], bounds=bounds, method="highs",
+                      options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10,
+                               "presolve": False})
     assert res.status == 0
     return res.fun
 
@@ -392,9 +398,9 @@ def test_s_rectangular_l1_regression_newton_stopped_early():
 
 
 @settings(max_examples=25)
-@given(robust_mdps(kinds=("l1", "kl"), max_states=6, max_actions=3), values)
+@given(robust_mdps(kinds=("l1", "linf", "kl"), max_states=6, max_actions=3), values)
 def test_csr_nominal_values_equal_the_dense_ones_without_densifying(rmdp, rng):
-    """A CSR nominal model: the L1 and KL values come from the stored rows (the dense operator's
+    """A CSR nominal model: the L1, L-inf and KL values come from the stored rows (the dense operator's
     values are checked against linprog/cvxpy above), no dense copy of P is kept, and the rows
     (when asked for) and robust value iteration agree with the dense model's."""
     sparse = RobustMDP(rmdp.nominal.to_sparse(), rmdp.uncertainty)
@@ -414,3 +420,29 @@ def test_csr_nominal_values_equal_the_dense_ones_without_densifying(rmdp, rng):
     vi_s = robust_value_iteration(sparse, tol=1e-8)
     vi_d = robust_value_iteration(rmdp, tol=1e-8)
     np.testing.assert_allclose(vi_s.v, vi_d.v, atol=1e-7 / (1 - rmdp.gamma))
+
+
+def test_kl_tiny_radius_with_a_far_tiny_mass_regression():
+    """delta = 1e-12 on a row with mass 1e-17 at its lowest value (found by comparing the dense
+    and CSR kernels): the former small-delta shortcut t = sqrt(2 delta / Var) was 3% off there
+    and returned a value 1.8e-6 below the minimum (an infeasible tilt). The minimum is within
+    1e-12 of the 1-D dual's maximum, and weak duality bounds it from below."""
+    p = np.array([0.0, 0.0, 8.01478759e-09, 0.0, 5.35816797e-14, 0.0, 1.02104685e-17, 0.0,
+                  3.33930603e-05, 4.52039884e-06, 0.0, 0.0])
+    p[10] = 1.0 - p.sum()
+    v = np.array([-1.0, 3.0, 1.0, 3.0, 2.0, -4.0, -3.0, -1.0, 1.0, 1.0, 1.0, -0.0])
+    P = np.broadcast_to(p, (12, 1, 12)).copy()
+    rmdp = RobustMDP(FiniteMDP(P, np.zeros((12, 1)), 0.9), KLBall(1e-12))
+    sup = p > 0
+    vmin = v[sup].min()
+
+    def neg_dual(log_beta):
+        beta = np.exp(log_beta)
+        return -(vmin - beta * (logsumexp(-(v[sup] - vmin) / beta, b=p[sup]) + 1e-12))
+
+    best = -minimize_scalar(neg_dual, bounds=(-5.0, 5.0), method="bounded", options={"xatol": 1e-14}).fun
+    for rows in (False, True):
+        sigma = RobustOperator(rmdp).sigma(v, rows=rows)[0]
+        assert np.all(sigma >= best - 1e-12) and np.all(sigma <= p @ v + 1e-15)
+    sparse = RobustOperator(RobustMDP(rmdp.nominal.to_sparse(), KLBall(1e-12)))
+    assert np.all(np.abs(sparse.sigma(v)[0] - best) <= 1e-12)

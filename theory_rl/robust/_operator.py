@@ -104,15 +104,17 @@ class RobustOperator:
             self.C = np.ascontiguousarray(U.rows(nominal))
         else:  # pragma: no cover - every set class is handled above
             raise InvalidModelError(f"unsupported uncertainty set {type(U).__name__}")
-        if nominal.is_sparse and self.kind in ("l1", "kl"):
+        if nominal.is_sparse and self.kind in ("l1", "linf", "kl"):
             # values straight from the CSR rows (L1: the moved mass goes to the support's or the
-            # global lowest state; KL stays on the support); minimising rows, when asked for,
-            # from a dense copy made for that call only
+            # global lowest state; L-inf: off the support up to min(1, radius) per state unless
+            # restricted; KL stays on the support); minimising rows, when asked for, from a dense
+            # copy made for that call only
             M = nominal.transition_matrix
             self.csr = (np.ascontiguousarray(M.data, dtype=np.float64), np.ascontiguousarray(M.indices),
                         np.ascontiguousarray(M.indptr))
             self._csr_sa_l1 = _kernels.pick(_kernels._csr_sa_l1, M.nnz)
             self._csr_sa_kl = _kernels.pick(_kernels._csr_sa_kl, M.nnz)
+            self._csr_sa_linf = _kernels.pick(_kernels._csr_sa_linf, M.nnz)
         if self.kind == "kl":
             self.full_support = (np.diff(self.csr[2]) == self.S) if self.csr is not None else np.all(self.P2 > 0.0, axis=1)
         self.kl_fails = 0
@@ -158,6 +160,8 @@ class RobustOperator:
         if self.csr is not None and not rows:
             if self.kind == "l1":
                 self._csr_sa_l1(*self.csr, v, order, self.radius, self.restrict, out, self.chunks_rows)
+            elif self.kind == "linf":
+                self._csr_sa_linf(*self.csr, self.radius, v, order, self.restrict, out, self.chunks_rows)
             else:
                 self.kl_fails += int(self._csr_sa_kl(*self.csr, v, self.radius, self.t_warm, 1e-13, 60, out,
                                                      self.chunks_rows))
