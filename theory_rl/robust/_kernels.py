@@ -138,21 +138,29 @@ def csr_sa_l1(data, indices, indptr, v, order, budget, restrict, out_val, chunks
         for i in range(c * step, min(n_rows, (c + 1) * step)):
             lo = indptr[i]
             hi = indptr[i + 1]
+            # one pass: the nominal value, the receiving state (stored at q_min, or q_min = -1:
+            # not stored, p = 0 there) and the highest-value stored entry q_top (the first to give)
+            # (selects, not branches: data-dependent branches mispredicted on every few entries)
             base = 0.0
-            for q in range(lo, hi):
-                base += data[q] * v[indices[q]]
-            # the receiving state: stored at q_min (or q_min = -1: not stored, p = 0 there)
             q_min = -1
-            if restrict:
-                for q in range(lo, hi):
-                    if data[q] > 0.0 and (q_min < 0 or v[indices[q]] < v[indices[q_min]]):
-                        q_min = q
-                v_min = v[indices[q_min]] if q_min >= 0 else 0.0
-            else:
-                for q in range(lo, hi):
-                    if indices[q] == order[0]:
-                        q_min = q
-                v_min = v[order[0]]
+            q_top = -1
+            v_lo = np.inf
+            v_top = -np.inf
+            i_low = order[0]
+            for q in range(lo, hi):
+                vq = v[indices[q]]
+                pq = data[q]
+                base += pq * vq
+                top = pq > 0.0 and vq >= v_top
+                q_top = q if top else q_top
+                v_top = vq if top else v_top
+                if restrict:
+                    low = pq > 0.0 and vq < v_lo
+                else:
+                    low = indices[q] == i_low
+                q_min = q if low else q_min
+                v_lo = vq if low else v_lo
+            v_min = v_lo if q_min >= 0 else (0.0 if restrict else v[i_low])
             eps = min(0.5 * budget[i], 1.0 - (data[q_min] if q_min >= 0 else 0.0))
             if q_min < 0 and restrict:
                 eps = 0.0  # an empty row (not a valid kernel) has nothing to move
@@ -160,6 +168,9 @@ def csr_sa_l1(data, indices, indptr, v, order, budget, restrict, out_val, chunks
                 out_val[i] = base
                 continue
             val = base + eps * v_min
+            if q_top >= 0 and q_top != q_min and data[q_top] >= eps and v[indices[q_top]] > v_min:
+                out_val[i] = val - eps * v[indices[q_top]]  # the top entry gives all of it
+                continue
             rem = eps
             prev_v = np.inf
             prev_q = hi
