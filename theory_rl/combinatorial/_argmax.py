@@ -55,7 +55,8 @@ def _finish(feasible: Any, sol: Any, model: MipModel, action_vars: np.ndarray, a
     if hasattr(feasible, "is_feasible") and not feasible.is_feasible(action, cert):
         raise SolverError(f"the MILP returned action {np.flatnonzero(action).tolist()}, which fails the "
                           "independent feasibility check", status=sol.status)
-    stats = {"backend": sol.backend, "status": sol.status, "time": sol.elapsed, "nodes": sol.nodes,
+    stats = {"backend": sol.backend, "status": sol.status, "time": sol.elapsed, "solve_time": sol.solve_seconds,
+             "nodes": sol.nodes,
              "mip_gap": sol.mip_gap, "objective": sol.objective, "n_vars": model.n_vars, "n_rows": model.n_rows,
              **extra}
     return ArgmaxResult(action=action, value=float(value), certificate=cert, solver_stats=stats)

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Run as many paper-protocol SEQUOIA runs (bench/sequoia.py) in parallel as a many-core machine holds,
+# for at most SECONDS seconds, and write every finished run's JSON record both to
+# bench/results/sequoia_runs/ and to $OUT (the device machine's result folder).
+#
+#   OUT=/some/dir bash bench/sequoia_device.sh 540 [extra bench/sequoia.py arguments]
+#
+# Needs Python 3.12 (or the project's) with torch, numpy, scipy, networkx, joblib, and highspy (a wheel
+# unpacked on PYTHONPATH is enough; set PYTHONPATH before calling). Runs that are already recorded in
+# bench/results/sequoia_runs/ are skipped, so the script can be called again to continue. One run
+# uses one core (torch and HiGHS are limited to one thread each); JOBS defaults to the core count.
+# A run that is still going when the time is up is killed and leaves no record (records are written
+# atomically at the end of a run). Measured on a shared 2-core machine: a paper-protocol run at
+# J = 20 takes on the order of 10-40 CPU-minutes (path slowest), so give it at least that long.
+set -euo pipefail
+SECONDS_BUDGET=${1:?usage: OUT=dir bash bench/sequoia_device.sh SECONDS [bench/sequoia.py args]}
+shift || true
+OUT=${OUT:?set OUT to the directory that receives the records}
+PY=${PYTHON:-python3}
+JOBS=${JOBS:-$(nproc)}
+cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+mkdir -p "$OUT"
+"$PY" - <<'PY'
+import importlib
+for m in ("numpy", "scipy", "networkx", "joblib", "torch", "highspy"):
+    importlib.import_module(m)
+print("dependencies found")
+PY
+set +e
+# the 40 paper-protocol runs, J = 20 first (the J = 40 path runs need hours per run at present)
+timeout --signal=TERM --kill-after=20 "$SECONDS_BUDGET" \
+    "$PY" bench/sequoia.py --jobs "$JOBS" --also-write "$OUT" "$@" 2>&1 | tee "$OUT/sequoia_device.log"
+status=${PIPESTATUS[0]}
+set -e
+# the table from whatever records exist (both the old ones and the ones written just now)
+"$PY" bench/sequoia.py --table-only --out "$OUT/sequoia.json" > "$OUT/sequoia_table.md" 2>&1 || true
+echo "bench/sequoia.py exit status $status (124: stopped at the time limit); records in $OUT"
+ls "$OUT"
