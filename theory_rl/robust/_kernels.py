@@ -434,7 +434,7 @@ def _kl_stats(p, w, t, e, bits):  # pragma: no cover - compiled
     return z, m1 / z, m2 / z
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _kl_row(p, w, vmin, mass_min, wmax, d, t0, tol, max_newton, dual_ok, e, bits):  # pragma: no cover - compiled
     """The KL inner problem of one row ``p`` with ``w = v - v_min`` (entries of ``p`` and ``w``
     aligned; ``w >= 0`` where ``p > 0``): returns ``(status, value, t, Z)`` with ``status`` 0 when
