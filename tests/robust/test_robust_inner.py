@@ -446,3 +446,26 @@ def test_kl_tiny_radius_with_a_far_tiny_mass_regression():
         assert np.all(sigma >= best - 1e-12) and np.all(sigma <= p @ v + 1e-15)
     sparse = RobustOperator(RobustMDP(rmdp.nominal.to_sparse(), KLBall(1e-12)))
     assert np.all(np.abs(sparse.sigma(v)[0] - best) <= 1e-12)
+
+
+def test_kl_cold_start_lost_to_cancellation_regression():
+    """A row with mass 8e-20 at its lowest value (found by comparing the dense and CSR kernels):
+    Var_p(w) cancels to 0, the cold start was t = 4e148, and halving the bracket never came back
+    within 60 steps (the dense kernel returned v_min = 0 and counted a failure). Now both kernels
+    reach the 1-D dual's maximum."""
+    p = np.array([0.0, 0.0, 1.17909987e-02, 8.13587029e-20, 0.0, 0.0, 0.0, 0.0])
+    p[7] = 1.0 - p.sum()
+    v = np.array([-1.0, 5.0, 3.0, 0.0, -4.0, 1.0, -3.0, 3.0])
+    P = np.broadcast_to(p, (8, 1, 8)).copy()
+    rmdp = RobustMDP(FiniteMDP(P, np.zeros((8, 1)), 0.9), KLBall(1e-3))
+    sup = p > 0
+
+    def neg_dual(log_beta):
+        beta = np.exp(log_beta)
+        return -(-beta * (logsumexp(-v[sup] / beta, b=p[sup]) + 1e-3))  # v_min = 0 on the support
+
+    best = -minimize_scalar(neg_dual, bounds=(-8.0, 4.0), method="bounded", options={"xatol": 1e-14}).fun
+    for model in (rmdp, RobustMDP(rmdp.nominal.to_sparse(), KLBall(1e-3))):
+        op = RobustOperator(model)
+        np.testing.assert_allclose(op.sigma(v)[0], best, atol=1e-10)
+        assert op.kl_fails == 0

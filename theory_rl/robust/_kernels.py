@@ -505,6 +505,11 @@ def _kl_row(p, w, vmin, mass_min, wmax, d, t0, tol, max_newton, dual_ok, e, bits
                 t_new = 2.0 * t_lo + 1.0
             elif t_lo > 0.0:
                 t_new = np.sqrt(t_lo * t_hi)
+            elif t_hi * wmax > 1e3:
+                # far above any useful scale (a cold start from a variance lost to cancellation
+                # was 4e148 on a row with mass 8e-20 at its minimum; halving never got back):
+                # geometric steps towards 1 / max w
+                t_new = np.sqrt(t_hi / wmax)
             else:
                 t_new = 0.5 * t_hi
         if t_hi < np.inf and t_hi - t_lo <= 1e-15 * t_hi:
