@@ -6,6 +6,7 @@ RockSample(4,4)) run in the same process.
     .venv/bin/python bench/pomdp.py --quick    # 5 s per hard problem, fewer POMCP episodes
     .venv/bin/python bench/pomdp.py --files TagAvoid.pomdp RockSample_4_4.pomdp --note "loaded"
                                                # rerun some rows, replace them in the JSON
+                                               # (with --quick: printed only)
 
 Every solve gets a CPU-time budget (hsvi2(clock="cpu"): process_time, not wall time), so a
 loaded machine slows the run but does not shrink the budget.
@@ -217,6 +218,9 @@ def main() -> None:
     hsvi_rows = bench_hsvi(args.quick, args.files, args.note)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     if args.files:
+        if args.quick:
+            print("\n--quick with --files: rows printed only, the results file is left as it is")
+            return
         old = json.loads(RESULTS.read_text())
         rerun = {r["file"] for r in hsvi_rows}
         old["hsvi2"] = sorted([r for r in old["hsvi2"] if r["file"] not in rerun] + hsvi_rows, key=lambda r: r["file"])
