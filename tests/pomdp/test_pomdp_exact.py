@@ -224,3 +224,32 @@ def test_dominance_lp_is_solved_again_from_scratch_when_the_warm_start_fails():
     lp.h = WarmStartFailsOnce()
     delta, b = lp.solve(np.array([0.0, 1.0]))  # max_b b.phi - b.q is 1, at b = (0, 1)
     assert delta == pytest.approx(1.0) and np.allclose(b, [0.0, 1.0])
+
+
+def test_dominance_lp_falls_back_to_linprog_when_highspy_fails_twice():
+    # a status other than Optimal after the solve from scratch: the same LP goes to scipy's linprog
+    from theory_rl.pomdp._exact import _DominanceLP
+
+    lp = _DominanceLP(3)
+    if lp._hs is None:
+        pytest.skip("highspy is not installed")
+    for q in ([1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.4, 0.4, 0.4]):
+        lp.add(np.array(q))
+    real = lp.h
+
+    class AlwaysUnknown:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def getModelStatus(self):  # noqa: N802 - the highspy name
+            return lp._hs.HighsModelStatus.kUnknown
+
+    phi = np.array([0.2, 0.3, 0.9])
+    expected = _DominanceLP(3, use_highspy=False)
+    for q in lp.rows:
+        expected.add(q)
+    lp.h = AlwaysUnknown()
+    delta, b = lp.solve(phi)
+    ref_delta, ref_b = expected.solve(phi)
+    assert delta == pytest.approx(ref_delta, abs=1e-9) and np.allclose(b, ref_b, atol=1e-9)
+    assert delta == pytest.approx(0.5, abs=1e-9)  # max_b b.phi - max(b1, b2, 0.4): at b = (0, 0, 1), 0.9 - 0.4

@@ -177,9 +177,9 @@ class _DominanceLP:
         self.h = h
 
     def add(self, q: np.ndarray) -> None:
-        if self._hs is None:
-            self.rows.append(np.asarray(q, dtype=float))
-        else:
+        # the rows are kept in both modes: scipy's linprog is the last resort when highspy fails
+        self.rows.append(np.asarray(q, dtype=float))
+        if self._hs is not None:
             self.h.addRow(0.0, self._hs.kHighsInf, self.S + 1, self.cols, np.r_[-q, 1.0])
 
     def solve(self, phi: np.ndarray) -> tuple[float, np.ndarray]:
@@ -197,7 +197,10 @@ class _DominanceLP:
             h.run()
             status = h.getModelStatus()
         if status != self._hs.HighsModelStatus.kOptimal:
-            raise SolverError("HiGHS failed on a dominance LP in incremental pruning", status=h.modelStatusToString(status))
+            # still not optimal (seen once in 250 random POMDPs with up to 4 states): solve the same
+            # LP afresh through scipy's linprog (HiGHS with presolve, a new model), which raises
+            # SolverError itself if that fails too
+            return self._solve_scipy(phi)
         x = np.asarray(h.getSolution().col_value)
         b = np.clip(x[: self.S], 0.0, None)
         return float(h.getInfo().objective_function_value), b / b.sum()
