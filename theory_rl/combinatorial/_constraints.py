@@ -29,7 +29,7 @@ import scipy.sparse as sp
 
 from .._validation import as_float_array, first_index, format_index, rng_from_seed
 from ..errors import InvalidModelError
-from ._mip import FAST_HIGHS_OPTIONS, MipModel
+from ._mip import FAST_HIGHS_OPTIONS, LIGHT_ROOT_HIGHS_OPTIONS, MipModel
 
 __all__ = [
     "Budget",
@@ -614,6 +614,8 @@ class Capacity(_Base):
     Independent check: exact bin packing of ``{kappa_j : a_j = 1}`` into bins ``c`` (depth-first
     search, largest item first), or the assignment certificate checked load by load.
     """
+
+    highs_options: ClassVar[dict[str, Any]] = LIGHT_ROOT_HIGHS_OPTIONS  # presolve pays off on the bin rows
 
     costs: np.ndarray
     capacities: np.ndarray

@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from .._result import ResultMixin
 from ..errors import DependencyNotInstalled, InvalidModelError, SolverError
 
-__all__ = ["DEFAULT_HIGHS_OPTIONS", "FAST_HIGHS_OPTIONS", "HIGHS_DEFAULT_OPTIONS", "MipModel", "MipSolution", "solve_mip"]
+__all__ = ["DEFAULT_HIGHS_OPTIONS", "FAST_HIGHS_OPTIONS", "HIGHS_DEFAULT_OPTIONS", "LIGHT_ROOT_HIGHS_OPTIONS", "MipModel", "MipSolution", "solve_mip"]
 
 
 class MipModel:
@@ -125,16 +125,17 @@ class MipSolution(ResultMixin):
 DEFAULT_HIGHS_OPTIONS: dict[str, Any] = {"mip_allow_restart": False, "mip_heuristic_run_rins": False,
                                          "mip_heuristic_run_rens": False}
 
-# On top of the defaults, for the Q-network MILPs over the budget, matching and capacity sets (CPU ms
-# per solve, trained nets, HiGHS 1.16, median of 5-8 states; these models close at the root node):
+# On top of the defaults, for the Q-network MILPs (CPU ms per solve, nets trained by myopic pre-training,
+# HiGHS 1.16, median over 5-10 states, shared 2-core machine): the root heuristics below are redundant
+# next to the root LP + cuts on these models (almost all close at the root node), and HiGHS' presolve
+# costs more than it saves on the budget and matching sets (it probes every binary of the big-M rows):
 # budget J=100 2x32 72 -> 19, J=20 2x32 73 -> 28, J=40 2x64 180 -> 121; interventions J=40 12 -> 4;
-# matching J=40 58 -> 28; capacity J=40 33 -> 20. Presolve is what costs most here (it probes every
-# binary of the big-M rows and removes little); the remaining switches are root heuristics that the
-# root LP + cuts make redundant. None of them is part of the optimality proof. The path set keeps
-# presolve: there it removes most of the time-expanded arcs, and J = 40 got slower without it.
-FAST_HIGHS_OPTIONS: dict[str, Any] = {"presolve": "off", "mip_heuristic_effort": 0.0,
-                                      "mip_heuristic_run_feasibility_jump": False,
-                                      "mip_heuristic_run_root_reduced_cost": False, "mip_detect_symmetry": False}
+# matching J=40 58 -> 37, J=20 16 -> 11. The capacity set keeps presolve (J=40: 34 with it, 52
+# without; 31 with it and the heuristics off), and so does the path set (it removes most of the
+# time-expanded arcs; J=40 got slower without it). None of these switches is part of the optimality proof.
+LIGHT_ROOT_HIGHS_OPTIONS: dict[str, Any] = {"mip_heuristic_effort": 0.0, "mip_heuristic_run_feasibility_jump": False,
+                                            "mip_heuristic_run_root_reduced_cost": False, "mip_detect_symmetry": False}
+FAST_HIGHS_OPTIONS: dict[str, Any] = {**LIGHT_ROOT_HIGHS_OPTIONS, "presolve": "off"}
 
 # HiGHS' own defaults for every option set above (to measure against).
 HIGHS_DEFAULT_OPTIONS: dict[str, Any] = {"mip_allow_restart": True, "mip_heuristic_run_rins": True,
