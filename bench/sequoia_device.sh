@@ -4,14 +4,18 @@
 # bench/results/sequoia_runs/ and to $OUT (the device machine's result folder).
 #
 #   OUT=/some/dir bash bench/sequoia_device.sh 540 [extra bench/sequoia.py arguments]
+#   OUT=/some/dir HIGHSPY_WHEEL=highspy-1.16.0-cp312-...whl PYTHON=python3.12 JOBS=16 bash bench/sequoia_device.sh 540
 #
 # Needs Python 3.12 (or the project's) with torch, numpy, scipy, networkx, joblib, and highspy (a wheel
 # unpacked on PYTHONPATH is enough; set PYTHONPATH before calling). Runs that are already recorded in
 # bench/results/sequoia_runs/ are skipped, so the script can be called again to continue. One run
 # uses one core (torch and HiGHS are limited to one thread each); JOBS defaults to the core count.
 # A run that is still going when the time is up is killed and leaves no record (records are written
-# atomically at the end of a run). Measured on a shared 2-core machine: a paper-protocol run at
-# J = 20 takes on the order of 10-40 CPU-minutes (path slowest), so give it at least that long.
+# atomically at the end of a run). Measured on the shared 2-core machine (CPU time, paper protocol): a run at
+# J = 20 takes about 4 CPU-min (interventions, measured), 7-8 (matching, capacity, estimated) and 20 (path,
+# estimated); at J = 40 about 3 (interventions), 23-25 (matching, capacity) and some 19 CPU-hours (path).
+# So for a window of about 9 minutes on 16 cores, ask for the runs that can finish:
+#   OUT=/dir bash bench/sequoia_device.sh 540 --sizes 20,5 --domains interventions matching capacity
 set -euo pipefail
 SECONDS_BUDGET=${1:?usage: OUT=dir bash bench/sequoia_device.sh SECONDS [bench/sequoia.py args]}
 shift || true
@@ -19,6 +23,10 @@ OUT=${OUT:?set OUT to the directory that receives the records}
 PY=${PYTHON:-python3}
 JOBS=${JOBS:-$(nproc)}
 cd "$(dirname "$0")/.."
+if [ -n "${HIGHSPY_WHEEL:-}" ]; then  # optional: a highspy wheel file to unpack and put on PYTHONPATH
+    mkdir -p /tmp/highspy_wheel && "$PY" -m zipfile -e "$HIGHSPY_WHEEL" /tmp/highspy_wheel
+    PYTHONPATH="/tmp/highspy_wheel${PYTHONPATH:+:$PYTHONPATH}"
+fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 mkdir -p "$OUT"
