@@ -21,7 +21,7 @@ from theory_rl.combinatorial import (
     metro_graph,
     solve_mip,
 )
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidModelError, SolverError
 
 
 def _milp_max_linear(constraint, c):
@@ -193,3 +193,27 @@ def test_capacity_rejects_non_integer_costs_and_capacities(costs, caps, message)
     # 2.7 + 1 > 3; a NaN capacity gave a bare numpy ValueError
     with pytest.raises(InvalidModelError, match=message):
         Capacity(costs, caps, 2)
+
+
+@pytest.mark.parametrize("graph_seed", range(12))
+def test_canonical_walks_allow_exactly_the_actions_of_all_walks(graph_seed):
+    # idle steps only at the source (canonical_walks=True, the default) keep the set
+    # of feasible actions: per action, the MILP with the action fixed is feasible in both models iff the
+    # independent Held-Karp check accepts it
+    rng = np.random.default_rng(graph_seed)
+    g = metro_graph(7, seed=graph_seed)
+    B, L = int(rng.integers(1, 4)), int(rng.integers(2, 9))
+    canon, every = Path(g, 0, B, L), Path(g, 0, B, L, canonical_walks=False)
+    for bits in range(2 ** 7):
+        act = np.array([(bits >> j) & 1 for j in range(7)], dtype=np.int8)
+        expect = canon.is_feasible(act)
+        for p in (canon, every):
+            model = MipModel()
+            a = model.add_vars(7, lb=act, ub=act, integer=True)
+            p.add_to(model, a)
+            try:
+                solve_mip(model)
+                found = True
+            except SolverError:
+                found = False
+            assert found == expect, (graph_seed, bits, p.canonical_walks)
