@@ -78,14 +78,27 @@ def versions() -> dict:
         out["highspy"] = version("highspy")
     except Exception:  # installed from a wheel via PYTHONPATH: no metadata
         out["highspy"] = getattr(highspy, "__version__", "unknown")
-    try:
-        import subprocess
-
-        out["git_commit"] = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                           cwd=Path(__file__).parent, timeout=10).stdout.strip() or None
-    except Exception:
-        out["git_commit"] = None
+    out.update(_CODE_AT_START)
     return out
+
+
+def _code_at_start() -> dict:
+    """The git commit when this process started (the code it imported), and whether the files it runs
+    differed from that commit then."""
+    import subprocess
+
+    here = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=here,
+                                timeout=10).stdout.strip() or None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "theory_rl/combinatorial", "bench/sequoia.py"],
+                               capture_output=True, text=True, cwd=here, timeout=10).stdout.strip()
+        return {"git_commit": commit, "code_differs_from_commit": bool(dirty)}
+    except Exception:  # no git on the machine
+        return {"git_commit": None, "code_differs_from_commit": None}
+
+
+_CODE_AT_START = _code_at_start()
 
 
 def write_atomic(path: Path, payload: dict) -> None:
