@@ -444,3 +444,26 @@ def test_protagonist_dynamics_converge_to_the_qre(game, alpha, beta):
     res = qarl_train(game, LinearTemperatureSchedule(beta, beta), alpha=alpha, n_iterations=40, step_size=0.25)
     qre = soft_minimax_value_iteration(game, alpha=alpha, beta=beta, tol=1e-12)
     np.testing.assert_allclose(res.pi, qre.pi, atol=1e-3)
+
+
+def test_curriculum_public_functions_validate_their_inputs():
+    """clipped_gamma_weights returned NaN weights for a negative concentration and raised
+    ZeroDivisionError for a zero rate; soft_best_response accepted a negative alpha and reported
+    a NaN alpha or tol as non-convergence; qarl_train passed a negative tol on (regression)."""
+    game = _windy_game()
+    grid = np.geomspace(1e-3, 1.0, 5)
+    for kwargs, field in [(dict(concentration=-1.0, rate=1.0, grid=grid), "concentration"),
+                          (dict(concentration=1.0, rate=0.0, grid=grid), "rate"),
+                          (dict(concentration=1.0, rate=1.0, grid=grid[::-1]), "grid"),
+                          (dict(concentration=1.0, rate=1.0, grid=np.array([0.1, np.nan, 1.0])), "grid"),
+                          (dict(concentration=1.0, rate=1.0, grid=np.array([0.1])), "grid"),
+                          (dict(concentration=1.0, rate=1.0, grid=np.ones((2, 2))), "grid")]:
+        with pytest.raises(InvalidModelError, match=field):
+            clipped_gamma_weights(**kwargs)
+    pi = np.full((game.shape[0], game.shape[1]), 1.0 / game.shape[1])
+    for kwargs, field in [(dict(alpha=-1.0), "alpha"), (dict(alpha=np.nan), "alpha"), (dict(tol=-1.0), "tol"),
+                          (dict(tol=np.nan), "tol")]:
+        with pytest.raises(InvalidModelError, match=field):
+            soft_best_response(game, pi, **{"alpha": 0.1, "betas": [0.1], **kwargs})
+    with pytest.raises(InvalidModelError, match="tol"):
+        qarl_train(game, LinearTemperatureSchedule(), alpha=0.1, n_iterations=1, tol=-1.0)

@@ -90,7 +90,7 @@ from .._result import ResultMixin
 from .._validation import as_float_array, check_probability_rows
 from ..envs._common import check_int, check_real
 from ..errors import InvalidModelError, SolverError
-from ..tabular._common import iterations
+from ..tabular._common import check_tol, iterations
 from ._qarl import MarkovGame, best_response_value, nash_value_iteration
 
 __all__ = [
@@ -283,7 +283,11 @@ def clipped_gamma_weights(concentration: float, rate: float, grid: np.ndarray) -
     grid : ndarray, shape (n,)
         Increasing, positive temperatures.
     """
-    g = np.asarray(grid, dtype=float)
+    concentration = check_real(concentration, "concentration", low=0.0, low_open=True)
+    rate = check_real(rate, "rate", low=0.0, low_open=True)
+    g = as_float_array(grid, "grid", ndim=1)
+    if g.size < 2 or not np.all(np.isfinite(g)) or g[0] <= 0.0 or not np.all(np.diff(g) > 0.0):
+        raise InvalidModelError(f"grid must hold at least 2 increasing, positive, finite temperatures, got {g}")
     F0 = gammainc(concentration, rate * g)
     F1 = gammainc(concentration + 1.0, rate * g)
     m0 = np.diff(F0)
@@ -340,6 +344,8 @@ def soft_best_response(
     betas = np.atleast_1d(as_float_array(betas, "betas"))
     if betas.ndim != 1 or not np.all(np.isfinite(betas) & (betas > 0)):
         raise InvalidModelError(f"betas must be positive finite temperatures, got {betas}")
+    alpha = check_real(alpha, "alpha", low=0.0)
+    tol = check_tol(tol)
     max_iter = check_int(max_iter, "max_iter")
     g = game.gamma
     r_b = np.einsum("sa,sab->sb", pi, game.R)
@@ -617,6 +623,7 @@ def qarl_train(
     protagonist_steps = check_int(protagonist_steps, "protagonist_steps")
     step_size = check_real(step_size, "step_size", low=0.0, high=1.0, low_open=True)
     n_grid = check_int(n_grid, "n_grid", minimum=2)
+    tol = check_tol(tol)
     S, A, B = game.shape
     d0 = np.full(S, 1.0 / S) if game.d0 is None else game.d0
     nash = nash_value_iteration(game, tol=1e-10)
