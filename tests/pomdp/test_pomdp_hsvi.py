@@ -131,6 +131,22 @@ def test_hsvi2_rejects_bad_input(tiger):
 
 
 @pytest.mark.parametrize(
+    ("options", "message"),
+    [({"b0": [np.nan, 1.0]}, r"b0\[0\] is nan"),  # used to run from state 1 alone: V = 28.4, not a bound at b0
+     ({"b0": [1.5, -0.5]}, r"b0\[1\] = -0.5"), ({"b0": [1.0, 0.0, 0.0]}, "b0 has shape"),
+     ({"time_limit": float("nan")}, "time_limit"),  # NaN never expires: the budget was ignored
+     ({"time_limit": -1.0}, "time_limit"), ({"max_iter": 2.5}, "max_iter"),  # ran 3 trials
+     ({"max_iter": -1}, "max_iter"), ({"max_depth": 0}, "max_depth"),  # empty trials until the time limit
+     ({"max_depth": 2.5}, "max_depth"),  # bare TypeError
+     ({"prune_growth": float("nan")}, "prune_growth"), ({"prune_growth": 0.5}, "prune_growth"),
+     ({"target_gap": "a"}, "target_gap")],  # bare float() ValueError
+)
+def test_hsvi2_rejects_bad_options_naming_them(tiger, options, message):
+    with pytest.raises(InvalidModelError, match=message):
+        hsvi2(tiger, target_gap=options.pop("target_gap", 1e-3), time_limit=options.pop("time_limit", 2.0), **options)
+
+
+@pytest.mark.parametrize(
     ("beliefs", "message"),
     [([2.0, 2.0], r"beliefs\[0, :\] sums to 4"), ([1.5, -0.5], r"beliefs\[0, 1\] = -0.5"),
      ([[0.5, 0.5], [np.nan, 1.0]], r"beliefs\[1, 0\] is nan")],

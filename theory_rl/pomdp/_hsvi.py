@@ -762,6 +762,10 @@ def sawtooth_upper_bound(solution: POMDPSolution, beliefs: Any) -> np.ndarray | 
 _CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
+def _is_real(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
 def hsvi2(
     model: POMDP,
     *,
@@ -825,21 +829,21 @@ def hsvi2(
     target_gap : float
         Stop when ``upper - lower <= target_gap`` at ``b0``.
     time_limit : float
-        Seconds on ``clock`` (checked between trials and along a trial).
+        Seconds on ``clock`` (checked between trials and along a trial); positive, ``inf`` for none.
     clock : {"wall", "cpu"}
         ``"wall"``: :func:`time.perf_counter`; ``"cpu"``: this process's CPU time
         (:func:`time.process_time`), for budgets on a shared machine. ``history["time"]`` uses it.
-    max_iter : int, optional
+    max_iter : int >= 1, optional
         Maximum number of trials.
     sampling : {"sarsop", "hsvi"}
         Trial termination rule (above).
     zeta : float in [0, 1)
         Trial precision as a fraction of the current gap at ``b0`` (SARSOP's and HSVI2's
         improvement constant; ``zeta = 0`` uses ``eps = target_gap``).
-    max_depth : int, optional
+    max_depth : int >= 1, optional
         Depth cap of a trial; default ``ceil(log(width / target_gap) / log(1 / gamma)) + 1`` with
         the initial bound width (the HSVI rule never goes deeper).
-    prune_growth : float
+    prune_growth : float > 1
         Prune alpha vectors / upper points when their number has grown by this factor since the
         last pruning. Pruning often costs lower bound: a vector maximal at no sampled belief may
         still be maximal at their successors, which every backup reads (TagAvoid, 20 CPU-s:
@@ -862,14 +866,29 @@ def hsvi2(
         with ``lower``, ``upper``, ``time``, ``n_vectors``, ``n_points``, ``n_backups`` per trial
         (index 0 = the initial bounds), ``info["upper"]`` for :func:`sawtooth_upper_bound`,
         ``info["n_beliefs"]`` / ``info["n_reachable"]`` (sampled / optimally reachable beliefs).
+
+    Raises
+    ------
+    InvalidModelError
+        If ``gamma >= 1``; an option is out of range (``target_gap``, ``time_limit``, ``zeta``,
+        ``sweep_fraction``, ``delta``, ``prune_growth``, the integers ``max_iter``/``max_depth``;
+        the option is named); or ``b0`` is not a probability vector of length ``S`` (the entry is
+        named: NaN, negative, wrong sum).
     """
     if not isinstance(model, POMDP):
         raise InvalidModelError(f"model must be a theory_rl.models.POMDP, got {type(model).__name__}")
     if not model.gamma < 1.0:
         raise InvalidModelError("hsvi2 needs gamma < 1 (infinite-horizon discounted model)")
-    target_gap = float(target_gap)
-    if not (target_gap > 0 and math.isfinite(target_gap)):
+    if not (_is_real(target_gap) and target_gap > 0 and math.isfinite(target_gap)):
         raise InvalidModelError(f"target_gap = {target_gap!r} must be a positive finite number")
+    target_gap = float(target_gap)
+    if not (_is_real(time_limit) and time_limit > 0):  # NaN never expires: the run ignored the budget
+        raise InvalidModelError(f"time_limit = {time_limit!r} must be a positive number of seconds (inf allowed)")
+    for name, value in (("max_iter", max_iter), ("max_depth", max_depth)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+            raise InvalidModelError(f"{name} = {value!r} must be an integer >= 1")
+    if not (_is_real(prune_growth) and math.isfinite(prune_growth) and prune_growth > 1.0):
+        raise InvalidModelError(f"prune_growth = {prune_growth!r} must be a finite number > 1")
     if not (0.0 <= zeta < 1.0):
         raise InvalidModelError(f"zeta = {zeta!r} must lie in [0, 1)")
     if not (0.0 <= sweep_fraction < 1.0):
@@ -883,8 +902,10 @@ def hsvi2(
     now = _CLOCKS[clock]
     start = now()
     belief0 = model.b0 if b0 is None else as_float_array(b0, "b0", ndim=1)
-    if belief0.shape != (model.n_states,) or abs(belief0.sum() - 1.0) > 1e-8 or belief0.min() < 0:
-        raise InvalidModelError(f"b0 must be a probability vector of length {model.n_states}")
+    if belief0.shape != (model.n_states,):
+        raise InvalidModelError(f"b0 has shape {belief0.shape}, expected a probability vector of length {model.n_states}")
+    # NaN entries used to pass (NaN compares False) and the search ran from the other entries
+    check_probability_rows(belief0[None, :], "b0", atol=1e-8, row_shape=())
 
     blind = blind_lower_bound(model)
     fib = fib_upper_bound(model)
