@@ -195,6 +195,58 @@ def test_capacity_rejects_non_integer_costs_and_capacities(costs, caps, message)
         Capacity(costs, caps, 2)
 
 
+def _closed_walk_visit_sets(graph, source, L):
+    """Every node set visited by a closed walk of exactly L steps (moves along edges or idle
+    steps anywhere), by breadth-first search over (node, visited) pairs: no shortest paths, no
+    Held-Karp, no MILP."""
+    states = {(source, frozenset([source]))}
+    for _ in range(L):
+        states = {(w, seen | {w}) for v, seen in states for w in [*graph.neighbors(v), v]}
+    return [seen for v, seen in states if v == source]
+
+
+def _adversarial_graphs():
+    split = nx.Graph([(0, 1), (1, 2), (3, 4), (4, 5)])  # two components and an isolated node 6
+    split.add_node(6)
+    named = nx.Graph([("a", "b"), ("b", "c"), ("c", "a"), ("c", "d"), ("d", "d")])  # labels, a self-loop edge
+    multi = nx.MultiGraph([(0, 1), (0, 1), (1, 2), (2, 3)])  # parallel edges: bare ValueError before
+    return [(split, 0, 3, 4), (split, 0, 2, 1), (split, 6, 2, 3), (split, 3, 7, 6), (named, "c", 2, 3),
+            (named, "d", 2, 5), (nx.star_graph(4), 1, 3, 4), (multi, 0, 2, 5)]
+
+
+@pytest.mark.parametrize("case", range(len(_adversarial_graphs())))
+def test_path_milp_and_held_karp_match_walk_enumeration_on_adversarial_graphs(case):
+    # disconnected parts (unreachable nodes: infinite distances in the arc pruning), an isolated
+    # source, a budget above the reachable stations, non-integer labels, a self-loop edge, parallel
+    # edges: both MILPs (canonical and every self-loop) and the Held-Karp check accept exactly the
+    # actions some closed walk of L steps covers
+    graph, source, B, L = _adversarial_graphs()[case]
+    nodes = list(graph.nodes)
+    visit_sets = _closed_walk_visit_sets(graph, source, L)
+    models = [Path(graph, source, B, L), Path(graph, source, B, L, canonical_walks=False)]
+    for bits in range(2 ** len(nodes)):
+        act = np.array([(bits >> j) & 1 for j in range(len(nodes))], dtype=np.int8)
+        acted = {nodes[j] for j in np.flatnonzero(act)}
+        truth = len(acted) <= B and any(acted <= seen for seen in visit_sets)
+        assert models[0].is_feasible(act) == truth, (case, bits)
+        for p in models:
+            model = MipModel()
+            p.add_to(model, model.add_vars(len(nodes), lb=act, ub=act, integer=True))
+            try:
+                solve_mip(model)
+                found = True
+            except SolverError:
+                found = False
+            assert found == truth, (case, bits, p.canonical_walks)
+
+
+@pytest.mark.parametrize("walk_length", [2.5, "3", True, 0, -1])
+def test_path_rejects_non_integer_walk_length(walk_length):
+    # 2.5 was truncated to 2 and True read as 1 silently
+    with pytest.raises(InvalidModelError, match="walk_length"):
+        Path(nx.path_graph(3), 0, 1, walk_length=walk_length)
+
+
 @pytest.mark.parametrize("graph_seed", range(12))
 def test_canonical_walks_allow_exactly_the_actions_of_all_walks(graph_seed):
     # idle steps only at the source (canonical_walks=True, the default) keep the set

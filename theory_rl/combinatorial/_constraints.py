@@ -289,9 +289,12 @@ class Path(_Base):
         if self.source not in self.graph:
             raise InvalidModelError(f"source {self.source!r} is not a node of the graph")
         _check_budget(self.budget, len(nodes))
-        L = max(2 * self.budget, 1) if self.walk_length is None else int(self.walk_length)
-        if L < 1:
-            raise InvalidModelError(f"walk_length L = {L} must be >= 1 (default max(2B, 1))")
+        L = self.walk_length
+        if L is None:
+            L = max(2 * int(self.budget), 1)
+        elif isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 1:  # 2.5 was truncated to 2
+            raise InvalidModelError(f"walk_length L = {L!r} must be an integer >= 1 (default max(2B, 1))")
+        L = int(L)
         object.__setattr__(self, "walk_length", L)
         object.__setattr__(self, "nodes", nodes)
         index = {v: i for i, v in enumerate(nodes)}
@@ -307,7 +310,9 @@ class Path(_Base):
 
     def _arcs(self) -> np.ndarray:
         index = {v: i for i, v in enumerate(self.nodes)}
-        arcs = [(index[u], index[v]) for u, v in self.graph.edges if u != v]
+        # edges() yields (u, v) pairs also for a MultiGraph (iterating its edge view gives (u, v, key));
+        # parallel edges are one arc
+        arcs = list(dict.fromkeys((index[u], index[v]) for u, v in self.graph.edges() if u != v))
         arcs = arcs + [(v, u) for u, v in arcs] + [(i, i) for i in range(len(self.nodes))]
         return np.array(arcs, dtype=np.int64)
 
