@@ -382,6 +382,14 @@ def _tilt_moments(e, scale, w):  # pragma: no cover - compiled
     return z, m1, m2
 
 
+@numba.njit(fastmath=_FASTMATH, cache=True, inline="never")
+def _scaled_copy(e, scale, c, out):  # pragma: no cover - compiled
+    """``out = e * scale * c`` (not inlined, as :func:`_tilt_moments`: ``scale`` is a view of
+    integer bits written by the caller)."""
+    for j in range(e.shape[0]):
+        out[j] = e[j] * scale[j] * c
+
+
 @numba.njit(fastmath=_EXP_MATH, cache=True)
 def exp_nonpositive(x, out, bits):  # pragma: no cover - compiled
     """``out = exp(x)`` for ``x <= 0`` with the tilt's exp (exposed for its accuracy test)."""
@@ -582,9 +590,9 @@ def sa_kl(P2, full_support, v, order, delta, t_warm, tol, max_newton, out_val, o
                     for j in range(n):
                         out_rows[i, j] = p[j] / mass_min if (p[j] > 0.0 and w[j] <= 0.0) else 0.0
                 else:
-                    exp_nonpositive(-t * w, e, bits)
-                    for j in range(n):
-                        out_rows[i, j] = p[j] * e[j] / z
+                    # _kl_row returned right after evaluating the tilt at t: e and bits hold
+                    # p exp(-t w) (mantissa part and exponent), so the row costs no exp pass
+                    _scaled_copy(e, bits.view(np.float64), 1.0 / z, out_rows[i])
     return fails.sum()
 
 
