@@ -123,3 +123,50 @@ def test_parallel_target_solves_give_the_same_training_and_threads_are_restored(
     assert t["n_target_solves"] + t["n_memo_hits"] == kw["batch_size"] * len(serial.td_loss)
     with pytest.raises(InvalidModelError, match="n_jobs"):
         sequoia_train(cormab, n_jobs=0, **kw)
+
+
+@pytest.mark.parametrize("target_update_every", [1, 10**9])
+def test_target_argmax_memo_is_cleared_exactly_at_target_updates(monkeypatch, target_update_every):
+    # the memo of a*(s') may only answer for the target net it was filled with: with a hard update
+    # after every step no answer may cross steps (solves = distinct s' per batch); with a target that
+    # never changes every s' is solved once over the whole run (solves = distinct s' overall)
+    batches = []
+    original = _Replay.sample
+
+    def recording_sample(self, batch, beta):
+        idx, w = original(self, batch, beta)
+        batches.append(self.s2[idx].copy())
+        return idx, w
+
+    monkeypatch.setattr(_Replay, "sample", recording_sample)
+    cormab = make_cormab("budget", 4, 1, seed=5, horizon=6)
+    res = sequoia_train(cormab, hidden=(4,), episodes=2, pretrain_epochs=1, n_random_states=6, batch_size=6,
+                        target_update_every=target_update_every, seed=2)
+    t = res.params["timings"]
+    assert len(batches) == len(res.td_loss) > 2
+    if target_update_every == 1:
+        expected = sum(len({row.tobytes() for row in b}) for b in batches)
+    else:
+        expected = len({row.tobytes() for b in batches for row in b})
+    assert t["n_target_solves"] == expected
+    assert t["n_target_solves"] + t["n_memo_hits"] == 6 * len(batches)
+
+
+def test_torch_thread_count_is_restored_after_training_and_after_an_error():
+    import torch
+
+    saved = torch.get_num_threads()
+    torch.set_num_threads(3)  # not the training value (1), so a missing restore shows
+    try:
+        cormab = make_cormab("budget", 3, 1, seed=2, horizon=3)
+        sequoia_train(cormab, hidden=(4,), episodes=1, pretrain_epochs=1, n_random_states=4, batch_size=4, seed=0)
+        assert torch.get_num_threads() == 3
+        with pytest.raises(InvalidModelError, match="train_constraint"):  # raised inside the thread context
+            sequoia_train(cormab, train_constraint="none", episodes=0, pretrain_epochs=0)
+        assert torch.get_num_threads() == 3
+        for bad in (0, 2.5, True):  # 0 was a bare torch RuntimeError, 2.5 ran with 2 threads
+            with pytest.raises(InvalidModelError, match="torch_threads"):
+                sequoia_train(cormab, torch_threads=bad, episodes=0, pretrain_epochs=0)
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(saved)

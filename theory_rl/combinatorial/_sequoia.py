@@ -60,6 +60,8 @@ def _torch_threads(n: int | None) -> Iterator[None]:
     if n is None:
         yield
         return
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:  # 0: bare RuntimeError, 2.5: ran 2
+        raise InvalidModelError(f"torch_threads = {n!r} must be an integer >= 1 or None")
     saved = torch.get_num_threads()
     torch.set_num_threads(int(n))
     try:
