@@ -272,3 +272,80 @@ def test_sawtooth_with_chained_points_equals_the_formula(model):
             c = float((b[s_i] / b_i).min())
             best = min(best, float(b @ corner) + c * up["delta"][i]) if up["delta"][i] < 0 else best
         assert v == pytest.approx(best, abs=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([0.0, 0.05, 0.3]))
+def test_delta_dominance_keeps_every_vector_best_near_a_witness(seed, delta):
+    # SARSOP's delta-dominance (conservative L1 form): a vector maximal at some belief within L1
+    # distance delta of a witness belief must be kept; with delta = 0 exactly the witnesses' maximisers
+    from theory_rl.pomdp._hsvi import _witness_alpha
+
+    rng = np.random.default_rng(seed)
+    S, K, n = 3, 15, 4
+    GT = rng.normal(size=(S, K)) * rng.uniform(0.1, 10, size=K)
+    W = rng.dirichlet(np.full(S, 0.7), size=n)
+    W[0] = np.eye(S)[rng.integers(S)]  # a corner witness (support of one state)
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    idx, val = [], []
+    for i, b in enumerate(W):
+        nz = np.flatnonzero(b > 0)
+        idx.append(nz)
+        val.append(b[nz])
+        ptr[i + 1] = ptr[i] + nz.size
+    keep = np.zeros(K, dtype=np.bool_)
+    _witness_alpha(ptr, np.concatenate(idx), np.concatenate(val), np.arange(n), GT, K, delta, keep)
+    best_at_witness = set(np.argmax(W @ GT, axis=1).tolist())
+    if delta == 0.0:
+        assert set(np.flatnonzero(keep).tolist()) == best_at_witness
+        return
+    assert best_at_witness <= set(np.flatnonzero(keep).tolist())
+    for b in W:  # beliefs in the simplex within L1 distance delta of b, up to its boundary
+        Q = rng.dirichlet(np.full(S, 0.3), size=400)
+        step = delta / np.maximum(np.abs(Q - b).sum(axis=1), 1e-12)
+        near = b + np.minimum(step, 1.0)[:, None] * rng.uniform(0, 1, size=(400, 1)) ** 0.25 * (Q - b)
+        assert np.all(np.abs(near - b).sum(axis=1) <= delta + 1e-12)
+        assert keep[np.argmax(near @ GT, axis=1)].all()
+
+
+@settings(max_examples=15, deadline=None)
+@given(pomdps(max_states=4, max_actions=2, max_observations=2, gamma=(0.5, 0.9)))
+def test_upper_point_pruning_drops_only_points_the_others_reach(model):
+    # a point is dropped only where the remaining points already give a value at most its own at its
+    # belief (so the bound never loosens there), and the point at b0 stays
+    import warnings
+
+    from theory_rl.errors import ConvergenceWarning
+    from theory_rl.pomdp._hsvi import _sparse
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sol = hsvi2(model, target_gap=1e-9, max_iter=25, prune_growth=1e9, sweep_fraction=0.0)
+    up = sol.info["upper"]
+    ptr = up["ptr"]
+    beliefs = np.zeros((ptr.size - 1, model.n_states))
+    for i in range(ptr.size - 1):
+        beliefs[i, up["idx"][ptr[i]:ptr[i + 1]]] = up["val"][ptr[i]:ptr[i + 1]]
+    before = sawtooth_upper_bound(sol, beliefs)
+    from theory_rl.pomdp._bounds import blind_lower_bound, fib_upper_bound
+    from theory_rl.pomdp._hsvi import _Search
+
+    blind, fib = blind_lower_bound(model), fib_upper_bound(model)
+    search = _Search(model, blind.alpha, blind.actions, fib.alpha.T)
+    for i in range(ptr.size - 1):
+        search.set_point(up["idx"][ptr[i]:ptr[i + 1]], up["val"][ptr[i]:ptr[i + 1]],
+                         float(up["val"][ptr[i]:ptr[i + 1]] @ up["corner"][up["idx"][ptr[i]:ptr[i + 1]]])
+                         + up["delta"][i])
+    search.prune_points(0)
+    assert search.point_of.get(_belief_key_of(beliefs[0], _sparse)) == 0
+    after = np.array([search.bounds_at(*_sparse(b))[1] for b in beliefs])
+    own = np.array([float(b @ up["corner"]) for b in beliefs]) + up["delta"]
+    tol = 1e-9 * (1 + np.abs(before).max())
+    assert np.all(after >= before - tol)  # fewer points: never below the full set (still an upper bound)
+    assert np.all(after <= own + tol)  # each point's value still reached at its belief
+
+
+def _belief_key_of(b, sparse):
+    from theory_rl.pomdp._hsvi import _belief_key
+
+    return _belief_key(*sparse(b))
