@@ -349,3 +349,17 @@ def _belief_key_of(b, sparse):
     from theory_rl.pomdp._hsvi import _belief_key
 
     return _belief_key(*sparse(b))
+
+
+def test_hsvi2_without_sweeps_is_reproducible_bit_for_bit(tiger):
+    # no randomness and, with sweep_fraction = 0, no decision taken on the clock: same trials, same bounds
+    import warnings
+
+    from theory_rl.errors import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        runs = [hsvi2(tiger, target_gap=1e-12, max_iter=12, sweep_fraction=0.0, prune_growth=1.2) for _ in range(2)]
+    assert runs[0].lower == runs[1].lower and runs[0].upper == runs[1].upper
+    np.testing.assert_array_equal(runs[0].alpha, runs[1].alpha)
+    assert runs[0].info["n_backups"] == runs[1].info["n_backups"]
