@@ -370,15 +370,16 @@ def _pow2_bits(kf):  # pragma: no cover - compiled
 
 
 @numba.njit(fastmath=_FASTMATH, cache=True, inline="never")
-def _tilt_moments(e, scale, w):  # pragma: no cover - compiled
+def _tilt_moments(e, scale, w, sw):  # pragma: no cover - compiled
     z = 0.0
     m1 = 0.0
     m2 = 0.0
     for j in range(e.shape[0]):
         x = e[j] * scale[j]
+        u = w[j] * sw
         z += x
-        m1 += x * w[j]
-        m2 += x * w[j] * w[j]
+        m1 += x * u
+        m2 += x * u * u
     return z, m1, m2
 
 
@@ -431,14 +432,16 @@ def _shifted(v, vmin, w):  # pragma: no cover - compiled
 
 
 @numba.njit(fastmath=_EXP_MATH, cache=True)
-def _kl_stats(p, w, t, e, bits):  # pragma: no cover - compiled
-    """``(Z, E_q w, E_q w^2)`` of the tilt ``q ∝ p exp(-t w)``, ``Z = E_p exp(-t w)``, ``w >= 0``;
+def _kl_stats(p, w, tn, sw, e, bits):  # pragma: no cover - compiled
+    """``(Z, E_q u, E_q u^2)`` of the tilt ``q ∝ p exp(-tn u)`` in the row's units ``u = w * sw``
+    (``sw = 1 / max w``, so ``u`` is in ``[0, 1]`` and ``tn = t max w`` is dimensionless:
+    nothing overflows or underflows with the scale of ``v``), ``Z = E_p exp(-t w)``;
     ``e`` receives ``p * poly``, ``bits`` the exponents (scratch of the row's length)."""
     for j in range(p.shape[0]):
-        poly, kf = _exp_parts(-t * w[j])
+        poly, kf = _exp_parts(-tn * (w[j] * sw))
         e[j] = p[j] * poly
         bits[j] = _pow2_bits(kf)
-    z, m1, m2 = _tilt_moments(e, bits.view(np.float64), w)
+    z, m1, m2 = _tilt_moments(e, bits.view(np.float64), w, sw)
     return z, m1 / z, m2 / z
 
 
@@ -449,54 +452,61 @@ def _kl_row(p, w, vmin, mass_min, wmax, d, t0, tol, max_newton, dual_ok, e, bits
     the answer is the nominal ``<p, v>`` (the caller computes it), 1 when the budget reaches the
     lowest support value (``value = v_min``, ``t = inf``), 2 for the tilt at ``t`` (``Z`` its
     normaliser; with ``dual_ok`` the value may be the dual's, see :func:`sa_kl`), 3 the same after
-    ``max_newton`` steps without convergence."""
+    ``max_newton`` steps without convergence.
+
+    The iteration runs in the row's own units (``w / max w`` and ``T = t max w``), so that it
+    and its tolerances are invariant to the scale of ``v``: the value's error is at most
+    ``tol * max w`` (with absolute constants a row with ``max w`` of 1e-100 was accepted at any
+    ``t``, 7% off, and one of 1e160 overflowed ``E w^2``)."""
     if d <= 0.0 or mass_min >= 1.0:
         return 0, 0.0, 0.0, 1.0
     if d >= -np.log(mass_min):
         return 1, vmin, np.inf, 1.0
+    unit = max(wmax, 1e-300)
+    sw = 1.0 / unit
     if d <= 1e-10:
-        # KL(t) = t^2 Var_p(w)/2 - t^3 kappa3/6 + ..., and |kappa3| <= max w Var for w in
-        # [0, max w]: where t max w <= 1e-2 the root is t = sqrt(2 delta / Var) to relative
-        # O(t max w) and the value's error is O(delta max w * t max w), while evaluating KL by its
-        # formula would cancel catastrophically. Otherwise (a tiny mass far below the rest: the
-        # expansion was 3% off in t, the value 1e-6 too low, on a row with p = 1e-17 at v_min)
-        # Newton's method below, from that t
-        z, m1, m2 = _kl_stats(p, w, 0.0, e, bits)
+        # KL(T) = T^2 Var_p(u)/2 - T^3 kappa3/6 + ..., and |kappa3| <= Var for u in [0, 1]:
+        # where T <= 1e-2 the root is T = sqrt(2 delta / Var) to relative O(T) and the value's
+        # error is O(delta T max w), while evaluating KL by its formula would cancel
+        # catastrophically. Otherwise (a tiny mass far below the rest: the expansion was 3% off
+        # in t, the value 1e-6 too low, on a row with p = 1e-17 at v_min) Newton's method below,
+        # from that T
+        z, m1, m2 = _kl_stats(p, w, 0.0, sw, e, bits)
         t = np.sqrt(2.0 * d / max(m2 - m1 * m1, 1e-300))
-        if t * wmax <= 1e-2:
-            z, m1, m2 = _kl_stats(p, w, t, e, bits)
-            return 2, vmin + m1, t, z
-        t0 = t
-    t = t0
+        if t <= 1e-2:
+            z, m1, m2 = _kl_stats(p, w, t, sw, e, bits)
+            return 2, vmin + unit * m1, t * sw, z
+        t0 = t * sw
+    t = t0 * unit  # T, dimensionless, from here on
     t_cold = -1.0
     if not (t > 0.0 and t < np.inf):
-        # small-t expansion KL ~ t^2 Var_p(w) / 2
-        z, m1, m2 = _kl_stats(p, w, 0.0, e, bits)
+        # small-T expansion KL ~ T^2 Var_p(u) / 2
+        z, m1, m2 = _kl_stats(p, w, 0.0, sw, e, bits)
         t_cold = np.sqrt(2.0 * d / max(m2 - m1 * m1, 1e-300))
         t = t_cold
     tried_cold = t_cold > 0.0
     t_lo = 0.0
     t_hi = np.inf
-    gap_tol = tol * (1.0 + wmax)
+    gap_tol = tol
     z = 1.0
     m1 = 0.0
     for _ in range(max_newton):
-        z, m1, m2 = _kl_stats(p, w, t, e, bits)
+        z, m1, m2 = _kl_stats(p, w, t, sw, e, bits)
         g = -t * m1 - np.log(z) - d
         var = m2 - m1 * m1
         if abs(g) <= gap_tol * t and (g <= 0.0 or abs(g) <= 1e-3 * t * t * var):
-            # g <= 0: q_t is feasible and its value is within |g|/t of the dual's; g > 0
-            # (q_t just outside the ball) only near the root, where the value's error is
+            # g <= 0: q_t is feasible and its value is within |g|/t (times max w) of the dual's;
+            # g > 0 (q_t just outside the ball) only near the root, where the value's error is
             # g/t to first order (a huge warm-start t has a tiny g/t but is far from it)
-            return 2, vmin + m1, t, z
+            return 2, vmin + unit * m1, t * sw, z
         if (dual_ok and var > 0.0 and abs(g) <= 1e-3 * t * t * var
                 and 0.5 * g * g <= gap_tol * t * t * t * var):
             # the dual phi(beta) = v_min - (log Z + delta)/t is stationary at the root, so
-            # near it its error is second order, g^2 / (2 t^3 Var): return it (a lower
-            # bound on the minimum by weak duality) without another pass. "Near": the
-            # Newton step g / (t Var) is below 1e-3 t (a far-off warm start, e.g. a huge
-            # t where Var underflows, would make the estimate meaningless)
-            return 2, vmin - (np.log(z) + d) / t, t, z
+            # near it its error is second order, g^2 / (2 T^3 Var) (times max w): return it (a
+            # lower bound on the minimum by weak duality) without another pass. "Near": the
+            # Newton step g / (T Var) is below 1e-3 T (a far-off warm start, e.g. a huge
+            # T where Var underflows, would make the estimate meaningless)
+            return 2, vmin - unit * (np.log(z) + d) / t, t * sw, z
         if g < 0.0:
             t_lo = t
         else:
@@ -506,26 +516,26 @@ def _kl_row(p, w, vmin, mass_min, wmax, d, t0, tol, max_newton, dual_ok, e, bits
         if not (t_new > t_lo and t_new < t_hi) and not tried_cold:
             # a warm start far from the root (Newton left the bracket): try the cold start
             tried_cold = True
-            z, m1, m2 = _kl_stats(p, w, 0.0, e, bits)
+            z, m1, m2 = _kl_stats(p, w, 0.0, sw, e, bits)
             t_new = np.sqrt(2.0 * d / max(m2 - m1 * m1, 1e-300))
         if not (t_new > t_lo and t_new < t_hi):
             if t_hi == np.inf:
                 t_new = 2.0 * t_lo + 1.0
             elif t_lo > 0.0:
                 t_new = np.sqrt(t_lo * t_hi)
-            elif t_hi * wmax > 1e3:
+            elif t_hi > 1e3:
                 # far above any useful scale (a cold start from a variance lost to cancellation
-                # was 4e148 on a row with mass 8e-20 at its minimum; halving never got back):
-                # geometric steps towards 1 / max w
-                t_new = np.sqrt(t_hi / wmax)
+                # was T = 4e148 on a row with mass 8e-20 at its minimum; halving never got
+                # back): geometric steps towards T = 1
+                t_new = np.sqrt(t_hi)
             else:
                 t_new = 0.5 * t_hi
         if t_hi < np.inf and t_hi - t_lo <= 1e-15 * t_hi:
-            z, m1, m2 = _kl_stats(p, w, t, e, bits)
-            return 2, vmin + m1, t, z
+            z, m1, m2 = _kl_stats(p, w, t, sw, e, bits)
+            return 2, vmin + unit * m1, t * sw, z
         t = t_new
-    z, m1, m2 = _kl_stats(p, w, t, e, bits)
-    return 3, vmin + m1, t, z
+    z, m1, m2 = _kl_stats(p, w, t, sw, e, bits)
+    return 3, vmin + unit * m1, t * sw, z
 
 
 def sa_kl(P2, full_support, v, order, delta, t_warm, tol, max_newton, out_val, out_rows, write, chunks):  # pragma: no cover
@@ -542,7 +552,8 @@ def sa_kl(P2, full_support, v, order, delta, t_warm, tol, max_newton, out_val, o
     (clamped at 0 off the support, where ``p = 0``). At any ``t`` the dual value
     ``v_min - (log Z + delta)/t`` and the primal ``<q_t, v>`` differ by exactly
     ``|delta - KL(t)| / t``; Newton's method (bracketed, bisection when a step leaves the bracket)
-    stops when that gap is at most ``tol * (1 + max w)``, or, when no row is to be written, as
+    stops when that gap is at most ``tol * max w`` (relative to the row's range of ``v``: the
+    iteration runs in units of ``max w``, see :func:`_kl_row`), or, when no row is to be written, as
     soon as the dual's second-order error estimate ``g^2 / (2 t^3 Var_q w)`` (``g = KL(t) - delta``)
     is: it then returns the dual value, a lower bound on the minimum (weak duality), which with
     the previous backup's ``t`` as warm start usually costs a single pass. Returns the number of rows that hit
