@@ -257,6 +257,23 @@ def inner_problem(rmdp: RobustMDP, v: np.ndarray) -> tuple[np.ndarray, np.ndarra
     r"""All sa-rectangular inner problems at once:
     ``sigma[s, a] = min_{p in T_sa} <p, v>`` and a minimiser ``p*[s, a, :]``.
 
+    .. math::
+        \sigma_{s,a}(v) = \min_{p \in \mathcal T_{s,a}} \langle p, v\rangle, \qquad
+        \mathcal T_{s,a} \subseteq \Delta(S) \text{ around } \hat p = P[s, a, :],
+
+    solved exactly per set (see :mod:`theory_rl.robust._kernels`): L1 ball
+    ``||p - p_hat||_1 <= xi`` by moving ``min(xi/2, 1 - p_hat[i_min])`` onto the lowest-value
+    state from the highest (Iyengar 2005, Math. Oper. Res. 30(2), Sec. 4; Petrik & Subramanian
+    2014); L-infinity balls and interval sets ``lo <= p <= hi`` by the greedy fill of the
+    lowest-value states; KL balls ``KL(p || p_hat) <= delta`` by the exponential tilt
+    ``p ∝ p_hat exp(-(v - v_min)/beta)`` with ``beta`` the root of the 1-D dual (Nilim &
+    El Ghaoui 2005, Oper. Res. 53(5); Iyengar 2005), to a value error of ``1e-13 (max v -
+    min v)`` over the row's support; finite candidate sets by enumeration.
+
+    Assumptions: the set is sa-rectangular (s-rectangular sets have no per-``(s, a)`` problem:
+    use the solvers); mass may leave the nominal support unless the set says
+    ``restrict_to_support`` (KL balls never leave it).
+
     Parameters
     ----------
     rmdp : RobustMDP
