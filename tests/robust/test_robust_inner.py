@@ -518,3 +518,41 @@ def _kl_dual(p, v, delta):
 
     res = minimize_scalar(neg_dual, bounds=(-30.0, 30.0), method="bounded", options={"xatol": 1e-12})
     return max(-res.fun, vmin)
+
+
+def test_s_rectangular_newton_step_is_taken_and_exact():
+    """The warm start's acceptance rule, tested on the kernel itself (the backup tests pass even
+    if the step were never accepted): from a level at or near the cold sweep's ``u*`` (where the
+    budget function is linear around ``u*``) the Newton step is accepted for most states and
+    then equals ``u*``; from far levels (above every action, below every floor, between) it is
+    either rejected (nan) or still ``u*``."""
+    from theory_rl.envs import random_mdp
+
+    accepted = total = 0
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        S, A = 8, 3
+        mdp = random_mdp(S, A, seed=seed, gamma=0.9)
+        restrict = bool(seed % 2)
+        kappa = rng.uniform(0.05, 1.5, size=S)
+        op = RobustOperator(RobustMDP(mdp, L1Ball(kappa, rectangularity="s", restrict_to_support=restrict)))
+        v = rng.normal(size=S) * 3
+        u_star = op.backup(v)[0]
+        order = np.argsort(v, kind="stable")
+        P2, r = op.P2, op.r
+        f_top = np.array([[r[s * A + a] + op.gamma * P2[s * A + a] @ v for a in range(A)] for s in range(S)])
+        kstop = np.array([[_kernels._support_floor(P2[s * A + a], order, restrict) for a in range(A)]
+                          for s in range(S)], dtype=np.int64)
+        for s in range(S):
+            vmin = v[order[kstop[s]]]
+            scratch = [np.empty(A) for _ in range(4)]
+            for ug in (u_star[s], u_star[s] + 1e-9, u_star[s] - 1e-9, f_top[s].max(), f_top[s].min(), -1e9, 1e9,
+                       u_star[s] + rng.normal() * 0.1):
+                u1 = _kernels._s_l1_at_level(P2, s, v, order, op.gamma, A, kappa[s], ug, f_top[s].copy(), kstop[s],
+                                             vmin, *scratch)
+                near = abs(ug - u_star[s]) <= 1e-9
+                total += near
+                if u1 == u1:
+                    accepted += near
+                    assert u1 == pytest.approx(u_star[s], abs=1e-10), (seed, s, ug)
+    assert accepted >= 0.5 * total  # the step is really taken where g is linear around u*
