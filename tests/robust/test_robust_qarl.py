@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from theory_rl.errors import InvalidModelError
@@ -434,14 +434,34 @@ def test_curricula_beat_the_fixed_target_temperature_on_a_random_game():
     assert fixed.exploitability[-1] > 0.25
 
 
-@settings(max_examples=8)
+def _slow_qre_game():
+    """A game hypothesis found where step_size 0.25 converges linearly at about 0.93 per
+    iteration: 2.9e-3 from the QRE after 40 iterations, 1.7e-4 after 80, 5.7e-7 after 160."""
+    P = np.array([[[[1.86412940e-01, 8.13587060e-01], [9.81722015e-03, 9.90182780e-01], [9.87324689e-01, 1.26753111e-02]],
+                   [[3.95911605e-01, 6.04088395e-01], [3.50629333e-05, 9.99964937e-01], [3.29237384e-01, 6.70762616e-01]],
+                   [[9.78548309e-01, 2.14516915e-02], [1.00000000e+00, 1.39571884e-15], [8.63885893e-01, 1.36114107e-01]]],
+                  [[[8.30106545e-01, 1.69893455e-01], [1.36183485e-05, 9.99986382e-01], [1.92805262e-06, 9.99998072e-01]],
+                   [[4.44883967e-01, 5.55116033e-01], [6.06554087e-06, 9.99993934e-01], [9.99958437e-01, 4.15628926e-05]],
+                   [[2.86776746e-04, 9.99713223e-01], [9.99997138e-01, 2.86200456e-06], [9.99999985e-01, 1.51812322e-08]]]])
+    R = np.array([[[0.42914357, 0.3178666, 0.66124742], [0.57358603, 0.24539222, 0.33383213],
+                   [0.74691163, 0.24838614, 0.42664186]],
+                  [[0.93769597, 0.14348321, 0.08784986], [0.14342736, 0.93951948, 0.03503224],
+                   [0.21216198, 0.42802221, 0.83941783]]])
+    return MarkovGame(P=P / P.sum(-1, keepdims=True), R=R, gamma=0.75)
+
+
+@settings(max_examples=8, derandomize=True)
 @given(full_support_games(max_states=3), st.sampled_from([0.1, 0.3]), st.sampled_from([0.1, 0.3]))
+@example(_slow_qre_game(), 0.1, 0.1)
 def test_protagonist_dynamics_converge_to_the_qre(game, alpha, beta):
     """At a fixed temperature the protagonist's backtracked NPG against exact soft best responses
     reaches the QRE computed independently by soft minimax value iteration (Newton stage solves).
-    With step_size 0.5 one of 30 random games was still 4e-3 away after 60 iterations (a slowly
-    damped oscillation); with 0.25 all 30 were within 1e-3 after 40."""
-    res = qarl_train(game, LinearTemperatureSchedule(beta, beta), alpha=alpha, n_iterations=40, step_size=0.25)
+    Convergence is not proved for Markov games and can be slow: with step_size 0.5 one of 30
+    random games was still 4e-3 away after 60 iterations (a slowly damped oscillation); with
+    0.25 the former 40 iterations left the game of :func:`_slow_qre_game` 2.9e-3 away (the test
+    failed on a fresh hypothesis draw), so 70 iterations on fixed draws (derandomised: a
+    convergence-rate check must not depend on the run)."""
+    res = qarl_train(game, LinearTemperatureSchedule(beta, beta), alpha=alpha, n_iterations=70, step_size=0.25)
     qre = soft_minimax_value_iteration(game, alpha=alpha, beta=beta, tol=1e-12)
     np.testing.assert_allclose(res.pi, qre.pi, atol=1e-3)
 
