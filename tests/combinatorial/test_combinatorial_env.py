@@ -247,6 +247,11 @@ def test_path_rejects_non_integer_walk_length(walk_length):
         Path(nx.path_graph(3), 0, 1, walk_length=walk_length)
 
 
+def test_path_rejects_a_non_boolean_canonical_walks():
+    with pytest.raises(InvalidModelError, match="canonical_walks"):
+        Path(nx.path_graph(3), 0, 1, canonical_walks="no")
+
+
 @pytest.mark.parametrize("graph_seed", range(12))
 def test_canonical_walks_allow_exactly_the_actions_of_all_walks(graph_seed):
     # idle steps only at the source (canonical_walks=True, the default) keep the set

@@ -289,6 +289,8 @@ class Path(_Base):
         if self.source not in self.graph:
             raise InvalidModelError(f"source {self.source!r} is not a node of the graph")
         _check_budget(self.budget, len(nodes))
+        if not isinstance(self.canonical_walks, (bool, np.bool_)):  # "no" was truthy: canonical walks
+            raise InvalidModelError(f"canonical_walks = {self.canonical_walks!r} must be True or False")
         L = self.walk_length
         if L is None:
             L = max(2 * int(self.budget), 1)
