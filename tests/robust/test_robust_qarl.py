@@ -487,3 +487,30 @@ def test_curriculum_public_functions_validate_their_inputs():
             soft_best_response(game, pi, **{"alpha": 0.1, "betas": [0.1], **kwargs})
     with pytest.raises(InvalidModelError, match="tol"):
         qarl_train(game, LinearTemperatureSchedule(), alpha=0.1, n_iterations=1, tol=-1.0)
+
+
+def test_gamma_teacher_moves_when_the_optimiser_steps_outside_its_bounds_regression():
+    """trust-constr evaluated the Gamma KL at a negative concentration on this update (one of
+    14 in 1600 random ones), gamma_kl raised, and the teacher kept p_k although a feasible
+    step toward the target existed. Now it bisects along the segment: the trust region binds,
+    the performance bound holds, and the distribution moves toward the target."""
+    from theory_rl.robust._qarl_curriculum import _gamma_teacher_update
+
+    k0, kt, rate, eps, delta, lb = (0.30324430847618333, 0.1396988364682523, 29.21257795092206, 0.1728094004169959,
+                                    1.3832313317199896, 0.06301431749027485)
+    J = np.array([1.8514932805887596, 1.7511234828821336, 1.6977655412448165, 1.697292294804141, 1.6876706409993556,
+                  1.6169537777557905, 1.5465152514577962, 1.5318669339264304, 1.4120642743415928, 1.404236428839999,
+                  1.3789964750729338, 1.330799017266256, 1.322374946937043, 1.3208014319892252, 1.301238186464844,
+                  1.2905532851038661, 1.2816116423118893, 1.257280098285083, 1.253170726248363, 1.2515819944397726,
+                  1.2155703880689999, 1.1987324687542265, 1.1857552522304584, 1.075994276939634])
+    grid = np.geomspace(1e-5, 1.0, 24)
+    teacher = GammaTemperatureTeacher(initial_concentration=k0, target_concentration=kt, rate=rate, max_kl=eps,
+                                      performance_lower_bound=delta, concentration_lower_bound=lb)
+
+    def perf_of(c):
+        return float(clipped_gamma_weights(c, rate, grid) @ J)
+
+    new, status = _gamma_teacher_update(teacher, k0, perf_of)
+    assert status.startswith("moved") and kt < new < k0
+    assert gamma_kl(new, rate, k0, rate) <= eps and gamma_kl(new, rate, k0, rate) == pytest.approx(eps, rel=1e-9)
+    assert perf_of(new) >= delta
