@@ -514,3 +514,20 @@ def test_gamma_teacher_moves_when_the_optimiser_steps_outside_its_bounds_regress
     assert status.startswith("moved") and kt < new < k0
     assert gamma_kl(new, rate, k0, rate) <= eps and gamma_kl(new, rate, k0, rate) == pytest.approx(eps, rel=1e-9)
     assert perf_of(new) >= delta
+
+
+def test_game_helpers_reject_bad_input_with_the_field_name_regression():
+    """matrix_game_lp passed NaN payoffs to linprog (scipy's ValueError) and failed unpacking a
+    1-D array; gamma_kl raised numpy's ValueError for a string; soft_best_response reached a
+    reduction over an empty temperature list."""
+
+    with pytest.raises(InvalidModelError, match="Q"):
+        matrix_game_lp(np.array([[np.nan, 1.0], [0.0, 1.0]]))
+    with pytest.raises(InvalidModelError, match="Q"):
+        matrix_game_lp(np.array([1.0, 2.0]))
+    with pytest.raises(InvalidModelError, match="shape_p"):
+        gamma_kl("a", 1.0, 1.0, 1.0)
+    game = _windy_game()
+    pi = np.full((game.shape[0], game.shape[1]), 1.0 / game.shape[1])
+    with pytest.raises(InvalidModelError, match="betas"):
+        soft_best_response(game, pi, alpha=0.1, betas=[])

@@ -301,7 +301,10 @@ def matrix_game_lp(Q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     -------
     p : (..., A), q : (..., B), value : (...)
     """
-    Q = np.asarray(Q, dtype=float)
+    Q = as_float_array(Q, "Q")
+    if Q.ndim < 2 or Q.shape[-1] == 0 or Q.shape[-2] == 0:
+        raise InvalidModelError(f"Q has shape {Q.shape}, expected (..., A, B) with A, B >= 1 (payoffs Q[..., a, b])")
+    check_finite(Q, "Q")
     batch = Q.shape[:-2]
     A, B = Q.shape[-2:]
     Qf = Q.reshape(-1, A, B)

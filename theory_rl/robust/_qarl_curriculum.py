@@ -257,8 +257,9 @@ def gamma_kl(shape_p: Any, rate_p: Any, shape_q: Any, rate_q: Any) -> np.ndarray
 
     Broadcasts over array arguments; all must be positive.
     """
-    kp, rp, kq, rq = (np.asarray(x, dtype=float) for x in (shape_p, rate_p, shape_q, rate_q))
-    for name, x in (("shape_p", kp), ("rate_p", rp), ("shape_q", kq), ("rate_q", rq)):
+    names = ("shape_p", "rate_p", "shape_q", "rate_q")
+    kp, rp, kq, rq = (as_float_array(x, name) for x, name in zip((shape_p, rate_p, shape_q, rate_q), names))
+    for name, x in zip(names, (kp, rp, kq, rq)):
         if not np.all(np.isfinite(x) & (x > 0)):
             raise InvalidModelError(f"gamma_kl: {name} must be positive and finite, got {x}")
     out = (kp - kq) * digamma(kp) - gammaln(kp) + gammaln(kq) + kq * (np.log(rp) - np.log(rq)) + kp * (rq - rp) / rp
@@ -344,7 +345,7 @@ def soft_best_response(
         raise InvalidModelError(f"pi has shape {pi.shape}, expected ({S}, {A}) (probabilities pi[s, a])")
     check_probability_rows(pi, "pi", atol=1e-9, row_shape=(S,))
     betas = np.atleast_1d(as_float_array(betas, "betas"))
-    if betas.ndim != 1 or not np.all(np.isfinite(betas) & (betas > 0)):
+    if betas.ndim != 1 or betas.size == 0 or not np.all(np.isfinite(betas) & (betas > 0)):
         raise InvalidModelError(f"betas must be positive finite temperatures, got {betas}")
     alpha = check_real(alpha, "alpha", low=0.0)
     tol = check_tol(tol)
