@@ -531,3 +531,15 @@ def test_game_helpers_reject_bad_input_with_the_field_name_regression():
     pi = np.full((game.shape[0], game.shape[1]), 1.0 / game.shape[1])
     with pytest.raises(InvalidModelError, match="betas"):
         soft_best_response(game, pi, alpha=0.1, betas=[])
+
+
+def test_qarl_train_is_reproducible():
+    """Nothing is sampled (the expectation over the Gamma is integrated), so two runs give the
+    same trace bit for bit (a seedless random draw anywhere in the loop would break this)."""
+    game = _windy_game()
+    teacher = GammaTemperatureTeacher(initial_concentration=50.0, target_concentration=1.0, rate=1000.0, max_kl=0.5,
+                                      performance_lower_bound=-np.inf, concentration_lower_bound=0.5)
+    a, b = (qarl_train(game, teacher, alpha=0.01, n_iterations=2, n_grid=12) for _ in range(2))
+    for name in ("pi", "parameters", "expected_performance", "kl_step", "robust_values", "performance_grid"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    assert a.status == b.status

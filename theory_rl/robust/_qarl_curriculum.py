@@ -258,7 +258,9 @@ def gamma_kl(shape_p: Any, rate_p: Any, shape_q: Any, rate_q: Any) -> np.ndarray
     Broadcasts over array arguments; all must be positive.
     """
     names = ("shape_p", "rate_p", "shape_q", "rate_q")
-    kp, rp, kq, rq = (as_float_array(x, name) for x, name in zip((shape_p, rate_p, shape_q, rate_q), names))
+    # (as_float_array returns at least 1-D arrays: keep scalars scalar)
+    kp, rp, kq, rq = (as_float_array(x, name).reshape(np.shape(x))
+                      for x, name in zip((shape_p, rate_p, shape_q, rate_q), names))
     for name, x in zip(names, (kp, rp, kq, rq)):
         if not np.all(np.isfinite(x) & (x > 0)):
             raise InvalidModelError(f"gamma_kl: {name} must be positive and finite, got {x}")
