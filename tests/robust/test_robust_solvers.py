@@ -1,6 +1,7 @@
 """Robust VI / PPI / robust policy evaluation: equivalences, the theorems, reference values."""
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -226,3 +227,29 @@ def test_iteration_limits_are_validated():
     for bad in (-3, 2.5):
         with pytest.raises(InvalidModelError, match="max_iter"):
             robust_value_iteration(rmdp, max_iter=bad)
+
+
+def test_kl_newton_failures_warn_instead_of_passing_silently(monkeypatch):
+    """A KL row that hits the Newton cap returns an inexact value while the certificate assumes
+    exact backups: the solvers only recorded the count in ``info``; now they warn (the count is
+    forced here, as no known row still fails)."""
+    rmdp = RobustMDP(FiniteMDP(np.full((2, 2, 2), 0.5), np.eye(2), 0.9), KLBall(0.1))
+    sigma = RobustOperator.sigma
+
+    def failing_sigma(self, v, *, rows=False):
+        out = sigma(self, v, rows=rows)
+        self.kl_fails += 1
+        return out
+
+    monkeypatch.setattr(RobustOperator, "sigma", failing_sigma)
+    with pytest.warns(ConvergenceWarning, match="KL inner problems"):
+        sol = robust_value_iteration(rmdp, tol=1e-8)
+    assert sol.info["kl_newton_failures"] > 0
+    with pytest.warns(ConvergenceWarning, match="KL inner problems"):
+        robust_policy_iteration(rmdp, tol=1e-8)
+    with pytest.warns(ConvergenceWarning, match="KL inner problems"):
+        robust_policy_evaluation(rmdp, np.zeros(2, dtype=int), tol=1e-8)
+    monkeypatch.undo()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        robust_value_iteration(rmdp, tol=1e-8)  # no failure, no warning

@@ -13,6 +13,7 @@ of a policy greedy for ``v`` is at least the lower bound. Every solver ends with
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from .._result import ResultMixin
 from ..envs._common import check_int
+from ..errors import ConvergenceWarning
 from ..tabular._bellman import as_policy, as_value
 from ..tabular._common import Timer, check_tol, finish_iterative, iteration_cap, iterations
 from ._operator import RobustOperator
@@ -80,6 +82,14 @@ class RobustSolution(ResultMixin):
     info: dict[str, Any] = field(default_factory=dict)
 
     _repr_fields = ("method", "converged", "n_iter", "residual", "bound", "elapsed")
+
+
+def _warn_inner_failures(op: RobustOperator, method: str) -> None:
+    """A KL inner problem that stops after its Newton cap returns an inexact value, and the
+    certificates assume exact backups: say so instead of returning it silently."""
+    if op.kind == "kl" and op.kl_fails:
+        warnings.warn(f"{method}: {op.kl_fails} KL inner problems stopped at the Newton step cap without reaching "
+                      "their tolerance; the certified bounds assume exact backups", ConvergenceWarning, stacklevel=3)
 
 
 def _initial(rmdp: RobustMDP, v0: Any) -> np.ndarray:
@@ -160,6 +170,7 @@ def robust_value_iteration(
         if q is not None:
             q = op.q(value)  # the action values of the returned v: within gamma * bound of Q_rob
     finish_iterative(method="robust_value_iteration", converged=converged, strict=strict, n_iter=n, cap=cap, tol=tol)
+    _warn_inner_failures(op, "robust_value_iteration")
     info: dict[str, Any] = {"set": type(op.set).__name__, "rectangularity": op.rectangularity}
     if op.kind == "kl":
         info["kl_newton_failures"] = op.kl_fails
@@ -239,6 +250,7 @@ def robust_policy_evaluation(
         lower, upper = tv + c * lo, tv + c * hi
     finish_iterative(method="robust_policy_evaluation", converged=converged, strict=strict, n_iter=n,
                      cap=max_iter, tol=tol)
+    _warn_inner_failures(op, "robust_policy_evaluation")
     q = None if op.kind == "l1s" else op.q(v)
     return RobustSolution(
         v=0.5 * (lower + upper), q=q, policy=pi.copy(), worst_kernel=kernel, lower=lower, upper=upper,
@@ -296,6 +308,7 @@ def robust_policy_iteration(
         kernel = op.worst_kernel(v, policy)
     finish_iterative(method="robust_policy_iteration", converged=converged, strict=strict, n_iter=k, cap=max_iter,
                      tol=tol)
+    _warn_inner_failures(op, "robust_policy_iteration")
     return RobustSolution(
         v=0.5 * (lower + upper), q=q, policy=policy.copy(), worst_kernel=kernel, lower=lower, upper=upper,
         converged=converged, n_iter=k, residual=history[-1], bound=float(0.5 * np.max(upper - lower)),
