@@ -543,3 +543,13 @@ def test_qarl_train_is_reproducible():
     for name in ("pi", "parameters", "expected_performance", "kl_step", "robust_values", "performance_grid"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     assert a.status == b.status
+
+
+def test_point_teacher_lower_bound_above_the_start_is_rejected_regression():
+    """A temperature_lower_bound above the initial temperature made the first update jump to the
+    bound, breaking the trust region (t' - t)^2 <= max_mse (0.04 here against 1e-4)."""
+    with pytest.raises(InvalidModelError, match="temperature_lower_bound"):
+        PointTemperatureTeacher(0.05, 0.001, max_mse=1e-4, performance_lower_bound=-np.inf, temperature_lower_bound=0.25)
+    ok = PointTemperatureTeacher(0.05, 0.001, max_mse=1e-4, performance_lower_bound=-np.inf, temperature_lower_bound=0.03)
+    res = qarl_train(_windy_game(), ok, alpha=0.01, n_iterations=3)
+    assert np.all(res.kl_step <= ok.max_mse * (1 + 1e-12)) and res.mean_temperatures.min() >= 0.03

@@ -188,6 +188,10 @@ class PointTemperatureTeacher:
         check_real(self.target_mse_threshold, "target_mse_threshold", low=0.0)
         if self.temperature_lower_bound is not None:
             check_real(self.temperature_lower_bound, "temperature_lower_bound", low=0.0, low_open=True)
+            if self.temperature_lower_bound > self.initial_temperature:
+                # the first update would jump to the bound, past the trust region (t' - t)^2 <= max_mse
+                raise InvalidModelError(f"temperature_lower_bound = {self.temperature_lower_bound:g} exceeds the "
+                                        f"initial temperature ({self.initial_temperature:g})")
 
 
 @dataclass(frozen=True)
