@@ -98,3 +98,23 @@ def test_fib_reports_non_convergence_and_rejects_bad_options():
     for bad in ({"tol": -1.0}, {"tol": float("nan")}, {"max_iter": 0}, {"max_iter": 2.5}):
         with pytest.raises(InvalidModelError, match=next(iter(bad))):
             fib_upper_bound(m, **bad)
+
+
+def test_fib_stops_at_its_time_limit_with_a_valid_looser_bound():
+    import time
+
+    from theory_rl.errors import ConvergenceWarning
+    from theory_rl.models import POMDP
+
+    t = read_pomdp(DATA / "tiger.95.POMDP")
+    m = POMDP(T=t.T, O=t.O, R=t.R, gamma=0.9999, b0=t.b0)  # about 4 s of sweeps to converge
+    for clock in ("wall", "cpu"):
+        start = time.perf_counter()
+        with pytest.warns(ConvergenceWarning, match="time_limit=0.1s"):
+            early = fib_upper_bound(m, time_limit=0.1, clock=clock)
+        assert time.perf_counter() - start < 1.5 and not early.converged and early.n_iter >= 1
+        assert np.all(np.diff(early.history["upper"]) <= 1e-9)
+        assert np.all(early.alpha <= qmdp_upper_bound(m).alpha + 1e-6)  # between QMDP and the FIB fixed point
+    for bad in ({"time_limit": -1.0}, {"time_limit": float("nan")}, {"clock": "gpu"}):
+        with pytest.raises(InvalidModelError, match=next(iter(bad))):
+            fib_upper_bound(m, **bad)

@@ -412,3 +412,17 @@ def test_internal_point_chains_equal_the_plain_sawtooth_through_pruning_and_inse
     check()
     add(10)
     check()
+
+
+@pytest.mark.filterwarnings("ignore::theory_rl.errors.ConvergenceWarning")
+def test_hsvi2_keeps_its_time_limit_near_gamma_one(tiger):
+    # gamma = 0.9999: the FIB sweeps alone took about 4 s and a trial path of ~800 beliefs was backed
+    # up past the deadline; now the FIB gets half the budget and the path backups stop at the deadline
+    from theory_rl.models import POMDP
+
+    m = POMDP(T=tiger.T, O=tiger.O, R=tiger.R, gamma=0.9999, b0=tiger.b0)
+    hsvi2(m, target_gap=1e-3, time_limit=0.3)  # compile the kernels outside the measured runs
+    for clock in ("wall", "cpu"):
+        sol = hsvi2(m, target_gap=1e-3, time_limit=0.5, clock=clock)
+        assert 0.5 <= sol.elapsed < 0.5 + 0.4  # was 3.5
+        assert sol.lower < sol.upper and not sol.converged

@@ -86,20 +86,26 @@ def qmdp_upper_bound(model: POMDP, *, tol: float = 1e-8) -> POMDPSolution:
                    n_iter=sol.n_iter, params={"tol": tol}, info={"mdp_bound": sol.bound})
 
 
-def fib_upper_bound(model: POMDP, *, tol: float = 1e-6, max_iter: int | None = None) -> POMDPSolution:
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def fib_upper_bound(model: POMDP, *, tol: float = 1e-6, max_iter: int | None = None, time_limit: float | None = None,
+                    clock: str = "wall") -> POMDPSolution:
     r"""Fast informed bound (Hauskrecht 2000), iterated from the QMDP upper bound.
 
     Stops when ``||Q_{n+1} - Q_n||_inf <= tol (1 - gamma) / gamma`` (then ``Q_{n+1}`` is within
     ``tol`` of the FIB fixed point); every iterate is an upper bound on ``Q*``.
     ``history["upper"]`` is the bound at ``b0`` per iteration (non-increasing).
-    If ``max_iter`` sweeps end before that test passes, the result (still a valid upper bound)
-    has ``converged=False`` and a :class:`~theory_rl.errors.ConvergenceWarning` is issued.
+    If ``max_iter`` sweeps or ``time_limit`` seconds on ``clock`` (``"wall"``: perf_counter,
+    ``"cpu"``: process_time; checked after each sweep) end before that test passes, the result
+    (still a valid upper bound) has ``converged=False`` and a
+    :class:`~theory_rl.errors.ConvergenceWarning` is issued.
 
     Raises
     ------
     InvalidModelError
-        If ``gamma >= 1``, ``tol`` is not a positive finite number or ``max_iter`` is not an
-        integer ``>= 1``.
+        If ``gamma >= 1``, ``tol`` is not a positive finite number, ``max_iter`` is not an
+        integer ``>= 1``, ``time_limit`` is not a number ``>= 0`` or ``clock`` is unknown.
     """
     _check_discounted(model)
     if not (isinstance(tol, (int, float, np.floating)) and np.isfinite(tol) and tol > 0):
@@ -107,6 +113,12 @@ def fib_upper_bound(model: POMDP, *, tol: float = 1e-6, max_iter: int | None = N
     if max_iter is not None and (isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer))
                                  or max_iter < 1):
         raise InvalidModelError(f"max_iter = {max_iter!r} must be an integer >= 1")
+    if time_limit is not None and not (isinstance(time_limit, (int, float, np.floating)) and time_limit >= 0):
+        raise InvalidModelError(f"time_limit = {time_limit!r} must be a number of seconds >= 0 or None")
+    if clock not in CLOCKS:
+        raise InvalidModelError(f"clock = {clock!r} must be 'wall' or 'cpu'")
+    now = CLOCKS[clock]
+    deadline = np.inf if time_limit is None else now() + time_limit
     t0 = time.perf_counter()
     gamma = model.gamma
     Q = qmdp_upper_bound(model).alpha.T.copy()  # (S, A)
@@ -131,10 +143,14 @@ def fib_upper_bound(model: POMDP, *, tol: float = 1e-6, max_iter: int | None = N
         if diff <= tol * (1 - gamma) / max(gamma, 1e-300):
             converged = True
             break
+        if now() >= deadline:
+            break
     n = len(ups)
     if not converged:
-        warnings.warn(f"fib_upper_bound stopped after max_iter={max_iter} sweeps with change {diff:.3g}; the "
-                      "result is a valid upper bound but not within tol of the FIB", ConvergenceWarning, stacklevel=2)
+        limit = f"max_iter={max_iter}" if n == max_iter else f"time_limit={time_limit:g}s"
+        warnings.warn(f"fib_upper_bound stopped after {n} sweeps ({limit}) with change {diff:.3g}; the result is a "
+                      "valid upper bound but not within tol of the FIB", ConvergenceWarning, stacklevel=2)
     hist = {"lower": np.full(len(ups), -np.inf), "upper": np.asarray(ups), "time": np.asarray(times)}
     return _result(np.ascontiguousarray(Q.T), model, kind="upper", method="fib_upper_bound", t0=t0, n_iter=n,
-                   params={"tol": tol, "max_iter": max_iter}, history=hist, converged=converged)
+                   params={"tol": tol, "max_iter": max_iter, "time_limit": time_limit, "clock": clock}, history=hist,
+                   converged=converged)
