@@ -122,6 +122,23 @@ def _successors(b_idx, b_val, indptr, indices, data, obs, buf, mark):  # pragma:
     return probs, ptr, out_idx[:pos], out_val[:pos]
 
 
+@numba.njit(cache=True, inline="always")
+def _alpha_products(ptr, idx, val, GT, i, acc):  # pragma: no cover - compiled
+    """``acc[k] = alpha_k . b_i`` for the sparse belief ``i`` (``GT[s, k] = alpha_k(s)``); returns
+    the first ``k`` of the largest product."""
+    acc[:] = 0.0
+    for j in range(ptr[i], ptr[i + 1]):
+        row = GT[idx[j]]
+        w = val[j]
+        for k in range(acc.shape[0]):
+            acc[k] += w * row[k]
+    best = 0
+    for k in range(1, acc.shape[0]):
+        if acc[k] > acc[best]:
+            best = k
+    return best
+
+
 @numba.njit(cache=True)
 def _lower_values(ptr, idx, val, GT, K):  # pragma: no cover - compiled
     """``max_k alpha_k . b`` and its argmax for each sparse belief; ``GT[s, k] = alpha_k(s)``."""
@@ -132,16 +149,7 @@ def _lower_values(ptr, idx, val, GT, K):  # pragma: no cover - compiled
     for i in range(n):
         if ptr[i + 1] == ptr[i]:
             continue
-        acc[:] = 0.0
-        for j in range(ptr[i], ptr[i + 1]):
-            row = GT[idx[j]]
-            w = val[j]
-            for k in range(K):
-                acc[k] += w * row[k]
-        best = 0
-        for k in range(1, K):
-            if acc[k] > acc[best]:
-                best = k
+        best = _alpha_products(ptr, idx, val, GT, i, acc)
         values[i] = acc[best]
         arg[i] = best
     return values, arg
@@ -341,16 +349,7 @@ def _witness_alpha(ptr, idx, val, nodes, GT, K, delta, keep):  # pragma: no cove
         span[k] = mx - mn
     acc = np.empty(K)
     for i in nodes:
-        acc[:] = 0.0
-        for j in range(ptr[i], ptr[i + 1]):
-            row = GT[idx[j]]
-            w = val[j]
-            for k in range(K):
-                acc[k] += w * row[k]
-        best = 0
-        for k in range(1, K):
-            if acc[k] > acc[best]:
-                best = k
+        best = _alpha_products(ptr, idx, val, GT, i, acc)
         keep[best] = True
         if delta > 0.0:
             for k in range(K):
