@@ -152,7 +152,9 @@ class _DominanceLP:
 
     With ``highspy`` one HiGHS model is kept warm (rows are added as vectors are kept, only the
     objective changes between solves); without it every solve is a fresh
-    ``scipy.optimize.linprog(method="highs")`` (same solver, no warm start, slower).
+    ``scipy.optimize.linprog(method="highs")`` (same solver, no warm start, slower). The rows are
+    kept in both modes: when the warm model is not optimal even after a solve from scratch, that
+    solve also goes to ``linprog``.
     """
 
     def __init__(self, n_states: int, *, use_highspy: bool = True) -> None:
