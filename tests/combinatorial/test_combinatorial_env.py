@@ -223,7 +223,8 @@ def test_path_milp_and_held_karp_match_walk_enumeration_on_adversarial_graphs(ca
     graph, source, B, L = _adversarial_graphs()[case]
     nodes = list(graph.nodes)
     visit_sets = _closed_walk_visit_sets(graph, source, L)
-    models = [Path(graph, source, B, L), Path(graph, source, B, L, canonical_walks=False)]
+    models = [Path(graph, source, B, L), Path(graph, source, B, L, formulation="time_expanded"),
+              Path(graph, source, B, L, canonical_walks=False, formulation="time_expanded")]
     for bits in range(2 ** len(nodes)):
         act = np.array([(bits >> j) & 1 for j in range(len(nodes))], dtype=np.int8)
         acted = {nodes[j] for j in np.flatnonzero(act)}
@@ -237,7 +238,7 @@ def test_path_milp_and_held_karp_match_walk_enumeration_on_adversarial_graphs(ca
                 found = True
             except SolverError:
                 found = False
-            assert found == truth, (case, bits, p.canonical_walks)
+            assert found == truth, (case, bits, p.formulation, p.canonical_walks)
 
 
 @pytest.mark.parametrize("walk_length", [2.5, "3", True, 0, -1])
@@ -254,17 +255,19 @@ def test_path_rejects_a_non_boolean_canonical_walks():
 
 @pytest.mark.parametrize("graph_seed", range(12))
 def test_canonical_walks_allow_exactly_the_actions_of_all_walks(graph_seed):
-    # idle steps only at the source (canonical_walks=True, the default) keep the set
-    # of feasible actions: per action, the MILP with the action fixed is feasible in both models iff the
-    # independent Held-Karp check accepts it
+    # idle steps only at the source (canonical_walks=True, the default) keep the set of feasible
+    # actions: per action, the MILP with the action fixed is feasible in both time-expanded models and
+    # in the flow model iff the independent Held-Karp check accepts it
     rng = np.random.default_rng(graph_seed)
     g = metro_graph(7, seed=graph_seed)
     B, L = int(rng.integers(1, 4)), int(rng.integers(2, 9))
-    canon, every = Path(g, 0, B, L), Path(g, 0, B, L, canonical_walks=False)
+    canon = Path(g, 0, B, L, formulation="time_expanded")
+    every = Path(g, 0, B, L, canonical_walks=False, formulation="time_expanded")
+    flow = Path(g, 0, B, L)
     for bits in range(2 ** 7):
         act = np.array([(bits >> j) & 1 for j in range(7)], dtype=np.int8)
         expect = canon.is_feasible(act)
-        for p in (canon, every):
+        for p in (canon, every, flow):
             model = MipModel()
             a = model.add_vars(7, lb=act, ub=act, integer=True)
             p.add_to(model, a)
@@ -273,4 +276,4 @@ def test_canonical_walks_allow_exactly_the_actions_of_all_walks(graph_seed):
                 found = True
             except SolverError:
                 found = False
-            assert found == expect, (graph_seed, bits, p.canonical_walks)
+            assert found == expect, (graph_seed, bits, p.formulation, p.canonical_walks)

@@ -283,7 +283,7 @@ def test_path_model_keeps_only_arcs_a_closed_walk_can_use():
     from theory_rl.combinatorial import Path
 
     # a line 0-1-2-3-4 from 0 with L = 4 moves: node 3 is 3 moves out, 3 back: unreachable
-    p = Path(nx.path_graph(5), 0, 2, walk_length=4)
+    p = Path(nx.path_graph(5), 0, 2, walk_length=4, formulation="time_expanded")
     model = MipModel()
     a = model.add_vars(5, integer=True)
     aux = p.add_to(model, a)
@@ -298,3 +298,52 @@ def test_path_model_keeps_only_arcs_a_closed_walk_can_use():
     sol = solve_mip(model)
     assert sol.objective == pytest.approx(2.0)  # two of {0, 1, 2} can be acted on
     assert set(np.flatnonzero(sol.x[a] > 0.5)) <= {0, 1, 2}
+
+
+def test_path_flow_model_keeps_only_edges_a_closed_walk_can_use():
+    import networkx as nx
+
+    from theory_rl.combinatorial import Path
+
+    # the same line with L = 4: a closed walk through edge {u, w} has at least d(0, u) + 1 + d(w, 0)
+    # moves, so only {0, 1} and {1, 2} get multiplicities; nodes 3 and 4 are fixed to 0
+    p = Path(nx.path_graph(5), 0, 2, walk_length=4)
+    model = MipModel()
+    a = model.add_vars(5, integer=True)
+    aux = p.add_to(model, a)
+    assert sorted(map(tuple, aux["edges"].tolist())) == [(0, 1), (1, 2)]
+    model.add_objective(a, np.array([0.0, 0.0, 1.0, 5.0, 5.0]))
+    sol = solve_mip(model)
+    assert sol.objective == pytest.approx(1.0)
+    assert p.certificate(sol.x, aux) == [0, 1, 2, 1, 0]
+
+
+@settings(max_examples=20)
+@given(st.integers(0, 2**32 - 1), st.integers(5, 9), st.integers(1, 4), st.integers(1, 9))
+def test_path_flow_and_time_expanded_argmax_agree_with_brute_force(seed, n_stations, budget, walk_length):
+    # two independent formulations of one feasible set, and the enumeration by the Held-Karp check:
+    # the same optimum, and each returned walk certificate passes the edge-by-edge check
+    from theory_rl.combinatorial import Path, metro_graph
+
+    rng = np.random.default_rng(seed)
+    g = metro_graph(n_stations, seed=rng)
+    budget = min(budget, n_stations)
+    flow = Path(g, 0, budget, walk_length)
+    expanded = Path(g, 0, budget, walk_length, formulation="time_expanded")
+    layers = _random_layers(rng, [2 * n_stations, 8, 6, 1])
+    x_s = rng.uniform(0, 1, size=n_stations)
+    best = float(_brute_force(layers, x_s, flow.enumerate_feasible()).max())
+    for p in (flow, expanded):
+        res = mip_argmax(layers, x_s, p)
+        assert res.value == pytest.approx(best, abs=1e-6), p.formulation
+        assert p.walk_is_valid(res.certificate)
+        assert set(np.flatnonzero(res.action)) <= {g_i for g_i, v in enumerate(p.nodes) if v in set(res.certificate)}
+
+
+def test_path_rejects_an_unknown_formulation():
+    import networkx as nx
+
+    from theory_rl.combinatorial import Path
+
+    with pytest.raises(InvalidModelError, match="formulation"):
+        Path(nx.path_graph(3), 0, 1, formulation="steiner")

@@ -238,36 +238,77 @@ def _closed_walk_length(dist: np.ndarray) -> float:
     return float(np.min(dp[full - 1] + dist[1:, 0]))
 
 
+class _RowBlock:
+    """Rows ``lo <= sum vals * x[cols] <= hi`` collected one by one, returned as COO arrays."""
+
+    def __init__(self) -> None:
+        self.rows: list[np.ndarray] = []
+        self.cols: list[np.ndarray] = []
+        self.vals: list[np.ndarray] = []
+        self.lo: list[float] = []
+        self.hi: list[float] = []
+
+    def add(self, cols: np.ndarray, vals: np.ndarray, lo: float, hi: float) -> None:
+        self.rows.append(np.full(len(cols), len(self.lo), dtype=np.int64))
+        self.cols.append(np.asarray(cols, dtype=np.int64))
+        self.vals.append(np.asarray(vals, dtype=float))
+        self.lo.append(lo)
+        self.hi.append(hi)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"rows": np.concatenate(self.rows), "cols": np.concatenate(self.cols), "vals": np.concatenate(self.vals),
+                "lo": np.asarray(self.lo), "hi": np.asarray(self.hi)}
+
+
 @dataclass(frozen=True)
 class Path(_Base):
     r"""Path (routing) constraint: act only on stations visited by a closed walk of ``L`` steps.
 
-    MILP (time-unrolled, as in the paper's routing domain): binaries ``y[u, v, t]`` for every arc
-    ``(u, v)`` of the graph in both directions and every self-loop, ``t = 1..L`` (``L = 2B`` by
-    default), with
+    The feasible actions: ``a`` with ``|S| <= B`` for ``S = {v : a_v = 1}`` and a closed walk
+    ``source = v_0, v_1, ..., v_L = source`` through every station of ``S``, each step an edge of
+    the graph or an idle step (``L = 2B`` by default). Idle steps make "exactly ``L``" and "at most
+    ``L``" the same set. Two MILP formulations of this one set (``formulation=``):
 
-    * ``sum_v y[source, v, 1] = 1`` and ``sum_u y[u, source, L] = 1`` (leave and return);
-    * ``sum_{(u,v)} y[u, v, t] = 1`` for every ``t`` (one move per step);
-    * ``sum_u y[u, v, t] = sum_w y[v, w, t+1]`` for every node ``v`` and ``t < L`` (flow);
-    * ``a_v <= sum_{u, t} y[u, v, t]`` (act only where visited); ``sum_v a_v <= B``.
+    ``"flow"`` (default): the walk as an **even multigraph with connecting flows**. Integers
+    ``x_e in {0, 1, 2}`` (times the walk uses edge ``e``) and ``k_u >= 0``, and per candidate
+    station ``v`` a flow ``f^v >= 0`` on both directions of every edge:
 
-    Only the arcs a closed walk can use are created: ``y[u, v, t]`` exists iff ``dist(source, u)
-    <= t - 1`` and ``dist(v, source) <= L - t`` (a walk at ``u`` after ``t - 1`` moves must have
-    reached it, and must still get home). Every other arc variable is 0 in every feasible point,
-    so the pruned model has exactly the same feasible actions; it is what HiGHS' presolve found
-    on its own (683 -> 158 columns at J = 20), done once per instance instead of at every solve.
-    The rows are assembled once (``_template``) and added as one sparse block.
+    * ``sum_{e at u} x_e = 2 k_u`` for every node ``u`` (even degrees) and ``sum_e x_e <= L``;
+    * ``f^v`` sends ``a_v`` units from ``source`` to ``v`` (conservation at every node) with
+      ``f^v_{uw} + f^v_{wu} <= x_e / 2`` on each edge ``e = {u, w}``;
+    * ``sum_v a_v <= B``; ``a_v = 0`` if ``2 dist(source, v) > L``.
 
-    ``canonical_walks`` (default): self-loops only at the source. Any closed walk with idle steps
-    elsewhere visits the same stations as the walk with those steps removed and the same number of
-    idle steps appended at the source, so the feasible actions are the same (tested against the
-    formulation with every self-loop, action by action); the MILP loses that symmetry (J = 40, B = 10:
-    about 1.1 instead of 2.1 CPU-s per argmax). The stronger "once idle, idle to the end" rows were
-    tried and dropped: HiGHS 1.16's presolve declared a feasible model with them infeasible.
+    Exactness. (i) A shortest closed walk through ``S`` uses no edge three times (dropping two
+    copies keeps every degree even and the used edges the same, and an Euler circuit of the rest
+    is a shorter closed walk through ``S``), so its multiplicities are an ``x`` above with
+    ``sum x <= L``; it crosses every cut separating ``source`` from ``v in S`` an even number of
+    times, at least twice, so by max-flow/min-cut ``f^v`` exists. (ii) Conversely the flows put
+    every ``v in S`` in the component of ``source`` in the support of ``x``, which has even degrees:
+    its Euler circuit (networkx) is a closed walk of ``<= L`` edges through ``S``, the certificate,
+    padded with idle steps at ``source``. Only edges with ``dist(source, u) + 1 + dist(w, source)
+    <= L`` get variables (no closed walk of ``L`` steps uses another). The cut rows make the LP
+    relaxation tight where the time-expanded one is loose (a fractional walk half out, half back
+    "visits" every station on its way at weight 1). The flow ``f^v`` may use arc ``u -> w`` only if
+    ``dist(source, u) + 1 + dist(w, v) + dist(v, source) <= L`` (the walk's own flow goes half along its
+    way out to ``v``, half along its way back, reversed, so the pruned flows still admit every walk).
+    Measured on myopically pre-trained (16, 32) networks, 20-30 random states, same optima: J = 40,
+    B = 10: 0.056 instead of 1.96 CPU-s per Q-network MILP; J = 20, B = 5: 0.017 instead of 0.031.
 
-    Independent check: ``|S| <= B`` and the shortest closed walk from ``source`` through the acted
-    set ``S`` (Held-Karp on the networkx shortest-path metric) has at most ``L`` edges; self-loops
-    pad it to exactly ``L``. A walk certificate is checked edge by edge.
+    ``"time_expanded"`` (the paper's routing formulation): binaries ``y[u, v, t]`` for every arc
+    ``(u, v)`` in both directions and every self-loop, ``t = 1..L``, with one move per step,
+    ``sum_v y[source, v, 1] = 1 = sum_u y[u, source, L]``, flow conservation between steps and
+    ``a_v <= sum_{u, t} y[u, v, t]``. Only arcs a closed walk can use are created (``y[u, v, t]``
+    iff ``dist(source, u) <= t - 1`` and ``dist(v, source) <= L - t``: what HiGHS' presolve found
+    on its own, 683 -> 158 columns at J = 20). ``canonical_walks`` (default True) keeps self-loops
+    at the source only: a walk idling elsewhere visits the same stations as the one with those
+    idle steps moved to the end, so the feasible actions are the same (tested action by action);
+    it halves the time at J = 40. The stronger "once idle, idle to the end" rows were tried and
+    dropped: HiGHS 1.16's presolve declared a feasible model with them infeasible.
+
+    Independent check (``is_feasible``): ``|S| <= B`` and the shortest closed walk from ``source``
+    through ``S`` (Held-Karp on the networkx shortest-path metric) has at most ``L`` edges; a walk
+    certificate is checked edge by edge. Tests compare both formulations with walk enumeration on
+    every action of small and adversarial graphs.
 
     Action index ``j`` is the graph node ``nodes[j]`` (``nodes = list(graph.nodes)``).
     """
@@ -277,10 +318,13 @@ class Path(_Base):
     budget: int
     walk_length: int | None = None
     canonical_walks: bool = True
+    formulation: str = "flow"
     nodes: tuple[Any, ...] = field(init=False)
     _dist: np.ndarray = field(init=False, repr=False)
     _cache: dict[str, Any] = field(init=False, repr=False, compare=False, default_factory=dict)
-    highs_options: ClassVar[dict[str, Any]] = {}  # presolve prunes the time-expanded arcs far better than probing costs
+    # HiGHS' presolve removes most flow (and time-expanded arc) columns; its "enumeration" rule (bit 16 of
+    # presolve_rule_off) cost 0.04 of 0.055 CPU-s per J = 20 MILP and nothing at J = 40
+    highs_options: ClassVar[dict[str, Any]] = {"presolve_rule_off": 1 << 16}
 
     def __post_init__(self) -> None:
         if not isinstance(self.graph, nx.Graph) or self.graph.is_directed():
@@ -291,6 +335,8 @@ class Path(_Base):
         _check_budget(self.budget, len(nodes))
         if not isinstance(self.canonical_walks, (bool, np.bool_)):  # "no" was truthy: canonical walks
             raise InvalidModelError(f"canonical_walks = {self.canonical_walks!r} must be True or False")
+        if self.formulation not in ("flow", "time_expanded"):
+            raise InvalidModelError(f"formulation = {self.formulation!r}: expected 'flow' or 'time_expanded'")
         L = self.walk_length
         if L is None:
             L = max(2 * int(self.budget), 1)
@@ -310,20 +356,73 @@ class Path(_Base):
     def n_actions(self) -> int:  # type: ignore[override]
         return len(self.nodes)
 
-    def _arcs(self) -> np.ndarray:
+    def _edges(self) -> np.ndarray:
+        """The graph's edges ``(u, v)`` as node-index pairs, once each (a MultiGraph's parallel
+        edges are one edge; self-loop edges dropped: idle steps are always allowed)."""
         index = {v: i for i, v in enumerate(self.nodes)}
-        # edges() yields (u, v) pairs also for a MultiGraph (iterating its edge view gives (u, v, key));
-        # parallel edges are one arc
-        arcs = list(dict.fromkeys((index[u], index[v]) for u, v in self.graph.edges() if u != v))
-        arcs = arcs + [(v, u) for u, v in arcs] + [(i, i) for i in range(len(self.nodes))]
-        return np.array(arcs, dtype=np.int64)
+        # edges() yields (u, v) pairs also for a MultiGraph (iterating its edge view gives (u, v, key))
+        pairs = dict.fromkeys(tuple(sorted((index[u], index[v]))) for u, v in self.graph.edges() if u != v)
+        return np.array(list(pairs), dtype=np.int64).reshape(-1, 2)
+
+    def _arcs(self) -> np.ndarray:
+        edges = self._edges()
+        loops = np.repeat(np.arange(len(self.nodes), dtype=np.int64)[:, None], 2, axis=1)
+        return np.vstack([edges, edges[:, ::-1], loops])
 
     def _template(self) -> dict[str, Any]:
-        """The state-independent rows over the pruned arc variables, built once: ``y_index``
-        (L, m) maps (step, arc) to the local variable index or -1; the block ``rows, cols, vals``
-        with local columns (``< n_y``: arc variables, ``n_y + j``: action ``j``), ``lo``, ``hi``."""
-        if "rows" in self._cache:
-            return self._cache
+        """The state-independent rows of the chosen formulation, built once: the block ``rows,
+        cols, vals`` over local columns (``< n_aux``: the formulation's own variables, whose
+        integrality is ``integer`` and bounds ``ub``; ``n_aux + j``: action ``j``), ``lo``, ``hi``."""
+        if "rows" not in self._cache:
+            build = self._flow_rows if self.formulation == "flow" else self._time_expanded_rows
+            rows = _RowBlock()
+            self._cache.update(build(rows))
+            self._cache.update(rows.arrays())
+        return self._cache
+
+    def _flow_rows(self, rows: _RowBlock) -> dict[str, Any]:
+        n, L, s, d = len(self.nodes), self.walk_length, self.nodes.index(self.source), self._dist
+        edges = self._edges()
+        edges = edges[d[s, edges[:, 0]] + 1 + d[edges[:, 1], s] <= L]
+        m = len(edges)
+        cands = np.array([v for v in range(n) if v != s and 2 * d[s, v] <= L], dtype=np.int64)
+        tails = np.concatenate([edges[:, 0], edges[:, 1]])
+        heads = np.concatenate([edges[:, 1], edges[:, 0]])
+        # arc u -> w can carry f^v only on a closed walk through v: d(s, u) + 1 + d(w, v) + d(v, s) <= L
+        # (the walk's flow goes half along its way out to v, half along its way back, reversed)
+        carries = [np.flatnonzero(d[s, tails] + 1 + d[heads, v] + d[v, s] <= L) for v in cands]
+        # local columns: x (m), k (n), then the f^v of each candidate on its arcs
+        x_col, k_col = np.arange(m), m + np.arange(n)
+        f_start = m + n + np.concatenate([[0], np.cumsum([len(c) for c in carries])]).astype(np.int64)
+        n_aux = int(f_start[-1])
+        a_col = n_aux + np.arange(n)
+        for u in range(n):  # even degree: sum_{e at u} x_e - 2 k_u = 0
+            at = np.flatnonzero((edges[:, 0] == u) | (edges[:, 1] == u))
+            rows.add(np.append(x_col[at], k_col[u]), np.append(np.ones(len(at)), -2.0), 0.0, 0.0)
+        rows.add(x_col, np.ones(m), -np.inf, float(L))
+        for v in np.setdiff1d(np.arange(n), np.append(cands, s)):  # too far for any closed walk
+            rows.add(a_col[[v]], np.ones(1), -np.inf, 0.0)
+        for c, v in enumerate(cands):
+            arcs = carries[c]
+            f_col = f_start[c] + np.arange(len(arcs))
+            t, h = tails[arcs], heads[arcs]
+            for u in np.unique(np.concatenate([t, h, [s, v]])):  # out - in = a_v at s, -a_v at v, 0 elsewhere
+                out, inn = f_col[t == u], f_col[h == u]
+                sign = 1.0 if u == s else -1.0 if u == v else 0.0
+                cols = np.concatenate([out, inn, a_col[[v]] if sign else []]).astype(np.int64)
+                vals = np.concatenate([np.ones(len(out)), -np.ones(len(inn)), [-sign] if sign else []])
+                rows.add(cols, vals, 0.0, 0.0)
+            edge_of = arcs % m
+            for e in np.unique(edge_of):  # f_uw + f_wu <= x_e / 2: every s-v cut is crossed twice
+                both = f_col[edge_of == e]
+                rows.add(np.append(both, x_col[e]), np.append(np.ones(len(both)), -0.5), -np.inf, 0.0)
+        rows.add(a_col, np.ones(n), -np.inf, float(self.budget))
+        integer = np.zeros(n_aux, dtype=bool)
+        integer[:m + n] = True
+        ub = np.concatenate([np.full(m, 2.0), np.full(n, float(L)), np.ones(n_aux - m - n)])
+        return {"edges": edges, "n_aux": n_aux, "integer": integer, "ub": ub}
+
+    def _time_expanded_rows(self, rows: _RowBlock) -> dict[str, Any]:
         arcs = self._arcs()
         n, L, m = len(self.nodes), self.walk_length, len(arcs)
         s = self.nodes.index(self.source)
@@ -336,56 +435,62 @@ class Path(_Base):
         y_index = np.full((L, m), -1, dtype=np.int64)
         y_index[usable] = np.arange(int(usable.sum()))
         n_y = int(usable.sum())
-        rows: list[np.ndarray] = []
-        cols: list[np.ndarray] = []
-        vals: list[np.ndarray] = []
-        lo: list[float] = []
-        hi: list[float] = []
-
-        def add(c: np.ndarray, v: np.ndarray, low: float, high: float) -> None:
-            rows.append(np.full(len(c), len(lo), dtype=np.int64))
-            cols.append(np.asarray(c, dtype=np.int64))
-            vals.append(np.asarray(v, dtype=float))
-            lo.append(low)
-            hi.append(high)
 
         def ys(step: int, mask: np.ndarray) -> np.ndarray:
             idx = y_index[step, mask]
             return idx[idx >= 0]
 
         leave = ys(0, arcs[:, 0] == s)
-        add(leave, np.ones(len(leave)), 1.0, 1.0)  # leave
+        rows.add(leave, np.ones(len(leave)), 1.0, 1.0)  # leave
         back = ys(L - 1, arcs[:, 1] == s)
-        add(back, np.ones(len(back)), 1.0, 1.0)  # return
+        rows.add(back, np.ones(len(back)), 1.0, 1.0)  # return
         for step in range(L):
             one = ys(step, np.ones(m, dtype=bool))
-            add(one, np.ones(len(one)), 1.0, 1.0)  # one move per step
+            rows.add(one, np.ones(len(one)), 1.0, 1.0)  # one move per step
         for step in range(L - 1):
             for v in range(n):
                 into, out = ys(step, arcs[:, 1] == v), ys(step + 1, arcs[:, 0] == v)
                 if len(into) or len(out):  # flow conservation at v between the two steps
-                    add(np.concatenate([into, out]), np.concatenate([np.ones(len(into)), -np.ones(len(out))]), 0.0,
-                        0.0)
+                    rows.add(np.concatenate([into, out]), np.concatenate([np.ones(len(into)), -np.ones(len(out))]),
+                             0.0, 0.0)
         for v in range(n):
             into = y_index[:, arcs[:, 1] == v].ravel()
             into = into[into >= 0]
-            add(np.concatenate([[n_y + v], into]), np.concatenate([[1.0], -np.ones(len(into))]), -np.inf, 0.0)
-        add(n_y + np.arange(n), np.ones(n), -np.inf, float(self.budget))
-        self._cache.update(arcs=arcs, y_index=y_index, n_y=n_y, rows=np.concatenate(rows), cols=np.concatenate(cols),
-                           vals=np.concatenate(vals), lo=np.asarray(lo), hi=np.asarray(hi))
-        return self._cache
+            rows.add(np.concatenate([[n_y + v], into]), np.concatenate([[1.0], -np.ones(len(into))]), -np.inf, 0.0)
+        rows.add(n_y + np.arange(n), np.ones(n), -np.inf, float(self.budget))
+        return {"arcs": arcs, "y_index": y_index, "n_aux": n_y, "integer": np.ones(n_y, dtype=bool),
+                "ub": np.ones(n_y)}
 
     def add_to(self, model: MipModel, action_vars: np.ndarray) -> dict[str, np.ndarray]:
         tpl = self._template()
-        y = model.add_vars(tpl["n_y"], lb=0.0, ub=1.0, integer=True)
-        block = sp.coo_matrix((tpl["vals"], (tpl["rows"], tpl["cols"])),
-                              shape=(len(tpl["lo"]), tpl["n_y"] + len(action_vars)))
-        model.add_rows(block, np.concatenate([y, np.asarray(action_vars, dtype=np.int64)]), tpl["lo"], tpl["hi"])
-        return {"y": np.where(tpl["y_index"] >= 0, y[np.maximum(tpl["y_index"], 0)], -1), "arcs": tpl["arcs"]}
+        n_aux = tpl["n_aux"]
+        cols = np.empty(n_aux, dtype=np.int64)
+        for flag in (True, False):  # integer and continuous columns in two calls
+            mask = tpl["integer"] == flag
+            if mask.any():
+                cols[mask] = model.add_vars(int(mask.sum()), lb=0.0, ub=tpl["ub"][mask], integer=flag)
+        block = sp.coo_matrix((tpl["vals"], (tpl["rows"], tpl["cols"])), shape=(len(tpl["lo"]), n_aux + len(action_vars)))
+        model.add_rows(block, np.concatenate([cols, np.asarray(action_vars, dtype=np.int64)]), tpl["lo"], tpl["hi"])
+        if self.formulation == "flow":
+            return {"x": cols[:len(tpl["edges"])], "edges": tpl["edges"]}
+        y_index = tpl["y_index"]
+        return {"y": np.where(y_index >= 0, cols[np.maximum(y_index, 0)], -1), "arcs": tpl["arcs"]}
 
     def certificate(self, values: np.ndarray, aux: dict[str, np.ndarray]) -> list[Any]:
-        """The walk ``[source, v_1, ..., v_L = source]`` read off the arc binaries (``aux["y"]``:
-        (L, m) column indices, -1 for arcs no closed walk can use at that step)."""
+        """The walk ``[source, v_1, ..., v_L = source]``: for ``"flow"`` the Euler circuit of the
+        source's component of the multigraph ``x`` (``aux["x"]``: columns of ``x_e`` for the edges
+        ``aux["edges"]``) padded with idle steps; for ``"time_expanded"`` read off the arc binaries
+        (``aux["y"]``: (L, m) column indices, -1 for arcs no closed walk can use at that step)."""
+        if "x" in aux:
+            s = self.nodes.index(self.source)
+            multigraph = nx.MultiGraph()
+            multigraph.add_node(s)
+            for (u, w), times in zip(aux["edges"], np.rint(values[aux["x"]]).astype(np.int64)):
+                multigraph.add_edges_from([(int(u), int(w))] * int(times))
+            tour = multigraph.subgraph(nx.node_connected_component(multigraph, s))
+            steps = [int(w) for _, w in nx.eulerian_circuit(tour, source=s)] if tour.number_of_edges() else []
+            walk = [self.source] + [self.nodes[i] for i in steps]
+            return walk + [self.source] * (self.walk_length + 1 - len(walk))
         y, arcs = aux["y"], aux["arcs"]
         on = np.where(y >= 0, values[np.maximum(y, 0)], 0.0) > 0.5
         chosen = np.argmax(on, axis=1)
@@ -458,7 +563,7 @@ class Path(_Base):
             state[0].insert(k + 1, j)
 
     def with_budget(self, budget: int) -> Path:
-        return Path(self.graph, self.source, budget, self.walk_length, self.canonical_walks)
+        return Path(self.graph, self.source, budget, self.walk_length, self.canonical_walks, self.formulation)
 
 
 # ------------------------------------------------------------------------------------ matching
