@@ -13,7 +13,7 @@
 # A run that is still going when the time is up is killed and leaves no record (records are written
 # atomically at the end of a run). Estimated on the shared 2-core machine (CPU time, paper protocol): a run at
 # J = 20 takes about 4 CPU-min (interventions, measured), 7-8 (matching, capacity, estimated) and 20 (path,
-# estimated); at J = 40 about 3 (interventions), 23-25 (matching, capacity) and some 9 CPU-hours (path).
+# estimated); at J = 40 about 3 (interventions), 23-25 (matching, capacity) and about 35 (path, flow route model).
 # Measured on a 16-core device machine: interventions J = 20, 242-284 CPU-s per run.
 # So for a window of about 9 minutes on 16 cores, ask for the runs that can finish:
 #   OUT=/dir bash bench/sequoia_device.sh 540 --sizes 20,5 --domains interventions matching capacity
