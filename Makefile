@@ -35,7 +35,7 @@ test: $(VENV)/.installed-dev
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check theory_rl tests bench
+	$(BIN)/ruff check theory_rl tests bench notebooks
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/tabular.py
