@@ -277,3 +277,32 @@ def test_canonical_walks_allow_exactly_the_actions_of_all_walks(graph_seed):
             except SolverError:
                 found = False
             assert found == expect, (graph_seed, bits, p.formulation, p.canonical_walks)
+
+
+def _matching_by_networkx_max_flow(m: Matching, action: np.ndarray) -> bool:
+    # the reference the bipartite-matching check replaced: source -> arm (per_arm) -> (worker, slot) (1) -> sink
+    acted = np.flatnonzero(action)
+    if len(acted) > m.budget:
+        return False
+    if len(acted) == 0:
+        return True
+    g = nx.DiGraph()
+    for j in acted:
+        g.add_edge("src", ("arm", int(j)), capacity=m.per_arm)
+        for i, k in zip(*np.nonzero(m.worker_slots & m.arm_slots[j][None, :])):
+            g.add_edge(("arm", int(j)), ("ws", int(i), int(k)), capacity=1)
+            g.add_edge(("ws", int(i), int(k)), "snk", capacity=1)
+    if "snk" not in g:
+        return False
+    return nx.maximum_flow_value(g, "src", "snk") == m.per_arm * len(acted)
+
+
+@settings(max_examples=40)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 7), st.integers(1, 4), st.integers(1, 4), st.integers(1, 3))
+def test_matching_check_equals_networkx_max_flow(seed, n_arms, n_workers, n_slots, per_arm):
+    rng = np.random.default_rng(seed)
+    m = Matching(rng.random((n_arms, n_slots)) < 0.5, rng.random((n_workers, n_slots)) < 0.6,
+                 int(rng.integers(1, n_arms + 1)), per_arm)
+    for bits in range(2 ** n_arms):
+        act = np.array([(bits >> j) & 1 for j in range(n_arms)], dtype=np.int8)
+        assert m.is_feasible(act) == _matching_by_networkx_max_flow(m, act), (seed, bits)
