@@ -347,3 +347,31 @@ def test_path_rejects_an_unknown_formulation():
 
     with pytest.raises(InvalidModelError, match="formulation"):
         Path(nx.path_graph(3), 0, 1, formulation="steiner")
+
+
+def test_row_block_placed_by_add_rows_rebuilds_the_same_matrix():
+    rng = np.random.default_rng(3)
+    direct, template = MipModel(), MipModel()
+    direct.add_vars(2, ub=5.0)
+    x = direct.add_vars(4, ub=1.0)
+    rows = [(rng.choice(4, size=k, replace=False), rng.normal(size=k), -rng.random(), rng.random()) for k in (1, 3, 4, 2)]
+    for cols, vals, lo, hi in rows:
+        direct.add_row(x[cols], vals, lo, hi)
+        template.add_row(cols, vals, lo, hi)  # local column numbers 0..3
+    block = template.row_block()
+    assert block["rows"].tolist() == [r for r, (cols, *_) in enumerate(rows) for _ in cols]
+    placed = MipModel()
+    placed.add_vars(2, ub=5.0)
+    placed.add_rows(_coo(block, (len(rows), 4)), placed.add_vars(4, ub=1.0), block["lo"], block["hi"])
+    a, b = direct.arrays(), placed.arrays()
+    assert (a["A"] != b["A"]).nnz == 0
+    np.testing.assert_array_equal(a["row_lo"], b["row_lo"])
+    np.testing.assert_array_equal(a["row_hi"], b["row_hi"])
+    empty = MipModel().row_block()
+    assert empty["rows"].dtype == np.int64 and empty["lo"].shape == (0,)
+
+
+def _coo(block: dict, shape: tuple[int, int]):
+    import scipy.sparse as sp
+
+    return sp.coo_matrix((block["vals"], (block["rows"], block["cols"])), shape=shape)

@@ -239,28 +239,6 @@ def _closed_walk_length(dist: np.ndarray) -> float:
     return float(np.min(dp[full - 1] + dist[1:, 0]))
 
 
-class _RowBlock:
-    """Rows ``lo <= sum vals * x[cols] <= hi`` collected one by one, returned as COO arrays."""
-
-    def __init__(self) -> None:
-        self.rows: list[np.ndarray] = []
-        self.cols: list[np.ndarray] = []
-        self.vals: list[np.ndarray] = []
-        self.lo: list[float] = []
-        self.hi: list[float] = []
-
-    def add(self, cols: np.ndarray, vals: np.ndarray, lo: float, hi: float) -> None:
-        self.rows.append(np.full(len(cols), len(self.lo), dtype=np.int64))
-        self.cols.append(np.asarray(cols, dtype=np.int64))
-        self.vals.append(np.asarray(vals, dtype=float))
-        self.lo.append(lo)
-        self.hi.append(hi)
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {"rows": np.concatenate(self.rows), "cols": np.concatenate(self.cols), "vals": np.concatenate(self.vals),
-                "lo": np.asarray(self.lo), "hi": np.asarray(self.hi)}
-
-
 @dataclass(frozen=True)
 class Path(_Base):
     r"""Path (routing) constraint: act only on stations visited by a closed walk of ``L`` steps.
@@ -376,12 +354,12 @@ class Path(_Base):
         integrality is ``integer`` and bounds ``ub``; ``n_aux + j``: action ``j``), ``lo``, ``hi``."""
         if "rows" not in self._cache:
             build = self._flow_rows if self.formulation == "flow" else self._time_expanded_rows
-            rows = _RowBlock()
+            rows = MipModel()  # collects the rows only: its columns are the template's local ones
             self._cache.update(build(rows))
-            self._cache.update(rows.arrays())
+            self._cache.update(rows.row_block())
         return self._cache
 
-    def _flow_rows(self, rows: _RowBlock) -> dict[str, Any]:
+    def _flow_rows(self, rows: MipModel) -> dict[str, Any]:
         n, L, s, d = len(self.nodes), self.walk_length, self.nodes.index(self.source), self._dist
         edges = self._edges()
         edges = edges[d[s, edges[:, 0]] + 1 + d[edges[:, 1], s] <= L]
@@ -399,10 +377,10 @@ class Path(_Base):
         a_col = n_aux + np.arange(n)
         for u in range(n):  # even degree: sum_{e at u} x_e - 2 k_u = 0
             at = np.flatnonzero((edges[:, 0] == u) | (edges[:, 1] == u))
-            rows.add(np.append(x_col[at], k_col[u]), np.append(np.ones(len(at)), -2.0), 0.0, 0.0)
-        rows.add(x_col, np.ones(m), -np.inf, float(L))
+            rows.add_row(np.append(x_col[at], k_col[u]), np.append(np.ones(len(at)), -2.0), 0.0, 0.0)
+        rows.add_row(x_col, np.ones(m), -np.inf, float(L))
         for v in np.setdiff1d(np.arange(n), np.append(cands, s)):  # too far for any closed walk
-            rows.add(a_col[[v]], np.ones(1), -np.inf, 0.0)
+            rows.add_row(a_col[[v]], np.ones(1), -np.inf, 0.0)
         for c, v in enumerate(cands):
             arcs = carries[c]
             f_col = f_start[c] + np.arange(len(arcs))
@@ -412,18 +390,18 @@ class Path(_Base):
                 sign = 1.0 if u == s else -1.0 if u == v else 0.0
                 cols = np.concatenate([out, inn, a_col[[v]] if sign else []]).astype(np.int64)
                 vals = np.concatenate([np.ones(len(out)), -np.ones(len(inn)), [-sign] if sign else []])
-                rows.add(cols, vals, 0.0, 0.0)
+                rows.add_row(cols, vals, 0.0, 0.0)
             edge_of = arcs % m
             for e in np.unique(edge_of):  # f_uw + f_wu <= x_e / 2: every s-v cut is crossed twice
                 both = f_col[edge_of == e]
-                rows.add(np.append(both, x_col[e]), np.append(np.ones(len(both)), -0.5), -np.inf, 0.0)
-        rows.add(a_col, np.ones(n), -np.inf, float(self.budget))
+                rows.add_row(np.append(both, x_col[e]), np.append(np.ones(len(both)), -0.5), -np.inf, 0.0)
+        rows.add_row(a_col, np.ones(n), -np.inf, float(self.budget))
         integer = np.zeros(n_aux, dtype=bool)
         integer[:m + n] = True
         ub = np.concatenate([np.full(m, 2.0), np.full(n, float(L)), np.ones(n_aux - m - n)])
         return {"edges": edges, "n_aux": n_aux, "integer": integer, "ub": ub}
 
-    def _time_expanded_rows(self, rows: _RowBlock) -> dict[str, Any]:
+    def _time_expanded_rows(self, rows: MipModel) -> dict[str, Any]:
         arcs = self._arcs()
         n, L, m = len(self.nodes), self.walk_length, len(arcs)
         s = self.nodes.index(self.source)
@@ -442,23 +420,23 @@ class Path(_Base):
             return idx[idx >= 0]
 
         leave = ys(0, arcs[:, 0] == s)
-        rows.add(leave, np.ones(len(leave)), 1.0, 1.0)  # leave
+        rows.add_row(leave, np.ones(len(leave)), 1.0, 1.0)  # leave
         back = ys(L - 1, arcs[:, 1] == s)
-        rows.add(back, np.ones(len(back)), 1.0, 1.0)  # return
+        rows.add_row(back, np.ones(len(back)), 1.0, 1.0)  # return
         for step in range(L):
             one = ys(step, np.ones(m, dtype=bool))
-            rows.add(one, np.ones(len(one)), 1.0, 1.0)  # one move per step
+            rows.add_row(one, np.ones(len(one)), 1.0, 1.0)  # one move per step
         for step in range(L - 1):
             for v in range(n):
                 into, out = ys(step, arcs[:, 1] == v), ys(step + 1, arcs[:, 0] == v)
                 if len(into) or len(out):  # flow conservation at v between the two steps
-                    rows.add(np.concatenate([into, out]), np.concatenate([np.ones(len(into)), -np.ones(len(out))]),
+                    rows.add_row(np.concatenate([into, out]), np.concatenate([np.ones(len(into)), -np.ones(len(out))]),
                              0.0, 0.0)
         for v in range(n):
             into = y_index[:, arcs[:, 1] == v].ravel()
             into = into[into >= 0]
-            rows.add(np.concatenate([[n_y + v], into]), np.concatenate([[1.0], -np.ones(len(into))]), -np.inf, 0.0)
-        rows.add(n_y + np.arange(n), np.ones(n), -np.inf, float(self.budget))
+            rows.add_row(np.concatenate([[n_y + v], into]), np.concatenate([[1.0], -np.ones(len(into))]), -np.inf, 0.0)
+        rows.add_row(n_y + np.arange(n), np.ones(n), -np.inf, float(self.budget))
         return {"arcs": arcs, "y_index": y_index, "n_aux": n_y, "integer": np.ones(n_y, dtype=bool),
                 "ub": np.ones(n_y)}
 

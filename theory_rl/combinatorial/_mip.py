@@ -25,6 +25,10 @@ from ..errors import DependencyNotInstalled, InvalidModelError, SolverError
 __all__ = ["DEFAULT_HIGHS_OPTIONS", "FAST_HIGHS_OPTIONS", "HIGHS_DEFAULT_OPTIONS", "LIGHT_ROOT_HIGHS_OPTIONS", "MipModel", "MipSolution", "solve_mip"]
 
 
+def _concat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+
 class MipModel:
     """``max c^T x + offset`` s.t. ``row_lo <= A x <= row_hi``, bounds, integrality (mutable
     while built; solved by :func:`solve_mip`)."""
@@ -82,23 +86,25 @@ class MipModel:
             self.cost[c] = self.cost.get(c, 0.0) + v
         self.offset += float(constant)
 
+    def row_block(self) -> dict[str, np.ndarray]:
+        """The rows added so far as COO triplets ``rows, cols, vals`` (duplicates not summed) and
+        their bounds ``lo, hi`` (m,). A model used only to collect rows over local column numbers
+        gives a template that :meth:`add_rows` can place into other models."""
+        return {"rows": _concat(self._rows, np.int64), "cols": _concat(self._cols, np.int64),
+                "vals": _concat(self._vals, float),
+                "lo": np.asarray(self.row_lo, dtype=float), "hi": np.asarray(self.row_hi, dtype=float)}
+
     def arrays(self) -> dict[str, Any]:
         """``c, lb, ub, integer`` (n,), ``A`` CSC (m, n), ``row_lo, row_hi`` (m,), ``offset``."""
         n = self.n_vars
         c = np.zeros(n)
         if self.cost:
             c[np.fromiter(self.cost.keys(), dtype=np.int64)] = np.fromiter(self.cost.values(), dtype=float)
-        rows = np.concatenate(self._rows) if self._rows else np.zeros(0, dtype=np.int64)
-        cols = np.concatenate(self._cols) if self._cols else np.zeros(0, dtype=np.int64)
-        vals = np.concatenate(self._vals) if self._vals else np.zeros(0)
-        A = sp.csc_matrix((vals, (rows, cols)), shape=(self.n_rows, n))
+        block = self.row_block()
+        A = sp.csc_matrix((block["vals"], (block["rows"], block["cols"])), shape=(self.n_rows, n))
         A.sum_duplicates()
-
-        def cat(parts: list[np.ndarray], dt: Any) -> np.ndarray:
-            return np.concatenate(parts) if parts else np.zeros(0, dtype=dt)
-
-        return {"c": c, "lb": cat(self.lb, float), "ub": cat(self.ub, float), "integer": cat(self.integer, bool),
-                "A": A, "row_lo": np.asarray(self.row_lo, dtype=float), "row_hi": np.asarray(self.row_hi, dtype=float),
+        return {"c": c, "lb": _concat(self.lb, float), "ub": _concat(self.ub, float),
+                "integer": _concat(self.integer, bool), "A": A, "row_lo": block["lo"], "row_hi": block["hi"],
                 "offset": self.offset}
 
 
