@@ -216,6 +216,24 @@ def test_select_action_with_torch_net_and_user_builder():
     assert own.value == pytest.approx(float(_brute_force(layers, cormab.features(s), G).max()), abs=1e-5)
 
 
+def test_select_action_without_warm_start_skips_the_greedy_pass_and_keeps_the_optimum(monkeypatch):
+    import theory_rl.combinatorial._argmax as argmax_module
+
+    cormab = make_cormab("capacity", 8, 3, seed=1)
+    net = relu_mlp(cormab.n_arms + len(cormab.features(cormab.initial_state(seed=0))), (8, 8), seed=0)
+    s = cormab.initial_state(seed=4)
+    warm = select_action(cormab, net, s)
+
+    def no_greedy(*args, **kwargs):
+        raise AssertionError("greedy_q_action ran with warm_start=False")
+
+    monkeypatch.setattr(argmax_module, "greedy_q_action", no_greedy)
+    cold = select_action(cormab, net, s, warm_start=False)
+    assert cold.value == pytest.approx(warm.value, abs=1e-6)
+    with pytest.raises(AssertionError, match="greedy"):
+        select_action(cormab, net, s)
+
+
 def test_bad_networks_and_inputs_raise():
     with pytest.raises(InvalidModelError, match="Linear"):
         relu_mlp_layers(torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU()))
