@@ -11,9 +11,10 @@
 # bench/results/sequoia_runs/ are skipped, so the script can be called again to continue. One run
 # uses one core (torch and HiGHS are limited to one thread each); JOBS defaults to the core count.
 # A run that is still going when the time is up is killed and leaves no record (records are written
-# atomically at the end of a run). Estimated on the shared 2-core machine (CPU time, paper protocol): a run at
-# J = 20 takes about 4 CPU-min (interventions, measured), 7-8 (matching, capacity, estimated) and 20 (path,
-# estimated); at J = 40 about 3 (interventions), 23-25 (matching, capacity) and about 35 (path, flow route model).
+# atomically at the end of a run). Measured on the shared 2-core machine (CPU time, paper protocol, the
+# records' cpu_s): a run at J = 20 takes about 4 CPU-min (interventions), 7-10 (matching), 6-10 (capacity) and
+# 8-12 (path, flow route model); at J = 40 about 4 (interventions), 12-21 (matching), 14-37 (capacity) and
+# 15-23 (path).
 # Measured on a 16-core device machine: interventions J = 20, 242-284 CPU-s per run.
 # So for a window of about 9 minutes on 16 cores, ask for the runs that can finish:
 #   OUT=/dir bash bench/sequoia_device.sh 540 --sizes 20,5 --domains interventions matching capacity

@@ -430,8 +430,8 @@ class Path(_Base):
             for v in range(n):
                 into, out = ys(step, arcs[:, 1] == v), ys(step + 1, arcs[:, 0] == v)
                 if len(into) or len(out):  # flow conservation at v between the two steps
-                    rows.add_row(np.concatenate([into, out]), np.concatenate([np.ones(len(into)), -np.ones(len(out))]),
-                             0.0, 0.0)
+                    rows.add_row(np.concatenate([into, out]),
+                                 np.concatenate([np.ones(len(into)), -np.ones(len(out))]), 0.0, 0.0)
         for v in range(n):
             into = y_index[:, arcs[:, 1] == v].ravel()
             into = into[into >= 0]
