@@ -53,7 +53,7 @@ from theory_rl import envs  # noqa: E402
 from theory_rl.models import FiniteMDP  # noqa: E402
 from theory_rl.robust import KLBall, L1Ball, LInfBall, RobustMDP, iwocs, robust_value_iteration  # noqa: E402
 from theory_rl.robust._operator import RobustOperator  # noqa: E402
-from theory_rl.tabular._bellman import BellmanOperator  # noqa: E402
+from theory_rl.tabular import BellmanOperator  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "robust.json")
 GAMMA = 0.99

@@ -48,8 +48,10 @@ from _common import Bandwidth, PeakRSS, best_time, instance_arrays, p_bytes, pai
 import theory_rl  # noqa: E402
 from theory_rl import tabular  # noqa: E402
 from theory_rl.models import FiniteMDP  # noqa: E402
-from theory_rl.tabular._bellman import BellmanOperator  # noqa: E402
-from theory_rl.tabular._common import certify  # noqa: E402
+from theory_rl.tabular import (
+    BellmanOperator,  # noqa: E402
+    certify,  # noqa: E402
+)
 
 TOL = 1e-6
 PEER_LIMIT_S = 60.0  # a peer run predicted to take longer is skipped, with the prediction printed

@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ._validation import max_bytes, set_max_bytes
+
 __version__ = "0.1.0"
 
 _SUBPACKAGES = (
@@ -27,7 +29,7 @@ _SUBPACKAGES = (
     "theory",
 )
 
-__all__ = ["__version__", *_SUBPACKAGES]
+__all__ = ["__version__", "max_bytes", "set_max_bytes", *_SUBPACKAGES]
 
 
 def __getattr__(name: str) -> Any:

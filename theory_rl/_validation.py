@@ -1,17 +1,39 @@
-"""Shared input checks. Each raises :class:`~theory_rl.errors.InvalidModelError` naming the
-first offending index, so that a user can find the bad entry without a debugger."""
+"""Shared input checks, the one home of every argument check in the library.
+
+Model data checks raise :class:`~theory_rl.errors.InvalidModelError` naming the first offending
+index, so that a user can find the bad entry without a debugger. Option checks (``check_int``,
+``check_real``, ``check_tol``, ``check_max_iter``, ``check_choice``, ``check_bool``, ...) raise
+:class:`~theory_rl.errors.InvalidArgumentError` naming the option. :func:`check_allocation`
+refuses an allocation estimated above :func:`max_bytes` before anything is allocated.
+"""
 
 from __future__ import annotations
 
+import math
 import numbers
+import os
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-from .errors import InvalidModelError
+from .errors import InvalidArgumentError, InvalidModelError, SizeLimitError
 
 __all__ = [
+    "DEFAULT_MAX_BYTES",
     "as_float_array",
+    "check_allocation",
+    "check_bool",
+    "check_choice",
+    "check_int",
+    "check_max_iter",
+    "check_optional_int",
+    "check_probability",
+    "check_real",
+    "check_sparse",
+    "check_tol",
+    "max_bytes",
+    "set_max_bytes",
     "check_finite",
     "check_gamma",
     "check_probability_rows",
@@ -120,5 +142,170 @@ def rng_from_seed(seed: int | np.random.Generator | None) -> np.random.Generator
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (numbers.Integral, np.random.SeedSequence))):
-        raise InvalidModelError(f"seed must be an int or numpy.random.Generator, got {seed!r}")
+        raise InvalidArgumentError(f"seed must be an int or numpy.random.Generator, got {seed!r}")
     return np.random.default_rng(seed)
+
+
+# --- option checks ------------------------------------------------------------------------------
+
+
+def check_int(value: Any, name: str, *, minimum: int | None = 1, maximum: int | None = None) -> int:
+    """An integer in ``[minimum, maximum]`` (bools and floats refused), else :class:`InvalidArgumentError`."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise InvalidArgumentError(f"{name} must be an integer, got {value!r}")
+    out = int(value)
+    if (minimum is not None and out < minimum) or (maximum is not None and out > maximum):
+        lower = "" if minimum is None else f">= {minimum}"
+        upper = "" if maximum is None else f"<= {maximum}"
+        joined = " and ".join(p for p in (lower, upper) if p)
+        raise InvalidArgumentError(f"{name} = {out} must be {joined}")
+    return out
+
+
+def check_optional_int(value: Any, name: str, *, minimum: int | None = 1, maximum: int | None = None) -> int | None:
+    """``None`` or :func:`check_int`."""
+    return None if value is None else check_int(value, name, minimum=minimum, maximum=maximum)
+
+
+def check_max_iter(value: Any, name: str = "max_iter") -> int | None:
+    """``None`` (the solver's default) or a positive integer: ``max_iter <= 0`` is an error."""
+    return check_optional_int(value, name, minimum=1)
+
+
+def check_real(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """A finite real number in the given interval, else :class:`InvalidArgumentError`."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise InvalidArgumentError(f"{name} must be a real number, got {value!r}")
+    out = float(value)
+    ok = math.isfinite(out)
+    if ok and low is not None:
+        ok = out > low if low_open else out >= low
+    if ok and high is not None:
+        ok = out < high if high_open else out <= high
+    if not ok:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        raise InvalidArgumentError(f"{name} = {value!r} must be a finite number in {left}{lo}, {hi}{right}")
+    return out
+
+
+def check_probability(value: Any, name: str) -> float:
+    """A probability in ``[0, 1]``."""
+    return check_real(value, name, low=0.0, high=1.0)
+
+
+def check_tol(value: Any, name: str = "tol") -> float:
+    """A positive finite tolerance."""
+    return check_real(value, name, low=0.0, low_open=True)
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """A bool (``numpy.bool_`` accepted). Strings such as ``"no"`` are refused, not read as truthy."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise InvalidArgumentError(f"{name} must be True or False, got {value!r}")
+
+
+def check_sparse(value: Any, name: str = "sparse") -> bool | None:
+    """``None`` (size-dependent default) or a bool."""
+    return None if value is None else check_bool(value, name)
+
+
+def check_choice(value: Any, name: str, choices: Iterable[Any]) -> Any:
+    """``value`` if it is one of ``choices``, else :class:`InvalidArgumentError` listing them."""
+    options = tuple(choices)
+    try:
+        ok = any(value == c and type(value) is type(c) for c in options)
+    except Exception:  # arrays and other values that do not compare to a bool
+        ok = False
+    if not ok:
+        listed = ", ".join(repr(c) for c in options)
+        raise InvalidArgumentError(f"{name} must be one of {listed}, got {value!r}")
+    return value
+
+
+# --- memory guard --------------------------------------------------------------------------------
+
+DEFAULT_MAX_BYTES = 4 * 2**30
+"""Default allocation limit: 4 GiB (``THEORY_RL_MAX_BYTES`` or :func:`set_max_bytes` change it)."""
+
+_max_bytes_override: int | None = None
+
+
+def _parse_bytes(text: str) -> int:
+    units = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+    t = text.strip().lower().removesuffix("ib").removesuffix("b")
+    unit = t[-1:] if t[-1:] in units and t[-1:] != "" else ""
+    number = t[: len(t) - len(unit)] if unit else t
+    try:
+        value = float(number) * units[unit]
+    except ValueError:
+        raise InvalidArgumentError(f"THEORY_RL_MAX_BYTES = {text!r} is not a size (e.g. 8G, 512M, 1e10)") from None
+    if not (math.isfinite(value) and value > 0):
+        raise InvalidArgumentError(f"THEORY_RL_MAX_BYTES = {text!r} must be a positive size")
+    return int(value)
+
+
+def max_bytes() -> int:
+    """The allocation limit in force: :func:`set_max_bytes`, else ``THEORY_RL_MAX_BYTES``, else 4 GiB."""
+    if _max_bytes_override is not None:
+        return _max_bytes_override
+    env = os.environ.get("THEORY_RL_MAX_BYTES")
+    return DEFAULT_MAX_BYTES if env is None or not env.strip() else _parse_bytes(env)
+
+
+def set_max_bytes(limit: int | None) -> int | None:
+    """Set the allocation limit in bytes (``None`` restores the environment/default); returns the previous override.
+
+    Examples
+    --------
+    >>> import theory_rl
+    >>> previous = theory_rl.set_max_bytes(16 * 2**30)   # allow models up to 16 GiB
+    >>> theory_rl.max_bytes()
+    17179869184
+    >>> _ = theory_rl.set_max_bytes(previous)
+    """
+    global _max_bytes_override
+    previous = _max_bytes_override
+    _max_bytes_override = None if limit is None else check_int(limit, "limit", minimum=1)
+    return previous
+
+
+def _format_bytes(n: float) -> str:
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n:.0f} B"
+
+
+def check_allocation(nbytes: float, what: str) -> None:
+    """Refuse an allocation estimated at ``nbytes`` above :func:`max_bytes`.
+
+    ``what`` names the object and its sizes, e.g. ``"dense P of shape (2000, 500, 2000)"``;
+    pass the estimate as a Python number computed from the declared sizes (exact integers, so
+    it cannot overflow) before allocating anything.
+
+    Raises
+    ------
+    SizeLimitError
+        Naming ``what``, the estimate and the limit, and how to raise the limit.
+    """
+    limit = max_bytes()
+    if nbytes > limit:
+        raise SizeLimitError(
+            f"{what} needs about {_format_bytes(float(nbytes))}, above the memory limit of "
+            f"{_format_bytes(float(limit))} (raise it with theory_rl.set_max_bytes(...) or the "
+            "environment variable THEORY_RL_MAX_BYTES)",
+            nbytes=float(nbytes),
+            limit=limit,
+        )

@@ -10,6 +10,8 @@ from __future__ import annotations
 __all__ = [
     "TheoryRLError",
     "InvalidModelError",
+    "InvalidArgumentError",
+    "SizeLimitError",
     "ParseError",
     "SolverError",
     "DependencyNotInstalled",
@@ -27,6 +29,27 @@ class InvalidModelError(TheoryRLError, ValueError):
     The message names the first offending entry, e.g.
     ``P[3, 1, :] sums to 0.97 (expected 1 within 1e-08)``.
     """
+
+
+class InvalidArgumentError(TheoryRLError, ValueError):
+    """A bad option value (``tol``, ``max_iter``, ``seed``, ``device``, a choice string, ...).
+
+    The message names the option and the value, e.g. ``max_iter = 2.5 must be an integer``.
+    """
+
+
+class SizeLimitError(TheoryRLError, ValueError):
+    """An allocation estimated above the memory limit, refused before anything is allocated.
+
+    The limit is :func:`theory_rl.max_bytes` (default 4 GiB); raise it with
+    :func:`theory_rl.set_max_bytes` or the environment variable ``THEORY_RL_MAX_BYTES``.
+    ``nbytes`` holds the estimate and ``limit`` the limit in force.
+    """
+
+    def __init__(self, message: str, *, nbytes: float, limit: int) -> None:
+        self.nbytes = nbytes
+        self.limit = limit
+        super().__init__(message)
 
 
 class ParseError(TheoryRLError, ValueError):

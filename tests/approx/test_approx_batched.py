@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from theory_rl import approx, envs, tabular
 from theory_rl.checks import finite_mdps
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.models import FiniteMDP
 
 torch = pytest.importorskip("torch")
@@ -255,7 +255,7 @@ def test_batched_iteration_limits_are_validated():
     # max_iter = 0 or -1 was accepted: VI still did one backup (n_iter 1 > max_iter)
     batch = approx.stack_mdps([envs.random_mdp(3, 2, seed=0, gamma=0.9)])
     for bad in (0, -1, 2.5):
-        with pytest.raises(InvalidModelError, match="max_iter"):
+        with pytest.raises(InvalidArgumentError, match="max_iter"):
             approx.batched_value_iteration(batch, max_iter=bad)
-        with pytest.raises(InvalidModelError, match="max_iter"):
+        with pytest.raises((InvalidArgumentError, InvalidModelError), match="max_iter"):
             approx.batched_policy_evaluation(batch, np.zeros((1, 3), int), method="iterative", max_iter=bad)

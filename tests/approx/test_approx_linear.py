@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from theory_rl import approx, envs, tabular
 from theory_rl.checks import finite_mdps
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 
 pytest.importorskip("torch")
 
@@ -189,14 +189,14 @@ def test_linear_options_are_validated():
     # lstd with ridge = -0.5 made A = 0.5 I - 0.5 I singular and returned w = 0 marked converged
     # (the answer is w = 2); semi_gradient_td with n_steps = -1 returned w0 marked converged
     phi, nxt = np.eye(2), np.eye(2)[:, None, :]
-    with pytest.raises(InvalidModelError, match="ridge"):
+    with pytest.raises(InvalidArgumentError, match="ridge"):
         approx.lstd(phi, np.ones(2), phi, gamma=0.5, ridge=-0.5)
-    with pytest.raises(InvalidModelError, match="n_steps"):
+    with pytest.raises((InvalidArgumentError, InvalidModelError), match="n_steps"):
         approx.semi_gradient_td(phi, np.ones(2), phi, gamma=0.5, step_size=0.1, n_steps=-1)
     for fn in (approx.lspi, approx.fitted_q_iteration):
-        with pytest.raises(InvalidModelError, match="max_iter"):
+        with pytest.raises(InvalidArgumentError, match="max_iter"):
             fn(phi, np.ones(2), nxt, gamma=0.5, max_iter=0)
-        with pytest.raises(InvalidModelError, match="ridge"):
+        with pytest.raises(InvalidArgumentError, match="ridge"):
             fn(phi, np.ones(2), nxt, gamma=0.5, ridge=float("nan"))
-    with pytest.raises(InvalidModelError, match="tol"):
+    with pytest.raises(InvalidArgumentError, match="tol"):
         approx.fitted_q_iteration(phi, np.ones(2), nxt, gamma=0.5, tol=-1.0)

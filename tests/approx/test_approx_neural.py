@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from theory_rl import approx, envs, tabular
 from theory_rl.approx._nets import greedy_values
 from theory_rl.checks import finite_mdps
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 
 torch = pytest.importorskip("torch")
 gymnasium = pytest.importorskip("gymnasium")
@@ -140,14 +140,14 @@ def test_agent_sizes_and_rates_are_validated():
     for kwargs, match in (({"batch_size": 0}, "batch_size"), ({"target_update": 0}, "target_update"),
                           ({"buffer_size": 0}, "buffer_size"), ({"train_every": 0}, "train_every"),
                           ({"learning_starts": -1}, "learning_starts"), ({"lr": 0.0}, "lr")):
-        with pytest.raises(InvalidModelError, match=match):
+        with pytest.raises(InvalidArgumentError, match=match):
             approx.dqn(env, total_steps=5, **kwargs)
-    with pytest.raises(InvalidModelError, match="step_size"):
+    with pytest.raises((InvalidArgumentError, InvalidModelError), match="step_size"):
         approx.mdpo_exact_critic(mdp, step_size=float("nan"), n_iterations=1, sgd_steps=1)
     for kwargs, match in (({"batch_size": 0}, "batch_size"), ({"buffer_size": 0}, "buffer_size")):
-        with pytest.raises(InvalidModelError, match=match):
+        with pytest.raises(InvalidArgumentError, match=match):
             approx.mdpo_off_policy(env, total_steps=5, **kwargs)
-    with pytest.raises(InvalidModelError, match="minibatch_size"):
+    with pytest.raises(InvalidArgumentError, match="minibatch_size"):
         approx.mdpo_on_policy(env, n_iterations=1, steps_per_batch=4, minibatch_size=0)
 
 

@@ -14,7 +14,7 @@ from scipy.optimize import minimize
 
 from theory_rl import dual, envs
 from theory_rl.checks import finite_mdps
-from theory_rl.errors import InvalidModelError, SolverError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError, SolverError
 from theory_rl.models import FiniteMDP
 
 
@@ -249,14 +249,14 @@ def test_options_and_shapes_are_validated():
     cmdp = dual.CMDP(mdp, np.ones((1, 3, 2)), [1.0])
     with pytest.raises(InvalidModelError, match="multipliers0"):
         dual.lagrangian_primal_dual(cmdp, n_iter=2, multipliers0=[np.nan])
-    with pytest.raises(InvalidModelError, match="step"):
+    with pytest.raises(InvalidArgumentError, match="step"):
         dual.lagrangian_primal_dual(cmdp, n_iter=2, step="a")
     with pytest.raises(InvalidModelError, match="occupancy has shape"):
         dual.policy_from_occupancy(mdp, np.ones((2, 2)))
     expert = np.zeros(3, int)
-    with pytest.raises(InvalidModelError, match="n_episodes"):
+    with pytest.raises((InvalidArgumentError, InvalidModelError), match="n_episodes"):
         dual.collect_dataset(mdp, expert_policy=expert, n_episodes=float("nan"), episode_length=3, expert_fraction=0.5)
-    with pytest.raises(InvalidModelError, match="expert_fraction"):
+    with pytest.raises(InvalidArgumentError, match="expert_fraction"):
         dual.collect_dataset(mdp, expert_policy=expert, n_episodes=2, episode_length=3, expert_fraction="a")
-    with pytest.raises(InvalidModelError, match="n_states"):
+    with pytest.raises(InvalidArgumentError, match="n_states"):
         dual.TransitionDataset([0], [0], [0.0], [0], [False], 2.7, 1)

@@ -17,7 +17,7 @@ from scipy.special import logsumexp
 
 from theory_rl import dual, envs, tabular
 from theory_rl.checks import finite_mdps
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.models import FiniteMDP
 
 rows = st.integers(1, 4).flatmap(lambda k: st.tuples(
@@ -221,9 +221,9 @@ def test_torch_bad_actions_are_named():
     for actions, index in (([0, 1, 2], 2), ([0, -1, 1], 1)):
         with pytest.raises(InvalidModelError, match=rf"actions\[{index}\] = -?\d is not an action index in \[0, 2\)"):
             dual.fdvl_torch(obs, np.array(actions), np.ones(3), obs, np.zeros(3), n_actions=2, gamma=0.9, n_steps=1)
-    with pytest.raises(InvalidModelError, match="n_actions"):
+    with pytest.raises(InvalidArgumentError, match="n_actions"):
         dual.fdvl_torch(obs, np.zeros(3, int), np.ones(3), obs, np.zeros(3), n_actions=0, gamma=0.9, n_steps=1)
-    with pytest.raises(InvalidModelError, match="n_steps"):
+    with pytest.raises((InvalidArgumentError, InvalidModelError), match="n_steps"):
         dual.fdvl_torch(obs, np.zeros(3, int), np.ones(3), obs, np.zeros(3), n_actions=2, gamma=0.9, n_steps=-1)
 
 

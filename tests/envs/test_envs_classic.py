@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from theory_rl.envs import chain, forest, river_swim
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 
 
 # ----------------------------------------------------------------------------- forest
@@ -67,7 +67,7 @@ def test_forest_million_states_is_fast():
     ],
 )
 def test_forest_bad_arguments(kwargs, name):
-    with pytest.raises(InvalidModelError, match=name):
+    with pytest.raises((InvalidArgumentError, InvalidModelError), match=name):
         forest(**kwargs)
 
 
@@ -100,7 +100,7 @@ def test_river_swim_sizes(n):
 
 @pytest.mark.parametrize(("kwargs", "name"), [({"n_states": 1}, "n_states"), ({"gamma": 1.5}, "gamma")])
 def test_river_swim_bad_arguments(kwargs, name):
-    with pytest.raises(InvalidModelError, match=name):
+    with pytest.raises((InvalidArgumentError, InvalidModelError), match=name):
         river_swim(**kwargs)
 
 
@@ -137,5 +137,5 @@ def test_chain_without_slip_is_deterministic():
     ("kwargs", "name"), [({"n_states": 1}, "n_states"), ({"slip": 1.2}, "slip"), ({"slip": None}, "slip")]
 )
 def test_chain_bad_arguments(kwargs, name):
-    with pytest.raises(InvalidModelError, match=name):
+    with pytest.raises(InvalidArgumentError, match=name):
         chain(**kwargs)

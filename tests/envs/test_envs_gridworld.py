@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from theory_rl.envs import cliff_walking, gridworld, sutton_barto_gridworld
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 
 UP, RIGHT, DOWN, LEFT = range(4)
 
@@ -119,7 +119,7 @@ def test_gridworld_200x200_is_fast():
 def test_gridworld_bad_arguments(kwargs, name):
     args = {"n_rows": 3, "n_cols": 3}
     args.update(kwargs)
-    with pytest.raises(InvalidModelError, match=name):
+    with pytest.raises((InvalidArgumentError, InvalidModelError), match=name):
         gridworld(args.pop("n_rows"), args.pop("n_cols"), **args)
 
 

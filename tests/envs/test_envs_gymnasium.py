@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from theory_rl.envs import cliff_walking, from_gymnasium
-from theory_rl.errors import DependencyNotInstalled, InvalidModelError
+from theory_rl.errors import DependencyNotInstalled, InvalidArgumentError, InvalidModelError
 
 gym = pytest.importorskip("gymnasium")
 
@@ -112,7 +112,7 @@ def test_accepts_env_id_string_and_sparse_flag():
     s = from_gymnasium("FrozenLake-v1", gamma=0.9, sparse=True)
     assert s.is_sparse
     np.testing.assert_array_equal(s.to_dense().P, m.P)
-    with pytest.raises(InvalidModelError, match="sparse"):
+    with pytest.raises(InvalidArgumentError, match="sparse"):
         from_gymnasium("FrozenLake-v1", sparse="no")
 
 

@@ -12,7 +12,7 @@ from scipy import stats
 
 from theory_rl.envs import garnet, random_mdp
 from theory_rl.envs._common import sample_distinct
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.models import FiniteMDP
 
 
@@ -118,7 +118,7 @@ def test_random_mdp_dirichlet_mean():
     ],
 )
 def test_random_mdp_bad_arguments(args, kwargs, name):
-    with pytest.raises(InvalidModelError, match=name):
+    with pytest.raises((InvalidArgumentError, InvalidModelError), match=name):
         random_mdp(*args, **kwargs)
 
 
@@ -158,7 +158,7 @@ def test_garnet_seed_and_dense_agree():
     [((0, 2, 1), "n_states"), ((4, 0, 1), "n_actions"), ((4, 2, 0), "branching"), ((4, 2, 5), "branching")],
 )
 def test_garnet_bad_arguments(args, name):
-    with pytest.raises(InvalidModelError, match=name):
+    with pytest.raises(InvalidArgumentError, match=name):
         garnet(*args)
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from theory_rl import envs, learning, tabular
 from theory_rl.checks import finite_mdps
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.learning._episodic import _policy_values
 
 LEARNERS = {
@@ -145,7 +145,7 @@ def test_seeded_and_bad_input():
     a = learning.ucbvi(mdp, horizon=3, n_episodes=20, seed=5)
     b = learning.ucbvi(mdp, horizon=3, n_episodes=20, seed=5)
     np.testing.assert_array_equal(a.trace["regret"], b.trace["regret"])
-    with pytest.raises(InvalidModelError, match="horizon"):
+    with pytest.raises(InvalidArgumentError, match="horizon"):
         learning.ucbvi(mdp, horizon=0, n_episodes=3)
     with pytest.raises(InvalidModelError, match=r"R\[0, 0\]"):
         learning.ucbvi(mdp.replace(R=np.full((4, 2), 2.0)), horizon=2, n_episodes=3)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from theory_rl import envs, learning, tabular
 from theory_rl.checks import finite_mdps
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.models import FiniteMDP
 
 
@@ -75,7 +75,7 @@ def test_sparse_models_give_sparse_empirical_models():
 
 def test_bad_input_is_named():
     mdp = envs.river_swim(4)
-    with pytest.raises(InvalidModelError, match="n_per_pair"):
+    with pytest.raises(InvalidArgumentError, match="n_per_pair"):
         learning.sample_transitions(mdp, 0)
     with pytest.raises(InvalidModelError, match=r"next_states\[0, 1, 2\] = 9"):
         x = np.zeros((4, 2, 3), dtype=int)
@@ -88,7 +88,7 @@ def test_bad_input_is_named():
     masked = FiniteMDP(P, mdp.R, mdp.gamma, action_mask=np.array([[True, False]] + [[True, True]] * 3))
     with pytest.raises(InvalidModelError, match=r"action_mask\[0, 1\]"):
         learning.plug_in_planning(masked, 5)
-    with pytest.raises(InvalidModelError, match="seed"):
+    with pytest.raises((InvalidArgumentError, InvalidModelError), match="seed"):
         learning.sample_transitions(mdp, 2, seed="x")
 
 

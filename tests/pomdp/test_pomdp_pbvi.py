@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 
 from theory_rl.checks import pomdps
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.pomdp import read_pomdp
 from theory_rl.pomdp._bounds import blind_lower_bound
 from theory_rl.pomdp._exact import exact_value_iteration
@@ -68,7 +68,7 @@ BAD_PBVI_OPTIONS = [
 def test_pbvi_rejects_every_bad_count_and_size_naming_option_and_value(option, value):
     # n_expansions = -1 or n_backups = -3 used to return the blind bound with only a ConvergenceWarning
     model = read_pomdp(DATA / "tiger.95.POMDP")
-    with pytest.raises(InvalidModelError, match=option) as err:
+    with pytest.raises((InvalidArgumentError, InvalidModelError), match=option) as err:
         pbvi(model, seed=0, **{option: value})
     assert repr(value) in str(err.value) or option + " must be" in str(err.value)
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 
 from theory_rl.checks import pomdps
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.pomdp import read_pomdp
 from theory_rl.pomdp._bounds import blind_lower_bound
 from theory_rl.pomdp._exact import exact_value_iteration
@@ -56,7 +56,7 @@ def test_perseus_vectors_never_exceed_exact_value(model):
 
 def test_perseus_rejects_bad_input():
     model = read_pomdp(DATA / "tiger.95.POMDP")
-    with pytest.raises(InvalidModelError, match="n_beliefs"):
+    with pytest.raises(InvalidArgumentError, match="n_beliefs"):
         sample_beliefs(model, 0)
     with pytest.raises(InvalidModelError, match="beliefs"):
         perseus(model, beliefs=np.ones((2, 3)) / 3)
@@ -68,9 +68,9 @@ def test_perseus_rejects_bad_input():
 def test_sample_beliefs_rejects_non_integer_sizes(options, message):
     # n_beliefs = 2.5 used to return 3 beliefs silently
     model = read_pomdp(DATA / "tiger.95.POMDP")
-    with pytest.raises(InvalidModelError, match=message):
+    with pytest.raises(InvalidArgumentError, match=message):
         sample_beliefs(model, seed=0, **options)
-    with pytest.raises(InvalidModelError, match=message):
+    with pytest.raises((InvalidArgumentError, InvalidModelError), match=message):
         perseus(model, seed=0, max_iter=1, **options)
 
 
@@ -84,7 +84,7 @@ BAD_PERSEUS_OPTIONS = [
 def test_perseus_rejects_every_bad_count_and_size_naming_option_and_value(option, value):
     # max_iter = -1 used to return the blind bound with only a ConvergenceWarning
     model = read_pomdp(DATA / "tiger.95.POMDP")
-    with pytest.raises(InvalidModelError, match=option) as err:
+    with pytest.raises((InvalidArgumentError, InvalidModelError), match=option) as err:
         perseus(model, **{"seed": 0, "n_beliefs": 20, option: value})
     assert repr(value) in str(err.value) or option + " must be" in str(err.value)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.pomdp import read_pomdp
 from theory_rl.pomdp._pomcp import pomcp_episode, pomcp_plan
 
@@ -59,9 +59,9 @@ def test_pomcp_rejects_bad_input(tiger):
         pomcp_plan(tiger, [0.5, 0.6])
     with pytest.raises(InvalidModelError, match="rollout_policy"):
         pomcp_plan(tiger, rollout_policy=[0.5, 0.6, 0.1])
-    with pytest.raises(InvalidModelError, match="c ="):
+    with pytest.raises(InvalidArgumentError, match="c ="):
         pomcp_plan(tiger, c=-1.0)
-    with pytest.raises(InvalidModelError, match="n_simulations"):
+    with pytest.raises((InvalidArgumentError, InvalidModelError), match="n_simulations"):
         pomcp_plan(tiger, n_simulations=0)
 
 
@@ -72,9 +72,9 @@ def test_pomcp_rejects_bad_input(tiger):
 def test_pomcp_rejects_non_integer_or_empty_search_sizes(tiger, options, message):
     # max_depth = 0 used to return value = -inf, max_depth = -2 a bare numpy ValueError, and
     # n_simulations = 2.5 ran 2 simulations silently
-    with pytest.raises(InvalidModelError, match=message):
+    with pytest.raises(InvalidArgumentError, match=message):
         pomcp_plan(tiger, tiger.b0, **{"n_simulations": 10, "seed": 0, **options})
-    with pytest.raises(InvalidModelError, match=message):
+    with pytest.raises((InvalidArgumentError, InvalidModelError), match=message):
         pomcp_episode(tiger, n_steps=1, **{"n_simulations": 10, "n_particles": 10, "seed": 0, **options})
 
 
@@ -89,9 +89,9 @@ BAD_POMCP_OPTIONS = [
 def test_pomcp_rejects_every_bad_option_naming_it_and_its_value(tiger, option, value):
     # epsilon = "tiny" and c = "large" used to raise a bare TypeError / ValueError
     options = {"n_simulations": 10, "n_particles": 10, "seed": 0, option: value}
-    with pytest.raises(InvalidModelError, match=option) as err:
+    with pytest.raises(InvalidArgumentError, match=option) as err:
         pomcp_episode(tiger, **({"n_steps": 1} | options))
     assert repr(value) in str(err.value) or option + " must be" in str(err.value)
     if option != "n_steps":
-        with pytest.raises(InvalidModelError, match=option):
+        with pytest.raises((InvalidArgumentError, InvalidModelError), match=option):
             pomcp_plan(tiger, **options)

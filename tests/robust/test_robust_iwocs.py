@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.models import FiniteMDP
 from theory_rl.robust import (
     FiniteSet,
@@ -166,7 +166,7 @@ def test_bad_options():
         iwocs(rmdp, score="x")
     with pytest.raises(InvalidModelError, match="s0"):
         iwocs(rmdp, s0=999)
-    with pytest.raises(InvalidModelError, match="max_iter"):  # was a bare AssertionError
+    with pytest.raises(InvalidArgumentError, match="max_iter"):  # was a bare AssertionError
         iwocs(rmdp, max_iter=-1)
     with pytest.raises(InvalidModelError):
         windy_walk(n_rows=1)

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.models import FiniteMDP
 from theory_rl.robust import (
     MarkovGame,
@@ -166,9 +166,9 @@ def test_game_inputs_are_validated():
         best_response_value(game, np.array([[0.5, 0.5], [0.9, 0.9], [1.0, 0.0]]))
     with pytest.raises(InvalidModelError, match=r"Q\[0, 0, 1\] is nan"):
         qre_stage(np.array([[[1.0, np.nan], [0.0, 1.0]]]), 0.1, 0.1)
-    with pytest.raises(InvalidModelError, match="max_iter"):
+    with pytest.raises(InvalidArgumentError, match="max_iter"):
         soft_minimax_value_iteration(game, alpha=0.1, beta=0.1, max_iter=-1)
-    with pytest.raises(InvalidModelError, match="max_iter"):
+    with pytest.raises((InvalidArgumentError, InvalidModelError), match="max_iter"):
         nash_value_iteration(game, max_iter=-1)
     with pytest.raises(InvalidModelError, match="v0"):
         nash_value_iteration(game, v0=np.zeros(2))
@@ -393,18 +393,18 @@ def test_curriculum_bad_input():
     with pytest.raises(InvalidModelError, match="temperature_bounds"):
         GammaTemperatureTeacher(initial_concentration=5, target_concentration=1, rate=10, max_kl=0.1,
                                 performance_lower_bound=0.0, temperature_bounds=(0.1, 0.01))
-    with pytest.raises(InvalidModelError, match="max_kl"):
+    with pytest.raises(InvalidArgumentError, match="max_kl"):
         GammaTemperatureTeacher(initial_concentration=5, target_concentration=1, rate=10, max_kl=-0.1,
                                 performance_lower_bound=0.0)
-    with pytest.raises(InvalidModelError, match="max_mse"):
+    with pytest.raises((InvalidArgumentError, InvalidModelError), match="max_mse"):
         PointTemperatureTeacher(0.05, 0.001, max_mse=0.0, performance_lower_bound=0.0)
     with pytest.raises(InvalidModelError, match="descent_end_fraction"):
         LinearTemperatureSchedule(descent_start_fraction=0.5, descent_end_fraction=0.2)
     with pytest.raises(InvalidModelError, match="teacher"):
         qarl_train(game, "linear", alpha=0.1, n_iterations=3)
-    with pytest.raises(InvalidModelError, match="step_size"):
+    with pytest.raises(InvalidArgumentError, match="step_size"):
         qarl_train(game, LinearTemperatureSchedule(), alpha=0.1, n_iterations=3, step_size=1.5)
-    with pytest.raises(InvalidModelError, match="alpha"):
+    with pytest.raises(InvalidArgumentError, match="alpha"):
         qarl_train(game, LinearTemperatureSchedule(), alpha=0.0, n_iterations=3)
     with pytest.raises(InvalidModelError, match="betas"):
         soft_best_response(game, np.full((13, 4), 0.25), alpha=0.1, betas=[0.1, -1.0])
@@ -478,14 +478,14 @@ def test_curriculum_public_functions_validate_their_inputs():
                           (dict(concentration=1.0, rate=1.0, grid=np.array([0.1, np.nan, 1.0])), "grid"),
                           (dict(concentration=1.0, rate=1.0, grid=np.array([0.1])), "grid"),
                           (dict(concentration=1.0, rate=1.0, grid=np.ones((2, 2))), "grid")]:
-        with pytest.raises(InvalidModelError, match=field):
+        with pytest.raises((InvalidArgumentError, InvalidModelError), match=field):
             clipped_gamma_weights(**kwargs)
     pi = np.full((game.shape[0], game.shape[1]), 1.0 / game.shape[1])
     for kwargs, field in [(dict(alpha=-1.0), "alpha"), (dict(alpha=np.nan), "alpha"), (dict(tol=-1.0), "tol"),
                           (dict(tol=np.nan), "tol")]:
-        with pytest.raises(InvalidModelError, match=field):
+        with pytest.raises(InvalidArgumentError, match=field):
             soft_best_response(game, pi, **{"alpha": 0.1, "betas": [0.1], **kwargs})
-    with pytest.raises(InvalidModelError, match="tol"):
+    with pytest.raises(InvalidArgumentError, match="tol"):
         qarl_train(game, LinearTemperatureSchedule(), alpha=0.1, n_iterations=1, tol=-1.0)
 
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from theory_rl.checks import robust_mdps
-from theory_rl.errors import ConvergenceWarning
+from theory_rl.errors import ConvergenceWarning, InvalidArgumentError
 from theory_rl.models import FiniteMDP
 from theory_rl.robust import (
     FiniteSet,
@@ -220,12 +220,12 @@ def test_iteration_limits_are_validated():
     from theory_rl.errors import InvalidModelError
 
     rmdp = RobustMDP(FiniteMDP(np.full((2, 2, 2), 0.5), np.eye(2), 0.9), L1Ball(0.1))
-    with pytest.raises(InvalidModelError, match="max_iter"):
+    with pytest.raises(InvalidArgumentError, match="max_iter"):
         robust_policy_iteration(rmdp, max_iter=0)
-    with pytest.raises(InvalidModelError, match="max_iter"):
+    with pytest.raises((InvalidArgumentError, InvalidModelError), match="max_iter"):
         robust_policy_evaluation(rmdp, np.zeros(2, int), max_iter=0)
     for bad in (-3, 2.5):
-        with pytest.raises(InvalidModelError, match="max_iter"):
+        with pytest.raises(InvalidArgumentError, match="max_iter"):
             robust_value_iteration(rmdp, max_iter=bad)
 
 

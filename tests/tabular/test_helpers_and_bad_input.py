@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from theory_rl import tabular
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.models import FiniteMDP
 
 
@@ -64,7 +64,7 @@ def test_bad_policies(mdp, policy, message):
 
 @pytest.mark.parametrize("tol", [0.0, -1.0, np.nan, np.inf])
 def test_bad_tolerance(mdp, tol):
-    with pytest.raises(InvalidModelError, match="tol"):
+    with pytest.raises(InvalidArgumentError, match="tol"):
         tabular.value_iteration(mdp, tol=tol)
 
 

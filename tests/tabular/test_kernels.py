@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from theory_rl.checks import finite_mdps
-from theory_rl.tabular._bellman import BellmanOperator
+from theory_rl.tabular import BellmanOperator
 
 values = st.builds(lambda seed: np.random.default_rng(seed).normal(size=64) * 10, st.integers(0, 2**31))
 

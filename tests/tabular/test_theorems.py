@@ -35,8 +35,7 @@ def test_bellman_operators_are_monotone(mdp, u, seed):
 
 @given(finite_mdps(masked=True), values)
 def test_macqueen_bounds_bracket_v_star_from_any_v(mdp, v):
-    from theory_rl.tabular._bellman import BellmanOperator
-    from theory_rl.tabular._common import certify
+    from theory_rl.tabular import BellmanOperator, certify
 
     v = v[: mdp.n_states]
     v_star = tabular.policy_iteration(mdp, tol=1e-10).v
@@ -118,7 +117,7 @@ def test_soft_value_iteration_sandwich(mdp, tau):
     assert (soft.v >= v_star - slack).all()
     assert (soft.v <= v_star + tau * np.log(n_avail) / (1 - mdp.gamma) + slack).all()
     # The softmax policy's regularised value is the fixed point it certifies.
-    from theory_rl.tabular._bellman import BellmanOperator
+    from theory_rl.tabular import BellmanOperator
     from theory_rl.tabular._mdpo import regularized_policy_value
 
     v_pi = regularized_policy_value(BellmanOperator(mdp), soft.policy, tau)

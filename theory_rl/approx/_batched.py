@@ -23,14 +23,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .._iterative import Timer, iteration_cap
 from .._result import ResultMixin, to_plain
-from .._validation import as_float_array, check_row_sums
-from ..envs._common import check_int
+from .._torch import as_tensor, device_and_dtype, require_torch, resolve_device, to_numpy
+from .._validation import as_float_array, check_int, check_row_sums, check_tol
 from ..errors import ConvergenceWarning, InvalidModelError, SolverError
 from ..models import FiniteMDP
-from ..tabular._bellman import effective_rewards
-from ..tabular._common import Timer, check_tol, iteration_cap
-from ._torch import as_tensor, device_and_dtype, require_torch, resolve_device, to_numpy
+from ..tabular import effective_rewards
 
 __all__ = [
     "BatchedMDPs",

@@ -6,11 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_gamma
-from ..envs._common import check_int, check_real
-from ..tabular._common import Timer
+from .._iterative import Timer
+from .._torch import require_torch, single_thread
+from .._validation import check_gamma, check_int, check_real
 from ._nets import EpisodeTracker, NeuralResult, ReplayBuffer, discrete_agent_setup, linear_schedule, mlp
-from ._torch import require_torch, single_thread
 
 __all__ = ["dqn"]
 

@@ -7,16 +7,15 @@ from typing import Any
 
 import numpy as np
 
+from .._iterative import Timer
 from .._result import ResultMixin, to_plain
-from .._validation import rng_from_seed
-from ..envs._common import check_int
+from .._torch import device_and_dtype, require_torch, to_numpy
+from .._validation import check_int, rng_from_seed
 from ..errors import InvalidModelError
-from ..learning._sampling import TransitionSampler
+from ..learning import TransitionSampler
 from ..models import FiniteMDP
-from ..tabular._bellman import effective_rewards
-from ..tabular._common import Timer
+from ..tabular import effective_rewards
 from ._batched import BatchedMDPs, BatchedSolution, batched_policy_evaluation, batched_value_iteration
-from ._torch import device_and_dtype, require_torch, to_numpy
 
 __all__ = ["EmpiricalPlanningResult", "batched_empirical_planning", "sample_next_states"]
 

@@ -17,12 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from .._iterative import Timer
 from .._result import ResultMixin
-from .._validation import rng_from_seed
-from ..envs._common import check_int
+from .._torch import require_torch
+from .._validation import check_int, rng_from_seed
 from ..errors import InvalidModelError
-from ..tabular._common import Timer
-from ._torch import require_torch
 
 __all__ = ["DeepIwocsResult", "deep_iwocs", "gym_parametric_set", "min_over_critics", "robust_grid_evaluation"]
 

@@ -18,14 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from .._iterative import Timer, finish_iterative
 from .._result import ResultMixin
-from .._validation import as_float_array, check_gamma, rng_from_seed
-from ..envs._common import check_int, check_real
+from .._torch import device_and_dtype, require_torch, to_numpy
+from .._validation import as_float_array, check_gamma, check_int, check_real, check_tol, rng_from_seed
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
-from ..tabular._bellman import as_policy
-from ..tabular._common import Timer, check_tol, finish_iterative
-from ._torch import device_and_dtype, require_torch, to_numpy
+from ..tabular import as_policy
 
 __all__ = [
     "BairdCounterexample",

@@ -22,13 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_gamma
-from ..envs._common import check_int, check_real
+from .._iterative import Timer
+from .._torch import require_torch, resolve_device, seed_torch, single_thread, to_numpy
+from .._validation import check_gamma, check_int, check_real
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
-from ..tabular._common import Timer
 from ._nets import EpisodeTracker, NeuralResult, ReplayBuffer, discrete_agent_setup, mlp
-from ._torch import require_torch, resolve_device, seed_torch, single_thread, to_numpy
 
 __all__ = ["mdpo_exact_critic", "mdpo_off_policy", "mdpo_on_policy"]
 

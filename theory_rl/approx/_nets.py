@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from .._result import ResultMixin
+from .._torch import require_torch, resolve_device, seed_torch, to_numpy
 from .._validation import rng_from_seed
 from ..errors import InvalidModelError
-from ._torch import require_torch, resolve_device, seed_torch, to_numpy
 
 __all__ = ["mlp", "ReplayBuffer", "EpisodeTracker", "NeuralResult", "linear_schedule", "greedy_values"]
 

@@ -15,8 +15,7 @@ def assert_bellman_optimal(mdp: FiniteMDP, v: np.ndarray, tol: float) -> None:
 
     .. math:: T v + c \min(Tv - v) \le v^* \le T v + c \max(Tv - v), \quad c = \gamma / (1-\gamma).
     """
-    from ..tabular._bellman import BellmanOperator, as_value
-    from ..tabular._common import certify
+    from ..tabular import BellmanOperator, as_value, certify
 
     cert = certify(BellmanOperator(mdp), as_value(mdp, v))
     v = np.asarray(v, dtype=float)

@@ -25,14 +25,13 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linprog
 
+from .._highs import HIGHS_OPTIONS
+from .._iterative import Timer
 from .._result import ResultMixin
-from .._validation import as_float_array, check_finite
-from ..envs._common import check_real
+from .._validation import as_float_array, check_finite, check_real
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
-from ..tabular._bellman import effective_rewards
-from ..tabular._common import Timer
-from ..tabular._linear_programming import _HIGHS_OPTIONS
+from ..tabular import effective_rewards
 from ._lp import primal_lp
 from ._occupancy import flow_matrix, occupancy, policy_from_occupancy
 
@@ -210,7 +209,7 @@ def solve_cmdp_lp(cmdp: CMDP, *, highs_method: str = "highs-ds") -> CMDPSolution
         G = -cmdp.constraint_rewards.reshape(m, -1)[:, valid]
         res = linprog(-np.asarray(mdp.R).ravel()[valid], A_ub=G, b_ub=-cmdp.thresholds, A_eq=M,
                       b_eq=np.asarray(mdp.d0, dtype=float), bounds=(0, None), method=highs_method,
-                      options=_HIGHS_OPTIONS)
+                      options=HIGHS_OPTIONS)
         if res.status == 2:
             raise SolverError(f"the CMDP is infeasible: {_diagnose_infeasible(cmdp)}", status=res.status)
         if res.status != 0:
@@ -288,7 +287,7 @@ def lagrangian_primal_dual(cmdp: CMDP, *, n_iter: int = 2000, step: float | None
             """A deterministic maximiser of ``J_0 + mult . J`` (a basic solution of the occupancy
             LP, HiGHS dual simplex): its occupancy on the valid pairs, the value, the potential."""
             res = linprog(-(R0 + mult @ Rc), A_eq=M, b_eq=d0, bounds=(0, None), method="highs-ds",
-                          options=_HIGHS_OPTIONS)
+                          options=HIGHS_OPTIONS)
             if res.status != 0:
                 raise SolverError(f"best response LP failed: {res.message}", status=res.status)
             return res.x, -float(res.fun), -res.eqlin.marginals

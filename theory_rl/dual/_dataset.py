@@ -12,11 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import as_float_array, check_finite, rng_from_seed
-from ..envs._common import check_int, check_probability
+from .._validation import as_float_array, check_finite, check_int, check_probability, rng_from_seed
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
-from ..tabular._bellman import as_policy, check_index_range, effective_rewards
+from ..tabular import as_policy, check_index_range, effective_rewards
 
 __all__ = ["TransitionDataset", "behaviour_cloning", "collect_dataset"]
 

@@ -36,10 +36,10 @@ from typing import Any
 
 import numpy as np
 
+from .._iterative import Timer
 from .._result import ResultMixin
-from ..envs._common import check_int
+from .._validation import check_int
 from ..errors import ConvergenceWarning, InvalidModelError
-from ..tabular._common import Timer
 from ._dataset import TransitionDataset
 from ._implicit import DegenerateObjectiveWarning, check_loss, implicit_value
 
@@ -249,7 +249,7 @@ def fdvl_torch(observations: Any, actions: Any, rewards: Any, next_observations:
     dict
         ``q_net``, ``v_net``, ``history`` (V-loss, Q-loss per step), ``awr_weights(obs, act)``.
     """
-    from ..approx._torch import require_torch, resolve_device, seed_torch
+    from .._torch import require_torch, resolve_device, seed_torch
 
     torch = require_torch()
     key, lam = check_loss(f, lam)
@@ -311,7 +311,7 @@ def _as_batch(obs: Any, act: Any, rew: Any, obs2: Any, done: Any, dev: Any, dt: 
     """The batch as tensors on ``dev``, shapes checked and every action in ``[0, n_actions)``."""
     import torch
 
-    from ..approx._torch import as_tensor
+    from .._torch import as_tensor
 
     out = (as_tensor(obs, device=dev, dtype=dt), as_tensor(act, device=dev, dtype=torch.long),
            as_tensor(rew, device=dev, dtype=dt), as_tensor(obs2, device=dev, dtype=dt),

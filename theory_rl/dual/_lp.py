@@ -26,11 +26,11 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
+from .._highs import HIGHS_OPTIONS, check_highs_result
+from .._iterative import Timer
 from .._result import ResultMixin
 from ..models import FiniteMDP
-from ..tabular._bellman import effective_rewards
-from ..tabular._common import Timer
-from ..tabular._linear_programming import _HIGHS_OPTIONS, _check
+from ..tabular import effective_rewards
 from ._occupancy import flow_matrix, policy_from_occupancy, scale_of
 
 __all__ = ["OccupancyLP", "dual_lp", "primal_lp"]
@@ -115,8 +115,8 @@ def primal_lp(mdp: FiniteMDP, *, normalized: bool = True, highs_method: str = "h
     """
     with Timer() as timer:
         valid, M, r, b = _lp_data(mdp, normalized)
-        res = linprog(-r, A_eq=M, b_eq=b, bounds=(0, None), method=highs_method, options=_HIGHS_OPTIONS)
-        _check(res, mdp.gamma)
+        res = linprog(-r, A_eq=M, b_eq=b, bounds=(0, None), method=highs_method, options=HIGHS_OPTIONS)
+        check_highs_result(res, mdp.gamma)
     return _finish(mdp, valid, res.x, -res.eqlin.marginals, objective=float(-res.fun), normalized=normalized,
                    solved="primal", dual_variables=np.asarray(res.eqlin.marginals), n_iter=int(res.nit),
                    elapsed=timer.elapsed)
@@ -135,8 +135,8 @@ def dual_lp(mdp: FiniteMDP, *, normalized: bool = True, highs_method: str = "hig
     with Timer() as timer:
         valid, M, r, b = _lp_data(mdp, normalized)
         res = linprog(b, A_ub=sp.csr_matrix(-M.T), b_ub=-r, bounds=(None, None), method=highs_method,
-                      options=_HIGHS_OPTIONS)
-        _check(res, mdp.gamma)
+                      options=HIGHS_OPTIONS)
+        check_highs_result(res, mdp.gamma)
     return _finish(mdp, valid, -res.ineqlin.marginals, res.x, objective=float(res.fun), normalized=normalized,
                    solved="dual", dual_variables=np.asarray(res.ineqlin.marginals), n_iter=int(res.nit),
                    elapsed=timer.elapsed)

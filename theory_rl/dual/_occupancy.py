@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from .._validation import as_float_array, check_finite
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
-from ..tabular._bellman import BellmanOperator, as_policy, effective_rewards, solve_policy_system
+from ..tabular import BellmanOperator, as_policy, effective_rewards, solve_policy_system
 
 __all__ = ["flow_matrix", "flow_residual", "occupancy", "policy_from_occupancy", "scale_of"]
 

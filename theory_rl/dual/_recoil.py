@@ -48,11 +48,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import minimize
 
-from .._validation import as_float_array, check_finite
-from ..envs._common import check_int
+from .._validation import as_float_array, check_finite, check_int
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
-from ..tabular._bellman import as_policy
+from ..tabular import as_policy
 from ._dataset import TransitionDataset
 from ._divergences import FDivergence, f_divergence, require_cvxpy
 from ._fdvl import (
@@ -252,7 +251,7 @@ def recoil_torch(expert_batch: tuple[Any, ...], suboptimal_batch: tuple[Any, ...
     dict
         ``q_net``, ``v_net``, ``history`` (V-loss, Q-loss per step).
     """
-    from ..approx._torch import require_torch, resolve_device, seed_torch
+    from .._torch import require_torch, resolve_device, seed_torch
 
     torch = require_torch()
     key, lam = check_loss(f, lam)

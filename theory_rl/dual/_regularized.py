@@ -40,12 +40,12 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import minimize
 
+from .._iterative import Timer
 from .._result import ResultMixin
 from .._validation import as_float_array, check_finite, format_index, rng_from_seed
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
-from ..tabular._bellman import as_policy, effective_rewards
-from ..tabular._common import Timer
+from ..tabular import as_policy, effective_rewards
 from ._divergences import FDivergence, f_divergence, require_cvxpy
 from ._lp import primal_lp
 from ._occupancy import flow_matrix, occupancy, policy_from_occupancy

@@ -38,8 +38,7 @@ from scipy.special import softmax
 from .._validation import as_float_array, check_finite, rng_from_seed
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
-from ..tabular._bellman import policy_value, q_values
-from ..tabular._soft import soft_value_iteration
+from ..tabular import policy_value, q_values, soft_value_iteration
 from ._cmdp import CMDP
 from ._dataset import TransitionDataset
 

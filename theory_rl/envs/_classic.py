@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .._validation import check_int, check_probability, check_real, check_sparse
 from ..models import FiniteMDP
-from ._common import build_mdp, check_int, check_probability, check_real, check_sparse, csr_kernel, use_sparse
+from ._common import build_mdp, csr_kernel, use_sparse
 
 __all__ = ["forest", "river_swim", "chain"]
 

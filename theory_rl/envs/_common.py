@@ -1,77 +1,21 @@
-"""Argument checks, samplers and kernel assembly shared by the environment generators."""
+"""Samplers and kernel assembly shared by the environment generators."""
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import InvalidModelError
 from ..models import FiniteMDP
 
 __all__ = [
-    "check_int",
-    "check_real",
-    "check_probability",
-    "check_sparse",
     "use_sparse",
     "sample_distinct",
     "sample_simplex",
     "csr_kernel",
     "build_mdp",
 ]
-
-
-def check_int(value: Any, name: str, *, minimum: int = 1, maximum: int | None = None) -> int:
-    """An integer in ``[minimum, maximum]`` (bools refused), else :class:`InvalidModelError`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise InvalidModelError(f"{name} must be an integer, got {value!r}")
-    out = int(value)
-    if out < minimum or (maximum is not None and out > maximum):
-        upper = "" if maximum is None else f" and <= {maximum}"
-        raise InvalidModelError(f"{name} = {out} must be >= {minimum}{upper}")
-    return out
-
-
-def check_real(
-    value: Any,
-    name: str,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> float:
-    """A finite real number in the given interval, else :class:`InvalidModelError`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InvalidModelError(f"{name} must be a real number, got {value!r}")
-    out = float(value)
-    ok = np.isfinite(out)
-    if ok and low is not None:
-        ok = out > low if low_open else out >= low
-    if ok and high is not None:
-        ok = out < high if high_open else out <= high
-    if not ok:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
-        lo = "-inf" if low is None else f"{low:g}"
-        hi = "inf" if high is None else f"{high:g}"
-        raise InvalidModelError(f"{name} = {value!r} must be a finite number in {left}{lo}, {hi}{right}")
-    return out
-
-
-def check_probability(value: Any, name: str) -> float:
-    """A probability in ``[0, 1]``."""
-    return check_real(value, name, low=0.0, high=1.0)
-
-
-def check_sparse(value: Any, name: str = "sparse") -> bool | None:
-    """``None`` (size-dependent default) or a bool."""
-    if value is None or isinstance(value, (bool, np.bool_)):
-        return None if value is None else bool(value)
-    raise InvalidModelError(f"{name} must be True, False or None, got {value!r}")
 
 
 def use_sparse(sparse: bool | None, n_states: int, threshold: int) -> bool:

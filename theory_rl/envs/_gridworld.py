@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_int, check_probability, check_real, check_sparse
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
-from ._common import build_mdp, check_int, check_probability, check_real, check_sparse, csr_kernel, use_sparse
+from ._common import build_mdp, csr_kernel, use_sparse
 
 __all__ = ["gridworld", "sutton_barto_gridworld", "cliff_walking"]
 

@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_sparse
 from ..errors import DependencyNotInstalled, InvalidModelError
 from ..models import FiniteMDP
-from ._common import build_mdp, check_sparse, csr_kernel, use_sparse
+from ._common import build_mdp, csr_kernel, use_sparse
 
 __all__ = ["from_gymnasium"]
 

@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import rng_from_seed
+from .._validation import check_int, check_real, rng_from_seed
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
-from ._common import check_int, check_real, sample_distinct, sample_simplex
+from ._common import sample_distinct, sample_simplex
 
 __all__ = ["random_mdp", "garnet"]
 

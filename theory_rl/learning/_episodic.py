@@ -18,12 +18,11 @@ import math
 
 import numpy as np
 
-from .._validation import rng_from_seed
-from ..envs._common import check_int, check_real
+from .._iterative import Timer
+from .._validation import check_int, check_real, rng_from_seed
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ..tabular import backward_induction
-from ..tabular._common import Timer
 from ._result import LearningResult
 from ._sampling import TransitionSampler
 

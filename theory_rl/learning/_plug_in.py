@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import rng_from_seed
-from ..envs._common import check_int
+from .._iterative import Timer
+from .._validation import check_int, rng_from_seed
 from ..models import FiniteMDP
 from ..tabular import policy_iteration, q_values
-from ..tabular._common import Timer
 from ._q_learning import _check_q
 from ._result import LearningResult
 from ._sampling import empirical_model, sample_transitions

@@ -17,11 +17,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .._validation import rng_from_seed
-from ..envs._common import check_int
+from .._iterative import Timer
+from .._validation import check_int, rng_from_seed
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
-from ..tabular._common import Timer
 from ._result import LearningResult
 from ._sampling import TransitionSampler
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import rng_from_seed
-from ..envs._common import check_int
+from .._validation import check_int, rng_from_seed
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 

@@ -34,8 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import rng_from_seed
-from ..envs._common import check_int, check_real
+from .._validation import check_int, check_real, rng_from_seed
 from ..errors import ConvergenceWarning, InvalidModelError
 from ..models import POMDP
 from ._backup import point_backup

@@ -26,8 +26,7 @@ import warnings
 
 import numpy as np
 
-from .._validation import as_float_array, check_probability_rows, rng_from_seed
-from ..envs._common import check_int
+from .._validation import as_float_array, check_int, check_probability_rows, rng_from_seed
 from ..errors import ConvergenceWarning, InvalidModelError
 from ..models import POMDP
 from ._backup import point_backup

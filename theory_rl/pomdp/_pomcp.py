@@ -35,8 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._result import ResultMixin
-from .._validation import as_float_array, check_probability_rows, rng_from_seed
-from ..envs._common import check_int, check_real
+from .._validation import as_float_array, check_int, check_probability_rows, check_real, rng_from_seed
 from ..errors import InvalidModelError
 from ..models import POMDP
 

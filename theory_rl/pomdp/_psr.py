@@ -390,7 +390,7 @@ def psr_trajectory_probability_torch(
     torch.Tensor of shape (n,) on ``device``
         Matches the float64 NumPy result within ``1e-5`` in float32 (tested on CPU).
     """
-    from ..approx._torch import as_tensor, require_torch, resolve_device
+    from .._torch import as_tensor, require_torch, resolve_device
 
     torch = require_torch()
     dev = resolve_device(device)

@@ -25,8 +25,7 @@ from typing import Any
 import numpy as np
 
 from .._result import ResultMixin
-from .._validation import rng_from_seed
-from ..envs._common import check_int
+from .._validation import check_int, rng_from_seed
 from ..errors import InvalidModelError
 from ..tabular import policy_iteration, q_values
 from ._operator import RobustOperator
@@ -352,7 +351,7 @@ def _static_score(rmdp: RobustMDP, pset: ParametricSet, policy: np.ndarray, w: n
 
 
 def _policy_value(rmdp: RobustMDP, policy: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    from ..tabular._bellman import solve_policy_system
+    from ..tabular import solve_policy_system
 
     S = rmdp.n_states
     P_pi = kernel[np.arange(S), policy]

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import InvalidModelError
 from ..tabular import _kernels as _tab_kernels
-from ..tabular._bellman import solve_policy_system
+from ..tabular import solve_policy_system
 from . import _kernels
 from ._sets import (
     FiniteSet,
@@ -285,7 +285,7 @@ def inner_problem(rmdp: RobustMDP, v: np.ndarray) -> tuple[np.ndarray, np.ndarra
     sigma : ndarray, shape (S, A)
     worst : ndarray, shape (S, A, S)
     """
-    from ..tabular._bellman import as_value
+    from ..tabular import as_value
 
     op = RobustOperator(rmdp)
     sig, rows = op.sigma(as_value(rmdp.nominal, v), rows=True)

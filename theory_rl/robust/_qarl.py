@@ -36,13 +36,12 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 from scipy.special import log_softmax
 
+from .._iterative import finish_iterative, iteration_cap
 from .._result import ResultMixin
-from .._validation import as_float_array, check_finite, check_gamma, check_probability_rows
-from ..envs._common import check_int
+from .._validation import as_float_array, check_finite, check_gamma, check_int, check_probability_rows, check_tol
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
 from ..tabular import value_iteration
-from ..tabular._common import check_tol, finish_iterative, iteration_cap
 from ._sets import RobustMDP, SARectFinite
 
 __all__ = [

@@ -88,11 +88,10 @@ import numpy as np
 from scipy.optimize import Bounds, NonlinearConstraint, minimize
 from scipy.special import digamma, entr, gammainc, gammaln, log_softmax, logsumexp, polygamma
 
+from .._iterative import iterations
 from .._result import ResultMixin
-from .._validation import as_float_array, check_probability_rows
-from ..envs._common import check_int, check_real
+from .._validation import as_float_array, check_int, check_probability_rows, check_real, check_tol
 from ..errors import InvalidModelError, SolverError
-from ..tabular._common import check_tol, iterations
 from ._qarl import MarkovGame, best_response_value, nash_value_iteration
 
 __all__ = [

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from .._iterative import Timer, finish_iterative, iteration_cap, iterations
 from .._result import ResultMixin
-from ..envs._common import check_int
+from .._validation import check_int, check_tol
 from ..errors import ConvergenceWarning
-from ..tabular._bellman import as_policy, as_value
-from ..tabular._common import Timer, check_tol, finish_iterative, iteration_cap, iterations
+from ..tabular import as_policy, as_value
 from ._operator import RobustOperator
 from ._sets import RobustMDP
 

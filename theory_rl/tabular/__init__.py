@@ -6,7 +6,20 @@ average-reward solver).
 """
 
 from ._average_reward import relative_value_iteration
-from ._bellman import bellman_operator, bellman_residual, greedy_policy, policy_value, q_values
+from ._bellman import (
+    BellmanOperator,
+    as_policy,
+    as_value,
+    bellman_operator,
+    bellman_residual,
+    check_index_range,
+    effective_rewards,
+    greedy_policy,
+    policy_value,
+    q_values,
+    solve_policy_system,
+)
+from ._certificate import Certificate, certify
 from ._finite_horizon import backward_induction
 from ._linear_programming import linear_programming
 from ._mdpo import mirror_descent_policy_optimization, mirror_descent_step
@@ -16,7 +29,15 @@ from ._solution import Solution
 from ._value_iteration import value_iteration
 
 __all__ = [
+    "BellmanOperator",
+    "Certificate",
     "Solution",
+    "as_policy",
+    "as_value",
+    "certify",
+    "check_index_range",
+    "effective_rewards",
+    "solve_policy_system",
     "backward_induction",
     "bellman_operator",
     "bellman_residual",

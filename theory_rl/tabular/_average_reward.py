@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._iterative import Callback, Timer, finish_iterative, iterations
+from .._validation import check_tol
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ._bellman import as_value, effective_rewards
-from ._common import Callback, Timer, check_tol, finish_iterative, iterations
 from ._solution import Solution
 
 __all__ = ["relative_value_iteration"]

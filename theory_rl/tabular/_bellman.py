@@ -27,6 +27,12 @@ from ..models import FiniteMDP
 from . import _kernels
 
 __all__ = [
+    "BellmanOperator",
+    "as_policy",
+    "as_value",
+    "check_index_range",
+    "effective_rewards",
+    "solve_policy_system",
     "bellman_operator",
     "bellman_residual",
     "greedy_policy",

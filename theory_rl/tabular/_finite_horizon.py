@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._iterative import Timer
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ._bellman import as_value, effective_rewards
-from ._common import Timer
 from ._solution import Solution
 
 __all__ = ["backward_induction"]

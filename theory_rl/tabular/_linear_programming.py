@@ -6,16 +6,14 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
-from ..errors import SolverError
+from .._highs import HIGHS_OPTIONS, check_highs_result
+from .._iterative import Timer
 from ..models import FiniteMDP
 from ._bellman import BellmanOperator, solve_policy_system
-from ._common import Timer, certify
+from ._certificate import certify
 from ._solution import Solution
 
 __all__ = ["linear_programming"]
-
-_HIGHS_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
-
 
 def linear_programming(
     mdp: FiniteMDP, *, formulation: str = "primal", highs_method: str = "highs", polish: bool = True
@@ -87,14 +85,14 @@ def linear_programming(
         # Constraint matrix of the primal, G v <= -r, with G = gamma P - E.
         G = (gamma * P2 - E).tocsr()
         if formulation == "primal":
-            res = linprog(alpha, A_ub=G, b_ub=-r, bounds=(None, None), method=highs_method, options=_HIGHS_OPTIONS)
-            _check(res, gamma)
+            res = linprog(alpha, A_ub=G, b_ub=-r, bounds=(None, None), method=highs_method, options=HIGHS_OPTIONS)
+            check_highs_result(res, gamma)
             v = res.x
             rho_rows = -res.ineqlin.marginals
             objective = res.fun
         else:
-            res = linprog(-r, A_eq=(-G.T).tocsr(), b_eq=alpha, bounds=(0, None), method=highs_method, options=_HIGHS_OPTIONS)
-            _check(res, gamma)
+            res = linprog(-r, A_eq=(-G.T).tocsr(), b_eq=alpha, bounds=(0, None), method=highs_method, options=HIGHS_OPTIONS)
+            check_highs_result(res, gamma)
             rho_rows = res.x
             v = -res.eqlin.marginals
             objective = -res.fun
@@ -120,12 +118,3 @@ def linear_programming(
         occupancy=rho, info={"objective": float(objective), "alpha": alpha, "lp_v": lp_v, "lp_occupancy": lp_rho},
     )
 
-
-def _check(res: object, gamma: float) -> None:
-    if getattr(res, "status", None) != 0:
-        hint = ""
-        if 1.0 - gamma < 1e-6:
-            hint = (f"; with 1 - gamma = {1 - gamma:.1e} the LP is ill-conditioned beyond HiGHS's "
-                    "tolerances (use policy_iteration)")
-        raise SolverError(f"HiGHS did not solve the MDP linear program: {getattr(res, 'message', '')}{hint}",
-                          status=getattr(res, "status", None))

@@ -7,10 +7,11 @@ from collections.abc import Callable
 import numpy as np
 from scipy.special import logsumexp
 
+from .._iterative import Callback, Timer, finish_iterative, iterations
+from .._validation import check_tol
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ._bellman import BellmanOperator, as_policy, solve_policy_system
-from ._common import Callback, Timer, check_tol, finish_iterative, iterations
 from ._soft import soft_backup
 from ._solution import Solution
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._iterative import Callback, Timer, finish_iterative, iterations
+from .._validation import check_tol
 from ..models import FiniteMDP
 from ._bellman import BellmanOperator, as_policy, as_value, solve_policy_system
-from ._common import Callback, Timer, certify, check_tol, finish_iterative, iterations
+from ._certificate import certify
 from ._solution import Solution
 
 __all__ = ["policy_evaluation", "policy_iteration", "modified_policy_iteration"]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp, softmax
 
+from .._iterative import Callback, Timer, finish_iterative, iteration_cap, iterations
+from .._validation import check_tol
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ._bellman import BellmanOperator, as_value
-from ._common import Callback, Timer, check_tol, finish_iterative, iteration_cap, iterations
 from ._solution import Solution
 
 __all__ = ["soft_value_iteration", "soft_backup"]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._iterative import Callback, Timer, finish_iterative, iteration_cap, iterations
+from .._validation import check_tol
 from ..models import FiniteMDP
 from ._bellman import BellmanOperator, as_value
-from ._common import Callback, Timer, certify, check_tol, finish_iterative, iteration_cap, iterations
+from ._certificate import certify
 from ._solution import Solution
 
 __all__ = ["value_iteration"]

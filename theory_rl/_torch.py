@@ -1,4 +1,4 @@
-"""Lazy torch access, device resolution and tensor conversion shared by :mod:`theory_rl.approx`."""
+"""Lazy torch access, device resolution and tensor conversion shared by every family that uses torch."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DependencyNotInstalled, InvalidModelError
+from .errors import DependencyNotInstalled, InvalidModelError
 
 __all__ = ["require_torch", "resolve_device", "device_and_dtype", "as_tensor", "to_numpy", "seed_torch"]
 
@@ -59,7 +59,7 @@ def to_numpy(x: Any) -> np.ndarray:
 def seed_torch(seed: int | np.random.Generator | None) -> Any:
     """A seeded CPU ``torch.Generator`` and the matching global seed for network initialisation,
     drawn from ``seed`` through :func:`~theory_rl._validation.rng_from_seed`."""
-    from .._validation import rng_from_seed
+    from ._validation import rng_from_seed
 
     torch = require_torch()
     rng = rng_from_seed(seed)

@@ -1,0 +1,80 @@
+"""Machinery shared by every iterative solver: the timer, the default iteration cap, the
+iteration loop with its optional progress bar, and the not-converged warning."""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .errors import ConvergenceWarning, SolverError
+
+__all__ = ["Callback", "Timer", "finish_iterative", "iteration_cap", "iterations"]
+
+
+def iteration_cap(gamma: float, tol: float, first_residual: float, *, minimum: int = 10) -> int:
+    r"""Iterations after which the sup-norm rule must have fired, from ``||d_n|| <= gamma^n ||d_0||``:
+    ``n >= log(tol (1-gamma) / (2 gamma ||d_0||)) / log(gamma)``; used as the default ``max_iter``
+    (plus a margin for rounding)."""
+    if gamma == 0.0 or first_residual == 0.0:
+        return minimum
+    target = tol * (1.0 - gamma) / (2.0 * gamma * first_residual)
+    if target >= 1.0:
+        return minimum
+    return max(minimum, int(math.ceil(math.log(target) / math.log(gamma) * 1.1)) + 10)
+
+
+def iterations(max_iter: int, progress: bool, desc: str) -> Iterator[int]:
+    """``range(1, max_iter + 1)`` with an optional tqdm bar."""
+    if progress:
+        yield from tqdm(range(1, max_iter + 1), desc=desc, leave=False)
+    else:
+        yield from range(1, max_iter + 1)
+
+
+def finish_iterative(
+    *,
+    method: str,
+    converged: bool,
+    strict: bool,
+    n_iter: int,
+    cap: int | None,
+    tol: float,
+    reason: str | None = None,
+) -> None:
+    """Warn (or raise, with ``strict``) when the stopping rule did not fire.
+
+    ``reason`` defaults to ``"max_iter=<cap> reached"`` when ``n_iter >= cap`` and to
+    ``"stopped by the callback"`` otherwise.
+    """
+    if converged:
+        return
+    if reason is None:
+        reason = f"max_iter={cap} reached" if cap is not None and n_iter >= cap else "stopped by the callback"
+    message = f"{method} did not certify tol={tol:g} after {n_iter} iterations: {reason}"
+    if strict:
+        raise SolverError(message, status="max_iter")
+    warnings.warn(message, ConvergenceWarning, stacklevel=3)
+
+
+class Timer:
+    """``with Timer() as t: ...; t.elapsed``."""
+
+    def __enter__(self) -> Timer:
+        self._start = time.perf_counter()
+        self.elapsed = 0.0
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.elapsed = time.perf_counter() - self._start
+
+    def now(self) -> float:
+        return time.perf_counter() - self._start
+
+
+Callback = Callable[[int, np.ndarray, float], "bool | None"]
