@@ -41,7 +41,7 @@ def test_solve_file(tmp_path, capsys):
     [
         (["solve", "nothing"], "unknown model 'nothing'"),
         (["solve", "forest:n_states"], "malformed model argument"),
-        (["solve", "forest:size=3"], "bad arguments for forest"),
+        (["solve", "forest:size=3"], "forest has no option 'size'"),
         (["solve", "forest", "--gamma", "1.5"], "gamma = 1.5 is outside"),
         (["solve", "missing.npz"], "missing.npz: not a readable .npz archive"),
     ],

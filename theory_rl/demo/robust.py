@@ -32,8 +32,7 @@ def _grid(policy: np.ndarray, n_rows: int, n_cols: int) -> list[str]:
 
 
 def run_demo(section: Callable[[str], None]) -> None:
-    from ..tabular import policy_iteration
-    from . import (
+    from ..robust import (
         GammaTemperatureTeacher,
         L1Ball,
         RobustMDP,
@@ -46,6 +45,7 @@ def run_demo(section: Callable[[str], None]) -> None:
         robust_value_iteration,
         windy_walk,
     )
+    from ..tabular import policy_iteration
 
     section("Robust MDPs: IWOCS on the windy walk (Zouitine, Geist & Rachelson 2024)")
     n_rows, n_cols = 4, 6
