@@ -215,6 +215,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (_UsageError, TheoryRLError, ValueError, OSError, argparse.ArgumentTypeError) as exc:
         print(f"theory-rl: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except RecursionError:
+        print("theory-rl: error: the input is nested too deeply to read (RecursionError)", file=sys.stderr)
+        return 2
     except MemoryError as exc:
         print(f"theory-rl: error: out of memory ({_one_line(exc)}); the model is too large for this machine",
               file=sys.stderr)
