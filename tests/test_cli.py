@@ -66,3 +66,18 @@ def test_demo_runs(capsys):
     out = capsys.readouterr().out
     assert "largest disagreement between the four answers" in out
     assert "-14.0   -20.0   -22.0" in out  # Sutton & Barto Figure 4.1, first row
+
+
+def test_demo_section_runs_from_the_demo_package(capsys):
+    assert main(["demo", "tabular"]) == 0
+    out = capsys.readouterr().out
+    assert "-14.0   -20.0   -22.0" in out  # Sutton & Barto Figure 4.1, first row
+    assert "Every number above is checked" in out
+
+
+def test_load_model_is_a_deprecated_alias_of_envs_make():
+    from theory_rl.cli import load_model
+
+    with pytest.warns(DeprecationWarning, match="envs.make"):
+        mdp = load_model("forest:n_states=4", gamma=0.5)
+    assert mdp.n_states == 4 and mdp.gamma == 0.5
