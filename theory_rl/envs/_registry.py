@@ -29,6 +29,7 @@ def _generators() -> dict[str, Callable[..., Any]]:
     from ._gymnasium import from_gymnasium
     from ._lower_bound import hard_instance
     from ._random import garnet, random_mdp
+    from ._windy_walk import windy_walk
 
     return {
         "chain": chain,
@@ -42,6 +43,7 @@ def _generators() -> dict[str, Callable[..., Any]]:
         "random_mdp": random_mdp,
         "river_swim": river_swim,
         "sutton_barto_gridworld": sutton_barto_gridworld,
+        "windy_walk": windy_walk,
     }
 
 
