@@ -60,6 +60,7 @@ CASES = [
     ("hard-bad-gamma", ["solve", "hard:gamma=0.1"], {}, "1/4 < gamma"),
     ("huge-digits", ["solve", "chain:n_states=" + "9" * 5000], {}, "digits"),
     ("not-a-finite-mdp", ["solve", "windy_walk"], {}, "is a RobustMDP"),
+    ("gym-unknown-id", ["solve", "gymnasium:env=NoSuch-v0"], {}, "gymnasium"),
     ("too-large", ["solve", "random_mdp:n_states=10000000,n_actions=10"], {}, "memory"),
     # --- solve options
     ("gamma-above-1", ["solve", "forest", "--gamma", "1.5"], {}, "gamma"),

@@ -206,3 +206,7 @@ def make(spec: str, *, gamma: float | None = None) -> Any:
         raise
     except (TypeError, ValueError) as exc:  # a check a generator does not yet phrase as the library's error
         raise InvalidArgumentError(f"model spec {_show(spec)}: {exc}") from None
+    except Exception as exc:
+        if type(exc).__module__.partition(".")[0] == "gymnasium":  # e.g. gymnasium.error.NameNotFound
+            raise InvalidArgumentError(f"model spec {_show(spec)}: {exc}") from None
+        raise
