@@ -81,3 +81,17 @@ def test_load_model_is_a_deprecated_alias_of_envs_make():
     with pytest.warns(DeprecationWarning, match="envs.make"):
         mdp = load_model("forest:n_states=4", gamma=0.5)
     assert mdp.n_states == 4 and mdp.gamma == 0.5
+
+
+def test_a_convergence_warning_is_one_line_and_the_exit_status_0(capsys):
+    assert main(["solve", "forest:n_states=50", "--method", "vi", "--max-iter", "2"]) == 0
+    captured = capsys.readouterr()
+    assert "converged   False after 2 iterations" in captured.out
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith("theory-rl: warning: ConvergenceWarning: value_iteration did not certify")
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    proc = subprocess.run(f"{sys.executable} -m theory_rl solve forest:n_states=3000 --full | head -1",
+                          shell=True, capture_output=True, text=True)
+    assert proc.stdout.startswith("FiniteMDP(S=3000") and "Traceback" not in proc.stderr and "Error" not in proc.stderr

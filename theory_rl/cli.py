@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ._validation import check_max_iter, check_tol
-from .errors import InvalidArgumentError, TheoryRLError
+from .errors import ConvergenceWarning, InvalidArgumentError, TheoryRLError
 
 __all__ = ["build_parser", "load_model", "main"]
 
@@ -211,7 +212,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        return int(args.func(args))
+        with warnings.catch_warnings(record=True) as caught:  # shown as one line each, not file:line + source
+            warnings.simplefilter("always", ConvergenceWarning)  # reported (the output says converged False)
+            try:
+                return int(args.func(args))
+            finally:
+                for w in caught:
+                    print(f"theory-rl: warning: {w.category.__name__}: {_one_line(w.message)}", file=sys.stderr)
+    except BrokenPipeError:  # the reader went away (``theory-rl solve ... | head``): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except (_UsageError, TheoryRLError, ValueError, OSError, argparse.ArgumentTypeError) as exc:
         print(f"theory-rl: error: {_one_line(exc)}", file=sys.stderr)
         return 2

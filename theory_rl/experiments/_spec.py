@@ -227,6 +227,7 @@ def run_spec(path: str | os.PathLike[str], *, backend: str | None = None, n_jobs
                           label=None if label == "all" else label, title=fit_doc.get("title"))
         if ax is not None:
             plot_path = base / fit_doc["plot"]
+            plot_path.parent.mkdir(parents=True, exist_ok=True)
             ax.figure.tight_layout()
             ax.figure.savefig(plot_path, dpi=90)
     return SpecResult(table=table, store=store, fits=fits, comparisons=comparisons, plot=plot_path)
