@@ -37,7 +37,10 @@ class ResultStore:
     opened with ``O_APPEND`` and flushed to disk (``fsync``) before the next task is recorded, so
     a killed process leaves at most one partial last line. Reading skips that partial line (and
     the next append first cuts it off); a second record for a hash already present is ignored,
-    so a task is never counted twice. No pickle: everything is plain JSON.
+    so a task is never counted twice. No pickle: everything is plain JSON. Writers take the
+    store's lock first (:meth:`lock`, :class:`StoreLock`); a corrupted line in the middle stops
+    reading with a :class:`~theory_rl.errors.ParseError` naming it, and :func:`repair_store`
+    drops it.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, fsync: bool = True) -> None:
@@ -195,7 +198,8 @@ class StoreLock:
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
-                        holder = os.pread(fd, 400, 0).decode("utf-8", "replace").strip() or "another process"
+                        os.lseek(fd, 0, os.SEEK_SET)
+                        holder = os.read(fd, 400).decode("utf-8", "replace").strip() or "another process"
                         os.close(fd)
                         waited = f" after waiting {self.wait:g} s" if self.wait else ""
                         raise StoreLockedError(
@@ -205,7 +209,8 @@ class StoreLock:
                     time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
         os.ftruncate(fd, 0)
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
-        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {stamp}\n".encode(), 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since {stamp}\n".encode())
         self._fd = fd
         return self
 
