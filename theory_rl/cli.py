@@ -220,8 +220,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for w in caught:
                     print(f"theory-rl: warning: {w.category.__name__}: {_one_line(w.message)}", file=sys.stderr)
     except BrokenPipeError:  # the reader went away (``theory-rl solve ... | head``): stop quietly
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        try:  # point stdout at /dev/null so that the flush at exit does not fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # a stdout without a file descriptor (captured)
+            pass
         return 141
     except (_UsageError, TheoryRLError, ValueError, OSError, argparse.ArgumentTypeError) as exc:
         print(f"theory-rl: error: {_one_line(exc)}", file=sys.stderr)
