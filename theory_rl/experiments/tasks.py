@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from .. import learning, tabular
+from .._validation import check_int
 from ..envs import hard_instance, make
 from ..errors import InvalidArgumentError
 from ..models import FiniteMDP
@@ -40,21 +41,22 @@ def _reference(env: str, gamma: float) -> tuple[np.ndarray, np.ndarray]:
 def plug_in_error(*, env: str, n: int, gamma: float, seed: int) -> dict[str, float]:
     """Plug-in planning with ``n`` samples per pair: ``error = ||Q_hat* - Q*||_inf`` and
     ``policy_gap = ||V* - V^{pi_hat}||_inf``."""
+    n = check_int(n, "n")
     mdp = _model(env, gamma)
     q_star, v_star = _reference(env, gamma)
-    res = learning.plug_in_planning(mdp, int(n), seed=seed, q_star=q_star)
+    res = learning.plug_in_planning(mdp, n, seed=seed, q_star=q_star)
     gap = float(np.max(v_star - tabular.policy_value(mdp, res.policy)))
     return {"error": res.final_error, "policy_gap": gap, "one_minus_gamma": 1.0 - gamma,
-            "samples_per_pair": int(n)}
+            "samples_per_pair": n}
 
 
 def generative_error(*, env: str, n: int, gamma: float, method: str, seed: int) -> dict[str, float]:
     """``||Q - Q*||_inf`` after ``n`` samples per pair for ``method`` in ``{"plug_in", "q_learning",
     "vr_q_learning"}``. Q-learning uses rescaled-linear steps; VR-QL runs 3 epochs, half the
     budget recentring (``N_m = N_1 4^(m-1)``) and half in ``n/6``-step inner loops."""
+    n = check_int(n, "n")
     mdp = _model(env, gamma)
     q_star, _ = _reference(env, gamma)
-    n = int(n)
     if method == "plug_in":
         res = learning.plug_in_planning(mdp, n, seed=seed, q_star=q_star)
     elif method == "q_learning":
@@ -74,6 +76,7 @@ def regret(*, env: str, episodes: int, horizon: int, method: str, seed: int, bon
            c: float = 1.0) -> dict[str, float]:
     """Cumulative regret after ``episodes`` episodes of ``horizon`` steps for ``method`` in
     ``{"ucbvi", "ucb_h", "ucb_b"}`` (``T = episodes * horizon`` in the result)."""
+    episodes, horizon = check_int(episodes, "episodes"), check_int(horizon, "horizon")
     mdp = _model(env, 0.9)  # gamma is ignored by the episodic learners
     if method == "ucbvi":
         res = learning.ucbvi(mdp, horizon=horizon, n_episodes=episodes, bonus_scale=bonus_scale, seed=seed)
@@ -82,5 +85,5 @@ def regret(*, env: str, episodes: int, horizon: int, method: str, seed: int, bon
                                       bonus="hoeffding" if method == "ucb_h" else "bernstein", seed=seed)
     else:
         raise InvalidArgumentError(f"method = {method!r}: expected 'ucbvi', 'ucb_h' or 'ucb_b'")
-    return {"regret": float(res.trace["regret"][-1]), "T": int(episodes) * int(horizon),
+    return {"regret": float(res.trace["regret"][-1]), "T": episodes * horizon,
             "min_optimism": float(res.trace["optimism"].min())}
