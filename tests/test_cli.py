@@ -41,7 +41,7 @@ def test_solve_file(tmp_path, capsys):
     [
         (["solve", "nothing"], "unknown model 'nothing'"),
         (["solve", "forest:n_states"], "malformed model argument"),
-        (["solve", "forest:size=3"], "bad arguments for forest"),
+        (["solve", "forest:size=3"], "forest has no option 'size'"),
         (["solve", "forest", "--gamma", "1.5"], "gamma = 1.5 is outside"),
         (["solve", "missing.npz"], "missing.npz: not a readable .npz archive"),
     ],
@@ -66,3 +66,32 @@ def test_demo_runs(capsys):
     out = capsys.readouterr().out
     assert "largest disagreement between the four answers" in out
     assert "-14.0   -20.0   -22.0" in out  # Sutton & Barto Figure 4.1, first row
+
+
+def test_demo_section_runs_from_the_demo_package(capsys):
+    assert main(["demo", "tabular"]) == 0
+    out = capsys.readouterr().out
+    assert "-14.0   -20.0   -22.0" in out  # Sutton & Barto Figure 4.1, first row
+    assert "Every number above is checked" in out
+
+
+def test_load_model_is_a_deprecated_alias_of_envs_make():
+    from theory_rl.cli import load_model
+
+    with pytest.warns(DeprecationWarning, match="envs.make"):
+        mdp = load_model("forest:n_states=4", gamma=0.5)
+    assert mdp.n_states == 4 and mdp.gamma == 0.5
+
+
+def test_a_convergence_warning_is_one_line_and_the_exit_status_0(capsys):
+    assert main(["solve", "forest:n_states=50", "--method", "vi", "--max-iter", "2"]) == 0
+    captured = capsys.readouterr()
+    assert "converged   False after 2 iterations" in captured.out
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith("theory-rl: warning: ConvergenceWarning: value_iteration did not certify")
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    proc = subprocess.run(f"{sys.executable} -m theory_rl solve forest:n_states=3000 --full | head -1",
+                          shell=True, capture_output=True, text=True)
+    assert proc.stdout.startswith("FiniteMDP(S=3000") and "Traceback" not in proc.stderr and "Error" not in proc.stderr

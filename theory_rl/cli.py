@@ -2,8 +2,10 @@
 (also ``python -m theory_rl``).
 
 MODEL is a model file written by :meth:`FiniteMDP.save` (``.npz`` or ``.json``) or a built-in
-instance ``NAME[:key=value,...]`` from :mod:`theory_rl.envs`, e.g. ``gridworld:n_rows=10,n_cols=10``
-or ``forest:n_states=1000``. Errors print one line to stderr and exit with status 2.
+instance ``NAME[:key=value,...]`` read by :func:`theory_rl.envs.make`, e.g.
+``gridworld:n_rows=10,n_cols=10`` or ``forest:n_states=1000``. Every error from the invocation
+(a bad option, model spec, file or sweep spec, a model above the memory limit, a store another
+sweep holds) prints one line, ``theory-rl: error: ...``, to stderr and exits with status 2.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
-from .errors import TheoryRLError
+from ._validation import check_max_iter, check_tol
+from .errors import ConvergenceWarning, InvalidArgumentError, TheoryRLError
 
-__all__ = ["main", "load_model"]
+__all__ = ["build_parser", "load_model", "main"]
 
 _METHODS = {
     "vi": "value_iteration",
@@ -27,62 +32,51 @@ _METHODS = {
     "lp": "linear_programming",
 }
 
-_BUILTINS = ("random_mdp", "garnet", "forest", "gridworld", "sutton_barto_gridworld", "cliff_walking",
-             "river_swim", "chain")
+
+class _UsageError(Exception):
+    """An argparse usage error, turned into one line by :func:`main`."""
 
 
-def _parse_value(text: str) -> Any:
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if lowered == "none":
-        return None
-    return text
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``error`` raises instead of printing the usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{message} (see {self.prog} --help)")
 
 
 def load_model(spec: str, *, gamma: float | None = None):
-    """A :class:`~theory_rl.models.FiniteMDP` from a file path or ``NAME[:key=value,...]``."""
-    from . import envs, models
+    """Deprecated alias of :func:`theory_rl.envs.make` (kept for one release)."""
+    warnings.warn("theory_rl.cli.load_model is deprecated: use theory_rl.envs.make", DeprecationWarning,
+                  stacklevel=2)
+    from .envs import make
 
-    if spec.endswith((".npz", ".json")) or os.path.sep in spec:
-        mdp = models.load(spec)
-    else:
-        name, _, arg_text = spec.partition(":")
-        name = name.replace("-", "_")
-        if name not in _BUILTINS:
-            raise ValueError(f"unknown model {spec!r}: give a .npz/.json file or one of {', '.join(_BUILTINS)}")
-        kwargs = {}
-        for item in filter(None, arg_text.split(",")):
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise ValueError(f"malformed model argument {item!r} (expected key=value)")
-            kwargs[key.strip()] = _parse_value(value.strip())
-        if gamma is not None:
-            kwargs["gamma"] = gamma
-        try:
-            return getattr(envs, name)(**kwargs)
-        except TypeError as exc:
-            raise ValueError(f"bad arguments for {name}: {exc}") from None
-    return mdp if gamma is None else mdp.replace(gamma=gamma)
+    return make(spec, gamma=gamma)
+
+
+def _finite_mdp(spec: str, gamma: float | None):
+    from .envs import make
+    from .models import FiniteMDP
+
+    model = make(spec, gamma=gamma)
+    if not isinstance(model, FiniteMDP):
+        raise InvalidArgumentError(f"model {spec!r} is a {type(model).__name__}; `theory-rl solve` solves finite MDPs")
+    return model
 
 
 def _solve(args: argparse.Namespace) -> int:
     from . import tabular
 
-    mdp = load_model(args.model, gamma=args.gamma)
+    tol = 1e-6 if args.tol is None else check_tol(args.tol, "--tol")
+    max_iter = check_max_iter(args.max_iter, "--max-iter")
+    mdp = _finite_mdp(args.model, args.gamma)
     solver = getattr(tabular, _METHODS[args.method])
     options: dict[str, Any] = {}
     if args.method != "lp":
-        options["tol"] = args.tol
+        options["tol"] = tol
     if args.method == "gs":
         options["variant"] = "gauss-seidel"
-    if args.max_iter is not None and args.method != "lp":
-        options["max_iter"] = args.max_iter
+    if max_iter is not None and args.method != "lp":  # the LP has no iteration cap (HiGHS runs to optimality)
+        options["max_iter"] = max_iter
     sol = solver(mdp, **options)
     if args.json:
         doc = {"model": repr(mdp), "n_states": mdp.n_states, "n_actions": mdp.n_actions, "gamma": mdp.gamma}
@@ -108,11 +102,32 @@ def _solve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _repair(args: argparse.Namespace) -> int:
+    from .experiments import repair_store, spec_store
+
+    for name in ("backend", "n_jobs", "scheduler"):
+        if getattr(args, name) is not None:
+            raise InvalidArgumentError(f"--{name.replace('_', '-')} does not apply to --repair")
+    target = Path(args.spec)
+    store = spec_store(target) if target.suffix == ".toml" else target
+    report = repair_store(store)
+    if not report.dropped:
+        print(f"store       {report.path}: {report.kept} records, nothing to repair")
+        return 0
+    for line, reason in zip(report.dropped, report.reasons):
+        print(f"dropped     line {line}: {reason}")
+    print(f"store       {report.path}: kept {report.kept} records, dropped {len(report.dropped)} line(s); "
+          f"the original is in {report.backup}")
+    return 0
+
+
 def _sweep(args: argparse.Namespace) -> int:
+    if args.repair:
+        return _repair(args)
     from .experiments import run_spec
 
     result = run_spec(args.spec, backend=args.backend, n_jobs=args.n_jobs, scheduler=args.scheduler,
-                      progress=not args.no_progress)
+                      progress=not args.no_progress, wait=args.wait)
     print(f"store       {result.store} ({len(result.table)} tasks)")
     for label, fit in result.fits.items():
         line = (f"fit {label:>8}  slope of log {fit.y_name} vs log {fit.x_name}: {fit.slope:.3f} "
@@ -127,54 +142,102 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from ._demo import run_demo
+    from .demo import run_demo
 
-    run_demo()
+    run_demo(args.sections or None)
     return 0
 
 
+def _wait_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="theory-rl", description=__doc__.split("\n\n")[0])
+    """The ``theory-rl`` argument parser (its errors raise instead of exiting; see :func:`main`)."""
+    parser = _Parser(prog="theory-rl", description=__doc__.split("\n\n")[0])
     from . import __version__
 
     parser.add_argument("--version", action="version", version=f"theory_rl {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{solve,sweep,demo}")
     solve = sub.add_parser("solve", help="solve a finite MDP and print a certified answer")
-    solve.add_argument("model", help="a .npz/.json model file, or NAME[:key=value,...] from theory_rl.envs")
+    solve.add_argument("model", help="a .npz/.json model file, or NAME[:key=value,...] (see theory_rl.envs.make)")
     solve.add_argument("--method", choices=sorted(_METHODS), default="pi",
                        help="vi: value iteration, gs: Gauss-Seidel VI, pi: policy iteration, "
                             "mpi: modified PI, lp: linear programming (HiGHS)")
     solve.add_argument("--gamma", type=float, default=None, help="override the model's discount factor")
-    solve.add_argument("--tol", type=float, default=1e-6, help="certified optimality target (default 1e-6)")
+    solve.add_argument("--tol", type=float, default=None, help="certified optimality target (default 1e-6)")
     solve.add_argument("--max-iter", type=int, default=None)
     solve.add_argument("--json", action="store_true", help="print machine-readable JSON")
     solve.add_argument("--full", action="store_true", help="print every state (and every field with --json)")
     solve.set_defaults(func=_solve)
-    sweep = sub.add_parser("sweep", help="run a resumable parameter sweep described in a TOML file",
-                           description="Run the sweep in SPEC.toml ([sweep], [grid], optional [fit]; see "
-                                       "theory_rl.experiments._spec.EXAMPLE), append each finished task to the "
-                                       "store, fit the rate and write the plot. Rerunning resumes.")
-    sweep.add_argument("spec", help="the TOML spec")
+    sweep = sub.add_parser(
+        "sweep", help="run a resumable parameter sweep described in a TOML file",
+        description="Run the sweep in SPEC.toml ([sweep], [grid], optional [fit]; see "
+                    "theory_rl.experiments.run_spec), append each finished task to the store, fit the rate "
+                    "and write the plot. Rerunning resumes. One sweep at a time writes a store: a second one "
+                    "on the same store stops with an error (or waits, with --wait). --repair drops the "
+                    "corrupted lines of a store (naming them) and keeps a backup.")
+    sweep.add_argument("spec", help="the TOML spec (with --repair: the store, or the spec whose store to repair)")
     sweep.add_argument("--backend", choices=("joblib", "dask", "serial"), default=None, help="override the spec")
     sweep.add_argument("--n-jobs", type=int, default=None, help="override the spec's worker count")
     sweep.add_argument("--scheduler", default=None,
                        help="Dask scheduler address (also $THEORY_RL_DASK_SCHEDULER) for backend dask")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sweep.add_argument("--wait", type=_wait_seconds, default=0.0, metavar="SECONDS",
+                       help="wait up to SECONDS for another sweep writing the same store (default 0: fail at once)")
+    sweep.add_argument("--repair", action="store_true",
+                       help="drop corrupted lines of the store (saying which), keeping a backup, and exit")
     sweep.set_defaults(func=_sweep)
     demo = sub.add_parser("demo", help="show the library at work")
+    demo.add_argument("sections", nargs="*", metavar="SECTION",
+                      help="run only these sections (tabular, learning, pomdp, robust, combinatorial, dual, "
+                           "experiments, approx); default all")
     demo.set_defaults(func=_demo)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except (TheoryRLError, ValueError, OSError) as exc:
-        print(f"theory-rl: error: {exc}", file=sys.stderr)
-        return 2
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 2000 else text[:2000] + " ..."
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0, or 2 after a one-line error on stderr)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        with warnings.catch_warnings(record=True) as caught:  # shown as one line each, not file:line + source
+            warnings.simplefilter("always", ConvergenceWarning)  # reported (the output says converged False)
+            try:
+                return int(args.func(args))
+            finally:
+                for w in caught:
+                    print(f"theory-rl: warning: {w.category.__name__}: {_one_line(w.message)}", file=sys.stderr)
+    except BrokenPipeError:  # the reader went away (``theory-rl solve ... | head``): stop quietly
+        try:  # point stdout at /dev/null so that the flush at exit does not fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # a stdout without a file descriptor (captured)
+            pass
+        return 141
+    except (_UsageError, TheoryRLError, ValueError, OSError, argparse.ArgumentTypeError) as exc:
+        print(f"theory-rl: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print("theory-rl: error: the input is nested too deeply to read (RecursionError)", file=sys.stderr)
+        return 2
+    except MemoryError as exc:
+        print(f"theory-rl: error: out of memory ({_one_line(exc)}); the model is too large for this machine",
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("theory-rl: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

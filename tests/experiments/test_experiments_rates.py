@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.experiments import compare_rate, fit_rate, plot_rate
 
 
@@ -101,9 +101,9 @@ def test_task_options_raise_the_library_error():
 
     with pytest.raises(InvalidModelError, match="1/4 < gamma"):
         tasks.hard_instance(0.2)
-    with pytest.raises(InvalidModelError, match="method"):
+    with pytest.raises(InvalidArgumentError, match="method"):
         tasks.generative_error(env="hard", n=2, gamma=0.5, method="sarsa", seed=0)
-    with pytest.raises(InvalidModelError, match="method"):
+    with pytest.raises(InvalidArgumentError, match="method"):
         tasks.regret(env="river_swim", episodes=1, horizon=2, method="psrl", seed=0)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from theory_rl.errors import InvalidModelError, ParseError
+from theory_rl.errors import InvalidArgumentError, ParseError
 from theory_rl.experiments import ResultStore, Sweep, load_results, task_seed
 from theory_rl.experiments.tasks import plug_in_error
 
@@ -166,15 +166,15 @@ def test_progress_bar_shows_rate_and_eta(capsys):
 
 
 def test_bad_input_is_named():
-    with pytest.raises(InvalidModelError, match="backend"):
+    with pytest.raises(InvalidArgumentError, match="backend"):
         Sweep(noisy_task, {"a": [1]}, 1, backend="spark")
-    with pytest.raises(InvalidModelError, match=r"grid\['a'\]"):
+    with pytest.raises(InvalidArgumentError, match=r"grid\['a'\]"):
         Sweep(noisy_task, {"a": [np.zeros(2)]}, 1)
-    with pytest.raises(InvalidModelError, match="seed"):
+    with pytest.raises(InvalidArgumentError, match="seed"):
         Sweep(noisy_task, {"seed": [1]}, 1)
-    with pytest.raises(InvalidModelError, match="seeds"):
+    with pytest.raises(InvalidArgumentError, match="seeds"):
         Sweep(noisy_task, {"a": [1]}, 0)
-    with pytest.raises(InvalidModelError, match="n_jobs"):
+    with pytest.raises(InvalidArgumentError, match="n_jobs"):
         Sweep(noisy_task, {"a": [1]}, 1, n_jobs=0)
-    with pytest.raises(InvalidModelError, match="finite"):
+    with pytest.raises(InvalidArgumentError, match="finite"):
         Sweep(noisy_task, {"a": [float("nan")]}, 1)

@@ -14,10 +14,10 @@ torch is imported on first use inside each function, never by ``import theory_rl
 every function takes ``device=`` (``"cpu"``, ``"cuda"``, ``"auto"``).
 """
 
+from ..envs import PARAMETER_BOXES, TabularEnv, make_parametric_env
 from ._batched import BatchedMDPs, BatchedSolution, batched_policy_evaluation, batched_value_iteration, stack_mdps
 from ._dqn import dqn
 from ._empirical import EmpiricalPlanningResult, batched_empirical_planning, sample_next_states
-from ._envs import PARAMETER_BOXES, TabularEnv, make_parametric_env
 from ._iwocs import (
     DeepIwocsResult,
     deep_iwocs,

@@ -31,8 +31,8 @@ Critic = Callable[[np.ndarray], np.ndarray]  # observations (N, obs_dim) -> Q va
 def gym_parametric_set(env_id: str, *, n_discrete_actions: int = 5) -> Any:
     """A :class:`theory_rl.robust.ParametricSet` over ``PARAMETER_BOXES[env_id]`` whose builder
     returns the gymnasium environment with those physical parameters."""
+    from ..envs import PARAMETER_BOXES, make_parametric_env
     from ..robust import ParametricSet
-    from ._envs import PARAMETER_BOXES, make_parametric_env
 
     box = np.array(list(PARAMETER_BOXES[env_id].values()), dtype=float)
     return ParametricSet(box, lambda theta: make_parametric_env(env_id, theta, n_discrete_actions=n_discrete_actions))
@@ -62,7 +62,7 @@ def monte_carlo_return(pset: Any, *, n_episodes: int = 5, seed: int = 0) -> Call
     """``(policy, theta) -> mean undiscounted return over n_episodes`` in ``pset.builder(theta)``,
     with the same episode seeds for every ``theta`` (common random numbers: a smoother objective
     for the search)."""
-    from ._envs import rollout_returns
+    from ..envs import rollout_returns
 
     def evaluate(policy: Callable[[np.ndarray], int], theta: np.ndarray) -> float:
         env = pset.builder(pset.clip(theta))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import itertools
 import json
 import math
@@ -17,7 +18,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .._result import to_plain
-from ..errors import InvalidModelError
+from .._validation import check_bool, check_choice, check_int, check_optional_int
+from ..errors import InvalidArgumentError
 from ._store import ResultStore, flatten_record
 
 __all__ = ["Sweep", "Task", "task_seed"]
@@ -67,9 +69,9 @@ def _check_value(name: str, value: Any) -> Any:
         return int(value)
     if isinstance(value, numbers.Real):
         if not math.isfinite(float(value)):
-            raise InvalidModelError(f"grid[{name!r}] holds {value!r}: parameters must be finite")
+            raise InvalidArgumentError(f"grid[{name!r}] holds {value!r}: parameters must be finite")
         return float(value)
-    raise InvalidModelError(
+    raise InvalidArgumentError(
         f"grid[{name!r}] holds {value!r} of type {type(value).__name__}: parameters must be JSON scalars "
         "(int, float, str, bool, None) so that task hashes are stable")
 
@@ -84,19 +86,60 @@ def _expand_grid(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]]
                 vals = [vals]
             vals = [_check_value(name, v) for v in vals]
             if not vals:
-                raise InvalidModelError(f"grid[{name!r}] is empty")
+                raise InvalidArgumentError(f"grid[{name!r}] is empty")
             values.append(vals)
         points = [dict(zip(names, combo)) for combo in itertools.product(*values)]
     else:
         points = []
         for i, point in enumerate(grid):
             if not isinstance(point, Mapping):
-                raise InvalidModelError(f"grid[{i}] must be a dict of parameters, got {type(point).__name__}")
+                raise InvalidArgumentError(f"grid[{i}] must be a dict of parameters, got {type(point).__name__}")
             points.append({k: _check_value(f"{i}].[{k}", v) for k, v in point.items()})
     for point in points:
         if "seed" in point:
-            raise InvalidModelError("'seed' cannot be a grid parameter: the sweep derives each task's seed")
+            raise InvalidArgumentError("'seed' cannot be a grid parameter: the sweep derives each task's seed")
     return points
+
+
+def _replicates(seeds: Any) -> list[int]:
+    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
+        return list(range(check_int(seeds, "seeds", minimum=1)))
+    if isinstance(seeds, (str, bytes, Mapping)) or not isinstance(seeds, Iterable):
+        raise InvalidArgumentError(f"seeds = {seeds!r} must be a number of replicates (>= 1) or a list of "
+                                   "distinct integer labels")
+    replicates = list(seeds)
+    for r in replicates:
+        if isinstance(r, bool) or not isinstance(r, numbers.Integral):
+            raise InvalidArgumentError(f"seeds = {seeds!r}: replicate label {r!r} is not an integer")
+    replicates = [int(r) for r in replicates]
+    if len(set(replicates)) != len(replicates) or not replicates:
+        raise InvalidArgumentError(f"seeds = {seeds!r} must be a non-empty list of distinct integers")
+    return replicates
+
+
+def _check_signature(fn: Callable[..., Any], points: list[dict[str, Any]]) -> None:
+    """Every grid key is an argument of ``fn``, ``fn`` takes ``seed``, and the grid gives every
+    required argument (checked here, not as a ``TypeError`` inside a worker)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # builtins without a signature: nothing to check
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    named = {name for name, p in params.items()
+             if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)}
+    name = getattr(fn, "__name__", repr(fn))
+    if "seed" not in named:
+        raise InvalidArgumentError(f"{name} takes no 'seed' argument: a sweep calls fn(**params, seed=...)")
+    required = {n for n in named if params[n].default is inspect.Parameter.empty and n != "seed"}
+    accepted = ", ".join(sorted(named - {"seed"}))
+    for point in points:
+        unknown = sorted(set(point) - named)
+        if unknown:
+            raise InvalidArgumentError(f"grid key {unknown[0]!r} is not an argument of {name} (it takes {accepted})")
+        missing = sorted(required - set(point))
+        if missing:
+            raise InvalidArgumentError(f"{name} needs {missing[0]!r}, which the grid does not give (it takes {accepted})")
 
 
 def _plain_result(value: Any) -> dict[str, Any]:
@@ -165,6 +208,9 @@ class Sweep:
     threads_per_task : int or None
         numba threads each task may use (default 1: parallelism comes from the workers);
         ``None`` leaves numba's setting alone.
+    wait : float
+        Seconds to wait when another sweep holds the store's lock (default 0: raise
+        :class:`StoreLockedError` at once). See :class:`StoreLock`.
 
     Notes
     -----
@@ -172,6 +218,19 @@ class Sweep:
     :meth:`run` is sorted in grid order, so serial, joblib and Dask runs give identical tables
     apart from the ``elapsed`` column. A task that raises stops the sweep; tasks finished before
     it stay in the store.
+
+    One sweep at a time writes a store: :meth:`run` holds the store's exclusive lock
+    (:class:`StoreLock`, ``<store>.lock``) from reading the finished tasks to writing the last
+    one, so two sweeps started on one store never run a task twice; the second fails at once
+    with :class:`StoreLockedError` naming the holder, or, with ``wait``, waits for the first and
+    then runs only what is left.
+
+    Raises
+    ------
+    InvalidArgumentError
+        A bad option (``seeds = 2.5``, ``chunk_size = -1``, ...), a grid value that is not a JSON
+        scalar, or a grid key ``fn`` does not accept (or a required argument of ``fn`` the grid
+        does not give), naming it.
     """
 
     def __init__(
@@ -189,28 +248,33 @@ class Sweep:
         client: Any = None,
         scheduler: str | None = None,
         threads_per_task: int | None = 1,
+        wait: float = 0.0,
     ) -> None:
         if not callable(fn):
-            raise InvalidModelError(f"fn must be callable, got {fn!r}")
-        if backend not in BACKENDS:
-            raise InvalidModelError(f"backend = {backend!r}: expected one of {', '.join(BACKENDS)}")
-        if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
-            if seeds < 1:
-                raise InvalidModelError(f"seeds = {seeds} must be >= 1")
-            replicates = list(range(int(seeds)))
-        else:
-            replicates = [int(r) for r in seeds]
-            if len(set(replicates)) != len(replicates) or not replicates:
-                raise InvalidModelError(f"seeds = {seeds!r} must be a non-empty list of distinct integers")
-        if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0):
-            raise InvalidModelError(f"n_jobs = {n_jobs!r} must be a non-zero integer or None")
+            raise InvalidArgumentError(f"fn must be callable, got {fn!r}")
+        check_choice(backend, "backend", BACKENDS)
+        replicates = _replicates(seeds)
+        if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0):
+            raise InvalidArgumentError(f"n_jobs = {n_jobs!r} must be a non-zero integer or None")
+        chunk_size = check_optional_int(chunk_size, "chunk_size", minimum=1)
+        threads_per_task = check_optional_int(threads_per_task, "threads_per_task", minimum=1)
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+            raise InvalidArgumentError(f"seed = {seed!r} must be an integer >= 0 (the root entropy of the task seeds)")
+        progress = check_bool(progress, "progress")
+        if isinstance(wait, bool) or not isinstance(wait, numbers.Real) or not float(wait) >= 0:
+            raise InvalidArgumentError(f"wait = {wait!r} must be a number of seconds >= 0")
+        if scheduler is not None and not isinstance(scheduler, str):
+            raise InvalidArgumentError(f"scheduler = {scheduler!r} must be an address string such as 'tcp://host:8786'")
+        points = _expand_grid(grid)
+        _check_signature(fn, points)
         self.fn = fn
-        self.points = _expand_grid(grid)
+        self.points = points
         self.replicates = replicates
         self.store = ResultStore(store) if store is not None else None
         self.backend = backend
-        self.n_jobs = n_jobs
+        self.n_jobs = None if n_jobs is None else int(n_jobs)
         self.seed = int(seed)
+        self.wait = float(wait)
         self.chunk_size = chunk_size
         self.progress = progress
         self.client = client
@@ -299,6 +363,12 @@ class Sweep:
         Columns: ``task`` (hash), the parameters, ``replicate``, ``seed``, the result's keys and
         ``elapsed`` (seconds in ``fn``).
         """
+        if self.store is None:
+            return self._run()
+        with self.store.lock(wait=self.wait):
+            return self._run()
+
+    def _run(self):
         tasks = self.tasks()
         done = self._done()
         pending = [t for t in tasks if t.key not in done]

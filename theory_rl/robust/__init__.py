@@ -10,7 +10,7 @@ adversarial games.
   best response), :func:`inner_problem`; all return :class:`RobustSolution`.
 - :func:`iwocs` (Zouitine, Geist & Rachelson 2024) with :class:`IwocsResult`;
   :func:`worst_case_theta` (grid / CMA-ES search over a parameter box, shared with deep IWOCS);
-  :func:`windy_walk`, the paper's tabular benchmark.
+  the paper's tabular benchmark is :func:`theory_rl.envs.windy_walk`.
 - QARL (Reddi et al. 2024): :class:`MarkovGame`, :func:`qre_stage`,
   :func:`soft_minimax_value_iteration`, :func:`nash_value_iteration`, :func:`matrix_game_lp`,
   :func:`best_response_value`, :func:`qarl_curriculum`, :func:`markov_game_from_robust`;
@@ -56,7 +56,6 @@ from ._sets import (
     UncertaintySet,
 )
 from ._solvers import RobustSolution, robust_policy_evaluation, robust_policy_iteration, robust_value_iteration
-from ._windy_walk import windy_walk, windy_walk_kernel
 
 __all__ = [
     "FiniteSet",
@@ -95,7 +94,18 @@ __all__ = [
     "score_weights",
     "soft_best_response",
     "soft_minimax_value_iteration",
-    "windy_walk",
-    "windy_walk_kernel",
     "worst_case_theta",
 ]
+
+
+def __getattr__(name: str):
+    """``robust.windy_walk`` and ``robust.windy_walk_kernel`` moved to :mod:`theory_rl.envs`; the old
+    names work for one release with a DeprecationWarning (resolved lazily: robust never imports
+    envs, which builds robust's models)."""
+    if name in ("windy_walk", "windy_walk_kernel"):
+        import importlib
+        import warnings
+
+        warnings.warn(f"theory_rl.robust.{name} moved to theory_rl.envs.{name}", DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module("theory_rl.envs"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,8 +22,8 @@ import warnings
 
 import numpy as np
 
+from .._parallel import n_chunks
 from ..errors import InvalidModelError
-from ..tabular import _kernels as _tab_kernels
 from ..tabular import solve_policy_system
 from . import _kernels
 from ._sets import (
@@ -60,8 +60,8 @@ class RobustOperator:
         self.r = np.ascontiguousarray(nominal.R, dtype=np.float64).ravel()
         self._P2: np.ndarray | None = None  # dense (S*A, S) kernel, built on first use (see P2)
         self.csr: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self.chunks_rows = _tab_kernels.n_chunks(self.S * self.A)
-        self.chunks_states = _tab_kernels.n_chunks(self.S)
+        self.chunks_rows = n_chunks(self.S * self.A)
+        self.chunks_states = n_chunks(self.S)
         size = self.S * self.A * self.S
         self._sa_l1 = _kernels.pick(_kernels._sa_l1, size)
         self._sa_box = _kernels.pick(_kernels._sa_box, size)

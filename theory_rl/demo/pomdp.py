@@ -31,7 +31,7 @@ def _tiger():
 
 def run_demo(section: Callable[[str], None]) -> None:
     from ..errors import ConvergenceWarning
-    from . import exact_value_iteration, hsvi2, pbvi, perseus, pomcp_plan, read_pomdp
+    from ..pomdp import exact_value_iteration, hsvi2, pbvi, perseus, pomcp_plan, read_pomdp
 
     section("POMDP: Tiger solved exactly (incremental pruning) and by point-based solvers")
     tiger = _tiger()
@@ -73,7 +73,7 @@ def run_demo(section: Callable[[str], None]) -> None:
 def _psr_demo(section: Callable[[str], None], tiger) -> None:
     """Tiger as a PSR (equal to the forward algorithm), its revealing constants, and a spectral PSR
     learned from sampled episodes."""
-    from . import (
+    from ..pomdp import (
         PSR,
         empirical_trajectory_table,
         enumerate_trajectories,

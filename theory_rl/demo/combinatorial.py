@@ -13,7 +13,7 @@ __all__ = ["run_demo"]
 
 
 def run_demo(section: Callable[[str], Any]) -> None:
-    from . import (
+    from ..combinatorial import (
         forward,
         greedy_q_action,
         make_cormab,

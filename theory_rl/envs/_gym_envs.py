@@ -1,5 +1,6 @@
 """Environments for the neural methods: a finite MDP as a gymnasium environment with one-hot
-observations, and CartPole / Pendulum with settable physical parameters (for Deep IWOCS)."""
+observations, CartPole / Pendulum with settable physical parameters (for Deep IWOCS), and Monte
+Carlo returns of a policy in an environment."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from .._validation import as_float_array, rng_from_seed
 from ..errors import DependencyNotInstalled, InvalidModelError
 from ..models import FiniteMDP
 
-__all__ = ["TabularEnv", "make_parametric_env", "PARAMETER_BOXES", "discretize_actions"]
+__all__ = ["PARAMETER_BOXES", "TabularEnv", "discretize_actions", "make_parametric_env", "rollout_returns"]
 
 
 def _gym() -> Any:

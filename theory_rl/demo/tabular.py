@@ -1,10 +1,11 @@
-"""``make demo`` / ``theory-rl demo``: the library at work on small, classic problems."""
+"""Demo section for :mod:`theory_rl.tabular`: one gridworld solved four ways with certificates,
+Sutton & Barto's Figure 4.1, value iteration's bounds, and entropy regularisation."""
 
 from __future__ import annotations
 
-import importlib
 import time
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 
@@ -12,21 +13,14 @@ __all__ = ["run_demo"]
 
 _ARROWS = {0: "^", 1: ">", 2: "v", 3: "<"}
 
-# Each subpackage may ship ``_demo.run_demo(section)``; ``section(title)`` prints a heading.
-_SUBPACKAGE_DEMOS = ("learning", "pomdp", "robust", "combinatorial", "dual", "experiments", "approx")
 
+def run_demo(section: Callable[[str], None]) -> None:
+    """Print the exact solvers' tour."""
+    from .. import envs, tabular
+    from ..checks import assert_bellman_optimal
+    from ..errors import ConvergenceWarning
 
-def _section(title: str) -> None:
-    print(f"\n== {title} " + "=" * max(0, 76 - len(title)))
-
-
-def run_demo() -> None:
-    """Print a tour: one gridworld solved four ways with certificates, then the theorems."""
-    from . import envs, tabular
-    from .checks import assert_bellman_optimal
-    from .errors import ConvergenceWarning
-
-    _section("A 6x6 slippery gridworld (goal bottom-right), gamma = 0.95, solved four ways")
+    section("A 6x6 slippery gridworld (goal bottom-right), gamma = 0.95, solved four ways")
     mdp = envs.gridworld(6, 6, gamma=0.95, slip=0.1, obstacles=[(1, 1), (2, 3), (3, 3), (4, 1)])
     print(mdp)
     solvers = {
@@ -65,14 +59,14 @@ def run_demo() -> None:
                 row_p.append(_ARROWS[int(sol.policy[s])])
         print(" ".join(row_v) + "    " + " ".join(row_p))
 
-    _section("Sutton & Barto Example 4.1: the random policy's values (Figure 4.1)")
+    section("Sutton & Barto Example 4.1: the random policy's values (Figure 4.1)")
     sb = envs.sutton_barto_gridworld()
     uniform = np.full((sb.n_states, sb.n_actions), 0.25)
     v_random = tabular.policy_evaluation(sb, uniform).v.reshape(4, 4)
     for row in v_random:
         print("  ".join(f"{x:6.1f}" for x in row))
 
-    _section("Value iteration's certificate: MacQueen bounds bracket v* at every step")
+    section("Value iteration's certificate: MacQueen bounds bracket v* at every step")
     forest = envs.forest(8, gamma=0.95)
     v_star = tabular.policy_iteration(forest, tol=1e-12).v
     print(f"{'backups':>8} {'residual':>10} {'bound width':>12} {'true error':>11}")
@@ -83,7 +77,7 @@ def run_demo() -> None:
         width = float(np.max(sol.upper - sol.lower))
         print(f"{n:>8} {sol.residual:>10.2e} {width:>12.2e} {np.max(np.abs(sol.v - v_star)):>11.2e}")
 
-    _section("Entropy regularisation and mirror descent (MDPO, Tomar et al. 2022)")
+    section("Entropy regularisation and mirror descent (MDPO, Tomar et al. 2022)")
     small = envs.random_mdp(20, 4, seed=7, gamma=0.9)
     v_star = tabular.policy_iteration(small).v
     for tau in (1.0, 0.1, 0.01):
@@ -102,12 +96,3 @@ def run_demo() -> None:
             else:
                 xiao = f"{(np.log(4) / options['step_size'] + 1 / 0.1) / (50 * 0.1):.2e}"
             print(f"{label:28} {md.bound:>13.2e} {true_gap:>10.2e} {xiao:>13}")
-    for package in _SUBPACKAGE_DEMOS:
-        try:
-            module = importlib.import_module(f"theory_rl.{package}._demo")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"theory_rl.{package}._demo" and exc.name != f"theory_rl.{package}":
-                raise
-            continue
-        module.run_demo(_section)
-    print("\nEvery number above is checked by the test suite against an independent method.")

@@ -17,21 +17,25 @@ The walk along the cliff edge is shortest; a strong wind makes it deadly. How mu
 depends on the wind, which is uncertain:
 
 - ``rectangular=True``: the wind at each (s, a) is anywhere in ``[0, max_wind]``, chosen by
-  nature per visit: :class:`SARectFinite` with the two extreme rows (``w = 0`` and
+  nature per visit: :class:`~theory_rl.robust.SARectFinite` with the two extreme rows (``w = 0`` and
   ``w = max_wind``; rows are affine in ``w``, so the endpoints give the same robust value as
   the whole interval).
 - ``rectangular=False``: one wind strength per column, fixed for the episode,
-  ``theta in [0, max_wind]^{n_cols}``: a :class:`ParametricSet` (the static, coupled set that
+  ``theta in [0, max_wind]^{n_cols}``: a :class:`~theory_rl.robust.ParametricSet` (the static, coupled set that
   deep IWOCS searches with CMA-ES).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
-from ._sets import ParametricSet, RobustMDP, SARectFinite
+
+if TYPE_CHECKING:
+    from ..robust import RobustMDP
 
 __all__ = ["windy_walk", "windy_walk_kernel"]
 
@@ -88,7 +92,7 @@ def windy_walk(
     gamma: float = 0.95,
     rectangular: bool = True,
 ) -> RobustMDP:
-    """The windy walk as a :class:`RobustMDP` (see the module docstring for the dynamics).
+    """The windy walk as a :class:`~theory_rl.robust.RobustMDP` (see the module docstring for the dynamics).
 
     Parameters
     ----------
@@ -100,8 +104,8 @@ def windy_walk(
         Upper end of the wind interval (the lower end is 0).
     gamma : float
     rectangular : bool
-        ``True``: sa-rectangular wind (:class:`SARectFinite` with the two extreme rows);
-        ``False``: one static wind per column (:class:`ParametricSet`, ``theta`` of dimension
+        ``True``: sa-rectangular wind (:class:`~theory_rl.robust.SARectFinite` with the two extreme rows);
+        ``False``: one static wind per column (:class:`~theory_rl.robust.ParametricSet`, ``theta`` of dimension
         ``n_cols``).
 
     Returns
@@ -111,6 +115,9 @@ def windy_walk(
         on S (state ``(n_rows-1) * n_cols``); state names ``"r,c"`` with ``S``/``G``/``X``
         (cliff) marked.
     """
+    # envs builds robust's models (robust never imports envs); imported here to keep envs light
+    from ..robust import ParametricSet, RobustMDP, SARectFinite
+
     if n_rows < 2 or n_cols < 3:
         raise InvalidModelError(f"windy_walk needs n_rows >= 2 and n_cols >= 3, got {n_rows} x {n_cols}")
     if not (0.0 <= nominal_wind <= max_wind <= 1.0):

@@ -11,7 +11,7 @@ __all__ = ["run_demo"]
 
 def run_demo(section: Callable[[str], None]) -> None:
     from .. import envs, learning, tabular
-    from ..experiments.tasks import hard_instance
+    from ..envs import hard_instance
 
     section("Learning from samples: plug-in vs Q-learning vs variance-reduced Q-learning")
     mdp = hard_instance(0.9)

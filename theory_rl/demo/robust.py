@@ -32,8 +32,8 @@ def _grid(policy: np.ndarray, n_rows: int, n_cols: int) -> list[str]:
 
 
 def run_demo(section: Callable[[str], None]) -> None:
-    from ..tabular import policy_iteration
-    from . import (
+    from ..envs import random_mdp, windy_walk
+    from ..robust import (
         GammaTemperatureTeacher,
         L1Ball,
         RobustMDP,
@@ -44,8 +44,8 @@ def run_demo(section: Callable[[str], None]) -> None:
         robust_policy_evaluation,
         robust_policy_iteration,
         robust_value_iteration,
-        windy_walk,
     )
+    from ..tabular import policy_iteration
 
     section("Robust MDPs: IWOCS on the windy walk (Zouitine, Geist & Rachelson 2024)")
     n_rows, n_cols = 4, 6
@@ -72,7 +72,6 @@ def run_demo(section: Callable[[str], None]) -> None:
         print(f"{a:<{2 * n_cols + 4}}{b}")
 
     section("Robust Bellman operators: compiled inner problems, certified solvers")
-    from ..envs import random_mdp
 
     mdp = random_mdp(200, 5, seed=0, gamma=0.95)
     print(f"{'set':34} {'method':8} {'iters':>6} {'certified width':>16} {'V(0)':>9} {'time':>8}")

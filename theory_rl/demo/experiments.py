@@ -8,9 +8,9 @@ __all__ = ["run_demo"]
 
 
 def run_demo(section: Callable[[str], None]) -> None:
+    from ..experiments import Sweep, compare_rate, fit_rate
+    from ..experiments.tasks import plug_in_error
     from ..theory import plug_in_error as plug_in_bound
-    from . import Sweep, compare_rate, fit_rate
-    from .tasks import plug_in_error
 
     section("Does plug-in planning's error decay like n^(-1/2)? (Agarwal, Kakade & Yang 2020, Thm 1)")
     grid = {"env": ["river_swim"], "gamma": [0.9], "n": [10, 30, 100, 300, 1000, 3000]}
