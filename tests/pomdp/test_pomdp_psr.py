@@ -100,7 +100,10 @@ def test_one_step_marginalisation(model, H, seed):
     nxt = int(rng.integers(model.n_actions))
     total = sum(psr.trajectory_probability(np.r_[a, nxt].astype(int), np.r_[o, y].astype(int))
                 for y in range(model.n_observations))
-    assert total == pytest.approx(psr.trajectory_probability(a, o), abs=1e-12)
+    # a minimal PSR's parameters come from a rank-revealing factorisation, so each probability
+    # carries a few hundred ulps of rounding (hypothesis found 1.4e-12 at H = 1); 1e-10 still
+    # catches any real marginalisation error (those are O(1e-2) or larger)
+    assert total == pytest.approx(psr.trajectory_probability(a, o), abs=1e-10)
 
 
 def test_tiger_core_tests(tiger_model):
