@@ -125,19 +125,33 @@ def test_gridworld_bad_arguments(kwargs, name):
 
 def test_sutton_barto_gridworld_definition():
     m = sutton_barto_gridworld()
-    assert m.P.shape == (16, 4, 16) and 1 - m.gamma == pytest.approx(1e-12)
+    assert m.P.shape == (16, 4, 16) and m.gamma == 1.0 and m.is_shortest_path
+    np.testing.assert_array_equal(np.flatnonzero(m.terminal), [0, 15])
     for t in (0, 15):
         np.testing.assert_array_equal(m.P[t, :, t], 1.0)
         np.testing.assert_array_equal(m.R[t], 0.0)
     np.testing.assert_array_equal(m.R[1:15], -1.0)
     assert _succ(m, 1, LEFT) == {0: 1.0} and _succ(m, 7, DOWN) == {11: 1.0}
     assert set(np.unique(m.P)) == {0.0, 1.0}
+    discounted = sutton_barto_gridworld(gamma=0.9)
+    assert discounted.gamma == 0.9 and not discounted.is_shortest_path
+    np.testing.assert_array_equal(discounted.P, m.P)
+    np.testing.assert_array_equal(discounted.R, m.R)
+
+
+@pytest.mark.parametrize("make", [sutton_barto_gridworld, cliff_walking])
+@pytest.mark.parametrize("gamma", [1.5, -0.1, float("nan"), "x"])
+def test_episodic_grids_bad_gamma(make, gamma):
+    with pytest.raises(InvalidModelError, match="gamma"):
+        make(gamma=gamma)
 
 
 def test_cliff_walking_definition():
     m = cliff_walking()
     start, goal = 36, 47
-    assert m.P.shape == (48, 4, 48) and m.gamma == 0.99
+    assert m.P.shape == (48, 4, 48) and m.gamma == 1.0 and m.is_shortest_path
+    np.testing.assert_array_equal(np.flatnonzero(m.terminal), list(range(37, 48)))  # the cliff and the goal
+    assert cliff_walking(gamma=0.99).gamma == 0.99
     np.testing.assert_array_equal(m.d0, np.eye(48)[start])
     assert _succ(m, start, RIGHT) == {start: 1.0} and m.R[start, RIGHT] == -100.0
     assert _succ(m, start, UP) == {24: 1.0} and m.R[start, UP] == -1.0
