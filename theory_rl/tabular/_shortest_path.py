@@ -885,7 +885,10 @@ def shortest_path_linear_programming(
         r = ssp.r_eff[rows]
         G = (Qr - E).tocsr()  # primal: G v <= -r
         alpha = np.ones(N.size)
-        if formulation == "primal":
+        res = None
+        if N.size == 0:  # every state is terminal
+            lp_v, visits, objective = np.zeros(0), np.zeros(0), 0.0
+        elif formulation == "primal":
             res = linprog(alpha, A_ub=G, b_ub=-r, bounds=(None, None), method=highs_method, options=HIGHS_OPTIONS)
             _check_lp(res)
             lp_v, visits, objective = res.x, -res.ineqlin.marginals, float(res.fun)
@@ -916,7 +919,7 @@ def shortest_path_linear_programming(
         cert = _certify(ssp, v, policy)
         bound = _bound_of(v, cert.lower, cert.upper)
     return Solution(
-        v=v, q=cert.q, policy=policy, converged=bool(np.isfinite(bound)), n_iter=int(getattr(res, "nit", 0)),
+        v=v, q=cert.q, policy=policy, converged=bool(np.isfinite(bound)), n_iter=int(getattr(res, "nit", 0) or 0),
         residual=cert.residual, bound=bound, lower=cert.lower, upper=cert.upper, history=np.zeros(0),
         method="linear_programming",
         params={"formulation": formulation, "highs_method": highs_method, "polish": polish, "episodic": True},
