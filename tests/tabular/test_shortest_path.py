@@ -162,7 +162,8 @@ def test_vi_pi_lp_agree_and_certificates_bracket_the_exact_value(seed, n_states,
     exact, _ = exact_optimum(mdp, pi.policy)
     v_exact = np.array([float(x) for x in exact])
     for sol in (pi, tabular.value_iteration(mdp, tol=1e-9), tabular.linear_programming(mdp),
-                tabular.linear_programming(mdp, formulation="dual")):
+                tabular.linear_programming(mdp, formulation="dual"), tabular.modified_policy_iteration(mdp, tol=1e-9),
+                tabular.modified_policy_iteration(mdp, tol=1e-9, n_eval=2, v0=np.zeros(n_states))):
         assert sol.converged, sol.info.get("reason")
         assert sol.bound <= 1e-9
         assert_brackets(sol, exact)
@@ -419,3 +420,18 @@ def test_gridworld_lp_occupancy_counts_expected_visits():
     # total expected steps from d0 = sum of visits = mean distance to a terminal corner
     r, c = np.divmod(np.arange(16), 4)
     np.testing.assert_allclose(occ.sum(), np.minimum(r + c, 6 - r - c).mean(), atol=1e-12)
+
+
+def test_issue_17_modified_policy_iteration_on_the_gridworld():
+    # issue 17, item 1: on main, modified_policy_iteration(sutton_barto_gridworld()) returned
+    # v[:4] = [84, 83, 82, 81] with converged=True and bound 0 (gamma = 1 - 1e-12 emulation)
+    from theory_rl.envs import sutton_barto_gridworld
+
+    sol = tabular.modified_policy_iteration(sutton_barto_gridworld())
+    r, c = np.divmod(np.arange(16), 4)
+    expected = -np.minimum(r + c, 6 - r - c).astype(float)
+    assert sol.converged and 0 < sol.bound < 1e-10
+    np.testing.assert_allclose(sol.v, expected, rtol=0, atol=1e-12)
+    assert (sol.lower <= expected).all() and (expected <= sol.upper).all()
+    with pytest.raises(InvalidArgumentError, match="n_eval"):
+        tabular.modified_policy_iteration(sutton_barto_gridworld(), n_eval=-1)

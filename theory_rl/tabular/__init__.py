@@ -27,6 +27,7 @@ from ._policy_iteration import modified_policy_iteration, policy_evaluation, pol
 from ._shortest_path import (
     proper_policy,
     shortest_path_linear_programming,
+    shortest_path_modified_policy_iteration,
     shortest_path_policy_evaluation,
     shortest_path_policy_iteration,
     shortest_path_value_iteration,
@@ -60,6 +61,7 @@ __all__ = [
     "q_values",
     "relative_value_iteration",
     "shortest_path_linear_programming",
+    "shortest_path_modified_policy_iteration",
     "shortest_path_policy_evaluation",
     "shortest_path_policy_iteration",
     "shortest_path_value_iteration",

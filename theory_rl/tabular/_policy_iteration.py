@@ -9,7 +9,11 @@ from .._validation import check_tol
 from ..models import FiniteMDP
 from ._bellman import BellmanOperator, as_policy, as_value, solve_policy_system
 from ._certificate import certify
-from ._shortest_path import shortest_path_policy_evaluation, shortest_path_policy_iteration
+from ._shortest_path import (
+    shortest_path_modified_policy_iteration,
+    shortest_path_policy_evaluation,
+    shortest_path_policy_iteration,
+)
 from ._solution import Solution
 
 __all__ = ["policy_evaluation", "policy_iteration", "modified_policy_iteration"]
@@ -241,6 +245,9 @@ def modified_policy_iteration(
         ``n_iter`` counts full backups; ``history`` holds ``||T v_n - v_n||_inf``;
         ``info["sweeps"]`` the total number of policy sweeps.
     """
+    if mdp.is_shortest_path:  # gamma = 1 with terminal states: the episodic solver
+        return shortest_path_modified_policy_iteration(mdp, tol=tol, n_eval=n_eval, max_iter=max_iter, v0=v0,
+                                                       callback=callback, strict=strict, progress=progress)
     tol = check_tol(tol)
     if int(n_eval) < 0:
         raise ValueError(f"n_eval must be >= 0, got {n_eval}")

@@ -84,6 +84,7 @@ from ._solution import Solution
 __all__ = [
     "proper_policy",
     "shortest_path_linear_programming",
+    "shortest_path_modified_policy_iteration",
     "shortest_path_policy_evaluation",
     "shortest_path_policy_iteration",
     "shortest_path_value_iteration",
@@ -817,6 +818,111 @@ def shortest_path_policy_iteration(
         params={"tol": tol, "max_iter": max_iter, "linear_solver": linear_solver, "episodic": True},
         elapsed=timer.elapsed,
         info={"policy_gap_bound": cert.width, "expected_steps": cert.steps, "reason": cert.reason},
+    )
+
+
+def shortest_path_modified_policy_iteration(
+    mdp: FiniteMDP,
+    *,
+    tol: float = 1e-6,
+    n_eval: int = 20,
+    max_iter: int | None = None,
+    v0: np.ndarray | None = None,
+    callback: Callback | None = None,
+    strict: bool = False,
+    progress: bool = False,
+) -> Solution:
+    r"""Modified policy iteration for an episodic (stochastic shortest path) model.
+
+    .. math::
+        \mu_n(s) \in \arg\max_a q_{v_n}(s, a), \qquad v_{n+1} = (T_{\mu_n})^{m}\, T v_n ,
+
+    ``m = n_eval``. :func:`modified_policy_iteration` calls this for a model with ``gamma = 1``
+    and ``terminal`` states. The default start ``v0 = v_{pi_0}``, the value of a proper policy
+    (:func:`proper_policy`, one linear solve), satisfies ``v0 <= v*`` and ``T v0 >= v0``; by
+    monotonicity of ``T`` and ``T_mu`` every iterate then satisfies ``T v_n >= v_n`` and
+    ``v_n <= v*``, and ``v_n >= T^n v0 -> v*`` under assumptions (A)-(B), so the iterates increase
+    to ``v*`` whatever the greedy policies (Bertsekas & Tsitsiklis, *Neuro-Dynamic Programming*,
+    1996, §2.2.3, for the cost form). With another ``v0`` convergence is not guaranteed.
+
+    Stopping is the certificate of :func:`shortest_path_value_iteration`, checked after every
+    full backup: ``max(upper - lower) <= tol``, rounding included.
+
+    Parameters
+    ----------
+    mdp : FiniteMDP
+        Episodic model.
+    tol : float
+    n_eval : int
+        Sweeps of ``T_mu`` per full backup (``>= 0``; 0 is value iteration).
+    max_iter : int, optional
+        Full backups allowed (default 100,000).
+    v0 : ndarray, shape (S,), optional
+        Must be 0 on terminal states.
+    callback, strict, progress
+        As in :func:`shortest_path_value_iteration`.
+
+    Returns
+    -------
+    Solution
+        ``n_iter`` counts full backups; ``info["sweeps"]`` the policy sweeps.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, tabular
+    >>> sol = tabular.modified_policy_iteration(envs.sutton_barto_gridworld())
+    >>> sol.v[:4].round(12).tolist(), sol.converged
+    ([0.0, -1.0, -2.0, -3.0], True)
+    """
+    tol = check_tol(tol)
+    max_iter = check_max_iter(max_iter)
+    if isinstance(n_eval, bool) or not isinstance(n_eval, (int, np.integer)) or n_eval < 0:
+        raise InvalidArgumentError(f"n_eval must be an integer >= 0, got {n_eval!r}")
+    with Timer() as timer:
+        ssp = _Episodic(mdp)
+        pi0 = _proper_policy(ssp)
+        if v0 is None:
+            Q, r = ssp.chain(pi0)
+            v = _full(ssp, _solve(ssp, Q, r))
+        else:
+            v = _check_v0(ssp, v0)
+        cap = 100_000 if max_iter is None else max_iter
+        history: list[float] = []
+        converged = False
+        sweeps = 0
+        n = 0
+        cached: tuple[np.ndarray, np.ndarray] | None = None
+        for n in iterations(cap, progress, "modified policy iteration (episodic)"):
+            qf, _ = ssp.q(v)
+            greedy = np.asarray(np.argmax(qf.reshape(ssp.S, ssp.A), axis=1), dtype=np.int64)
+            steps = cached[1] if cached is not None and np.array_equal(cached[0], greedy) else None
+            cert = _certify(ssp, v, greedy, steps)
+            if cert.steps is not None:
+                cached = (greedy, cert.steps[ssp.nonterm])
+            history.append(cert.residual)
+            if cert.width <= tol:
+                converged = True
+                break
+            if callback is not None and callback(n, v, cert.residual):
+                break
+            rows = np.arange(ssp.S) * ssp.A + greedy
+            P_mu, r_mu = ssp.P2[rows], ssp.r_eff[rows]
+            u = cert.tv.copy()
+            for _ in range(int(n_eval)):
+                u = r_mu + np.asarray(P_mu @ u).ravel()
+                u[ssp.term] = 0.0
+                sweeps += 1
+            v = u
+        finish_iterative(method="modified_policy_iteration", converged=converged, strict=strict, n_iter=n, cap=cap,
+                         tol=tol, reason=f"max_iter={cap} reached; {cert.reason}" if not converged and n >= cap
+                         and cert.reason else None)
+        value = cert.value(v)
+    return Solution(
+        v=value, q=cert.q, policy=cert.greedy, converged=converged, n_iter=n, residual=cert.residual,
+        bound=_bound_of(value, cert.lower, cert.upper), lower=cert.lower, upper=cert.upper,
+        history=np.asarray(history), method="modified_policy_iteration",
+        params={"tol": tol, "n_eval": int(n_eval), "max_iter": max_iter, "episodic": True}, elapsed=timer.elapsed,
+        info={"sweeps": sweeps, "policy_gap_bound": cert.width, "expected_steps": cert.steps, "reason": cert.reason},
     )
 
 
