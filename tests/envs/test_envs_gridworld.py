@@ -113,7 +113,9 @@ def test_gridworld_200x200_is_fast():
         ({"step_reward": float("inf")}, "step_reward"),
         ({"goal_reward": None}, "goal_reward"),
         ({"sparse": 1}, "sparse"),
-        ({"gamma": 1.0}, "gamma"),
+        ({"gamma": 1.0, "goal": []}, "gamma"),
+        ({"gamma": 1.0, "goal_reward": 1.0}, "gamma"),
+        ({"gamma": 1.5}, "gamma"),
     ],
 )
 def test_gridworld_bad_arguments(kwargs, name):
@@ -164,3 +166,22 @@ def test_cliff_walking_definition():
         np.testing.assert_array_equal(m.P[c, :, c], 1.0)
         np.testing.assert_array_equal(m.R[c], 0.0)
         assert m.P[:, :, c][np.arange(48) != c].sum() == 0.0
+
+
+def test_gridworld_episodic_slippery():
+    # gamma = 1: goals (and walls) are terminal; with slip, VI = PI = LP and the expected number
+    # of steps to the goal is what the -1 rewards add up to
+    from theory_rl import tabular
+
+    m = gridworld(5, 6, gamma=1.0, slip=0.3, obstacles=[(1, 1), (2, 3)], goal=(4, 0))
+    assert m.is_shortest_path
+    np.testing.assert_array_equal(np.flatnonzero(m.terminal), [7, 15, 24])
+    sols = [solver(m, tol=1e-9) if solver is not tabular.linear_programming else solver(m)
+            for solver in (tabular.value_iteration, tabular.policy_iteration, tabular.linear_programming)]
+    for sol in sols:
+        assert sol.converged and sol.bound <= 1e-9
+        np.testing.assert_allclose(sol.v, sols[1].v, atol=2e-9)
+    steps = sols[1].info["expected_steps"]
+    np.testing.assert_allclose(sols[1].v, -steps, rtol=1e-9)  # every move pays -1
+    assert gridworld(3, 3).terminal.tolist() == [False] * 8 + [True]
+    assert not gridworld(3, 3, goal_reward=1.0).terminal.any()

@@ -109,12 +109,17 @@ def gridworld(
     keep their state index but are unreachable: they are absorbing with reward 0 and
     initial probability 0 (``d0`` is uniform over the non-obstacle cells).
 
+    Obstacle cells, and goal cells when ``r_goal = 0``, are marked ``terminal``. With
+    ``gamma = 1`` (which needs ``r_goal = 0`` and at least one goal) the model is episodic, a
+    stochastic shortest path problem: ``v(s)`` is the expected total reward until a goal is
+    reached (see :class:`~theory_rl.models.FiniteMDP`).
+
     Parameters
     ----------
     n_rows, n_cols : int
         Grid size, each ``>= 1``.
     gamma : float
-        Discount factor in ``[0, 1)``.
+        Discount factor in ``[0, 1)``, or ``1`` for the episodic model.
     slip : float
         ``sigma`` in ``[0, 1]``.
     goal : (int, int) or sequence of (int, int) or bool array (n_rows, n_cols), optional
@@ -166,7 +171,15 @@ def gridworld(
         d0 = (~walls.ravel()).astype(float)
         d0 /= d0.sum()
     names = _state_names(R_, C_) if S <= 10_000 else None
-    return build_mdp(P, Rw, gamma, sparse=sparse, d0=d0, state_names=names, action_names=ACTION_NAMES)
+    gamma = check_gamma(gamma, allow_one=True)
+    if gamma == 1.0 and (goal_reward != 0 or not goals.any()):
+        raise InvalidModelError(
+            f"gamma = 1 (episodic) needs at least one goal and goal_reward = 0 (got {goal_reward:g}, "
+            f"{int(goals.sum())} goals): the goals are the terminal states"
+        )
+    terminal = (walls | goals).ravel() if goal_reward == 0 else walls.ravel()
+    return build_mdp(P, Rw, gamma, sparse=sparse, d0=d0, state_names=names, action_names=ACTION_NAMES,
+                     terminal=terminal)
 
 
 def sutton_barto_gridworld(*, gamma: float = 1.0) -> FiniteMDP:
