@@ -68,10 +68,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.optimize import linprog
-from scipy.sparse.csgraph import breadth_first_order
+from scipy.sparse.csgraph import breadth_first_order, shortest_path
 
 from .._highs import HIGHS_OPTIONS
 from .._iterative import Callback, Timer, finish_iterative, iterations
@@ -163,29 +164,33 @@ class _Episodic:
 
 
 # ------------------------------------------------------------------------------ graph computations
-def _reaches_terminal(ssp: _Episodic, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Which states reach ``T`` with positive probability using only the rows marked in ``rows``,
-    and for each such non-terminal state a successor one step closer (BFS from ``T`` on the
-    reversed graph, through a super-source node ``S``). Returns ``(reached (S,), successor (S,))``."""
+def _reversed_graph(ssp: _Episodic, rows: np.ndarray) -> sp.csr_matrix:
+    """Edges ``s' -> s`` for every transition ``s -> s'`` of the rows marked in ``rows``, plus a
+    super-source node ``S`` with an edge to every terminal state."""
     S = ssp.S
     sub = ssp.struct[np.flatnonzero(rows)].tocoo()
     src = ssp.row_state[np.flatnonzero(rows)][sub.row]
     t = np.flatnonzero(ssp.term)
-    G = sp.csr_matrix(
+    return sp.csr_matrix(
         (np.ones(sub.nnz + t.size), (np.concatenate([sub.col, np.full(t.size, S)]), np.concatenate([src, t]))),
         shape=(S + 1, S + 1),
     )
-    order, pred = breadth_first_order(G, S, directed=True, return_predecessors=True)
-    reached = np.zeros(S + 1, bool)
+
+
+def _reaches_terminal(ssp: _Episodic, rows: np.ndarray) -> np.ndarray:
+    """Which states reach ``T`` with positive probability using only the rows marked in ``rows``
+    (BFS from ``T`` on the reversed graph). Bool ``(S,)``."""
+    order = breadth_first_order(_reversed_graph(ssp, rows), ssp.S, directed=True, return_predecessors=False)
+    reached = np.zeros(ssp.S + 1, bool)
     reached[order] = True
-    return reached[:S], pred[:S]
+    return reached[:ssp.S]
 
 
 def _improper_state(ssp: _Episodic, policy: np.ndarray) -> int | None:
     """A state from which ``policy`` never terminates with positive probability (so it is
     improper), or ``None`` if the policy is proper. For a Markov chain, reaching ``T`` with positive
     probability from every state is equivalent to reaching it with probability 1."""
-    reached, _ = _reaches_terminal(ssp, ssp.policy_rows(policy) & ssp.avail)
+    reached = _reaches_terminal(ssp, ssp.policy_rows(policy) & ssp.avail)
     return None if reached.all() else int(np.argmin(reached))
 
 
@@ -195,15 +200,18 @@ def _proper_policy(ssp: _Episodic) -> np.ndarray:
 
     Almost-sure reachability (de Alfaro 1997): keep the states ``W`` that reach ``T`` using only
     actions whose successors all lie in ``W``; repeat until ``W`` is stable. A proper policy exists
-    iff ``W`` is every state; then the action of each state towards its BFS successor is proper
-    (from every state a path to ``T`` of positive probability, within ``W``)."""
+    iff ``W`` is every state. Each state then takes the action with the largest probability of
+    moving to a state with a smaller graph distance to ``T`` (positive for at least one action):
+    from every state a path to ``T`` has positive probability, so the policy is proper, and
+    preferring likely progress keeps its expected number of steps (the conditioning of its
+    linear system) moderate."""
     S, A = ssp.S, ssp.A
     W = np.ones(S, bool)
     first = None
     while True:
         outside = np.asarray(ssp.struct @ (~W).astype(np.float64)).ravel() > 0
         rows = ssp.avail & ~outside & W[ssp.row_state]
-        reached, succ = _reaches_terminal(ssp, rows)
+        reached = _reaches_terminal(ssp, rows)
         if first is None:
             first = reached
         if (reached == W).all():
@@ -214,13 +222,14 @@ def _proper_policy(ssp: _Episodic) -> np.ndarray:
         why = ("no policy reaches a terminal state from it" if not first[s] else
                "every policy has a positive probability of never reaching a terminal state from it")
         raise InvalidModelError(f"the model has no proper policy: from {ssp.state_name(s)} {why}")
+    dist = shortest_path(_reversed_graph(ssp, rows), method="D", unweighted=True, indices=S)[:S]
     coo = ssp.struct[np.flatnonzero(rows)].tocoo()
     r = np.flatnonzero(rows)[coo.row]
-    s_of = ssp.row_state[r]
-    hit = coo.col == succ[s_of]
-    states, first_hit = np.unique(s_of[hit], return_index=True)
-    policy = np.asarray(np.argmax(ssp.avail.reshape(S, A), axis=1), dtype=np.int64)
-    policy[states] = r[hit][first_hit] % A
+    closer = dist[coo.col] < dist[ssp.row_state[r]]
+    score = np.full(S * A, -1.0)
+    score[rows] = 0.0
+    score += np.bincount(r, weights=np.where(closer, coo.data, 0.0), minlength=S * A)
+    policy = np.asarray(np.argmax(score.reshape(S, A), axis=1), dtype=np.int64)
     return policy
 
 
@@ -266,18 +275,33 @@ def proper_policy(mdp: FiniteMDP) -> np.ndarray:
 
 # ------------------------------------------------------------------------------ linear algebra
 def _solve(ssp: _Episodic, Q: np.ndarray | sp.csr_matrix, rhs: np.ndarray, *, transpose: bool = False) -> np.ndarray:
-    """``(I - Q)^{-1} rhs`` (or ``(I - Q)^{-T} rhs``) for the chain of a proper policy."""
+    """``(I - Q)^{-1} rhs`` (or ``(I - Q)^{-T} rhs``) for the chain of a proper policy: one LU
+    factorisation (SuperLU or LAPACK) and two steps of iterative refinement, which bring the
+    residual down to rounding level (its size enters every certificate, multiplied by the
+    expected number of steps to termination)."""
     n = rhs.shape[0]
     if n == 0:
         return np.zeros(0)
     try:
         if sp.issparse(Q):
             M = (sp.identity(n, format="csr") - Q).tocsc()
-            x = spla.spsolve(M.T.tocsc() if transpose else M, rhs)
+            if transpose:
+                M = M.T.tocsc()
+            lu = spla.splu(M)
+            solve = lu.solve
         else:
             M = np.eye(n) - np.asarray(Q)
-            x = np.linalg.solve(M.T if transpose else M, rhs)
-    except (np.linalg.LinAlgError, RuntimeError) as exc:
+            if transpose:
+                M = np.ascontiguousarray(M.T)
+            factor = sla.lu_factor(M, check_finite=False)
+
+            def solve(b: np.ndarray) -> np.ndarray:
+                return sla.lu_solve(factor, b, check_finite=False)
+
+        x = solve(rhs)
+        for _ in range(2):
+            x = x + solve(rhs - M @ x)
+    except (np.linalg.LinAlgError, RuntimeError, ValueError) as exc:
         raise SolverError(f"the linear system (I - Q_pi) x = b of a proper policy could not be solved: {exc}") from None
     x = np.atleast_1d(np.asarray(x, dtype=np.float64))
     if not np.isfinite(x).all():
@@ -681,15 +705,15 @@ def shortest_path_policy_evaluation(
     )
 
 
-def _improve(q: np.ndarray, current: np.ndarray, keep: np.ndarray, *, rtol: float = 1e-12) -> np.ndarray:
-    """Greedy policy that keeps the current action unless another is better by more than
-    rounding (Howard's tie rule), and everywhere in ``keep`` (the terminal states)."""
+def _improve(q: np.ndarray, e: np.ndarray, current: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Greedy policy that keeps the current action unless another is better by more than the
+    rounding bound ``e`` of the two action values (Howard's tie rule, which prevents cycling
+    between equally good policies), and everywhere in ``keep`` (the terminal states)."""
     S = q.shape[0]
+    idx = np.arange(S)
     best = q.argmax(axis=1)
-    best_q = q[np.arange(S), best]
-    cur_q = q[np.arange(S), current]
-    slack = rtol * np.maximum(1.0, np.abs(best_q))
-    return np.where((cur_q >= best_q - slack) | keep, current, best)
+    slack = 2.0 * (e[idx, best] + e[idx, current])
+    return np.where((q[idx, current] >= q[idx, best] - slack) | keep, current, best)
 
 
 def _policy_iteration_from(ssp: _Episodic, pi: np.ndarray, max_iter: int, progress: bool,
@@ -702,9 +726,9 @@ def _policy_iteration_from(ssp: _Episodic, pi: np.ndarray, max_iter: int, progre
     for k in iterations(max_iter, progress, "policy iteration (episodic)"):
         Q, r = ssp.chain(pi)
         v = _full(ssp, _solve(ssp, Q, r))
-        qf, _ = ssp.q(v)
+        qf, e = ssp.q(v)
         q = qf.reshape(ssp.S, ssp.A)
-        new = _improve(q, pi, ssp.term)
+        new = _improve(q, e.reshape(ssp.S, ssp.A), pi, ssp.term)
         changed = int(np.count_nonzero(new != pi))
         history.append(float(changed))
         if callback is not None and callback(k, v, float(np.max(np.abs(q.max(axis=1) - v)))):
@@ -714,6 +738,11 @@ def _policy_iteration_from(ssp: _Episodic, pi: np.ndarray, max_iter: int, progre
             break
         bad = _improper_state(ssp, new)
         if bad is not None:
+            if _steps_bound(ssp, Q) is None:
+                raise SolverError(
+                    "policy iteration: the evaluated policy's linear system is too ill-conditioned for float64 "
+                    "(its expected number of steps to termination cannot be bounded)"
+                )
             raise InvalidModelError(
                 f"policy improvement produced an improper policy (from {ssp.state_name(bad)} it never terminates) "
                 "that earns more than a proper one: some cycle that avoids the terminal states has reward >= 0, "
