@@ -123,6 +123,10 @@ class _Episodic:
         rows = self.live
         self.c = float(-self.r_eff[rows].max()) if rows.any() else np.inf  # rewards <= -c on live rows
 
+    def q_only(self, v: np.ndarray) -> np.ndarray:
+        """Computed ``q = R + P v``, flat ``(S*A,)`` (``-inf`` on unavailable rows)."""
+        return self.r_eff + np.asarray(self.P2 @ v).ravel()
+
     def q(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(q, e)``, flat ``(S*A,)``: computed ``q = R + P v`` (``-inf`` on unavailable rows) and a
         bound ``e`` on its rounding error."""
@@ -558,9 +562,10 @@ def shortest_path_value_iteration(
         cert = None
         last_policy: np.ndarray | None = None
         cached: tuple[np.ndarray, np.ndarray] | None = None  # (policy, verified steps on N)
+        steps_est: float | None = None
         n = 0
         for n in iterations(cap, progress, "value iteration (episodic)"):
-            qf, _ = ssp.q(v)
+            qf = ssp.q_only(v)
             q = qf.reshape(ssp.S, ssp.A)
             greedy = np.asarray(np.argmax(q, axis=1), dtype=np.int64)
             tv = q[np.arange(ssp.S), greedy]
@@ -568,11 +573,15 @@ def shortest_path_value_iteration(
             residual = float(np.max(np.abs(tv - v), initial=0.0))
             history.append(residual)
             same = last_policy is not None and np.array_equal(greedy, last_policy)
-            if same or residual <= tol or n == cap:
+            # the certificate's width is about residual * (expected steps - 1): skip the attempt
+            # (a linear solve for a new policy) while the last certificate's steps say it must fail
+            hopeless = steps_est is not None and residual * (steps_est - 1.0) > tol
+            if ((same or residual <= tol) and not hopeless) or n == cap:
                 steps = cached[1] if cached is not None and np.array_equal(cached[0], greedy) else None
                 cert = _certify(ssp, v, greedy, steps)
                 if cert.steps is not None:
                     cached = (greedy, cert.steps[ssp.nonterm])
+                    steps_est = float(np.max(cert.steps, initial=1.0))
                 if cert.width <= tol:
                     converged = True
                     break
@@ -924,27 +933,38 @@ def shortest_path_modified_policy_iteration(
         sweeps = 0
         n = 0
         cached: tuple[np.ndarray, np.ndarray] | None = None
+        cert = None
+        steps_est: float | None = None
         for n in iterations(cap, progress, "modified policy iteration (episodic)"):
-            qf, _ = ssp.q(v)
-            greedy = np.asarray(np.argmax(qf.reshape(ssp.S, ssp.A), axis=1), dtype=np.int64)
-            steps = cached[1] if cached is not None and np.array_equal(cached[0], greedy) else None
-            cert = _certify(ssp, v, greedy, steps)
-            if cert.steps is not None:
-                cached = (greedy, cert.steps[ssp.nonterm])
-            history.append(cert.residual)
-            if cert.width <= tol:
-                converged = True
-                break
-            if callback is not None and callback(n, v, cert.residual):
+            qf = ssp.q_only(v)
+            q = qf.reshape(ssp.S, ssp.A)
+            greedy = np.asarray(np.argmax(q, axis=1), dtype=np.int64)
+            tv = q[np.arange(ssp.S), greedy]
+            tv[ssp.term] = 0.0
+            residual = float(np.max(np.abs(tv - v), initial=0.0))
+            history.append(residual)
+            # as in value iteration: no certificate (a linear solve) while it must fail
+            if steps_est is None or residual * (steps_est - 1.0) <= tol or n == cap:
+                steps = cached[1] if cached is not None and np.array_equal(cached[0], greedy) else None
+                cert = _certify(ssp, v, greedy, steps)
+                if cert.steps is not None:
+                    cached = (greedy, cert.steps[ssp.nonterm])
+                    steps_est = float(np.max(cert.steps, initial=1.0))
+                if cert.width <= tol:
+                    converged = True
+                    break
+            if callback is not None and callback(n, v, residual):
                 break
             rows = np.arange(ssp.S) * ssp.A + greedy
             P_mu, r_mu = ssp.P2[rows], ssp.r_eff[rows]
-            u = cert.tv.copy()
+            u = tv.copy()
             for _ in range(int(n_eval)):
                 u = r_mu + np.asarray(P_mu @ u).ravel()
                 u[ssp.term] = 0.0
                 sweeps += 1
             v = u
+        if cert is None or not converged:
+            cert = _certify(ssp, v)
         finish_iterative(method="modified_policy_iteration", converged=converged, strict=strict, n_iter=n, cap=cap,
                          tol=tol, reason=f"max_iter={cap} reached; {cert.reason}" if not converged and n >= cap
                          and cert.reason else None)
