@@ -575,7 +575,8 @@ def shortest_path_value_iteration(
             same = last_policy is not None and np.array_equal(greedy, last_policy)
             # the certificate's width is about residual * (expected steps - 1): skip the attempt
             # (a linear solve for a new policy) while the last certificate's steps say it must fail
-            hopeless = steps_est is not None and residual * (steps_est - 1.0) > tol
+            # (re-tried at n = 1, 2, 4, 8, ... in case that policy's steps were much larger)
+            hopeless = steps_est is not None and residual * (steps_est - 1.0) > tol and n & (n - 1) != 0
             if ((same or residual <= tol) and not hopeless) or n == cap:
                 steps = cached[1] if cached is not None and np.array_equal(cached[0], greedy) else None
                 cert = _certify(ssp, v, greedy, steps)
@@ -944,7 +945,7 @@ def shortest_path_modified_policy_iteration(
             residual = float(np.max(np.abs(tv - v), initial=0.0))
             history.append(residual)
             # as in value iteration: no certificate (a linear solve) while it must fail
-            if steps_est is None or residual * (steps_est - 1.0) <= tol or n == cap:
+            if steps_est is None or residual * (steps_est - 1.0) <= tol or n & (n - 1) == 0 or n == cap:
                 steps = cached[1] if cached is not None and np.array_equal(cached[0], greedy) else None
                 cert = _certify(ssp, v, greedy, steps)
                 if cert.steps is not None:
