@@ -435,3 +435,48 @@ def test_issue_17_modified_policy_iteration_on_the_gridworld():
     assert (sol.lower <= expected).all() and (expected <= sol.upper).all()
     with pytest.raises(InvalidArgumentError, match="n_eval"):
         tabular.modified_policy_iteration(sutton_barto_gridworld(), n_eval=-1)
+
+
+def _brute_force_has_proper(mdp):
+    """Whether some deterministic stationary policy is proper (absorption from every state), by
+    enumeration and matrix powers (independent of the graph search)."""
+    import itertools
+
+    S, A = mdp.n_states, mdp.n_actions
+    P = mdp.to_dense().P
+    mask = np.ones((S, A), bool) if mdp.action_mask is None else mdp.action_mask
+    N = np.flatnonzero(~mdp.terminal)
+    for pi in itertools.product(*[np.flatnonzero(mask[s]) for s in range(S)]):
+        # proper iff the chain restricted to the non-terminal states has spectral radius < 1
+        Qp = P[np.arange(S), np.array(pi)][np.ix_(N, N)]
+        if N.size == 0 or np.max(np.abs(np.linalg.eigvals(Qp))) < 1 - 1e-9:
+            return True
+    return False
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_states=st.integers(2, 5), n_actions=st.integers(1, 3))
+def test_proper_policy_exists_iff_found(seed, n_states, n_actions):
+    # sparse random supports with many self-loops: sometimes no proper policy exists
+    rng = np.random.default_rng(seed)
+    S, A = n_states, n_actions
+    P = np.zeros((S, A, S))
+    for s in range(1, S):
+        for a in range(A):
+            support = rng.random(S) < 0.3
+            if not support.any():
+                support[s] = True
+            P[s, a, support] = rng.random(support.sum()) + 0.1
+            P[s, a] /= P[s, a].sum()
+    P[0, :, 0] = 1.0
+    R = -np.ones((S, A))
+    R[0] = 0.0
+    mdp = FiniteMDP(P, R, 1.0, terminal=[0])
+    expected = _brute_force_has_proper(mdp)
+    if expected:
+        pi = tabular.proper_policy(mdp)
+        Qp = P[np.arange(S), pi][1:, 1:]
+        assert np.max(np.abs(np.linalg.eigvals(Qp)), initial=0.0) < 1 - 1e-9
+    else:
+        with pytest.raises(InvalidModelError, match="no proper policy: from state"):
+            tabular.proper_policy(mdp)
