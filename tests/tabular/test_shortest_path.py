@@ -299,8 +299,11 @@ def test_terminal_field_validation():
     P3[2, 1] = [1, 0, 0]
     mask = np.array([[True, True], [True, True], [True, False]])
     assert FiniteMDP(P3, R, 1.0, terminal=[2], action_mask=mask).is_shortest_path
-    # discounted models may record terminal states; they stay discounted
+    # discounted models may record terminal states; they stay discounted; a finite horizon
+    # makes a finite-horizon model (backward_induction), not an episodic one
     assert not m.replace(gamma=0.9).is_shortest_path
+    assert not m.replace(horizon=3).is_shortest_path
+    np.testing.assert_array_equal(tabular.backward_induction(m.replace(horizon=1)).v[0], [-1.0, -2.0, 0.0])
 
 
 @pytest.mark.parametrize("ext", ["json", "npz"])

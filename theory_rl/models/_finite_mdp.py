@@ -199,7 +199,7 @@ class FiniteMDP(TabularModel):
         Terminal states, as a boolean mask or as state indices; stored as a read-only boolean
         mask of shape ``(S,)``. Every available action of a terminal state must be an exact
         self-loop, ``P[s, a, s] = 1`` (no mass elsewhere), with ``R[s, a] = 0``: reaching one
-        ends the episode. With ``gamma = 1`` (and at least one terminal state) the model is an
+        ends the episode. With ``gamma = 1``, no ``horizon`` and at least one terminal state, the model is an
         episodic, *stochastic shortest path* problem (Bertsekas & Tsitsiklis 1991): the value is
         the expected total reward until termination, ``v(s) = E[sum_{t < tau} R(s_t, a_t)]``,
         and the tabular solvers (value iteration, policy evaluation and iteration, linear
@@ -325,8 +325,9 @@ class FiniteMDP(TabularModel):
 
     @property
     def is_shortest_path(self) -> bool:
-        """Whether this is an episodic (stochastic shortest path) model: ``gamma = 1`` with ``terminal`` states."""
-        return self.gamma == 1.0 and self.terminal is not None
+        """Whether this is an episodic (stochastic shortest path) model: ``gamma = 1`` with
+        ``terminal`` states and no finite ``horizon``."""
+        return self.gamma == 1.0 and self.terminal is not None and self.horizon is None
 
     @property
     def nnz(self) -> int:
