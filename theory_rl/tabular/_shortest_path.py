@@ -132,7 +132,8 @@ class _Episodic:
         bound ``e`` on its rounding error."""
         pv = np.asarray(self.P2 @ v).ravel()
         q = self.r_eff + pv
-        e = self.gam * (self.R_abs + np.asarray(self.P2 @ np.abs(v)).ravel()) + self.tiny
+        # (1 + 2 gamma_n) covers the rounding of the bound's own sum
+        e = self.gam * (1 + 2 * self.gam) * (self.R_abs + np.asarray(self.P2 @ np.abs(v)).ravel()) + self.tiny
         return q, e
 
     def policy_rows(self, policy: np.ndarray) -> np.ndarray:
