@@ -113,7 +113,9 @@ def test_gridworld_200x200_is_fast():
         ({"step_reward": float("inf")}, "step_reward"),
         ({"goal_reward": None}, "goal_reward"),
         ({"sparse": 1}, "sparse"),
-        ({"gamma": 1.0}, "gamma"),
+        ({"gamma": 1.0, "goal": []}, "gamma"),
+        ({"gamma": 1.0, "goal_reward": 1.0}, "gamma"),
+        ({"gamma": 1.5}, "gamma"),
     ],
 )
 def test_gridworld_bad_arguments(kwargs, name):
@@ -125,19 +127,33 @@ def test_gridworld_bad_arguments(kwargs, name):
 
 def test_sutton_barto_gridworld_definition():
     m = sutton_barto_gridworld()
-    assert m.P.shape == (16, 4, 16) and 1 - m.gamma == pytest.approx(1e-12)
+    assert m.P.shape == (16, 4, 16) and m.gamma == 1.0 and m.is_shortest_path
+    np.testing.assert_array_equal(np.flatnonzero(m.terminal), [0, 15])
     for t in (0, 15):
         np.testing.assert_array_equal(m.P[t, :, t], 1.0)
         np.testing.assert_array_equal(m.R[t], 0.0)
     np.testing.assert_array_equal(m.R[1:15], -1.0)
     assert _succ(m, 1, LEFT) == {0: 1.0} and _succ(m, 7, DOWN) == {11: 1.0}
     assert set(np.unique(m.P)) == {0.0, 1.0}
+    discounted = sutton_barto_gridworld(gamma=0.9)
+    assert discounted.gamma == 0.9 and not discounted.is_shortest_path
+    np.testing.assert_array_equal(discounted.P, m.P)
+    np.testing.assert_array_equal(discounted.R, m.R)
+
+
+@pytest.mark.parametrize("make", [sutton_barto_gridworld, cliff_walking])
+@pytest.mark.parametrize("gamma", [1.5, -0.1, float("nan"), "x"])
+def test_episodic_grids_bad_gamma(make, gamma):
+    with pytest.raises(InvalidModelError, match="gamma"):
+        make(gamma=gamma)
 
 
 def test_cliff_walking_definition():
     m = cliff_walking()
     start, goal = 36, 47
-    assert m.P.shape == (48, 4, 48) and m.gamma == 0.99
+    assert m.P.shape == (48, 4, 48) and m.gamma == 1.0 and m.is_shortest_path
+    np.testing.assert_array_equal(np.flatnonzero(m.terminal), list(range(37, 48)))  # the cliff and the goal
+    assert cliff_walking(gamma=0.99).gamma == 0.99
     np.testing.assert_array_equal(m.d0, np.eye(48)[start])
     assert _succ(m, start, RIGHT) == {start: 1.0} and m.R[start, RIGHT] == -100.0
     assert _succ(m, start, UP) == {24: 1.0} and m.R[start, UP] == -1.0
@@ -150,3 +166,22 @@ def test_cliff_walking_definition():
         np.testing.assert_array_equal(m.P[c, :, c], 1.0)
         np.testing.assert_array_equal(m.R[c], 0.0)
         assert m.P[:, :, c][np.arange(48) != c].sum() == 0.0
+
+
+def test_gridworld_episodic_slippery():
+    # gamma = 1: goals (and walls) are terminal; with slip, VI = PI = LP and the expected number
+    # of steps to the goal is what the -1 rewards add up to
+    from theory_rl import tabular
+
+    m = gridworld(5, 6, gamma=1.0, slip=0.3, obstacles=[(1, 1), (2, 3)], goal=(4, 0))
+    assert m.is_shortest_path
+    np.testing.assert_array_equal(np.flatnonzero(m.terminal), [7, 15, 24])
+    sols = [solver(m, tol=1e-9) if solver is not tabular.linear_programming else solver(m)
+            for solver in (tabular.value_iteration, tabular.policy_iteration, tabular.linear_programming)]
+    for sol in sols:
+        assert sol.converged and sol.bound <= 1e-9
+        np.testing.assert_allclose(sol.v, sols[1].v, atol=2e-9)
+    steps = sols[1].info["expected_steps"]
+    np.testing.assert_allclose(sols[1].v, -steps, rtol=1e-9)  # every move pays -1
+    assert gridworld(3, 3).terminal.tolist() == [False] * 8 + [True]
+    assert not gridworld(3, 3, goal_reward=1.0).terminal.any()

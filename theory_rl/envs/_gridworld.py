@@ -1,5 +1,5 @@
 """Gridworlds: a general (optionally slippery) gridworld, Sutton & Barto's Example 4.1 grid,
-and cliff walking (Example 6.6)."""
+and cliff walking (Example 6.6), the last two episodic (``gamma = 1`` with terminal states) by default."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_int, check_probability, check_real, check_sparse
+from .._validation import check_gamma, check_int, check_probability, check_real, check_sparse
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ._common import build_mdp, csr_kernel, use_sparse
@@ -109,12 +109,17 @@ def gridworld(
     keep their state index but are unreachable: they are absorbing with reward 0 and
     initial probability 0 (``d0`` is uniform over the non-obstacle cells).
 
+    Obstacle cells, and goal cells when ``r_goal = 0``, are marked ``terminal``. With
+    ``gamma = 1`` (which needs ``r_goal = 0`` and at least one goal) the model is episodic, a
+    stochastic shortest path problem: ``v(s)`` is the expected total reward until a goal is
+    reached (see :class:`~theory_rl.models.FiniteMDP`).
+
     Parameters
     ----------
     n_rows, n_cols : int
         Grid size, each ``>= 1``.
     gamma : float
-        Discount factor in ``[0, 1)``.
+        Discount factor in ``[0, 1)``, or ``1`` for the episodic model.
     slip : float
         ``sigma`` in ``[0, 1]``.
     goal : (int, int) or sequence of (int, int) or bool array (n_rows, n_cols), optional
@@ -166,17 +171,27 @@ def gridworld(
         d0 = (~walls.ravel()).astype(float)
         d0 /= d0.sum()
     names = _state_names(R_, C_) if S <= 10_000 else None
-    return build_mdp(P, Rw, gamma, sparse=sparse, d0=d0, state_names=names, action_names=ACTION_NAMES)
+    gamma = check_gamma(gamma, allow_one=True)
+    if gamma == 1.0 and (goal_reward != 0 or not goals.any()):
+        raise InvalidModelError(
+            f"gamma = 1 (episodic) needs at least one goal and goal_reward = 0 (got {goal_reward:g}, "
+            f"{int(goals.sum())} goals): the goals are the terminal states"
+        )
+    terminal = (walls | goals).ravel() if goal_reward == 0 else walls.ravel()
+    return build_mdp(P, Rw, gamma, sparse=sparse, d0=d0, state_names=names, action_names=ACTION_NAMES,
+                     terminal=terminal)
 
 
-def sutton_barto_gridworld(*, gamma: float = 1.0 - 1e-12) -> FiniteMDP:
-    r"""The 4 x 4 gridworld of Sutton & Barto (2018), Example 4.1.
+def sutton_barto_gridworld(*, gamma: float = 1.0) -> FiniteMDP:
+    r"""The 4 x 4 gridworld of Sutton & Barto (2018), Example 4.1: an episodic, undiscounted task.
 
-    Cells ``(0, 0)`` and ``(3, 3)`` (states 0 and 15) are terminal: absorbing with reward 0.
-    Every move from any other cell pays -1; moves are deterministic (up, right, down, left, as
-    in :func:`gridworld`) and moves off the grid leave the state unchanged. The task is
-    undiscounted; :class:`~theory_rl.models.FiniteMDP` needs ``gamma < 1``, so the default is
-    ``1 - 1e-12``, which changes values by less than ``1e-9`` here.
+    Cells ``(0, 0)`` and ``(3, 3)`` (states 0 and 15) are terminal: absorbing with reward 0, and
+    marked ``terminal``. Every move from any other cell pays -1; moves are deterministic (up,
+    right, down, left, as in :func:`gridworld`) and moves off the grid leave the state unchanged.
+
+    With the default ``gamma = 1`` the model is a stochastic shortest path problem
+    (:class:`~theory_rl.models.FiniteMDP` with ``terminal``) and the tabular solvers compute the
+    undiscounted values exactly; ``gamma < 1`` gives the discounted variant (same terminal mask).
 
     Known values (Sutton & Barto, Figure 4.1): under the equiprobable random policy
 
@@ -187,15 +202,29 @@ def sutton_barto_gridworld(*, gamma: float = 1.0 - 1e-12) -> FiniteMDP:
     and optimally :math:`v_*(r, c) = -\min(r + c,\; 6 - r - c)`, minus the number of steps to the
     nearest terminal corner.
 
+    Parameters
+    ----------
+    gamma : float
+        ``1`` (default, episodic) or a discount factor in ``[0, 1)``.
+
     References
     ----------
     R. S. Sutton, A. G. Barto, *Reinforcement Learning: An Introduction*, 2nd ed., MIT Press
     2018, Example 4.1 and Figure 4.1 (Section 4.1).
+
+    Examples
+    --------
+    >>> from theory_rl import envs, tabular
+    >>> tabular.policy_iteration(envs.sutton_barto_gridworld()).v.reshape(4, 4)[0].tolist()
+    [0.0, -1.0, -2.0, -3.0]
     """
-    return gridworld(4, 4, gamma=gamma, goal=[(0, 0), (3, 3)], step_reward=-1.0, goal_reward=0.0, sparse=False)
+    m = gridworld(4, 4, gamma=0.5, goal=[(0, 0), (3, 3)], step_reward=-1.0, goal_reward=0.0, sparse=False)
+    terminal = np.zeros(16, bool)
+    terminal[[0, 15]] = True
+    return m.replace(gamma=check_gamma(gamma, allow_one=True), terminal=terminal)
 
 
-def cliff_walking(*, gamma: float = 0.99) -> FiniteMDP:
+def cliff_walking(*, gamma: float = 1.0) -> FiniteMDP:
     r"""Cliff walking, Sutton & Barto (2018), Example 6.6.
 
     A 4 x 12 grid; the agent starts at ``(3, 0)`` (state 36, ``d0 = delta_36``), the goal is
@@ -204,14 +233,16 @@ def cliff_walking(*, gamma: float = 0.99) -> FiniteMDP:
     pays -1, except a move into the cliff, which pays -100 and sends the agent back to the start.
     The goal is absorbing with reward 0. Cliff cells are never occupied: they keep their state
     indices (so ``s = 12 r + c`` as in gymnasium's ``CliffWalking``) but are absorbing, reward 0,
-    and unreachable.
+    and unreachable. The goal and the cliff cells are marked ``terminal``.
 
-    The optimal (undiscounted) return from the start is -13: up, 11 moves right, down.
+    With the default ``gamma = 1`` the model is episodic (a stochastic shortest path problem,
+    see :class:`~theory_rl.models.FiniteMDP`) and the solvers return the undiscounted values
+    exactly: the optimal return from the start is -13 (up, 11 moves right, down).
 
     Parameters
     ----------
     gamma : float
-        Discount factor in ``[0, 1)``.
+        ``1`` (default, episodic) or a discount factor in ``[0, 1)``.
 
     References
     ----------
@@ -235,5 +266,6 @@ def cliff_walking(*, gamma: float = 0.99) -> FiniteMDP:
     d0 = np.zeros(S)
     d0[start] = 1.0
     return build_mdp(
-        P, Rw, gamma, sparse=False, d0=d0, state_names=_state_names(n_rows, n_cols), action_names=ACTION_NAMES
+        P, Rw, check_gamma(gamma, allow_one=True), sparse=False, d0=d0, state_names=_state_names(n_rows, n_cols),
+        action_names=ACTION_NAMES, terminal=fixed,
     )

@@ -180,7 +180,8 @@ class FiniteMDP(TabularModel):
     R : array_like of shape (S, A) or (S, A, S)
         Expected reward. ``R[s, a, s']`` is reduced to ``R[s, a] = sum_s' P[s, a, s'] R[s, a, s']``.
     gamma : float
-        Discount factor in ``[0, 1)``; ``gamma = 1`` is allowed only with a finite ``horizon``.
+        Discount factor in ``[0, 1)``; ``gamma = 1`` is allowed only with a finite ``horizon``
+        or with ``terminal`` states (a stochastic shortest path model, see below).
     d0 : array_like of shape (S,), optional
         Initial-state distribution (uniform when omitted). Used by the LP objective and by
         occupancy measures.
@@ -194,6 +195,17 @@ class FiniteMDP(TabularModel):
         Labels used when printing.
     atol : float
         Tolerance for the row-sum check (default ``1e-8``).
+    terminal : array_like of bool, shape (S,), or sequence of int, optional
+        Terminal states, as a boolean mask or as state indices; stored as a read-only boolean
+        mask of shape ``(S,)``. Every available action of a terminal state must be an exact
+        self-loop, ``P[s, a, s] = 1`` (no mass elsewhere), with ``R[s, a] = 0``: reaching one
+        ends the episode. With ``gamma = 1``, no ``horizon`` and at least one terminal state, the model is an
+        episodic, *stochastic shortest path* problem (Bertsekas & Tsitsiklis 1991): the value is
+        the expected total reward until termination, ``v(s) = E[sum_{t < tau} R(s_t, a_t)]``,
+        and the tabular solvers (value iteration, policy evaluation and iteration, linear
+        programming) dispatch to their shortest-path versions (see
+        :func:`theory_rl.tabular.shortest_path_value_iteration`). With ``gamma < 1`` the mask is
+        only recorded.
 
     Raises
     ------
@@ -215,6 +227,7 @@ class FiniteMDP(TabularModel):
     state_names: tuple[str, ...] | None = None
     action_names: tuple[str, ...] | None = None
     atol: float = DEFAULT_ATOL
+    terminal: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -276,7 +289,15 @@ class FiniteMDP(TabularModel):
             if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
                 raise InvalidModelError(f"horizon = {horizon!r} must be a positive integer")
             horizon = int(horizon)
-        gamma = check_gamma(self.gamma, allow_one=horizon is not None)
+        terminal = None if self.terminal is None else _terminal_mask(self.terminal, S)
+        if terminal is not None:
+            _check_terminal(P, R, mask, terminal, A)
+        gamma = check_gamma(self.gamma, allow_one=True)
+        if gamma == 1.0 and horizon is None and (terminal is None or not terminal.any()):
+            raise InvalidModelError(
+                "gamma = 1 needs terminal states (terminal=..., an episodic stochastic shortest path "
+                "model) or a finite horizon"
+            )
 
         if self.d0 is None:
             d0 = np.full(S, 1.0 / S)
@@ -292,6 +313,7 @@ class FiniteMDP(TabularModel):
         set_(self, "d0", _read_only(d0))
         set_(self, "horizon", horizon)
         set_(self, "action_mask", mask)
+        set_(self, "terminal", terminal)
         set_(self, "state_names", _names(self.state_names, S, "state_names"))
         set_(self, "action_names", _names(self.action_names, A, "action_names"))
 
@@ -300,6 +322,12 @@ class FiniteMDP(TabularModel):
     def is_sparse(self) -> bool:
         """Whether ``P`` is stored as a CSR matrix of shape ``(S*A, S)``."""
         return sp.issparse(self.P)
+
+    @property
+    def is_shortest_path(self) -> bool:
+        """Whether this is an episodic (stochastic shortest path) model: ``gamma = 1`` with
+        ``terminal`` states and no finite ``horizon``."""
+        return self.gamma == 1.0 and self.terminal is not None and self.horizon is None
 
     @property
     def nnz(self) -> int:
@@ -331,6 +359,8 @@ class FiniteMDP(TabularModel):
         extra = "" if self.horizon is None else f", horizon={self.horizon}"
         if self.action_mask is not None:
             extra += f", {int((~self.action_mask).sum())} masked actions"
+        if self.terminal is not None:
+            extra += f", {int(self.terminal.sum())} terminal"
         return (
             f"FiniteMDP(S={self.n_states}, A={self.n_actions}, gamma={self.gamma:g}, {layout}"
             f"{extra}, R in [{self.R.min():.4g}, {self.R.max():.4g}])"
@@ -366,6 +396,7 @@ class FiniteMDP(TabularModel):
         out.update(R=np.asarray(self.R), gamma=self.gamma, d0=np.asarray(self.d0))
         out["horizon"] = self.horizon
         out["action_mask"] = None if self.action_mask is None else np.asarray(self.action_mask)
+        out["terminal"] = None if self.terminal is None else np.asarray(self.terminal)
         out["state_names"] = None if self.state_names is None else np.asarray(self.state_names)
         out["action_names"] = None if self.action_names is None else np.asarray(self.action_names)
         return out
@@ -374,6 +405,61 @@ class FiniteMDP(TabularModel):
     def load(cls, path: str | os.PathLike[str]) -> FiniteMDP:
         """Read a model written by :meth:`save`. See :func:`theory_rl.models.load`."""
         return load(path)
+
+
+def _terminal_mask(value: Any, S: int) -> np.ndarray:
+    """A read-only boolean ``(S,)`` mask from a boolean mask or a sequence of state indices."""
+    arr = np.asarray(value)
+    if arr.dtype == bool:
+        if arr.shape != (S,):
+            raise InvalidModelError(f"terminal as a boolean mask has shape {arr.shape}, expected ({S},)")
+        return _read_only(np.ascontiguousarray(arr))
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise InvalidModelError(f"terminal must be a boolean mask or integer state indices, got dtype {arr.dtype}")
+    if arr.ndim > 1:
+        raise InvalidModelError(f"terminal indices must be one-dimensional, got shape {arr.shape}")
+    idx = arr.astype(np.int64).ravel()
+    bad = (idx < 0) | (idx >= S)
+    if bad.any():
+        raise InvalidModelError(f"terminal state index {int(idx[np.argmax(bad)])} is outside [0, {S})")
+    out = np.zeros(S, dtype=bool)
+    out[idx] = True
+    return _read_only(out)
+
+
+def _check_terminal(P: np.ndarray | sp.csr_matrix, R: np.ndarray, mask: np.ndarray | None,
+                    terminal: np.ndarray, A: int) -> None:
+    """Every available action of a terminal state is an exact self-loop with reward 0 (vectorised
+    over the terminal states' rows; raises naming the first offending pair)."""
+    states = np.flatnonzero(terminal)
+    if states.size == 0:
+        return
+    avail = np.ones((states.size, A), bool) if mask is None else mask[states]
+    bad_r = avail & (R[states] != 0)
+    if bad_r.any():
+        i, a = np.argwhere(bad_r)[0]
+        s = int(states[i])
+        raise InvalidModelError(f"terminal state {s}: R[{s}, {a}] = {R[s, a]:.6g} (terminal states earn 0)")
+    rows = (states[:, None] * A + np.arange(A)[None, :]).ravel()
+    if sp.issparse(P):
+        sub = P[rows]
+        counts = np.diff(sub.indptr)
+        first = np.where(counts > 0, sub.indices[np.minimum(sub.indptr[:-1], max(sub.nnz - 1, 0))], -1)
+        loops = (counts == 1) & (first == np.repeat(states, A))
+        loops &= np.asarray(sub.max(axis=1).todense()).ravel() > 0
+    else:
+        sub = P[states]  # (k, A, S)
+        counts = np.count_nonzero(sub, axis=2).ravel()
+        diag = sub[np.arange(states.size), :, states].ravel()
+        loops = (counts == 1) & (diag > 0)
+    bad = avail.ravel() & ~loops
+    if bad.any():
+        k = int(np.argmax(bad))
+        s, a = int(states[k // A]), k % A
+        raise InvalidModelError(
+            f"terminal state {s}: P[{s}, {a}, :] is not a self-loop (it must put probability 1 on {s}); "
+            "terminal states are absorbing"
+        )
 
 
 def _check_csr(P: sp.csr_matrix, S: int, A: int, atol: float, skip: np.ndarray | None) -> None:
@@ -506,6 +592,7 @@ def load(path: str | os.PathLike[str]) -> FiniteMDP:
             if key not in keys:
                 raise ParseError("required field is missing", file=path, field=key)
         mask = get("action_mask")
+        terminal = get("terminal")
         return FiniteMDP(
             P=P,
             R=get("R"),
@@ -515,6 +602,7 @@ def load(path: str | os.PathLike[str]) -> FiniteMDP:
             action_mask=None if mask is None else np.asarray(mask, dtype=bool),
             state_names=get("state_names"),
             action_names=get("action_names"),
+            terminal=None if terminal is None else np.asarray(terminal, dtype=bool),
         )
     except InvalidModelError as exc:
         raise InvalidModelError(f"{path}: {exc}") from None

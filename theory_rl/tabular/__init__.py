@@ -24,6 +24,14 @@ from ._finite_horizon import backward_induction
 from ._linear_programming import linear_programming
 from ._mdpo import mirror_descent_policy_optimization, mirror_descent_step
 from ._policy_iteration import modified_policy_iteration, policy_evaluation, policy_iteration
+from ._shortest_path import (
+    proper_policy,
+    shortest_path_linear_programming,
+    shortest_path_modified_policy_iteration,
+    shortest_path_policy_evaluation,
+    shortest_path_policy_iteration,
+    shortest_path_value_iteration,
+)
 from ._soft import soft_value_iteration
 from ._solution import Solution
 from ._value_iteration import value_iteration
@@ -49,8 +57,14 @@ __all__ = [
     "policy_evaluation",
     "policy_iteration",
     "policy_value",
+    "proper_policy",
     "q_values",
     "relative_value_iteration",
+    "shortest_path_linear_programming",
+    "shortest_path_modified_policy_iteration",
+    "shortest_path_policy_evaluation",
+    "shortest_path_policy_iteration",
+    "shortest_path_value_iteration",
     "soft_value_iteration",
     "value_iteration",
 ]

@@ -11,6 +11,7 @@ from .._iterative import Timer
 from ..models import FiniteMDP
 from ._bellman import BellmanOperator, solve_policy_system
 from ._certificate import certify
+from ._shortest_path import shortest_path_linear_programming
 from ._solution import Solution
 
 __all__ = ["linear_programming"]
@@ -70,6 +71,8 @@ def linear_programming(
     SolverError
         If HiGHS does not report an optimal solution.
     """
+    if mdp.is_shortest_path:  # gamma = 1 with terminal states: the episodic solver
+        return shortest_path_linear_programming(mdp, formulation=formulation, highs_method=highs_method, polish=polish)
     if formulation not in ("dual", "primal"):
         raise ValueError(f"formulation must be 'dual' or 'primal', got {formulation!r}")
     with Timer() as timer:

@@ -9,6 +9,11 @@ from .._validation import check_tol
 from ..models import FiniteMDP
 from ._bellman import BellmanOperator, as_policy, as_value, solve_policy_system
 from ._certificate import certify
+from ._shortest_path import (
+    shortest_path_modified_policy_iteration,
+    shortest_path_policy_evaluation,
+    shortest_path_policy_iteration,
+)
 from ._solution import Solution
 
 __all__ = ["policy_evaluation", "policy_iteration", "modified_policy_iteration"]
@@ -50,6 +55,9 @@ def policy_evaluation(
         ``v = v_pi``, ``q = q_pi``, ``policy`` as given, ``bound`` the certified
         ``||v - v_pi||_inf`` from the residual above (rounding-level for direct solves).
     """
+    if mdp.is_shortest_path:  # gamma = 1 with terminal states: the episodic solver
+        return shortest_path_policy_evaluation(mdp, policy, method=method, linear_solver=linear_solver, tol=tol,
+                                               max_iter=max_iter)
     tol = check_tol(tol)
     with Timer() as timer:
         op = BellmanOperator(mdp)
@@ -144,6 +152,10 @@ def policy_iteration(
     Solution
         ``history`` holds the number of states whose action changed at each step.
     """
+    if mdp.is_shortest_path:  # gamma = 1 with terminal states: the episodic solver
+        return shortest_path_policy_iteration(mdp, tol=tol, max_iter=max_iter, policy0=policy0,
+                                              linear_solver=linear_solver, callback=callback, strict=strict,
+                                              progress=progress)
     tol = check_tol(tol)
     with Timer() as timer:
         op = BellmanOperator(mdp)
@@ -233,6 +245,9 @@ def modified_policy_iteration(
         ``n_iter`` counts full backups; ``history`` holds ``||T v_n - v_n||_inf``;
         ``info["sweeps"]`` the total number of policy sweeps.
     """
+    if mdp.is_shortest_path:  # gamma = 1 with terminal states: the episodic solver
+        return shortest_path_modified_policy_iteration(mdp, tol=tol, n_eval=n_eval, max_iter=max_iter, v0=v0,
+                                                       callback=callback, strict=strict, progress=progress)
     tol = check_tol(tol)
     if int(n_eval) < 0:
         raise ValueError(f"n_eval must be >= 0, got {n_eval}")

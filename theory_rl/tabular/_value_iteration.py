@@ -9,6 +9,7 @@ from .._validation import check_tol
 from ..models import FiniteMDP
 from ._bellman import BellmanOperator, as_value
 from ._certificate import certify
+from ._shortest_path import shortest_path_value_iteration
 from ._solution import Solution
 
 __all__ = ["value_iteration"]
@@ -81,6 +82,9 @@ def value_iteration(
     J. MacQueen, "A modified dynamic programming method for Markovian decision problems",
     J. Math. Anal. Appl. 14 (1966).
     """
+    if mdp.is_shortest_path:  # gamma = 1 with terminal states: the episodic solver
+        return shortest_path_value_iteration(mdp, tol=tol, max_iter=max_iter, v0=v0, variant=variant, stopping=stopping,
+                                             callback=callback, strict=strict, progress=progress)
     if variant not in ("jacobi", "gauss-seidel"):
         raise ValueError(f"variant must be 'jacobi' or 'gauss-seidel', got {variant!r}")
     if stopping not in ("span", "sup"):
