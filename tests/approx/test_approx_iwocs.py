@@ -66,7 +66,53 @@ def test_cma_search_finds_attained_worst_cases_inside_the_box():
     # the CMA-ES minimum is a real value of the policy: re-evaluating at its theta gives it back
     policy = approx._iwocs._greedy_policy(res.critics[:1])
     assert evaluate(policy, np.asarray(res.trace[0]["theta"])) == pytest.approx(res.trace[0]["lower"], abs=1e-12)
-    assert res.grid["worst"] <= res.grid["mean"]
+    # the RRLS number is the final policy's own worst case over the evaluation grid
+    pi = approx._iwocs._greedy_policy(res.critics)
+    assert res.grid["worst"] == pytest.approx(min(evaluate(pi, t) for t in U.grid(3)), abs=1e-12)
+
+
+def _off_grid_worst_case_rmdp():
+    """Start state 0 with two actions into absorbing states 1 (reward 1 per step) and 2 (reward 0):
+    "risky" (action 0) reaches state 1 with probability ``p(theta) = 0.2 + (|theta - (0.4, 0.7)|^2) / 2``,
+    "safe" (action 1) with probability 0.205 whatever ``theta in [0, 1]^2``. Exact robust value over the
+    box: ``max(min_theta p, 0.205) gamma / (1 - gamma) = 0.205 gamma / (1 - gamma)`` (safe); the box centre
+    (``theta_0``) has ``p = 0.225``, so the nominal static optimum is risky, worth ``0.2 gamma/(1-gamma)``
+    in its worst case, which lies off every uniform grid with fewer than 11 points per axis."""
+    def build(theta):
+        p = 0.2 + 0.5 * ((theta[0] - 0.4) ** 2 + (theta[1] - 0.7) ** 2)
+        P = np.zeros((3, 2, 3))
+        P[0, 0] = [0.0, p, 1.0 - p]
+        P[0, 1] = [0.0, 0.205, 0.795]
+        P[1, :, 1] = 1.0
+        P[2, :, 2] = 1.0
+        return P
+
+    from theory_rl.models import FiniteMDP
+
+    R = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    nominal = FiniteMDP(build([0.5, 0.5]), R, 0.9, d0=np.array([1.0, 0.0, 0.0]))
+    return robust.RobustMDP(nominal, robust.ParametricSet([[0.0, 1.0], [0.0, 1.0]], build))
+
+
+def test_cma_deep_iwocs_reaches_the_exact_robust_value_of_a_small_instance():
+    rmdp = _off_grid_worst_case_rmdp()
+    gamma = rmdp.gamma
+    v_rob = 0.205 * gamma / (1 - gamma)  # analytic, over the whole box
+    risky_worst = 0.2 * gamma / (1 - gamma)
+    learner, evaluate = _exact_pieces(rmdp)
+    res = deep_iwocs(rmdp.uncertainty, learner=learner, evaluate=evaluate, search="cma", search_budget=200,
+                     n_iterations=4, n_grid_eval=5, eps=1e-6, seed=0)
+    first, last = res.trace[0], res.trace[-1]
+    # the nominal (box-centre) policy is risky; CMA-ES finds its worst case between the grid points
+    assert first["lower"] == pytest.approx(risky_worst, abs=1e-4)
+    # the final policy is the robust one: safe at the start state, worth exactly V_rob in its worst case
+    assert res.policy(np.eye(3)[0]) == 1
+    worst_final = min(evaluate(res.policy, t) for t in rmdp.uncertainty.grid(41))
+    assert worst_final == pytest.approx(v_rob, abs=1e-12)
+    assert last["lower"] == pytest.approx(v_rob, abs=1e-12) and last["upper"] >= v_rob - 1e-12
+    assert res.stop_reason == "gap"
+    # the nominal policy's grid evaluation misses its true worst case (0.2): the 5-point grid is off (0.4, 0.7)
+    assert res.grid_nominal["worst"] > risky_worst + 1e-3
 
 
 def test_min_over_critics_and_mask():
@@ -80,11 +126,15 @@ def test_min_over_critics_and_mask():
 @pytest.mark.slow
 def test_deep_iwocs_with_dqn_runs_on_cartpole():
     pset = gym_parametric_set("CartPole-v1")
+    ev = monte_carlo_return(pset, n_episodes=1)
     res = deep_iwocs(pset, learner_kwargs={"total_steps": 300, "learning_starts": 100, "hidden": (16,)},
-                     evaluate=monte_carlo_return(pset, n_episodes=1), n_iterations=1, search_budget=6,
+                     evaluate=ev, n_iterations=1, search_budget=6,
                      n_grid_eval=2, seed=0)
     assert res.thetas.shape[1] == 2 and len(res.critics) == len(res.thetas)
-    assert res.grid["thetas"].shape == (4, 2) and res.grid["worst"] <= res.grid["mean"]
+    assert res.grid["thetas"].shape == (4, 2)
+    # the reported grid worst case is the final policy's own (re-evaluated with the same seeded episodes)
+    assert res.grid["values"].shape == (4,)
+    assert res.grid["worst"] == pytest.approx(min(ev(res.policy, t) for t in res.grid["thetas"]))
     assert res.to_dict()["method"] == "deep_iwocs"
     with pytest.raises(InvalidModelError, match="search"):
         deep_iwocs(pset, search="random")

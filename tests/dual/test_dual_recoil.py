@@ -97,6 +97,19 @@ def test_dataset_recoil_imitates_the_expert_on_its_states(seed):
     assert j(res.policy) > j(dual.behaviour_cloning(s))
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_dataset_recoil_with_the_initial_state_term_still_imitates(seed):
+    # with the paper's initial-state term (d0 uniform here: every state is an initial state, so every
+    # state's Q is capped) the greedy policy still equals the expert on its states; measured AWR values:
+    # 3.82 / 3.08 / 4.02 with the term vs 3.87 / 3.11 / 4.04 without (expert 3.89 / 3.12 / 4.05)
+    mdp = envs.random_mdp(6, 3, seed=seed, gamma=0.8)
+    expert, e, s = _datasets(mdp, seed)
+    res = dual.recoil(e, s, gamma=0.8, beta=0.5, f="chi2", lam=0.7, d0=np.asarray(mdp.d0))
+    expert_states = np.unique(e.states)
+    np.testing.assert_array_equal(res.greedy_policy[expert_states], expert[expert_states])
+    assert res.converged and res.params["initial_term"]
+
+
 def test_torch_on_one_hot_features_reproduces_tabular():
     torch = pytest.importorskip("torch")
     torch.set_num_threads(1)
@@ -142,3 +155,82 @@ def test_torch_bad_batches_are_named():
     wide = (np.eye(3, 4), np.array([0, 1, 0]), np.zeros(3), np.eye(3, 4), np.zeros(3))
     with pytest.raises(InvalidModelError, match="feature"):
         dual.recoil_torch(good, wide, n_actions=2, gamma=0.7, n_steps=1)
+
+
+def _initial_term_instance():
+    """Three states, two actions; hand-picked (by a search over random datasets) so that the
+    initial-state term reorders the actions at the initial state 2."""
+    def data(rows):
+        s, a, s1 = zip(*rows)
+        return dual.TransitionDataset(list(s), list(a), [0.0] * len(s), list(s1), [False] * len(s), 3, 2)
+
+    e = data([(2, 0, 0), (2, 1, 2), (1, 0, 1), (0, 0, 2)])
+    s = data([(2, 0, 0), (2, 1, 2), (1, 1, 2), (0, 0, 2), (2, 1, 1)])
+    return e, s, np.array([0.7, 0.2, 0.1])
+
+
+def _q_step_pieces(e, s, beta, gamma, v):
+    """Term-free Q-step ``Q_0 = r_ReCOIL + gamma V̄`` and the mixture ``m`` from the datasets."""
+    from theory_rl.dual._recoil import _recoil_tables
+
+    reward, mix, N, seen = _recoil_tables(e, s, beta)
+    q0 = (reward.ravel() + gamma * (N @ v)).reshape(mix.shape)
+    return q0, mix, seen
+
+
+def test_initial_state_term_is_the_max_over_pi_of_the_q_step():
+    # the derivation in dual/_recoil.py: at an initial state s, with kappa = beta (1-gamma) d0(s), the
+    # Q-step's minimum over Q for a policy pi(.|s) is sum_a [kappa pi_a gamma V̄_a - (kappa pi_a - beta dE_a)^2 / m_a];
+    # maximising it over pi and reading Q off the first-order condition gives the library's capped Q
+    e, s, d0 = _initial_term_instance()
+    beta, gamma = 0.5, 0.5
+    res = dual.recoil(e, s, gamma=gamma, beta=beta, lam=0.9, tol=1e-12, d0=d0)
+    _, mix, seen = _q_step_pieces(e, s, beta, gamma, res.v)
+    from theory_rl.dual._recoil import _recoil_tables
+
+    reward, _, N, _ = _recoil_tables(e, s, beta)
+    vbar = (N @ res.v).reshape(3, 2)
+    d_e = e.counts() / len(e)
+    for state in range(3):
+        acts = np.flatnonzero(seen[state])
+        kappa = beta * (1 - gamma) * d0[state]
+        m, de, vb = mix[state, acts], d_e[state, acts], vbar[state, acts]
+        if acts.size == 1:
+            pis = np.ones((1, 1))
+        else:  # a fine grid over the simplex of the seen actions (two of them here)
+            t = np.linspace(0, 1, 200001)
+            pis = np.stack([t, 1 - t], axis=1)
+        g = (kappa * pis * gamma * vb - (kappa * pis - beta * de) ** 2 / m).sum(axis=1)
+        pi = pis[int(np.argmax(g))]
+        q_expected = gamma * vb - 2 * (kappa * pi - beta * de) / m  # Q = gamma V̄ - y*, y* = 2 (kappa pi - beta dE) / m
+        np.testing.assert_allclose(res.q[state, acts], q_expected, atol=2e-5)
+
+
+def test_initial_state_term_changes_the_greedy_action_at_an_initial_state():
+    e, s, d0 = _initial_term_instance()
+    beta, gamma = 0.5, 0.5
+    with_term = dual.recoil(e, s, gamma=gamma, beta=beta, lam=0.9, tol=1e-12, d0=d0)
+    without = dual.recoil(e, s, gamma=gamma, beta=beta, lam=0.9, tol=1e-12)
+    # state 2 is an initial state (d0 = 0.1): removing the term flips its greedy action
+    assert with_term.greedy_policy[2] == 1 and without.greedy_policy[2] == 0
+    assert with_term.q[2, 1] - with_term.q[2, 0] > 0.2 and without.q[2, 0] - without.q[2, 1] > 0.05
+    # the water level: Q = min(nu, Q_0) with sum_a m (Q_0 - nu)_+ = 2 beta (1-gamma) d0(s) at every initial state
+    q0, mix, seen = _q_step_pieces(e, s, beta, gamma, with_term.v)
+    for state in range(3):
+        acts = np.flatnonzero(seen[state])
+        nu = with_term.q[state, acts].max()
+        np.testing.assert_allclose(with_term.q[state, acts], np.minimum(nu, q0[state, acts]), atol=1e-9)
+        excess = (mix[state, acts] * np.maximum(q0[state, acts] - nu, 0)).sum()
+        assert excess == pytest.approx(2 * beta * (1 - gamma) * d0[state], abs=1e-9)
+    # without the term the Q-step is Q_0 itself (the term is not a change of scale of V)
+    q0_free, _, seen = _q_step_pieces(e, s, beta, gamma, without.v)
+    np.testing.assert_allclose(without.q[seen], q0_free[seen], atol=1e-9)
+    assert with_term.converged and with_term.bound <= 1e-10
+
+
+def test_initial_state_term_bad_d0():
+    e, s, _ = _initial_term_instance()
+    with pytest.raises(InvalidModelError, match="d0"):
+        dual.recoil(e, s, gamma=0.5, d0=np.array([0.5, 0.5]))
+    with pytest.raises(InvalidModelError, match="d0"):
+        dual.recoil(e, s, gamma=0.5, d0=np.array([0.5, 0.6, 0.0]))

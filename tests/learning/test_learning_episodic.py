@@ -11,6 +11,7 @@ from theory_rl import envs, learning, tabular
 from theory_rl.checks import finite_mdps
 from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.learning._episodic import _policy_values
+from theory_rl.models import FiniteMDP
 
 LEARNERS = {
     "ucbvi": lambda mdp, H, K, seed: learning.ucbvi(mdp, horizon=H, n_episodes=K, seed=seed),
@@ -127,6 +128,33 @@ def test_single_action_means_zero_regret():
     mdp = envs.random_mdp(4, 1, seed=0)
     for name, run in LEARNERS.items():
         assert run(mdp, 3, 20, 0).trace["regret"][-1] == pytest.approx(0.0, abs=1e-12), name
+
+
+def _two_action_instance():
+    """State 0 (the start): action 0 pays 1 and stays, action 1 pays 0 and moves to state 1; state 1
+    pays 0. With H = 1 every episode is one step from state 0: gap 1 between the two actions."""
+    P = np.zeros((2, 2, 2))
+    P[0, 0, 0] = P[0, 1, 1] = P[1, 0, 0] = P[1, 1, 1] = 1.0
+    return FiniteMDP(P, np.array([[1.0, 0.0], [0.0, 0.0]]), 0.9, d0=np.array([1.0, 0.0]))
+
+
+def test_ucbvi_with_the_papers_bonus_stops_exploring_and_regret_flattens():
+    # UCBVI-CH with the paper's bonus b = 7 H L / sqrt(N), L = ln(5 S A T / delta) (Azar et al. 2017,
+    # Algorithm 1 with the Chernoff-Hoeffding bonus), no rescaling. With H = 1 and a gap of 1,
+    # Q(0, 1) = min(1, 7 L / sqrt(N)) ties with Q(0, 0) = 1 until N > (7 L)^2 and is below it forever
+    # after (Q only decreases), so the regret is exactly floor((7 L)^2) + 1 and then flat: sublinear.
+    mdp = _two_action_instance()
+    K = 60_000
+    res = learning.ucbvi(mdp, horizon=1, n_episodes=K, seed=0)
+    L = math.log(5 * 2 * 2 * K / 0.1)
+    regret = res.trace["regret"]
+    assert regret[-1] == math.floor((7 * L) ** 2) + 1  # 13020 here
+    assert regret[-1] == regret[int(0.6 * K)]  # the last 40% of the episodes cost nothing
+    assert res.policy[0, 0] == 0
+    # Theorem 1's bound holds at every episode (it is vacuous here: above T until T ~ 2e6, see ucbvi's docstring)
+    T = res.trace["samples"]
+    bound = 20 * 1 * L * np.sqrt(2 * 2 * T) + 250 * 1 * 2**2 * 2 * L**2
+    assert np.all(regret <= bound)
 
 
 def test_regret_grows_sublinearly_with_small_bonuses():

@@ -113,7 +113,7 @@ def test_windy_walk_certificate_closes():
     res = iwocs(rmdp, eps=1e-6)
     s0 = int(np.argmax(rmdp.nominal.d0))
     v_rob = robust_value_iteration(rmdp, tol=1e-11).v[s0]
-    assert res.converged and res.certified
+    assert res.converged and res.certified and res.certified_over == "set"
     assert res.lower == pytest.approx(v_rob, abs=1e-6) and res.upper == pytest.approx(v_rob, abs=1e-6)
     assert res.trace[0]["gap"] > 0.1  # the nominal model's policy is far from robust
     assert res.to_dict()["stop_reason"] == "certificate"
@@ -137,14 +137,14 @@ def test_parametric_windy_walk_grid_and_cma():
     rmdp = windy_walk(n_rows=3, n_cols=4, rectangular=False)
     with pytest.warns(RectangularityWarning):
         grid = iwocs(rmdp, eps=1e-6, oracle="grid", n_grid=2)
-    assert grid.certified and grid.thetas is not None
+    assert not grid.certified and grid.certified_over == "grid" and grid.thetas is not None
     # relative to the 2^4 grid of column winds, the lower bound is a true worst case
     pset = rmdp.uncertainty
     worst = min(_policy_value(rmdp, grid.policy, pset.build(t))[3 * 4 - 4] for t in pset.grid(2))
     assert grid.lower == pytest.approx(worst, abs=1e-10)
     with pytest.warns(RectangularityWarning):
         cma = iwocs(rmdp, eps=1e-6, oracle="cma", budget=60, seed=1, max_iter=3)
-    assert not cma.certified
+    assert not cma.certified and cma.certified_over is None
 
 
 def test_worst_case_theta_finds_the_minimum():
@@ -170,3 +170,48 @@ def test_bad_options():
         iwocs(rmdp, max_iter=-1)
     with pytest.raises(InvalidModelError):
         windy_walk(n_rows=1)
+
+
+def _between_grid_points_rmdp():
+    """Start state 0; action 0 ("risky") reaches the rewarding absorbing state 1 with probability
+    ``p(theta) = 0.2 + (theta - 0.4)^2``, worst at ``theta = 0.4``, which is not on the 3-point grid
+    ``{0, 0.5, 1}`` (grid minimum ``p(0.5) = 0.21``); action 1 ("safe") reaches it with
+    probability 0.205 whatever ``theta``. State 2 is absorbing with reward 0."""
+    from theory_rl.robust import ParametricSet
+
+    def build(theta):
+        p = 0.2 + (float(theta[0]) - 0.4) ** 2
+        P = np.zeros((3, 2, 3))
+        P[0, 0] = [0.0, p, 1.0 - p]
+        P[0, 1] = [0.0, 0.205, 0.795]
+        P[1, :, 1] = 1.0
+        P[2, :, 2] = 1.0
+        return P
+
+    R = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    nominal = FiniteMDP(build([0.5]), R, 0.9, d0=np.array([1.0, 0.0, 0.0]))
+    return RobustMDP(nominal, ParametricSet([[0.0, 1.0]], build))
+
+
+def test_grid_oracle_is_not_certified_over_the_box():
+    # regression: the grid oracle used to report certified=True although its lower bound is a minimum
+    # over the grid only; here it exceeds the true robust value and picks the wrong policy
+    rmdp = _between_grid_points_rmdp()
+    gamma = rmdp.gamma
+    # analytic robust value over the box: V(0) = gamma p / (1 - gamma), worst p = 0.2 (risky), 0.205 (safe)
+    v_rob = gamma * 0.205 / (1 - gamma)
+    fine = min(_policy_value(rmdp, np.array([0, 0, 0]), rmdp.uncertainty.build([t]))[0]
+               for t in np.linspace(0, 1, 1001))
+    assert fine == pytest.approx(gamma * 0.2 / (1 - gamma), abs=1e-12)  # the risky action's true worst case
+    with pytest.warns(RectangularityWarning):
+        res = iwocs(rmdp, eps=1e-9, oracle="grid", n_grid=3)
+    assert res.converged and res.policy[0] == 0  # the grid sees risky >= 0.21 > 0.205: wrong action
+    assert res.lower > v_rob + 0.004 * gamma / (1 - gamma)  # grid lower bound above the box's robust value
+    assert not res.certified and res.certified_over == "grid"
+    # over the grid, the certificate holds: V_rob^grid = gamma * 0.21 / (1 - gamma)
+    assert res.lower == pytest.approx(gamma * 0.21 / (1 - gamma), abs=1e-9)
+    # a grid that contains the worst case (theta = 0.4 on the 6-point grid) finds the safe action
+    with pytest.warns(RectangularityWarning):
+        res6 = iwocs(rmdp, eps=1e-9, oracle="grid", n_grid=6)
+    assert res6.policy[0] == 1 and res6.lower == pytest.approx(v_rob, abs=1e-9)
+    assert res6.certified_over == "grid" and not res6.certified

@@ -130,19 +130,37 @@ def test_single_adversary_action_is_soft_vi(game, alpha):
     np.testing.assert_allclose(soft.v, ref.v, atol=1e-8)
 
 
-def test_curriculum_hardens_the_adversary_and_bad_input():
+def test_linear_schedule_is_a_sweep_of_exact_qres_and_its_path_cannot_matter():
+    # qarl_curriculum solves every stage's soft game exactly (warm starts change only the work), so
+    # by construction its answer is the QRE at beta_end whatever the schedule: this is what it does,
+    # and what is tested. A curriculum whose path matters is qarl_train (learning protagonist), below.
     rmdp = windy_walk(n_rows=3, n_cols=4)
     game = markov_game_from_robust(rmdp)
-    res = qarl_curriculum(game, alpha=0.01, beta_start=0.05, beta_end=0.001, n_stages=6)
+    d0 = game.d0
+    res = qarl_curriculum(game, alpha=0.01, beta_start=0.05, beta_end=0.001, n_stages=6, tol=1e-10)
     assert res.betas[0] == pytest.approx(0.05) and res.betas[-1] == pytest.approx(0.001) and np.all(np.diff(res.betas) <= 0)
-    # V_{alpha,beta} is non-increasing in beta (item 6): the adversary's entropy term -beta H(q)
-    # is a bonus to the minimiser, so lowering beta raises the regularised value
+    # every stage is the exact QRE at its temperature, solved from scratch
+    for beta, value, robust in zip(res.betas, res.values, res.robust_values):
+        direct = soft_minimax_value_iteration(game, alpha=0.01, beta=float(beta), tol=1e-10)
+        assert value == pytest.approx(float(d0 @ direct.v), abs=1e-8)
+        assert robust == pytest.approx(float(d0 @ best_response_value(game, direct.pi)), abs=1e-7)
+    # path independence: another schedule (one stage, or a different start) ends at the same policy
+    for other in (dict(beta_start=0.001, n_stages=1), dict(beta_start=0.5, n_stages=3)):
+        alt = qarl_curriculum(game, alpha=0.01, beta_end=0.001, tol=1e-10, **other)
+        np.testing.assert_allclose(alt.solution.pi, res.solution.pi, atol=1e-7)
+        assert alt.robust_values[-1] == pytest.approx(res.robust_values[-1], abs=1e-7)
+    # properties of the exact QREs along the sweep: V_{alpha,beta} non-increasing in beta (the adversary's
+    # entropy term -beta H(q) is a bonus to the minimiser), and no QRE policy beats the Nash value
     assert np.all(np.diff(res.values) >= -1e-9)
     assert np.all(res.exploitability >= -1e-8)
     assert np.all(res.robust_values <= res.nash_value + 1e-8)
     # the simultaneous-move game is no harder than the sa-rectangular robust MDP (nature sees a)
     s0 = int(np.argmax(rmdp.nominal.d0))
     assert res.nash_value >= robust_value_iteration(rmdp, tol=1e-10).v[s0] - 1e-8
+
+
+def test_linear_schedule_bad_input():
+    game = markov_game_from_robust(windy_walk(n_rows=3, n_cols=4))
     with pytest.raises(InvalidModelError):
         qre_stage(np.zeros((2, 2)), 0.0, 1.0)
     with pytest.raises(InvalidModelError, match="shape"):

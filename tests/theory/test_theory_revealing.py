@@ -34,6 +34,8 @@ def slope(fn, name, kwargs):
     ],
 )
 def test_exponents_are_the_log_log_slopes(fn, keys, extra):
+    # internal consistency only (value = prod p**exponent): the exponents the abstract states (S^1.5,
+    # T^(2/3), sqrt(T)) are tested against the paper in test_theory_paper_values.py; the others are recalled
     kwargs = {k: BASE[k] for k in keys} | extra
     result = fn(**kwargs)
     assert set(result.exponents) == set(keys) == set(result.verified)

@@ -99,7 +99,11 @@ class DeepIwocsResult(ResultMixin):
         the estimate of the tabular bound ``min_j w.V*_{T_j}``), ``theta`` (the worst case found),
         ``n_evaluations``, ``new_model_known``, ``seconds``.
     grid : dict or None
-        :func:`robust_grid_evaluation` of the final policy (``worst``, ``mean``, ...).
+        :func:`robust_grid_evaluation` of the final policy (``worst``, ``mean``, ...). Nothing
+        here is certified: ``worst`` is a minimum over the grid only, so it can lie above the
+        worst case over the box (between grid points), and ``trace``'s ``lower``/``upper`` are
+        estimates (CMA-ES is heuristic; Monte-Carlo returns are noisy). Compare the tabular
+        :class:`theory_rl.robust.IwocsResult`, whose ``certified`` flag means "over the whole set".
     grid_nominal : dict or None
         The same for the first policy (the static learner trained on ``theta_0`` alone).
     """

@@ -12,8 +12,15 @@ policy-gradient step since the KL's gradient vanishes at ``theta_k``). Over the 
 class the per-state maximiser is ``pi_k exp(t_k A^{pi_k}) / Z``, the exact tabular MDPO step of
 :func:`theory_rl.tabular.mirror_descent_policy_optimization`; with one-hot inputs, a linear
 softmax policy and the exact critic, :func:`mdpo_exact_critic` follows those iterates (tested).
-Actions are discrete here (the paper's experiments are continuous-control MuJoCo with Gaussian
-policies; that parameterisation is not implemented).
+Deviations from the paper and its official code (Tomar et al.'s TensorFlow release), stated:
+
+- Actions are discrete here (the paper's experiments are continuous-control MuJoCo with Gaussian
+  policies; that parameterisation is not implemented).
+- **No Tsallis option.** The official code can replace the KL proximity term by a Tsallis
+  (``q``-logarithm) divergence, its ``tsallis_coeff`` ``q in [1, 2]`` (the authors re-parameterised
+  it relative to the arXiv version); ``q = 1`` is the KL. Only the KL (``q = 1``) is implemented
+  here, so every variant below is the KL-MDPO of the paper's equations, and results that the
+  paper reports with ``q > 1`` are not reproduced by this module.
 """
 
 from __future__ import annotations

@@ -26,6 +26,16 @@ Deviations from the paper's deep version: no twin Q, no target network, no Huber
 ``sample_random_times``; unseen next states get a pessimistic value ``min r / (1-gamma)``
 (the deep version extrapolates through the network). The README's ``--f=reverse-KL`` is accepted
 here (the official code's case-sensitive comparison makes that recipe crash).
+
+**Reverse-KL (Gumbel) loss without the official gradient rescaling** (:func:`fdvl_torch`,
+:func:`theory_rl.dual.recoil_torch`). The official code computes ``z = min(x / lam, max_clip)``
+and the loss ``exp(-M) (exp(z) - z - 1)`` with ``M = stop_gradient(max(max_batch z, -1))``: the
+Gumbel loss times a positive per-batch constant, which leaves each batch's minimiser unchanged
+but divides the gradient by ``exp(M)`` (and keeps ``exp`` from overflowing). Ours is the plain
+``exp(z) - z - 1`` with no clip and no rescaling: the same fixed point (the tabular
+:func:`fdvl` is unaffected: it minimises each state's loss exactly), but a different step
+size per batch, so torch training curves are not the official ones, and ``x / lam`` above about
+709 overflows to ``inf``.
 """
 
 from __future__ import annotations
@@ -97,6 +107,29 @@ def awr_policy(q: np.ndarray, v: np.ndarray, behaviour: np.ndarray, beta: float,
     return np.divide(weight, tot, out=np.full_like(weight, 1.0 / weight.shape[1]), where=tot > 0)
 
 
+def _initial_state_level(q: np.ndarray, weights: np.ndarray, seen: np.ndarray, budget: np.ndarray | None
+                        ) -> np.ndarray:
+    r"""Cap ``Q(s, .)`` at the level ``nu(s)`` with ``sum_a m(s,a) (Q(s,a) - nu(s))_+ = budget(s)``
+    on the seen actions of every state with ``budget(s) > 0`` (``m`` = ``weights``): the
+    max over ``pi(.|s)`` of ReCOIL's semi-gradient Q-step with the initial-state term (see
+    :mod:`theory_rl.dual._recoil`). ``budget=None`` returns ``q`` unchanged."""
+    if budget is None:
+        return q
+    q = q.copy()
+    for s in np.flatnonzero(budget > 0):
+        acts = np.flatnonzero(seen[s] & (weights[s] > 0))
+        if acts.size == 0:
+            continue
+        order = acts[np.argsort(-q[s, acts])]
+        vals, m = q[s, order], weights[s, order]
+        cum_mq, cum_m = np.cumsum(m * vals), np.cumsum(m)
+        levels = (cum_mq - budget[s]) / cum_m  # level if the top k+1 actions are capped
+        nxt = np.append(vals[1:], -np.inf)
+        k = int(np.argmax(levels >= nxt))  # the first k whose level lies above the next value
+        q[s, order] = np.minimum(vals, levels[k])
+    return q
+
+
 def _greedy(q: np.ndarray, seen: np.ndarray) -> np.ndarray:
     return np.where(seen, np.nan_to_num(q, nan=-np.inf), -np.inf).argmax(axis=1).astype(np.int64)
 
@@ -113,11 +146,14 @@ def _check_common(gamma: float, beta: float, tol: float) -> None:
 def in_sample_fixed_point(dataset: TransitionDataset, rewards: np.ndarray, weights: np.ndarray, *, gamma: float,
                           f: str, lam: float, tol: float, max_iter: int | None, v_unseen: float | None,
                           method: str, beta: float, params: dict[str, Any], next_matrix: Any = None,
-                          seen: np.ndarray | None = None) -> FDVLResult:
+                          seen: np.ndarray | None = None, initial_budget: np.ndarray | None = None) -> FDVLResult:
     """Iterate ``Q = rewards + gamma N V``, ``V = implicit_value(Q, weights)`` to the certified
     fixed point (shared by f-DVL and the dataset ReCOIL). ``rewards`` and ``weights`` have shape
     (S, A); ``N`` is ``dataset.next_state_matrix()`` unless ``next_matrix`` is given, and the
-    dataset's pairs are ``seen`` (default: pairs with a transition)."""
+    dataset's pairs are ``seen`` (default: pairs with a transition). ``initial_budget`` (shape
+    (S,), ReCOIL's initial-state term ``2 beta (1-gamma) d0``) caps each Q-step at the water
+    level of :func:`_initial_state_level` (monotone and shift-equivariant, so the composition
+    stays a ``gamma``-contraction and the bound below stays valid)."""
     key, lam = check_loss(f, lam)
     _check_common(gamma, beta, tol)
     with Timer() as timer:
@@ -135,7 +171,7 @@ def in_sample_fixed_point(dataset: TransitionDataset, rewards: np.ndarray, weigh
         converged = False
         n = 0
         for n in range(1, cap + 1):  # noqa: B007
-            q = (r + gamma * (N @ v)).reshape(S, A)
+            q = _initial_state_level((r + gamma * (N @ v)).reshape(S, A), weights, seen, initial_budget)
             lower, _ = implicit_value(q, weights, key, lam)
             v_new = np.where(visited, lower, fill)
             diff = float(np.max(np.abs(v_new - v)))
@@ -144,7 +180,7 @@ def in_sample_fixed_point(dataset: TransitionDataset, rewards: np.ndarray, weigh
             if diff <= stop:
                 converged = True
                 break
-        q = (r + gamma * (N @ v)).reshape(S, A)
+        q = _initial_state_level((r + gamma * (N @ v)).reshape(S, A), weights, seen, initial_budget)
         lower, upper = implicit_value(q, weights, key, lam)
         scale = 1e-9 * (1.0 + np.abs(np.nan_to_num(lower)))
         degenerate = np.flatnonzero(visited & (np.nan_to_num(upper, nan=0.0) - np.nan_to_num(lower) > scale))
@@ -227,7 +263,9 @@ def fdvl_torch(observations: Any, actions: Any, rewards: Any, next_observations:
 
     Per step, on a batch (the whole dataset when ``batch_size`` is None):
 
-    - V-step: minimise ``mean L(Q(s,a).detach() - V(s))`` (the implicit loss);
+    - V-step: minimise ``mean L(Q(s,a).detach() - V(s))`` (the implicit loss; for
+      ``f="gumbel"`` without the official code's per-batch gradient rescaling ``exp(-max z)``
+      and clip, a stated deviation: see the module docstring);
     - Q-step: minimise ``mean (r + gamma (1-done) V(s').detach() - Q(s,a))^2``.
 
     Both by Adam with learning rate ``lr``. ``q_net`` maps features (n, d) to (n, n_actions) and

@@ -27,17 +27,47 @@ at most ``beta D_f(d^E || d_pi)`` (in either order); with a deterministic expert
 greedy policy equals the expert on ``supp d^E``.
 
 The dataset version (:func:`recoil`) is the practical chi-square algorithm with implicit
-in-sample maximisation, in semi-gradient form (target ``V(s')``): per pair the Q-step's first-
-order condition with ``f*(y) = y + y^2/4`` gives
+in-sample maximisation, in semi-gradient form (the target ``V(s')`` is held fixed). Write
+``m = beta d^E + (1-beta) d^S`` (the mixture, joint over pairs), ``V̄(s,a)`` the
+mixture-weighted mean of ``V(s')`` and ``y = gamma V̄ - Q``. The Q-step objective, as a function
+of ``Q(s,a)`` on one pair, is
 
 .. math::
-    Q(s,a) = r_{\mathrm{ReCOIL}}(s,a) + \gamma\, \bar V(s,a), \qquad
-    r_{\mathrm{ReCOIL}} = 2\Big(1 - \frac{(1-\beta)\, \hat d^S(s,a)}{\beta \hat d^E(s,a) + (1-\beta) \hat d^S(s,a)}\Big),
+    \beta(1-\gamma)\, d_0(s)\pi(a|s)\, Q(s,a) + m(s,a) f^*(y) - (1-\beta)\, d^S(s,a)\, y ,
 
-(2 on expert-only pairs, 0 on suboptimal-only pairs), ``V̄`` the mixture-weighted mean of
-``V(s')``, and V the implicit maximiser of Q under the mixture's actions. Deviation (ours): the
-initial-state term ``beta (1-gamma) E_{d0,pi}[Q]`` has no gradient in this semi-gradient Q-step
-and is omitted; it only shifts the scale of V.
+so the initial-state term **does** act on ``Q``: it has the gradient
+``beta (1-gamma) d0(s) pi(a|s)`` at every initial-state pair (only the gradient through the
+target is stopped). With ``f*(y) = y + y^2/4`` the first-order condition gives
+
+.. math::
+    Q(s,a) = r_{\mathrm{ReCOIL}}(s,a) + \gamma\, \bar V(s,a)
+    - \frac{2\beta(1-\gamma)\, d_0(s)\, \pi(a|s)}{m(s,a)}, \qquad
+    r_{\mathrm{ReCOIL}} = 2\Big(1 - \frac{(1-\beta)\, d^S(s,a)}{m(s,a)}\Big) = \frac{2\beta d^E(s,a)}{m(s,a)}
+
+(``r_ReCOIL`` is 2 on expert-only pairs, 0 on suboptimal-only pairs). The last term lowers the
+implicit reward at initial-state pairs by an action-dependent amount (large where ``pi`` puts
+mass on a pair the data rarely shows); for a fixed ``pi`` it can reorder the actions there.
+ReCOIL is a max-min, so ``pi(.|s)`` maximises the Q-step's minimum; that minimum is
+``sum_a [kappa pi_a gamma V̄_a - (kappa pi_a - beta d^E_a)^2 / m_a]`` with
+``kappa = beta (1-gamma) d0(s)``, a concave quadratic in ``pi``, and its maximiser gives
+(derived here, tested)
+
+.. math::
+    Q(s,a) = \min\big(\nu(s),\, Q_0(s,a)\big), \qquad
+    \sum_a m(s,a)\,\big(Q_0(s,a) - \nu(s)\big)_+ = 2\beta(1-\gamma)\, d_0(s),
+
+with ``Q_0 = r_ReCOIL + gamma V̄`` the term-free Q-step: the term caps the top of ``Q`` at every
+initial state at a water level ``nu(s)`` (the actions ``pi`` uses tie at ``nu``). That lowers
+``V`` at initial states, so it changes the values, and the greedy actions, of every state whose
+actions lead back to an initial state (the start state itself included). :func:`recoil` takes
+``d0`` for this term; the cap is monotone and commutes with constants, so the iteration stays a
+``gamma``-contraction with the same certificate. V is the implicit maximiser of Q under the
+mixture's actions.
+
+Deviation (ours): with ``d0=None`` (the default, kept for compatibility) :func:`recoil` omits
+the initial-state term, i.e. solves ``Q = Q_0``; this is **not** a change of scale of V: it
+removes the cap above and can change the answer at and upstream of initial states (tested).
+:func:`recoil_torch` likewise has no initial-state term in its Q-loss (a stated deviation).
 """
 
 from __future__ import annotations
@@ -202,14 +232,15 @@ def _recoil_tables(expert: TransitionDataset, suboptimal: TransitionDataset, bet
 
 def recoil(expert: TransitionDataset, suboptimal: TransitionDataset, *, gamma: float, beta: float = 0.5,
            f: str = "chi2", lam: float = 0.9, awr_beta: float = 3.0, tol: float = 1e-8,
-           max_iter: int | None = None) -> FDVLResult:
+           max_iter: int | None = None, d0: np.ndarray | None = None) -> FDVLResult:
     r"""Tabular ReCOIL (practical chi-square version) on an expert and a suboptimal dataset
     (Sikchi, Zheng, Zhang & Niekum 2024, "Dual RL", ICLR, arXiv 2302.08560, §6).
 
-    Iterates ``Q = r_ReCOIL + gamma V̄`` and ``V = implicit max of Q`` (the implicit loss ``f``
-    with temperature ``lam``, under the mixture's actions) to the certified fixed point, then
-    extracts the AWR policy (see the module docstring for the derivation and the deviation).
-    Rewards in the datasets are ignored (imitation).
+    Iterates ``Q = r_ReCOIL + gamma V̄`` (capped at the initial-state water level when ``d0``
+    is given) and ``V = implicit max of Q`` (the implicit loss ``f`` with temperature ``lam``,
+    under the mixture's actions) to the certified fixed point, then extracts the AWR policy (see
+    the module docstring for the derivation and the deviation). Rewards in the datasets are
+    ignored (imitation).
 
     Parameters
     ----------
@@ -221,13 +252,27 @@ def recoil(expert: TransitionDataset, suboptimal: TransitionDataset, *, gamma: f
     awr_beta : float
         AWR inverse temperature.
     tol, max_iter : as :func:`fdvl`.
+    d0 : array_like of shape (S,), optional
+        Initial-state distribution of the objective's term ``beta (1-gamma) E_{d0,pi}[Q]``
+        (the paper's ReCOIL). ``None``: the term is omitted (the deviation stated in the module
+        docstring).
     """
     b = _beta(beta)
     reward, mix, N, seen = _recoil_tables(expert, suboptimal, b)
-    params = {"gamma": gamma, "beta": b, "f": f, "lam": lam, "awr_beta": awr_beta, "tol": tol}
+    budget = None
+    if d0 is not None:
+        dist = as_float_array(d0, "d0", ndim=1)
+        if dist.shape != (expert.n_states,):
+            raise InvalidModelError(f"d0 has shape {dist.shape}, expected ({expert.n_states},)")
+        check_finite(dist, "d0")
+        if (dist < 0).any() or abs(dist.sum() - 1.0) > 1e-8:
+            raise InvalidModelError(f"d0 must be a non-negative distribution summing to 1 (sum {dist.sum():.10g})")
+        budget = 2.0 * b * (1.0 - float(gamma)) * dist
+    params = {"gamma": gamma, "beta": b, "f": f, "lam": lam, "awr_beta": awr_beta, "tol": tol,
+              "initial_term": d0 is not None}
     return in_sample_fixed_point(suboptimal, reward, mix, gamma=gamma, f=f, lam=lam, tol=tol, max_iter=max_iter,
                                  v_unseen=0.0, method="recoil", beta=awr_beta, params=params, next_matrix=N,
-                                 seen=seen)
+                                 seen=seen, initial_budget=budget)
 
 
 def recoil_torch(expert_batch: tuple[Any, ...], suboptimal_batch: tuple[Any, ...], *, n_actions: int, gamma: float,
@@ -244,7 +289,10 @@ def recoil_torch(expert_batch: tuple[Any, ...], suboptimal_batch: tuple[Any, ...
     - V-step: ``beta mean_E[L(Q - V)] + (1-beta) mean_S[L(Q - V)]`` (the implicit loss).
 
     With the default bias-free linear networks on one-hot features this is a table and converges
-    to :func:`recoil`'s fixed point (tested on CPU).
+    to :func:`recoil`'s fixed point without ``d0`` (tested on CPU). Deviations (stated): the
+    Q-loss has no initial-state term ``beta (1-gamma) E_{d0,pi}[Q]`` (see the module docstring
+    for what that changes), and the Gumbel V-loss has no gradient rescaling (as
+    :func:`fdvl_torch`).
 
     Returns
     -------

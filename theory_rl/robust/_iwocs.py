@@ -49,9 +49,18 @@ class IwocsResult(ResultMixin):
     converged : bool
         ``upper - lower <= eps``.
     certified : bool
-        Whether both bounds are guaranteed: needs an exact worst-case oracle (every set type
-        except a :class:`ParametricSet` searched by CMA-ES) and, for ``upper``, a rectangular set
-        or the min-of-static-values bound (always used for non-rectangular sets).
+        Whether ``lower <= V_rob <= upper`` is guaranteed for the robust value over the *whole*
+        uncertainty set. True for every set type whose worst-case oracle is exact (sa- and
+        s-rectangular sets, :class:`FiniteSet`); **False for every** :class:`ParametricSet`:
+        CMA-ES is a heuristic, and the grid oracle minimises over the grid only, so its
+        ``lower`` can exceed the robust value over the box when the worst case lies between
+        grid points (``upper`` stays valid: every model found lies in the set).
+    certified_over : {"set", "grid"} or None
+        What the bounds are certified over: ``"set"`` (``certified=True``); ``"grid"``
+        (``oracle="grid"`` on a :class:`ParametricSet`: ``lower <= V_rob^grid <= upper`` holds
+        for the robust problem restricted to the ``n_grid``-per-dimension grid,
+        ``V_rob^grid = max_pi min_{theta in grid} w . V^pi_{P_theta}``, not for the box);
+        ``None`` (CMA-ES: no guarantee on ``lower``).
     n_iter : int
         Iterations (static models solved after ``T_0``).
     models : ndarray, shape (n_models, S, A, S)
@@ -74,6 +83,7 @@ class IwocsResult(ResultMixin):
     upper: float
     converged: bool
     certified: bool
+    certified_over: str | None
     n_iter: int
     models: np.ndarray
     thetas: np.ndarray | None
@@ -204,8 +214,10 @@ def iwocs(
        (adversary policy iteration) for sa/s-rectangular sets, which by static = dynamic returns
        one kernel worst at every state; enumeration with exact linear solves for a
        :class:`FiniteSet`; for a :class:`ParametricSet`, ``oracle="grid"`` (exact over the
-       ``n_grid``-per-dimension grid: certificates are relative to the grid) or ``oracle="cma"``
-       (CMA-ES, ``budget`` evaluations; heuristic, so ``certified=False``).
+       ``n_grid``-per-dimension grid only: ``certified=False``, ``certified_over="grid"``; the
+       worst case over the box can lie between grid points, below ``lower``) or
+       ``oracle="cma"`` (CMA-ES, ``budget`` evaluations; heuristic: ``certified=False``,
+       ``certified_over=None``).
     4. ``L_i = w . V^{pi_i}_{T_{i+1}} <= V_rob <= U_i`` (for sets that are not sa-rectangular,
        s-rectangular ones included, ``U_i = min_j w . V*_{T_j}``, which bounds
        ``max_pi min_T w . V^pi_T`` from above; a duality gap, or an optimal policy that must be
@@ -267,7 +279,10 @@ def iwocs(
     upper = np.inf
     stop_reason = "max_iter"
     converged = False
-    certified = not (isinstance(U, ParametricSet) and oracle == "cma")
+    if isinstance(U, ParametricSet):  # the search sees the grid (or CMA-ES's samples), not the box
+        certified, certified_over = False, ("grid" if oracle == "grid" else None)
+    else:
+        certified, certified_over = True, "set"
     q_hat = q0
     n_iter = 0
     hull_v = None
@@ -323,7 +338,8 @@ def iwocs(
         static_q.append(qj)
     assert best_policy is not None
     return IwocsResult(
-        policy=best_policy, lower=best_lower, upper=upper, converged=converged, certified=certified, n_iter=n_iter,
+        policy=best_policy, lower=best_lower, upper=upper, converged=converged, certified=certified,
+        certified_over=certified_over, n_iter=n_iter,
         models=np.stack(models), thetas=np.stack(thetas) if thetas else None, trace=trace, stop_reason=stop_reason,
         q_hat=q_hat, method=f"iwocs[{inner}]",
         params={"inner": inner, "score": score, "s0": s0, "eps": eps, "max_iter": max_iter, "oracle": oracle,
