@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import as_float_array, check_gamma, check_probability_rows
+from .._validation import check_gamma, check_probability_rows
 from ..errors import InvalidModelError
-from ._finite_mdp import DEFAULT_ATOL, FiniteMDP, TabularModel, _names, _read_only
+from ._finite_mdp import DEFAULT_ATOL, FiniteMDP, TabularModel, _names, _read_only, _real_array
 
 __all__ = ["POMDP"]
 
@@ -72,6 +73,7 @@ class POMDP(TabularModel):
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         gamma = check_gamma(self.gamma, allow_one=True)
+        _check_r_against_t(self.T, self.R)
         # FiniteMDP checks T, R, b0 and atol, naming the first bad entry; errors say "P"/"d0"
         # there, so they are re-labelled with this model's field names.
         try:
@@ -84,7 +86,10 @@ class POMDP(TabularModel):
         if gamma == 1.0:
             mdp = mdp.replace(gamma=1.0, horizon=1)
         S, A = mdp.n_states, mdp.n_actions
-        O = as_float_array(self.O, "O", ndim=3)  # noqa: E741
+        o_shape = getattr(self.O, "shape", None)  # declared shape: checked before any copy
+        if isinstance(o_shape, tuple) and len(o_shape) == 3 and o_shape[:2] != (A, S):
+            raise InvalidModelError(f"O has shape {o_shape}, expected (A, S, n_observations) = ({A}, {S}, >=1)")
+        O = _real_array(self.O, "O", ndim=(3,))  # noqa: E741
         if O.shape[:2] != (A, S) or O.shape[2] == 0:
             raise InvalidModelError(f"O has shape {O.shape}, expected (A, S, n_observations) = ({A}, {S}, >=1)")
         check_probability_rows(O.reshape(A * S, O.shape[2]), "O", atol=mdp.atol, row_shape=(A, S))
@@ -160,6 +165,33 @@ class POMDP(TabularModel):
         return (
             f"POMDP(S={self.n_states}, A={self.n_actions}, O={self.n_observations}, gamma={self.gamma:g}, "
             f"{layout}, R in [{self.R.min():.4g}, {self.R.max():.4g}])"
+        )
+
+
+def _check_r_against_t(T: Any, R: Any) -> None:
+    """Blame ``R``, not ``T``, when a well-formed ``T`` (dense ``(S, A, S)`` or sparse
+    ``(S*A, S)``) fixes ``S`` and ``A`` and ``R``'s declared shape disagrees with them.
+    (FiniteMDP reads the sizes off ``R`` and would report ``T``'s shape as the mistake.)"""
+    t_shape = getattr(T, "shape", None)
+    if t_shape is None:
+        try:
+            t_shape = np.shape(T)
+        except ValueError:  # ragged: FiniteMDP reports it
+            return
+    try:
+        r_shape = np.shape(R)
+    except ValueError:
+        return
+    t_shape = tuple(int(n) for n in t_shape)
+    if sp.issparse(T) and len(t_shape) == 2 and t_shape[1] > 0 and t_shape[0] % t_shape[1] == 0:
+        S, A = t_shape[1], t_shape[0] // t_shape[1]
+    elif not sp.issparse(T) and len(t_shape) == 3 and t_shape[0] == t_shape[2]:
+        S, A = t_shape[0], t_shape[1]
+    else:
+        return
+    if len(r_shape) not in (2, 3) or r_shape[:2] != (S, A) or (len(r_shape) == 3 and r_shape[2] != S):
+        raise InvalidModelError(
+            f"R has shape {r_shape}, expected (S, A) = ({S}, {A}) or (S, A, S) = ({S}, {A}, {S}) from T"
         )
 
 
