@@ -10,7 +10,7 @@ import numpy as np
 from .._validation import check_sparse
 from ..errors import DependencyNotInstalled, InvalidModelError
 from ..models import FiniteMDP
-from ._common import build_mdp, csr_kernel, use_sparse
+from ._common import build_mdp, check_model_size, csr_kernel, use_sparse
 
 __all__ = ["from_gymnasium"]
 
@@ -100,6 +100,8 @@ def from_gymnasium(env: Any, *, gamma: float = 0.99, sparse: bool | None = None)
         raise InvalidModelError(f"env has {S} states and {A} actions; both must be >= 1")
     if len(table) != S:
         raise InvalidModelError(f"env.unwrapped.P has {len(table)} states, observation_space.n = {S}")
+    # the outcome lists are the table's own size; the dense P (unless sparse) is what is new
+    check_model_size("from_gymnasium", S, A, sparse=use_sparse(sparse, S, 2000), entries_per_row=1)
 
     rows: list[int] = []
     cols: list[int] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._iterative import Timer
+from .._validation import check_allocation
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ._bellman import as_value, effective_rewards
@@ -47,8 +48,11 @@ def backward_induction(
     H = mdp.horizon if horizon is None else horizon
     if H is None or isinstance(H, bool) or not isinstance(H, (int, np.integer)) or H < 1:
         raise InvalidModelError(f"horizon = {H!r}: backward induction needs a positive integer horizon")
+    S, A = mdp.n_states, mdp.n_actions
+    # v (H+1, S), q (H, S, A), policy (H, S): refused before allocating when above the limit
+    check_allocation(8 * ((int(H) + 1) * S + int(H) * S * A + int(H) * S),
+                     f"backward induction with horizon H = {int(H)}, S = {S}, A = {A} (v, q and the policy)")
     with Timer() as timer:
-        S, A = mdp.n_states, mdp.n_actions
         P2 = mdp.transition_matrix
         r = effective_rewards(mdp)
         v = np.zeros((H + 1, S))
