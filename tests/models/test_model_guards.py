@@ -146,11 +146,16 @@ def test_pomdp_with_a_wrong_reward_shape_blames_r():
     T = np.full((2, 1, 2), 0.5)
     O = np.ones((1, 2, 1))  # noqa: E741
     with pytest.raises(InvalidModelError, match=r"R has shape \(3, 1\), expected \(S, A\) = \(2, 1\)"):
-        POMDP(T, O, np.zeros((3, 1)), 0.9)
+        POMDP(T, O, np.zeros((3, 1)), 0.9)  # used to say "T has shape (2, 1, 2), expected ... (3, 1, 3)"
     with pytest.raises(InvalidModelError, match=r"R has shape \(2, 1, 3\)"):
         POMDP(sp.csr_matrix(T.reshape(2, 2)), O, np.zeros((2, 1, 3)), 0.9)
     with pytest.raises(InvalidModelError, match=r"T has shape \(2, 1, 3\)"):  # a malformed T is still T's fault
         POMDP(np.full((2, 1, 3), 1 / 3), O, np.zeros((2, 1)), 0.9)
+    # T and R well-formed but disagreeing: O decides, or both are named
+    with pytest.raises(InvalidModelError, match=r"T has shape \(2, 1, 2\), expected \(S, A, S\) = \(2, 2, 2\) from R and O"):
+        POMDP(T, np.ones((2, 2, 1)), np.zeros((2, 2)), 0.9)
+    with pytest.raises(InvalidModelError, match=r"T has shape \(2, 1, 2\) and R has shape \(2, 2\)"):
+        POMDP(T, np.ones((3, 2, 1)), np.zeros((2, 2)), 0.9)
 
 
 # ----------------------------------------------------------------------------- files

@@ -73,7 +73,7 @@ class POMDP(TabularModel):
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         gamma = check_gamma(self.gamma, allow_one=True)
-        _check_r_against_t(self.T, self.R)
+        _check_sizes_agree(self.T, self.O, self.R)
         # FiniteMDP checks T, R, b0 and atol, naming the first bad entry; errors say "P"/"d0"
         # there, so they are re-labelled with this model's field names.
         try:
@@ -168,31 +168,50 @@ class POMDP(TabularModel):
         )
 
 
-def _check_r_against_t(T: Any, R: Any) -> None:
-    """Blame ``R``, not ``T``, when a well-formed ``T`` (dense ``(S, A, S)`` or sparse
-    ``(S*A, S)``) fixes ``S`` and ``A`` and ``R``'s declared shape disagrees with them.
-    (FiniteMDP reads the sizes off ``R`` and would report ``T``'s shape as the mistake.)"""
-    t_shape = getattr(T, "shape", None)
-    if t_shape is None:
+def _declared_shape(x: Any) -> tuple[int, ...] | None:
+    shape = getattr(x, "shape", None)
+    if shape is None:
         try:
-            t_shape = np.shape(T)
-        except ValueError:  # ragged: FiniteMDP reports it
-            return
-    try:
-        r_shape = np.shape(R)
-    except ValueError:
+            shape = np.shape(x)
+        except ValueError:  # ragged: the constructors report it
+            return None
+    return tuple(int(n) for n in shape)
+
+
+def _check_sizes_agree(T: Any, O: Any, R: Any) -> None:  # noqa: E741
+    """Name the right array when ``T``, ``O`` and ``R`` disagree on ``(S, A)``.
+
+    FiniteMDP reads the sizes off ``R`` and would always report ``T`` as the mistake. Here a
+    well-formed ``T`` (dense ``(S, A, S)`` or sparse ``(S*A, S)``) and ``R`` that disagree are
+    judged by ``O`` (shape ``(A, S, n_obs)``): the one ``O`` disagrees with is named; when ``O``
+    agrees with neither, both shapes are named.
+    """
+    t_shape, r_shape, o_shape = _declared_shape(T), _declared_shape(R), _declared_shape(O)
+    if t_shape is None or r_shape is None or len(r_shape) not in (2, 3):
         return
-    t_shape = tuple(int(n) for n in t_shape)
     if sp.issparse(T) and len(t_shape) == 2 and t_shape[1] > 0 and t_shape[0] % t_shape[1] == 0:
-        S, A = t_shape[1], t_shape[0] // t_shape[1]
+        t_sa = (t_shape[1], t_shape[0] // t_shape[1])
     elif not sp.issparse(T) and len(t_shape) == 3 and t_shape[0] == t_shape[2]:
-        S, A = t_shape[0], t_shape[1]
+        t_sa = (t_shape[0], t_shape[1])
     else:
+        return  # a malformed T is reported as T's fault
+    r_sa = r_shape[:2]
+    o_sa = (o_shape[1], o_shape[0]) if o_shape is not None and len(o_shape) == 3 else None
+    S, A = t_sa
+    r_expected = f"expected (S, A) = ({S}, {A}) or (S, A, S) = ({S}, {A}, {S}) from T"
+    if r_sa == t_sa:
+        if len(r_shape) == 3 and r_shape[2] != S:
+            raise InvalidModelError(f"R has shape {r_shape}, {r_expected}")
         return
-    if len(r_shape) not in (2, 3) or r_shape[:2] != (S, A) or (len(r_shape) == 3 and r_shape[2] != S):
-        raise InvalidModelError(
-            f"R has shape {r_shape}, expected (S, A) = ({S}, {A}) or (S, A, S) = ({S}, {A}, {S}) from T"
-        )
+    if o_sa == t_sa:
+        raise InvalidModelError(f"R has shape {r_shape}, {r_expected} and O")
+    if o_sa == r_sa:
+        S, A = r_sa
+        layout = f"(S*A, S) = ({S * A}, {S})" if sp.issparse(T) else f"(S, A, S) = ({S}, {A}, {S})"
+        raise InvalidModelError(f"T has shape {t_shape}, expected {layout} from R and O")
+    raise InvalidModelError(
+        f"T has shape {t_shape} and R has shape {r_shape}: they disagree on (S, A) = {t_sa} vs {r_sa}"
+    )
 
 
 def _relabel(message: str) -> str:
