@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 import theory_rl
 from theory_rl.errors import InvalidArgumentError, InvalidModelError, ParseError, SizeLimitError
-from theory_rl.models import MAX_ATOL, POMDP, FiniteMDP, load
+from theory_rl.models import MAX_ATOL, POMDP, FiniteMDP, load, normalize
 
 
 def small(S=3, A=2, seed=0):
@@ -349,3 +349,32 @@ def test_json_larger_than_the_limit(tmp_path, limit_1mib):
     path.write_text('{"format": "theory_rl.FiniteMDP", "R": [' + "0.1, " * 40_000 + "0.1]}")
     with pytest.raises(SizeLimitError, match="JSON file"):
         load(path)
+
+
+# ----------------------------------------------------------------------------- conversions and helpers
+def test_normalize_checks_sparse_structure_and_sizes(limit_1mib):
+    csr = sp.csr_matrix(np.full((4, 2), 2.0))
+    csr.indptr[1], csr.indptr[2] = csr.indptr[2], csr.indptr[1]
+    with pytest.raises(InvalidModelError, match="P.indptr decreases at row 1"):  # was RuntimeError
+        normalize(csr, n_actions=2)
+    with pytest.raises(InvalidArgumentError, match="n_actions"):
+        normalize(np.ones((2, 2)), n_actions=1.5)
+    with pytest.raises(SizeLimitError, match="copy of P of shape"):
+        normalize(np.broadcast_to(1.0, (300, 2, 300)))
+
+
+def test_to_dense_and_dense_transitions_are_guarded(limit_1mib):
+    S = 400  # dense P would be 2.56 MB
+    sparse = FiniteMDP(sp.identity(S, format="csr"), np.zeros((S, 1)), 0.9)
+    with pytest.raises(SizeLimitError, match=r"to_dense: dense P of shape \(400, 1, 400\)"):
+        sparse.to_dense()
+    pomdp = POMDP(sp.identity(S, format="csr"), np.ones((1, S, 1)), np.zeros((S, 1)), 0.9)
+    with pytest.raises(SizeLimitError, match=r"dense T of shape \(400, 1, 400\)"):
+        pomdp.transition_dense()
+
+
+def test_file_path_and_extension_errors(tmp_path):
+    with pytest.raises(InvalidArgumentError, match="unknown extension"):
+        _model().save(tmp_path / "m.txt")  # was a bare ValueError
+    with pytest.raises(InvalidArgumentError, match="path must be a str"):
+        load(5)

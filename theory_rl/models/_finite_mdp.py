@@ -15,10 +15,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._validation import (
-    as_float_array,
     check_allocation,
     check_finite,
     check_gamma,
+    check_optional_int,
     check_probability_rows,
     check_real,
     check_row_sums,
@@ -135,11 +135,20 @@ def _sparse_kernel(P: Any, S: int, A: int, R_shape: tuple[int, ...]) -> sp.csr_m
         raise InvalidModelError(
             f"sparse P has shape {tuple(P.shape)}, expected (S*A, S) = ({S * A}, {S}) for R of shape {R_shape}"
         )
+    return _checked_csr(P, A)
+
+
+def _checked_csr(P: Any, n_actions: int | None) -> sp.csr_matrix:
+    """Any 2-D scipy.sparse matrix as canonical CSR, after the dtype, structure and size checks
+    (rows are named ``P[s, a, :]`` when ``n_actions`` is given)."""
+    if P.ndim != 2:
+        raise InvalidModelError(f"sparse P must be 2-D (S*A, S), got {P.ndim}-D shape {P.shape}")
     if not _is_real_dtype(P.dtype):
         raise InvalidModelError(f"sparse P must hold real numbers, got dtype {P.dtype}")
+    n_rows, n_cols = (int(n) for n in P.shape)
     fmt = P.format
     if fmt in ("csr", "csc"):
-        n_major, n_minor = (S * A, S) if fmt == "csr" else (S, S * A)
+        n_major, n_minor = (n_rows, n_cols) if fmt == "csr" else (n_cols, n_rows)
         data = np.asarray(P.data)
         if data.ndim != 1:
             raise InvalidModelError(f"sparse P is malformed: P.data must be 1-D, got shape {data.shape}")
@@ -148,7 +157,8 @@ def _sparse_kernel(P: Any, S: int, A: int, R_shape: tuple[int, ...]) -> sp.csr_m
             field, message = problem
             if fmt == "csr" and field == "indices":  # "row r has ..." -> "row r (P[s, a, :]) has ..."
                 r = int(message.split()[1])
-                message = message.replace(f"row {r} ", f"row {r} (P[{r // A}, {r % A}, :]) ", 1)
+                where = f" (P[{r // n_actions}, {r % n_actions}, :])" if n_actions else ""
+                message = message.replace(f"row {r} ", f"row {r}{where} ", 1)
                 raise InvalidModelError(f"sparse P is malformed: {message}")
             raise InvalidModelError(f"sparse P is malformed: P.{field} {message}")
         stored = data.shape[0]
@@ -157,8 +167,8 @@ def _sparse_kernel(P: Any, S: int, A: int, R_shape: tuple[int, ...]) -> sp.csr_m
     # CSR copy (float64 data, int64 indices: 16 B per entry, twice when duplicates are summed)
     # plus indptr and the row sums of the validation (8 B per row each)
     check_allocation(
-        2 * 16 * stored + 3 * 8 * (S * A + 1),
-        f"sparse P of shape ({S * A}, {S}) with {stored} stored entries (CSR copy and row sums)",
+        2 * 16 * stored + 3 * 8 * (n_rows + 1),
+        f"sparse P of shape ({n_rows}, {n_cols}) with {stored} stored entries (CSR copy and row sums)",
     )
     try:
         return _as_csr(P)
@@ -447,6 +457,7 @@ class FiniteMDP(TabularModel):
         if not self.is_sparse:
             return self
         S, A = self.n_states, self.n_actions
+        check_allocation(9 * S * A * S, f"to_dense: dense P of shape ({S}, {A}, {S})")
         return self.replace(P=self.P.toarray().reshape(S, A, S))
 
     def to_sparse(self) -> FiniteMDP:
@@ -472,9 +483,11 @@ class FiniteMDP(TabularModel):
 
         JSON is meant for small models that people read or put under version control.
         """
-        path = os.fspath(path)
+        path = _file_path(path)
         fields = self._fields()
         if path.endswith(".json"):
+            n_numbers = sum(v.size for v in fields.values() if isinstance(v, np.ndarray))
+            check_allocation(40 * n_numbers, f"writing {n_numbers} numbers as JSON (Python lists first)")
             doc = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in fields.items()}
             with open(path, "w", encoding="utf-8") as fh:
                 json.dump(doc, fh)
@@ -482,7 +495,7 @@ class FiniteMDP(TabularModel):
             arrays = {k: np.asarray(v if v is not None else np.zeros(0)) for k, v in fields.items()}
             np.savez_compressed(path, **arrays)
         else:
-            raise ValueError(f"{path}: unknown extension (use .npz or .json)")
+            raise InvalidArgumentError(f"{path}: unknown extension (use .npz or .json)")
 
     def _fields(self) -> dict[str, Any]:
         out: dict[str, Any] = {"format": _FORMAT_NAME, "version": _FORMAT_VERSION}
@@ -542,8 +555,9 @@ def normalize(P: Any, *, n_actions: int | None = None) -> np.ndarray | sp.csr_ma
     InvalidModelError
         If an entry is negative or non-finite, or a row sums to zero (it cannot be normalised).
     """
+    n_actions = check_optional_int(n_actions, "n_actions")
     if sp.issparse(P):
-        csr = _as_csr(P).copy()
+        csr = _checked_csr(P, n_actions).copy()
         check_finite(csr.data, "P.data")
         if csr.nnz and csr.data.min() < 0:
             raise InvalidModelError(f"P.data[{int(np.argmax(csr.data < 0))}] is negative")
@@ -554,7 +568,8 @@ def normalize(P: Any, *, n_actions: int | None = None) -> np.ndarray | sp.csr_ma
             raise InvalidModelError(f"{where} sums to 0 and cannot be normalised")
         csr.data /= np.repeat(sums, np.diff(csr.indptr))
         return csr
-    arr = as_float_array(P, "P")
+    arr = _real_array(P, "P", ndim=tuple(range(1, 33)))
+    check_allocation(8 * arr.size, f"the normalised copy of P of shape {arr.shape}")
     check_finite(arr, "P")
     if arr.size and arr.min() < 0:
         idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(arr < 0)), arr.shape))
@@ -564,6 +579,13 @@ def normalize(P: Any, *, n_actions: int | None = None) -> np.ndarray | sp.csr_ma
         idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(sums == 0)), sums.shape[:-1]))
         raise InvalidModelError(f"P[{', '.join(map(str, idx))}, :] sums to 0 and cannot be normalised")
     return arr / sums
+
+
+def _file_path(path: Any) -> str:
+    try:
+        return os.fspath(path)
+    except TypeError:
+        raise InvalidArgumentError(f"path must be a str or os.PathLike, got {path!r:.80}") from None
 
 
 #: Each stored field: the dtype kind it must have ("real": integers or floats, "int", "bool",
@@ -662,7 +684,7 @@ def load(path: str | os.PathLike[str]) -> FiniteMDP:
     SizeLimitError
         The arrays the file declares need more memory than :func:`theory_rl.max_bytes`.
     """
-    path = os.fspath(path)
+    path = _file_path(path)
     if path.endswith(".json"):
         doc = read_json(path)
         from_json = True

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import check_gamma, check_probability_rows
+from .._validation import check_allocation, check_gamma, check_probability_rows
 from ..errors import InvalidModelError
 from ._finite_mdp import DEFAULT_ATOL, FiniteMDP, TabularModel, _names, _read_only, _real_array
 
@@ -133,6 +133,8 @@ class POMDP(TabularModel):
         A = self.n_actions
         if self.is_sparse:
             return tuple(sp.csr_matrix(self.T[a::A]) for a in range(A))
+        S = self.n_states
+        check_allocation(8 * S * A * S, f"T_a copies for {A} actions, {S} states")
         return tuple(_read_only(np.ascontiguousarray(self.T[:, a, :])) for a in range(A))
 
     @cached_property
@@ -146,7 +148,10 @@ class POMDP(TabularModel):
     def transition_dense(self) -> np.ndarray:
         """``T`` as a dense ``(S, A, S)`` array (a view when stored dense)."""
         S, A = self.n_states, self.n_actions
-        return self.T.toarray().reshape(S, A, S) if self.is_sparse else self.T
+        if not self.is_sparse:
+            return self.T
+        check_allocation(8 * S * A * S, f"dense T of shape ({S}, {A}, {S})")
+        return self.T.toarray().reshape(S, A, S)
 
     # ------------------------------------------------------------------ conversions
     def to_dense(self) -> POMDP:
