@@ -85,3 +85,16 @@ def test_make_cormab_options(domain, kwargs, message):
 def test_path_with_a_given_graph_still_works():
     model = make_cormab("path", 4, 1, graph=nx.path_graph(4), seed=0)
     assert model.n_actions == 4 and model.horizon == 20
+
+
+def test_env_p_one_and_model_are_checked():
+    from theory_rl.combinatorial import CoRMABEnv
+    from theory_rl.errors import InvalidArgumentError
+
+    model = _model()
+    with pytest.raises(InvalidArgumentError, match="p_one"):
+        CoRMABEnv(model, p_one="x")
+    with pytest.raises(InvalidArgumentError, match="p_one"):
+        model.initial_state(0, p_one=1.5)  # silently all ones before
+    with pytest.raises(InvalidModelError, match="needs a CoRMAB model"):
+        CoRMABEnv(None)

@@ -23,7 +23,14 @@ from typing import Any
 import numpy as np
 
 from .._result import ResultMixin
-from .._validation import as_float_array, check_allocation, check_finite, check_gamma, rng_from_seed
+from .._validation import (
+    as_float_array,
+    check_allocation,
+    check_finite,
+    check_gamma,
+    check_probability,
+    rng_from_seed,
+)
 from ..errors import InvalidModelError
 from ._constraints import Budget, Path, _model_int, capacity_instance, matching_instance, metro_graph
 
@@ -211,6 +218,7 @@ class CoRMAB(ResultMixin):
 
     def initial_state(self, seed: Any = None, *, p_one: float = 0.2) -> np.ndarray:
         """Evaluation starts: each arm at level 1 w.p. ``p_one`` (0.2; training uses 0.5), else 0."""
+        p_one = check_probability(p_one, "p_one")
         return (rng_from_seed(seed).random(self.n_arms) < p_one).astype(np.int64)
 
     def to_finite_mdp(self) -> tuple[Any, np.ndarray, np.ndarray]:
@@ -355,6 +363,11 @@ class CoRMABEnv:
     state: np.ndarray | None = field(default=None, init=False)
     t: int = field(default=0, init=False)
     _rng: np.random.Generator = field(default_factory=np.random.default_rng, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.model, CoRMAB):
+            raise InvalidModelError(f"CoRMABEnv needs a CoRMAB model, got {type(self.model).__name__}")
+        self.p_one = check_probability(self.p_one, "p_one")
 
     @property
     def observation_space(self) -> Any:

@@ -427,6 +427,7 @@ class SARectFinite(UncertaintySet):
 
     def enumerate_kernels(self, *, limit: int = 4096) -> list[np.ndarray]:
         """All ``K^(S*A)`` kernels of the set (raises beyond ``limit``)."""
+        limit = check_int(limit, "limit")
         C = np.asarray(self.candidates, dtype=float)
         S, A, K, _ = C.shape
         total = K ** (S * A)
