@@ -378,3 +378,30 @@ def test_file_path_and_extension_errors(tmp_path):
         _model().save(tmp_path / "m.txt")  # was a bare ValueError
     with pytest.raises(InvalidArgumentError, match="path must be a str"):
         load(5)
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".json"])
+@pytest.mark.parametrize("field, value, message", [
+    ("d0", [0.5, 0.5], r"has shape \(2,\), expected \(4,\)"),
+    ("action_mask", [[True, True]], r"has shape \(1, 2\), expected \(4, 2\)"),
+    ("state_names", ["a", "b"], r"has shape \(2,\), expected \(4,\)"),
+    ("P", np.full((4, 3, 4), 0.25), r"has shape \(4, 3, 4\), expected \(4, 2, 4\)"),
+    ("R", np.zeros((4, 2, 3)), r"has shape \(4, 2, 3\), expected \(S, A\) or \(S, A, S\)"),
+])
+def test_field_shapes_are_checked_against_r(tmp_path, suffix, field, value, message):
+    path = tmp_path / f"m{suffix}"
+    _model().save(path)
+    if suffix == ".npz":
+        _rewrite_npz(path, **{field: value})
+    else:
+        _rewrite_json(path, **{field: np.asarray(value).tolist()})
+    with pytest.raises(ParseError, match=f"field '{field}': {message}"):
+        load(path)
+
+
+def test_sparse_shape_is_checked_against_r(tmp_path):
+    path = tmp_path / "m.npz"
+    _model(sparse=True).save(path)
+    _rewrite_npz(path, P_shape=[8, 8])
+    with pytest.raises(ParseError, match=r"field 'P_shape': declares \(8, 8\), expected \(8, 4\)"):
+        load(path)

@@ -664,6 +664,23 @@ def _file_kernel(get: Any, keys: set[str], path: str) -> Any:
     return sp.csr_matrix((data, get("P_indices"), get("P_indptr")), shape=(n_rows, n_cols))
 
 
+def _file_shapes(P: Any, R: np.ndarray, fields: dict[str, Any], path: str) -> None:
+    """Every stored array against the sizes ``S, A`` that ``R`` declares (``ParseError`` naming
+    the field; the values are then the constructor's to check)."""
+    S, A = R.shape[:2]
+    expected = {"P": (S, A, S), "P_shape": (S * A, S), "d0": (S,), "action_mask": (S, A),
+                "state_names": (S,), "action_names": (A,)}
+    if R.ndim == 3 and R.shape[2] != S:
+        raise ParseError(f"has shape {R.shape}, expected (S, A) or (S, A, S)", file=path, field="R")
+    shapes = {"P_shape" if sp.issparse(P) else "P": P.shape}
+    shapes.update({k: v.shape for k, v in fields.items() if isinstance(v, np.ndarray)})
+    for key, shape in shapes.items():
+        if tuple(shape) != expected[key]:
+            what = "declares" if key == "P_shape" else "has shape"
+            raise ParseError(f"{what} {tuple(shape)}, expected {expected[key]} from R of shape {R.shape}",
+                             file=path, field=key)
+
+
 def load(path: str | os.PathLike[str]) -> FiniteMDP:
     """Read a :class:`FiniteMDP` from a ``.npz`` or ``.json`` file written by :meth:`FiniteMDP.save`.
 
@@ -708,20 +725,12 @@ def load(path: str | os.PathLike[str]) -> FiniteMDP:
         raise ParseError(f"unknown version {version!r} (this library reads version {_FORMAT_VERSION})",
                          file=path, field="version")
     P = _file_kernel(get, keys, path)
-    R, gamma = get("R"), get("gamma")
-    atol = get("atol")
+    R = get("R")
+    fields = {key: get(key) for key in ("d0", "horizon", "action_mask", "state_names", "action_names", "atol")}
+    _file_shapes(P, R, fields, path)
+    atol = fields.pop("atol")
     try:
-        return FiniteMDP(
-            P=P,
-            R=R,
-            gamma=gamma,
-            d0=get("d0"),
-            horizon=get("horizon"),
-            action_mask=get("action_mask"),
-            state_names=get("state_names"),
-            action_names=get("action_names"),
-            atol=DEFAULT_ATOL if atol is None else atol,
-        )
+        return FiniteMDP(P=P, R=R, gamma=get("gamma"), atol=DEFAULT_ATOL if atol is None else atol, **fields)
     except InvalidModelError as exc:
         raise InvalidModelError(f"{path}: {exc}") from None
     except InvalidArgumentError as exc:
