@@ -98,6 +98,14 @@ def test_complex_bool_and_3d_sparse_kernels_are_refused():
         FiniteMDP(sp.coo_array(np.ones((1, 1, 1))), np.zeros((1, 1)), 0.9)
 
 
+def test_malformed_csc_kernel_names_columns():
+    P, R = small()
+    csc = sp.csc_matrix(P.reshape(6, 3))
+    csc.indices[0] = 6
+    with pytest.raises(InvalidModelError, match=r"column 0 has row index 6 outside \[0, 6\)"):
+        FiniteMDP(csc, R, 0.9)
+
+
 def test_csc_and_coo_kernels_still_work():
     P, R = small()
     dense = FiniteMDP(P, R, 0.9)

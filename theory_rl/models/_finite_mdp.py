@@ -87,7 +87,9 @@ def _real_array(x: Any, name: str, *, ndim: tuple[int, ...]) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.float64)
 
 
-def _compressed_problem(indptr: Any, indices: Any, n_major: int, n_minor: int, n_stored: int) -> tuple[str, str] | None:
+def _compressed_problem(
+    indptr: Any, indices: Any, n_major: int, n_minor: int, n_stored: int, *, major: str = "row"
+) -> tuple[str, str] | None:
     """The first structural defect of compressed sparse arrays, as ``(field, message)``, or ``None``.
 
     ``indptr`` must be an integer array of length ``n_major + 1`` that starts at 0, never
@@ -111,13 +113,14 @@ def _compressed_problem(indptr: Any, indices: Any, n_major: int, n_minor: int, n
     steps = np.diff(indptr)
     if steps.size and steps.min() < 0:
         r = int(np.argmax(steps < 0))
-        return "indptr", f"decreases at row {r}: indptr[{r + 1}] = {int(indptr[r + 1])} < indptr[{r}] = {int(indptr[r])}"
+        return "indptr", f"decreases at {major} {r}: indptr[{r + 1}] = {int(indptr[r + 1])} < indptr[{r}] = {int(indptr[r])}"
     if int(indptr[-1]) != n_stored:
         return "indptr", f"ends at {int(indptr[-1])}, expected {n_stored} (the number of stored values)"
     if indices.size and (indices.min() < 0 or indices.max() >= n_minor):
         k = int(np.argmax((indices < 0) | (indices >= n_minor)))
         r = int(np.searchsorted(indptr, k, side="right") - 1)
-        return "indices", f"row {r} has column index {int(indices[k])} outside [0, {n_minor})"
+        minor = "column" if major == "row" else "row"
+        return "indices", f"{major} {r} has {minor} index {int(indices[k])} outside [0, {n_minor})"
     return None
 
 
@@ -152,7 +155,8 @@ def _checked_csr(P: Any, n_actions: int | None) -> sp.csr_matrix:
         data = np.asarray(P.data)
         if data.ndim != 1:
             raise InvalidModelError(f"sparse P is malformed: P.data must be 1-D, got shape {data.shape}")
-        problem = _compressed_problem(P.indptr, P.indices, n_major, n_minor, data.shape[0])
+        problem = _compressed_problem(P.indptr, P.indices, n_major, n_minor, data.shape[0],
+                                      major="row" if fmt == "csr" else "column")
         if problem is not None:
             field, message = problem
             if fmt == "csr" and field == "indices":  # "row r has ..." -> "row r (P[s, a, :]) has ..."
