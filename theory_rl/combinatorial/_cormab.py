@@ -312,6 +312,9 @@ def make_cormab(domain: str, n_arms: int, budget: int, *, seed: Any = None, n_in
     ``N = n_interventions`` types, default ``J // 2``, ``sum a = B``), ``"path"`` (a
     :func:`metro_graph` of ``J`` stations unless ``graph`` is given; ``source`` defaults to the
     first node), ``"matching"``, ``"capacity"``. Arm parameters follow section 2.3 of the spec notes.
+    An instance whose data is estimated above :func:`theory_rl.max_bytes` (``80 J`` bytes plus the
+    quadratic terms of the coupling and the path constraint) raises
+    :class:`~theory_rl.errors.SizeLimitError` before anything is drawn.
     """
     if isinstance(n_arms, bool) or not isinstance(n_arms, (int, np.integer)) or n_arms < 1:
         raise InvalidModelError(f"n_arms = {n_arms!r} must be an integer >= 1")

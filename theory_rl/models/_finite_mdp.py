@@ -328,14 +328,24 @@ class FiniteMDP(TabularModel):
         ``True`` where the action is available. Every state needs at least one. Rows of ``P``
         for unavailable actions may be all zero.
     state_names, action_names : sequence of str, optional
-        Labels used when printing.
+        Labels used when printing (a list, tuple or 1-D array of strings; a single string is
+        refused, not split into characters).
     atol : float
-        Tolerance for the row-sum check (default ``1e-8``).
+        Tolerance for the row-sum check (default ``1e-8``, at most :data:`MAX_ATOL` ``= 1e-3``).
 
     Raises
     ------
     InvalidModelError
-        Naming the first offending entry, e.g. ``P[3, 1, :] sums to 0.97 (expected 1 within 1e-08)``.
+        Naming the first offending entry, e.g. ``P[3, 1, :] sums to 0.97 (expected 1 within 1e-08)``;
+        for sparse ``P`` also a malformed structure (``indptr`` decreasing, not starting at 0 or
+        not ending at the number of stored values; column indices out of range), a non-real
+        dtype (complex values are refused, not truncated) or a shape other than ``(S*A, S)``.
+    InvalidArgumentError
+        ``atol`` outside ``[0, MAX_ATOL]``, names that are not a sequence of strings.
+    SizeLimitError
+        A copy or temporary estimated above :func:`theory_rl.max_bytes` (a float64 copy of a
+        non-float64 or zero-stride ``P``, the CSR copy of a sparse ``P``, the reduction of
+        ``R[s, a, s']``), refused before it is made; see ``docs/limits.md``.
 
     Notes
     -----

@@ -46,12 +46,14 @@ class POMDP(TabularModel):
     state_names, action_names, observation_names : sequence of str, optional
         Labels (the names in a ``.POMDP`` file).
     atol : float
-        Tolerance of the row-sum checks (default ``1e-8``).
+        Tolerance of the row-sum checks (default ``1e-8``, at most ``MAX_ATOL = 1e-3``).
 
     Raises
     ------
     InvalidModelError
         Naming the first offending entry, e.g. ``O[1, 3, :] sums to 0.9 (expected 1 within 1e-08)``.
+    SizeLimitError
+        As :class:`FiniteMDP`, and for the float64 copy of ``O`` (see ``docs/limits.md``).
 
     Notes
     -----

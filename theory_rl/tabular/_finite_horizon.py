@@ -44,6 +44,12 @@ def backward_induction(
     Solution
         ``v`` of shape ``(H+1, S)``, ``q`` of shape ``(H, S, A)``, ``policy`` of shape
         ``(H, S)``: row ``t`` is the decision rule at epoch ``t``.
+
+    Raises
+    ------
+    SizeLimitError
+        When ``v``, ``q`` and the policy (``8 ((H+1) S + H S A + H S)`` bytes) exceed
+        :func:`theory_rl.max_bytes`, before they are allocated.
     """
     H = mdp.horizon if horizon is None else horizon
     if H is None or isinstance(H, bool) or not isinstance(H, (int, np.integer)) or H < 1:
