@@ -18,6 +18,7 @@ import json
 import math
 import os
 import re
+import tokenize
 import zipfile
 import zlib
 from typing import Any
@@ -116,8 +117,8 @@ def _npy_header(fh: Any, path: str, key: str) -> tuple[tuple[int, ...], bool, np
             raise ParseError(f".npy format version {version} is not supported (1.0 or 2.0)", file=path, field=key)
     except ParseError:
         raise
-    except (ValueError, TypeError, SyntaxError, OverflowError, EOFError, OSError,
-            zipfile.BadZipFile, zlib.error) as exc:
+    except (ValueError, TypeError, SyntaxError, OverflowError, EOFError, OSError, RecursionError,
+            tokenize.TokenError, zipfile.BadZipFile, zlib.error) as exc:  # numpy tokenizes old headers
         raise ParseError(f"malformed .npy header: {exc}", file=path, field=key) from None
     if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
         raise ParseError(f"refused to load dtype {dtype} (object and structured arrays are never unpickled)",
