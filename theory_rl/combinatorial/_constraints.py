@@ -28,8 +28,16 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import maximum_bipartite_matching
 
-from .._validation import as_float_array, first_index, format_index, rng_from_seed
-from ..errors import InvalidModelError
+from .._validation import (
+    as_float_array,
+    check_bool,
+    check_int,
+    check_optional_int,
+    first_index,
+    format_index,
+    rng_from_seed,
+)
+from ..errors import InvalidArgumentError, InvalidModelError
 from ._mip import FAST_HIGHS_OPTIONS, LIGHT_ROOT_HIGHS_OPTIONS, MipModel
 
 __all__ = [
@@ -61,6 +69,24 @@ def _as_integers(values: Any, name: str) -> np.ndarray:
         idx = first_index(bad)
         raise InvalidModelError(f"{format_index(name, idx)} = {float(arr[idx]):g} is not a whole number")
     return arr.astype(np.int64)
+
+
+def _model_int(value: Any, name: str, *, minimum: int = 1, optional: bool = False) -> int | None:
+    """:func:`~theory_rl._validation.check_int` for a field of a model or feasible set: its
+    message, raised as :class:`InvalidModelError` like every other error of this family's
+    constructors."""
+    try:
+        return (check_optional_int if optional else check_int)(value, name, minimum=minimum)
+    except InvalidArgumentError as exc:
+        raise InvalidModelError(str(exc)) from None
+
+
+def _model_bool(value: Any, name: str) -> bool:
+    """:func:`~theory_rl._validation.check_bool` raising :class:`InvalidModelError` ("no" is not True)."""
+    try:
+        return check_bool(value, name)
+    except InvalidArgumentError as exc:
+        raise InvalidModelError(str(exc)) from None
 
 
 def _check_budget(budget: Any, n: int) -> int:
@@ -136,10 +162,11 @@ class Budget(_Base):
 
     def __post_init__(self) -> None:
         _check_budget(self.budget, self.n_actions)
+        object.__setattr__(self, "equality", _model_bool(self.equality, "equality"))
+        # 2.5 was accepted (and a later arange/zeros failed or truncated)
+        object.__setattr__(self, "n_actions", _model_int(self.n_actions, "n_actions", optional=True))
         if self.n_actions is None:
             return
-        if self.n_actions < 1:
-            raise InvalidModelError(f"n_actions = {self.n_actions} must be >= 1")
         if self.equality and self.budget > self.n_actions:
             raise InvalidModelError(f"equality budget B = {self.budget} exceeds N = {self.n_actions}: infeasible")
 
@@ -185,10 +212,9 @@ def metro_graph(n_stations: int, *, n_lines: int | None = None, seed: Any = None
     (mostly 2, up to about 6 at interchanges), like a real metro map. Any networkx graph works
     with :class:`Path`; this is only the default instance.
     """
-    if n_stations < 2:
-        raise InvalidModelError(f"n_stations = {n_stations} must be >= 2")
+    n_stations = _model_int(n_stations, "n_stations", minimum=2)
+    n_lines = _model_int(n_lines, "n_lines", optional=True) or max(2, n_stations // 7)
     rng = rng_from_seed(seed)
-    n_lines = n_lines if n_lines is not None else max(2, n_stations // 7)
     pos = rng.uniform(0.0, 1.0, size=(n_stations, 2))
     g = nx.Graph()
     for v in range(n_stations):
@@ -550,6 +576,9 @@ def matching_instance(n_arms: int, budget: int, *, n_slots: int = 5, seed: Any =
     """The paper's scheduling instance: ``W = B`` workers, ``K = 5`` slots; each arm is available
     in 2 distinct slots and each worker in 3, drawn with skewed slot probabilities (slot ``k``
     has weight proportional to ``k + 1``, our choice: the paper's exact weights are not given)."""
+    n_arms = _model_int(n_arms, "n_arms")
+    budget = _check_budget(budget, n_arms)
+    n_slots = _model_int(n_slots, "n_slots")
     rng = rng_from_seed(seed)
     weights = np.arange(1, n_slots + 1, dtype=float)
     weights /= weights.sum()
@@ -593,12 +622,17 @@ class Matching(_Base):
     per_arm: int = 2
 
     def __post_init__(self) -> None:
+        for name in ("arm_slots", "worker_slots"):  # 0.5 or 2 were cast to True
+            raw = np.asarray(getattr(self, name))
+            if raw.dtype != bool and not (raw.dtype.kind in "iuf" and np.isin(raw, (0, 1)).all()):
+                raise InvalidModelError(f"{name} must be boolean (or 0/1), got dtype {raw.dtype}")
         arm = np.asarray(self.arm_slots, dtype=bool)
         wrk = np.asarray(self.worker_slots, dtype=bool)
         if arm.ndim != 2 or wrk.ndim != 2 or arm.shape[1] != wrk.shape[1]:
             raise InvalidModelError(
                 f"arm_slots (J, K) and worker_slots (W, K) must share K; got {arm.shape} and {wrk.shape}")
         _check_budget(self.budget, arm.shape[0])
+        object.__setattr__(self, "per_arm", _model_int(self.per_arm, "per_arm"))
         object.__setattr__(self, "arm_slots", arm)
         object.__setattr__(self, "worker_slots", wrk)
 
@@ -684,6 +718,8 @@ class Matching(_Base):
 def capacity_instance(n_arms: int, budget: int, *, seed: Any = None) -> Capacity:
     """The paper's capacity instance: ``W = B`` workers with capacities in ``{2..7}`` and arm
     costs in ``{2..6}``, uniform."""
+    n_arms = _model_int(n_arms, "n_arms")
+    budget = _check_budget(budget, n_arms)
     rng = rng_from_seed(seed)
     return Capacity(rng.integers(2, 7, size=n_arms), rng.integers(2, 8, size=max(1, budget)), budget)
 
@@ -736,6 +772,7 @@ class Capacity(_Base):
         if (caps < 0).any():
             raise InvalidModelError(f"capacities[{int(np.argmax(caps < 0))}] is negative")
         _check_budget(self.budget, len(costs))
+        object.__setattr__(self, "single_assignment", _model_bool(self.single_assignment, "single_assignment"))
         object.__setattr__(self, "costs", costs)
         object.__setattr__(self, "capacities", caps)
 

@@ -23,9 +23,16 @@ from typing import Any
 import numpy as np
 
 from .._result import ResultMixin
-from .._validation import as_float_array, check_finite, check_gamma, rng_from_seed
+from .._validation import (
+    as_float_array,
+    check_allocation,
+    check_finite,
+    check_gamma,
+    check_probability,
+    rng_from_seed,
+)
 from ..errors import InvalidModelError
-from ._constraints import Budget, Path, capacity_instance, matching_instance, metro_graph
+from ._constraints import Budget, Path, _model_int, capacity_instance, matching_instance, metro_graph
 
 __all__ = ["CoRMAB", "CoRMABEnv", "SigmoidCoupling", "make_cormab", "N_LEVELS"]
 
@@ -42,6 +49,18 @@ def _as_state(state: Any, n_arms: int) -> np.ndarray:
         j = int(np.flatnonzero(bad)[0])
         raise InvalidModelError(f"state[{j}] = {s[j]:g} is not a level in {{0, ..., {N_LEVELS - 1}}}")
     return s.astype(np.int64)
+
+
+def _check_constraint(constraint: Any) -> int:
+    """The action dimension ``N`` of a feasible-set object (Budget, Path, Matching, Capacity or
+    a user object with ``n_actions`` and ``is_feasible``)."""
+    n = getattr(constraint, "n_actions", None)
+    if n is None or not callable(getattr(constraint, "is_feasible", None)):
+        raise InvalidModelError(
+            "constraint must be a Budget, Path, Matching, Capacity or an object with n_actions and "
+            f"is_feasible(action, certificate), got {constraint!r:.80}"
+        )
+    return _model_int(n, "constraint.n_actions")
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -149,14 +168,18 @@ class CoRMAB(ResultMixin):
                 raise InvalidModelError(f"{name}[{int(np.argmax(bad))}] = {p[bad][0]!r} is not a probability")
             object.__setattr__(self, name, p)
         object.__setattr__(self, "gamma", check_gamma(self.gamma))
-        if self.coupling is None and self.constraint.n_actions != R.shape[0]:
-            raise InvalidModelError(f"constraint has {self.constraint.n_actions} actions but there are "
+        N = _check_constraint(self.constraint)
+        if self.coupling is not None and not isinstance(self.coupling, SigmoidCoupling):
+            raise InvalidModelError(f"coupling must be a SigmoidCoupling or None, got {self.coupling!r:.80}")
+        if self.coupling is None and N != R.shape[0]:
+            raise InvalidModelError(f"constraint has {N} actions but there are "
                                     f"{R.shape[0]} arms (only a coupling allows N != J)")
-        if self.coupling is not None and self.coupling.weights.shape != (R.shape[0], self.constraint.n_actions):
+        if self.coupling is not None and self.coupling.weights.shape != (R.shape[0], N):
             raise InvalidModelError(f"coupling weights must have shape (J, N) = ({R.shape[0]}, "
-                                    f"{self.constraint.n_actions}), got {self.coupling.weights.shape}")
-        if int(self.horizon) < 1:
-            raise InvalidModelError(f"horizon = {self.horizon} must be >= 1")
+                                    f"{N}), got {self.coupling.weights.shape}")
+        object.__setattr__(self, "horizon", _model_int(self.horizon, "horizon"))  # 'x' and 2.5 were accepted
+        if not isinstance(self.domain, str):
+            raise InvalidModelError(f"domain must be a string label, got {self.domain!r:.80}")
 
     @property
     def n_arms(self) -> int:
@@ -195,6 +218,7 @@ class CoRMAB(ResultMixin):
 
     def initial_state(self, seed: Any = None, *, p_one: float = 0.2) -> np.ndarray:
         """Evaluation starts: each arm at level 1 w.p. ``p_one`` (0.2; training uses 0.5), else 0."""
+        p_one = check_probability(p_one, "p_one")
         return (rng_from_seed(seed).random(self.n_arms) < p_one).astype(np.int64)
 
     def to_finite_mdp(self) -> tuple[Any, np.ndarray, np.ndarray]:
@@ -213,6 +237,8 @@ class CoRMAB(ResultMixin):
         states = np.array(list(itertools.product(range(N_LEVELS), repeat=J)), dtype=np.int64)
         actions = self.constraint.enumerate_feasible()
         S, A = len(states), len(actions)
+        # P (S, A, S) and the per-arm kernel (S, A, J, 4), both float64
+        check_allocation(8 * S * A * (S + N_LEVELS * J), f"the joint MDP of J = {J} arms: P of shape ({S}, {A}, {S})")
         up = np.minimum(states + 1, N_LEVELS - 1)
         down = np.maximum(states - 1, 0)
         p = self.up_probability(actions)  # (A, J)
@@ -257,6 +283,27 @@ def _sigmoid_coupling(J: int, N: int, rng: np.random.Generator, *, weight: float
     return SigmoidCoupling(W, alpha, beta, x0, np.zeros(J))
 
 
+_DOMAINS = ("budget", "interventions", "path", "matching", "capacity")
+
+
+def _instance_bytes(domain: str, J: int, B: int, N: int, new_graph: bool) -> int:
+    """Memory a :func:`make_cormab` instance takes, from the declared sizes: the arm parameters
+    (rewards (J, 4), two probabilities and draws: about 80 B per arm) plus the constraint's data.
+    Quadratic terms: the coupling weights (J, N) and their validated copy; the metro graph's
+    corridor distances (J, J/7 lines) and, for a path, the all-pairs distance matrix (J, J) with
+    networkx's all-pairs dictionaries (about 100 B per pair)."""
+    nbytes = 80 * J
+    if domain == "interventions":
+        nbytes += 16 * J * N
+    elif domain == "path":
+        nbytes += 128 * J * J + (16 * J * max(2, J // 7) if new_graph else 0)
+    elif domain == "matching":
+        nbytes += 8 * J + 8 * max(1, B)
+    elif domain == "capacity":
+        nbytes += 16 * J + 16 * max(1, B)
+    return nbytes
+
+
 def make_cormab(domain: str, n_arms: int, budget: int, *, seed: Any = None, n_interventions: int | None = None,
                 graph: Any = None, source: Any = None, gamma: float = 0.99, horizon: int = 20) -> CoRMAB:
     """A random instance of one of the paper's domains.
@@ -265,13 +312,21 @@ def make_cormab(domain: str, n_arms: int, budget: int, *, seed: Any = None, n_in
     ``N = n_interventions`` types, default ``J // 2``, ``sum a = B``), ``"path"`` (a
     :func:`metro_graph` of ``J`` stations unless ``graph`` is given; ``source`` defaults to the
     first node), ``"matching"``, ``"capacity"``. Arm parameters follow section 2.3 of the spec notes.
+    An instance whose data is estimated above :func:`theory_rl.max_bytes` (``80 J`` bytes plus the
+    quadratic terms of the coupling and the path constraint) raises
+    :class:`~theory_rl.errors.SizeLimitError` before anything is drawn.
     """
     if isinstance(n_arms, bool) or not isinstance(n_arms, (int, np.integer)) or n_arms < 1:
         raise InvalidModelError(f"n_arms = {n_arms!r} must be an integer >= 1")
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 0:
         raise InvalidModelError(f"budget = {budget!r} must be an integer >= 0")
-    rng = rng_from_seed(seed)
+    if not isinstance(domain, str) or domain not in _DOMAINS:
+        raise InvalidModelError(f"domain = {domain!r}: expected budget, interventions, path, matching or capacity")
     J, B = int(n_arms), int(budget)
+    N = _model_int(n_interventions, "n_interventions", optional=True) or max(1, J // 2)
+    check_allocation(_instance_bytes(domain, J, B, N, graph is None),
+                     f"make_cormab({domain!r}, n_arms={J}, budget={B}): arm parameters and constraint data")
+    rng = rng_from_seed(seed)
     R = _arm_rewards(J, B, rng)
     p0 = rng.uniform(0.0, 0.2, J)
     p1 = rng.uniform(0.7, 0.9, J)
@@ -279,7 +334,6 @@ def make_cormab(domain: str, n_arms: int, budget: int, *, seed: Any = None, n_in
     if domain == "budget":
         constraint: Any = Budget(B, J)
     elif domain == "interventions":
-        N = int(n_interventions) if n_interventions is not None else max(1, J // 2)
         coupling = _sigmoid_coupling(J, N, rng)
         constraint = Budget(B, N, equality=True)
     elif domain == "path":
@@ -289,10 +343,8 @@ def make_cormab(domain: str, n_arms: int, budget: int, *, seed: Any = None, n_in
         constraint = Path(g, list(g.nodes)[0] if source is None else source, B)
     elif domain == "matching":
         constraint = matching_instance(J, B, seed=rng)
-    elif domain == "capacity":
-        constraint = capacity_instance(J, B, seed=rng)
     else:
-        raise InvalidModelError(f"domain = {domain!r}: expected budget, interventions, path, matching or capacity")
+        constraint = capacity_instance(J, B, seed=rng)
     return CoRMAB(R, p0, p1, constraint, coupling, gamma=gamma, horizon=horizon, domain=domain)
 
 
@@ -314,6 +366,11 @@ class CoRMABEnv:
     state: np.ndarray | None = field(default=None, init=False)
     t: int = field(default=0, init=False)
     _rng: np.random.Generator = field(default_factory=np.random.default_rng, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.model, CoRMAB):
+            raise InvalidModelError(f"CoRMABEnv needs a CoRMAB model, got {type(self.model).__name__}")
+        self.p_one = check_probability(self.p_one, "p_one")
 
     @property
     def observation_space(self) -> Any:

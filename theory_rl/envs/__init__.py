@@ -10,7 +10,10 @@ for gymnasium's toy-text environments, and the neural methods' gymnasium environ
 from a string such as ``"gridworld:n_rows=10,n_cols=10"`` (the command line and the sweep tasks
 use it). Every generator is vectorised (no Python loop over states), every random one
 takes ``seed`` (an int or a ``numpy.random.Generator``), and bad arguments raise
-:class:`~theory_rl.errors.InvalidModelError` naming the argument.
+:class:`~theory_rl.errors.InvalidArgumentError` (or :class:`~theory_rl.errors.InvalidModelError`
+for model data) naming the argument. A model whose construction is estimated above
+:func:`theory_rl.max_bytes` is refused with :class:`~theory_rl.errors.SizeLimitError` before
+anything is drawn (``docs/limits.md``).
 """
 
 from ._classic import chain, forest, river_swim

@@ -7,7 +7,7 @@ import scipy.sparse as sp
 
 from .._validation import check_int, check_probability, check_real, check_sparse
 from ..models import FiniteMDP
-from ._common import build_mdp, csr_kernel, use_sparse
+from ._common import build_mdp, check_model_size, csr_kernel, use_sparse
 
 __all__ = ["forest", "river_swim", "chain"]
 
@@ -72,6 +72,7 @@ def forest(
     r2 = check_real(r2, "r2")
     p = check_probability(p, "p")
     sparse = use_sparse(check_sparse(sparse), S, 1000)
+    check_model_size("forest", S, 2, sparse=sparse, entries_per_row=2)
     # CSR built directly: row 2s (wait) holds columns [0, min(s+1, S-1)], row 2s+1 (cut) column 0.
     idx = np.int32 if 3 * S < 2**31 - 1 else np.int64
     s = np.arange(S, dtype=idx)
@@ -131,6 +132,7 @@ def river_swim(n_states: int = 6, *, gamma: float = 0.95) -> FiniteMDP:
     the probabilities and rewards above).
     """
     n = check_int(n_states, "n_states", minimum=2)
+    check_model_size("river_swim", n, 2, sparse=False, entries_per_row=2)
     s = np.arange(n, dtype=np.int64)
     left = 2 * s
     right = 2 * s + 1
@@ -192,6 +194,7 @@ def chain(n_states: int = 5, *, gamma: float = 0.99, slip: float = 0.2) -> Finit
     """
     n = check_int(n_states, "n_states", minimum=2)
     slip = check_probability(slip, "slip")
+    check_model_size("chain", n, 2, sparse=False, entries_per_row=2)
     s = np.arange(n, dtype=np.int64)
     ahead = np.minimum(s + 1, n - 1)
     zeros = np.zeros(n, np.int64)

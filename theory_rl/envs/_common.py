@@ -7,15 +7,37 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .._validation import check_allocation
 from ..models import FiniteMDP
 
 __all__ = [
+    "check_model_size",
     "use_sparse",
     "sample_distinct",
     "sample_simplex",
     "csr_kernel",
     "build_mdp",
 ]
+
+
+def check_model_size(what: str, n_states: int, n_actions: int, *, sparse: bool, entries_per_row: int,
+                     bytes_per_entry: int = 40) -> None:
+    """Refuse a model whose construction is estimated above :func:`theory_rl.max_bytes`, before
+    anything is drawn or allocated.
+
+    The estimate, from the declared sizes with Python integers (no overflow): the sparse build
+    (coordinate triplets or sampled supports and weights, then the CSR copy) takes about
+    ``bytes_per_entry`` bytes per stored entry, ``S*A*entries_per_row`` of them, plus 32 bytes
+    per row (indptr, rewards, row sums); a dense ``P`` adds ``8*S*A*S`` bytes and its validation
+    ``S*A*S`` more (a boolean mask on the error path).
+    """
+    rows = n_states * n_actions
+    nbytes = bytes_per_entry * rows * entries_per_row + 32 * rows
+    layout = f"sparse P ({rows} x {n_states}, {entries_per_row} entries per row)"
+    if not sparse:
+        nbytes += 9 * rows * n_states
+        layout = f"dense P of shape ({n_states}, {n_actions}, {n_states})"
+    check_allocation(nbytes, f"{what} with S = {n_states}, A = {n_actions}: {layout}")
 
 
 def use_sparse(sparse: bool | None, n_states: int, threshold: int) -> bool:

@@ -10,7 +10,7 @@ import numpy as np
 from .._validation import check_gamma, check_int, check_probability, check_real, check_sparse
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
-from ._common import build_mdp, csr_kernel, use_sparse
+from ._common import build_mdp, check_model_size, csr_kernel, use_sparse
 
 __all__ = ["gridworld", "sutton_barto_gridworld", "cliff_walking"]
 
@@ -152,6 +152,7 @@ def gridworld(
     step_reward = check_real(step_reward, "step_reward")
     goal_reward = check_real(goal_reward, "goal_reward")
     sparse = use_sparse(check_sparse(sparse), S, 2000)
+    check_model_size("gridworld", S, 4, sparse=sparse, entries_per_row=5)
     goals = _cells((R_ - 1, C_ - 1) if goal is None else goal, "goal", R_, C_)
     walls = np.zeros((R_, C_), bool) if obstacles is None else _cells(obstacles, "obstacles", R_, C_)
     if (goals & walls).any():

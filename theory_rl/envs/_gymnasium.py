@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_sparse
-from ..errors import DependencyNotInstalled, InvalidModelError
+from ..errors import DependencyNotInstalled, InvalidArgumentError, InvalidModelError
 from ..models import FiniteMDP
-from ._common import build_mdp, csr_kernel, use_sparse
+from ._common import build_mdp, check_model_size, csr_kernel, use_sparse
 
 __all__ = ["from_gymnasium"]
 
@@ -81,7 +81,10 @@ def from_gymnasium(env: Any, *, gamma: float = 0.99, sparse: bool | None = None)
         raise DependencyNotInstalled("gymnasium", "gym") from None
     sparse = check_sparse(sparse)
     if isinstance(env, str):
-        env = gymnasium.make(env)
+        try:
+            env = gymnasium.make(env)
+        except gymnasium.error.Error as exc:  # unknown id, missing extra, bad version
+            raise InvalidArgumentError(f"env = {env!r}: {exc}") from None
     base = getattr(env, "unwrapped", env)
     table = getattr(base, "P", None)
     if not isinstance(table, Mapping):
@@ -100,6 +103,8 @@ def from_gymnasium(env: Any, *, gamma: float = 0.99, sparse: bool | None = None)
         raise InvalidModelError(f"env has {S} states and {A} actions; both must be >= 1")
     if len(table) != S:
         raise InvalidModelError(f"env.unwrapped.P has {len(table)} states, observation_space.n = {S}")
+    # the outcome lists are the table's own size; the dense P (unless sparse) is what is new
+    check_model_size("from_gymnasium", S, A, sparse=use_sparse(sparse, S, 2000), entries_per_row=1)
 
     rows: list[int] = []
     cols: list[int] = []
@@ -116,11 +121,13 @@ def from_gymnasium(env: Any, *, gamma: float = 0.99, sparse: bool | None = None)
             row = s * A + a
             for k, outcome in enumerate(by_action[a]):
                 try:
-                    p, nxt, r, done = outcome
-                    nxt = int(nxt)
+                    p, nxt_value, r, done = outcome
+                    nxt = int(nxt_value)
+                    if nxt != nxt_value:  # 2.5 was truncated to state 2
+                        raise ValueError
                     p = float(p)
                     r = float(r)
-                except (TypeError, ValueError):
+                except (TypeError, ValueError, OverflowError):
                     raise InvalidModelError(
                         f"env.unwrapped.P[{s}][{a}][{k}] = {outcome!r} is not (prob, next_state, reward, terminated)"
                     ) from None

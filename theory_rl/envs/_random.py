@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from .._validation import check_int, check_real, rng_from_seed
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
-from ._common import sample_distinct, sample_simplex
+from ._common import check_model_size, sample_distinct, sample_simplex
 
 __all__ = ["random_mdp", "garnet"]
 
@@ -100,6 +100,8 @@ def random_mdp(
     alpha = check_real(alpha, "alpha", low=0.0, low_open=True)
     lo, hi = _reward_range(reward_range)
     k = None if nnz_per_row is None else check_int(nnz_per_row, "nnz_per_row", minimum=1, maximum=S)
+    # dense: Gamma draws normalised in place (8 B per entry, counted by the dense term)
+    check_model_size("random_mdp", S, A, sparse=k is not None, entries_per_row=0 if k is None else k)
     rng = rng_from_seed(seed)
     if k is None:
         P = sample_simplex(rng, S * A, S, alpha).reshape(S, A, S)
@@ -167,6 +169,8 @@ def garnet(
     S = check_int(n_states, "n_states")
     A = check_int(n_actions, "n_actions")
     b = check_int(branching, "branching", minimum=1, maximum=S)
+    # supports, cut points (b + 1 per row), their sort and differences, then the CSR copy
+    check_model_size("garnet", S, A, sparse=True, entries_per_row=b + 1, bytes_per_entry=48)
     rng = rng_from_seed(seed)
     n_rows = S * A
     cols = sample_distinct(rng, n_rows, b, S)

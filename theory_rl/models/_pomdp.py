@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import as_float_array, check_gamma, check_probability_rows
+from .._validation import check_allocation, check_gamma, check_probability_rows
 from ..errors import InvalidModelError
-from ._finite_mdp import DEFAULT_ATOL, FiniteMDP, TabularModel, _names, _read_only
+from ._finite_mdp import DEFAULT_ATOL, FiniteMDP, TabularModel, _names, _read_only, _real_array
 
 __all__ = ["POMDP"]
 
@@ -45,12 +46,14 @@ class POMDP(TabularModel):
     state_names, action_names, observation_names : sequence of str, optional
         Labels (the names in a ``.POMDP`` file).
     atol : float
-        Tolerance of the row-sum checks (default ``1e-8``).
+        Tolerance of the row-sum checks (default ``1e-8``, at most ``MAX_ATOL = 1e-3``).
 
     Raises
     ------
     InvalidModelError
         Naming the first offending entry, e.g. ``O[1, 3, :] sums to 0.9 (expected 1 within 1e-08)``.
+    SizeLimitError
+        As :class:`FiniteMDP`, and for the float64 copy of ``O`` (see ``docs/limits.md``).
 
     Notes
     -----
@@ -72,6 +75,7 @@ class POMDP(TabularModel):
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         gamma = check_gamma(self.gamma, allow_one=True)
+        _check_sizes_agree(self.T, self.O, self.R)
         # FiniteMDP checks T, R, b0 and atol, naming the first bad entry; errors say "P"/"d0"
         # there, so they are re-labelled with this model's field names.
         try:
@@ -84,7 +88,10 @@ class POMDP(TabularModel):
         if gamma == 1.0:
             mdp = mdp.replace(gamma=1.0, horizon=1)
         S, A = mdp.n_states, mdp.n_actions
-        O = as_float_array(self.O, "O", ndim=3)  # noqa: E741
+        o_shape = getattr(self.O, "shape", None)  # declared shape: checked before any copy
+        if isinstance(o_shape, tuple) and len(o_shape) == 3 and o_shape[:2] != (A, S):
+            raise InvalidModelError(f"O has shape {o_shape}, expected (A, S, n_observations) = ({A}, {S}, >=1)")
+        O = _real_array(self.O, "O", ndim=(3,))  # noqa: E741
         if O.shape[:2] != (A, S) or O.shape[2] == 0:
             raise InvalidModelError(f"O has shape {O.shape}, expected (A, S, n_observations) = ({A}, {S}, >=1)")
         check_probability_rows(O.reshape(A * S, O.shape[2]), "O", atol=mdp.atol, row_shape=(A, S))
@@ -128,6 +135,8 @@ class POMDP(TabularModel):
         A = self.n_actions
         if self.is_sparse:
             return tuple(sp.csr_matrix(self.T[a::A]) for a in range(A))
+        S = self.n_states
+        check_allocation(8 * S * A * S, f"T_a copies for {A} actions, {S} states")
         return tuple(_read_only(np.ascontiguousarray(self.T[:, a, :])) for a in range(A))
 
     @cached_property
@@ -141,7 +150,10 @@ class POMDP(TabularModel):
     def transition_dense(self) -> np.ndarray:
         """``T`` as a dense ``(S, A, S)`` array (a view when stored dense)."""
         S, A = self.n_states, self.n_actions
-        return self.T.toarray().reshape(S, A, S) if self.is_sparse else self.T
+        if not self.is_sparse:
+            return self.T
+        check_allocation(8 * S * A * S, f"dense T of shape ({S}, {A}, {S})")
+        return self.T.toarray().reshape(S, A, S)
 
     # ------------------------------------------------------------------ conversions
     def to_dense(self) -> POMDP:
@@ -161,6 +173,52 @@ class POMDP(TabularModel):
             f"POMDP(S={self.n_states}, A={self.n_actions}, O={self.n_observations}, gamma={self.gamma:g}, "
             f"{layout}, R in [{self.R.min():.4g}, {self.R.max():.4g}])"
         )
+
+
+def _declared_shape(x: Any) -> tuple[int, ...] | None:
+    shape = getattr(x, "shape", None)
+    if shape is None:
+        try:
+            shape = np.shape(x)
+        except ValueError:  # ragged: the constructors report it
+            return None
+    return tuple(int(n) for n in shape)
+
+
+def _check_sizes_agree(T: Any, O: Any, R: Any) -> None:  # noqa: E741
+    """Name the right array when ``T``, ``O`` and ``R`` disagree on ``(S, A)``.
+
+    FiniteMDP reads the sizes off ``R`` and would always report ``T`` as the mistake. Here a
+    well-formed ``T`` (dense ``(S, A, S)`` or sparse ``(S*A, S)``) and ``R`` that disagree are
+    judged by ``O`` (shape ``(A, S, n_obs)``): the one ``O`` disagrees with is named; when ``O``
+    agrees with neither, both shapes are named.
+    """
+    t_shape, r_shape, o_shape = _declared_shape(T), _declared_shape(R), _declared_shape(O)
+    if t_shape is None or r_shape is None or len(r_shape) not in (2, 3):
+        return
+    if sp.issparse(T) and len(t_shape) == 2 and t_shape[1] > 0 and t_shape[0] % t_shape[1] == 0:
+        t_sa = (t_shape[1], t_shape[0] // t_shape[1])
+    elif not sp.issparse(T) and len(t_shape) == 3 and t_shape[0] == t_shape[2]:
+        t_sa = (t_shape[0], t_shape[1])
+    else:
+        return  # a malformed T is reported as T's fault
+    r_sa = r_shape[:2]
+    o_sa = (o_shape[1], o_shape[0]) if o_shape is not None and len(o_shape) == 3 else None
+    S, A = t_sa
+    r_expected = f"expected (S, A) = ({S}, {A}) or (S, A, S) = ({S}, {A}, {S}) from T"
+    if r_sa == t_sa:
+        if len(r_shape) == 3 and r_shape[2] != S:
+            raise InvalidModelError(f"R has shape {r_shape}, {r_expected}")
+        return
+    if o_sa == t_sa:
+        raise InvalidModelError(f"R has shape {r_shape}, {r_expected} and O")
+    if o_sa == r_sa:
+        S, A = r_sa
+        layout = f"(S*A, S) = ({S * A}, {S})" if sp.issparse(T) else f"(S, A, S) = ({S}, {A}, {S})"
+        raise InvalidModelError(f"T has shape {t_shape}, expected {layout} from R and O")
+    raise InvalidModelError(
+        f"T has shape {t_shape} and R has shape {r_shape}: they disagree on (S, A) = {t_sa} vs {r_sa}"
+    )
 
 
 def _relabel(message: str) -> str:

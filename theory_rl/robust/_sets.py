@@ -35,8 +35,16 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_float_array, check_finite, check_probability_rows, rng_from_seed
-from ..errors import InvalidModelError
+from .._validation import (
+    as_float_array,
+    check_bool,
+    check_finite,
+    check_int,
+    check_optional_int,
+    check_probability_rows,
+    rng_from_seed,
+)
+from ..errors import InvalidArgumentError, InvalidModelError
 from ..models import FiniteMDP
 
 __all__ = [
@@ -66,16 +74,34 @@ def _dense_kernel(nominal: FiniteMDP) -> np.ndarray:
     return np.asarray(P)
 
 
-def _radius(value: Any, name: str, shape: tuple[int, ...]) -> np.ndarray:
-    """A non-negative finite radius, scalar or of ``shape``, broadcast to ``shape`` (a new array)."""
-    arr = np.asarray(value) if np.ndim(value) == 0 else value
-    arr = as_float_array(arr, name).reshape(np.shape(value))
+def _radius_array(value: Any, name: str) -> np.ndarray:
+    """A radius as a float array (0-d for a scalar): real, finite, non-negative; a ragged list or
+    a string is an :class:`InvalidModelError` naming ``name``."""
+    arr = as_float_array(value, name)
+    if arr.ndim == 1 and np.ndim(value) == 0:  # ascontiguousarray makes a scalar 1-D
+        arr = arr.reshape(())
     check_finite(arr, name)
-    if arr.ndim and arr.shape != shape:
-        raise InvalidModelError(f"{name} has shape {arr.shape}, expected a scalar or {shape}")
     if (arr < 0).any():
         idx = tuple(int(i) for i in np.argwhere(arr < 0)[0]) if arr.ndim else ()
         raise InvalidModelError(f"{name}{list(idx) if idx else ''} = {float(arr[idx])} is negative")
+    return arr
+
+
+def _set_options(uset: UncertaintySet, name: str) -> None:
+    """Construction-time checks of a ball: its radius (shape checked later against the nominal)
+    and ``restrict_to_support``, which must be a bool ("no" was truthy)."""
+    _radius_array(uset.radius, f"{name}.radius")  # type: ignore[attr-defined]
+    try:
+        check_bool(uset.restrict_to_support, f"{name}.restrict_to_support")
+    except InvalidArgumentError as exc:
+        raise InvalidModelError(str(exc)) from None
+
+
+def _radius(value: Any, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A non-negative finite radius, scalar or of ``shape``, broadcast to ``shape`` (a new array)."""
+    arr = _radius_array(value, name)
+    if arr.ndim and arr.shape != shape:
+        raise InvalidModelError(f"{name} has shape {arr.shape}, expected a scalar or {shape}")
     return np.broadcast_to(arr, shape).copy()
 
 
@@ -162,8 +188,9 @@ class L1Ball(UncertaintySet):
     restrict_to_support: bool = False
 
     def __post_init__(self) -> None:
-        if self.rectangularity not in ("sa", "s"):
+        if not isinstance(self.rectangularity, str) or self.rectangularity not in ("sa", "s"):
             raise InvalidModelError(f"L1Ball rectangularity must be 'sa' or 's', got {self.rectangularity!r}")
+        _set_options(self, "L1Ball")
 
     def radii(self, nominal: FiniteMDP) -> np.ndarray:
         """The radii broadcast to ``(S, A)`` (sa) or ``(S,)`` (s)."""
@@ -213,6 +240,9 @@ class LInfBall(UncertaintySet):
     restrict_to_support: bool = False
     rectangularity: str = field(default="sa", init=False)
 
+    def __post_init__(self) -> None:
+        _set_options(self, "LInfBall")
+
     def radii(self, nominal: FiniteMDP) -> np.ndarray:
         return _radius(self.radius, "LInfBall.radius", (nominal.n_states, nominal.n_actions))
 
@@ -261,6 +291,9 @@ class KLBall(UncertaintySet):
     radius: Any
     rectangularity: str = field(default="sa", init=False)
     restrict_to_support: bool = field(default=True, init=False)
+
+    def __post_init__(self) -> None:
+        _set_options(self, "KLBall")
 
     def radii(self, nominal: FiniteMDP) -> np.ndarray:
         return _radius(self.radius, "KLBall.radius", (nominal.n_states, nominal.n_actions))
@@ -394,6 +427,7 @@ class SARectFinite(UncertaintySet):
 
     def enumerate_kernels(self, *, limit: int = 4096) -> list[np.ndarray]:
         """All ``K^(S*A)`` kernels of the set (raises beyond ``limit``)."""
+        limit = check_int(limit, "limit")
         C = np.asarray(self.candidates, dtype=float)
         S, A, K, _ = C.shape
         total = K ** (S * A)
@@ -521,14 +555,14 @@ class ParametricSet(UncertaintySet):
         """Uniform draws from the box, shape ``(d,)`` or ``(size, d)``."""
         rng = rng_from_seed(seed)
         lo, hi = self.theta_box[:, 0], self.theta_box[:, 1]
+        size = check_optional_int(size, "size")
         shape = (self.dim,) if size is None else (size, self.dim)
         return lo + (hi - lo) * rng.uniform(size=shape)
 
     def grid(self, n_per_dim: int) -> np.ndarray:
         """The uniform grid with ``n_per_dim`` points per dimension (the RRLS evaluation grid),
         shape ``(n_per_dim**d, d)``."""
-        if n_per_dim < 1:
-            raise InvalidModelError(f"n_per_dim = {n_per_dim} must be >= 1")
+        n_per_dim = check_int(n_per_dim, "n_per_dim")
         axes = [np.linspace(lo, hi, n_per_dim) if n_per_dim > 1 else np.array([0.5 * (lo + hi)])
                 for lo, hi in self.theta_box]
         return np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, self.dim)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._iterative import Timer
+from .._validation import check_allocation
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ._bellman import as_value, effective_rewards
@@ -43,12 +44,21 @@ def backward_induction(
     Solution
         ``v`` of shape ``(H+1, S)``, ``q`` of shape ``(H, S, A)``, ``policy`` of shape
         ``(H, S)``: row ``t`` is the decision rule at epoch ``t``.
+
+    Raises
+    ------
+    SizeLimitError
+        When ``v``, ``q`` and the policy (``8 ((H+1) S + H S A + H S)`` bytes) exceed
+        :func:`theory_rl.max_bytes`, before they are allocated.
     """
     H = mdp.horizon if horizon is None else horizon
     if H is None or isinstance(H, bool) or not isinstance(H, (int, np.integer)) or H < 1:
         raise InvalidModelError(f"horizon = {H!r}: backward induction needs a positive integer horizon")
+    S, A = mdp.n_states, mdp.n_actions
+    # v (H+1, S), q (H, S, A), policy (H, S): refused before allocating when above the limit
+    check_allocation(8 * ((int(H) + 1) * S + int(H) * S * A + int(H) * S),
+                     f"backward induction with horizon H = {int(H)}, S = {S}, A = {A} (v, q and the policy)")
     with Timer() as timer:
-        S, A = mdp.n_states, mdp.n_actions
         P2 = mdp.transition_matrix
         r = effective_rewards(mdp)
         v = np.zeros((H + 1, S))
