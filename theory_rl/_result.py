@@ -114,7 +114,8 @@ class History(NDArrayOperatorsMixin):
                 arr = None
             if arr is None or arr.ndim != 1:
                 arr = np.empty(len(values), dtype=object)
-                arr[:] = [v for v in values]
+                for i, v in enumerate(values):
+                    arr[i] = v
             out[name] = arr
         return cls(out)
 
@@ -218,6 +219,8 @@ def to_plain(value: Any) -> Any:
         return str(value)
     if isinstance(value, PurePath):
         return str(value)
+    if hasattr(value, "columns") and hasattr(value, "to_dict"):  # a pandas DataFrame: its columns as lists
+        return to_plain(value.to_dict(orient="list"))
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor (torch is never imported here)
         return to_plain(value.detach().cpu().numpy())
     return value
@@ -316,13 +319,14 @@ class ResultMixin:
 @dataclasses.dataclass(frozen=True, repr=False, eq=False, kw_only=True)
 class Result(ResultMixin):
     """Base of every result: what ran (``method``), with which options (``params``, plain JSON
-    types) and for how long (``elapsed``, wall-clock seconds in the call). Keyword-only fields,
+    types) and for how long (``elapsed``, wall-clock seconds in the call; NaN where the call does
+    not measure it). Keyword-only fields,
     so subclasses keep their own field order. A subclass's name ends in ``Result`` unless it is a
     :class:`CertifiedSolution`."""
 
     method: str = ""
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
-    elapsed: float = 0.0
+    elapsed: float = math.nan
 
 
 @dataclasses.dataclass(frozen=True, repr=False, eq=False, kw_only=True)
@@ -402,8 +406,7 @@ class LegacyKeysMixin:
     :class:`DeprecationWarning` (removed in the next release)."""
 
     def __getitem__(self, key: str) -> Any:
-        if not isinstance(key, str) or key not in {f.name for f in dataclasses.fields(self)} | set(  # type: ignore[arg-type]
-                getattr(self, "_legacy_keys", ())):
+        if not isinstance(key, str) or key not in {f.name for f in dataclasses.fields(self)}:  # type: ignore[arg-type]
             raise KeyError(key)
         warnings.warn(f"{type(self).__name__} is a result object, not a dict: use result.{key} instead of "
                       f"result[{key!r}] (dict access is removed in the next release)", DeprecationWarning,

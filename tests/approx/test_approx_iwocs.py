@@ -47,8 +47,8 @@ def test_exact_learner_reproduces_tabular_iwocs_min_q(shape):
     np.testing.assert_allclose([t["lower"] for t in ours.trace], [t["lower"] for t in ref.trace], atol=1e-9)
     np.testing.assert_allclose([t["upper"] for t in ours.trace], [t["upper"] for t in ref.trace], atol=1e-9)
     # RRLS evaluation on the same grid: the final policy's worst case is the last lower bound
-    assert ours.grid["worst"] == pytest.approx(ours.trace[-1]["lower"], abs=1e-9)
-    assert ours.grid["worst"] >= ours.grid_nominal["worst"] - 1e-9 or len(ours.thetas) == 1
+    assert ours.grid.worst == pytest.approx(ours.trace[-1]["lower"], abs=1e-9)
+    assert ours.grid.worst >= ours.grid_nominal.worst - 1e-9 or len(ours.thetas) == 1
 
 
 def test_cma_search_finds_attained_worst_cases_inside_the_box():
@@ -84,7 +84,7 @@ def test_deep_iwocs_with_dqn_runs_on_cartpole():
                      evaluate=monte_carlo_return(pset, n_episodes=1), n_iterations=1, search_budget=6,
                      n_grid_eval=2, seed=0)
     assert res.thetas.shape[1] == 2 and len(res.critics) == len(res.thetas)
-    assert res.grid["thetas"].shape == (4, 2) and res.grid["worst"] <= res.grid["mean"]
+    assert res.grid.thetas.shape == (4, 2) and res.grid.worst <= res.grid.mean
     assert res.to_dict()["method"] == "deep_iwocs"
     with pytest.raises(InvalidModelError, match="search"):
         deep_iwocs(pset, search="random")

@@ -20,6 +20,7 @@ from ._empirical import EmpiricalPlanningResult, batched_empirical_planning, sam
 from ._envs import PARAMETER_BOXES, TabularEnv, make_parametric_env
 from ._iwocs import (
     DeepIwocsResult,
+    GridEvaluationResult,
     deep_iwocs,
     gym_parametric_set,
     min_over_critics,
@@ -45,6 +46,7 @@ __all__ = [
     "BatchedMDPs",
     "BatchedSolution",
     "DeepIwocsResult",
+    "GridEvaluationResult",
     "EmpiricalPlanningResult",
     "LinearResult",
     "NeuralResult",

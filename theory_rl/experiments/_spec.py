@@ -6,10 +6,12 @@ import importlib
 import os
 import re
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._result import Result
 from ..errors import ParseError
 from ._rates import RateComparison, RateFit, compare_rate, fit_rate, plot_rate
 from ._sweep import Sweep
@@ -40,10 +42,11 @@ plot = "plug_in.png"
 """
 
 
-@dataclass
-class SpecResult:
+@dataclass(frozen=True, repr=False, eq=False)
+class SpecResult(Result):
     """What :func:`run_spec` produced: the table, and the fit, comparison and figure path when the
-    spec has a ``[fit]`` table (one fit per value of ``fit.by`` when given)."""
+    spec has a ``[fit]`` table (one fit per value of ``fit.by`` when given). ``params`` holds the
+    keyword overrides of the call, ``elapsed`` the wall-clock seconds of the whole run."""
 
     table: Any
     store: Path
@@ -99,6 +102,7 @@ def run_spec(path: str | os.PathLike[str], *, backend: str | None = None, n_jobs
     to fit each value of a column separately). Relative paths are relative to the spec file.
     Keyword arguments override the spec. See ``EXAMPLE`` in this module.
     """
+    start = time.perf_counter()
     path = Path(path)
     doc = _load_toml(path)
     for table in ("sweep", "grid"):
@@ -148,4 +152,6 @@ def run_spec(path: str | os.PathLike[str], *, backend: str | None = None, n_jobs
             plot_path = base / fit_doc["plot"]
             ax.figure.tight_layout()
             ax.figure.savefig(plot_path, dpi=90)
-    return SpecResult(table=table, store=store, fits=fits, comparisons=comparisons, plot=plot_path)
+    return SpecResult(table=table, store=store, fits=fits, comparisons=comparisons, plot=plot_path, method="run_spec",
+                      params={"path": str(path), "backend": backend, "n_jobs": n_jobs, "scheduler": scheduler},
+                      elapsed=time.perf_counter() - start)
