@@ -320,9 +320,8 @@ class ResultMixin:
 class Result(ResultMixin):
     """Base of every result: what ran (``method``), with which options (``params``, plain JSON
     types) and for how long (``elapsed``, wall-clock seconds in the call; NaN where the call does
-    not measure it). Keyword-only fields,
-    so subclasses keep their own field order. A subclass's name ends in ``Result`` unless it is a
-    :class:`CertifiedSolution`."""
+    not measure it). Keyword-only fields, so subclasses keep their own field order. A subclass's
+    name ends in ``Result`` unless it is a :class:`CertifiedSolution`."""
 
     method: str = ""
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
