@@ -241,10 +241,11 @@ def test_repr_is_full_precision_and_html_and_frame_work():
     assert list(hist.columns) == ["residual"] and len(hist) == sol.n_iter
 
 
-def test_every_result_class_repr_and_html_do_not_fail():
-    for q, cls in _public_classes().items():
-        if issubclass(cls, ResultMixin):
-            assert callable(cls.__repr__) and callable(cls._repr_html_), q
+def test_every_result_shares_the_full_precision_repr():
+    """No result keeps a repr of its own (the old one printed 3 significant digits)."""
+    own = [q for q, cls in _public_classes().items() if issubclass(cls, Result)
+           and (cls.__repr__ is not ResultMixin.__repr__ or cls._repr_html_ is not ResultMixin._repr_html_)]
+    assert not own, own
 
 
 def test_history_is_a_read_only_table_that_reads_as_its_array():
@@ -293,3 +294,14 @@ def test_no_warning_from_the_new_names():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert robust.IwocsSolution and dual.OccupancyLPSolution and dual.RecoilResult
+
+
+def test_to_frame_names_the_extra_when_pandas_is_missing(monkeypatch):
+    from theory_rl.errors import DependencyNotInstalled
+
+    sol = tabular.value_iteration(envs.random_mdp(3, 2, seed=0, gamma=0.5))
+    monkeypatch.setitem(__import__("sys").modules, "pandas", None)
+    with pytest.raises(DependencyNotInstalled, match=r"theory_rl\[sweep\]"):
+        sol.to_frame()
+    with pytest.raises(DependencyNotInstalled, match="pandas"):
+        sol.history.to_frame()

@@ -189,7 +189,7 @@ class History(NDArrayOperatorsMixin):
 def _require_pandas() -> Any:
     try:
         import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is in the sweep extra
+    except ImportError:  # pandas is in the sweep extra
         from .errors import DependencyNotInstalled
 
         raise DependencyNotInstalled("pandas", "sweep") from None
