@@ -276,9 +276,12 @@ def test_histories_are_one_type_across_families():
     R = np.array([[-1.0, -100.0, 10.0], [-1.0, 10.0, -100.0]])
     vi = tabular.value_iteration(envs.random_mdp(3, 2, seed=0, gamma=0.5))
     pb = pomdp.pbvi(POMDP(T, obs, R, 0.95), n_expansions=1, n_backups=2)
-    for res in (vi, pb):
+    qarl = robust.qarl_curriculum(robust.markov_game_from_robust(robust.windy_walk(n_rows=3, n_cols=4)), alpha=0.01,
+                                  n_stages=2)
+    for res in (vi, pb, qarl):
         assert isinstance(res.history, History)
     assert {"lower", "upper", "time"} <= set(pb.history.columns)
+    assert np.array_equal(qarl.history["exploitability"], qarl.exploitability) and qarl.history.n_rows == 2
 
 
 def test_results_cannot_be_modified():

@@ -37,7 +37,7 @@ from scipy.optimize import linprog
 from scipy.special import log_softmax
 
 from .._iterative import finish_iterative, iteration_cap
-from .._result import Result, ValueSolution, deprecated_property
+from .._result import History, Result, ValueSolution, deprecated_property
 from .._validation import as_float_array, check_finite, check_gamma, check_int, check_probability_rows, check_tol
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
@@ -441,6 +441,13 @@ class QarlResult(Result):
     nash_value: float
 
     _repr_fields = ("method", "nash_value", "elapsed")
+
+    @property
+    def history(self) -> History:
+        """The per-stage arrays as one :class:`~theory_rl._result.History` table (``beta``,
+        ``value``, ``robust_value``, ``exploitability``)."""
+        return History({"beta": self.betas, "value": self.values, "robust_value": self.robust_values,
+                        "exploitability": self.exploitability})
 
 
 def qarl_curriculum(
