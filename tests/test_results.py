@@ -95,7 +95,9 @@ def test_value_planners_share_one_block():
     block = {f.name for f in dataclasses.fields(ValueSolution)}
     assert {"v", "q", "policy", "converged", "n_iter", "residual", "bound", "lower", "upper", "history", "method",
             "params", "elapsed"} == block
-    for cls in (tabular.Solution, robust.RobustSolution, robust.GameSolution):
+    from theory_rl import approx
+
+    for cls in (tabular.Solution, robust.RobustSolution, robust.GameSolution, approx.BatchedSolution):
         assert issubclass(cls, ValueSolution), cls
         # no subclass declares a block field again (the block lives in one place)
         own = set(cls.__annotations__)
