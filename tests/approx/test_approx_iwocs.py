@@ -66,7 +66,7 @@ def test_cma_search_finds_attained_worst_cases_inside_the_box():
     # the CMA-ES minimum is a real value of the policy: re-evaluating at its theta gives it back
     policy = approx._iwocs._greedy_policy(res.critics[:1])
     assert evaluate(policy, np.asarray(res.trace[0]["theta"])) == pytest.approx(res.trace[0]["lower"], abs=1e-12)
-    assert res.grid["worst"] <= res.grid["mean"]
+    assert res.grid.worst <= res.grid.mean
 
 
 def test_min_over_critics_and_mask():
