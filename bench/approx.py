@@ -312,14 +312,14 @@ def iwocs_part(quick: bool, seeds: int) -> list[dict[str, Any]]:
             res = approx.deep_iwocs(pset, learner_kwargs=cfg["learner_kwargs"],
                                     evaluate=monte_carlo_return(pset, n_episodes=2, seed=seed), n_iterations=2,
                                     search_budget=12 if quick else 24, n_grid_eval=cfg["n_grid"], seed=seed)
-            rows.append({"env": env_id, "seed": seed, "worst_iwocs": res.grid["worst"], "mean_iwocs": res.grid["mean"],
-                         "worst_nominal": res.grid_nominal["worst"], "mean_nominal": res.grid_nominal["mean"],
-                         "n_models": len(res.thetas), "thetas": res.thetas.tolist(), "grid_points": len(res.grid["values"]),
-                         "seconds": time.perf_counter() - start, "grid_values_iwocs": res.grid["values"].tolist(),
-                         "grid_values_nominal": res.grid_nominal["values"].tolist(), "grid": res.grid["thetas"].tolist()})
-            print(f"{env_id} seed {seed}: worst over {len(res.grid['values'])} grid models: IWOCS "
-                  f"{res.grid['worst']:.1f} (mean {res.grid['mean']:.1f}) vs nominal-only "
-                  f"{res.grid_nominal['worst']:.1f} (mean {res.grid_nominal['mean']:.1f}); "
+            rows.append({"env": env_id, "seed": seed, "worst_iwocs": res.grid.worst, "mean_iwocs": res.grid.mean,
+                         "worst_nominal": res.grid_nominal.worst, "mean_nominal": res.grid_nominal.mean,
+                         "n_models": len(res.thetas), "thetas": res.thetas.tolist(), "grid_points": len(res.grid.values),
+                         "seconds": time.perf_counter() - start, "grid_values_iwocs": res.grid.values.tolist(),
+                         "grid_values_nominal": res.grid_nominal.values.tolist(), "grid": res.grid.thetas.tolist()})
+            print(f"{env_id} seed {seed}: worst over {len(res.grid.values)} grid models: IWOCS "
+                  f"{res.grid.worst:.1f} (mean {res.grid.mean:.1f}) vs nominal-only "
+                  f"{res.grid_nominal.worst:.1f} (mean {res.grid_nominal.mean:.1f}); "
                   f"{len(res.thetas)} models, {time.perf_counter() - start:.0f} s")
     plot_iwocs(rows)
     return rows

@@ -47,8 +47,8 @@ def test_exact_learner_reproduces_tabular_iwocs_min_q(shape):
     np.testing.assert_allclose([t["lower"] for t in ours.trace], [t["lower"] for t in ref.trace], atol=1e-9)
     np.testing.assert_allclose([t["upper"] for t in ours.trace], [t["upper"] for t in ref.trace], atol=1e-9)
     # RRLS evaluation on the same grid: the final policy's worst case is the last lower bound
-    assert ours.grid["worst"] == pytest.approx(ours.trace[-1]["lower"], abs=1e-9)
-    assert ours.grid["worst"] >= ours.grid_nominal["worst"] - 1e-9 or len(ours.thetas) == 1
+    assert ours.grid.worst == pytest.approx(ours.trace[-1]["lower"], abs=1e-9)
+    assert ours.grid.worst >= ours.grid_nominal.worst - 1e-9 or len(ours.thetas) == 1
 
 
 def test_cma_search_finds_attained_worst_cases_inside_the_box():
@@ -68,7 +68,7 @@ def test_cma_search_finds_attained_worst_cases_inside_the_box():
     assert evaluate(policy, np.asarray(res.trace[0]["theta"])) == pytest.approx(res.trace[0]["lower"], abs=1e-12)
     # the RRLS number is the final policy's own worst case over the evaluation grid
     pi = approx._iwocs._greedy_policy(res.critics)
-    assert res.grid["worst"] == pytest.approx(min(evaluate(pi, t) for t in U.grid(3)), abs=1e-12)
+    assert res.grid.worst == pytest.approx(min(evaluate(pi, t) for t in U.grid(3)), abs=1e-12)
 
 
 def _off_grid_worst_case_rmdp():
@@ -112,7 +112,7 @@ def test_cma_deep_iwocs_reaches_the_exact_robust_value_of_a_small_instance():
     assert last["lower"] == pytest.approx(v_rob, abs=1e-12) and last["upper"] >= v_rob - 1e-12
     assert res.stop_reason == "gap"
     # the nominal policy's grid evaluation misses its true worst case (0.2): the 5-point grid is off (0.4, 0.7)
-    assert res.grid_nominal["worst"] > risky_worst + 1e-3
+    assert res.grid_nominal.worst > risky_worst + 1e-3
 
 
 def test_min_over_critics_and_mask():
@@ -131,10 +131,10 @@ def test_deep_iwocs_with_dqn_runs_on_cartpole():
                      evaluate=ev, n_iterations=1, search_budget=6,
                      n_grid_eval=2, seed=0)
     assert res.thetas.shape[1] == 2 and len(res.critics) == len(res.thetas)
-    assert res.grid["thetas"].shape == (4, 2)
+    assert res.grid.thetas.shape == (4, 2)
     # the reported grid worst case is the final policy's own (re-evaluated with the same seeded episodes)
-    assert res.grid["values"].shape == (4,)
-    assert res.grid["worst"] == pytest.approx(min(ev(res.policy, t) for t in res.grid["thetas"]))
+    assert res.grid.values.shape == (4,)
+    assert res.grid.worst == pytest.approx(min(ev(res.policy, t) for t in res.grid.thetas))
     assert res.to_dict()["method"] == "deep_iwocs"
     with pytest.raises(InvalidModelError, match="search"):
         deep_iwocs(pset, search="random")

@@ -213,7 +213,7 @@ def test_stage_two_limits():
 def test_offline_projection_tends_to_the_target():
     cmdp = dual.recommendation_cmdp(seed=0)
     mdp = cmdp.mdp
-    target = dual.tscac(cmdp, [0.1, 0.03])["policy"]
+    target = dual.tscac(cmdp, [0.1, 0.03]).policy
     behaviour = np.full((mdp.n_states, mdp.n_actions), 1.0 / mdp.n_actions)
     data = dual.collect_dataset(mdp, expert_policy=behaviour, n_episodes=400, episode_length=50,
                                 expert_fraction=1.0, seed=1)
@@ -234,8 +234,8 @@ def test_tscac_on_the_recommendation_cmdp_is_feasible_and_below_the_lp():
     lp = dual.solve_cmdp_lp(cmdp)
     assert lp.active.any()  # the generator makes the constraints bind
     res = dual.tscac(cmdp, [0.1, 0.03])
-    J0, J = cmdp.returns(res["policy"])
-    assert res["feasible"] and np.all(J >= cmdp.thresholds)
+    J0, J = cmdp.returns(res.policy)
+    assert res.feasible and np.all(J >= cmdp.thresholds)
     assert J0 <= lp.objective + 1e-9
     assert J0 >= 0.7 * lp.objective  # measured: 0.81 of the LP optimum at these multipliers
 

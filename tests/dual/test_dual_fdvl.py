@@ -171,8 +171,8 @@ def test_torch_on_one_hot_features_reproduces_tabular(f, lam, lr):
     out = dual.fdvl_torch(dual.one_hot_features(data.states, S), data.actions, data.rewards,
                           dual.one_hot_features(data.next_states, S), data.dones, n_actions=2, gamma=0.7, f=f,
                           lam=lam, n_steps=800, lr=lr, seed=0, device="cpu")
-    v = out["v_net"](torch.eye(S, dtype=torch.float64)).detach().numpy().ravel()
-    q = out["q_net"](torch.eye(S, dtype=torch.float64)).detach().numpy()
+    v = out.v_net(torch.eye(S, dtype=torch.float64)).detach().numpy().ravel()
+    q = out.q_net(torch.eye(S, dtype=torch.float64)).detach().numpy()
     np.testing.assert_allclose(v, ref.v, atol=1e-6)
     seen = data.counts() > 0
     np.testing.assert_allclose(q[seen], ref.q[seen], atol=1e-6)

@@ -34,8 +34,8 @@ def test_dual_q_inner_minimum_is_minus_mixture_divergence(mdp, f, beta, seed):
     expert, d_e, d_s, pi = _setup(mdp, seed)
     inner = dual.recoil_dual_q(mdp, pi, d_e, d_s, f, beta)
     closed = dual.mixture_divergence(mdp, pi, d_e, d_s, f, beta, policy_first=True)
-    assert inner["gradient_norm"] < 1e-7
-    assert inner["value"] == pytest.approx(-closed, abs=1e-7 * (1 + closed))
+    assert inner.gradient_norm < 1e-7
+    assert inner.value == pytest.approx(-closed, abs=1e-7 * (1 + closed))
 
 
 @given(finite_mdps(min_states=2, max_states=5, min_actions=2, max_actions=3), st.sampled_from(["kl", "chi2", "tv"]),
@@ -60,9 +60,9 @@ def test_exact_recoil_recovers_a_deterministic_expert(f, seed):
     mdp = envs.random_mdp(5, 3, seed=seed, gamma=0.8)
     expert, d_e, d_s, _ = _setup(mdp, seed)
     sol = dual.recoil_exact(mdp, d_e, d_s, f, 0.5)
-    assert sol["objective"] == pytest.approx(0.0, abs=1e-6)
+    assert sol.objective == pytest.approx(0.0, abs=1e-6)
     supp = d_e.sum(axis=1) > 1e-9
-    np.testing.assert_array_equal(sol["greedy_policy"][supp], expert[supp])
+    np.testing.assert_array_equal(sol.greedy_policy[supp], expert[supp])
 
 
 def _datasets(mdp, seed):
@@ -123,7 +123,7 @@ def test_torch_on_one_hot_features_reproduces_tabular():
 
     out = dual.recoil_torch(batch(e), batch(s), n_actions=2, gamma=0.7, beta=0.5, f="gumbel", lam=1.0,
                             n_steps=800, lr=0.03, seed=0, device="cpu")
-    v = out["v_net"](torch.eye(4, dtype=torch.float64)).detach().numpy().ravel()
+    v = out.v_net(torch.eye(4, dtype=torch.float64)).detach().numpy().ravel()
     np.testing.assert_allclose(v, ref.v, atol=1e-5)
 
 

@@ -35,7 +35,7 @@ def test_policy_evaluation_matches_backward_induction(mdp, H):
 @given(mdp=finite_mdps(max_states=4, max_actions=3), H=st.integers(1, 4), seed=st.integers(0, 1000))
 def test_regret_is_nonnegative_and_nondecreasing(name, mdp, H, seed):
     res = LEARNERS[name](mdp, H, 30, seed)
-    regret = res.trace["regret"]
+    regret = res.history["regret"]
     assert regret[0] >= -1e-9 and np.all(np.diff(regret) >= -1e-9)
     assert regret[-1] <= 30 * H + 1e-9
     assert res.q.shape == (H, mdp.n_states, mdp.n_actions) and res.n_samples == 30 * H
@@ -47,7 +47,7 @@ def test_ucbvi_is_optimistic(mdp, seed):
     # Azar et al. (2017), Lemma 18 / proof of Thm 1: Q_{k,h} >= Q*_h for all k, h on the good event
     # (probability >= 1 - delta); with delta = 0.1 a violation in 10 random instances would be a bug.
     res = learning.ucbvi(mdp, horizon=3, n_episodes=150, seed=seed)
-    assert res.trace["optimism"].min() >= -1e-9
+    assert res.history["optimism"].min() >= -1e-9
     # With the paper's constants the bonus 7HL/sqrt(N) exceeds H at every visit count reached
     # here, so Q == H everywhere and the check above cannot fail. The proof needs only
     # b(s, a) >= |(P_hat - P) V*_{h+1}|(s, a) (induction on h); Hoeffding with a union bound over
@@ -58,7 +58,7 @@ def test_ucbvi_is_optimistic(mdp, seed):
     scale = math.sqrt(math.log(2 * S * A * H * T / delta) / 2) / (7 * math.log(5 * S * A * T / delta))
     tight = learning.ucbvi(mdp, horizon=H, n_episodes=K, delta=delta, bonus_scale=scale, seed=seed)
     assert tight.q.min() < H - 0.5  # not saturated
-    assert tight.trace["optimism"].min() >= -1e-9
+    assert tight.history["optimism"].min() >= -1e-9
 
 
 def jin_weights(H, t):
@@ -103,7 +103,7 @@ def test_ucb_hoeffding_q_learning_is_optimistic_with_the_lemma_constant(mdp, see
     S, A, H, K, delta = mdp.n_states, mdp.n_actions, 2, 600, 0.1
     c = ucb_h_optimism_constant(S, A, H, K, delta)
     res = learning.ucb_q_learning(mdp, horizon=H, n_episodes=K, c=c, delta=delta, seed=seed)
-    assert res.trace["optimism"].min() >= -1e-9
+    assert res.history["optimism"].min() >= -1e-9
 
 
 def test_ucb_hoeffding_optimism_check_fails_without_the_bonus():
@@ -116,10 +116,10 @@ def test_ucb_hoeffding_optimism_check_fails_without_the_bonus():
         mdp = envs.random_mdp(3, 2, seed=instance)
         c = ucb_h_optimism_constant(3, 2, H, K, delta)
         with_bonus = learning.ucb_q_learning(mdp, horizon=H, n_episodes=K, c=c, delta=delta, seed=0)
-        margin = with_bonus.trace["optimism"]
+        margin = with_bonus.history["optimism"]
         assert margin.min() >= -1e-9 and margin.min() < H / 2
         without = learning.ucb_q_learning(mdp, horizon=H, n_episodes=K, c=0.0, delta=delta, seed=0)
-        assert without.trace["optimism"].min() < -0.1, instance
+        assert without.history["optimism"].min() < -0.1, instance
         # and the violation is not a start-up effect: it persists to the last episode's table
         assert np.min(without.q - learning.episodic_optimal_q(mdp, H)) < 0.0
 
@@ -127,7 +127,7 @@ def test_ucb_hoeffding_optimism_check_fails_without_the_bonus():
 def test_single_action_means_zero_regret():
     mdp = envs.random_mdp(4, 1, seed=0)
     for name, run in LEARNERS.items():
-        assert run(mdp, 3, 20, 0).trace["regret"][-1] == pytest.approx(0.0, abs=1e-12), name
+        assert run(mdp, 3, 20, 0).history["regret"][-1] == pytest.approx(0.0, abs=1e-12), name
 
 
 def _two_action_instance():
@@ -164,7 +164,7 @@ def test_regret_grows_sublinearly_with_small_bonuses():
     # (measured on this seed: 29.6 in the last 200 episodes vs 145.1 in the first 200).
     mdp = envs.random_mdp(5, 2, seed=3)
     res = learning.ucbvi(mdp, horizon=5, n_episodes=2000, bonus_scale=0.02, seed=1)
-    regret = res.trace["regret"]
+    regret = res.history["regret"]
     assert regret[-1] - regret[-200] < 0.25 * regret[199]
 
 
@@ -172,7 +172,7 @@ def test_seeded_and_bad_input():
     mdp = envs.random_mdp(4, 2, seed=0)
     a = learning.ucbvi(mdp, horizon=3, n_episodes=20, seed=5)
     b = learning.ucbvi(mdp, horizon=3, n_episodes=20, seed=5)
-    np.testing.assert_array_equal(a.trace["regret"], b.trace["regret"])
+    np.testing.assert_array_equal(a.history["regret"], b.history["regret"])
     with pytest.raises(InvalidArgumentError, match="horizon"):
         learning.ucbvi(mdp, horizon=0, n_episodes=3)
     with pytest.raises(InvalidModelError, match=r"R\[0, 0\]"):

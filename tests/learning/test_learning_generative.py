@@ -228,14 +228,14 @@ def test_q_star_is_a_fixed_point_in_expectation(mdp, step):
     # and any schedule started at Q* stays there exactly when the kernel is deterministic
     res = learning.q_learning(mdp, 5, step_size=step, q0=q_star, q_star=q_star, seed=1)
     if np.all((P == 0) | (P == 1)):
-        assert res.trace["error"].max() <= 1e-9
+        assert res.history["error"].max() <= 1e-9
 
 
 def test_q_learning_converges_to_q_star():
     mdp = envs.random_mdp(5, 2, seed=4, gamma=0.8)
     q_star = q_star_of(mdp)
     res = learning.q_learning(mdp, 20_000, q_star=q_star, seed=0)
-    assert res.trace["error"][-1] < 0.05 < res.trace["error"][10]
+    assert res.history["error"][-1] < 0.05 < res.history["error"][10]
     assert np.array_equal(res.policy, q_star.argmax(axis=1))
 
 
@@ -265,7 +265,7 @@ def test_variance_reduced_q_learning_beats_q_learning_at_equal_samples():
     q_star = q_star_of(mdp)
     vr = [learning.variance_reduced_q_learning(mdp, n_epochs=5, epoch_length=1000, recentering_samples=100,
                                                q_star=q_star, seed=s) for s in range(4)]
-    budget = int(vr[0].trace["samples"][-1])
+    budget = int(vr[0].history["samples"][-1])
     assert budget == 39_100 and vr[0].n_samples == budget * 30
     ql = [learning.q_learning(mdp, budget, q_star=q_star, seed=s).final_error for s in range(4)]
     assert np.mean([r.final_error for r in vr]) < 0.75 * np.mean(ql)

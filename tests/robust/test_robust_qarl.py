@@ -87,7 +87,7 @@ def test_sandwich_around_nash_and_monotonicity(game, alpha, beta):
     more_beta = soft_minimax_value_iteration(game, alpha=alpha, beta=2 * beta, tol=1e-9)
     assert np.all(more_alpha.v >= soft.v - 1e-8) and np.all(more_beta.v <= soft.v + 1e-8)
     # exploitability: the QRE policy's unregularised worst case is at most the Nash value
-    assert np.all(best_response_value(game, soft.pi) <= nash.v + 1e-8)
+    assert np.all(best_response_value(game, soft.policy) <= nash.v + 1e-8)
 
 
 @settings(max_examples=5)
@@ -98,7 +98,7 @@ def test_limits_zero_temperature_is_nash(game):
     for t in (0.3, 0.03, 0.003):
         soft = soft_minimax_value_iteration(game, alpha=t, beta=t, tol=1e-10)
         gaps.append(np.max(np.abs(soft.v - nash.v)))
-        exploit.append(np.max(nash.v - best_response_value(game, soft.pi)))
+        exploit.append(np.max(nash.v - best_response_value(game, soft.policy)))
     S, A, B = game.shape
     bound = 0.003 * max(np.log(A), np.log(B)) / (1 - game.gamma)
     assert gaps[-1] <= bound + 1e-8
@@ -257,7 +257,7 @@ def test_clipped_gamma_expectation_matches_quadrature_of_exact_performance():
     game = markov_game_from_robust(windy_walk(n_rows=3, n_cols=4))
     S = game.shape[0]
     alpha, lo, hi, rate = 0.01, 1e-5, 1.0, 1000.0
-    pi = soft_minimax_value_iteration(game, alpha=alpha, beta=0.01, tol=1e-10).pi
+    pi = soft_minimax_value_iteration(game, alpha=alpha, beta=0.01, tol=1e-10).policy
     grid = np.geomspace(lo, hi, 48)
 
     def J(b):
@@ -371,7 +371,7 @@ def test_final_protagonist_exploitability_within_qre_bound(game):
     assert res.mean_temperatures[-1] == pytest.approx(beta_T)
     nash = nash_value_iteration(game, tol=1e-10)
     d0 = np.full(S, 1.0 / S)
-    exploit = float(d0 @ (nash.v - best_response_value(game, res.pi)))
+    exploit = float(d0 @ (nash.v - best_response_value(game, res.policy)))
     assert exploit == pytest.approx(res.exploitability[-1], abs=1e-8)
     assert -1e-8 <= exploit <= (alpha * np.log(A) + beta_T * np.log(B)) / (1 - game.gamma) + 1e-8
     # Gamma teacher: the maximiser of phi = E_beta[min_psi V_{alpha,beta}] has exploitability at
@@ -396,7 +396,7 @@ def test_self_paced_vs_linear_reference_on_windy_walk():
     sp = qarl_train(game, gamma_t, alpha=0.01, n_iterations=30)
     lin = qarl_train(game, LinearTemperatureSchedule(), alpha=0.01, n_iterations=30)
     qre = soft_minimax_value_iteration(game, alpha=0.01, beta=0.001, tol=1e-11)
-    qre_exploit = nash - float(game.d0 @ best_response_value(game, qre.pi))
+    qre_exploit = nash - float(game.d0 @ best_response_value(game, qre.policy))
     assert sp.exploitability[-1] <= lin.exploitability[-1] + 1e-9
     assert sp.exploitability[-1] == pytest.approx(0.0045, abs=5e-4)
     assert lin.exploitability[-1] == pytest.approx(0.0050, abs=5e-4)
@@ -481,7 +481,7 @@ def test_protagonist_dynamics_converge_to_the_qre(game, alpha, beta):
     convergence-rate check must not depend on the run)."""
     res = qarl_train(game, LinearTemperatureSchedule(beta, beta), alpha=alpha, n_iterations=70, step_size=0.25)
     qre = soft_minimax_value_iteration(game, alpha=alpha, beta=beta, tol=1e-12)
-    np.testing.assert_allclose(res.pi, qre.pi, atol=1e-3)
+    np.testing.assert_allclose(res.policy, qre.policy, atol=1e-3)
 
 
 def test_curriculum_public_functions_validate_their_inputs():
@@ -558,7 +558,7 @@ def test_qarl_train_is_reproducible():
     teacher = GammaTemperatureTeacher(initial_concentration=50.0, target_concentration=1.0, rate=1000.0, max_kl=0.5,
                                       performance_lower_bound=-np.inf, concentration_lower_bound=0.5)
     a, b = (qarl_train(game, teacher, alpha=0.01, n_iterations=2, n_grid=12) for _ in range(2))
-    for name in ("pi", "parameters", "expected_performance", "kl_step", "robust_values", "performance_grid"):
+    for name in ("policy", "parameters", "expected_performance", "kl_step", "robust_values", "performance_grid"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     assert a.status == b.status
 

@@ -20,6 +20,7 @@ from ._dqn import dqn
 from ._empirical import EmpiricalPlanningResult, batched_empirical_planning, sample_next_states
 from ._iwocs import (
     DeepIwocsResult,
+    GridEvaluationResult,
     deep_iwocs,
     gym_parametric_set,
     min_over_critics,
@@ -45,6 +46,7 @@ __all__ = [
     "BatchedMDPs",
     "BatchedSolution",
     "DeepIwocsResult",
+    "GridEvaluationResult",
     "EmpiricalPlanningResult",
     "LinearResult",
     "NeuralResult",

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from .._iterative import Timer, iteration_cap
-from .._result import ResultMixin, to_plain
+from .._result import ValueSolution
 from .._torch import as_tensor, device_and_dtype, require_torch, resolve_device, to_numpy
 from .._validation import as_float_array, check_int, check_row_sums, check_tol
 from ..errors import ConvergenceWarning, InvalidModelError, SolverError
@@ -231,9 +231,11 @@ def stack_mdps(mdps: Sequence[FiniteMDP], *, layout: str = "dense", device: Any 
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class BatchedSolution(ResultMixin):
-    r"""What the batched planners return: one :class:`~theory_rl.tabular.Solution`'s fields per
-    model, stacked along a leading batch axis, as tensors on the solver's device.
+class BatchedSolution(ValueSolution):
+    r"""What the batched planners return: the block of
+    :class:`~theory_rl._result.ValueSolution` (keyword-only fields), one
+    :class:`~theory_rl.tabular.Solution`'s fields per model stacked along a leading batch axis, as
+    tensors on the solver's device.
 
     Attributes
     ----------
@@ -245,34 +247,17 @@ class BatchedSolution(ResultMixin):
     residual, bound : Tensor, shape (B,)
         ``||T v_n - v_n||_inf`` of the last backup and the certified ``||v - v*||_inf``
         (``||v - v_pi||_inf`` for policy evaluation).
+    history : History
+        Empty: the batched planners record no per-iteration table.
+    device : str
     """
 
-    v: Any
-    q: Any
-    policy: Any
-    converged: Any
-    n_iter: Any
-    residual: Any
-    bound: Any
-    lower: Any
-    upper: Any
-    method: str
-    params: dict = field(default_factory=dict)
-    elapsed: float = 0.0
     device: str = "cpu"
 
     _repr_fields = ("method", "device", "elapsed")
 
     def __len__(self) -> int:
         return int(self.v.shape[0])
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {}
-        for name in ("v", "q", "policy", "converged", "n_iter", "residual", "bound", "lower", "upper"):
-            value = getattr(self, name)
-            out[name] = None if value is None else to_numpy(value).tolist()
-        out.update(method=self.method, params=to_plain(self.params), elapsed=self.elapsed, device=self.device)
-        return out
 
     def instance(self, b: int) -> Any:
         """Model ``b``'s result as a numpy :class:`~theory_rl.tabular.Solution`."""

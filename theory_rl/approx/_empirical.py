@@ -2,13 +2,13 @@ r"""Planning in many sampled empirical models at once (the inner loop of sample-
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .._iterative import Timer
-from .._result import ResultMixin, to_plain
+from .._result import Result
 from .._torch import device_and_dtype, require_torch, to_numpy
 from .._validation import check_int, rng_from_seed
 from ..errors import InvalidModelError
@@ -41,7 +41,7 @@ def sample_next_states(mdp: FiniteMDP, n_samples: int, n_models: int, *, seed: A
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class EmpiricalPlanningResult(ResultMixin):
+class EmpiricalPlanningResult(Result):
     r"""Plans in ``B`` empirical models and how good they are in the true one.
 
     Attributes
@@ -67,15 +67,8 @@ class EmpiricalPlanningResult(ResultMixin):
     value_error: np.ndarray
     policy_error: np.ndarray
     n_samples: int
-    params: dict = field(default_factory=dict)
-    elapsed: float = 0.0
 
     _repr_fields = ("n_samples", "elapsed")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"plan": self.plan.to_dict(), "v_star": self.v_star.tolist(), "policy_values": self.policy_values.tolist(),
-                "value_error": self.value_error.tolist(), "policy_error": self.policy_error.tolist(),
-                "n_samples": self.n_samples, "params": to_plain(self.params), "elapsed": self.elapsed}
 
 
 def batched_empirical_planning(
@@ -157,5 +150,5 @@ def batched_empirical_planning(
     return EmpiricalPlanningResult(
         plan=plan, v_star=v_star, policy_values=values,
         value_error=np.abs(v_hat - v_star).max(axis=1), policy_error=(v_star - values).max(axis=1),
-        n_samples=n, params={"n_models": B, "layout": layout, "tol": tol, "device": str(dev)}, elapsed=timer.elapsed,
+        n_samples=n, method="batched_empirical_planning", params={"n_models": B, "layout": layout, "tol": tol, "device": str(dev)}, elapsed=timer.elapsed,
     )

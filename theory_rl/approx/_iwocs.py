@@ -11,19 +11,20 @@ an exact evaluator this loop *is* the tabular ``iwocs(inner="minQ")`` (tested).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .._iterative import Timer
-from .._result import ResultMixin
+from .._result import LegacyKeysMixin, Result, TraceHistoryMixin
 from .._torch import require_torch
 from .._validation import check_int, rng_from_seed
 from ..errors import InvalidModelError
 
-__all__ = ["DeepIwocsResult", "deep_iwocs", "gym_parametric_set", "min_over_critics", "robust_grid_evaluation"]
+__all__ = ["DeepIwocsResult", "GridEvaluationResult", "deep_iwocs", "gym_parametric_set", "min_over_critics", "robust_grid_evaluation"]
 
 Critic = Callable[[np.ndarray], np.ndarray]  # observations (N, obs_dim) -> Q values (N, A)
 
@@ -71,18 +72,47 @@ def monte_carlo_return(pset: Any, *, n_episodes: int = 5, seed: int = 0) -> Call
     return evaluate
 
 
+@dataclass(frozen=True, repr=False, eq=False)
+class GridEvaluationResult(LegacyKeysMixin, Result):
+    """What :func:`robust_grid_evaluation` returns (a dict before; ``result["worst"]`` still reads
+    the attribute, with a :class:`DeprecationWarning`).
+
+    Attributes
+    ----------
+    worst, mean : float
+        Minimum and mean of ``evaluate(policy, theta)`` over the grid.
+    argmin : ndarray, shape (d,)
+        The grid point attaining ``worst``.
+    thetas : ndarray, shape (n_per_dim**d, d)
+        The grid.
+    values : ndarray, shape (n_per_dim**d,)
+        ``evaluate(policy, theta)`` at each grid point.
+    """
+
+    worst: float
+    mean: float
+    argmin: np.ndarray
+    thetas: np.ndarray
+    values: np.ndarray
+
+    _repr_fields = ("worst", "mean", "argmin", "elapsed")
+
+
 def robust_grid_evaluation(policy: Callable[[np.ndarray], int], pset: Any, evaluate: Callable[[Any, np.ndarray], float],
-                           *, n_per_dim: int = 10) -> dict[str, Any]:
+                           *, n_per_dim: int = 10) -> GridEvaluationResult:
     """The RRLS protocol: ``evaluate(policy, theta)`` on the uniform grid with ``n_per_dim``
-    points per dimension (``n_per_dim**d`` models). Returns ``worst``, ``mean``, ``thetas``, ``values``."""
+    points per dimension (``n_per_dim**d`` models). Returns ``worst``, ``mean``, ``argmin``,
+    ``thetas``, ``values``."""
+    start = time.perf_counter()
     grid = pset.grid(n_per_dim)
     values = np.array([evaluate(policy, t) for t in grid])
-    return {"worst": float(values.min()), "mean": float(values.mean()), "argmin": grid[int(values.argmin())],
-            "thetas": grid, "values": values}
+    return GridEvaluationResult(worst=float(values.min()), mean=float(values.mean()), argmin=grid[int(values.argmin())],
+                                thetas=grid, values=values, method="robust_grid_evaluation",
+                                params={"n_per_dim": n_per_dim}, elapsed=time.perf_counter() - start)
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class DeepIwocsResult(ResultMixin):
+class DeepIwocsResult(TraceHistoryMixin, Result):
     r"""What :func:`deep_iwocs` returns.
 
     Attributes
@@ -97,14 +127,15 @@ class DeepIwocsResult(ResultMixin):
         Per iteration ``i``: ``lower`` (the search's minimum of ``evaluate(pi_i, .)``, the
         estimated worst-case value of ``pi_i``), ``upper`` (``min_j evaluate(greedy Q_j, theta_j)``,
         the estimate of the tabular bound ``min_j w.V*_{T_j}``), ``theta`` (the worst case found),
-        ``n_evaluations``, ``new_model_known``, ``seconds``.
-    grid : dict or None
+        ``n_evaluations``, ``new_model_known``, ``seconds``; ``history`` is the same records as a
+        :class:`~theory_rl._result.History` table.
+    grid : GridEvaluationResult or None
         :func:`robust_grid_evaluation` of the final policy (``worst``, ``mean``, ...). Nothing
         here is certified: ``worst`` is a minimum over the grid only, so it can lie above the
         worst case over the box (between grid points), and ``trace``'s ``lower``/``upper`` are
         estimates (CMA-ES is heuristic; Monte-Carlo returns are noisy). Compare the tabular
-        :class:`theory_rl.robust.IwocsResult`, whose ``certified`` flag means "over the whole set".
-    grid_nominal : dict or None
+        :class:`theory_rl.robust.IwocsSolution`, whose ``certified`` flag means "over the whole set".
+    grid_nominal : GridEvaluationResult or None
         The same for the first policy (the static learner trained on ``theta_0`` alone).
     """
 
@@ -112,24 +143,12 @@ class DeepIwocsResult(ResultMixin):
     critics: list
     policy: Any
     trace: list
-    grid: dict | None
-    grid_nominal: dict | None
+    grid: GridEvaluationResult | None
+    grid_nominal: GridEvaluationResult | None
     stop_reason: str
-    method: str = "deep_iwocs"
-    params: dict = field(default_factory=dict)
-    elapsed: float = 0.0
 
     _repr_fields = ("method", "stop_reason", "elapsed")
-
-    def to_dict(self) -> dict[str, Any]:
-        from .._result import to_plain
-
-        def grid(g: dict | None) -> Any:
-            return None if g is None else to_plain(g)
-
-        return {"thetas": self.thetas.tolist(), "trace": to_plain(self.trace), "grid": grid(self.grid),
-                "grid_nominal": grid(self.grid_nominal), "stop_reason": self.stop_reason, "method": self.method,
-                "params": to_plain(self.params), "elapsed": self.elapsed}
+    _dict_exclude = ("critics", "policy")
 
 
 def dqn_learner(pset: Any, *, device: Any = "cpu", **dqn_kwargs: Any) -> Callable[[np.ndarray, Any], Critic]:
@@ -244,7 +263,7 @@ def deep_iwocs(
             grid_nominal = robust_grid_evaluation(_greedy_policy(critics[:1]), pset, evaluate, n_per_dim=n_grid_eval)
     return DeepIwocsResult(
         thetas=np.stack(thetas), critics=critics, policy=final, trace=trace, grid=grid, grid_nominal=grid_nominal,
-        stop_reason=stop_reason,
+        stop_reason=stop_reason, method="deep_iwocs",
         params={"n_iterations": n_iterations, "search": search, "search_budget": search_budget,
                 "n_grid_search": n_grid_search, "n_grid_eval": n_grid_eval, "eps": eps, "device": str(device)},
         elapsed=timer.elapsed,

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._iterative import Timer, finish_iterative
-from .._result import ResultMixin
+from .._result import History, Result, ResultMixin, as_history
 from .._torch import device_and_dtype, require_torch, to_numpy
 from .._validation import as_float_array, check_gamma, check_int, check_real, check_tol, rng_from_seed
 from ..errors import InvalidModelError
@@ -39,23 +39,24 @@ __all__ = [
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class LinearResult(ResultMixin):
+class LinearResult(Result):
     """Weights of a linear approximation ``v(s) = phi(s)^T w`` (or ``q(s, a) = phi(s, a)^T w``).
 
-    ``history`` holds the method's progress measure per iteration (documented by each method),
+    ``history`` holds the method's progress measure per iteration (documented by each method), a
+    one-column :class:`~theory_rl._result.History` named ``progress`` that reads as the 1-D array;
     ``info`` method-specific extras (e.g. ``A``, ``b`` for LSTD, ``policy`` for LSPI).
     """
 
     w: np.ndarray
     converged: bool
     n_iter: int
-    history: np.ndarray
-    method: str
-    params: dict = field(default_factory=dict)
-    elapsed: float = 0.0
+    history: History
     info: dict = field(default_factory=dict)
 
     _repr_fields = ("method", "converged", "n_iter", "w")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "history", as_history(self.history, "progress"))
 
 
 def model_transitions(mdp: FiniteMDP, policy: Any = None, *, weighting: Any = None) -> dict[str, np.ndarray]:

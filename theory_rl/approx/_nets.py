@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._result import ResultMixin
+from .._result import Result
 from .._torch import require_torch, resolve_device, seed_torch, to_numpy
 from .._validation import rng_from_seed
 from ..errors import InvalidModelError
@@ -104,7 +104,7 @@ def linear_schedule(start: float, end: float, fraction: float, total: int) -> An
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class NeuralResult(ResultMixin):
+class NeuralResult(Result):
     """What a neural learner returns.
 
     Attributes
@@ -125,9 +125,6 @@ class NeuralResult(ResultMixin):
     networks: dict
     episode_returns: np.ndarray
     episode_steps: np.ndarray
-    method: str
-    params: dict = field(default_factory=dict)
-    elapsed: float = 0.0
     info: dict = field(default_factory=dict)
 
     _repr_fields = ("method", "elapsed")

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .._result import ResultMixin
+from .._result import Result
 from ..errors import InvalidModelError, SolverError
 from ._constraints import Budget, Capacity, Matching, Path
 from ._cormab import CoRMAB
@@ -28,7 +28,7 @@ __all__ = ["ArgmaxResult", "mip_argmax", "myopic_argmax", "select_action", "gree
 
 
 @dataclass(frozen=True, repr=False)
-class ArgmaxResult(ResultMixin):
+class ArgmaxResult(Result):
     """``action`` (int8, (N,)); ``value``: the objective at ``action`` recomputed exactly (the
     network's forward pass, or the one-step reward); ``certificate``: the feasible set's witness
     (walk, assignment, ...); ``solver_stats``: back end, status, time, nodes, gap, model size."""
@@ -49,7 +49,7 @@ def _add_feasible(model: MipModel, feasible: Any, action_vars: np.ndarray) -> An
 
 
 def _finish(feasible: Any, sol: Any, model: MipModel, action_vars: np.ndarray, aux: Any, value: float,
-            extra: dict[str, Any]) -> ArgmaxResult:
+            extra: dict[str, Any], method: str) -> ArgmaxResult:
     action = (sol.x[action_vars] > 0.5).astype(np.int8)
     cert = feasible.certificate(sol.x, aux) if hasattr(feasible, "certificate") else None
     if hasattr(feasible, "is_feasible") and not feasible.is_feasible(action, cert):
@@ -59,7 +59,8 @@ def _finish(feasible: Any, sol: Any, model: MipModel, action_vars: np.ndarray, a
              "nodes": sol.nodes,
              "mip_gap": sol.mip_gap, "objective": sol.objective, "n_vars": model.n_vars, "n_rows": model.n_rows,
              **extra}
-    return ArgmaxResult(action=action, value=float(value), certificate=cert, solver_stats=stats)
+    return ArgmaxResult(action=action, value=float(value), certificate=cert, solver_stats=stats, method=method,
+                        elapsed=sol.elapsed)
 
 
 def _max_active(feasible: Any) -> int | None:
@@ -139,7 +140,7 @@ def mip_argmax(qnet: Any, state: Any, feasible: Any, *, solver: str = "highs", m
                           status=sol.status)
     return _finish(feasible, sol, model, a, aux, value,
                    {"n_binaries_network": len(emb.binaries), "n_stable_active": emb.n_stable_active,
-                    "n_stable_inactive": emb.n_stable_inactive})
+                    "n_stable_inactive": emb.n_stable_inactive}, "mip_argmax")
 
 
 def greedy_q_action(cormab: CoRMAB, qnet: Any, state: Any, *, layers: Any = None) -> np.ndarray:
@@ -208,4 +209,4 @@ def myopic_argmax(cormab: CoRMAB, state: Any, *, solver: str = "highs", mip_gap:
     value = float(cormab.expected_reward(s, action))
     if abs(value - sol.objective) > 1e-6 * max(1.0, abs(value)):
         raise SolverError(f"myopic MILP objective {sol.objective:.9g} != r(s, a) = {value:.9g}", status=sol.status)
-    return _finish(cormab.constraint, sol, model, a, aux, value, {})
+    return _finish(cormab.constraint, sol, model, a, aux, value, {}, "myopic_argmax")

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .._result import ResultMixin
+from .._result import Result
 from .._validation import rng_from_seed
 from ..errors import InvalidModelError
 from ._argmax import greedy_q_action, mip_argmax, myopic_argmax
@@ -76,7 +76,7 @@ def sequoia_policy(cormab: CoRMAB, qnet: Any, *, solver: str = "highs", mip_gap:
 
 
 @dataclass(frozen=True, repr=False)
-class EvaluationResult(ResultMixin):
+class EvaluationResult(Result):
     r"""The paper's metric and the discounted return.
 
     ``mean_reward``: mean over ``episodes x H`` steps of the expected per-step reward
@@ -125,5 +125,7 @@ def evaluate(cormab: CoRMAB, policy: Policy, *, episodes: int = 50, horizon: int
     def se(x: np.ndarray) -> float:
         return float(x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else float("nan")
 
-    return EvaluationResult(float(means.mean()), se(means), float(discounted.mean()), se(discounted), means,
-                            episodes, H)
+    return EvaluationResult(mean_reward=float(means.mean()), stderr=se(means), discounted_return=float(discounted.mean()),
+                            discounted_stderr=se(discounted), per_episode=means, episodes=episodes, horizon=H,
+                            method="evaluate", params={"gamma": g, "seed": seed if isinstance(seed, int) else None,
+                                                       "p_one": p_one})

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._result import ResultMixin
+from .._result import CertifiedSolution
 from ..errors import DependencyNotInstalled, InvalidModelError, SolverError
 
 __all__ = ["DEFAULT_HIGHS_OPTIONS", "FAST_HIGHS_OPTIONS", "HIGHS_DEFAULT_OPTIONS", "LIGHT_ROOT_HIGHS_OPTIONS", "MipModel", "MipSolution", "solve_mip"]
@@ -109,7 +109,7 @@ class MipModel:
 
 
 @dataclass(frozen=True, repr=False)
-class MipSolution(ResultMixin):
+class MipSolution(CertifiedSolution):
     """A solved MIP: ``x`` (n,), ``objective`` (incl. offset), and the back end's statistics;
     ``elapsed``: wall seconds in :func:`solve_mip` (model hand-over included), ``solve_seconds``:
     wall seconds inside the solver's own run (highspy back end; NaN for Pyomo)."""
@@ -120,7 +120,6 @@ class MipSolution(ResultMixin):
     backend: str
     mip_gap: float
     nodes: int
-    elapsed: float
     solve_seconds: float = float("nan")
     _repr_fields = ("objective", "status", "backend", "elapsed")
 
@@ -212,7 +211,7 @@ def _solve_highs(model: MipModel, *, mip_gap: float, time_limit: float | None, w
         raise SolverError("HiGHS found no solution", status=status)
     return MipSolution(x=x, objective=float(info.objective_function_value), status=status, backend="highs",
                        mip_gap=float(getattr(info, "mip_gap", 0.0)) if not relax else 0.0,
-                       nodes=int(getattr(info, "mip_node_count", 0)), elapsed=time.perf_counter() - start,
+                       nodes=int(getattr(info, "mip_node_count", 0)), method="solve_mip", elapsed=time.perf_counter() - start,
                        solve_seconds=run_seconds)
 
 
@@ -271,7 +270,7 @@ def _solve_pyomo(model: MipModel, *, solver: str, mip_gap: float, time_limit: fl
         raise SolverError(f"Pyomo/{solver} found no solution", status=term)
     x = np.array([pyo.value(m.x[i]) for i in range(n)], dtype=float)
     return MipSolution(x=x, objective=float(pyo.value(m.obj)), status=term, backend=f"pyomo/{solver}",
-                       mip_gap=float(mip_gap), nodes=-1, elapsed=time.perf_counter() - start)
+                       mip_gap=float(mip_gap), nodes=-1, method="solve_mip", elapsed=time.perf_counter() - start)
 
 
 def solve_mip(model: MipModel, *, solver: str = "highs", mip_gap: float = 0.0, time_limit: float | None = None,

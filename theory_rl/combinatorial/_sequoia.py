@@ -34,12 +34,12 @@ import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .._result import ResultMixin
+from .._result import Result
 from .._validation import rng_from_seed
 from ..errors import InvalidModelError
 from ._argmax import mip_argmax
@@ -171,7 +171,7 @@ def _pretrain(cormab: CoRMAB, data: Any, *, hidden: tuple[int, ...], epochs: int
 
 
 @dataclass(frozen=True, repr=False)
-class SequoiaResult(ResultMixin):
+class SequoiaResult(Result):
     """``qnet`` (trained torch module, eval mode), ``pretrain_loss`` and ``td_loss`` histories,
     ``n_mip_solves``, ``params``."""
 
@@ -180,8 +180,6 @@ class SequoiaResult(ResultMixin):
     td_loss: np.ndarray
     episode_reward: np.ndarray
     n_mip_solves: int
-    elapsed: float
-    params: dict[str, Any] = field(default_factory=dict)
     _repr_fields = ("n_mip_solves", "elapsed")
 
     def to_dict(self) -> dict[str, Any]:
@@ -430,5 +428,6 @@ def _train(cormab: CoRMAB, *, hidden: tuple[int, ...], episodes: int, gamma: flo
               "train_constraint": train_constraint, "published": published, "solver": solver, "mip_gap": mip_gap,
               "device": str(device), "n_jobs": int(n_jobs), "torch_threads": torch.get_num_threads(),
               "timings": timings}
-    return SequoiaResult(net.cpu(), np.asarray(pre_loss), np.asarray(td_loss), np.asarray(ep_reward), n_solves,
-                         time.perf_counter() - start, params)
+    return SequoiaResult(qnet=net.cpu(), pretrain_loss=np.asarray(pre_loss), td_loss=np.asarray(td_loss),
+                         episode_reward=np.asarray(ep_reward), n_mip_solves=n_solves, method="sequoia_train",
+                         elapsed=time.perf_counter() - start, params=params)

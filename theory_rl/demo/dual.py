@@ -45,8 +45,8 @@ def run_demo(section: Callable[[str], None]) -> None:
           f"constraints {np.round(pd.constraint_values, 4)}, certified violation <= "
           f"{np.round(pd.info['violation_bound'], 4)}, lambda_bar = {np.round(pd.multipliers, 3)}")
     res = dual.tscac(cmdp, [0.1, 0.03])
-    print(f"TSCAC (lambda = [0.1, 0.03], exact critics): J1 = {res['main_return']:.4f} "
-          f"({100 * res['main_return'] / lp.objective:.0f}% of the LP optimum), feasible = {res['feasible']}")
+    print(f"TSCAC (lambda = [0.1, 0.03], exact critics): J1 = {res.main_return:.4f} "
+          f"({100 * res.main_return / lp.objective:.0f}% of the LP optimum), feasible = {res.feasible}")
 
     section("Offline RL on a dataset the library generates (10% expert episodes, 30 episodes)")
     mdp = envs.random_mdp(20, 4, seed=1, gamma=0.9)

@@ -40,8 +40,8 @@ def run_demo(section: Callable[[str], None]) -> None:
         ("UCB-Q Bernstein (c = 0.1)", learning.ucb_q_learning(mdp, horizon=H, n_episodes=K, c=0.1,
                                                               bonus="bernstein", seed=0)),
     ):
-        regret = res.trace["regret"]
+        regret = res.history["regret"]
         print(f"  {name:27} regret {regret[-1]:7.1f} (last 300 episodes {regret[-1] - regret[-301]:6.1f})   "
-              f"min over k of min(Q_k - Q*) = {res.trace['optimism'].min():+.3f}")
+              f"min over k of min(Q_k - Q*) = {res.history['optimism'].min():+.3f}")
     print("  the paper's constants keep every Q_k above Q* but explore almost uniformly at this T (linear regret);"
           " the sqrt(T) rate needs T >> H^3 S^3 A")

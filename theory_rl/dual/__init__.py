@@ -32,16 +32,29 @@ positivity argument fails for non-strictly-convex ``f`` such as ``|x - 1|``; the
 "suboptimal" data still hold about 200 expert trajectories.
 """
 
+from .._result import module_getattr
 from ._cmdp import CMDP, CMDPSolution, lagrangian_primal_dual, solve_cmdp_lp
 from ._dataset import TransitionDataset, behaviour_cloning, collect_dataset
 from ._divergences import DIVERGENCES, FDivergence, f_divergence
-from ._fdvl import FDVLResult, awr_policy, fdvl, fdvl_torch, one_hot_features
+from ._fdvl import FDVLResult, NeuralDVLResult, awr_policy, fdvl, fdvl_torch, one_hot_features
 from ._implicit import DegenerateObjectiveWarning, implicit_loss, implicit_value
-from ._lp import OccupancyLP, dual_lp, primal_lp
+from ._lp import OccupancyLPSolution, dual_lp, primal_lp
 from ._occupancy import flow_residual, occupancy, policy_from_occupancy
-from ._recoil import mixture_divergence, recoil, recoil_dual_q, recoil_exact, recoil_torch
+from ._recoil import (
+    RecoilDualQSolution,
+    RecoilResult,
+    RecoilSolution,
+    mixture_divergence,
+    recoil,
+    recoil_dual_q,
+    recoil_exact,
+    recoil_torch,
+)
 from ._regularized import RegularizedSolution, dual_q, dual_v, regularized_policy_value, regularized_primal
-from ._tscac import recommendation_cmdp, tscac, tscac_project, tscac_stage_one, tscac_stage_two
+from ._tscac import TSCACResult, recommendation_cmdp, tscac, tscac_project, tscac_stage_one, tscac_stage_two
+
+# Renamed names, importable for one release with a DeprecationWarning.
+__getattr__ = module_getattr(__name__, {"OccupancyLP": ("OccupancyLPSolution", lambda: OccupancyLPSolution)})
 
 __all__ = [
     "CMDP",
@@ -50,8 +63,13 @@ __all__ = [
     "DegenerateObjectiveWarning",
     "FDVLResult",
     "FDivergence",
-    "OccupancyLP",
+    "NeuralDVLResult",
+    "OccupancyLPSolution",
+    "RecoilDualQSolution",
+    "RecoilResult",
+    "RecoilSolution",
     "RegularizedSolution",
+    "TSCACResult",
     "TransitionDataset",
     "awr_policy",
     "behaviour_cloning",

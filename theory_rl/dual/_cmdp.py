@@ -27,7 +27,7 @@ from scipy.optimize import linprog
 
 from .._highs import HIGHS_OPTIONS
 from .._iterative import Timer
-from .._result import ResultMixin
+from .._result import CertifiedSolution
 from .._validation import as_float_array, check_finite, check_real
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
@@ -102,7 +102,7 @@ class CMDP:
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class CMDPSolution(ResultMixin):
+class CMDPSolution(CertifiedSolution):
     """Solution of a CMDP.
 
     Attributes
@@ -139,9 +139,7 @@ class CMDPSolution(ResultMixin):
     active: np.ndarray
     randomized_states: np.ndarray
     v: np.ndarray
-    method: str
     n_iter: int
-    elapsed: float
     info: dict[str, Any] = field(default_factory=dict)
 
     _repr_fields = ("method", "objective", "multipliers", "n_iter", "elapsed")

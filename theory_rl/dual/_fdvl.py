@@ -40,6 +40,7 @@ size per batch, so torch training curves are not the official ones, and ``x / la
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -47,18 +48,19 @@ from typing import Any
 import numpy as np
 
 from .._iterative import Timer
-from .._result import ResultMixin
+from .._result import History, LegacyKeysMixin, Result, as_history
 from .._validation import check_int
 from ..errors import ConvergenceWarning, InvalidModelError
 from ._dataset import TransitionDataset
 from ._implicit import DegenerateObjectiveWarning, check_loss, implicit_value
 
-__all__ = ["FDVLResult", "awr_policy", "fdvl", "fdvl_torch", "in_sample_fixed_point"]
+__all__ = ["FDVLResult", "NeuralDVLResult", "awr_policy", "fdvl", "fdvl_torch", "in_sample_fixed_point"]
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class FDVLResult(ResultMixin):
-    """Result of :func:`fdvl` / :func:`fdvl_torch` (and of the dataset ReCOIL).
+class FDVLResult(Result):
+    """Result of :func:`fdvl` (and, as its subclass :class:`~theory_rl.dual.RecoilResult`, of
+    :func:`~theory_rl.dual.recoil`).
 
     Attributes
     ----------
@@ -76,8 +78,12 @@ class FDVLResult(ResultMixin):
         AWR policy ``∝ mu min(exp(beta (Q - V)), 100)`` (uniform on unseen states).
     greedy_policy : ndarray, shape (S,)
         ``argmax`` of Q over the dataset's actions at each state (0 on unseen states).
-    n_iter, converged, bound, history, elapsed, params
-        ``bound`` is the certified ``||V - V_fix||_inf`` (tabular) or the final loss change (torch).
+    n_iter, converged, bound
+        ``bound`` is the certified ``||V - V_fix||_inf``.
+    history : History
+        ``residual``: ``||V_k - V_{k-1}||_inf`` per iteration (reads as that 1-D array).
+    method, params, elapsed
+        As for every :class:`~theory_rl._result.Result`.
     """
 
     q: np.ndarray
@@ -89,12 +95,39 @@ class FDVLResult(ResultMixin):
     n_iter: int
     converged: bool
     bound: float
-    history: np.ndarray
-    method: str
-    params: dict[str, Any]
-    elapsed: float
+    history: History
 
     _repr_fields = ("method", "converged", "n_iter", "bound", "elapsed")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "history", as_history(self.history, "residual"))
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class NeuralDVLResult(LegacyKeysMixin, Result):
+    """Result of :func:`fdvl_torch` and :func:`~theory_rl.dual.recoil_torch` (both returned a dict
+    before; ``result["q_net"]`` still reads the attribute, with a :class:`DeprecationWarning`).
+
+    Attributes
+    ----------
+    q_net, v_net : torch.nn.Module
+        The trained networks: features ``(n, d)`` to ``Q`` ``(n, n_actions)`` and ``V`` ``(n, 1)``.
+    history : History
+        Per step: ``v_loss`` and ``q_loss`` (as an array, shape ``(n_steps, 2)`` in that order).
+    awr_weights : callable or None
+        ``awr_weights(obs, act)``: the AWR weights ``min(exp(beta (Q - V)), 100)`` (f-DVL only).
+    method, params, elapsed
+        As for every :class:`~theory_rl._result.Result`; the networks are left out of
+        :meth:`to_dict`.
+    """
+
+    q_net: Any
+    v_net: Any
+    history: History
+    awr_weights: Any = None
+
+    _repr_fields = ("method", "elapsed")
+    _dict_exclude = ("q_net", "v_net", "awr_weights")
 
 
 def awr_policy(q: np.ndarray, v: np.ndarray, behaviour: np.ndarray, beta: float, *, clip: float = 100.0) -> np.ndarray:
@@ -258,7 +291,7 @@ def one_hot_features(states: np.ndarray, n_states: int) -> np.ndarray:
 def fdvl_torch(observations: Any, actions: Any, rewards: Any, next_observations: Any, dones: Any, *,
                n_actions: int, gamma: float, f: str = "chi2", lam: float = 0.9, beta: float = 3.0,
                q_net: Any = None, v_net: Any = None, n_steps: int = 2000, batch_size: int | None = None,
-               lr: float = 1e-2, seed: int | np.random.Generator | None = None, device: Any = "cpu") -> dict[str, Any]:
+               lr: float = 1e-2, seed: int | np.random.Generator | None = None, device: Any = "cpu") -> NeuralDVLResult:
     r"""f-DVL with function approximation (torch), on arrays of transitions ``(s, a, r, s', done)``.
 
     Per step, on a batch (the whole dataset when ``batch_size`` is None):
@@ -284,11 +317,12 @@ def fdvl_torch(observations: Any, actions: Any, rewards: Any, next_observations:
 
     Returns
     -------
-    dict
-        ``q_net``, ``v_net``, ``history`` (V-loss, Q-loss per step), ``awr_weights(obs, act)``.
+    NeuralDVLResult
+        ``q_net``, ``v_net``, ``history`` (``v_loss``, ``q_loss`` per step), ``awr_weights(obs, act)``.
     """
     from .._torch import require_torch, resolve_device, seed_torch
 
+    start = time.perf_counter()
     torch = require_torch()
     key, lam = check_loss(f, lam)
     _check_common(gamma, beta, 1.0)
@@ -326,7 +360,16 @@ def fdvl_torch(observations: Any, actions: Any, rewards: Any, next_observations:
             adv = q_net(o).gather(1, a[:, None]).squeeze(1) - v_net(o).squeeze(1)
             return torch.clamp(torch.exp(beta * adv), max=100.0)
 
-    return {"q_net": q_net, "v_net": v_net, "history": history, "awr_weights": awr_weights}
+    params = {"n_actions": n_actions, "gamma": gamma, "f": f, "lam": lam, "beta": beta, "n_steps": n_steps,
+              "batch_size": batch_size, "lr": lr, "seed": seed_param(seed), "device": str(dev)}
+    return NeuralDVLResult(q_net=q_net, v_net=v_net, history=History({"v_loss": history[:, 0], "q_loss": history[:, 1]}),
+                           awr_weights=awr_weights, method="fdvl_torch", params=params,
+                           elapsed=time.perf_counter() - start)
+
+
+def seed_param(seed: Any) -> Any:
+    """A seed as a JSON-ready option value (a Generator is recorded by its type)."""
+    return int(seed) if isinstance(seed, (int, np.integer)) else None if seed is None else type(seed).__name__
 
 
 def _nets_and_optimisers(q_net: Any, v_net: Any, d: int, n_actions: int, lr: float, dev: Any, dt: Any

@@ -28,17 +28,18 @@ from scipy.optimize import linprog
 
 from .._highs import HIGHS_OPTIONS, check_highs_result
 from .._iterative import Timer
-from .._result import ResultMixin
+from .._result import CertifiedSolution
 from ..models import FiniteMDP
 from ..tabular import effective_rewards
 from ._occupancy import flow_matrix, policy_from_occupancy, scale_of
 
-__all__ = ["OccupancyLP", "dual_lp", "primal_lp"]
+__all__ = ["OccupancyLPSolution", "dual_lp", "primal_lp"]
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class OccupancyLP(ResultMixin):
-    """Solution of the occupancy LP pair.
+class OccupancyLPSolution(CertifiedSolution):
+    """Solution of the occupancy LP pair (``OccupancyLP`` is its deprecated name, removed in the
+    next release). The certificate is HiGHS's optimal status with both LPs' solutions.
 
     Attributes
     ----------
@@ -73,7 +74,6 @@ class OccupancyLP(ResultMixin):
     solved: str
     dual_variables: np.ndarray
     n_iter: int
-    elapsed: float
 
     _repr_fields = ("solved", "normalized", "objective", "n_iter", "elapsed")
 
@@ -86,15 +86,15 @@ def _lp_data(mdp: FiniteMDP, normalized: bool) -> tuple[np.ndarray, Any, np.ndar
     return valid, M, r_eff[valid], scale_of(mdp, normalized) * np.asarray(mdp.d0, dtype=float)
 
 
-def _finish(mdp: FiniteMDP, valid: np.ndarray, x_valid: np.ndarray, v: np.ndarray, **fields: Any) -> OccupancyLP:
+def _finish(mdp: FiniteMDP, valid: np.ndarray, x_valid: np.ndarray, v: np.ndarray, **fields: Any) -> OccupancyLPSolution:
     S, A = mdp.n_states, mdp.n_actions
     x = np.zeros(S * A)
     x[valid] = np.maximum(x_valid, 0.0)
     x = x.reshape(S, A)
-    return OccupancyLP(v=np.asarray(v, dtype=float), occupancy=x, policy=policy_from_occupancy(mdp, x), **fields)
+    return OccupancyLPSolution(v=np.asarray(v, dtype=float), occupancy=x, policy=policy_from_occupancy(mdp, x), **fields)
 
 
-def primal_lp(mdp: FiniteMDP, *, normalized: bool = True, highs_method: str = "highs") -> OccupancyLP:
+def primal_lp(mdp: FiniteMDP, *, normalized: bool = True, highs_method: str = "highs") -> OccupancyLPSolution:
     r"""Solve the occupancy LP (maximise ``<x, r>`` over the flow polytope) with HiGHS.
 
     The potential ``V`` is read from the equality rows' marginals: ``V = -marginals``.
@@ -119,10 +119,11 @@ def primal_lp(mdp: FiniteMDP, *, normalized: bool = True, highs_method: str = "h
         check_highs_result(res, mdp.gamma)
     return _finish(mdp, valid, res.x, -res.eqlin.marginals, objective=float(-res.fun), normalized=normalized,
                    solved="primal", dual_variables=np.asarray(res.eqlin.marginals), n_iter=int(res.nit),
+                   method="primal_lp", params={"normalized": normalized, "highs_method": highs_method},
                    elapsed=timer.elapsed)
 
 
-def dual_lp(mdp: FiniteMDP, *, normalized: bool = True, highs_method: str = "highs") -> OccupancyLP:
+def dual_lp(mdp: FiniteMDP, *, normalized: bool = True, highs_method: str = "highs") -> OccupancyLPSolution:
     r"""Solve the value LP (minimise ``c <d0, V>`` subject to ``V >= r + gamma P V``) with HiGHS.
 
     The occupancy is read from the inequality rows' marginals: ``x = -marginals`` (one row per
@@ -139,4 +140,5 @@ def dual_lp(mdp: FiniteMDP, *, normalized: bool = True, highs_method: str = "hig
         check_highs_result(res, mdp.gamma)
     return _finish(mdp, valid, -res.ineqlin.marginals, res.x, objective=float(res.fun), normalized=normalized,
                    solved="dual", dual_variables=np.asarray(res.ineqlin.marginals), n_iter=int(res.nit),
+                   method="dual_lp", params={"normalized": normalized, "highs_method": highs_method},
                    elapsed=timer.elapsed)

@@ -72,12 +72,15 @@ removes the cap above and can change the answer at and upstream of initial state
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import minimize
 
+from .._result import CertifiedSolution, History, LegacyKeysMixin
 from .._validation import as_float_array, check_finite, check_int
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
@@ -86,16 +89,85 @@ from ._dataset import TransitionDataset
 from ._divergences import FDivergence, f_divergence, require_cvxpy
 from ._fdvl import (
     FDVLResult,
+    NeuralDVLResult,
     _as_batch,
     _check_common,
     _nets_and_optimisers,
     in_sample_fixed_point,
+    seed_param,
     torch_implicit_loss,
 )
 from ._implicit import check_loss
 from ._occupancy import flow_matrix, occupancy, policy_from_occupancy
 
-__all__ = ["mixture_divergence", "recoil", "recoil_dual_q", "recoil_exact", "recoil_torch"]
+__all__ = ["RecoilDualQSolution", "RecoilResult", "RecoilSolution", "mixture_divergence", "recoil", "recoil_dual_q",
+           "recoil_exact", "recoil_torch"]
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class RecoilResult(FDVLResult):
+    """What :func:`recoil` returns: the fields of :class:`~theory_rl.dual.FDVLResult` (the same
+    in-sample fixed point, with ReCOIL's implicit reward on the mixture of the two datasets)."""
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class RecoilSolution(LegacyKeysMixin, CertifiedSolution):
+    """What :func:`recoil_exact` returns (a dict before; ``result["objective"]`` still reads the
+    attribute, with a :class:`DeprecationWarning`).
+
+    Attributes
+    ----------
+    objective : float
+        The minimum ``D_f(beta d + (1-beta) d^S || beta d^E + (1-beta) d^S)``.
+    occupancy : ndarray, shape (S, A)
+        The minimising normalised occupancy ``d``.
+    policy : ndarray, shape (S, A)
+        ``d(s, a) / sum_a d(s, a)``.
+    greedy_policy : ndarray of int, shape (S,)
+        ``argmax_a d(s, a)``.
+    status : str
+        The conic solver's status (always ``"optimal"``: anything else raises), the certificate.
+    method, params, elapsed
+        As for every :class:`~theory_rl._result.Result`.
+    """
+
+    objective: float
+    occupancy: np.ndarray
+    policy: np.ndarray
+    greedy_policy: np.ndarray
+    status: str
+
+    _repr_fields = ("method", "objective", "status", "elapsed")
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class RecoilDualQSolution(LegacyKeysMixin, CertifiedSolution):
+    """What :func:`recoil_dual_q` returns (a dict before; ``result["value"]`` still reads the
+    attribute, with a :class:`DeprecationWarning`).
+
+    Attributes
+    ----------
+    value : float
+        The inner minimum over ``Q`` (equal to ``-D_f(mix_pi || mix_E)``).
+    q : ndarray, shape (S, A)
+        The minimiser.
+    gradient_norm : float
+        Sup norm of the objective's gradient at ``q`` (the certificate of this convex minimum).
+    n_iter : int
+        Trust-region Newton iterations.
+    converged : bool
+        Whether scipy reported success (``gradient_norm <= tol``).
+    method, params, elapsed
+        As for every :class:`~theory_rl._result.Result`.
+    """
+
+    value: float
+    q: np.ndarray
+    gradient_norm: float
+    n_iter: int
+    converged: bool
+
+    _repr_fields = ("method", "value", "gradient_norm", "n_iter", "converged", "elapsed")
 
 
 def _beta(beta: float) -> float:
@@ -136,16 +208,17 @@ def mixture_divergence(mdp: FiniteMDP, policy: np.ndarray, d_expert: np.ndarray,
 
 
 def recoil_exact(mdp: FiniteMDP, d_expert: np.ndarray, d_suboptimal: np.ndarray, f: str | FDivergence,
-                 beta: float, *, solver: str = "CLARABEL") -> dict[str, Any]:
+                 beta: float, *, solver: str = "CLARABEL") -> RecoilSolution:
     r"""Exact ReCOIL on a known MDP: ``min_d D_f(beta d + (1-beta) d^S || beta d^E + (1-beta) d^S)``
     over the normalised flow polytope, a convex program (cvxpy).
 
     Returns
     -------
-    dict
+    RecoilSolution
         ``objective``, ``occupancy`` (normalised ``d``, shape (S, A)), ``policy`` (S, A),
         ``greedy_policy`` (S,).
     """
+    start = time.perf_counter()
     cp = require_cvxpy()
     div, b = f_divergence(f), _beta(beta)
     S, A = mdp.n_states, mdp.n_actions
@@ -165,12 +238,14 @@ def recoil_exact(mdp: FiniteMDP, d_expert: np.ndarray, d_suboptimal: np.ndarray,
     if prob.status != "optimal":
         raise SolverError("cvxpy did not solve the ReCOIL program (is d_expert reachable?)", status=prob.status)
     occ = np.maximum(np.asarray(d.value), 0.0).reshape(S, A)
-    return {"objective": float(prob.value), "occupancy": occ, "policy": policy_from_occupancy(mdp, occ),
-            "greedy_policy": occ.argmax(axis=1).astype(np.int64)}
+    return RecoilSolution(objective=float(prob.value), occupancy=occ, policy=policy_from_occupancy(mdp, occ),
+                          greedy_policy=occ.argmax(axis=1).astype(np.int64), status=str(prob.status),
+                          method="recoil_exact", params={"f": div.name, "beta": b, "solver": solver},
+                          elapsed=time.perf_counter() - start)
 
 
 def recoil_dual_q(mdp: FiniteMDP, policy: np.ndarray, d_expert: np.ndarray, d_suboptimal: np.ndarray,
-                  f: str | FDivergence, beta: float, *, tol: float = 1e-10, max_iter: int = 500) -> dict[str, Any]:
+                  f: str | FDivergence, beta: float, *, tol: float = 1e-10, max_iter: int = 500) -> RecoilDualQSolution:
     r"""Inner minimum over ``Q`` of ReCOIL's dual-Q objective for a fixed policy (trust-region
     Newton, scipy), with ``f*`` unrestricted. Its value is ``-D_f(mix_pi || mix_E)`` (module
     docstring; Sikchi et al. 2024, arXiv 2302.08560, §6); ``d_suboptimal > 0`` everywhere is
@@ -178,9 +253,10 @@ def recoil_dual_q(mdp: FiniteMDP, policy: np.ndarray, d_expert: np.ndarray, d_su
 
     Returns
     -------
-    dict
-        ``value`` (the inner minimum), ``q`` (S, A), ``gradient_norm``, ``n_iter``.
+    RecoilDualQSolution
+        ``value`` (the inner minimum), ``q`` (S, A), ``gradient_norm``, ``n_iter``, ``converged``.
     """
+    start = time.perf_counter()
     div, b = f_divergence(f, strictly_convex=True), _beta(beta)
     S, A = mdp.n_states, mdp.n_actions
     dE = _distribution(d_expert, "d_expert", (S, A))
@@ -204,8 +280,10 @@ def recoil_dual_q(mdp: FiniteMDP, policy: np.ndarray, d_expert: np.ndarray, d_su
     res = minimize(fun, np.zeros(n), jac=True, hess=lambda q: fun(q, True), method="trust-exact",
                    options={"gtol": tol, "maxiter": max_iter})
     value, grad = fun(res.x)
-    return {"value": float(value), "q": res.x.reshape(S, A), "gradient_norm": float(np.abs(grad).max()),
-            "n_iter": int(res.nit)}
+    return RecoilDualQSolution(value=float(value), q=res.x.reshape(S, A), gradient_norm=float(np.abs(grad).max()),
+                               n_iter=int(res.nit), converged=bool(res.success), method="recoil_dual_q",
+                               params={"f": div.name, "beta": b, "tol": tol, "max_iter": max_iter},
+                               elapsed=time.perf_counter() - start)
 
 
 def _recoil_tables(expert: TransitionDataset, suboptimal: TransitionDataset, beta: float
@@ -232,7 +310,7 @@ def _recoil_tables(expert: TransitionDataset, suboptimal: TransitionDataset, bet
 
 def recoil(expert: TransitionDataset, suboptimal: TransitionDataset, *, gamma: float, beta: float = 0.5,
            f: str = "chi2", lam: float = 0.9, awr_beta: float = 3.0, tol: float = 1e-8,
-           max_iter: int | None = None, d0: np.ndarray | None = None) -> FDVLResult:
+           max_iter: int | None = None, d0: np.ndarray | None = None) -> RecoilResult:
     r"""Tabular ReCOIL (practical chi-square version) on an expert and a suboptimal dataset
     (Sikchi, Zheng, Zhang & Niekum 2024, "Dual RL", ICLR, arXiv 2302.08560, §6).
 
@@ -270,15 +348,16 @@ def recoil(expert: TransitionDataset, suboptimal: TransitionDataset, *, gamma: f
         budget = 2.0 * b * (1.0 - float(gamma)) * dist
     params = {"gamma": gamma, "beta": b, "f": f, "lam": lam, "awr_beta": awr_beta, "tol": tol,
               "initial_term": d0 is not None}
-    return in_sample_fixed_point(suboptimal, reward, mix, gamma=gamma, f=f, lam=lam, tol=tol, max_iter=max_iter,
-                                 v_unseen=0.0, method="recoil", beta=awr_beta, params=params, next_matrix=N,
-                                 seen=seen, initial_budget=budget)
+    res = in_sample_fixed_point(suboptimal, reward, mix, gamma=gamma, f=f, lam=lam, tol=tol, max_iter=max_iter,
+                                v_unseen=0.0, method="recoil", beta=awr_beta, params=params, next_matrix=N,
+                                seen=seen, initial_budget=budget)
+    return RecoilResult(**{field.name: getattr(res, field.name) for field in fields(res)})
 
 
 def recoil_torch(expert_batch: tuple[Any, ...], suboptimal_batch: tuple[Any, ...], *, n_actions: int, gamma: float,
                  beta: float = 0.5, f: str = "chi2", lam: float = 0.9, q_net: Any = None, v_net: Any = None,
                  n_steps: int = 2000, lr: float = 1e-2, seed: int | np.random.Generator | None = None,
-                 device: Any = "cpu") -> dict[str, Any]:
+                 device: Any = "cpu") -> NeuralDVLResult:
     r"""ReCOIL (chi-square) with function approximation, on two full batches
     ``(obs, actions, rewards, next_obs, dones)`` of expert and suboptimal transitions.
 
@@ -296,11 +375,12 @@ def recoil_torch(expert_batch: tuple[Any, ...], suboptimal_batch: tuple[Any, ...
 
     Returns
     -------
-    dict
-        ``q_net``, ``v_net``, ``history`` (V-loss, Q-loss per step).
+    NeuralDVLResult
+        ``q_net``, ``v_net``, ``history`` (``v_loss``, ``q_loss`` per step); ``awr_weights`` is None.
     """
     from .._torch import require_torch, resolve_device, seed_torch
 
+    start = time.perf_counter()
     torch = require_torch()
     key, lam = check_loss(f, lam)
     b = _beta(beta)
@@ -336,4 +416,7 @@ def recoil_torch(expert_batch: tuple[Any, ...], suboptimal_batch: tuple[Any, ...
         q_loss.backward()
         opt_q.step()
         history[step] = (v_loss.item(), q_loss.item())
-    return {"q_net": q_net, "v_net": v_net, "history": history}
+    params = {"n_actions": n_actions, "gamma": gamma, "beta": b, "f": f, "lam": lam, "n_steps": n_steps, "lr": lr,
+              "seed": seed_param(seed), "device": str(dev)}
+    return NeuralDVLResult(q_net=q_net, v_net=v_net, history=History({"v_loss": history[:, 0], "q_loss": history[:, 1]}),
+                           method="recoil_torch", params=params, elapsed=time.perf_counter() - start)

@@ -41,7 +41,7 @@ import scipy.sparse as sp
 from scipy.optimize import minimize
 
 from .._iterative import Timer
-from .._result import ResultMixin
+from .._result import CertifiedSolution
 from .._validation import as_float_array, check_finite, format_index, rng_from_seed
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
@@ -54,7 +54,7 @@ __all__ = ["RegularizedSolution", "dual_q", "dual_v", "regularized_primal"]
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class RegularizedSolution(ResultMixin):
+class RegularizedSolution(CertifiedSolution):
     """Solution of the regularised primal or of one of its duals.
 
     Attributes
@@ -95,11 +95,9 @@ class RegularizedSolution(ResultMixin):
     alpha: float
     divergence_value: float
     flow_residual: float
-    method: str
     n_iter: int
     converged: bool
     gradient_norm: float
-    elapsed: float
 
     _repr_fields = ("method", "divergence", "alpha", "value", "flow_residual", "converged", "elapsed")
 

@@ -30,11 +30,13 @@ neither is reproduced. :func:`tscac` repeats stage two with the advantage of the
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import softmax
 
+from .._result import LegacyKeysMixin, Result
 from .._validation import as_float_array, check_finite, rng_from_seed
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
@@ -42,7 +44,37 @@ from ..tabular import policy_value, q_values, soft_value_iteration
 from ._cmdp import CMDP
 from ._dataset import TransitionDataset
 
-__all__ = ["recommendation_cmdp", "tscac", "tscac_project", "tscac_stage_one", "tscac_stage_two"]
+__all__ = ["TSCACResult", "recommendation_cmdp", "tscac", "tscac_project", "tscac_stage_one", "tscac_stage_two"]
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class TSCACResult(LegacyKeysMixin, Result):
+    """What :func:`tscac` returns (a dict before; ``result["policy"]`` still reads the attribute,
+    with a :class:`DeprecationWarning`). No certificate: TSCAC is a heuristic two-stage actor.
+
+    Attributes
+    ----------
+    policy : ndarray, shape (S, A)
+        The stage-two policy after ``n_iter`` updates.
+    stage_one : ndarray, shape (m, S, A)
+        The stage-one policies, one per auxiliary response.
+    main_return : float
+        ``J_1`` of ``policy`` (unnormalised discounted return from d0).
+    constraint_returns : ndarray, shape (m,)
+        ``J_i`` of ``policy``.
+    feasible : bool
+        Whether every ``J_i >= c_i`` (within 1e-9).
+    method, params, elapsed
+        As for every :class:`~theory_rl._result.Result`.
+    """
+
+    policy: np.ndarray
+    stage_one: np.ndarray
+    main_return: float
+    constraint_returns: np.ndarray
+    feasible: bool
+
+    _repr_fields = ("method", "main_return", "constraint_returns", "feasible", "elapsed")
 
 
 def tscac_stage_one(cmdp: CMDP, *, temperature: float = 0.1) -> np.ndarray:
@@ -118,7 +150,7 @@ def tscac_project(dataset: TransitionDataset, target_policy: np.ndarray, behavio
 
 
 def tscac(cmdp: CMDP, multipliers: np.ndarray, *, temperature: float = 0.1, n_iter: int = 30,
-          policy0: np.ndarray | None = None) -> dict[str, Any]:
+          policy0: np.ndarray | None = None) -> TSCACResult:
     r"""Tabular TSCAC on a known CMDP: stage one, then ``n_iter`` stage-two updates, each with the
     exact main-response advantage ``A_1 = Q_1^{pi_k} - V_1^{pi_k}`` of the current policy (Cai et
     al. 2023, "Two-Stage Constrained Actor-Critic for Short Video Recommendation", WWW,
@@ -126,10 +158,11 @@ def tscac(cmdp: CMDP, multipliers: np.ndarray, *, temperature: float = 0.1, n_it
 
     Returns
     -------
-    dict
+    TSCACResult
         ``policy`` (S, A), ``stage_one`` (m, S, A), ``main_return`` ``J_1``, ``constraint_returns``
         ``J_i`` (unnormalised discounted returns from d0), ``feasible`` (all ``J_i >= c_i``).
     """
+    start = time.perf_counter()
     mdp = cmdp.mdp
     pis = tscac_stage_one(cmdp, temperature=temperature)
     pi = np.full((mdp.n_states, mdp.n_actions), 1.0 / mdp.n_actions) if policy0 is None else np.asarray(policy0)
@@ -137,8 +170,11 @@ def tscac(cmdp: CMDP, multipliers: np.ndarray, *, temperature: float = 0.1, n_it
         v = policy_value(mdp, pi)
         pi = tscac_stage_two(q_values(mdp, v) - v[:, None], pis, multipliers)
     J1, J = cmdp.returns(pi)
-    return {"policy": pi, "stage_one": pis, "main_return": J1, "constraint_returns": J,
-            "feasible": bool(np.all(J >= cmdp.thresholds - 1e-9))}
+    return TSCACResult(policy=pi, stage_one=pis, main_return=float(J1), constraint_returns=J,
+                       feasible=bool(np.all(J >= cmdp.thresholds - 1e-9)), method="tscac",
+                       params={"multipliers": np.asarray(multipliers, dtype=float).tolist(), "temperature": temperature,
+                               "n_iter": n_iter, "policy0": policy0 is not None},
+                       elapsed=time.perf_counter() - start)
 
 
 def recommendation_cmdp(*, n_engagement_levels: int = 5, n_items: int = 6, n_responses: int = 2,

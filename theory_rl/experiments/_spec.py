@@ -7,10 +7,12 @@ import numbers
 import os
 import re
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._result import Result
 from .._validation import check_choice, check_int, check_optional_int
 from ..errors import InvalidArgumentError, ParseError
 from ._rates import RateComparison, RateFit, compare_rate, fit_rate, plot_rate
@@ -42,10 +44,11 @@ plot = "plug_in.png"
 """
 
 
-@dataclass(frozen=True)
-class SpecResult:
+@dataclass(frozen=True, repr=False, eq=False)
+class SpecResult(Result):
     """What :func:`run_spec` produced: the table, and the fit, comparison and figure path when the
-    spec has a ``[fit]`` table (one fit per value of ``fit.by`` when given)."""
+    spec has a ``[fit]`` table (one fit per value of ``fit.by`` when given). ``params`` holds the
+    keyword overrides of the call, ``elapsed`` the wall-clock seconds of the whole run."""
 
     table: Any
     store: Path
@@ -188,6 +191,7 @@ def run_spec(path: str | os.PathLike[str], *, backend: str | None = None, n_jobs
     StoreLockedError
         Another sweep is writing the store.
     """
+    start = time.perf_counter()
     path = Path(path)
     sweep_doc, grid, fit_doc = _checked(path, _load_toml(path))
     fn = _import_function(path, sweep_doc.get("function"))
@@ -230,4 +234,7 @@ def run_spec(path: str | os.PathLike[str], *, backend: str | None = None, n_jobs
             plot_path.parent.mkdir(parents=True, exist_ok=True)
             ax.figure.tight_layout()
             ax.figure.savefig(plot_path, dpi=90)
-    return SpecResult(table=table, store=store, fits=fits, comparisons=comparisons, plot=plot_path)
+    return SpecResult(table=table, store=store, fits=fits, comparisons=comparisons, plot=plot_path, method="run_spec",
+                      params={"path": str(path), "backend": backend, "n_jobs": n_jobs, "scheduler": scheduler,
+                              "wait": wait},
+                      elapsed=time.perf_counter() - start)

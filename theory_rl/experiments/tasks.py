@@ -85,5 +85,5 @@ def regret(*, env: str, episodes: int, horizon: int, method: str, seed: int, bon
                                       bonus="hoeffding" if method == "ucb_h" else "bernstein", seed=seed)
     else:
         raise InvalidArgumentError(f"method = {method!r}: expected 'ucbvi', 'ucb_h' or 'ucb_b'")
-    return {"regret": float(res.trace["regret"][-1]), "T": episodes * horizon,
-            "min_optimism": float(res.trace["optimism"].min())}
+    return {"regret": float(res.history["regret"][-1]), "T": int(episodes) * int(horizon),
+            "min_optimism": float(res.history["optimism"].min())}

@@ -201,7 +201,7 @@ def ucbvi(
                 visits[s * A + a] += 1.0
                 s = s_next
     return LearningResult(
-        q=q, policy=np.asarray(policy, dtype=np.int64), trace=run.trace(), method="ucbvi", params={"horizon": H, "n_episodes": K, "delta": delta, "bonus_scale": bonus_scale,
+        q=q, policy=np.asarray(policy, dtype=np.int64), history=run.trace(), method="ucbvi", params={"horizon": H, "n_episodes": K, "delta": delta, "bonus_scale": bonus_scale,
                                 "bonus": "hoeffding"},
         n_samples=T, elapsed=timer.elapsed)
 
@@ -300,5 +300,5 @@ def ucb_q_learning(
                 v[h, s] = min(float(H), float(q[h, s].max()))
                 s = s_next
     return LearningResult(
-        q=q, policy=np.asarray(q.argmax(axis=2), dtype=np.int64), trace=run.trace(), method="ucb_q_learning", params={"horizon": H, "n_episodes": K, "bonus": bonus, "c": c, "delta": delta},
+        q=q, policy=np.asarray(q.argmax(axis=2), dtype=np.int64), history=run.trace(), method="ucb_q_learning", params={"horizon": H, "n_episodes": K, "bonus": bonus, "c": c, "delta": delta},
         n_samples=T, elapsed=timer.elapsed)

@@ -58,8 +58,8 @@ def plug_in_planning(
     -------
     LearningResult
         ``q`` = ``Q_hat*`` of shape ``(S, A)``, ``policy`` its greedy policy, ``model`` the
-        empirical MDP, ``trace`` with ``step = [1]``, ``samples = [n]`` and the planner's residual
-        history under ``"planner_residual"``.
+        empirical MDP, ``history`` with ``step = [1]``, ``samples = [n]`` (and ``error``), and
+        the planner's residual history as ``info["planner_residual"]``.
     """
     n = check_int(n_per_pair, "n_per_pair", minimum=1)
     rng = rng_from_seed(seed)
@@ -69,9 +69,10 @@ def plug_in_planning(
         sol = policy_iteration(model, tol=tol)
         q = q_values(model, sol.v)
         policy = np.asarray(q.argmax(axis=1), dtype=np.int64)
-    trace = {"step": np.array([1]), "samples": np.array([n]), "planner_residual": np.asarray(sol.history)}
+    trace = {"step": np.array([1]), "samples": np.array([n])}
     if q_star is not None:
         trace["error"] = np.array([float(np.max(np.abs(q - q_star)))])
-    return LearningResult(q=q, policy=policy, trace=trace, method="plug_in_planning",
+    return LearningResult(q=q, policy=policy, history=trace, method="plug_in_planning",
                           params={"n_per_pair": n, "tol": tol}, n_samples=n * mdp.n_states * mdp.n_actions,
-                          elapsed=timer.elapsed, model=model)
+                          elapsed=timer.elapsed, model=model,
+                          info={"planner_residual": np.asarray(sol.history)})

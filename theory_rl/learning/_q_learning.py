@@ -154,7 +154,7 @@ def q_learning(
         trace["error"] = errors
     name = step_size if isinstance(step_size, str) else f"constant({float(step_size):g})"
     return LearningResult(
-        q=q, policy=np.asarray(q.argmax(axis=1), dtype=np.int64), trace=trace, method="q_learning",
+        q=q, policy=np.asarray(q.argmax(axis=1), dtype=np.int64), history=trace, method="q_learning",
         params={"n_iter": T, "step_size": name, "exponent": exponent, "scale": scale},
         n_samples=T * S * A, elapsed=timer.elapsed)
 
@@ -258,7 +258,7 @@ def variance_reduced_q_learning(
     if errors is not None:
         trace["error"] = errors
     return LearningResult(
-        q=q, policy=np.asarray(q.argmax(axis=1), dtype=np.int64), trace=trace,
+        q=q, policy=np.asarray(q.argmax(axis=1), dtype=np.int64), history=trace,
         method="variance_reduced_q_learning",
         params={"n_epochs": M, "epoch_length": K, "recentering_samples": N1, "growth": growth},
         n_samples=int(used) * S * A, elapsed=timer.elapsed)

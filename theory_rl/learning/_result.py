@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from .._result import ResultMixin
+from .._result import History, Result, as_history, deprecated_property
 
 __all__ = ["LearningResult"]
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class LearningResult(ResultMixin):
+class LearningResult(Result):
     r"""What a learner in :mod:`theory_rl.learning` returns.
 
     Attributes
@@ -23,11 +23,12 @@ class LearningResult(ResultMixin):
         episodic ones (``q[h]`` with ``H - h`` steps to go).
     policy : ndarray of int64
         Greedy policy for ``q``: shape ``(S,)``, or ``(H, S)`` for episodic learners.
-    trace : dict of str -> ndarray
+    history : History
         Per-step record a rate plot needs. Always has ``"step"`` and ``"samples"`` (transitions
         drawn so far, per state-action pair for generative learners, in total for online ones);
         ``"error"`` (``||q_t - q*||_inf``) when ``q_star`` was passed; online learners add
-        ``"regret"`` (cumulative) and ``"optimism"`` (``min_{h,s,a} (q_k - q*)``).
+        ``"regret"`` (cumulative) and ``"optimism"`` (``min_{h,s,a} (q_k - q*)``). ``trace`` is its
+        deprecated name (removed in the next release).
     method : str
     params : dict
         The options the learner ran with (plain JSON types).
@@ -37,26 +38,27 @@ class LearningResult(ResultMixin):
         Wall-clock seconds.
     model : FiniteMDP or None
         The empirical model (plug-in planning only); left out of :meth:`to_dict`.
+    info : dict
+        Method-specific extras (plug-in planning: ``planner_residual``, the planner's history).
     """
 
     q: np.ndarray
     policy: np.ndarray
-    trace: dict[str, np.ndarray]
-    method: str
-    params: dict[str, Any]
+    history: History
     n_samples: int
-    elapsed: float
     model: Any = field(default=None)
+    info: dict[str, Any] = field(default_factory=dict)
 
     _repr_fields = ("method", "n_samples", "elapsed")
+    _dict_exclude = ("model",)
 
-    def to_dict(self) -> dict[str, Any]:
-        out = super().to_dict()
-        out.pop("model")
-        return out
+    trace = deprecated_property("trace", "history")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "history", as_history(self.history, "error"))
 
     @property
     def final_error(self) -> float:
-        """``trace["error"][-1]`` (needs ``q_star`` at the call), else NaN."""
-        err = self.trace.get("error")
+        """``history["error"][-1]`` (needs ``q_star`` at the call), else NaN."""
+        err = self.history.get("error")
         return float(err[-1]) if err is not None and len(err) else float("nan")

@@ -23,10 +23,11 @@ instead of ``N S^2``).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 
+from .._result import Result
 from ..errors import InvalidModelError
 from ..models import POMDP
 
@@ -36,8 +37,10 @@ __all__ = ["project", "point_backup", "BackupResult"]
 _BLOCK = 1 << 22
 
 
-class BackupResult(NamedTuple):
-    """Backed-up vectors at a batch of beliefs.
+@dataclass(frozen=True, repr=False, eq=False)
+class BackupResult(Result):
+    """Backed-up vectors at a batch of beliefs (a frozen result; it was a NamedTuple, read by
+    attribute everywhere).
 
     Attributes
     ----------
@@ -165,4 +168,4 @@ def point_backup(model: POMDP, alpha: np.ndarray, beliefs: np.ndarray) -> Backup
         for o in range(n_obs):
             U += Oa[:, o][:, None] * alpha[best[a, o, idx]].T
         new[idx] = model.R[:, a][None, :] + gamma * np.asarray(T_by[a] @ U).T
-    return BackupResult(alpha=new, actions=act.astype(np.int64), values=values, q=q)
+    return BackupResult(alpha=new, actions=act.astype(np.int64), values=values, q=q, method="point_backup")

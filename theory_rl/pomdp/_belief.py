@@ -15,14 +15,14 @@ The belief MDP has states ``b``, rewards ``rho(b, a) = b . R[:, a]`` and success
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from scipy import stats
 
-from .._result import ResultMixin
+from .._result import Result
 from .._validation import rng_from_seed
 from ..errors import InvalidModelError
 from ..models import POMDP
@@ -137,7 +137,7 @@ def belief_tree_value(model: POMDP, b: np.ndarray, horizon: int) -> float:
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class SimulationResult(ResultMixin):
+class SimulationResult(Result):
     """Discounted returns of simulated episodes.
 
     Attributes
@@ -160,7 +160,6 @@ class SimulationResult(ResultMixin):
     ci: tuple[float, float]
     truncation: float
     confidence: float
-    params: dict[str, Any] = field(default_factory=dict)
 
     _repr_fields = ("mean", "std_error", "ci", "truncation")
 
@@ -247,5 +246,5 @@ def simulate(
     trunc = float("inf") if g >= 1 else float(g ** horizon * np.abs(model.R).max() / (1 - g))
     return SimulationResult(
         returns=returns, mean=mean, std_error=se, ci=(mean - z * se, mean + z * se), truncation=trunc,
-        confidence=confidence, params={"horizon": int(horizon), "n_episodes": N},
+        confidence=confidence, params={"horizon": int(horizon), "n_episodes": N}, method="simulate",
     )

@@ -34,7 +34,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-from .._result import ResultMixin
+from .._result import Result
 from .._validation import as_float_array, check_int, check_probability_rows, check_real, rng_from_seed
 from ..errors import InvalidModelError
 from ..models import POMDP
@@ -43,7 +43,7 @@ __all__ = ["PlanResult", "EpisodeResult", "pomcp_plan", "pomcp_episode"]
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class PlanResult(ResultMixin):
+class PlanResult(Result):
     """One POMCP search from a root belief.
 
     Attributes
@@ -72,7 +72,7 @@ class PlanResult(ResultMixin):
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class EpisodeResult(ResultMixin):
+class EpisodeResult(Result):
     """One episode of POMCP acting in the model.
 
     Attributes
@@ -290,7 +290,7 @@ def _plan_particles(model: POMDP, particles: np.ndarray, n_simulations: int, opt
     tried = np.where(n > 0, q, -np.inf)
     a = int(np.argmax(tried))
     plan = PlanResult(action=a, value=float(tried[a]), q=q, visits=n, n_simulations=int(n_simulations),
-                      n_nodes=int(n_nodes))
+                      n_nodes=int(n_nodes), method="pomcp_plan")
     return plan, rec_child, rec_state
 
 
@@ -408,7 +408,7 @@ def pomcp_episode(
         s = s2
     return EpisodeResult(discounted_return=total, states=np.asarray(states), actions=np.asarray(actions, dtype=int),
                          observations=np.asarray(observations, dtype=int), rewards=np.asarray(rewards),
-                         root_values=np.asarray(values))
+                         root_values=np.asarray(values), method="pomcp_episode")
 
 
 def _next_particles(model: POMDP, g: _Generative, old: np.ndarray, kept: np.ndarray, a: int, o: int,

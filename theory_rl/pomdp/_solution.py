@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._result import ResultMixin
+from .._result import CertifiedSolution, History, as_history
 from ..errors import InvalidModelError
 
 __all__ = ["POMDPSolution", "alpha_value", "alpha_action", "alpha_argmax"]
@@ -69,7 +69,7 @@ def alpha_action(alpha: np.ndarray, actions: np.ndarray, b: np.ndarray) -> np.nd
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class POMDPSolution(ResultMixin):
+class POMDPSolution(CertifiedSolution):
     r"""What an offline POMDP solver returns: an alpha-vector policy and bounds at ``b0``.
 
     The value function is ``V(b) = max_k alpha[k] . b`` and the policy takes ``actions[k]`` of
@@ -92,9 +92,10 @@ class POMDPSolution(ResultMixin):
         ``upper - lower <= target_gap``).
     n_iter : int
         Stages (epochs, backups, trials: see the solver).
-    history : dict of str to ndarray
-        Per-stage arrays of equal length, at least ``"lower"``, ``"upper"`` and ``"time"``
-        (seconds since the start); solvers add their own (``"n_vectors"``, ``"residual"``).
+    history : History
+        Per-stage columns of equal length, at least ``"lower"``, ``"upper"`` and ``"time"``
+        (seconds since the start); solvers add their own (``"n_vectors"``, ``"residual"``). A dict
+        of arrays given at construction becomes this table (``history["lower"]`` as before).
     method : str
     params : dict
     elapsed : float
@@ -110,13 +111,13 @@ class POMDPSolution(ResultMixin):
     value: float
     converged: bool
     n_iter: int
-    history: dict[str, np.ndarray]
-    method: str
-    params: dict[str, Any]
-    elapsed: float
+    history: History
     info: dict[str, Any] = field(default_factory=dict)
 
     _repr_fields = ("method", "converged", "n_iter", "lower", "upper", "n_vectors", "elapsed")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "history", as_history(self.history, "lower"))
 
     @property
     def n_vectors(self) -> int:

@@ -46,12 +46,12 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .._result import ResultMixin
+from .._result import Result, TraceHistoryMixin
 from .._validation import as_float_array, rng_from_seed
 from ..errors import InvalidModelError
 from ..models import POMDP
@@ -488,7 +488,7 @@ def _check_rewards(rewards: Sequence[Any], N: int, A: int, O: int) -> list[np.nd
 # ---------------------------------------------------------------------------------------------
 # results
 @dataclass(frozen=True, repr=False)
-class UMTPSRResult(ResultMixin):
+class UMTPSRResult(TraceHistoryMixin, Result):
     """Output of :func:`umt_psr`.
 
     Attributes
@@ -514,13 +514,12 @@ class UMTPSRResult(ResultMixin):
     trace: list[dict[str, Any]]
     episodes_per_task: int
     beta: float
-    method: str = field(default="umt_psr")
 
     _repr_fields = ("model_index", "episodes_per_task", "beta")
 
 
 @dataclass(frozen=True, repr=False)
-class OMLEResult(ResultMixin):
+class OMLEResult(TraceHistoryMixin, Result):
     """Output of :func:`omle` (single task): ``model_index`` into the class, ``policy``, the final
     confidence set, per-iteration ``trace`` (``size``, ``optimistic_value``, ``mle``), episodes."""
 
@@ -530,7 +529,6 @@ class OMLEResult(ResultMixin):
     trace: list[dict[str, Any]]
     episodes: int
     beta: float
-    method: str = field(default="omle")
 
     _repr_fields = ("model_index", "episodes", "beta")
 
@@ -628,7 +626,8 @@ def umt_psr(
     final = np.flatnonzero(in_set)
     mle = int(final[np.argmax(loglik[final])])
     policies = tuple(plan_on_history_tree(cls.tables[n][cls.members[mle, n]], r[n])[1] for n in range(N))
-    return UMTPSRResult(mle, policies, final, trace, iterations * H, beta)
+    return UMTPSRResult(model_index=mle, policies=policies, confidence_set=final, trace=trace,
+                        episodes_per_task=iterations * H, beta=beta, method="umt_psr")
 
 
 def omle(
@@ -685,7 +684,8 @@ def omle(
                       "mle": int(np.argmax(loglik))})
     final = np.flatnonzero(in_set)
     mle = int(final[np.argmax(loglik[final])])
-    return OMLEResult(mle, tuple(level[mle] for level in pols), final, trace, iterations * H, beta)
+    return OMLEResult(model_index=mle, policy=tuple(level[mle] for level in pols), confidence_set=final, trace=trace,
+                      episodes=iterations * H, beta=beta, method="omle")
 
 
 def umt_psr_downstream(

@@ -8,7 +8,7 @@ adversarial games.
 - Solvers: :func:`robust_value_iteration`, :func:`robust_policy_iteration` (partial policy
   iteration, Ho, Petrik & Wiesemann 2021), :func:`robust_policy_evaluation` (the adversary's
   best response), :func:`inner_problem`; all return :class:`RobustSolution`.
-- :func:`iwocs` (Zouitine, Geist & Rachelson 2024) with :class:`IwocsResult`;
+- :func:`iwocs` (Zouitine, Geist & Rachelson 2024) with :class:`IwocsSolution`;
   :func:`worst_case_theta` (grid / CMA-ES search over a parameter box, shared with deep IWOCS);
   the paper's tabular benchmark is :func:`theory_rl.envs.windy_walk`.
 - QARL (Reddi et al. 2024): :class:`MarkovGame`, :func:`qre_stage`,
@@ -19,7 +19,8 @@ adversarial games.
   :func:`gamma_kl`, :func:`clipped_gamma_weights`.
 """
 
-from ._iwocs import IwocsResult, iwocs, score_weights, worst_case_theta
+from .._result import module_getattr
+from ._iwocs import IwocsSolution, iwocs, score_weights, worst_case_theta
 from ._operator import inner_problem
 from ._qarl import (
     GameSolution,
@@ -57,12 +58,15 @@ from ._sets import (
 )
 from ._solvers import RobustSolution, robust_policy_evaluation, robust_policy_iteration, robust_value_iteration
 
+# Renamed names, importable for one release with a DeprecationWarning.
+_renamed = module_getattr(__name__, {"IwocsResult": ("IwocsSolution", lambda: IwocsSolution)})
+
 __all__ = [
     "FiniteSet",
     "GameSolution",
     "GammaTemperatureTeacher",
     "IntervalSet",
-    "IwocsResult",
+    "IwocsSolution",
     "KLBall",
     "L1Ball",
     "LInfBall",
@@ -108,4 +112,4 @@ def __getattr__(name: str):
 
         warnings.warn(f"theory_rl.robust.{name} moved to theory_rl.envs.{name}", DeprecationWarning, stacklevel=2)
         return getattr(importlib.import_module("theory_rl.envs"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _renamed(name)

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .._result import ResultMixin
+from .._result import CertifiedSolution, TraceHistoryMixin
 from .._validation import check_int, rng_from_seed
 from ..errors import InvalidModelError
 from ..tabular import policy_iteration, q_values
@@ -32,12 +32,13 @@ from ._operator import RobustOperator
 from ._sets import FiniteSet, ParametricSet, RectangularityWarning, RobustMDP, SARectFinite, _dense_kernel
 from ._solvers import robust_policy_evaluation, robust_policy_iteration
 
-__all__ = ["IwocsResult", "iwocs", "worst_case_theta", "score_weights"]
+__all__ = ["IwocsSolution", "iwocs", "worst_case_theta", "score_weights"]
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class IwocsResult(ResultMixin):
-    r"""What :func:`iwocs` returns.
+class IwocsSolution(TraceHistoryMixin, CertifiedSolution):
+    r"""What :func:`iwocs` returns (``IwocsResult`` is its deprecated name, removed in the next
+    release): a policy with a certificate ``lower <= V_rob <= upper``.
 
     Attributes
     ----------
@@ -69,7 +70,8 @@ class IwocsResult(ResultMixin):
         The parameters of the models found (ParametricSet only).
     trace : list of dict
         Per iteration: ``iteration``, ``lower`` (``L_i``), ``upper`` (``U_i``), ``gap``,
-        ``new_model_known`` (the oracle returned a kernel already in the list), ``seconds``.
+        ``new_model_known`` (the oracle returned a kernel already in the list), ``seconds``;
+        ``history`` is the same records as a :class:`~theory_rl._result.History` table.
     stop_reason : str
         ``"certificate"``, ``"no new model"`` or ``"max_iter"``.
     q_hat : ndarray, shape (S, A)
@@ -90,9 +92,6 @@ class IwocsResult(ResultMixin):
     trace: list[dict[str, Any]]
     stop_reason: str
     q_hat: np.ndarray
-    method: str
-    params: dict[str, Any]
-    elapsed: float
     info: dict[str, Any] = field(default_factory=dict)
 
     _repr_fields = ("method", "converged", "n_iter", "lower", "upper", "stop_reason", "elapsed")
@@ -190,7 +189,7 @@ def iwocs(
     n_grid: int = 10,
     budget: int = 200,
     seed: int | np.random.Generator | None = None,
-) -> IwocsResult:
+) -> IwocsSolution:
     r"""Incremental worst-case search with a certificate at every iteration (Zouitine, Geist &
     Rachelson 2024, arXiv 2410.06212; the tabular meta-loop of the spec, section 1.3).
 
@@ -337,7 +336,7 @@ def iwocs(
         static_v.append(vj)
         static_q.append(qj)
     assert best_policy is not None
-    return IwocsResult(
+    return IwocsSolution(
         policy=best_policy, lower=best_lower, upper=upper, converged=converged, certified=certified,
         certified_over=certified_over, n_iter=n_iter,
         models=np.stack(models), thetas=np.stack(thetas) if thetas else None, trace=trace, stop_reason=stop_reason,

@@ -37,7 +37,7 @@ from scipy.optimize import linprog
 from scipy.special import log_softmax
 
 from .._iterative import finish_iterative, iteration_cap
-from .._result import ResultMixin
+from .._result import History, Result, ValueSolution, deprecated_property
 from .._validation import as_float_array, check_finite, check_gamma, check_int, check_probability_rows, check_tol
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
@@ -112,32 +112,22 @@ class MarkovGame:
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class GameSolution(ResultMixin):
-    """Result of :func:`soft_minimax_value_iteration` / :func:`nash_value_iteration`.
+class GameSolution(ValueSolution):
+    """Result of :func:`soft_minimax_value_iteration` / :func:`nash_value_iteration`: the shared
+    block of :class:`theory_rl._result.ValueSolution` (keyword-only fields) for a zero-sum game.
 
-    ``v`` (S,), ``q`` (S, A, B), ``pi`` (S, A) protagonist, ``psi`` (S, B) adversary,
+    ``v`` (S,), ``q`` (S, A, B), ``policy`` (S, A) the protagonist's, ``adversary_policy`` (S, B),
     ``lower``/``upper`` certified bounds on the (regularised) game value, ``bound`` their
-    half-width, plus the usual ``converged``, ``n_iter``, ``history``, ``method``, ``params``,
-    ``elapsed``.
+    half-width, plus the usual ``converged``, ``n_iter``, ``residual``, ``history`` (per-iteration
+    residuals), ``method``, ``params``, ``elapsed``. ``pi`` and ``psi`` are the deprecated names of
+    ``policy`` and ``adversary_policy`` (removed in the next release).
     """
 
-    v: np.ndarray
-    q: np.ndarray
-    pi: np.ndarray
-    psi: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-    converged: bool
-    n_iter: int
-    residual: float
-    bound: float
-    history: np.ndarray
-    method: str
-    params: dict[str, Any]
-    elapsed: float
+    adversary_policy: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
 
-    _repr_fields = ("method", "converged", "n_iter", "residual", "bound", "elapsed")
+    pi = deprecated_property("pi", "policy")
+    psi = deprecated_property("psi", "adversary_policy")
 
 
 def _softmax(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -367,7 +357,7 @@ def _game_vi(game: MarkovGame, stage: Any, *, tol: float, max_iter: int | None, 
         history.append(float(np.abs(d).max()))
     finish_iterative(method=method, converged=converged, strict=strict, n_iter=n, cap=cap, tol=tol)
     lower, upper = tv + c * d.min(), tv + c * d.max()
-    return GameSolution(v=0.5 * (lower + upper), q=Q, pi=p, psi=q, lower=lower, upper=upper, converged=converged,
+    return GameSolution(v=0.5 * (lower + upper), q=Q, policy=p, adversary_policy=q, lower=lower, upper=upper, converged=converged,
                         n_iter=n, residual=history[-1], bound=float(0.5 * np.max(upper - lower)),
                         history=np.asarray(history), method=method, params=params,
                         elapsed=time.perf_counter() - start)
@@ -437,7 +427,7 @@ def best_response_value(game: MarkovGame, pi: np.ndarray, *, tol: float = 1e-10)
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class QarlResult(ResultMixin):
+class QarlResult(Result):
     """Result of :func:`qarl_curriculum`: the final stage's ``solution``, and per stage the
     adversary temperature ``betas``, the regularised value at ``d0`` (``values``), the
     protagonist's unregularised worst-case value at ``d0`` against a best-responding adversary
@@ -449,11 +439,15 @@ class QarlResult(ResultMixin):
     robust_values: np.ndarray
     exploitability: np.ndarray
     nash_value: float
-    method: str
-    params: dict[str, Any]
-    elapsed: float
 
     _repr_fields = ("method", "nash_value", "elapsed")
+
+    @property
+    def history(self) -> History:
+        """The per-stage arrays as one :class:`~theory_rl._result.History` table (``beta``,
+        ``value``, ``robust_value``, ``exploitability``)."""
+        return History({"beta": self.betas, "value": self.values, "robust_value": self.robust_values,
+                        "exploitability": self.exploitability})
 
 
 def qarl_curriculum(
@@ -502,7 +496,7 @@ def qarl_curriculum(
     for beta in betas:
         sol = soft_minimax_value_iteration(game, alpha=alpha, beta=float(beta), tol=tol, v0=v)
         v = sol.v
-        br = best_response_value(game, sol.pi)
+        br = best_response_value(game, sol.policy)
         values.append(float(d0 @ sol.v))
         robust.append(float(d0 @ br))
         exploit.append(float(d0 @ (nash.v - br)))

@@ -89,7 +89,7 @@ from scipy.optimize import Bounds, NonlinearConstraint, minimize
 from scipy.special import digamma, entr, gammainc, gammaln, log_softmax, logsumexp, polygamma
 
 from .._iterative import iterations
-from .._result import ResultMixin
+from .._result import Result, deprecated_property
 from .._validation import as_float_array, check_int, check_probability_rows, check_real, check_tol
 from ..errors import InvalidModelError, SolverError
 from ._qarl import MarkovGame, best_response_value, nash_value_iteration
@@ -530,7 +530,7 @@ def _point_teacher_update(teacher: PointTemperatureTeacher, t: float, perf: floa
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class QarlTrainingResult(ResultMixin):
+class QarlTrainingResult(Result):
     """Result of :func:`qarl_train`.
 
     Per curriculum iteration ``k = 0 .. N-1`` (arrays of length ``N``, or ``N + 1`` where the
@@ -550,11 +550,12 @@ class QarlTrainingResult(ResultMixin):
     - ``values_vs_nash_adversary`` (N): its unregularised value against the Nash adversary;
     - ``exploitability`` (N): ``nash_value - robust_values`` (``>= 0``).
 
-    ``pi`` (S, A) is the final protagonist policy, ``temperature_grid`` the grid of the Gamma
+    ``policy`` (S, A) is the final protagonist policy (``pi`` is its deprecated name, removed in the
+    next release), ``temperature_grid`` the grid of the Gamma
     teacher (or the temperatures used), ``performance_grid`` ``J`` on that grid at the end.
     """
 
-    pi: np.ndarray
+    policy: np.ndarray
     teacher: str
     parameters: np.ndarray
     mean_temperatures: np.ndarray
@@ -569,12 +570,11 @@ class QarlTrainingResult(ResultMixin):
     nash_value: float
     temperature_grid: np.ndarray
     performance_grid: np.ndarray
-    method: str
-    params: dict[str, Any]
-    elapsed: float
     info: dict[str, Any] = field(default_factory=dict)
 
     _repr_fields = ("teacher", "nash_value", "elapsed")
+
+    pi = deprecated_property("pi", "policy")
 
 
 def qarl_train(
@@ -645,8 +645,8 @@ def qarl_train(
     d0 = np.full(S, 1.0 / S) if game.d0 is None else game.d0
     nash = nash_value_iteration(game, tol=1e-10)
     nash_value = float(d0 @ nash.v)
-    P_nash = np.einsum("sb,sabt->sat", nash.psi, game.P)
-    R_nash = np.einsum("sb,sab->sa", nash.psi, game.R)
+    P_nash = np.einsum("sb,sabt->sat", nash.adversary_policy, game.P)
+    R_nash = np.einsum("sb,sab->sa", nash.adversary_policy, game.R)
 
     is_gamma = isinstance(teacher, GammaTemperatureTeacher)
     if is_gamma:
@@ -722,7 +722,7 @@ def qarl_train(
     robust_arr = np.array(robust)
     name = type(teacher).__name__
     return QarlTrainingResult(
-        pi=np.exp(logpi), teacher=name, parameters=params_arr,
+        policy=np.exp(logpi), teacher=name, parameters=params_arr,
         mean_temperatures=np.array([mean_of(p) for p in params]),
         expected_performance=np.array(perf), performance_after_update=np.array(perf_after),
         kl_step=np.array(kl_steps), kl_to_target=np.array([distance(p) for p in params]), status=status,

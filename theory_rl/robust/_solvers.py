@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .._iterative import Timer, finish_iterative, iteration_cap, iterations
-from .._result import ResultMixin
+from .._result import ValueSolution
 from .._validation import check_int, check_tol
 from ..errors import ConvergenceWarning
 from ..tabular import as_policy, as_value
@@ -31,8 +31,9 @@ __all__ = ["RobustSolution", "robust_value_iteration", "robust_policy_evaluation
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class RobustSolution(ResultMixin):
-    r"""What a robust solver returns.
+class RobustSolution(ValueSolution):
+    r"""What a robust solver returns: the shared block of :class:`theory_rl._result.ValueSolution`
+    (keyword-only fields) and the adversary's kernel.
 
     Attributes
     ----------
@@ -59,29 +60,14 @@ class RobustSolution(ResultMixin):
         ``||T v_n - v_n||_inf`` at the last backup.
     bound : float
         Certified ``||v - v_rob||_inf``.
-    history : ndarray
-        Per-iteration residuals.
+    history : History
+        Per-iteration residuals (a one-column table that reads as the 1-D array).
     method, params, elapsed, info
         As for :class:`theory_rl.tabular.Solution`.
     """
 
-    v: np.ndarray
-    q: np.ndarray | None
-    policy: np.ndarray
     worst_kernel: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-    converged: bool
-    n_iter: int
-    residual: float
-    bound: float
-    history: np.ndarray
-    method: str
-    params: dict[str, Any]
-    elapsed: float
     info: dict[str, Any] = field(default_factory=dict)
-
-    _repr_fields = ("method", "converged", "n_iter", "residual", "bound", "elapsed")
 
 
 def _warn_inner_failures(op: RobustOperator, method: str) -> None:

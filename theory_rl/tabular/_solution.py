@@ -7,14 +7,15 @@ from typing import Any
 
 import numpy as np
 
-from .._result import ResultMixin
+from .._result import ValueSolution
 
 __all__ = ["Solution"]
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class Solution(ResultMixin):
-    r"""What a tabular solver returns (DESIGN.md section 4).
+class Solution(ValueSolution):
+    r"""What a tabular solver returns (DESIGN.md section 4): the shared block of
+    :class:`theory_rl._result.ValueSolution` (keyword-only fields) and the tabular extras.
 
     Attributes
     ----------
@@ -37,8 +38,9 @@ class Solution(ResultMixin):
         Certified bound on ``||v - v*||_inf`` (``0`` for exact methods, up to rounding).
     lower, upper : ndarray, shape (S,), or None
         Elementwise bounds ``lower <= v* <= upper`` where the method provides them.
-    history : ndarray
-        Per-iteration sup-norm residuals (or the method's progress measure, see its docstring).
+    history : History
+        Per-iteration sup-norm residuals (or the method's progress measure, see its docstring), a
+        one-column table that reads as the 1-D array of that measure (``history[-1]``, ``np.diff``).
     method : str
         Name of the solver.
     params : dict
@@ -54,21 +56,6 @@ class Solution(ResultMixin):
         Method-specific extras, documented by each solver.
     """
 
-    v: np.ndarray
-    q: np.ndarray
-    policy: np.ndarray
-    converged: bool
-    n_iter: int
-    residual: float
-    bound: float
-    lower: np.ndarray | None
-    upper: np.ndarray | None
-    history: np.ndarray
-    method: str
-    params: dict[str, Any]
-    elapsed: float
     gain: float | None = None
     occupancy: np.ndarray | None = None
     info: dict[str, Any] = field(default_factory=dict)
-
-    _repr_fields = ("method", "converged", "n_iter", "residual", "bound", "elapsed")
