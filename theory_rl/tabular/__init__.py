@@ -26,11 +26,13 @@ from ._mdpo import mirror_descent_policy_optimization, mirror_descent_step
 from ._policy_iteration import modified_policy_iteration, policy_evaluation, policy_iteration
 from ._soft import soft_value_iteration
 from ._solution import Solution
+from ._solve import SOLVERS, solve
 from ._value_iteration import value_iteration
 
 __all__ = [
     "BellmanOperator",
     "Certificate",
+    "SOLVERS",
     "Solution",
     "as_policy",
     "as_value",
@@ -52,5 +54,6 @@ __all__ = [
     "q_values",
     "relative_value_iteration",
     "soft_value_iteration",
+    "solve",
     "value_iteration",
 ]
