@@ -1,5 +1,5 @@
 """POMDP benchmark: our certified HSVI2 interval at b0 and CPU time on every file in
-bench/data/pomdp/ against SARSOP's measured values, and pomdp_py (exact values on Tiger, POMCP on
+the packaged problems (theory_rl/pomdp/problems/) against SARSOP's measured values, and pomdp_py (exact values on Tiger, POMCP on
 RockSample(4,4)) run in the same process.
 
     .venv/bin/python bench/pomdp.py            # full run (60 s per hard problem, ~15 min)
@@ -12,7 +12,7 @@ Every solve gets a CPU-time budget (hsvi2(clock="cpu"): process_time, not wall t
 loaded machine slows the run but does not shrink the budget.
 
 Prints the tables and writes bench/results/pomdp.json. SARSOP numbers are from
-bench/data/pomdp/README.md (APPL pomdpsol, its own CPU seconds, loaded 2-core machine).
+theory_rl/pomdp/problems/README.md (APPL pomdpsol, its own CPU seconds, loaded 2-core machine).
 """
 
 from __future__ import annotations
@@ -35,9 +35,16 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from theory_rl.errors import ConvergenceWarning  # noqa: E402
-from theory_rl.pomdp import finite_horizon_value, hsvi2, pomcp_episode, read_pomdp, read_pomdpx  # noqa: E402
+from theory_rl.pomdp import (  # noqa: E402
+    PROBLEM_DIR,  # noqa: E402
+    finite_horizon_value,
+    hsvi2,
+    pomcp_episode,
+    read_pomdp,
+    read_pomdpx,
+)
 
-DATA = Path(__file__).resolve().parent / "data" / "pomdp"
+DATA = PROBLEM_DIR
 RESULTS = Path(__file__).resolve().parent / "results" / "pomdp.json"
 
 # file -> (SARSOP lower, SARSOP upper, SARSOP CPU seconds, kind); kind "solve": SARSOP reached

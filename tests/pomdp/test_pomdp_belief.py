@@ -1,7 +1,6 @@
 """Beliefs: Bayes' rule, the belief MDP, simulation, the belief-tree oracle."""
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +10,7 @@ from hypothesis import strategies as st
 from theory_rl.checks import pomdps
 from theory_rl.errors import InvalidModelError
 from theory_rl.pomdp import (
+    PROBLEM_DIR,
     belief_q_values,
     belief_tree_value,
     belief_update,
@@ -21,7 +21,7 @@ from theory_rl.pomdp import (
     successor_beliefs,
 )
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "pomdp"
+DATA = PROBLEM_DIR
 
 
 def _tiger():

@@ -1,7 +1,6 @@
 """Blind <= V* <= FIB <= QMDP <= MDP, on random models and the shipped files."""
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +10,7 @@ from hypothesis import strategies as st
 from theory_rl.checks import pomdps
 from theory_rl.errors import InvalidModelError
 from theory_rl.pomdp import (
+    PROBLEM_DIR,
     alpha_value,
     blind_lower_bound,
     exact_value_iteration,
@@ -20,7 +20,7 @@ from theory_rl.pomdp import (
 )
 from theory_rl.tabular import policy_value, value_iteration
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "pomdp"
+DATA = PROBLEM_DIR
 
 
 def _check_order(model, exact, beliefs):

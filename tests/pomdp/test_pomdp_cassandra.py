@@ -2,7 +2,6 @@
 
 import re
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,9 +10,9 @@ from hypothesis import strategies as st
 
 from theory_rl.checks import pomdps
 from theory_rl.errors import ParseError
-from theory_rl.pomdp import parse_pomdp, read_pomdp, write_pomdp
+from theory_rl.pomdp import PROBLEM_DIR, parse_pomdp, read_pomdp, write_pomdp
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "pomdp"
+DATA = PROBLEM_DIR
 
 # (file, S, A, O, gamma): the benchmarks README's table
 SHIPPED = [

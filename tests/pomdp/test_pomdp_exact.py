@@ -2,7 +2,6 @@
 pruning against an independent LP, certified bounds."""
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,9 +12,9 @@ from scipy.optimize import linprog
 from theory_rl.checks import pomdps
 from theory_rl.errors import ConvergenceWarning, InvalidModelError, SolverError
 from theory_rl.models import POMDP
-from theory_rl.pomdp import belief_tree_value, exact_value_iteration, prune, read_pomdp
+from theory_rl.pomdp import PROBLEM_DIR, belief_tree_value, exact_value_iteration, prune, read_pomdp
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "pomdp"
+DATA = PROBLEM_DIR
 
 
 def _read(name, **kw):

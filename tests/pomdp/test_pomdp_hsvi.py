@@ -1,7 +1,6 @@
 """HSVI2 with certified bounds: brackets around exact values (random tiny POMDPs and the
 classic files), monotone anytime bounds, the bound ordering, and the policy's simulated value."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,14 +9,14 @@ from hypothesis import strategies as st
 
 from theory_rl.checks import pomdps
 from theory_rl.errors import InvalidModelError
-from theory_rl.pomdp import read_pomdp
+from theory_rl.pomdp import PROBLEM_DIR, read_pomdp
 from theory_rl.pomdp._belief import simulate
 from theory_rl.pomdp._bounds import blind_lower_bound, fib_upper_bound, qmdp_upper_bound
 from theory_rl.pomdp._exact import exact_value_iteration
 from theory_rl.pomdp._hsvi import hsvi2, sawtooth_upper_bound
 from theory_rl.pomdp._solution import alpha_value
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "pomdp"
+DATA = PROBLEM_DIR
 
 # V*(b0) of the files: exact incremental pruning (pomdp-solve; shared/pomdp_benchmarks/README.md)
 REFERENCE = {"tiger.95.POMDP": 19.3714, "cheese.95.POMDP": 3.4862, "4x4.95.POMDP": 3.7324}

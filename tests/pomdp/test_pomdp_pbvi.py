@@ -1,7 +1,6 @@
 """PBVI: its alpha vectors are a lower bound (exact values, random POMDPs), the value at b0 never
 decreases, and it starts from and stays above the blind-policy bound."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,13 +8,13 @@ from hypothesis import given, settings
 
 from theory_rl.checks import pomdps
 from theory_rl.errors import InvalidArgumentError, InvalidModelError
-from theory_rl.pomdp import read_pomdp
+from theory_rl.pomdp import PROBLEM_DIR, read_pomdp
 from theory_rl.pomdp._bounds import blind_lower_bound
 from theory_rl.pomdp._exact import exact_value_iteration
 from theory_rl.pomdp._pbvi import pbvi
 from theory_rl.pomdp._solution import alpha_value
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "pomdp"
+DATA = PROBLEM_DIR
 REFERENCE = {"tiger.95.POMDP": 19.3714, "cheese.95.POMDP": 3.4862}
 
 

@@ -1,7 +1,6 @@
 """Perseus: the stage guarantee V_{n+1}(b) >= V_n(b) on B, lower bound below the exact value,
 convergence to the exact value on Tiger, and seeding."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,13 +8,13 @@ from hypothesis import given, settings
 
 from theory_rl.checks import pomdps
 from theory_rl.errors import InvalidArgumentError, InvalidModelError
-from theory_rl.pomdp import read_pomdp
+from theory_rl.pomdp import PROBLEM_DIR, read_pomdp
 from theory_rl.pomdp._bounds import blind_lower_bound
 from theory_rl.pomdp._exact import exact_value_iteration
 from theory_rl.pomdp._perseus import perseus, sample_beliefs
 from theory_rl.pomdp._solution import alpha_value
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "pomdp"
+DATA = PROBLEM_DIR
 
 
 @pytest.mark.parametrize(("name", "ref", "n"), [("tiger.95.POMDP", 19.3714, 200), ("cheese.95.POMDP", 3.4862, 500)])

@@ -1,16 +1,15 @@
 """POMCP on Tiger: it listens before opening a door, its root value estimate approaches V* as
 simulations grow, it is seeded, and it rejects bad input."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from theory_rl.errors import InvalidArgumentError, InvalidModelError
-from theory_rl.pomdp import read_pomdp
+from theory_rl.pomdp import PROBLEM_DIR, read_pomdp
 from theory_rl.pomdp._pomcp import pomcp_episode, pomcp_plan
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "pomdp"
+DATA = PROBLEM_DIR
 V_STAR = 19.3714  # tiger.95, exact
 
 

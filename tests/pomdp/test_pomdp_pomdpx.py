@@ -1,7 +1,6 @@
 """POMDPX: factored reading and flattening, the flat writer, malformed files."""
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,9 +9,9 @@ from hypothesis import strategies as st
 
 from theory_rl.checks import pomdps
 from theory_rl.errors import ParseError
-from theory_rl.pomdp import blind_lower_bound, fib_upper_bound, read_pomdp, read_pomdpx, write_pomdpx
+from theory_rl.pomdp import PROBLEM_DIR, blind_lower_bound, fib_upper_bound, read_pomdp, read_pomdpx, write_pomdpx
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "pomdp"
+DATA = PROBLEM_DIR
 
 
 def test_tiger_pomdpx_is_the_tiger_pomdp():

@@ -5,13 +5,11 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
 __all__ = ["run_demo"]
 
-_BENCH_DATA = Path(__file__).resolve().parents[2] / "bench" / "data" / "pomdp"
 
 
 def _tiger():
@@ -56,7 +54,9 @@ def run_demo(section: Callable[[str], None]) -> None:
     _psr_demo(section, tiger)
 
     section("POMDP: RockSample(4,4) (257 states) with certified anytime bounds (HSVI2)")
-    path = _BENCH_DATA / "RockSample_4_4.pomdp"
+    from ._problems import problem_path
+
+    path = problem_path("RockSample_4_4.pomdp")
     if not path.exists():
         print(f"(skipped: {path} is not in this checkout)")
         return

@@ -561,6 +561,30 @@ class FiniteMDP(TabularModel):
         """Read a model written by :meth:`save`. See :func:`theory_rl.models.load`."""
         return load(path)
 
+    # ------------------------------------------------------------------ peers' layouts
+    @classmethod
+    def from_state_action_pairs(cls, R: Any, Q: Any, s_indices: Any, a_indices: Any, beta: float,
+                                **options: Any) -> FiniteMDP:
+        """QuantEcon's state-action-pair formulation. See :func:`theory_rl.models.from_state_action_pairs`."""
+        from ._peers import from_state_action_pairs
+
+        return from_state_action_pairs(R, Q, s_indices, a_indices, beta, **options)
+
+    @classmethod
+    def from_quantecon(cls, R: Any, Q: Any, beta: float, s_indices: Any = None, a_indices: Any = None,
+                       **options: Any) -> FiniteMDP:
+        """The arguments of QuantEcon's ``DiscreteDP``. See :func:`theory_rl.models.from_quantecon`."""
+        from ._peers import from_quantecon
+
+        return from_quantecon(R, Q, beta, s_indices, a_indices, **options)
+
+    @classmethod
+    def from_mdptoolbox(cls, P: Any, R: Any, discount: float, **options: Any) -> FiniteMDP:
+        """pymdptoolbox's ``(P, R, discount)``. See :func:`theory_rl.models.from_mdptoolbox`."""
+        from ._peers import from_mdptoolbox
+
+        return from_mdptoolbox(P, R, discount, **options)
+
 
 def _terminal_mask(value: Any, S: int) -> np.ndarray:
     """A read-only boolean ``(S,)`` mask from a boolean mask or a sequence of state indices."""

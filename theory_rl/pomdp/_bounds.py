@@ -27,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .._validation import as_float_array, check_finite
 from ..errors import ConvergenceWarning, InvalidModelError
 from ..models import POMDP
 from ._solution import POMDPSolution
@@ -90,12 +91,20 @@ CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
 def fib_upper_bound(model: POMDP, *, tol: float = 1e-6, max_iter: int | None = None, time_limit: float | None = None,
-                    clock: str = "wall") -> POMDPSolution:
-    r"""Fast informed bound (Hauskrecht 2000), iterated from the QMDP upper bound.
+                    clock: str = "wall", q0: np.ndarray | None = None) -> POMDPSolution:
+    r"""Fast informed bound (Hauskrecht 2000), iterated from the QMDP upper bound or from ``q0``.
 
     Stops when ``||Q_{n+1} - Q_n||_inf <= tol (1 - gamma) / gamma`` (then ``Q_{n+1}`` is within
-    ``tol`` of the FIB fixed point); every iterate is an upper bound on ``Q*``.
-    ``history["upper"]`` is the bound at ``b0`` per iteration (non-increasing).
+    ``tol`` of the FIB fixed point). From QMDP (the default) every iterate is an upper bound on
+    ``Q*`` and ``history["upper"]``, the bound at ``b0`` per iteration, is non-increasing.
+
+    ``q0`` (shape ``(S, A)``; AI-Toolbox's ``FastInformedBound`` takes one too) starts the
+    iteration elsewhere, e.g. from a previous, slightly different model's bound. The FIB operator
+    ``H`` is a monotone ``gamma``-contraction, so from any ``q0`` the iterates converge to its
+    fixed point ``Q_FIB >= Q*``, and ``Q_n + gamma/(1-gamma) ||Q_n - Q_{n-1}||_inf`` bounds
+    ``Q_FIB`` from above. When ``H q0 <= q0`` (checked on the first sweep) the iterates decrease
+    and are upper bounds themselves; otherwise the returned vectors carry that shift
+    (``info["shift"]``), so the result is an upper bound whatever ``q0`` was.
     If ``max_iter`` sweeps or ``time_limit`` seconds on ``clock`` (``"wall"``: perf_counter,
     ``"cpu"``: process_time; checked after each sweep) end before that test passes, the result
     (still a valid upper bound) has ``converged=False`` and a
@@ -121,8 +130,15 @@ def fib_upper_bound(model: POMDP, *, tol: float = 1e-6, max_iter: int | None = N
     deadline = np.inf if time_limit is None else now() + time_limit
     t0 = time.perf_counter()
     gamma = model.gamma
-    Q = qmdp_upper_bound(model).alpha.T.copy()  # (S, A)
     S, A, n_obs = model.n_states, model.n_actions, model.n_observations
+    if q0 is None:
+        Q = qmdp_upper_bound(model).alpha.T.copy()  # (S, A)
+    else:
+        Q = as_float_array(q0, "q0", ndim=2).copy()
+        if Q.shape != (S, A):
+            raise InvalidModelError(f"q0 has shape {Q.shape}, expected (S, A) = ({S}, {A})")
+        check_finite(Q, "q0")
+    decreasing = q0 is None  # established for q0 after the first sweep
     if max_iter is None:
         max_iter = 100_000
     # M[a][o] = T_a diag(O[a, :, o]) as one (S, O*S) operator per action: Q -> (S, O, A')
@@ -135,10 +151,14 @@ def fib_upper_bound(model: POMDP, *, tol: float = 1e-6, max_iter: int | None = N
             X = (model.O[a][:, :, None] * Q[:, None, :]).reshape(S, n_obs * A)
             Y = np.asarray(T_a @ X).reshape(S, n_obs, A)
             new[:, a] += gamma * Y.max(axis=2).sum(axis=1)
-        new = np.minimum(new, Q)  # the iterates decrease; the min only removes rounding noise
+        if not ups and not decreasing:
+            decreasing = bool((new <= Q).all())
+        if decreasing:
+            new = np.minimum(new, Q)  # the iterates decrease; the min only removes rounding noise
         diff = float(np.abs(new - Q).max())
         Q = new
-        ups.append(float((Q.T @ model.b0).max()))
+        shift = 0.0 if decreasing else gamma * diff / (1.0 - gamma)
+        ups.append(float((Q.T @ model.b0).max()) + shift)
         times.append(time.perf_counter() - t0)
         if diff <= tol * (1 - gamma) / max(gamma, 1e-300):
             converged = True
@@ -151,6 +171,7 @@ def fib_upper_bound(model: POMDP, *, tol: float = 1e-6, max_iter: int | None = N
         warnings.warn(f"fib_upper_bound stopped after {n} sweeps ({limit}) with change {diff:.3g}; the result is a "
                       "valid upper bound but not within tol of the FIB", ConvergenceWarning, stacklevel=2)
     hist = {"lower": np.full(len(ups), -np.inf), "upper": np.asarray(ups), "time": np.asarray(times)}
-    return _result(np.ascontiguousarray(Q.T), model, kind="upper", method="fib_upper_bound", t0=t0, n_iter=n,
-                   params={"tol": tol, "max_iter": max_iter, "time_limit": time_limit, "clock": clock}, history=hist,
-                   converged=converged)
+    return _result(np.ascontiguousarray(Q.T + shift), model, kind="upper", method="fib_upper_bound", t0=t0, n_iter=n,
+                   params={"tol": tol, "max_iter": max_iter, "time_limit": time_limit, "clock": clock,
+                           "q0": q0 is not None}, history=hist, converged=converged,
+                   info={"monotone": decreasing, "shift": shift})

@@ -19,6 +19,13 @@ Every vector is the value of a conditional plan whose leaves follow the blind po
 initial set, so ``V_B(b0) <= V*(b0)``: ``lower`` is a certified lower bound. PBVI has no upper
 bound of its own; ``upper`` is the fast informed bound at ``b0``.
 
+Finite horizon (``horizon=H``; AI-Toolbox's PBVI takes the same option): ``B`` is grown first by
+the same expansions, then ``H`` point backups of the zero vector give ``V_H = H^H 0`` on ``B``;
+each vector is an ``H``-step conditional plan, so ``lower = V_H(b0) <= V*_H(b0)``, equal to it
+when ``B`` holds every belief reachable from ``b0`` in fewer than ``H`` steps; ``upper`` is the
+``H``-step value of the underlying MDP at ``b0`` (the agent told the state), and ``gamma = 1``
+is allowed.
+
 Deviation from the paper: the improvement phase keeps, besides the new vectors, the old ones that
 are still maximal at some ``b in B`` (the paper replaces the set), so that ``V(b)`` never
 decreases at any ``b in B``; the number of backups per expansion is adaptive (until the largest
@@ -67,10 +74,10 @@ def initial_bounds(model: POMDP, b0: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return blind.alpha, blind.actions, float(alpha_value(fib_upper_bound(model).alpha, b0))
 
 
-def check_model(model: Any, name: str) -> None:
+def check_model(model: Any, name: str, *, finite_horizon: bool = False) -> None:
     if not isinstance(model, POMDP):
         raise InvalidModelError(f"model must be a theory_rl.models.POMDP, got {type(model).__name__}")
-    if not model.gamma < 1.0:
+    if not finite_horizon and not model.gamma < 1.0:
         raise InvalidModelError(f"{name} needs gamma < 1 (infinite-horizon discounted model)")
 
 
@@ -91,6 +98,7 @@ def pbvi(
     max_beliefs: int = 2000,
     time_limit: float = 60.0,
     seed: int | np.random.Generator | None = None,
+    horizon: int | None = None,
 ) -> POMDPSolution:
     r"""PBVI (Pineau, Gordon & Thrun, IJCAI 2003): point-based backups on a growing belief set.
 
@@ -115,6 +123,26 @@ def pbvi(
         or ``tol``/``time_limit`` is not a number in range.
     seed : int or Generator, optional
         Drives the sampled expansions.
+    horizon : int, optional
+        Finite horizon ``H >= 1`` (see the module notes): ``n_expansions`` expansions of ``B``,
+        then exactly ``H`` backups of ``V_0 = 0`` (``n_backups`` and ``tol`` are not used).
+        ``info["stages"]`` holds ``(alpha, actions)`` for ``1, ..., H`` steps to go, the
+        non-stationary policy; ``gamma = 1`` is allowed.
+
+    Examples
+    --------
+    Tiger (Kaelbling, Littman & Cassandra 1998), three steps, undiscounted:
+
+    >>> import numpy as np
+    >>> from theory_rl import models, pomdp
+    >>> T = np.empty((2, 3, 2)); T[:, 0] = np.eye(2); T[:, 1:] = 0.5
+    >>> O = np.full((3, 2, 2), 0.5); O[0] = [[0.85, 0.15], [0.15, 0.85]]
+    >>> R = np.array([[-1.0, -100.0, 10.0], [-1.0, 10.0, -100.0]])
+    >>> tiger = models.POMDP(T, O, R, 1.0, np.array([0.5, 0.5]))
+    >>> sol = pomdp.pbvi(tiger, horizon=3, n_expansions=4, seed=0)
+    >>> exact = pomdp.finite_horizon_value(tiger, 3)
+    >>> bool(sol.lower <= exact.lower + 1e-9 <= sol.upper + 1e-9)
+    True
 
     Returns
     -------
@@ -123,12 +151,16 @@ def pbvi(
         FIB at ``b0``; ``history`` per backup: ``lower``, ``upper``, ``time``, ``n_vectors``,
         ``n_beliefs``; ``info["beliefs"]`` the final ``B``.
     """
-    check_model(model, "pbvi")
+    horizon = None if horizon is None else check_int(horizon, "horizon", minimum=1)
+    check_model(model, "pbvi", finite_horizon=horizon is not None)
     n_expansions = check_int(n_expansions, "n_expansions", minimum=0)
     n_backups = check_int(n_backups, "n_backups", minimum=1)
     max_beliefs = check_int(max_beliefs, "max_beliefs", minimum=1)
     tol, time_limit = check_stopping(tol, time_limit)
     rng = rng_from_seed(seed)
+    if horizon is not None:
+        return _finite_horizon_pbvi(model, horizon, n_expansions=n_expansions, max_beliefs=max_beliefs,
+                                    time_limit=time_limit, rng=rng)
     start = time.perf_counter()
     b0 = model.b0
     alpha, actions, upper = initial_bounds(model, b0)
@@ -175,6 +207,50 @@ def pbvi(
         params={"n_expansions": n_expansions, "n_backups": n_backups, "tol": tol, "max_beliefs": max_beliefs,
                 "time_limit": time_limit},
         elapsed=time.perf_counter() - start, info={"beliefs": B},
+    )
+
+
+def _finite_horizon_pbvi(model: POMDP, horizon: int, *, n_expansions: int, max_beliefs: int, time_limit: float,
+                         rng: np.random.Generator) -> POMDPSolution:
+    """``horizon`` point backups of ``V_0 = 0`` on a belief set grown by ``n_expansions`` SSEA steps."""
+    from ..tabular import backward_induction
+
+    start = time.perf_counter()
+    b0 = model.b0
+    B = b0[None, :].copy()
+    for _ in range(n_expansions):
+        if B.shape[0] >= max_beliefs:
+            break
+        B = _expand(model, B, rng, max_beliefs)
+    alpha = np.zeros((1, model.n_states))
+    actions = np.zeros(1, dtype=np.int64)
+    mdp_values = backward_induction(model.mdp.replace(horizon=horizon)).v  # (H+1, S): row t has H - t to go
+    stages = []
+    hist: dict[str, list[float]] = {k: [] for k in ("lower", "upper", "time", "n_vectors", "n_beliefs")}
+    converged = True
+    for t in range(1, horizon + 1):
+        if time.perf_counter() - start >= time_limit:
+            converged = False
+            break
+        res = point_backup(model, alpha, B)
+        alpha, actions = keep_maximal(res.alpha, res.actions, B)
+        stages.append((alpha, actions.astype(np.int64)))
+        hist["lower"].append(float((alpha @ b0).max()))
+        hist["upper"].append(float(mdp_values[horizon - t] @ b0))
+        hist["time"].append(time.perf_counter() - start)
+        hist["n_vectors"].append(alpha.shape[0])
+        hist["n_beliefs"].append(B.shape[0])
+    if not converged:
+        warnings.warn(f"pbvi: time_limit reached after {len(stages)} of {horizon} backups; the result is the "
+                      f"{len(stages)}-step value", ConvergenceWarning, stacklevel=3)
+    lower = float((alpha @ b0).max())
+    upper = float(mdp_values[horizon - len(stages)] @ b0)
+    return POMDPSolution(
+        alpha=alpha, actions=actions.astype(np.int64), lower=lower, upper=upper, value=lower,
+        converged=converged, n_iter=len(stages), history={k: np.asarray(v) for k, v in hist.items()},
+        method="pbvi(finite horizon)",
+        params={"horizon": horizon, "n_expansions": n_expansions, "max_beliefs": max_beliefs, "time_limit": time_limit},
+        elapsed=time.perf_counter() - start, info={"beliefs": B, "stages": stages},
     )
 
 

@@ -250,6 +250,8 @@ def iwocs(
     if not (eps > 0):
         raise InvalidModelError(f"eps = {eps!r} must be positive")
     max_iter = check_int(max_iter, "max_iter", minimum=0)
+    if rmdp.nature != "adversarial" or rmdp.nominal.action_mask is not None:
+        raise InvalidModelError("iwocs searches worst cases: it needs an adversarial RobustMDP without action masks")
     w = score_weights(rmdp, score, s0)
     U = rmdp.uncertainty
     rect = U.is_rectangular

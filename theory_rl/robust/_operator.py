@@ -13,7 +13,9 @@ and for an s-rectangular set (Wiesemann, Kuhn & Rustem 2013; Ho, Petrik & Wiesem
 
 Both are monotone, ``gamma``-contractions in the sup norm, and commute with adding a constant
 (every ``p`` sums to one), so the MacQueen/Porteus bounds of
-:class:`theory_rl.tabular._common.Certificate` hold for them verbatim.
+:class:`theory_rl.tabular.Certificate` hold for them verbatim. So do the optimistic operators
+(``RobustMDP(nature="optimistic")``), ``max`` over the set in place of ``min``, computed as
+``-sigma(-v)``.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 
 from .._parallel import n_chunks
 from ..errors import InvalidModelError
+from ..models import FiniteMDP
 from ..tabular import solve_policy_system
 from . import _kernels
 from ._sets import (
@@ -54,8 +58,13 @@ class RobustOperator:
 
     def __init__(self, rmdp: RobustMDP, *, warn: bool = True) -> None:
         U = rmdp.uncertainty
-        nominal = rmdp.nominal
         self.rmdp = rmdp
+        self.mask = rmdp.nominal.action_mask
+        self.optimistic = rmdp.nature == "optimistic"
+        # rows of unavailable actions may be all zero: the kernels read a self-loop there instead
+        # (any distribution would do: those q values are replaced by -inf)
+        nominal = _fill_masked_rows(rmdp.nominal)
+        self.nominal = nominal
         self.S, self.A, self.gamma = nominal.n_states, nominal.n_actions, nominal.gamma
         self.r = np.ascontiguousarray(nominal.R, dtype=np.float64).ravel()
         self._P2: np.ndarray | None = None  # dense (S*A, S) kernel, built on first use (see P2)
@@ -86,6 +95,10 @@ class RobustOperator:
         if isinstance(U, L1Ball):
             self.kind = "l1" if U.rectangularity == "sa" else "l1s"
             self.radius = np.ascontiguousarray(U.radii(nominal).ravel())
+            if self.kind == "l1s" and self.optimistic:
+                # agent and nature maximise jointly: the whole budget xi_s goes to one action
+                self.kind = "l1"
+                self.radius = np.ascontiguousarray(np.repeat(self.radius, self.A))
         elif isinstance(U, LInfBall):
             self.kind = "linf"
             self.radius = np.ascontiguousarray(U.radii(nominal).ravel())
@@ -128,7 +141,7 @@ class RobustOperator:
         models, rebuilt on each use for the CSR models the value kernels read directly."""
         if self._P2 is not None:
             return self._P2
-        P2 = np.ascontiguousarray(_dense_kernel(self.rmdp.nominal).reshape(self.S * self.A, self.S))
+        P2 = np.ascontiguousarray(_dense_kernel(self.nominal).reshape(self.S * self.A, self.S))
         if self.csr is None:
             self._P2 = P2
         return P2
@@ -142,11 +155,17 @@ class RobustOperator:
 
     # --- sa-rectangular inner problems ----------------------------------------------------------
     def sigma(self, v: np.ndarray, *, rows: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
-        """``sigma[s*A + a] = min_{p in T_sa} <p, v>`` (shape ``(S*A,)``) and, with ``rows``, the
-        minimisers as a kernel of shape ``(S, A, S)``."""
+        """``sigma[s*A + a] = min_{p in T_sa} <p, v>`` (``max`` when nature is optimistic; shape
+        ``(S*A,)``) and, with ``rows``, the minimisers (maximisers) as a kernel of shape ``(S, A, S)``."""
         if self.kind == "l1s":
             raise InvalidModelError("s-rectangular sets have no per-(s, a) inner problem; use backup()")
         v = np.ascontiguousarray(v, dtype=np.float64)
+        if self.optimistic:
+            out, kernel = self._sigma_min(-v, rows)
+            return -out, kernel
+        return self._sigma_min(v, rows)
+
+    def _sigma_min(self, v: np.ndarray, rows: bool) -> tuple[np.ndarray, np.ndarray | None]:
         n_rows = self.S * self.A
         out = np.empty(n_rows)
         out_rows = np.empty((n_rows, self.S)) if rows else _EMPTY2
@@ -181,7 +200,13 @@ class RobustOperator:
     def q(self, v: np.ndarray) -> np.ndarray:
         """Robust action values ``q[s, a] = r(s, a) + gamma sigma_sa(v)`` (sa-rectangular sets)."""
         sig, _ = self.sigma(v)
-        return (self.r + self.gamma * sig).reshape(self.S, self.A)
+        return self._masked((self.r + self.gamma * sig).reshape(self.S, self.A))
+
+    def _masked(self, q: np.ndarray) -> np.ndarray:
+        """``q`` with ``-inf`` at unavailable actions."""
+        if self.mask is not None:
+            q[~self.mask] = -np.inf
+        return q
 
     # --- full backups -------------------------------------------------------------------------
     def backup(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -224,6 +249,8 @@ class RobustOperator:
             return out, kernel
         sig, kernel = self.sigma(v, rows=rows)
         q = (self.r + self.gamma * sig).reshape(self.S, self.A)
+        if self.mask is not None:
+            q = np.where(self.mask, q, np.where(pi > 0, -np.inf, 0.0))
         return np.einsum("sa,sa->s", pi, q), kernel
 
     def worst_kernel(self, v: np.ndarray, policy: np.ndarray | None = None) -> np.ndarray:
@@ -242,6 +269,27 @@ class RobustOperator:
         P_pi = np.einsum("sa,sat->st", pi, kernel)
         r_pi = np.einsum("sa,sa->s", pi, self.r.reshape(self.S, self.A))
         return solve_policy_system(P_pi, r_pi, self.gamma)
+
+
+def _fill_masked_rows(nominal: FiniteMDP) -> FiniteMDP:
+    """``nominal`` with the rows of unavailable actions set to a self-loop and no mask (the
+    operator's kernels need probability rows; it restores the mask as ``q = -inf`` itself)."""
+    mask = nominal.action_mask
+    if mask is None:
+        return nominal
+    A = nominal.n_actions
+    s_idx, a_idx = np.nonzero(~mask)
+    if nominal.is_sparse:
+        P = sp.lil_matrix(nominal.P)
+        for s_, a_ in zip(s_idx, a_idx):
+            P.rows[s_ * A + a_] = [int(s_)]
+            P.data[s_ * A + a_] = [1.0]
+        P = P.tocsr()
+    else:
+        P = np.array(nominal.P)
+        P[s_idx, a_idx, :] = 0.0
+        P[s_idx, a_idx, s_idx] = 1.0
+    return nominal.replace(P=P, action_mask=None)
 
 
 def _as_probs(policy: np.ndarray, S: int, A: int) -> np.ndarray:

@@ -516,6 +516,8 @@ def markov_game_from_robust(rmdp: RobustMDP) -> MarkovGame:
     U = rmdp.uncertainty
     if not isinstance(U, SARectFinite):
         raise InvalidModelError(f"markov_game_from_robust needs an SARectFinite set, got {type(U).__name__}")
+    if rmdp.nature != "adversarial" or rmdp.nominal.action_mask is not None:
+        raise InvalidModelError("markov_game_from_robust needs an adversarial RobustMDP without action masks")
     C = U.rows(rmdp.nominal)
     K = C.shape[2]
     R = np.repeat(np.asarray(rmdp.nominal.R)[:, :, None], K, axis=2)

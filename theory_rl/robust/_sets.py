@@ -596,13 +596,27 @@ class RobustMDP:
     Parameters
     ----------
     nominal : FiniteMDP
-        Discounted (``gamma < 1``), without an action mask (robust solvers do not support masks).
+        Discounted (``gamma < 1``). An action mask is honoured for sa-rectangular sets (and
+        finite sets, through their sa-rectangular hull): unavailable actions get ``q = -inf``
+        and are never chosen; their rows of the set are ignored. s-rectangular sets couple the
+        actions of a state through one budget, and a masked action is not equivalent to any
+        reshaping of that budget, so masks with s-rectangular sets raise.
     uncertainty : UncertaintySet
         Validated against ``nominal`` at construction.
+    nature : {"adversarial", "optimistic"}
+        ``"adversarial"`` (default): the kernel is chosen against the agent,
+        ``sigma_sa(v) = min_{p in T_sa} <p, v>`` (robust MDPs). ``"optimistic"``: nature helps,
+        ``sigma_sa(v) = max_{p in T_sa} <p, v> = -min_{p in T_sa} <p, -v>`` (the optimistic MDPs
+        of extended value iteration, Jaksch, Ortner & Auer 2010; craam's "optimistic" solvers).
+        The operator stays a monotone ``gamma``-contraction commuting with constants, so every
+        certificate holds unchanged. For s-rectangular L1 sets the optimistic backup is
+        ``max_a [r(s,a) + gamma max_{||p - p_hat_sa||_1 <= xi_s} <p, v>]``: the agent and nature
+        maximise jointly, so the whole budget goes to the chosen action.
     """
 
     nominal: FiniteMDP
     uncertainty: UncertaintySet
+    nature: str = "adversarial"
 
     def __post_init__(self) -> None:
         if not isinstance(self.nominal, FiniteMDP):
@@ -612,8 +626,12 @@ class RobustMDP:
                 f"RobustMDP.uncertainty must be an UncertaintySet, got {type(self.uncertainty).__name__}")
         if self.nominal.gamma >= 1.0:
             raise InvalidModelError(f"RobustMDP needs gamma < 1, got {self.nominal.gamma}")
-        if self.nominal.action_mask is not None:
-            raise InvalidModelError("RobustMDP does not support action masks")
+        if self.nature not in ("adversarial", "optimistic"):
+            raise InvalidArgumentError(f"nature must be 'adversarial' or 'optimistic', got {self.nature!r}")
+        if self.nominal.action_mask is not None and self.uncertainty.rectangularity == "s":
+            raise InvalidModelError(
+                "action masks are supported for sa-rectangular uncertainty sets only: an s-rectangular set "
+                "couples all actions of a state through one budget")
         self.uncertainty.validate(self.nominal)
 
     @property
@@ -637,5 +655,7 @@ class RobustMDP:
         return self.nominal.replace(P=np.ascontiguousarray(P, dtype=float))
 
     def __repr__(self) -> str:
+        nature = "" if self.nature == "adversarial" else f", nature={self.nature!r}"
         return (f"RobustMDP(S={self.n_states}, A={self.n_actions}, gamma={self.gamma:g}, "
-                f"uncertainty={type(self.uncertainty).__name__}, rectangularity={self.uncertainty.rectangularity!r})")
+                f"uncertainty={type(self.uncertainty).__name__}, rectangularity={self.uncertainty.rectangularity!r}"
+                f"{nature})")

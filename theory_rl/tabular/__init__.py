@@ -34,11 +34,13 @@ from ._shortest_path import (
 )
 from ._soft import soft_value_iteration
 from ._solution import Solution
+from ._solve import SOLVERS, solve
 from ._value_iteration import value_iteration
 
 __all__ = [
     "BellmanOperator",
     "Certificate",
+    "SOLVERS",
     "Solution",
     "as_policy",
     "as_value",
@@ -66,5 +68,6 @@ __all__ = [
     "shortest_path_policy_iteration",
     "shortest_path_value_iteration",
     "soft_value_iteration",
+    "solve",
     "value_iteration",
 ]
