@@ -208,7 +208,7 @@ def test_renamed_results_stay_importable_for_one_release(module, old, new):
 
 
 def test_renamed_attributes_are_deprecated_properties():
-    game = robust.markov_game_from_robust(robust.windy_walk(n_rows=3, n_cols=4))
+    game = robust.markov_game_from_robust(envs.windy_walk(n_rows=3, n_cols=4))
     sol = robust.nash_value_iteration(game, tol=1e-6)
     with pytest.warns(DeprecationWarning, match="policy"):
         assert sol.pi is sol.policy
@@ -278,7 +278,7 @@ def test_histories_are_one_type_across_families():
     R = np.array([[-1.0, -100.0, 10.0], [-1.0, 10.0, -100.0]])
     vi = tabular.value_iteration(envs.random_mdp(3, 2, seed=0, gamma=0.5))
     pb = pomdp.pbvi(POMDP(T, obs, R, 0.95), n_expansions=1, n_backups=2)
-    qarl = robust.qarl_curriculum(robust.markov_game_from_robust(robust.windy_walk(n_rows=3, n_cols=4)), alpha=0.01,
+    qarl = robust.qarl_curriculum(robust.markov_game_from_robust(envs.windy_walk(n_rows=3, n_cols=4)), alpha=0.01,
                                   n_stages=2)
     for res in (vi, pb, qarl):
         assert isinstance(res.history, History)

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
-from theory_rl import approx, robust, tabular
+from theory_rl import approx, envs, robust, tabular
 from theory_rl.approx._iwocs import deep_iwocs, gym_parametric_set, min_over_critics, monte_carlo_return
 from theory_rl.errors import InvalidModelError
 
@@ -36,7 +36,7 @@ def test_exact_learner_reproduces_tabular_iwocs_min_q(shape):
     rows, cols, wind = shape
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", robust.RectangularityWarning)
-        rmdp = robust.windy_walk(n_rows=rows, n_cols=cols, rectangular=False, max_wind=wind, nominal_wind=0.0)
+        rmdp = envs.windy_walk(n_rows=rows, n_cols=cols, rectangular=False, max_wind=wind, nominal_wind=0.0)
         ref = robust.iwocs(rmdp, inner="minQ", oracle="grid", n_grid=3, max_iter=10)
     learner, evaluate = _exact_pieces(rmdp)
     ours = deep_iwocs(rmdp.uncertainty, learner=learner, evaluate=evaluate, search="grid", n_grid_search=3,
@@ -54,7 +54,7 @@ def test_exact_learner_reproduces_tabular_iwocs_min_q(shape):
 def test_cma_search_finds_attained_worst_cases_inside_the_box():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", robust.RectangularityWarning)
-        rmdp = robust.windy_walk(n_rows=3, n_cols=3, rectangular=False, max_wind=0.6, nominal_wind=0.0)
+        rmdp = envs.windy_walk(n_rows=3, n_cols=3, rectangular=False, max_wind=0.6, nominal_wind=0.0)
     learner, evaluate = _exact_pieces(rmdp)
     U = rmdp.uncertainty
     res = deep_iwocs(U, learner=learner, evaluate=evaluate, search="cma", search_budget=30, n_iterations=2,

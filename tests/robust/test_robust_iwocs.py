@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from theory_rl.envs import windy_walk
 from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.models import FiniteMDP
 from theory_rl.robust import (
@@ -18,7 +19,6 @@ from theory_rl.robust import (
     iwocs,
     robust_policy_iteration,
     robust_value_iteration,
-    windy_walk,
     worst_case_theta,
 )
 from theory_rl.robust._iwocs import _policy_value

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from theory_rl.envs import windy_walk
 from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.models import FiniteMDP
 from theory_rl.robust import (
@@ -17,7 +18,6 @@ from theory_rl.robust import (
     qre_stage,
     robust_value_iteration,
     soft_minimax_value_iteration,
-    windy_walk,
 )
 from theory_rl.tabular import soft_value_iteration
 

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from theory_rl.checks import robust_mdps
+from theory_rl.envs import windy_walk
 from theory_rl.errors import ConvergenceWarning, InvalidArgumentError
 from theory_rl.models import FiniteMDP
 from theory_rl.robust import (
@@ -22,7 +23,6 @@ from theory_rl.robust import (
     robust_policy_evaluation,
     robust_policy_iteration,
     robust_value_iteration,
-    windy_walk,
 )
 from theory_rl.robust._iwocs import _policy_value
 from theory_rl.robust._operator import RobustOperator
