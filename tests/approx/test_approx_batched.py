@@ -162,7 +162,7 @@ def test_samples_are_the_learning_samplers_draws_and_masked_rows_give_the_placeh
     mdp = envs.random_mdp(5, 3, seed=6)
     # one implementation of s' ~ P(.|s, a): the batched call is the learners' sampler
     np.testing.assert_array_equal(approx.sample_next_states(mdp, 9, 1, seed=3)[0],
-                                  learning.sample_transitions(mdp, 9, seed=3))
+                                  learning.sample_transitions(mdp, n_per_pair=9, seed=3))
     mask = np.ones((5, 3), dtype=bool)
     mask[2, 1] = False
     P = np.array(mdp.P)

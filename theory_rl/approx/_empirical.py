@@ -28,7 +28,7 @@ def sample_next_states(mdp: FiniteMDP, n_samples: int, n_models: int, *, seed: A
     on a ``2**-40`` integer grid, all rows and data sets in one ``searchsorted``; dense and CSR
     models give identical draws). Rows of unavailable actions give the placeholder state ``0``
     (never used: their reward is ``-inf``). ``sample_next_states(mdp, n, 1, seed=k)[0]`` equals
-    ``learning.sample_transitions(mdp, n, seed=k)`` on a model without masked actions.
+    ``learning.sample_transitions(mdp, n_per_pair=n, seed=k)`` on a model without masked actions.
 
     Returns
     -------
