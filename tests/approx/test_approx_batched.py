@@ -135,20 +135,20 @@ def test_bad_input_names_the_entry():
                                        next_states=np.full((1, 3, 2, 1), 7))
     with pytest.raises(InvalidModelError, match=r"policy\[0, 1\] = 5"):
         approx.batched_policy_evaluation(P, R, 0.9, policy=np.array([[0, 5, 0], [0, 0, 0]]))
-    with pytest.raises(InvalidModelError, match="not a torch device"):
+    with pytest.raises(InvalidArgumentError, match="not a torch device"):
         approx.batched_value_iteration(P, R, 0.9, device="tpu:x")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised when CUDA is absent")
 def test_asking_for_cuda_without_it_is_an_error():
-    with pytest.raises(InvalidModelError, match="CUDA is not available"):
+    with pytest.raises(InvalidArgumentError, match="CUDA is not available"):
         approx.batched_value_iteration(np.full((1, 2, 1, 2), 0.5), np.zeros((1, 2, 1)), 0.9, device="cuda")
 
 
 # ---------------------------------------------------------------------------- empirical planning
 def test_samples_follow_the_kernel():
     mdp = envs.random_mdp(5, 2, gamma=0.9, seed=4)
-    samples = approx.sample_next_states(mdp, 40_000, 1, seed=0)
+    samples = approx.sample_next_states(mdp, n_samples=40_000, n_models=1, seed=0)
     freq = np.stack([[np.bincount(samples[0, s, a], minlength=5) for a in range(2)] for s in range(5)]) / 40_000
     # 5 sigma of a binomial proportion with n = 40000
     assert np.max(np.abs(freq - np.asarray(mdp.P))) <= 5 * 0.5 / np.sqrt(40_000)
@@ -161,7 +161,7 @@ def test_samples_are_the_learning_samplers_draws_and_masked_rows_give_the_placeh
 
     mdp = envs.random_mdp(5, 3, seed=6)
     # one implementation of s' ~ P(.|s, a): the batched call is the learners' sampler
-    np.testing.assert_array_equal(approx.sample_next_states(mdp, 9, 1, seed=3)[0],
+    np.testing.assert_array_equal(approx.sample_next_states(mdp, n_samples=9, n_models=1, seed=3)[0],
                                   learning.sample_transitions(mdp, n_per_pair=9, seed=3))
     mask = np.ones((5, 3), dtype=bool)
     mask[2, 1] = False
@@ -169,17 +169,17 @@ def test_samples_are_the_learning_samplers_draws_and_masked_rows_give_the_placeh
     P[2, 1] = 0.0
     masked = FiniteMDP(P, mdp.R, mdp.gamma, action_mask=mask)
     for model in (masked, masked.to_sparse()):
-        samples = approx.sample_next_states(model, 50, 2, seed=1)
+        samples = approx.sample_next_states(model, n_samples=50, n_models=2, seed=1)
         assert (samples[:, 2, 1] == 0).all()
-        np.testing.assert_array_equal(samples[:, mask], approx.sample_next_states(mdp, 50, 2, seed=1)[:, mask])
-    res = approx.batched_empirical_planning(masked, 20, 2, seed=0, tol=1e-10)
+        np.testing.assert_array_equal(samples[:, mask], approx.sample_next_states(mdp, n_samples=50, n_models=2, seed=1)[:, mask])
+    res = approx.batched_empirical_planning(masked, n_samples=20, n_models=2, seed=0, tol=1e-10)
     assert np.all(res.plan.policy.numpy()[:, 2] != 1)  # the unavailable action is never chosen
 
 
 def test_empirical_planning_equals_tabular_vi_on_the_empirical_model():
     mdp = envs.random_mdp(6, 3, gamma=0.9, seed=1)
-    res = approx.batched_empirical_planning(mdp, 7, 4, seed=11, tol=1e-10)
-    samples = approx.sample_next_states(mdp, 7, 4, seed=11)  # same seed, same data
+    res = approx.batched_empirical_planning(mdp, n_samples=7, n_models=4, seed=11, tol=1e-10)
+    samples = approx.sample_next_states(mdp, n_samples=7, n_models=4, seed=11)  # same seed, same data
     for b in range(4):
         counts = np.stack([[np.bincount(samples[b, s, a], minlength=6) for a in range(3)] for s in range(6)])
         hat = FiniteMDP(counts / 7.0, mdp.R, mdp.gamma)
@@ -188,15 +188,15 @@ def test_empirical_planning_equals_tabular_vi_on_the_empirical_model():
         true_value = tabular.policy_value(mdp, res.plan.policy[b].numpy())
         np.testing.assert_allclose(res.policy_values[b], true_value, atol=1e-9)
     assert np.all(res.policy_error >= -1e-9)
-    sparse = approx.batched_empirical_planning(mdp, 7, 4, seed=11, tol=1e-10, layout="sparse")
+    sparse = approx.batched_empirical_planning(mdp, n_samples=7, n_models=4, seed=11, tol=1e-10, layout="sparse")
     np.testing.assert_allclose(sparse.plan.v.numpy(), res.plan.v.numpy(), atol=1e-10)
 
 
 def test_empirical_planning_error_shrinks_with_samples_and_works_on_csr():
     mdp = envs.random_mdp(8, 2, gamma=0.8, seed=2).to_sparse()
     assert sp.issparse(mdp.P)
-    small = approx.batched_empirical_planning(mdp, 5, 30, seed=0)
-    large = approx.batched_empirical_planning(mdp, 2000, 30, seed=0)
+    small = approx.batched_empirical_planning(mdp, n_samples=5, n_models=30, seed=0)
+    large = approx.batched_empirical_planning(mdp, n_samples=2000, n_models=30, seed=0)
     assert large.value_error.mean() < 0.5 * small.value_error.mean()
     # simulation-lemma scale: ||v_hat - v*|| <= gamma ||(P_hat - P) v*|| / (1 - gamma)^... sanity
     assert large.value_error.max() < 0.1 / (1 - mdp.gamma)
@@ -212,7 +212,7 @@ def test_gpu_equals_cpu():
 
 @given(finite_mdps(min_states=2, max_states=5, sparse=False), st.integers(1, 6), st.integers(0, 2**31))
 def test_empirical_models_are_probability_kernels_supported_on_the_true_one(mdp, n, seed):
-    samples = approx.sample_next_states(mdp, n, 3, seed=seed)
+    samples = approx.sample_next_states(mdp, n_samples=n, n_models=3, seed=seed)
     P = np.asarray(mdp.P)
     S, A = mdp.n_states, mdp.n_actions
     assert samples.shape == (3, S, A, n)
@@ -220,7 +220,7 @@ def test_empirical_models_are_probability_kernels_supported_on_the_true_one(mdp,
         hat = np.stack([[np.bincount(samples[b, s, a], minlength=S) for a in range(A)] for s in range(S)]) / n
         np.testing.assert_allclose(hat.sum(-1), 1.0)
         assert not hat[P == 0].any()  # never a transition the model does not have
-    again = approx.sample_next_states(mdp, n, 3, seed=seed)
+    again = approx.sample_next_states(mdp, n_samples=n, n_models=3, seed=seed)
     np.testing.assert_array_equal(samples, again)
 
 
@@ -242,12 +242,12 @@ def test_bad_option_strings_raise_the_library_error():
         (lambda: approx.stack_mdps([mdp], layout="csr"), "layout"),
         (lambda: approx.batched_value_iteration(batch, stopping="l2"), "stopping"),
         (lambda: approx.batched_policy_evaluation(batch, np.zeros((1, 3), int), method="lu"), "method"),
-        (lambda: approx.batched_empirical_planning(mdp, 2, 1, layout="csr"), "layout"),
+        (lambda: approx.batched_empirical_planning(mdp, n_samples=2, n_models=1, layout="csr"), "layout"),
         (lambda: approx.semi_gradient_td(np.eye(2), np.ones(2), np.eye(2), gamma=0.5, step_size=0.1,
                                                  n_steps=1, mode="batch"), "mode"),
     ]
     for call, match in cases:
-        with pytest.raises(InvalidModelError, match=match):
+        with pytest.raises(InvalidArgumentError, match=match):
             call()
 
 
@@ -257,5 +257,5 @@ def test_batched_iteration_limits_are_validated():
     for bad in (0, -1, 2.5):
         with pytest.raises(InvalidArgumentError, match="max_iter"):
             approx.batched_value_iteration(batch, max_iter=bad)
-        with pytest.raises((InvalidArgumentError, InvalidModelError), match="max_iter"):
+        with pytest.raises(InvalidArgumentError, match="max_iter"):
             approx.batched_policy_evaluation(batch, np.zeros((1, 3), int), method="iterative", max_iter=bad)

@@ -28,7 +28,7 @@ from theory_rl.combinatorial import (
     solve_mip,
     table_q_network,
 )
-from theory_rl.errors import InvalidModelError, SolverError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError, SolverError
 
 
 def _random_layers(rng, sizes):
@@ -241,7 +241,7 @@ def test_bad_networks_and_inputs_raise():
         relu_mlp_layers(torch.nn.Sequential(torch.nn.Linear(3, 2)))
     with pytest.raises(InvalidModelError, match="actions"):
         mip_argmax(_big_preactivation_net(), [], Budget(1, 3))
-    with pytest.raises(InvalidModelError, match="mip_gap"):
+    with pytest.raises(InvalidArgumentError, match="mip_gap"):
         mip_argmax(_big_preactivation_net(), [], Budget(1, 2), mip_gap=2.0)
 
 

@@ -38,7 +38,7 @@ import numpy as np
 
 from .._iterative import Timer
 from .._result import ResultMixin
-from .._validation import check_int
+from .._validation import check_int, check_max_iter, check_real, check_tol
 from ..errors import ConvergenceWarning, InvalidModelError
 from ._dataset import TransitionDataset
 from ._implicit import DegenerateObjectiveWarning, check_loss, implicit_value
@@ -102,12 +102,9 @@ def _greedy(q: np.ndarray, seen: np.ndarray) -> np.ndarray:
 
 
 def _check_common(gamma: float, beta: float, tol: float) -> None:
-    if not (0.0 <= float(gamma) < 1.0):
-        raise InvalidModelError(f"gamma = {gamma!r} must lie in [0, 1)")
-    if not (np.isfinite(beta) and beta >= 0):
-        raise InvalidModelError(f"beta = {beta!r} (AWR temperature) must be >= 0")
-    if not (tol > 0):
-        raise InvalidModelError(f"tol = {tol!r} must be > 0")
+    check_real(gamma, "gamma", low=0.0, high=1.0, high_open=True)
+    check_real(beta, "beta (the AWR temperature)", low=0.0)
+    check_tol(tol)
 
 
 def in_sample_fixed_point(dataset: TransitionDataset, rewards: np.ndarray, weights: np.ndarray, *, gamma: float,
@@ -120,6 +117,7 @@ def in_sample_fixed_point(dataset: TransitionDataset, rewards: np.ndarray, weigh
     dataset's pairs are ``seen`` (default: pairs with a transition)."""
     key, lam = check_loss(f, lam)
     _check_common(gamma, beta, tol)
+    max_iter = check_max_iter(max_iter)
     with Timer() as timer:
         S, A = dataset.n_states, dataset.n_actions
         seen = dataset.counts() > 0 if seen is None else seen
@@ -222,7 +220,7 @@ def one_hot_features(states: np.ndarray, n_states: int) -> np.ndarray:
 def fdvl_torch(observations: Any, actions: Any, rewards: Any, next_observations: Any, dones: Any, *,
                n_actions: int, gamma: float, f: str = "chi2", lam: float = 0.9, beta: float = 3.0,
                q_net: Any = None, v_net: Any = None, n_steps: int = 2000, batch_size: int | None = None,
-               lr: float = 1e-2, seed: int | np.random.Generator | None = None, device: Any = "cpu") -> dict[str, Any]:
+               lr: float = 1e-2, seed: int | np.random.Generator | None = None, device: Any = "auto") -> dict[str, Any]:
     r"""f-DVL with function approximation (torch), on arrays of transitions ``(s, a, r, s', done)``.
 
     Per step, on a batch (the whole dataset when ``batch_size`` is None):
@@ -242,7 +240,7 @@ def fdvl_torch(observations: Any, actions: Any, rewards: Any, next_observations:
         Features (use :func:`one_hot_features` for tabular states).
     actions : int array (n,);  rewards, dones : arrays (n,)
     device : str or torch.device
-        ``"cpu"``, ``"cuda"``, or ``"auto"``.
+        ``"auto"`` (the default: CUDA when present, else CPU), ``"cpu"`` or ``"cuda"``.
 
     Returns
     -------

@@ -35,7 +35,8 @@ from typing import Any
 import numpy as np
 from scipy.special import softmax
 
-from .._validation import as_float_array, check_finite, rng_from_seed
+from .._deprecation import renamed_arguments
+from .._validation import as_float_array, check_finite, check_int, rng_from_seed
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
 from ..tabular import policy_value, q_values, soft_value_iteration
@@ -117,12 +118,26 @@ def tscac_project(dataset: TransitionDataset, target_policy: np.ndarray, behavio
     return np.divide(w, tot, out=np.full((S, A), 1.0 / A), where=tot > 0)
 
 
-def tscac(cmdp: CMDP, multipliers: np.ndarray, *, temperature: float = 0.1, n_iter: int = 30,
+@renamed_arguments(n_iter="max_iter")
+def tscac(cmdp: CMDP, multipliers: np.ndarray, *, temperature: float = 0.1, max_iter: int = 30,
           policy0: np.ndarray | None = None) -> dict[str, Any]:
-    r"""Tabular TSCAC on a known CMDP: stage one, then ``n_iter`` stage-two updates, each with the
+    r"""Tabular TSCAC on a known CMDP: stage one, then ``max_iter`` stage-two updates, each with the
     exact main-response advantage ``A_1 = Q_1^{pi_k} - V_1^{pi_k}`` of the current policy (Cai et
     al. 2023, "Two-Stage Constrained Actor-Critic for Short Video Recommendation", WWW,
     arXiv 2302.01680; the stage-two closed form is in the module docstring).
+
+    Parameters
+    ----------
+    cmdp : CMDP
+    multipliers : ndarray, shape (m,)
+        The fixed Lagrange weights of the constraint responses.
+    temperature : float
+        Stage-one softmax temperature, ``> 0``.
+    max_iter : int
+        Stage-two updates (all are run), ``>= 1``; called ``n_iter`` before 0.2.0 (still accepted
+        until 0.3.0, with a ``DeprecationWarning``).
+    policy0 : ndarray, shape (S, A), optional
+        Starting policy (default uniform).
 
     Returns
     -------
@@ -131,9 +146,10 @@ def tscac(cmdp: CMDP, multipliers: np.ndarray, *, temperature: float = 0.1, n_it
         ``J_i`` (unnormalised discounted returns from d0), ``feasible`` (all ``J_i >= c_i``).
     """
     mdp = cmdp.mdp
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
     pis = tscac_stage_one(cmdp, temperature=temperature)
     pi = np.full((mdp.n_states, mdp.n_actions), 1.0 / mdp.n_actions) if policy0 is None else np.asarray(policy0)
-    for _ in range(int(n_iter)):
+    for _ in range(max_iter):
         v = policy_value(mdp, pi)
         pi = tscac_stage_two(q_values(mdp, v) - v[:, None], pis, multipliers)
     J1, J = cmdp.returns(pi)

@@ -88,6 +88,7 @@ import numpy as np
 from scipy.optimize import Bounds, NonlinearConstraint, minimize
 from scipy.special import digamma, entr, gammainc, gammaln, log_softmax, logsumexp, polygamma
 
+from .._deprecation import renamed_arguments
 from .._iterative import iterations
 from .._result import ResultMixin
 from .._validation import as_float_array, check_int, check_probability_rows, check_real, check_tol
@@ -577,12 +578,13 @@ class QarlTrainingResult(ResultMixin):
     _repr_fields = ("teacher", "nash_value", "elapsed")
 
 
+@renamed_arguments(n_iterations="max_iter")
 def qarl_train(
     game: MarkovGame,
     teacher: Teacher,
     *,
     alpha: float,
-    n_iterations: int,
+    max_iter: int,
     protagonist_steps: int = 1,
     step_size: float = 0.5,
     n_grid: int = 48,
@@ -602,8 +604,9 @@ def qarl_train(
     teacher : GammaTemperatureTeacher, PointTemperatureTeacher or LinearTemperatureSchedule
     alpha : float
         The protagonist's (fixed) entropy temperature.
-    n_iterations : int
-        Curriculum iterations ``N``.
+    max_iter : int
+        Curriculum iterations ``N`` (all are run), ``>= 1``. Called ``n_iterations`` before 0.2.0
+        (still accepted until 0.3.0, with a ``DeprecationWarning``).
     protagonist_steps : int
         NPG steps of the protagonist per iteration.
     step_size : float
@@ -636,7 +639,7 @@ def qarl_train(
         raise InvalidModelError("teacher must be a GammaTemperatureTeacher, PointTemperatureTeacher or "
                                 f"LinearTemperatureSchedule, got {type(teacher).__name__}")
     alpha = check_real(alpha, "alpha", low=0.0, low_open=True)
-    n_iterations = check_int(n_iterations, "n_iterations")
+    n_iterations = check_int(max_iter, "max_iter")
     protagonist_steps = check_int(protagonist_steps, "protagonist_steps")
     step_size = check_real(step_size, "step_size", low=0.0, high=1.0, low_open=True)
     n_grid = check_int(n_grid, "n_grid", minimum=2)
@@ -730,6 +733,6 @@ def qarl_train(
         exploitability=nash_value - robust_arr, nash_value=nash_value,
         temperature_grid=grid if is_gamma else np.array([param]), performance_grid=grid_perf,
         method="qarl_train",
-        params={"teacher": {"name": name, **teacher.__dict__}, "alpha": alpha, "n_iterations": n_iterations,
+        params={"teacher": {"name": name, **teacher.__dict__}, "alpha": alpha, "max_iter": n_iterations,
                 "protagonist_steps": protagonist_steps, "step_size": step_size, "n_grid": n_grid, "tol": tol},
         elapsed=time.perf_counter() - start, info={"step_halvings": np.array(halvings)})
