@@ -76,6 +76,12 @@ def cormab():
     return combinatorial.make_cormab("budget", 3, 1, seed=0, horizon=2)
 
 
+def one_variable_mip():
+    model = combinatorial.MipModel()
+    model.add_vars(1, lb=[0.0], ub=[1.0], integer=True)
+    return model
+
+
 @cache
 def batch():
     m = mdp()
@@ -132,6 +138,17 @@ ROWS = [
                             "expert_fraction": 0.5}),
         {"n_episodes": COUNT, "episode_length": COUNT, "expert_fraction": PROB, "exploration": PROB}),
     Row(dual.f_divergence, lambda: ((), {"f": "kl"}), {"f": ("x", None), "strictly_convex": BOOL}),
+    Row(dual.occupancy, lambda: ((mdp(), np.zeros(3, int)), {}), {"normalized": BOOL}),
+    Row(dual.primal_lp, _m(), {"normalized": BOOL, "highs_method": CHOICE}),
+    Row(dual.dual_lp, _m(), {"normalized": BOOL, "highs_method": CHOICE}),
+    Row(dual.solve_cmdp_lp, lambda: ((cmdp(),), {}), {"highs_method": CHOICE}),
+    Row(dual.tscac_stage_one, lambda: ((cmdp(),), {}), {"temperature": POSITIVE}),
+    Row(dual.recommendation_cmdp, lambda: ((), {}),
+        {"n_engagement_levels": COUNT, "n_items": COUNT, "n_responses": COUNT, "gamma": (None, 1.0, NAN, "x"),
+         "tightness": PROB}),
+    Row(dual.implicit_value, lambda: ((np.zeros((1, 2)), np.ones((1, 2)), "chi2", 0.5), {}), {"n_bisect": COUNT}),
+    Row(dual.awr_policy, lambda: ((np.zeros((3, 2)), np.zeros(3), np.full((3, 2), 0.5), 1.0), {}),
+        {"clip": POSITIVE}),
     # pomdp
     Row(pomdp.hsvi2, lambda: ((tiger(),), {"tol": 1e-1, "time_limit": 2.0}),
         {"tol": TOL, "time_limit": TIME, "max_iter": MAX_ITER, "max_depth": OPTIONAL_COUNT,
@@ -155,6 +172,12 @@ ROWS = [
         {"horizon": COUNT, "n_episodes": COUNT, "confidence": OPEN_PROB}),
     Row(pomdp.sample_trajectories, lambda: ((tiger(),), {"n_episodes": 2, "horizon": 2}),
         {"n_episodes": COUNT0, "horizon": COUNT0}),
+    Row(pomdp.pomcp_episode, lambda: ((tiger(),), {"n_steps": 1, "n_simulations": 5, "n_particles": 5}),
+        {"n_steps": COUNT0, "n_simulations": COUNT, "discount_threshold": (None, 0.0, 1.0, NAN, "x")}),
+    Row(pomdp.spectral_psr, lambda: ((np.ones(16) / 4,), {"n_actions": 2, "n_observations": 2, "rank": 1}),
+        {"rank": COUNT, "rcond": NONNEG}),
+    Row(pomdp.revealing_constant, lambda: ((tiger(),), {}), {"previous_action": (2.5, "x", -1, 9)}),
+    Row(pomdp.independent_columns, lambda: ((np.eye(3),), {}), {"rank_tol": NONNEG, "keep_first": BOOL}),
     # robust
     Row(robust.iwocs, lambda: ((rmdp(),), {"max_iter": 1}),
         {"tol": TOL, "max_iter": COUNT, "inner": CHOICE, "score": CHOICE, "oracle": CHOICE, "n_grid": COUNT,
@@ -173,6 +196,12 @@ ROWS = [
     Row(robust.qre_stage, lambda: ((np.zeros((2, 2)),), {"alpha": 0.1, "beta": 0.1}),
         {"alpha": POSITIVE, "beta": POSITIVE, "tol": TOL, "max_iter": COUNT}),
     Row(robust.best_response_value, lambda: ((game(), np.full((3, 2), 0.5)), {}), {"tol": TOL}),
+    Row(robust.windy_walk, lambda: ((), {}),
+        {"n_rows": (None, 2.5, "x", 1), "n_cols": (None, 2.5, "x", 2), "nominal_wind": PROB, "max_wind": PROB,
+         "gamma": (None, 1.0, NAN, "x"), "rectangular": BOOL}),
+    Row(robust.worst_case_theta, lambda: ((robust.ParametricSet([[0.0, 1.0]], lambda t: t), lambda t: float(t[0])),
+                                          {}),
+        {"method": CHOICE, "n_grid": COUNT, "budget": COUNT}),
     # approx
     Row(approx.batched_value_iteration, lambda: (batch(), {}),
         {"tol": TOL, "max_iter": MAX_ITER, "stopping": CHOICE, "strict": BOOL, "device": ("x", 3)}),
@@ -184,6 +213,24 @@ ROWS = [
     Row(approx.stack_mdps, lambda: (([mdp(), mdp()],), {}), {"layout": CHOICE, "device": ("x", 3)}),
     Row(approx.mdpo_exact_critic, _m(max_iter=1, sgd_steps=1),
         {"max_iter": COUNT, "step_size": POSITIVE, "sgd_steps": COUNT, "device": ("x",)}),
+    Row(approx.fitted_q_iteration, lambda: ((np.ones((2, 1)), np.ones(2), np.ones((2, 1, 1))), {"gamma": 0.5}),
+        {"tol": TOL, "max_iter": COUNT, "ridge": NONNEG, "strict": BOOL}),
+    Row(approx.lspi, lambda: ((np.ones((2, 1)), np.ones(2), np.ones((2, 1, 1))), {"gamma": 0.5}),
+        {"max_iter": COUNT, "ridge": NONNEG, "strict": BOOL}),
+    Row(approx.lstd, lambda: ((np.eye(2), np.ones(2), np.eye(2)), {"gamma": 0.5}), {"lam": PROB, "ridge": NONNEG}),
+    Row(approx.semi_gradient_td, lambda: ((np.eye(2), np.ones(2), np.eye(2)), {"gamma": 0.5, "step_size": 0.1,
+                                                                               "n_steps": 1}),
+        {"step_size": POSITIVE, "n_steps": COUNT, "mode": CHOICE}),
+    Row(approx.TabularEnv, _m(), {"horizon": COUNT, "start": CHOICE}),
+    Row(approx.dqn, lambda: ((approx.TabularEnv(mdp()),), {"total_steps": 2, "learning_starts": 1}),
+        {"total_steps": COUNT, "batch_size": COUNT, "lr": POSITIVE, "max_grad_norm": POSITIVE,
+         "exploration": ("x", (1.0, 0.1), (2.0, 0.1, 0.5), None), "device": ("x",)}),
+    Row(approx.mdpo_on_policy, lambda: ((approx.TabularEnv(mdp()),), {"max_iter": 1, "steps_per_batch": 4,
+                                                                      "minibatch_size": 2, "sgd_steps": 1}),
+        {"max_iter": COUNT, "steps_per_batch": COUNT, "minibatch_size": COUNT, "sgd_steps": COUNT,
+         "schedule": CHOICE, "lr": POSITIVE, "device": ("x",)}),
+    Row(approx.mdpo_off_policy, lambda: ((approx.TabularEnv(mdp()),), {"total_steps": 2, "learning_starts": 1}),
+        {"total_steps": COUNT, "batch_size": COUNT, "lr": POSITIVE, "tau": PROB, "device": ("x",)}),
     # combinatorial
     Row(combinatorial.evaluate, lambda: ((cormab(), combinatorial.baseline_policies(cormab())["null"]),
                                          {"n_episodes": 1}),
@@ -191,6 +238,8 @@ ROWS = [
     Row(combinatorial.sequoia_train, lambda: ((cormab(),), {"n_episodes": 0, "pretrain_epochs": 0}),
         {"n_episodes": COUNT0, "train_constraint": CHOICE, "n_jobs": COUNT, "torch_threads": (2.5, "x", 0),
          "batch_size": COUNT, "lr": POSITIVE, "progress": BOOL, "published": BOOL, "mip_gap": NONNEG}),
+    Row(combinatorial.solve_mip, lambda: ((one_variable_mip(),), {}),
+        {"mip_gap": (None, -0.1, 1.0, NAN, "x"), "time_limit": TIME, "relax": BOOL, "threads": (2.5, "x", 0)}),
     # theory
     Row(theory.model_based_generative, lambda: ((4, 2, 0.9, 0.1, 0.1), {}), {}),
     Row(theory.ucbvi_regret, lambda: ((4, 2, 3, 100.0), {}), {"bonus": CHOICE, "delta": OPEN_PROB}),

@@ -66,13 +66,13 @@ ALLOWED = (
         log_pi solution leaf p matrix text path op arr what name data layers x df fit fn grid seeds
         candidates upstream_models transitions emissions mask feasible inputs lower upper exact
         params theory_exponent replicate P_pi r_pi Q value evaluate similar x y objective teacher
-        weights""",
+        weights episode_starts next_action_mask expert_policy expert_fraction rollout_policy""",
         positional=True,
     ),
     _group(
         "fields of the model classes and instance generators, named as in the model's mathematics "
         "(DESIGN section 3)",
-        """P R T O gamma d0 b0 horizon action_mask state_names action_names observation_names atol
+        """P R T O gamma d0 b0 horizon action_mask state_names action_names observation_names
         initial_state operators normalizers core_tests members n_actions n_observations n_states
         core_actions radius kernels lo hi rectangularity restrict_to_support theta_box builder
         uncertainty nominal constraint_rewards thresholds constraint_names initial_states is_expert
@@ -80,19 +80,19 @@ ALLOWED = (
         graph source walk_length canonical_walks formulation equality costs capacities single_assignment
         arm_slots worker_slots per_arm n_slots n_interventions branching n_rows n_cols slip goal
         step_reward goal_reward obstacles r1 r2 reward_range nnz_per_row n_inputs hidden wind
-        n_engagement_levels n_items n_responses tightness nominal_wind max_wind rectangular f
+        n_engagement_levels n_items n_responses tightness nominal_wind max_wind rectangular p_one
         conjugate conjugate_positive ratio ratio_positive curvature curvature_positive strictly_convex
         sparse terminal probs theta initial_concentration target_concentration max_kl
         performance_lower_bound concentration_lower_bound target_kl_threshold temperature_bounds
         initial_temperature target_temperature descent_start_fraction descent_end_fraction max_mse
-        temperature_lower_bound target_mse_threshold allow_masked""",
+        temperature_lower_bound target_mse_threshold""",
         positional=True,
     ),
     _group(
         "parameters that define the objective or quantity computed (the divergence f and its weight "
         "alpha, the mixture weight beta, lambda of the implicit value, the step size a schedule is "
         "built from), named as in the paper",
-        "alpha beta lam step_size",
+        "f alpha beta lam step_size",
         positional=True,
     ),
     _group(
@@ -106,22 +106,23 @@ ALLOWED = (
         "confidence levels, bonus constants, step sizes)",
         """awr_beta c step entropy temperature betas beta_start beta_end exponent
         scale growth bonus bonus_scale zeta sigma0 tau gae_lambda per_alpha per_beta confidence
-        previous_action s0 average_from clip v_unseen prune_growth sweep_fraction alpha0""",
+        previous_action s0 average_from clip v_unseen prune_growth sweep_fraction alpha0 ridge sharpness
+        discount_threshold""",
     ),
     _group(
         "starting points and warm starts (the solver's own iterate names)",
-        "v0 q0 w0 h0 x0 policy0 theta0 multipliers0 init fallback warm_start q_star witnesses stats",
+        "v0 q0 w0 h0 x0 policy0 theta0 multipliers0 init fallback warm_start witnesses stats",
     ),
     _group(
         "method choices, each a documented closed set",
         """variant stopping method linear_solver highs_method inner score oracle search sampling mode
         schedule layout optimizer kinds domains setting weighting clock start bounds normalized
-        policy_first""",
+        policy_first allow_masked""",
     ),
     _group(
         "numerical tolerances that are not the certified accuracy asked for (model validation, LP "
         "pruning, rank decisions, renormalisation), named for what they test",
-        "lp_tol rank_tol rcond renormalize_atol renormalize aperiodicity reference_state keep_first",
+        "atol lp_tol rank_tol rcond renormalize_atol renormalize aperiodicity reference_state keep_first",
     ),
     _group(
         "sizes and budgets of one algorithm that are not iterations of a convergent method, episodes "
@@ -130,17 +131,16 @@ ALLOWED = (
         """n_per_pair n_epochs epoch_length recentering_samples n_expansions max_beliefs n_beliefs
         n_simulations n_particles max_depth n_steps total_steps n_stages n_grid n_grid_search
         n_grid_eval n_per_dim search_budget n_bisect n_models rank episode_length protagonist_steps
-        evaluate_every n_discrete_actions n_random_states n_random_actions n_levels sharpness
+        evaluate_every n_discrete_actions n_random_states n_random_actions n_levels
         max_active max_candidates n_eval""",
     ),
     _group(
-        "neural-network training hyperparameters, named as in the deep-RL papers and torch",
+        "neural-network and deep-RL training hyperparameters, named as in the papers and torch",
         """lr critic_lr value_lr lr_decay batch_size minibatch_size buffer_size learning_starts
         train_every target_update target_update_every max_grad_norm double sgd_steps steps_per_batch
         value_epochs normalize_advantages old_policy_every epochs pretrain_epochs pretrain_batch
         pretrain_lr prioritized update_priorities warm_fraction train_constraint published q_net
-        v_net learner learner_kwargs exploration ridge dtype torch_threads episode_starts
-        next_action_mask expert_policy expert_fraction""",
+        v_net learner learner_kwargs exploration dtype torch_threads""",
     ),
     _group(
         "MIP/LP backend options, named as the solvers name them",
@@ -161,8 +161,8 @@ ALLOWED = (
         parameter ax label title color""",
     ),
     _group(
-        "pretrained data and options of the experiment tasks of one paper (SEQUOIA, POMCP, TSCAC)",
-        "rollout_policy discount_threshold p_one true_index",
+        "diagnostics that change no answer (the truth, given only to record errors in the trace)",
+        "q_star true_index",
     ),
 )
 
@@ -221,8 +221,8 @@ def test_the_survey_reads_every_family():
     assert {package for package, _, _ in PUBLIC} == set(SUBPACKAGES)
 
 
-@pytest.mark.parametrize(("package", "name", "obj"), PUBLIC, ids=IDS)
-def test_every_option_name_is_in_the_vocabulary_or_allow_listed(package, name, obj):
+def vocabulary_problems(package: str, obj: Any) -> list[str]:
+    """What is wrong with the option names of one public callable (empty when nothing)."""
     allowed = _allowed()
     problems = []
     for p in _parameters(obj):
@@ -232,31 +232,67 @@ def test_every_option_name_is_in_the_vocabulary_or_allow_listed(package, name, o
             problems.append("'epsilon' outside theorem formulas: name it for what it is (tol for the accuracy)")
         elif p.name not in VOCABULARY and p.name not in allowed:
             problems.append(f"{p.name!r} is outside the vocabulary and not allow-listed")
+    return problems
+
+
+def positional_options(obj: Any) -> list[str]:
+    """Options that can be passed by position (dataclass constructors take their fields in order)."""
+    if dataclasses.is_dataclass(obj):  # a model's fields, in the order of its definition
+        return []
+    allowed = _allowed()
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [
+        p.name
+        for p in _parameters(obj)
+        if p.kind in positional and (p.name not in allowed or not allowed[p.name].positional)
+    ]
+
+
+def device_and_accuracy_problems(package: str, obj: Any) -> list[str]:
+    params = {p.name: p for p in _parameters(obj)}
+    problems = [f"takes {name!r}" for name in ("rng", "eps") if name in params]
+    if "device" in params and params["device"].default != "auto":
+        problems.append(f"device defaults to {params['device'].default!r}")
+    if "epsilon" in params and package not in EPSILON_OK:
+        problems.append("takes 'epsilon' outside theorem formulas")
+    return problems
+
+
+@pytest.mark.parametrize(("package", "name", "obj"), PUBLIC, ids=IDS)
+def test_every_option_name_is_in_the_vocabulary_or_allow_listed(package, name, obj):
+    problems = vocabulary_problems(package, obj)
     assert not problems, f"{package}.{name}: " + "; ".join(problems)
 
 
 @pytest.mark.parametrize(("package", "name", "obj"), PUBLIC, ids=IDS)
 def test_options_are_keyword_only(package, name, obj):
-    allowed = _allowed()
-    if dataclasses.is_dataclass(obj):  # a model's fields, in the order of its definition
-        return
-    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    bad = [
-        p.name
-        for p in _parameters(obj)
-        if p.kind in positional and (p.name in VOCABULARY or not allowed.get(p.name, ALLOWED[0]).positional)
-    ]
+    bad = positional_options(obj)
     assert not bad, f"{package}.{name}: options {bad} must be keyword-only (after *)"
 
 
 @pytest.mark.parametrize(("package", "name", "obj"), PUBLIC, ids=IDS)
 def test_no_rng_or_eps_and_device_defaults_to_auto(package, name, obj):
-    params = {p.name: p for p in _parameters(obj)}
-    assert "rng" not in params and "eps" not in params
-    if "device" in params:
-        assert params["device"].default == "auto", f"{package}.{name}: device defaults to {params['device'].default!r}"
-    if "epsilon" in params:
-        assert package in EPSILON_OK
+    problems = device_and_accuracy_problems(package, obj)
+    assert not problems, f"{package}.{name}: " + "; ".join(problems)
+
+
+def test_the_checks_catch_the_drift_they_are_for():
+    def drifted(mdp, n_iter, *, eps=1e-6, rng=None, episodes=3, epsilon=0.1, device="cpu", frobnicate=1):
+        return mdp
+
+    def clean(mdp, *, tol=1e-6, max_iter=None, seed=None, n_episodes=3, device="auto"):
+        return mdp
+
+    found = " ".join(vocabulary_problems("robust", drifted))
+    for word in ("'n_iter' is drift", "'eps' is drift", "'rng' is drift", "'episodes' is drift",
+                 "'epsilon' outside", "'frobnicate' is outside"):
+        assert word in found
+    assert positional_options(drifted) == ["n_iter"]
+    assert device_and_accuracy_problems("robust", drifted) == [
+        "takes 'rng'", "takes 'eps'", "device defaults to 'cpu'", "takes 'epsilon' outside theorem formulas"]
+    assert not vocabulary_problems("robust", clean) and not positional_options(clean)
+    assert not device_and_accuracy_problems("robust", clean)
+    assert not vocabulary_problems("theory", lambda S, A, epsilon: S)  # the theorem's own symbol
 
 
 def test_the_allow_list_has_no_dead_entries():

@@ -7,7 +7,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from theory_rl.checks import pomdps
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.models import POMDP
 from theory_rl.pomdp._forward import enumerate_trajectories, trajectory_probability
 from theory_rl.pomdp._spectral import empirical_trajectory_table, sample_trajectories, spectral_psr
@@ -82,7 +82,7 @@ def test_bad_policy(kwargs, match):
 def test_bad_tables():
     with pytest.raises(InvalidModelError, match="not \\(A\\*O\\)\\^H"):
         spectral_psr(np.ones(5), n_actions=2, n_observations=2, rank=2)
-    with pytest.raises(InvalidModelError, match="rank"):
+    with pytest.raises(InvalidArgumentError, match="rank"):
         spectral_psr(np.ones(16) / 4, n_actions=2, n_observations=2, rank=0)
     with pytest.raises(InvalidModelError, match="observations"):
         empirical_trajectory_table(np.zeros((2, 2), int), np.full((2, 2), 5), n_actions=2, n_observations=2)

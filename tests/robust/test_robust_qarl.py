@@ -408,7 +408,7 @@ def test_curriculum_bad_input():
         qarl_train(game, LinearTemperatureSchedule(), alpha=0.1, max_iter=3, step_size=1.5)
     with pytest.raises(InvalidArgumentError, match="alpha"):
         qarl_train(game, LinearTemperatureSchedule(), alpha=0.0, max_iter=3)
-    with pytest.raises(InvalidModelError, match="betas"):
+    with pytest.raises(InvalidArgumentError, match="betas"):
         soft_best_response(game, np.full((13, 4), 0.25), alpha=0.1, betas=[0.1, -1.0])
     with pytest.raises(InvalidModelError, match="shape_p"):
         gamma_kl(-1.0, 1.0, 1.0, 1.0)
@@ -531,7 +531,7 @@ def test_game_helpers_reject_bad_input_with_the_field_name_regression():
         gamma_kl("a", 1.0, 1.0, 1.0)
     game = _windy_game()
     pi = np.full((game.shape[0], game.shape[1]), 1.0 / game.shape[1])
-    with pytest.raises(InvalidModelError, match="betas"):
+    with pytest.raises(InvalidArgumentError, match="betas"):
         soft_best_response(game, pi, alpha=0.1, betas=[])
 
 

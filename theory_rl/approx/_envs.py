@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_float_array, rng_from_seed
+from .._validation import as_float_array, check_choice, check_int, rng_from_seed
 from ..errors import DependencyNotInstalled, InvalidModelError
 from ..models import FiniteMDP
 
@@ -32,8 +32,8 @@ def TabularEnv(mdp: FiniteMDP, *, horizon: int = 50, start: str = "d0") -> Any: 
     The class is built on first use so that gymnasium stays an optional import.
     """
     gym = _gym()
-    if start not in ("d0", "uniform"):
-        raise InvalidModelError(f"start must be 'd0' or 'uniform', got {start!r}")
+    check_choice(start, "start", ("d0", "uniform"))
+    horizon = check_int(horizon, "horizon", minimum=1)
     if mdp.gamma >= 1.0:
         raise InvalidModelError("TabularEnv needs a discounted model (gamma < 1)")
 

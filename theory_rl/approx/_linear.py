@@ -21,7 +21,16 @@ import numpy as np
 from .._iterative import Timer, finish_iterative
 from .._result import ResultMixin
 from .._torch import device_and_dtype, require_torch, to_numpy
-from .._validation import as_float_array, check_choice, check_gamma, check_int, check_real, check_tol, rng_from_seed
+from .._validation import (
+    as_float_array,
+    check_bool,
+    check_choice,
+    check_gamma,
+    check_int,
+    check_real,
+    check_tol,
+    rng_from_seed,
+)
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ..tabular import as_policy
@@ -298,6 +307,7 @@ def lspi(
     torch = require_torch()
     gamma = check_gamma(gamma)
     max_iter, ridge = check_int(max_iter, "max_iter"), check_real(ridge, "ridge", low=0.0)
+    strict = check_bool(strict, "strict")
     dev, dtype = device_and_dtype(device, dtype)
     with Timer() as timer:
         t, Zw, cont, mask = _control_data(dev, dtype, phi_sa, rewards, phi_next_all, dones, weights, next_action_mask)
@@ -362,7 +372,7 @@ def fitted_q_iteration(
     torch = require_torch()
     gamma = check_gamma(gamma)
     tol, max_iter = check_tol(tol), check_int(max_iter, "max_iter")
-    ridge = check_real(ridge, "ridge", low=0.0)
+    ridge, strict = check_real(ridge, "ridge", low=0.0), check_bool(strict, "strict")
     dev, dtype = device_and_dtype(device, dtype)
     with Timer() as timer:
         t, Zw, cont, mask = _control_data(dev, dtype, phi_sa, rewards, phi_next_all, dones, weights, next_action_mask)

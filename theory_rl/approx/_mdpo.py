@@ -25,8 +25,8 @@ import numpy as np
 from .._deprecation import renamed_arguments
 from .._iterative import Timer
 from .._torch import require_torch, resolve_device, seed_torch, single_thread, to_numpy
-from .._validation import check_choice, check_gamma, check_int, check_real
-from ..errors import InvalidModelError
+from .._validation import check_choice, check_gamma, check_int, check_probability, check_real
+from ..errors import InvalidArgumentError, InvalidModelError
 from ..models import FiniteMDP
 from ._nets import EpisodeTracker, NeuralResult, ReplayBuffer, discrete_agent_setup, mlp
 
@@ -59,7 +59,7 @@ def _step_size(t0: float, schedule: str, k: int, K: int) -> float:
         return t0
     if schedule == "annealed":
         return t0 * (1.0 - k / K)
-    raise InvalidModelError(f"schedule must be 'constant' or 'annealed', got {schedule!r}")
+    raise InvalidArgumentError(f"schedule must be 'constant' or 'annealed', got {schedule!r}")
 
 
 @renamed_arguments(n_iterations="max_iter")
@@ -163,7 +163,7 @@ def mdpo_exact_critic(
                 for _ in range(sgd_steps):
                     opt.step(closure)
             else:
-                raise InvalidModelError(f"optimizer must be 'adam' or 'lbfgs', got {optimizer!r}")
+                raise InvalidArgumentError(f"optimizer must be 'adam' or 'lbfgs', got {optimizer!r}")
     return NeuralResult(
         networks={"policy": net}, episode_returns=np.empty(0), episode_steps=np.empty(0), method="mdpo_exact_critic",
         params={"step_size": step_size, "schedule": schedule, "max_iter": n_iterations, "sgd_steps": sgd_steps,
@@ -231,6 +231,11 @@ def mdpo_on_policy(
     n_iterations = check_int(max_iter, "max_iter")
     steps_per_batch, minibatch_size = check_int(steps_per_batch, "steps_per_batch"), check_int(minibatch_size,
                                                                                                "minibatch_size")
+    sgd_steps, value_epochs = check_int(sgd_steps, "sgd_steps"), check_int(value_epochs, "value_epochs")
+    lr, value_lr = check_real(lr, "lr", low=0.0, low_open=True), check_real(value_lr, "value_lr", low=0.0, low_open=True)
+    step_size = check_real(step_size, "step_size", low=0.0, low_open=True)
+    check_choice(schedule, "schedule", ("constant", "annealed"))
+    gae_lambda = check_probability(gae_lambda, "gae_lambda")
     dev, rng, obs_dim, n_actions = discrete_agent_setup(env, seed, device, "mdpo_on_policy")
     with Timer() as timer, single_thread(dev):
         policy = _policy_net(obs_dim, n_actions, hidden, dev)
@@ -341,6 +346,10 @@ def mdpo_off_policy(
     total_steps = check_int(total_steps, "total_steps")
     batch_size, buffer_size = check_int(batch_size, "batch_size"), check_int(buffer_size, "buffer_size")
     learning_starts = check_int(learning_starts, "learning_starts", minimum=0)
+    old_policy_every = check_int(old_policy_every, "old_policy_every")
+    lr, critic_lr = check_real(lr, "lr", low=0.0, low_open=True), check_real(critic_lr, "critic_lr", low=0.0, low_open=True)
+    tau, entropy = check_probability(tau, "tau"), check_real(entropy, "entropy", low=0.0)
+    step_size = check_real(step_size, "step_size", low=0.0, low_open=True)
     dev, rng, obs_dim, n_actions = discrete_agent_setup(env, seed, device, "mdpo_off_policy")
     with Timer() as timer, single_thread(dev):
         policy = _policy_net(obs_dim, n_actions, hidden, dev)

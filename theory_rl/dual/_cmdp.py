@@ -29,7 +29,7 @@ from .._deprecation import renamed_arguments
 from .._highs import HIGHS_OPTIONS
 from .._iterative import Timer
 from .._result import ResultMixin
-from .._validation import as_float_array, check_finite, check_int, check_real
+from .._validation import as_float_array, check_choice, check_finite, check_int, check_real
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
 from ..tabular import effective_rewards
@@ -202,6 +202,7 @@ def solve_cmdp_lp(cmdp: CMDP, *, highs_method: str = "highs-ds") -> CMDPSolution
         If the constraints cannot be met; the message names the constraint(s) at fault (a
         threshold above ``max_pi J_i``, or a set that is only jointly infeasible).
     """
+    check_choice(highs_method, "highs_method", ("highs", "highs-ds", "highs-ipm"))
     mdp = cmdp.mdp
     with Timer() as timer:
         valid = np.flatnonzero(np.isfinite(effective_rewards(mdp)))

@@ -90,6 +90,7 @@ class FDVLResult(ResultMixin):
 def awr_policy(q: np.ndarray, v: np.ndarray, behaviour: np.ndarray, beta: float, *, clip: float = 100.0) -> np.ndarray:
     r"""Tabular AWR extraction: ``argmax_pi E_D[min(exp(beta (Q - V)), clip) log pi(a|s)]``
     is ``pi(a|s) ∝ mu(a|s) min(exp(beta (Q(s,a) - V(s))), clip)``; uniform where ``mu(.|s) = 0``."""
+    beta, clip = check_real(beta, "beta", low=0.0), check_real(clip, "clip", low=0.0, low_open=True)
     seen = behaviour > 0
     adv = np.where(seen, np.nan_to_num(q, nan=0.0) - np.nan_to_num(v, nan=0.0)[:, None], 0.0)
     weight = np.where(seen, behaviour * np.minimum(np.exp(np.minimum(beta * adv, 50.0)), clip), 0.0)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_float_array, check_choice, check_finite, check_real, first_index, format_index
+from .._validation import as_float_array, check_choice, check_finite, check_int, check_real, first_index, format_index
 from ..errors import InvalidModelError
 
 __all__ = ["DegenerateObjectiveWarning", "IMPLICIT_LOSSES", "implicit_loss", "implicit_value"]
@@ -100,6 +100,7 @@ def implicit_value(q: np.ndarray, weights: np.ndarray, f: str, lam: float, *, n_
         (TV at ``lam = 1``). They differ exactly where the minimiser is not unique.
     """
     key, lam = check_loss(f, lam)
+    n_bisect = check_int(n_bisect, "n_bisect", minimum=1)
     w = as_float_array(weights, "weights", ndim=2)
     check_finite(w, "weights")
     if (w < 0).any():

@@ -36,7 +36,7 @@ import numpy as np
 from scipy.special import softmax
 
 from .._deprecation import renamed_arguments
-from .._validation import as_float_array, check_finite, check_int, rng_from_seed
+from .._validation import as_float_array, check_finite, check_int, check_probability, check_real, rng_from_seed
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
 from ..tabular import policy_value, q_values, soft_value_iteration
@@ -48,7 +48,8 @@ __all__ = ["recommendation_cmdp", "tscac", "tscac_project", "tscac_stage_one", "
 
 def tscac_stage_one(cmdp: CMDP, *, temperature: float = 0.1) -> np.ndarray:
     r"""Stage one: one policy per auxiliary response, ``pi_i = softmax((Q_i^soft - V_i^soft)/tau)``
-    from exact soft value iteration on ``r_i`` (tau = ``temperature``). Shape (m, S, A)."""
+    from exact soft value iteration on ``r_i`` (tau = ``temperature``, ``> 0``). Shape (m, S, A)."""
+    temperature = check_real(temperature, "temperature", low=0.0, low_open=True)
     return np.stack([
         soft_value_iteration(cmdp.mdp.replace(R=cmdp.constraint_rewards[i]), temperature=temperature, tol=1e-10).policy
         for i in range(cmdp.n_constraints)
@@ -176,9 +177,10 @@ def recommendation_cmdp(*, n_engagement_levels: int = 5, n_items: int = 6, n_res
     from ._lp import primal_lp
 
     rng = rng_from_seed(seed)
-    E, n_it, m = int(n_engagement_levels), int(n_items), int(n_responses)
-    if E < 2 or n_it < 2 or m < 1:
-        raise InvalidModelError("need n_engagement_levels >= 2, n_items >= 2, n_responses >= 1")
+    E = check_int(n_engagement_levels, "n_engagement_levels", minimum=2)
+    n_it, m = check_int(n_items, "n_items", minimum=2), check_int(n_responses, "n_responses", minimum=1)
+    gamma = check_real(gamma, "gamma", low=0.0, high=1.0, high_open=True)
+    tightness = check_probability(tightness, "tightness")
     watch = rng.uniform(0.2, 1.0, size=n_it)
     inter = np.clip(1.0 - watch[None, :] + rng.normal(0.0, 0.15, size=(m, n_it)), 0.02, 0.98)
     level = (1.0 + np.arange(E)) / E

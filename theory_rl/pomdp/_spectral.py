@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .._deprecation import renamed_arguments
-from .._validation import as_float_array, check_finite, check_int, rng_from_seed
+from .._validation import as_float_array, check_finite, check_int, check_real, rng_from_seed
 from ..errors import InvalidModelError
 from ..models import POMDP
 from ._psr import PSR
@@ -175,8 +175,8 @@ def spectral_psr(
     H = round(np.log(p.shape[0]) / np.log(AO)) if AO > 1 else 0
     if AO < 1 or AO**H != p.shape[0]:
         raise InvalidModelError(f"table has {p.shape[0]} entries, which is not (A*O)^H for A*O = {AO}")
-    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank < 1:
-        raise InvalidModelError(f"rank must be an integer >= 1, got {rank!r}")
+    rcond = check_real(rcond, "rcond", low=0.0)
+    rank = check_int(rank, "rank", minimum=1)
 
     def P(h: int) -> np.ndarray:
         """``P_h[q, tau]``: tests (length H-h) by histories (length h)."""

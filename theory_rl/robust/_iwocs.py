@@ -27,7 +27,6 @@ import numpy as np
 from .._deprecation import renamed_arguments
 from .._result import ResultMixin
 from .._validation import check_choice, check_int, check_tol, rng_from_seed
-from ..errors import InvalidModelError
 from ..tabular import policy_iteration, q_values
 from ._operator import RobustOperator
 from ._sets import FiniteSet, ParametricSet, RectangularityWarning, RobustMDP, SARectFinite, _dense_kernel
@@ -133,13 +132,13 @@ def worst_case_theta(
     The objective is typically the current policy's value (tabular) or its Monte-Carlo return
     (deep). Returns ``(theta, objective(theta), n_evaluations)``.
     """
+    n_grid, budget = check_int(n_grid, "n_grid", minimum=1), check_int(budget, "budget", minimum=1)
     if method == "grid":
         grid = pset.grid(n_grid)
         vals = np.array([float(objective(t)) for t in grid])
         k = int(np.argmin(vals))
         return grid[k], float(vals[k]), len(grid)
-    if method != "cma":
-        raise InvalidModelError(f"method must be 'grid' or 'cma', got {method!r}")
+    check_choice(method, "method", ("grid", "cma"))
     import cma
 
     rng = rng_from_seed(seed)

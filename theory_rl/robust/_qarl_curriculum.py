@@ -92,7 +92,7 @@ from .._deprecation import renamed_arguments
 from .._iterative import iterations
 from .._result import ResultMixin
 from .._validation import as_float_array, check_int, check_probability_rows, check_real, check_tol
-from ..errors import InvalidModelError, SolverError
+from ..errors import InvalidArgumentError, InvalidModelError, SolverError
 from ._qarl import MarkovGame, best_response_value, nash_value_iteration
 
 __all__ = [
@@ -352,7 +352,7 @@ def soft_best_response(
     check_probability_rows(pi, "pi", atol=1e-9, row_shape=(S,))
     betas = np.atleast_1d(as_float_array(betas, "betas"))
     if betas.ndim != 1 or betas.size == 0 or not np.all(np.isfinite(betas) & (betas > 0)):
-        raise InvalidModelError(f"betas must be positive finite temperatures, got {betas}")
+        raise InvalidArgumentError(f"betas must be positive finite temperatures, got {betas}")
     alpha = check_real(alpha, "alpha", low=0.0)
     tol = check_tol(tol)
     max_iter = check_int(max_iter, "max_iter")
