@@ -59,8 +59,8 @@ def test_batched_vi_follows_numpy_iterates_at_loose_tol(mdps):
     for b, mdp in enumerate(mdps):
         ref = tabular.value_iteration(mdp, tol=1e-3)
         if ref.n_iter == int(sol.n_iter[b]):
-            np.testing.assert_allclose(sol.v[b].numpy(), ref.v, rtol=0, atol=1e-10)
-            np.testing.assert_array_equal(sol.policy[b].numpy(), ref.policy)
+            np.testing.assert_allclose(sol.v[b].cpu().numpy(), ref.v, rtol=0, atol=1e-10)
+            np.testing.assert_array_equal(sol.policy[b].cpu().numpy(), ref.policy)
 
 
 @given(batches(masked=True), st.sampled_from(["dense", "sparse"]), st.booleans(), st.integers(0, 2**31))
@@ -76,9 +76,9 @@ def test_batched_policy_evaluation_equals_linear_solve(mdps, layout, stochastic,
     sol = approx.batched_policy_evaluation(approx.stack_mdps(mdps, layout=layout), policy=policy, tol=1e-11)
     for b, mdp in enumerate(mdps):
         ref = tabular.policy_value(mdp, policy[b])
-        np.testing.assert_allclose(sol.v[b].numpy(), ref, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(sol.v[b].cpu().numpy(), ref, rtol=0, atol=1e-10)
         assert float(sol.bound[b]) <= 1e-10
-        np.testing.assert_allclose(sol.q[b].numpy(), tabular.q_values(mdp, ref), rtol=0, atol=1e-9)
+        np.testing.assert_allclose(sol.q[b].cpu().numpy(), tabular.q_values(mdp, ref), rtol=0, atol=1e-9)
 
 
 def test_batched_vi_raw_arrays_and_per_model_gamma():
@@ -89,7 +89,7 @@ def test_batched_vi_raw_arrays_and_per_model_gamma():
     sol = approx.batched_value_iteration(P, R, gamma, tol=1e-9)
     for b in range(3):
         ref = tabular.policy_iteration(FiniteMDP(P[b], R[b], gamma[b]))
-        np.testing.assert_allclose(sol.v[b].numpy(), ref.v, atol=1e-9)
+        np.testing.assert_allclose(sol.v[b].cpu().numpy(), ref.v, atol=1e-9)
     assert int(sol.n_iter[0]) == 1  # gamma = 0: the first backup is exact
     d = sol.to_dict()
     assert d["method"] == "batched_value_iteration" and len(d["v"]) == 3
@@ -100,14 +100,14 @@ def test_sparse_layout_on_a_large_sparse_model_matches_numpy():
     sol = approx.batched_value_iteration(approx.stack_mdps(mdps, layout="sparse"), tol=1e-8)
     assert sol.params["layout"] == "sparse"
     for b, mdp in enumerate(mdps):
-        np.testing.assert_allclose(sol.v[b].numpy(), tabular.value_iteration(mdp, tol=1e-8).v, atol=1e-8)
+        np.testing.assert_allclose(sol.v[b].cpu().numpy(), tabular.value_iteration(mdp, tol=1e-8).v, atol=1e-8)
 
 
 def test_float32_batch_is_certified_to_float32_accuracy():
     mdps = [envs.random_mdp(20, 4, gamma=0.9, seed=s) for s in range(4)]
     sol = approx.batched_value_iteration(approx.stack_mdps(mdps, dtype=torch.float32), tol=1e-3)
     for b, mdp in enumerate(mdps):
-        assert np.max(np.abs(sol.v[b].numpy() - tabular.policy_iteration(mdp).v)) <= 1e-3
+        assert np.max(np.abs(sol.v[b].cpu().numpy() - tabular.policy_iteration(mdp).v)) <= 1e-3
 
 
 @pytest.mark.filterwarnings("ignore::theory_rl.errors.ConvergenceWarning")
@@ -173,7 +173,7 @@ def test_samples_are_the_learning_samplers_draws_and_masked_rows_give_the_placeh
         assert (samples[:, 2, 1] == 0).all()
         np.testing.assert_array_equal(samples[:, mask], approx.sample_next_states(mdp, n_samples=50, n_models=2, seed=1)[:, mask])
     res = approx.batched_empirical_planning(masked, n_samples=20, n_models=2, seed=0, tol=1e-10)
-    assert np.all(res.plan.policy.numpy()[:, 2] != 1)  # the unavailable action is never chosen
+    assert np.all(res.plan.policy.cpu().numpy()[:, 2] != 1)  # the unavailable action is never chosen
 
 
 def test_empirical_planning_equals_tabular_vi_on_the_empirical_model():
@@ -184,12 +184,12 @@ def test_empirical_planning_equals_tabular_vi_on_the_empirical_model():
         counts = np.stack([[np.bincount(samples[b, s, a], minlength=6) for a in range(3)] for s in range(6)])
         hat = FiniteMDP(counts / 7.0, mdp.R, mdp.gamma)
         ref = tabular.value_iteration(hat, tol=1e-10)
-        np.testing.assert_allclose(res.plan.v[b].numpy(), ref.v, atol=1e-10)
-        true_value = tabular.policy_value(mdp, res.plan.policy[b].numpy())
+        np.testing.assert_allclose(res.plan.v[b].cpu().numpy(), ref.v, atol=1e-10)
+        true_value = tabular.policy_value(mdp, res.plan.policy[b].cpu().numpy())
         np.testing.assert_allclose(res.policy_values[b], true_value, atol=1e-9)
     assert np.all(res.policy_error >= -1e-9)
     sparse = approx.batched_empirical_planning(mdp, n_samples=7, n_models=4, seed=11, tol=1e-10, layout="sparse")
-    np.testing.assert_allclose(sparse.plan.v.numpy(), res.plan.v.numpy(), atol=1e-10)
+    np.testing.assert_allclose(sparse.plan.v.cpu().numpy(), res.plan.v.cpu().numpy(), atol=1e-10)
 
 
 def test_empirical_planning_error_shrinks_with_samples_and_works_on_csr():
@@ -207,7 +207,7 @@ def test_gpu_equals_cpu():
     mdps = [envs.random_mdp(30, 4, gamma=0.95, seed=s) for s in range(16)]
     cpu = approx.batched_value_iteration(approx.stack_mdps(mdps), tol=1e-10)
     gpu = approx.batched_value_iteration(approx.stack_mdps(mdps, device="cuda"), tol=1e-10, device="cuda")
-    np.testing.assert_allclose(gpu.v.cpu().numpy(), cpu.v.numpy(), atol=1e-10)
+    np.testing.assert_allclose(gpu.v.cpu().numpy(), cpu.v.cpu().numpy(), atol=1e-10)
 
 
 @given(finite_mdps(min_states=2, max_states=5, sparse=False), st.integers(1, 6), st.integers(0, 2**31))

@@ -198,7 +198,7 @@ def test_highspy_and_pyomo_appsi_highs_agree(cormab, seed):
 def test_select_action_with_torch_net_and_user_builder():
     torch.manual_seed(0)
     cormab = make_cormab("path", 8, 2, seed=2)
-    net = relu_mlp(16, (8, 8), seed=0)
+    net = relu_mlp(16, (8, 8), device="cpu", seed=0)
     s = np.array([0, 1, 2, 3, 0, 1, 2, 3])
     res = select_action(cormab, net, s)
     layers = relu_mlp_layers(net)
