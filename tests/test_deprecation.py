@@ -65,3 +65,46 @@ def test_misdeclared_renames_fail_at_import_time():
         renamed_arguments(eps="tol")(lambda eps, tol: tol)
     with pytest.raises(TypeError, match="keyword-only"):
         renamed_arguments(positional=("tol",))(lambda x, tol: tol)
+
+
+def _renamed_public_functions():
+    import importlib
+
+    out = []
+    for package in ("learning", "dual", "pomdp", "robust", "approx", "combinatorial", "theory", "checks"):
+        module = importlib.import_module(f"theory_rl.{package}")
+        for name in module.__all__:
+            fn = getattr(module, name)
+            if getattr(fn, "__renamed_arguments__", None) or getattr(fn, "__formerly_positional__", None):
+                out.append((package, name, fn))
+    return out
+
+
+RENAMED = _renamed_public_functions()
+
+
+def test_every_family_renamed_something_through_the_one_helper():
+    assert {package for package, _, _ in RENAMED} == {
+        "learning", "dual", "pomdp", "robust", "approx", "combinatorial", "theory", "checks"}
+
+
+@pytest.mark.parametrize(("package", "name", "fn"), RENAMED, ids=[f"{p}.{n}" for p, n, _ in RENAMED])
+def test_each_old_keyword_warns_and_names_the_new_one(package, name, fn):
+    for old, new in fn.__renamed_arguments__.items():
+        with pytest.warns(DeprecationWarning, match=f"'{old}' is deprecated .* use '{new}'"):
+            try:
+                fn(**{old: object()})  # the warning comes first; the call itself then fails
+            except Exception:  # noqa: BLE001 - any failure after the warning is fine here
+                pass
+
+
+@pytest.mark.parametrize(("package", "name", "fn"), RENAMED, ids=[f"{p}.{n}" for p, n, _ in RENAMED])
+def test_each_rename_is_listed_in_the_docs(package, name, fn):
+    from pathlib import Path
+
+    docs = (Path(__file__).parents[1] / "docs" / "vocabulary.md").read_text()
+    rows = [line for line in docs.splitlines() if line.startswith("|") and name in line]
+    assert rows, f"{package}.{name} is not in docs/vocabulary.md"
+    for word in [*fn.__renamed_arguments__, *fn.__formerly_positional__]:
+        assert any(f"`{word}`" in row or f"`{word}=`" in row or f"`{word}` " in row for row in rows), (
+            f"docs/vocabulary.md does not list {word!r} for {package}.{name}")
