@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_bool, check_int, check_probability, check_real
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ._sets import ParametricSet, RobustMDP, SARectFinite
@@ -112,11 +111,10 @@ def windy_walk(
         on S (state ``(n_rows-1) * n_cols``); state names ``"r,c"`` with ``S``/``G``/``X``
         (cliff) marked.
     """
-    n_rows, n_cols = check_int(n_rows, "n_rows", minimum=2), check_int(n_cols, "n_cols", minimum=3)
-    max_wind = check_probability(max_wind, "max_wind")
-    nominal_wind = check_real(nominal_wind, "nominal_wind", low=0.0, high=max_wind)
-    gamma = check_real(gamma, "gamma", low=0.0, high=1.0, high_open=True)
-    rectangular = check_bool(rectangular, "rectangular")
+    if n_rows < 2 or n_cols < 3:
+        raise InvalidModelError(f"windy_walk needs n_rows >= 2 and n_cols >= 3, got {n_rows} x {n_cols}")
+    if not (0.0 <= nominal_wind <= max_wind <= 1.0):
+        raise InvalidModelError(f"need 0 <= nominal_wind <= max_wind <= 1, got {nominal_wind}, {max_wind}")
     S = n_rows * n_cols + 1
     cliff, goal = _cliff_and_goal(n_rows, n_cols)
     start = (n_rows - 1) * n_cols
