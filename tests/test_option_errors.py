@@ -149,6 +149,12 @@ ROWS = [
     Row(dual.implicit_value, lambda: ((np.zeros((1, 2)), np.ones((1, 2)), "chi2", 0.5), {}), {"n_bisect": COUNT}),
     Row(dual.awr_policy, lambda: ((np.zeros((3, 2)), np.zeros(3), np.full((3, 2), 0.5), 1.0), {}),
         {"clip": POSITIVE}),
+    Row(dual.fdvl_torch, lambda: ((np.eye(2), np.zeros(2, int), np.zeros(2), np.eye(2), np.zeros(2)),
+                                  {"n_actions": 1, "gamma": 0.9, "n_steps": 1, "device": "cpu"}),
+        {"n_steps": COUNT0, "batch_size": OPTIONAL_COUNT, "lr": POSITIVE, "n_actions": COUNT, "device": ("x",)}),
+    Row(dual.recoil_torch, lambda: (((np.eye(2), np.zeros(2, int), np.zeros(2), np.eye(2), np.zeros(2)),) * 2,
+                                    {"n_actions": 1, "gamma": 0.9, "n_steps": 1, "device": "cpu"}),
+        {"n_steps": COUNT0, "lr": POSITIVE, "beta": OPEN_PROB, "device": ("x",)}),
     # pomdp
     Row(pomdp.hsvi2, lambda: ((tiger(),), {"tol": 1e-1, "time_limit": 2.0}),
         {"tol": TOL, "time_limit": TIME, "max_iter": MAX_ITER, "max_depth": OPTIONAL_COUNT,
@@ -199,6 +205,11 @@ ROWS = [
     Row(robust.worst_case_theta, lambda: ((robust.ParametricSet([[0.0, 1.0]], lambda t: t), lambda t: float(t[0])),
                                           {}),
         {"method": CHOICE, "n_grid": COUNT, "budget": COUNT}),
+    Row(robust.soft_best_response, lambda: ((game(), np.full((3, 2), 0.5)), {"alpha": 0.1, "betas": [0.1]}),
+        {"alpha": NONNEG, "betas": (None, [0.0], [NAN], "x", []), "tol": TOL, "max_iter": COUNT}),
+    Row(robust.qarl_train, lambda: ((game(), robust.LinearTemperatureSchedule()), {"alpha": 0.1, "max_iter": 1}),
+        {"alpha": POSITIVE, "max_iter": COUNT, "protagonist_steps": COUNT, "step_size": (None, 0.0, 1.5, NAN, "x"),
+         "n_grid": (None, 2.5, "x", 1), "tol": TOL, "progress": BOOL}),
     # approx
     Row(approx.batched_value_iteration, lambda: (batch(), {}),
         {"tol": TOL, "max_iter": MAX_ITER, "stopping": CHOICE, "strict": BOOL, "device": ("x", 3)}),
@@ -245,6 +256,9 @@ ROWS = [
         {"S": POSITIVE, "alpha": POSITIVE, "epsilon": POSITIVE, "m": (None, 2.5, "x", 1)}),
     # checks
     Row(checks.assert_bellman_optimal, lambda: ((mdp(), np.zeros(3)), {"tol": 1e9}), {"tol": NONNEG}),
+    Row(checks.finite_mdps, lambda: ((), {}),
+        {"min_states": (None, 2.5, "x", 0), "max_states": (None, 2.5, "x", 0), "sparse": ("no", 2),
+         "masked": BOOL}),
 ]
 
 # Positional formula variables of the theory functions, spoiled by name through the keyword.

@@ -38,7 +38,7 @@ import numpy as np
 
 from .._iterative import Timer
 from .._result import ResultMixin
-from .._validation import check_int, check_max_iter, check_real, check_tol
+from .._validation import check_int, check_max_iter, check_optional_int, check_real, check_tol
 from ..errors import ConvergenceWarning, InvalidModelError
 from ._dataset import TransitionDataset
 from ._implicit import DegenerateObjectiveWarning, check_loss, implicit_value
@@ -256,6 +256,8 @@ def fdvl_torch(observations: Any, actions: Any, rewards: Any, next_observations:
     dev = resolve_device(device)
     n_actions = check_int(n_actions, "n_actions", minimum=1)
     n_steps = check_int(n_steps, "n_steps", minimum=0)
+    batch_size = check_optional_int(batch_size, "batch_size", minimum=1)
+    lr = check_real(lr, "lr", low=0.0, low_open=True)
     gen = seed_torch(seed)
     dt = torch.float64
     obs, act, rew, obs2, done = _as_batch(observations, actions, rewards, next_observations, dones, dev, dt,

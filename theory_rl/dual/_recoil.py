@@ -258,6 +258,7 @@ def recoil_torch(expert_batch: tuple[Any, ...], suboptimal_batch: tuple[Any, ...
     dev = resolve_device(device)
     n_actions = check_int(n_actions, "n_actions", minimum=1)
     n_steps = check_int(n_steps, "n_steps", minimum=0)
+    lr = check_real(lr, "lr", low=0.0, low_open=True)
     seed_torch(seed)
     dt = torch.float64
     E = _as_batch(*expert_batch, dev, dt, n_actions=n_actions)

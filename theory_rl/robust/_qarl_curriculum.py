@@ -91,7 +91,7 @@ from scipy.special import digamma, entr, gammainc, gammaln, log_softmax, logsume
 from .._deprecation import renamed_arguments
 from .._iterative import iterations
 from .._result import ResultMixin
-from .._validation import as_float_array, check_int, check_probability_rows, check_real, check_tol
+from .._validation import as_float_array, check_bool, check_int, check_probability_rows, check_real, check_tol
 from ..errors import InvalidArgumentError, InvalidModelError, SolverError
 from ._qarl import MarkovGame, best_response_value, nash_value_iteration
 
@@ -350,7 +350,10 @@ def soft_best_response(
     if pi.shape != (S, A):
         raise InvalidModelError(f"pi has shape {pi.shape}, expected ({S}, {A}) (probabilities pi[s, a])")
     check_probability_rows(pi, "pi", atol=1e-9, row_shape=(S,))
-    betas = np.atleast_1d(as_float_array(betas, "betas"))
+    try:
+        betas = np.atleast_1d(np.asarray(betas, dtype=float))
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"betas must be positive finite temperatures, got {betas!r}") from None
     if betas.ndim != 1 or betas.size == 0 or not np.all(np.isfinite(betas) & (betas > 0)):
         raise InvalidArgumentError(f"betas must be positive finite temperatures, got {betas}")
     alpha = check_real(alpha, "alpha", low=0.0)
@@ -644,6 +647,7 @@ def qarl_train(
     step_size = check_real(step_size, "step_size", low=0.0, high=1.0, low_open=True)
     n_grid = check_int(n_grid, "n_grid", minimum=2)
     tol = check_tol(tol)
+    progress = check_bool(progress, "progress")
     S, A, B = game.shape
     d0 = np.full(S, 1.0 / S) if game.d0 is None else game.d0
     nash = nash_value_iteration(game, tol=1e-10)
