@@ -165,7 +165,7 @@ def empirical_part(quick: bool) -> dict[str, Any]:
     rows = []
     for n in ns:
         start = time.perf_counter()
-        res = approx.batched_empirical_planning(mdp, n, B, seed=n, tol=1e-8)
+        res = approx.batched_empirical_planning(mdp, n_samples=n, n_models=B, seed=n, tol=1e-8)
         rows.append({"n": n, "B": B, "value_error_mean": float(res.value_error.mean()),
                      "policy_error_mean": float(res.policy_error.mean()), "seconds": time.perf_counter() - start})
         print(f"n={n:5d}: {B} empirical models in {rows[-1]['seconds']:.2f} s; mean ||v_hat - v*|| = "
@@ -187,7 +187,7 @@ def _tabular_learners(mdp: Any, steps: int) -> dict[str, Any]:
                                               total_steps=steps, hidden=(32,), learning_starts=200,
                                               target_update=100, lr=3e-3, seed=seed).networks["q"],
         "mdpo_on_policy": lambda seed: approx.mdpo_on_policy(
-            approx.TabularEnv(mdp, **env_kwargs), gamma=mdp.gamma, n_iterations=steps // 256, steps_per_batch=256,
+            approx.TabularEnv(mdp, **env_kwargs), gamma=mdp.gamma, max_iter=steps // 256, steps_per_batch=256,
             hidden=(32,), lr=3e-3, seed=seed).networks["policy"],
         "mdpo_off_policy": lambda seed: approx.mdpo_off_policy(
             approx.TabularEnv(mdp, **env_kwargs), gamma=mdp.gamma, total_steps=steps // 2, learning_starts=200,
@@ -214,7 +214,7 @@ def tabular_part(quick: bool, seeds: int) -> list[dict[str, Any]]:
 
                     pi = greedy_values(net, np.eye(mdp.n_states), "cpu").argmax(1)
                 else:
-                    pi = approx.tabular_policy(net, mdp.n_states, "cpu")
+                    pi = approx.tabular_policy(net, mdp.n_states, device="cpu")
                 values.append(float(d0 @ tabular.policy_value(mdp, pi)))
             mean, half = ci95(np.array(values))
             rows.append({"mdp": i, "method": name, "v_star": v_star, "values": values, "mean": float(mean),
@@ -226,7 +226,7 @@ def tabular_part(quick: bool, seeds: int) -> list[dict[str, Any]]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             ref = tabular.mirror_descent_policy_optimization(mdp, step_size=1.0, max_iter=10, tol=1e-14)
-        ours = approx.mdpo_exact_critic(mdp, step_size=1.0, n_iterations=10, hidden=(32,), optimizer="lbfgs",
+        ours = approx.mdpo_exact_critic(mdp, step_size=1.0, max_iter=10, hidden=(32,), optimizer="lbfgs",
                                         sgd_steps=100, seed=0)
         dev = float(np.max(np.abs(ours.info["values"] - ref.info["values"][:11])))
         rows.append({"mdp": i, "method": "mdpo_exact_critic_vs_exact_mdpo", "max_value_deviation": dev})
@@ -260,7 +260,7 @@ def gym_part(quick: bool, seeds: int) -> dict[str, Any]:
                                             target_update=250, seed=seed),
         "double_dqn": lambda env, seed: approx.dqn(env, total_steps=steps, learning_starts=500, target_update=250,
                                                    seed=seed),
-        "mdpo_on_policy": lambda env, seed: approx.mdpo_on_policy(env, n_iterations=steps // 512,
+        "mdpo_on_policy": lambda env, seed: approx.mdpo_on_policy(env, max_iter=steps // 512,
                                                                   steps_per_batch=512, lr=3e-3, seed=seed),
         "mdpo_off_policy": lambda env, seed: approx.mdpo_off_policy(env, total_steps=steps, learning_starts=500,
                                                                     seed=seed),
@@ -310,7 +310,7 @@ def iwocs_part(quick: bool, seeds: int) -> list[dict[str, Any]]:
         for seed in range(seeds):
             start = time.perf_counter()
             res = approx.deep_iwocs(pset, learner_kwargs=cfg["learner_kwargs"],
-                                    evaluate=monte_carlo_return(pset, n_episodes=2, seed=seed), n_iterations=2,
+                                    evaluate=monte_carlo_return(pset, n_episodes=2, seed=seed), max_iter=2,
                                     search_budget=12 if quick else 24, n_grid_eval=cfg["n_grid"], seed=seed)
             rows.append({"env": env_id, "seed": seed, "worst_iwocs": res.grid.worst, "mean_iwocs": res.grid.mean,
                          "worst_nominal": res.grid_nominal.worst, "mean_nominal": res.grid_nominal.mean,

@@ -45,7 +45,7 @@ def run_one(mdp, *, n_episodes: int, expert_fraction: float, seed: int) -> dict[
     uniform = np.full((mdp.n_states, mdp.n_actions), 1.0 / mdp.n_actions)
     j_star, j_rand = float(d0 @ opt.v), J(uniform)
     data = dual.collect_dataset(mdp, expert_policy=opt.policy, n_episodes=n_episodes, episode_length=30,
-                                expert_fraction=expert_fraction, epsilon=0.1, seed=seed)
+                                expert_fraction=expert_fraction, exploration=0.1, seed=seed)
     g = mdp.gamma
     r_span = float(np.ptp(mdp.R)) or 1.0
     scores, times = {}, {}

@@ -77,7 +77,7 @@ def _read(path: Path):
 
 def bench_hsvi(quick: bool, only: list[str] | None = None, note: str = "") -> list[dict]:
     hard_limit = 5.0 if quick else 60.0
-    _ = hsvi2(_read(DATA / "tiger.95.POMDP"), target_gap=1e-2)  # compile the kernels outside the clock
+    _ = hsvi2(_read(DATA / "tiger.95.POMDP"), tol=1e-2)  # compile the kernels outside the clock
     rows = []
     files = sorted(p for p in DATA.iterdir() if p.suffix in (".POMDP", ".pomdp", ".pomdpx"))
     if only:
@@ -92,7 +92,7 @@ def bench_hsvi(quick: bool, only: list[str] | None = None, note: str = "") -> li
         cpu0 = time.process_time()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            sol = hsvi2(model, target_gap=1e-3, time_limit=limit, clock="cpu")
+            sol = hsvi2(model, tol=1e-3, time_limit=limit, clock="cpu")
         cpu = time.process_time() - cpu0
         row = {
             "file": path.name, "S": model.n_states, "A": model.n_actions, "O": model.n_observations,

@@ -52,7 +52,7 @@ def one_run(model: POMDP, H: int, n: int, seed: int) -> dict:
     a, o = enumerate_trajectories(A, n_obs, H)
     truth = trajectory_probability(model, a, o)
     t0 = time.perf_counter()
-    sa, so = sample_trajectories(model, n, H, seed=seed)
+    sa, so = sample_trajectories(model, n_episodes=n, horizon=H, seed=seed)
     table = empirical_trajectory_table(sa, so, n_actions=A, n_observations=n_obs)
     learned = spectral_psr(table, n_actions=A, n_observations=n_obs, rank=model.n_states)
     q = learned.trajectory_probability(a, o)

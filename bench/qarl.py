@@ -66,7 +66,7 @@ def main() -> None:
         nash = float(nash_value_iteration(game, tol=1e-10).v.mean())
         row: dict[str, object] = {"seed": seed, "nash": nash}
         for name, teacher in teachers(nash).items():
-            res = qarl_train(game, teacher, alpha=0.01, n_iterations=args.iterations)
+            res = qarl_train(game, teacher, alpha=0.01, max_iter=args.iterations)
             row[name] = float(res.exploitability[-1])
         rows.append(row)
         print(seed, {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}, flush=True)

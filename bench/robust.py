@@ -183,7 +183,7 @@ def lp_backup_estimate(mdp: FiniteMDP, ops: dict[str, RobustOperator], kappa: fl
 def iwocs_vs_vi(mdp: FiniteMDP, kappa: float) -> dict[str, Any]:
     rmdp = RobustMDP(mdp, L1Ball(kappa))
     t = time.perf_counter()
-    res = iwocs(rmdp, eps=1e-6, max_iter=100)
+    res = iwocs(rmdp, tol=1e-6, max_iter=100)
     t_iwocs = time.perf_counter() - t
     t = time.perf_counter()
     vi = robust_value_iteration(rmdp, tol=1e-6)

@@ -118,7 +118,7 @@ def run_one(domain: str, J: int, B: int, seed: int, protocol: dict, out_dirs: li
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     wall0, cpu0 = time.perf_counter(), time.process_time()
     cormab = make_cormab(domain, J, B, seed=seed, horizon=protocol["horizon"], gamma=protocol["gamma"])
-    trained = sequoia_train(cormab, hidden=tuple(protocol["hidden"]), episodes=protocol["episodes"],
+    trained = sequoia_train(cormab, hidden=tuple(protocol["hidden"]), n_episodes=protocol["episodes"],
                             pretrain_epochs=protocol["pretrain_epochs"], pretrain_batch=protocol["pretrain_batch"],
                             pretrain_lr=protocol["pretrain_lr"], n_random_states=protocol["warm_states"],
                             mip_gap=protocol["mip_gap"], seed=seed, published=protocol["published"])
@@ -132,7 +132,7 @@ def run_one(domain: str, J: int, B: int, seed: int, protocol: dict, out_dirs: li
            "train_timings": trained.params.get("timings"), "results": {}}
     for name, pol in policies.items():
         w, c = time.perf_counter(), time.process_time()
-        res = evaluate(cormab, pol, episodes=protocol["eval_episodes"], seed=10_000 + seed)
+        res = evaluate(cormab, pol, n_episodes=protocol["eval_episodes"], seed=10_000 + seed)
         rec["results"][name] = {"mean_reward": res.mean_reward, "stderr": res.stderr,
                                 "discounted_return": res.discounted_return,
                                 "discounted_stderr": res.discounted_stderr,

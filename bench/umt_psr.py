@@ -107,7 +107,7 @@ def one_run(N: int, seed: int, k_max: int) -> dict:
     truth = [cands[n][0] for n in range(N)]  # kernel 0, emission 0 of every task
     tables = [trajectory_probability(t, a, o) for t in truth]
     t0 = time.perf_counter()
-    res = umt_psr(truth, cls, rewards=rewards, iterations=k_max, seed=seed, true_index=0)
+    res = umt_psr(truth, cls, rewards=rewards, max_iter=k_max, seed=seed, true_index=0)
     multi = gaps_over_iterations(cls, tables, rewards, res.trace, lambda m, n: cls.members[m, n])
     t_multi = time.perf_counter() - t0
     # independent: each task alone, with its own class of 4 kernels x 2 emissions
@@ -115,7 +115,7 @@ def one_run(N: int, seed: int, k_max: int) -> dict:
     indep = np.zeros(k_max)
     for n in range(N):
         cls_n, cands_n = shared_dynamics_class(Ts, [ems[n]], horizon=H)
-        res_n = umt_psr([truth[n]], cls_n, rewards=[rewards[n]], iterations=k_max, seed=seed + 7919 * n, true_index=0)
+        res_n = umt_psr([truth[n]], cls_n, rewards=[rewards[n]], max_iter=k_max, seed=seed + 7919 * n, true_index=0)
         indep += gaps_over_iterations(cls_n, [tables[n]], [rewards[n]], res_n.trace,
                                       lambda m, _n, c=cls_n: c.members[m, 0]) / N
     t_indep = time.perf_counter() - t0

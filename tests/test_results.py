@@ -148,7 +148,7 @@ def test_the_former_dict_returns_are_results_and_keep_their_keys():
     cmdp = dual.recommendation_cmdp(seed=0)
     mdp, d_e, d_s = _recoil_setup()
     runs = {
-        "tscac": (dual.tscac(cmdp, [0.1, 0.03], n_iter=3),
+        "tscac": (dual.tscac(cmdp, [0.1, 0.03], max_iter=3),
                   ("policy", "stage_one", "main_return", "constraint_returns", "feasible")),
         "recoil_exact": (dual.recoil_exact(mdp, d_e, d_s, "kl", 0.5),
                          ("objective", "occupancy", "policy", "greedy_policy")),
@@ -220,7 +220,7 @@ def test_learning_history_replaces_trace():
     from theory_rl import learning
 
     mdp = envs.random_mdp(3, 2, seed=0, gamma=0.5)
-    res = learning.plug_in_planning(mdp, 2, seed=0)
+    res = learning.plug_in_planning(mdp, n_per_pair=2, seed=0)
     assert isinstance(res.history, History) and res.history["samples"][0] == 2
     with pytest.warns(DeprecationWarning, match="history"):
         assert res.trace is res.history

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DependencyNotInstalled, InvalidModelError
+from .errors import DependencyNotInstalled, InvalidArgumentError
 
 __all__ = ["require_torch", "resolve_device", "device_and_dtype", "as_tensor", "to_numpy", "seed_torch"]
 
@@ -22,16 +22,16 @@ def require_torch() -> Any:
 
 def resolve_device(device: Any) -> Any:
     """``torch.device`` from ``"cpu"``, ``"cuda"``, ``"cuda:1"``, a ``torch.device`` or ``"auto"``
-    (CUDA when available, else CPU). Asking for CUDA without it raises :class:`InvalidModelError`."""
+    (CUDA when available, else CPU). A bad name, or CUDA without it, raises :class:`InvalidArgumentError`."""
     torch = require_torch()
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as exc:
-        raise InvalidModelError(f"device = {device!r} is not a torch device: {exc}") from None
+        raise InvalidArgumentError(f"device = {device!r} is not a torch device: {exc}") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InvalidModelError(f"device = {device!r} was requested but CUDA is not available")
+        raise InvalidArgumentError(f"device = {device!r} was requested but CUDA is not available")
     return dev
 
 

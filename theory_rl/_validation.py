@@ -31,6 +31,7 @@ __all__ = [
     "check_probability",
     "check_real",
     "check_sparse",
+    "check_time_limit",
     "check_tol",
     "max_bytes",
     "set_max_bytes",
@@ -197,6 +198,19 @@ def check_real(
         hi = "inf" if high is None else f"{high:g}"
         raise InvalidArgumentError(f"{name} = {value!r} must be a finite number in {left}{lo}, {hi}{right}")
     return out
+
+
+def check_time_limit(value: Any, name: str = "time_limit", *, allow_zero: bool = False) -> float | None:
+    """``None`` (no limit) or a number of seconds ``> 0`` (``>= 0`` with ``allow_zero``); ``inf``
+    means no limit, NaN is refused (it would never expire)."""
+    if value is None:
+        return None
+    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, numbers.Real)
+    ok = ok and (float(value) >= 0.0 if allow_zero else float(value) > 0.0)
+    if not ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise InvalidArgumentError(f"{name} = {value!r} must be a number of seconds {bound} (inf or None for no limit)")
+    return float(value)
 
 
 def check_probability(value: Any, name: str) -> float:

@@ -8,7 +8,7 @@ import pytest
 
 from theory_rl import approx, envs, robust, tabular
 from theory_rl.approx._iwocs import deep_iwocs, gym_parametric_set, min_over_critics, monte_carlo_return
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError
 
 pytest.importorskip("torch")
 pytest.importorskip("cma")
@@ -17,7 +17,7 @@ pytest.importorskip("cma")
 def _exact_pieces(rmdp):
     U = rmdp.uncertainty
     S = rmdp.n_states
-    w = robust.score_weights(rmdp, "s0", None)
+    w = robust.score_weights(rmdp, score="s0")
 
     def learner(theta, seed):
         mdp = rmdp.with_kernel(U.build(theta))
@@ -40,7 +40,7 @@ def test_exact_learner_reproduces_tabular_iwocs_min_q(shape):
         ref = robust.iwocs(rmdp, inner="minQ", oracle="grid", n_grid=3, max_iter=10)
     learner, evaluate = _exact_pieces(rmdp)
     ours = deep_iwocs(rmdp.uncertainty, learner=learner, evaluate=evaluate, search="grid", n_grid_search=3,
-                      n_iterations=10, n_grid_eval=3, eps=1e-6)
+                      max_iter=10, n_grid_eval=3, tol=1e-6)
     found = ours.thetas[1:]
     expected = np.empty((0, cols)) if ref.thetas is None else ref.thetas
     np.testing.assert_allclose(found, expected)
@@ -57,7 +57,7 @@ def test_cma_search_finds_attained_worst_cases_inside_the_box():
         rmdp = envs.windy_walk(n_rows=3, n_cols=3, rectangular=False, max_wind=0.6, nominal_wind=0.0)
     learner, evaluate = _exact_pieces(rmdp)
     U = rmdp.uncertainty
-    res = deep_iwocs(U, learner=learner, evaluate=evaluate, search="cma", search_budget=30, n_iterations=2,
+    res = deep_iwocs(U, learner=learner, evaluate=evaluate, search="cma", search_budget=30, max_iter=2,
                      n_grid_eval=3, seed=0)
     for i, step in enumerate(res.trace):
         theta = np.asarray(step["theta"])
@@ -101,7 +101,7 @@ def test_cma_deep_iwocs_reaches_the_exact_robust_value_of_a_small_instance():
     risky_worst = 0.2 * gamma / (1 - gamma)
     learner, evaluate = _exact_pieces(rmdp)
     res = deep_iwocs(rmdp.uncertainty, learner=learner, evaluate=evaluate, search="cma", search_budget=200,
-                     n_iterations=4, n_grid_eval=5, eps=1e-6, seed=0)
+                     max_iter=4, n_grid_eval=5, tol=1e-6, seed=0)
     first, last = res.trace[0], res.trace[-1]
     # the nominal (box-centre) policy is risky; CMA-ES finds its worst case between the grid points
     assert first["lower"] == pytest.approx(risky_worst, abs=1e-4)
@@ -128,7 +128,7 @@ def test_deep_iwocs_with_dqn_runs_on_cartpole():
     pset = gym_parametric_set("CartPole-v1")
     ev = monte_carlo_return(pset, n_episodes=1)
     res = deep_iwocs(pset, learner_kwargs={"total_steps": 300, "learning_starts": 100, "hidden": (16,)},
-                     evaluate=ev, n_iterations=1, search_budget=6,
+                     evaluate=ev, max_iter=1, search_budget=6,
                      n_grid_eval=2, seed=0)
     assert res.thetas.shape[1] == 2 and len(res.critics) == len(res.thetas)
     assert res.grid.thetas.shape == (4, 2)
@@ -136,5 +136,5 @@ def test_deep_iwocs_with_dqn_runs_on_cartpole():
     assert res.grid.values.shape == (4,)
     assert res.grid.worst == pytest.approx(min(ev(res.policy, t) for t in res.grid.thetas))
     assert res.to_dict()["method"] == "deep_iwocs"
-    with pytest.raises(InvalidModelError, match="search"):
+    with pytest.raises(InvalidArgumentError, match="search"):
         deep_iwocs(pset, search="random")

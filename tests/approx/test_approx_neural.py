@@ -45,7 +45,7 @@ def test_mdpo_linear_softmax_with_exact_critic_is_exact_mdpo(mdp, t):
     MDPO iterates pi_{k+1} ∝ pi_k exp(t A^{pi_k}), up to the optimiser's accuracy."""
     K = 3
     exact = tabular.mirror_descent_policy_optimization(mdp, step_size=t, max_iter=K, tol=1e-14)
-    ours = approx.mdpo_exact_critic(mdp, step_size=t, n_iterations=K, optimizer="lbfgs", sgd_steps=100, seed=0)
+    ours = approx.mdpo_exact_critic(mdp, step_size=t, max_iter=K, optimizer="lbfgs", sgd_steps=100, seed=0)
     n = min(len(exact.info["values"]), K + 1)
     scale = 1.0 / (1.0 - mdp.gamma)
     np.testing.assert_allclose(ours.info["values"][:n], exact.info["values"][:n], atol=1e-5 * scale)
@@ -66,7 +66,7 @@ def test_mdpo_mlp_with_exact_critic_tracks_exact_mdpo_with_the_annealed_schedule
         return 2.0 * (1.0 - k / K)
 
     exact = tabular.mirror_descent_policy_optimization(mdp, step_size=t_of, max_iter=K, tol=1e-14)
-    ours = approx.mdpo_exact_critic(mdp, step_size=2.0, schedule="annealed", n_iterations=K, hidden=(16,),
+    ours = approx.mdpo_exact_critic(mdp, step_size=2.0, schedule="annealed", max_iter=K, hidden=(16,),
                                     optimizer="lbfgs", sgd_steps=100, seed=1)
     np.testing.assert_allclose(ours.info["step_sizes"], [t_of(k) for k in range(K)])
     np.testing.assert_allclose(ours.info["values"], exact.info["values"][:K + 1], atol=1e-3)
@@ -74,9 +74,9 @@ def test_mdpo_mlp_with_exact_critic_tracks_exact_mdpo_with_the_annealed_schedule
 
 def test_mdpo_on_policy_one_hot_gets_near_optimal(small_mdp):
     mdp, exact = small_mdp
-    res = approx.mdpo_on_policy(approx.TabularEnv(mdp, horizon=20, start="uniform"), gamma=mdp.gamma, n_iterations=15,
+    res = approx.mdpo_on_policy(approx.TabularEnv(mdp, horizon=20, start="uniform"), gamma=mdp.gamma, max_iter=15,
                                 steps_per_batch=256, hidden=(32,), lr=3e-3, seed=0)
-    pi = approx.tabular_policy(res.networks["policy"], 4, "cpu")
+    pi = approx.tabular_policy(res.networks["policy"], 4, device="cpu")
     assert np.max(exact.v - tabular.policy_value(mdp, pi)) < 0.02 / (1 - mdp.gamma)
     assert res.info["kl"].shape == (15,) and np.all(res.info["kl"] >= 0)
 
@@ -87,7 +87,7 @@ def test_mdpo_off_policy_one_hot_gets_near_optimal(small_mdp):
     res = approx.mdpo_off_policy(approx.TabularEnv(mdp, horizon=20, start="uniform"), gamma=mdp.gamma,
                                  total_steps=1200, learning_starts=200, hidden=(32,), lr=3e-3, old_policy_every=100,
                                  seed=0)
-    pi = approx.tabular_policy(res.networks["policy"], 4, "cpu")
+    pi = approx.tabular_policy(res.networks["policy"], 4, device="cpu")
     assert np.max(exact.v - tabular.policy_value(mdp, pi)) < 0.02 / (1 - mdp.gamma)
 
 
@@ -143,12 +143,12 @@ def test_agent_sizes_and_rates_are_validated():
         with pytest.raises(InvalidArgumentError, match=match):
             approx.dqn(env, total_steps=5, **kwargs)
     with pytest.raises((InvalidArgumentError, InvalidModelError), match="step_size"):
-        approx.mdpo_exact_critic(mdp, step_size=float("nan"), n_iterations=1, sgd_steps=1)
+        approx.mdpo_exact_critic(mdp, step_size=float("nan"), max_iter=1, sgd_steps=1)
     for kwargs, match in (({"batch_size": 0}, "batch_size"), ({"buffer_size": 0}, "buffer_size")):
         with pytest.raises(InvalidArgumentError, match=match):
             approx.mdpo_off_policy(env, total_steps=5, **kwargs)
     with pytest.raises(InvalidArgumentError, match="minibatch_size"):
-        approx.mdpo_on_policy(env, n_iterations=1, steps_per_batch=4, minibatch_size=0)
+        approx.mdpo_on_policy(env, max_iter=1, steps_per_batch=4, minibatch_size=0)
 
 
 def test_episode_tracker_keeps_the_bookkeeping_of_a_hand_written_loop():

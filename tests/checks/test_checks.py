@@ -39,19 +39,19 @@ def mdp():
 
 def test_assert_bellman_optimal_accepts_v_star_and_rejects_a_perturbation(mdp):
     v_star = tabular.policy_iteration(mdp).v
-    assert_bellman_optimal(mdp, v_star, 1e-9)
+    assert_bellman_optimal(mdp, v_star, tol=1e-9)
     wrong = v_star.copy()
     wrong[2] += 1e-3
     with pytest.raises(AssertionError, match="at state 2"):
-        assert_bellman_optimal(mdp, wrong, 1e-4)
+        assert_bellman_optimal(mdp, wrong, tol=1e-4)
 
 
 def test_assert_policy_value(mdp):
     pi = np.array([0, 1, 0, 1])
     v = tabular.policy_value(mdp, pi)
-    assert_policy_value(mdp, pi, v, 1e-10)
+    assert_policy_value(mdp, pi, v, tol=1e-10)
     with pytest.raises(AssertionError, match="at state 0"):
-        assert_policy_value(mdp, pi, v + np.array([1e-3, 0, 0, 0]), 1e-6)
+        assert_policy_value(mdp, pi, v + np.array([1e-3, 0, 0, 0]), tol=1e-6)
 
 
 def test_assert_bounds_bracket():

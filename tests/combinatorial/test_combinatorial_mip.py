@@ -28,7 +28,7 @@ from theory_rl.combinatorial import (
     solve_mip,
     table_q_network,
 )
-from theory_rl.errors import InvalidModelError, SolverError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError, SolverError
 
 
 def _random_layers(rng, sizes):
@@ -198,7 +198,7 @@ def test_highspy_and_pyomo_appsi_highs_agree(cormab, seed):
 def test_select_action_with_torch_net_and_user_builder():
     torch.manual_seed(0)
     cormab = make_cormab("path", 8, 2, seed=2)
-    net = relu_mlp(16, (8, 8), seed=0)
+    net = relu_mlp(16, (8, 8), device="cpu", seed=0)
     s = np.array([0, 1, 2, 3, 0, 1, 2, 3])
     res = select_action(cormab, net, s)
     layers = relu_mlp_layers(net)
@@ -241,7 +241,7 @@ def test_bad_networks_and_inputs_raise():
         relu_mlp_layers(torch.nn.Sequential(torch.nn.Linear(3, 2)))
     with pytest.raises(InvalidModelError, match="actions"):
         mip_argmax(_big_preactivation_net(), [], Budget(1, 3))
-    with pytest.raises(InvalidModelError, match="mip_gap"):
+    with pytest.raises(InvalidArgumentError, match="mip_gap"):
         mip_argmax(_big_preactivation_net(), [], Budget(1, 2), mip_gap=2.0)
 
 

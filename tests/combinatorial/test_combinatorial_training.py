@@ -16,7 +16,7 @@ from theory_rl.combinatorial import (
     warm_start_dataset,
 )
 from theory_rl.combinatorial._sequoia import _Replay
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError
 
 
 def test_evaluate_matches_the_exact_expected_per_step_reward():
@@ -30,7 +30,7 @@ def test_evaluate_matches_the_exact_expected_per_step_reward():
     for _ in range(5):
         exact.append(d @ mdp.R[:, null])
         d = d @ P
-    res = evaluate(cormab, baseline_policies(cormab)["null"], episodes=400, seed=1)
+    res = evaluate(cormab, baseline_policies(cormab)["null"], n_episodes=400, seed=1)
     assert abs(res.mean_reward - np.mean(exact)) < 4 * res.stderr
     disc = sum(cormab.gamma ** t * e for t, e in enumerate(exact))
     assert abs(res.discounted_return - disc) < 4 * res.discounted_stderr
@@ -41,10 +41,10 @@ def test_every_baseline_returns_feasible_actions_and_common_random_numbers():
         cormab = make_cormab(domain, 8, 2, seed=3, horizon=4)
         pols = baseline_policies(cormab, n_samples=10)
         for name, pol in pols.items():
-            res = evaluate(cormab, pol, episodes=2, seed=0)  # the env raises on an infeasible action
+            res = evaluate(cormab, pol, n_episodes=2, seed=0)  # the env raises on an infeasible action
             assert np.isfinite(res.mean_reward), (domain, name)
-        a = evaluate(cormab, pols["random"], episodes=3, seed=7)
-        b = evaluate(cormab, pols["random"], episodes=3, seed=7)
+        a = evaluate(cormab, pols["random"], n_episodes=3, seed=7)
+        b = evaluate(cormab, pols["random"], n_episodes=3, seed=7)
         np.testing.assert_array_equal(a.per_episode, b.per_episode)
         assert "null" in pols or domain == "interventions"
 
@@ -77,13 +77,13 @@ def test_prioritised_replay_samples_by_updated_priorities():
 @pytest.mark.parametrize("options", [{}, {"published": True}, {"tau": 0.5, "train_constraint": "budget"}])
 def test_sequoia_train_runs_and_its_policy_is_exact_on_its_own_q(options):
     cormab = make_cormab("path", 6, 2, seed=1, horizon=5)
-    res = sequoia_train(cormab, hidden=(8, 8), episodes=2, pretrain_epochs=3, pretrain_batch=64,
+    res = sequoia_train(cormab, hidden=(8, 8), n_episodes=2, pretrain_epochs=3, pretrain_batch=64,
                         n_random_states=10, batch_size=8, target_update_every=3, seed=0, **options)
     assert res.n_mip_solves > 0 and np.isfinite(res.td_loss).all() and len(res.episode_reward) == 2
     if options.get("published"):
         assert res.params["tau"] == 1e-6 and not res.params["update_priorities"] and res.params["mip_gap"] == 0.02
     pol = sequoia_policy(cormab, res.qnet)
-    out = evaluate(cormab, pol, episodes=1, seed=0)
+    out = evaluate(cormab, pol, n_episodes=1, seed=0)
     assert np.isfinite(out.mean_reward)
     s = np.array([0, 1, 2, 3, 0, 1])
     a, _ = pol(s, np.random.default_rng(0))
@@ -118,8 +118,8 @@ def test_sequoia_training_beats_its_pretrained_network_and_reaches_q_star():
     q_star = tabular.q_values(mdp, opt.v)
     kw = dict(hidden=(16, 16), pretrain_epochs=50, n_random_states=16, batch_size=32, lr=1e-2, lr_decay=0.99,
               target_update_every=50, seed=0)
-    pre = sequoia_train(cormab, episodes=0, **kw)  # the myopically pre-trained network alone
-    res = sequoia_train(cormab, episodes=60, **kw)  # the same network after 600 DQN steps
+    pre = sequoia_train(cormab, n_episodes=0, **kw)  # the myopically pre-trained network alone
+    res = sequoia_train(cormab, n_episodes=60, **kw)  # the same network after 600 DQN steps
     pi_pre = _mip_greedy_policy(cormab, pre.qnet, states, actions)
     pi = _mip_greedy_policy(cormab, res.qnet, states, actions)
     v_pre, v = tabular.policy_value(mdp, pi_pre), tabular.policy_value(mdp, pi)
@@ -141,16 +141,16 @@ def test_sequoia_training_beats_its_pretrained_network_and_reaches_q_star():
 
 
 def test_training_rejects_unknown_options():
-    with pytest.raises(InvalidModelError, match="train_constraint"):
-        sequoia_train(make_cormab("budget", 3, 1), train_constraint="none", episodes=0, pretrain_epochs=0)
+    with pytest.raises(InvalidArgumentError, match="train_constraint"):
+        sequoia_train(make_cormab("budget", 3, 1), train_constraint="none", n_episodes=0, pretrain_epochs=0)
 
 
 @pytest.mark.parametrize("horizon", [0, -3, 2.5])
 def test_evaluate_rejects_a_horizon_below_one(horizon):
     # horizon = 0 used to return mean_reward = nan with a RuntimeWarning, -3 a bare numpy ValueError
     cormab = make_cormab("budget", 3, 1, seed=2, horizon=5)
-    with pytest.raises(InvalidModelError, match="horizon"):
-        evaluate(cormab, baseline_policies(cormab)["null"], episodes=2, horizon=horizon)
+    with pytest.raises(InvalidArgumentError, match="horizon"):
+        evaluate(cormab, baseline_policies(cormab)["null"], n_episodes=2, horizon=horizon)
 
 
 def test_parallel_target_solves_give_the_same_training_and_threads_are_restored():
@@ -158,7 +158,7 @@ def test_parallel_target_solves_give_the_same_training_and_threads_are_restored(
 
     cormab = make_cormab("interventions", 6, 2, seed=4, horizon=5)
     before = torch.get_num_threads()
-    kw = dict(hidden=(8, 8), episodes=3, pretrain_epochs=2, n_random_states=10, batch_size=8, seed=3)
+    kw = dict(hidden=(8, 8), n_episodes=3, pretrain_epochs=2, n_random_states=10, batch_size=8, seed=3)
     serial = sequoia_train(cormab, **kw)
     par = sequoia_train(cormab, n_jobs=2, **kw)
     assert torch.get_num_threads() == before
@@ -167,7 +167,7 @@ def test_parallel_target_solves_give_the_same_training_and_threads_are_restored(
     assert t["n_target_solves"] > 0 and t["n_target_solves"] == par.params["timings"]["n_target_solves"]
     # every sampled s' is either solved or a memo hit: batch_size per update
     assert t["n_target_solves"] + t["n_memo_hits"] == kw["batch_size"] * len(serial.td_loss)
-    with pytest.raises(InvalidModelError, match="n_jobs"):
+    with pytest.raises(InvalidArgumentError, match="n_jobs"):
         sequoia_train(cormab, n_jobs=0, **kw)
 
 
@@ -186,7 +186,7 @@ def test_target_argmax_memo_is_cleared_exactly_at_target_updates(monkeypatch, ta
 
     monkeypatch.setattr(_Replay, "sample", recording_sample)
     cormab = make_cormab("budget", 4, 1, seed=5, horizon=6)
-    res = sequoia_train(cormab, hidden=(4,), episodes=2, pretrain_epochs=1, n_random_states=6, batch_size=6,
+    res = sequoia_train(cormab, hidden=(4,), n_episodes=2, pretrain_epochs=1, n_random_states=6, batch_size=6,
                         target_update_every=target_update_every, seed=2)
     t = res.params["timings"]
     assert len(batches) == len(res.td_loss) > 2
@@ -205,14 +205,14 @@ def test_torch_thread_count_is_restored_after_training_and_after_an_error():
     torch.set_num_threads(3)  # not the training value (1), so a missing restore shows
     try:
         cormab = make_cormab("budget", 3, 1, seed=2, horizon=3)
-        sequoia_train(cormab, hidden=(4,), episodes=1, pretrain_epochs=1, n_random_states=4, batch_size=4, seed=0)
+        sequoia_train(cormab, hidden=(4,), n_episodes=1, pretrain_epochs=1, n_random_states=4, batch_size=4, seed=0)
         assert torch.get_num_threads() == 3
-        with pytest.raises(InvalidModelError, match="train_constraint"):  # raised inside the thread context
-            sequoia_train(cormab, train_constraint="none", episodes=0, pretrain_epochs=0)
+        with pytest.raises(InvalidArgumentError, match="train_constraint"):  # threads restored after an error
+            sequoia_train(cormab, train_constraint="none", n_episodes=0, pretrain_epochs=0)
         assert torch.get_num_threads() == 3
         for bad in (0, 2.5, True):  # 0 was a bare torch RuntimeError, 2.5 ran with 2 threads
-            with pytest.raises(InvalidModelError, match="torch_threads"):
-                sequoia_train(cormab, torch_threads=bad, episodes=0, pretrain_epochs=0)
+            with pytest.raises(InvalidArgumentError, match="torch_threads"):
+                sequoia_train(cormab, torch_threads=bad, n_episodes=0, pretrain_epochs=0)
         assert torch.get_num_threads() == 3
     finally:
         torch.set_num_threads(saved)

@@ -153,7 +153,7 @@ def test_primal_dual_converges_to_the_lp_answer_within_its_certificates(seed):
     lp = dual.solve_cmdp_lp(cmdp)
     gaps = []
     for K in (60, 400):
-        pd = dual.lagrangian_primal_dual(cmdp, n_iter=K)
+        pd = dual.lagrangian_primal_dual(cmdp, max_iter=K)
         info = pd.info
         assert np.all(cmdp.thresholds - pd.constraint_values <= info["violation_bound"] + 1e-9)
         assert pd.objective >= lp.objective - info["suboptimality_bound"] - 1e-9
@@ -248,9 +248,9 @@ def test_options_and_shapes_are_validated():
     mdp = envs.random_mdp(3, 2, seed=0, gamma=0.9)
     cmdp = dual.CMDP(mdp, np.ones((1, 3, 2)), [1.0])
     with pytest.raises(InvalidModelError, match="multipliers0"):
-        dual.lagrangian_primal_dual(cmdp, n_iter=2, multipliers0=[np.nan])
+        dual.lagrangian_primal_dual(cmdp, max_iter=2, multipliers0=[np.nan])
     with pytest.raises(InvalidArgumentError, match="step"):
-        dual.lagrangian_primal_dual(cmdp, n_iter=2, step="a")
+        dual.lagrangian_primal_dual(cmdp, max_iter=2, step="a")
     with pytest.raises(InvalidModelError, match="occupancy has shape"):
         dual.policy_from_occupancy(mdp, np.ones((2, 2)))
     expert = np.zeros(3, int)

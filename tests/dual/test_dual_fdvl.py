@@ -184,11 +184,11 @@ def test_bad_input():
     with pytest.raises(InvalidModelError, match="rewards has shape"):
         dual.TransitionDataset([0, 1], [0, 0], [0.0], [1, 0], [False, False], 2, 1)
     data = dual.TransitionDataset([0, 1], [0, 0], [0.0, 1.0], [1, 0], [False, False], 2, 1)
-    with pytest.raises(InvalidModelError, match="lam in"):
+    with pytest.raises(InvalidArgumentError, match=r"lam \(of the TV loss\) = 0.5 must be .* in \(0.5, 1\]"):
         dual.fdvl(data, gamma=0.9, f="tv", lam=0.5)
-    with pytest.raises(InvalidModelError, match="not an implicit"):
+    with pytest.raises(InvalidArgumentError, match="f must be one of"):
         dual.fdvl(data, gamma=0.9, f="hinge")
-    with pytest.raises(InvalidModelError, match="gamma"):
+    with pytest.raises(InvalidArgumentError, match="gamma"):
         dual.fdvl(data, gamma=1.0)
     # the README's --f=reverse-KL spelling is accepted (the official code's comparison is case-sensitive)
     assert dual.fdvl(data, gamma=0.9, f="reverse-KL", lam=1.0).converged

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from theory_rl import dual, envs, tabular
 from theory_rl.checks import finite_mdps
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 
 
 def _setup(mdp, seed):
@@ -130,7 +130,7 @@ def test_torch_on_one_hot_features_reproduces_tabular():
 def test_bad_input():
     mdp = envs.random_mdp(3, 2, seed=0)
     d = np.full((3, 2), 1 / 6)
-    with pytest.raises(InvalidModelError, match="beta"):
+    with pytest.raises(InvalidArgumentError, match="beta"):
         dual.mixture_divergence(mdp, np.zeros(3, int), d, d, "kl", 1.0)
     with pytest.raises(InvalidModelError, match="summing to 1"):
         dual.recoil_exact(mdp, d * 2, d, "kl", 0.5)

@@ -15,7 +15,7 @@ from scipy.optimize import minimize_scalar
 
 from theory_rl import dual
 from theory_rl.checks import finite_mdps
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.models import FiniteMDP
 
 
@@ -149,15 +149,15 @@ def test_one_state_kl_closed_form():
 def test_bad_input_and_caveats():
     mdp = FiniteMDP(np.full((2, 2, 2), 0.5), np.zeros((2, 2)), 0.9)
     good = np.full((2, 2), 0.25)
-    with pytest.raises(InvalidModelError, match="not strictly convex"):
+    with pytest.raises(InvalidArgumentError, match="not strictly convex"):
         dual.dual_v(mdp, good, "tv", 0.1)
     with pytest.raises(InvalidModelError, match=r"d_offline\[1, 0\]"):
         dual.dual_v(mdp, np.array([[0.5, 0.5], [0.0, 0.0]]), "kl", 0.1)
     with pytest.raises(InvalidModelError, match="sums to"):
         dual.dual_v(mdp, np.full((2, 2), 0.3), "kl", 0.1)
-    with pytest.raises(InvalidModelError, match="alpha"):
+    with pytest.raises(InvalidArgumentError, match="alpha"):
         dual.regularized_primal(mdp, good, "kl", 0.0)
-    with pytest.raises(InvalidModelError, match="not a known f-divergence"):
+    with pytest.raises(InvalidArgumentError, match="f must be one of"):
         dual.f_divergence("hellinger")
     # TV works in the primal (cvxpy), where no (f')^-1 is needed
     assert dual.regularized_primal(mdp, good, "tv", 0.1).flow_residual < 1e-7

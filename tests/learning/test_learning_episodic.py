@@ -177,7 +177,7 @@ def test_seeded_and_bad_input():
         learning.ucbvi(mdp, horizon=0, n_episodes=3)
     with pytest.raises(InvalidModelError, match=r"R\[0, 0\]"):
         learning.ucbvi(mdp.replace(R=np.full((4, 2), 2.0)), horizon=2, n_episodes=3)
-    with pytest.raises(InvalidModelError, match="bonus"):
+    with pytest.raises(InvalidArgumentError, match="bonus"):
         learning.ucb_q_learning(mdp, horizon=2, n_episodes=3, bonus="kl")
-    with pytest.raises(InvalidModelError, match="delta"):
+    with pytest.raises(InvalidArgumentError, match="delta"):
         learning.ucb_q_learning(mdp, horizon=2, n_episodes=3, delta=1.5)

@@ -36,47 +36,47 @@ def deterministic_mdps(draw, max_states=6, max_actions=3):
 # ---------------------------------------------------------------- sampling and the empirical model
 @given(finite_mdps(max_states=5, max_actions=3))
 def test_samples_only_reachable_states_and_dense_equals_sparse(mdp):
-    x = learning.sample_transitions(mdp, 50, seed=3)
+    x = learning.sample_transitions(mdp, n_per_pair=50, seed=3)
     assert x.shape == (mdp.n_states, mdp.n_actions, 50) and x.dtype == np.int64
     dense = mdp.to_dense()
     P = np.asarray(dense.P)
     assert (np.take_along_axis(P, x, axis=2) > 0).all()  # never a zero-probability next state
     # the CSR layout stores only the non-zeros; the integer CDFs coincide, so the draws do too
-    np.testing.assert_array_equal(learning.sample_transitions(dense.to_sparse(), 50, seed=3),
-                                  learning.sample_transitions(dense, 50, seed=3))
+    np.testing.assert_array_equal(learning.sample_transitions(dense.to_sparse(), n_per_pair=50, seed=3),
+                                  learning.sample_transitions(dense, n_per_pair=50, seed=3))
 
 
 def test_sample_frequencies_match_the_kernel():
     mdp = envs.random_mdp(4, 2, seed=0)
     n = 40_000
-    p_hat = np.asarray(learning.empirical_model(mdp, learning.sample_transitions(mdp, n, seed=1)).P)
+    p_hat = np.asarray(learning.empirical_model(mdp, learning.sample_transitions(mdp, n_per_pair=n, seed=1)).P)
     sd = np.sqrt(np.asarray(mdp.P) * (1 - np.asarray(mdp.P)) / n)
     assert np.all(np.abs(p_hat - np.asarray(mdp.P)) <= 5 * sd + 1e-12)
 
 
 def test_sampling_is_seeded():
     mdp = envs.river_swim(6)
-    a = learning.sample_transitions(mdp, 20, seed=7)
-    np.testing.assert_array_equal(a, learning.sample_transitions(mdp, 20, seed=np.random.default_rng(7)))
-    assert not np.array_equal(a, learning.sample_transitions(mdp, 20, seed=8))
+    a = learning.sample_transitions(mdp, n_per_pair=20, seed=7)
+    np.testing.assert_array_equal(a, learning.sample_transitions(mdp, n_per_pair=20, seed=np.random.default_rng(7)))
+    assert not np.array_equal(a, learning.sample_transitions(mdp, n_per_pair=20, seed=8))
 
 
 @given(deterministic_mdps())
 def test_empirical_model_of_a_deterministic_kernel_is_exact(mdp):
-    m_hat = learning.empirical_model(mdp, learning.sample_transitions(mdp, 3, seed=0))
+    m_hat = learning.empirical_model(mdp, learning.sample_transitions(mdp, n_per_pair=3, seed=0))
     np.testing.assert_array_equal(np.asarray(m_hat.P), np.asarray(mdp.P))
 
 
 def test_sparse_models_give_sparse_empirical_models():
     mdp = envs.random_mdp(30, 2, seed=2, nnz_per_row=4)
-    m_hat = learning.empirical_model(mdp, learning.sample_transitions(mdp, 10, seed=0))
+    m_hat = learning.empirical_model(mdp, learning.sample_transitions(mdp, n_per_pair=10, seed=0))
     assert m_hat.is_sparse and m_hat.n_states == 30
 
 
 def test_bad_input_is_named():
     mdp = envs.river_swim(4)
     with pytest.raises(InvalidArgumentError, match="n_per_pair"):
-        learning.sample_transitions(mdp, 0)
+        learning.sample_transitions(mdp, n_per_pair=0)
     with pytest.raises(InvalidModelError, match=r"next_states\[0, 1, 2\] = 9"):
         x = np.zeros((4, 2, 3), dtype=int)
         x[0, 1, 2] = 9
@@ -87,9 +87,9 @@ def test_bad_input_is_named():
     P[0, 1] = 0.0
     masked = FiniteMDP(P, mdp.R, mdp.gamma, action_mask=np.array([[True, False]] + [[True, True]] * 3))
     with pytest.raises(InvalidModelError, match=r"action_mask\[0, 1\]"):
-        learning.plug_in_planning(masked, 5)
+        learning.plug_in_planning(masked, n_per_pair=5)
     with pytest.raises((InvalidArgumentError, InvalidModelError), match="seed"):
-        learning.sample_transitions(mdp, 2, seed="x")
+        learning.sample_transitions(mdp, n_per_pair=2, seed="x")
 
 
 def pearson_p_value(P_rows, counts):
@@ -159,7 +159,7 @@ def test_masked_rows_raise_by_default_and_give_the_placeholder_when_allowed(spar
 # ---------------------------------------------------------------- plug-in planning
 @given(deterministic_mdps())
 def test_plug_in_is_exact_when_sampling_is(mdp):
-    res = learning.plug_in_planning(mdp, 2, seed=0, q_star=q_star_of(mdp))
+    res = learning.plug_in_planning(mdp, n_per_pair=2, seed=0, q_star=q_star_of(mdp))
     assert res.final_error <= 1e-7
 
 
@@ -171,7 +171,7 @@ def test_plug_in_obeys_the_simulation_lemma(mdp, n, seed):
     # each is at most gamma/(1-gamma) * max ||P_hat - P||_1 * span(V)/2: a bound that holds for
     # every sample, so this test fails only if the planner or the empirical model is wrong.
     q_star = q_star_of(mdp)
-    res = learning.plug_in_planning(mdp, n, seed=seed, q_star=q_star)
+    res = learning.plug_in_planning(mdp, n_per_pair=n, seed=seed, q_star=q_star)
     P, P_hat = np.asarray(mdp.to_dense().P), np.asarray(res.model.to_dense().P)
     gap = []
     for v in (q_star.max(axis=1), res.q.max(axis=1)):
@@ -185,7 +185,7 @@ def test_plug_in_error_decays_like_one_over_root_n():
     # n = 200 and n = 3200 (16x): the ratio must be near 4 (measured 3.9 with these seeds).
     mdp = envs.river_swim(6, gamma=0.9)
     q_star = q_star_of(mdp)
-    mean = {n: np.mean([learning.plug_in_planning(mdp, n, seed=s, q_star=q_star).final_error for s in range(40)])
+    mean = {n: np.mean([learning.plug_in_planning(mdp, n_per_pair=n, seed=s, q_star=q_star).final_error for s in range(40)])
             for n in (200, 3200)}
     assert 3.0 < mean[200] / mean[3200] < 5.3
 
@@ -194,7 +194,7 @@ def test_plug_in_reference_value():
     # Measured with this library (seed 0, RiverSwim(6), gamma 0.9, n = 1000), kept as a
     # regression anchor; the sampler's layout is documented, so the draw is reproducible.
     mdp = envs.river_swim(6, gamma=0.9)
-    res = learning.plug_in_planning(mdp, 1000, seed=0, q_star=q_star_of(mdp))
+    res = learning.plug_in_planning(mdp, n_per_pair=1000, seed=0, q_star=q_star_of(mdp))
     assert res.final_error == pytest.approx(REFERENCE_PLUG_IN, rel=1e-9)
     assert res.n_samples == 1000 * 12 and res.to_dict()["method"] == "plug_in_planning"
 
@@ -206,7 +206,7 @@ REFERENCE_PLUG_IN = 0.0975496661849502
 @given(deterministic_mdps(), st.integers(1, 12))
 def test_q_learning_with_unit_steps_is_q_value_iteration(mdp, T):
     # With eta_t = 1 and an exact (deterministic) sample, Q_t = T Q_{t-1}: value iteration on Q.
-    res = learning.q_learning(mdp, T, step_size=1.0, seed=0)
+    res = learning.q_learning(mdp, max_iter=T, step_size=1.0, seed=0)
     v = np.zeros(mdp.n_states)
     q = tabular.q_values(mdp, v)
     for _ in range(T - 1):
@@ -220,13 +220,13 @@ def test_q_star_is_a_fixed_point_in_expectation(mdp, step):
     # E[T_hat Q*] = T Q* = Q*. One unit step from Q* gives T_hat(Q*): averaged over 300 seeds it
     # must equal Q* within 5 standard errors (the exact sd of R + gamma max Q*(s') is computable).
     q_star = q_star_of(mdp)
-    draws = np.stack([learning.q_learning(mdp, 1, step_size=1.0, q0=q_star, seed=s).q for s in range(300)])
+    draws = np.stack([learning.q_learning(mdp, max_iter=1, step_size=1.0, q0=q_star, seed=s).q for s in range(300)])
     P = np.asarray(mdp.to_dense().P)
     v = q_star.max(axis=1)
     sd = mdp.gamma * np.sqrt(np.maximum(P @ v**2 - (P @ v) ** 2, 0.0))
     assert np.all(np.abs(draws.mean(axis=0) - q_star) <= 5 * sd / np.sqrt(300) + 1e-9)
     # and any schedule started at Q* stays there exactly when the kernel is deterministic
-    res = learning.q_learning(mdp, 5, step_size=step, q0=q_star, q_star=q_star, seed=1)
+    res = learning.q_learning(mdp, max_iter=5, step_size=step, q0=q_star, q_star=q_star, seed=1)
     if np.all((P == 0) | (P == 1)):
         assert res.history["error"].max() <= 1e-9
 
@@ -234,7 +234,7 @@ def test_q_star_is_a_fixed_point_in_expectation(mdp, step):
 def test_q_learning_converges_to_q_star():
     mdp = envs.random_mdp(5, 2, seed=4, gamma=0.8)
     q_star = q_star_of(mdp)
-    res = learning.q_learning(mdp, 20_000, q_star=q_star, seed=0)
+    res = learning.q_learning(mdp, max_iter=20_000, q_star=q_star, seed=0)
     assert res.history["error"][-1] < 0.05 < res.history["error"][10]
     assert np.array_equal(res.policy, q_star.argmax(axis=1))
 
@@ -244,8 +244,8 @@ def test_step_size_schedules():
     np.testing.assert_allclose(learning.step_size_schedule("rescaled_linear", 0.9)(t), 1 / (1 + 0.1 * t))
     np.testing.assert_allclose(learning.step_size_schedule("polynomial", 0.9, exponent=0.7)(t), t**-0.7)
     np.testing.assert_allclose(learning.step_size_schedule(0.25, 0.9)(t), 0.25)
-    for bad, match in (("cubic", "step_size"), (1.5, "constant"), ("polynomial", "exponent")):
-        with pytest.raises(InvalidModelError, match=match):
+    for bad, match in (("cubic", "step_size"), (1.5, "step_size"), ("polynomial", "exponent")):
+        with pytest.raises(InvalidArgumentError, match=match):
             learning.step_size_schedule(bad, 0.9, exponent=0.3)
 
 
@@ -267,7 +267,7 @@ def test_variance_reduced_q_learning_beats_q_learning_at_equal_samples():
                                                q_star=q_star, seed=s) for s in range(4)]
     budget = int(vr[0].history["samples"][-1])
     assert budget == 39_100 and vr[0].n_samples == budget * 30
-    ql = [learning.q_learning(mdp, budget, q_star=q_star, seed=s).final_error for s in range(4)]
+    ql = [learning.q_learning(mdp, max_iter=budget, q_star=q_star, seed=s).final_error for s in range(4)]
     assert np.mean([r.final_error for r in vr]) < 0.75 * np.mean(ql)
 
 
@@ -277,10 +277,10 @@ def test_sparse_and_dense_layouts_learn_the_same_tables(mdp, seed):
     # identical draws from both layouts (see the sampler), so every learner must agree bit for bit
     # up to the planner's rounding
     dense = mdp.to_dense()
-    for run in (lambda m: learning.q_learning(m, 30, seed=seed).q,
+    for run in (lambda m: learning.q_learning(m, max_iter=30, seed=seed).q,
                 lambda m: learning.variance_reduced_q_learning(m, n_epochs=2, epoch_length=10,
                                                                recentering_samples=5, seed=seed).q,
-                lambda m: learning.plug_in_planning(m, 7, seed=seed).q):
+                lambda m: learning.plug_in_planning(m, n_per_pair=7, seed=seed).q):
         np.testing.assert_allclose(run(mdp), run(dense), atol=1e-8)
 
 
@@ -289,8 +289,22 @@ def test_learner_options_are_validated_before_use():
     # q_star of the wrong shape broadcast silently in plug_in_planning (a wrong "error")
     mdp = envs.river_swim(4)
     for growth in (float("nan"), float("inf")):
-        with pytest.raises(InvalidModelError, match="growth"):
+        with pytest.raises(InvalidArgumentError, match="growth"):
             learning.variance_reduced_q_learning(mdp, n_epochs=1, epoch_length=2, growth=growth)
     for shape in ((1, 2), (3, 2)):
         with pytest.raises(InvalidModelError, match="q_star"):
-            learning.plug_in_planning(mdp, 3, q_star=np.zeros(shape))
+            learning.plug_in_planning(mdp, n_per_pair=3, q_star=np.zeros(shape))
+
+
+def test_renamed_and_formerly_positional_options_still_work_with_a_warning():
+    mdp = envs.river_swim(4)
+    new = learning.q_learning(mdp, max_iter=5, seed=0).q
+    with pytest.warns(DeprecationWarning, match="'n_iter' is deprecated .* use 'max_iter'"):
+        np.testing.assert_array_equal(learning.q_learning(mdp, n_iter=5, seed=0).q, new)
+    with pytest.warns(DeprecationWarning, match="passing 'max_iter' by position"):
+        np.testing.assert_array_equal(learning.q_learning(mdp, 5, seed=0).q, new)
+    with pytest.warns(DeprecationWarning, match="passing '(n_per_pair|seed)' by position"):
+        old = learning.sample_transitions(mdp, 4, 3)
+    np.testing.assert_array_equal(old, learning.sample_transitions(mdp, n_per_pair=4, seed=3))
+    with pytest.warns(DeprecationWarning, match="passing 'n_per_pair' by position"):
+        learning.plug_in_planning(mdp, 2, seed=0)

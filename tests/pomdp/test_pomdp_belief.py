@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from theory_rl.checks import pomdps
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.pomdp import (
     PROBLEM_DIR,
     belief_q_values,
@@ -109,7 +109,7 @@ def test_simulation_on_a_sparse_model_and_bad_arguments():
         m = read_pomdp(DATA / "4x4.95.POMDP").to_sparse()
     sim = simulate(m, lambda b: 1, horizon=20, n_episodes=30, seed=np.random.default_rng(1))
     assert sim.returns.shape == (30,) and sim.ci[0] <= sim.mean <= sim.ci[1]
-    with pytest.raises(InvalidModelError, match="horizon"):
+    with pytest.raises(InvalidArgumentError, match="horizon"):
         simulate(m, lambda b: 0, horizon=0, n_episodes=3)
     with pytest.raises(InvalidModelError, match="outside"):
         simulate(m, lambda b: 9, horizon=2, n_episodes=3, seed=0)

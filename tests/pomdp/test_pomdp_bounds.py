@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from theory_rl.checks import pomdps
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.pomdp import (
     PROBLEM_DIR,
     alpha_value,
@@ -96,7 +96,7 @@ def test_fib_reports_non_convergence_and_rejects_bad_options():
     assert not one.converged and one.n_iter == 1
     assert fib_upper_bound(m, tol=1e-9).converged
     for bad in ({"tol": -1.0}, {"tol": float("nan")}, {"max_iter": 0}, {"max_iter": 2.5}):
-        with pytest.raises(InvalidModelError, match=next(iter(bad))):
+        with pytest.raises(InvalidArgumentError, match=next(iter(bad))):
             fib_upper_bound(m, **bad)
 
 
@@ -116,5 +116,5 @@ def test_fib_stops_at_its_time_limit_with_a_valid_looser_bound():
         assert np.all(np.diff(early.history["upper"]) <= 1e-9)
         assert np.all(early.alpha <= qmdp_upper_bound(m).alpha + 1e-6)  # between QMDP and the FIB fixed point
     for bad in ({"time_limit": -1.0}, {"time_limit": float("nan")}, {"clock": "gpu"}):
-        with pytest.raises(InvalidModelError, match=next(iter(bad))):
+        with pytest.raises(InvalidArgumentError, match=next(iter(bad))):
             fib_upper_bound(m, **bad)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from theory_rl.checks import pomdps
-from theory_rl.errors import ConvergenceWarning, InvalidModelError, SolverError
+from theory_rl.errors import ConvergenceWarning, InvalidArgumentError, InvalidModelError, SolverError
 from theory_rl.models import POMDP
 from theory_rl.pomdp import PROBLEM_DIR, belief_tree_value, exact_value_iteration, prune, read_pomdp
 
@@ -151,7 +151,7 @@ def test_bad_arguments():
     m = _read("tiger.95.POMDP")
     with pytest.raises(InvalidModelError, match="gamma = 1 needs a finite horizon"):
         exact_value_iteration(m.replace(gamma=1.0))
-    with pytest.raises(InvalidModelError, match="horizon"):
+    with pytest.raises(InvalidArgumentError, match="horizon"):
         exact_value_iteration(m, horizon=-1)
     with pytest.raises(InvalidModelError, match="alpha0"):
         exact_value_iteration(m, alpha0=np.zeros((1, 3)))

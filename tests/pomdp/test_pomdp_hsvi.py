@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from theory_rl.checks import pomdps
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.pomdp import PROBLEM_DIR, read_pomdp
 from theory_rl.pomdp._belief import simulate
 from theory_rl.pomdp._bounds import blind_lower_bound, fib_upper_bound, qmdp_upper_bound
@@ -31,7 +31,7 @@ def tiger():
 
 @pytest.mark.parametrize("name", sorted(REFERENCE))
 def test_hsvi2_brackets_exact_reference_values(name):
-    sol = hsvi2(read_pomdp(DATA / name), target_gap=1e-3, time_limit=60)
+    sol = hsvi2(read_pomdp(DATA / name), tol=1e-3, time_limit=60)
     assert sol.converged and sol.gap <= 1e-3
     # the reference is rounded to 4 decimals
     assert sol.lower <= REFERENCE[name] + 5e-5
@@ -40,7 +40,7 @@ def test_hsvi2_brackets_exact_reference_values(name):
 
 @pytest.mark.parametrize("name", sorted(SARSOP))
 def test_hsvi2_interval_overlaps_sarsop(name):
-    sol = hsvi2(read_pomdp(DATA / name), target_gap=1e-3, time_limit=60)
+    sol = hsvi2(read_pomdp(DATA / name), tol=1e-3, time_limit=60)
     lo, hi = SARSOP[name]
     assert sol.converged
     assert sol.lower <= hi + 1e-9 and lo <= sol.upper + 1e-9
@@ -49,7 +49,7 @@ def test_hsvi2_interval_overlaps_sarsop(name):
 @pytest.mark.parametrize("sampling", ["hsvi", "sarsop"])
 @pytest.mark.parametrize("sweep_fraction", [0.0, 0.5])  # plain HSVI2 / SARSOP, and with lower-bound sweeps
 def test_hsvi2_history_is_monotone_and_ends_at_the_result(tiger, sweep_fraction, sampling):
-    sol = hsvi2(tiger, target_gap=1e-4, sweep_fraction=sweep_fraction, sampling=sampling)
+    sol = hsvi2(tiger, tol=1e-4, sweep_fraction=sweep_fraction, sampling=sampling)
     lo, hi = sol.history["lower"], sol.history["upper"]
     assert np.all(np.diff(lo) >= 0) and np.all(np.diff(hi) <= 0)
     assert lo[-1] == sol.lower and hi[-1] == sol.upper
@@ -58,7 +58,7 @@ def test_hsvi2_history_is_monotone_and_ends_at_the_result(tiger, sweep_fraction,
 
 
 def test_bound_ordering_qmdp_fib_hsvi_blind(tiger):
-    sol = hsvi2(tiger, target_gap=1e-3)
+    sol = hsvi2(tiger, tol=1e-3)
     b0 = tiger.b0
     qmdp = alpha_value(qmdp_upper_bound(tiger).alpha, b0)
     fib = alpha_value(fib_upper_bound(tiger).alpha, b0)
@@ -69,7 +69,7 @@ def test_bound_ordering_qmdp_fib_hsvi_blind(tiger):
 
 
 def test_alpha_policy_simulated_value_matches_lower(tiger):
-    sol = hsvi2(tiger, target_gap=1e-3)
+    sol = hsvi2(tiger, tol=1e-3)
     sim = simulate(tiger, sol, horizon=300, n_episodes=4000, seed=7, confidence=0.999)
     # the policy's value is >= lower and <= V* <= upper; the estimate is within its CI of both
     assert sim.ci[0] - sim.truncation <= sol.lower <= sim.ci[1] + sim.truncation
@@ -85,7 +85,7 @@ def test_hsvi2_brackets_exact_value_on_random_pomdps(model, options):
     # sampling rules and pruning after every trial (belief-tree cut + alpha pruning), which must
     # keep the bracket
     exact = exact_value_iteration(model, tol=1e-6, time_limit=2)
-    sol = hsvi2(model, target_gap=1e-4, time_limit=20, **options)
+    sol = hsvi2(model, tol=1e-4, time_limit=20, **options)
     assert sol.converged
     tol = 1e-6 * (1 + abs(exact.lower))
     assert sol.lower <= exact.upper + tol and exact.lower - tol <= sol.upper
@@ -98,33 +98,39 @@ def test_hsvi2_brackets_exact_value_on_random_pomdps(model, options):
     assert np.all(sawtooth_upper_bound(sol, B) >= v - below - tol)
 
 
+def test_hsvi2_target_gap_is_renamed_tol(tiger):
+    with pytest.warns(DeprecationWarning, match="'target_gap' is deprecated .* use 'tol'"):
+        old = hsvi2(tiger, target_gap=1e-1)
+    assert (old.lower, old.upper) == pytest.approx((hsvi2(tiger, tol=1e-1).lower, hsvi2(tiger, tol=1e-1).upper), abs=1e-9)
+
+
 def test_hsvi2_stops_on_time_or_iterations_with_a_warning(tiger):
     from theory_rl.errors import ConvergenceWarning
 
     with pytest.warns(ConvergenceWarning, match="max_iter=2"):
-        sol = hsvi2(tiger, target_gap=1e-9, max_iter=2)
+        sol = hsvi2(tiger, tol=1e-9, max_iter=2)
     assert not sol.converged and sol.n_iter == 2
     assert sol.lower <= REFERENCE["tiger.95.POMDP"] + 5e-5 <= sol.upper + 1e-4
 
 
 def test_hsvi2_rejects_bad_input(tiger):
-    with pytest.raises(InvalidModelError, match="target_gap"):
-        hsvi2(tiger, target_gap=-1.0)
-    with pytest.raises(InvalidModelError, match="zeta"):
+    with pytest.raises(InvalidArgumentError, match="tol"):
+        hsvi2(tiger, tol=-1.0)
+    with pytest.raises(InvalidArgumentError, match="zeta"):
         hsvi2(tiger, zeta=1.5)
-    with pytest.raises(InvalidModelError, match="sweep_fraction"):
+    with pytest.raises(InvalidArgumentError, match="sweep_fraction"):
         hsvi2(tiger, sweep_fraction=1.0)
-    with pytest.raises(InvalidModelError, match="sampling"):
+    with pytest.raises(InvalidArgumentError, match="sampling"):
         hsvi2(tiger, sampling="perseus")
-    with pytest.raises(InvalidModelError, match="clock"):
+    with pytest.raises(InvalidArgumentError, match="clock"):
         hsvi2(tiger, clock="gpu")
-    with pytest.raises(InvalidModelError, match="delta"):
+    with pytest.raises(InvalidArgumentError, match="delta"):
         hsvi2(tiger, delta=-0.1)
     with pytest.raises(InvalidModelError, match="b0"):
         hsvi2(tiger, b0=[0.7, 0.7])
     with pytest.raises(InvalidModelError, match="POMDP"):
         hsvi2("tiger")
-    sol = hsvi2(tiger, target_gap=1e-2)
+    sol = hsvi2(tiger, tol=1e-2)
     with pytest.raises(InvalidModelError, match="beliefs"):
         sawtooth_upper_bound(sol, np.ones(3) / 3)
 
@@ -138,11 +144,13 @@ def test_hsvi2_rejects_bad_input(tiger):
      ({"max_iter": -1}, "max_iter"), ({"max_depth": 0}, "max_depth"),  # empty trials until the time limit
      ({"max_depth": 2.5}, "max_depth"),  # bare TypeError
      ({"prune_growth": float("nan")}, "prune_growth"), ({"prune_growth": 0.5}, "prune_growth"),
-     ({"target_gap": "a"}, "target_gap")],  # bare float() ValueError
+     ({"tol": "a"}, "tol"), ({"tol": 0.0}, "tol"),  # bare float() ValueError
+     ({"sampling": "x"}, "sampling"), ({"clock": "x"}, "clock")],
 )
 def test_hsvi2_rejects_bad_options_naming_them(tiger, options, message):
-    with pytest.raises(InvalidModelError, match=message):
-        hsvi2(tiger, target_gap=options.pop("target_gap", 1e-3), time_limit=options.pop("time_limit", 2.0), **options)
+    error = InvalidModelError if "b0" in options else InvalidArgumentError
+    with pytest.raises(error, match=message):
+        hsvi2(tiger, tol=options.pop("tol", 1e-3), time_limit=options.pop("time_limit", 2.0), **options)
 
 
 @pytest.mark.parametrize(
@@ -152,7 +160,7 @@ def test_hsvi2_rejects_bad_options_naming_them(tiger, options, message):
 )
 def test_sawtooth_upper_bound_rejects_non_beliefs(tiger, beliefs, message):
     # the sawtooth is certified only on the simplex; off it, it used to return a number silently
-    sol = hsvi2(tiger, target_gap=1e-1)
+    sol = hsvi2(tiger, tol=1e-1)
     with pytest.raises(InvalidModelError, match=message):
         sawtooth_upper_bound(sol, beliefs)
 
@@ -161,7 +169,7 @@ def test_hsvi2_cpu_clock_budget_and_history(tiger):
     from theory_rl.errors import ConvergenceWarning
 
     with pytest.warns(ConvergenceWarning, match="time_limit"):
-        sol = hsvi2(tiger, target_gap=1e-12, time_limit=0.3, clock="cpu")
+        sol = hsvi2(tiger, tol=1e-12, time_limit=0.3, clock="cpu")
     t = sol.history["time"]
     assert np.all(np.diff(t) >= 0) and 0.3 <= t[-1] < 5.0
     assert sol.params["clock"] == "cpu" and sol.lower <= REFERENCE["tiger.95.POMDP"] + 5e-5 <= sol.upper + 1e-4
@@ -171,7 +179,7 @@ def test_sarsop_sampling_solves_rocksample_4_4_like_hsvi():
     # both trial rules reach the 1e-3 gap on RockSample(4,4) (257 states) and bracket SARSOP's value
     model = read_pomdp(DATA / "RockSample_4_4.pomdp")
     for sampling in ("sarsop", "hsvi"):
-        sol = hsvi2(model, target_gap=1e-3, time_limit=60, sampling=sampling)
+        sol = hsvi2(model, tol=1e-3, time_limit=60, sampling=sampling)
         assert sol.converged
         assert sol.lower <= 17.9245 + 5e-5 <= sol.upper + 1e-4
         assert 1 <= sol.info["n_reachable"] <= sol.info["n_beliefs"]
@@ -256,7 +264,7 @@ def test_sawtooth_with_chained_points_equals_the_formula(model):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        sol = hsvi2(model, target_gap=1e-6, max_iter=30, prune_growth=1e9)
+        sol = hsvi2(model, tol=1e-6, max_iter=30, prune_growth=1e9)
     up = sol.info["upper"]
     corner, qfib, ptr = up["corner"], up["q_fib"], up["ptr"]
     rng = np.random.default_rng(1)
@@ -319,7 +327,7 @@ def test_upper_point_pruning_drops_only_points_the_others_reach(model):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        sol = hsvi2(model, target_gap=1e-9, max_iter=25, prune_growth=1e9, sweep_fraction=0.0)
+        sol = hsvi2(model, tol=1e-9, max_iter=25, prune_growth=1e9, sweep_fraction=0.0)
     up = sol.info["upper"]
     ptr = up["ptr"]
     beliefs = np.zeros((ptr.size - 1, model.n_states))
@@ -358,7 +366,7 @@ def test_hsvi2_without_sweeps_is_reproducible_bit_for_bit(tiger):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        runs = [hsvi2(tiger, target_gap=1e-12, max_iter=12, sweep_fraction=0.0, prune_growth=1.2) for _ in range(2)]
+        runs = [hsvi2(tiger, tol=1e-12, max_iter=12, sweep_fraction=0.0, prune_growth=1.2) for _ in range(2)]
     assert runs[0].lower == runs[1].lower and runs[0].upper == runs[1].upper
     np.testing.assert_array_equal(runs[0].alpha, runs[1].alpha)
     assert runs[0].info["n_backups"] == runs[1].info["n_backups"]
@@ -420,8 +428,8 @@ def test_hsvi2_keeps_its_time_limit_near_gamma_one(tiger):
     from theory_rl.models import POMDP
 
     m = POMDP(T=tiger.T, O=tiger.O, R=tiger.R, gamma=0.9999, b0=tiger.b0)
-    hsvi2(m, target_gap=1e-3, time_limit=0.3)  # compile the kernels outside the measured runs
+    hsvi2(m, tol=1e-3, time_limit=0.3)  # compile the kernels outside the measured runs
     for clock in ("wall", "cpu"):
-        sol = hsvi2(m, target_gap=1e-3, time_limit=0.5, clock=clock)
+        sol = hsvi2(m, tol=1e-3, time_limit=0.5, clock=clock)
         assert 0.5 <= sol.elapsed < 0.5 + 0.4  # was 3.5
         assert sol.lower < sol.upper and not sol.converged

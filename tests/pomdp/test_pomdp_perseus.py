@@ -33,9 +33,9 @@ def test_perseus_converges_to_exact_value_from_below(name, ref, n):
 @pytest.mark.filterwarnings("ignore::theory_rl.errors.ConvergenceWarning")
 def test_perseus_is_seeded_and_sampler_gives_beliefs():
     model = read_pomdp(DATA / "4x4.95.POMDP")
-    B = sample_beliefs(model, 50, seed=1)
+    B = sample_beliefs(model, n_beliefs=50, seed=1)
     assert B.shape == (50, 16) and np.allclose(B.sum(axis=1), 1.0) and B.min() >= 0
-    assert np.array_equal(B, sample_beliefs(model, 50, seed=1))
+    assert np.array_equal(B, sample_beliefs(model, n_beliefs=50, seed=1))
     a = perseus(model, n_beliefs=60, seed=2, max_iter=5)
     b = perseus(model, n_beliefs=60, seed=2, max_iter=5)
     assert np.array_equal(a.alpha, b.alpha)
@@ -56,7 +56,7 @@ def test_perseus_vectors_never_exceed_exact_value(model):
 def test_perseus_rejects_bad_input():
     model = read_pomdp(DATA / "tiger.95.POMDP")
     with pytest.raises(InvalidArgumentError, match="n_beliefs"):
-        sample_beliefs(model, 0)
+        sample_beliefs(model, n_beliefs=0)
     with pytest.raises(InvalidModelError, match="beliefs"):
         perseus(model, beliefs=np.ones((2, 3)) / 3)
 

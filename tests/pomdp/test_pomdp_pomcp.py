@@ -79,14 +79,15 @@ def test_pomcp_rejects_non_integer_or_empty_search_sizes(tiger, options, message
 
 BAD_POMCP_OPTIONS = [
     ("n_simulations", -1), ("n_particles", 0), ("n_particles", -4), ("n_steps", -1), ("n_steps", 1.5),
-    ("epsilon", 0.0), ("epsilon", 1.0), ("epsilon", float("nan")), ("epsilon", "tiny"), ("c", float("nan")),
+    ("discount_threshold", 0.0), ("discount_threshold", 1.0), ("discount_threshold", float("nan")),
+    ("discount_threshold", "tiny"), ("c", float("nan")),
     ("c", float("inf")), ("c", "large"),
 ]
 
 
 @pytest.mark.parametrize(("option", "value"), BAD_POMCP_OPTIONS)
 def test_pomcp_rejects_every_bad_option_naming_it_and_its_value(tiger, option, value):
-    # epsilon = "tiny" and c = "large" used to raise a bare TypeError / ValueError
+    # discount_threshold (was epsilon) = "tiny" and c = "large" used to raise a bare TypeError / ValueError
     options = {"n_simulations": 10, "n_particles": 10, "seed": 0, option: value}
     with pytest.raises(InvalidArgumentError, match=option) as err:
         pomcp_episode(tiger, **({"n_steps": 1} | options))
@@ -94,3 +95,10 @@ def test_pomcp_rejects_every_bad_option_naming_it_and_its_value(tiger, option, v
     if option != "n_steps":
         with pytest.raises((InvalidArgumentError, InvalidModelError), match=option):
             pomcp_plan(tiger, **options)
+
+
+def test_pomcp_epsilon_is_renamed_discount_threshold(tiger):
+    with pytest.warns(DeprecationWarning, match="'epsilon' is deprecated .* use 'discount_threshold'"):
+        old = pomcp_plan(tiger, n_simulations=50, epsilon=0.1, seed=3)
+    new = pomcp_plan(tiger, n_simulations=50, discount_threshold=0.1, seed=3)
+    assert (old.action, old.value) == (new.action, new.value)

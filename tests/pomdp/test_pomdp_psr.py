@@ -167,7 +167,7 @@ def test_structured_models_stay_exact(seed, S, minimal):
 
     model = structured_pomdp(seed, S)
     psr = PSR.from_pomdp(model, 4, minimal=minimal)
-    a, o = sample_trajectories(model, 500, 4, seed=0)
+    a, o = sample_trajectories(model, n_episodes=500, horizon=4, seed=0)
     p = trajectory_probability(model, a, o)
     np.testing.assert_allclose(psr.trajectory_probability(a, o), p, rtol=0, atol=1e-10 * p.max())
 
@@ -201,6 +201,6 @@ def test_torch_on_cuda_matches_numpy():
     psr = PSR.from_pomdp(model, 4)
     from theory_rl.pomdp._spectral import sample_trajectories
 
-    a, o = sample_trajectories(model, 4096, 4, seed=0)
+    a, o = sample_trajectories(model, n_episodes=4096, horizon=4, seed=0)
     got = psr_trajectory_probability_torch(psr, a, o, device="cuda").cpu().numpy()
     np.testing.assert_allclose(got, psr.trajectory_probability(a, o), atol=1e-5)

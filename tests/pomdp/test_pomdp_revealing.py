@@ -8,7 +8,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from theory_rl.checks import pomdps
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.models import POMDP
 from theory_rl.pomdp._forward import enumerate_trajectories, trajectory_probability, unnormalized_beliefs
 from theory_rl.pomdp._revealing import (
@@ -155,7 +155,7 @@ def test_bad_input(tiger_model):
     m = tiger_model
     with pytest.raises(InvalidModelError, match="m must be"):
         revealing_constant(m, 0)
-    with pytest.raises(InvalidModelError, match="previous_action"):
+    with pytest.raises(InvalidArgumentError, match="previous_action"):
         revealing_constant(m, previous_action=5)
     with pytest.raises(InvalidModelError, match="share"):
         revealing_constant([m, POMDP(np.full((3, 3, 3), 1 / 3), np.full((3, 3, 2), 0.5), np.zeros((3, 3)), 0.9)])

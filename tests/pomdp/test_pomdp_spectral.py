@@ -7,7 +7,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from theory_rl.checks import pomdps
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.models import POMDP
 from theory_rl.pomdp._forward import enumerate_trajectories, trajectory_probability
 from theory_rl.pomdp._spectral import empirical_trajectory_table, sample_trajectories, spectral_psr
@@ -36,7 +36,7 @@ def tv_error(model, H, n, seed, policy=None):
     A, O = model.n_actions, model.n_observations  # noqa: E741
     a, o = enumerate_trajectories(A, O, H)
     p = trajectory_probability(model, a, o)
-    sa, so = sample_trajectories(model, n, H, policy=policy, seed=seed)
+    sa, so = sample_trajectories(model, n_episodes=n, horizon=H, policy=policy, seed=seed)
     table = empirical_trajectory_table(sa, so, n_actions=A, n_observations=O, policy=policy)
     q = spectral_psr(table, n_actions=A, n_observations=O, rank=model.n_states).trajectory_probability(a, o)
     return 0.5 * np.abs(q - p).sum() / A**H  # mean TV over action sequences
@@ -59,8 +59,8 @@ def test_non_uniform_exploration_policy_is_importance_weighted():
 
 def test_sampler_matches_the_model_law_and_is_seeded():
     model = random_pomdp(2)
-    a1, o1 = sample_trajectories(model, 50_000, 2, seed=7)
-    a2, o2 = sample_trajectories(model, 50_000, 2, seed=np.random.default_rng(7))
+    a1, o1 = sample_trajectories(model, n_episodes=50_000, horizon=2, seed=7)
+    a2, o2 = sample_trajectories(model, n_episodes=50_000, horizon=2, seed=np.random.default_rng(7))
     assert (a1 == a2).all() and (o1 == o2).all()
     table = empirical_trajectory_table(a1, o1, n_actions=2, n_observations=2)
     a, o = enumerate_trajectories(2, 2, 2)
@@ -76,13 +76,13 @@ def test_sampler_matches_the_model_law_and_is_seeded():
 )
 def test_bad_policy(kwargs, match):
     with pytest.raises(InvalidModelError, match=match):
-        sample_trajectories(random_pomdp(0), 10, 3, **kwargs)
+        sample_trajectories(random_pomdp(0), n_episodes=10, horizon=3, **kwargs)
 
 
 def test_bad_tables():
     with pytest.raises(InvalidModelError, match="not \\(A\\*O\\)\\^H"):
         spectral_psr(np.ones(5), n_actions=2, n_observations=2, rank=2)
-    with pytest.raises(InvalidModelError, match="rank"):
+    with pytest.raises(InvalidArgumentError, match="rank"):
         spectral_psr(np.ones(16) / 4, n_actions=2, n_observations=2, rank=0)
     with pytest.raises(InvalidModelError, match="observations"):
         empirical_trajectory_table(np.zeros((2, 2), int), np.full((2, 2), 5), n_actions=2, n_observations=2)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scipy.stats import binom
 
 from theory_rl.checks import pomdps
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.models import POMDP
 from theory_rl.pomdp._forward import enumerate_trajectories, trajectory_probability
 from theory_rl.pomdp._psr import PSR
@@ -122,7 +122,7 @@ def test_confidence_set_keeps_the_truth_binomial():
     failures = 0
     for seed in range(runs):
         cls, _, truth = shared_instance(2, seed)
-        res = umt_psr(truth, cls, rewards=[REWARD] * 2, iterations=8, delta=delta, seed=seed, true_index=0)
+        res = umt_psr(truth, cls, rewards=[REWARD] * 2, max_iter=8, delta=delta, seed=seed, true_index=0)
         failures += not all(e["true_in_set"] for e in res.trace)
     # under the theorem failures ~ Bin(runs, <= delta); reject at level 1e-3
     assert failures <= binom.ppf(0.999, runs, delta)
@@ -130,7 +130,7 @@ def test_confidence_set_keeps_the_truth_binomial():
 
 def test_optimistic_tv_vanishes_and_output_is_optimal():
     cls, _, truth = shared_instance(2, 1)
-    res = umt_psr(truth, cls, rewards=[REWARD] * 2, iterations=300, seed=1, true_index=0)
+    res = umt_psr(truth, cls, rewards=[REWARD] * 2, max_iter=300, seed=1, true_index=0)
     tvs = np.array([e["tv_sum"] for e in res.trace])
     # B_k is not monotone, so neither is the TV sum; its late values are a small fraction of the first
     assert tvs[0] > 0.5 and tvs[-50:].max() < 0.2 * tvs[0]
@@ -143,7 +143,7 @@ def test_optimistic_tv_vanishes_and_output_is_optimal():
 
 def episodes_to_eps(N, seed, k_max=30, eps=0.05):
     cls, _, truth = shared_instance(N, seed)
-    res = umt_psr(truth, cls, rewards=[REWARD] * N, iterations=k_max, seed=seed)
+    res = umt_psr(truth, cls, rewards=[REWARD] * N, max_iter=k_max, seed=seed)
     a, o = enumerate_trajectories(A, O, H)
     tables = [trajectory_probability(t, a, o) for t in truth]
     gaps = []
@@ -165,7 +165,7 @@ def test_multi_task_needs_fewer_episodes_per_task():
 
 def test_downstream_omle_on_the_reduced_class():
     cls, cands, truth = shared_instance(2, 3)
-    up = umt_psr(truth, cls, rewards=[REWARD] * 2, iterations=30, seed=3)
+    up = umt_psr(truth, cls, rewards=[REWARD] * 2, max_iter=30, seed=3)
     upstream_models = [cands[n][cls.members[up.model_index, n]] for n in range(2)]
     new_E = [emission(0.85), emission(0.7)]
     candidates = [POMDP(T, E, np.zeros((S, A)), 1.0) for T in KERNELS for E in new_E]
@@ -175,20 +175,20 @@ def test_downstream_omle_on_the_reduced_class():
         return np.allclose(c.T, ups[0].T)
 
     res, kept = umt_psr_downstream(new_task, candidates, upstream_models, similar=same_kernel, reward=REWARD,
-                                   horizon=H, iterations=20, seed=0)
+                                   horizon=H, max_iter=20, seed=0)
     assert kept == [0, 1]  # the upstream estimate found the true kernel, so 2 of 8 candidates remain
     a, o = enumerate_trajectories(A, O, H)
     p = trajectory_probability(new_task, a, o)
     assert plan_on_history_tree(p, REWARD)[0] - evaluate_tree_policy(p, REWARD, res.policy) <= 1e-12
     with pytest.raises(InvalidModelError, match="similarity"):
         umt_psr_downstream(new_task, candidates, upstream_models, similar=lambda c, u: False, reward=REWARD,
-                           horizon=H, iterations=1)
+                           horizon=H, max_iter=1)
 
 
 def test_omle_keeps_truth_and_converges():
     _, cands, truth = shared_instance(1, 5)
     cls = FiniteJointClass.from_models([[c] for c in cands[0]], H)
-    res = omle(truth[0], cls.tables[0], reward=REWARD, iterations=40, seed=5)
+    res = omle(truth[0], cls.tables[0], reward=REWARD, max_iter=40, seed=5)
     assert 0 in res.confidence_set
     a, o = enumerate_trajectories(A, O, H)
     p = trajectory_probability(truth[0], a, o)
@@ -206,11 +206,11 @@ def test_class_construction_and_bad_input():
     with pytest.raises(InvalidModelError, match="outside"):
         FiniteJointClass(cls.tables, np.full((1, 2), 9), A, O)
     with pytest.raises(InvalidModelError, match="simulators"):
-        umt_psr(truth[:1], cls, rewards=[REWARD], iterations=1)
-    with pytest.raises(InvalidModelError, match="iterations"):
-        umt_psr(truth, cls, rewards=[REWARD] * 2, iterations=0)
+        umt_psr(truth[:1], cls, rewards=[REWARD], max_iter=1)
+    with pytest.raises(InvalidArgumentError, match="max_iter"):
+        umt_psr(truth, cls, rewards=[REWARD] * 2, max_iter=0)
     with pytest.raises(InvalidModelError, match="rewards\\[1\\]"):
-        umt_psr(truth, cls, rewards=[REWARD, np.zeros(3)], iterations=1)
+        umt_psr(truth, cls, rewards=[REWARD, np.zeros(3)], max_iter=1)
     with pytest.raises(InvalidModelError, match="equally long"):
         FiniteJointClass.from_models([[cands[0][0]], [cands[0][0], cands[1][0]]], H)
 

@@ -44,7 +44,7 @@ def _v_rob(rmdp, w):
 @settings(max_examples=25)
 @given(finite_rect(), st.sampled_from(["hull", "minQ"]), st.sampled_from(["s0", "d0"]))
 def test_certificate_sandwich_and_upper_non_increasing(rmdp, inner, score):
-    res = iwocs(rmdp, inner=inner, score=score, eps=1e-8)
+    res = iwocs(rmdp, inner=inner, score=score, tol=1e-8)
     w = np.full(rmdp.n_states, 1 / rmdp.n_states) if score == "d0" else np.eye(rmdp.n_states)[0]
     v_rob = _v_rob(rmdp, w)
     tol = 1e-9 / (1 - rmdp.gamma)
@@ -59,7 +59,7 @@ def test_certificate_sandwich_and_upper_non_increasing(rmdp, inner, score):
 @given(finite_rect())
 def test_hull_terminates_exactly(rmdp):
     """Item 4: terminates, L = V_rob(s0) to 1e-6, no kernel twice, few iterations."""
-    res = iwocs(rmdp, eps=1e-9)
+    res = iwocs(rmdp, tol=1e-9)
     assert res.converged and res.stop_reason == "certificate"
     v_rob = _v_rob(rmdp, np.eye(rmdp.n_states)[0])
     assert res.lower == pytest.approx(v_rob, abs=1e-6)
@@ -81,9 +81,9 @@ def test_min_q_can_stall():
     C = rng.dirichlet(np.full(S, 0.1), size=(S, A, K))
     nominal = FiniteMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.uniform(size=(S, A)), 0.95)
     rmdp = RobustMDP(nominal, SARectFinite(C))
-    stalled = iwocs(rmdp, inner="minQ", eps=1e-8)
+    stalled = iwocs(rmdp, inner="minQ", tol=1e-8)
     assert stalled.stop_reason == "no new model" and not stalled.converged and stalled.gap > 1.0
-    closed = iwocs(rmdp, inner="hull", eps=1e-8)
+    closed = iwocs(rmdp, inner="hull", tol=1e-8)
     assert closed.converged
     v_rob = _v_rob(rmdp, np.eye(S)[0])
     assert stalled.lower <= v_rob + 1e-9 <= stalled.upper + 2e-9
@@ -98,10 +98,10 @@ def test_convex_sets_close_to_robust_vi(U):
     mdp = random_mdp(12, 3, seed=3, gamma=0.9)
     rmdp = RobustMDP(mdp, U)
     if U.rectangularity == "sa":
-        res = iwocs(rmdp, eps=1e-6, max_iter=60)
+        res = iwocs(rmdp, tol=1e-6, max_iter=60)
     else:
         with pytest.warns(RectangularityWarning):
-            res = iwocs(rmdp, eps=1e-6, max_iter=60)
+            res = iwocs(rmdp, tol=1e-6, max_iter=60)
     v0 = robust_value_iteration(rmdp, tol=1e-11).v[0]
     assert res.lower <= v0 + 1e-8 <= res.upper + 2e-8
     if U.rectangularity == "sa":
@@ -110,7 +110,7 @@ def test_convex_sets_close_to_robust_vi(U):
 
 def test_windy_walk_certificate_closes():
     rmdp = windy_walk()
-    res = iwocs(rmdp, eps=1e-6)
+    res = iwocs(rmdp, tol=1e-6)
     s0 = int(np.argmax(rmdp.nominal.d0))
     v_rob = robust_value_iteration(rmdp, tol=1e-11).v[s0]
     assert res.converged and res.certified and res.certified_over == "set"
@@ -125,7 +125,7 @@ def test_non_rectangular_sets_give_valid_static_bounds():
     kernels = rng.dirichlet(np.full(S, 0.3), size=(K, S, A))
     rmdp = RobustMDP(FiniteMDP(kernels[0], rng.uniform(size=(S, A)), 0.9), FiniteSet(kernels))
     with pytest.warns(RectangularityWarning):
-        res = iwocs(rmdp, eps=1e-8)
+        res = iwocs(rmdp, tol=1e-8)
     import itertools
 
     static = max(min(_policy_value(rmdp, np.array(pi), P)[0] for P in kernels)
@@ -136,14 +136,14 @@ def test_non_rectangular_sets_give_valid_static_bounds():
 def test_parametric_windy_walk_grid_and_cma():
     rmdp = windy_walk(n_rows=3, n_cols=4, rectangular=False)
     with pytest.warns(RectangularityWarning):
-        grid = iwocs(rmdp, eps=1e-6, oracle="grid", n_grid=2)
+        grid = iwocs(rmdp, tol=1e-6, oracle="grid", n_grid=2)
     assert not grid.certified and grid.certified_over == "grid" and grid.thetas is not None
     # relative to the 2^4 grid of column winds, the lower bound is a true worst case
     pset = rmdp.uncertainty
     worst = min(_policy_value(rmdp, grid.policy, pset.build(t))[3 * 4 - 4] for t in pset.grid(2))
     assert grid.lower == pytest.approx(worst, abs=1e-10)
     with pytest.warns(RectangularityWarning):
-        cma = iwocs(rmdp, eps=1e-6, oracle="cma", budget=60, seed=1, max_iter=3)
+        cma = iwocs(rmdp, tol=1e-6, oracle="cma", budget=60, seed=1, max_iter=3)
     assert not cma.certified and cma.certified_over is None
 
 
@@ -160,14 +160,19 @@ def test_worst_case_theta_finds_the_minimum():
 
 def test_bad_options():
     rmdp = windy_walk()
-    with pytest.raises(InvalidModelError, match="inner"):
+    with pytest.raises(InvalidArgumentError, match="inner"):
         iwocs(rmdp, inner="x")
-    with pytest.raises(InvalidModelError, match="score"):
+    with pytest.raises(InvalidArgumentError, match="score"):
         iwocs(rmdp, score="x")
-    with pytest.raises(InvalidModelError, match="s0"):
+    with pytest.raises(InvalidArgumentError, match="s0"):
         iwocs(rmdp, s0=999)
     with pytest.raises(InvalidArgumentError, match="max_iter"):  # was a bare AssertionError
         iwocs(rmdp, max_iter=-1)
+    for option, value in (("max_iter", 0), ("tol", 0.0), ("tol", float("nan")), ("oracle", "x"), ("n_grid", 2.5)):
+        with pytest.raises(InvalidArgumentError, match=option):
+            iwocs(rmdp, **{option: value})
+    with pytest.warns(DeprecationWarning, match="'eps' is deprecated .* use 'tol'"):
+        assert iwocs(rmdp, eps=1e-3).upper == iwocs(rmdp, tol=1e-3).upper
     with pytest.raises(InvalidModelError):
         windy_walk(n_rows=1)
 
@@ -204,7 +209,7 @@ def test_grid_oracle_is_not_certified_over_the_box():
                for t in np.linspace(0, 1, 1001))
     assert fine == pytest.approx(gamma * 0.2 / (1 - gamma), abs=1e-12)  # the risky action's true worst case
     with pytest.warns(RectangularityWarning):
-        res = iwocs(rmdp, eps=1e-9, oracle="grid", n_grid=3)
+        res = iwocs(rmdp, tol=1e-9, oracle="grid", n_grid=3)
     assert res.converged and res.policy[0] == 0  # the grid sees risky >= 0.21 > 0.205: wrong action
     assert res.lower > v_rob + 0.004 * gamma / (1 - gamma)  # grid lower bound above the box's robust value
     assert not res.certified and res.certified_over == "grid"
@@ -212,6 +217,6 @@ def test_grid_oracle_is_not_certified_over_the_box():
     assert res.lower == pytest.approx(gamma * 0.21 / (1 - gamma), abs=1e-9)
     # a grid that contains the worst case (theta = 0.4 on the 6-point grid) finds the safe action
     with pytest.warns(RectangularityWarning):
-        res6 = iwocs(rmdp, eps=1e-9, oracle="grid", n_grid=6)
+        res6 = iwocs(rmdp, tol=1e-9, oracle="grid", n_grid=6)
     assert res6.policy[0] == 1 and res6.lower == pytest.approx(v_rob, abs=1e-9)
     assert res6.certified_over == "grid" and not res6.certified

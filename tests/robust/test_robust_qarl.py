@@ -161,11 +161,11 @@ def test_linear_schedule_is_a_sweep_of_exact_qres_and_its_path_cannot_matter():
 
 def test_linear_schedule_bad_input():
     game = markov_game_from_robust(windy_walk(n_rows=3, n_cols=4))
-    with pytest.raises(InvalidModelError):
+    with pytest.raises(InvalidArgumentError, match="alpha"):
         qre_stage(np.zeros((2, 2)), 0.0, 1.0)
     with pytest.raises(InvalidModelError, match="shape"):
         MarkovGame(np.full((2, 2, 2, 3), 1 / 3), np.zeros((2, 2, 2)), 0.9)
-    with pytest.raises(InvalidModelError, match="beta"):
+    with pytest.raises(InvalidArgumentError, match="beta_start"):
         qarl_curriculum(game, alpha=0.1, beta_start=0.001, beta_end=0.01)
 
 
@@ -186,8 +186,10 @@ def test_game_inputs_are_validated():
         qre_stage(np.array([[[1.0, np.nan], [0.0, 1.0]]]), 0.1, 0.1)
     with pytest.raises(InvalidArgumentError, match="max_iter"):
         soft_minimax_value_iteration(game, alpha=0.1, beta=0.1, max_iter=-1)
-    with pytest.raises((InvalidArgumentError, InvalidModelError), match="max_iter"):
+    with pytest.raises(InvalidArgumentError, match="max_iter"):
         nash_value_iteration(game, max_iter=-1)
+    with pytest.raises(InvalidArgumentError, match="max_iter"):
+        nash_value_iteration(game, max_iter=0)
     with pytest.raises(InvalidModelError, match="v0"):
         nash_value_iteration(game, v0=np.zeros(2))
 
@@ -292,7 +294,7 @@ def test_gamma_curriculum_trust_region_performance_bound_and_monotone_mean():
     nash = float(game.d0 @ nash_value_iteration(game, tol=1e-10).v)
     teacher = GammaTemperatureTeacher(initial_concentration=50.0, target_concentration=1.0, rate=1000.0, max_kl=0.5,
                                       performance_lower_bound=nash - 0.05, concentration_lower_bound=0.5)
-    res = qarl_train(game, teacher, alpha=0.01, n_iterations=20)
+    res = qarl_train(game, teacher, alpha=0.01, max_iter=20)
     moved = np.array([s.startswith("moved") for s in res.status])
     assert moved.sum() >= 10
     # every accepted step: KL trust region and the performance lower bound, exactly
@@ -324,17 +326,17 @@ def test_gamma_curriculum_performance_bound_binds():
     common = dict(initial_concentration=50.0, target_concentration=1.0, rate=1000.0, max_kl=2.0,
                   concentration_lower_bound=0.5)
     free = qarl_train(game, GammaTemperatureTeacher(performance_lower_bound=-np.inf, **common), alpha=0.01,
-                      n_iterations=8)
+                      max_iter=8)
     assert free.mean_temperatures[-1] == pytest.approx(0.001, rel=1e-4)
     delta = 0.655  # between J against a rational (about 0.63) and a near-uniform adversary (about 0.68)
     bound = qarl_train(game, GammaTemperatureTeacher(performance_lower_bound=delta, **common), alpha=0.01,
-                       n_iterations=8)
+                       max_iter=8)
     moved = np.array([s.startswith("moved") for s in bound.status])
     assert moved.any() and bound.mean_temperatures[-1] > 0.005
     assert np.all(bound.performance_after_update[moved] >= delta)
     assert np.any(np.isclose(bound.performance_after_update[moved], delta, atol=1e-6))  # the bound is active
     never = qarl_train(game, GammaTemperatureTeacher(performance_lower_bound=10.0, **common), alpha=0.01,
-                       n_iterations=3)
+                       max_iter=3)
     assert never.status == ["frozen"] * 3 and np.all(never.parameters == 50.0)
 
 
@@ -342,11 +344,11 @@ def test_point_teacher_steps_and_linear_schedule():
     game = _windy_game()
     t = PointTemperatureTeacher(initial_temperature=0.05, target_temperature=0.001, max_mse=0.01 ** 2,
                                 performance_lower_bound=-np.inf)
-    res = qarl_train(game, t, alpha=0.01, n_iterations=7)
+    res = qarl_train(game, t, alpha=0.01, max_iter=7)
     np.testing.assert_allclose(res.mean_temperatures, [0.05, 0.04, 0.03, 0.02, 0.01, 0.001, 0.001, 0.001], atol=1e-12)
     assert res.status[-1] == "at target" and np.all(np.diff(res.mean_temperatures) <= 0)
     stuck = qarl_train(game, PointTemperatureTeacher(0.05, 0.001, max_mse=1e-4, performance_lower_bound=10.0),
-                       alpha=0.01, n_iterations=2)
+                       alpha=0.01, max_iter=2)
     assert stuck.status == ["frozen", "frozen"]
     lin = LinearTemperatureSchedule()
     betas = [lin.temperature(k, 30) for k in range(31)]
@@ -367,7 +369,7 @@ def test_final_protagonist_exploitability_within_qre_bound(game):
     alpha, beta_T = 0.05, 0.02
     teacher = PointTemperatureTeacher(initial_temperature=0.5, target_temperature=beta_T, max_mse=0.08 ** 2,
                                       performance_lower_bound=-np.inf)
-    res = qarl_train(game, teacher, alpha=alpha, n_iterations=20)
+    res = qarl_train(game, teacher, alpha=alpha, max_iter=20)
     assert res.mean_temperatures[-1] == pytest.approx(beta_T)
     nash = nash_value_iteration(game, tol=1e-10)
     d0 = np.full(S, 1.0 / S)
@@ -378,7 +380,7 @@ def test_final_protagonist_exploitability_within_qre_bound(game):
     # d0 at most (alpha log|A| + E[clip(beta)] log|B|) / (1 - gamma)
     teacher = GammaTemperatureTeacher(initial_concentration=50.0, target_concentration=2.0, rate=100.0, max_kl=3.0,
                                       performance_lower_bound=-np.inf, temperature_bounds=(1e-3, 1.0))
-    res = qarl_train(game, teacher, alpha=alpha, n_iterations=12, n_grid=24)
+    res = qarl_train(game, teacher, alpha=alpha, max_iter=12, n_grid=24)
     assert res.status[-1] == "at target"
     mean_clipped = clipped_gamma_weights(2.0, 100.0, res.temperature_grid) @ res.temperature_grid
     assert -1e-8 <= res.exploitability[-1] <= (alpha * np.log(A) + mean_clipped * np.log(B)) / (1 - game.gamma) + 1e-8
@@ -393,8 +395,8 @@ def test_self_paced_vs_linear_reference_on_windy_walk():
     nash = float(game.d0 @ nash_value_iteration(game, tol=1e-10).v)
     gamma_t = GammaTemperatureTeacher(initial_concentration=50.0, target_concentration=1.0, rate=1000.0, max_kl=0.5,
                                       performance_lower_bound=nash - 0.05, concentration_lower_bound=0.5)
-    sp = qarl_train(game, gamma_t, alpha=0.01, n_iterations=30)
-    lin = qarl_train(game, LinearTemperatureSchedule(), alpha=0.01, n_iterations=30)
+    sp = qarl_train(game, gamma_t, alpha=0.01, max_iter=30)
+    lin = qarl_train(game, LinearTemperatureSchedule(), alpha=0.01, max_iter=30)
     qre = soft_minimax_value_iteration(game, alpha=0.01, beta=0.001, tol=1e-11)
     qre_exploit = nash - float(game.d0 @ best_response_value(game, qre.policy))
     assert sp.exploitability[-1] <= lin.exploitability[-1] + 1e-9
@@ -419,12 +421,12 @@ def test_curriculum_bad_input():
     with pytest.raises(InvalidModelError, match="descent_end_fraction"):
         LinearTemperatureSchedule(descent_start_fraction=0.5, descent_end_fraction=0.2)
     with pytest.raises(InvalidModelError, match="teacher"):
-        qarl_train(game, "linear", alpha=0.1, n_iterations=3)
+        qarl_train(game, "linear", alpha=0.1, max_iter=3)
     with pytest.raises(InvalidArgumentError, match="step_size"):
-        qarl_train(game, LinearTemperatureSchedule(), alpha=0.1, n_iterations=3, step_size=1.5)
+        qarl_train(game, LinearTemperatureSchedule(), alpha=0.1, max_iter=3, step_size=1.5)
     with pytest.raises(InvalidArgumentError, match="alpha"):
-        qarl_train(game, LinearTemperatureSchedule(), alpha=0.0, n_iterations=3)
-    with pytest.raises(InvalidModelError, match="betas"):
+        qarl_train(game, LinearTemperatureSchedule(), alpha=0.0, max_iter=3)
+    with pytest.raises(InvalidArgumentError, match="betas"):
         soft_best_response(game, np.full((13, 4), 0.25), alpha=0.1, betas=[0.1, -1.0])
     with pytest.raises(InvalidModelError, match="shape_p"):
         gamma_kl(-1.0, 1.0, 1.0, 1.0)
@@ -442,9 +444,9 @@ def test_curricula_beat_the_fixed_target_temperature_on_a_random_game():
     nash = float(nash_value_iteration(game, tol=1e-10).v.mean())
     teacher = GammaTemperatureTeacher(initial_concentration=50.0, target_concentration=1.0, rate=1000.0, max_kl=0.5,
                                       performance_lower_bound=nash - 0.05, concentration_lower_bound=0.5)
-    sp = qarl_train(game, teacher, alpha=0.01, n_iterations=30)
-    lin = qarl_train(game, LinearTemperatureSchedule(), alpha=0.01, n_iterations=30)
-    fixed = qarl_train(game, LinearTemperatureSchedule(0.001, 0.001), alpha=0.01, n_iterations=30)
+    sp = qarl_train(game, teacher, alpha=0.01, max_iter=30)
+    lin = qarl_train(game, LinearTemperatureSchedule(), alpha=0.01, max_iter=30)
+    fixed = qarl_train(game, LinearTemperatureSchedule(0.001, 0.001), alpha=0.01, max_iter=30)
     assert sp.mean_temperatures[-1] == pytest.approx(0.001)
     assert sp.exploitability[-1] <= lin.exploitability[-1] + 1e-9
     assert sp.exploitability[-1] == pytest.approx(0.0066, abs=1e-3)
@@ -479,7 +481,7 @@ def test_protagonist_dynamics_converge_to_the_qre(game, alpha, beta):
     0.25 the former 40 iterations left the game of :func:`_slow_qre_game` 2.9e-3 away (the test
     failed on a fresh hypothesis draw), so 70 iterations on fixed draws (derandomised: a
     convergence-rate check must not depend on the run)."""
-    res = qarl_train(game, LinearTemperatureSchedule(beta, beta), alpha=alpha, n_iterations=70, step_size=0.25)
+    res = qarl_train(game, LinearTemperatureSchedule(beta, beta), alpha=alpha, max_iter=70, step_size=0.25)
     qre = soft_minimax_value_iteration(game, alpha=alpha, beta=beta, tol=1e-12)
     np.testing.assert_allclose(res.policy, qre.policy, atol=1e-3)
 
@@ -504,7 +506,7 @@ def test_curriculum_public_functions_validate_their_inputs():
         with pytest.raises(InvalidArgumentError, match=field):
             soft_best_response(game, pi, **{"alpha": 0.1, "betas": [0.1], **kwargs})
     with pytest.raises(InvalidArgumentError, match="tol"):
-        qarl_train(game, LinearTemperatureSchedule(), alpha=0.1, n_iterations=1, tol=-1.0)
+        qarl_train(game, LinearTemperatureSchedule(), alpha=0.1, max_iter=1, tol=-1.0)
 
 
 def test_gamma_teacher_moves_when_the_optimiser_steps_outside_its_bounds_regression():
@@ -547,7 +549,7 @@ def test_game_helpers_reject_bad_input_with_the_field_name_regression():
         gamma_kl("a", 1.0, 1.0, 1.0)
     game = _windy_game()
     pi = np.full((game.shape[0], game.shape[1]), 1.0 / game.shape[1])
-    with pytest.raises(InvalidModelError, match="betas"):
+    with pytest.raises(InvalidArgumentError, match="betas"):
         soft_best_response(game, pi, alpha=0.1, betas=[])
 
 
@@ -557,7 +559,7 @@ def test_qarl_train_is_reproducible():
     game = _windy_game()
     teacher = GammaTemperatureTeacher(initial_concentration=50.0, target_concentration=1.0, rate=1000.0, max_kl=0.5,
                                       performance_lower_bound=-np.inf, concentration_lower_bound=0.5)
-    a, b = (qarl_train(game, teacher, alpha=0.01, n_iterations=2, n_grid=12) for _ in range(2))
+    a, b = (qarl_train(game, teacher, alpha=0.01, max_iter=2, n_grid=12) for _ in range(2))
     for name in ("policy", "parameters", "expected_performance", "kl_step", "robust_values", "performance_grid"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     assert a.status == b.status
@@ -569,5 +571,5 @@ def test_point_teacher_lower_bound_above_the_start_is_rejected_regression():
     with pytest.raises(InvalidModelError, match="temperature_lower_bound"):
         PointTemperatureTeacher(0.05, 0.001, max_mse=1e-4, performance_lower_bound=-np.inf, temperature_lower_bound=0.25)
     ok = PointTemperatureTeacher(0.05, 0.001, max_mse=1e-4, performance_lower_bound=-np.inf, temperature_lower_bound=0.03)
-    res = qarl_train(_windy_game(), ok, alpha=0.01, n_iterations=3)
+    res = qarl_train(_windy_game(), ok, alpha=0.01, max_iter=3)
     assert np.all(res.kl_step <= ok.max_mse * (1 + 1e-12)) and res.mean_temperatures.min() >= 0.03

@@ -120,4 +120,4 @@ def test_policy_evaluation_direct_iterative_and_solvers_agree(mdp):
     for sol in (direct, iterative, sparse):
         np.testing.assert_allclose(sol.v, exact, atol=1e-9 / (1 - mdp.gamma), rtol=0)
         assert np.max(np.abs(sol.v - exact)) <= sol.bound + 1e-12 / (1 - mdp.gamma)
-    assert_bellman_optimal(mdp, reference(mdp), 1e-9 / (1 - mdp.gamma))
+    assert_bellman_optimal(mdp, reference(mdp), tol=1e-9 / (1 - mdp.gamma))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize_scalar
 
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError
 from theory_rl.theory._revealing import (
     explore_then_commit_regret,
     revealing_pac_lower_bound,
@@ -71,8 +71,8 @@ def test_explore_then_commit_optimum(T):
     assert explore_then_commit_regret(8 * T)[1] / regret == pytest.approx(4.0)  # T^(2/3)
 
 
-@pytest.mark.parametrize("kwargs, match", [({"S": 0}, "S must"), ({"alpha": -1.0}, "alpha"), ({"m": 1}, "m must")])
+@pytest.mark.parametrize("kwargs, match", [({"S": 0}, "S = 0 must"), ({"alpha": -1.0}, "alpha"), ({"m": 1}, "m = 1 must")])
 def test_bad_input(kwargs, match):
     args = {"S": 4, "A": 2, "alpha": 0.5, "epsilon": 0.1, "m": 2} | kwargs
-    with pytest.raises(InvalidModelError, match=match):
+    with pytest.raises(InvalidArgumentError, match=match):
         revealing_pac_lower_bound(**args)

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from theory_rl import theory
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError
 
 S_, A_ = st.integers(2, 200), st.integers(2, 20)
 GAMMA = st.floats(0.5, 0.999)
@@ -96,18 +96,24 @@ def test_reference_values():
 
 
 def test_bad_parameters_are_named():
-    with pytest.raises(InvalidModelError, match="gamma"):
+    with pytest.raises(InvalidArgumentError, match="gamma"):
         theory.plug_in_error(2, 2, 1.0, 10, 0.1)
-    with pytest.raises(InvalidModelError, match="delta"):
+    with pytest.raises(InvalidArgumentError, match="delta"):
         theory.model_based_generative(2, 2, 0.9, 0.1, 2.0)
-    with pytest.raises(InvalidModelError, match="eps"):
+    with pytest.raises(InvalidArgumentError, match="epsilon"):
         theory.q_learning_generative(2, 2, 0.9, -1, 0.1)
-    with pytest.raises(InvalidModelError, match="omega"):
+    with pytest.raises(InvalidArgumentError, match="omega"):
         theory.q_learning_polynomial_steps(2, 2, 0.9, 0.1, 0.1, omega=1.0)
-    with pytest.raises(InvalidModelError, match="bonus"):
+    with pytest.raises(InvalidArgumentError, match="bonus"):
         theory.ucbvi_regret(2, 2, 2, 100, bonus="kl")
-    with pytest.raises(InvalidModelError, match="setting"):
+    with pytest.raises(InvalidArgumentError, match="setting"):
         theory.episodic_regret_lower_bound(2, 2, 2, 100, setting="x")
+
+
+def test_eps_is_renamed_epsilon_the_theorems_symbol():
+    with pytest.warns(DeprecationWarning, match="'eps' is deprecated .* use 'epsilon'"):
+        old = theory.q_learning_generative(4, 2, 0.9, eps=0.1, delta=0.1)
+    assert old.value == theory.q_learning_generative(4, 2, 0.9, epsilon=0.1, delta=0.1).value
 
 
 def test_numpy_scalars_are_accepted():
@@ -121,7 +127,7 @@ def test_numpy_scalars_are_accepted():
     assert theory.revealing_pac_lower_bound(S=4, A=2, alpha=0.5, epsilon=0.1, m=np.int64(3)).value == pytest.approx(
         theory.revealing_pac_lower_bound(S=4, A=2, alpha=0.5, epsilon=0.1, m=3).value)
     for bad in (np.bool_(True), True, "3", np.float64("nan"), np.int64(0)):
-        with pytest.raises(InvalidModelError, match="S must be"):
+        with pytest.raises(InvalidArgumentError, match=r"S( = \S+)? must be"):
             theory.model_based_generative(bad, 2, 0.9, 0.1, 0.1)
-    with pytest.raises(InvalidModelError, match="m must be"):
+    with pytest.raises(InvalidArgumentError, match=r"m( = \S+)? must be"):
         theory.revealing_pac_lower_bound(S=4, A=2, alpha=0.5, epsilon=0.1, m=np.float64(3.0))

@@ -11,7 +11,7 @@
   :func:`mdpo_off_policy`, :func:`mdpo_exact_critic`, :func:`deep_iwocs`.
 
 torch is imported on first use inside each function, never by ``import theory_rl.approx``;
-every function takes ``device=`` (``"cpu"``, ``"cuda"``, ``"auto"``).
+every function takes ``device=`` (``"auto"``, the default: CUDA when present, else CPU; or ``"cpu"``, ``"cuda"``).
 """
 
 from ..envs import PARAMETER_BOXES, TabularEnv, make_parametric_env

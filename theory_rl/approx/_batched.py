@@ -26,7 +26,7 @@ import scipy.sparse as sp
 from .._iterative import Timer, iteration_cap
 from .._result import ValueSolution
 from .._torch import as_tensor, device_and_dtype, require_torch, resolve_device, to_numpy
-from .._validation import as_float_array, check_int, check_row_sums, check_tol
+from .._validation import as_float_array, check_bool, check_choice, check_max_iter, check_row_sums, check_tol
 from ..errors import ConvergenceWarning, InvalidModelError, SolverError
 from ..models import FiniteMDP
 from ..tabular import effective_rewards
@@ -135,12 +135,14 @@ def _check_gamma_tensor(gamma: Any, B: int, device: Any, dtype: Any) -> Any:
 
 
 def _device_dtype(P: Any, device: Any, dtype: Any) -> tuple[Any, Any]:
-    """Device and dtype to work in: a :class:`BatchedMDPs` keeps its own (it is moved only when
-    ``device``/``dtype`` name others); arrays default to CPU and float64."""
+    """Device and dtype to work in: with ``device="auto"`` a :class:`BatchedMDPs` keeps its own (it
+    is moved only when ``device``/``dtype`` name others) and arrays go to CUDA when present, else
+    CPU; dtype float64 by default."""
     if isinstance(P, BatchedMDPs):
-        dev = P.device if device is None else resolve_device(device)
+        keep = device is None or (isinstance(device, str) and device == "auto")
+        dev = P.device if keep else resolve_device(device)
         return dev, P.dtype if dtype is None else dtype
-    return device_and_dtype("cpu" if device is None else device, dtype)
+    return device_and_dtype(device, dtype)
 
 
 def _checked_batch(P: Any, R: Any, gamma: Any, next_states: Any, device: Any, dtype: Any) -> tuple[BatchedMDPs, Any, Any]:
@@ -191,7 +193,7 @@ def _as_batch(P: Any, R: Any, gamma: Any, *, device: Any, dtype: Any, next_state
     return BatchedMDPs(R=Rt, gamma=g, next_states=ns, probs=Pt)
 
 
-def stack_mdps(mdps: Sequence[FiniteMDP], *, layout: str = "dense", device: Any = "cpu", dtype: Any = None) -> BatchedMDPs:
+def stack_mdps(mdps: Sequence[FiniteMDP], *, layout: str = "dense", device: Any = "auto", dtype: Any = None) -> BatchedMDPs:
     """Stack :class:`~theory_rl.models.FiniteMDP` instances of equal ``(S, A)`` into a batch.
 
     ``layout="sparse"`` pads every row to the widest support ``K`` (works from dense or CSR
@@ -199,8 +201,7 @@ def stack_mdps(mdps: Sequence[FiniteMDP], *, layout: str = "dense", device: Any 
     """
     torch = require_torch()
     dev, dtype = device_and_dtype(device, dtype)
-    if layout not in ("dense", "sparse"):
-        raise InvalidModelError(f"layout must be 'dense' or 'sparse', got {layout!r}")
+    check_choice(layout, "layout", ("dense", "sparse"))
     mdps = list(mdps)
     if not mdps:
         raise InvalidModelError("stack_mdps needs at least one model")
@@ -291,7 +292,7 @@ def batched_value_iteration(
     R: Any = None,
     gamma: Any = None,
     *,
-    device: Any = None,
+    device: Any = "auto",
     tol: float = 1e-6,
     max_iter: int | None = None,
     stopping: str = "span",
@@ -322,7 +323,8 @@ def batched_value_iteration(
         Rewards (``-inf`` for unavailable actions).
     gamma : float or array, shape (B,)
     device : str or torch.device, optional
-        ``"cpu"``, ``"cuda"``, ``"auto"``; default: the batch's own device (CPU for arrays).
+        ``"auto"`` (the default: a :class:`BatchedMDPs` stays on its own device, arrays go to CUDA
+        when present, else CPU), ``"cpu"`` or ``"cuda"``.
     tol : float
         Target optimality of the greedy policies.
     max_iter : int, optional
@@ -349,10 +351,8 @@ def batched_value_iteration(
     Anal. Appl. 14 (1966).
     """
     torch = require_torch()
-    if stopping not in ("span", "sup"):
-        raise InvalidModelError(f"stopping must be 'span' or 'sup', got {stopping!r}")
-    tol = check_tol(tol)
-    max_iter = None if max_iter is None else check_int(max_iter, "max_iter")
+    check_choice(stopping, "stopping", ("span", "sup"))
+    tol, max_iter, strict = check_tol(tol), check_max_iter(max_iter), check_bool(strict, "strict")
     with Timer() as timer, torch.no_grad():
         batch, dev, dtype = _checked_batch(P, R, gamma, next_states, device, dtype)
         B, S, A = batch.shape
@@ -451,7 +451,7 @@ def batched_policy_evaluation(
     gamma: Any = None,
     policy: Any = None,
     *,
-    device: Any = None,
+    device: Any = "auto",
     method: str = "auto",
     tol: float = 1e-10,
     max_iter: int | None = None,
@@ -484,10 +484,8 @@ def batched_policy_evaluation(
         ``v = v_pi``, ``q = q_pi`` (``R + gamma P v_pi``), ``lower``/``upper`` = ``v -/+ bound``.
     """
     torch = require_torch()
-    if method not in ("auto", "direct", "iterative"):
-        raise InvalidModelError(f"method must be 'auto', 'direct' or 'iterative', got {method!r}")
-    tol = check_tol(tol)
-    max_iter = None if max_iter is None else check_int(max_iter, "max_iter")
+    check_choice(method, "method", ("auto", "direct", "iterative"))
+    tol, max_iter, strict = check_tol(tol), check_max_iter(max_iter), check_bool(strict, "strict")
     with Timer() as timer, torch.no_grad():
         batch, dev, dtype = _checked_batch(P, R, gamma, next_states, device, dtype)
         B, S, A = batch.shape

@@ -6,14 +6,17 @@ from typing import Any
 
 import numpy as np
 
+from .._deprecation import renamed_arguments
 from .._iterative import Timer
 from .._torch import require_torch, single_thread
-from .._validation import check_gamma, check_int, check_real
+from .._validation import check_gamma, check_int, check_probability, check_real
+from ..errors import InvalidArgumentError
 from ._nets import EpisodeTracker, NeuralResult, ReplayBuffer, discrete_agent_setup, linear_schedule, mlp
 
 __all__ = ["dqn"]
 
 
+@renamed_arguments(epsilon="exploration")
 def dqn(
     env: Any,
     *,
@@ -27,10 +30,10 @@ def dqn(
     learning_starts: int = 1000,
     train_every: int = 1,
     target_update: int = 500,
-    epsilon: tuple[float, float, float] = (1.0, 0.05, 0.3),
+    exploration: tuple[float, float, float] = (1.0, 0.05, 0.3),
     max_grad_norm: float = 10.0,
     seed: Any = None,
-    device: Any = "cpu",
+    device: Any = "auto",
     callback: Any = None,
 ) -> NeuralResult:
     r"""DQN / double DQN on a gymnasium environment with discrete actions.
@@ -46,8 +49,8 @@ def dqn(
 
     the latter decoupling action selection from evaluation to remove the max operator's
     over-estimation bias (van Hasselt, Guez & Silver 2016, AAAI, arXiv 1509.06461).
-    Exploration is epsilon-greedy with epsilon annealed linearly from ``epsilon[0]`` to
-    ``epsilon[1]`` over the first ``epsilon[2]`` fraction of ``total_steps``. Time-limit
+    Exploration is epsilon-greedy with epsilon annealed linearly from ``exploration[0]`` to
+    ``exploration[1]`` over the first ``exploration[2]`` fraction of ``total_steps``. Time-limit
     truncations bootstrap (only ``terminated`` stops the target), so on
     :func:`~theory_rl.approx.TabularEnv` the fixed point is the model's ``Q*``.
 
@@ -59,11 +62,14 @@ def dqn(
     env : gymnasium.Env
         Box observations, Discrete actions.
     gamma, total_steps, double, hidden, lr, batch_size, buffer_size, learning_starts,
-    train_every, target_update, epsilon, max_grad_norm
-        As above.
+    train_every, target_update, exploration, max_grad_norm
+        As above (``exploration``, the epsilon-greedy schedule ``(start, end, fraction)``, was
+        called ``epsilon`` before 0.2.0; the old name still works until 0.3.0, with a
+        ``DeprecationWarning``).
     seed : int or numpy Generator
         Seeds the environment resets, exploration, replay sampling and network initialisation.
     device : str or torch.device
+        ``"auto"`` (the default: CUDA when present, else CPU), ``"cpu"`` or ``"cuda"``.
     callback : callable ``(step, q_network) -> None``, optional
         Called every 1000 steps (e.g. to record an evaluation curve).
 
@@ -79,6 +85,11 @@ def dqn(
     learning_starts = check_int(learning_starts, "learning_starts", minimum=0)
     train_every, target_update = check_int(train_every, "train_every"), check_int(target_update, "target_update")
     lr = check_real(lr, "lr", low=0.0, low_open=True)
+    max_grad_norm = check_real(max_grad_norm, "max_grad_norm", low=0.0, low_open=True)
+    if not (isinstance(exploration, (tuple, list)) and len(exploration) == 3):
+        raise InvalidArgumentError(f"exploration must be (start, end, fraction), got {exploration!r}")
+    exploration = (check_probability(exploration[0], "exploration[0]"), check_probability(exploration[1], "exploration[1]"),
+                   check_real(exploration[2], "exploration[2]", low=0.0, high=1.0, low_open=True))
     dev, rng, obs_dim, n_actions = discrete_agent_setup(env, seed, device, "dqn")
     with Timer() as timer, single_thread(dev):
         q_net = mlp(obs_dim, n_actions, hidden, device=dev)
@@ -86,7 +97,7 @@ def dqn(
         target.load_state_dict(q_net.state_dict())
         opt = torch.optim.Adam(q_net.parameters(), lr=lr)
         buffer = ReplayBuffer(buffer_size, obs_dim, rng)
-        eps_of = linear_schedule(epsilon[0], epsilon[1], epsilon[2], total_steps)
+        eps_of = linear_schedule(exploration[0], exploration[1], exploration[2], total_steps)
         losses = []
         episodes = EpisodeTracker(env, rng)
         for step in range(1, total_steps + 1):

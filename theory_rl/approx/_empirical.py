@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from .._deprecation import renamed_arguments
 from .._iterative import Timer
 from .._result import Result
 from .._torch import device_and_dtype, require_torch, to_numpy
-from .._validation import check_int, rng_from_seed
+from .._validation import check_choice, check_int, check_tol, rng_from_seed
 from ..errors import InvalidModelError
 from ..learning import TransitionSampler
 from ..models import FiniteMDP
@@ -20,15 +21,19 @@ from ._batched import BatchedMDPs, BatchedSolution, batched_policy_evaluation, b
 __all__ = ["EmpiricalPlanningResult", "batched_empirical_planning", "sample_next_states"]
 
 
-def sample_next_states(mdp: FiniteMDP, n_samples: int, n_models: int, *, seed: Any = None) -> np.ndarray:
+@renamed_arguments(positional=("n_samples", "n_models"))
+def sample_next_states(mdp: FiniteMDP, *, n_samples: int, n_models: int, seed: Any = None) -> np.ndarray:
     r"""Generative-model samples: ``n_samples`` draws ``s' ~ P(.|s, a)`` for every ``(s, a)`` and
     each of ``n_models`` independent data sets (Kearns & Singh 1999; Azar et al. 2013).
 
     A thin batched call of :class:`theory_rl.learning.TransitionSampler` (inverse-CDF sampling
     on a ``2**-40`` integer grid, all rows and data sets in one ``searchsorted``; dense and CSR
     models give identical draws). Rows of unavailable actions give the placeholder state ``0``
-    (never used: their reward is ``-inf``). ``sample_next_states(mdp, n, 1, seed=k)[0]`` equals
-    ``learning.sample_transitions(mdp, n, seed=k)`` on a model without masked actions.
+    (never used: their reward is ``-inf``). ``sample_next_states(mdp, n_samples=n, n_models=1, seed=k)[0]`` equals
+    ``learning.sample_transitions(mdp, n_per_pair=n, seed=k)`` on a model without masked actions.
+
+    ``n_samples`` and ``n_models`` are keyword-only (passing them by position still works until
+    0.3.0, with a ``DeprecationWarning``).
 
     Returns
     -------
@@ -71,13 +76,14 @@ class EmpiricalPlanningResult(Result):
     _repr_fields = ("n_samples", "elapsed")
 
 
+@renamed_arguments(positional=("n_samples", "n_models"))
 def batched_empirical_planning(
     mdp: FiniteMDP,
+    *,
     n_samples: int,
     n_models: int,
-    *,
     seed: Any = None,
-    device: Any = "cpu",
+    device: Any = "auto",
     layout: str = "dense",
     tol: float = 1e-8,
     dtype: Any = None,
@@ -104,22 +110,23 @@ def batched_empirical_planning(
     n_samples : int
         Samples per ``(s, a)`` in each data set.
     n_models : int
-        Number ``B`` of independent data sets.
+        Number ``B`` of independent data sets. ``n_samples`` and ``n_models`` are keyword-only
+        (passing them by position still works until 0.3.0, with a ``DeprecationWarning``).
     seed : int or numpy Generator
         All samples come from this one numpy generator, so the result does not depend on the device.
     device, dtype, tol
         As in :func:`batched_value_iteration` (``tol`` is the planning accuracy).
     """
     torch = require_torch()
-    if layout not in ("dense", "sparse"):
-        raise InvalidModelError(f"layout must be 'dense' or 'sparse', got {layout!r}")
+    check_choice(layout, "layout", ("dense", "sparse"))
+    tol = check_tol(tol)
     if mdp.gamma >= 1.0:
         raise InvalidModelError(f"gamma = {mdp.gamma:g}: empirical planning needs gamma < 1")
     dev, dtype = device_and_dtype(device, dtype)
     with Timer() as timer:
         from ..tabular import policy_iteration
 
-        samples = sample_next_states(mdp, n_samples, n_models, seed=seed)
+        samples = sample_next_states(mdp, n_samples=n_samples, n_models=n_models, seed=seed)
         B, S, A, n = samples.shape
         R = torch.as_tensor(effective_rewards(mdp).reshape(S, A), dtype=dtype, device=dev).expand(B, S, A).contiguous()
         gamma = torch.full((B,), mdp.gamma, dtype=dtype, device=dev)

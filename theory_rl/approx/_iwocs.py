@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from .._deprecation import renamed_arguments
 from .._iterative import Timer
 from .._result import LegacyKeysMixin, Result, TraceHistoryMixin
 from .._torch import require_torch
-from .._validation import check_int, rng_from_seed
-from ..errors import InvalidModelError
+from .._validation import check_choice, check_int, check_optional_int, check_real, rng_from_seed
 
 __all__ = ["DeepIwocsResult", "GridEvaluationResult", "deep_iwocs", "gym_parametric_set", "min_over_critics", "robust_grid_evaluation"]
 
@@ -67,7 +67,7 @@ def monte_carlo_return(pset: Any, *, n_episodes: int = 5, seed: int = 0) -> Call
 
     def evaluate(policy: Callable[[np.ndarray], int], theta: np.ndarray) -> float:
         env = pset.builder(pset.clip(theta))
-        return float(rollout_returns(env, policy, n_episodes, seed=seed).mean())
+        return float(rollout_returns(env, policy, n_episodes=n_episodes, seed=seed).mean())
 
     return evaluate
 
@@ -151,7 +151,7 @@ class DeepIwocsResult(TraceHistoryMixin, Result):
     _dict_exclude = ("critics", "policy")
 
 
-def dqn_learner(pset: Any, *, device: Any = "cpu", **dqn_kwargs: Any) -> Callable[[np.ndarray, Any], Critic]:
+def dqn_learner(pset: Any, *, device: Any = "auto", **dqn_kwargs: Any) -> Callable[[np.ndarray, Any], Critic]:
     """The default static learner: double DQN (:func:`theory_rl.approx.dqn`) on ``pset.builder(theta)``;
     returns its Q-network as a numpy critic."""
     from ._dqn import dqn
@@ -160,25 +160,27 @@ def dqn_learner(pset: Any, *, device: Any = "cpu", **dqn_kwargs: Any) -> Callabl
     def learn(theta: np.ndarray, seed: Any) -> Critic:
         result = dqn(pset.builder(pset.clip(theta)), seed=seed, device=device, **dqn_kwargs)
         net = result.networks["q"]
-        return lambda obs: greedy_values(net, obs, device)
+        dev = next(net.parameters()).device
+        return lambda obs: greedy_values(net, obs, dev)
 
     return learn
 
 
+@renamed_arguments(n_iterations="max_iter", eps="tol")
 def deep_iwocs(
     pset: Any,
     *,
     learner: Callable[[np.ndarray, Any], Critic] | None = None,
     evaluate: Callable[[Any, np.ndarray], float] | None = None,
-    n_iterations: int = 3,
+    max_iter: int = 3,
     search: str = "cma",
     search_budget: int = 40,
     n_grid_search: int = 10,
     n_grid_eval: int | None = 10,
     theta0: np.ndarray | None = None,
-    eps: float = 0.0,
+    tol: float = 0.0,
     seed: Any = None,
-    device: Any = "cpu",
+    device: Any = "auto",
     learner_kwargs: dict | None = None,
 ) -> DeepIwocsResult:
     r"""Deep IWOCS: incremental worst-case search with one static learner per worst-case model.
@@ -192,7 +194,7 @@ def deep_iwocs(
        box (:func:`theory_rl.robust.worst_case_theta`, ``search_budget`` evaluations; or
        ``search="grid"``). ``evaluate`` defaults to the Monte-Carlo return with common random numbers.
     4. Stop when the new ``theta`` is already in the list, when the estimated gap
-       ``upper - lower <= eps``, or after ``n_iterations``; else train a static learner on
+       ``upper - lower <= tol``, or after ``max_iter`` worst-case searches; else train a static learner on
        ``theta_{i+1}`` and go to 2.
     5. Evaluate the final policy (and the first, nominal one) as the worst case over the uniform
        grid with ``n_grid_eval`` points per dimension (RRLS; ``None`` skips it).
@@ -212,17 +214,28 @@ def deep_iwocs(
         Static learner; a critic maps observations ``(N, obs_dim)`` to ``(N, A)`` Q values.
         Default :func:`dqn_learner` with ``learner_kwargs``.
     evaluate : callable ``(policy, theta) -> float``, optional
-    n_iterations, search, search_budget, n_grid_search, n_grid_eval, theta0, eps
+    max_iter : int
+        Cap on the learners trained after the nominal one (worst-case searches run at most
+        ``max_iter + 1`` times), ``>= 1``. Called ``n_iterations`` before 0.2.0.
+    tol : float
+        Stop when the estimated gap ``upper - lower <= tol`` (``>= 0``; estimated, not
+        certified). Called ``eps`` before 0.2.0. Both old names still work until 0.3.0, with a
+        ``DeprecationWarning``.
+    search, search_budget, n_grid_search, n_grid_eval, theta0
         As above.
     seed : int or numpy Generator
     device : str or torch.device
-        For the default learner's networks.
+        For the default learner's networks: ``"auto"`` (the default: CUDA when present, else
+        CPU), ``"cpu"`` or ``"cuda"``.
     """
     from ..robust import worst_case_theta
 
-    if search not in ("cma", "grid"):
-        raise InvalidModelError(f"search must be 'cma' or 'grid', got {search!r}")
-    n_iterations = check_int(n_iterations, "n_iterations", minimum=0)
+    check_choice(search, "search", ("cma", "grid"))
+    n_iterations = check_int(max_iter, "max_iter", minimum=1)
+    tol = check_real(tol, "tol", low=0.0)
+    search_budget = check_int(search_budget, "search_budget")
+    n_grid_search = check_int(n_grid_search, "n_grid_search")
+    n_grid_eval = check_optional_int(n_grid_eval, "n_grid_eval", minimum=0)
     rng = rng_from_seed(seed)
     if learner is None:
         require_torch()
@@ -245,7 +258,7 @@ def deep_iwocs(
             known = any(np.max(np.abs(new - t)) <= 1e-12 for t in thetas)
             trace.append({"iteration": i, "lower": lower, "upper": upper, "theta": np.asarray(new).tolist(),
                           "n_evaluations": n_eval, "new_model_known": known, "seconds": timer.now()})
-            if upper - best_lower <= eps:
+            if upper - best_lower <= tol:
                 stop_reason = "gap"
                 break
             if known:
@@ -264,7 +277,7 @@ def deep_iwocs(
     return DeepIwocsResult(
         thetas=np.stack(thetas), critics=critics, policy=final, trace=trace, grid=grid, grid_nominal=grid_nominal,
         stop_reason=stop_reason, method="deep_iwocs",
-        params={"n_iterations": n_iterations, "search": search, "search_budget": search_budget,
-                "n_grid_search": n_grid_search, "n_grid_eval": n_grid_eval, "eps": eps, "device": str(device)},
+        params={"max_iter": n_iterations, "search": search, "search_budget": search_budget,
+                "n_grid_search": n_grid_search, "n_grid_eval": n_grid_eval, "tol": tol, "device": str(device)},
         elapsed=timer.elapsed,
     )

@@ -21,7 +21,16 @@ import numpy as np
 from .._iterative import Timer, finish_iterative
 from .._result import History, Result, ResultMixin, as_history
 from .._torch import device_and_dtype, require_torch, to_numpy
-from .._validation import as_float_array, check_gamma, check_int, check_real, check_tol, rng_from_seed
+from .._validation import (
+    as_float_array,
+    check_bool,
+    check_choice,
+    check_gamma,
+    check_int,
+    check_real,
+    check_tol,
+    rng_from_seed,
+)
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ..tabular import as_policy
@@ -165,7 +174,7 @@ def lstd(
     weights: Any = None,
     episode_starts: Any = None,
     ridge: float = 0.0,
-    device: Any = "cpu",
+    device: Any = "auto",
     dtype: Any = None,
 ) -> LinearResult:
     r"""Least-squares temporal difference, LSTD(0) (Bradtke & Barto 1996) and LSTD(lambda) (Boyan 2002).
@@ -209,8 +218,7 @@ def lstd(
     """
     torch = require_torch()
     gamma = check_gamma(gamma)
-    if not 0.0 <= lam <= 1.0:
-        raise InvalidModelError(f"lam = {lam!r} must lie in [0, 1]")
+    lam = check_real(lam, "lam", low=0.0, high=1.0)
     if lam > 0 and weights is not None:
         raise InvalidModelError("weights (importance ratios) are supported for lam = 0 only")
     ridge = check_real(ridge, "ridge", low=0.0)
@@ -263,7 +271,7 @@ def lspi(
     next_action_mask: Any = None,
     max_iter: int = 100,
     ridge: float = 0.0,
-    device: Any = "cpu",
+    device: Any = "auto",
     dtype: Any = None,
     strict: bool = False,
 ) -> LinearResult:
@@ -300,6 +308,7 @@ def lspi(
     torch = require_torch()
     gamma = check_gamma(gamma)
     max_iter, ridge = check_int(max_iter, "max_iter"), check_real(ridge, "ridge", low=0.0)
+    strict = check_bool(strict, "strict")
     dev, dtype = device_and_dtype(device, dtype)
     with Timer() as timer:
         t, Zw, cont, mask = _control_data(dev, dtype, phi_sa, rewards, phi_next_all, dones, weights, next_action_mask)
@@ -337,7 +346,7 @@ def fitted_q_iteration(
     tol: float = 1e-8,
     max_iter: int = 10_000,
     ridge: float = 0.0,
-    device: Any = "cpu",
+    device: Any = "auto",
     dtype: Any = None,
     strict: bool = False,
 ) -> LinearResult:
@@ -364,7 +373,7 @@ def fitted_q_iteration(
     torch = require_torch()
     gamma = check_gamma(gamma)
     tol, max_iter = check_tol(tol), check_int(max_iter, "max_iter")
-    ridge = check_real(ridge, "ridge", low=0.0)
+    ridge, strict = check_real(ridge, "ridge", low=0.0), check_bool(strict, "strict")
     dev, dtype = device_and_dtype(device, dtype)
     with Timer() as timer:
         t, Zw, cont, mask = _control_data(dev, dtype, phi_sa, rewards, phi_next_all, dones, weights, next_action_mask)
@@ -408,7 +417,7 @@ def semi_gradient_td(
     mode: str = "online",
     w0: Any = None,
     seed: Any = None,
-    device: Any = "cpu",
+    device: Any = "auto",
     dtype: Any = None,
 ) -> LinearResult:
     r"""Semi-gradient TD(0) with linear features (Sutton 1988; Sutton & Barto 2018, §9.3, §11.1).
@@ -435,10 +444,8 @@ def semi_gradient_td(
     """
     torch = require_torch()
     gamma = check_gamma(gamma)
-    if mode not in ("online", "sampled", "expected"):
-        raise InvalidModelError(f"mode must be 'online', 'sampled' or 'expected', got {mode!r}")
-    if not (step_size > 0 and np.isfinite(step_size)):
-        raise InvalidModelError(f"step_size = {step_size!r} must be a positive finite number")
+    check_choice(mode, "mode", ("online", "sampled", "expected"))
+    step_size = check_real(step_size, "step_size", low=0.0, low_open=True)
     n_steps = check_int(n_steps, "n_steps")
     dev, dtype = device_and_dtype(device, dtype)
     with Timer() as timer:

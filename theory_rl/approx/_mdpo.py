@@ -29,10 +29,11 @@ from typing import Any
 
 import numpy as np
 
+from .._deprecation import renamed_arguments
 from .._iterative import Timer
 from .._torch import require_torch, resolve_device, seed_torch, single_thread, to_numpy
-from .._validation import check_gamma, check_int, check_real
-from ..errors import InvalidModelError
+from .._validation import check_choice, check_gamma, check_int, check_probability, check_real
+from ..errors import InvalidArgumentError, InvalidModelError
 from ..models import FiniteMDP
 from ._nets import EpisodeTracker, NeuralResult, ReplayBuffer, discrete_agent_setup, mlp
 
@@ -65,21 +66,22 @@ def _step_size(t0: float, schedule: str, k: int, K: int) -> float:
         return t0
     if schedule == "annealed":
         return t0 * (1.0 - k / K)
-    raise InvalidModelError(f"schedule must be 'constant' or 'annealed', got {schedule!r}")
+    raise InvalidArgumentError(f"schedule must be 'constant' or 'annealed', got {schedule!r}")
 
 
+@renamed_arguments(n_iterations="max_iter")
 def mdpo_exact_critic(
     mdp: FiniteMDP,
     *,
     step_size: float = 1.0,
     schedule: str = "constant",
-    n_iterations: int = 20,
+    max_iter: int = 20,
     sgd_steps: int = 300,
     lr: float = 0.05,
     hidden: tuple[int, ...] = (),
     optimizer: str = "adam",
     seed: Any = None,
-    device: Any = "cpu",
+    device: Any = "auto",
 ) -> NeuralResult:
     r"""MDPO's policy step on a neural policy with one-hot state inputs and the *exact* critic.
 
@@ -99,6 +101,22 @@ def mdpo_exact_critic(
     replaces the ``sgd_steps`` Adam steps by at most ``sgd_steps`` L-BFGS iterations with a
     strong-Wolfe line search (far fewer evaluations to the same accuracy on this smooth problem).
 
+    Parameters
+    ----------
+    mdp : FiniteMDP
+        Without action masks.
+    step_size, schedule
+        ``t_k``: a constant ``step_size > 0``, or ``"annealed"``, ``t_k = step_size (1 - k/K)``.
+    max_iter : int
+        ``K``, the number of MDPO iterations (all are run), ``>= 1``. Called ``n_iterations``
+        before 0.2.0 (still accepted until 0.3.0, with a ``DeprecationWarning``).
+    sgd_steps, lr, hidden, optimizer
+        The inner optimisation: ``sgd_steps`` steps of ``optimizer`` (``"adam"`` or ``"lbfgs"``)
+        at learning rate ``lr`` on a softmax MLP with ``hidden`` layers.
+    seed : int or numpy Generator, optional
+    device : str or torch.device
+        ``"auto"`` (the default: CUDA when present, else CPU), ``"cpu"`` or ``"cuda"``.
+
     Returns
     -------
     NeuralResult
@@ -109,7 +127,11 @@ def mdpo_exact_critic(
     from ..tabular import policy_value, q_values
 
     dev = resolve_device(device)
-    n_iterations = check_int(n_iterations, "n_iterations")
+    n_iterations = check_int(max_iter, "max_iter")
+    sgd_steps = check_int(sgd_steps, "sgd_steps")
+    check_choice(schedule, "schedule", ("constant", "annealed"))
+    check_choice(optimizer, "optimizer", ("adam", "lbfgs"))
+    lr = check_real(lr, "lr", low=0.0, low_open=True)
     step_size = check_real(step_size, "step_size", low=0.0, low_open=True)
     seed_torch(seed)
     S, A = mdp.n_states, mdp.n_actions
@@ -148,21 +170,22 @@ def mdpo_exact_critic(
                 for _ in range(sgd_steps):
                     opt.step(closure)
             else:
-                raise InvalidModelError(f"optimizer must be 'adam' or 'lbfgs', got {optimizer!r}")
+                raise InvalidArgumentError(f"optimizer must be 'adam' or 'lbfgs', got {optimizer!r}")
     return NeuralResult(
         networks={"policy": net}, episode_returns=np.empty(0), episode_steps=np.empty(0), method="mdpo_exact_critic",
-        params={"step_size": step_size, "schedule": schedule, "n_iterations": n_iterations, "sgd_steps": sgd_steps,
+        params={"step_size": step_size, "schedule": schedule, "max_iter": n_iterations, "sgd_steps": sgd_steps,
                 "lr": lr, "hidden": list(hidden), "device": str(dev)},
         elapsed=timer.elapsed,
         info={"policies": np.asarray(policies), "values": np.asarray(values), "step_sizes": np.asarray(steps)},
     )
 
 
+@renamed_arguments(n_iterations="max_iter")
 def mdpo_on_policy(
     env: Any,
     *,
     gamma: float = 0.99,
-    n_iterations: int = 100,
+    max_iter: int = 100,
     steps_per_batch: int = 2048,
     sgd_steps: int = 10,
     step_size: float = 1.0,
@@ -175,7 +198,7 @@ def mdpo_on_policy(
     hidden: tuple[int, ...] = (64, 64),
     normalize_advantages: bool = True,
     seed: Any = None,
-    device: Any = "cpu",
+    device: Any = "auto",
 ) -> NeuralResult:
     r"""On-policy MDPO (Tomar et al. 2022, Algorithm 1 with the paper's defaults), discrete actions.
 
@@ -191,6 +214,19 @@ def mdpo_on_policy(
     with the KL computed exactly over the discrete actions and ``t_k = t (1 - k/K)`` (the paper's
     annealing; ``schedule="constant"`` keeps ``t``).
 
+    Parameters
+    ----------
+    env : gymnasium.Env
+        Discrete actions.
+    max_iter : int
+        ``K``, the number of MDPO iterations (all are run), ``>= 1``. Called ``n_iterations``
+        before 0.2.0 (still accepted until 0.3.0, with a ``DeprecationWarning``).
+    seed : int or numpy Generator, optional
+    device : str or torch.device
+        ``"auto"`` (the default: CUDA when present, else CPU), ``"cpu"`` or ``"cuda"``.
+
+    The other options are the paper's hyperparameters, named as above.
+
     Returns
     -------
     NeuralResult
@@ -199,9 +235,14 @@ def mdpo_on_policy(
     """
     torch = require_torch()
     gamma = check_gamma(gamma)
-    n_iterations = check_int(n_iterations, "n_iterations")
+    n_iterations = check_int(max_iter, "max_iter")
     steps_per_batch, minibatch_size = check_int(steps_per_batch, "steps_per_batch"), check_int(minibatch_size,
                                                                                                "minibatch_size")
+    sgd_steps, value_epochs = check_int(sgd_steps, "sgd_steps"), check_int(value_epochs, "value_epochs")
+    lr, value_lr = check_real(lr, "lr", low=0.0, low_open=True), check_real(value_lr, "value_lr", low=0.0, low_open=True)
+    step_size = check_real(step_size, "step_size", low=0.0, low_open=True)
+    check_choice(schedule, "schedule", ("constant", "annealed"))
+    gae_lambda = check_probability(gae_lambda, "gae_lambda")
     dev, rng, obs_dim, n_actions = discrete_agent_setup(env, seed, device, "mdpo_on_policy")
     with Timer() as timer, single_thread(dev):
         policy = _policy_net(obs_dim, n_actions, hidden, dev)
@@ -263,7 +304,7 @@ def mdpo_on_policy(
         networks={"policy": policy, "value": value}, episode_returns=np.asarray(episodes.returns),
         episode_steps=np.asarray(episodes.ends),
         method="mdpo_on_policy",
-        params={"gamma": gamma, "n_iterations": n_iterations, "steps_per_batch": steps_per_batch, "sgd_steps": sgd_steps,
+        params={"gamma": gamma, "max_iter": n_iterations, "steps_per_batch": steps_per_batch, "sgd_steps": sgd_steps,
                 "step_size": step_size, "schedule": schedule, "gae_lambda": gae_lambda, "lr": lr, "device": str(dev)},
         elapsed=timer.elapsed, info={"kl": np.asarray(kls)},
     )
@@ -285,7 +326,7 @@ def mdpo_off_policy(
     learning_starts: int = 1000,
     hidden: tuple[int, ...] = (64, 64),
     seed: Any = None,
-    device: Any = "cpu",
+    device: Any = "auto",
 ) -> NeuralResult:
     r"""Off-policy MDPO (Tomar et al. 2022, Algorithm 2), discrete-action form.
 
@@ -312,6 +353,10 @@ def mdpo_off_policy(
     total_steps = check_int(total_steps, "total_steps")
     batch_size, buffer_size = check_int(batch_size, "batch_size"), check_int(buffer_size, "buffer_size")
     learning_starts = check_int(learning_starts, "learning_starts", minimum=0)
+    old_policy_every = check_int(old_policy_every, "old_policy_every")
+    lr, critic_lr = check_real(lr, "lr", low=0.0, low_open=True), check_real(critic_lr, "critic_lr", low=0.0, low_open=True)
+    tau, entropy = check_probability(tau, "tau"), check_real(entropy, "entropy", low=0.0)
+    step_size = check_real(step_size, "step_size", low=0.0, low_open=True)
     dev, rng, obs_dim, n_actions = discrete_agent_setup(env, seed, device, "mdpo_off_policy")
     with Timer() as timer, single_thread(dev):
         policy = _policy_net(obs_dim, n_actions, hidden, dev)

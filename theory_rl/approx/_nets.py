@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._deprecation import renamed_arguments
 from .._result import Result
 from .._torch import require_torch, resolve_device, seed_torch, to_numpy
 from .._validation import rng_from_seed
@@ -145,10 +146,13 @@ def greedy_values(net: Any, observations: np.ndarray, device: Any) -> np.ndarray
         return to_numpy(net(torch.as_tensor(observations, device=device, dtype=p.dtype)))
 
 
-def tabular_policy(net: Any, n_states: int, device: Any) -> np.ndarray:
+@renamed_arguments(positional=("device",))
+def tabular_policy(net: Any, n_states: int, *, device: Any = "auto") -> np.ndarray:
     """``pi(a|s)`` of a softmax policy network on one-hot states, shape ``(S, A)``, as float64
-    rows summing to 1 (ready for :func:`theory_rl.tabular.policy_value`)."""
-    logits = greedy_values(net, np.eye(n_states), device).astype(np.float64)
+    rows summing to 1 (ready for :func:`theory_rl.tabular.policy_value`). ``device`` (``"auto"``:
+    CUDA when present) is keyword-only; passing it by position still works until 0.3.0, with a
+    ``DeprecationWarning``."""
+    logits = greedy_values(net, np.eye(n_states), resolve_device(device)).astype(np.float64)
     logits -= logits.max(axis=1, keepdims=True)
     p = np.exp(logits)
     return p / p.sum(axis=1, keepdims=True)

@@ -5,18 +5,25 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._deprecation import renamed_arguments
+from .._validation import check_real
 from ..models import FiniteMDP
 
 __all__ = ["assert_bellman_optimal", "assert_policy_value", "assert_bounds_bracket"]
 
 
-def assert_bellman_optimal(mdp: FiniteMDP, v: np.ndarray, tol: float) -> None:
+@renamed_arguments(positional=("tol",))
+def assert_bellman_optimal(mdp: FiniteMDP, v: np.ndarray, *, tol: float) -> None:
     r"""Assert ``||v - v*||_inf <= tol``, certified from ``v`` alone by the MacQueen bounds
 
     .. math:: T v + c \min(Tv - v) \le v^* \le T v + c \max(Tv - v), \quad c = \gamma / (1-\gamma).
+
+    ``tol`` (finite, ``>= 0``) is keyword-only; passing it by position still works until 0.3.0,
+    with a ``DeprecationWarning``.
     """
     from ..tabular import BellmanOperator, as_value, certify
 
+    tol = check_real(tol, "tol", low=0.0)
     cert = certify(BellmanOperator(mdp), as_value(mdp, v))
     v = np.asarray(v, dtype=float)
     err = np.maximum(v - cert.lower, cert.upper - v)
@@ -28,10 +35,15 @@ def assert_bellman_optimal(mdp: FiniteMDP, v: np.ndarray, tol: float) -> None:
         )
 
 
-def assert_policy_value(mdp: FiniteMDP, policy: np.ndarray, v: np.ndarray, tol: float) -> None:
-    r"""Assert ``||v - v_pi||_inf <= tol`` with ``v_pi = (I - gamma P_pi)^{-1} r_pi`` solved exactly."""
+@renamed_arguments(positional=("tol",))
+def assert_policy_value(mdp: FiniteMDP, policy: np.ndarray, v: np.ndarray, *, tol: float) -> None:
+    r"""Assert ``||v - v_pi||_inf <= tol`` with ``v_pi = (I - gamma P_pi)^{-1} r_pi`` solved exactly.
+
+    ``tol`` (finite, ``>= 0``) is keyword-only; passing it by position still works until 0.3.0,
+    with a ``DeprecationWarning``."""
     from ..tabular import policy_value
 
+    tol = check_real(tol, "tol", low=0.0)
     exact = policy_value(mdp, policy)
     err = np.abs(np.asarray(v, dtype=float) - exact)
     worst = int(np.argmax(err))
@@ -44,6 +56,7 @@ def assert_policy_value(mdp: FiniteMDP, policy: np.ndarray, v: np.ndarray, tol: 
 
 def assert_bounds_bracket(lower: np.ndarray, exact: np.ndarray, upper: np.ndarray, *, atol: float = 1e-9) -> None:
     """Assert ``lower - atol <= exact <= upper + atol`` elementwise."""
+    atol = check_real(atol, "atol", low=0.0)
     lower, exact, upper = (np.asarray(x, dtype=float) for x in (lower, exact, upper))
     below = lower - atol - exact
     above = exact - upper - atol

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._strategies import _hypothesis
+from .._validation import check_int
+from ._strategies import _hypothesis, check_interval, check_kinds, check_size_range
 
 __all__ = ["cormabs"]
 
@@ -17,6 +18,10 @@ def cormabs(*, domains: tuple[str, ...] = DOMAINS, min_arms: int = 2, max_arms: 
     the domain, ``J in [min_arms, max_arms]``, ``B in [0, min(max_budget, J)]`` (at least 1 for
     the equality-budget interventions domain, where ``B <= N = J // 2``), ``gamma`` and the
     instance seed are drawn; everything else follows the paper's generators."""
+    check_kinds(domains, "domains", DOMAINS)
+    check_size_range(min_arms, max_arms, "arms", minimum=1)
+    check_int(max_budget, "max_budget", minimum=0)
+    check_interval(gamma, "gamma", low=0.0, high=1.0, high_open=True)
     _hypothesis()
     from hypothesis import strategies as st
 

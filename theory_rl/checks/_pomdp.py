@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .._validation import check_optional_int, check_sparse
 from ..models import POMDP
-from ._strategies import _draw_rng, _hypothesis
+from ._strategies import _draw_rng, _hypothesis, check_interval, check_size_range
 
 __all__ = ["pomdps"]
 
@@ -36,6 +37,13 @@ def pomdps(
     ``max_size`` caps ``S * A * O`` (the spec's 100, so exact oracles stay fast); ``sparse=None``
     draws both layouts of ``T``.
     """
+    check_size_range(min_states, max_states, "states", minimum=1)
+    check_size_range(min_actions, max_actions, "actions", minimum=1)
+    check_size_range(min_observations, max_observations, "observations", minimum=1)
+    check_interval(gamma, "gamma", low=0.0, high=1.0, high_open=True)
+    check_interval(reward_range, "reward_range")
+    check_sparse(sparse)
+    check_optional_int(max_size, "max_size", minimum=1)
     _hypothesis()
     from hypothesis import assume
     from hypothesis import strategies as st

@@ -7,8 +7,17 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_int
 from ..models import FiniteMDP
-from ._strategies import _dirichlet_rows, _draw_rng, _draw_sizes, _hypothesis
+from ._strategies import (
+    _dirichlet_rows,
+    _draw_rng,
+    _draw_sizes,
+    _hypothesis,
+    check_interval,
+    check_kinds,
+    check_size_range,
+)
 
 __all__ = ["uncertainty_sets", "robust_mdps"]
 
@@ -24,6 +33,8 @@ def uncertainty_sets(nominal: FiniteMDP, *, kinds: tuple[str, ...] = _KINDS, max
     per (s, a), K in [1, max_candidates]) and ``"finite"`` (``K`` whole kernels, not rectangular).
     Radii are sometimes exactly 0 (the set is the nominal kernel alone).
     """
+    check_kinds(kinds, "kinds", _KINDS)
+    check_int(max_candidates, "max_candidates", minimum=1)
     _hypothesis()
     from hypothesis import strategies as st
 
@@ -75,6 +86,11 @@ def robust_mdps(
     """Strategy for :class:`~theory_rl.robust.RobustMDP`: a dense nominal model (rows from
     Dirichlet(0.1) or Dirichlet(1), exact zeros kept, rewards U[0, 1]) and a set drawn by
     :func:`uncertainty_sets`."""
+    check_size_range(min_states, max_states, "states", minimum=1)
+    check_size_range(min_actions, max_actions, "actions", minimum=1)
+    check_interval(gamma, "gamma", low=0.0, high=1.0, high_open=True)
+    check_kinds(kinds, "kinds", _KINDS)
+    check_int(max_candidates, "max_candidates", minimum=1)
     _hypothesis()
     from hypothesis import strategies as st
 

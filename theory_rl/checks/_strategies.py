@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import DependencyNotInstalled
+from .._validation import check_bool, check_choice, check_int, check_real, check_sparse
+from ..errors import DependencyNotInstalled, InvalidArgumentError
 from ..models import FiniteMDP
 
 __all__ = ["finite_mdps", "register_profiles"]
@@ -68,6 +69,29 @@ def register_profiles() -> None:
     del hypothesis
 
 
+
+def check_size_range(low: Any, high: Any, what: str, *, minimum: int) -> tuple[int, int]:
+    """``min_<what>`` and ``max_<what>``: integers with ``minimum <= min <= max``."""
+    lo = check_int(low, f"min_{what}", minimum=minimum)
+    return lo, check_int(high, f"max_{what}", minimum=lo)
+
+
+def check_interval(value: Any, name: str, *, low: float | None = None, high: float | None = None,
+                   high_open: bool = False) -> tuple[float, float]:
+    """A pair ``(a, b)`` of reals with ``low <= a <= b <= high``."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise InvalidArgumentError(f"{name} must be a pair (low, high), got {value!r}")
+    a = check_real(value[0], f"{name}[0]", low=low, high=high, high_open=high_open)
+    return a, check_real(value[1], f"{name}[1]", low=a, high=high, high_open=high_open)
+
+
+def check_kinds(value: Any, name: str, choices: tuple[str, ...]) -> tuple[str, ...]:
+    """A non-empty tuple of names drawn from ``choices``."""
+    if isinstance(value, str) or not isinstance(value, (tuple, list)) or not value:
+        raise InvalidArgumentError(f"{name} must be a non-empty tuple of names from {choices}, got {value!r}")
+    return tuple(check_choice(v, name, choices) for v in value)
+
+
 def finite_mdps(
     *,
     min_states: int = 1,
@@ -91,6 +115,12 @@ def finite_mdps(
     Defaults follow the spec notes' shared conventions (S in [1, 6], A in [1, 4],
     gamma in [0.5, 0.95]).
     """
+    check_size_range(min_states, max_states, "states", minimum=1)
+    check_size_range(min_actions, max_actions, "actions", minimum=1)
+    check_interval(gamma, "gamma", low=0.0, high=1.0, high_open=True)
+    check_interval(reward_range, "reward_range")
+    check_sparse(sparse)
+    check_bool(masked, "masked")
     _hypothesis()
     from hypothesis import strategies as st
 

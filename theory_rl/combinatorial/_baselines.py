@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from .._deprecation import renamed_arguments
 from .._result import Result
-from .._validation import rng_from_seed
-from ..errors import InvalidModelError
+from .._validation import check_int, check_probability, check_real, rng_from_seed
 from ._argmax import greedy_q_action, mip_argmax, myopic_argmax
 from ._cormab import CoRMAB, CoRMABEnv
 from ._encoding import relu_mlp_layers
@@ -95,19 +95,20 @@ class EvaluationResult(Result):
     _repr_fields = ("mean_reward", "stderr", "discounted_return", "episodes")
 
 
-def evaluate(cormab: CoRMAB, policy: Policy, *, episodes: int = 50, horizon: int | None = None,
+@renamed_arguments(episodes="n_episodes")
+def evaluate(cormab: CoRMAB, policy: Policy, *, n_episodes: int = 50, horizon: int | None = None,
              gamma: float | None = None, seed: Any = 0, p_one: float = 0.2) -> EvaluationResult:
-    """Roll ``policy`` for ``episodes`` episodes of ``horizon`` (default ``cormab.horizon``) steps
-    from the evaluation starts (level 1 w.p. 0.2). Episode ``e`` uses the random stream
-    ``SeedSequence(seed).spawn(episodes)[e]`` for its start and transitions, so two policies
-    evaluated with the same ``seed`` face the same starts (common random numbers)."""
-    if episodes < 1:
-        raise InvalidModelError(f"episodes = {episodes} must be >= 1")
-    if horizon is not None and (isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer))
-                                or horizon < 1):
-        raise InvalidModelError(f"horizon = {horizon!r} must be an integer >= 1")
-    H = cormab.horizon if horizon is None else int(horizon)
-    g = cormab.gamma if gamma is None else float(gamma)
+    """Roll ``policy`` for ``n_episodes`` episodes of ``horizon`` (default ``cormab.horizon``) steps
+    from the evaluation starts (level 1 w.p. ``p_one``). Episode ``e`` uses the random stream
+    ``SeedSequence(seed).spawn(n_episodes)[e]`` for its start and transitions, so two policies
+    evaluated with the same ``seed`` face the same starts (common random numbers).
+
+    ``n_episodes`` was called ``episodes`` before 0.2.0 (still accepted until 0.3.0, with a
+    ``DeprecationWarning``). Bad option values raise :class:`~theory_rl.errors.InvalidArgumentError`."""
+    episodes = check_int(n_episodes, "n_episodes", minimum=1)
+    H = cormab.horizon if horizon is None else check_int(horizon, "horizon", minimum=1)
+    g = cormab.gamma if gamma is None else check_real(gamma, "gamma", low=0.0, high=1.0)
+    p_one = check_probability(p_one, "p_one")
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(
         rng_from_seed(seed).integers(2**63) if isinstance(seed, np.random.Generator) else seed)
     means, discounted = np.empty(episodes), np.empty(episodes)

@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidModelError
+from .._validation import check_bool, check_choice, check_optional_int, check_real
+from ..errors import InvalidArgumentError, InvalidModelError
 from ._mip import MipModel, solve_mip
 
 __all__ = ["EmbeddedNetwork", "embed_relu_mlp", "interval_bounds", "relu_mlp_layers"]
@@ -180,12 +181,14 @@ def embed_relu_mlp(model: MipModel, net: Any, *, inputs: list[Any], lower: np.nd
     lower, upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
     if lower.shape != (d,) or upper.shape != (d,) or (lower > upper).any():
         raise InvalidModelError(f"lower/upper must have shape ({d},) with lower <= upper")
-    if bounds not in ("interval", "big_m"):
-        raise InvalidModelError(f"bounds = {bounds!r}: expected 'interval' or 'big_m'")
+    check_choice(bounds, "bounds", ("interval", "big_m"))
+    tighten, check_big_m = check_bool(tighten, "tighten"), check_bool(check_big_m, "check_big_m")
+    max_active = check_optional_int(max_active, "max_active", minimum=0)
     ib = interval_bounds(layers, lower, upper)
     if bounds == "big_m":
-        if big_m is None or not big_m > 0:
-            raise InvalidModelError(f"bounds='big_m' needs big_m > 0, got {big_m!r}")
+        if big_m is None:
+            raise InvalidArgumentError("bounds='big_m' needs big_m > 0, got None")
+        big_m = check_real(big_m, "big_m", low=0.0, low_open=True)
         if check_big_m:
             for k, (zl, zu) in enumerate(ib):
                 worst = np.maximum(zu, -zl)

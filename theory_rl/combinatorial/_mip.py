@@ -20,7 +20,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._result import CertifiedSolution
-from ..errors import DependencyNotInstalled, InvalidModelError, SolverError
+from .._validation import check_bool, check_optional_int, check_real, check_time_limit
+from ..errors import DependencyNotInstalled, InvalidArgumentError, SolverError
 
 __all__ = ["DEFAULT_HIGHS_OPTIONS", "FAST_HIGHS_OPTIONS", "HIGHS_DEFAULT_OPTIONS", "LIGHT_ROOT_HIGHS_OPTIONS", "MipModel", "MipSolution", "solve_mip"]
 
@@ -290,11 +291,13 @@ def solve_mip(model: MipModel, *, solver: str = "highs", mip_gap: float = 0.0, t
     DependencyNotInstalled
         highspy/Pyomo or the named solver is missing.
     """
-    if not (0.0 <= float(mip_gap) < 1.0):
-        raise InvalidModelError(f"mip_gap = {mip_gap!r} must be in [0, 1)")
+    mip_gap = check_real(mip_gap, "mip_gap", low=0.0, high=1.0, high_open=True)
+    time_limit = check_time_limit(time_limit)
+    relax = check_bool(relax, "relax")
+    threads = check_optional_int(threads, "threads", minimum=1)
     if solver == "highs":
         return _solve_highs(model, mip_gap=mip_gap, time_limit=time_limit, warm_start=warm_start, relax=relax,
                             threads=threads, options=options)
     if relax:
-        raise InvalidModelError("relax=True is supported by the highspy back end only")
+        raise InvalidArgumentError("relax=True is supported by the highspy back end (solver='highs') only")
     return _solve_pyomo(model, solver=solver, mip_gap=mip_gap, time_limit=time_limit)

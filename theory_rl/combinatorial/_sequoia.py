@@ -39,9 +39,10 @@ from typing import Any
 
 import numpy as np
 
+from .._deprecation import renamed_arguments
 from .._result import Result
-from .._validation import rng_from_seed
-from ..errors import InvalidModelError
+from .._torch import resolve_device
+from .._validation import check_bool, check_choice, check_int, check_probability, check_real, rng_from_seed
 from ._argmax import mip_argmax
 from ._constraints import Budget
 from ._cormab import N_LEVELS, CoRMAB
@@ -60,8 +61,7 @@ def _torch_threads(n: int | None) -> Iterator[None]:
     if n is None:
         yield
         return
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:  # 0: bare RuntimeError, 2.5: ran 2
-        raise InvalidModelError(f"torch_threads = {n!r} must be an integer >= 1 or None")
+    n = check_int(n, "torch_threads", minimum=1)  # 0: bare RuntimeError, 2.5: ran 2
     saved = torch.get_num_threads()
     torch.set_num_threads(int(n))
     try:
@@ -77,7 +77,7 @@ def _argmax_actions(layers: list[tuple[np.ndarray, np.ndarray]], states: np.ndar
                        layers=layers).action for s in states]
 
 
-def relu_mlp(n_inputs: int, hidden: tuple[int, ...] = (16, 32), *, device: Any = "cpu", seed: int | None = None) -> Any:
+def relu_mlp(n_inputs: int, hidden: tuple[int, ...] = (16, 32), *, device: Any = "auto", seed: int | None = None) -> Any:
     """``torch.nn.Sequential(Linear, ReLU, ..., Linear(., 1))`` on ``device`` (the paper: 16 -> 32)."""
     import torch
 
@@ -89,7 +89,7 @@ def relu_mlp(n_inputs: int, hidden: tuple[int, ...] = (16, 32), *, device: Any =
         mods += [torch.nn.Linear(width, int(h)), torch.nn.ReLU()]
         width = int(h)
     mods.append(torch.nn.Linear(width, 1))
-    return torch.nn.Sequential(*mods).to(device=device, dtype=torch.float32)
+    return torch.nn.Sequential(*mods).to(device=resolve_device(device), dtype=torch.float32)
 
 
 def warm_start_dataset(cormab: CoRMAB, *, n_random_states: int | None = None, n_random_actions: int = 10,
@@ -130,7 +130,7 @@ def warm_start_dataset(cormab: CoRMAB, *, n_random_states: int | None = None, n_
 
 def pretrain_myopic(cormab: CoRMAB, data: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None, *,
                     hidden: tuple[int, ...] = (16, 32), epochs: int = 300, batch_size: int = 32, lr: float = 2.5e-4,
-                    lr_decay: float = 0.9, device: Any = "cpu", seed: Any = None,
+                    lr_decay: float = 0.9, device: Any = "auto", seed: Any = None,
                     torch_threads: int | None = 1) -> tuple[Any, list[float]]:
     """Step 2: regress ``Q(s, a) ~ r(s, a)`` on the warm-start data (default
     :func:`warm_start_dataset`) with MSE, AdamW (amsgrad), per-epoch LR decay ``lr_decay``.
@@ -214,14 +214,15 @@ class _Replay:
         return idx, w / w.max()
 
 
-def sequoia_train(cormab: CoRMAB, *, hidden: tuple[int, ...] = (16, 32), episodes: int = 100,
+@renamed_arguments(episodes="n_episodes")
+def sequoia_train(cormab: CoRMAB, *, hidden: tuple[int, ...] = (16, 32), n_episodes: int = 100,
                   gamma: float | None = None, batch_size: int = 32, buffer_size: int = 10_000,
                   pretrain_epochs: int = 300, pretrain_batch: int = 32, pretrain_lr: float = 2.5e-4,
                   lr: float = 2.5e-4, lr_decay: float = 0.9, target_update_every: int = 100, tau: float | None = None,
                   prioritized: bool = True, update_priorities: bool = True, per_alpha: float = 0.6,
                   per_beta: float = 0.4, warm_fraction: float = 0.1, train_constraint: str = "full",
                   published: bool = False, solver: str = "highs", mip_gap: float = 0.0,
-                  time_limit: float | None = None, n_random_states: int | None = None, device: Any = "cpu",
+                  time_limit: float | None = None, n_random_states: int | None = None, device: Any = "auto",
                   seed: Any = None, progress: bool = False, n_jobs: int = 1,
                   torch_threads: int | None = 1) -> SequoiaResult:
     r"""Train a SEQUOIA Q-network on ``cormab`` (see the module docstring for the algorithm):
@@ -232,8 +233,9 @@ def sequoia_train(cormab: CoRMAB, *, hidden: tuple[int, ...] = (16, 32), episode
     ----------
     hidden : tuple of int
         Hidden widths (paper: (16, 32)).
-    episodes : int
-        DQN episodes of ``cormab.horizon`` steps (paper: 100).
+    n_episodes : int
+        DQN episodes of ``cormab.horizon`` steps (paper: 100), ``>= 0`` (0: pre-training only).
+        Called ``episodes`` before 0.2.0 (still accepted until 0.3.0, with a ``DeprecationWarning``).
     target_update_every, tau : int, float
         Hard target update period in steps (default), or a soft update ``tau`` every step when
         ``tau`` is given.
@@ -245,7 +247,8 @@ def sequoia_train(cormab: CoRMAB, *, hidden: tuple[int, ...] = (16, 32), episode
         The published settings: ``tau = 1e-6``, priorities never updated, ``mip_gap = 0.02``,
         target argmax memo cleared every 5 episodes rather than on target updates.
     device : str or torch.device
-        Where the networks live (the MILP runs on CPU).
+        Where the networks live (the MILP runs on CPU): ``"auto"`` (the default: CUDA when
+        present, else CPU), ``"cpu"`` or ``"cuda"``.
     n_jobs : int
         Solve a batch's distinct, not yet memoised target MILPs in ``n_jobs`` joblib worker
         processes (1: in this process). Processes, not threads: HiGHS keeps one process-wide
@@ -266,6 +269,22 @@ def sequoia_train(cormab: CoRMAB, *, hidden: tuple[int, ...] = (16, 32), episode
     unchanged (cleared at every hard update, so the memo is exact), as the published code does
     with its 5-episode refresh; ``published=True`` keeps that refresh period.
     """
+    episodes = check_int(n_episodes, "n_episodes", minimum=0)
+    for name, value in (("batch_size", batch_size), ("buffer_size", buffer_size), ("pretrain_batch", pretrain_batch),
+                        ("target_update_every", target_update_every)):
+        check_int(value, name, minimum=1)
+    check_int(pretrain_epochs, "pretrain_epochs", minimum=0)
+    for name, value in (("lr", lr), ("pretrain_lr", pretrain_lr)):
+        check_real(value, name, low=0.0, low_open=True)
+    for name, value in (("lr_decay", lr_decay), ("per_alpha", per_alpha), ("per_beta", per_beta),
+                        ("warm_fraction", warm_fraction)):
+        check_probability(value, name)
+    for name, value in (("prioritized", prioritized), ("update_priorities", update_priorities),
+                        ("published", published), ("progress", progress)):
+        check_bool(value, name)
+    check_real(mip_gap, "mip_gap", low=0.0)
+    check_choice(train_constraint, "train_constraint", ("full", "budget"))
+    check_int(n_jobs, "n_jobs", minimum=1)
     with _torch_threads(torch_threads):
         return _train(cormab, hidden=hidden, episodes=episodes, gamma=gamma, batch_size=batch_size,
                       buffer_size=buffer_size, pretrain_epochs=pretrain_epochs, pretrain_batch=pretrain_batch,
@@ -285,15 +304,11 @@ def _train(cormab: CoRMAB, *, hidden: tuple[int, ...], episodes: int, gamma: flo
            seed: Any, progress: bool, n_jobs: int) -> SequoiaResult:
     import torch
 
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
-        raise InvalidModelError(f"n_jobs = {n_jobs!r} must be an integer >= 1")
     start = time.perf_counter()
     rng = rng_from_seed(seed)
     torch.manual_seed(int(rng.integers(2**31)))
     if published:
         tau, update_priorities, mip_gap = 1e-6, False, 0.02
-    if train_constraint not in ("full", "budget"):
-        raise InvalidModelError(f"train_constraint = {train_constraint!r}: expected 'full' or 'budget'")
     g = cormab.gamma if gamma is None else float(gamma)
     J, N = cormab.n_arms, cormab.n_actions
     c_eval = cormab.constraint
@@ -421,7 +436,7 @@ def _train(cormab: CoRMAB, *, hidden: tuple[int, ...], episodes: int, gamma: flo
         ep_reward.append(total / cormab.horizon)
         sched.step()
     net.eval()
-    params = {"hidden": list(hidden), "episodes": episodes, "gamma": g, "batch_size": batch_size,
+    params = {"hidden": list(hidden), "n_episodes": episodes, "gamma": g, "batch_size": batch_size,
               "buffer_size": buffer_size, "pretrain_epochs": pretrain_epochs, "lr": lr, "lr_decay": lr_decay,
               "target_update_every": None if tau is not None else target_update_every, "tau": tau,
               "prioritized": prioritized, "update_priorities": update_priorities,

@@ -55,7 +55,7 @@ def run_demo(section: Callable[[str], None]) -> None:
         warnings.simplefilter("ignore", ConvergenceWarning)
         ref = tabular.mirror_descent_policy_optimization(mdp, step_size=1.0, max_iter=K, tol=1e-14)
     for hidden in ((), (32,)):
-        res = approx.mdpo_exact_critic(mdp, step_size=1.0, n_iterations=K, hidden=hidden, optimizer="lbfgs",
+        res = approx.mdpo_exact_critic(mdp, step_size=1.0, max_iter=K, hidden=hidden, optimizer="lbfgs",
                                        sgd_steps=100, seed=0)
         dev = np.max(np.abs(res.info["values"] - ref.info["values"][:K + 1]), axis=1)
         name = "linear softmax" if not hidden else f"MLP {hidden}"

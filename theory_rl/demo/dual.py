@@ -40,7 +40,7 @@ def run_demo(section: Callable[[str], None]) -> None:
           f"{np.round(lp.constraint_values, 4)} >= {np.round(cmdp.thresholds, 4)}; lambda* = "
           f"{np.round(lp.multipliers, 4)}; randomises in states {lp.randomized_states.tolist()} (<= m = 2)")
     t0 = time.perf_counter()
-    pd = dual.lagrangian_primal_dual(cmdp, n_iter=300)
+    pd = dual.lagrangian_primal_dual(cmdp, max_iter=300)
     print(f"primal-dual (300 best responses, {time.perf_counter() - t0:.1f}s): J1 = {pd.objective:.4f}, "
           f"constraints {np.round(pd.constraint_values, 4)}, certified violation <= "
           f"{np.round(pd.info['violation_bound'], 4)}, lambda_bar = {np.round(pd.multipliers, 3)}")
@@ -52,7 +52,7 @@ def run_demo(section: Callable[[str], None]) -> None:
     mdp = envs.random_mdp(20, 4, seed=1, gamma=0.9)
     opt = tabular.policy_iteration(mdp)
     data = dual.collect_dataset(mdp, expert_policy=opt.policy, n_episodes=30, episode_length=30,
-                                expert_fraction=0.1, epsilon=0.1, seed=3)
+                                expert_fraction=0.1, exploration=0.1, seed=3)
     J = lambda pi: float(mdp.d0 @ tabular.policy_value(mdp, pi))  # noqa: E731
     uniform = np.full((20, 4), 0.25)
     score = lambda pi: 100 * (J(pi) - J(uniform)) / (mdp.d0 @ opt.v - J(uniform))  # noqa: E731

@@ -20,8 +20,8 @@ def run_demo(section: Callable[[str], None]) -> None:
     print(f"hard two-state instance (Azar et al. 2013), gamma = 0.9, {n} samples per pair, mean of 5 seeds")
     errors = {"plug-in planning": [], "Q-learning (rescaled linear)": [], "variance-reduced Q-learning": []}
     for seed in range(5):
-        errors["plug-in planning"].append(learning.plug_in_planning(mdp, n, seed=seed, q_star=q_star).final_error)
-        errors["Q-learning (rescaled linear)"].append(learning.q_learning(mdp, n, seed=seed, q_star=q_star).final_error)
+        errors["plug-in planning"].append(learning.plug_in_planning(mdp, n_per_pair=n, seed=seed, q_star=q_star).final_error)
+        errors["Q-learning (rescaled linear)"].append(learning.q_learning(mdp, max_iter=n, seed=seed, q_star=q_star).final_error)
         vr = learning.variance_reduced_q_learning(mdp, n_epochs=3, epoch_length=1400, recentering_samples=200,
                                                   seed=seed, q_star=q_star)
         errors["variance-reduced Q-learning"].append(vr.final_error)

@@ -40,7 +40,7 @@ def run_demo(section: Callable[[str], None]) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         runs = {
-            "HSVI2 (certified interval)": lambda: hsvi2(tiger, target_gap=1e-4),
+            "HSVI2 (certified interval)": lambda: hsvi2(tiger, tol=1e-4),
             "PBVI (lower bound)": lambda: pbvi(tiger, seed=0),
             "Perseus (lower bound)": lambda: perseus(tiger, n_beliefs=200, seed=0),
         }
@@ -62,7 +62,7 @@ def run_demo(section: Callable[[str], None]) -> None:
         return
     model = read_pomdp(path)
     print(model)
-    sol = hsvi2(model, target_gap=1e-3, time_limit=15)
+    sol = hsvi2(model, tol=1e-3, time_limit=15)
     hist = sol.history
     for i in np.unique(np.linspace(0, len(hist["lower"]) - 1, 6).astype(int)):
         print(f"  t={hist['time'][i]:6.2f}s  trials={i:4d}  V*(b0) in [{hist['lower'][i]:.4f}, {hist['upper'][i]:.4f}]")
@@ -92,7 +92,7 @@ def _psr_demo(section: Callable[[str], None], tiger) -> None:
     print(f"revealing constant after 'listen': {revealing_constant(tiger, previous_action=0):.4f} (2p - 1 = 0.7); "
           f"alpha_1 = {revealing_constant(tiger):.1f} (opening a door reveals nothing), "
           f"alpha_2 = {revealing_constant(tiger, 2):.4f}")
-    sampled_a, sampled_o = sample_trajectories(tiger, 100_000, 3, seed=0)
+    sampled_a, sampled_o = sample_trajectories(tiger, n_episodes=100_000, horizon=3, seed=0)
     table = empirical_trajectory_table(sampled_a, sampled_o, n_actions=3, n_observations=2)
     learned = spectral_psr(table, n_actions=3, n_observations=2, rank=2)
     a3, o3 = enumerate_trajectories(3, 2, 3)

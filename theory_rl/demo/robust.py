@@ -54,7 +54,7 @@ def run_demo(section: Callable[[str], None]) -> None:
     print("4x6 grid, start S, goal G, cliff X; a gust pushes the agent one cell down with a probability")
     print("anywhere in [0, 0.4] at every step (sa-rectangular); the nominal model is calm.")
     start = time.perf_counter()
-    res = iwocs(rmdp, eps=1e-6)
+    res = iwocs(rmdp, tol=1e-6)
     print(f"\n{'iter':>4} {'lower L_i':>12} {'upper U_i':>12} {'gap':>10}")
     for row in res.trace:
         print(f"{row['iteration']:>4} {row['lower']:>12.8f} {row['upper']:>12.8f} {row['upper'] - row['lower']:>10.2e}")
@@ -94,7 +94,7 @@ def run_demo(section: Callable[[str], None]) -> None:
     print(f"Nash value (Shapley VI with one HiGHS LP per sweep): {cur.nash_value:.5f}")
     teacher = GammaTemperatureTeacher(initial_concentration=50.0, target_concentration=1.0, rate=1000.0, max_kl=2.0,
                                       performance_lower_bound=cur.nash_value - 0.05, concentration_lower_bound=0.5)
-    sp = qarl_train(game, teacher, alpha=0.01, n_iterations=10)
+    sp = qarl_train(game, teacher, alpha=0.01, max_iter=10)
     print("\nself-paced curriculum: beta ~ Gamma(k, rate 1000), k from 50 to 1 under KL(p'||p) <= 2 and E[J] >= Nash - 0.05;")
     print("the protagonist learns by backtracked NPG steps against exact soft best responses")
     print(f"{'it':>3} {'mean beta':>10} {'E_p[J]':>8} {'KL(p||target)':>14} {'exploitability':>15}  teacher")

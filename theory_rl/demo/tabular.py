@@ -39,7 +39,7 @@ def run_demo(section: Callable[[str], None]) -> None:
     reference = results["policy iteration (Howard)"].v
     spread = max(np.max(np.abs(s.v - reference)) for s in results.values())
     print(f"largest disagreement between the four answers: {spread:.2e} (each within its certificate)")
-    assert_bellman_optimal(mdp, reference, 1e-8)
+    assert_bellman_optimal(mdp, reference, tol=1e-8)
 
     sol = results["policy iteration (Howard)"]
     print("\noptimal values and policy (# = obstacle, G = goal):")

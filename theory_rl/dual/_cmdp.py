@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linprog
 
+from .._deprecation import renamed_arguments
 from .._highs import HIGHS_OPTIONS
 from .._iterative import Timer
 from .._result import CertifiedSolution
-from .._validation import as_float_array, check_finite, check_real
+from .._validation import as_float_array, check_choice, check_finite, check_int, check_real
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
 from ..tabular import effective_rewards
@@ -199,6 +200,7 @@ def solve_cmdp_lp(cmdp: CMDP, *, highs_method: str = "highs-ds") -> CMDPSolution
         If the constraints cannot be met; the message names the constraint(s) at fault (a
         threshold above ``max_pi J_i``, or a set that is only jointly infeasible).
     """
+    check_choice(highs_method, "highs_method", ("highs", "highs-ds", "highs-ipm"))
     mdp = cmdp.mdp
     with Timer() as timer:
         valid = np.flatnonzero(np.isfinite(effective_rewards(mdp)))
@@ -219,7 +221,8 @@ def solve_cmdp_lp(cmdp: CMDP, *, highs_method: str = "highs-ds") -> CMDPSolution
                    elapsed=timer.elapsed)
 
 
-def lagrangian_primal_dual(cmdp: CMDP, *, n_iter: int = 2000, step: float | None = None,
+@renamed_arguments(n_iter="max_iter")
+def lagrangian_primal_dual(cmdp: CMDP, *, max_iter: int = 2000, step: float | None = None,
                            multipliers0: Sequence[float] | None = None, average_from: float = 0.5) -> CMDPSolution:
     r"""Dual subgradient descent with exact best responses and primal averaging.
 
@@ -246,8 +249,9 @@ def lagrangian_primal_dual(cmdp: CMDP, *, n_iter: int = 2000, step: float | None
     Parameters
     ----------
     cmdp : CMDP
-    n_iter : int
-        ``K``, the number of best responses.
+    max_iter : int
+        ``K``, the number of best responses (all are run), ``>= 1``. Called ``n_iter`` before
+        0.2.0 (still accepted until 0.3.0, with a ``DeprecationWarning``).
     step : float, optional
         ``eta``; default ``1 / (||J(pi_0) - c|| sqrt(K))`` with ``pi_0`` the unconstrained optimum.
     multipliers0 : sequence of float, optional
@@ -263,15 +267,12 @@ def lagrangian_primal_dual(cmdp: CMDP, *, n_iter: int = 2000, step: float | None
         and ``lambda_history`` (K, m).
     """
     mdp, m = cmdp.mdp, cmdp.n_constraints
-    K = int(n_iter)
-    if K < 1:
-        raise InvalidModelError(f"n_iter = {n_iter} must be >= 1")
+    K = check_int(max_iter, "max_iter", minimum=1)
     eta = 1.0 if step is None else check_real(step, "step", low=0.0, low_open=True)
     lam = np.zeros(m) if multipliers0 is None else as_float_array(multipliers0, "multipliers0").copy()
     if lam.shape != (m,) or not (lam >= 0).all() or not np.isfinite(lam).all():
         raise InvalidModelError(f"multipliers0 must be {m} finite non-negative numbers, got {multipliers0!r}")
-    if not (0.0 <= average_from < 1.0):
-        raise InvalidModelError(f"average_from = {average_from!r} must lie in [0, 1)")
+    average_from = check_real(average_from, "average_from", low=0.0, high=1.0, high_open=True)
     k0 = int(np.floor(average_from * K))
     with Timer() as timer:
         S, A = mdp.n_states, mdp.n_actions

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .._deprecation import renamed_arguments
 from .._validation import as_float_array, check_finite, check_int, check_probability, rng_from_seed
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
@@ -128,13 +129,14 @@ class TransitionDataset:
         return sp.csr_matrix((w, (self.pair_index(), self.next_states)), shape=(S * A, S))
 
 
+@renamed_arguments(epsilon="exploration")
 def collect_dataset(mdp: FiniteMDP, *, expert_policy: np.ndarray, n_episodes: int, episode_length: int,
-                    expert_fraction: float, epsilon: float = 0.0,
+                    expert_fraction: float, exploration: float = 0.0,
                     seed: int | np.random.Generator | None = None) -> TransitionDataset:
     r"""Roll out ``n_episodes`` episodes of ``episode_length`` steps from ``d0``.
 
     Each episode is, independently with probability ``expert_fraction``, an expert episode (the
-    ``expert_policy``, with probability ``epsilon`` of a uniformly random available action at
+    ``expert_policy``, with probability ``exploration`` (the epsilon of epsilon-greedy) of a uniformly random available action at
     each step) or a random episode (uniform over available actions). Episodes are truncated,
     not terminated, so every ``done`` is ``False``. The resulting behaviour policy is the
     state-dependent mixture of the two, which is what behaviour cloning recovers.
@@ -144,7 +146,9 @@ def collect_dataset(mdp: FiniteMDP, *, expert_policy: np.ndarray, n_episodes: in
     mdp : FiniteMDP
     expert_policy : ndarray, shape (S,) or (S, A)
     n_episodes, episode_length : int
-    expert_fraction, epsilon : float in [0, 1]
+    expert_fraction, exploration : float in [0, 1]
+        ``exploration`` was called ``epsilon`` before 0.2.0 (still accepted until 0.3.0, with a
+        ``DeprecationWarning``).
     seed : int or Generator
 
     Returns
@@ -153,7 +157,7 @@ def collect_dataset(mdp: FiniteMDP, *, expert_policy: np.ndarray, n_episodes: in
         With ``is_expert`` marking expert-episode transitions and ``initial_states``.
     """
     expert_fraction = check_probability(expert_fraction, "expert_fraction")
-    epsilon = check_probability(epsilon, "epsilon")
+    epsilon = check_probability(exploration, "exploration")
     n_episodes = check_int(n_episodes, "n_episodes")
     episode_length = check_int(episode_length, "episode_length")
     rng = rng_from_seed(seed)

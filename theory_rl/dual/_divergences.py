@@ -34,7 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DependencyNotInstalled, InvalidModelError
+from .._validation import check_bool, check_choice
+from ..errors import DependencyNotInstalled, InvalidArgumentError
 
 __all__ = ["FDivergence", "f_divergence", "DIVERGENCES", "require_cvxpy"]
 
@@ -164,12 +165,11 @@ def f_divergence(f: str | FDivergence, *, strictly_convex: bool = False) -> FDiv
     if isinstance(f, FDivergence):
         div = f
     else:
-        key = str(f).lower()
-        if key not in DIVERGENCES:
-            raise InvalidModelError(f"f = {f!r} is not a known f-divergence (choose from {sorted(DIVERGENCES)})")
+        key = str(f).lower() if isinstance(f, str) else f
+        check_choice(key, "f", sorted(DIVERGENCES))
         div = DIVERGENCES[key]
-    if strictly_convex and not div.strictly_convex:
-        raise InvalidModelError(
+    if check_bool(strictly_convex, "strictly_convex") and not div.strictly_convex:
+        raise InvalidArgumentError(
             f"f = {div.name!r} is not strictly convex: (f')^-1 does not exist, so the dual solution does not "
             "determine a unique primal ratio w* (Sikchi et al. 2024 review caveat); use 'kl' or 'chi2'"
         )

@@ -49,7 +49,7 @@ import numpy as np
 
 from .._iterative import Timer
 from .._result import History, LegacyKeysMixin, Result, as_history
-from .._validation import check_int
+from .._validation import check_int, check_max_iter, check_optional_int, check_real, check_tol
 from ..errors import ConvergenceWarning, InvalidModelError
 from ._dataset import TransitionDataset
 from ._implicit import DegenerateObjectiveWarning, check_loss, implicit_value
@@ -133,6 +133,7 @@ class NeuralDVLResult(LegacyKeysMixin, Result):
 def awr_policy(q: np.ndarray, v: np.ndarray, behaviour: np.ndarray, beta: float, *, clip: float = 100.0) -> np.ndarray:
     r"""Tabular AWR extraction: ``argmax_pi E_D[min(exp(beta (Q - V)), clip) log pi(a|s)]``
     is ``pi(a|s) ∝ mu(a|s) min(exp(beta (Q(s,a) - V(s))), clip)``; uniform where ``mu(.|s) = 0``."""
+    beta, clip = check_real(beta, "beta", low=0.0), check_real(clip, "clip", low=0.0, low_open=True)
     seen = behaviour > 0
     adv = np.where(seen, np.nan_to_num(q, nan=0.0) - np.nan_to_num(v, nan=0.0)[:, None], 0.0)
     weight = np.where(seen, behaviour * np.minimum(np.exp(np.minimum(beta * adv, 50.0)), clip), 0.0)
@@ -168,12 +169,9 @@ def _greedy(q: np.ndarray, seen: np.ndarray) -> np.ndarray:
 
 
 def _check_common(gamma: float, beta: float, tol: float) -> None:
-    if not (0.0 <= float(gamma) < 1.0):
-        raise InvalidModelError(f"gamma = {gamma!r} must lie in [0, 1)")
-    if not (np.isfinite(beta) and beta >= 0):
-        raise InvalidModelError(f"beta = {beta!r} (AWR temperature) must be >= 0")
-    if not (tol > 0):
-        raise InvalidModelError(f"tol = {tol!r} must be > 0")
+    check_real(gamma, "gamma", low=0.0, high=1.0, high_open=True)
+    check_real(beta, "beta (the AWR temperature)", low=0.0)
+    check_tol(tol)
 
 
 def in_sample_fixed_point(dataset: TransitionDataset, rewards: np.ndarray, weights: np.ndarray, *, gamma: float,
@@ -189,6 +187,7 @@ def in_sample_fixed_point(dataset: TransitionDataset, rewards: np.ndarray, weigh
     stays a ``gamma``-contraction and the bound below stays valid)."""
     key, lam = check_loss(f, lam)
     _check_common(gamma, beta, tol)
+    max_iter = check_max_iter(max_iter)
     with Timer() as timer:
         S, A = dataset.n_states, dataset.n_actions
         seen = dataset.counts() > 0 if seen is None else seen
@@ -291,7 +290,7 @@ def one_hot_features(states: np.ndarray, n_states: int) -> np.ndarray:
 def fdvl_torch(observations: Any, actions: Any, rewards: Any, next_observations: Any, dones: Any, *,
                n_actions: int, gamma: float, f: str = "chi2", lam: float = 0.9, beta: float = 3.0,
                q_net: Any = None, v_net: Any = None, n_steps: int = 2000, batch_size: int | None = None,
-               lr: float = 1e-2, seed: int | np.random.Generator | None = None, device: Any = "cpu") -> NeuralDVLResult:
+               lr: float = 1e-2, seed: int | np.random.Generator | None = None, device: Any = "auto") -> NeuralDVLResult:
     r"""f-DVL with function approximation (torch), on arrays of transitions ``(s, a, r, s', done)``.
 
     Per step, on a batch (the whole dataset when ``batch_size`` is None):
@@ -313,7 +312,7 @@ def fdvl_torch(observations: Any, actions: Any, rewards: Any, next_observations:
         Features (use :func:`one_hot_features` for tabular states).
     actions : int array (n,);  rewards, dones : arrays (n,)
     device : str or torch.device
-        ``"cpu"``, ``"cuda"``, or ``"auto"``.
+        ``"auto"`` (the default: CUDA when present, else CPU), ``"cpu"`` or ``"cuda"``.
 
     Returns
     -------
@@ -329,6 +328,8 @@ def fdvl_torch(observations: Any, actions: Any, rewards: Any, next_observations:
     dev = resolve_device(device)
     n_actions = check_int(n_actions, "n_actions", minimum=1)
     n_steps = check_int(n_steps, "n_steps", minimum=0)
+    batch_size = check_optional_int(batch_size, "batch_size", minimum=1)
+    lr = check_real(lr, "lr", low=0.0, low_open=True)
     gen = seed_torch(seed)
     dt = torch.float64
     obs, act, rew, obs2, done = _as_batch(observations, actions, rewards, next_observations, dones, dev, dt,

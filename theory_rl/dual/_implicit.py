@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_float_array, check_finite, first_index, format_index
+from .._validation import as_float_array, check_choice, check_finite, check_int, check_real, first_index, format_index
 from ..errors import InvalidModelError
 
 __all__ = ["DegenerateObjectiveWarning", "IMPLICIT_LOSSES", "implicit_loss", "implicit_value"]
@@ -39,20 +39,17 @@ class DegenerateObjectiveWarning(UserWarning):
 
 
 def check_loss(f: str, lam: float) -> tuple[str, float]:
-    key = str(f).lower()
+    key = f.lower() if isinstance(f, str) else f
     if key in ("reverse-kl", "reverse_kl", "xql"):
         key = "gumbel"
-    if key not in IMPLICIT_LOSSES:
-        raise InvalidModelError(f"f = {f!r} is not an implicit-maximisation loss (choose from {IMPLICIT_LOSSES})")
-    lam = float(lam)
+    check_choice(key, "f", IMPLICIT_LOSSES)
     if key == "gumbel":
-        if not (np.isfinite(lam) and lam > 0):
-            raise InvalidModelError(f"lam = {lam!r}: the Gumbel temperature must be > 0")
-    elif key == "tv" and not (0.5 < lam <= 1.0):
-        raise InvalidModelError(f"lam = {lam!r}: the TV loss needs lam in (1/2, 1] (for lam <= 1/2 it decreases "
-                                "without bound as V -> -inf)")
-    elif key == "chi2" and not (0.0 < lam <= 1.0):
-        raise InvalidModelError(f"lam = {lam!r}: the chi-square loss needs lam in (0, 1]")
+        lam = check_real(lam, "lam (the Gumbel temperature)", low=0.0, low_open=True)
+    elif key == "tv":
+        # for lam <= 1/2 the TV loss decreases without bound as V -> -inf
+        lam = check_real(lam, "lam (of the TV loss)", low=0.5, high=1.0, low_open=True)
+    else:
+        lam = check_real(lam, "lam (of the chi-square loss)", low=0.0, high=1.0, low_open=True)
     return key, lam
 
 
@@ -103,6 +100,7 @@ def implicit_value(q: np.ndarray, weights: np.ndarray, f: str, lam: float, *, n_
         (TV at ``lam = 1``). They differ exactly where the minimiser is not unique.
     """
     key, lam = check_loss(f, lam)
+    n_bisect = check_int(n_bisect, "n_bisect", minimum=1)
     w = as_float_array(weights, "weights", ndim=2)
     check_finite(w, "weights")
     if (w < 0).any():

@@ -29,6 +29,7 @@ from scipy.optimize import linprog
 from .._highs import HIGHS_OPTIONS, check_highs_result
 from .._iterative import Timer
 from .._result import CertifiedSolution
+from .._validation import check_choice
 from ..models import FiniteMDP
 from ..tabular import effective_rewards
 from ._occupancy import flow_matrix, policy_from_occupancy, scale_of
@@ -113,6 +114,7 @@ def primal_lp(mdp: FiniteMDP, *, normalized: bool = True, highs_method: str = "h
     SolverError
         If HiGHS does not report an optimal solution.
     """
+    check_choice(highs_method, "highs_method", ("highs", "highs-ds", "highs-ipm"))
     with Timer() as timer:
         valid, M, r, b = _lp_data(mdp, normalized)
         res = linprog(-r, A_eq=M, b_eq=b, bounds=(0, None), method=highs_method, options=HIGHS_OPTIONS)
@@ -133,6 +135,7 @@ def dual_lp(mdp: FiniteMDP, *, normalized: bool = True, highs_method: str = "hig
 
     Parameters and errors as :func:`primal_lp`.
     """
+    check_choice(highs_method, "highs_method", ("highs", "highs-ds", "highs-ipm"))
     with Timer() as timer:
         valid, M, r, b = _lp_data(mdp, normalized)
         res = linprog(b, A_ub=sp.csr_matrix(-M.T), b_ub=-r, bounds=(None, None), method=highs_method,

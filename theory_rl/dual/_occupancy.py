@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import as_float_array, check_finite
+from .._validation import as_float_array, check_bool, check_finite
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ..tabular import BellmanOperator, as_policy, effective_rewards, solve_policy_system
@@ -26,7 +26,7 @@ __all__ = ["flow_matrix", "flow_residual", "occupancy", "policy_from_occupancy",
 def scale_of(mdp: FiniteMDP, normalized: bool) -> float:
     """Mass of the initial distribution in the flow constraints: ``1 - gamma`` (normalised ``d``)
     or ``1`` (unnormalised ``rho``)."""
-    return 1.0 - mdp.gamma if normalized else 1.0
+    return 1.0 - mdp.gamma if check_bool(normalized, "normalized") else 1.0
 
 
 def flow_matrix(mdp: FiniteMDP) -> sp.csr_matrix:

@@ -81,7 +81,7 @@ import scipy.sparse as sp
 from scipy.optimize import minimize
 
 from .._result import CertifiedSolution, History, LegacyKeysMixin
-from .._validation import as_float_array, check_finite, check_int
+from .._validation import as_float_array, check_finite, check_int, check_real, check_tol
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
 from ..tabular import as_policy
@@ -171,10 +171,7 @@ class RecoilDualQSolution(LegacyKeysMixin, CertifiedSolution):
 
 
 def _beta(beta: float) -> float:
-    b = float(beta)
-    if not (0.0 < b < 1.0):
-        raise InvalidModelError(f"beta = {beta!r} must lie in (0, 1)")
-    return b
+    return check_real(beta, "beta", low=0.0, high=1.0, low_open=True, high_open=True)
 
 
 def _distribution(x: object, name: str, shape: tuple[int, int], *, positive: bool = False) -> np.ndarray:
@@ -258,6 +255,7 @@ def recoil_dual_q(mdp: FiniteMDP, policy: np.ndarray, d_expert: np.ndarray, d_su
     """
     start = time.perf_counter()
     div, b = f_divergence(f, strictly_convex=True), _beta(beta)
+    tol, max_iter = check_tol(tol), check_int(max_iter, "max_iter")
     S, A = mdp.n_states, mdp.n_actions
     dE = _distribution(d_expert, "d_expert", (S, A))
     dS = _distribution(d_suboptimal, "d_suboptimal", (S, A), positive=True)
@@ -357,7 +355,7 @@ def recoil(expert: TransitionDataset, suboptimal: TransitionDataset, *, gamma: f
 def recoil_torch(expert_batch: tuple[Any, ...], suboptimal_batch: tuple[Any, ...], *, n_actions: int, gamma: float,
                  beta: float = 0.5, f: str = "chi2", lam: float = 0.9, q_net: Any = None, v_net: Any = None,
                  n_steps: int = 2000, lr: float = 1e-2, seed: int | np.random.Generator | None = None,
-                 device: Any = "cpu") -> NeuralDVLResult:
+                 device: Any = "auto") -> NeuralDVLResult:
     r"""ReCOIL (chi-square) with function approximation, on two full batches
     ``(obs, actions, rewards, next_obs, dones)`` of expert and suboptimal transitions.
 
@@ -388,6 +386,7 @@ def recoil_torch(expert_batch: tuple[Any, ...], suboptimal_batch: tuple[Any, ...
     dev = resolve_device(device)
     n_actions = check_int(n_actions, "n_actions", minimum=1)
     n_steps = check_int(n_steps, "n_steps", minimum=0)
+    lr = check_real(lr, "lr", low=0.0, low_open=True)
     seed_torch(seed)
     dt = torch.float64
     E = _as_batch(*expert_batch, dev, dt, n_actions=n_actions)

@@ -42,7 +42,7 @@ from scipy.optimize import minimize
 
 from .._iterative import Timer
 from .._result import CertifiedSolution
-from .._validation import as_float_array, check_finite, format_index, rng_from_seed
+from .._validation import as_float_array, check_finite, check_int, check_real, check_tol, format_index, rng_from_seed
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
 from ..tabular import as_policy, effective_rewards
@@ -125,10 +125,7 @@ def _offline(mdp: FiniteMDP, d_offline: object) -> tuple[np.ndarray, np.ndarray]
 
 
 def _alpha(alpha: float) -> float:
-    a = float(alpha)
-    if not (np.isfinite(a) and a > 0):
-        raise InvalidModelError(f"alpha = {alpha!r} must be a finite number > 0")
-    return a
+    return check_real(alpha, "alpha", low=0.0, low_open=True)
 
 
 def _result(mdp: FiniteMDP, div: FDivergence, alpha: float, d_off: np.ndarray, d: np.ndarray, value: float,
@@ -285,6 +282,7 @@ def dual_v(mdp: FiniteMDP, d_offline: np.ndarray, f: str | FDivergence, alpha: f
     """
     div = f_divergence(f, strictly_convex=True)
     a = _alpha(alpha)
+    tol, max_iter = check_tol(tol), check_int(max_iter, "max_iter")
     with Timer() as timer:
         d_off, valid = _offline(mdp, d_offline)
         S, c = mdp.n_states, 1.0 - mdp.gamma
@@ -353,6 +351,7 @@ def dual_q(mdp: FiniteMDP, d_offline: np.ndarray, f: str | FDivergence, alpha: f
     """
     div = f_divergence(f, strictly_convex=True)
     a = _alpha(alpha)
+    tol, max_iter = check_tol(tol), check_int(max_iter, "max_iter")
     with Timer() as timer:
         d_off, valid = _offline(mdp, d_offline)
         S, A, c, n = mdp.n_states, mdp.n_actions, 1.0 - mdp.gamma, valid.size

@@ -36,8 +36,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import softmax
 
+from .._deprecation import renamed_arguments
 from .._result import LegacyKeysMixin, Result
-from .._validation import as_float_array, check_finite, rng_from_seed
+from .._validation import as_float_array, check_finite, check_int, check_probability, check_real, rng_from_seed
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
 from ..tabular import policy_value, q_values, soft_value_iteration
@@ -79,7 +80,8 @@ class TSCACResult(LegacyKeysMixin, Result):
 
 def tscac_stage_one(cmdp: CMDP, *, temperature: float = 0.1) -> np.ndarray:
     r"""Stage one: one policy per auxiliary response, ``pi_i = softmax((Q_i^soft - V_i^soft)/tau)``
-    from exact soft value iteration on ``r_i`` (tau = ``temperature``). Shape (m, S, A)."""
+    from exact soft value iteration on ``r_i`` (tau = ``temperature``, ``> 0``). Shape (m, S, A)."""
+    temperature = check_real(temperature, "temperature", low=0.0, low_open=True)
     return np.stack([
         soft_value_iteration(cmdp.mdp.replace(R=cmdp.constraint_rewards[i]), temperature=temperature, tol=1e-10).policy
         for i in range(cmdp.n_constraints)
@@ -149,12 +151,26 @@ def tscac_project(dataset: TransitionDataset, target_policy: np.ndarray, behavio
     return np.divide(w, tot, out=np.full((S, A), 1.0 / A), where=tot > 0)
 
 
-def tscac(cmdp: CMDP, multipliers: np.ndarray, *, temperature: float = 0.1, n_iter: int = 30,
+@renamed_arguments(n_iter="max_iter")
+def tscac(cmdp: CMDP, multipliers: np.ndarray, *, temperature: float = 0.1, max_iter: int = 30,
           policy0: np.ndarray | None = None) -> TSCACResult:
-    r"""Tabular TSCAC on a known CMDP: stage one, then ``n_iter`` stage-two updates, each with the
+    r"""Tabular TSCAC on a known CMDP: stage one, then ``max_iter`` stage-two updates, each with the
     exact main-response advantage ``A_1 = Q_1^{pi_k} - V_1^{pi_k}`` of the current policy (Cai et
     al. 2023, "Two-Stage Constrained Actor-Critic for Short Video Recommendation", WWW,
     arXiv 2302.01680; the stage-two closed form is in the module docstring).
+
+    Parameters
+    ----------
+    cmdp : CMDP
+    multipliers : ndarray, shape (m,)
+        The fixed Lagrange weights of the constraint responses.
+    temperature : float
+        Stage-one softmax temperature, ``> 0``.
+    max_iter : int
+        Stage-two updates (all are run), ``>= 1``; called ``n_iter`` before 0.2.0 (still accepted
+        until 0.3.0, with a ``DeprecationWarning``).
+    policy0 : ndarray, shape (S, A), optional
+        Starting policy (default uniform).
 
     Returns
     -------
@@ -164,16 +180,17 @@ def tscac(cmdp: CMDP, multipliers: np.ndarray, *, temperature: float = 0.1, n_it
     """
     start = time.perf_counter()
     mdp = cmdp.mdp
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
     pis = tscac_stage_one(cmdp, temperature=temperature)
     pi = np.full((mdp.n_states, mdp.n_actions), 1.0 / mdp.n_actions) if policy0 is None else np.asarray(policy0)
-    for _ in range(int(n_iter)):
+    for _ in range(max_iter):
         v = policy_value(mdp, pi)
         pi = tscac_stage_two(q_values(mdp, v) - v[:, None], pis, multipliers)
     J1, J = cmdp.returns(pi)
     return TSCACResult(policy=pi, stage_one=pis, main_return=float(J1), constraint_returns=J,
                        feasible=bool(np.all(J >= cmdp.thresholds - 1e-9)), method="tscac",
                        params={"multipliers": np.asarray(multipliers, dtype=float).tolist(), "temperature": temperature,
-                               "n_iter": n_iter, "policy0": policy0 is not None},
+                               "max_iter": max_iter, "policy0": policy0 is not None},
                        elapsed=time.perf_counter() - start)
 
 
@@ -196,9 +213,10 @@ def recommendation_cmdp(*, n_engagement_levels: int = 5, n_items: int = 6, n_res
     from ._lp import primal_lp
 
     rng = rng_from_seed(seed)
-    E, n_it, m = int(n_engagement_levels), int(n_items), int(n_responses)
-    if E < 2 or n_it < 2 or m < 1:
-        raise InvalidModelError("need n_engagement_levels >= 2, n_items >= 2, n_responses >= 1")
+    E = check_int(n_engagement_levels, "n_engagement_levels", minimum=2)
+    n_it, m = check_int(n_items, "n_items", minimum=2), check_int(n_responses, "n_responses", minimum=1)
+    gamma = check_real(gamma, "gamma", low=0.0, high=1.0, high_open=True)
+    tightness = check_probability(tightness, "tightness")
     watch = rng.uniform(0.2, 1.0, size=n_it)
     inter = np.clip(1.0 - watch[None, :] + rng.normal(0.0, 0.15, size=(m, n_it)), 0.02, 0.98)
     level = (1.0 + np.arange(E)) / E

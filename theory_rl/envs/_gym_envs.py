@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_float_array, rng_from_seed
+from .._deprecation import renamed_arguments
+from .._validation import as_float_array, check_choice, check_int, check_real, rng_from_seed
 from ..errors import DependencyNotInstalled, InvalidModelError
 from ..models import FiniteMDP
 
@@ -33,8 +34,8 @@ def TabularEnv(mdp: FiniteMDP, *, horizon: int = 50, start: str = "d0") -> Any: 
     The class is built on first use so that gymnasium stays an optional import.
     """
     gym = _gym()
-    if start not in ("d0", "uniform"):
-        raise InvalidModelError(f"start must be 'd0' or 'uniform', got {start!r}")
+    check_choice(start, "start", ("d0", "uniform"))
+    horizon = check_int(horizon, "horizon", minimum=1)
     if mdp.gamma >= 1.0:
         raise InvalidModelError("TabularEnv needs a discounted model (gamma < 1)")
 
@@ -132,8 +133,14 @@ def make_parametric_env(env_id: str, params: Any = None, *, n_discrete_actions: 
     return env
 
 
-def rollout_returns(env: Any, act: Any, n_episodes: int, *, seed: Any = None, gamma: float = 1.0) -> np.ndarray:
-    """Returns of ``n_episodes`` episodes of ``act(obs) -> action`` (discounted when ``gamma < 1``)."""
+@renamed_arguments(positional=("n_episodes",))
+def rollout_returns(env: Any, act: Any, *, n_episodes: int, seed: Any = None, gamma: float = 1.0) -> np.ndarray:
+    """Returns of ``n_episodes`` episodes of ``act(obs) -> action`` (discounted when ``gamma < 1``).
+
+    ``n_episodes`` is keyword-only (passing it by position still works until 0.3.0, with a
+    ``DeprecationWarning``)."""
+    n_episodes = check_int(n_episodes, "n_episodes")
+    gamma = check_real(gamma, "gamma", low=0.0, high=1.0)
     rng = rng_from_seed(seed)
     out = np.empty(n_episodes)
     for i in range(n_episodes):

@@ -44,7 +44,7 @@ def plug_in_error(*, env: str, n: int, gamma: float, seed: int) -> dict[str, flo
     n = check_int(n, "n")
     mdp = _model(env, gamma)
     q_star, v_star = _reference(env, gamma)
-    res = learning.plug_in_planning(mdp, n, seed=seed, q_star=q_star)
+    res = learning.plug_in_planning(mdp, n_per_pair=n, seed=seed, q_star=q_star)
     gap = float(np.max(v_star - tabular.policy_value(mdp, res.policy)))
     return {"error": res.final_error, "policy_gap": gap, "one_minus_gamma": 1.0 - gamma,
             "samples_per_pair": n}
@@ -58,9 +58,9 @@ def generative_error(*, env: str, n: int, gamma: float, method: str, seed: int) 
     mdp = _model(env, gamma)
     q_star, _ = _reference(env, gamma)
     if method == "plug_in":
-        res = learning.plug_in_planning(mdp, n, seed=seed, q_star=q_star)
+        res = learning.plug_in_planning(mdp, n_per_pair=n, seed=seed, q_star=q_star)
     elif method == "q_learning":
-        res = learning.q_learning(mdp, n, seed=seed)
+        res = learning.q_learning(mdp, max_iter=n, seed=seed)
     elif method == "vr_q_learning":
         M = 3
         res = learning.variance_reduced_q_learning(

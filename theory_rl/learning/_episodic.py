@@ -19,12 +19,12 @@ import math
 import numpy as np
 
 from .._iterative import Timer
-from .._validation import check_int, check_real, rng_from_seed
+from .._validation import check_choice, check_int, check_real, rng_from_seed
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ..tabular import backward_induction
 from ._result import LearningResult
-from ._sampling import TransitionSampler
+from ._sampling import TransitionSampler, check_learnable
 
 __all__ = ["episodic_optimal_q", "ucb_q_learning", "ucbvi"]
 
@@ -32,8 +32,8 @@ __all__ = ["episodic_optimal_q", "ucb_q_learning", "ucbvi"]
 def _check_episodic(mdp: FiniteMDP, horizon: int, n_episodes: int, delta: float) -> tuple[int, int, float]:
     H = check_int(horizon, "horizon", minimum=1)
     K = check_int(n_episodes, "n_episodes", minimum=1)
-    if not (0.0 < float(delta) < 1.0):
-        raise InvalidModelError(f"delta = {delta!r} must lie in (0, 1)")
+    check_learnable(mdp)
+    delta = check_real(delta, "delta", low=0.0, high=1.0, low_open=True, high_open=True)
     R = np.asarray(mdp.R)
     if R.min() < 0.0 or R.max() > 1.0:
         idx = tuple(int(i) for i in np.argwhere((R < 0) | (R > 1))[0])
@@ -43,6 +43,7 @@ def _check_episodic(mdp: FiniteMDP, horizon: int, n_episodes: int, delta: float)
 
 def episodic_optimal_q(mdp: FiniteMDP, horizon: int) -> np.ndarray:
     """``Q*_h(s, a)`` of the undiscounted ``H``-step problem, shape ``(H, S, A)`` (backward induction)."""
+    check_learnable(mdp)
     H = check_int(horizon, "horizon", minimum=1)
     return backward_induction(mdp.replace(gamma=1.0, horizon=H)).q
 
@@ -261,8 +262,7 @@ def ucb_q_learning(
         As for :func:`ucbvi`.
     """
     H, K, delta = _check_episodic(mdp, horizon, n_episodes, delta)
-    if bonus not in ("hoeffding", "bernstein"):
-        raise InvalidModelError(f"bonus = {bonus!r}: expected 'hoeffding' or 'bernstein'")
+    check_choice(bonus, "bonus", ("hoeffding", "bernstein"))
     c = check_real(c, "c", low=0.0)
     rng = rng_from_seed(seed)
     with Timer() as timer:

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._deprecation import renamed_arguments
 from .._iterative import Timer
-from .._validation import check_int, rng_from_seed
+from .._validation import check_int, check_tol, rng_from_seed
 from ..models import FiniteMDP
 from ..tabular import policy_iteration, q_values
 from ._q_learning import _check_q
 from ._result import LearningResult
-from ._sampling import empirical_model, sample_transitions
+from ._sampling import check_learnable, empirical_model, sample_transitions
 
 __all__ = ["plug_in_planning"]
 
 
+@renamed_arguments(positional=("n_per_pair",))
 def plug_in_planning(
     mdp: FiniteMDP,
-    n_per_pair: int,
     *,
+    n_per_pair: int,
     seed: int | np.random.Generator | None = None,
     tol: float = 1e-10,
     q_star: np.ndarray | None = None,
@@ -47,10 +49,11 @@ def plug_in_planning(
     mdp : FiniteMDP
         The true model, used only as the generative model (and for ``R``, which is known).
     n_per_pair : int
-        Samples per state-action pair (the papers' ``N``); ``n * S * A`` transitions in total.
+        Samples per state-action pair (the papers' ``N``), ``>= 1``; ``n * S * A`` transitions in
+        total. Keyword-only (passing it by position still works until 0.3.0, with a warning).
     seed : int or numpy.random.Generator, optional
     tol : float
-        Certified accuracy of the planner on the empirical model.
+        Certified accuracy of the planner on the empirical model, ``> 0``.
     q_star : ndarray, shape (S, A), optional
         The true optimal Q; when given, ``trace["error"] = [||Q_hat - Q*||_inf]``.
 
@@ -61,11 +64,13 @@ def plug_in_planning(
         empirical MDP, ``history`` with ``step = [1]``, ``samples = [n]`` (and ``error``), and
         the planner's residual history as ``info["planner_residual"]``.
     """
+    check_learnable(mdp)
     n = check_int(n_per_pair, "n_per_pair", minimum=1)
+    tol = check_tol(tol)
     rng = rng_from_seed(seed)
     q_star = _check_q(mdp, q_star, "q_star")
     with Timer() as timer:
-        model = empirical_model(mdp, sample_transitions(mdp, n, rng))
+        model = empirical_model(mdp, sample_transitions(mdp, n_per_pair=n, seed=rng))
         sol = policy_iteration(model, tol=tol)
         q = q_values(model, sol.v)
         policy = np.asarray(q.argmax(axis=1), dtype=np.int64)

@@ -17,12 +17,13 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .._deprecation import renamed_arguments
 from .._iterative import Timer
-from .._validation import check_int, rng_from_seed
+from .._validation import as_float_array, check_choice, check_int, check_real, rng_from_seed
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ._result import LearningResult
-from ._sampling import TransitionSampler
+from ._sampling import TransitionSampler, check_learnable
 
 __all__ = ["q_learning", "step_size_schedule", "variance_reduced_q_learning"]
 
@@ -41,24 +42,25 @@ def step_size_schedule(step_size: str | float, gamma: float, *, exponent: float 
     - ``"linear"``: :math:`\eta_t = 1/t` (Watkins' averaging; ``omega = 1``, known to need
       time exponential in ``1/(1-gamma)``; Even-Dar & Mansour 2003, Thm 5).
     - a float ``eta`` in ``(0, 1]``: constant step size (Li et al. 2021, Thm 1, second part).
+
+    Raises
+    ------
+    InvalidArgumentError
+        Naming the option when ``step_size`` is neither a schedule name nor a float in ``(0, 1]``,
+        or ``gamma``, ``exponent`` or ``scale`` is out of range.
     """
-    if isinstance(step_size, numbers.Real) and not isinstance(step_size, bool):
-        eta = float(step_size)
-        if not (0.0 < eta <= 1.0):
-            raise InvalidModelError(f"constant step_size = {step_size!r} must lie in (0, 1]")
+    gamma = check_real(gamma, "gamma", low=0.0, high=1.0, high_open=True)
+    if isinstance(step_size, numbers.Real) and not isinstance(step_size, (bool, np.bool_)):
+        eta = check_real(step_size, "step_size", low=0.0, high=1.0, low_open=True)
         return lambda t: np.full(np.shape(t), eta)
+    check_choice(step_size, "step_size", ("rescaled_linear", "polynomial", "linear"))
     if step_size == "rescaled_linear":
-        if not (scale > 0 and math.isfinite(scale)):
-            raise InvalidModelError(f"scale = {scale!r} must be a positive finite number")
+        scale = check_real(scale, "scale", low=0.0, low_open=True)
         return lambda t: 1.0 / (1.0 + scale * (1.0 - gamma) * np.asarray(t, dtype=float))
     if step_size == "polynomial":
-        if not (0.5 < exponent <= 1.0):
-            raise InvalidModelError(f"exponent = {exponent!r} must lie in (1/2, 1] for polynomial step sizes")
+        exponent = check_real(exponent, "exponent", low=0.5, high=1.0, low_open=True)
         return lambda t: np.asarray(t, dtype=float) ** (-exponent)
-    if step_size == "linear":
-        return lambda t: 1.0 / np.asarray(t, dtype=float)
-    raise InvalidModelError(
-        f"step_size = {step_size!r}: expected 'rescaled_linear', 'polynomial', 'linear' or a float in (0, 1]")
+    return lambda t: 1.0 / np.asarray(t, dtype=float)
 
 
 def _empirical_backup(q: np.ndarray, R: np.ndarray, gamma: float, next_states: np.ndarray) -> np.ndarray:
@@ -69,7 +71,7 @@ def _empirical_backup(q: np.ndarray, R: np.ndarray, gamma: float, next_states: n
 def _check_q(mdp: FiniteMDP, q: np.ndarray | None, name: str) -> np.ndarray | None:
     if q is None:
         return None
-    arr = np.asarray(q, dtype=float)
+    arr = as_float_array(q, name)
     if arr.shape != (mdp.n_states, mdp.n_actions):
         raise InvalidModelError(f"{name} must have shape ({mdp.n_states}, {mdp.n_actions}), got {arr.shape}")
     if not np.isfinite(arr).all():
@@ -83,10 +85,11 @@ def _start(mdp: FiniteMDP, q0: np.ndarray | None) -> tuple[TransitionSampler, np
     return TransitionSampler(mdp), np.asarray(mdp.R, dtype=float), q
 
 
+@renamed_arguments(n_iter="max_iter", positional=("max_iter",))
 def q_learning(
     mdp: FiniteMDP,
-    n_iter: int,
     *,
+    max_iter: int,
     step_size: str | float = "rescaled_linear",
     exponent: float = 0.8,
     scale: float = 1.0,
@@ -113,8 +116,9 @@ def q_learning(
     Parameters
     ----------
     mdp : FiniteMDP
-    n_iter : int
-        Iterations ``T`` (= samples per pair).
+    max_iter : int
+        Iterations ``T`` (= samples per pair), ``>= 1``; all of them are run. (Formerly ``n_iter``,
+        accepted by position; both still work until 0.3.0 with a ``DeprecationWarning``.)
     step_size : {"rescaled_linear", "polynomial", "linear"} or float
     exponent : float
         ``omega`` of the polynomial schedule.
@@ -130,7 +134,8 @@ def q_learning(
         ``trace["step"] = 1..T``, ``trace["samples"]`` (per pair, = step), ``trace["error"]`` when
         ``q_star`` is given, ``trace["step_size"]`` the ``eta_t`` used.
     """
-    T = check_int(n_iter, "n_iter", minimum=1)
+    check_learnable(mdp)
+    T = check_int(max_iter, "max_iter", minimum=1)
     rng = rng_from_seed(seed)
     schedule = step_size_schedule(step_size, mdp.gamma, exponent=exponent, scale=scale)
     q_star = _check_q(mdp, q_star, "q_star")
@@ -155,7 +160,7 @@ def q_learning(
     name = step_size if isinstance(step_size, str) else f"constant({float(step_size):g})"
     return LearningResult(
         q=q, policy=np.asarray(q.argmax(axis=1), dtype=np.int64), history=trace, method="q_learning",
-        params={"n_iter": T, "step_size": name, "exponent": exponent, "scale": scale},
+        params={"max_iter": T, "step_size": name, "exponent": exponent, "scale": scale},
         n_samples=T * S * A, elapsed=timer.elapsed)
 
 
@@ -212,10 +217,10 @@ def variance_reduced_q_learning(
         ``trace`` per inner step: ``step``, ``samples`` (per pair, recentering samples included),
         ``epoch``, and ``error`` when ``q_star`` is given.
     """
+    check_learnable(mdp)
     M = check_int(n_epochs, "n_epochs", minimum=1)
     gamma = mdp.gamma
-    if not (growth >= 1.0 and math.isfinite(growth)):
-        raise InvalidModelError(f"growth = {growth!r} must be a finite number >= 1")
+    growth = check_real(growth, "growth", low=1.0)
     K = (min(10**5, math.ceil(1.0 / (1.0 - gamma) ** 3)) if epoch_length is None
          else check_int(epoch_length, "epoch_length", minimum=1))
     N1 = (math.ceil(growth / (1.0 - gamma) ** 2) if recentering_samples is None

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import check_int, rng_from_seed
+from .._deprecation import renamed_arguments
+from .._validation import check_bool, check_int, rng_from_seed
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 
@@ -55,7 +56,7 @@ class TransitionSampler:
     """
 
     def __init__(self, mdp: FiniteMDP, *, allow_masked: bool = False) -> None:
-        if not allow_masked:
+        if not check_bool(allow_masked, "allow_masked"):
             check_learnable(mdp)
         elif not isinstance(mdp, FiniteMDP):
             raise InvalidModelError(f"expected a FiniteMDP, got {type(mdp).__name__}")
@@ -110,7 +111,8 @@ class TransitionSampler:
         return int(self._columns[lo + np.searchsorted(self._cdf[lo:hi], u, side="right")])
 
 
-def sample_transitions(mdp: FiniteMDP, n_per_pair: int, seed: int | np.random.Generator | None = None) -> np.ndarray:
+@renamed_arguments(positional=("n_per_pair", "seed"))
+def sample_transitions(mdp: FiniteMDP, *, n_per_pair: int, seed: int | np.random.Generator | None = None) -> np.ndarray:
     r"""Query a generative model ``n`` times at every state-action pair.
 
     .. math::
@@ -124,7 +126,8 @@ def sample_transitions(mdp: FiniteMDP, n_per_pair: int, seed: int | np.random.Ge
     mdp : FiniteMDP
         Dense or CSR; every action must be available.
     n_per_pair : int
-        Samples per pair, ``n >= 1``.
+        Samples per pair, ``n >= 1``. Keyword-only, as is ``seed`` (passing them by position
+        still works until 0.3.0, with a warning).
     seed : int or numpy.random.Generator, optional
 
     Returns

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from scipy import stats
 
 from .._result import Result
-from .._validation import rng_from_seed
+from .._validation import check_int, check_real, rng_from_seed
 from ..errors import InvalidModelError
 from ..models import POMDP
 
@@ -208,12 +208,9 @@ def simulate(
     confidence : float
         Level of the interval ``mean +- z * std_error``.
     """
-    if not (isinstance(horizon, (int, np.integer)) and horizon >= 1):
-        raise InvalidModelError(f"horizon = {horizon!r} must be a positive integer")
-    if not (isinstance(n_episodes, (int, np.integer)) and n_episodes >= 1):
-        raise InvalidModelError(f"n_episodes = {n_episodes!r} must be a positive integer")
-    if not 0 < confidence < 1:
-        raise InvalidModelError(f"confidence = {confidence!r} must lie in (0, 1)")
+    horizon = check_int(horizon, "horizon", minimum=1)
+    n_episodes = check_int(n_episodes, "n_episodes", minimum=1)
+    confidence = check_real(confidence, "confidence", low=0.0, high=1.0, low_open=True, high_open=True)
     rng = rng_from_seed(seed)
     start = model.b0 if b0 is None else _check_belief(model, b0, "b0")
     S, A = model.n_states, model.n_actions

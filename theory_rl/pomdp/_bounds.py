@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .._validation import as_float_array, check_finite
+from .._validation import as_float_array, check_choice, check_finite, check_max_iter, check_time_limit, check_tol
 from ..errors import ConvergenceWarning, InvalidModelError
 from ..models import POMDP
 from ._solution import POMDPSolution
@@ -78,6 +78,7 @@ def qmdp_upper_bound(model: POMDP, *, tol: float = 1e-8) -> POMDPSolution:
     from ..tabular import value_iteration
 
     _check_discounted(model)
+    tol = check_tol(tol)
     t0 = time.perf_counter()
     sol = value_iteration(model.mdp, tol=tol)
     S, A = model.n_states, model.n_actions
@@ -113,19 +114,15 @@ def fib_upper_bound(model: POMDP, *, tol: float = 1e-6, max_iter: int | None = N
     Raises
     ------
     InvalidModelError
-        If ``gamma >= 1``, ``tol`` is not a positive finite number, ``max_iter`` is not an
-        integer ``>= 1``, ``time_limit`` is not a number ``>= 0`` or ``clock`` is unknown.
+        If ``gamma >= 1``.
+    InvalidArgumentError
+        If ``tol`` is not a positive finite number, ``max_iter`` is not an integer ``>= 1``,
+        ``time_limit`` is not a number ``>= 0`` (or None) or ``clock`` is unknown.
     """
     _check_discounted(model)
-    if not (isinstance(tol, (int, float, np.floating)) and np.isfinite(tol) and tol > 0):
-        raise InvalidModelError(f"tol = {tol!r} must be a positive finite number")
-    if max_iter is not None and (isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer))
-                                 or max_iter < 1):
-        raise InvalidModelError(f"max_iter = {max_iter!r} must be an integer >= 1")
-    if time_limit is not None and not (isinstance(time_limit, (int, float, np.floating)) and time_limit >= 0):
-        raise InvalidModelError(f"time_limit = {time_limit!r} must be a number of seconds >= 0 or None")
-    if clock not in CLOCKS:
-        raise InvalidModelError(f"clock = {clock!r} must be 'wall' or 'cpu'")
+    tol, max_iter = check_tol(tol), check_max_iter(max_iter)
+    time_limit = check_time_limit(time_limit, allow_zero=True)
+    check_choice(clock, "clock", tuple(CLOCKS))
     now = CLOCKS[clock]
     deadline = np.inf if time_limit is None else now() + time_limit
     t0 = time.perf_counter()

@@ -66,6 +66,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .._validation import check_bool, check_max_iter, check_optional_int, check_real, check_time_limit, check_tol
 from ..errors import ConvergenceWarning, InvalidModelError, SolverError
 from ..models import POMDP
 from ._backup import project
@@ -486,13 +487,14 @@ def exact_value_iteration(
     """
     t0 = time.perf_counter()
     gamma = model.gamma
-    if horizon is not None:
-        if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 0:
-            raise InvalidModelError(f"horizon = {horizon!r} must be a non-negative integer")
-    elif gamma >= 1.0:
+    horizon = check_optional_int(horizon, "horizon", minimum=0)
+    if horizon is None and gamma >= 1.0:
         raise InvalidModelError("gamma = 1 needs a finite horizon")
-    if not (tol > 0 and math.isfinite(tol)):
-        raise InvalidModelError(f"tol = {tol!r} must be a positive finite number")
+    tol, max_iter = check_tol(tol), check_max_iter(max_iter)
+    lp_tol = check_real(lp_tol, "lp_tol", low=0.0)
+    time_limit = check_time_limit(time_limit)
+    evaluate_every = check_optional_int(evaluate_every, "evaluate_every", minimum=1)
+    strict = check_bool(strict, "strict")
     stats = _PruneStats()
     cache: dict = {}
     stage = _initial(model, alpha0)

@@ -58,7 +58,17 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import as_float_array, check_probability_rows
+from .._deprecation import renamed_arguments
+from .._validation import (
+    as_float_array,
+    check_choice,
+    check_max_iter,
+    check_optional_int,
+    check_probability_rows,
+    check_real,
+    check_time_limit,
+    check_tol,
+)
 from ..errors import ConvergenceWarning, InvalidModelError
 from ..models import POMDP
 from ._bounds import CLOCKS, blind_lower_bound, fib_upper_bound
@@ -757,14 +767,11 @@ def sawtooth_upper_bound(solution: POMDPSolution, beliefs: Any) -> np.ndarray | 
     return float(values[0]) if single else values
 
 
-def _is_real(x: Any) -> bool:
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
-
-
+@renamed_arguments(target_gap="tol")
 def hsvi2(
     model: POMDP,
     *,
-    target_gap: float = 1e-3,
+    tol: float = 1e-3,
     time_limit: float = 60.0,
     clock: str = "wall",
     max_iter: int | None = None,
@@ -780,9 +787,9 @@ def hsvi2(
     r"""Point-based search with certified anytime bounds ``[lower, upper]`` on ``V*(b0)``: HSVI2
     (Smith & Simmons 2005) with SARSOP's sampling and pruning (Kurniawati, Hsu & Lee 2008).
 
-    Runs trials from ``b0`` (see the module docstring) until ``upper - lower <= target_gap``,
+    Runs trials from ``b0`` (see the module docstring) until ``upper - lower <= tol``,
     ``time_limit`` seconds or ``max_iter`` trials. Each trial has the precision
-    ``eps = max(target_gap, zeta * (V_hi(b0) - V_lo(b0)))``, descends by the IE-MAX action
+    ``eps = max(tol, zeta * (V_hi(b0) - V_lo(b0)))``, descends by the IE-MAX action
     ``a* = argmax_a Q_hi(b, a)`` and the observation of largest weighted excess
     ``P(o | b, a*) [V_hi - V_lo - eps gamma^{-(t+1)}](tau(b, a*, o))``, and backs up both bounds
     at every belief it visits (on the way down and again in reverse).
@@ -815,14 +822,15 @@ def hsvi2(
     valid bounds are valid bounds); ``lower`` is non-decreasing and ``upper`` non-increasing over
     trials; ``lower`` is the value of the alpha vectors' conditional plan from ``b0``. With
     ``sampling="hsvi"`` and ``zeta = 0``, the search terminates after finitely many trials with
-    ``upper - lower <= target_gap`` (Smith & Simmons 2004, Thm 2).
+    ``upper - lower <= tol`` (Smith & Simmons 2004, Thm 2).
 
     Parameters
     ----------
     model : POMDP
         Dense or CSR transitions; ``gamma < 1``.
-    target_gap : float
-        Stop when ``upper - lower <= target_gap`` at ``b0``.
+    tol : float
+        The certified accuracy asked for: stop when ``upper - lower <= tol`` at ``b0``, ``> 0``.
+        Called ``target_gap`` before 0.2.0 (still accepted until 0.3.0, with a ``DeprecationWarning``).
     time_limit : float
         Seconds on ``clock``, positive, ``inf`` for none: checked between trials, every 8 steps of a
         trial and of its backups in reverse, every 64 sweep backups; the FIB sweeps that start the
@@ -836,9 +844,9 @@ def hsvi2(
         Trial termination rule (above).
     zeta : float in [0, 1)
         Trial precision as a fraction of the current gap at ``b0`` (SARSOP's and HSVI2's
-        improvement constant; ``zeta = 0`` uses ``eps = target_gap``).
+        improvement constant; ``zeta = 0`` uses ``eps = tol``).
     max_depth : int >= 1, optional
-        Depth cap of a trial; default ``ceil(log(width / target_gap) / log(1 / gamma)) + 1`` with
+        Depth cap of a trial; default ``ceil(log(width / tol) / log(1 / gamma)) + 1`` with
         the initial bound width (the HSVI rule never goes deeper).
     prune_growth : float > 1
         Prune alpha vectors / upper points when their number has grown by this factor since the
@@ -870,36 +878,30 @@ def hsvi2(
 
     Raises
     ------
+    InvalidArgumentError
+        If an option is out of range (``tol``, ``time_limit``, ``zeta``, ``sweep_fraction``,
+        ``delta``, ``prune_growth``, the integers ``max_iter``/``max_depth``, the choices
+        ``sampling``/``clock``; the option is named).
     InvalidModelError
-        If ``gamma >= 1``; an option is out of range (``target_gap``, ``time_limit``, ``zeta``,
-        ``sweep_fraction``, ``delta``, ``prune_growth``, the integers ``max_iter``/``max_depth``;
-        the option is named); or ``b0`` is not a probability vector of length ``S`` (the entry is
+        If ``gamma >= 1``, or ``b0`` is not a probability vector of length ``S`` (the entry is
         named: NaN, negative, wrong sum).
     """
     if not isinstance(model, POMDP):
         raise InvalidModelError(f"model must be a theory_rl.models.POMDP, got {type(model).__name__}")
     if not model.gamma < 1.0:
         raise InvalidModelError("hsvi2 needs gamma < 1 (infinite-horizon discounted model)")
-    if not (_is_real(target_gap) and target_gap > 0 and math.isfinite(target_gap)):
-        raise InvalidModelError(f"target_gap = {target_gap!r} must be a positive finite number")
-    target_gap = float(target_gap)
-    if not (_is_real(time_limit) and time_limit > 0):  # NaN never expires: the run ignored the budget
-        raise InvalidModelError(f"time_limit = {time_limit!r} must be a positive number of seconds (inf allowed)")
-    for name, value in (("max_iter", max_iter), ("max_depth", max_depth)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
-            raise InvalidModelError(f"{name} = {value!r} must be an integer >= 1")
-    if not (_is_real(prune_growth) and math.isfinite(prune_growth) and prune_growth > 1.0):
-        raise InvalidModelError(f"prune_growth = {prune_growth!r} must be a finite number > 1")
-    if not (0.0 <= zeta < 1.0):
-        raise InvalidModelError(f"zeta = {zeta!r} must lie in [0, 1)")
-    if not (0.0 <= sweep_fraction < 1.0):
-        raise InvalidModelError(f"sweep_fraction = {sweep_fraction!r} must lie in [0, 1)")
-    if not (math.isfinite(delta) and delta >= 0.0):
-        raise InvalidModelError(f"delta = {delta!r} must be a finite number >= 0")
-    if sampling not in ("sarsop", "hsvi"):
-        raise InvalidModelError(f"sampling = {sampling!r} must be 'sarsop' or 'hsvi'")
-    if clock not in CLOCKS:
-        raise InvalidModelError(f"clock = {clock!r} must be 'wall' or 'cpu'")
+    tol = check_tol(tol)
+    # NaN never expires: the run ignored the budget; None is no limit
+    time_limit = check_time_limit(time_limit)
+    time_limit = math.inf if time_limit is None else time_limit
+    max_iter = check_max_iter(max_iter)
+    max_depth = check_optional_int(max_depth, "max_depth", minimum=1)
+    prune_growth = check_real(prune_growth, "prune_growth", low=1.0, low_open=True)
+    zeta = check_real(zeta, "zeta", low=0.0, high=1.0, high_open=True)
+    sweep_fraction = check_real(sweep_fraction, "sweep_fraction", low=0.0, high=1.0, high_open=True)
+    delta = check_real(delta, "delta", low=0.0)
+    check_choice(sampling, "sampling", ("sarsop", "hsvi"))
+    check_choice(clock, "clock", tuple(CLOCKS))
     now = CLOCKS[clock]
     start = now()
     belief0 = model.b0 if b0 is None else as_float_array(b0, "b0", ndim=1)
@@ -923,7 +925,7 @@ def hsvi2(
     gamma = search.gamma
     width = float(search.corner.max() - search.GT[:, :search.K].min())
     if max_depth is None:
-        max_depth = int(math.ceil(math.log(max(width, target_gap) / target_gap) / math.log(1.0 / gamma))) + 1 \
+        max_depth = int(math.ceil(math.log(max(width, tol) / tol) / math.log(1.0 / gamma))) + 1 \
             if gamma > 0 else 1
     hist: dict[str, list[float]] = {k: [] for k in ("lower", "upper", "time", "n_vectors", "n_points", "n_backups")}
 
@@ -943,16 +945,16 @@ def hsvi2(
     reach_size = 1
     trials = 0
     trial_time = sweep_time = 0.0
-    stop_reason = "target_gap reached"
+    stop_reason = "tol reached"
     deadline = start + time_limit
-    while hi - lo > target_gap:
+    while hi - lo > tol:
         if max_iter is not None and trials >= max_iter:
             stop_reason = f"max_iter={max_iter} trials reached"
             break
         if t_now >= deadline:
             stop_reason = f"time_limit={time_limit:g}s reached"
             break
-        eps = max(target_gap, zeta * (hi - lo))
+        eps = max(tol, zeta * (hi - lo))
         t_trial = t_now
         if sampling == "sarsop":
             _sarsop_trial(search, tree, bins, root_node, eps, max_depth, deadline, now)
@@ -988,9 +990,9 @@ def hsvi2(
         if callback is not None and callback(trials, lo, hi):
             stop_reason = "stopped by the callback"
             break
-    converged = hi - lo <= target_gap
+    converged = hi - lo <= tol
     if not converged:
-        warnings.warn(f"hsvi2 stopped with gap {hi - lo:.4g} > target_gap={target_gap:g}: {stop_reason}",
+        warnings.warn(f"hsvi2 stopped with gap {hi - lo:.4g} > tol={tol:g}: {stop_reason}",
                       ConvergenceWarning, stacklevel=2)
     reachable = tree.optimally_reachable(root_node)
     search.prune_alpha(tree, reachable, 0.0)
@@ -1012,12 +1014,12 @@ def hsvi2(
         n_iter=trials,
         history={k: np.asarray(v) for k, v in hist.items()},
         method="hsvi2",
-        params={"target_gap": target_gap, "time_limit": time_limit, "clock": clock, "max_iter": max_iter,
+        params={"tol": tol, "time_limit": time_limit, "clock": clock, "max_iter": max_iter,
                 "sampling": sampling, "zeta": zeta, "max_depth": max_depth, "prune_growth": prune_growth,
                 "delta": delta, "sweep_fraction": sweep_fraction},
         elapsed=now() - start,
         info={"n_backups": search.n_backups, "n_points": n, "n_beliefs": len(tree), "n_reachable": int(reachable.size),
-              "stop_reason": stop_reason if not converged else "target_gap reached", "upper": upper_info},
+              "stop_reason": stop_reason if not converged else "tol reached", "upper": upper_info},
     )
 
 

@@ -29,20 +29,20 @@ is allowed.
 Deviation from the paper: the improvement phase keeps, besides the new vectors, the old ones that
 are still maximal at some ``b in B`` (the paper replaces the set), so that ``V(b)`` never
 decreases at any ``b in B``; the number of backups per expansion is adaptive (until the largest
-improvement on ``B`` falls below ``tol`` or ``n_backups`` is reached) instead of a fixed horizon.
+improvement on ``B`` falls below ``tol`` or ``max_iter`` is reached) instead of a fixed horizon.
 """
 
 from __future__ import annotations
 
-import numbers
 import time
 import warnings
 from typing import Any
 
 import numpy as np
 
-from .._validation import check_int, check_real, rng_from_seed
-from ..errors import ConvergenceWarning, InvalidModelError
+from .._deprecation import renamed_arguments
+from .._validation import check_int, check_real, check_time_limit, rng_from_seed
+from ..errors import ConvergenceWarning, InvalidArgumentError, InvalidModelError
 from ..models import POMDP
 from ._backup import point_backup
 from ._belief import belief_update, observation_probabilities
@@ -52,11 +52,16 @@ from ._solution import POMDPSolution, alpha_value
 __all__ = ["pbvi", "sample_successor"]
 
 
-def sample_successor(model: POMDP, b: np.ndarray, a: int, rng: np.random.Generator) -> tuple[int, np.ndarray]:
+@renamed_arguments(rng="seed", positional=("seed",))
+def sample_successor(model: POMDP, b: np.ndarray, a: int, *,
+                     seed: int | np.random.Generator | None = None) -> tuple[int, np.ndarray]:
     r"""Draw ``o ~ P(o | b, a)`` and return ``(o, tau(b, a, o))``.
 
     ``P(o | b, a) = sum_{s'} O[a, s', o] sum_s T[s, a, s'] b(s)`` (Cassandra's convention).
+    ``seed`` (an int or a ``numpy.random.Generator``, used as is: pass one Generator in a loop)
+    was the positional ``rng`` before 0.2.0 (both still accepted until 0.3.0, with a warning).
     """
+    rng = rng_from_seed(seed)
     p_obs = observation_probabilities(model, b, a)
     o = int(rng.choice(p_obs.size, p=p_obs / p_obs.sum()))
     return o, belief_update(model, b, a, o)
@@ -83,17 +88,18 @@ def check_model(model: Any, name: str, *, finite_horizon: bool = False) -> None:
 
 def check_stopping(tol: Any, time_limit: Any) -> tuple[float, float]:
     """The point-based solvers' stopping options: ``tol`` finite ``>= 0`` and ``time_limit`` in
-    seconds ``> 0`` (``inf``: no limit), else :class:`InvalidModelError` naming the option and value."""
-    if isinstance(time_limit, bool) or not isinstance(time_limit, numbers.Real) or not float(time_limit) > 0.0:
-        raise InvalidModelError(f"time_limit = {time_limit!r} must be a number of seconds > 0 (inf for no limit)")
-    return check_real(tol, "tol", low=0.0), float(time_limit)
+    seconds ``> 0`` (``inf``: no limit), else :class:`InvalidArgumentError` naming the option and value."""
+    if time_limit is None:
+        raise InvalidArgumentError("time_limit = None: give a number of seconds > 0 (inf for no limit)")
+    return check_real(tol, "tol", low=0.0), check_time_limit(time_limit)
 
 
+@renamed_arguments(n_backups="max_iter")
 def pbvi(
     model: POMDP,
     *,
     n_expansions: int = 6,
-    n_backups: int = 200,
+    max_iter: int = 200,
     tol: float = 1e-4,
     max_beliefs: int = 2000,
     time_limit: float = 60.0,
@@ -107,27 +113,37 @@ def pbvi(
     model : POMDP
     n_expansions : int
         Number of SSEA expansions of ``B`` (``|B| <= 2^n_expansions``), ``>= 0``.
-    n_backups : int
-        Maximum backups of the whole set ``B`` per expansion, ``>= 1``.
+    max_iter : int
+        Maximum backups of the whole set ``B`` per expansion, ``>= 1``. Called ``n_backups`` before
+        0.2.0 (still accepted until 0.3.0, with a ``DeprecationWarning``).
     tol : float
         The improvement phase stops when ``max_{b in B} (V_new(b) - V(b)) < tol`` (finite, ``>= 0``).
     max_beliefs : int
         Cap on ``|B|``, ``>= 1``.
     time_limit : float
         Wall-clock seconds (checked between backups), ``> 0``; ``inf`` for no limit.
-
-    Raises
-    ------
-    InvalidModelError
-        Naming the option and its value when a count is not an integer in range (bools refused)
-        or ``tol``/``time_limit`` is not a number in range.
     seed : int or Generator, optional
         Drives the sampled expansions.
     horizon : int, optional
         Finite horizon ``H >= 1`` (see the module notes): ``n_expansions`` expansions of ``B``,
-        then exactly ``H`` backups of ``V_0 = 0`` (``n_backups`` and ``tol`` are not used).
+        then exactly ``H`` backups of ``V_0 = 0`` (``max_iter`` and ``tol`` are not used).
         ``info["stages"]`` holds ``(alpha, actions)`` for ``1, ..., H`` steps to go, the
         non-stationary policy; ``gamma = 1`` is allowed.
+
+    Returns
+    -------
+    POMDPSolution
+        ``lower = max_k alpha_k . b0`` (the value of a policy, hence ``<= V*(b0)``), ``upper`` the
+        FIB at ``b0``; ``history`` per backup: ``lower``, ``upper``, ``time``, ``n_vectors``,
+        ``n_beliefs``; ``info["beliefs"]`` the final ``B``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Naming the option and its value when a count is not an integer in range (bools refused)
+        or ``tol``/``time_limit`` is not a number in range.
+    InvalidModelError
+        If ``model`` is not a POMDP, or is undiscounted without a ``horizon``.
 
     Examples
     --------
@@ -143,18 +159,11 @@ def pbvi(
     >>> exact = pomdp.finite_horizon_value(tiger, 3)
     >>> bool(sol.lower <= exact.lower + 1e-9 <= sol.upper + 1e-9)
     True
-
-    Returns
-    -------
-    POMDPSolution
-        ``lower = max_k alpha_k . b0`` (the value of a policy, hence ``<= V*(b0)``), ``upper`` the
-        FIB at ``b0``; ``history`` per backup: ``lower``, ``upper``, ``time``, ``n_vectors``,
-        ``n_beliefs``; ``info["beliefs"]`` the final ``B``.
     """
     horizon = None if horizon is None else check_int(horizon, "horizon", minimum=1)
     check_model(model, "pbvi", finite_horizon=horizon is not None)
     n_expansions = check_int(n_expansions, "n_expansions", minimum=0)
-    n_backups = check_int(n_backups, "n_backups", minimum=1)
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
     max_beliefs = check_int(max_beliefs, "max_beliefs", minimum=1)
     tol, time_limit = check_stopping(tol, time_limit)
     rng = rng_from_seed(seed)
@@ -181,7 +190,7 @@ def pbvi(
     out_of_time = False
     converged = False
     for expansion in range(n_expansions + 1):
-        for _ in range(n_backups):
+        for _ in range(max_iter):
             if time.perf_counter() - start >= time_limit:
                 out_of_time = True
                 break
@@ -199,12 +208,12 @@ def pbvi(
         B = _expand(model, B, rng, max_beliefs)
     if not converged:
         warnings.warn("pbvi: the last improvement phase did not reach tol "
-                      f"({'time_limit' if out_of_time else 'n_backups'} reached)", ConvergenceWarning, stacklevel=2)
+                      f"({'time_limit' if out_of_time else 'max_iter'} reached)", ConvergenceWarning, stacklevel=2)
     lower = float((alpha @ b0).max())
     return POMDPSolution(
         alpha=alpha, actions=actions.astype(np.int64), lower=lower, upper=upper, value=lower,
         converged=converged, n_iter=n_iter, history={k: np.asarray(v) for k, v in hist.items()}, method="pbvi",
-        params={"n_expansions": n_expansions, "n_backups": n_backups, "tol": tol, "max_beliefs": max_beliefs,
+        params={"n_expansions": n_expansions, "max_iter": max_iter, "tol": tol, "max_beliefs": max_beliefs,
                 "time_limit": time_limit},
         elapsed=time.perf_counter() - start, info={"beliefs": B},
     )
@@ -260,7 +269,7 @@ def _expand(model: POMDP, B: np.ndarray, rng: np.random.Generator, max_beliefs: 
     for b in B:
         if current.shape[0] >= max_beliefs:
             break
-        cands = np.array([sample_successor(model, b, a, rng)[1] for a in range(model.n_actions)])
+        cands = np.array([sample_successor(model, b, a, seed=rng)[1] for a in range(model.n_actions)])
         dist = np.abs(cands[:, None, :] - current[None, :, :]).sum(axis=2).min(axis=1)
         best = int(np.argmax(dist))
         if dist[best] > 1e-9:

@@ -26,6 +26,7 @@ import warnings
 
 import numpy as np
 
+from .._deprecation import renamed_arguments
 from .._validation import as_float_array, check_int, check_probability_rows, rng_from_seed
 from ..errors import ConvergenceWarning, InvalidModelError
 from ..models import POMDP
@@ -36,15 +37,17 @@ from ._solution import POMDPSolution
 __all__ = ["perseus", "sample_beliefs"]
 
 
+@renamed_arguments(positional=("n_beliefs",))
 def sample_beliefs(
     model: POMDP,
-    n_beliefs: int,
     *,
+    n_beliefs: int,
     walk_length: int = 30,
     seed: int | np.random.Generator | None = None,
 ) -> np.ndarray:
     """``n_beliefs`` beliefs reached by random walks from ``b0`` (``b0`` first; a walk restarts
-    at ``b0`` after ``walk_length`` steps), as an ``(n_beliefs, S)`` array."""
+    at ``b0`` after ``walk_length`` steps), as an ``(n_beliefs, S)`` array. ``n_beliefs`` is
+    keyword-only (passing it by position still works until 0.3.0, with a ``DeprecationWarning``)."""
     n_beliefs = check_int(n_beliefs, "n_beliefs", minimum=1)
     walk_length = check_int(walk_length, "walk_length", minimum=1)
     rng = rng_from_seed(seed)
@@ -53,7 +56,7 @@ def sample_beliefs(
     while len(out) < n_beliefs:
         if steps == walk_length:
             b, steps = model.b0, 0
-        _, b = sample_successor(model, b, int(rng.integers(model.n_actions)), rng)
+        _, b = sample_successor(model, b, int(rng.integers(model.n_actions)), seed=rng)
         out.append(b)
         steps += 1
     return np.array(out)
@@ -113,7 +116,7 @@ def perseus(
     start = time.perf_counter()
     b0 = model.b0
     if beliefs is None:
-        B = sample_beliefs(model, n_beliefs, walk_length=walk_length, seed=rng)
+        B = sample_beliefs(model, n_beliefs=n_beliefs, walk_length=walk_length, seed=rng)
     else:
         given = as_float_array(beliefs, "beliefs", ndim=2)
         if given.shape[1] != model.n_states:

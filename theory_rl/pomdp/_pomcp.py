@@ -8,7 +8,7 @@ choosing actions by UCB1,
 
 samples ``(s', o, r)`` from the model (the generative model ``G(s, a)``), adds one new history
 node per simulation, estimates the leaf's value by a rollout with the rollout policy until
-``gamma^depth < epsilon``, and backs the discounted return up the path with running means
+``gamma^depth < discount_threshold`` (the paper's epsilon), and backs the discounted return up the path with running means
 ``Q(h a) <- Q(h a) + (G - Q(h a)) / N(h a)``. States sampled at depth 1 are kept as the
 particle belief of each child ``h a o``: after the real action ``a`` and observation ``o`` they
 become the next root belief (Silver & Veness 2010, Sec. 3), topped up by rejection sampling
@@ -34,6 +34,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
+from .._deprecation import renamed_arguments
 from .._result import Result
 from .._validation import as_float_array, check_int, check_probability_rows, check_real, rng_from_seed
 from ..errors import InvalidModelError
@@ -248,13 +249,13 @@ class _Options(NamedTuple):
     cum_pi: np.ndarray  # (S, A) cumulative rollout-policy probabilities
 
 
-def _options(model: POMDP, c: float | None, epsilon: float, max_depth: int | None, rollout_policy: Any) -> _Options:
+def _options(model: POMDP, c: float | None, discount_threshold: float, max_depth: int | None, rollout_policy: Any) -> _Options:
     if not isinstance(model, POMDP):
         raise InvalidModelError(f"model must be a theory_rl.models.POMDP, got {type(model).__name__}")
     if not model.gamma < 1.0 and max_depth is None:
         raise InvalidModelError("POMCP needs gamma < 1 or an explicit max_depth")
     c = float(model.R.max() - model.R.min()) if c is None else check_real(c, "c", low=0.0)
-    epsilon = check_real(epsilon, "epsilon", low=0.0, high=1.0, low_open=True, high_open=True)
+    epsilon = check_real(discount_threshold, "discount_threshold", low=0.0, high=1.0, low_open=True, high_open=True)
     if max_depth is not None:
         max_depth = check_int(max_depth, "max_depth", minimum=1)
     else:
@@ -294,6 +295,7 @@ def _plan_particles(model: POMDP, particles: np.ndarray, n_simulations: int, opt
     return plan, rec_child, rec_state
 
 
+@renamed_arguments(epsilon="discount_threshold")
 def pomcp_plan(
     model: POMDP,
     belief: Any = None,
@@ -301,7 +303,7 @@ def pomcp_plan(
     n_simulations: int = 1000,
     n_particles: int = 1000,
     c: float | None = None,
-    epsilon: float = 1e-2,
+    discount_threshold: float = 1e-2,
     max_depth: int | None = None,
     rollout_policy: Any = None,
     seed: int | np.random.Generator | None = None,
@@ -319,10 +321,12 @@ def pomcp_plan(
         Size of the root particle set.
     c : float, optional
         UCB1 exploration constant (default ``R.max() - R.min()``).
-    epsilon : float
-        Simulations and rollouts stop at depth ``t`` with ``gamma^t < epsilon``.
+    discount_threshold : float
+        Simulations and rollouts stop at depth ``t`` with ``gamma^t < discount_threshold`` (the
+        paper's epsilon; called ``epsilon`` before 0.2.0, still accepted until 0.3.0 with a
+        ``DeprecationWarning``).
     max_depth : int, optional
-        Hard depth cap (default from ``epsilon``).
+        Hard depth cap (default from ``discount_threshold``).
     rollout_policy : array_like, shape (A,) or (S, A), optional
         Action probabilities of the rollout policy, per state or the same everywhere (the
         paper's "preferred actions" knowledge); default uniform random actions.
@@ -332,7 +336,7 @@ def pomcp_plan(
     ------
     InvalidModelError
         Naming the option and its value: ``n_simulations``, ``n_particles``, ``max_depth`` not
-        integers ``>= 1`` (bools refused), ``c`` not finite ``>= 0``, ``epsilon`` not in ``(0, 1)``,
+        integers ``>= 1`` (bools refused), ``c`` not finite ``>= 0``, ``discount_threshold`` not in ``(0, 1)``,
         or a bad ``belief``/``rollout_policy``.
 
     Returns
@@ -342,7 +346,7 @@ def pomcp_plan(
         converges to it as ``n_simulations -> inf``, Silver & Veness 2010, Thm 1), root ``q``
         and visit counts.
     """
-    opt = _options(model, c, epsilon, max_depth, rollout_policy)
+    opt = _options(model, c, discount_threshold, max_depth, rollout_policy)
     n_simulations = check_int(n_simulations, "n_simulations", minimum=1)
     n_particles = check_int(n_particles, "n_particles", minimum=1)
     rng = rng_from_seed(seed)
@@ -350,6 +354,7 @@ def pomcp_plan(
     return _plan_particles(model, particles, n_simulations, opt, rng)[0]
 
 
+@renamed_arguments(epsilon="discount_threshold")
 def pomcp_episode(
     model: POMDP,
     *,
@@ -357,7 +362,7 @@ def pomcp_episode(
     n_simulations: int = 1000,
     n_particles: int = 1000,
     c: float | None = None,
-    epsilon: float = 1e-2,
+    discount_threshold: float = 1e-2,
     max_depth: int | None = None,
     rollout_policy: Any = None,
     seed: int | np.random.Generator | None = None,
@@ -382,7 +387,7 @@ def pomcp_episode(
     EpisodeResult
         The discounted return ``sum_t gamma^t r_t`` and the trajectory.
     """
-    opt = _options(model, c, epsilon, max_depth, rollout_policy)
+    opt = _options(model, c, discount_threshold, max_depth, rollout_policy)
     n_simulations = check_int(n_simulations, "n_simulations", minimum=1)
     n_particles = check_int(n_particles, "n_particles", minimum=1)
     n_steps = check_int(n_steps, "n_steps", minimum=0)

@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-from .._validation import as_float_array, check_finite
+from .._deprecation import renamed_arguments
+from .._validation import as_float_array, check_bool, check_finite, check_real
 from ..errors import InvalidModelError
 from ..models import POMDP
 from ._forward import _as_sequences
@@ -42,17 +43,24 @@ __all__ = ["PSR", "Test", "independent_columns", "psr_trajectory_probability_tor
 Test = tuple[tuple[int, int], ...]
 
 
-def independent_columns(vectors: np.ndarray, *, tol: float = 1e-10, keep_first: bool = True) -> list[int]:
+@renamed_arguments(tol="rank_tol")
+def independent_columns(vectors: np.ndarray, *, rank_tol: float = 1e-10, keep_first: bool = True) -> list[int]:
     """Indices of a well-conditioned set of columns spanning ``colspan(vectors)`` numerically.
 
     Rank-revealing QR with column pivoting (LAPACK ``geqp3`` through :func:`scipy.linalg.qr`): after
     taking column 0 first when ``keep_first`` (the empty test, so that ``phi_h = e_1``), the column
     with the largest residual norm is taken next, until every residual is below
-    ``tol * max_j ||vectors[:, j]||``. Every kept index is an original column, so the result names
-    real tests (spec 1.2, step 2). Pivoting matters: taking columns in their given order admits
+    ``rank_tol * max_j ||vectors[:, j]||``. Every kept index is an original column, so the result
+    names real tests (spec 1.2, step 2). Pivoting matters: taking columns in their given order admits
     nearly dependent tests and makes the core-test coordinates ill-conditioned on 60-state models.
+
+    ``rank_tol`` (a relative rank threshold, ``>= 0``, as in :func:`left_inverse_norm`; not an
+    accuracy asked for) was called ``tol`` before 0.2.0 (still accepted until 0.3.0, with a
+    ``DeprecationWarning``).
     """
-    V = np.asarray(vectors, dtype=np.float64)
+    tol = check_real(rank_tol, "rank_tol", low=0.0)
+    keep_first = check_bool(keep_first, "keep_first")
+    V = as_float_array(vectors, "vectors")
     if V.size == 0:
         return []
     scale = float(np.linalg.norm(V, axis=0).max())
@@ -332,7 +340,7 @@ class PSR:
                         cand.append(ext[a, o, :, j])
                         names.append(((a, o), *q))
             C = np.stack(cand, axis=1)
-            keep = independent_columns(C, tol=tol)
+            keep = independent_columns(C, rank_tol=tol)
             U[h] = C[:, keep]
             tests[h] = tuple(names[i] for i in keep)
 
@@ -354,10 +362,10 @@ class PSR:
                 pushed = np.concatenate(
                     [model.O[a][:, o, None] * np.asarray(Tt[a] @ V) for a in range(A) for o in range(O)], axis=1
                 )
-                keep = independent_columns(pushed, tol=tol)
+                keep = independent_columns(pushed, rank_tol=tol)
                 V = np.linalg.qr(pushed[:, keep])[0] if keep else np.zeros((S, 0))
             K = U[h].T @ V  # (d_h, k_h): reachable predictive states span colspan(K)
-            rows = independent_columns(K.T, tol=tol)
+            rows = independent_columns(K.T, rank_tol=tol)
             if not rows:  # nothing reachable with positive probability: keep the empty test
                 rows = [0]
             selected.append(rows)

@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
-from .._validation import as_float_array, check_finite
+from .._validation import as_float_array, check_finite, check_int, check_optional_int
 from ..errors import InvalidModelError, SolverError
 from ..models import POMDP
 
@@ -143,8 +143,7 @@ def emission_action_matrix(
     models = _as_models(model)
     h = _steps(models, m, h)[0]
     S, A, O = models[0].n_states, models[0].n_actions, models[0].n_observations  # noqa: E741
-    if not 0 <= int(previous_action) < A:
-        raise InvalidModelError(f"previous_action = {previous_action} is outside [0, {A})")
+    previous_action = check_int(previous_action, "previous_action", minimum=0, maximum=A - 1)
 
     def step(k: int) -> POMDP:
         return models[0] if len(models) == 1 else models[h - 1 + k]
@@ -192,8 +191,7 @@ def revealing_constant(
     models = _as_models(model)
     steps = _steps(models, m, h)
     A = models[0].n_actions
-    if previous_action is not None and not 0 <= int(previous_action) < A:
-        raise InvalidModelError(f"previous_action = {previous_action} is outside [0, {A})")
+    previous_action = check_optional_int(previous_action, "previous_action", minimum=0, maximum=A - 1)
     actions = range(A) if previous_action is None else [int(previous_action)]
     best = float("inf")
     for step in steps:

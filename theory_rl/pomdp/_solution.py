@@ -89,7 +89,7 @@ class POMDPSolution(CertifiedSolution):
         ``max_k alpha[k] . b0``.
     converged : bool
         Whether the method's stopping rule fired (exact: Bellman residual certified; point-based:
-        ``upper - lower <= target_gap``).
+        ``upper - lower <= tol``).
     n_iter : int
         Stages (epochs, backups, trials: see the solver).
     history : History

@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_float_array, check_finite, rng_from_seed
+from .._deprecation import renamed_arguments
+from .._validation import as_float_array, check_finite, check_int, check_real, rng_from_seed
 from ..errors import InvalidModelError
 from ..models import POMDP
 from ._psr import PSR
@@ -62,16 +63,19 @@ def _policy_table(policy: Any, horizon: int, n_actions: int) -> np.ndarray:
     return np.ascontiguousarray(pi)
 
 
+@renamed_arguments(n="n_episodes", positional=("n_episodes", "horizon"))
 def sample_trajectories(
-    model: POMDP, n: int, horizon: int, *, policy: Any = None, seed: int | np.random.Generator | None = None
+    model: POMDP, *, n_episodes: int, horizon: int, policy: Any = None, seed: int | np.random.Generator | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` independent episodes of ``horizon`` steps from ``b0`` under an open-loop (blind)
-    exploration policy.
+    """``n_episodes`` independent episodes of ``horizon`` steps from ``b0`` under an open-loop
+    (blind) exploration policy.
 
     Parameters
     ----------
     model : POMDP
-    n, horizon : int
+    n_episodes, horizon : int
+        ``>= 0``. Keyword-only; ``n_episodes`` was the positional ``n`` before 0.2.0 (the old
+        name and positional use still work until 0.3.0, with a ``DeprecationWarning``).
     policy : array_like of shape (A,) or (H, A), optional
         ``policy[h, a]`` = probability of action ``a`` at step ``h + 1`` (uniform when omitted);
         every entry must be positive.
@@ -79,15 +83,15 @@ def sample_trajectories(
 
     Returns
     -------
-    actions, observations : ndarray of int, shape (n, H)
+    actions, observations : ndarray of int, shape (n_episodes, H)
 
     Notes
     -----
     Vectorised over episodes (inverse-CDF sampling); ``T`` is densified, so models up to a few
     thousand states.
     """
-    if n < 0 or horizon < 0:
-        raise InvalidModelError(f"n = {n} and horizon = {horizon} must be >= 0")
+    n = check_int(n_episodes, "n_episodes", minimum=0)
+    horizon = check_int(horizon, "horizon", minimum=0)
     rng = rng_from_seed(seed)
     A = model.n_actions
     pi = _policy_table(policy, horizon, A)
@@ -171,8 +175,8 @@ def spectral_psr(
     H = round(np.log(p.shape[0]) / np.log(AO)) if AO > 1 else 0
     if AO < 1 or AO**H != p.shape[0]:
         raise InvalidModelError(f"table has {p.shape[0]} entries, which is not (A*O)^H for A*O = {AO}")
-    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank < 1:
-        raise InvalidModelError(f"rank must be an integer >= 1, got {rank!r}")
+    rcond = check_real(rcond, "rcond", low=0.0)
+    rank = check_int(rank, "rank", minimum=1)
 
     def P(h: int) -> np.ndarray:
         """``P_h[q, tau]``: tests (length H-h) by histories (length h)."""

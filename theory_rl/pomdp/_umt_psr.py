@@ -51,8 +51,9 @@ from typing import Any
 
 import numpy as np
 
+from .._deprecation import renamed_arguments
 from .._result import Result, TraceHistoryMixin
-from .._validation import as_float_array, rng_from_seed
+from .._validation import as_float_array, check_int, check_real, rng_from_seed
 from ..errors import InvalidModelError
 from ..models import POMDP
 from ._forward import enumerate_trajectories, trajectory_probability
@@ -466,11 +467,9 @@ def _default_beta(iterations: int, horizon: int, n_tasks: int, size: int, delta:
     return math.log(iterations * max(horizon, 1) * n_tasks * size / delta)
 
 
-def _check_run_args(iterations: int, delta: float) -> None:
-    if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 1:
-        raise InvalidModelError(f"iterations must be an integer >= 1, got {iterations!r}")
-    if not 0 < delta < 1:
-        raise InvalidModelError(f"delta = {delta} must lie in (0, 1)")
+def _check_run_args(max_iter: int, delta: float) -> tuple[int, float]:
+    return (check_int(max_iter, "max_iter", minimum=1),
+            check_real(delta, "delta", low=0.0, high=1.0, low_open=True, high_open=True))
 
 
 def _check_rewards(rewards: Sequence[Any], N: int, A: int, O: int) -> list[np.ndarray]:  # noqa: E741
@@ -535,12 +534,13 @@ class OMLEResult(TraceHistoryMixin, Result):
 
 # ---------------------------------------------------------------------------------------------
 # algorithms
+@renamed_arguments(iterations="max_iter")
 def umt_psr(
     tasks: Sequence[POMDP],
     cls: FiniteJointClass,
     *,
     rewards: Sequence[Any],
-    iterations: int,
+    max_iter: int,
     beta: float | None = None,
     delta: float = 0.1,
     seed: int | np.random.Generator | None = None,
@@ -556,8 +556,9 @@ def umt_psr(
         ``Theta_u`` (same ``A``, ``O``, ``N``).
     rewards : sequence of N arrays of shape (A, O)
         ``r_n[a, o]``; ``R_n(tau) = sum_h r_n[a_h, o_h]``.
-    iterations : int
-        ``K``; each iteration runs ``H`` episodes per task.
+    max_iter : int
+        ``K``, the number of iterations (all are run), ``>= 1``; each runs ``H`` episodes per task.
+        Called ``iterations`` before 0.2.0 (still accepted until 0.3.0, with a ``DeprecationWarning``).
     beta : float, optional
         Confidence radius (default ``log(K H N |Theta_u| / delta)``).
     delta : float
@@ -571,7 +572,7 @@ def umt_psr(
     ``K >~ poly(r, A, U_A, H, 1/gamma) beta / (N epsilon^2)``; the polynomial is not reproduced
     here (recalled, spec 1.5 [R]), so no numeric bound is computed.
     """
-    _check_run_args(iterations, delta)
+    iterations, delta = _check_run_args(max_iter, delta)
     N, A, O, H = cls.n_tasks, cls.n_actions, cls.n_observations, cls.horizon  # noqa: E741
     if len(tasks) != N:
         raise InvalidModelError(f"the class has {N} tasks but {len(tasks)} simulators were given")
@@ -630,12 +631,13 @@ def umt_psr(
                         episodes_per_task=iterations * H, beta=beta, method="umt_psr")
 
 
+@renamed_arguments(iterations="max_iter")
 def omle(
     task: POMDP,
     tables: Any,
     *,
     reward: Any,
-    iterations: int,
+    max_iter: int,
     beta: float | None = None,
     delta: float = 0.1,
     seed: int | np.random.Generator | None = None,
@@ -655,10 +657,12 @@ def omle(
     tables : array_like, shape (K, (A O)^H)
         Candidate trajectory tables (e.g. ``FiniteJointClass.tables[0]``).
     reward : array_like, shape (A, O)
+    max_iter, beta, delta, seed
+        As in :func:`umt_psr` (``max_iter`` was ``iterations`` before 0.2.0).
     core_actions : optional
         As in :class:`FiniteJointClass` (default: all action sequences).
     """
-    _check_run_args(iterations, delta)
+    iterations, delta = _check_run_args(max_iter, delta)
     A, O = task.n_actions, task.n_observations  # noqa: E741
     cls = FiniteJointClass((tables,), np.arange(np.shape(tables)[0])[:, None], A, O, core_actions)
     (r,) = _check_rewards([reward], 1, A, O)
@@ -688,6 +692,7 @@ def omle(
                       episodes=iterations * H, beta=beta, method="omle")
 
 
+@renamed_arguments(iterations="max_iter")
 def umt_psr_downstream(
     task: POMDP,
     candidates: Sequence[POMDP | PSR],
@@ -696,7 +701,7 @@ def umt_psr_downstream(
     similar: Callable[[POMDP | PSR, Sequence[POMDP | PSR]], bool],
     reward: Any,
     horizon: int,
-    iterations: int,
+    max_iter: int,
     beta: float | None = None,
     delta: float = 0.1,
     seed: int | np.random.Generator | None = None,
@@ -712,6 +717,6 @@ def umt_psr_downstream(
     if not kept:
         raise InvalidModelError("no candidate satisfies the similarity constraint with the upstream models")
     reduced = FiniteJointClass.from_models([[candidates[i]] for i in kept], horizon)
-    result = omle(task, reduced.tables[0], reward=reward, iterations=iterations, beta=beta, delta=delta,
+    result = omle(task, reduced.tables[0], reward=reward, max_iter=max_iter, beta=beta, delta=delta,
                   seed=seed, core_actions=reduced.core_actions)
     return result, kept

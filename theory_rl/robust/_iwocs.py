@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from .._deprecation import renamed_arguments
 from .._result import CertifiedSolution, TraceHistoryMixin
-from .._validation import check_int, rng_from_seed
-from ..errors import InvalidModelError
+from .._validation import check_choice, check_int, check_tol, rng_from_seed
 from ..tabular import policy_iteration, q_values
 from ._operator import RobustOperator
 from ._sets import FiniteSet, ParametricSet, RectangularityWarning, RobustMDP, SARectFinite, _dense_kernel
@@ -48,7 +48,7 @@ class IwocsSolution(TraceHistoryMixin, CertifiedSolution):
         Final certificate ``lower <= V_rob(score) <= upper`` (``score`` = ``s0`` or ``d0``);
         ``lower`` is the best ``L_i``, ``upper`` the last ``U_i``.
     converged : bool
-        ``upper - lower <= eps``.
+        ``upper - lower <= tol``.
     certified : bool
         Whether ``lower <= V_rob <= upper`` is guaranteed for the robust value over the *whole*
         uncertainty set. True for every set type whose worst-case oracle is exact (sa- and
@@ -101,19 +101,21 @@ class IwocsSolution(TraceHistoryMixin, CertifiedSolution):
         return self.upper - self.lower
 
 
-def score_weights(rmdp: RobustMDP, score: str, s0: int | None) -> np.ndarray:
+@renamed_arguments(positional=("score", "s0"))
+def score_weights(rmdp: RobustMDP, *, score: str = "s0", s0: int | None = None) -> np.ndarray:
     """The weights ``w`` of the scalar objective ``w . V``: a point mass at ``s0`` (``score="s0"``;
-    default ``s0``: the start state when ``d0`` is a point mass, else state 0) or ``d0``."""
+    default ``s0``: the start state when ``d0`` is a point mass, else state 0) or ``d0``.
+
+    ``score`` and ``s0`` are keyword-only (passing them by position still works until 0.3.0, with
+    a ``DeprecationWarning``); a bad value raises :class:`~theory_rl.errors.InvalidArgumentError`."""
     S = rmdp.n_states
     d0 = rmdp.nominal.d0
+    check_choice(score, "score", ("s0", "d0"))
     if score == "d0":
         return np.full(S, 1.0 / S) if d0 is None else np.asarray(d0, dtype=float)
-    if score != "s0":
-        raise InvalidModelError(f"score must be 's0' or 'd0', got {score!r}")
     if s0 is None:
         s0 = int(np.argmax(d0)) if d0 is not None and np.max(d0) == 1.0 else 0
-    if not (0 <= int(s0) < S):
-        raise InvalidModelError(f"s0 = {s0} is not a state index in [0, {S})")
+    s0 = check_int(s0, "s0", minimum=0, maximum=S - 1)
     w = np.zeros(S)
     w[int(s0)] = 1.0
     return w
@@ -139,13 +141,13 @@ def worst_case_theta(
     The objective is typically the current policy's value (tabular) or its Monte-Carlo return
     (deep). Returns ``(theta, objective(theta), n_evaluations)``.
     """
+    n_grid, budget = check_int(n_grid, "n_grid", minimum=1), check_int(budget, "budget", minimum=1)
     if method == "grid":
         grid = pset.grid(n_grid)
         vals = np.array([float(objective(t)) for t in grid])
         k = int(np.argmin(vals))
         return grid[k], float(vals[k]), len(grid)
-    if method != "cma":
-        raise InvalidModelError(f"method must be 'grid' or 'cma', got {method!r}")
+    check_choice(method, "method", ("grid", "cma"))
     import cma
 
     rng = rng_from_seed(seed)
@@ -177,13 +179,14 @@ def _static_solution(rmdp: RobustMDP, kernel: np.ndarray, tol: float) -> tuple[n
     return sol.v, q_values(mdp, sol.v)
 
 
+@renamed_arguments(eps="tol")
 def iwocs(
     rmdp: RobustMDP,
     *,
     inner: str = "hull",
     score: str = "s0",
     s0: int | None = None,
-    eps: float = 1e-6,
+    tol: float = 1e-6,
     max_iter: int = 100,
     oracle: str = "grid",
     n_grid: int = 10,
@@ -222,7 +225,7 @@ def iwocs(
        ``max_pi min_T w . V^pi_T`` from above; a duality gap, or an optimal policy that must be
        randomised (s-rectangular sets), may keep the certificate open; a
        :class:`RectangularityWarning` says so).
-    5. Stop when ``U_i - L_i <= eps``, or when ``T_{i+1}`` is already in the list (no progress
+    5. Stop when ``U_i - L_i <= tol``, or when ``T_{i+1}`` is already in the list (no progress
        possible), or at ``max_iter``; else append ``T_{i+1}``, solve it, go to 2.
 
     Returns the policy with the best ``L_i``. With ``inner="hull"`` on sa-rectangular sets with
@@ -235,9 +238,12 @@ def iwocs(
     inner : {"hull", "minQ"}
     score : {"s0", "d0"}
     s0 : int, optional
-    eps : float
-        Target certificate width.
+    tol : float
+        The certified accuracy asked for: stop when the certificate width ``U_i - L_i <= tol``,
+        ``> 0``. Called ``eps`` before 0.2.0 (still accepted until 0.3.0, with a
+        ``DeprecationWarning``).
     max_iter : int
+        Cap on the worst-case searches, ``>= 1``.
     oracle : {"grid", "cma"}
         ParametricSet only.
     n_grid, budget : int
@@ -245,14 +251,15 @@ def iwocs(
     seed : int or Generator
         For the CMA-ES oracle.
     """
-    if inner not in ("hull", "minQ"):
-        raise InvalidModelError(f"inner must be 'hull' or 'minQ', got {inner!r}")
-    if not (eps > 0):
-        raise InvalidModelError(f"eps = {eps!r} must be positive")
-    max_iter = check_int(max_iter, "max_iter", minimum=0)
+    check_choice(inner, "inner", ("hull", "minQ"))
+    check_choice(oracle, "oracle", ("grid", "cma"))
+    tol = check_tol(tol)
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    n_grid = check_int(n_grid, "n_grid", minimum=1)
+    budget = check_int(budget, "budget", minimum=1)
     if rmdp.nature != "adversarial" or rmdp.nominal.action_mask is not None:
         raise InvalidModelError("iwocs searches worst cases: it needs an adversarial RobustMDP without action masks")
-    w = score_weights(rmdp, score, s0)
+    w = score_weights(rmdp, score=score, s0=s0)
     U = rmdp.uncertainty
     rect = U.is_rectangular
     if not U.is_sa_rectangular:
@@ -261,11 +268,9 @@ def iwocs(
             "L_i <= . <= min_j w.V*_{T_j} (the hull of found models need not lie in the set); a duality gap "
             "or the need for randomised policies can keep the certificate from closing",
             RectangularityWarning, stacklevel=2)
-    if isinstance(U, ParametricSet) and oracle not in ("grid", "cma"):
-        raise InvalidModelError(f"oracle must be 'grid' or 'cma', got {oracle!r}")
     scale = 1.0 + float(np.abs(rmdp.nominal.R).max()) / (1.0 - rmdp.gamma)
-    solve_tol = max(1e-12 * scale, eps * 1e-3)
-    eval_tol = max(1e-12 * scale, eps * 1e-2)
+    solve_tol = max(1e-12 * scale, tol * 1e-3)
+    eval_tol = max(1e-12 * scale, tol * 1e-2)
     op = RobustOperator(rmdp, warn=False) if rect else None
     finite_kernels = U.kernels if isinstance(U, FiniteSet) and not rect else None
     start = time.perf_counter()
@@ -323,7 +328,7 @@ def iwocs(
         trace.append({"iteration": n_iter, "lower": l_i, "upper": u_i, "gap": u_i - best_lower,
                       "new_model_known": known, "seconds": time.perf_counter() - start})
         # 5. stop rules
-        if upper - best_lower <= eps:
+        if upper - best_lower <= tol:
             stop_reason, converged = "certificate", True
             break
         if known:
@@ -343,7 +348,7 @@ def iwocs(
         certified_over=certified_over, n_iter=n_iter,
         models=np.stack(models), thetas=np.stack(thetas) if thetas else None, trace=trace, stop_reason=stop_reason,
         q_hat=q_hat, method=f"iwocs[{inner}]",
-        params={"inner": inner, "score": score, "s0": s0, "eps": eps, "max_iter": max_iter, "oracle": oracle,
+        params={"inner": inner, "score": score, "s0": s0, "tol": tol, "max_iter": max_iter, "oracle": oracle,
                 "n_grid": n_grid, "budget": budget},
         elapsed=time.perf_counter() - start, info={"set": type(U).__name__, "rectangularity": U.rectangularity})
 

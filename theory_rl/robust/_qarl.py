@@ -38,7 +38,17 @@ from scipy.special import log_softmax
 
 from .._iterative import finish_iterative, iteration_cap
 from .._result import History, Result, ValueSolution, deprecated_property
-from .._validation import as_float_array, check_finite, check_gamma, check_int, check_probability_rows, check_tol
+from .._validation import (
+    as_float_array,
+    check_bool,
+    check_finite,
+    check_gamma,
+    check_int,
+    check_max_iter,
+    check_probability_rows,
+    check_real,
+    check_tol,
+)
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
 from ..tabular import value_iteration
@@ -174,8 +184,10 @@ def qre_stage(
     value : ndarray, shape (...)
         ``p^T Q q + alpha H(p) - beta H(q)``.
     """
-    if not (alpha > 0 and beta > 0):
-        raise InvalidModelError(f"qre_stage needs alpha > 0 and beta > 0, got {alpha}, {beta} (use matrix_game_lp)")
+    # zero temperatures are the unregularised game: matrix_game_lp
+    alpha = check_real(alpha, "alpha", low=0.0, low_open=True)
+    beta = check_real(beta, "beta", low=0.0, low_open=True)
+    tol = check_tol(tol)
     Q = as_float_array(Q, "Q")
     if Q.ndim < 2:
         raise InvalidModelError(f"Q has shape {Q.shape}, expected (..., A, B)")
@@ -327,8 +339,8 @@ def _game_vi(game: MarkovGame, stage: Any, *, tol: float, max_iter: int | None, 
 
     start = time.perf_counter()
     tol = check_tol(tol)
-    if max_iter is not None:
-        max_iter = check_int(max_iter, "max_iter", minimum=0)
+    max_iter = check_max_iter(max_iter)
+    strict = check_bool(strict, "strict")
     S = game.shape[0]
     gamma = game.gamma
     c = gamma / (1.0 - gamma)
@@ -381,9 +393,9 @@ def soft_minimax_value_iteration(
     ``tol``. Stage games are solved by :func:`qre_stage`, warm-started from the previous
     iteration's logits. ``pi`` and ``psi`` are the QRE strategies at the last backup.
     """
-    if not (alpha > 0 and beta > 0):
-        raise InvalidModelError(f"temperatures must be positive, got alpha={alpha}, beta={beta} "
-                                "(zero temperatures: nash_value_iteration)")
+    # zero temperatures are the unregularised game: nash_value_iteration
+    alpha = check_real(alpha, "alpha", low=0.0, low_open=True)
+    beta = check_real(beta, "beta", low=0.0, low_open=True)
 
     def stage(Q: np.ndarray, state: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         p, q, val = qre_stage(Q, alpha, beta, init=state.get("init"))
@@ -416,6 +428,7 @@ def best_response_value(game: MarkovGame, pi: np.ndarray, *, tol: float = 1e-10)
     ``sum_a pi(a|s) R[s, a, b]``, solved by value iteration (as a maximisation of the negated
     reward). ``V_Nash - best_response_value(pi)`` is the exploitability of ``pi`` (``>= 0``)."""
     S, A, _ = game.shape
+    tol = check_tol(tol)
     pi = as_float_array(pi, "pi")
     if pi.shape != (S, A):
         raise InvalidModelError(f"pi has shape {pi.shape}, expected ({S}, {A}) (probabilities pi[s, a])")
@@ -479,10 +492,11 @@ def qarl_curriculum(
     """
     import time
 
-    if n_stages < 1:
-        raise InvalidModelError(f"n_stages = {n_stages} must be >= 1")
-    if not (beta_start >= beta_end > 0):
-        raise InvalidModelError(f"need beta_start >= beta_end > 0, got {beta_start}, {beta_end}")
+    n_stages = check_int(n_stages, "n_stages", minimum=1)
+    alpha = check_real(alpha, "alpha", low=0.0, low_open=True)
+    beta_end = check_real(beta_end, "beta_end", low=0.0, low_open=True)
+    beta_start = check_real(beta_start, "beta_start", low=beta_end)
+    tol = check_tol(tol)
     start = time.perf_counter()
     S = game.shape[0]
     d0 = np.full(S, 1.0 / S) if game.d0 is None else game.d0

@@ -88,10 +88,11 @@ import numpy as np
 from scipy.optimize import Bounds, NonlinearConstraint, minimize
 from scipy.special import digamma, entr, gammainc, gammaln, log_softmax, logsumexp, polygamma
 
+from .._deprecation import renamed_arguments
 from .._iterative import iterations
 from .._result import Result, deprecated_property
-from .._validation import as_float_array, check_int, check_probability_rows, check_real, check_tol
-from ..errors import InvalidModelError, SolverError
+from .._validation import as_float_array, check_bool, check_int, check_probability_rows, check_real, check_tol
+from ..errors import InvalidArgumentError, InvalidModelError, SolverError
 from ._qarl import MarkovGame, best_response_value, nash_value_iteration
 
 __all__ = [
@@ -349,9 +350,12 @@ def soft_best_response(
     if pi.shape != (S, A):
         raise InvalidModelError(f"pi has shape {pi.shape}, expected ({S}, {A}) (probabilities pi[s, a])")
     check_probability_rows(pi, "pi", atol=1e-9, row_shape=(S,))
-    betas = np.atleast_1d(as_float_array(betas, "betas"))
+    try:
+        betas = np.atleast_1d(np.asarray(betas, dtype=float))
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"betas must be positive finite temperatures, got {betas!r}") from None
     if betas.ndim != 1 or betas.size == 0 or not np.all(np.isfinite(betas) & (betas > 0)):
-        raise InvalidModelError(f"betas must be positive finite temperatures, got {betas}")
+        raise InvalidArgumentError(f"betas must be positive finite temperatures, got {betas}")
     alpha = check_real(alpha, "alpha", low=0.0)
     tol = check_tol(tol)
     max_iter = check_int(max_iter, "max_iter")
@@ -577,12 +581,13 @@ class QarlTrainingResult(Result):
     pi = deprecated_property("pi", "policy")
 
 
+@renamed_arguments(n_iterations="max_iter")
 def qarl_train(
     game: MarkovGame,
     teacher: Teacher,
     *,
     alpha: float,
-    n_iterations: int,
+    max_iter: int,
     protagonist_steps: int = 1,
     step_size: float = 0.5,
     n_grid: int = 48,
@@ -602,8 +607,9 @@ def qarl_train(
     teacher : GammaTemperatureTeacher, PointTemperatureTeacher or LinearTemperatureSchedule
     alpha : float
         The protagonist's (fixed) entropy temperature.
-    n_iterations : int
-        Curriculum iterations ``N``.
+    max_iter : int
+        Curriculum iterations ``N`` (all are run), ``>= 1``. Called ``n_iterations`` before 0.2.0
+        (still accepted until 0.3.0, with a ``DeprecationWarning``).
     protagonist_steps : int
         NPG steps of the protagonist per iteration.
     step_size : float
@@ -636,11 +642,12 @@ def qarl_train(
         raise InvalidModelError("teacher must be a GammaTemperatureTeacher, PointTemperatureTeacher or "
                                 f"LinearTemperatureSchedule, got {type(teacher).__name__}")
     alpha = check_real(alpha, "alpha", low=0.0, low_open=True)
-    n_iterations = check_int(n_iterations, "n_iterations")
+    n_iterations = check_int(max_iter, "max_iter")
     protagonist_steps = check_int(protagonist_steps, "protagonist_steps")
     step_size = check_real(step_size, "step_size", low=0.0, high=1.0, low_open=True)
     n_grid = check_int(n_grid, "n_grid", minimum=2)
     tol = check_tol(tol)
+    progress = check_bool(progress, "progress")
     S, A, B = game.shape
     d0 = np.full(S, 1.0 / S) if game.d0 is None else game.d0
     nash = nash_value_iteration(game, tol=1e-10)
@@ -730,6 +737,6 @@ def qarl_train(
         exploitability=nash_value - robust_arr, nash_value=nash_value,
         temperature_grid=grid if is_gamma else np.array([param]), performance_grid=grid_perf,
         method="qarl_train",
-        params={"teacher": {"name": name, **teacher.__dict__}, "alpha": alpha, "n_iterations": n_iterations,
+        params={"teacher": {"name": name, **teacher.__dict__}, "alpha": alpha, "max_iter": n_iterations,
                 "protagonist_steps": protagonist_steps, "step_size": step_size, "n_grid": n_grid, "tol": tol},
         elapsed=time.perf_counter() - start, info={"step_halvings": np.array(halvings)})

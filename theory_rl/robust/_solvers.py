@@ -21,7 +21,7 @@ import numpy as np
 
 from .._iterative import Timer, finish_iterative, iteration_cap, iterations
 from .._result import ValueSolution
-from .._validation import check_int, check_tol
+from .._validation import check_bool, check_int, check_max_iter, check_tol
 from ..errors import ConvergenceWarning
 from ..tabular import as_policy, as_value
 from ._operator import RobustOperator
@@ -125,8 +125,8 @@ def robust_value_iteration(
         tqdm bar.
     """
     tol = check_tol(tol)
-    if max_iter is not None:
-        max_iter = check_int(max_iter, "max_iter", minimum=0)
+    max_iter = check_max_iter(max_iter)
+    strict, progress = check_bool(strict, "strict"), check_bool(progress, "progress")
     op = RobustOperator(rmdp)
     gamma = op.gamma
     c = gamma / (1.0 - gamma)

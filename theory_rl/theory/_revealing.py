@@ -16,11 +16,10 @@ single-step PAC lower bound) is not exposed because its expression could not be 
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass, field
 
 from .._result import ResultMixin
-from ..errors import InvalidModelError
+from .._validation import check_int, check_real
 
 __all__ = [
     "BoundExpression",
@@ -69,13 +68,11 @@ class BoundExpression(ResultMixin):
 
 def _positive(**params: float) -> None:
     for name, v in params.items():
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v <= 0:
-            raise InvalidModelError(f"{name} must be a positive finite number, got {v!r}")
+        check_real(v, name, low=0.0, low_open=True)
 
 
 def _m(m: int, lowest: int) -> int:
-    if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < lowest:
-        raise InvalidModelError(f"m must be an integer >= {lowest}, got {m!r}")
+    check_int(m, "m", minimum=lowest)
     return int(m)
 
 

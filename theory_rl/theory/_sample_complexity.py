@@ -8,7 +8,7 @@ paper's abstract in this library's review, or is recalled from the body), ``kind
 (``"upper"``/``"lower"``), ``quantity`` and ``source`` (paper, theorem). ``note`` says which
 constants are exact, which are unspecified in the paper, and which were recalled.
 
-Generative model (``S`` states, ``A`` actions, discount ``gamma``, accuracy ``eps``, failure
+Generative model (``S`` states, ``A`` actions, discount ``gamma``, accuracy ``epsilon``, failure
 probability ``delta``, rewards in ``[0, 1]``):
 
 ====================================  =================================  =============================
@@ -38,7 +38,9 @@ from __future__ import annotations
 
 import math
 
-from ..errors import InvalidModelError
+from .._deprecation import renamed_arguments
+from .._validation import check_real
+from ..errors import InvalidArgumentError
 from ._revealing import BoundExpression, _positive
 
 __all__ = [
@@ -66,17 +68,11 @@ _JIN = "Jin, Allen-Zhu, Bubeck, Jordan, 'Is Q-learning provably efficient?', Neu
 
 
 def _gamma(gamma: float) -> float:
-    _positive(gamma=gamma)
-    if not gamma < 1.0:
-        raise InvalidModelError(f"gamma = {gamma!r} must lie in (0, 1)")
-    return float(gamma)
+    return check_real(gamma, "gamma", low=0.0, high=1.0, low_open=True, high_open=True)
 
 
 def _delta(delta: float) -> float:
-    _positive(delta=delta)
-    if not delta < 1.0:
-        raise InvalidModelError(f"delta = {delta!r} must lie in (0, 1)")
-    return float(delta)
+    return check_real(delta, "delta", low=0.0, high=1.0, low_open=True, high_open=True)
 
 
 def _all(verified: bool, exponents: dict[str, float]) -> dict[str, bool]:
@@ -84,25 +80,26 @@ def _all(verified: bool, exponents: dict[str, float]) -> dict[str, bool]:
 
 
 # ---------------------------------------------------------------------------- generative model
-def model_based_generative(S: float, A: float, gamma: float, eps: float, delta: float) -> BoundExpression:
-    r"""Samples sufficient for plug-in planning to be ``eps``-accurate (Agarwal et al. 2020, Thm 1).
+@renamed_arguments(eps="epsilon")
+def model_based_generative(S: float, A: float, gamma: float, epsilon: float, delta: float) -> BoundExpression:
+    r"""Samples sufficient for plug-in planning to be ``epsilon``-accurate (Agarwal et al. 2020, Thm 1).
 
     .. math::
         N_{\text{total}} = S A \cdot \frac{c\,\gamma \log\!\big(c S A / ((1-\gamma)\delta)\big)}{(1-\gamma)^3 \varepsilon^2}
 
-    samples in all (``N`` per pair) give ``||Q_hat* - Q*||_inf <= eps`` and
-    ``||Q* - Q^{pi_hat}||_inf <= eps`` with probability ``1 - delta``, for
-    ``eps in (0, (1-gamma)^{-1/2}]``. ``c`` is an unspecified absolute constant (``c = 1`` here).
+    samples in all (``N`` per pair) give ``||Q_hat* - Q*||_inf <= epsilon`` and
+    ``||Q* - Q^{pi_hat}||_inf <= epsilon`` with probability ``1 - delta``, for
+    ``epsilon in (0, (1-gamma)^{-1/2}]``. ``c`` is an unspecified absolute constant (``c = 1`` here).
     """
-    _positive(S=S, A=A, eps=eps)
+    _positive(S=S, A=A, epsilon=epsilon)
     g, d = _gamma(gamma), _delta(delta)
-    value = S * A * g * math.log(S * A / ((1 - g) * d)) / ((1 - g) ** 3 * eps**2)
+    value = S * A * g * math.log(S * A / ((1 - g) * d)) / ((1 - g) ** 3 * epsilon**2)
     exps = {"S": 1.0, "A": 1.0, "1-gamma": -3.0, "eps": -2.0}
     return BoundExpression(
         value=value, exponents=exps, verified=_all(False, exps), kind="upper", quantity="samples (total)",
         source=f"{_AKY}, Theorem 1",
         note="c unspecified in the paper (set to 1); exponents recalled from the body (the abstract says 'minimax "
-             "optimal' only); Li et al. 2020 (arXiv:2005.12900) state the same rate for eps in (0, 1/(1-gamma)].")
+             "optimal' only); Li et al. 2020 (arXiv:2005.12900) state the same rate for epsilon in (0, 1/(1-gamma)].")
 
 
 def plug_in_error(S: float, A: float, gamma: float, n: float, delta: float) -> BoundExpression:
@@ -123,19 +120,20 @@ def plug_in_error(S: float, A: float, gamma: float, n: float, delta: float) -> B
                            note="c unspecified (set to 1); S and A enter only through the logarithm.")
 
 
-def minimax_lower_bound_generative(S: float, A: float, gamma: float, eps: float, delta: float) -> BoundExpression:
-    r"""Samples any algorithm needs to estimate ``Q*`` to ``eps`` (Azar, Munos & Kappen 2013, Thm 3).
+@renamed_arguments(eps="epsilon")
+def minimax_lower_bound_generative(S: float, A: float, gamma: float, epsilon: float, delta: float) -> BoundExpression:
+    r"""Samples any algorithm needs to estimate ``Q*`` to ``epsilon`` (Azar, Munos & Kappen 2013, Thm 3).
 
     .. math::
         T \ge \frac{\beta^3 N}{c_1 \varepsilon^2} \log\frac{N}{c_2 \delta}, \qquad \beta = \frac1{1-\gamma},\ N = S A,
 
-    for ``eps in (0, eps_0)`` and ``delta in (0, delta_0 / N)``, on a class of hard MDPs.
+    for ``epsilon in (0, eps_0)`` and ``delta in (0, delta_0 / N)``, on a class of hard MDPs.
     ``c_1, c_2, eps_0, delta_0`` are absolute constants the theorem does not give (set to 1).
     """
-    _positive(S=S, A=A, eps=eps)
+    _positive(S=S, A=A, epsilon=epsilon)
     g, d = _gamma(gamma), _delta(delta)
     N = S * A
-    value = N * math.log(N / d) / ((1 - g) ** 3 * eps**2)
+    value = N * math.log(N / d) / ((1 - g) ** 3 * epsilon**2)
     exps = {"S": 1.0, "A": 1.0, "1-gamma": -3.0, "eps": -2.0}
     return BoundExpression(value=value, exponents=exps, verified=_all(False, exps), kind="lower",
                            quantity="samples (total)", source=f"{_AMK}, Theorem 3",
@@ -143,7 +141,8 @@ def minimax_lower_bound_generative(S: float, A: float, gamma: float, eps: float,
                                 "bound by Agarwal et al. 2020 and Wainwright 2019 (abstracts).")
 
 
-def q_learning_generative(S: float, A: float, gamma: float, eps: float, delta: float) -> BoundExpression:
+@renamed_arguments(eps="epsilon")
+def q_learning_generative(S: float, A: float, gamma: float, epsilon: float, delta: float) -> BoundExpression:
     r"""Samples sufficient for synchronous Q-learning (Li et al. 2021, Thm 1).
 
     .. math::
@@ -154,16 +153,17 @@ def q_learning_generative(S: float, A: float, gamma: float, eps: float, delta: f
     ``log^4 T`` (implicit in ``T``) and an unspecified constant; both are left out (``c = 1``).
     For ``A = 1`` (TD learning) the same paper shows ``(1-gamma)^{-3}``.
     """
-    _positive(S=S, A=A, eps=eps)
+    _positive(S=S, A=A, epsilon=epsilon)
     g, d = _gamma(gamma), _delta(delta)
-    value = S * A * math.log(S * A / ((1 - g) * d)) / ((1 - g) ** 4 * eps**2)
+    value = S * A * math.log(S * A / ((1 - g) * d)) / ((1 - g) ** 4 * epsilon**2)
     exps = {"S": 1.0, "A": 1.0, "1-gamma": -4.0, "eps": -2.0}
     return BoundExpression(value=value, exponents=exps, verified=_all(True, exps), kind="upper",
                            quantity="samples (total)", source=f"{_LI}, Theorem 1",
                            note="exponents as stated in the abstract; constant and log^4 T factor omitted.")
 
 
-def q_learning_lower_bound(S: float, A: float, gamma: float, eps: float) -> BoundExpression:
+@renamed_arguments(eps="epsilon")
+def q_learning_lower_bound(S: float, A: float, gamma: float, epsilon: float) -> BoundExpression:
     r"""Samples Q-learning itself needs on a hard instance (Li et al. 2021, Thm 2, ``A >= 2``).
 
     .. math:: N_{\text{total}} \gtrsim \frac{S A}{(1-\gamma)^4 \varepsilon^2}.
@@ -171,10 +171,10 @@ def q_learning_lower_bound(S: float, A: float, gamma: float, eps: float) -> Boun
     A lower bound for the algorithm, not for the problem: it exceeds
     :func:`minimax_lower_bound_generative` by ``1/(1-gamma)``, which is the point of the paper.
     """
-    _positive(S=S, A=A, eps=eps)
+    _positive(S=S, A=A, epsilon=epsilon)
     g = _gamma(gamma)
     exps = {"S": 1.0, "A": 1.0, "1-gamma": -4.0, "eps": -2.0}
-    return BoundExpression(value=S * A / ((1 - g) ** 4 * eps**2), exponents=exps, verified=_all(True, exps),
+    return BoundExpression(value=S * A / ((1 - g) ** 4 * epsilon**2), exponents=exps, verified=_all(True, exps),
                            kind="lower", quantity="samples (total)", source=f"{_LI}, Theorem 2",
                            note="constant and log factors unspecified (set to 1); holds for A >= 2.")
 
@@ -196,7 +196,8 @@ def q_learning_error(S: float, A: float, gamma: float, T: float, delta: float) -
                            note="constant unspecified (set to 1); log^4 T omitted.")
 
 
-def q_learning_polynomial_steps(S: float, A: float, gamma: float, eps: float, delta: float,
+@renamed_arguments(eps="epsilon")
+def q_learning_polynomial_steps(S: float, A: float, gamma: float, epsilon: float, delta: float,
                                 omega: float) -> BoundExpression:
     r"""Iterations for synchronous Q-learning with steps ``t^{-omega}`` (Even-Dar & Mansour 2003, Thm 2).
 
@@ -208,20 +209,20 @@ def q_learning_polynomial_steps(S: float, A: float, gamma: float, eps: float, de
     for ``omega in (1/2, 1)``. The form is recalled from the paper (not checked here); constants
     unspecified (set to 1). The leading exponents are those of the first term.
     """
-    _positive(S=S, A=A, eps=eps)
+    _positive(S=S, A=A, epsilon=epsilon)
     g, d = _gamma(gamma), _delta(delta)
-    if not (0.5 < omega < 1.0):
-        raise InvalidModelError(f"omega = {omega!r} must lie in (1/2, 1)")
+    omega = check_real(omega, "omega", low=0.5, high=1.0, low_open=True, high_open=True)
     beta, vmax = (1 - g) / 2, 1 / (1 - g)
-    first = (vmax**2 * math.log(vmax * S * A / (d * beta * eps)) / (beta**2 * eps**2)) ** (1 / omega)
-    second = (math.log(max(vmax / eps, math.e)) / beta) ** (1 / (1 - omega))
+    first = (vmax**2 * math.log(vmax * S * A / (d * beta * epsilon)) / (beta**2 * epsilon**2)) ** (1 / omega)
+    second = (math.log(max(vmax / epsilon, math.e)) / beta) ** (1 / (1 - omega))
     exps = {"1-gamma": -4.0 / omega, "eps": -2.0 / omega, "S": 0.0, "A": 0.0}
     return BoundExpression(value=first + second, exponents=exps, verified=_all(False, exps), kind="upper",
                            quantity="iterations (samples per pair)", source=f"{_EDM}, Theorem 2",
                            note="recalled, not verified; constants unspecified (set to 1).")
 
 
-def variance_reduced_q_learning_samples(S: float, A: float, gamma: float, eps: float,
+@renamed_arguments(eps="epsilon")
+def variance_reduced_q_learning_samples(S: float, A: float, gamma: float, epsilon: float,
                                         delta: float) -> BoundExpression:
     r"""Samples sufficient for variance-reduced Q-learning (Wainwright 2019, Thm 2).
 
@@ -230,10 +231,10 @@ def variance_reduced_q_learning_samples(S: float, A: float, gamma: float, eps: f
 
     (the abstract's form with the failure probability added; constant unspecified, ``c = 1``).
     """
-    _positive(S=S, A=A, eps=eps)
+    _positive(S=S, A=A, epsilon=epsilon)
     g, d = _gamma(gamma), _delta(delta)
     D = S * A
-    value = D * math.log(D / ((1 - g) * d)) / (eps**2 * (1 - g) ** 3)
+    value = D * math.log(D / ((1 - g) * d)) / (epsilon**2 * (1 - g) ** 3)
     exps = {"S": 1.0, "A": 1.0, "1-gamma": -3.0, "eps": -2.0}
     return BoundExpression(value=value, exponents=exps, verified=_all(True, exps), kind="upper",
                            quantity="samples (total)", source=f"{_WAIN}, Theorem 2",
@@ -279,7 +280,7 @@ def ucbvi_regret(S: float, A: float, H: float, T: float, delta: float = 0.1, *,
         verified = _all(True, exps)
         theorem = "Theorem 2 (UCBVI-BF)"
     else:
-        raise InvalidModelError(f"bonus = {bonus!r}: expected 'hoeffding' or 'bernstein'")
+        raise InvalidArgumentError(f"bonus = {bonus!r}: expected 'hoeffding' or 'bernstein'")
     return BoundExpression(value=value, exponents=exps, verified=verified, kind="upper", quantity="regret",
                            source=f"{_AOM}, {theorem}",
                            note="constants recalled from the theorem statements (not verified); the sqrt(T) "
@@ -310,7 +311,7 @@ def ucb_q_learning_regret(S: float, A: float, H: float, T: float, delta: float =
         verified = _all(True, exps)
         theorem = "Theorem 2 (UCB-Bernstein)"
     else:
-        raise InvalidModelError(f"bonus = {bonus!r}: expected 'hoeffding' or 'bernstein'")
+        raise InvalidArgumentError(f"bonus = {bonus!r}: expected 'hoeffding' or 'bernstein'")
     return BoundExpression(value=value, exponents=exps, verified=verified, kind="upper", quantity="regret",
                            source=f"{_JIN}, {theorem}", note="absolute constant unspecified (set to 1).")
 
@@ -334,6 +335,6 @@ def episodic_regret_lower_bound(S: float, A: float, H: float, T: float, *,
         exps = {"S": 0.5, "A": 0.5, "H": 1.0, "T": 0.5}
         value, source, verified = math.sqrt(H**2 * S * A * T), f"{_JIN}, Theorem 3", False
     else:
-        raise InvalidModelError(f"setting = {setting!r}: expected 'stationary' or 'nonstationary'")
+        raise InvalidArgumentError(f"setting = {setting!r}: expected 'stationary' or 'nonstationary'")
     return BoundExpression(value=value, exponents=exps, verified=_all(verified, exps), kind="lower",
                            quantity="regret", source=source, note="constant unspecified (set to 1).")
