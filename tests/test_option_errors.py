@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -35,7 +34,7 @@ TIME = (0.0, -1.0, NAN, "x")
 CHOICE = ("x", None)
 BOOL = ("no", None, 2)
 
-DATA = Path(__file__).parent / "data" / "pomdp"
+DATA = pomdp.PROBLEM_DIR
 
 
 @cache

@@ -27,6 +27,7 @@ import numpy as np
 from .._deprecation import renamed_arguments
 from .._result import CertifiedSolution, TraceHistoryMixin
 from .._validation import check_choice, check_int, check_tol, rng_from_seed
+from ..errors import InvalidModelError
 from ..tabular import policy_iteration, q_values
 from ._operator import RobustOperator
 from ._sets import FiniteSet, ParametricSet, RectangularityWarning, RobustMDP, SARectFinite, _dense_kernel
