@@ -84,7 +84,7 @@ def from_gymnasium(env: Any, *, gamma: float = 0.99, sparse: bool | None = None)
         try:
             env = gymnasium.make(env)
         except gymnasium.error.Error as exc:  # unknown id, missing extra, bad version
-            raise InvalidArgumentError(f"env = {env!r}: {exc}") from None
+            raise InvalidArgumentError(f"env = {env!r} is not a gymnasium environment: {exc}") from None
     base = getattr(env, "unwrapped", env)
     table = getattr(base, "P", None)
     if not isinstance(table, Mapping):
