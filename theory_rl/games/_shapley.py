@@ -27,9 +27,10 @@ class ShapleySolution(ResultMixin):
     v : ndarray, shape (S,)
         Midpoint of the certified bounds: ``||v - v*||_inf <= bound``.
     q : ndarray, shape (S, A, B)
-        ``Q[s, a, b] = R[0, s, a, b] + gamma P[s, a, b, :] v_k`` at the last iterate ``v_k``.
+        ``Q[s, a, b] = R[0, s, a, b] + gamma P[s, a, b, :] v`` at the returned ``v``.
     row_policy : ndarray, shape (S, A)
-        Maximiser's stationary policy: a maximin strategy of each stage game ``Q[s]``.
+        Maximiser's stationary policy: a maximin strategy of each stage game ``Q[s]`` (greedy
+        for the returned ``v``, hence ``2 gamma bound / (1 - gamma)``-optimal).
     col_policy : ndarray, shape (S, B)
         Minimiser's stationary policy: a minimax strategy of each stage game.
     lower, upper : ndarray, shape (S,)
@@ -108,7 +109,7 @@ def shapley_value_iteration(
     guaranteed payoffs bracket ``val(Q_v[s])`` (weak duality), and ``Q_v`` itself is rounded;
     both errors are bounded (Higham 2002, eq. 3.5) and added, so ``lower <= v* <= upper``
     holds for the exact game. Iteration stops when ``max_s (upper - lower)/2 <= tol``. The
-    maximiser's policy greedy for ``v_k`` guarantees at least ``v* - 2 gamma ||v_k - v*|| / (1 - gamma)``
+    maximiser's policy greedy for the returned ``v`` guarantees at least ``v* - 2 gamma ||v - v*|| / (1 - gamma)``
     against every adversary.
 
     Parameters
@@ -200,10 +201,12 @@ def shapley_value_iteration(
             v = 0.5 * (t_low + t_up)
             Q, p, q, t_low, t_up = _sweep(game, v, R0)
             residual = float(np.maximum(np.abs(t_up - v), np.abs(t_low - v)).max())
+        v_out = 0.5 * (lower + upper)
+        Q, p, q, _, _ = _sweep(game, v_out, R0)  # the policies greedy for the returned v
         finish_iterative(method="shapley_value_iteration", converged=converged, strict=strict, n_iter=n,
                          cap=cap, tol=tol)
     return ShapleySolution(
-        v=0.5 * (lower + upper), q=Q, row_policy=p, col_policy=q, lower=lower, upper=upper, bound=bound,
+        v=v_out, q=Q, row_policy=p, col_policy=q, lower=lower, upper=upper, bound=bound,
         residual=residual, converged=converged, n_iter=n, history=np.asarray(history),
         method="shapley_value_iteration", params={"tol": tol, "max_iter": max_iter}, elapsed=timer.elapsed,
     )

@@ -1,0 +1,102 @@
+"""Shapley value iteration against an independent solve, and its certified bounds."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from theory_rl.errors import ConvergenceWarning, InvalidArgumentError, InvalidModelError, SolverError
+from theory_rl.games import MarkovGame, shapley_value_iteration
+
+
+def _val_2x2(M):
+    """Value of a 2x2 zero-sum game in closed form (pure saddle point, else the mixed formula)."""
+    maximin = M.min(axis=1).max()
+    minimax = M.max(axis=0).min()
+    if maximin == minimax:
+        return maximin
+    (a, b), (c, d) = M
+    return (a * d - b * c) / (a + d - b - c)
+
+
+def _independent_value(P, R, gamma, sweeps):
+    """Plain value iteration with the closed-form 2x2 stage values (no LP)."""
+    v = np.zeros(P.shape[0])
+    for _ in range(sweeps):
+        Q = R + gamma * P @ v
+        v = np.array([_val_2x2(Q[s]) for s in range(len(v))])
+    return v
+
+
+def _random_game(seed, S=2, A=2, B=2, gamma=0.9):
+    rng = np.random.default_rng(seed)
+    P = rng.random((S, A, B, S)) + 0.05
+    P /= P.sum(axis=-1, keepdims=True)
+    R = rng.standard_normal((S, A, B))
+    return P, R, gamma
+
+
+@settings(max_examples=25)
+@given(seed=st.integers(0, 2**32 - 1), gamma=st.sampled_from([0.0, 0.5, 0.9]))
+def test_equals_independent_value_iteration_on_tiny_games(seed, gamma):
+    P, R, _ = _random_game(seed, gamma=gamma)
+    sol = shapley_value_iteration(MarkovGame.zero_sum(P, R, gamma), tol=1e-11)
+    ref = _independent_value(P, R, gamma, sweeps=400)  # gamma^400 < 1e-18
+    assert sol.converged
+    np.testing.assert_allclose(sol.v, ref, atol=1e-10)
+    assert (sol.lower <= ref + 1e-13).all() and (ref - 1e-13 <= sol.upper).all()
+
+
+def test_bounds_bracket_the_value_at_every_stage_and_tighten(rng):
+    P, R, gamma = _random_game(7, S=5, A=3, B=2, gamma=0.95)
+    g = MarkovGame.zero_sum(P, R, gamma)
+    exact = shapley_value_iteration(g, tol=1e-11).v
+    previous = np.inf
+    for k in (1, 3, 10):
+        with pytest.warns(ConvergenceWarning, match=f"max_iter={k} reached"):
+            sol = shapley_value_iteration(g, tol=1e-13, max_iter=k)
+        assert not sol.converged and sol.n_iter == k
+        assert (sol.lower <= exact + 1e-11).all() and (exact - 1e-11 <= sol.upper).all()
+        assert np.abs(sol.v - exact).max() <= sol.bound + 1e-11
+        assert sol.bound <= previous
+        previous = sol.bound
+
+
+def test_policies_are_stage_game_equilibria(rng):
+    P, R, gamma = _random_game(3, S=4, A=3, B=3, gamma=0.8)
+    sol = shapley_value_iteration(MarkovGame.zero_sum(P, R, gamma), tol=1e-10)
+    for s in range(4):
+        lo = (sol.row_policy[s] @ sol.q[s]).min()
+        hi = (sol.q[s] @ sol.col_policy[s]).max()
+        assert hi - lo <= 1e-9
+        # val(Q_v[s]) = (T v)(s) and ||T v - v*|| <= gamma ||v - v*||
+        assert lo == pytest.approx(sol.v[s], abs=(1 + 0.8) * sol.bound + 1e-12)
+    np.testing.assert_allclose(sol.row_policy.sum(axis=1), 1.0)
+
+
+def test_single_player_reduces_to_an_mdp():
+    # B = 1: the minimiser has no choice, so the game value is the MDP's optimal value
+    from theory_rl.models import FiniteMDP
+    from theory_rl.tabular import policy_iteration
+
+    P, R, gamma = _random_game(11, S=4, A=3, B=1, gamma=0.9)
+    sol = shapley_value_iteration(MarkovGame.zero_sum(P, R, gamma), tol=1e-11)
+    mdp = policy_iteration(FiniteMDP(P[:, :, 0, :], R[:, :, 0], gamma))
+    np.testing.assert_allclose(sol.v, mdp.v, atol=1e-10)
+
+
+def test_errors(rng):
+    P, R, gamma = _random_game(1)
+    g = MarkovGame.zero_sum(P, R, gamma)
+    with pytest.raises(InvalidModelError, match="two-player zero-sum"):
+        shapley_value_iteration(MarkovGame(P, np.stack([R, R]), gamma))
+    with pytest.raises(InvalidArgumentError, match="tol"):
+        shapley_value_iteration(g, tol=0.0)
+    with pytest.raises(InvalidArgumentError, match="max_iter"):
+        shapley_value_iteration(g, max_iter=0)
+    with pytest.raises(InvalidModelError, match="v0 has shape"):
+        shapley_value_iteration(g, v0=[0.0])
+    with pytest.raises(InvalidArgumentError, match="MarkovGame"):
+        shapley_value_iteration(P)
+    with pytest.raises(SolverError, match="did not certify"):
+        shapley_value_iteration(g, tol=1e-13, max_iter=1, strict=True)
