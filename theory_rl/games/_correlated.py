@@ -156,7 +156,7 @@ def correlated_equilibrium(game: Any, *, objective: Any = "welfare") -> Correlat
     >>> from theory_rl.games import MatrixGame, correlated_equilibrium
     >>> chicken = MatrixGame([[6, 2], [7, 0]], [[6, 7], [2, 0]])
     >>> sol = correlated_equilibrium(chicken)
-    >>> round(sol.welfare, 9), sol.max_gain <= 1e-9     # above the best Nash welfare, 9
+    >>> round(sol.welfare, 9), sol.max_gain <= 1e-9     # above the best Nash welfare, 28/3
     (10.5, True)
     """
     return _solve(game, objective, coarse=False)

@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import InvalidArgumentError, InvalidModelError
 from ._common import check_strategy, payoff_array, read_only
 
-__all__ = ["NormalFormGame", "as_normal_form"]
+__all__ = ["NormalFormGame", "as_normal_form", "against_others"]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -81,18 +81,18 @@ class NormalFormGame:
         r"""``[u_i(a_i, x_{-i}) for a_i in A_i]`` for each player: the payoff of each pure action
         against the others' mixed strategies (shapes ``(A_i,)``)."""
         xs = self.check_profile(strategies)
-        return [_against_others(self.payoffs[i], xs, i) for i in range(self.n_players)]
+        return [against_others(self.payoffs[i], xs, i) for i in range(self.n_players)]
 
     def expected_payoffs(self, strategies: Sequence[Any]) -> np.ndarray:
         """``u_i(x)`` for every player, shape ``(N,)``."""
         xs = self.check_profile(strategies)
-        return np.array([float(xs[i] @ _against_others(self.payoffs[i], xs, i)) for i in range(self.n_players)])
+        return np.array([float(xs[i] @ against_others(self.payoffs[i], xs, i)) for i in range(self.n_players)])
 
     def __repr__(self) -> str:
         return f"NormalFormGame(n_players={self.n_players}, n_actions={self.n_actions})"
 
 
-def _against_others(U_i: np.ndarray, xs: Sequence[np.ndarray], i: int) -> np.ndarray:
+def against_others(U_i: np.ndarray, xs: Sequence[np.ndarray], i: int) -> np.ndarray:
     """Contract every axis of ``U_i`` but axis ``i`` with the other players' strategies."""
     T = U_i
     for j in reversed(range(len(xs))):

@@ -12,7 +12,7 @@ from .._iterative import Callback, Timer, finish_iterative, iterations
 from .._result import ResultMixin
 from .._validation import check_bool, check_max_iter, check_real, check_tol
 from ..errors import InvalidArgumentError
-from ._normal_form import as_normal_form
+from ._normal_form import against_others, as_normal_form
 
 __all__ = ["QRESolution", "quantal_response_equilibrium"]
 
@@ -123,8 +123,10 @@ def quantal_response_equilibrium(
     converged = False
     n = 0
 
+    U = np.asarray(g.payoffs)
+
     def response(profile: list[np.ndarray]) -> list[np.ndarray]:
-        return [softmax(d / tau) for d in g.deviation_payoffs(profile)]
+        return [softmax(against_others(U[i], profile, i) / tau) for i in range(len(profile))]
 
     with Timer() as timer:
         br = response(xs)
