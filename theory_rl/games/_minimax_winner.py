@@ -11,7 +11,7 @@ import numpy as np
 from .._iterative import Timer
 from .._result import ResultMixin
 from .._validation import check_choice, check_int, check_real
-from ..errors import InvalidModelError
+from ..errors import InvalidArgumentError, InvalidModelError
 from ._common import check_strategy, dot_pad, payoff_array
 from ._zero_sum import zero_sum_lp
 
@@ -212,7 +212,7 @@ def hedge_self_play(P: Any, *, n_rounds: int = 1000, eta: float | None = None, p
     else:
         prior = check_strategy(p0, "p0", n)
         if prior.min() <= 0:
-            raise InvalidModelError(f"p0[{int(np.argmin(prior))}] = 0: Hedge needs a prior with full support")
+            raise InvalidArgumentError(f"p0[{int(np.argmin(prior))}] = 0: Hedge needs a prior with full support")
         log_p0 = np.log(prior / prior.sum())
     M = P - 0.5
     log_n_eff = float(-log_p0.min())  # log(1/min p0): log n for the uniform prior
