@@ -1,0 +1,112 @@
+"""Zero-sum matrix games and minimax winners: ``theory_rl.games`` against nashpy.
+
+Run from the repository root (each size is merged into the results file, so sizes can be run
+in separate commands)::
+
+    .venv/bin/python bench/games.py                       # n = 10, 50, 100, 500
+    .venv/bin/python bench/games.py --sizes 1000          # about 4 minutes on one core (nashpy ~3)
+
+Instances, seeded: ``zero_sum``: ``A[i, j] ~ N(0, 1)`` of shape ``(n, n)``; ``minimax_winner``: a
+random preference matrix (``P[i, j] ~ U(0, 1)`` above the diagonal, ``P[j, i] = 1 - P[i, j]``).
+Ours: :func:`theory_rl.games.zero_sum_lp` and :func:`theory_rl.games.minimax_winner` (one LP
+passed column-wise to HiGHS, the column player's strategy from its duals, then the support
+equations). Peer: ``nashpy.Game(A).linear_program()`` (the row and the column LP through
+``scipy.optimize.linprog``), on ``M = P - 1/2`` for the minimax winner: nashpy's fastest exact
+method for zero-sum games (support and vertex enumeration are exponential). Both values are
+``p^T A q`` of the returned strategies and must agree to 1e-8. Times are the best of
+``--repeats`` runs (one run for n >= 500); the ratio is ours / peer (below 1: we are faster).
+Results go to bench/results/games.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+import warnings
+
+import numpy as np
+
+from theory_rl.games import minimax_winner, zero_sum_lp
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, "results", "games.json")
+
+
+def instance(kind: str, n: int, seed: int) -> np.ndarray:
+    """``A`` for ``zero_sum``, ``P`` for ``minimax_winner``."""
+    rng = np.random.default_rng(seed)
+    if kind == "zero_sum":
+        return rng.standard_normal((n, n))
+    P = np.triu(rng.random((n, n)), 1)
+    P = P + np.tril(1.0 - P.T, -1)
+    np.fill_diagonal(P, 0.5)
+    return P
+
+
+def ours(kind: str, X: np.ndarray) -> float:
+    if kind == "zero_sum":
+        return zero_sum_lp(X).value
+    p = minimax_winner(X).strategy
+    return float(p @ (X - 0.5) @ p) + 0.5  # 1/2 up to rounding: report the game value of P
+
+
+def peer(kind: str, X: np.ndarray) -> float:
+    import nashpy
+
+    A = X if kind == "zero_sum" else X - 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p, q = nashpy.Game(A).linear_program()
+    return float(p @ A @ q) + (0.0 if kind == "zero_sum" else 0.5)
+
+
+def best_time(fn, repeats: int) -> tuple[float, float]:
+    best, out = np.inf, 0.0
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 50, 100, 500])
+    parser.add_argument("--kinds", nargs="+", default=["zero_sum", "minimax_winner"],
+                        choices=["zero_sum", "minimax_winner"])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", default=RESULTS)
+    args = parser.parse_args()
+
+    zero_sum_lp([[1.0, -1.0], [-1.0, 1.0]])  # first HiGHS call (library load) outside the timings
+    rows = {}
+    if os.path.exists(args.output):
+        with open(args.output) as fh:
+            rows = {(r["kind"], r["n"]): r for r in json.load(fh).get("rows", [])}
+    print(f"{'kind':>15} {'n':>5} {'ours s':>10} {'nashpy s':>10} {'ours/peer':>10} {'|dv|':>9}")
+    for n in args.sizes:
+        repeats = 1 if n >= 500 else args.repeats
+        for kind in args.kinds:
+            X = instance(kind, n, args.seed + n)
+            t_ours, v_ours = best_time(lambda: ours(kind, X), repeats)  # noqa: B023
+            t_peer, v_peer = best_time(lambda: peer(kind, X), repeats)  # noqa: B023
+            diff = abs(v_ours - v_peer)
+            row = {"kind": kind, "n": n, "ours_s": t_ours, "peer_s": t_peer, "ratio": t_ours / t_peer,
+                   "value_ours": v_ours, "value_peer": v_peer, "abs_diff": diff, "agree_1e-8": diff <= 1e-8,
+                   "repeats": repeats}
+            rows[(kind, n)] = row
+            print(f"{kind:>15} {n:>5} {t_ours:>10.4f} {t_peer:>10.4f} {t_ours / t_peer:>10.3f} {diff:>9.1e}")
+    os.makedirs(os.path.dirname(args.output), exist_ok=True)
+    with open(args.output, "w") as fh:
+        json.dump({"peer": "nashpy.Game.linear_program", "machine": platform.platform(),
+                   "python": platform.python_version(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                   "command": "python bench/games.py --sizes ...",
+                   "rows": sorted(rows.values(), key=lambda r: (r["kind"], r["n"]))}, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()
