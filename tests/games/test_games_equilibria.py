@@ -174,7 +174,7 @@ def test_correlated_errors():
 @pytest.mark.parametrize(
     "module",
     ["_matrix_game", "_normal_form", "_markov_game", "_zero_sum", "_shapley", "_qre", "_exploitability",
-     "_correlated", "_minimax_winner"],
+     "_correlated", "_minimax_winner", "_markov_exploitability"],
 )
 def test_docstring_examples(module):
     mod = importlib.import_module(f"theory_rl.games.{module}")

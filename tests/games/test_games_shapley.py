@@ -100,3 +100,35 @@ def test_errors(rng):
         shapley_value_iteration(P)
     with pytest.raises(SolverError, match="did not certify"):
         shapley_value_iteration(g, tol=1e-13, max_iter=1, strict=True)
+
+
+def test_shapley_policies_have_zero_markov_exploitability():
+    from theory_rl.games import best_response_mdp, markov_exploitability
+
+    P, R, gamma = _random_game(5, S=4, A=3, B=2, gamma=0.9)
+    g = MarkovGame.zero_sum(P, R, gamma)
+    sol = shapley_value_iteration(g, tol=1e-10)
+    gap = markov_exploitability(g, [sol.row_policy, sol.col_policy])
+    assert gap.gap <= 1e-8
+    # each player's best response against the other's equilibrium policy earns exactly the game value
+    np.testing.assert_allclose(gap.best_response_values[0], sol.v, atol=1e-8)
+    np.testing.assert_allclose(gap.best_response_values[1], -sol.v, atol=1e-8)
+    # a uniform maximiser is exploitable, and the adversary's gain is what the best-response MDP says
+    uniform = np.full((4, 3), 1 / 3)
+    worse = markov_exploitability(g, [uniform, sol.col_policy])
+    assert worse.gains[1] > 1e-3
+    br = best_response_mdp(g, [uniform, sol.col_policy], 1)
+    assert br.n_actions == 2 and br.n_states == 4
+
+
+def test_markov_exploitability_errors():
+    from theory_rl.games import markov_exploitability
+
+    P, R, gamma = _random_game(2)
+    g = MarkovGame.zero_sum(P, R, gamma)
+    with pytest.raises(InvalidArgumentError, match="sequence of 2"):
+        markov_exploitability(g, [np.full((2, 2), 0.5)])
+    with pytest.raises(InvalidArgumentError, match=r"policies\[1\] has shape"):
+        markov_exploitability(g, [np.full((2, 2), 0.5), np.full((2, 3), 1 / 3)])
+    with pytest.raises(InvalidArgumentError, match=r"policies\[0\]\[1, :\] sums to 1.5"):
+        markov_exploitability(g, [[[0.5, 0.5], [1.0, 0.5]], np.full((2, 2), 0.5)])

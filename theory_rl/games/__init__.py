@@ -7,7 +7,8 @@ tensor each), :class:`MarkovGame` (``P[s, a_1..a_N, s']``, ``R[i, s, a_1..a_N]``
 Solvers, each with a certificate: :func:`zero_sum_lp` (value and both optimal strategies by
 one HiGHS LP, bracketed by weak duality), :func:`shapley_value_iteration` (zero-sum Markov games,
 contraction bounds with LP error and rounding), :func:`quantal_response_equilibrium` (damped logit
-fixed point, residual), :func:`exploitability` (Nash gap of any mixed profile),
+fixed point, residual), :func:`exploitability` (Nash gap of any mixed profile) and :func:`markov_exploitability` (of any
+stationary joint policy of a Markov game, best responses by policy iteration),
 :func:`correlated_equilibrium` and :func:`coarse_correlated_equilibrium` (LPs with an objective),
 :func:`minimax_winner` (maximal lottery of a preference matrix) and :func:`hedge_self_play`
 (SPO's self-play reduction with its regret certificate).
@@ -21,6 +22,7 @@ become an alias of :func:`solve_stage_games`, ``robust.MarkovGame`` the zero-sum
 
 from ._correlated import CorrelatedSolution, coarse_correlated_equilibrium, correlated_equilibrium, deviation_gains
 from ._exploitability import NashGap, exploitability
+from ._markov_exploitability import MarkovNashGap, best_response_mdp, markov_exploitability
 from ._markov_game import MarkovGame
 from ._matrix_game import MatrixGame
 from ._minimax_winner import HedgeResult, MinimaxWinnerSolution, hedge_self_play, minimax_winner, preference_matrix
@@ -42,6 +44,9 @@ __all__ = [
     "quantal_response_equilibrium",
     "NashGap",
     "exploitability",
+    "MarkovNashGap",
+    "markov_exploitability",
+    "best_response_mdp",
     "CorrelatedSolution",
     "correlated_equilibrium",
     "coarse_correlated_equilibrium",
