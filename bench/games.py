@@ -13,7 +13,8 @@ passed column-wise to HiGHS, the column player's strategy from its duals, then t
 equations). Peer: ``nashpy.Game(A).linear_program()`` (the row and the column LP through
 ``scipy.optimize.linprog``), on ``M = P - 1/2`` for the minimax winner: nashpy's fastest exact
 method for zero-sum games (support and vertex enumeration are exponential). Both values are
-``p^T A q`` of the returned strategies and must agree to 1e-8. Times are the best of
+``p^T A q`` of the returned strategies (for the minimax winner, the row strategy's worst-case win
+rate ``min_j (p^T P)_j``, 1/2 exactly at a minimax winner) and must agree to 1e-8. Times are the best of
 ``--repeats`` runs (one run for n >= 500); the ratio is ours / peer (below 1: we are faster).
 Results go to bench/results/games.json.
 """
@@ -50,7 +51,7 @@ def ours(kind: str, X: np.ndarray) -> float:
     if kind == "zero_sum":
         return zero_sum_lp(X).value
     p = minimax_winner(X).strategy
-    return float(p @ (X - 0.5) @ p) + 0.5  # 1/2 up to rounding: report the game value of P
+    return float((p @ X).min())  # p's worst-case win rate: 1/2 exactly iff p is a minimax winner
 
 
 def peer(kind: str, X: np.ndarray) -> float:
@@ -60,7 +61,7 @@ def peer(kind: str, X: np.ndarray) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         p, q = nashpy.Game(A).linear_program()
-    return float(p @ A @ q) + (0.0 if kind == "zero_sum" else 0.5)
+    return float(p @ A @ q) if kind == "zero_sum" else float((p @ X).min())
 
 
 def best_time(fn, repeats: int) -> tuple[float, float]:

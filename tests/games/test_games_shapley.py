@@ -132,3 +132,13 @@ def test_markov_exploitability_errors():
         markov_exploitability(g, [np.full((2, 2), 0.5), np.full((2, 3), 1 / 3)])
     with pytest.raises(InvalidArgumentError, match=r"policies\[0\]\[1, :\] sums to 1.5"):
         markov_exploitability(g, [[[0.5, 0.5], [1.0, 0.5]], np.full((2, 2), 0.5)])
+
+
+def test_equals_robust_nash_value_iteration():
+    # QARL's Shapley iteration (scipy's linprog, block LP built separately) on the same game
+    from theory_rl import robust
+
+    P, R, gamma = _random_game(9, S=6, A=3, B=4, gamma=0.9)
+    ours = shapley_value_iteration(MarkovGame.zero_sum(P, R, gamma), tol=1e-10)
+    theirs = robust.nash_value_iteration(robust.MarkovGame(P, R, gamma), tol=1e-10)
+    np.testing.assert_allclose(ours.v, theirs.v, atol=1e-9)
