@@ -180,3 +180,16 @@ def test_docstring_examples(module):
     mod = importlib.import_module(f"theory_rl.games.{module}")
     result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
+
+
+def test_correlated_size_guard():
+    import theory_rl
+    from theory_rl.errors import SizeLimitError
+
+    g = NormalFormGame(np.zeros((3, 6, 6, 6)))
+    previous = theory_rl.set_max_bytes(100_000)
+    try:
+        with pytest.raises(SizeLimitError, match="coarse correlated-equilibrium LP"):
+            coarse_correlated_equilibrium(g)
+    finally:
+        theory_rl.set_max_bytes(previous)

@@ -93,8 +93,10 @@ def _solve(game: Any, objective: Any, coarse: bool) -> CorrelatedSolution:
     g = as_normal_form(game)
     shape = g.n_actions
     total = int(np.prod(shape, dtype=object))
-    n_rows = sum(n * n if coarse else n * (n - 1) for n in shape)
-    check_allocation(24 * n_rows * (total // min(shape)) + 8 * total,
+    # nonzeros: player i has n_i (CCE) or n_i (n_i - 1) (CE) rows over total (CCE) or total / n_i
+    # (CE) joint actions; about 40 bytes each while the COO triplets are turned into CSR
+    nnz = total * sum(n if coarse else n - 1 for n in shape)
+    check_allocation(40 * nnz + 8 * total,
                      f"the {'coarse ' if coarse else ''}correlated-equilibrium LP of a game with actions {shape}")
     if isinstance(objective, str):
         if objective != "welfare":
