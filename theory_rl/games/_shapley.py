@@ -13,7 +13,7 @@ from .._validation import as_float_array, check_bool, check_finite, check_max_it
 from ..errors import InvalidArgumentError, InvalidModelError
 from ._common import UNIT_ROUNDOFF, dot_pad
 from ._markov_game import MarkovGame
-from ._zero_sum import solve_stage_games
+from ._zero_sum import _solve_blocks
 
 __all__ = ["ShapleySolution", "shapley_value_iteration"]
 
@@ -60,11 +60,12 @@ class ShapleySolution(ResultMixin):
     _repr_fields = ("converged", "n_iter", "bound", "residual", "elapsed")
 
 
-def _sweep(game: MarkovGame, v: np.ndarray, R0: np.ndarray) -> tuple[np.ndarray, ...]:
-    """One Shapley backup with certified brackets ``t_low <= T v <= t_up`` (exact ``T``)."""
+def _sweep(game: MarkovGame, v: np.ndarray, R0: np.ndarray, warm: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """One Shapley backup with certified brackets ``t_low <= T v <= t_up`` (exact ``T``); the
+    stage LP is warm-started from the previous sweep's simplex basis kept in ``warm``."""
     S = game.n_states
     Q = R0 + game.gamma * (game.P @ v)
-    p, q, _ = solve_stage_games(Q)
+    p, q, _, warm["basis"] = _solve_blocks(Q, basis=warm.get("basis"))
     low = np.einsum("sa,sab->sb", p, Q).min(axis=1)
     up = np.einsum("sab,sb->sa", Q, q).max(axis=1)
     A, B = Q.shape[1:]
@@ -176,10 +177,11 @@ def shapley_value_iteration(
         check_finite(v, "v0")
     R0 = np.asarray(game.R[0])
     history: list[float] = []
+    warm: dict[str, Any] = {}
     converged = False
     n = 0
     with Timer() as timer:
-        Q, p, q, t_low, t_up = _sweep(game, v, R0)
+        Q, p, q, t_low, t_up = _sweep(game, v, R0, warm)
         residual = float(np.maximum(np.abs(t_up - v), np.abs(t_low - v)).max())
         cap = max_iter if max_iter is not None else iteration_cap(gamma, tol, residual)
         for n in iterations(cap, progress, "shapley_value_iteration"):
@@ -199,10 +201,10 @@ def shapley_value_iteration(
             if n >= cap:
                 break
             v = 0.5 * (t_low + t_up)
-            Q, p, q, t_low, t_up = _sweep(game, v, R0)
+            Q, p, q, t_low, t_up = _sweep(game, v, R0, warm)
             residual = float(np.maximum(np.abs(t_up - v), np.abs(t_low - v)).max())
         v_out = 0.5 * (lower + upper)
-        Q, p, q, _, _ = _sweep(game, v_out, R0)  # the policies greedy for the returned v
+        Q, p, q, _, _ = _sweep(game, v_out, R0, warm)  # the policies greedy for the returned v
         finish_iterative(method="shapley_value_iteration", converged=converged, strict=strict, n_iter=n,
                          cap=cap, tol=tol)
     return ShapleySolution(

@@ -71,6 +71,12 @@ def solve_stage_games(Q: np.ndarray, *, solver: str = "auto") -> tuple[np.ndarra
     the minimiser's strategies being the duals of the ``>=`` rows. Returns ``p (S, A)``,
     ``q (S, B)`` (non-negative, normalised) and the LP values ``v (S,)``.
     """
+    p, q, v, _ = _solve_blocks(Q, solver=solver)
+    return p, q, v
+
+
+def _solve_blocks(Q: np.ndarray, *, solver: str = "auto", basis: Any = None) -> tuple[Any, ...]:
+    """:func:`solve_stage_games`, warm-started (simplex) from ``basis`` and returning the final basis."""
     h = new_highs()
     import highspy
 
@@ -118,12 +124,14 @@ def solve_stage_games(Q: np.ndarray, *, solver: str = "auto") -> tuple[np.ndarra
     for key, val in HIGHS_OPTIONS.items():
         h.setOptionValue(key, val)
     if solver == "auto":
-        solver = "ipm" if S * A * B > _IPM_ABOVE else "simplex"
+        solver = "ipm" if A * B > _IPM_ABOVE else "simplex"  # per block: small blocks suit simplex
     h.setOptionValue("solver", solver)
     h.setOptionValue("presolve", "off")
     if solver == "simplex":
         h.setOptionValue("simplex_scale_strategy", 0)
     h.passModel(lp)
+    if basis is not None and solver == "simplex":
+        h.setBasis(basis)
     h.run()
     status = h.getModelStatus()
     if status != highspy.HighsModelStatus.kOptimal:
@@ -135,7 +143,7 @@ def solve_stage_games(Q: np.ndarray, *, solver: str = "auto") -> tuple[np.ndarra
     p /= p.sum(axis=1, keepdims=True)
     q = np.clip(y[:, :B], 0.0, None)
     q /= np.maximum(q.sum(axis=1, keepdims=True), 1e-300)
-    return p, q, np.ldexp(x[:, A], exponent)
+    return p, q, np.ldexp(x[:, A], exponent), h.getBasis()
 
 
 def certify_strategies(A: np.ndarray, p: np.ndarray, q: np.ndarray) -> tuple[float, float]:
@@ -206,7 +214,7 @@ def zero_sum_lp(game: Any, *, solver: str = "auto", polish: bool = True) -> Zero
         A zero-sum :class:`MatrixGame` or the row player's payoff matrix ``A``.
     solver : {"auto", "simplex", "ipm"}
         HiGHS algorithm; ``"auto"`` picks dual simplex for up to 40,000 payoff entries and the
-        interior-point method (with crossover) above.
+        interior-point method (with crossover) above (counted per stage game).
     polish : bool
         Re-solve the support equations after the LP (default ``True``).
 
