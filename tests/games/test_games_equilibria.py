@@ -22,7 +22,10 @@ from theory_rl.games import (
     zero_sum_lp,
 )
 
-nash = pytest.importorskip("nashpy")
+
+def _nashpy():
+    """nashpy (the ``games`` extra), or skip only the tests that compare with it."""
+    return pytest.importorskip("nashpy")
 
 
 # --- exploitability -------------------------------------------------------------------------------
@@ -117,7 +120,7 @@ def test_qre_warns_when_not_converged_and_checks_options():
 def _nash_equilibria(A, B):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return list(nash.Game(A, B).support_enumeration()) or list(nash.Game(A, B).vertex_enumeration())
+        return list(_nashpy().Game(A, B).support_enumeration()) or list(_nashpy().Game(A, B).vertex_enumeration())
 
 
 @settings(max_examples=25)

@@ -10,7 +10,10 @@ from hypothesis import strategies as st
 from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.games import MatrixGame, exploitability, solve_stage_games, zero_sum_lp
 
-nash = pytest.importorskip("nashpy")
+
+def _nashpy():
+    """nashpy (the ``games`` extra), or skip only the tests that compare with it."""
+    return pytest.importorskip("nashpy")
 
 
 def _nashpy_value(A):
@@ -18,7 +21,7 @@ def _nashpy_value(A):
     where support enumeration's tolerances miss the equilibrium (independent of any LP)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        eqs = list(nash.Game(A).support_enumeration()) or list(nash.Game(A).vertex_enumeration())
+        eqs = list(_nashpy().Game(A).support_enumeration()) or list(_nashpy().Game(A).vertex_enumeration())
     assert eqs, "nashpy found no equilibrium"
     p, q = eqs[0]
     return float(p @ A @ q)
@@ -36,7 +39,7 @@ def test_value_equals_nashpy_enumeration(m, n, seed):
 @given(n=st.integers(2, 30), seed=st.integers(0, 2**32 - 1), solver=st.sampled_from(["simplex", "ipm"]))
 def test_value_equals_nashpy_linear_program(n, seed, solver):
     A = np.random.default_rng(seed).integers(-5, 6, size=(n, n + 3)).astype(float)  # degenerate games too
-    p, q = nash.Game(A).linear_program()
+    p, q = _nashpy().Game(A).linear_program()
     peer = float(p @ A @ q)
     sol = zero_sum_lp(A, solver=solver)
     assert sol.value == pytest.approx(peer, abs=1e-8)

@@ -107,5 +107,6 @@ def as_normal_form(game: Any) -> NormalFormGame:
         return game
     convert = getattr(game, "to_normal_form", None)
     if convert is None:
-        raise InvalidArgumentError(f"game must be a MatrixGame or NormalFormGame, got {type(game).__name__}")
+        hint = " (for a MarkovGame use markov_exploitability)" if type(game).__name__ == "MarkovGame" else ""
+        raise InvalidArgumentError(f"game must be a MatrixGame or NormalFormGame, got {type(game).__name__}{hint}")
     return convert()
