@@ -93,3 +93,12 @@ def test_errors():
         zero_sum_lp([[1.0]], polish="yes")
     sol = zero_sum_lp([[7.0]])
     assert sol.value == 7.0 and sol.to_dict()["value"] == 7.0
+
+
+def test_stage_games_validate_their_input():
+    with pytest.raises(InvalidModelError, match="Q must have 3 dimensions"):
+        solve_stage_games(np.zeros((2, 2)))
+    with pytest.raises(InvalidModelError, match=r"Q\[0, 1, 0\] is nan"):
+        solve_stage_games([[[0.0], [np.nan]]])
+    with pytest.raises(InvalidArgumentError, match="solver"):
+        solve_stage_games(np.zeros((1, 2, 2)), solver="pdlp")

@@ -12,7 +12,7 @@ from .._iterative import Timer
 from .._result import ResultMixin
 from .._validation import check_allocation, check_bool, check_choice
 from ..errors import SolverError
-from ._common import dot_pad, new_highs
+from ._common import dot_pad, new_highs, payoff_array
 from ._matrix_game import zero_sum_payoffs
 
 __all__ = ["ZeroSumSolution", "zero_sum_lp", "solve_stage_games", "certify_strategies"]
@@ -71,6 +71,8 @@ def solve_stage_games(Q: np.ndarray, *, solver: str = "auto") -> tuple[np.ndarra
     the minimiser's strategies being the duals of the ``>=`` rows. Returns ``p (S, A)``,
     ``q (S, B)`` (non-negative, normalised) and the LP values ``v (S,)``.
     """
+    Q = payoff_array(Q, "Q", ndim=3)
+    solver = check_choice(solver, "solver", ("auto", "simplex", "ipm"))
     p, q, v, _ = _solve_blocks(Q, solver=solver)
     return p, q, v
 
