@@ -131,3 +131,30 @@ def test_games_is_a_public_subpackage():
 
     assert "games" in theory_rl.__all__
     assert set(games.__all__) <= set(dir(games))
+
+
+def test_sparse_kernel_equals_dense_and_names_bad_entries(rng):
+    import scipy.sparse as sp
+
+    P = _kernel(3, (2, 2), rng)
+    R = rng.standard_normal((3, 2, 2))
+    flat = sp.csr_matrix(P.reshape(-1, 3))
+    dense, sparse = MarkovGame.zero_sum(P, R, 0.9), MarkovGame.zero_sum(flat, R, 0.9)
+    assert sparse.is_sparse and not dense.is_sparse
+    v = rng.standard_normal(3)
+    np.testing.assert_allclose(sparse.q(v), dense.q(v), atol=1e-14)
+    np.testing.assert_array_equal(sparse.dense_kernel(), P)
+    with pytest.raises(ValueError):
+        sparse.P.data[0] = 2.0
+    bad = flat.tolil()
+    bad[5, 2] = -0.25  # row 5 = (s=1, a=0, b=1)
+    with pytest.raises(InvalidModelError, match=r"P\[1, 0, 1, 2\] = -0.25"):
+        MarkovGame.zero_sum(bad.tocsr(), R, 0.9)
+    short = flat.tolil()
+    short[7, :] = short[7, :] * 0.5
+    with pytest.raises(InvalidModelError, match=r"P\[1, 1, 1, :\] sums to 0.5"):
+        MarkovGame.zero_sum(short.tocsr(), R, 0.9)
+    with pytest.raises(InvalidModelError, match="sparse P has shape"):
+        MarkovGame.zero_sum(flat[:6], R, 0.9)
+    with pytest.raises(InvalidModelError, match="real numbers"):
+        MarkovGame.zero_sum(flat.astype(complex), R, 0.9)

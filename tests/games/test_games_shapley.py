@@ -142,3 +142,16 @@ def test_equals_robust_nash_value_iteration():
     ours = shapley_value_iteration(MarkovGame.zero_sum(P, R, gamma), tol=1e-10)
     theirs = robust.nash_value_iteration(robust.MarkovGame(P, R, gamma), tol=1e-10)
     np.testing.assert_allclose(ours.v, theirs.v, atol=1e-9)
+
+
+def test_sparse_kernel_gives_the_same_solution():
+    import scipy.sparse as sp
+
+    from theory_rl.games import markov_exploitability
+
+    P, R, gamma = _random_game(4, S=5, A=2, B=3, gamma=0.9)
+    dense = shapley_value_iteration(MarkovGame.zero_sum(P, R, gamma), tol=1e-10)
+    game = MarkovGame.zero_sum(sp.csr_matrix(P.reshape(-1, 5)), R, gamma)
+    sparse = shapley_value_iteration(game, tol=1e-10)
+    np.testing.assert_allclose(sparse.v, dense.v, atol=1e-10)
+    assert markov_exploitability(game, [sparse.row_policy, sparse.col_policy]).gap <= 1e-8

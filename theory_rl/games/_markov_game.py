@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
-from .._validation import as_float_array, check_allocation, check_gamma, check_probability_rows
+from .._validation import as_float_array, check_allocation, check_gamma, check_probability_rows, check_row_sums
 from ..errors import InvalidModelError
 from ._common import payoff_array, read_only
 
@@ -32,8 +33,10 @@ class MarkovGame:
 
     Parameters
     ----------
-    P : array_like, shape (S, A_1, ..., A_N, S)
+    P : array_like, shape (S, A_1, ..., A_N, S), or scipy.sparse matrix of shape (S * A_1 * ... * A_N, S)
         Transition kernel; every ``P[s, a, :]`` is a probability vector within ``atol = 1e-8``.
+        The sparse layout stores ``P[s, a_1, ..., a_N, :]`` in the row of the C-order flat index of
+        ``(s, a_1, ..., a_N)`` and is kept in CSR form (as :class:`~theory_rl.models.FiniteMDP` does).
     R : array_like, shape (N, S, A_1, ..., A_N)
         Expected reward of each player.
     gamma : float
@@ -75,12 +78,15 @@ class MarkovGame:
         S = R.shape[1]
         actions = R.shape[2:]
         expected = (S, *actions, S)
-        raw = np.asarray(self.P)
-        if raw.shape != expected:
-            raise InvalidModelError(f"P has shape {raw.shape}, expected (S, A_1, ..., A_N, S) = {expected}")
-        check_allocation(8 * int(np.prod(expected, dtype=object)), f"dense P of shape {expected} (float64)")
-        P = as_float_array(raw, "P")
-        check_probability_rows(P.reshape(-1, S), "P", atol=_ATOL, row_shape=(S, *actions))
+        if sp.issparse(self.P):
+            P = _sparse_kernel(self.P, S, actions)
+        else:
+            raw = np.asarray(self.P)
+            if raw.shape != expected:
+                raise InvalidModelError(f"P has shape {raw.shape}, expected (S, A_1, ..., A_N, S) = {expected}")
+            check_allocation(8 * int(np.prod(expected, dtype=object)), f"dense P of shape {expected} (float64)")
+            P = read_only(as_float_array(raw, "P"))
+            check_probability_rows(P.reshape(-1, S), "P", atol=_ATOL, row_shape=(S, *actions))
         gamma = check_gamma(self.gamma)
         d0 = None
         if self.d0 is not None:
@@ -89,7 +95,7 @@ class MarkovGame:
                 raise InvalidModelError(f"d0 has shape {d0.shape}, expected ({S},)")
             check_probability_rows(d0[None], "d0", atol=_ATOL, row_shape=(1,))
             d0 = read_only(d0)
-        object.__setattr__(self, "P", read_only(P))
+        object.__setattr__(self, "P", P)
         object.__setattr__(self, "R", read_only(R))
         object.__setattr__(self, "gamma", gamma)
         object.__setattr__(self, "d0", d0)
@@ -125,10 +131,47 @@ class MarkovGame:
         """``d0``, or the uniform distribution when it was omitted."""
         return np.full(self.n_states, 1.0 / self.n_states) if self.d0 is None else np.asarray(self.d0)
 
+    @property
+    def is_sparse(self) -> bool:
+        """Whether ``P`` is stored as a CSR matrix of shape ``(S * A_1 * ... * A_N, S)``."""
+        return sp.issparse(self.P)
+
+    def dense_kernel(self) -> np.ndarray:
+        """``P`` as a dense ``(S, A_1, ..., A_N, S)`` array (size-guarded when ``P`` is sparse)."""
+        if not self.is_sparse:
+            return np.asarray(self.P)
+        shape = (self.n_states, *self.n_actions, self.n_states)
+        check_allocation(8 * int(np.prod(shape, dtype=object)), f"dense P of shape {shape} (float64)")
+        return self.P.toarray().reshape(shape)
+
     def q(self, v: np.ndarray, player: int = 0) -> np.ndarray:
         """``Q_i[s, a] = R[i, s, a] + gamma * sum_s' P[s, a, s'] v(s')``, shape ``(S, A_1, ..., A_N)``."""
-        return self.R[player] + self.gamma * (self.P @ v)
+        return self.R[player] + self.gamma * (self.P @ v).reshape(self.R.shape[1:])
 
     def __repr__(self) -> str:
         return (f"MarkovGame(n_players={self.n_players}, n_states={self.n_states}, "
                 f"n_actions={self.n_actions}, gamma={self.gamma:g})")
+
+
+def _sparse_kernel(P: Any, S: int, actions: tuple[int, ...]) -> sp.csr_matrix:
+    """Validated read-only CSR copy of a sparse kernel, errors naming ``P[s, a_1, ..., a_N, s']``."""
+    rows = S * int(np.prod(actions, dtype=object))
+    if P.ndim != 2 or P.shape != (rows, S):
+        raise InvalidModelError(
+            f"sparse P has shape {P.shape}, expected (S * A_1 * ... * A_N, S) = ({rows}, {S})")
+    check_allocation(16 * int(P.nnz) + 8 * (rows + 1), f"sparse P with {P.nnz} nonzeros")
+    if np.iscomplexobj(P.data) or not (np.issubdtype(P.dtype, np.integer) or np.issubdtype(P.dtype, np.floating)):
+        raise InvalidModelError(f"P must hold real numbers, got dtype {P.dtype}")
+    csr = sp.csr_matrix(P, dtype=np.float64)
+    csr.sum_duplicates()
+    csr.sort_indices()
+    bad = ~np.isfinite(csr.data) | (csr.data < 0)
+    if bad.any():
+        k = int(np.argmax(bad))
+        row = int(np.searchsorted(csr.indptr, k, side="right") - 1)
+        where = ", ".join(str(int(i)) for i in (*np.unravel_index(row, (S, *actions)), csr.indices[k]))
+        raise InvalidModelError(f"P[{where}] = {csr.data[k]:.6g} (expected a finite probability >= 0)")
+    check_row_sums(np.asarray(csr.sum(axis=1)).ravel(), "P", atol=_ATOL, row_shape=(S, *actions))
+    for arr in (csr.data, csr.indices, csr.indptr):
+        arr.flags.writeable = False
+    return csr

@@ -64,7 +64,7 @@ def _sweep(game: MarkovGame, v: np.ndarray, R0: np.ndarray, warm: dict[str, Any]
     """One Shapley backup with certified brackets ``t_low <= T v <= t_up`` (exact ``T``); the
     stage LP is warm-started from the previous sweep's simplex basis kept in ``warm``."""
     S = game.n_states
-    Q = R0 + game.gamma * (game.P @ v)
+    Q = game.q(v, 0)
     p, q, _, warm["basis"] = _solve_blocks(Q, basis=warm.get("basis"))
     low = np.einsum("sa,sab->sb", p, Q).min(axis=1)
     up = np.einsum("sab,sb->sa", Q, q).max(axis=1)
