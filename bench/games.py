@@ -17,9 +17,9 @@ method for zero-sum games (support and vertex enumeration are exponential). Both
 ``p^T A q`` of the returned strategies (for the minimax winner, the row strategy's worst-case win
 rate ``min_j (p^T P)_j``, 1/2 exactly at a minimax winner) and must agree to 1e-8. Times are the best of
 ``--repeats`` runs (one run for n >= 500); the ratio is ours / peer (below 1: we are faster).
-With ``--shapley``, Shapley value iteration on random 2000-state games (2x2 and 5x5 stage
-games) is timed per sweep against one dense backup ``R + gamma P v`` (issue 22 asks for 10^4
-states within 2x; ``MarkovGame`` is dense-only, so 10^4 states with 2x2 actions would need 3.2 GB).
+With ``--shapley``, Shapley value iteration on random games (2000 states with dense kernels,
+10^4 states with 10 successors per row in CSR; 2x2 and 5x5 stage games) is timed per sweep against
+one backup ``R + gamma P v`` over all state-action profiles (issue 22 asks for 10^4 states within 2x).
 Results go to bench/results/games.json.
 """
 
@@ -77,23 +77,43 @@ def best_time(fn, repeats: int) -> tuple[float, float]:
     return best, out
 
 
-def shapley_rows(sizes: list[tuple[int, int, int]], seed: int) -> list[dict]:
-    """Shapley VI (tol 1e-8, gamma 0.9, Dirichlet(1) kernels) against one dense backup ``R + gamma P v``:
-    time per sweep (warm-started stage LPs plus the backup) over the time of the backup alone."""
-    from theory_rl.games import MarkovGame, shapley_value_iteration
+def random_markov_game(S: int, A: int, B: int, nnz: int | None, seed: int):
+    """Dense Dirichlet(1) rows, or ``nnz`` random successors per row in CSR form."""
+    import scipy.sparse as sp
+
+    from theory_rl.games import MarkovGame
+
+    rng = np.random.default_rng(seed)
+    R = rng.standard_normal((S, A, B))
+    if nnz is None:
+        return MarkovGame.zero_sum(rng.dirichlet(np.ones(S), size=(S, A, B)), R, 0.9)
+    rows = S * A * B
+    cols = np.sort(np.argsort(rng.random((rows, S)), axis=1)[:, :nnz], axis=1) if S <= 2000 else \
+        np.sort(rng.choice(S, size=(rows, nnz)), axis=1)
+    P = sp.csr_matrix((rng.dirichlet(np.ones(nnz), size=rows).ravel(), cols.ravel(),
+                       np.arange(0, rows * nnz + 1, nnz)), shape=(rows, S))
+    return MarkovGame.zero_sum(P, R, 0.9)
+
+
+def shapley_rows(cases: list[tuple[int, int, int, int | None]], seed: int) -> list[dict]:
+    """Shapley VI (tol 1e-8, gamma 0.9) against one backup ``R + gamma P v`` (the tabular backup over
+    all state-action profiles): time per sweep (warm-started stage LPs plus the backup) over the
+    time of the backup alone."""
+    from theory_rl.games import shapley_value_iteration
 
     rows = []
-    for S, A, B in sizes:
-        rng = np.random.default_rng(seed + S)
-        g = MarkovGame.zero_sum(rng.dirichlet(np.ones(S), size=(S, A, B)), rng.standard_normal((S, A, B)), 0.9)
-        v = rng.standard_normal(S)
+    for S, A, B, nnz in cases:
+        g = random_markov_game(S, A, B, nnz, seed + S)
+        v = np.random.default_rng(seed).standard_normal(S)
         t_backup, _ = best_time(lambda: g.q(v), 5)  # noqa: B023
         t_solve, sol = best_time(lambda: shapley_value_iteration(g, tol=1e-8), 1)  # noqa: B023
         sweeps = sol.n_iter + 1  # the final stage solve at the returned v
-        rows.append({"kind": "shapley", "S": S, "A": A, "B": B, "backup_s": t_backup, "solve_s": t_solve,
-                     "sweeps": sweeps, "sweep_over_backup": t_solve / sweeps / t_backup, "bound": sol.bound})
-        print(f"shapley S={S} A={A} B={B}: {t_solve:.3f} s for {sweeps} sweeps, one backup {t_backup:.4f} s, "
-              f"sweep/backup = {t_solve / sweeps / t_backup:.1f}")
+        kernel = "dense" if nnz is None else f"{nnz} per row"
+        rows.append({"kind": "shapley", "S": S, "A": A, "B": B, "kernel": kernel, "backup_s": t_backup,
+                     "solve_s": t_solve, "sweeps": sweeps, "sweep_over_backup": t_solve / sweeps / t_backup,
+                     "bound": sol.bound})
+        print(f"shapley S={S} A={A} B={B} P {kernel}: {t_solve:.3f} s for {sweeps} sweeps, one backup "
+              f"{t_backup:.4f} s, sweep/backup = {t_solve / sweeps / t_backup:.1f}")
     return rows
 
 
@@ -106,7 +126,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default=RESULTS)
     parser.add_argument("--shapley", action="store_true",
-                        help="also time Shapley VI per sweep against one backup (S = 2000, 2x2 and 5x5)")
+                        help="also time Shapley VI per sweep against one backup")
     args = parser.parse_args()
 
     zero_sum_lp([[1.0, -1.0], [-1.0, 1.0]])  # first HiGHS call (library load) outside the timings
@@ -127,7 +147,8 @@ def main() -> None:
                    "repeats": repeats}
             rows[(kind, n)] = row
             print(f"{kind:>15} {n:>5} {t_ours:>10.4f} {t_peer:>10.4f} {t_ours / t_peer:>10.3f} {diff:>9.1e}")
-    shapley = shapley_rows([(2000, 2, 2), (2000, 5, 5)], args.seed) if args.shapley else None
+    cases = [(2000, 2, 2, None), (2000, 5, 5, None), (10_000, 2, 2, 10), (10_000, 5, 5, 10)]
+    shapley = shapley_rows(cases, args.seed) if args.shapley else None
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     if shapley is None and os.path.exists(args.output):
         with open(args.output) as fh:

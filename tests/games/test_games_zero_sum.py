@@ -102,3 +102,23 @@ def test_stage_games_validate_their_input():
         solve_stage_games([[[0.0], [np.nan]]])
     with pytest.raises(InvalidArgumentError, match="solver"):
         solve_stage_games(np.zeros((1, 2, 2)), solver="pdlp")
+
+
+def test_support_guesses_are_verified_not_trusted(rng):
+    from theory_rl.games._supports import solve_on_supports, supports_of
+
+    Q = rng.standard_normal((50, 3, 3))
+    p, q, v = solve_stage_games(Q)
+    rows, cols = supports_of(p, q)
+    p2, q2, ok = solve_on_supports(Q, rows, cols)
+    assert ok.all()
+    np.testing.assert_allclose(np.einsum("sa,sab,sb->s", p2, Q, q2), v, atol=1e-9)
+    # wrong guesses (every support shifted by one action) are rejected, never returned as equilibria
+    p3, q3, ok3 = solve_on_supports(Q, np.roll(rows, 1, axis=1), np.roll(cols, 1, axis=1))
+    for s in np.flatnonzero(ok3):
+        assert (Q[s] @ q3[s]).max() - (p3[s] @ Q[s]).min() <= 1e-12
+    assert not ok3.all()
+    # unequal support sizes are left to the LP
+    rows[0] = True
+    cols[0] = [True, False, False]
+    assert not solve_on_supports(Q[:1], rows[:1], cols[:1])[2][0]

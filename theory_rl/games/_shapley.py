@@ -13,6 +13,7 @@ from .._validation import as_float_array, check_bool, check_finite, check_max_it
 from ..errors import InvalidArgumentError, InvalidModelError
 from ._common import UNIT_ROUNDOFF, dot_pad
 from ._markov_game import MarkovGame
+from ._supports import solve_on_supports, supports_of
 from ._zero_sum import _solve_blocks
 
 __all__ = ["ShapleySolution", "shapley_value_iteration"]
@@ -62,10 +63,19 @@ class ShapleySolution(ResultMixin):
 
 def _sweep(game: MarkovGame, v: np.ndarray, R0: np.ndarray, warm: dict[str, Any]) -> tuple[np.ndarray, ...]:
     """One Shapley backup with certified brackets ``t_low <= T v <= t_up`` (exact ``T``); the
-    stage LP is warm-started from the previous sweep's simplex basis kept in ``warm``."""
+    stage games are first tried on the previous sweep's supports kept in ``warm``."""
     S = game.n_states
     Q = game.q(v, 0)
-    p, q, _, warm["basis"] = _solve_blocks(Q, basis=warm.get("basis"))
+    if "supports" in warm:
+        # the previous sweep's supports, solved by the equalising equations and verified; the
+        # states that fail go to the LP (supports settle as v converges, so few do)
+        p, q, accepted = solve_on_supports(Q, *warm["supports"])
+        rest = np.flatnonzero(~accepted)
+        if rest.size:
+            p[rest], q[rest], _, _ = _solve_blocks(Q[rest])
+    else:
+        p, q, _, _ = _solve_blocks(Q)
+    warm["supports"] = supports_of(p, q)
     low = np.einsum("sa,sab->sb", p, Q).min(axis=1)
     up = np.einsum("sab,sb->sa", Q, q).max(axis=1)
     A, B = Q.shape[1:]
