@@ -102,8 +102,11 @@ def shapley_value_iteration(
         (T v)(s) = \operatorname{val}\big(Q_v[s]\big), \qquad
         Q_v[s, a, b] = R(s, a, b) + \gamma \sum_{s'} P(s' \mid s, a, b)\, v(s'),
 
-    where ``val`` is the value of the zero-sum matrix game, found by one LP per state (all
-    states in one block-diagonal HiGHS model per sweep, see :func:`zero_sum_lp`).
+    where ``val`` is the value of the zero-sum matrix game. The first sweep solves every stage
+    game by LP (all states in one block-diagonal HiGHS model, see :func:`solve_stage_games`); later
+    sweeps first solve the equalising equations on the previous sweep's supports (batched over
+    states) and keep a state's solution only when weak duality verifies it to rounding level; the
+    other states go to the LP.
 
     Assumptions: two players, ``R[1] = -R[0]`` (player 0 maximises), ``gamma < 1``.
 
