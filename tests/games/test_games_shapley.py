@@ -155,3 +155,30 @@ def test_sparse_kernel_gives_the_same_solution():
     sparse = shapley_value_iteration(game, tol=1e-10)
     np.testing.assert_allclose(sparse.v, dense.v, atol=1e-10)
     assert markov_exploitability(game, [sparse.row_policy, sparse.col_policy]).gap <= 1e-8
+
+
+@pytest.mark.parametrize("gamma", [0.9, 0.9999])
+@pytest.mark.parametrize("scale", [1.0, 1e12])
+def test_bounds_contain_the_exact_value_computed_in_rationals(gamma, scale):
+    # one state, a 2x2 stage game without a saddle point: v* = val(R) / (1 - gamma), exactly
+    from fractions import Fraction
+
+    R = np.array([[3.0, -1.0], [-2.0, 4.0]]) * scale + scale
+    g = MarkovGame.zero_sum(np.ones((1, 2, 2, 1)), R[None], gamma)
+    sol = shapley_value_iteration(g, tol=1e-6 * scale / (1 - gamma))
+    (a, b), (c, d) = (Fraction(float(x)) for x in R[0]), (Fraction(float(x)) for x in R[1])
+    exact = (a * d - b * c) / (a + d - b - c) / (1 - Fraction(gamma))
+    assert Fraction(float(sol.lower[0])) <= exact <= Fraction(float(sol.upper[0]))
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e12])
+def test_zero_sum_bounds_contain_the_exact_value_in_rationals(scale):
+    from fractions import Fraction
+
+    from theory_rl.games import zero_sum_lp
+
+    A = np.array([[3.0, -1.0], [-2.0, 4.0]]) * scale + scale
+    sol = zero_sum_lp(A)
+    (a, b), (c, d) = (Fraction(float(x)) for x in A[0]), (Fraction(float(x)) for x in A[1])
+    exact = (a * d - b * c) / (a + d - b - c)
+    assert Fraction(sol.lower) <= exact <= Fraction(sol.upper)
