@@ -21,6 +21,7 @@ _SUBPACKAGES = (
     "envs",
     "errors",
     "experiments",
+    "games",
     "learning",
     "models",
     "pomdp",

@@ -1,0 +1,59 @@
+r"""Games: matrix, normal-form and Markov games, their equilibria, and minimax winners.
+
+Models (frozen, validated like :class:`~theory_rl.models.FiniteMDP`): :class:`MatrixGame`
+(two players, zero-sum when ``B = -A``), :class:`NormalFormGame` (``N`` players, one payoff
+tensor each), :class:`MarkovGame` (``P[s, a_1..a_N, s']``, ``R[i, s, a_1..a_N]``).
+
+Solvers, each with a certificate: :func:`zero_sum_lp` (value and both optimal strategies by
+one HiGHS LP, bracketed by weak duality), :func:`shapley_value_iteration` (zero-sum Markov games,
+contraction bounds with LP error and rounding), :func:`quantal_response_equilibrium` (damped logit
+fixed point, residual), :func:`exploitability` (Nash gap of any mixed profile) and :func:`markov_exploitability` (of any
+stationary joint policy of a Markov game, best responses by policy iteration),
+:func:`correlated_equilibrium` and :func:`coarse_correlated_equilibrium` (LPs with an objective),
+:func:`minimax_winner` (maximal lottery of a preference matrix) and :func:`hedge_self_play`
+(SPO's self-play reduction with its regret certificate).
+
+Not yet here (issue 22): SPO on MDPs and its preference oracles over trajectories, the
+reward-model RLHF baseline, MAMQL, torch versions, OpenSpiel comparisons, the notebook, and the
+move of QARL's matrix-game pieces out of :mod:`theory_rl.robust` (``robust.matrix_game_lp`` will
+become an alias of :func:`solve_stage_games`, ``robust.MarkovGame`` the zero-sum case of
+:class:`MarkovGame`).
+"""
+
+from ._correlated import CorrelatedSolution, coarse_correlated_equilibrium, correlated_equilibrium, deviation_gains
+from ._exploitability import NashGap, exploitability
+from ._markov_exploitability import MarkovNashGap, best_response_mdp, markov_exploitability
+from ._markov_game import MarkovGame
+from ._matrix_game import MatrixGame
+from ._minimax_winner import HedgeResult, MinimaxWinnerSolution, hedge_self_play, minimax_winner, preference_matrix
+from ._normal_form import NormalFormGame
+from ._qre import QRESolution, quantal_response_equilibrium
+from ._shapley import ShapleySolution, shapley_value_iteration
+from ._zero_sum import ZeroSumSolution, solve_stage_games, zero_sum_lp
+
+__all__ = [
+    "MatrixGame",
+    "NormalFormGame",
+    "MarkovGame",
+    "ZeroSumSolution",
+    "zero_sum_lp",
+    "solve_stage_games",
+    "ShapleySolution",
+    "shapley_value_iteration",
+    "QRESolution",
+    "quantal_response_equilibrium",
+    "NashGap",
+    "exploitability",
+    "MarkovNashGap",
+    "markov_exploitability",
+    "best_response_mdp",
+    "CorrelatedSolution",
+    "correlated_equilibrium",
+    "coarse_correlated_equilibrium",
+    "deviation_gains",
+    "MinimaxWinnerSolution",
+    "minimax_winner",
+    "HedgeResult",
+    "hedge_self_play",
+    "preference_matrix",
+]
