@@ -18,7 +18,7 @@ import pytest
 
 SUBPACKAGES = (
     "models", "tabular", "learning", "dual", "pomdp", "robust", "approx", "combinatorial", "theory",
-    "checks", "envs", "experiments",
+    "checks", "envs", "experiments", "games",
 )
 
 VOCABULARY = frozenset(
@@ -85,7 +85,7 @@ ALLOWED = (
         sparse terminal probs theta initial_concentration target_concentration max_kl
         performance_lower_bound concentration_lower_bound target_kl_threshold temperature_bounds
         initial_temperature target_temperature descent_start_fraction descent_end_fraction max_mse
-        temperature_lower_bound target_mse_threshold""",
+        temperature_lower_bound target_mse_threshold s_indices a_indices discount""",
         positional=True,
     ),
     _group(
@@ -117,7 +117,7 @@ ALLOWED = (
         "method choices, each a documented closed set",
         """variant stopping method linear_solver highs_method inner score oracle search sampling mode
         schedule layout optimizer kinds domains setting weighting clock start bounds normalized
-        policy_first allow_masked""",
+        policy_first allow_masked nature""",
     ),
     _group(
         "numerical tolerances that are not the certified accuracy asked for (model validation, LP "

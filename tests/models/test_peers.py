@@ -39,7 +39,7 @@ def test_quantecon_puterman_example(method):
     epsilon = 1e-2
     for mdp in puterman_models():
         assert mdp.action_mask.tolist() == [[True, True], [True, False]]
-        res = tabular.solve(mdp, method, **({} if method in ("pi", "lp") else {"epsilon": epsilon}))
+        res = tabular.solve(mdp, method=method, **({} if method in ("pi", "lp") else {"epsilon": epsilon}))
         if method in ("pi", "lp"):
             np.testing.assert_allclose(res.v, V_STAR, rtol=1e-12)
         else:
@@ -49,8 +49,8 @@ def test_quantecon_puterman_example(method):
 
 def test_quantecon_v_init_and_k0():
     mdp = puterman_models()[0]
-    assert tabular.solve(mdp, "pi", v_init=[0, 1]).policy.tolist() == SIGMA_STAR
-    res = tabular.solve(mdp, "mpi", epsilon=1e-2, k=0, v_init=[0, 1])
+    assert tabular.solve(mdp, method="pi", v_init=[0, 1]).policy.tolist() == SIGMA_STAR
+    res = tabular.solve(mdp, method="mpi", epsilon=1e-2, k=0, v_init=[0, 1])
     assert np.abs(res.v - V_STAR).max() < 1e-2 / 2
     assert res.params["n_eval"] == 0 and res.params["tol"] == 1e-2
 
@@ -61,7 +61,7 @@ def test_quantecon_beta_zero():
     Q = np.full((3, 2, 3), 1 / 3)
     mdp = FiniteMDP.from_quantecon(R, Q, 0.0)
     for method in ("vi", "pi", "mpi", "lp"):
-        res = tabular.solve(mdp, method, v_init=[0, 0, 0])
+        res = tabular.solve(mdp, method=method, v_init=[0, 0, 0])
         assert res.policy.tolist() == [1, 0, 1]
         np.testing.assert_allclose(res.v, [1, 1, 1], atol=1e-12)
 
@@ -132,11 +132,11 @@ def test_quantecon_error_cases():
 def test_solve_rejects_bad_method_and_options():
     mdp = puterman_models()[0]
     with pytest.raises(InvalidArgumentError, match="method must be one of"):
-        tabular.solve(mdp, "newton")
+        tabular.solve(mdp, method="newton")
     with pytest.raises(InvalidArgumentError, match="policy_iteration does not take 'n_eval'"):
-        tabular.solve(mdp, "pi", k=3)
+        tabular.solve(mdp, method="pi", k=3)
     with pytest.raises(InvalidArgumentError, match="tol or QuantEcon's epsilon"):
-        tabular.solve(mdp, "vi", tol=1e-3, epsilon=1e-3)
+        tabular.solve(mdp, method="vi", tol=1e-3, epsilon=1e-3)
 
 
 # --- pymdptoolbox: the numbers its docstrings publish ---------------------------------------------
@@ -148,7 +148,7 @@ SMALL_R = np.array([[5, 10], [-1, 2]], dtype=float)
 
 def test_mdptoolbox_forest_policy_iteration():
     # mdptoolbox.mdp.PolicyIteration(P, R, 0.9) docstring: V = (26.244, 29.484, 33.484), policy (0, 0, 0)
-    res = tabular.solve(FiniteMDP.from_mdptoolbox(FOREST_P, FOREST_R, 0.9), "pi")
+    res = tabular.solve(FiniteMDP.from_mdptoolbox(FOREST_P, FOREST_R, 0.9), method="pi")
     np.testing.assert_allclose(res.v, [26.244000000000014, 29.484000000000016, 33.484000000000016], rtol=1e-13)
     assert res.policy.tolist() == [0, 0, 0]
 
@@ -168,10 +168,10 @@ def test_mdptoolbox_small_example_value_iteration():
     assert (published < v_star).all() and np.abs(published - v_star).max() > 2.39
     for P in (SMALL_P, [sp.csr_matrix(SMALL_P[0]), sp.csr_matrix(SMALL_P[1])]):
         mdp = FiniteMDP.from_mdptoolbox(P, SMALL_R, 0.9)
-        exact = tabular.solve(mdp, "pi")
+        exact = tabular.solve(mdp, method="pi")
         assert exact.policy.tolist() == [1, 0]
         np.testing.assert_allclose(exact.v, v_star, rtol=1e-14)
-        vi = tabular.solve(mdp, "vi", epsilon=0.01)
+        vi = tabular.solve(mdp, method="vi", epsilon=0.01)
         assert vi.policy.tolist() == [1, 0]
         assert np.abs(vi.v - v_star).max() <= vi.bound
 
@@ -189,12 +189,12 @@ def test_mdptoolbox_finite_horizon_forest():
 def test_mdptoolbox_relative_value_iteration():
     # mdptoolbox.mdp.RelativeValueIteration(P, R) docstrings: forest gain 3.24, policy (0, 0, 0);
     # small example gain 3.8852352464118312, policy (1, 0)
-    forest = tabular.solve(FiniteMDP.from_mdptoolbox(FOREST_P, FOREST_R, 0.99), "rvi", tol=1e-10)
+    forest = tabular.solve(FiniteMDP.from_mdptoolbox(FOREST_P, FOREST_R, 0.99), method="rvi", tol=1e-10)
     assert forest.gain == pytest.approx(3.24, abs=1e-9)
     assert forest.policy.tolist() == [0, 0, 0]
     # The small example's exact gain is 35/9 (policy (1, 0): stationary law (4/9, 5/9), rewards
     # (10, -1)); pymdptoolbox publishes its RVI iterate 3.88524, within its epsilon = 0.01.
-    small = tabular.solve(FiniteMDP.from_mdptoolbox(SMALL_P, SMALL_R, 0.99), "rvi", tol=1e-10)
+    small = tabular.solve(FiniteMDP.from_mdptoolbox(SMALL_P, SMALL_R, 0.99), method="rvi", tol=1e-10)
     assert small.gain == pytest.approx(35 / 9, abs=1e-9)
     assert abs(small.gain - 3.8852352464118312) < 0.01
     assert small.policy.tolist() == [1, 0]
@@ -233,7 +233,7 @@ def test_quantecon_discretedp_agrees_on_random_pair_models(seed, n, m, sparse):
     Qin = sp.csr_matrix(Q) if sparse else Q
     ddp = ddp_mod.DiscreteDP(R, Qin, 0.9, s_idx, a_idx)
     theirs = ddp.solve(method="policy_iteration")
-    ours = tabular.solve(FiniteMDP.from_state_action_pairs(R, Qin, s_idx, a_idx, 0.9), "pi", tol=1e-10)
+    ours = tabular.solve(FiniteMDP.from_state_action_pairs(R, Qin, s_idx, a_idx, 0.9), method="pi", tol=1e-10)
     np.testing.assert_allclose(ours.v, theirs.v, atol=1e-9)
     q = ours.q
     # same optimal actions up to ties
@@ -249,5 +249,5 @@ def test_mdptoolbox_agrees_on_random_models(seed, n, m):
     R = rng.normal(size=(n, m))
     pi = mdptoolbox.PolicyIteration(P, R, 0.9)
     pi.run()
-    ours = tabular.solve(FiniteMDP.from_mdptoolbox(P, R, 0.9), "pi", tol=1e-10)
+    ours = tabular.solve(FiniteMDP.from_mdptoolbox(P, R, 0.9), method="pi", tol=1e-10)
     np.testing.assert_allclose(ours.v, pi.V, atol=1e-8)

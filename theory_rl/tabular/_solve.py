@@ -36,7 +36,7 @@ _ABBREVIATIONS = {"vi": "value_iteration", "pi": "policy_iteration", "mpi": "mod
 _QUANTECON_KEYWORDS = {"epsilon": "tol", "k": "n_eval"}
 
 
-def solve(mdp: FiniteMDP, method: str | None = None, **options: Any) -> Solution:
+def solve(mdp: FiniteMDP, *, method: str | None = None, **options: Any) -> Solution:
     r"""Solve ``mdp`` with the exact solver named by ``method``.
 
     ``method`` is a solver's name or QuantEcon's abbreviation:
@@ -81,8 +81,8 @@ def solve(mdp: FiniteMDP, method: str | None = None, **options: Any) -> Solution
     --------
     >>> from theory_rl import envs, tabular
     >>> mdp = envs.forest(3, gamma=0.9)
-    >>> a = tabular.solve(mdp, "vi", epsilon=1e-8)
-    >>> b = tabular.solve(mdp, "pi")
+    >>> a = tabular.solve(mdp, method="vi", epsilon=1e-8)
+    >>> b = tabular.solve(mdp, method="pi")
     >>> bool(abs(a.v - b.v).max() < 1e-8), a.policy.tolist() == b.policy.tolist()
     (True, True)
     """
