@@ -66,7 +66,8 @@ ALLOWED = (
         log_pi solution leaf p matrix text path op arr what name data layers x df fit fn grid seeds
         candidates upstream_models transitions emissions mask feasible inputs lower upper exact
         params theory_exponent replicate P_pi r_pi Q value evaluate similar x y objective teacher
-        weights episode_starts next_action_mask expert_policy expert_fraction rollout_policy spec act""",
+        weights episode_starts next_action_mask expert_policy expert_fraction rollout_policy spec act
+        strategies policies player distribution""",
         positional=True,
     ),
     _group(
@@ -85,7 +86,7 @@ ALLOWED = (
         sparse terminal probs theta initial_concentration target_concentration max_kl
         performance_lower_bound concentration_lower_bound target_kl_threshold temperature_bounds
         initial_temperature target_temperature descent_start_fraction descent_end_fraction max_mse
-        temperature_lower_bound target_mse_threshold s_indices a_indices discount""",
+        temperature_lower_bound target_mse_threshold s_indices a_indices discount B payoffs""",
         positional=True,
     ),
     _group(
@@ -107,17 +108,17 @@ ALLOWED = (
         """awr_beta c step entropy temperature betas beta_start beta_end exponent
         scale growth bonus bonus_scale zeta sigma0 tau gae_lambda per_alpha per_beta confidence
         previous_action s0 average_from clip v_unseen prune_growth sweep_fraction alpha0 ridge sharpness
-        discount_threshold""",
+        discount_threshold damping""",
     ),
     _group(
         "starting points and warm starts (the solver's own iterate names)",
-        "v0 q0 w0 h0 x0 policy0 theta0 multipliers0 init fallback warm_start witnesses stats",
+        "v0 q0 w0 h0 x0 p0 policy0 theta0 multipliers0 init fallback warm_start witnesses stats",
     ),
     _group(
         "method choices, each a documented closed set",
         """variant stopping method linear_solver highs_method inner score oracle search sampling mode
         schedule layout optimizer kinds domains setting weighting clock start bounds normalized
-        policy_first allow_masked nature""",
+        policy_first allow_masked nature coarse""",
     ),
     _group(
         "numerical tolerances that are not the certified accuracy asked for (model validation, LP "
@@ -132,7 +133,7 @@ ALLOWED = (
         n_simulations n_particles max_depth n_steps total_steps n_stages n_grid n_grid_search
         n_grid_eval n_per_dim search_budget n_bisect n_models rank episode_length protagonist_steps
         evaluate_every n_discrete_actions n_random_states n_random_actions n_levels
-        max_active max_candidates n_eval""",
+        max_active max_candidates n_eval n_rounds""",
     ),
     _group(
         "neural-network and deep-RL training hyperparameters, named as in the papers and torch",
@@ -168,7 +169,8 @@ ALLOWED = (
 
 # Result records: returned by the library, not constructed with options.
 RECORDS = frozenset({"Certificate", "OccupancyLP", "BairdCounterexample", "BoundExpression", "RateComparison",
-                     "RateFit", "Task", "EmbeddedNetwork", "MipModel", "BackupResult", "StoreRepair"})
+                     "RateFit", "Task", "EmbeddedNetwork", "MipModel", "BackupResult", "StoreRepair",
+                     "NashGap", "MarkovNashGap"})
 
 # epsilon is the accuracy asked for everywhere except in theorem formulas, where it is the symbol.
 EPSILON_OK = frozenset({"theory"})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,7 +11,7 @@ from scipy.optimize import linprog
 
 from .._highs import HIGHS_OPTIONS
 from .._iterative import Timer
-from .._result import ResultMixin
+from .._result import CertifiedSolution
 from .._validation import as_float_array, check_allocation, check_finite
 from ..errors import InvalidArgumentError, SolverError
 from ._common import dot_pad
@@ -21,7 +21,7 @@ __all__ = ["CorrelatedSolution", "correlated_equilibrium", "coarse_correlated_eq
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class CorrelatedSolution(ResultMixin):
+class CorrelatedSolution(CertifiedSolution):
     r"""Result of :func:`correlated_equilibrium` / :func:`coarse_correlated_equilibrium`.
 
     Attributes
@@ -48,9 +48,6 @@ class CorrelatedSolution(ResultMixin):
     max_gain: float
     rounding: float
     objective: str
-    method: str
-    params: dict[str, Any] = field(default_factory=dict)
-    elapsed: float = 0.0
     _repr_fields = ("welfare", "max_gain", "objective", "elapsed")
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .._iterative import Timer
-from .._result import ResultMixin
+from .._result import CertifiedSolution, History, Result
 from .._validation import check_choice, check_int, check_real
 from ..errors import InvalidArgumentError, InvalidModelError
 from ._common import check_strategy, dot_pad, payoff_array
@@ -48,7 +48,7 @@ def _exploitability(M: np.ndarray, p: np.ndarray) -> float:
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class MinimaxWinnerSolution(ResultMixin):
+class MinimaxWinnerSolution(CertifiedSolution):
     r"""Result of :func:`minimax_winner`.
 
     Attributes
@@ -66,9 +66,6 @@ class MinimaxWinnerSolution(ResultMixin):
     strategy: np.ndarray
     value: float
     exploitability: float
-    method: str
-    params: dict[str, Any] = field(default_factory=dict)
-    elapsed: float = 0.0
     _repr_fields = ("strategy", "exploitability", "elapsed")
 
 
@@ -126,7 +123,7 @@ def minimax_winner(P: Any, *, solver: str = "auto") -> MinimaxWinnerSolution:
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class HedgeResult(ResultMixin):
+class HedgeResult(Result):
     r"""Result of :func:`hedge_self_play`.
 
     Attributes
@@ -139,7 +136,7 @@ class HedgeResult(ResultMixin):
         ``max_i (M p_bar_T)_i``, rounded up (0 iff ``p_bar_T`` is a minimax winner).
     regret_bound : float
         ``(log n / eta + eta T / 8) / T``: Hedge's regret bound over ``T``; ``exploitability`` is at most this.
-    history : dict of ndarray
+    history : History
         Per round ``t = 1..T``: ``"exploitability"`` of ``p_bar_t``, ``"regret_bound"``
         ``(log n/eta + eta t/8)/t`` and ``"last_exploitability"`` of ``p_t``.
     n_iter : int
@@ -151,11 +148,8 @@ class HedgeResult(ResultMixin):
     last_iterate: np.ndarray
     exploitability: float
     regret_bound: float
-    history: dict[str, np.ndarray]
+    history: History
     n_iter: int
-    method: str
-    params: dict[str, Any] = field(default_factory=dict)
-    elapsed: float = 0.0
     _repr_fields = ("n_iter", "exploitability", "regret_bound", "elapsed")
 
 
@@ -235,6 +229,6 @@ def hedge_self_play(P: Any, *, n_rounds: int = 1000, eta: float | None = None, p
     p_bar = total / T
     return HedgeResult(
         strategy=p_bar, last_iterate=p, exploitability=float(exploit[-1]), regret_bound=float(bound[-1]),
-        history={"exploitability": exploit, "regret_bound": bound, "last_exploitability": last},
+        history=History({"exploitability": exploit, "regret_bound": bound, "last_exploitability": last}),
         n_iter=T, method="hedge_self_play", params={"n_rounds": T, "eta": eta}, elapsed=timer.elapsed,
     )

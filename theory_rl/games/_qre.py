@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy.special import softmax
 
 from .._iterative import Callback, Timer, finish_iterative, iterations
-from .._result import ResultMixin
+from .._result import CertifiedSolution, History
 from .._validation import check_bool, check_max_iter, check_real, check_tol
 from ..errors import InvalidArgumentError
 from ._normal_form import against_others, as_normal_form
@@ -20,7 +20,7 @@ _DEFAULT_MAX_ITER = 100_000
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class QRESolution(ResultMixin):
+class QRESolution(CertifiedSolution):
     r"""Result of :func:`quantal_response_equilibrium`.
 
     Attributes
@@ -33,7 +33,8 @@ class QRESolution(ResultMixin):
     payoffs : ndarray, shape (N,)
         ``u_i(x)``.
     converged, n_iter, history, method, params, elapsed
-        ``history[k]`` is the residual after step ``k + 1``.
+        ``history["residual"][k]`` (``history[k]``: a one-column table reads as its column) is the
+        residual after step ``k + 1``.
     """
 
     strategies: tuple[np.ndarray, ...]
@@ -41,10 +42,7 @@ class QRESolution(ResultMixin):
     payoffs: np.ndarray
     converged: bool
     n_iter: int
-    history: np.ndarray
-    method: str
-    params: dict[str, Any] = field(default_factory=dict)
-    elapsed: float = 0.0
+    history: History
     _repr_fields = ("converged", "n_iter", "residual", "elapsed")
 
 
@@ -146,6 +144,6 @@ def quantal_response_equilibrium(
                          cap=cap, tol=tol)
     return QRESolution(
         strategies=tuple(xs), residual=residual, payoffs=g.expected_payoffs(xs), converged=converged, n_iter=n,
-        history=np.asarray(history), method="quantal_response_equilibrium",
+        history=History({"residual": history}), method="quantal_response_equilibrium",
         params={"temperature": tau, "damping": alpha, "tol": tol, "max_iter": max_iter}, elapsed=timer.elapsed,
     )

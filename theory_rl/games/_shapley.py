@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .._iterative import Callback, Timer, finish_iterative, iteration_cap, iterations
-from .._result import ResultMixin
+from .._result import History, ValueSolution
 from .._validation import as_float_array, check_bool, check_finite, check_max_iter, check_tol
 from ..errors import InvalidArgumentError, InvalidModelError
 from ._common import UNIT_ROUNDOFF, dot_pad
@@ -20,7 +20,7 @@ __all__ = ["ShapleySolution", "shapley_value_iteration"]
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class ShapleySolution(ResultMixin):
+class ShapleySolution(ValueSolution):
     r"""Result of :func:`shapley_value_iteration`.
 
     Attributes
@@ -29,8 +29,8 @@ class ShapleySolution(ResultMixin):
         Midpoint of the certified bounds: ``||v - v*||_inf <= bound``.
     q : ndarray, shape (S, A, B)
         ``Q[s, a, b] = R[0, s, a, b] + gamma P[s, a, b, :] v`` at the returned ``v``.
-    row_policy : ndarray, shape (S, A)
-        Maximiser's stationary policy: a maximin strategy of each stage game ``Q[s]`` (greedy
+    policy : ndarray, shape (S, A)
+        Maximiser's stationary policy (also ``row_policy``): a maximin strategy of each stage game ``Q[s]`` (greedy
         for the returned ``v``, hence ``2 gamma bound / (1 - gamma)``-optimal).
     col_policy : ndarray, shape (S, B)
         Minimiser's stationary policy: a minimax strategy of each stage game.
@@ -41,23 +41,15 @@ class ShapleySolution(ResultMixin):
     residual : float
         ``||T v_k - v_k||_inf`` at the last iterate (an upper estimate including LP error).
     converged, n_iter, history, method, params, elapsed
-        ``history[k]`` is the certified ``bound`` after sweep ``k + 1``.
+        ``history["bound"][k]`` (``history[k]``) is the certified ``bound`` after sweep ``k + 1``.
     """
 
-    v: np.ndarray
-    q: np.ndarray
-    row_policy: np.ndarray
     col_policy: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-    bound: float
-    residual: float
-    converged: bool
-    n_iter: int
-    history: np.ndarray
-    method: str
-    params: dict[str, Any] = field(default_factory=dict)
-    elapsed: float = 0.0
+
+    @property
+    def row_policy(self) -> np.ndarray:
+        """The maximiser's policy, ``policy``."""
+        return self.policy
     _repr_fields = ("converged", "n_iter", "bound", "residual", "elapsed")
 
 
@@ -221,7 +213,7 @@ def shapley_value_iteration(
         finish_iterative(method="shapley_value_iteration", converged=converged, strict=strict, n_iter=n,
                          cap=cap, tol=tol)
     return ShapleySolution(
-        v=v_out, q=Q, row_policy=p, col_policy=q, lower=lower, upper=upper, bound=bound,
-        residual=residual, converged=converged, n_iter=n, history=np.asarray(history),
+        v=v_out, q=Q, policy=p, col_policy=q, lower=lower, upper=upper, bound=bound,
+        residual=residual, converged=converged, n_iter=n, history=History({"bound": history}),
         method="shapley_value_iteration", params={"tol": tol, "max_iter": max_iter}, elapsed=timer.elapsed,
     )

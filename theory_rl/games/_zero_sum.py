@@ -9,7 +9,7 @@ import numpy as np
 
 from .._highs import HIGHS_OPTIONS
 from .._iterative import Timer
-from .._result import ResultMixin
+from .._result import CertifiedSolution
 from .._validation import check_allocation, check_bool, check_choice
 from ..errors import SolverError
 from ._common import dot_pad, new_highs, payoff_array
@@ -24,7 +24,7 @@ _IPM_ABOVE = 40_000
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class ZeroSumSolution(ResultMixin):
+class ZeroSumSolution(CertifiedSolution):
     r"""Result of :func:`zero_sum_lp`: the value and a maximin/minimax strategy pair with a certificate.
 
     Attributes
@@ -54,9 +54,6 @@ class ZeroSumSolution(ResultMixin):
     upper: float
     bound: float
     converged: bool
-    method: str
-    params: dict[str, Any] = field(default_factory=dict)
-    elapsed: float = 0.0
     info: dict[str, Any] = field(default_factory=dict)
     _repr_fields = ("value", "bound", "lower", "upper", "elapsed")
 
