@@ -10,6 +10,7 @@ versions (RCSL MLP, Decision Transformer, dynamics ensembles, diffusion behaviou
 bisimulation loss for history encoders) are a later increment.
 """
 
+from ._bisimulation import BisimulationMetric, history_bisimulation_metric, wasserstein
 from ._completeness import (
     CompletenessResult,
     FQIResult,
@@ -18,10 +19,17 @@ from ._completeness import (
     realizability_error,
 )
 from ._dataset import Coverage, TrajectoryDataset, collect_trajectories, coverage
+from ._histories import HistoryTree, belief_grouping, enumerate_histories
 from ._mbrcsl import MBRCSLResult, count_model, mbrcsl
 from ._rcsl import RCSLEvaluation, RCSLPolicy, rcsl_evaluate, rcsl_fit
 
 __all__ = [
+    "BisimulationMetric",
+    "HistoryTree",
+    "belief_grouping",
+    "enumerate_histories",
+    "history_bisimulation_metric",
+    "wasserstein",
     "CompletenessResult",
     "Coverage",
     "FQIResult",

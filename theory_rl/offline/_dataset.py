@@ -22,7 +22,7 @@ def _int_episode(x: Any, name: str, e: int, upper: int, what: str) -> np.ndarray
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
         if not np.issubdtype(arr.dtype, np.floating) or not np.isfinite(arr).all() or np.any(np.mod(arr, 1) != 0):
             t = 0 if not np.issubdtype(arr.dtype, np.number) else int(np.argmax(~np.isfinite(arr) | (np.mod(np.nan_to_num(arr), 1) != 0)))
-            raise InvalidModelError(f"{name}[{e}][{t}] = {arr[t]!r} is not an integer {what}")
+            raise InvalidModelError(f"{name}[{e}][{t}] = {arr[t]} is not an integer (episode {e}, step {t})")
     out = arr.astype(np.int64)
     bad = (out < 0) | (out >= upper)
     if bad.any():
@@ -260,7 +260,7 @@ class TrajectoryDataset(ResultMixin):
             if mismatch.any():
                 i = int(np.argmax(mismatch))
                 raise InvalidModelError(
-                    f"next_observations[{i}] = {s2[i]!r} but observations[{i + 1}] = {s[i + 1]!r} in the same episode "
+                    f"next_observations[{i}] = {s2[i]} but observations[{i + 1}] = {s[i + 1]} in the same episode "
                     f"(set terminals[{i}] or timeouts[{i}] to end it)"
                 )
         states = [np.concatenate([s[i:j + 1], s2[j:j + 1]]) for i, j in zip(starts, stops)]
