@@ -49,7 +49,7 @@ def stitching() -> tuple[FiniteMDP, TrajectoryDataset]:
         P[s, :, s] = 1.0
     d0 = np.zeros(S)
     d0[0] = 1.0
-    mdp = FiniteMDP(P, R, 0.99, d0=d0, terminal=[2, 3, 5])
+    mdp = FiniteMDP(P, R, 1.0, d0=d0, horizon=3, terminal=[2, 3, 5])
     data = TrajectoryDataset(
         [[0, 1, 3], [4, 1, 2], [0, 5]], [[0, 0], [0, 1], [1]], [[1.0, 0.0], [0.0, 10.0], [5.0]],
         n_states=S, n_actions=A, terminated=np.array([True, True, True]),

@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from offline_instances import tsitsiklis_van_roy
 
 from theory_rl.errors import ConvergenceWarning, InvalidModelError, SolverError
 from theory_rl.models import FiniteMDP
 from theory_rl.offline import completeness_gap, fitted_q_iteration_linear, realizability_error
 from theory_rl.tabular import policy_value, value_iteration
-
-from offline_instances import tsitsiklis_van_roy
 
 
 def _random_mdp(rng: np.random.Generator, S: int, A: int, gamma: float = 0.8) -> FiniteMDP:

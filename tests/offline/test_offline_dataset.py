@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from offline_instances import tiger
 
 from theory_rl import envs
 from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.offline import TrajectoryDataset, collect_trajectories, coverage
 from theory_rl.tabular import policy_value
-
-from offline_instances import tiger
 
 
 def test_returns_to_go_are_suffix_sums():
@@ -99,9 +98,9 @@ def test_pomdp_collection_has_observations_from_O():
     m = tiger()
     d = collect_trajectories(m, np.full((2, 3), 1 / 3), n_episodes=50, horizon=5, seed=1)
     assert d.n_observations == 2 and len(d.observations) == 50
-    O = np.asarray(m.O)
+    obs_model = np.asarray(m.O)
     for s, a, o in zip(d.states, d.actions, d.observations):
-        assert np.all(O[a, s[1:], o] > 0)
+        assert np.all(obs_model[a, s[1:], o] > 0)
 
 
 def test_collection_bad_input():

@@ -12,7 +12,7 @@ import numpy as np
 
 from .._result import Result
 from .._validation import check_choice, check_int, check_optional_int, check_real
-from ..errors import InvalidArgumentError, InvalidModelError, SizeLimitError
+from ..errors import InvalidArgumentError, InvalidModelError
 from ..models import FiniteMDP
 from ._dataset import TrajectoryDataset
 
@@ -227,7 +227,7 @@ def rcsl_evaluate(
     start : int or array_like of shape (S,), optional
         Start state or distribution; default ``mdp.d0`` (uniform when absent).
     max_contexts : int
-        :class:`SizeLimitError` when more augmented states would be carried at one step.
+        :class:`InvalidArgumentError` when more augmented states would be carried at one step.
 
     Examples
     --------
@@ -287,7 +287,9 @@ def rcsl_evaluate(
         layer = nxt
         widest = max(widest, len(layer))
         if len(layer) > max_contexts:
-            raise SizeLimitError(f"rcsl_evaluate carries {len(layer)} augmented states at step {t + 1} (max_contexts = {max_contexts})")
+            raise InvalidArgumentError(
+                f"rcsl_evaluate carries {len(layer)} augmented states at step {t + 1}, above max_contexts = {max_contexts}"
+            )
     return RCSLEvaluation(
         value=float(value), target_return=float(g0), horizon=H, n_contexts=widest, method="rcsl_evaluate",
         params={"horizon": H, "target_return": float(g0)}, elapsed=time.perf_counter() - t0,
