@@ -23,6 +23,7 @@ _SUBPACKAGES = (
     "experiments",
     "learning",
     "models",
+    "offline",
     "pomdp",
     "robust",
     "tabular",

@@ -7,15 +7,56 @@ import time
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from .._highs import HIGHS_OPTIONS, check_highs_result
 from .._result import Result
-from .._validation import check_allocation, check_choice, check_int, check_tol
+from .._validation import as_float_array, check_allocation, check_choice, check_int, check_tol
 from ..errors import InvalidArgumentError
 from ._histories import HistoryTree, as_history_policy
 
 _DIGITS = 12  # rounding of rewards and probabilities in the bisimulation-class keys
+
+
+def _transport_blocks(p: np.ndarray, q: np.ndarray, cost: np.ndarray, form: str) -> tuple[sp.coo_matrix, np.ndarray, np.ndarray]:
+    """One transport problem's constraint block, right-hand side and objective."""
+    m, n = cost.shape
+    if form == "primal":
+        rows = np.concatenate([np.repeat(np.arange(m), n), m + np.tile(np.arange(n), m)])
+        cols = np.concatenate([np.arange(m * n), np.arange(m * n)])
+        block = sp.coo_matrix((np.ones(2 * m * n), (rows, cols)), shape=(m + n, m * n))
+        return block, np.concatenate([p, q]), cost.ravel()
+    k = np.arange(m * n)
+    block = sp.coo_matrix((np.ones(2 * m * n), (np.concatenate([k, k]), np.concatenate([k // n, m + k % n]))),
+                          shape=(m * n, m + n))
+    return block, cost.ravel(), -np.concatenate([p, q])
+
+
+def _wasserstein_many(problems: list[tuple[np.ndarray, np.ndarray, np.ndarray]], form: str) -> np.ndarray:
+    """Many independent transport problems solved as one block-diagonal HiGHS program (the blocks
+    share no variable, so the joint optimum is every block's optimum); the value of each."""
+    if not problems:
+        return np.zeros(0)
+    nnz = sum(2 * c.size for _, _, c in problems)
+    check_allocation(48 * nnz, f"the block-diagonal transport program ({len(problems)} problems)")
+    blocks, rhs, obj, sizes = [], [], [], []
+    for p, q, cost in problems:
+        q = q * (p.sum() / q.sum())
+        b, r, c = _transport_blocks(p, q, cost, form)
+        blocks.append(b)
+        rhs.append(r)
+        obj.append(c)
+        sizes.append(c.size)
+    A = sp.block_diag(blocks, format="csr")
+    c = np.concatenate(obj)
+    if form == "primal":
+        res = linprog(c, A_eq=A, b_eq=np.concatenate(rhs), bounds=(0, None), method="highs", options=HIGHS_OPTIONS)
+    else:
+        res = linprog(c, A_ub=A, b_ub=np.concatenate(rhs), bounds=(None, None), method="highs", options=HIGHS_OPTIONS)
+    check_highs_result(res, 0.0)
+    parts = np.add.reduceat(c * res.x, np.cumsum([0, *sizes[:-1]]))
+    return parts if form == "primal" else -parts
 
 
 def wasserstein(p: np.ndarray, q: np.ndarray, cost: np.ndarray, *, form: str = "primal") -> float:
@@ -43,26 +84,12 @@ def wasserstein(p: np.ndarray, q: np.ndarray, cost: np.ndarray, *, form: str = "
     1.0
     """
     form = check_choice(form, "form", ("primal", "dual"))
-    m, n = cost.shape
-    q = q * (p.sum() / q.sum())
-    if form == "primal":
-        A_eq = np.zeros((m + n, m * n))
-        for i in range(m):
-            A_eq[i, i * n:(i + 1) * n] = 1.0
-        for j in range(n):
-            A_eq[m + j, j::n] = 1.0
-        res = linprog(cost.ravel(), A_eq=A_eq, b_eq=np.concatenate([p, q]), bounds=(0, None),
-                      method="highs", options=HIGHS_OPTIONS)
-        check_highs_result(res, 0.0)
-        return float(res.fun)
-    A_ub = np.zeros((m * n, m + n))
-    rows = np.arange(m * n)
-    A_ub[rows, rows // n] = 1.0
-    A_ub[rows, m + rows % n] = 1.0
-    res = linprog(-np.concatenate([p, q]), A_ub=A_ub, b_ub=cost.ravel(), bounds=(None, None),
-                  method="highs", options=HIGHS_OPTIONS)
-    check_highs_result(res, 0.0)
-    return float(-res.fun)
+    p = as_float_array(p, "p", ndim=1)
+    q = as_float_array(q, "q", ndim=1)
+    cost = as_float_array(cost, "cost", ndim=2)
+    if cost.shape != (p.size, q.size):
+        raise InvalidArgumentError(f"cost has shape {cost.shape}, expected ({p.size}, {q.size})")
+    return float(_wasserstein_many([(p, q, cost)], form)[0])
 
 
 @dataclasses.dataclass(frozen=True, repr=False, eq=False, kw_only=True)
@@ -86,7 +113,8 @@ class BisimulationMetric(Result):
     n_classes : int
         Total number of classes (``sum_t k_t``), the size of the exact quotient.
     n_transport : int
-        Number of optimal-transport linear programs solved.
+        Number of optimal-transport problems solved (at each depth they are solved together, as
+        one block-diagonal HiGHS program).
     """
 
     labels: np.ndarray
@@ -280,6 +308,7 @@ def history_bisimulation_metric(
         if D_next is None or t == H - 1:
             return D
         k = len(reps[t])
+        pairs, problems = [], []
         for i in range(k):
             pi_i = succ[t][i]
             for j in range(i + 1, k):
@@ -287,11 +316,15 @@ def history_bisimulation_metric(
                 if pi_i == pj:
                     continue
                 si, sj = np.fromiter(pi_i, dtype=np.int64), np.fromiter(pj, dtype=np.int64)
-                w = wasserstein(np.fromiter(pi_i.values(), dtype=float), np.fromiter(pj.values(), dtype=float),
-                                D_next[np.ix_(si, sj)], form=transport)
-                n_lp += 1
-                D[i, j] += gamma * w
-                D[j, i] = D[i, j]
+                pairs.append((i, j))
+                problems.append((np.fromiter(pi_i.values(), dtype=float), np.fromiter(pj.values(), dtype=float),
+                                 D_next[np.ix_(si, sj)]))
+        if pairs:
+            w = _wasserstein_many(problems, transport)
+            n_lp += len(pairs)
+            ii, jj = np.array(pairs).T
+            D[ii, jj] += gamma * w
+            D[jj, ii] = D[ii, jj]
         return D
 
     if solver == "backward":
