@@ -222,10 +222,10 @@ def history_bisimulation_metric(
     .. math:: |V^\pi(h) - V^\pi(h')| \le d(h, h'),
 
     so with the default :math:`\pi = \pi^*` (optimal on the history tree, which is optimal for
-    the POMDP over this horizon), :math:`|V^*(h) - V^*(h')| \le d(h, h')`. (The reward
-    constant 1 is this implementation's definition; the paper's statement of its bound was not
-    re-derived here beyond this standard one.) Histories with identical beliefs and a belief-based
-    policy are at distance 0.
+    the POMDP over this horizon), :math:`|V^*(h) - V^*(h')| \le d(h, h')`: constant 1, the one
+    this definition gives (Castro 2020). Hong et al.'s theorems were not re-checked against the
+    paper's text for their exact constants; no constant of theirs is hard-coded here. Histories
+    with identical beliefs and a belief-based policy are at distance 0.
 
     **Exact compression.** With ``compress=True`` histories are first grouped into exact
     bisimulation classes, bottom-up: two histories of depth ``t`` share a class when their

@@ -417,8 +417,8 @@ def coverage(dataset: TrajectoryDataset, *, mdp: FiniteMDP | None = None, policy
         d^\pi = (1 - \gamma)\, d_0^\top (I - \gamma P_\pi)^{-1} \otimes \pi, \quad
         \hat\mu(s, a) = N(s, a) / \textstyle\sum N,
 
-    the quantity that bounds pessimistic offline RL's error (Rashidinejad et al. 2021,
-    arXiv 2103.12021) and enters Theorem 4.1 of Hong, Dragan & Levine (2024, arXiv 2310.20663).
+    the single-policy concentrability that bounds pessimistic offline RL's error (Rashidinejad,
+    Zhu, Ma, Jiao & Russell 2021, arXiv 2103.12021).
 
     Examples
     --------
