@@ -10,7 +10,7 @@ versions (RCSL MLP, Decision Transformer, dynamics ensembles, diffusion behaviou
 bisimulation loss for history encoders) are a later increment.
 """
 
-from ._bisimulation import BisimulationMetric, history_bisimulation_metric, wasserstein
+from ._bisimulation import BisimulationMetricResult, history_bisimulation_metric, wasserstein
 from ._completeness import (
     CompletenessResult,
     FQIResult,
@@ -21,10 +21,10 @@ from ._completeness import (
 from ._dataset import Coverage, TrajectoryDataset, collect_trajectories, coverage
 from ._histories import HistoryTree, belief_grouping, enumerate_histories
 from ._mbrcsl import MBRCSLResult, count_model, mbrcsl
-from ._rcsl import RCSLEvaluation, RCSLPolicy, rcsl_evaluate, rcsl_fit
+from ._rcsl import RCSLEvaluationResult, RCSLResult, rcsl_evaluate, rcsl_fit
 
 __all__ = [
-    "BisimulationMetric",
+    "BisimulationMetricResult",
     "HistoryTree",
     "belief_grouping",
     "enumerate_histories",
@@ -34,8 +34,8 @@ __all__ = [
     "Coverage",
     "FQIResult",
     "MBRCSLResult",
-    "RCSLEvaluation",
-    "RCSLPolicy",
+    "RCSLEvaluationResult",
+    "RCSLResult",
     "TrajectoryDataset",
     "collect_trajectories",
     "completeness_gap",

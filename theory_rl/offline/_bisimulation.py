@@ -93,7 +93,7 @@ def wasserstein(p: np.ndarray, q: np.ndarray, cost: np.ndarray, *, form: str = "
 
 
 @dataclasses.dataclass(frozen=True, repr=False, eq=False, kw_only=True)
-class BisimulationMetric(Result):
+class BisimulationMetricResult(Result):
     r"""The on-policy bisimulation metric on the histories of a :class:`HistoryTree`.
 
     Histories with the same ``labels`` entry are bisimilar (distance 0); the metric is stored
@@ -197,7 +197,7 @@ def history_bisimulation_metric(
     compress: bool = True,
     tol: float = 1e-12,
     max_iter: int | None = None,
-) -> BisimulationMetric:
+) -> BisimulationMetricResult:
     r"""Exact on-policy bisimulation metric between observation histories of equal length.
 
     On the history MDP of a POMDP (state :math:`h_t`, reward
@@ -345,7 +345,7 @@ def history_bisimulation_metric(
     for D in distances:
         D.setflags(write=False)
     labels.setflags(write=False)
-    return BisimulationMetric(
+    return BisimulationMetricResult(
         labels=labels, distances=tuple(distances), depth=tree.depth, value=value, policy=pi,
         n_classes=int(sum(len(x) for x in reps)), n_transport=n_lp, method="history_bisimulation_metric",
         params={"solver": solver, "transport": transport, "compress": bool(compress), "n_iter": n_iter,

@@ -12,7 +12,7 @@ from .._validation import check_allocation, check_int, check_optional_int, rng_f
 from ..errors import InvalidArgumentError
 from ..models import FiniteMDP
 from ._dataset import TrajectoryDataset
-from ._rcsl import RCSLPolicy, rcsl_fit
+from ._rcsl import RCSLResult, rcsl_fit
 
 
 @dataclasses.dataclass(frozen=True, repr=False, eq=False, kw_only=True)
@@ -21,7 +21,7 @@ class MBRCSLResult(Result):
 
     Attributes
     ----------
-    policy : RCSLPolicy
+    policy : RCSLResult
         RCSL fit on the kept rollouts (``policy.target_return`` is the best kept return), or on
         the dataset itself when no rollout beat the threshold (``n_kept = 0``).
     rollouts : TrajectoryDataset
@@ -33,7 +33,7 @@ class MBRCSLResult(Result):
     n_generated, n_kept : int
     """
 
-    policy: RCSLPolicy
+    policy: RCSLResult
     rollouts: TrajectoryDataset
     threshold: float
     target_return: float

@@ -28,7 +28,7 @@ Context = tuple  # ((g, s) pairs, actions) of the last K steps, oldest first
 
 
 @dataclasses.dataclass(frozen=True, repr=False, eq=False, kw_only=True)
-class RCSLPolicy(Result):
+class RCSLResult(Result):
     r"""A tabular return-conditioned policy fit by counting (see :func:`rcsl_fit`).
 
     Attributes
@@ -96,7 +96,7 @@ def rcsl_fit(
     context_len: int = 1,
     use_time: bool = False,
     fallback: str = "nearest",
-) -> RCSLPolicy:
+) -> RCSLResult:
     r"""Return-conditioned supervised learning, tabular: the maximum-likelihood policy by counting.
 
     .. math::
@@ -134,7 +134,7 @@ def rcsl_fit(
     use_time : bool
         Condition on the time step as well.
     fallback : {"nearest", "uniform"}
-        What an unseen context does (see :meth:`RCSLPolicy.action_distribution`).
+        What an unseen context does (see :meth:`RCSLResult.action_distribution`).
 
     Examples
     --------
@@ -163,7 +163,7 @@ def rcsl_fit(
             seen[(tt, states[t])].add(_key(returns[t]))
     returns_by_state = {key: np.array(sorted(v)) for key, v in seen.items()}
     best = float(dataset.episode_returns.max()) if dataset.n_episodes else 0.0
-    return RCSLPolicy(
+    return RCSLResult(
         table=dict(table), returns_by_state=returns_by_state, n_states=dataset.n_states, n_actions=A,
         context_len=K, use_time=bool(use_time), fallback=fallback, target_return=best,
         method="rcsl_fit", params={"context_len": K, "use_time": bool(use_time), "fallback": fallback},
@@ -172,7 +172,7 @@ def rcsl_fit(
 
 
 @dataclasses.dataclass(frozen=True, repr=False, eq=False, kw_only=True)
-class RCSLEvaluation(Result):
+class RCSLEvaluationResult(Result):
     """The exact expected return of an RCSL policy (see :func:`rcsl_evaluate`).
 
     Attributes
@@ -194,14 +194,14 @@ class RCSLEvaluation(Result):
 
 
 def rcsl_evaluate(
-    policy: RCSLPolicy,
+    policy: RCSLResult,
     mdp: FiniteMDP,
     *,
     horizon: int,
     target_return: float | None = None,
     start: Any = None,
     max_contexts: int = 1_000_000,
-) -> RCSLEvaluation:
+) -> RCSLEvaluationResult:
     r"""Exact expected (undiscounted) return of a return-conditioned policy on a finite MDP.
 
     The RCSL agent is not Markov in :math:`s`: it acts on the augmented state
@@ -219,7 +219,7 @@ def rcsl_evaluate(
 
     Parameters
     ----------
-    policy : RCSLPolicy
+    policy : RCSLResult
     mdp : FiniteMDP
     horizon : int
     target_return : float, optional
@@ -240,8 +240,8 @@ def rcsl_evaluate(
     1.0
     """
     t0 = time.perf_counter()
-    if not isinstance(policy, RCSLPolicy):
-        raise InvalidArgumentError(f"policy must be an RCSLPolicy, got {type(policy).__name__}")
+    if not isinstance(policy, RCSLResult):
+        raise InvalidArgumentError(f"policy must be an RCSLResult, got {type(policy).__name__}")
     if (mdp.n_states, mdp.n_actions) != (policy.n_states, policy.n_actions):
         raise InvalidArgumentError(
             f"mdp has {mdp.n_states} states and {mdp.n_actions} actions, the policy {policy.n_states} and {policy.n_actions}"
@@ -290,7 +290,7 @@ def rcsl_evaluate(
             raise InvalidArgumentError(
                 f"rcsl_evaluate carries {len(layer)} augmented states at step {t + 1}, above max_contexts = {max_contexts}"
             )
-    return RCSLEvaluation(
+    return RCSLEvaluationResult(
         value=float(value), target_return=float(g0), horizon=H, n_contexts=widest, method="rcsl_evaluate",
         params={"horizon": H, "target_return": float(g0)}, elapsed=time.perf_counter() - t0,
     )
