@@ -155,3 +155,27 @@ def test_bad_input():
         fitted_q_iteration_linear(mdp, Phi, w0=[1.0, 2.0])
     with pytest.raises(InvalidModelError, match="Phi"):
         completeness_gap(mdp, [[np.nan], [1.0]], policy=[0, 0])
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), S=st.integers(2, 4), A=st.integers(1, 2))
+def test_gap_value_equals_brute_force_over_the_unit_ball(seed, S, A):
+    """Equivalence: the SVD value vs the residual of explicit members (t, w) of the unit ball,
+    projected by weighted least squares; no member exceeds it and the best comes within 2%."""
+    rng = np.random.default_rng(seed)
+    mdp = _random_mdp(rng, S, A)
+    pi = rng.dirichlet(np.ones(A), size=S)
+    Phi = rng.normal(size=(S * A, 1))
+    mu = rng.uniform(0.2, 1.0, S * A)
+    mu /= mu.sum()
+    gap = completeness_gap(mdp, Phi, policy=pi, weights=mu).gap
+    M, r = _operator(mdp, pi), np.asarray(mdp.R).reshape(-1)
+    norm_phi = np.sqrt(mu @ Phi[:, 0] ** 2)
+    theta = np.linspace(0, 2 * np.pi, 20001)
+    t, w = np.cos(theta), np.sin(theta) / norm_phi  # t^2 + ||Phi w||_mu^2 = 1
+    Y = np.outer(r, t) + 0.8 * (M @ Phi) @ w[None, :]
+    sw = np.sqrt(mu)[:, None]
+    coef = np.linalg.lstsq(sw * Phi, sw * Y, rcond=None)[0]
+    resid = np.sqrt(mu @ (Y - Phi @ coef) ** 2)
+    assert resid.max() <= gap + 1e-10
+    assert resid.max() >= 0.98 * gap

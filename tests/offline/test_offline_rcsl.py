@@ -68,8 +68,9 @@ def test_stitching_counterexample_rcsl_fails_mbrcsl_stitches():
     pi = rcsl_fit(data)
     for target in (0.0, 1.0, 5.0, 10.0, 11.0, 20.0):
         for fallback in ("nearest", "uniform"):
-            p = rcsl_fit(data, fallback=fallback)
-            assert rcsl_evaluate(p, mdp, horizon=3, target_return=target, start=0).value < optimum - 1
+            for K in (1, 2):  # Markovian RCSL and a Decision-Transformer context: neither stitches
+                p = rcsl_fit(data, fallback=fallback, context_len=K)
+                assert rcsl_evaluate(p, mdp, horizon=3, target_return=target, start=0).value < optimum - 1
     assert rcsl_evaluate(pi, mdp, horizon=3, start=0).value == 5.0  # conditioned on the best return, 10
     exact = mbrcsl(data, model=mdp, seed=0)
     assert exact.threshold == 10.0 and exact.target_return == optimum and exact.n_kept == 100
