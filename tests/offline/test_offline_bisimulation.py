@@ -86,6 +86,8 @@ def test_two_solvers_and_two_transport_programs_agree(seed, H):
         assert np.allclose(a.matrix(t), b.matrix(t), atol=1e-8, rtol=0)
         idx = tree.at_depth(t)
         assert np.all(np.abs(a.value[idx][:, None] - a.value[idx][None, :]) <= a.matrix(t) + 1e-9)
+        D = a.matrix(t)
+        assert np.all(D[:, None, :] <= D[:, :, None] + D[None, :, :] + 1e-8)
     assert b.params["n_iter"] <= H + 1
 
 
@@ -123,3 +125,9 @@ def test_bad_input():
         enumerate_histories(tiger(), horizon=0)
     with pytest.raises(InvalidArgumentError, match="POMDP"):
         enumerate_histories("tiger", horizon=2)
+    with pytest.raises(InvalidArgumentError, match="same positive mass"):
+        wasserstein(np.array([1.0]), np.array([0.5]), np.zeros((1, 1)))
+    with pytest.raises(InvalidArgumentError, match="cost has shape"):
+        wasserstein(np.array([1.0]), np.array([1.0]), np.zeros((2, 1)))
+    with pytest.raises(InvalidArgumentError, match="non-negative"):
+        wasserstein(np.array([1.0]), np.array([1.0]), -np.ones((1, 1)))

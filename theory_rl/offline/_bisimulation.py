@@ -89,6 +89,11 @@ def wasserstein(p: np.ndarray, q: np.ndarray, cost: np.ndarray, *, form: str = "
     cost = as_float_array(cost, "cost", ndim=2)
     if cost.shape != (p.size, q.size):
         raise InvalidArgumentError(f"cost has shape {cost.shape}, expected ({p.size}, {q.size})")
+    for name, x in (("p", p), ("q", q), ("cost", cost)):
+        if not np.isfinite(x).all() or (x < 0).any():
+            raise InvalidArgumentError(f"{name} must be finite and non-negative")
+    if p.sum() <= 0 or abs(p.sum() - q.sum()) > 1e-8 * max(1.0, p.sum()):
+        raise InvalidArgumentError(f"p and q must have the same positive mass, got {p.sum()!r} and {q.sum()!r}")
     return float(_wasserstein_many([(p, q, cost)], form)[0])
 
 
