@@ -24,6 +24,7 @@ _SUBPACKAGES = (
     "games",
     "learning",
     "models",
+    "offline",
     "pomdp",
     "robust",
     "tabular",

@@ -1,0 +1,49 @@
+"""Offline RL, the exact tabular core: trajectory datasets, Bellman completeness of linear
+classes, return-conditioned supervised learning (RCSL, MBRCSL) and the history bisimulation
+metric of partially observed problems.
+
+Papers: Zhou, Zhu, Zhou, Cui, Gupta & Du, "Free from Bellman Completeness: Trajectory Stitching
+via Model-based Return-conditioned Supervised Learning", ICLR 2024 (arXiv 2310.19308); Hong,
+Dragan & Levine, "Offline RL with Observation Histories: Analyzing and Improving Sample
+Complexity", ICLR 2024 (arXiv 2310.20663). Everything here is tabular and exact; the torch
+versions (RCSL MLP, Decision Transformer, dynamics ensembles, diffusion behaviour policies, the
+bisimulation loss for history encoders) are a later increment.
+"""
+
+from ._bisimulation import BisimulationMetricResult, history_bisimulation_metric, wasserstein
+from ._completeness import (
+    CompletenessResult,
+    FQIResult,
+    completeness_gap,
+    fitted_q_iteration_linear,
+    realizability_error,
+)
+from ._dataset import Coverage, TrajectoryDataset, collect_trajectories, coverage
+from ._histories import HistoryTree, belief_grouping, enumerate_histories
+from ._mbrcsl import MBRCSLResult, count_model, mbrcsl
+from ._rcsl import RCSLEvaluationResult, RCSLResult, rcsl_evaluate, rcsl_fit
+
+__all__ = [
+    "BisimulationMetricResult",
+    "HistoryTree",
+    "belief_grouping",
+    "enumerate_histories",
+    "history_bisimulation_metric",
+    "wasserstein",
+    "CompletenessResult",
+    "Coverage",
+    "FQIResult",
+    "MBRCSLResult",
+    "RCSLEvaluationResult",
+    "RCSLResult",
+    "TrajectoryDataset",
+    "collect_trajectories",
+    "completeness_gap",
+    "count_model",
+    "coverage",
+    "fitted_q_iteration_linear",
+    "mbrcsl",
+    "rcsl_evaluate",
+    "rcsl_fit",
+    "realizability_error",
+]
