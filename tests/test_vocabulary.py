@@ -18,7 +18,7 @@ import pytest
 
 SUBPACKAGES = (
     "models", "tabular", "learning", "dual", "pomdp", "robust", "approx", "combinatorial", "theory",
-    "checks", "envs", "experiments", "games",
+    "checks", "envs", "experiments", "games", "offline",
 )
 
 VOCABULARY = frozenset(
@@ -67,7 +67,7 @@ ALLOWED = (
         candidates upstream_models transitions emissions mask feasible inputs lower upper exact
         params theory_exponent replicate P_pi r_pi Q value evaluate similar x y objective teacher
         weights episode_starts next_action_mask expert_policy expert_fraction rollout_policy spec act
-        strategies policies player distribution""",
+        strategies policies player distribution pomdp tree Phi cost target_return""",
         positional=True,
     ),
     _group(
@@ -86,7 +86,8 @@ ALLOWED = (
         sparse terminal probs theta initial_concentration target_concentration max_kl
         performance_lower_bound concentration_lower_bound target_kl_threshold temperature_bounds
         initial_temperature target_temperature descent_start_fraction descent_end_fraction max_mse
-        temperature_lower_bound target_mse_threshold s_indices a_indices discount B payoffs""",
+        temperature_lower_bound target_mse_threshold s_indices a_indices discount B payoffs depth children
+        obs_prob terminated""",
         positional=True,
     ),
     _group(
@@ -118,7 +119,7 @@ ALLOWED = (
         "method choices, each a documented closed set",
         """variant stopping method linear_solver highs_method inner score oracle search sampling mode
         schedule layout optimizer kinds domains setting weighting clock start bounds normalized
-        policy_first allow_masked nature coarse""",
+        policy_first allow_masked nature coarse transport compress form use_time""",
     ),
     _group(
         "numerical tolerances that are not the certified accuracy asked for (model validation, LP "
@@ -133,7 +134,8 @@ ALLOWED = (
         n_simulations n_particles max_depth n_steps total_steps n_stages n_grid n_grid_search
         n_grid_eval n_per_dim search_budget n_bisect n_models rank episode_length protagonist_steps
         evaluate_every n_discrete_actions n_random_states n_random_actions n_levels
-        max_active max_candidates n_eval n_rounds""",
+        max_active max_candidates n_eval n_rounds max_histories max_policies n_keep max_rollouts
+        max_contexts context_len""",
     ),
     _group(
         "neural-network and deep-RL training hyperparameters, named as in the papers and torch",
@@ -170,7 +172,7 @@ ALLOWED = (
 # Result records: returned by the library, not constructed with options.
 RECORDS = frozenset({"Certificate", "OccupancyLP", "BairdCounterexample", "BoundExpression", "RateComparison",
                      "RateFit", "Task", "EmbeddedNetwork", "MipModel", "BackupResult", "StoreRepair",
-                     "NashGap", "MarkovNashGap"})
+                     "NashGap", "MarkovNashGap", "Coverage"})
 
 # epsilon is the accuracy asked for everywhere except in theorem formulas, where it is the symbol.
 EPSILON_OK = frozenset({"theory"})
