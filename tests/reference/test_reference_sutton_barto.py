@@ -46,8 +46,11 @@ def test_figure_4_1_optimal_values():
     mdp = sutton_barto_gridworld()
     v = policy_evaluation(mdp, _optimal_policy(mdp)).v
     np.testing.assert_allclose(v, expected, atol=1e-6)
-    # value iteration reaches the exact fixed point on this deterministic grid
-    np.testing.assert_allclose(value_iteration(mdp).v, expected, atol=1e-6)
+    # value iteration reaches the exact fixed point on this deterministic grid (at gamma = 1 - 1e-12
+    # float64 cannot certify tol=1e-6: it stops at its rounding floor and says so)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        np.testing.assert_allclose(value_iteration(mdp).v, expected, atol=1e-6)
 
 
 def test_example_6_6_cliff_walking_optimal_return():
@@ -59,6 +62,8 @@ def test_example_6_6_cliff_walking_optimal_return():
     v = policy_evaluation(mdp, _optimal_policy(mdp)).v
     assert abs(v[start] - (-13.0)) < 1e-6
     np.testing.assert_allclose(v[start], -sum(gamma**t for t in range(13)), atol=1e-9)
-    np.testing.assert_allclose(value_iteration(mdp).v[start], -13.0, atol=1e-6)
+    with warnings.catch_warnings():  # see test_figure_4_1_optimal_values
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        np.testing.assert_allclose(value_iteration(mdp).v[start], -13.0, atol=1e-6)
     # along the row above the cliff, cell (2, c) is 12 - c moves from the goal
     np.testing.assert_allclose(v[24:36], -(12 - np.arange(12)), atol=1e-6)
