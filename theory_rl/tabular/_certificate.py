@@ -42,11 +42,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from . import _kernels
 from ._bellman import BellmanOperator
 
-__all__ = ["Certificate", "certificate_info", "floor_stop", "RoundingModel", "certify", "gamma_n", "rounding_model", "round_up", "UNIT_ROUNDOFF"]
+__all__ = ["Certificate", "certificate_from_backup", "certificate_info", "floor_stop", "measure_rounding", "RoundingModel", "certify", "gamma_n", "rounding_model", "round_up", "UNIT_ROUNDOFF"]
 
 UNIT_ROUNDOFF = 2.0**-53
 """``u``: the unit roundoff of float64 (round to nearest)."""
@@ -113,22 +114,27 @@ class RoundingModel:
 def rounding_model(op: BellmanOperator) -> RoundingModel:
     """The :class:`RoundingModel` of ``op``'s model (one pass over ``P``, cached on ``op``)."""
     cached = getattr(op, "_rounding_model", None)
-    if cached is not None:
-        return cached
-    if op.sparse:
-        k, defect = _kernels.csr_row_stats(op.P2.data, op.P2.indptr)
+    if cached is None:
+        cached = measure_rounding(op.P2, op.r_eff, op.gamma)
+        op._rounding_model = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def measure_rounding(P2: np.ndarray | sp.csr_matrix, r_eff: np.ndarray, gamma: float) -> RoundingModel:
+    """:class:`RoundingModel` of the ``(S*A, S)`` matrix ``P2`` (dense or CSR) and rewards ``r_eff``
+    (``-inf`` for unavailable actions): one compensated pass over ``P2``."""
+    if sp.issparse(P2):
+        k, defect = _kernels.csr_row_stats(P2.data, P2.indptr)
     else:
-        k, defect = _kernels.dense_row_stats(np.ascontiguousarray(op.P2).reshape(-1), op.S)
+        k, defect = _kernels.dense_row_stats(np.ascontiguousarray(P2).reshape(-1), P2.shape[1])
     k = max(int(k), 1)
     # compensated sums: |exact - (s + c)| <= k gamma_{k-1} u sum, plus one rounding of (s - 1) + c
     rho = round_up(float(defect) * (1.0 + 2 * UNIT_ROUNDOFF) + k * gamma_n(k) * UNIT_ROUNDOFF * (1.0 + float(defect)))
-    finite = op.r_eff[np.isfinite(op.r_eff)]
-    model = RoundingModel(
+    finite = r_eff[np.isfinite(r_eff)]
+    return RoundingModel(
         max_entries=k, row_defect=rho, reward_max=float(np.max(np.abs(finite))) if finite.size else 0.0,
-        gamma=float(op.gamma),
+        gamma=float(gamma),
     )
-    op._rounding_model = model  # type: ignore[attr-defined]
-    return model
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,8 @@ class Certificate:
     bound_floor, gap_floor : float
         Estimates of the smallest :attr:`bound` and :attr:`policy_gap` any iterate near ``v*``
         can be certified with (from a certified lower bound on ``||v*||``).
+    tv_norm : float
+        ``||tv||_inf``.
     """
 
     tv: np.ndarray
@@ -177,6 +185,7 @@ class Certificate:
     delta: float
     bound_floor: float
     gap_floor: float
+    tv_norm: float
 
     @property
     def lower(self) -> np.ndarray:
@@ -220,11 +229,16 @@ class Certificate:
 
     @property
     def policy_gap(self) -> float:
-        """Certified ``||v* - v_pi||_inf`` for :attr:`policy`."""
+        """Certified ``||v* - v_pi||_inf`` for :attr:`policy`: ``max(upper - lower) + policy_slack``,
+        bounded from the scalars alone (no pass over the states), so that iterative solvers can test
+        it at every iteration."""
         if not np.isfinite(self.widening):
             return float("inf")
-        width = float(np.max(self.upper - self.lower)) if self.tv.size else 0.0
-        return round_up(width * (1.0 + 2 * UNIT_ROUNDOFF) + self.policy_slack)
+        # upper - lower = c (d_max - d_min) + 2 W, each bound formed with roundings already in W,
+        # plus the last rounding and one outward ulp each: at most 2 gamma_5 (||tv|| + c |d| + W)
+        width = self.c * (self.d_max - self.d_min) * (1.0 + gamma_n(3)) + 2.0 * self.widening
+        return round_up(width + gamma_n(5) * 2.0 * (self.tv_norm + self.c * self.residual + self.widening)
+                        + self.policy_slack)
 
     def floor_reason(self, tol: float, *, what: str = "policy gap") -> str:
         """Why ``tol`` cannot be certified in float64 (for warnings and ``info["reason"]``)."""
@@ -251,26 +265,44 @@ def certify(op: BellmanOperator, v: np.ndarray, *, policy: np.ndarray | None = N
     """
     v = np.ascontiguousarray(v, dtype=np.float64)
     tv, greedy, d_lo, d_hi = op.backup_span(v)
+    eta = 0.0
+    if policy is not None:
+        policy = np.asarray(policy, dtype=np.int64)
+        tpi = op.policy_sweep(v, policy)
+        eta = max(float(np.max(tv - tpi)) * (1.0 + 2 * UNIT_ROUNDOFF), 0.0) if v.size else 0.0
+    else:
+        policy = greedy.copy()
+    return certificate_from_backup(op, v, tv, policy, float(d_lo), float(d_hi), eta=eta)
+
+
+def certificate_from_backup(
+    op: BellmanOperator,
+    v: np.ndarray,
+    tv: np.ndarray,
+    policy: np.ndarray,
+    d_lo: float,
+    d_hi: float,
+    *,
+    eta: float = 0.0,
+    extra_error: float = 0.0,
+) -> Certificate:
+    """The certificate of a computed backup ``tv`` of ``v`` with ``d_lo, d_hi`` the extremes of the
+    computed ``tv - v``, for any monotone operator with ``T(v + c 1) = T v + gamma c 1`` whose
+    computed value is within ``delta + extra_error`` of the exact one (``extra_error``: the
+    rounding of what the operator adds to the Bellman backup, e.g. soft VI's log-sum-exp);
+    ``eta`` bounds how far ``policy``'s computed values fall below ``tv``."""
     model = rounding_model(op)
     g = model.gamma
     c = g / (1.0 - g)
     one_minus = model.one_minus_gamma
     margin = model.contraction_margin
     v_norm = float(np.max(np.abs(v))) if v.size else 0.0
-    eta = 0.0
-    if policy is not None:
-        policy = np.asarray(policy, dtype=np.int64)
-        tpi = op.policy_sweep(v, policy)
-        eta = float(np.max(tv - tpi)) * (1.0 + 2 * UNIT_ROUNDOFF) if v.size else 0.0
-        eta = max(eta, 0.0)
-    else:
-        policy = greedy.copy()
     if margin <= 0:
         inf = float("inf")
         return Certificate(tv=tv, policy=policy, d_min=d_lo, d_max=d_hi, c=c, widening=inf, policy_slack=inf,
-                           delta=inf, bound_floor=inf, gap_floor=inf)
+                           delta=inf, bound_floor=inf, gap_floor=inf, tv_norm=inf)
     # |fl(Tv) - T'v| for the row-normalised operator T' (P / row sums), which the MacQueen bounds need
-    delta = round_up(model.backup_error(v_norm) + g * model.row_defect * v_norm)
+    delta = round_up(model.backup_error(v_norm) + g * model.row_defect * v_norm + extra_error)
     d_abs = max(abs(d_lo), abs(d_hi))
     e_d = gamma_n(1) * d_abs + delta  # error of the computed d
     tv_norm = float(np.max(np.abs(tv))) if tv.size else 0.0
@@ -285,10 +317,12 @@ def certify(op: BellmanOperator, v: np.ndarray, *, policy: np.ndarray | None = N
         v_star_low = max(0.0, float(tv.max()) + c * d_lo - widening, -(float(tv.min()) + c * d_hi + widening))
     else:
         v_star_low = 0.0
-    delta0 = model.backup_error(v_star_low)
-    bound_floor = delta0 / one_minus
+    delta0 = model.backup_error(v_star_low) + g * model.row_defect * v_star_low + extra_error
+    bound_floor = delta0 / one_minus + normalisation
     return Certificate(tv=tv, policy=policy, d_min=float(d_lo), d_max=float(d_hi), c=c, widening=widening,
-                       policy_slack=slack, delta=delta, bound_floor=bound_floor, gap_floor=4.0 * bound_floor)
+                       policy_slack=slack, delta=delta, bound_floor=bound_floor,
+                       gap_floor=4.0 * delta0 / one_minus + 2.0 * normalisation,
+                       tv_norm=tv_norm)
 
 
 def certificate_info(cert: Certificate, reason: str | None) -> dict[str, object]:
