@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from theory_rl import envs, tabular
-from theory_rl.errors import ConvergenceWarning, InvalidArgumentError
+from theory_rl.errors import ConvergenceWarning, InvalidArgumentError, SolverError
 from theory_rl.models import FiniteMDP
 from theory_rl.tabular._exact import exact_policy_value, exact_solution
 
@@ -175,7 +175,12 @@ def test_certificates_hold_on_random_models_against_exact_rationals(seed, S, A, 
     for name, solver in SOLVERS.items():
         # unconverged results must be honest too: max_iter keeps gamma near 1 short
         options = {} if name in ("pi", "lp") else {"max_iter": 300}
-        assert_honest(quiet(solver, mdp, **options), mdp, exact, 1e-6)
+        try:
+            sol = quiet(solver, mdp, **options)
+        except SolverError as exc:  # HiGHS refuses gamma near 1: the library's error, not a wrong answer
+            assert name == "lp" and "ill-conditioned" in str(exc)
+            continue
+        assert_honest(sol, mdp, exact, 1e-6)
     cert = tabular.certify(tabular.BellmanOperator(mdp), rng.normal(size=S) * scale)
     for lo, x, hi in zip(cert.lower, exact.v, cert.upper, strict=True):
         assert Fraction(float(lo)) <= x <= Fraction(float(hi))
