@@ -264,3 +264,24 @@ def test_bad_policy_evaluation_options(options):
     mdp = envs.chain(5, gamma=0.9)
     with pytest.raises(InvalidArgumentError, match=next(iter(options))):
         tabular.policy_evaluation(mdp, np.zeros(5, dtype=int), **options)
+
+
+# ------------------------------------------------------------------------------- the study, small
+@pytest.mark.parametrize("gamma", [0.0, 0.9, 0.9999, 1 - 1e-10])
+def test_certificate_study_quick_version_finds_no_violation(gamma):
+    """A few instances of ``bench/certificates.py`` (the full study lives there): every solver and
+    stopping rule, against the exact rational solution."""
+    models = [
+        FiniteMDP(np.ones((1, 1, 1)), np.full((1, 1), 1e12), gamma),
+        FiniteMDP(np.ones((1, 2, 1)), np.array([[1e12, 1e12 + 1]]), gamma),
+        near_deterministic(0, gamma),
+    ]
+    for mdp in models:
+        exact = exact_solution(mdp)
+        for name, solver in SOLVERS.items():
+            try:
+                sol = quiet(solver, mdp, **({} if name in ("pi", "lp") else {"max_iter": 2_000}))
+            except SolverError as exc:
+                assert name == "lp" and "ill-conditioned" in str(exc)
+                continue
+            assert_honest(sol, mdp, exact, 1e-6)
