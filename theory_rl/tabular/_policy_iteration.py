@@ -55,7 +55,11 @@ def policy_evaluation(
     -------
     Solution
         ``v = v_pi``, ``q = q_pi``, ``policy`` as given, ``bound`` the certified
-        ``||v - v_pi||_inf`` from the residual above (rounding-level for direct solves).
+        ``||v - v_pi||_inf`` from the residual above, with the forward error of computing that
+        residual in float64 and the rows' defect from summing to one included
+        (``(||fl(r_pi + gamma P_pi v) - v|| + delta_pi) / (1 - gamma (1 + rho))``, see
+        :func:`~theory_rl.tabular.certify`); ``converged`` is ``bound <= tol`` for both methods,
+        with ``info["reason"]`` otherwise (the iterative method also warns).
     """
     tol = check_tol(tol)
     max_iter = check_max_iter(max_iter)
@@ -165,12 +169,14 @@ def policy_iteration(
     method stops at an optimal policy after finitely many steps (Howard 1960; Puterman 1994,
     Thm 6.4.2), at most ``O(S A / (1-gamma) log(1/(1-gamma)))`` of them (Ye 2011; Scherrer 2016).
 
-    The returned ``v`` is the exact value ``v_pi`` of the final policy (a linear solve, not an
-    estimate). It is certified with MacQueen bounds (see :func:`value_iteration`), which also
-    cover the rounding error of the linear solves; ``bound = max(v - lower, upper - v)``.
-    ``converged`` requires a stable policy and ``bound <= tol``. Rounding in the backup is
-    amplified by ``gamma/(1-gamma)`` in any such certificate, so for ``1 - gamma`` near ``1e-12``
-    a stable, optimal policy may still be reported unconverged: the certificate, not the policy,
+    The returned ``v`` is the value ``v_pi`` of the final policy from a linear solve. It is
+    certified with rounding-aware MacQueen bounds (see :func:`value_iteration` and
+    :func:`~theory_rl.tabular.certify`), which cover the rounding error of the linear solve and of
+    the certifying backup; ``bound = max(v - lower, upper - v)``, and ``info["policy_gap_bound"]``
+    certifies the returned policy (not only the greedy one). ``converged`` requires a stable
+    policy and ``bound <= tol``. Rounding in the backup is amplified by ``1/(1-gamma)`` in any such
+    certificate, so for ``1 - gamma`` near ``1e-12`` (or rewards near ``1e12``) a stable, optimal
+    policy may still be reported unconverged, with the reason: the certificate, not the policy,
     is then the limit.
 
     Parameters
@@ -264,9 +270,11 @@ def modified_policy_iteration(
     ``v0 = min R / (1 - gamma)`` satisfies it) the iterates increase monotonically to ``v*``
     (Puterman 1994, Thm 6.5.5); for any ``v0`` they converge (Thm 6.5.9).
 
-    Stopping is the MacQueen rule of :func:`value_iteration` evaluated at every full backup:
-    ``gamma/(1-gamma) * span(T v_n - v_n) <= tol``, which makes the greedy policy ``tol``-optimal
-    and the returned midpoint value ``tol/2``-accurate.
+    Stopping is the rounding-aware MacQueen rule of :func:`value_iteration` evaluated at every full
+    backup: ``gamma/(1-gamma) * span(T v_n - v_n)`` plus the rounding terms of
+    :func:`~theory_rl.tabular.certify` ``<= tol``, which makes the greedy policy ``tol``-optimal
+    and the returned midpoint value ``tol/2``-accurate. Below the float64 floor it stops as
+    :func:`value_iteration` does, with ``info["reason"]``.
 
     Parameters
     ----------

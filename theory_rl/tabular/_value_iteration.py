@@ -45,7 +45,14 @@ def value_iteration(
     - ``"sup"``: the classical rule ``||d_n||_inf < tol (1-gamma) / (2 gamma)`` (Puterman
       Thm 6.3.1), which gives the same two guarantees.
 
-    Either way the result carries the MacQueen bounds of the last backup in ``lower``/``upper``.
+    Either way the result carries the MacQueen bounds of the last backup in ``lower``/``upper``,
+    widened by the forward error of that backup in float64 (:func:`~theory_rl.tabular.certify`;
+    Higham 2002, §3.1), so that they hold for the exact ``v*`` of the stored model; ``converged``
+    additionally requires the rounding-aware ``info["policy_gap_bound"] <= tol``. When ``tol``
+    lies below what float64 can certify (``info["rounding_floor"]``, about
+    ``4 gamma_{K+2} (max|R| + ||v*||) / (1 - gamma)``: ``gamma`` within a few ``eps`` of 1, or huge
+    rewards) the solver iterates only while its certificate still improves, then stops with
+    ``converged=False`` and the reason in the warning and in ``info["reason"]``.
 
     Parameters
     ----------
@@ -73,11 +80,14 @@ def value_iteration(
     Returns
     -------
     Solution
-        ``history`` holds ``||d_n||_inf``; ``info["span"]`` the last ``span(d_n)``.
+        ``history`` holds ``||d_n||_inf``; ``info["span"]`` the last ``span(d_n)``;
+        ``info["policy_gap_bound"]`` the certified ``||v* - v_policy||_inf``;
+        ``info["rounding_floor"]``; ``info["reason"]`` when not converged.
 
     References
     ----------
     M. L. Puterman, *Markov Decision Processes*, Wiley 1994, §6.3 and §6.6.
+    N. J. Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., SIAM 2002, §3.1.
     J. MacQueen, "A modified dynamic programming method for Markovian decision problems",
     J. Math. Anal. Appl. 14 (1966).
     """
