@@ -24,11 +24,13 @@ Propagated through the MacQueen/Porteus bounds (Puterman 1994, Thm 6.6.3), with 
 
 where the widening ``W`` collects: ``delta`` (the backup), ``c (delta + gamma_1 |d|)`` (the error of
 the computed ``d``, amplified by ``c``; in total about ``delta / (1 - gamma)``), the rounding of
-``c`` and of forming the bounds, and ``gamma rho ||v*|| / (1 - gamma)`` for rows that do not sum
-to exactly one. The bound vectors are then rounded outwards (one ``nextafter``), so that they
-hold for the exact ``v*`` of the model as stored. A policy ``pi`` whose computed action values
-are within ``eta(s)`` of the computed max satisfies ``v_pi >= lower - (eta + 2 delta) / (1 - gamma)``,
-which is :attr:`Certificate.policy_gap`.
+``c`` and of forming the bounds, and ``kappa |d|`` with ``kappa = gamma rho / ((1 - gamma)(1 -
+gamma (1 + rho)))`` for rows that do not sum to exactly one (the MacQueen argument with row sums in
+``[1 - rho, 1 + rho]`` gives the factor ``gamma (1 +- rho) / (1 - gamma (1 +- rho))`` in place of
+``c``). The bound vectors are then rounded outwards (one ``nextafter``), so that they hold for the
+exact ``v*`` of the model as stored. A policy ``pi`` whose computed action values are within
+``eta(s)`` of the computed max satisfies
+``v_pi >= lower - (eta + 2 delta) / (1 - gamma (1 + rho))``, which is :attr:`Certificate.policy_gap`.
 
 Where ``rho`` leaves no contraction (``gamma (1 + rho) >= 1``) the bounds are infinite. The
 *floor* of a certificate, ``delta_0 / (1 - gamma)`` for ``||v - v*||`` and four times that for the
@@ -96,12 +98,6 @@ class RoundingModel:
     def contraction_margin(self) -> float:
         """A lower bound on ``1 - gamma (1 + rho)`` (``<= 0``: no contraction can be certified)."""
         return (self.one_minus_gamma - self.gamma * self.row_defect * (1.0 + 4 * UNIT_ROUNDOFF)) * (1.0 - 4 * UNIT_ROUNDOFF)
-
-    @property
-    def value_norm_max(self) -> float:
-        """``max|R| / (1 - gamma (1 + rho)) >= ||v_pi||_inf`` for every policy (and ``v*``)."""
-        margin = self.contraction_margin
-        return round_up(self.reward_max / margin) if margin > 0 else np.inf
 
     def backup_error(self, v_norm: float, *, entries: int | None = None, reward: float | None = None) -> float:
         r"""``delta >= |fl(q_v(s,a)) - q_v(s,a)|`` for every ``(s, a)``, given ``||v||_inf <= v_norm``
@@ -302,26 +298,29 @@ def certificate_from_backup(
         return Certificate(tv=tv, policy=policy, d_min=d_lo, d_max=d_hi, c=c, widening=inf, policy_slack=inf,
                            delta=inf, bound_floor=inf, gap_floor=inf, tv_norm=inf)
     # |fl(Tv) - T'v| for the row-normalised operator T' (P / row sums), which the MacQueen bounds need
-    delta = round_up(model.backup_error(v_norm) + g * model.row_defect * v_norm + extra_error)
+    delta = round_up(model.backup_error(v_norm) + extra_error)  # |fl(Tv) - Tv|
     d_abs = max(abs(d_lo), abs(d_hi))
     e_d = gamma_n(1) * d_abs + delta  # error of the computed d
     tv_norm = float(np.max(np.abs(tv))) if tv.size else 0.0
-    normalisation = g * model.row_defect * model.value_norm_max / one_minus  # ||v* - v'*||
+    # rows summing to 1 +- rho: the MacQueen factor is gamma(1 + rho) / (1 - gamma(1 + rho)) on the side
+    # where d has the sign that makes it larger, gamma(1 - rho) / (1 - gamma(1 - rho)) on the other;
+    # kappa bounds both differences from c
+    kappa = round_up(g * model.row_defect / (one_minus * margin))
     widening = round_up(
         delta + c * (1.0 + gamma_n(3)) * e_d + gamma_n(3) * c * d_abs
-        + gamma_n(2) * (tv_norm + 2.0 * c * d_abs) + normalisation
+        + gamma_n(2) * (tv_norm + 2.0 * c * d_abs) + kappa * (d_abs + e_d)
     )
-    slack = round_up((eta + 2.0 * delta) / one_minus)
+    slack = round_up((eta + 2.0 * delta) / margin)
     # a certified lower bound on ||v*|| gives the smallest delta any iterate near v* will have
     if tv.size:
         v_star_low = max(0.0, float(tv.max()) + c * d_lo - widening, -(float(tv.min()) + c * d_hi + widening))
     else:
         v_star_low = 0.0
-    delta0 = model.backup_error(v_star_low) + g * model.row_defect * v_star_low + extra_error
-    bound_floor = delta0 / one_minus + normalisation
+    delta0 = model.backup_error(v_star_low) + extra_error
+    bound_floor = delta0 / margin
     return Certificate(tv=tv, policy=policy, d_min=float(d_lo), d_max=float(d_hi), c=c, widening=widening,
                        policy_slack=slack, delta=delta, bound_floor=bound_floor,
-                       gap_floor=4.0 * delta0 / one_minus + 2.0 * normalisation,
+                       gap_floor=4.0 * bound_floor,
                        tv_norm=tv_norm)
 
 
