@@ -164,6 +164,27 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def by_solver(records: list[dict[str, Any]]) -> str:
+    """One markdown row per solver: runs, outcomes, violations, bound/error ratios."""
+    lines = ["| solver | runs | converged | refused / not converged | library error | violations | "
+             "bound/error median (converged) | max (converged) | median (all) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for solver in SOLVERS:
+        rows = [r for r in records if r["solver"] == solver]
+        conv = [r["ratio"] for r in rows if r["outcome"] == "converged" and r.get("ratio") is not None]
+        every = [r["ratio"] for r in rows if r.get("ratio") is not None]
+
+        def med(x: list[float]) -> str:
+            return f"{np.median(x):.3g}" if x else "-"
+
+        lines.append(
+            f"| {solver} | {len(rows)} | {sum(r['outcome'] == 'converged' for r in rows)} | "
+            f"{sum(r['outcome'] == 'not converged' for r in rows)} | {sum(r['outcome'] == 'library error' for r in rows)} | "
+            f"{sum(bool(r['violations']) for r in rows)} | {med(conv)} | {f'{max(conv):.3g}' if conv else '-'} | {med(every)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def markdown(records: list[dict[str, Any]], summary: dict[str, Any], command: str) -> str:
     lines = [
         f"Certificate study ({summary['runs']} runs on {summary['instances']} instances, tol = {TOL:g}): "
@@ -172,6 +193,7 @@ def markdown(records: list[dict[str, Any]], summary: dict[str, Any], command: st
         "",
         f"Command: `{command}`",
         "",
+        by_solver(records),
         "| instance | gamma | solver | outcome | bound | true error | bound/error | gap bound | true gap | violations |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]

@@ -339,12 +339,14 @@ def floor_stop(cert: Certificate, tol: float, gaps: list[float]) -> str | None:
 
     Once the rounding floor of the policy gap exceeds ``tol`` (``tol`` cannot be certified in
     float64), iterating only pays while the certificate still improves: stop when the certified
-    gap is within twice the floor, when it has not halved over the last 20 iterations, or when it
-    is infinite. ``gaps`` holds the certified gaps of the iterations so far, this one last.
+    gap is within twice the floor, when it has shrunk by less than 0.1% over the last 20 checks
+    (rounding has stalled it, or ``gamma`` is so close to 1 that reaching the floor would take
+    more than ~10^4 iterations per halving), or when it is infinite. ``gaps`` holds the certified
+    gaps of the checks so far, this one last.
     """
     if cert.gap_floor <= tol:
         return None
     gap = cert.policy_gap
-    if not np.isfinite(gap) or gap <= 2.0 * cert.gap_floor or (len(gaps) > 20 and gap > 0.5 * gaps[-21]):
+    if not np.isfinite(gap) or gap <= 2.0 * cert.gap_floor or (len(gaps) > 20 and gap > 0.999 * gaps[-21]):
         return cert.floor_reason(tol)
     return None
