@@ -297,8 +297,7 @@ def certificate_from_backup(
         inf = float("inf")
         return Certificate(tv=tv, policy=policy, d_min=d_lo, d_max=d_hi, c=c, widening=inf, policy_slack=inf,
                            delta=inf, bound_floor=inf, gap_floor=inf, tv_norm=inf)
-    # |fl(Tv) - T'v| for the row-normalised operator T' (P / row sums), which the MacQueen bounds need
-    delta = round_up(model.backup_error(v_norm) + extra_error)  # |fl(Tv) - Tv|
+    delta = round_up(model.backup_error(v_norm) + extra_error)  # |fl(Tv) - Tv| elementwise
     d_abs = max(abs(d_lo), abs(d_hi))
     e_d = gamma_n(1) * d_abs + delta  # error of the computed d
     tv_norm = float(np.max(np.abs(tv))) if tv.size else 0.0
@@ -319,8 +318,7 @@ def certificate_from_backup(
     delta0 = model.backup_error(v_star_low) + extra_error
     bound_floor = delta0 / margin
     return Certificate(tv=tv, policy=policy, d_min=float(d_lo), d_max=float(d_hi), c=c, widening=widening,
-                       policy_slack=slack, delta=delta, bound_floor=bound_floor,
-                       gap_floor=4.0 * bound_floor,
+                       policy_slack=slack, delta=delta, bound_floor=bound_floor, gap_floor=4.0 * bound_floor,
                        tv_norm=tv_norm)
 
 
