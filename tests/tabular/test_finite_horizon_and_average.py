@@ -11,7 +11,7 @@ from scipy.optimize import linprog
 
 from theory_rl import tabular
 from theory_rl.checks import finite_mdps
-from theory_rl.errors import InvalidModelError
+from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.models import FiniteMDP
 
 
@@ -115,9 +115,9 @@ def test_relative_value_iteration_options():
     mdp = FiniteMDP(np.full((2, 1, 2), 0.5), np.array([[1.0], [3.0]]), 0.9)
     sol = tabular.relative_value_iteration(mdp, reference_state=1)
     assert sol.gain == pytest.approx(2.0) and sol.v[1] == 0.0
-    with pytest.raises(InvalidModelError, match="reference_state"):
+    with pytest.raises(InvalidArgumentError, match="reference_state"):
         tabular.relative_value_iteration(mdp, reference_state=2)
-    with pytest.raises(InvalidModelError, match="aperiodicity"):
+    with pytest.raises(InvalidArgumentError, match="aperiodicity"):
         tabular.relative_value_iteration(mdp, aperiodicity=0.0)
     # A periodic chain needs the aperiodicity transform: tau = 1 oscillates, tau = 0.5 converges.
     flip = FiniteMDP(np.array([[[0.0, 1.0]], [[1.0, 0.0]]]), np.array([[1.0], [0.0]]), 0.9)

@@ -84,7 +84,7 @@ def test_bad_option_values(mdp):
         tabular.value_iteration(mdp, stopping="never")
     with pytest.raises(ValueError, match="formulation"):
         tabular.linear_programming(mdp, formulation="both")
-    with pytest.raises(InvalidModelError, match="temperature"):
+    with pytest.raises(InvalidArgumentError, match="temperature"):
         tabular.soft_value_iteration(mdp, temperature=0.0)
 
 

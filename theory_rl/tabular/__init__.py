@@ -2,7 +2,10 @@
 
 Every solver returns a :class:`Solution` whose ``bound`` is certified by the theorem named in
 its docstring (MacQueen/Porteus bounds for the discounted solvers, Odoni's bounds for the
-average-reward solver).
+average-reward solver), widened by a forward error bound of the floating-point operations
+actually performed (:func:`certify`), so that it holds for the exact solution of the model as
+stored; where float64 cannot certify ``tol`` a solver says so (``converged=False`` with
+``info["reason"]``). The floating-point model is in ``docs/certificates.md``.
 """
 
 from ._average_reward import relative_value_iteration

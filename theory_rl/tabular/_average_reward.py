@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from .._iterative import Callback, Timer, finish_iterative, iterations
-from .._validation import check_tol
-from ..errors import InvalidModelError
+from .._validation import check_int, check_real, check_tol
 from ..models import FiniteMDP
-from ._bellman import as_value, effective_rewards
+from ._bellman import as_value, check_options, effective_rewards
+from ._certificate import gamma_n, measure_rounding, round_up
 from ._solution import Solution
 
 __all__ = ["relative_value_iteration"]
@@ -62,15 +62,15 @@ def relative_value_iteration(
         ``info["gain_lower"]``, ``info["gain_upper"]``. ``lower``/``upper`` are ``None``.
     """
     tol = check_tol(tol)
-    tau = float(aperiodicity)
-    if not (0 < tau <= 1):
-        raise InvalidModelError(f"aperiodicity = {aperiodicity!r} must lie in (0, 1]")
+    max_iter = check_int(max_iter, "max_iter")
+    tau = check_real(aperiodicity, "aperiodicity", low=0.0, high=1.0, low_open=True)
     S, A = mdp.n_states, mdp.n_actions
-    if not (isinstance(reference_state, (int, np.integer)) and 0 <= reference_state < S):
-        raise InvalidModelError(f"reference_state = {reference_state!r} is not a state index in [0, {S})")
+    reference_state = check_int(reference_state, "reference_state", minimum=0, maximum=S - 1)
+    check_options(callback=callback, strict=strict, progress=progress)
     with Timer() as timer:
         P2 = mdp.transition_matrix
         r = effective_rewards(mdp)
+        model = measure_rounding(P2, r, 0.0)  # P's row statistics
         h = np.zeros(S) if h0 is None else as_value(mdp, h0, "h0").copy()
 
         def backup(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -80,25 +80,41 @@ def relative_value_iteration(
 
         history: list[float] = []
         converged = False
+        reason = None
         n = 0
         for n in iterations(max_iter, progress, "relative value iteration"):
             w, policy = backup(h)
             d = w - h
             lo, hi = float(d.min()), float(d.max())
+            # rounding: the backup (K stored terms, the reward, tau and (1 - tau) h: K + 4 roundings),
+            # rows not summing to one (the bounds are then those of the row-normalised model), d itself
+            h_norm = float(np.max(np.abs(h)))
+            err = round_up(gamma_n(model.max_entries + 4) * (model.reward_max + (tau * (1.0 + model.row_defect)
+                           + 1.0 - tau) * h_norm) + tau * model.row_defect * h_norm
+                           + gamma_n(1) * max(abs(lo), abs(hi)))
+            lo, hi = lo - err, hi + err
             history.append(hi - lo)
             if hi - lo <= tol:
                 converged = True
                 break
+            if 2.0 * err > tol:
+                reason = (f"float64 cannot certify tol={tol:g}: the rounding of one backup widens the gain bounds "
+                          f"by {2.0 * err:.3g}")
+                break
             if callback is not None and callback(n, h, hi - lo):
                 break
             h = w - w[reference_state]
-        finish_iterative(method="relative_value_iteration", converged=converged, strict=strict, n_iter=n, cap=max_iter, tol=tol)
+        if not converged and reason is None:
+            reason = f"max_iter={max_iter} reached" if n >= max_iter else "stopped by the callback"
+        finish_iterative(method="relative_value_iteration", converged=converged, strict=strict, n_iter=n,
+                         cap=max_iter, tol=tol, reason=reason)
         bias = tau * (h - h[reference_state])
         q = (r + P2 @ bias).reshape(S, A)
     return Solution(
         v=bias, q=q, policy=np.asarray(policy, dtype=np.int64), converged=converged, n_iter=n,
-        residual=hi - lo, bound=0.5 * (hi - lo), lower=None, upper=None, history=np.asarray(history),
+        residual=hi - lo, bound=round_up(0.5 * (hi - lo) * (1.0 + 4 * 2.0**-53)), lower=None, upper=None, history=np.asarray(history),
         method="relative_value_iteration",
         params={"tol": tol, "aperiodicity": tau, "reference_state": int(reference_state)},
-        elapsed=timer.elapsed, gain=0.5 * (lo + hi), info={"gain_lower": lo, "gain_upper": hi},
+        elapsed=timer.elapsed, gain=0.5 * (lo + hi),
+        info={"gain_lower": lo, "gain_upper": hi, **({} if reason is None else {"reason": reason})},
     )

@@ -21,8 +21,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .._validation import as_float_array, check_finite, check_probability_rows
-from ..errors import InvalidModelError, SolverError
+from .._validation import as_float_array, check_bool, check_choice, check_finite, check_probability_rows
+from ..errors import InvalidArgumentError, InvalidModelError, SolverError
 from ..models import FiniteMDP
 from . import _kernels
 
@@ -311,6 +311,27 @@ def as_policy(mdp: FiniteMDP, policy: object, *, name: str = "policy") -> np.nda
     return probs
 
 
+def check_options(*, callback: object = None, strict: object = False, progress: object = False) -> None:
+    """The options every iterative tabular solver shares: ``callback`` callable or ``None``,
+    ``strict`` and ``progress`` booleans (:class:`InvalidArgumentError` naming the option)."""
+    if callback is not None and not callable(callback):
+        raise InvalidArgumentError(f"callback must be callable or None, got {callback!r}")
+    check_bool(strict, "strict")
+    check_bool(progress, "progress")
+
+
+def as_deterministic_policy_option(mdp: FiniteMDP, policy: object, name: str) -> np.ndarray:
+    """A deterministic policy passed as an option (``policy0``): action indices of shape ``(S,)``,
+    else :class:`InvalidArgumentError` naming the option and the first bad state."""
+    try:
+        pi = as_policy(mdp, policy, name=name)
+    except (InvalidModelError, TypeError, ValueError) as exc:
+        raise InvalidArgumentError(str(exc)) from None
+    if pi.ndim != 1:
+        raise InvalidArgumentError(f"{name} must be deterministic (action indices of shape ({mdp.n_states},))")
+    return pi
+
+
 def as_value(mdp: FiniteMDP, v: object, name: str = "v") -> np.ndarray:
     """Validate a value vector of shape ``(S,)``."""
     arr = as_float_array(v, name, ndim=1)
@@ -336,12 +357,11 @@ def solve_policy_system(
     iterative above.
     """
     S = r_pi.shape[0]
+    check_choice(linear_solver, "linear_solver", ("auto", "direct", "iterative"))
     if gamma == 0.0:
         return np.array(r_pi, dtype=float)
     if not sp.issparse(P_pi):
         return np.linalg.solve(np.eye(S) - gamma * np.asarray(P_pi), r_pi)
-    if linear_solver not in ("auto", "direct", "iterative"):
-        raise ValueError(f"linear_solver must be 'auto', 'direct' or 'iterative', got {linear_solver!r}")
     M = (sp.identity(S, format="csr") - gamma * P_pi).tocsr()
     if linear_solver == "iterative" or (linear_solver == "auto" and S > 5000):
         x, info = spla.gmres(M, r_pi, x0=x0, rtol=1e-13, atol=0.0, restart=40, maxiter=50)

@@ -352,3 +352,48 @@ def dense_chain_sweep(P_pi, r_pi, v, gamma, policy, expected, out, chunks):  # p
             out[s] = r_pi[s] + gamma * _dense_dot(P_pi, s, v)
         changed[c] = n_changed
     return changed.sum()
+
+
+# ------------------------------------------------------------------ rounding constants of a model
+# No fastmath here: the compensated (TwoSum) row sums need IEEE semantics, operation by operation.
+@numba.njit(cache=True, inline="always")
+def _two_sum_row(values, start, end):  # pragma: no cover - compiled
+    """``(nonzeros, (s - 1) + c)`` for the entries ``values[start:end]``: ``s`` their float sum and
+    ``c`` the float sum of the exact TwoSum errors (Knuth 1969; Ogita, Rump & Oishi 2005)."""
+    s = 0.0
+    c = 0.0
+    k = 0
+    for i in range(start, end):
+        x = values[i]
+        if x != 0.0:
+            k += 1
+            t = s + x
+            z = t - s
+            c += (s - (t - z)) + (x - z)
+            s = t
+    return k, (s - 1.0) + c
+
+
+@numba.njit(cache=True)
+def dense_row_stats(flat, n):  # pragma: no cover - compiled
+    """``(max_i nnz(row i), max_i |sum(row i) - 1|)`` for a dense C-ordered ``(S*A, S)`` matrix
+    passed flattened with its row length ``n``, the sums compensated (see :func:`_two_sum_row`)."""
+    k_max = 0
+    defect = 0.0
+    for i in range(flat.shape[0] // n):
+        k, d = _two_sum_row(flat, i * n, (i + 1) * n)
+        k_max = max(k_max, k)
+        defect = max(defect, abs(d))
+    return k_max, defect
+
+
+@numba.njit(cache=True)
+def csr_row_stats(data, indptr):  # pragma: no cover - compiled
+    """:func:`dense_row_stats` for a CSR matrix."""
+    k_max = 0
+    defect = 0.0
+    for i in range(indptr.shape[0] - 1):
+        k, d = _two_sum_row(data, indptr[i], indptr[i + 1])
+        k_max = max(k_max, k)
+        defect = max(defect, abs(d))
+    return k_max, defect

@@ -7,17 +7,23 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from .._highs import HIGHS_OPTIONS, check_highs_result
-from .._iterative import Timer
+from .._iterative import Timer, finish_iterative
+from .._validation import check_bool, check_choice, check_tol
 from ..models import FiniteMDP
 from ._bellman import BellmanOperator, solve_policy_system
-from ._certificate import certify
+from ._certificate import certificate_info, certify
 from ._shortest_path import shortest_path_linear_programming
 from ._solution import Solution
 
 __all__ = ["linear_programming"]
 
 def linear_programming(
-    mdp: FiniteMDP, *, formulation: str = "primal", highs_method: str = "highs", polish: bool = True
+    mdp: FiniteMDP,
+    *,
+    formulation: str = "primal",
+    highs_method: str = "highs",
+    polish: bool = True,
+    tol: float = 1e-6,
 ) -> Solution:
     r"""Solve a discounted MDP as a linear program (d'Epenoux 1963; Puterman 1994, §6.9).
 
@@ -52,6 +58,10 @@ def linear_programming(
         was measured 13-20x slower on it than on the primal for dense models (bench/README.md).
     highs_method : {"highs", "highs-ds", "highs-ipm"}
         scipy's HiGHS variant.
+    tol : float
+        ``converged`` is ``True`` when the certified ``||v - v*||_inf`` (MacQueen bounds of ``v``,
+        rounding included: see :func:`~theory_rl.tabular.certify`) is at most ``tol``; otherwise a
+        :class:`~theory_rl.errors.ConvergenceWarning` says why (``info["reason"]``).
     polish : bool
         HiGHS returns values accurate to about ``1e-7 / (1-gamma)^2`` (measured: 5e-5 at
         ``gamma = 0.999``). The optimal basis is a deterministic policy ``pi``, so with
@@ -71,10 +81,12 @@ def linear_programming(
     SolverError
         If HiGHS does not report an optimal solution.
     """
+    check_choice(formulation, "formulation", ("primal", "dual"))
+    check_choice(highs_method, "highs_method", ("highs", "highs-ds", "highs-ipm"))
+    polish = check_bool(polish, "polish")
+    tol = check_tol(tol)
     if mdp.is_shortest_path:  # gamma = 1 with terminal states: the episodic solver
         return shortest_path_linear_programming(mdp, formulation=formulation, highs_method=highs_method, polish=polish)
-    if formulation not in ("dual", "primal"):
-        raise ValueError(f"formulation must be 'dual' or 'primal', got {formulation!r}")
     with Timer() as timer:
         op = BellmanOperator(mdp)
         S, A, gamma = op.S, op.A, op.gamma
@@ -111,13 +123,23 @@ def linear_programming(
             state_occupancy = solve_policy_system(P_pi.T, alpha, gamma)
             rho = np.zeros((S, A))
             rho[np.arange(S), policy] = state_occupancy
-        cert = certify(op, v)
+        policy = policy.astype(np.int64)
+        cert = certify(op, v, policy=policy)
+        bound = cert.error_bound(v)
+        converged = bound <= tol
+        reason = None
+        if not converged:
+            reason = f"the certified error {bound:.3g} exceeds tol: " + cert.floor_reason(tol, what="value error")
+        finish_iterative(method="linear_programming", converged=converged, strict=False, n_iter=0, cap=None,
+                         tol=tol, reason=reason)
         q = op.q(v)
     return Solution(
-        v=v, q=q, policy=policy.astype(np.int64), converged=True, n_iter=int(getattr(res, "nit", 0)),
-        residual=cert.residual, bound=float(np.max(np.maximum(v - cert.lower, cert.upper - v))),
+        v=v, q=q, policy=policy, converged=converged, n_iter=int(getattr(res, "nit", 0)),
+        residual=cert.residual, bound=bound,
         lower=cert.lower, upper=cert.upper, history=np.zeros(0), method="linear_programming",
-        params={"formulation": formulation, "highs_method": highs_method, "polish": polish}, elapsed=timer.elapsed,
-        occupancy=rho, info={"objective": float(objective), "alpha": alpha, "lp_v": lp_v, "lp_occupancy": lp_rho},
+        params={"formulation": formulation, "highs_method": highs_method, "polish": polish, "tol": tol},
+        elapsed=timer.elapsed, occupancy=rho,
+        info={"objective": float(objective), "alpha": alpha, "lp_v": lp_v, "lp_occupancy": lp_rho,
+              **certificate_info(cert, reason)},
     )
 

@@ -5,10 +5,17 @@ from __future__ import annotations
 import numpy as np
 
 from .._iterative import Callback, Timer, finish_iterative, iterations
-from .._validation import check_tol
+from .._validation import check_choice, check_int, check_max_iter, check_tol
 from ..models import FiniteMDP
-from ._bellman import BellmanOperator, as_policy, as_value, solve_policy_system
-from ._certificate import certify
+from ._bellman import (
+    BellmanOperator,
+    as_deterministic_policy_option,
+    as_policy,
+    as_value,
+    check_options,
+    solve_policy_system,
+)
+from ._certificate import UNIT_ROUNDOFF, certificate_info, certify, floor_stop, gamma_n, round_up, rounding_model
 from ._shortest_path import (
     shortest_path_modified_policy_iteration,
     shortest_path_policy_evaluation,
@@ -53,12 +60,19 @@ def policy_evaluation(
     -------
     Solution
         ``v = v_pi``, ``q = q_pi``, ``policy`` as given, ``bound`` the certified
-        ``||v - v_pi||_inf`` from the residual above (rounding-level for direct solves).
+        ``||v - v_pi||_inf`` from the residual above, with the forward error of computing that
+        residual in float64 and the rows' defect from summing to one included
+        (``(||fl(r_pi + gamma P_pi v) - v|| + delta_pi) / (1 - gamma (1 + rho))``, see
+        :func:`~theory_rl.tabular.certify`); ``converged`` is ``bound <= tol`` for both methods,
+        with ``info["reason"]`` otherwise (the iterative method also warns).
     """
     if mdp.is_shortest_path:  # gamma = 1 with terminal states: the episodic solver
         return shortest_path_policy_evaluation(mdp, policy, method=method, linear_solver=linear_solver, tol=tol,
                                                max_iter=max_iter)
     tol = check_tol(tol)
+    max_iter = check_max_iter(max_iter)
+    check_choice(method, "method", ("direct", "iterative"))
+    check_choice(linear_solver, "linear_solver", ("auto", "direct", "iterative"))
     with Timer() as timer:
         op = BellmanOperator(mdp)
         pi = as_policy(mdp, policy)
@@ -66,9 +80,11 @@ def policy_evaluation(
         gamma = op.gamma
         history: list[float] = []
         n = 0
+        reason = None
+        cap = None
         if method == "direct":
             v = solve_policy_system(P_pi, r_pi, gamma, linear_solver=linear_solver)
-        elif method == "iterative":
+        else:
             v = np.zeros(op.S)
             cap = max_iter if max_iter is not None else 10**7
             while n < cap:
@@ -77,20 +93,56 @@ def policy_evaluation(
                 v = new
                 n += 1
                 history.append(change)
-                if gamma * change / (1 - gamma) <= tol:
-                    break
-        else:
-            raise ValueError(f"method must be 'direct' or 'iterative', got {method!r}")
-        residual = float(np.max(np.abs(r_pi + gamma * (P_pi @ v) - v)))
-        bound = residual / (1 - gamma)
-        converged = bound <= tol or method == "direct"
+                # the contraction rule first; then the rounding-aware certificate decides
+                if gamma * change / (1 - gamma) <= tol or n % 32 == 1:
+                    residual = float(np.max(np.abs(r_pi + gamma * (P_pi @ v) - v))) if op.S else 0.0
+                    bound, floor = _evaluation_error(op, pi, v, residual)
+                    if bound <= tol or floor > tol:
+                        break
+        residual = float(np.max(np.abs(r_pi + gamma * (P_pi @ v) - v))) if op.S else 0.0
+        bound, floor = _evaluation_error(op, pi, v, residual)
+        converged = bound <= tol
+        if not converged:
+            if floor > tol:
+                reason = (f"float64 cannot certify tol={tol:g}: the rounding floor of the certified error is "
+                          f"{floor:.3g} (one evaluation's forward error amplified by 1/(1-gamma) = {1 / (1 - gamma):.3g})")
+            elif method == "direct":
+                reason = f"the certified error of the linear solve, {bound:.3g}, exceeds tol={tol:g}"
+            else:
+                reason = f"max_iter={cap} reached"
+        if method == "iterative":
+            finish_iterative(method="policy_evaluation", converged=converged, strict=False, n_iter=n, cap=cap,
+                             tol=tol, reason=reason)
         q = op.q(v)
     return Solution(
         v=v, q=q, policy=pi, converged=converged, n_iter=max(n, 1), residual=residual,
         bound=bound, lower=None, upper=None, history=np.asarray(history),
         method="policy_evaluation", params={"method": method, "linear_solver": linear_solver, "tol": tol},
-        elapsed=timer.elapsed,
+        elapsed=timer.elapsed, info={} if reason is None else {"reason": reason},
     )
+
+
+def _evaluation_error(op: BellmanOperator, pi: np.ndarray, v: np.ndarray, residual: float) -> tuple[float, float]:
+    r"""``(bound, floor)``: a certified ``||v - v_pi||_inf`` from the computed residual
+    ``||fl(r_pi + gamma P_pi v) - v||_inf``, and that bound's value at residual 0 (see
+    :mod:`._certificate`): ``(residual (1 + 2u) + delta_pi) / (1 - gamma (1 + rho_pi))``, with
+    ``delta_pi`` the forward error of one evaluation (``P_pi`` formed in float for stochastic
+    policies: ``A K`` stored terms per row, and row sums off by the policy's own defect)."""
+    model = rounding_model(op)
+    S, A = op.S, op.A
+    if pi.ndim == 1:
+        entries, rho, reward = model.max_entries, model.row_defect, model.reward_max
+    else:
+        weight = float(np.max(np.abs(pi.sum(axis=1) - 1.0))) + 2.0 * gamma_n(A + 1) if S else 0.0
+        entries = A * model.max_entries + A
+        rho = round_up(model.row_defect * (1.0 + weight) + weight)
+        reward = model.reward_max * (1.0 + weight)
+    v_norm = float(np.max(np.abs(v))) if S else 0.0
+    delta = round_up(gamma_n(entries + 2) * (reward + op.gamma * (1.0 + rho) * v_norm) + (entries + 2) * 2.0**-1074)
+    margin = (model.one_minus_gamma - op.gamma * rho * (1.0 + 4 * UNIT_ROUNDOFF)) * (1.0 - 4 * UNIT_ROUNDOFF)
+    if margin <= 0:
+        return float("inf"), float("inf")
+    return round_up((residual * (1.0 + 2 * UNIT_ROUNDOFF) + delta) / margin), round_up(delta / margin)
 
 
 def _improve(q: np.ndarray, current: np.ndarray, *, rtol: float = 1e-12) -> np.ndarray:
@@ -125,12 +177,14 @@ def policy_iteration(
     method stops at an optimal policy after finitely many steps (Howard 1960; Puterman 1994,
     Thm 6.4.2), at most ``O(S A / (1-gamma) log(1/(1-gamma)))`` of them (Ye 2011; Scherrer 2016).
 
-    The returned ``v`` is the exact value ``v_pi`` of the final policy (a linear solve, not an
-    estimate). It is certified with MacQueen bounds (see :func:`value_iteration`), which also
-    cover the rounding error of the linear solves; ``bound = max(v - lower, upper - v)``.
-    ``converged`` requires a stable policy and ``bound <= tol``. Rounding in the backup is
-    amplified by ``gamma/(1-gamma)`` in any such certificate, so for ``1 - gamma`` near ``1e-12``
-    a stable, optimal policy may still be reported unconverged: the certificate, not the policy,
+    The returned ``v`` is the value ``v_pi`` of the final policy from a linear solve. It is
+    certified with rounding-aware MacQueen bounds (see :func:`value_iteration` and
+    :func:`~theory_rl.tabular.certify`), which cover the rounding error of the linear solve and of
+    the certifying backup; ``bound = max(v - lower, upper - v)``, and ``info["policy_gap_bound"]``
+    certifies the returned policy (not only the greedy one). ``converged`` requires a stable
+    policy and ``bound <= tol``. Rounding in the backup is amplified by ``1/(1-gamma)`` in any such
+    certificate, so for ``1 - gamma`` near ``1e-12`` (or rewards near ``1e12``) a stable, optimal
+    policy may still be reported unconverged, with the reason: the certificate, not the policy,
     is then the limit.
 
     Parameters
@@ -157,6 +211,9 @@ def policy_iteration(
                                               linear_solver=linear_solver, callback=callback, strict=strict,
                                               progress=progress)
     tol = check_tol(tol)
+    max_iter = check_int(max_iter, "max_iter")
+    check_choice(linear_solver, "linear_solver", ("auto", "direct", "iterative"))
+    check_options(callback=callback, strict=strict, progress=progress)
     with Timer() as timer:
         op = BellmanOperator(mdp)
         if policy0 is None:
@@ -165,9 +222,7 @@ def policy_iteration(
             myopic = op.r_eff.reshape(op.S, op.A).max(axis=1)
             pi = np.asarray(op.q(myopic).argmax(axis=1), dtype=np.int64)
         else:
-            pi = as_policy(mdp, policy0, name="policy0")
-            if pi.ndim != 1:
-                raise ValueError("policy0 must be deterministic (action indices of shape (S,))")
+            pi = as_deterministic_policy_option(mdp, policy0, "policy0")
         history: list[float] = []
         converged = False
         v = None
@@ -184,21 +239,23 @@ def policy_iteration(
             if changed == 0:
                 break
             pi = new
-        cert = certify(op, v)
+        cert = certify(op, v, policy=pi)
         stable = history[-1] == 0
-        bound = float(np.max(np.maximum(v - cert.lower, cert.upper - v)))
+        bound = cert.error_bound(v)
         converged = stable and bound <= tol
         reason = None
         if stable and not converged:
-            reason = (f"the policy is stable but its certified error {bound:.3g} exceeds tol: rounding in the "
-                      f"backup is amplified by gamma/(1-gamma) = {op.gamma / (1 - op.gamma):.3g}")
+            reason = (f"the policy is stable but its certified error {bound:.3g} exceeds tol: "
+                      + cert.floor_reason(tol, what="value error"))
+        elif not converged:
+            reason = f"max_iter={max_iter} reached" if k >= max_iter else "stopped by the callback"
         finish_iterative(method="policy_iteration", converged=converged, strict=strict, n_iter=k, cap=max_iter,
                          tol=tol, reason=reason)
     return Solution(
         v=v, q=q, policy=pi, converged=converged, n_iter=k, residual=cert.residual,
         bound=bound, lower=cert.lower, upper=cert.upper, history=np.asarray(history),
         method="policy_iteration", params={"tol": tol, "max_iter": max_iter, "linear_solver": linear_solver},
-        elapsed=timer.elapsed, info={"policy_gap_bound": cert.policy_gap},
+        elapsed=timer.elapsed, info=certificate_info(cert, reason),
     )
 
 
@@ -225,9 +282,11 @@ def modified_policy_iteration(
     ``v0 = min R / (1 - gamma)`` satisfies it) the iterates increase monotonically to ``v*``
     (Puterman 1994, Thm 6.5.5); for any ``v0`` they converge (Thm 6.5.9).
 
-    Stopping is the MacQueen rule of :func:`value_iteration` evaluated at every full backup:
-    ``gamma/(1-gamma) * span(T v_n - v_n) <= tol``, which makes the greedy policy ``tol``-optimal
-    and the returned midpoint value ``tol/2``-accurate.
+    Stopping is the rounding-aware MacQueen rule of :func:`value_iteration` evaluated at every full
+    backup: ``gamma/(1-gamma) * span(T v_n - v_n)`` plus the rounding terms of
+    :func:`~theory_rl.tabular.certify` ``<= tol``, which makes the greedy policy ``tol``-optimal
+    and the returned midpoint value ``tol/2``-accurate. Below the float64 floor it stops as
+    :func:`value_iteration` does, with ``info["reason"]``.
 
     Parameters
     ----------
@@ -249,8 +308,9 @@ def modified_policy_iteration(
         return shortest_path_modified_policy_iteration(mdp, tol=tol, n_eval=n_eval, max_iter=max_iter, v0=v0,
                                                        callback=callback, strict=strict, progress=progress)
     tol = check_tol(tol)
-    if int(n_eval) < 0:
-        raise ValueError(f"n_eval must be >= 0, got {n_eval}")
+    n_eval = check_int(n_eval, "n_eval", minimum=0)
+    max_iter = check_max_iter(max_iter)
+    check_options(callback=callback, strict=strict, progress=progress)
     with Timer() as timer:
         op = BellmanOperator(mdp)
         if v0 is None:
@@ -258,34 +318,42 @@ def modified_policy_iteration(
             v = np.full(op.S, r_min / (1.0 - op.gamma))
         else:
             v = as_value(mdp, v0, "v0").copy()
-        c = op.gamma / (1.0 - op.gamma)
         cap = 100_000 if max_iter is None else max_iter
         history: list[float] = []
+        gaps: list[float] = []
         converged = False
+        reason = None
         sweeps = 0
         n = 0
         buf = np.empty(op.S)
         for n in iterations(cap, progress, "modified policy iteration"):
             cert = certify(op, v)
             history.append(cert.residual)
-            if c * cert.span <= tol:
+            gaps.append(cert.policy_gap)
+            if gaps[-1] <= tol:
                 converged = True
+                break
+            reason = floor_stop(cert, tol, gaps)
+            if reason is not None:
                 break
             if callback is not None and callback(n, v, cert.residual):
                 break
             u = cert.tv.copy()
-            for _ in range(int(n_eval)):
+            for _ in range(n_eval):
                 op.policy_sweep(u, cert.policy, out=buf)
                 u, buf = buf, u
                 sweeps += 1
             v = u
-        finish_iterative(method="modified_policy_iteration", converged=converged, strict=strict, n_iter=n, cap=cap, tol=tol)
+        if not converged and reason is None:
+            reason = f"max_iter={cap} reached" if n >= cap else "stopped by the callback"
+        finish_iterative(method="modified_policy_iteration", converged=converged, strict=strict, n_iter=n, cap=cap,
+                         tol=tol, reason=reason)
         q = op.q(v)
     return Solution(
         v=cert.value, q=q, policy=cert.policy, converged=converged, n_iter=n, residual=cert.residual,
         bound=cert.bound, lower=cert.lower, upper=cert.upper, history=np.asarray(history),
-        method="modified_policy_iteration", params={"tol": tol, "n_eval": int(n_eval), "max_iter": max_iter},
-        elapsed=timer.elapsed, info={"sweeps": sweeps, "span": cert.span, "policy_gap_bound": cert.policy_gap},
+        method="modified_policy_iteration", params={"tol": tol, "n_eval": n_eval, "max_iter": max_iter},
+        elapsed=timer.elapsed, info={"sweeps": sweeps, **certificate_info(cert, reason)},
     )
 
 

@@ -6,10 +6,10 @@ import numpy as np
 from scipy.special import logsumexp, softmax
 
 from .._iterative import Callback, Timer, finish_iterative, iteration_cap, iterations
-from .._validation import check_tol
-from ..errors import InvalidModelError
+from .._validation import check_max_iter, check_real, check_tol
 from ..models import FiniteMDP
-from ._bellman import BellmanOperator, as_value
+from ._bellman import BellmanOperator, as_value, check_options
+from ._certificate import Certificate, certificate_from_backup, floor_stop, gamma_n
 from ._solution import Solution
 
 __all__ = ["soft_value_iteration", "soft_backup"]
@@ -19,6 +19,20 @@ def soft_backup(op: BellmanOperator, v: np.ndarray, temperature: float) -> tuple
     r"""``(T_tau v, q)`` with ``(T_tau v)(s) = tau log sum_a exp(q_v(s,a) / tau)``."""
     q = op.q(v)
     return temperature * logsumexp(q / temperature, axis=1), q
+
+
+def _soft_certificate(op: BellmanOperator, v: np.ndarray, tv: np.ndarray, q: np.ndarray, tau: float) -> Certificate:
+    """MacQueen bounds for ``T_tau`` with the rounding of the log-sum-exp on top of the backup's:
+    ``tau (log A + 1) gamma_{3A+6} + gamma_{3A+6} 2 (||q|| + ||tv||)``, assuming ``exp`` and ``log``
+    accurate to one ulp (glibc's are)."""
+    d = tv - v
+    A = op.A
+    finite = q[np.isfinite(q)]
+    q_norm = float(np.max(np.abs(finite))) if finite.size else 0.0
+    tv_norm = float(np.max(np.abs(tv))) if tv.size else 0.0
+    extra = gamma_n(3 * A + 6) * (tau * (np.log(A) + 1.0) + 2.0 * (q_norm + tv_norm))
+    policy = np.zeros(op.S, dtype=np.int64)  # unused: the soft policy is stochastic
+    return certificate_from_backup(op, v, tv, policy, float(d.min()), float(d.max()), extra_error=extra)
 
 
 def soft_value_iteration(
@@ -62,38 +76,47 @@ def soft_value_iteration(
         ``v = v*_tau`` (including the entropy bonus), ``q`` the soft action values, ``policy`` the
         stochastic softmax policy of shape ``(S, A)``.
     """
-    tau = float(temperature)
-    if not (tau > 0 and np.isfinite(tau)):
-        raise InvalidModelError(f"temperature = {temperature!r} must be a positive finite number")
+    tau = check_real(temperature, "temperature", low=0.0, low_open=True)
     tol = check_tol(tol)
+    max_iter = check_max_iter(max_iter)
+    check_options(callback=callback, strict=strict, progress=progress)
     with Timer() as timer:
         op = BellmanOperator(mdp)
         v = np.zeros(op.S) if v0 is None else as_value(mdp, v0, "v0").copy()
-        c = op.gamma / (1.0 - op.gamma)
         tv, q = soft_backup(op, v, tau)
         cap = max_iter if max_iter is not None else iteration_cap(op.gamma, tol, float(np.max(np.abs(tv - v))))
         history: list[float] = []
+        gaps: list[float] = []
         converged = False
+        reason = None
         n = 0
         for n in iterations(cap, progress, "soft value iteration"):
             d = tv - v
             history.append(float(np.max(np.abs(d))))
-            if c * float(d.max() - d.min()) <= tol:
+            cert = _soft_certificate(op, v, tv, q, tau)
+            gaps.append(cert.policy_gap - cert.policy_slack)  # upper - lower: the width of the bounds
+            if gaps[-1] <= tol:
                 converged = True
+                break
+            reason = floor_stop(cert, tol, gaps)
+            if reason is not None:
                 break
             if callback is not None and callback(n, tv, history[-1]):
                 break
             v = tv
             tv, q = soft_backup(op, v, tau)
-        d = tv - v
-        lower, upper = tv + c * d.min(), tv + c * d.max()
-        finish_iterative(method="soft_value_iteration", converged=converged, strict=strict, n_iter=n, cap=cap, tol=tol)
-        value = 0.5 * (lower + upper)
+        cert = _soft_certificate(op, v, tv, q, tau)
+        if not converged and reason is None:
+            reason = f"max_iter={cap} reached" if n >= cap else "stopped by the callback"
+        finish_iterative(method="soft_value_iteration", converged=converged, strict=strict, n_iter=n, cap=cap, tol=tol,
+                         reason=reason)
+        value = cert.value
         q_final = op.q(value)
         policy = softmax(q_final / tau, axis=1)
     return Solution(
         v=value, q=q_final, policy=policy, converged=converged, n_iter=n,
-        residual=float(np.max(np.abs(d))), bound=float(0.5 * np.max(upper - lower)), lower=lower, upper=upper,
+        residual=cert.residual, bound=cert.bound, lower=cert.lower, upper=cert.upper,
         history=np.asarray(history), method="soft_value_iteration",
         params={"temperature": tau, "tol": tol, "max_iter": max_iter}, elapsed=timer.elapsed,
+        info={"rounding_floor": cert.gap_floor, **({} if reason is None else {"reason": reason})},
     )

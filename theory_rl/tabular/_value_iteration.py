@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from .._iterative import Callback, Timer, finish_iterative, iteration_cap, iterations
-from .._validation import check_tol
+from .._validation import check_choice, check_max_iter, check_tol
 from ..models import FiniteMDP
-from ._bellman import BellmanOperator, as_value
-from ._certificate import certify
+from ._bellman import BellmanOperator, as_value, check_options
+from ._certificate import certificate_info, certify, floor_stop
 from ._shortest_path import shortest_path_value_iteration
 from ._solution import Solution
 
@@ -46,7 +46,14 @@ def value_iteration(
     - ``"sup"``: the classical rule ``||d_n||_inf < tol (1-gamma) / (2 gamma)`` (Puterman
       Thm 6.3.1), which gives the same two guarantees.
 
-    Either way the result carries the MacQueen bounds of the last backup in ``lower``/``upper``.
+    Either way the result carries the MacQueen bounds of the last backup in ``lower``/``upper``,
+    widened by the forward error of that backup in float64 (:func:`~theory_rl.tabular.certify`;
+    Higham 2002, §3.1), so that they hold for the exact ``v*`` of the stored model; ``converged``
+    additionally requires the rounding-aware ``info["policy_gap_bound"] <= tol``. When ``tol``
+    lies below what float64 can certify (``info["rounding_floor"]``, about
+    ``4 gamma_{K+2} (max|R| + ||v*||) / (1 - gamma)``: ``gamma`` within a few ``eps`` of 1, or huge
+    rewards) the solver iterates only while its certificate still improves, then stops with
+    ``converged=False`` and the reason in the warning and in ``info["reason"]``.
 
     Parameters
     ----------
@@ -74,39 +81,47 @@ def value_iteration(
     Returns
     -------
     Solution
-        ``history`` holds ``||d_n||_inf``; ``info["span"]`` the last ``span(d_n)``.
+        ``history`` holds ``||d_n||_inf``; ``info["span"]`` the last ``span(d_n)``;
+        ``info["policy_gap_bound"]`` the certified ``||v* - v_policy||_inf``;
+        ``info["rounding_floor"]``; ``info["reason"]`` when not converged.
 
     References
     ----------
     M. L. Puterman, *Markov Decision Processes*, Wiley 1994, §6.3 and §6.6.
+    N. J. Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., SIAM 2002, §3.1.
     J. MacQueen, "A modified dynamic programming method for Markovian decision problems",
     J. Math. Anal. Appl. 14 (1966).
     """
     if mdp.is_shortest_path:  # gamma = 1 with terminal states: the episodic solver
         return shortest_path_value_iteration(mdp, tol=tol, max_iter=max_iter, v0=v0, variant=variant, stopping=stopping,
                                              callback=callback, strict=strict, progress=progress)
-    if variant not in ("jacobi", "gauss-seidel"):
-        raise ValueError(f"variant must be 'jacobi' or 'gauss-seidel', got {variant!r}")
-    if stopping not in ("span", "sup"):
-        raise ValueError(f"stopping must be 'span' or 'sup', got {stopping!r}")
     tol = check_tol(tol)
+    max_iter = check_max_iter(max_iter)
+    check_choice(variant, "variant", ("jacobi", "gauss-seidel"))
+    check_choice(stopping, "stopping", ("span", "sup"))
+    check_options(callback=callback, strict=strict, progress=progress)
     with Timer() as timer:
         op = BellmanOperator(mdp)
         v = np.zeros(op.S) if v0 is None else as_value(mdp, v0, "v0").copy()
         gamma = op.gamma
-        c = gamma / (1.0 - gamma)
         history: list[float] = []
+        gaps: list[float] = []
         converged = False
-        cert = None
+        reason = None
         n = 0
+        cert = certify(op, v)
         if variant == "jacobi":
-            cert = certify(op, v)
             cap = max_iter if max_iter is not None else iteration_cap(gamma, tol, cert.residual)
             for n in iterations(cap, progress, "value iteration"):
                 history.append(cert.residual)
-                done = c * cert.span <= tol if stopping == "span" else cert.residual < tol * (1 - gamma) / (2 * gamma) or gamma == 0
-                if done:
+                gaps.append(cert.policy_gap)
+                # the sup rule ||d|| < tol (1-gamma) / (2 gamma), written without dividing by gamma
+                fired = stopping == "span" or 2.0 * gamma * cert.residual < tol * (1.0 - gamma)
+                if fired and gaps[-1] <= tol:
                     converged = True
+                    break
+                reason = floor_stop(cert, tol, gaps)
+                if reason is not None:
                     break
                 if callback is not None and callback(n, cert.tv, cert.residual):
                     break
@@ -115,28 +130,38 @@ def value_iteration(
         else:
             policy = np.zeros(op.S, dtype=np.int64)
             cap = max_iter
+            c = gamma / (1.0 - gamma)
             for n in iterations(max_iter if max_iter is not None else 10**9, progress, "Gauss-Seidel VI"):
                 change = op.gauss_seidel_sweep(v, policy)
                 history.append(change)
                 if cap is None:
                     cap = iteration_cap(gamma, tol, max(change, 1e-300))
-                if 2 * c * change <= tol:
+                # certify when the sweep's change suggests tol is reached, and every 8 sweeps
+                # (so that a model whose rounding floor exceeds tol is recognised early)
+                if 2 * c * change <= tol or n % 8 == 0:
                     cert = certify(op, v)
-                    if c * cert.span <= tol:
+                    gaps.append(cert.policy_gap)
+                    if 2 * c * change <= tol and gaps[-1] <= tol:
                         converged = True
+                        break
+                    reason = floor_stop(cert, tol, gaps)
+                    if reason is not None:
                         break
                 if callback is not None and callback(n, v, change):
                     break
                 if n >= cap:
                     break
-            if cert is None or not converged:
+            if not converged:
                 cert = certify(op, v)
-        finish_iterative(method="value_iteration", converged=converged, strict=strict, n_iter=n, cap=cap, tol=tol)
+        if not converged and reason is None:
+            reason = f"max_iter={cap} reached" if cap is not None and n >= cap else "stopped by the callback"
+        finish_iterative(method="value_iteration", converged=converged, strict=strict, n_iter=n, cap=cap, tol=tol,
+                         reason=reason)
         q = op.q(v)
     return Solution(
         v=cert.value, q=q, policy=cert.policy, converged=converged, n_iter=n,
         residual=cert.residual, bound=cert.bound, lower=cert.lower, upper=cert.upper,
         history=np.asarray(history), method="value_iteration",
         params={"tol": tol, "max_iter": max_iter, "variant": variant, "stopping": stopping},
-        elapsed=timer.elapsed, info={"span": cert.span, "policy_gap_bound": cert.policy_gap},
+        elapsed=timer.elapsed, info=certificate_info(cert, reason),
     )
