@@ -119,10 +119,11 @@ def rounding_model(op: BellmanOperator) -> RoundingModel:
 def measure_rounding(P2: np.ndarray | sp.csr_matrix, r_eff: np.ndarray, gamma: float) -> RoundingModel:
     """:class:`RoundingModel` of the ``(S*A, S)`` matrix ``P2`` (dense or CSR) and rewards ``r_eff``
     (``-inf`` for unavailable actions): one compensated pass over ``P2``."""
+    valid = np.isfinite(r_eff)  # unavailable actions' rows never enter a backup
     if sp.issparse(P2):
-        k, defect = _kernels.csr_row_stats(P2.data, P2.indptr)
+        k, defect = _kernels.csr_row_stats(P2.data, P2.indptr, valid)
     else:
-        k, defect = _kernels.dense_row_stats(np.ascontiguousarray(P2).reshape(-1), P2.shape[1])
+        k, defect = _kernels.dense_row_stats(np.ascontiguousarray(P2).reshape(-1), P2.shape[1], valid)
     k = max(int(k), 1)
     # compensated sums: |exact - (s + c)| <= k gamma_{k-1} u sum, plus one rounding of (s - 1) + c
     rho = round_up(float(defect) * (1.0 + 2 * UNIT_ROUNDOFF) + k * gamma_n(k) * UNIT_ROUNDOFF * (1.0 + float(defect)))

@@ -375,12 +375,16 @@ def _two_sum_row(values, start, end):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def dense_row_stats(flat, n):  # pragma: no cover - compiled
-    """``(max_i nnz(row i), max_i |sum(row i) - 1|)`` for a dense C-ordered ``(S*A, S)`` matrix
-    passed flattened with its row length ``n``, the sums compensated (see :func:`_two_sum_row`)."""
+def dense_row_stats(flat, n, valid):  # pragma: no cover - compiled
+    """``(max_i nnz(row i), max_i |sum(row i) - 1|)`` over the rows ``i`` with ``valid[i]`` (the
+    available actions: an unavailable action's row may be all zero and never enters a backup) of a
+    dense C-ordered ``(S*A, S)`` matrix passed flattened with its row length ``n``, the sums
+    compensated (see :func:`_two_sum_row`)."""
     k_max = 0
     defect = 0.0
     for i in range(flat.shape[0] // n):
+        if not valid[i]:
+            continue
         k, d = _two_sum_row(flat, i * n, (i + 1) * n)
         k_max = max(k_max, k)
         defect = max(defect, abs(d))
@@ -388,11 +392,13 @@ def dense_row_stats(flat, n):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def csr_row_stats(data, indptr):  # pragma: no cover - compiled
+def csr_row_stats(data, indptr, valid):  # pragma: no cover - compiled
     """:func:`dense_row_stats` for a CSR matrix."""
     k_max = 0
     defect = 0.0
     for i in range(indptr.shape[0] - 1):
+        if not valid[i]:
+            continue
         k, d = _two_sum_row(data, indptr[i], indptr[i + 1])
         k_max = max(k_max, k)
         defect = max(defect, abs(d))
