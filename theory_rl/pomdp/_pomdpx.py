@@ -30,6 +30,7 @@ dependencies (a next-state variable whose parents include another next-state var
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import xml.etree.ElementTree as ET
@@ -40,14 +41,27 @@ from xml.sax.saxutils import escape
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import InvalidModelError, ParseError
+from .._validation import check_allocation, max_bytes
+from ..errors import InvalidModelError, ParseError, SizeLimitError
 from ..models import POMDP
 
 __all__ = ["read_pomdpx", "write_pomdpx"]
 
 _MAX_JOINT = 1_000_000
 _MAX_TABLE = 20_000_000
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+# ASCII digits only: ``\d``, ``str.isdigit``, ``int`` and ``float`` also accept other scripts' digits
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
+_INTEGER = re.compile(r"[0-9]+\Z")
+#: Numeric tokens longer than this are rejected (``int`` refuses more than 4300 digits).
+_MAX_NUMBER_CHARS = 100
+#: Bytes of the element tree per byte of XML, for the allocation estimate before parsing.
+_XML_BYTES = 64
+#: Bytes per non-zero of the flattened transition kernel while it is built (COO arrays, CSR,
+#: the stacking and the reordering copies).
+_T_BYTES = 48
+#: The CPT entries may write at most this many table cells per byte of the memory limit (the
+#: work guard: a few hundred entries each rewriting a 20-million-cell table take minutes).
+_CELLS_PER_BYTE = 1
 
 
 @dataclass
@@ -81,10 +95,35 @@ class _Reader:
     def __init__(self, path: str, lump: bool) -> None:
         self.path = path
         self.lump = lump
+        self._value_index: dict[str, dict[str, int]] = {}
+        self.base_bytes = 0
+        self.cells_left = 0
 
     def error(self, message: str, el: ET.Element | None = None) -> ParseError:
         line = self.lines.get(id(el)) if el is not None else None
         return ParseError(message, file=self.path, line=line)
+
+    def guard(self, nbytes: int, what: str, el: ET.Element | None) -> None:
+        """:func:`check_allocation` as a :class:`ParseError` at ``el`` (the SizeLimitError is its cause)."""
+        try:
+            check_allocation(nbytes, what)
+        except SizeLimitError as exc:
+            raise self.error(str(exc), el) from exc
+
+    def count(self, text: str, what: str, el: ET.Element) -> int:
+        """A non-negative integer in ASCII digits (a value index or a count)."""
+        if not _INTEGER.match(text) or len(text) > _MAX_NUMBER_CHARS:
+            raise self.error(f"expected {what} (at most {_MAX_NUMBER_CHARS} ASCII digits), found {_short(text)}", el)
+        return int(text)
+
+    def real(self, text: str, what: str, el: ET.Element) -> float:
+        """A finite number in ASCII digits."""
+        if not _NUMBER.match(text) or len(text) > _MAX_NUMBER_CHARS:
+            raise self.error(f"expected a number in {what}, found {_short(text)}", el)
+        value = float(text)
+        if not math.isfinite(value):
+            raise self.error(f"expected a finite number in {what}, found {_short(text)}", el)
+        return value
 
     # ------------------------------------------------------------------ XML
     def load(self) -> ET.Element:
@@ -96,6 +135,7 @@ class _Reader:
                 data = fh.read()
         except OSError as exc:
             raise ParseError(f"cannot read file: {exc.strerror}", file=self.path) from None
+        self.guard(len(data) * _XML_BYTES, f"the element tree of a {len(data)}-byte XML file", None)
         try:
             root, self.lines = _parse_xml(data)
         except expat.ExpatError as exc:
@@ -128,11 +168,11 @@ class _Reader:
             return vals
         num = el.find("NumValues")
         if num is not None:
-            t = self.text(num)
-            if not t.isdigit() or not 1 <= int(t) <= _MAX_JOINT:
-                raise self.error(f"expected a positive count in <NumValues>, found {t!r}", num)
+            n = self.count(self.text(num), "a count in <NumValues>", num)
+            if not 1 <= n <= _MAX_JOINT:
+                raise self.error(f"expected a count in [1, {_MAX_JOINT}] in <NumValues>, found {n}", num)
             prefix = "s" if el.tag == "StateVar" else ("o" if el.tag == "ObsVar" else "a")
-            return [f"{prefix}{i}" for i in range(int(t))]
+            return [f"{prefix}{i}" for i in range(n)]
         raise self.error(f"<{el.tag}> has neither <ValueEnum> nor <NumValues>", el)
 
     def variables(self, root: ET.Element) -> None:
@@ -165,21 +205,47 @@ class _Reader:
                 raise self.error(f"unexpected <{el.tag}> in <Variable>", el)
         if not self.states or not self.obs or self.action is None:
             raise self.error("<Variable> needs at least one StateVar, one ObsVar and one ActionVar", var_el)
-        self.by_name: dict[str, tuple[str, int]] = {self.action.name: ("action", 0)}
+        declared = [(self.action.name, ("action", 0))]
         for i, v in enumerate(self.states):
-            self.by_name[v.name] = ("prev", i)
-            self.by_name[v.curr] = ("curr", i)  # type: ignore[index]
-        for j, v in enumerate(self.obs):
-            self.by_name[v.name] = ("obs", j)
+            declared += [(v.name, ("prev", i)), (v.curr, ("curr", i))]
+        declared += [(v.name, ("obs", j)) for j, v in enumerate(self.obs)]
+        declared += [(r, ("reward", k)) for k, r in enumerate(self.rewards)]
+        self.by_name: dict[str, tuple[str, int]] = {}
+        for name, where in declared:
+            if name in self.by_name:
+                raise self.error(f"variable name {_short(name)} is declared twice", var_el)
+            self.by_name[name] = where  # type: ignore[index]
         self.sizes = [len(v.values) for v in self.states]
-        self.N = int(np.prod(self.sizes, dtype=np.float64))
+        self.N = math.prod(self.sizes)
         if self.N > _MAX_JOINT:
             raise self.error(f"the joint state space has {self.N} states (at most {_MAX_JOINT} are flattened)", var_el)
-        self.n_obs = int(np.prod([len(v.values) for v in self.obs]))
+        self.n_obs = math.prod(len(v.values) for v in self.obs)
         self.A = len(self.action.values)
+        self.check_flat_sizes(var_el)
+
+    def check_flat_sizes(self, var_el: ET.Element) -> None:
+        """Refuse, before building anything, a flat model whose tables pass the memory limit.
+
+        Estimated from the declared variables alone: ``T`` has at least one non-zero per row
+        (``A * N`` rows), ``O`` is dense ``(A, N, n_obs)`` (built by a product over observation
+        variables: three copies), plus ``R``, ``b0``, the state-variable digits and the names.
+        The work of the flattening is proportional to these sizes, so this also bounds the time.
+        """
+        N, A, n_obs = self.N, self.A, self.n_obs
+        nbytes = (_T_BYTES * A * N + 3 * 8 * A * N * n_obs + 8 * N * (A + 2 + 2 * len(self.states))
+                  + (100 * N if N <= 200_000 else 0) + 64 * n_obs)
+        self.guard(nbytes, f"the flat model of {N} joint states, {A} actions and {n_obs} joint observations", var_el)
+        self.base_bytes = nbytes
+        self.cells_left = _CELLS_PER_BYTE * max_bytes()
+
+    def value_index(self, name: str) -> dict[str, int]:
+        """``{value name: index}`` of a variable (built once per variable)."""
+        if name not in self._value_index:
+            self._value_index[name] = {v: k for k, v in enumerate(self.var_values(name))}
+        return self._value_index[name]
 
     def var_values(self, name: str) -> list[str]:
-        kind, i = self.by_name[name]
+        kind, i = self.by_name[name]  # reward variables have no values: table() never asks for them
         if kind == "action":
             return self.action.values  # type: ignore[union-attr]
         return self.obs[i].values if kind == "obs" else self.states[i].values
@@ -195,15 +261,25 @@ class _Reader:
         if not vars_:
             raise self.error("empty <Var>", var_el)
         for n in names:
-            if n not in self.by_name and n not in self.rewards:
-                raise self.error(f"unknown variable {n!r}", cp)
+            if n not in self.by_name:
+                raise self.error(f"unknown variable {_short(n)}", cp)
+        for n in parents:
+            if self.by_name[n][0] == "reward":
+                raise self.error(f"reward variable {_short(n)} cannot be a parent", parent_el)
+        if len(set(names)) != len(names):
+            raise self.error(f"a variable appears twice in <Parent>/<Var>: {_short(' '.join(names))}", cp)
         if value_tag == "ValueTable":
-            if len(vars_) != 1 or vars_[0] not in self.rewards:
+            if len(vars_) != 1 or self.by_name[vars_[0]][0] != "reward":
                 raise self.error("a reward <Func> must have one RewardVar as <Var>", var_el)
             names = parents
+        elif any(self.by_name[n][0] == "reward" for n in vars_):
+            raise self.error("a <CondProb> cannot have a RewardVar as <Var>", var_el)
         dims = [len(self.var_values(n)) for n in names]
-        if float(np.prod(dims, dtype=np.float64)) > _MAX_TABLE:
-            raise self.error(f"table over {names} is too large to build densely", cp)
+        size = math.prod(dims)
+        if size > _MAX_TABLE:
+            raise self.error(f"table over {_short(' '.join(names))} has {size} cells (at most {_MAX_TABLE} "
+                             "are built densely)", cp)
+        self.guard(self.base_bytes + 2 * 8 * size, f"the table over {_short(' '.join(names))} ({size} cells)", cp)
         arr = np.zeros(dims)
         param = self.child(cp, "Parameter")
         kind = param.get("type", "TBL").strip()
@@ -223,17 +299,22 @@ class _Reader:
                     if tok == "-":
                         dash_dims.append(d)
                 else:
-                    vals = self.var_values(n)
+                    vals = self.value_index(n)
                     if tok in vals:
-                        index.append(vals.index(tok))
-                    elif tok.isdigit() and int(tok) < d:
+                        index.append(vals[tok])
+                    elif _INTEGER.match(tok) and len(tok) <= _MAX_NUMBER_CHARS and int(tok) < d:
                         index.append(int(tok))
                     else:
-                        raise self.error(f"{tok!r} is not a value of {n!r}", inst_el)
+                        raise self.error(f"{_short(tok)} is not a value of {_short(n)}", inst_el)
             toks = self.text(val_el).split()
             block = self.values_block(toks, dash_dims, val_el)
             # broadcast: '-' axes take the block's axes in order, '*' axes repeat it
             target = arr[tuple(index)]
+            self.cells_left -= target.size
+            if self.cells_left < 0:
+                raise self.error("the table entries write more cells than the work limit allows "
+                                 f"({_CELLS_PER_BYTE} per byte of the memory limit, which theory_rl.set_max_bytes "
+                                 "raises)", entry)
             kinds = [t for t in inst if t in ("*", "-")]
             shape = [d if t == "-" else 1 for t, d in zip(kinds, target.shape)]
             arr[tuple(index)] = np.broadcast_to(block.reshape(shape), target.shape) if target.ndim else block.reshape(())
@@ -251,11 +332,7 @@ class _Reader:
             return np.eye(dash_dims[0])
         if len(toks) != size:
             raise self.error(f"expected {size} numbers in <{el.tag}>, found {len(toks)}", el)
-        out = np.empty(size)
-        for k, t in enumerate(toks):
-            if not _NUMBER.match(t):
-                raise self.error(f"expected a number in <{el.tag}>, found {t!r}", el)
-            out[k] = float(t)
+        out = np.array([self.real(t, f"<{el.tag}>", el) for t in toks], dtype=float)
         return out.reshape(dash_dims) if dash_dims else out.reshape(())
 
     # ------------------------------------------------------------------ flattening
@@ -296,17 +373,23 @@ class _Reader:
             if i not in tables:
                 raise self.error(f"no transition table for {v.curr!r}", sec)
         blocks = []
+        nnz = 0
         for a in range(self.A):
             rows, cols, vals = np.arange(self.N), np.zeros(self.N, dtype=np.int64), np.ones(self.N)
             for i, n_i in enumerate(self.sizes):
                 parents, arr, cp = tables[i]
                 F = self.gather(arr, parents, cp, action=a, prev=digits, curr=None)  # (N, n_i)
-                F_rows = F[rows]
-                r_idx, j = np.nonzero(F_rows)
-                if r_idx.size > _MAX_TABLE:
+                # exact size of the next product, before building it
+                nnz_next = int(np.count_nonzero(F, axis=1)[rows].sum())
+                if nnz_next > _MAX_TABLE:
                     raise self.error(f"the flattened transition kernel has more than {_MAX_TABLE} non-zeros "
                                      "per action (too dense to flatten)", cp)
+                self.guard(self.base_bytes + _T_BYTES * (nnz + nnz_next), f"the flattened transition kernel "
+                           f"({nnz + nnz_next} non-zeros so far)", cp)
+                F_rows = F[rows]
+                r_idx, j = np.nonzero(F_rows)
                 rows, cols, vals = rows[r_idx], cols[r_idx] * n_i + j, vals[r_idx] * F_rows[r_idx, j]
+            nnz += rows.size
             blocks.append(sp.csr_matrix((vals, (rows, cols)), shape=(self.N, self.N)))
         stacked = sp.vstack(blocks).tocsr()  # row a*N + s
         order = (np.arange(self.A)[None, :] * self.N + np.arange(self.N)[:, None]).ravel()
@@ -387,10 +470,7 @@ class _Reader:
     def read(self) -> POMDP:
         root = self.load()
         disc = self.child(root, "Discount")
-        try:
-            gamma = float(self.text(disc))
-        except ValueError:
-            raise self.error(f"expected a number in <Discount>, found {self.text(disc)!r}", disc) from None
+        gamma = self.real(self.text(disc), "<Discount>", disc)
         if not 0.0 <= gamma <= 1.0:
             raise self.error(f"discount {gamma} is outside [0, 1]", disc)
         self.variables(root)
@@ -411,6 +491,11 @@ class _Reader:
                          observation_names=obs_names)
         except InvalidModelError as exc:
             raise ParseError(f"the file describes an invalid model: {exc}", file=self.path) from None
+
+
+def _short(text: str, n: int = 40) -> str:
+    """``repr`` of a value, cut to ``n`` characters (a hostile one may be megabytes long)."""
+    return repr(text) if len(text) <= n else repr(text[:n]) + f"... ({len(text)} characters)"
 
 
 def _lump_absorbing(T: sp.csr_matrix, O: np.ndarray, R: np.ndarray, b0: np.ndarray, names: list[str] | None,  # noqa: E741
