@@ -347,6 +347,8 @@ class _Reader:
     def gather(self, arr: np.ndarray, parents: list[str], cp: ET.Element, *, action: int,
                prev: list[np.ndarray] | None, curr: list[np.ndarray] | None) -> np.ndarray:
         """``arr[parents at each joint state ...]`` -> (N, trailing...)."""
+        cells = self.N * math.prod(arr.shape[len(parents):])
+        self.guard(self.base_bytes + 16 * cells, f"a table at every joint state ({cells} cells)", cp)
         idx: list[Any] = []
         for p in parents:
             kind, i = self.by_name.get(p, ("?", 0))
@@ -372,6 +374,21 @@ class _Reader:
         for i, v in enumerate(self.states):
             if i not in tables:
                 raise self.error(f"no transition table for {v.curr!r}", sec)
+        # exact non-zeros of every action's kernel, before building any: the product over the
+        # variables of each row's non-zero count
+        total = 0
+        for a in range(self.A):
+            per_row = np.ones(self.N, dtype=np.int64)
+            for i in range(len(self.sizes)):
+                parents, arr, cp = tables[i]
+                per_row *= np.count_nonzero(self.gather(arr, parents, cp, action=a, prev=digits, curr=None), axis=1)
+            nnz_a = int(per_row.sum())
+            if nnz_a > _MAX_TABLE:
+                raise self.error(f"the flattened transition kernel of action {self.action.values[a]!r} has {nnz_a} "  # type: ignore[union-attr]
+                                 f"non-zeros (at most {_MAX_TABLE} per action are flattened)", sec)
+            total += nnz_a
+            self.guard(self.base_bytes + _T_BYTES * total, f"the flattened transition kernel ({total} non-zeros "
+                       f"in the first {a + 1} of {self.A} actions)", sec)
         blocks = []
         nnz = 0
         for a in range(self.A):
