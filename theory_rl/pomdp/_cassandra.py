@@ -29,10 +29,22 @@ Rows of ``T``, ``O`` and the start vector that miss 1 by more than the model's `
 at most ``renormalize_atol`` (1e-5: the classic ``4x4.95.POMDP`` writes fifteen 0.066667 entries
 that sum to 1.000005) are renormalised with a :class:`UserWarning` that names them; rows off by
 more raise :class:`~theory_rl.errors.ParseError` naming the line of their last entry.
+
+Hostile files. Before allocating, the reader estimates every table it will build from the
+declared sizes (dense ``T``: ``A * S * S``, ``O``: ``A * S * |O|``, the per-row bookkeeping, each
+reward layer ``R(a, s, s')`` / ``R(a, s, s', o)`` when an entry first needs it, the tokens of the
+file, the pending entries of a sparse ``T``) and refuses an estimate above
+:func:`theory_rl.max_bytes` with a :class:`~theory_rl.errors.ParseError` at the declaration or
+entry that asked for it (the :class:`~theory_rl.errors.SizeLimitError` is its ``__cause__``).
+Numbers are ASCII only and at most 100 characters long. Wildcard entries are vectorised, and a
+sparse ``T`` (``S > 2000`` or ``sparse=True``) is a log of writes resolved by one sort, so the
+work is linear in the file's size and the entries it writes (``T: * : * : * 0`` over 200,000
+states is a reset, not 4e10 assignments).
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import warnings
@@ -84,13 +96,21 @@ def _tokens(text: str, file: str) -> list[_Tok]:
     if n_tokens * _TOKEN_BYTES > max_bytes():  # count them exactly, without allocating
         n_tokens = sum(1 for _ in _TOKEN.finditer(text))
     _guard(n_tokens * _TOKEN_BYTES, f"the {n_tokens} tokens of a {len(text)}-character file", file, None)
-    out = []
+    out: list[_Tok] = []
     append = out.append
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if "#" in line:
-            line = line.split("#", 1)[0]
-        for m in _TOKEN.finditer(line):
-            append(_Tok(m.group(), lineno, m.start() + 1))
+    # the tokens hold no reference cycles: pausing the cyclic collector halves the time (it
+    # would otherwise walk the growing list again and again)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            if "#" in line:
+                line = line.split("#", 1)[0]
+            for m in _TOKEN.finditer(line):
+                append(_Tok(m.group(), lineno, m.start() + 1))
+    finally:
+        if was_enabled:
+            gc.enable()
     return out
 
 
@@ -554,16 +574,14 @@ class _Reader:
         else:
             csr.data *= np.repeat(scale_T.T.ravel(), np.diff(csr.indptr))
             T_out = csr
-        R = np.empty((S, A))
-        for a in range(A):
+        R = np.ascontiguousarray(self.R2.T)  # (S, A); actions with next-state rewards below
+        for a in sorted(set(self.R3) | set(self.R4)):
             if a in self.R4:
                 Ta = T[:, a, :] if T is not None else T_out[a::A].toarray()
                 R[:, a] = np.einsum("st,to,sto->s", Ta, O[a], self.R4[a])
-            elif a in self.R3:
+            else:
                 Ta = T[:, a, :] if T is not None else T_out[a::A]
                 R[:, a] = np.asarray(Ta.multiply(self.R3[a]).sum(axis=1)).ravel() if sp.issparse(Ta) else (Ta * self.R3[a]).sum(axis=1)
-            else:
-                R[:, a] = self.R2[a]
         if self.values == "cost":
             R = -R
         b0 = self.start
@@ -727,8 +745,10 @@ def read_pomdp(path: str | os.PathLike[str], *, renormalize_atol: float = 1e-5, 
         Rows of ``T``/``O`` and the start vector that miss 1 by at most this much are renormalised
         with a warning; rows off by more are an error.
     sparse : bool, optional
-        Store ``T`` as CSR (``True``), dense (``False``), or decide from its size and density
-        (default: CSR when ``S >= 500`` and fewer than 10% of entries are non-zero).
+        Parse ``T`` into sparse rows and return CSR (``True``), parse and return it dense
+        (``False``), or decide (default: sparse rows when ``S * S > 4e6``; dense tables
+        otherwise, returned as CSR when ``S >= 500`` and fewer than 10% of entries are
+        non-zero). ``True`` reads models whose dense ``T`` would pass the memory limit.
     renormalize : bool
         ``False`` keeps the numbers exactly as written (rows off by at most ``renormalize_atol``
         are accepted unchanged and the model gets ``atol=renormalize_atol``): the model that
@@ -743,7 +763,9 @@ def read_pomdp(path: str | os.PathLike[str], *, renormalize_atol: float = 1e-5, 
     Raises
     ------
     ParseError
-        With the file, the line (and column) and what was expected, for every malformed file.
+        With the file, the line (and column) and what was expected, for every malformed file;
+        also for a file whose tables would need more than :func:`theory_rl.max_bytes` (the
+        message is the :class:`~theory_rl.errors.SizeLimitError`'s, which is the ``__cause__``).
     """
     path = os.fspath(path)
     try:

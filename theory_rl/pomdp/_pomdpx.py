@@ -26,6 +26,16 @@ configurations becomes the single terminal state of the usual 12,545-state model
 
 Not supported (``ParseError`` says so): decision-diagram tables (``type="DD"``), intra-slice
 dependencies (a next-state variable whose parents include another next-state variable).
+
+Hostile files. External entities are never fetched and entity expansion is refused by expat
+(XXE and billion laughs give ``ParseError``). Before building anything the reader estimates the
+flat model from the declared variables (``T`` has at least one non-zero per row of ``A * N``,
+``O`` is dense ``(A, N, n_obs)``), then each table from its variables, then the exact non-zero
+count of every action's flattened kernel, and refuses an estimate above
+:func:`theory_rl.max_bytes` with a ``ParseError`` at the element that asked for it; the
+conditional-probability entries may write at most one table cell per byte of that limit (the
+work guard). Counts, indices and numbers are ASCII only, at most 100 characters; a name may be
+declared once; a reward variable is never a parent or a ``CondProb`` variable.
 """
 
 from __future__ import annotations
@@ -559,7 +569,8 @@ def read_pomdpx(path: str | os.PathLike[str], *, lump_absorbing: bool = True) ->
     ------
     ParseError
         Malformed XML (with line and column), missing or unknown elements, values or variables,
-        wrong table sizes, unsupported features (with the line of the element).
+        wrong table sizes, unsupported features (with the line of the element), tables or a
+        flat model above :func:`theory_rl.max_bytes` (the ``SizeLimitError`` is the ``__cause__``).
     """
     return _Reader(os.fspath(path), lump_absorbing).read()
 
