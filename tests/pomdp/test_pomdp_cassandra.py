@@ -419,3 +419,9 @@ def test_sparse_rows_resolve_overrides_exactly_as_the_dense_table(statements):
             r.statement(r.toks[i:j], r.toks[j] if j < len(r.toks) else r.toks[-1])
         tables.append(r.T if not sparse else r.T.to_csr().toarray().reshape(3, 2, 3))
     np.testing.assert_array_equal(tables[1], tables[0])
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_an_endless_file_is_read_only_up_to_the_limit(limit_64mib):
+    with pytest.raises(ParseError, match=r"/dev/zero: the text of a file of more than \d+ bytes .*memory limit"):
+        read_pomdp("/dev/zero")

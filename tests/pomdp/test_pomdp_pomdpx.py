@@ -262,3 +262,26 @@ def test_external_entities_and_entity_expansion_do_not_expand(tmp_path):
     with pytest.raises(ParseError, match="malformed XML"):
         _read_text(tmp_path, bomb)
     assert time.perf_counter() - t0 < 5
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_an_endless_file_is_read_only_up_to_the_limit():
+    previous = theory_rl.set_max_bytes(64 * 2**20)
+    try:
+        with pytest.raises(ParseError, match=r"/dev/zero: the element tree of a \d+-byte XML file .*memory limit"):
+            read_pomdpx("/dev/zero")
+    finally:
+        theory_rl.set_max_bytes(previous)
+
+
+def test_many_absorbing_states_are_lumped_in_one_sort(tmp_path):
+    # 17 binary variables that never change: 131072 absorbing states, merged by (R, O) rows
+    states = [(f"x{k}", f"y{k}", 2) for k in range(17)]
+    trans = "".join(_cp(f"y{k}", f"x{k}", ("- -", "identity")) for k in range(17))
+    rew = _cp("rew", "x0", ("-", "0 1"), tag="Func", table="ValueTable")
+    t0 = time.process_time()
+    m = _read_text(tmp_path, _pomdpx(states, [("o", 2)], 1, trans, _cp("o", "y1", ("- -", "identity")), rew))
+    assert time.process_time() - t0 < 30
+    assert m.n_states == 4  # (x0, x1) decide R and O
+    assert m.state_names[0] == "s0|s0|s0|s0|s0|s0|s0|s0|s0|s0|s0|s0|s0|s0|s0|s0|s0(+32767 merged)"
+    np.testing.assert_allclose(m.b0, 0.25)

@@ -768,9 +768,15 @@ def read_pomdp(path: str | os.PathLike[str], *, renormalize_atol: float = 1e-5, 
         message is the :class:`~theory_rl.errors.SizeLimitError`'s, which is the ``__cause__``).
     """
     path = os.fspath(path)
+    cap = max_bytes() // (_TOKEN_BYTES // 2)  # the largest file whose tokens surely fit the limit
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        with open(path, "rb") as fh:
+            data = fh.read(cap + 1)  # never more (a FIFO or /dev/zero would never end)
+        if len(data) > cap:  # count the tokens exactly before refusing
+            with open(path, "rb") as fh:
+                data = fh.read(max_bytes() // 4 + 1)
+            _guard(len(data) * 4, f"the text of a file of more than {len(data)} bytes", path, None)
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ParseError(f"not a text file ({exc.reason} at byte {exc.start})", file=path) from None
     except OSError as exc:

@@ -140,9 +140,10 @@ class _Reader:
         from xml.parsers import expat
 
         self.lines: dict[int, int] = {}
+        cap = max_bytes() // _XML_BYTES  # the largest file whose element tree fits the limit
         try:
             with open(self.path, "rb") as fh:
-                data = fh.read()
+                data = fh.read(cap + 1)  # never more (a FIFO or /dev/zero would never end)
         except OSError as exc:
             raise ParseError(f"cannot read file: {exc.strerror}", file=self.path) from None
         self.guard(len(data) * _XML_BYTES, f"the element tree of a {len(data)}-byte XML file", None)
@@ -506,10 +507,10 @@ class _Reader:
         O = self.observations(root, digits)  # noqa: E741
         R = self.rewards_fn(root, digits, T)
         b0 = self.initial(root)
-        names = ["|".join(v.values[d[k]] for v, d in zip(self.states, digits)) for k in range(self.N)] if self.N <= 200_000 else None
+        names = _joint_names([v.values for v in self.states]) if self.N <= 200_000 else None
         if self.lump:
             T, O, R, b0, names = _lump_absorbing(T, O, R, b0, names, self.A)  # noqa: E741
-        obs_names = ["|".join(t) for t in np.array(np.meshgrid(*[v.values for v in self.obs], indexing="ij")).reshape(len(self.obs), -1).T]
+        obs_names = _joint_names([v.values for v in self.obs])
         total = b0.sum()
         if abs(total - 1.0) > 1e-8 and abs(total - 1.0) <= 1e-5:
             b0 = b0 / total
@@ -518,6 +519,14 @@ class _Reader:
                          observation_names=obs_names)
         except InvalidModelError as exc:
             raise ParseError(f"the file describes an invalid model: {exc}", file=self.path) from None
+
+
+def _joint_names(values: list[list[str]]) -> list[str]:
+    """``"v1|v2|..."`` for every joint value, the first variable most significant."""
+    names = np.array([""], dtype=object)
+    for k, vals in enumerate(values):
+        names = (names[:, None] + ("|" if k else "") + np.array(vals, dtype=object)[None, :]).ravel()
+    return names.tolist()
 
 
 def _short(text: str, n: int = 40) -> str:
@@ -533,11 +542,11 @@ def _lump_absorbing(T: sp.csr_matrix, O: np.ndarray, R: np.ndarray, b0: np.ndarr
     absorbing = np.flatnonzero((diag == 1.0).all(axis=1))
     if absorbing.size < 2:
         return T, O, R, b0, names
-    keys: dict[bytes, int] = {}
+    # equal (R[s, :], O[:, s, :]) rows: each merged into the first such state
+    keys = np.concatenate([R[absorbing], O[:, absorbing, :].transpose(1, 0, 2).reshape(absorbing.size, -1)], axis=1)
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
     rep = np.arange(N)
-    for s in absorbing:
-        key = R[s].tobytes() + O[:, s, :].tobytes()
-        rep[s] = keys.setdefault(key, int(s))
+    rep[absorbing] = absorbing[first][inverse.ravel()]
     keep = np.flatnonzero(rep == np.arange(N))
     if keep.size == N:
         return T, O, R, b0, names
