@@ -5,6 +5,9 @@ come out, fast, without allocating past the memory limit.
     .venv/bin/python bench/fuzz_parsers.py                  # 10,000 mutations (a few minutes)
     .venv/bin/python bench/fuzz_parsers.py --n 500 --seed 1 # a short run
 
+(From a git worktree other than the one the package is installed from, put the worktree first:
+``PYTHONPATH=. .venv/bin/python bench/fuzz_parsers.py``; the run prints which ``theory_rl`` it tests.)
+
 Each example is one of the 15 classic files in ``bench/data/pomdp/`` (and ``tests/data/pomdp/``)
 or a generated factored POMDPX document, mutated one to three times: byte flips (also invalid
 UTF-8), token deletion and duplication, number replacement (huge, negative, NaN/inf, over-long,
@@ -415,6 +418,7 @@ def main() -> None:
     args = ap.parse_args()
     sources = load_sources()
     cap = _cap_address_space()
+    print(f"theory_rl from {Path(theory_rl.__file__).parent}")
     print(f"fuzzing read_pomdp/read_pomdpx: {args.n} mutations of {len(sources)} files + generated POMDPX, "
           f"seed {args.seed}, memory limit {LIMIT // 2**20} MiB, time limit {args.timeout} CPU-s")
     t0, c0 = time.perf_counter(), time.process_time()
@@ -428,7 +432,7 @@ def main() -> None:
             "over_memory_limit": tally.over_memory, "slowest": tally.slowest, "largest_peak": tally.peak,
             "by_source": dict(tally.sources), "failures": tally.failures[:100],
             "elapsed_wall_s": round(time.perf_counter() - t0, 1), "elapsed_cpu_s": round(time.process_time() - c0, 1),
-            "memory_traced": args.trace_memory,
+            "memory_traced": args.trace_memory, "theory_rl": str(Path(theory_rl.__file__).parent),
         }
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(out, indent=1) + "\n")
