@@ -285,3 +285,19 @@ def test_many_absorbing_states_are_lumped_in_one_sort(tmp_path):
     assert m.n_states == 4  # (x0, x1) decide R and O
     assert m.state_names[0] == "s0|s0|s0|s0|s0|s0|s0|s0|s0|s0|s0|s0|s0|s0|s0|s0|s0(+32767 merged)"
     np.testing.assert_allclose(m.b0, 0.25)
+
+
+def test_many_actions_are_flattened_in_one_pass(tmp_path):
+    """20,000 actions on 4 states: one gather per variable for every action (a Python loop over
+    the actions took seconds)."""
+    trans = _cp("s1", "act s0", ("* - -", "identity"), ("a7 - -", "0 1 0 0 0 0 1 0 0 0 0 1 1 0 0 0"))
+    obs = _cp("o", "act s1", ("* - -", "uniform"))
+    rew = _cp("rew", "act s0", ("* -", "1 2 3 4"), ("a7 -", "0 0 0 9"), tag="Func", table="ValueTable")
+    actions = " ".join(f"a{k}" for k in range(20_000))
+    t0 = time.process_time()
+    m = _read_text(tmp_path, _pomdpx([("s0", "s1", 4)], [("o", 2)], actions, trans, obs, rew))
+    assert time.process_time() - t0 < 3.0
+    assert (m.n_states, m.n_actions) == (4, 20_000) and m.T.nnz == 4 * 20_000
+    assert m.T[3 * 20_000 + 7, 0] == 1.0 and m.T[3 * 20_000 + 8, 3] == 1.0
+    np.testing.assert_array_equal(m.R[:, 7], [0, 0, 0, 9])
+    np.testing.assert_array_equal(m.R[:, 8], [1, 2, 3, 4])

@@ -239,12 +239,14 @@ class _Reader:
 
         Estimated from the declared variables alone: ``T`` has at least one non-zero per row
         (``A * N`` rows), ``O`` is dense ``(A, N, n_obs)`` (built by a product over observation
-        variables: three copies), plus ``R``, ``b0``, the state-variable digits and the names.
+        variables: three copies), plus ``R``, ``b0``, the state-variable values of every
+        ``(s, a)`` row and the names.
         The work of the flattening is proportional to these sizes, so this also bounds the time.
         """
         N, A, n_obs = self.N, self.A, self.n_obs
-        nbytes = (_T_BYTES * A * N + 3 * 8 * A * N * n_obs + 8 * N * (A + 2 + 2 * len(self.states))
-                  + (100 * N if N <= 200_000 else 0) + 64 * n_obs)
+        # (the state-variable values and the action of each (s, a) row are gathered once)
+        nbytes = ((_T_BYTES + 8 * (len(self.states) + 2)) * A * N + 3 * 8 * A * N * n_obs
+                  + 8 * N * (A + 2 + 2 * len(self.states)) + (100 * N if N <= 200_000 else 0) + 64 * n_obs)
         self.guard(nbytes, f"the flat model of {N} joint states, {A} actions and {n_obs} joint observations", var_el)
         self.base_bytes = nbytes
         self.cells_left = _CELLS_PER_BYTE * max_bytes()
@@ -355,23 +357,30 @@ class _Reader:
             rest = rest // self.sizes[k]
         return out[::-1]
 
-    def gather(self, arr: np.ndarray, parents: list[str], cp: ET.Element, *, action: int,
-               prev: list[np.ndarray] | None, curr: list[np.ndarray] | None) -> np.ndarray:
-        """``arr[parents at each joint state ...]`` -> (N, trailing...)."""
-        cells = self.N * math.prod(arr.shape[len(parents):])
-        self.guard(self.base_bytes + 16 * cells, f"a table at every joint state ({cells} cells)", cp)
+    def gather(self, arr: np.ndarray, parents: list[str], cp: ET.Element, *, action: np.ndarray,
+               prev: list[np.ndarray] | None = None, curr: list[np.ndarray] | None = None) -> np.ndarray:
+        """``arr[parents at each row ...]`` -> (rows, trailing...): row ``k`` has action ``action[k]``
+        and state-variable values ``prev[i][k]`` (or ``curr[i][k]``), all actions in one gather."""
+        n_rows = action.size
+        cells = n_rows * math.prod(arr.shape[len(parents):])
+        self.guard(self.base_bytes + 16 * cells, f"a table at every (state, action) pair ({cells} cells)", cp)
         idx: list[Any] = []
         for p in parents:
             kind, i = self.by_name.get(p, ("?", 0))
             if kind == "action":
-                idx.append(np.full(self.N, action))
+                idx.append(action)
             elif kind == "prev" and prev is not None:
                 idx.append(prev[i])
             elif kind == "curr" and curr is not None:
                 idx.append(curr[i])
             else:
                 raise self.error(f"parent {p!r} is not allowed here (intra-slice or observation parents are not supported)", cp)
-        return arr[tuple(idx)] if idx else np.broadcast_to(arr, (self.N, *arr.shape))
+        return arr[tuple(idx)] if idx else np.broadcast_to(arr, (n_rows, *arr.shape))
+
+    def state_major(self, digits: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Action and state-variable values of row ``s * A + a`` (the layout of ``T`` and ``R``)."""
+        s_of = np.repeat(np.arange(self.N), self.A)
+        return np.tile(np.arange(self.A), self.N), [d[s_of] for d in digits]
 
     def transitions(self, root: ET.Element, digits: list[np.ndarray]) -> sp.csr_matrix:
         sec = self.child(root, "StateTransitionFunction")
@@ -385,43 +394,33 @@ class _Reader:
         for i, v in enumerate(self.states):
             if i not in tables:
                 raise self.error(f"no transition table for {v.curr!r}", sec)
-        # exact non-zeros of every action's kernel, before building any: the product over the
-        # variables of each row's non-zero count
-        total = 0
-        for a in range(self.A):
-            per_row = np.ones(self.N, dtype=np.int64)
-            for i in range(len(self.sizes)):
-                parents, arr, cp = tables[i]
-                per_row *= np.count_nonzero(self.gather(arr, parents, cp, action=a, prev=digits, curr=None), axis=1)
-            nnz_a = int(per_row.sum())
-            if nnz_a > _MAX_TABLE:
-                raise self.error(f"the flattened transition kernel of action {self.action.values[a]!r} has {nnz_a} "  # type: ignore[union-attr]
-                                 f"non-zeros (at most {_MAX_TABLE} per action are flattened)", sec)
-            total += nnz_a
-            self.guard(self.base_bytes + _T_BYTES * total, f"the flattened transition kernel ({total} non-zeros "
-                       f"in the first {a + 1} of {self.A} actions)", sec)
-        blocks = []
-        nnz = 0
-        for a in range(self.A):
-            rows, cols, vals = np.arange(self.N), np.zeros(self.N, dtype=np.int64), np.ones(self.N)
-            for i, n_i in enumerate(self.sizes):
-                parents, arr, cp = tables[i]
-                F = self.gather(arr, parents, cp, action=a, prev=digits, curr=None)  # (N, n_i)
-                # exact size of the next product, before building it
-                nnz_next = int(np.count_nonzero(F, axis=1)[rows].sum())
-                if nnz_next > _MAX_TABLE:
-                    raise self.error(f"the flattened transition kernel has more than {_MAX_TABLE} non-zeros "
-                                     "per action (too dense to flatten)", cp)
-                self.guard(self.base_bytes + _T_BYTES * (nnz + nnz_next), f"the flattened transition kernel "
-                           f"({nnz + nnz_next} non-zeros so far)", cp)
-                F_rows = F[rows]
-                r_idx, j = np.nonzero(F_rows)
-                rows, cols, vals = rows[r_idx], cols[r_idx] * n_i + j, vals[r_idx] * F_rows[r_idx, j]
-            nnz += rows.size
-            blocks.append(sp.csr_matrix((vals, (rows, cols)), shape=(self.N, self.N)))
-        stacked = sp.vstack(blocks).tocsr()  # row a*N + s
-        order = (np.arange(self.A)[None, :] * self.N + np.arange(self.N)[:, None]).ravel()
-        return sp.csr_matrix(stacked[order])
+        a_of, prev = self.state_major(digits)
+        # exact non-zeros of the kernel before building it: per row, the product over the
+        # variables of their non-zero counts
+        per_row = np.ones(self.N * self.A, dtype=np.int64)
+        for i in range(len(self.sizes)):
+            parents, arr, cp = tables[i]
+            per_row *= np.count_nonzero(self.gather(arr, parents, cp, action=a_of, prev=prev), axis=1)
+        per_action = per_row.reshape(self.N, self.A).sum(axis=0)
+        a = int(np.argmax(per_action))
+        if per_action[a] > _MAX_TABLE:
+            raise self.error(f"the flattened transition kernel of action {self.action.values[a]!r} has "  # type: ignore[union-attr]
+                             f"{int(per_action[a])} non-zeros (at most {_MAX_TABLE} per action are flattened)", sec)
+        total = int(per_action.sum())
+        self.guard(self.base_bytes + _T_BYTES * total, f"the flattened transition kernel ({total} non-zeros)", sec)
+        # sparse row-wise Kronecker product over the variables, every action at once
+        rows = np.arange(self.N * self.A)
+        cols, vals = np.zeros(rows.size, dtype=np.int64), np.ones(rows.size)
+        for i, n_i in enumerate(self.sizes):
+            parents, arr, cp = tables[i]
+            F = self.gather(arr, parents, cp, action=a_of, prev=prev)  # (N*A, n_i)
+            nnz_next = int(np.count_nonzero(F, axis=1)[rows].sum())  # before building the next product
+            self.guard(self.base_bytes + _T_BYTES * nnz_next, f"the flattened transition kernel "
+                       f"({nnz_next} non-zeros after {i + 1} variables)", cp)
+            F_rows = F[rows]
+            r_idx, j = np.nonzero(F_rows)
+            rows, cols, vals = rows[r_idx], cols[r_idx] * n_i + j, vals[r_idx] * F_rows[r_idx, j]
+        return sp.csr_matrix((vals, (rows, cols)), shape=(self.N * self.A, self.N))
 
     def observations(self, root: ET.Element, digits: list[np.ndarray]) -> np.ndarray:
         sec = self.child(root, "ObsFunction")
@@ -431,26 +430,30 @@ class _Reader:
             if len(vars_) != 1 or self.by_name.get(vars_[0], ("", 0))[0] != "obs":
                 raise self.error("each observation <CondProb> must have one observation variable as <Var>", cp)
             tables[self.by_name[vars_[0]][1]] = (parents, arr, cp)
-        O = np.ones((self.A, self.N, 1))  # noqa: E741
+        a_of = np.repeat(np.arange(self.A), self.N)  # row a * N + s' of O
+        s_of = np.tile(np.arange(self.N), self.A)
+        curr = [d[s_of] for d in digits]
+        O = np.ones((self.A * self.N, 1))  # noqa: E741
         for j in range(len(self.obs)):
             if j not in tables:
                 raise self.error(f"no observation table for {self.obs[j].name!r}", sec)
             parents, arr, cp = tables[j]
-            per_a = np.stack([self.gather(arr, parents, cp, action=a, prev=None, curr=digits) for a in range(self.A)])
-            O = (O[:, :, :, None] * per_a[:, :, None, :]).reshape(self.A, self.N, -1)  # noqa: E741
-        return O
+            F = self.gather(arr, parents, cp, action=a_of, curr=curr)  # (A*N, n_j)
+            O = (O[:, :, None] * F[:, None, :]).reshape(self.A * self.N, -1)  # noqa: E741
+        return O.reshape(self.A, self.N, -1)
 
     def rewards_fn(self, root: ET.Element, digits: list[np.ndarray], T: sp.csr_matrix) -> np.ndarray:
         sec = self.child(root, "RewardFunction", required=False)
         R = np.zeros((self.N, self.A))
         if sec is None:
             return R
+        rows: tuple[np.ndarray, list[np.ndarray]] | None = None
         for fn in sec.findall("Func"):
             parents, _, arr = self.table(fn, "ValueTable")
             kinds = {self.by_name[p][0] for p in parents}
             if kinds <= {"action", "prev"}:
-                for a in range(self.A):
-                    R[:, a] += self.gather(arr, parents, fn, action=a, prev=digits, curr=None)
+                a_of, prev = rows = rows or self.state_major(digits)
+                R += self.gather(arr, parents, fn, action=a_of, prev=prev).reshape(self.N, self.A)
                 continue
             if "obs" in kinds:
                 raise self.error("rewards that depend on observations are not supported", fn)
