@@ -1,15 +1,18 @@
 """Cassandra .POMDP reader/writer: shipped files, every format quirk, round trips, malformed input."""
 
 import re
+import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import theory_rl
 from theory_rl.checks import pomdps
-from theory_rl.errors import ParseError
+from theory_rl.errors import ParseError, SizeLimitError
 from theory_rl.pomdp import PROBLEM_DIR, parse_pomdp, read_pomdp, write_pomdp
 
 DATA = PROBLEM_DIR
@@ -295,8 +298,8 @@ def test_large_models_are_parsed_into_sparse_rows(monkeypatch):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ("T: * uniform\n", r"line 5, column 6: a uniform 20000 x 20000 transition matrix is too large"),
-        ("T: 0 : * : * 0.5\n", r"line 5, column 1: this entry would store 400000000 transition probabilities"),
+        ("T: * uniform\n", r"line 5, column 1: 800000000 transition entries .* above the memory limit"),
+        ("T: 0 : * : * 0.5\n", r"line 5, column 1: 400000000 transition entries .* above the memory limit"),
         ("R: 0 : 1 : 2 : * 1\n", r"line 5.*only supported up to 2000 states"),
     ],
 )
@@ -309,3 +312,116 @@ def test_entries_too_large_for_memory_are_parse_errors(body, message):
 def test_sparse_identity_for_large_models():
     m = parse_pomdp("discount: 0.95\nstates: 20000\nactions: 2\nobservations: 2\nT: * identity\nO: * uniform\n")
     assert m.is_sparse and m.T.nnz == 40000
+
+
+# ------------------------------------------------------------------ hostile files (issue 17, item 6)
+@pytest.fixture
+def limit_64mib():
+    previous = theory_rl.set_max_bytes(64 * 2**20)
+    yield
+    theory_rl.set_max_bytes(previous)
+
+
+def test_header_declaring_a_huge_dense_T_is_refused_before_allocating():
+    """74 bytes that asked for 16 GB of dense T: refused at the declaration, SizeLimitError as cause."""
+    text = "discount: 0.95\nvalues: reward\nstates: 2000\nactions: 500\nobservations: 2\n"
+    with pytest.raises(ParseError, match=r"line 4: the tables of .* 2000 states, 500 actions .* memory limit") as exc:
+        parse_pomdp(text, file="h.POMDP")
+    assert exc.value.file == "h.POMDP" and exc.value.line == 4
+    assert isinstance(exc.value.__cause__, SizeLimitError)
+    with pytest.raises(ParseError, match=r"line 4: .* 1000 actions .* memory limit"):
+        parse_pomdp("discount: 0.9\nstates: 2000\nobservations: 2\nactions: 1000\nR: * : * : * : * 1\n")
+
+
+def test_allocation_estimate_follows_the_limit_and_suggests_sparse_rows(limit_64mib):
+    # 2000 x 5 x 2000 dense T = 160 MB: above 64 MiB; the sparse path parses it
+    header = "discount: 0.9\nstates: 2000\nactions: 5\nobservations: 1\n"
+    text = header + "T: * identity\nO: * uniform\n"
+    with pytest.raises(ParseError, match=r"line 3: .*dense T.* 64 MiB.*sparse=True"):
+        parse_pomdp(text)
+    m = parse_pomdp(text, sparse=True)
+    assert m.is_sparse and m.T.nnz == 2000 * 5
+
+
+def test_reward_layers_are_counted_against_the_limit(limit_64mib):
+    # R(a, s, s') for 10 actions of 1000 states = 80 MB
+    text = "discount: 0.9\nstates: 1000\nactions: 10\nobservations: 1\nT: * identity\nO: * uniform\n"
+    parse_pomdp(text + "R: 0 : * : 0 : * 1\n", sparse=True)
+    with pytest.raises(ParseError, match=r"line 7, column 1: rewards R\(a, s, s'\) for 10 actions.*memory limit"):
+        parse_pomdp(text + "R: * : * : 0 : * 1\n", sparse=True)
+
+
+def test_wildcard_zero_over_200000_states_is_linear_time():
+    text = ("discount: 0.9\nstates: 200000\nactions: 2\nobservations: 1\n"
+            "T: * : * : * 0\nT: * : * : 0 0\nT: * identity\nT: 1 : * : 0 0.5\nT: 1 : * : * 0\nT: 1 identity\n"
+            "T: 1 : 3 : * 0\nT: 1 : 3 : 4 1\nT: 1 : 1 : 1 0.75\nT: 1 : 1 : 0 0.25\nO: * uniform\n")
+    t0 = time.perf_counter()
+    with pytest.raises(ParseError, match=r"line 9: T: 1 : 0 sums to 0"):  # T: 1 : * : * 0 cleared action 1
+        parse_pomdp(text.replace("T: 1 identity\n", ""))
+    m = parse_pomdp(text)
+    assert time.perf_counter() - t0 < 10.0  # minutes before
+    assert m.T.nnz == 200000 * 2 + 1 and m.T[3 * 2 + 1, 4] == 1.0 and m.T[3 * 2 + 1, 3] == 0.0
+    assert m.T[1 * 2 + 1, 0] == 0.25 and m.T[1 * 2 + 1, 1] == 0.75 and m.T[0 * 2 + 1, 0] == 1.0
+    assert m.T[5 * 2 + 0, 5] == 1.0 and m.T[5 * 2 + 1, 5] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("discount: 0.9\nstates: " + "1" * 5000 + "\n", r"line 2, column 9: .*integer of 5000 digits"),
+        (HEADER + "T: a : " + "0" * 5000 + " : 0 1\n", r"line 6, column 8: .*integer of 5000 digits"),
+        (HEADER + "T: a : 0 : 0 0." + "0" * 5000 + "\n", r"line 6, column 14: .*a number of 5002 characters"),
+        ("discount: 0.9\nstates: \u0663\n", r"line 2, column 9: expected a state name"),  # Arabic-Indic 3
+        (HEADER + "T: a : 0 : 0 \u0661\n", r"line 6, column 14: expected a transition probability \(a number\)"),
+        ("discount: 0.\u0669\n", r"expected the discount \(a number\)"),
+    ],
+)
+def test_over_long_and_non_ascii_numbers_are_parse_errors(text, message):
+    with pytest.raises(ParseError, match=message):
+        parse_pomdp(text)
+
+
+def test_many_named_states_are_looked_up_in_constant_time():
+    S = 20_000  # quadratic name look-ups took minutes here
+    names = " ".join(f"s{i}" for i in range(S))
+    body = "".join(f"T: a : s{i} : s{(i + 1) % S} 1\n" for i in range(S))
+    text = f"discount: 0.9\nstates: {names}\nactions: a\nobservations: 1\n{body}O: * uniform\n"
+    t0 = time.perf_counter()
+    m = parse_pomdp(text, sparse=True)
+    assert time.perf_counter() - t0 < 20.0
+    assert m.T.nnz == S and m.T[S - 1, 0] == 1.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["*", "0", "1"]), st.sampled_from(["*", "0", "1", "2"]),
+                          st.sampled_from(["*", "0", "1", "2", "row", "matrix", "identity", "uniform"]),
+                          st.sampled_from(["0", "0.5", "1"])), min_size=1, max_size=8))
+def test_sparse_rows_resolve_overrides_exactly_as_the_dense_table(statements):
+    """Every T form and order of overrides: the sparse log equals the dense table, entry by entry."""
+    from theory_rl.pomdp import _cassandra
+
+    lines = []
+    for a, s, s2, p in statements:
+        if s2 in ("identity", "uniform"):
+            lines.append(f"T: {a} {s2}")
+        elif s2 == "matrix":
+            lines.append(f"T: {a} " + " ".join(p if (i + j) % 2 else "0.25" for i in range(3) for j in range(3)))
+        elif s2 == "row":
+            lines.append(f"T: {a} : {s} {p} 0 0.125")
+        else:
+            lines.append(f"T: {a} : {s} : {s2} {p}")
+    text = "discount: 0.9\nstates: 3\nactions: 2\nobservations: 1\n" + "\n".join(lines) + "\n"
+    tables = []
+    for sparse in (False, True):
+        r = _cassandra._Reader(text, "x", 1e-5, sparse)
+        starts = list(_cassandra._statement_starts(r.toks)) + [len(r.toks)]
+        for i, j in zip(starts[:-1], starts[1:]):
+            r.statement(r.toks[i:j], r.toks[j] if j < len(r.toks) else r.toks[-1])
+        tables.append(r.T if not sparse else r.T.to_csr().toarray().reshape(3, 2, 3))
+    np.testing.assert_array_equal(tables[1], tables[0])
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_an_endless_file_is_read_only_up_to_the_limit(limit_64mib):
+    with pytest.raises(ParseError, match=r"/dev/zero: the text of a file of more than \d+ bytes .*memory limit"):
+        read_pomdp("/dev/zero")

@@ -26,10 +26,21 @@ configurations becomes the single terminal state of the usual 12,545-state model
 
 Not supported (``ParseError`` says so): decision-diagram tables (``type="DD"``), intra-slice
 dependencies (a next-state variable whose parents include another next-state variable).
+
+Hostile files. External entities are never fetched and entity expansion is refused by expat
+(XXE and billion laughs give ``ParseError``). Before building anything the reader estimates the
+flat model from the declared variables (``T`` has at least one non-zero per row of ``A * N``,
+``O`` is dense ``(A, N, n_obs)``), then each table from its variables, then the exact non-zero
+count of every action's flattened kernel, and refuses an estimate above
+:func:`theory_rl.max_bytes` with a ``ParseError`` at the element that asked for it; the
+conditional-probability entries may write at most one table cell per byte of that limit (the
+work guard). Counts, indices and numbers are ASCII only, at most 100 characters; a name may be
+declared once; a reward variable is never a parent or a ``CondProb`` variable.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import xml.etree.ElementTree as ET
@@ -40,14 +51,27 @@ from xml.sax.saxutils import escape
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import InvalidModelError, ParseError
+from .._validation import check_allocation, max_bytes
+from ..errors import InvalidModelError, ParseError, SizeLimitError
 from ..models import POMDP
 
 __all__ = ["read_pomdpx", "write_pomdpx"]
 
 _MAX_JOINT = 1_000_000
 _MAX_TABLE = 20_000_000
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+# ASCII digits only: ``\d``, ``str.isdigit``, ``int`` and ``float`` also accept other scripts' digits
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
+_INTEGER = re.compile(r"[0-9]+\Z")
+#: Numeric tokens longer than this are rejected (``int`` refuses more than 4300 digits).
+_MAX_NUMBER_CHARS = 100
+#: Bytes of the element tree per byte of XML, for the allocation estimate before parsing.
+_XML_BYTES = 64
+#: Bytes per non-zero of the flattened transition kernel while it is built (COO arrays, CSR,
+#: the stacking and the reordering copies).
+_T_BYTES = 48
+#: The CPT entries may write at most this many table cells per byte of the memory limit (the
+#: work guard: a few hundred entries each rewriting a 20-million-cell table take minutes).
+_CELLS_PER_BYTE = 1
 
 
 @dataclass
@@ -81,21 +105,48 @@ class _Reader:
     def __init__(self, path: str, lump: bool) -> None:
         self.path = path
         self.lump = lump
+        self._value_index: dict[str, dict[str, int]] = {}
+        self.base_bytes = 0
+        self.cells_left = 0
 
     def error(self, message: str, el: ET.Element | None = None) -> ParseError:
         line = self.lines.get(id(el)) if el is not None else None
         return ParseError(message, file=self.path, line=line)
+
+    def guard(self, nbytes: int, what: str, el: ET.Element | None) -> None:
+        """:func:`check_allocation` as a :class:`ParseError` at ``el`` (the SizeLimitError is its cause)."""
+        try:
+            check_allocation(nbytes, what)
+        except SizeLimitError as exc:
+            raise self.error(str(exc), el) from exc
+
+    def count(self, text: str, what: str, el: ET.Element) -> int:
+        """A non-negative integer in ASCII digits (a value index or a count)."""
+        if not _INTEGER.match(text) or len(text) > _MAX_NUMBER_CHARS:
+            raise self.error(f"expected {what} (at most {_MAX_NUMBER_CHARS} ASCII digits), found {_short(text)}", el)
+        return int(text)
+
+    def real(self, text: str, what: str, el: ET.Element) -> float:
+        """A finite number in ASCII digits."""
+        if not _NUMBER.match(text) or len(text) > _MAX_NUMBER_CHARS:
+            raise self.error(f"expected a number in {what}, found {_short(text)}", el)
+        value = float(text)
+        if not math.isfinite(value):
+            raise self.error(f"expected a finite number in {what}, found {_short(text)}", el)
+        return value
 
     # ------------------------------------------------------------------ XML
     def load(self) -> ET.Element:
         from xml.parsers import expat
 
         self.lines: dict[int, int] = {}
+        cap = max_bytes() // _XML_BYTES  # the largest file whose element tree fits the limit
         try:
             with open(self.path, "rb") as fh:
-                data = fh.read()
+                data = fh.read(cap + 1)  # never more (a FIFO or /dev/zero would never end)
         except OSError as exc:
             raise ParseError(f"cannot read file: {exc.strerror}", file=self.path) from None
+        self.guard(len(data) * _XML_BYTES, f"the element tree of a {len(data)}-byte XML file", None)
         try:
             root, self.lines = _parse_xml(data)
         except expat.ExpatError as exc:
@@ -128,11 +179,11 @@ class _Reader:
             return vals
         num = el.find("NumValues")
         if num is not None:
-            t = self.text(num)
-            if not t.isdigit() or not 1 <= int(t) <= _MAX_JOINT:
-                raise self.error(f"expected a positive count in <NumValues>, found {t!r}", num)
+            n = self.count(self.text(num), "a count in <NumValues>", num)
+            if not 1 <= n <= _MAX_JOINT:
+                raise self.error(f"expected a count in [1, {_MAX_JOINT}] in <NumValues>, found {n}", num)
             prefix = "s" if el.tag == "StateVar" else ("o" if el.tag == "ObsVar" else "a")
-            return [f"{prefix}{i}" for i in range(int(t))]
+            return [f"{prefix}{i}" for i in range(n)]
         raise self.error(f"<{el.tag}> has neither <ValueEnum> nor <NumValues>", el)
 
     def variables(self, root: ET.Element) -> None:
@@ -165,21 +216,49 @@ class _Reader:
                 raise self.error(f"unexpected <{el.tag}> in <Variable>", el)
         if not self.states or not self.obs or self.action is None:
             raise self.error("<Variable> needs at least one StateVar, one ObsVar and one ActionVar", var_el)
-        self.by_name: dict[str, tuple[str, int]] = {self.action.name: ("action", 0)}
+        declared = [(self.action.name, ("action", 0))]
         for i, v in enumerate(self.states):
-            self.by_name[v.name] = ("prev", i)
-            self.by_name[v.curr] = ("curr", i)  # type: ignore[index]
-        for j, v in enumerate(self.obs):
-            self.by_name[v.name] = ("obs", j)
+            declared += [(v.name, ("prev", i)), (v.curr, ("curr", i))]
+        declared += [(v.name, ("obs", j)) for j, v in enumerate(self.obs)]
+        declared += [(r, ("reward", k)) for k, r in enumerate(self.rewards)]
+        self.by_name: dict[str, tuple[str, int]] = {}
+        for name, where in declared:
+            if name in self.by_name:
+                raise self.error(f"variable name {_short(name)} is declared twice", var_el)
+            self.by_name[name] = where  # type: ignore[index]
         self.sizes = [len(v.values) for v in self.states]
-        self.N = int(np.prod(self.sizes, dtype=np.float64))
+        self.N = math.prod(self.sizes)
         if self.N > _MAX_JOINT:
             raise self.error(f"the joint state space has {self.N} states (at most {_MAX_JOINT} are flattened)", var_el)
-        self.n_obs = int(np.prod([len(v.values) for v in self.obs]))
+        self.n_obs = math.prod(len(v.values) for v in self.obs)
         self.A = len(self.action.values)
+        self.check_flat_sizes(var_el)
+
+    def check_flat_sizes(self, var_el: ET.Element) -> None:
+        """Refuse, before building anything, a flat model whose tables pass the memory limit.
+
+        Estimated from the declared variables alone: ``T`` has at least one non-zero per row
+        (``A * N`` rows), ``O`` is dense ``(A, N, n_obs)`` (built by a product over observation
+        variables: three copies), plus ``R``, ``b0``, the state-variable values of every
+        ``(s, a)`` row and the names.
+        The work of the flattening is proportional to these sizes, so this also bounds the time.
+        """
+        N, A, n_obs = self.N, self.A, self.n_obs
+        # (the state-variable values and the action of each (s, a) row are gathered once)
+        nbytes = ((_T_BYTES + 8 * (len(self.states) + 2)) * A * N + 3 * 8 * A * N * n_obs
+                  + 8 * N * (A + 2 + 2 * len(self.states)) + (100 * N if N <= 200_000 else 0) + 64 * n_obs)
+        self.guard(nbytes, f"the flat model of {N} joint states, {A} actions and {n_obs} joint observations", var_el)
+        self.base_bytes = nbytes
+        self.cells_left = _CELLS_PER_BYTE * max_bytes()
+
+    def value_index(self, name: str) -> dict[str, int]:
+        """``{value name: index}`` of a variable (built once per variable)."""
+        if name not in self._value_index:
+            self._value_index[name] = {v: k for k, v in enumerate(self.var_values(name))}
+        return self._value_index[name]
 
     def var_values(self, name: str) -> list[str]:
-        kind, i = self.by_name[name]
+        kind, i = self.by_name[name]  # reward variables have no values: table() never asks for them
         if kind == "action":
             return self.action.values  # type: ignore[union-attr]
         return self.obs[i].values if kind == "obs" else self.states[i].values
@@ -195,15 +274,25 @@ class _Reader:
         if not vars_:
             raise self.error("empty <Var>", var_el)
         for n in names:
-            if n not in self.by_name and n not in self.rewards:
-                raise self.error(f"unknown variable {n!r}", cp)
+            if n not in self.by_name:
+                raise self.error(f"unknown variable {_short(n)}", cp)
+        for n in parents:
+            if self.by_name[n][0] == "reward":
+                raise self.error(f"reward variable {_short(n)} cannot be a parent", parent_el)
+        if len(set(names)) != len(names):
+            raise self.error(f"a variable appears twice in <Parent>/<Var>: {_short(' '.join(names))}", cp)
         if value_tag == "ValueTable":
-            if len(vars_) != 1 or vars_[0] not in self.rewards:
+            if len(vars_) != 1 or self.by_name[vars_[0]][0] != "reward":
                 raise self.error("a reward <Func> must have one RewardVar as <Var>", var_el)
             names = parents
+        elif any(self.by_name[n][0] == "reward" for n in vars_):
+            raise self.error("a <CondProb> cannot have a RewardVar as <Var>", var_el)
         dims = [len(self.var_values(n)) for n in names]
-        if float(np.prod(dims, dtype=np.float64)) > _MAX_TABLE:
-            raise self.error(f"table over {names} is too large to build densely", cp)
+        size = math.prod(dims)
+        if size > _MAX_TABLE:
+            raise self.error(f"table over {_short(' '.join(names))} has {size} cells (at most {_MAX_TABLE} "
+                             "are built densely)", cp)
+        self.guard(self.base_bytes + 2 * 8 * size, f"the table over {_short(' '.join(names))} ({size} cells)", cp)
         arr = np.zeros(dims)
         param = self.child(cp, "Parameter")
         kind = param.get("type", "TBL").strip()
@@ -223,17 +312,22 @@ class _Reader:
                     if tok == "-":
                         dash_dims.append(d)
                 else:
-                    vals = self.var_values(n)
+                    vals = self.value_index(n)
                     if tok in vals:
-                        index.append(vals.index(tok))
-                    elif tok.isdigit() and int(tok) < d:
+                        index.append(vals[tok])
+                    elif _INTEGER.match(tok) and len(tok) <= _MAX_NUMBER_CHARS and int(tok) < d:
                         index.append(int(tok))
                     else:
-                        raise self.error(f"{tok!r} is not a value of {n!r}", inst_el)
+                        raise self.error(f"{_short(tok)} is not a value of {_short(n)}", inst_el)
             toks = self.text(val_el).split()
             block = self.values_block(toks, dash_dims, val_el)
             # broadcast: '-' axes take the block's axes in order, '*' axes repeat it
             target = arr[tuple(index)]
+            self.cells_left -= target.size
+            if self.cells_left < 0:
+                raise self.error("the table entries write more cells than the work limit allows "
+                                 f"({_CELLS_PER_BYTE} per byte of the memory limit, which theory_rl.set_max_bytes "
+                                 "raises)", entry)
             kinds = [t for t in inst if t in ("*", "-")]
             shape = [d if t == "-" else 1 for t, d in zip(kinds, target.shape)]
             arr[tuple(index)] = np.broadcast_to(block.reshape(shape), target.shape) if target.ndim else block.reshape(())
@@ -251,11 +345,7 @@ class _Reader:
             return np.eye(dash_dims[0])
         if len(toks) != size:
             raise self.error(f"expected {size} numbers in <{el.tag}>, found {len(toks)}", el)
-        out = np.empty(size)
-        for k, t in enumerate(toks):
-            if not _NUMBER.match(t):
-                raise self.error(f"expected a number in <{el.tag}>, found {t!r}", el)
-            out[k] = float(t)
+        out = np.array([self.real(t, f"<{el.tag}>", el) for t in toks], dtype=float)
         return out.reshape(dash_dims) if dash_dims else out.reshape(())
 
     # ------------------------------------------------------------------ flattening
@@ -267,21 +357,30 @@ class _Reader:
             rest = rest // self.sizes[k]
         return out[::-1]
 
-    def gather(self, arr: np.ndarray, parents: list[str], cp: ET.Element, *, action: int,
-               prev: list[np.ndarray] | None, curr: list[np.ndarray] | None) -> np.ndarray:
-        """``arr[parents at each joint state ...]`` -> (N, trailing...)."""
+    def gather(self, arr: np.ndarray, parents: list[str], cp: ET.Element, *, action: np.ndarray,
+               prev: list[np.ndarray] | None = None, curr: list[np.ndarray] | None = None) -> np.ndarray:
+        """``arr[parents at each row ...]`` -> (rows, trailing...): row ``k`` has action ``action[k]``
+        and state-variable values ``prev[i][k]`` (or ``curr[i][k]``), all actions in one gather."""
+        n_rows = action.size
+        cells = n_rows * math.prod(arr.shape[len(parents):])
+        self.guard(self.base_bytes + 16 * cells, f"a table at every (state, action) pair ({cells} cells)", cp)
         idx: list[Any] = []
         for p in parents:
             kind, i = self.by_name.get(p, ("?", 0))
             if kind == "action":
-                idx.append(np.full(self.N, action))
+                idx.append(action)
             elif kind == "prev" and prev is not None:
                 idx.append(prev[i])
             elif kind == "curr" and curr is not None:
                 idx.append(curr[i])
             else:
                 raise self.error(f"parent {p!r} is not allowed here (intra-slice or observation parents are not supported)", cp)
-        return arr[tuple(idx)] if idx else np.broadcast_to(arr, (self.N, *arr.shape))
+        return arr[tuple(idx)] if idx else np.broadcast_to(arr, (n_rows, *arr.shape))
+
+    def state_major(self, digits: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Action and state-variable values of row ``s * A + a`` (the layout of ``T`` and ``R``)."""
+        s_of = np.repeat(np.arange(self.N), self.A)
+        return np.tile(np.arange(self.A), self.N), [d[s_of] for d in digits]
 
     def transitions(self, root: ET.Element, digits: list[np.ndarray]) -> sp.csr_matrix:
         sec = self.child(root, "StateTransitionFunction")
@@ -295,22 +394,33 @@ class _Reader:
         for i, v in enumerate(self.states):
             if i not in tables:
                 raise self.error(f"no transition table for {v.curr!r}", sec)
-        blocks = []
-        for a in range(self.A):
-            rows, cols, vals = np.arange(self.N), np.zeros(self.N, dtype=np.int64), np.ones(self.N)
-            for i, n_i in enumerate(self.sizes):
-                parents, arr, cp = tables[i]
-                F = self.gather(arr, parents, cp, action=a, prev=digits, curr=None)  # (N, n_i)
-                F_rows = F[rows]
-                r_idx, j = np.nonzero(F_rows)
-                if r_idx.size > _MAX_TABLE:
-                    raise self.error(f"the flattened transition kernel has more than {_MAX_TABLE} non-zeros "
-                                     "per action (too dense to flatten)", cp)
-                rows, cols, vals = rows[r_idx], cols[r_idx] * n_i + j, vals[r_idx] * F_rows[r_idx, j]
-            blocks.append(sp.csr_matrix((vals, (rows, cols)), shape=(self.N, self.N)))
-        stacked = sp.vstack(blocks).tocsr()  # row a*N + s
-        order = (np.arange(self.A)[None, :] * self.N + np.arange(self.N)[:, None]).ravel()
-        return sp.csr_matrix(stacked[order])
+        a_of, prev = self.state_major(digits)
+        # exact non-zeros of the kernel before building it: per row, the product over the
+        # variables of their non-zero counts
+        per_row = np.ones(self.N * self.A, dtype=np.int64)
+        for i in range(len(self.sizes)):
+            parents, arr, cp = tables[i]
+            per_row *= np.count_nonzero(self.gather(arr, parents, cp, action=a_of, prev=prev), axis=1)
+        per_action = per_row.reshape(self.N, self.A).sum(axis=0)
+        a = int(np.argmax(per_action))
+        if per_action[a] > _MAX_TABLE:
+            raise self.error(f"the flattened transition kernel of action {self.action.values[a]!r} has "  # type: ignore[union-attr]
+                             f"{int(per_action[a])} non-zeros (at most {_MAX_TABLE} per action are flattened)", sec)
+        total = int(per_action.sum())
+        self.guard(self.base_bytes + _T_BYTES * total, f"the flattened transition kernel ({total} non-zeros)", sec)
+        # sparse row-wise Kronecker product over the variables, every action at once
+        rows = np.arange(self.N * self.A)
+        cols, vals = np.zeros(rows.size, dtype=np.int64), np.ones(rows.size)
+        for i, n_i in enumerate(self.sizes):
+            parents, arr, cp = tables[i]
+            F = self.gather(arr, parents, cp, action=a_of, prev=prev)  # (N*A, n_i)
+            nnz_next = int(np.count_nonzero(F, axis=1)[rows].sum())  # before building the next product
+            self.guard(self.base_bytes + _T_BYTES * nnz_next, f"the flattened transition kernel "
+                       f"({nnz_next} non-zeros after {i + 1} variables)", cp)
+            F_rows = F[rows]
+            r_idx, j = np.nonzero(F_rows)
+            rows, cols, vals = rows[r_idx], cols[r_idx] * n_i + j, vals[r_idx] * F_rows[r_idx, j]
+        return sp.csr_matrix((vals, (rows, cols)), shape=(self.N * self.A, self.N))
 
     def observations(self, root: ET.Element, digits: list[np.ndarray]) -> np.ndarray:
         sec = self.child(root, "ObsFunction")
@@ -320,26 +430,30 @@ class _Reader:
             if len(vars_) != 1 or self.by_name.get(vars_[0], ("", 0))[0] != "obs":
                 raise self.error("each observation <CondProb> must have one observation variable as <Var>", cp)
             tables[self.by_name[vars_[0]][1]] = (parents, arr, cp)
-        O = np.ones((self.A, self.N, 1))  # noqa: E741
+        a_of = np.repeat(np.arange(self.A), self.N)  # row a * N + s' of O
+        s_of = np.tile(np.arange(self.N), self.A)
+        curr = [d[s_of] for d in digits]
+        O = np.ones((self.A * self.N, 1))  # noqa: E741
         for j in range(len(self.obs)):
             if j not in tables:
                 raise self.error(f"no observation table for {self.obs[j].name!r}", sec)
             parents, arr, cp = tables[j]
-            per_a = np.stack([self.gather(arr, parents, cp, action=a, prev=None, curr=digits) for a in range(self.A)])
-            O = (O[:, :, :, None] * per_a[:, :, None, :]).reshape(self.A, self.N, -1)  # noqa: E741
-        return O
+            F = self.gather(arr, parents, cp, action=a_of, curr=curr)  # (A*N, n_j)
+            O = (O[:, :, None] * F[:, None, :]).reshape(self.A * self.N, -1)  # noqa: E741
+        return O.reshape(self.A, self.N, -1)
 
     def rewards_fn(self, root: ET.Element, digits: list[np.ndarray], T: sp.csr_matrix) -> np.ndarray:
         sec = self.child(root, "RewardFunction", required=False)
         R = np.zeros((self.N, self.A))
         if sec is None:
             return R
+        rows: tuple[np.ndarray, list[np.ndarray]] | None = None
         for fn in sec.findall("Func"):
             parents, _, arr = self.table(fn, "ValueTable")
             kinds = {self.by_name[p][0] for p in parents}
             if kinds <= {"action", "prev"}:
-                for a in range(self.A):
-                    R[:, a] += self.gather(arr, parents, fn, action=a, prev=digits, curr=None)
+                a_of, prev = rows = rows or self.state_major(digits)
+                R += self.gather(arr, parents, fn, action=a_of, prev=prev).reshape(self.N, self.A)
                 continue
             if "obs" in kinds:
                 raise self.error("rewards that depend on observations are not supported", fn)
@@ -387,10 +501,7 @@ class _Reader:
     def read(self) -> POMDP:
         root = self.load()
         disc = self.child(root, "Discount")
-        try:
-            gamma = float(self.text(disc))
-        except ValueError:
-            raise self.error(f"expected a number in <Discount>, found {self.text(disc)!r}", disc) from None
+        gamma = self.real(self.text(disc), "<Discount>", disc)
         if not 0.0 <= gamma <= 1.0:
             raise self.error(f"discount {gamma} is outside [0, 1]", disc)
         self.variables(root)
@@ -399,10 +510,10 @@ class _Reader:
         O = self.observations(root, digits)  # noqa: E741
         R = self.rewards_fn(root, digits, T)
         b0 = self.initial(root)
-        names = ["|".join(v.values[d[k]] for v, d in zip(self.states, digits)) for k in range(self.N)] if self.N <= 200_000 else None
+        names = _joint_names([v.values for v in self.states]) if self.N <= 200_000 else None
         if self.lump:
             T, O, R, b0, names = _lump_absorbing(T, O, R, b0, names, self.A)  # noqa: E741
-        obs_names = ["|".join(t) for t in np.array(np.meshgrid(*[v.values for v in self.obs], indexing="ij")).reshape(len(self.obs), -1).T]
+        obs_names = _joint_names([v.values for v in self.obs])
         total = b0.sum()
         if abs(total - 1.0) > 1e-8 and abs(total - 1.0) <= 1e-5:
             b0 = b0 / total
@@ -413,6 +524,19 @@ class _Reader:
             raise ParseError(f"the file describes an invalid model: {exc}", file=self.path) from None
 
 
+def _joint_names(values: list[list[str]]) -> list[str]:
+    """``"v1|v2|..."`` for every joint value, the first variable most significant."""
+    names = np.array([""], dtype=object)
+    for k, vals in enumerate(values):
+        names = (names[:, None] + ("|" if k else "") + np.array(vals, dtype=object)[None, :]).ravel()
+    return names.tolist()
+
+
+def _short(text: str, n: int = 40) -> str:
+    """``repr`` of a value, cut to ``n`` characters (a hostile one may be megabytes long)."""
+    return repr(text) if len(text) <= n else repr(text[:n]) + f"... ({len(text)} characters)"
+
+
 def _lump_absorbing(T: sp.csr_matrix, O: np.ndarray, R: np.ndarray, b0: np.ndarray, names: list[str] | None,  # noqa: E741
                     A: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray, list[str] | None]:
     """Merge states that stay put under every action and agree in ``R[s, :]`` and ``O[:, s, :]``."""
@@ -421,11 +545,11 @@ def _lump_absorbing(T: sp.csr_matrix, O: np.ndarray, R: np.ndarray, b0: np.ndarr
     absorbing = np.flatnonzero((diag == 1.0).all(axis=1))
     if absorbing.size < 2:
         return T, O, R, b0, names
-    keys: dict[bytes, int] = {}
+    # equal (R[s, :], O[:, s, :]) rows: each merged into the first such state
+    keys = np.concatenate([R[absorbing], O[:, absorbing, :].transpose(1, 0, 2).reshape(absorbing.size, -1)], axis=1)
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
     rep = np.arange(N)
-    for s in absorbing:
-        key = R[s].tobytes() + O[:, s, :].tobytes()
-        rep[s] = keys.setdefault(key, int(s))
+    rep[absorbing] = absorbing[first][inverse.ravel()]
     keep = np.flatnonzero(rep == np.arange(N))
     if keep.size == N:
         return T, O, R, b0, names
@@ -457,7 +581,8 @@ def read_pomdpx(path: str | os.PathLike[str], *, lump_absorbing: bool = True) ->
     ------
     ParseError
         Malformed XML (with line and column), missing or unknown elements, values or variables,
-        wrong table sizes, unsupported features (with the line of the element).
+        wrong table sizes, unsupported features (with the line of the element), tables or a
+        flat model above :func:`theory_rl.max_bytes` (the ``SizeLimitError`` is the ``__cause__``).
     """
     return _Reader(os.fspath(path), lump_absorbing).read()
 
