@@ -54,7 +54,7 @@ def run_demo(section: Callable[[str], None]) -> None:
     _psr_demo(section, tiger)
 
     section("POMDP: RockSample(4,4) (257 states) with certified anytime bounds (HSVI2)")
-    from ._problems import problem_path
+    from ..pomdp import problem_path
 
     path = problem_path("RockSample_4_4.pomdp")
     if not path.exists():

@@ -21,6 +21,18 @@ except ImportError:  # pragma: no cover - Windows
 __all__ = ["ResultStore", "StoreLock", "StoreLockedError", "StoreRepair", "load_results", "repair_store"]
 
 
+def _lock_holder(fd: int) -> str:
+    """Who holds the lock, as its holder wrote it just after acquiring; a holder that acquired it
+    an instant ago may not have written yet, so an empty file is read again for up to 0.5 s."""
+    give_up = time.monotonic() + 0.5
+    while True:
+        os.lseek(fd, 0, os.SEEK_SET)
+        holder = os.read(fd, 400).decode("utf-8", "replace").strip()
+        if holder or time.monotonic() >= give_up:
+            return holder or "another process"
+        time.sleep(0.01)
+
+
 class StoreLockedError(TheoryRLError, RuntimeError):
     """Another sweep holds the store's lock (the message names its process, host and start time)."""
 
@@ -198,8 +210,7 @@ class StoreLock:
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
-                        os.lseek(fd, 0, os.SEEK_SET)
-                        holder = os.read(fd, 400).decode("utf-8", "replace").strip() or "another process"
+                        holder = _lock_holder(fd)
                         os.close(fd)
                         waited = f" after waiting {self.wait:g} s" if self.wait else ""
                         raise StoreLockedError(
