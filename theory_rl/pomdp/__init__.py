@@ -18,7 +18,7 @@ from ._bounds import blind_lower_bound, fib_upper_bound, qmdp_upper_bound
 from ._cassandra import parse_pomdp, read_pomdp, write_pomdp
 from ._exact import exact_value_iteration, finite_horizon_value, prune
 from ._forward import enumerate_trajectories, trajectory_probability, unnormalized_beliefs
-from ._hsvi import hsvi2, sawtooth_upper_bound
+from ._hsvi import hsvi2
 from ._pbvi import pbvi, sample_successor
 from ._perseus import perseus, sample_beliefs
 from ._pomcp import EpisodeResult, PlanResult, pomcp_episode, pomcp_plan
@@ -32,6 +32,8 @@ from ._revealing import (
     revealing_bounds,
     revealing_constant,
 )
+from ._sarsop import sarsop
+from ._sawtooth import sawtooth_upper_bound
 from ._solution import POMDPSolution, alpha_action, alpha_argmax, alpha_value
 from ._spectral import empirical_trajectory_table, sample_trajectories, spectral_psr
 from ._umt_psr import (
@@ -114,6 +116,7 @@ __all__ += [  # PSRs, spectral learning, revealing constants, UMT-PSR
 ]
 __all__ += [  # point-based and online solvers
     "hsvi2",
+    "sarsop",
     "sawtooth_upper_bound",
     "pbvi",
     "sample_successor",
