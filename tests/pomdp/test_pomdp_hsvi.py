@@ -185,6 +185,7 @@ def test_sarsop_sampling_solves_rocksample_4_4_like_hsvi():
         assert 1 <= sol.info["n_reachable"] <= sol.info["n_beliefs"]
 
 
+@pytest.mark.filterwarnings("ignore::theory_rl.errors.ConvergenceWarning")
 def test_sarsop_is_hsvi2_with_sarsop_sampling():
     # the public sarsop() is hsvi2(sampling="sarsop"), bit for bit when the run is reproducible
     model = read_pomdp(DATA / "RockSample_4_4.pomdp")
