@@ -36,8 +36,9 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 from scipy.special import log_softmax
 
+from .._deprecation import renamed_attribute
 from .._iterative import finish_iterative, iteration_cap
-from .._result import History, Result, ValueSolution, deprecated_property
+from .._result import History, Result, ValueSolution
 from .._validation import (
     as_float_array,
     check_bool,
@@ -136,8 +137,8 @@ class GameSolution(ValueSolution):
     adversary_policy: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
 
-    pi = deprecated_property("pi", "policy")
-    psi = deprecated_property("psi", "adversary_policy")
+    pi = renamed_attribute("pi", "policy")
+    psi = renamed_attribute("psi", "adversary_policy")
 
 
 def _softmax(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
