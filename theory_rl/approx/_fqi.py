@@ -2,9 +2,7 @@ r"""Fitted Q-iteration with a linear regressor: ``w_{k+1} = argmin_w sum_i w_i (
 with targets ``y_i = r_i + gamma max_a phi(s'_i, a)^T w_k`` (Ernst, Geurts & Wehenkel 2005, JMLR 6;
 Munos & Szepesvari 2008, JMLR 9, for its error propagation).
 
-The data convention (features ``phi``, ``rewards``, ``phi_next``, ``dones``, ``weights``) is the one of
-:mod:`theory_rl.approx._linear_common`; on the data of :func:`~theory_rl.approx.model_transitions`
-(one-hot features) the method reproduces the exact tabular answer.
+On :func:`~theory_rl.approx.model_transitions` data with one-hot features it is exact value iteration.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 r"""LSPI: policy iteration with LSTDQ policy evaluation on linear features (Lagoudakis & Parr 2003,
 JMLR 4).
 
-The data convention (features ``phi``, ``rewards``, ``phi_next``, ``dones``, ``weights``) is the one of
-:mod:`theory_rl.approx._linear_common`; on the data of :func:`~theory_rl.approx.model_transitions`
-(one-hot features) the method reproduces the exact tabular answer.
+On :func:`~theory_rl.approx.model_transitions` data with one-hot features it is exact policy iteration.
 """
 
 from __future__ import annotations

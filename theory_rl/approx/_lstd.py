@@ -2,9 +2,7 @@ r"""LSTD(0) and LSTD(lambda): the fixed point ``Phi w = Pi_D T_pi (Phi w)`` of t
 equation in closed form, ``w = A^+ b`` (Bradtke & Barto 1996, Machine Learning 22; Boyan 2002,
 Machine Learning 49; Tsitsiklis & Van Roy 1997, IEEE TAC 42).
 
-The data convention (features ``phi``, ``rewards``, ``phi_next``, ``dones``, ``weights``) is the one of
-:mod:`theory_rl.approx._linear_common`; on the data of :func:`~theory_rl.approx.model_transitions`
-(one-hot features) the method reproduces the exact tabular answer.
+On :func:`~theory_rl.approx.model_transitions` data with one-hot features it returns the exact ``v_pi``.
 """
 
 from __future__ import annotations

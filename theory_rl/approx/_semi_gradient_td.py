@@ -2,9 +2,7 @@ r"""Semi-gradient TD(0) with linear features, ``w <- w + alpha rho (r + gamma ph
 sampled or expected updates (Sutton 1988; Sutton & Barto 2018, Sections 9.3 and 11.1); off-policy
 with importance ratios it can diverge (Baird 1995, :func:`theory_rl.envs.baird_counterexample`).
 
-The data convention (features ``phi``, ``rewards``, ``phi_next``, ``dones``, ``weights``) is the one of
-:mod:`theory_rl.approx._linear_common`; on the data of :func:`~theory_rl.approx.model_transitions`
-(one-hot features) the method reproduces the exact tabular answer.
+Expected updates on :func:`~theory_rl.approx.model_transitions` data reach the TD fixed point.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .._result import Result, TraceHistoryMixin
 from .._validation import as_float_array, check_int, check_real
 from ..errors import InvalidModelError
 from ..models import POMDP
@@ -246,6 +247,18 @@ class FiniteJointClass:
                         core[h].update(tuple(x for x, _ in q) for q in psr.core_tests[h])
             tables.append(np.array(rows))
         return cls(tuple(tables), members, A, O, tuple(tuple(sorted(c)) for c in core))
+
+
+@dataclass(frozen=True, repr=False)
+class LikelihoodSetResult(TraceHistoryMixin, Result):
+    """The fields OMLE and UMT-PSR results share: ``model_index`` (the maximum-likelihood member of
+    the final confidence set), ``confidence_set`` (indices of ``B_{K+1}``), the per-iteration
+    ``trace`` and the confidence radius ``beta``."""
+
+    model_index: int
+    confidence_set: np.ndarray
+    trace: list[dict[str, Any]]
+    beta: float
 
 
 # ---------------------------------------------------------------------------------------------

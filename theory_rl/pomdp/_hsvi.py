@@ -1,17 +1,9 @@
 r"""HSVI2 (with HSVI's or SARSOP's trials): point-based search with certified anytime bounds at ``b0``.
 
-Two bounds on the optimal value ``V*`` of the belief MDP are kept and tightened together:
-
-* a lower bound ``V_lo(b) = max_k alpha_k . b`` (alpha vectors, each the value of a conditional
-  plan, so ``V_lo(b0)`` is the value of a policy), started from the blind-policy vectors (one
-  per fixed action, as in HSVI2 and SARSOP);
-* an upper bound from a point set ``{(b_i, v_i)}`` by sawtooth interpolation between the corner
-  values ``vbar(s)`` (the fast informed bound, FIB, as in HSVI2 and SARSOP) and capped by the FIB:
-
-  .. math::
-      V_{hi}(b) = \min\Big( \max_a b \cdot Q_{FIB}(\cdot, a),\; b \cdot \bar v,\;
-      \min_i \big[\, b \cdot \bar v + c_i(b)\,(v_i - b_i \cdot \bar v) \big] \Big), \qquad
-      c_i(b) = \min_{s:\, b_i(s) > 0} \frac{b(s)}{b_i(s)}.
+A lower bound ``V_lo`` (alpha vectors from the blind-policy vectors) and an upper bound ``V_hi``
+(sawtooth interpolation of a point set on the FIB corner values, capped by the FIB) on the optimal
+value ``V*`` of the belief MDP are kept and tightened together (the bounds and the search state
+are in :mod:`theory_rl.pomdp._point_search`).
 
 Trials descend from ``b0`` by the IE-MAX action ``a* = argmax_a Q_hi(b, a)`` and the observation
 with the largest weighted excess ``P(o | b, a*) (V_hi - V_lo - eps gamma^{-(t+1)})(tau(b, a*, o))``,
@@ -19,8 +11,8 @@ back up both bounds at each visited belief (point-based alpha backup for the low
 backup of the sawtooth for the upper one) and again along the path in reverse. Where a trial
 stops is HSVI's rule (``V_hi(b) - V_lo(b) <= eps gamma^{-t}``) or SARSOP's selective deep
 sampling (targets ``L_t``, ``U_t`` carried down the path and a lower bound predicted by belief
-binning; see :func:`hsvi2` and :mod:`theory_rl.pomdp._sarsop`). Both bounds remain valid after every backup, so ``[lower, upper]``
-at ``b0`` is a certified interval containing ``V*(b0)`` at every stage.
+binning; see :func:`hsvi2` and :mod:`theory_rl.pomdp._sarsop`). Both bounds remain valid after
+every backup, so ``[lower, upper]`` at ``b0`` is a certified interval containing ``V*(b0)`` at every stage.
 
 References: T. Smith and R. Simmons, "Heuristic search value iteration for POMDPs", UAI 2004
 (arXiv:1207.4166); "Point-based POMDP algorithms: improved analysis and implementation" (HSVI2),

@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from .._deprecation import renamed_arguments
-from .._result import Result, TraceHistoryMixin
 from .._validation import rng_from_seed
 from ..models import POMDP
 from ._history_tree import (
     FiniteJointClass,
+    LikelihoodSetResult,
     TreePolicy,
     _check_rewards,
     _check_run_args,
@@ -35,16 +35,12 @@ from ._history_tree import (
 __all__ = ["OMLEResult", "omle"]
 
 @dataclass(frozen=True, repr=False)
-class OMLEResult(TraceHistoryMixin, Result):
+class OMLEResult(LikelihoodSetResult):
     """Output of :func:`omle` (single task): ``model_index`` into the class, ``policy``, the final
     confidence set, per-iteration ``trace`` (``size``, ``optimistic_value``, ``mle``), episodes."""
 
-    model_index: int
     policy: TreePolicy
-    confidence_set: np.ndarray
-    trace: list[dict[str, Any]]
     episodes: int
-    beta: float
 
     _repr_fields = ("model_index", "episodes", "beta")
 

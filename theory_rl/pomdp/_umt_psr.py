@@ -51,12 +51,12 @@ from typing import Any
 import numpy as np
 
 from .._deprecation import renamed_arguments
-from .._result import Result, TraceHistoryMixin
 from .._validation import as_float_array, rng_from_seed
 from ..errors import InvalidModelError
 from ..models import POMDP
 from ._history_tree import (
     FiniteJointClass,
+    LikelihoodSetResult,
     TreePolicy,
     _check_rewards,
     _check_run_args,
@@ -207,22 +207,10 @@ def bracketing_cover(cls: FiniteJointClass, eta: float) -> list[np.ndarray]:
     return groups
 
 
-
-
-
-
-
-
-
-
-
-
-
-
 # ---------------------------------------------------------------------------------------------
 # results
 @dataclass(frozen=True, repr=False)
-class UMTPSRResult(TraceHistoryMixin, Result):
+class UMTPSRResult(LikelihoodSetResult):
     """Output of :func:`umt_psr`.
 
     Attributes
@@ -242,16 +230,10 @@ class UMTPSRResult(TraceHistoryMixin, Result):
     beta : float
     """
 
-    model_index: int
     policies: tuple[TreePolicy, ...]
-    confidence_set: np.ndarray
-    trace: list[dict[str, Any]]
     episodes_per_task: int
-    beta: float
 
     _repr_fields = ("model_index", "episodes_per_task", "beta")
-
-
 
 
 # ---------------------------------------------------------------------------------------------
