@@ -354,10 +354,8 @@ def _game_vi(game: MarkovGame, stage: Any, *, tol: float, max_iter: int | None, 
     converged = False
     n = 0
     for n in range(1, cap + 1):
-        if span_certified(d, gamma, tol):
-            converged = True
-            break
-        if n >= cap:
+        converged = span_certified(d, gamma, tol)
+        if converged or n >= cap:
             break
         v = tv
         Q = game.q(v)

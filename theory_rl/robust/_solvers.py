@@ -127,10 +127,8 @@ def robust_value_iteration(
     tol = check_tol(tol)
     max_iter = check_max_iter(max_iter)
     strict, progress = check_bool(strict, "strict"), check_bool(progress, "progress")
-    op = RobustOperator(rmdp)
-    gamma = op.gamma
-    c = gamma / (1.0 - gamma)
-    v = _initial(rmdp, v0)
+    op, v = RobustOperator(rmdp), _initial(rmdp, v0)
+    gamma, c = op.gamma, op.gamma / (1.0 - op.gamma)
     history: list[float] = []
     converged = False
     n = 0
@@ -140,10 +138,8 @@ def robust_value_iteration(
         history.append(float(np.abs(d).max()))
         cap = max_iter if max_iter is not None else iteration_cap(gamma, tol, history[0])
         for n in iterations(cap, progress, "robust VI"):
-            if span_certified(d, gamma, tol):
-                converged = True
-                break
-            if n >= cap:
+            converged = span_certified(d, gamma, tol)
+            if converged or n >= cap:
                 break
             v = tv
             tv, policy, q = op.backup(v)
@@ -267,10 +263,8 @@ def robust_policy_iteration(
     """
     tol = check_tol(tol)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    op = RobustOperator(rmdp)
-    gamma = op.gamma
-    c = gamma / (1.0 - gamma)
-    v = _initial(rmdp, v0)
+    op, v = RobustOperator(rmdp), _initial(rmdp, v0)
+    gamma, c = op.gamma, op.gamma / (1.0 - op.gamma)
     history: list[float] = []
     converged = False
     k = 0
@@ -280,11 +274,10 @@ def robust_policy_iteration(
             tv, policy, q = op.backup(v)
             d = tv - v
             history.append(float(np.abs(d).max()))
-            span = float(d.max() - d.min())
-            if c * span <= tol or gamma == 0.0:
-                converged = True
+            converged = span_certified(d, gamma, tol)
+            if converged:
                 break
-            eps = max(tol / 10.0, 0.25 * (1.0 - gamma) * span)
+            eps = max(tol / 10.0, 0.25 * (1.0 - gamma) * float(d.max() - d.min()))
             _, _, v_eval, _, _, n_inner, _, _ = _evaluate(op, policy, tv, eps, 100)
             inner_steps += n_inner
             v = v_eval
