@@ -84,7 +84,7 @@ def sarsop(
     Examples
     --------
     >>> from theory_rl.pomdp import load_problem, sarsop
-    >>> sol = sarsop(load_problem("tiger"), tol=0.1, time_limit=10)
+    >>> sol = sarsop(load_problem("tiger.95.POMDP"), tol=0.1, time_limit=10)
     >>> bool(sol.lower <= sol.upper <= sol.lower + 0.1)
     True
     """
