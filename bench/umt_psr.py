@@ -39,8 +39,8 @@ import time
 import numpy as np
 from joblib import Parallel, delayed
 
+from theory_rl.pomdp import evaluate_tree_policy, plan_on_history_tree, shared_dynamics_class, umt_psr
 from theory_rl.pomdp._forward import enumerate_trajectories, trajectory_probability
-from theory_rl.pomdp._umt_psr import evaluate_tree_policy, plan_on_history_tree, shared_dynamics_class, umt_psr
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 S, A, O, H = 3, 2, 2, 3  # noqa: E741

@@ -108,3 +108,100 @@ def test_each_rename_is_listed_in_the_docs(package, name, fn):
     for word in [*fn.__renamed_arguments__, *fn.__formerly_positional__]:
         assert any(f"`{word}`" in row or f"`{word}=`" in row or f"`{word}` " in row for row in rows), (
             f"docs/vocabulary.md does not list {word!r} for {package}.{name}")
+
+
+# ------------------------------------------------------------------ renamed and moved module names
+MOVED_NAMES = [
+    ("theory_rl.robust", "IwocsResult", "theory_rl.robust", "IwocsSolution"),
+    ("theory_rl.robust", "windy_walk", "theory_rl.envs", "windy_walk"),
+    ("theory_rl.robust", "windy_walk_kernel", "theory_rl.envs", "windy_walk_kernel"),
+    ("theory_rl.dual", "OccupancyLP", "theory_rl.dual", "OccupancyLPSolution"),
+    ("theory_rl.dual", "recommendation_cmdp", "theory_rl.envs", "recommendation_cmdp"),
+    ("theory_rl.approx", "baird_counterexample", "theory_rl.envs", "baird_counterexample"),
+    ("theory_rl.approx", "BairdCounterexample", "theory_rl.envs", "BairdCounterexample"),
+]
+
+
+@pytest.mark.parametrize(("old_module", "old", "new_module", "new"), MOVED_NAMES,
+                         ids=[f"{m}.{o}" for m, o, _, _ in MOVED_NAMES])
+def test_each_moved_or_renamed_name_warns_and_is_the_new_object(old_module, old, new_module, new):
+    import importlib
+
+    module = importlib.import_module(old_module)
+    with pytest.warns(DeprecationWarning, match=rf"{old_module}\.{old} is deprecated since .* use {new_module}\.{new}") \
+            as record:
+        value = getattr(module, old)
+    assert value is getattr(importlib.import_module(new_module), new)
+    assert REMOVED_IN in str(record[0].message)
+    assert record[0].filename == __file__
+    assert old not in module.__all__ and new in importlib.import_module(new_module).__all__
+    # the module's __getattr__ is the one helper's
+    assert getattr(module.__getattr__, "__deprecated_names__", {}).get(old) == f"{new_module}.{new}"
+
+
+def test_module_getattr_is_lazy_and_unknown_names_are_attribute_errors():
+    import sys
+
+    from theory_rl._deprecation import module_getattr
+
+    getter = module_getattr("pkg", {"old": "theory_rl_no_such_module_xyz.thing"})
+    assert "theory_rl_no_such_module_xyz" not in sys.modules  # nothing imported when it is built
+    with pytest.raises(AttributeError, match="'pkg' has no attribute 'other'"):
+        getter("other")
+    with pytest.raises(ModuleNotFoundError):
+        getter("old")  # resolved only on access
+    with pytest.raises(TypeError, match="dotted"):
+        module_getattr("pkg", {"old": "nodot"})
+
+
+def test_robust_does_not_import_envs_at_load_time():
+    import subprocess
+    import sys
+
+    code = "import sys, theory_rl.robust; print('theory_rl.envs' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# ------------------------------------------------------------------ renamed attributes and dict access
+def test_renamed_attribute_warns_and_reads_the_new_one():
+    from theory_rl._deprecation import renamed_attribute
+
+    class Holder:
+        policy = 5
+        pi = renamed_attribute("pi", "policy")
+
+    with pytest.warns(DeprecationWarning, match=r"Holder\.pi is deprecated since .* use Holder\.policy") as record:
+        assert Holder().pi == 5
+    assert record[0].filename == __file__
+
+
+@pytest.mark.parametrize(("cls_path", "old", "new"), [
+    ("theory_rl.robust._qarl.GameSolution", "pi", "policy"),
+    ("theory_rl.robust._qarl.GameSolution", "psi", "adversary_policy"),
+    ("theory_rl.learning._result.LearningResult", "trace", "history"),
+])
+def test_library_results_use_the_one_attribute_helper(cls_path, old, new):
+    import importlib
+
+    module, _, name = cls_path.rpartition(".")
+    prop = getattr(getattr(importlib.import_module(module), name), old)
+    assert isinstance(prop, property) and prop.fget.__module__ == "theory_rl._deprecation"
+    assert f"``{new}``" in prop.__doc__
+
+
+def test_dict_access_on_a_former_dict_result_warns_once_through_the_helper():
+    from dataclasses import dataclass
+
+    from theory_rl._result import LegacyKeysMixin
+
+    @dataclass(frozen=True)
+    class Former(LegacyKeysMixin):
+        value: float
+
+    with pytest.warns(DeprecationWarning, match=r"Former\['value'\] .* is deprecated since .* use result\.value") \
+            as record:
+        assert Former(1.5)["value"] == 1.5
+    assert record[0].filename == __file__
+    with pytest.raises(KeyError):
+        Former(1.5)["missing"]

@@ -49,7 +49,7 @@ def tiger():
 
 @cache
 def rmdp():
-    return robust.windy_walk(n_rows=2, n_cols=3)
+    return envs.windy_walk(n_rows=2, n_cols=3)
 
 
 @cache
@@ -67,7 +67,7 @@ def dataset():
 
 @cache
 def cmdp():
-    return dual.recommendation_cmdp(n_engagement_levels=2, n_items=2, seed=0)
+    return envs.recommendation_cmdp(n_engagement_levels=2, n_items=2, seed=0)
 
 
 @cache
@@ -142,7 +142,7 @@ ROWS = [
     Row(dual.dual_lp, _m(), {"normalized": BOOL, "highs_method": CHOICE}),
     Row(dual.solve_cmdp_lp, lambda: ((cmdp(),), {}), {"highs_method": CHOICE}),
     Row(dual.tscac_stage_one, lambda: ((cmdp(),), {}), {"temperature": POSITIVE}),
-    Row(dual.recommendation_cmdp, lambda: ((), {}),
+    Row(envs.recommendation_cmdp, lambda: ((), {}),
         {"n_engagement_levels": COUNT, "n_items": COUNT, "n_responses": COUNT, "gamma": (None, 1.0, NAN, "x"),
          "tightness": PROB}),
     Row(dual.implicit_value, lambda: ((np.zeros((1, 2)), np.ones((1, 2)), "chi2", 0.5), {}), {"n_bisect": COUNT}),

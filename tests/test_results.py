@@ -109,7 +109,7 @@ def test_value_planners_share_one_block():
 DICT_ALLOWED = {
     "to_dict": "the plain-JSON form of a result or model, by definition",
     "theory_rl.approx.model_transitions": "a data set of named columns (the sample-based methods' input)",
-    "theory_rl.approx.BairdCounterexample.trajectory": "a batch of named transition columns (input data)",
+    "theory_rl.envs.BairdCounterexample.trajectory": "a batch of named transition columns (input data)",
     "theory_rl.combinatorial.baseline_policies": "a registry of named policies",
     "theory_rl.combinatorial.CoRMABEnv.reset": "the Gymnasium API returns an info dict",
     "theory_rl.combinatorial.CoRMABEnv.step": "the Gymnasium API returns an info dict",
@@ -145,7 +145,7 @@ def _recoil_setup():
 
 
 def test_the_former_dict_returns_are_results_and_keep_their_keys():
-    cmdp = dual.recommendation_cmdp(seed=0)
+    cmdp = envs.recommendation_cmdp(seed=0)
     mdp, d_e, d_s = _recoil_setup()
     runs = {
         "tscac": (dual.tscac(cmdp, [0.1, 0.03], max_iter=3),

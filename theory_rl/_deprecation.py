@@ -1,23 +1,32 @@
-"""Renamed arguments, kept working for one release with a :class:`DeprecationWarning`.
+"""The one home of deprecations: an old name keeps working for one release (deprecated in
+:data:`DEPRECATED_IN`, removed in :data:`REMOVED_IN`) with a :class:`DeprecationWarning` that names
+the new one.
+
+- :func:`renamed_arguments`: renamed keywords of a function, and options that used to be
+  positional and are now keyword-only (``positional=``);
+- :func:`module_getattr`: a module ``__getattr__`` serving public names that were renamed or moved
+  (to another module of the same subpackage, or to another subpackage), resolved lazily on first
+  access so that the old home never imports the new one at load time;
+- :func:`renamed_attribute`: a read-only property serving a renamed attribute of a result;
+- :func:`warn_deprecated`: the warning itself, for the few call sites that are none of the above
+  (a deprecated function, ``result["key"]`` on results that used to be dicts).
 
 Every public function follows one option vocabulary (``tol``, ``max_iter``, ``n_episodes``,
 ``n_samples``, ``seed``, ``device``, ``time_limit``, ``progress``, ``callback``, ``strict``).
-When a name changes, the old keyword keeps working for one release through
-:func:`renamed_arguments`, which warns and names the new keyword; an option that used to be
-positional and is now keyword-only is handled the same way (``positional=``).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from .errors import InvalidArgumentError
 
-__all__ = ["DEPRECATED_IN", "REMOVED_IN", "renamed_arguments"]
+__all__ = ["DEPRECATED_IN", "REMOVED_IN", "module_getattr", "renamed_arguments", "renamed_attribute", "warn_deprecated"]
 
 DEPRECATED_IN = "0.2.0"
 """The release in which the old names became deprecated."""
@@ -26,6 +35,85 @@ REMOVED_IN = "0.3.0"
 """The release in which the old names stop working."""
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def warn_deprecated(old: str, new: str, *, stacklevel: int = 2) -> None:
+    """Warn that ``old`` is deprecated and names ``new`` instead (``stacklevel`` as in
+    :func:`warnings.warn`, counted from the caller of this function).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_deprecated("f(eps=...)", "f(tol=...)")
+    >>> print(caught[0].message)
+    f(eps=...) is deprecated since 0.2.0 and will be removed in 0.3.0; use f(tol=...)
+    """
+    warnings.warn(f"{old} is deprecated since {DEPRECATED_IN} and will be removed in {REMOVED_IN}; use {new}",
+                  DeprecationWarning, stacklevel=stacklevel + 1)
+
+
+def module_getattr(module: str, aliases: Mapping[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` serving old public names: ``aliases[old] = "package.module.new"``.
+
+    The target is imported on first access of the old name (never when the module loads), so a
+    name that moved to another subpackage does not make the old subpackage import the new one
+    (``robust`` keeps serving ``windy_walk``, now in ``envs``, which itself builds ``robust``'s
+    models). Unknown names raise :class:`AttributeError` as usual.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> __getattr__ = module_getattr("mymodule", {"old_sqrt": "math.sqrt"})
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     __getattr__("old_sqrt")(4.0)
+    2.0
+    >>> print(caught[0].message)
+    mymodule.old_sqrt is deprecated since 0.2.0 and will be removed in 0.3.0; use math.sqrt
+    """
+    targets = dict(aliases)
+    for old, target in targets.items():
+        if "." not in target:
+            raise TypeError(f"{module}.{old}: the target {target!r} must be a dotted 'module.name'")
+
+    def __getattr__(name: str) -> Any:
+        target = targets.get(name)
+        if target is None:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        where, _, attr = target.rpartition(".")
+        value = getattr(importlib.import_module(where), attr)
+        warn_deprecated(f"{module}.{name}", target, stacklevel=2)
+        return value
+
+    __getattr__.__deprecated_names__ = targets  # type: ignore[attr-defined]
+    return __getattr__
+
+
+def renamed_attribute(old: str, new: str, doc: str | None = None) -> property:
+    """A read-only property ``old`` returning the attribute ``new``, with a DeprecationWarning.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> class Result:
+    ...     policy = 3
+    ...     pi = renamed_attribute("pi", "policy")
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     Result().pi
+    3
+    >>> print(caught[0].message)
+    Result.pi is deprecated since 0.2.0 and will be removed in 0.3.0; use Result.policy
+    """
+
+    def getter(self: Any) -> Any:
+        cls = type(self).__name__
+        warn_deprecated(f"{cls}.{old}", f"{cls}.{new}")
+        return getattr(self, new)
+
+    return property(getter, doc=doc or f"Deprecated alias of ``{new}`` (removed in {REMOVED_IN}).")
 
 
 def renamed_arguments(*, positional: Sequence[str] = (), **renames: str) -> Callable[[F], F]:

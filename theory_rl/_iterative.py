@@ -14,7 +14,19 @@ from tqdm.auto import tqdm
 
 from .errors import ConvergenceWarning, SolverError
 
-__all__ = ["Callback", "Timer", "finish_iterative", "iteration_cap", "iterations"]
+__all__ = ["Callback", "Timer", "finish_iterative", "iteration_cap", "iterations", "span_certified"]
+
+
+def span_certified(d: np.ndarray, gamma: float, tol: float) -> bool:
+    r"""The span stopping rule of value iteration on a ``gamma``-contraction, given one backup's
+    increment ``d = T v - v``:
+
+    .. math:: \frac{\gamma}{1 - \gamma}\,(\max_s d(s) - \min_s d(s)) \le \text{tol}
+       \quad\text{or}\quad \gamma = 0,
+
+    under which ``T v + gamma/(1-gamma) [min d, max d]`` brackets ``v*`` in an interval of width at
+    most ``tol`` (Puterman 1994, Sec. 6.6.3)."""
+    return bool(gamma == 0.0 or gamma / (1.0 - gamma) * (float(d.max()) - float(d.min())) <= tol)
 
 
 def iteration_cap(gamma: float, tol: float, first_residual: float, *, minimum: int = 10) -> int:

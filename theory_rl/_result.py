@@ -22,13 +22,14 @@ from __future__ import annotations
 import dataclasses
 import html
 import math
-import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import PurePath
 from typing import Any
 
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
+
+from ._deprecation import warn_deprecated
 
 __all__ = [
     "CertifiedSolution",
@@ -39,9 +40,6 @@ __all__ = [
     "TraceHistoryMixin",
     "ValueSolution",
     "as_history",
-    "deprecated_alias",
-    "deprecated_property",
-    "module_getattr",
     "to_plain",
 ]
 
@@ -402,46 +400,13 @@ def as_history(value: Any, column: str) -> History:
 # ------------------------------------------------------------------------- deprecation helpers
 class LegacyKeysMixin:
     """``result["key"]`` for results that replaced a dict return: reads the attribute, with a
-    :class:`DeprecationWarning` (removed in the next release)."""
+    :class:`DeprecationWarning` (removed in :data:`theory_rl._deprecation.REMOVED_IN`)."""
 
     def __getitem__(self, key: str) -> Any:
         if not isinstance(key, str) or key not in {f.name for f in dataclasses.fields(self)}:  # type: ignore[arg-type]
             raise KeyError(key)
-        warnings.warn(f"{type(self).__name__} is a result object, not a dict: use result.{key} instead of "
-                      f"result[{key!r}] (dict access is removed in the next release)", DeprecationWarning,
-                      stacklevel=2)
+        warn_deprecated(f"{type(self).__name__}[{key!r}] (a result object, not a dict)", f"result.{key}")
         return getattr(self, key)
-
-
-def deprecated_alias(old: str, new: str, value: Any) -> Any:
-    """Return ``value`` after a :class:`DeprecationWarning` that ``old`` is now ``new`` (for a
-    module ``__getattr__`` keeping a renamed public name importable for one release)."""
-    warnings.warn(f"{old} is deprecated, use {new} (the old name is removed in the next release)",
-                  DeprecationWarning, stacklevel=3)
-    return value
-
-
-def deprecated_property(old: str, new: str, doc: str | None = None) -> property:
-    """A read-only property ``old`` returning attribute ``new`` with a :class:`DeprecationWarning`."""
-
-    def getter(self: Any) -> Any:
-        warnings.warn(f"{type(self).__name__}.{old} is deprecated, use .{new} (removed in the next release)",
-                      DeprecationWarning, stacklevel=2)
-        return getattr(self, new)
-
-    return property(getter, doc=doc or f"Deprecated alias of ``{new}`` (removed in the next release).")
-
-
-def module_getattr(module: str, aliases: Mapping[str, tuple[str, Callable[[], Any]]]) -> Callable[[str], Any]:
-    """A module ``__getattr__`` serving renamed names: ``aliases[old] = (new, getter)``."""
-
-    def __getattr__(name: str) -> Any:
-        if name in aliases:
-            new, get = aliases[name]
-            return deprecated_alias(f"{module}.{name}", f"{module}.{new}", get())
-        raise AttributeError(f"module {module!r} has no attribute {name!r}")
-
-    return __getattr__
 
 
 class TraceHistoryMixin:

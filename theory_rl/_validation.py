@@ -24,7 +24,9 @@ __all__ = [
     "as_float_array",
     "check_allocation",
     "check_bool",
+    "check_callback",
     "check_choice",
+    "check_distribution",
     "check_int",
     "check_max_iter",
     "check_optional_int",
@@ -124,6 +126,16 @@ def check_row_sums(
             f"{format_index(name, idx, trailing_slice=True)} sums to {sums[flat]:.10g} "
             f"(expected 1 within {atol:g})"
         )
+
+
+def check_distribution(x: Any, name: str, size: int, *, atol: float = 1e-8) -> np.ndarray:
+    """A probability vector of length ``size`` (finite, non-negative, summing to 1 within ``atol``),
+    as a float64 array; :class:`InvalidModelError` names the first bad entry."""
+    arr = as_float_array(x, name, ndim=1)
+    if arr.shape != (size,):
+        raise InvalidModelError(f"{name} has shape {arr.shape}, expected ({size},)")
+    check_probability_rows(arr[None], name, atol=atol, row_shape=(1,))
+    return arr
 
 
 def check_gamma(gamma: Any, *, allow_one: bool = False) -> float:
@@ -228,6 +240,13 @@ def check_bool(value: Any, name: str) -> bool:
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     raise InvalidArgumentError(f"{name} must be True or False, got {value!r}")
+
+
+def check_callback(value: Any, name: str = "callback") -> Any:
+    """``None`` or a callable."""
+    if value is not None and not callable(value):
+        raise InvalidArgumentError(f"{name} must be callable, got {value!r}")
+    return value
 
 
 def check_sparse(value: Any, name: str = "sparse") -> bool | None:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from ._deprecation import warn_deprecated
 from ._validation import check_max_iter, check_tol
 from .errors import ConvergenceWarning, InvalidArgumentError, TheoryRLError
 
@@ -46,8 +47,7 @@ class _Parser(argparse.ArgumentParser):
 
 def load_model(spec: str, *, gamma: float | None = None):
     """Deprecated alias of :func:`theory_rl.envs.make` (kept for one release)."""
-    warnings.warn("theory_rl.cli.load_model is deprecated: use theory_rl.envs.make", DeprecationWarning,
-                  stacklevel=2)
+    warn_deprecated("theory_rl.cli.load_model", "theory_rl.envs.make")
     from .envs import make
 
     return make(spec, gamma=gamma)

@@ -130,7 +130,7 @@ def test_semi_gradient_td_one_hot_converges_to_v_pi():
 
 
 def test_baird_counterexample_td_diverges_lstd_stays_finite():
-    baird = approx.baird_counterexample()
+    baird = envs.baird_counterexample()
     data = baird.trajectory(1000, seed=0)
     td = approx.semi_gradient_td(data["phi"], data["rewards"], data["phi_next"], gamma=0.99, step_size=0.01,
                                  n_steps=1000, weights=data["weights"], w0=baird.w0)

@@ -211,7 +211,7 @@ def test_stage_two_limits():
 
 
 def test_offline_projection_tends_to_the_target():
-    cmdp = dual.recommendation_cmdp(seed=0)
+    cmdp = envs.recommendation_cmdp(seed=0)
     mdp = cmdp.mdp
     target = dual.tscac(cmdp, [0.1, 0.03]).policy
     behaviour = np.full((mdp.n_states, mdp.n_actions), 1.0 / mdp.n_actions)
@@ -230,7 +230,7 @@ def test_offline_projection_tends_to_the_target():
 
 
 def test_tscac_on_the_recommendation_cmdp_is_feasible_and_below_the_lp():
-    cmdp = dual.recommendation_cmdp(seed=0, n_responses=2)
+    cmdp = envs.recommendation_cmdp(seed=0, n_responses=2)
     lp = dual.solve_cmdp_lp(cmdp)
     assert lp.active.any()  # the generator makes the constraints bind
     res = dual.tscac(cmdp, [0.1, 0.03])

@@ -1,6 +1,7 @@
 """HSVI2 with certified bounds: brackets around exact values (random tiny POMDPs and the
 classic files), monotone anytime bounds, the bound ordering, and the policy's simulated value."""
 
+import inspect
 
 import numpy as np
 import pytest
@@ -9,11 +10,10 @@ from hypothesis import strategies as st
 
 from theory_rl.checks import pomdps
 from theory_rl.errors import InvalidArgumentError, InvalidModelError
-from theory_rl.pomdp import PROBLEM_DIR, read_pomdp
+from theory_rl.pomdp import PROBLEM_DIR, hsvi2, read_pomdp, sarsop, sawtooth_upper_bound
 from theory_rl.pomdp._belief import simulate
 from theory_rl.pomdp._bounds import blind_lower_bound, fib_upper_bound, qmdp_upper_bound
 from theory_rl.pomdp._exact import exact_value_iteration
-from theory_rl.pomdp._hsvi import hsvi2, sawtooth_upper_bound
 from theory_rl.pomdp._solution import alpha_value
 
 DATA = PROBLEM_DIR
@@ -185,9 +185,25 @@ def test_sarsop_sampling_solves_rocksample_4_4_like_hsvi():
         assert 1 <= sol.info["n_reachable"] <= sol.info["n_beliefs"]
 
 
+@pytest.mark.filterwarnings("ignore::theory_rl.errors.ConvergenceWarning")
+def test_sarsop_is_hsvi2_with_sarsop_sampling():
+    # the public sarsop() is hsvi2(sampling="sarsop"), bit for bit when the run is reproducible
+    model = read_pomdp(DATA / "RockSample_4_4.pomdp")
+    opts = dict(tol=1e-3, time_limit=60, max_iter=15, sweep_fraction=0.0)
+    ours = sarsop(model, **opts)
+    ref = hsvi2(model, sampling="sarsop", **opts)
+    assert ours.method == "sarsop" and ref.method == "hsvi2"
+    assert ours.params == ref.params and ours.params["sampling"] == "sarsop"
+    assert (ours.lower, ours.upper, ours.n_iter) == (ref.lower, ref.upper, ref.n_iter)
+    np.testing.assert_array_equal(ours.alpha, ref.alpha)
+    beliefs = np.full((1, model.n_states), 1.0 / model.n_states)
+    np.testing.assert_array_equal(sawtooth_upper_bound(ours, beliefs), sawtooth_upper_bound(ref, beliefs))
+    assert "sampling" not in inspect.signature(sarsop).parameters
+
+
 # ----------------------------------------------------------------------------- SARSOP parts
 def test_bin_predictor_means_errors_and_exploration():
-    from theory_rl.pomdp._hsvi import _BinPredictor
+    from theory_rl.pomdp._sarsop import _BinPredictor
 
     bins = _BinPredictor(lowest=0.0, highest=10.0, n_states=4)  # level 1: 5 x 5 cells, level 2: 10 x 10
     assert bins.predict(None, 1.0, 9.0, 1.0) == 9.0  # unseen belief, empty cells: its upper bound (explore)
@@ -218,7 +234,7 @@ def test_bin_predictor_means_errors_and_exploration():
 
 
 def test_belief_tree_cuts_provably_suboptimal_actions():
-    from theory_rl.pomdp._hsvi import _BeliefTree
+    from theory_rl.pomdp._point_search import _BeliefTree
 
     tree = _BeliefTree(n_obs=2)
     beliefs = [np.array([1.0]), np.array([0.5, 0.5]), np.array([0.25, 0.75]), np.array([0.1, 0.9]),
@@ -236,7 +252,7 @@ def test_belief_tree_cuts_provably_suboptimal_actions():
 
 def test_lower_backup_kernel_matches_point_backup(tiger):
     from theory_rl.pomdp._backup import point_backup
-    from theory_rl.pomdp._hsvi import _lower_backup, _Search
+    from theory_rl.pomdp._point_search import _lower_backup, _Search
 
     rng = np.random.default_rng(3)
     alpha = rng.normal(size=(4, 2)) * 10
@@ -286,7 +302,7 @@ def test_sawtooth_with_chained_points_equals_the_formula(model):
 def test_delta_dominance_keeps_every_vector_best_near_a_witness(seed, delta):
     # SARSOP's delta-dominance (conservative L1 form): a vector maximal at some belief within L1
     # distance delta of a witness belief must be kept; with delta = 0 exactly the witnesses' maximisers
-    from theory_rl.pomdp._hsvi import _witness_alpha
+    from theory_rl.pomdp._point_search import _witness_alpha
 
     rng = np.random.default_rng(seed)
     S, K, n = 3, 15, 4
@@ -323,7 +339,7 @@ def test_upper_point_pruning_drops_only_points_the_others_reach(model):
     import warnings
 
     from theory_rl.errors import ConvergenceWarning
-    from theory_rl.pomdp._hsvi import _sparse
+    from theory_rl.pomdp._point_search import _sparse
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -335,7 +351,7 @@ def test_upper_point_pruning_drops_only_points_the_others_reach(model):
         beliefs[i, up["idx"][ptr[i]:ptr[i + 1]]] = up["val"][ptr[i]:ptr[i + 1]]
     before = sawtooth_upper_bound(sol, beliefs)
     from theory_rl.pomdp._bounds import blind_lower_bound, fib_upper_bound
-    from theory_rl.pomdp._hsvi import _Search
+    from theory_rl.pomdp._point_search import _Search
 
     blind, fib = blind_lower_bound(model), fib_upper_bound(model)
     search = _Search(model, blind.alpha, blind.actions, fib.alpha.T)
@@ -353,7 +369,7 @@ def test_upper_point_pruning_drops_only_points_the_others_reach(model):
 
 
 def _belief_key_of(b, sparse):
-    from theory_rl.pomdp._hsvi import _belief_key
+    from theory_rl.pomdp._point_search import _belief_key
 
     return _belief_key(*sparse(b))
 
@@ -377,7 +393,7 @@ def test_hsvi2_without_sweeps_is_reproducible_bit_for_bit(tiger):
 def test_internal_point_chains_equal_the_plain_sawtooth_through_pruning_and_insertion(model, seed):
     # the search's own chains (built point by point, rebuilt after pruning, extended again) must give
     # the sawtooth over every live point, not only the chains sawtooth_upper_bound rebuilds at the end
-    from theory_rl.pomdp._hsvi import _Search, _sparse
+    from theory_rl.pomdp._point_search import _Search, _sparse
 
     rng = np.random.default_rng(seed)
     blind, fib = blind_lower_bound(model), fib_upper_bound(model)

@@ -13,9 +13,7 @@ from scipy.stats import binom
 from theory_rl.checks import pomdps
 from theory_rl.errors import InvalidArgumentError, InvalidModelError
 from theory_rl.models import POMDP
-from theory_rl.pomdp._forward import enumerate_trajectories, trajectory_probability
-from theory_rl.pomdp._psr import PSR
-from theory_rl.pomdp._umt_psr import (
+from theory_rl.pomdp import (
     FiniteJointClass,
     bracketing_cover,
     evaluate_tree_policy,
@@ -29,6 +27,8 @@ from theory_rl.pomdp._umt_psr import (
     umt_psr_downstream,
     well_conditioning_gamma,
 )
+from theory_rl.pomdp._forward import enumerate_trajectories, trajectory_probability
+from theory_rl.pomdp._psr import PSR
 
 S, A, O, H = 3, 2, 2, 3  # noqa: E741
 

@@ -5,8 +5,8 @@
   rule per model) and :func:`batched_empirical_planning` (generative-model sample-complexity
   sweeps in one call).
 - Linear methods: :func:`lstd` (LSTD(0)/LSTD(lambda)), :func:`lspi`, :func:`fitted_q_iteration`,
-  :func:`semi_gradient_td`, with :func:`model_transitions` (a finite model as weighted data) and
-  :func:`baird_counterexample`.
+  :func:`semi_gradient_td`, with :func:`model_transitions` (a finite model as weighted data); Baird's
+  counterexample is :func:`theory_rl.envs.baird_counterexample`.
 - Neural methods: :func:`dqn` (DQN / double DQN), :func:`mdpo_on_policy`,
   :func:`mdpo_off_policy`, :func:`mdpo_exact_critic`, :func:`deep_iwocs`.
 
@@ -14,10 +14,12 @@ torch is imported on first use inside each function, never by ``import theory_rl
 every function takes ``device=`` (``"auto"``, the default: CUDA when present, else CPU; or ``"cpu"``, ``"cuda"``).
 """
 
+from .._deprecation import module_getattr
 from ..envs import PARAMETER_BOXES, TabularEnv, make_parametric_env
 from ._batched import BatchedMDPs, BatchedSolution, batched_policy_evaluation, batched_value_iteration, stack_mdps
 from ._dqn import dqn
 from ._empirical import EmpiricalPlanningResult, batched_empirical_planning, sample_next_states
+from ._fqi import fitted_q_iteration
 from ._iwocs import (
     DeepIwocsResult,
     GridEvaluationResult,
@@ -27,22 +29,15 @@ from ._iwocs import (
     monte_carlo_return,
     robust_grid_evaluation,
 )
-from ._linear import (
-    BairdCounterexample,
-    LinearResult,
-    baird_counterexample,
-    fitted_q_iteration,
-    lspi,
-    lstd,
-    model_transitions,
-    semi_gradient_td,
-)
+from ._linear_common import LinearResult, model_transitions
+from ._lspi import lspi
+from ._lstd import lstd
 from ._mdpo import mdpo_exact_critic, mdpo_off_policy, mdpo_on_policy
 from ._nets import NeuralResult, tabular_policy
+from ._semi_gradient_td import semi_gradient_td
 
 __all__ = [
     "PARAMETER_BOXES",
-    "BairdCounterexample",
     "BatchedMDPs",
     "BatchedSolution",
     "DeepIwocsResult",
@@ -51,7 +46,6 @@ __all__ = [
     "LinearResult",
     "NeuralResult",
     "TabularEnv",
-    "baird_counterexample",
     "batched_empirical_planning",
     "batched_policy_evaluation",
     "batched_value_iteration",
@@ -74,3 +68,9 @@ __all__ = [
     "stack_mdps",
     "tabular_policy",
 ]
+
+# Moved names, importable for one release with a DeprecationWarning.
+__getattr__ = module_getattr(__name__, {
+    "BairdCounterexample": "theory_rl.envs.BairdCounterexample",
+    "baird_counterexample": "theory_rl.envs.baird_counterexample",
+})

@@ -61,6 +61,12 @@ def _as_action(action: Any, n: int | None) -> np.ndarray:
     return a.astype(np.int8)
 
 
+def _acted_within_budget(action: Any, n: int, budget: int) -> np.ndarray | None:
+    """The arms a validated 0/1 ``action`` acts on, or None when they exceed ``budget``."""
+    acted = np.flatnonzero(_as_action(action, n))
+    return None if len(acted) > budget else acted
+
+
 def _as_integers(values: Any, name: str) -> np.ndarray:
     """``values`` as int64, refusing entries that are not finite whole numbers (never truncating)."""
     arr = as_float_array(values, name)
@@ -507,9 +513,8 @@ class Path(_Base):
                 and all(u == v or self.graph.has_edge(u, v) for u, v in zip(walk[:-1], walk[1:])))
 
     def is_feasible(self, action: Any, certificate: Any = None) -> bool:
-        a = _as_action(action, self.n_actions)
-        acted = np.flatnonzero(a)
-        if len(acted) > self.budget:
+        acted = _acted_within_budget(action, self.n_actions, self.budget)
+        if acted is None:
             return False
         if certificate is not None:
             visited = set(certificate)
@@ -664,9 +669,8 @@ class Matching(_Base):
         return aux["triples"][values[aux["x"]] > 0.5]
 
     def is_feasible(self, action: Any, certificate: Any = None) -> bool:
-        a = _as_action(action, self.n_actions)
-        acted = np.flatnonzero(a)
-        if len(acted) > self.budget:
+        acted = _acted_within_budget(action, self.n_actions, self.budget)
+        if acted is None:
             return False
         if certificate is not None:
             c = np.asarray(certificate, dtype=np.int64).reshape(-1, 3)
@@ -674,7 +678,7 @@ class Matching(_Base):
             wk = {(int(i), int(k)) for i, _, k in c}
             counts = np.bincount(c[:, 1], minlength=self.n_actions)
             return bool(ok_pairs.all() and len(wk) == len(c) and len({tuple(r) for r in c.tolist()}) == len(c)
-                        and np.all(counts[acted] == self.per_arm) and np.all(counts[a == 0] == 0))
+                        and np.all(counts[acted] == self.per_arm) and np.all(np.delete(counts, acted) == 0))
         if len(acted) == 0:
             return True
         # rows: per_arm copies of each acted arm; columns: (worker i, slot k) as i * K + k

@@ -34,7 +34,7 @@ def run_demo(section: Callable[[str], None]) -> None:
               f"LP* - value {p.objective - dv.value:.2e}  flow residual of w* {dv.flow_residual:.1e}")
 
     section("A constrained MDP (synthetic short-video recommendation): Altman's LP, primal-dual, TSCAC")
-    cmdp = dual.recommendation_cmdp(seed=0, n_responses=2)
+    cmdp = envs.recommendation_cmdp(seed=0, n_responses=2)
     lp = dual.solve_cmdp_lp(cmdp)
     print(f"LP: watch time J1 = {lp.objective:.4f}; {', '.join(cmdp.constraint_names)} = "
           f"{np.round(lp.constraint_values, 4)} >= {np.round(cmdp.thresholds, 4)}; lambda* = "

@@ -32,7 +32,7 @@ positivity argument fails for non-strictly-convex ``f`` such as ``|x - 1|``; the
 "suboptimal" data still hold about 200 expert trajectories.
 """
 
-from .._result import module_getattr
+from .._deprecation import module_getattr
 from ._cmdp import CMDP, CMDPSolution, lagrangian_primal_dual, solve_cmdp_lp
 from ._dataset import TransitionDataset, behaviour_cloning, collect_dataset
 from ._divergences import DIVERGENCES, FDivergence, f_divergence
@@ -51,10 +51,13 @@ from ._recoil import (
     recoil_torch,
 )
 from ._regularized import RegularizedSolution, dual_q, dual_v, regularized_policy_value, regularized_primal
-from ._tscac import TSCACResult, recommendation_cmdp, tscac, tscac_project, tscac_stage_one, tscac_stage_two
+from ._tscac import TSCACResult, tscac, tscac_project, tscac_stage_one, tscac_stage_two
 
 # Renamed names, importable for one release with a DeprecationWarning.
-__getattr__ = module_getattr(__name__, {"OccupancyLP": ("OccupancyLPSolution", lambda: OccupancyLPSolution)})
+__getattr__ = module_getattr(__name__, {
+    "OccupancyLP": "theory_rl.dual.OccupancyLPSolution",
+    "recommendation_cmdp": "theory_rl.envs.recommendation_cmdp",
+})
 
 __all__ = [
     "CMDP",
@@ -93,7 +96,6 @@ __all__ = [
     "recoil_dual_q",
     "recoil_exact",
     "recoil_torch",
-    "recommendation_cmdp",
     "regularized_policy_value",
     "regularized_primal",
     "solve_cmdp_lp",

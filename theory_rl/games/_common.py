@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Any
 
 import numpy as np
 
+from .._highs import quiet_highs
 from .._validation import as_float_array, check_allocation, check_finite
 from ..errors import DependencyNotInstalled, InvalidArgumentError, InvalidModelError
 
@@ -68,37 +67,10 @@ def dot_pad(n_terms: int, scale: float) -> float:
     return 2.0 * n * UNIT_ROUNDOFF / (1.0 - n * UNIT_ROUNDOFF) * scale
 
 
-_HIGHS_STARTED = False
-
-
 def new_highs() -> Any:
-    """A quiet ``highspy.Highs`` object. HiGHS prints a banner to the C-level stdout when the first
-    one is made; that one is made with file descriptor 1 pointed at ``os.devnull``. (The same
-    helper lives privately in ``theory_rl.pomdp``; it belongs in ``theory_rl._highs``.)"""
-    global _HIGHS_STARTED
+    """A quiet ``highspy.Highs`` object (:func:`theory_rl._highs.quiet_highs`)."""
     try:
         import highspy
     except ImportError:  # pragma: no cover - installed with the games, mip and pomdp extras
         raise DependencyNotInstalled("theory_rl.games needs highspy: pip install theory_rl[games]") from None
-    if _HIGHS_STARTED:
-        h = highspy.Highs()
-    else:
-        sys.stdout.flush()
-        try:
-            saved = os.dup(1)
-        except OSError:  # no file descriptor 1 (some embedded interpreters)
-            saved = None
-        if saved is None:
-            h = highspy.Highs()
-        else:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            try:
-                os.dup2(devnull, 1)
-                h = highspy.Highs()
-            finally:
-                os.dup2(saved, 1)
-                os.close(saved)
-                os.close(devnull)
-        _HIGHS_STARTED = True
-    h.setOptionValue("output_flag", False)
-    return h
+    return quiet_highs(highspy)

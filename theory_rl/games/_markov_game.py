@@ -8,7 +8,14 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import as_float_array, check_allocation, check_gamma, check_probability_rows, check_row_sums
+from .._validation import (
+    as_float_array,
+    check_allocation,
+    check_distribution,
+    check_gamma,
+    check_probability_rows,
+    check_row_sums,
+)
 from ..errors import InvalidModelError
 from ._common import payoff_array, read_only
 
@@ -88,13 +95,7 @@ class MarkovGame:
             P = read_only(as_float_array(raw, "P"))
             check_probability_rows(P.reshape(-1, S), "P", atol=_ATOL, row_shape=(S, *actions))
         gamma = check_gamma(self.gamma)
-        d0 = None
-        if self.d0 is not None:
-            d0 = as_float_array(self.d0, "d0", ndim=1)
-            if d0.shape != (S,):
-                raise InvalidModelError(f"d0 has shape {d0.shape}, expected ({S},)")
-            check_probability_rows(d0[None], "d0", atol=_ATOL, row_shape=(1,))
-            d0 = read_only(d0)
+        d0 = None if self.d0 is None else read_only(check_distribution(self.d0, "d0", S, atol=_ATOL))
         object.__setattr__(self, "P", P)
         object.__setattr__(self, "R", read_only(R))
         object.__setattr__(self, "gamma", gamma)

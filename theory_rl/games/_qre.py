@@ -10,8 +10,7 @@ from scipy.special import softmax
 
 from .._iterative import Callback, Timer, finish_iterative, iterations
 from .._result import CertifiedSolution, History
-from .._validation import check_bool, check_max_iter, check_real, check_tol
-from ..errors import InvalidArgumentError
+from .._validation import check_bool, check_callback, check_max_iter, check_real, check_tol
 from ._normal_form import against_others, as_normal_form
 
 __all__ = ["QRESolution", "quantal_response_equilibrium"]
@@ -113,8 +112,7 @@ def quantal_response_equilibrium(
     max_iter = check_max_iter(max_iter)
     strict = check_bool(strict, "strict")
     progress = check_bool(progress, "progress")
-    if callback is not None and not callable(callback):
-        raise InvalidArgumentError(f"callback must be callable, got {callback!r}")
+    check_callback(callback)
     xs = [np.full(n, 1.0 / n) for n in g.n_actions] if x0 is None else g.check_profile(x0, "x0")
     cap = _DEFAULT_MAX_ITER if max_iter is None else max_iter
     history: list[float] = []

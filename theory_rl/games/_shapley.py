@@ -9,7 +9,7 @@ import numpy as np
 
 from .._iterative import Callback, Timer, finish_iterative, iteration_cap, iterations
 from .._result import History, ValueSolution
-from .._validation import as_float_array, check_bool, check_finite, check_max_iter, check_tol
+from .._validation import as_float_array, check_bool, check_callback, check_finite, check_max_iter, check_tol
 from ..errors import InvalidArgumentError, InvalidModelError
 from ._common import UNIT_ROUNDOFF, dot_pad
 from ._markov_game import MarkovGame
@@ -168,8 +168,7 @@ def shapley_value_iteration(
     max_iter = check_max_iter(max_iter)
     strict = check_bool(strict, "strict")
     progress = check_bool(progress, "progress")
-    if callback is not None and not callable(callback):
-        raise InvalidArgumentError(f"callback must be callable, got {callback!r}")
+    check_callback(callback)
     S = game.n_states
     gamma = game.gamma
     c = gamma / (1.0 - gamma)

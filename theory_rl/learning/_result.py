@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .._result import History, Result, as_history, deprecated_property
+from .._deprecation import renamed_attribute
+from .._result import History, Result, as_history
 
 __all__ = ["LearningResult"]
 
@@ -52,7 +53,7 @@ class LearningResult(Result):
     _repr_fields = ("method", "n_samples", "elapsed")
     _dict_exclude = ("model",)
 
-    trace = deprecated_property("trace", "history")
+    trace = renamed_attribute("trace", "history")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "history", as_history(self.history, "error"))

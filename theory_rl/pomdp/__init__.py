@@ -18,7 +18,15 @@ from ._bounds import blind_lower_bound, fib_upper_bound, qmdp_upper_bound
 from ._cassandra import parse_pomdp, read_pomdp, write_pomdp
 from ._exact import exact_value_iteration, finite_horizon_value, prune
 from ._forward import enumerate_trajectories, trajectory_probability, unnormalized_beliefs
-from ._hsvi import hsvi2, sawtooth_upper_bound
+from ._history_tree import (
+    FiniteJointClass,
+    evaluate_tree_policy,
+    history_tree_max,
+    max_tv_policy,
+    plan_on_history_tree,
+)
+from ._hsvi import hsvi2
+from ._omle import OMLEResult, omle
 from ._pbvi import pbvi, sample_successor
 from ._perseus import perseus, sample_beliefs
 from ._pomcp import EpisodeResult, PlanResult, pomcp_episode, pomcp_plan
@@ -32,19 +40,14 @@ from ._revealing import (
     revealing_bounds,
     revealing_constant,
 )
+from ._sarsop import sarsop
+from ._sawtooth import sawtooth_upper_bound
 from ._solution import POMDPSolution, alpha_action, alpha_argmax, alpha_value
 from ._spectral import empirical_trajectory_table, sample_trajectories, spectral_psr
 from ._umt_psr import (
-    FiniteJointClass,
-    OMLEResult,
     UMTPSRResult,
     bracketing_cover,
-    evaluate_tree_policy,
     future_m_vectors,
-    history_tree_max,
-    max_tv_policy,
-    omle,
-    plan_on_history_tree,
     shared_dynamics_class,
     umt_psr,
     umt_psr_downstream,
@@ -114,6 +117,7 @@ __all__ += [  # PSRs, spectral learning, revealing constants, UMT-PSR
 ]
 __all__ += [  # point-based and online solvers
     "hsvi2",
+    "sarsop",
     "sawtooth_upper_bound",
     "pbvi",
     "sample_successor",

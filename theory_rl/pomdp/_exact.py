@@ -55,8 +55,6 @@ gives plain value iteration.
 from __future__ import annotations
 
 import math
-import os
-import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -66,6 +64,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .._highs import quiet_highs
 from .._validation import check_bool, check_max_iter, check_optional_int, check_real, check_time_limit, check_tol
 from ..errors import ConvergenceWarning, InvalidModelError, SolverError
 from ..models import POMDP
@@ -110,33 +109,8 @@ def _pointwise_filter(V: np.ndarray, eps: float) -> np.ndarray:
     return np.flatnonzero(keep)
 
 
-_HIGHS_STARTED = False
 #: Use highspy's warm-started model when installed (set False to force scipy's linprog).
 USE_HIGHSPY = True
-
-
-def _new_highs(highspy: Any) -> Any:
-    """A ``highspy.Highs`` object. HiGHS prints a banner to the C-level stdout when the first one
-    is made; that one is made with file descriptor 1 pointed at ``os.devnull``."""
-    global _HIGHS_STARTED
-    if _HIGHS_STARTED:
-        return highspy.Highs()
-    sys.stdout.flush()
-    try:
-        saved = os.dup(1)
-    except OSError:  # no file descriptor 1 (some embedded interpreters)
-        _HIGHS_STARTED = True
-        return highspy.Highs()
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        h = highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
-    _HIGHS_STARTED = True
-    return h
 
 
 def _highspy() -> Any:
@@ -167,9 +141,8 @@ class _DominanceLP:
         if self._hs is None:
             return
         highspy = self._hs
-        h = _new_highs(highspy)
+        h = quiet_highs(highspy)
         h.silent()
-        h.setOptionValue("output_flag", False)
         h.setOptionValue("presolve", "off")
         inf = highspy.kHighsInf
         for _ in range(n_states):

@@ -19,7 +19,7 @@ adversarial games.
   :func:`gamma_kl`, :func:`clipped_gamma_weights`.
 """
 
-from .._result import module_getattr
+from .._deprecation import module_getattr
 from ._iwocs import IwocsSolution, iwocs, score_weights, worst_case_theta
 from ._operator import inner_problem
 from ._qarl import (
@@ -58,8 +58,13 @@ from ._sets import (
 )
 from ._solvers import RobustSolution, robust_policy_evaluation, robust_policy_iteration, robust_value_iteration
 
-# Renamed names, importable for one release with a DeprecationWarning.
-_renamed = module_getattr(__name__, {"IwocsResult": ("IwocsSolution", lambda: IwocsSolution)})
+# Renamed or moved names, importable for one release with a DeprecationWarning (the envs ones
+# resolved lazily: robust never imports envs, which builds robust's models).
+__getattr__ = module_getattr(__name__, {
+    "IwocsResult": "theory_rl.robust.IwocsSolution",
+    "windy_walk": "theory_rl.envs.windy_walk",
+    "windy_walk_kernel": "theory_rl.envs.windy_walk_kernel",
+})
 
 __all__ = [
     "FiniteSet",
@@ -101,15 +106,3 @@ __all__ = [
     "worst_case_theta",
 ]
 
-
-def __getattr__(name: str):
-    """``robust.windy_walk`` and ``robust.windy_walk_kernel`` moved to :mod:`theory_rl.envs`; the old
-    names work for one release with a DeprecationWarning (resolved lazily: robust never imports
-    envs, which builds robust's models)."""
-    if name in ("windy_walk", "windy_walk_kernel"):
-        import importlib
-        import warnings
-
-        warnings.warn(f"theory_rl.robust.{name} moved to theory_rl.envs.{name}", DeprecationWarning, stacklevel=2)
-        return getattr(importlib.import_module("theory_rl.envs"), name)
-    return _renamed(name)

@@ -36,11 +36,13 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 from scipy.special import log_softmax
 
-from .._iterative import finish_iterative, iteration_cap
-from .._result import History, Result, ValueSolution, deprecated_property
+from .._deprecation import renamed_attribute
+from .._iterative import finish_iterative, iteration_cap, span_certified
+from .._result import History, Result, ValueSolution
 from .._validation import (
     as_float_array,
     check_bool,
+    check_distribution,
     check_finite,
     check_gamma,
     check_int,
@@ -96,12 +98,7 @@ class MarkovGame:
             raise InvalidModelError(f"P has shape {P.shape}, expected (S, A, B, S) = ({S}, {A}, {B}, {S})")
         check_probability_rows(P.reshape(-1, S), "P", atol=1e-8, row_shape=(S, A, B))
         gamma = check_gamma(self.gamma)
-        d0 = None
-        if self.d0 is not None:
-            d0 = as_float_array(self.d0, "d0", ndim=1)
-            if d0.shape != (S,):
-                raise InvalidModelError(f"d0 has shape {d0.shape}, expected ({S},)")
-            check_probability_rows(d0[None], "d0", atol=1e-8, row_shape=(1,))
+        d0 = None if self.d0 is None else check_distribution(self.d0, "d0", S)
         object.__setattr__(self, "P", P)
         object.__setattr__(self, "R", R)
         object.__setattr__(self, "gamma", gamma)
@@ -136,8 +133,8 @@ class GameSolution(ValueSolution):
     adversary_policy: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
 
-    pi = deprecated_property("pi", "policy")
-    psi = deprecated_property("psi", "adversary_policy")
+    pi = renamed_attribute("pi", "policy")
+    psi = renamed_attribute("psi", "adversary_policy")
 
 
 def _softmax(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -357,10 +354,8 @@ def _game_vi(game: MarkovGame, stage: Any, *, tol: float, max_iter: int | None, 
     converged = False
     n = 0
     for n in range(1, cap + 1):
-        if c * (d.max() - d.min()) <= tol or gamma == 0.0:
-            converged = True
-            break
-        if n >= cap:
+        converged = span_certified(d, gamma, tol)
+        if converged or n >= cap:
             break
         v = tv
         Q = game.q(v)

@@ -88,9 +88,9 @@ import numpy as np
 from scipy.optimize import Bounds, NonlinearConstraint, minimize
 from scipy.special import digamma, entr, gammainc, gammaln, log_softmax, logsumexp, polygamma
 
-from .._deprecation import renamed_arguments
+from .._deprecation import renamed_arguments, renamed_attribute
 from .._iterative import iterations
-from .._result import Result, deprecated_property
+from .._result import Result
 from .._validation import as_float_array, check_bool, check_int, check_probability_rows, check_real, check_tol
 from ..errors import InvalidArgumentError, InvalidModelError, SolverError
 from ._qarl import MarkovGame, best_response_value, nash_value_iteration
@@ -578,7 +578,7 @@ class QarlTrainingResult(Result):
 
     _repr_fields = ("teacher", "nash_value", "elapsed")
 
-    pi = deprecated_property("pi", "policy")
+    pi = renamed_attribute("pi", "policy")
 
 
 @renamed_arguments(n_iterations="max_iter")

@@ -165,8 +165,25 @@ def _random_rows(rng: np.random.Generator, p_hat: np.ndarray, restrict: bool) ->
     return q
 
 
+class _Ball(UncertaintySet):
+    """What the balls around the nominal kernel share: options checked once, radii broadcast to
+    ``(S, A)`` (sa-rectangular) or ``(S,)`` (s-rectangular) and validated against the model."""
+
+    def __post_init__(self) -> None:
+        _set_options(self, type(self).__name__)
+
+    def radii(self, nominal: FiniteMDP) -> np.ndarray:
+        """The radii broadcast to ``(S, A)`` (sa) or ``(S,)`` (s)."""
+        S, A = nominal.n_states, nominal.n_actions
+        shape = (S, A) if self.rectangularity == "sa" else (S,)  # type: ignore[attr-defined]
+        return _radius(self.radius, f"{type(self).__name__}.radius", shape)  # type: ignore[attr-defined]
+
+    def validate(self, nominal: FiniteMDP) -> None:
+        self.radii(nominal)
+
+
 @dataclass(frozen=True, eq=False)
-class L1Ball(UncertaintySet):
+class L1Ball(_Ball):
     r"""L1 ball around the nominal kernel.
 
     ``rectangularity="sa"``: :math:`\mathcal T_{s,a} = \{p \in \Delta(S) : \|p - \hat p_{s,a}\|_1 \le \kappa_{s,a}\}`;
@@ -190,16 +207,7 @@ class L1Ball(UncertaintySet):
     def __post_init__(self) -> None:
         if not isinstance(self.rectangularity, str) or self.rectangularity not in ("sa", "s"):
             raise InvalidModelError(f"L1Ball rectangularity must be 'sa' or 's', got {self.rectangularity!r}")
-        _set_options(self, "L1Ball")
-
-    def radii(self, nominal: FiniteMDP) -> np.ndarray:
-        """The radii broadcast to ``(S, A)`` (sa) or ``(S,)`` (s)."""
-        S, A = nominal.n_states, nominal.n_actions
-        shape = (S, A) if self.rectangularity == "sa" else (S,)
-        return _radius(self.radius, "L1Ball.radius", shape)
-
-    def validate(self, nominal: FiniteMDP) -> None:
-        self.radii(nominal)
+        super().__post_init__()
 
     def contains(self, nominal: FiniteMDP, P: np.ndarray, *, atol: float = 1e-9) -> bool:
         kernels = _kernel_near(nominal, P, atol=atol, restrict_to_support=self.restrict_to_support)
@@ -225,7 +233,7 @@ class L1Ball(UncertaintySet):
 
 
 @dataclass(frozen=True, eq=False)
-class LInfBall(UncertaintySet):
+class LInfBall(_Ball):
     r"""sa-rectangular L-infinity ball
     :math:`\mathcal T_{s,a} = \{p \in \Delta(S) : \max_{s'} |p(s') - \hat p_{s,a}(s')| \le \kappa_{s,a}\}`.
 
@@ -239,15 +247,6 @@ class LInfBall(UncertaintySet):
     radius: Any
     restrict_to_support: bool = False
     rectangularity: str = field(default="sa", init=False)
-
-    def __post_init__(self) -> None:
-        _set_options(self, "LInfBall")
-
-    def radii(self, nominal: FiniteMDP) -> np.ndarray:
-        return _radius(self.radius, "LInfBall.radius", (nominal.n_states, nominal.n_actions))
-
-    def validate(self, nominal: FiniteMDP) -> None:
-        self.radii(nominal)
 
     def contains(self, nominal: FiniteMDP, P: np.ndarray, *, atol: float = 1e-9) -> bool:
         kernels = _kernel_near(nominal, P, atol=atol, restrict_to_support=self.restrict_to_support)
@@ -273,7 +272,7 @@ def kl_rows(P: np.ndarray, P_hat: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class KLBall(UncertaintySet):
+class KLBall(_Ball):
     r"""sa-rectangular KL ball
     :math:`\mathcal T_{s,a} = \{p \in \Delta(S) : \mathrm{KL}(p \,\|\, \hat p_{s,a}) \le \delta_{s,a}\}`
     (Nilim & El Ghaoui 2005; Iyengar 2005). Always confined to the nominal support.
@@ -291,15 +290,6 @@ class KLBall(UncertaintySet):
     radius: Any
     rectangularity: str = field(default="sa", init=False)
     restrict_to_support: bool = field(default=True, init=False)
-
-    def __post_init__(self) -> None:
-        _set_options(self, "KLBall")
-
-    def radii(self, nominal: FiniteMDP) -> np.ndarray:
-        return _radius(self.radius, "KLBall.radius", (nominal.n_states, nominal.n_actions))
-
-    def validate(self, nominal: FiniteMDP) -> None:
-        self.radii(nominal)
 
     def contains(self, nominal: FiniteMDP, P: np.ndarray, *, atol: float = 1e-9) -> bool:
         kernels = _kernel_near(nominal, P, atol=atol, restrict_to_support=False)  # KL is inf off the support

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .._iterative import Timer, finish_iterative, iteration_cap, iterations
+from .._iterative import Timer, finish_iterative, iteration_cap, iterations, span_certified
 from .._result import ValueSolution
 from .._validation import check_bool, check_int, check_max_iter, check_tol
 from ..errors import ConvergenceWarning
@@ -127,10 +127,8 @@ def robust_value_iteration(
     tol = check_tol(tol)
     max_iter = check_max_iter(max_iter)
     strict, progress = check_bool(strict, "strict"), check_bool(progress, "progress")
-    op = RobustOperator(rmdp)
-    gamma = op.gamma
-    c = gamma / (1.0 - gamma)
-    v = _initial(rmdp, v0)
+    op, v = RobustOperator(rmdp), _initial(rmdp, v0)
+    gamma, c = op.gamma, op.gamma / (1.0 - op.gamma)
     history: list[float] = []
     converged = False
     n = 0
@@ -140,10 +138,8 @@ def robust_value_iteration(
         history.append(float(np.abs(d).max()))
         cap = max_iter if max_iter is not None else iteration_cap(gamma, tol, history[0])
         for n in iterations(cap, progress, "robust VI"):
-            if c * (d.max() - d.min()) <= tol or gamma == 0.0:
-                converged = True
-                break
-            if n >= cap:
+            converged = span_certified(d, gamma, tol)
+            if converged or n >= cap:
                 break
             v = tv
             tv, policy, q = op.backup(v)
@@ -170,18 +166,17 @@ def _evaluate(op: RobustOperator, pi: np.ndarray, v: np.ndarray, tol: float, max
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float, int, list[float], bool]:
     """Adversary policy iteration for the fixed ``pi``: ``P_k`` = best response to ``v_k``, then
     ``v_{k+1} = V^pi_{P_k}`` exactly. Returns ``(T^pi v, kernel, v, d_min, d_max, n, history, converged)``."""
-    c = op.gamma / (1.0 - op.gamma)
     history: list[float] = []
     for n in range(1, max_iter + 1):
         tv, kernel = op.policy_backup_rows(v, pi, rows=True)
         d = tv - v
         history.append(float(np.abs(d).max()))
-        if c * (d.max() - d.min()) <= tol or op.gamma == 0.0:
+        if span_certified(d, op.gamma, tol):
             return tv, kernel, v, float(d.min()), float(d.max()), n, history, True
         v_new = op.evaluate(pi, kernel)
         # the adversary's PI is monotone (v_{k+1} <= v_k); stop if rounding undoes progress
         if n > 1 and np.max(np.abs(v_new - v)) <= 1e-15 * (1.0 + np.max(np.abs(v))):
-            return tv, kernel, v, float(d.min()), float(d.max()), n, history, c * (d.max() - d.min()) <= tol
+            return tv, kernel, v, float(d.min()), float(d.max()), n, history, span_certified(d, op.gamma, tol)
         v = v_new
     return tv, kernel, v, float(d.min()), float(d.max()), max_iter, history, False
 
@@ -268,10 +263,8 @@ def robust_policy_iteration(
     """
     tol = check_tol(tol)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    op = RobustOperator(rmdp)
-    gamma = op.gamma
-    c = gamma / (1.0 - gamma)
-    v = _initial(rmdp, v0)
+    op, v = RobustOperator(rmdp), _initial(rmdp, v0)
+    gamma, c = op.gamma, op.gamma / (1.0 - op.gamma)
     history: list[float] = []
     converged = False
     k = 0
@@ -281,11 +274,10 @@ def robust_policy_iteration(
             tv, policy, q = op.backup(v)
             d = tv - v
             history.append(float(np.abs(d).max()))
-            span = float(d.max() - d.min())
-            if c * span <= tol or gamma == 0.0:
-                converged = True
+            converged = span_certified(d, gamma, tol)
+            if converged:
                 break
-            eps = max(tol / 10.0, 0.25 * (1.0 - gamma) * span)
+            eps = max(tol / 10.0, 0.25 * (1.0 - gamma) * float(d.max() - d.min()))
             _, _, v_eval, _, _, n_inner, _, _ = _evaluate(op, policy, tv, eps, 100)
             inner_steps += n_inner
             v = v_eval
