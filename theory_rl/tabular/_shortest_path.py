@@ -127,6 +127,15 @@ class _Episodic:
         """Computed ``q = R + P v``, flat ``(S*A,)`` (``-inf`` on unavailable rows)."""
         return self.r_eff + np.asarray(self.P2 @ v).ravel()
 
+    def greedy_backup(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """One computed backup: ``(q (S, A), greedy policy, T v with 0 on terminal states,
+        ||T v - v||_inf)``."""
+        q = self.q_only(v).reshape(self.S, self.A)
+        greedy = np.asarray(np.argmax(q, axis=1), dtype=np.int64)
+        tv = q[np.arange(self.S), greedy]
+        tv[self.term] = 0.0
+        return q, greedy, tv, float(np.max(np.abs(tv - v), initial=0.0))
+
     def q(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(q, e)``, flat ``(S*A,)``: computed ``q = R + P v`` (``-inf`` on unavailable rows) and a
         bound ``e`` on its rounding error."""
@@ -566,12 +575,7 @@ def shortest_path_value_iteration(
         steps_est: float | None = None
         n = 0
         for n in iterations(cap, progress, "value iteration (episodic)"):
-            qf = ssp.q_only(v)
-            q = qf.reshape(ssp.S, ssp.A)
-            greedy = np.asarray(np.argmax(q, axis=1), dtype=np.int64)
-            tv = q[np.arange(ssp.S), greedy]
-            tv[ssp.term] = 0.0
-            residual = float(np.max(np.abs(tv - v), initial=0.0))
+            q, greedy, tv, residual = ssp.greedy_backup(v)
             history.append(residual)
             same = last_policy is not None and np.array_equal(greedy, last_policy)
             # the certificate's width is about residual * (expected steps - 1): skip the attempt
@@ -938,12 +942,7 @@ def shortest_path_modified_policy_iteration(
         cert = None
         steps_est: float | None = None
         for n in iterations(cap, progress, "modified policy iteration (episodic)"):
-            qf = ssp.q_only(v)
-            q = qf.reshape(ssp.S, ssp.A)
-            greedy = np.asarray(np.argmax(q, axis=1), dtype=np.int64)
-            tv = q[np.arange(ssp.S), greedy]
-            tv[ssp.term] = 0.0
-            residual = float(np.max(np.abs(tv - v), initial=0.0))
+            q, greedy, tv, residual = ssp.greedy_backup(v)
             history.append(residual)
             # as in value iteration: no certificate (a linear solve) while it must fail
             if steps_est is None or residual * (steps_est - 1.0) <= tol or n & (n - 1) == 0 or n == cap:
