@@ -38,7 +38,7 @@ def finite_rect(draw):
 
 
 def _v_rob(rmdp, w):
-    return float(w @ robust_policy_iteration(rmdp, tol=1e-12).v)
+    return float(w @ robust_policy_iteration(rmdp, tol=1e-10).v)
 
 
 @settings(max_examples=25)
@@ -70,7 +70,7 @@ def test_hull_terminates_exactly(rmdp):
     # the policy returned is robust-optimal: its robust value equals V_rob(s0)
     from theory_rl.robust import robust_policy_evaluation
 
-    assert robust_policy_evaluation(rmdp, res.policy, tol=1e-12).v[0] == pytest.approx(v_rob, abs=1e-6)
+    assert robust_policy_evaluation(rmdp, res.policy, tol=1e-10).v[0] == pytest.approx(v_rob, abs=1e-6)
 
 
 def test_min_q_can_stall():

@@ -21,6 +21,7 @@ import numpy as np
 
 from .._iterative import Timer, finish_iterative, iteration_cap, iterations, span_certified
 from .._result import ValueSolution
+from .._rounding import UNIT_ROUNDOFF, gamma_n, round_up
 from .._validation import check_bool, check_int, check_max_iter, check_tol
 from ..errors import ConvergenceWarning
 from ..tabular import as_policy, as_value
@@ -78,6 +79,56 @@ def _warn_inner_failures(op: RobustOperator, method: str) -> None:
                       "their tolerance; the certified bounds assume exact backups", ConvergenceWarning, stacklevel=3)
 
 
+def _certified_bounds(op: RobustOperator, tv: np.ndarray, v: np.ndarray, d_min: float, d_max: float
+                      ) -> tuple[np.ndarray, np.ndarray, float]:
+    r"""MacQueen/Porteus bounds of one computed backup ``tv = fl(T v)``, widened by its rounding.
+
+    With ``c = gamma/(1-gamma)`` and ``|fl(T v) - T v| <= delta`` elementwise,
+    ``T v + c min d <= v_rob <= T v + c max d`` (exact ``d = T v - v``) gives
+    ``lower = tv + c d_min - W`` and ``upper = tv + c d_max + W`` with
+    ``W = delta / (1 - gamma) + c u max|d| + 2 u max(|lower|, |upper|)`` (the rounding of ``d`` and of
+    forming the bounds). ``delta = gamma_n (max|r| + gamma max(||v||, ||tv||))`` with
+    ``n = 3 (S + A) + 8``: each inner problem builds its worst-case distribution with ``O(S)``
+    roundings and takes one dot product of length ``S`` (Higham 2002, §3.1), and the
+    s-rectangular backup sums over the ``A`` actions; KL balls add their Newton tolerance
+    ``1e-13 (max v - min v)`` (doubled). This is a conservative bound for the kernels as written,
+    not a per-kernel proof; it makes a bound of 0 impossible and covers the error of rewards near
+    ``1e12`` and ``gamma`` near 1, which the bounds without it missed by orders of magnitude.
+    """
+    gamma = op.gamma
+    c = gamma / (1.0 - gamma)
+    lower = tv + c * d_min
+    upper = tv + c * d_max
+    v_norm = max(float(np.max(np.abs(v))), float(np.max(np.abs(tv))))
+    delta = gamma_n(3 * (op.S + op.A) + 8) * (float(np.max(np.abs(op.r))) + gamma * v_norm)
+    if op.kind == "kl":
+        delta += gamma * 2e-13 * float(np.ptp(v))
+    d_abs = max(abs(d_min), abs(d_max))
+    edge = max(float(np.max(np.abs(lower))), float(np.max(np.abs(upper))))
+    widen = round_up(delta / ((1.0 - gamma) * (1.0 - 4 * UNIT_ROUNDOFF)) + c * UNIT_ROUNDOFF * d_abs
+                     + 2 * UNIT_ROUNDOFF * edge)
+    return lower - widen, upper + widen, widen
+
+
+def _certified(op: RobustOperator, tv: np.ndarray, v: np.ndarray, d: np.ndarray, tol: float) -> bool:
+    """The stopping rule: the span rule, then the widened bounds' width ``<= tol``; ``True`` also
+    when the rounding alone leaves no room (``4 W >= tol``: iterating cannot help, the caller
+    reports it unconverged)."""
+    if not span_certified(d, op.gamma, tol):
+        return False
+    lower, upper, widen = _certified_bounds(op, tv, v, float(d.min()), float(d.max()))
+    return float(np.max(upper - lower)) <= tol or 4 * widen >= tol
+
+
+def _rounding_reason(lower: np.ndarray, upper: np.ndarray, widen: float, tol: float) -> str | None:
+    """Why a span-converged solve is not certified after all (``None`` when it is)."""
+    width = float(np.max(upper - lower))
+    if width <= tol:
+        return None
+    return (f"the rounding of the final backup ({widen:.3g} on each side) leaves a certified width {width:.3g} above "
+            "tol: float64 cannot certify this tol here (large rewards or gamma near 1)")
+
+
 def _initial(rmdp: RobustMDP, v0: Any) -> np.ndarray:
     if v0 is None:
         return np.zeros(rmdp.n_states)
@@ -128,7 +179,7 @@ def robust_value_iteration(
     max_iter = check_max_iter(max_iter)
     strict, progress = check_bool(strict, "strict"), check_bool(progress, "progress")
     op, v = RobustOperator(rmdp), _initial(rmdp, v0)
-    gamma, c = op.gamma, op.gamma / (1.0 - op.gamma)
+    gamma = op.gamma
     history: list[float] = []
     converged = False
     n = 0
@@ -138,20 +189,22 @@ def robust_value_iteration(
         history.append(float(np.abs(d).max()))
         cap = max_iter if max_iter is not None else iteration_cap(gamma, tol, history[0])
         for n in iterations(cap, progress, "robust VI"):
-            converged = span_certified(d, gamma, tol)
+            converged = _certified(op, tv, v, d, tol)
             if converged or n >= cap:
                 break
             v = tv
             tv, policy, q = op.backup(v)
             d = tv - v
             history.append(float(np.abs(d).max()))
-        lower = tv + c * d.min()
-        upper = tv + c * d.max()
+        lower, upper, widen = _certified_bounds(op, tv, v, float(d.min()), float(d.max()))
+        reason = _rounding_reason(lower, upper, widen, tol) if converged else None
+        converged = converged and reason is None
         value = 0.5 * (lower + upper)
         kernel = op.worst_kernel(v, policy)
         if q is not None:
             q = op.q(value)  # the action values of the returned v: within gamma * bound of Q_rob
-    finish_iterative(method="robust_value_iteration", converged=converged, strict=strict, n_iter=n, cap=cap, tol=tol)
+    finish_iterative(method="robust_value_iteration", converged=converged, strict=strict, n_iter=n, cap=cap, tol=tol,
+                     reason=reason)
     _warn_inner_failures(op, "robust_value_iteration")
     info: dict[str, Any] = {"set": type(op.set).__name__, "rectangularity": op.rectangularity}
     if op.kind == "kl":
@@ -171,7 +224,7 @@ def _evaluate(op: RobustOperator, pi: np.ndarray, v: np.ndarray, tol: float, max
         tv, kernel = op.policy_backup_rows(v, pi, rows=True)
         d = tv - v
         history.append(float(np.abs(d).max()))
-        if span_certified(d, op.gamma, tol):
+        if _certified(op, tv, v, d, tol):
             return tv, kernel, v, float(d.min()), float(d.max()), n, history, True
         v_new = op.evaluate(pi, kernel)
         # the adversary's PI is monotone (v_{k+1} <= v_k); stop if rounding undoes progress
@@ -227,10 +280,11 @@ def robust_policy_evaluation(
         else:
             v = _initial(rmdp, v0)
         tv, kernel, v, lo, hi, n, history, converged = _evaluate(op, pi, v, tol, max_iter)
-        c = op.gamma / (1.0 - op.gamma)
-        lower, upper = tv + c * lo, tv + c * hi
+        lower, upper, widen = _certified_bounds(op, tv, v, lo, hi)
+        reason = _rounding_reason(lower, upper, widen, tol) if converged else None
+        converged = converged and reason is None
     finish_iterative(method="robust_policy_evaluation", converged=converged, strict=strict, n_iter=n,
-                     cap=max_iter, tol=tol)
+                     cap=max_iter, tol=tol, reason=reason)
     _warn_inner_failures(op, "robust_policy_evaluation")
     q = None if op.kind == "l1s" else op.q(v)
     return RobustSolution(
@@ -264,7 +318,7 @@ def robust_policy_iteration(
     tol = check_tol(tol)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     op, v = RobustOperator(rmdp), _initial(rmdp, v0)
-    gamma, c = op.gamma, op.gamma / (1.0 - op.gamma)
+    gamma = op.gamma
     history: list[float] = []
     converged = False
     k = 0
@@ -274,18 +328,19 @@ def robust_policy_iteration(
             tv, policy, q = op.backup(v)
             d = tv - v
             history.append(float(np.abs(d).max()))
-            converged = span_certified(d, gamma, tol)
+            converged = _certified(op, tv, v, d, tol)
             if converged:
                 break
             eps = max(tol / 10.0, 0.25 * (1.0 - gamma) * float(d.max() - d.min()))
             _, _, v_eval, _, _, n_inner, _, _ = _evaluate(op, policy, tv, eps, 100)
             inner_steps += n_inner
             v = v_eval
-        lower = tv + c * d.min()
-        upper = tv + c * d.max()
+        lower, upper, widen = _certified_bounds(op, tv, v, float(d.min()), float(d.max()))
+        reason = _rounding_reason(lower, upper, widen, tol) if converged else None
+        converged = converged and reason is None
         kernel = op.worst_kernel(v, policy)
     finish_iterative(method="robust_policy_iteration", converged=converged, strict=strict, n_iter=k, cap=max_iter,
-                     tol=tol)
+                     tol=tol, reason=reason)
     _warn_inner_failures(op, "robust_policy_iteration")
     return RobustSolution(
         v=0.5 * (lower + upper), q=q, policy=policy.copy(), worst_kernel=kernel, lower=lower, upper=upper,

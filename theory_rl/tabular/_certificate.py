@@ -46,26 +46,13 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .._rounding import TINY, UNIT_ROUNDOFF, gamma_n, round_up
 from . import _kernels
 from ._bellman import BellmanOperator
 
 __all__ = ["Certificate", "certificate_from_backup", "certificate_info", "floor_stop", "measure_rounding", "RoundingModel", "certify", "gamma_n", "rounding_model", "round_up", "UNIT_ROUNDOFF"]
 
-UNIT_ROUNDOFF = 2.0**-53
-"""``u``: the unit roundoff of float64 (round to nearest)."""
 
-_TINY = 2.0**-1074  # the absolute error an underflowing product may add
-
-
-def gamma_n(n: int) -> float:
-    """Higham's ``gamma_n = n u / (1 - n u)`` (valid for ``n u < 1``)."""
-    return n * UNIT_ROUNDOFF / (1.0 - n * UNIT_ROUNDOFF)
-
-
-def round_up(x: float) -> float:
-    """A non-negative error bound ``x`` computed with a few dozen float operations, each of relative
-    error ``<= u``, made safe: ``x (1 + 2^-40) + 2^-1074`` exceeds the exact value."""
-    return float(x) * (1.0 + 2.0**-40) + _TINY
 
 
 @dataclass(frozen=True)
@@ -104,7 +91,7 @@ class RoundingModel:
         (``entries`` stored terms per row, default ``K``; ``reward`` bounds ``|R|``, default ``max|R|``)."""
         k = self.max_entries if entries is None else entries
         r = self.reward_max if reward is None else reward
-        return round_up(gamma_n(k + 2) * (r + self.gamma * (1.0 + self.row_defect) * v_norm) + (k + 2) * _TINY)
+        return round_up(gamma_n(k + 2) * (r + self.gamma * (1.0 + self.row_defect) * v_norm) + (k + 2) * TINY)
 
 
 def rounding_model(op: BellmanOperator) -> RoundingModel:
