@@ -479,6 +479,18 @@ def _check_v0(ssp: _Episodic, v0: Any) -> np.ndarray:
     return v
 
 
+def _certify_reusing_steps(ssp: _Episodic, v: np.ndarray, greedy: np.ndarray, cached: tuple[np.ndarray, np.ndarray] | None,
+                           steps_est: float | None) -> tuple[_Certificate, tuple[np.ndarray, np.ndarray] | None, float | None]:
+    """:func:`_certify` for the greedy policy, reusing the expected steps ``cached`` for the same
+    policy (a linear solve saved); returns the certificate, the new cache and the steps estimate."""
+    steps = cached[1] if cached is not None and np.array_equal(cached[0], greedy) else None
+    cert = _certify(ssp, v, greedy, steps)
+    if cert.steps is not None:
+        cached = (greedy, cert.steps[ssp.nonterm])
+        steps_est = float(np.max(cert.steps, initial=1.0))
+    return cert, cached, steps_est
+
+
 def shortest_path_value_iteration(
     mdp: FiniteMDP,
     *,
@@ -583,11 +595,7 @@ def shortest_path_value_iteration(
             # (re-tried at n = 1, 2, 4, 8, ... in case that policy's steps were much larger)
             hopeless = steps_est is not None and residual * (steps_est - 1.0) > tol and n & (n - 1) != 0
             if ((same or residual <= tol) and not hopeless) or n == cap:
-                steps = cached[1] if cached is not None and np.array_equal(cached[0], greedy) else None
-                cert = _certify(ssp, v, greedy, steps)
-                if cert.steps is not None:
-                    cached = (greedy, cert.steps[ssp.nonterm])
-                    steps_est = float(np.max(cert.steps, initial=1.0))
+                cert, cached, steps_est = _certify_reusing_steps(ssp, v, greedy, cached, steps_est)
                 if cert.width <= tol:
                     converged = True
                     break
@@ -946,11 +954,7 @@ def shortest_path_modified_policy_iteration(
             history.append(residual)
             # as in value iteration: no certificate (a linear solve) while it must fail
             if steps_est is None or residual * (steps_est - 1.0) <= tol or n & (n - 1) == 0 or n == cap:
-                steps = cached[1] if cached is not None and np.array_equal(cached[0], greedy) else None
-                cert = _certify(ssp, v, greedy, steps)
-                if cert.steps is not None:
-                    cached = (greedy, cert.steps[ssp.nonterm])
-                    steps_est = float(np.max(cert.steps, initial=1.0))
+                cert, cached, steps_est = _certify_reusing_steps(ssp, v, greedy, cached, steps_est)
                 if cert.width <= tol:
                     converged = True
                     break
