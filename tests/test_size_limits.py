@@ -199,3 +199,26 @@ def test_estimate_is_an_upper_bound_of_the_traced_peak(name):
     finally:
         tracemalloc.stop()
     assert info.value.nbytes >= peak
+
+
+def test_backward_induction_refuses_a_horizon_whose_time_is_unbounded(monkeypatch):
+    # S = 1, H = 10**7: 320 MB fits the memory limit, but 10**7 stages took minutes; the work guard
+    # refuses before the first stage and names H, S, A and the estimate
+    mdp = FiniteMDP(np.ones((1, 1, 1)), np.zeros((1, 1)), 1.0, horizon=1)
+    previous = theory_rl.set_max_work(None)
+    try:
+        monkeypatch.delenv("THEORY_RL_MAX_WORK", raising=False)
+        start = time.perf_counter()
+        with pytest.raises(SizeLimitError, match=r"backward_induction \(horizon 10000000, 1 states, 1 actions\).*"
+                                                 r"operations, above the work limit .*set_max_work"):
+            tabular.backward_induction(mdp, horizon=10**7)
+        assert time.perf_counter() - start < 1.0
+        # the user can raise it (environment variable or set_max_work); a short horizon always runs
+        monkeypatch.setenv("THEORY_RL_MAX_WORK", "1e6")
+        with pytest.raises(SizeLimitError, match="work limit of 1e\\+06"):
+            tabular.backward_induction(mdp, horizon=100)
+        theory_rl.set_max_work(10**13)
+        assert theory_rl.max_work() == 10**13
+        assert tabular.backward_induction(mdp, horizon=100).v.shape == (101, 1)
+    finally:
+        theory_rl.set_max_work(previous)

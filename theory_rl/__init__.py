@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ._validation import max_bytes, set_max_bytes
+from ._validation import max_bytes, max_work, set_max_bytes, set_max_work
 
 __version__ = "0.1.0"
 
@@ -31,7 +31,7 @@ _SUBPACKAGES = (
     "theory",
 )
 
-__all__ = ["__version__", "max_bytes", "set_max_bytes", *_SUBPACKAGES]
+__all__ = ["__version__", "max_bytes", "max_work", "set_max_bytes", "set_max_work", *_SUBPACKAGES]
 
 
 def __getattr__(name: str) -> Any:

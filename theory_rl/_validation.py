@@ -342,3 +342,66 @@ def check_allocation(nbytes: float, what: str) -> None:
             nbytes=float(nbytes),
             limit=limit,
         )
+
+
+# --- work guard ----------------------------------------------------------------------------------
+
+DEFAULT_MAX_WORK = 2 * 10**10
+"""Default work limit in elementary operations (about a minute of numpy; ``THEORY_RL_MAX_WORK`` or
+:func:`set_max_work` change it)."""
+
+_max_work_override: int | None = None
+
+
+def max_work() -> int:
+    """The work limit in force: :func:`set_max_work`, else ``THEORY_RL_MAX_WORK``, else ``2e10``."""
+    if _max_work_override is not None:
+        return _max_work_override
+    env = os.environ.get("THEORY_RL_MAX_WORK")
+    if env is None or not env.strip():
+        return DEFAULT_MAX_WORK
+    try:
+        value = float(env)
+    except ValueError:
+        raise InvalidArgumentError(f"THEORY_RL_MAX_WORK = {env!r} is not a number (e.g. 1e12)") from None
+    if not (math.isfinite(value) and value >= 1):
+        raise InvalidArgumentError(f"THEORY_RL_MAX_WORK = {env!r} must be a number >= 1")
+    return int(value)
+
+
+def set_max_work(limit: int | None) -> int | None:
+    """Set the work limit in elementary operations (``None`` restores the environment/default);
+    returns the previous override.
+
+    Examples
+    --------
+    >>> import theory_rl
+    >>> previous = theory_rl.set_max_work(10**12)   # allow longer runs
+    >>> theory_rl.max_work()
+    1000000000000
+    >>> _ = theory_rl.set_max_work(previous)
+    """
+    global _max_work_override
+    previous = _max_work_override
+    _max_work_override = None if limit is None else check_int(limit, "limit", minimum=1)
+    return previous
+
+
+def check_work(n_ops: float, what: str) -> None:
+    """Refuse a computation whose loop is estimated at ``n_ops`` elementary operations above
+    :func:`max_work`, before it starts (``what`` names the loop and its sizes).
+
+    Raises
+    ------
+    SizeLimitError
+        Naming ``what``, the estimate and the limit, and how to raise the limit (``nbytes`` holds
+        the estimated operations).
+    """
+    limit = max_work()
+    if n_ops > limit:
+        raise SizeLimitError(
+            f"{what} needs about {float(n_ops):.3g} operations, above the work limit of {float(limit):.3g} "
+            "(raise it with theory_rl.set_max_work(...) or the environment variable THEORY_RL_MAX_WORK)",
+            nbytes=float(n_ops),
+            limit=limit,
+        )

@@ -54,7 +54,9 @@ def test_hsvi2_history_is_monotone_and_ends_at_the_result(tiger, sweep_fraction,
     assert np.all(np.diff(lo) >= 0) and np.all(np.diff(hi) <= 0)
     assert lo[-1] == sol.lower and hi[-1] == sol.upper
     assert len(lo) == sol.n_iter + 1  # the initial bounds, then one entry per trial
-    assert sol.value == sol.lower == pytest.approx(float(alpha_value(sol.alpha, tiger.b0)))
+    assert sol.value == pytest.approx(float(alpha_value(sol.alpha, tiger.b0)))
+    # the certified lower bound is the vectors' value less the float64 allowance (tiny here)
+    assert 0 < sol.value - sol.lower <= 1e-9 * abs(sol.value)
 
 
 def test_bound_ordering_qmdp_fib_hsvi_blind(tiger):
@@ -167,14 +169,18 @@ def test_sawtooth_upper_bound_rejects_non_beliefs(tiger, beliefs, message):
         sawtooth_upper_bound(sol, beliefs)
 
 
-def test_hsvi2_cpu_clock_budget_and_history(tiger):
+def test_hsvi2_cpu_clock_budget_and_history():
     from theory_rl.errors import ConvergenceWarning
 
+    # 4x3 to 1e-7 cannot finish in 0.3 CPU-s (Tiger to 1e-12 is now refused at once: float64
+    # certifies about 3e-10 there, and Tiger reaches that within the budget on a fast machine)
+    model = read_pomdp(DATA / "4x3.95.POMDP")
     with pytest.warns(ConvergenceWarning, match="time_limit"):
-        sol = hsvi2(tiger, tol=1e-12, time_limit=0.3, clock="cpu")
+        sol = hsvi2(model, tol=1e-7, time_limit=0.3, clock="cpu")
     t = sol.history["time"]
     assert np.all(np.diff(t) >= 0) and 0.3 <= t[-1] < 5.0
-    assert sol.params["clock"] == "cpu" and sol.lower <= REFERENCE["tiger.95.POMDP"] + 5e-5 <= sol.upper + 1e-4
+    lo, hi = SARSOP["4x3.95.POMDP"]
+    assert sol.params["clock"] == "cpu" and sol.lower <= hi and lo <= sol.upper
 
 
 def test_sarsop_sampling_solves_rocksample_4_4_like_hsvi():

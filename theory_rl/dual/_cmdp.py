@@ -18,6 +18,7 @@ arXiv 1910.13393), and the LP's constraint multipliers are ``lambda*``, with
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,11 +30,12 @@ from .._deprecation import renamed_arguments
 from .._highs import HIGHS_OPTIONS
 from .._iterative import Timer
 from .._result import CertifiedSolution
+from .._rounding import UNIT_ROUNDOFF
 from .._validation import as_float_array, check_choice, check_finite, check_int, check_real
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
-from ..tabular import effective_rewards
-from ._lp import primal_lp
+from ..tabular import BellmanOperator, certify, effective_rewards, policy_evaluation
+from ._lp import _weighted_sum_bounds, primal_lp
 from ._occupancy import flow_matrix, occupancy, policy_from_occupancy
 
 __all__ = ["CMDP", "CMDPSolution", "lagrangian_primal_dual", "solve_cmdp_lp"]
@@ -193,6 +195,15 @@ def solve_cmdp_lp(cmdp: CMDP, *, highs_method: str = "highs-ds") -> CMDPSolution
     CMDPSolution
         ``multipliers = lambda*`` (the constraint rows' marginals, negated), ``v`` the flow rows'
         multipliers (the value of ``r_0 + lambda* . r`` on the states the optimum visits).
+        HiGHS meets the constraints only to its feasibility tolerance, so ``objective`` and
+        ``constraint_values`` (read off ``rho``) are not certified; ``info`` holds what is, checked
+        a posteriori in float64 for the model as stored: ``objective_bounds`` and
+        ``constraint_bounds`` (``(m, 2)``) bracket the returned policy's exact ``J_0``, ``J_i``
+        (:func:`theory_rl.tabular.policy_evaluation` with its certified bound),
+        ``feasibility_certified`` (every lower ``J_i`` bound ``>= c_i``), ``max_violation_bound``,
+        ``optimum_upper_bound`` (the Lagrangian dual bound ``<d0, V*_lambda> - lambda . c`` of the
+        returned multipliers, ``V*_lambda`` bounded by :func:`theory_rl.tabular.certify`) and
+        ``optimality_gap_bound`` (that minus the lower ``J_0`` bound).
 
     Raises
     ------
@@ -216,9 +227,40 @@ def solve_cmdp_lp(cmdp: CMDP, *, highs_method: str = "highs-ds") -> CMDPSolution
             raise SolverError(f"HiGHS did not solve the CMDP LP: {res.message}", status=res.status)
         rho = np.zeros(mdp.n_states * mdp.n_actions)
         rho[valid] = res.x
-    return _finish(cmdp, rho.reshape(mdp.n_states, mdp.n_actions), np.maximum(-res.ineqlin.marginals, 0.0),
-                   -res.eqlin.marginals, method=f"cmdp_lp[{highs_method}]", n_iter=int(res.nit),
-                   elapsed=timer.elapsed)
+    sol = _finish(cmdp, rho.reshape(mdp.n_states, mdp.n_actions), np.maximum(-res.ineqlin.marginals, 0.0),
+                  -res.eqlin.marginals, method=f"cmdp_lp[{highs_method}]", n_iter=int(res.nit),
+                  elapsed=timer.elapsed)
+    sol.info.update(_certify_lp_answer(cmdp, sol))
+    return sol
+
+
+def _certify_lp_answer(cmdp: CMDP, sol: CMDPSolution) -> dict[str, Any]:
+    """A posteriori checks of an LP answer in float64 (HiGHS meets its constraints only to its
+    feasibility tolerance): the returned policy's returns, evaluated with a certified bound, and the
+    Lagrangian dual bound ``OPT <= <d0, V*_lambda> - lambda . c`` of the returned multipliers."""
+    mdp = cmdp.mdp
+    d0 = np.asarray(mdp.d0, dtype=float)
+    bounds = []
+    for rewards in (np.asarray(mdp.R), *cmdp.constraint_rewards):
+        ev = policy_evaluation(mdp.replace(R=rewards), sol.policy)
+        bounds.append(_weighted_sum_bounds(1.0, d0, ev.v - ev.bound, ev.v + ev.bound))
+    lam = sol.multipliers
+    lagrangian = mdp.replace(R=np.asarray(mdp.R) + np.einsum("i,isa->sa", lam, cmdp.constraint_rewards))
+    cert = certify(BellmanOperator(lagrangian), sol.v)
+    _, dual_upper = _weighted_sum_bounds(1.0, d0, cert.upper, cert.upper)
+    # minus lambda . c, rounded up: fsum is correctly rounded, the products once each
+    lam_c = np.asarray(lam * cmdp.thresholds, dtype=float)
+    optimum_upper = float(np.nextafter(dual_upper - math.fsum(lam_c) + 2 * UNIT_ROUNDOFF * math.fsum(np.abs(lam_c)),
+                                       np.inf))
+    constraint_bounds = np.array(bounds[1:]).reshape(-1, 2)
+    return {
+        "objective_bounds": bounds[0],
+        "constraint_bounds": constraint_bounds,
+        "feasibility_certified": bool((constraint_bounds[:, 0] >= cmdp.thresholds).all()),
+        "max_violation_bound": float(max(0.0, *(cmdp.thresholds - constraint_bounds[:, 0]))),
+        "optimum_upper_bound": optimum_upper,
+        "optimality_gap_bound": float(np.nextafter(optimum_upper - bounds[0][0], np.inf)),
+    }
 
 
 @renamed_arguments(n_iter="max_iter")

@@ -19,6 +19,7 @@ follows Puterman and calls the value LP the primal.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,9 +30,10 @@ from scipy.optimize import linprog
 from .._highs import HIGHS_OPTIONS, check_highs_result
 from .._iterative import Timer
 from .._result import CertifiedSolution
+from .._rounding import TINY, UNIT_ROUNDOFF, gamma_n, round_up
 from .._validation import check_choice
 from ..models import FiniteMDP
-from ..tabular import effective_rewards
+from ..tabular import BellmanOperator, certify, effective_rewards
 from ._occupancy import flow_matrix, policy_from_occupancy, scale_of
 
 __all__ = ["OccupancyLPSolution", "dual_lp", "primal_lp"]
@@ -40,7 +42,15 @@ __all__ = ["OccupancyLPSolution", "dual_lp", "primal_lp"]
 @dataclass(frozen=True, repr=False, eq=False)
 class OccupancyLPSolution(CertifiedSolution):
     """Solution of the occupancy LP pair (``OccupancyLP`` is its deprecated name, removed in the
-    next release). The certificate is HiGHS's optimal status with both LPs' solutions.
+    next release).
+
+    HiGHS's optimal status only says that its solution meets the constraints within its
+    feasibility tolerance (about ``1e-7``), so ``objective`` is not certified by itself. The
+    certificate is checked a posteriori in float64: one Bellman backup of ``v``
+    (:func:`theory_rl.tabular.certify`, MacQueen/Porteus bounds widened by the backup's forward
+    error) gives ``v_lo <= V* <= v_hi`` elementwise, and ``lower = c <d0, v_lo>``,
+    ``upper = c <d0, v_hi>`` (rounded outwards) bound the exact optimum ``c <d0, V*>`` of the
+    stored model; ``bound`` bounds ``|objective - c <d0, V*>|``.
 
     Attributes
     ----------
@@ -63,6 +73,10 @@ class OccupancyLPSolution(CertifiedSolution):
         minimised objective with respect to the right-hand side): shape ``(S,)`` and equal to
         ``-v`` for the primal; shape ``(n_valid,)`` and equal to ``-occupancy`` on available pairs
         for the dual.
+    lower, upper : float
+        Certified bounds on the exact optimal value ``c <d0, V*>``.
+    bound : float
+        Certified ``|objective - c <d0, V*>|`` (``inf`` where float64 cannot certify a contraction).
     n_iter : int
     elapsed : float
     """
@@ -74,9 +88,12 @@ class OccupancyLPSolution(CertifiedSolution):
     normalized: bool
     solved: str
     dual_variables: np.ndarray
+    lower: float
+    upper: float
+    bound: float
     n_iter: int
 
-    _repr_fields = ("solved", "normalized", "objective", "n_iter", "elapsed")
+    _repr_fields = ("solved", "normalized", "objective", "lower", "upper", "n_iter", "elapsed")
 
 
 def _lp_data(mdp: FiniteMDP, normalized: bool) -> tuple[np.ndarray, Any, np.ndarray, np.ndarray]:
@@ -87,12 +104,36 @@ def _lp_data(mdp: FiniteMDP, normalized: bool) -> tuple[np.ndarray, Any, np.ndar
     return valid, M, r_eff[valid], scale_of(mdp, normalized) * np.asarray(mdp.d0, dtype=float)
 
 
-def _finish(mdp: FiniteMDP, valid: np.ndarray, x_valid: np.ndarray, v: np.ndarray, **fields: Any) -> OccupancyLPSolution:
+def _weighted_sum_bounds(scale: float, weights: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[float, float]:
+    """Bounds on ``scale <w, x>`` for every ``lo <= x <= hi`` (``w >= 0``, ``scale >= 0``), counting
+    the rounding: each product is rounded once, ``math.fsum`` rounds the sum once, ``scale`` once more."""
+    out = []
+    for vec, direction in ((lo, -np.inf), (hi, np.inf)):
+        if not np.isfinite(vec).all():
+            out.append(float(direction))
+            continue
+        prods = weights * vec
+        total = scale * math.fsum(prods)
+        err = gamma_n(3) * scale * math.fsum(np.abs(prods)) + TINY
+        out.append(float(np.nextafter(total - err if direction < 0 else total + err, direction)))
+    return out[0], out[1]
+
+
+def _finish(mdp: FiniteMDP, valid: np.ndarray, x_valid: np.ndarray, v: np.ndarray, *, objective: float,
+            normalized: bool, **fields: Any) -> OccupancyLPSolution:
     S, A = mdp.n_states, mdp.n_actions
     x = np.zeros(S * A)
     x[valid] = np.maximum(x_valid, 0.0)
     x = x.reshape(S, A)
-    return OccupancyLPSolution(v=np.asarray(v, dtype=float), occupancy=x, policy=policy_from_occupancy(mdp, x), **fields)
+    v = np.asarray(v, dtype=float)
+    # a posteriori: HiGHS's answer meets its constraints only to its tolerance; one certified backup of v
+    # brackets V* of the stored model, rounding included
+    cert = certify(BellmanOperator(mdp), v)
+    lower, upper = _weighted_sum_bounds(scale_of(mdp, normalized), np.asarray(mdp.d0, dtype=float),
+                                        cert.lower, cert.upper)
+    bound = round_up(max(objective - lower, upper - objective, 0.0) * (1.0 + 2 * UNIT_ROUNDOFF))
+    return OccupancyLPSolution(v=v, occupancy=x, policy=policy_from_occupancy(mdp, x), objective=objective,
+                               normalized=normalized, lower=lower, upper=upper, bound=bound, **fields)
 
 
 def primal_lp(mdp: FiniteMDP, *, normalized: bool = True, highs_method: str = "highs") -> OccupancyLPSolution:

@@ -16,6 +16,15 @@ observable Markov decision processes", JAIR 13:33-94).
 
 Each function returns a :class:`POMDPSolution` whose ``alpha`` holds one vector per action;
 for the upper bounds ``V(b) = max_a alpha_a . b`` is an *upper* bound (``lower = -inf``).
+
+Floating point: the bound reported at ``b0`` holds for the exact optimal value of the model as
+stored (:mod:`theory_rl.pomdp._rounding_bounds`). The blind vectors are checked a posteriori
+(their Bellman residual, computed in float64 plus its forward error, divided by
+``1 - gamma sigma``: ``info["widening"]``) and ``lower`` is lowered by that and by the rounding
+of ``alpha . b0``; the QMDP vectors are raised by the forward error of ``R + gamma T v_up``; the
+FIB vectors by ``(max(fl(H Q) - Q)^+ + delta_H) / (1 - gamma sigma)`` from one more sweep, which
+makes ``Q`` plus it a supersolution of the FIB operator (``info["widening"]``). ``upper`` adds the
+rounding of ``alpha . b0``.
 """
 
 from __future__ import annotations
@@ -27,9 +36,11 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .._rounding import gamma_n, round_up
 from .._validation import as_float_array, check_choice, check_finite, check_max_iter, check_time_limit, check_tol
 from ..errors import ConvergenceWarning, InvalidModelError
 from ..models import POMDP
+from ._rounding_bounds import blind_error, pomdp_rounding
 from ._solution import POMDPSolution
 
 __all__ = ["blind_lower_bound", "qmdp_upper_bound", "fib_upper_bound"]
@@ -41,10 +52,17 @@ def _check_discounted(model: POMDP) -> None:
 
 
 def _result(alpha: np.ndarray, model: POMDP, *, kind: str, method: str, t0: float, n_iter: int,
-            params: dict, info: dict | None = None, history: dict | None = None,
+            params: dict, widening: float, info: dict | None = None, history: dict | None = None,
             converged: bool = True) -> POMDPSolution:
+    """``widening``: for ``kind="lower"`` how far the vectors may exceed the plans' exact values
+    (subtracted from ``lower``); for ``"upper"`` already added to the vectors (recorded only)."""
     v = float((alpha @ model.b0).max())
-    lower, upper = (v, float("inf")) if kind == "lower" else (float("-inf"), v)
+    rounding = pomdp_rounding(model).with_values(alpha)
+    if kind == "lower":
+        lower, upper = rounding.certified_lower(v, widening), float("inf")
+    else:
+        lower, upper = float("-inf"), rounding.certified_upper(v, 0.0)
+    info = {"widening": widening, **(info or {})}
     hist = history or {"lower": np.array([lower]), "upper": np.array([upper]), "time": np.array([time.perf_counter() - t0])}
     return POMDPSolution(
         alpha=alpha, actions=np.arange(model.n_actions, dtype=np.int64), lower=lower, upper=upper, value=v,
@@ -65,7 +83,8 @@ def blind_lower_bound(model: POMDP) -> POMDPSolution:
             alpha[a] = spla.spsolve((sp.identity(S, format="csc") - model.gamma * T_a).tocsc(), model.R[:, a])
         else:
             alpha[a] = np.linalg.solve(np.eye(S) - model.gamma * T_a, model.R[:, a])
-    return _result(alpha, model, kind="lower", method="blind_lower_bound", t0=t0, n_iter=1, params={})
+    return _result(alpha, model, kind="lower", method="blind_lower_bound", t0=t0, n_iter=1, params={},
+                   widening=blind_error(model, alpha, pomdp_rounding(model)))
 
 
 def qmdp_upper_bound(model: POMDP, *, tol: float = 1e-8) -> POMDPSolution:
@@ -84,8 +103,13 @@ def qmdp_upper_bound(model: POMDP, *, tol: float = 1e-8) -> POMDPSolution:
     S, A = model.n_states, model.n_actions
     T2 = model.T if model.is_sparse else model.T.reshape(S * A, S)
     Q = model.R + model.gamma * np.asarray(T2 @ sol.upper).reshape(S, A)
+    # Q >= R + gamma T v_up - delta in float64: raise it by the forward error of that backup
+    rounding = pomdp_rounding(model).with_values(sol.upper)
+    n = rounding.max_entries + 2
+    delta = round_up(gamma_n(n) * (rounding.reward_max + model.gamma * rounding.sigma * rounding.value_max))
+    Q = np.nextafter(Q + delta, np.inf)
     return _result(np.ascontiguousarray(Q.T), model, kind="upper", method="qmdp_upper_bound", t0=t0,
-                   n_iter=sol.n_iter, params={"tol": tol}, info={"mdp_bound": sol.bound})
+                   n_iter=sol.n_iter, params={"tol": tol}, widening=delta, info={"mdp_bound": sol.bound})
 
 
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
@@ -127,7 +151,7 @@ def fib_upper_bound(model: POMDP, *, tol: float = 1e-6, max_iter: int | None = N
     deadline = np.inf if time_limit is None else now() + time_limit
     t0 = time.perf_counter()
     gamma = model.gamma
-    S, A, n_obs = model.n_states, model.n_actions, model.n_observations
+    S, A = model.n_states, model.n_actions
     if q0 is None:
         Q = qmdp_upper_bound(model).alpha.T.copy()  # (S, A)
     else:
@@ -142,12 +166,7 @@ def fib_upper_bound(model: POMDP, *, tol: float = 1e-6, max_iter: int | None = N
     ups, times = [], []
     converged = False
     for _ in range(max_iter):
-        new = model.R.copy()
-        for a, T_a in enumerate(model.transitions_by_action):
-            # X[s', o, a'] = O[a, s', o] Q(s', a'), then T_a @ X and max over a'
-            X = (model.O[a][:, :, None] * Q[:, None, :]).reshape(S, n_obs * A)
-            Y = np.asarray(T_a @ X).reshape(S, n_obs, A)
-            new[:, a] += gamma * Y.max(axis=2).sum(axis=1)
+        new = _fib_sweep(model, Q)
         if not ups and not decreasing:
             decreasing = bool((new <= Q).all())
         if decreasing:
@@ -168,7 +187,38 @@ def fib_upper_bound(model: POMDP, *, tol: float = 1e-6, max_iter: int | None = N
         warnings.warn(f"fib_upper_bound stopped after {n} sweeps ({limit}) with change {diff:.3g}; the result is a "
                       "valid upper bound but not within tol of the FIB", ConvergenceWarning, stacklevel=2)
     hist = {"lower": np.full(len(ups), -np.inf), "upper": np.asarray(ups), "time": np.asarray(times)}
-    return _result(np.ascontiguousarray(Q.T + shift), model, kind="upper", method="fib_upper_bound", t0=t0, n_iter=n,
+    Q, widening = _certify_fib(model, Q + shift)
+    return _result(np.ascontiguousarray(Q.T), model, widening=widening, kind="upper", method="fib_upper_bound", t0=t0, n_iter=n,
                    params={"tol": tol, "max_iter": max_iter, "time_limit": time_limit, "clock": clock,
                            "q0": q0 is not None}, history=hist, converged=converged,
                    info={"monotone": decreasing, "shift": shift})
+
+
+def _fib_sweep(model: POMDP, Q: np.ndarray) -> np.ndarray:
+    """One application of the FIB operator to ``Q`` (shape ``(S, A)``), in float64."""
+    S, A, n_obs = model.n_states, model.n_actions, model.n_observations
+    new = model.R.copy()
+    for a, T_a in enumerate(model.transitions_by_action):
+        # X[s', o, a'] = O[a, s', o] Q(s', a'), then T_a @ X and max over a'
+        X = (model.O[a][:, :, None] * Q[:, None, :]).reshape(S, n_obs * A)
+        Y = np.asarray(T_a @ X).reshape(S, n_obs, A)
+        new[:, a] += model.gamma * Y.max(axis=2).sum(axis=1)
+    return new
+
+
+def _certify_fib(model: POMDP, Q: np.ndarray) -> tuple[np.ndarray, float]:
+    r"""``(Q + c, c)`` with ``Q + c`` a supersolution of the exact FIB operator ``H``, hence an upper
+    bound on ``Q_FIB >= Q*``: with ``e >= max(H Q - Q)^+`` (one more sweep in float64 plus its
+    forward error ``gamma_{K+O+3} (max|R| + gamma sigma max|Q|)``),
+    ``H(Q + c) <= H Q + gamma sigma c <= Q + c`` for ``c = e / (1 - gamma sigma)``."""
+    rounding = pomdp_rounding(model).with_values(Q)
+    if not np.isfinite(Q).all():
+        return np.full_like(Q, np.inf), float("inf")
+    new = _fib_sweep(model, Q)
+    n = rounding.max_entries + rounding.n_observations + 3
+    delta = gamma_n(n) * (rounding.reward_max + model.gamma * rounding.sigma * rounding.value_max)
+    c = rounding.margin
+    if c <= 0:
+        return np.full_like(Q, np.inf), float("inf")
+    widening = round_up((max(float((new - Q).max()), 0.0) + delta) / c)
+    return np.nextafter(Q + widening, np.inf), widening

@@ -45,11 +45,19 @@ policy, so ``V_c <= V*`` and ``V_c <= H V_c``; then
 
 .. math:: H V_c \le V^* \le H V_c + \tfrac{\gamma}{1-\gamma} \sup_b (H V_c - V_c)(b),
 
-and value iteration continues from ``H V_c`` (monotonically from then on, so ``V_n(b0)`` is a
-certified lower bound). When the controller is optimal the residual is rounding error and the
+and value iteration continues from ``H V_c``. When the controller is optimal the residual is rounding error and the
 solve stops at once. This changes nothing about what is computed (exact backups of PWLC
 functions), only how many epochs are needed to certify the tolerance; ``evaluate_every=None``
 gives plain value iteration.
+
+Floating point. Each computed backup ``fl(H V)`` is within ``delta = gamma_{K+O+4} (max|R| +
+gamma sigma max|alpha|)`` of ``H V`` (``K`` stored entries per row of ``T``; ``sigma`` bounds the
+stored rows' sums ``sum_s' T sum_o O``), and each difference in the sup bounds within ``u |x - y|``;
+both are added to the two sups above and divided by ``1 - gamma sigma`` (the controller's values
+get the same two-sided bound, since the linear solve is not exact either), and ``lower``/``upper``
+also count the rounding of ``alpha . b0`` (:mod:`theory_rl.pomdp._rounding_bounds`). With a
+horizon, ``H`` chained backups are within ``sum_t (gamma sigma)^t delta``. The LP-based pruning is
+trusted to HiGHS's tolerances: a vector it drops wrongly is not counted in ``loss``.
 """
 
 from __future__ import annotations
@@ -65,10 +73,12 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from .._highs import quiet_highs
+from .._rounding import UNIT_ROUNDOFF, round_up
 from .._validation import check_bool, check_max_iter, check_optional_int, check_real, check_time_limit, check_tol
 from ..errors import ConvergenceWarning, InvalidModelError, SolverError
 from ..models import POMDP
 from ._backup import project
+from ._rounding_bounds import PomdpRounding, pomdp_rounding
 from ._solution import POMDPSolution
 
 __all__ = ["prune", "exact_value_iteration", "finite_horizon_value"]
@@ -477,6 +487,10 @@ def exact_value_iteration(
               "evaluate_every": evaluate_every}
 
     if horizon is not None:
+        # float64: t chained backups (cross sums add O + 1 roundings to a build) stay within
+        # `rounding_err` of exact plans' values (theory_rl.pomdp._rounding_bounds)
+        rounding = pomdp_rounding(model, horizon=horizon).with_values(stage.alpha)
+        rounding_err = rounding.finite_horizon_widening(horizon, extra=_CROSS_SUM_ROUNDINGS)
         err = 0.0  # V_t - err <= computed V_t <= V_t: the pruning losses, discounted and summed
         for _ in range(horizon):
             new = _exact_backup(model, stage, lp_tol, cache, stats)
@@ -484,19 +498,22 @@ def exact_value_iteration(
             stage = new
             err = new.loss + gamma * err
             v = float((stage.alpha @ b0).max())
-            for key, val in (("lower", v), ("upper", v + err), ("time", time.perf_counter() - t0),
-                             ("n_vectors", stage.alpha.shape[0]), ("residual", r)):
+            for key, val in (("lower", rounding.certified_lower(v, rounding_err)),
+                             ("upper", rounding.certified_upper(v, err + rounding_err)),
+                             ("time", time.perf_counter() - t0), ("n_vectors", stage.alpha.shape[0]), ("residual", r)):
                 hist[key].append(val)
         v = float((stage.alpha @ b0).max())
-        return _solution(stage, v, v + err, True, horizon, hist, "exact_value_iteration(finite horizon)", params,
-                         t0, stats, evaluated=False, b0=b0, below=0.0, above=err)
+        return _solution(stage, rounding.certified_lower(v, rounding_err), rounding.certified_upper(v, err + rounding_err),
+                         True, horizon, hist, "exact_value_iteration(finite horizon)", params,
+                         t0, stats, evaluated=False, b0=b0, below=rounding_err, above=err + rounding_err)
 
     c = gamma / (1.0 - gamma)
     if max_iter is None:
         span = float(np.ptp(model.R)) + float(np.abs(model.R).max())
         target = tol / (c * max(span, 1e-300))
         max_iter = 10 if target >= 1 else int(math.ceil(math.log(target) / math.log(gamma) * 1.2)) + 20 if gamma > 0 else 10
-    monotone = False
+    base_rounding = pomdp_rounding(model)
+    margin = base_rounding.margin  # 1 - gamma sigma, sigma the stored rows' largest sum (1 up to rounding)
     loss = 0.0
     lower = upper = float("nan")
     value_below = value_above = float("inf")
@@ -509,13 +526,14 @@ def exact_value_iteration(
         down_r = _sup_diff_bound(stage.alpha, new.alpha)
         v = float((new.alpha @ b0).max())
         loss = new.loss  # only the latest backup's loss enters sup(H V_n - V_n)
-        # V* - V_n <= sup(H V_n - V_n)+ / (1-gamma) <= (gamma up_r+ + loss) / (1-gamma), and
-        # V_n - V* <= sup(V_n - H V_n)+ / (1-gamma) <= gamma down_r+ / (1-gamma), or 0 once V_n is
-        # below a policy's value chain (monotone)
-        value_above = (gamma * max(up_r, 0.0) + loss) / (1.0 - gamma)
-        value_below = 0.0 if monotone else c * max(down_r, 0.0)
+        # V* - V_n <= sup(H V_n - V_n)+ / (1-gamma) <= (gamma up_r+ + loss + delta) / (1-gamma), and
+        # V_n - V* <= sup(V_n - H V_n)+ / (1-gamma) <= (gamma down_r+ + delta) / (1-gamma), with delta
+        # the float64 error of the backup and of the differences in the sup bounds (1 - gamma sigma
+        # for 1 - gamma where the stored rows may sum above 1)
+        value_below, value_above = _widened(base_rounding, margin, stage.alpha, new.alpha, down_r, up_r, loss)
         bound = value_below + value_above
-        lower, upper = v - value_below, v + value_above
+        here = base_rounding.with_values(stage.alpha, new.alpha)
+        lower, upper = here.certified_lower(v, value_below), here.certified_upper(v, value_above)
         prev, stage = stage, new
         for key, val in (("lower", lower), ("upper", upper), ("time", time.perf_counter() - t0),
                          ("n_vectors", stage.alpha.shape[0]), ("residual", max(up_r, down_r))):
@@ -530,28 +548,53 @@ def exact_value_iteration(
             if values is not None:
                 ctrl = _Stage(values, stage.actions, stage.succ, stage.witnesses)
                 new = _exact_backup(model, ctrl, lp_tol, cache, stats)
-                d = max(_sup_diff_bound(new.alpha, ctrl.alpha), 0.0)
+                up_c, down_c = _sup_diff_bound(new.alpha, ctrl.alpha), _sup_diff_bound(ctrl.alpha, new.alpha)
                 evaluated = True
-                above_c = (gamma * d + new.loss) / (1.0 - gamma)
-                if above_c < bound:
-                    # V_c is a policy's value, so V_c <= H V_c <= V* and the new V <= H V_c <= V*:
-                    # certified from below, and it stays so under further backups
-                    monotone = True
+                # V_c is (up to the solve's rounding) a policy's value, so V_c <= H V_c and down_c is
+                # rounding only: the same two-sided certificate, usually much tighter
+                below_c, above_c = _widened(base_rounding, margin, ctrl.alpha, new.alpha, down_c, up_c, new.loss)
+                if below_c + above_c < bound:
                     v = float((new.alpha @ b0).max())
-                    value_below, value_above = 0.0, above_c
-                    stage, lower, upper = new, v, v + above_c
+                    value_below, value_above = below_c, above_c
+                    bound = below_c + above_c
+                    stage = new
+                    here = base_rounding.with_values(ctrl.alpha, new.alpha)
+                    lower, upper = here.certified_lower(v, value_below), here.certified_upper(v, value_above)
                     hist["lower"][-1], hist["upper"][-1] = lower, upper
-                    if above_c <= tol:
+                    if bound <= tol:
                         converged = True
                         break
     method = "exact_value_iteration(incremental pruning)"
     if not converged:
         msg = f"{method} did not certify tol={tol:g} after {n} epochs (bound {upper - lower:.3g})"
+        floor = sum(_widened(base_rounding, margin, stage.alpha, stage.alpha, 0.0, 0.0, 0.0))
+        if floor >= tol:
+            msg += (f"; float64 cannot certify tol={tol:g}: the rounding of one backup alone, amplified by "
+                    f"1/(1 - gamma sigma), gives {floor:.3g}")
         if strict:
             raise SolverError(msg, status="max_iter" if n >= max_iter else "time_limit")
         warnings.warn(msg, ConvergenceWarning, stacklevel=2)
     return _solution(stage, lower, upper, converged, n, hist, method, params, t0, stats, evaluated=evaluated, b0=model.b0,
                      below=value_below, above=value_above)
+
+
+_CROSS_SUM_ROUNDINGS = 2
+"""Roundings an exact backup adds to an alpha-vector build (the projection's factor gamma and the
+cross sum's reward term)."""
+
+
+def _widened(rounding: PomdpRounding, margin: float, prev: np.ndarray, new: np.ndarray, down_r: float, up_r: float,
+             loss: float) -> tuple[float, float]:
+    """``(below, above)`` with ``V_n - below <= V* <= V_n + above`` at every belief: the MacQueen-type
+    bounds of exact VI, plus the float64 error ``delta`` of the backup ``fl(H V_{n-1})`` and ``u |x - y|``
+    of each difference in the sup bounds, divided by ``1 - gamma sigma`` (infinite without contraction)."""
+    if margin <= 0.0:
+        return math.inf, math.inf
+    r = rounding.with_values(prev, new)
+    delta = r.build_error(_CROSS_SUM_ROUNDINGS) + 2.0 * UNIT_ROUNDOFF * r.gamma * 2.0 * r.value_max
+    below = round_up((r.gamma * max(down_r, 0.0) + delta) / margin)
+    above = round_up((r.gamma * max(up_r, 0.0) + loss + delta) / margin)
+    return below, above
 
 
 def _solution(stage: _Stage, lower: float, upper: float, converged: bool, n_iter: int, hist: dict,

@@ -109,7 +109,12 @@ def hsvi2(
 
     Guarantee: ``V_lo(b) <= V*(b) <= V_hi(b)`` for every belief at every stage (the backups of
     valid bounds are valid bounds); ``lower`` is non-decreasing and ``upper`` non-increasing over
-    trials; ``lower`` is the value of the alpha vectors' conditional plan from ``b0``. With
+    trials; ``lower`` is the value of the alpha vectors' conditional plan from ``b0``. In float64
+    the reported ``lower``/``upper`` (and ``history``) are widened by forward-error bounds of the
+    backups and of the evaluation at ``b0`` (``info["rounding"]``; see
+    :mod:`theory_rl.pomdp._rounding_bounds`), so they bracket the exact ``V*(b0)`` of the model as
+    stored, and the stopping test is on the widened gap; where the widening alone is ``>= tol`` the
+    search stops with ``converged=False`` and says so (``info["stop_reason"]``). With
     ``sampling="hsvi"`` and ``zeta = 0``, the search terminates after finitely many trials with
     ``upper - lower <= tol`` (Smith & Simmons 2004, Thm 2).
 

@@ -16,8 +16,10 @@ PBVI alternates two phases on a finite belief set ``B`` that starts as ``{b0}``:
 Guarantee (Pineau et al. 2003, Thm 1): with ``delta_B = max_{b' reachable} min_{b in B} ||b - b'||_1``,
 ``||V_B - V*||_inf <= (R_max - R_min) delta_B / (1 - gamma)^2`` at convergence of the backups.
 Every vector is the value of a conditional plan whose leaves follow the blind policies of the
-initial set, so ``V_B(b0) <= V*(b0)``: ``lower`` is a certified lower bound. PBVI has no upper
-bound of its own; ``upper`` is the fast informed bound at ``b0``.
+initial set, so ``V_B(b0) <= V*(b0)``: ``lower`` is a certified lower bound (less a float64
+allowance for the vectors' builds and the evaluation at ``b0``, :mod:`theory_rl.pomdp._rounding_bounds`;
+``value`` is the raw ``V_B(b0)``). PBVI has no upper bound of its own; ``upper`` is the fast
+informed bound at ``b0``, certified the same way.
 
 Finite horizon (``horizon=H``; AI-Toolbox's PBVI takes the same option): ``B`` is grown first by
 the same expansions, then ``H`` point backups of the zero vector give ``V_H = H^H 0`` on ``B``;
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -47,6 +50,7 @@ from ..models import POMDP
 from ._backup import point_backup
 from ._belief import belief_update, observation_probabilities
 from ._bounds import blind_lower_bound, fib_upper_bound
+from ._rounding_bounds import pomdp_rounding
 from ._solution import POMDPSolution, alpha_value
 
 __all__ = ["pbvi", "sample_successor"]
@@ -73,10 +77,22 @@ def keep_maximal(alpha: np.ndarray, actions: np.ndarray, beliefs: np.ndarray) ->
     return alpha[keep], actions[keep]
 
 
-def initial_bounds(model: POMDP, b0: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Blind-policy lower-bound vectors ``(alpha, actions)`` and the FIB upper bound at ``b0``."""
+def initial_bounds(model: POMDP, b0: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, Callable[[float], float]]:
+    """Blind-policy lower-bound vectors ``(alpha, actions)``, the FIB upper bound at ``b0`` (with
+    the rounding of its evaluation) and ``certify_lower``: the map from a computed ``max_k alpha_k
+    . b0`` (vectors from the blind ones by point backups) to a certified lower bound on ``V*(b0)``
+    (less ``E = max(E_blind, delta / (1 - gamma sigma))`` and the rounding of the dot product,
+    :mod:`theory_rl.pomdp._rounding_bounds`)."""
     blind = blind_lower_bound(model)
-    return blind.alpha, blind.actions, float(alpha_value(fib_upper_bound(model).alpha, b0))
+    fib = fib_upper_bound(model)
+    rounding = pomdp_rounding(model).with_values(blind.alpha, fib.alpha)
+    widening = rounding.lower_widening(blind.info["widening"])
+    upper = rounding.certified_upper(float(alpha_value(fib.alpha, b0)), 0.0)
+
+    def certify_lower(value: float) -> float:
+        return rounding.certified_lower(value, widening)
+
+    return blind.alpha, blind.actions, upper, certify_lower
 
 
 def check_model(model: Any, name: str, *, finite_horizon: bool = False) -> None:
@@ -172,12 +188,12 @@ def pbvi(
                                     time_limit=time_limit, rng=rng)
     start = time.perf_counter()
     b0 = model.b0
-    alpha, actions, upper = initial_bounds(model, b0)
+    alpha, actions, upper, certify_lower = initial_bounds(model, b0)
     B = b0[None, :].copy()
     hist: dict[str, list[float]] = {k: [] for k in ("lower", "upper", "time", "n_vectors", "n_beliefs")}
 
     def record() -> float:
-        lo = float((alpha @ b0).max())
+        lo = certify_lower(float((alpha @ b0).max()))
         hist["lower"].append(lo)
         hist["upper"].append(upper)
         hist["time"].append(time.perf_counter() - start)
@@ -209,9 +225,9 @@ def pbvi(
     if not converged:
         warnings.warn("pbvi: the last improvement phase did not reach tol "
                       f"({'time_limit' if out_of_time else 'max_iter'} reached)", ConvergenceWarning, stacklevel=2)
-    lower = float((alpha @ b0).max())
+    value = float((alpha @ b0).max())
     return POMDPSolution(
-        alpha=alpha, actions=actions.astype(np.int64), lower=lower, upper=upper, value=lower,
+        alpha=alpha, actions=actions.astype(np.int64), lower=certify_lower(value), upper=upper, value=value,
         converged=converged, n_iter=n_iter, history={k: np.asarray(v) for k, v in hist.items()}, method="pbvi",
         params={"n_expansions": n_expansions, "max_iter": max_iter, "tol": tol, "max_beliefs": max_beliefs,
                 "time_limit": time_limit},
@@ -234,6 +250,10 @@ def _finite_horizon_pbvi(model: POMDP, horizon: int, *, n_expansions: int, max_b
     alpha = np.zeros((1, model.n_states))
     actions = np.zeros(1, dtype=np.int64)
     mdp_values = backward_induction(model.mdp.replace(horizon=horizon)).v  # (H+1, S): row t has H - t to go
+    # t chained backups from exact zeros (POMDP vectors, and the MDP's values, which need fewer roundings
+    # per backup) are within sum_{j < t} (gamma sigma)^j delta of exact plans' values; H bounds every t
+    rounding = pomdp_rounding(model, horizon=horizon).with_values(mdp_values)
+    widening = rounding.finite_horizon_widening(horizon)
     stages = []
     hist: dict[str, list[float]] = {k: [] for k in ("lower", "upper", "time", "n_vectors", "n_beliefs")}
     converged = True
@@ -244,18 +264,19 @@ def _finite_horizon_pbvi(model: POMDP, horizon: int, *, n_expansions: int, max_b
         res = point_backup(model, alpha, B)
         alpha, actions = keep_maximal(res.alpha, res.actions, B)
         stages.append((alpha, actions.astype(np.int64)))
-        hist["lower"].append(float((alpha @ b0).max()))
-        hist["upper"].append(float(mdp_values[horizon - t] @ b0))
+        hist["lower"].append(rounding.certified_lower(float((alpha @ b0).max()), widening))
+        hist["upper"].append(rounding.certified_upper(float(mdp_values[horizon - t] @ b0), widening))
         hist["time"].append(time.perf_counter() - start)
         hist["n_vectors"].append(alpha.shape[0])
         hist["n_beliefs"].append(B.shape[0])
     if not converged:
         warnings.warn(f"pbvi: time_limit reached after {len(stages)} of {horizon} backups; the result is the "
                       f"{len(stages)}-step value", ConvergenceWarning, stacklevel=3)
-    lower = float((alpha @ b0).max())
-    upper = float(mdp_values[horizon - len(stages)] @ b0)
+    value = float((alpha @ b0).max())
+    lower = rounding.certified_lower(value, widening)
+    upper = rounding.certified_upper(float(mdp_values[horizon - len(stages)] @ b0), widening)
     return POMDPSolution(
-        alpha=alpha, actions=actions.astype(np.int64), lower=lower, upper=upper, value=lower,
+        alpha=alpha, actions=actions.astype(np.int64), lower=lower, upper=upper, value=value,
         converged=converged, n_iter=len(stages), history={k: np.asarray(v) for k, v in hist.items()},
         method="pbvi(finite horizon)",
         params={"horizon": horizon, "n_expansions": n_expansions, "max_beliefs": max_beliefs, "time_limit": time_limit},

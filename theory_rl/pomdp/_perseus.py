@@ -13,7 +13,8 @@ actions, observations drawn from ``P(o | b, a)``). Each stage builds a new alpha
 Guarantee (Spaan & Vlassis 2005, Sec. 3): ``V_{n+1}(b) >= V_n(b)`` for every ``b in B`` at every
 stage, with far fewer backups than ``|B|`` per stage. Started from the blind-policy vectors every
 vector is the value of a conditional plan, so ``lower = V_n(b0) <= V*(b0)`` (``b0 in B``).
-Perseus has no upper bound of its own; ``upper`` is the fast informed bound at ``b0``.
+Perseus has no upper bound of its own; ``upper`` is the fast informed bound at ``b0``. Both
+bounds count float64 rounding as :func:`theory_rl.pomdp.pbvi`'s do (``value`` is the raw ``V(b0)``).
 
 Reference: M. T. J. Spaan and N. Vlassis, "Perseus: randomized point-based value iteration for
 POMDPs", JAIR 24 (2005), arXiv:1109.2145.
@@ -124,7 +125,7 @@ def perseus(
                                     f"got shape {given.shape}")
         check_probability_rows(given, "beliefs", atol=1e-8, row_shape=(given.shape[0],))
         B = np.vstack([b0, given])
-    alpha, actions, upper = initial_bounds(model, b0)
+    alpha, actions, upper, certify_lower = initial_bounds(model, b0)
     # values[:, k] = B @ alpha_k, always computed by the same matrix-vector product so that a
     # kept vector reproduces V bit for bit (the ">=" tests below are exact)
     values = np.column_stack([B @ vec for vec in alpha])
@@ -132,7 +133,7 @@ def perseus(
     hist: dict[str, list[float]] = {k: [] for k in ("lower", "upper", "time", "n_vectors", "n_backups", "min_gain")}
 
     def record(n_backups: int, min_gain: float) -> None:
-        hist["lower"].append(float(V[0]))
+        hist["lower"].append(certify_lower(float(V[0])))
         hist["upper"].append(upper)
         hist["time"].append(time.perf_counter() - start)
         hist["n_vectors"].append(alpha.shape[0])
@@ -180,7 +181,7 @@ def perseus(
         warnings.warn(f"perseus stopped after {stage} stages ({reason} reached) with improvement >= tol={tol:g}",
                       ConvergenceWarning, stacklevel=2)
     return POMDPSolution(
-        alpha=alpha, actions=actions, lower=float(V[0]), upper=upper, value=float(V[0]), converged=converged,
+        alpha=alpha, actions=actions, lower=certify_lower(float(V[0])), upper=upper, value=float(V[0]), converged=converged,
         n_iter=stage, history={k: np.asarray(v) for k, v in hist.items()}, method="perseus",
         params={"n_beliefs": n_beliefs, "walk_length": walk_length, "max_iter": max_iter, "tol": tol,
                 "time_limit": time_limit},

@@ -37,6 +37,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
+from .._rounding import round_up
 from .._validation import (
     as_float_array,
     check_choice,
@@ -50,6 +51,7 @@ from .._validation import (
 from ..errors import ConvergenceWarning, InvalidModelError
 from ..models import POMDP
 from ._bounds import CLOCKS, blind_lower_bound, fib_upper_bound
+from ._rounding_bounds import pomdp_rounding
 from ._solution import POMDPSolution
 
 Trial = Callable[[int, float, int, float, Any], None]
@@ -692,6 +694,25 @@ def _run_search(
         # near gamma = 1 the FIB sweeps alone ran 3 s past time_limit=1 (tiger, gamma 0.9999): half the budget
         fib = fib_upper_bound(model, time_limit=0.5 * max(time_limit - (now() - start), 0.0), clock=clock)
     search = _Search(model, blind.alpha, blind.actions, fib.alpha.T)
+    # the bounds at b0 count float64 rounding (theory_rl.pomdp._rounding_bounds): the alpha vectors may
+    # exceed their plans' values by lower_widening, the sawtooth may fall short of a true upper bound
+    # by upper_widening (per unit of belief mass), and each evaluation at b0 rounds
+    rounding = pomdp_rounding(model).with_values(blind.alpha, fib.alpha)
+    lower_widening = rounding.lower_widening(blind.info["widening"])
+    upper_widening = rounding.upper_widening()
+    mass = round_up(math.fsum(belief0))
+
+    def certified(lo_raw: float, hi_raw: float) -> tuple[float, float]:
+        return (rounding.certified_lower(lo_raw, lower_widening, mass),
+                rounding.certified_upper(hi_raw, upper_widening, mass))
+
+    # the width rounding alone adds to the raw gap; the raw gap must close to tol minus it
+    floor_lo, floor_hi = certified(0.0, 0.0)
+    floor = floor_hi - floor_lo
+    # where float64 cannot certify tol (floor >= tol) the search goes on only while the raw gap exceeds
+    # what rounding alone leaves (at least tol, as before rounding was counted), then says so
+    refused = floor >= tol
+    raw_target = max(tol, floor) if refused else tol - floor
     tree = _BeliefTree(search.n_obs)
     trial = make_trial(search, tree)
     idx0, val0 = _sparse(belief0)
@@ -706,8 +727,9 @@ def _run_search(
     hist: dict[str, list[float]] = {k: [] for k in ("lower", "upper", "time", "n_vectors", "n_points", "n_backups")}
 
     def record(lo: float, hi: float, t: float) -> None:
-        hist["lower"].append(lo)
-        hist["upper"].append(hi)
+        c_lo, c_hi = certified(lo, hi)
+        hist["lower"].append(c_lo)
+        hist["upper"].append(c_hi)
         hist["time"].append(t - start)
         hist["n_vectors"].append(search.K)
         hist["n_points"].append(search.n_pts)
@@ -723,14 +745,14 @@ def _run_search(
     trial_time = sweep_time = 0.0
     stop_reason = "tol reached"
     deadline = start + time_limit
-    while hi - lo > tol:
+    while hi - lo > raw_target:
         if max_iter is not None and trials >= max_iter:
             stop_reason = f"max_iter={max_iter} trials reached"
             break
         if t_now >= deadline:
             stop_reason = f"time_limit={time_limit:g}s reached"
             break
-        eps = max(tol, zeta * (hi - lo))
+        eps = max(raw_target, zeta * (hi - lo))
         t_trial = t_now
         trial(root_node, eps, max_depth, deadline, now)
         t_now = now()
@@ -760,12 +782,17 @@ def _run_search(
         # max/min only absorb float rounding of the sums
         lo, hi = max(lo, new_lo), min(hi, new_hi)
         record(lo, hi, t_now)
-        if callback is not None and callback(trials, lo, hi):
+        if callback is not None and callback(trials, *certified(lo, hi)):
             stop_reason = "stopped by the callback"
             break
-    converged = hi - lo <= tol
+    c_lo, c_hi = certified(lo, hi)
+    converged = c_hi - c_lo <= tol
+    if not converged and refused and hi - lo <= raw_target:
+        stop_reason = (f"float64 cannot certify tol={tol:g}: the rounding alone widens the bounds by {floor:.3g} "
+                       f"(lower {lower_widening:.3g}, upper {upper_widening:.3g} per unit of belief mass, "
+                       f"amplified by 1/(1 - gamma) = {1.0 / (1.0 - gamma):.3g})")
     if not converged:
-        warnings.warn(f"{method} stopped with gap {hi - lo:.4g} > tol={tol:g}: {stop_reason}",
+        warnings.warn(f"{method} stopped with gap {c_hi - c_lo:.4g} > tol={tol:g}: {stop_reason}",
                       ConvergenceWarning, stacklevel=2)
     reachable = tree.optimally_reachable(root_node)
     search.prune_alpha(tree, reachable, 0.0)
@@ -774,14 +801,14 @@ def _run_search(
     upper_info = {
         "corner": search.corner.copy(), "q_fib": search.qfib.copy(), "ptr": search.p_ptr[:n + 1].copy(),
         "idx": search.p_idx[:search.p_ptr[n]].copy(), "val": search.p_val[:search.p_ptr[n]].copy(),
-        "delta": search.p_delta[:n].copy(),
+        "delta": search.p_delta[:n].copy(), "widening": upper_widening,
     }
     alpha = np.ascontiguousarray(search.GT[:, :K].T)
     return POMDPSolution(
         alpha=alpha,
         actions=search.alpha_actions[:K].copy(),
-        lower=float(lo),
-        upper=float(hi),
+        lower=float(c_lo),
+        upper=float(c_hi),
         value=float(lo),
         converged=bool(converged),
         n_iter=trials,
@@ -792,6 +819,7 @@ def _run_search(
                 "delta": delta, "sweep_fraction": sweep_fraction},
         elapsed=now() - start,
         info={"n_backups": search.n_backups, "n_points": n, "n_beliefs": len(tree), "n_reachable": int(reachable.size),
-              "stop_reason": stop_reason if not converged else "tol reached", "upper": upper_info},
+              "stop_reason": stop_reason if not converged else "tol reached", "upper": upper_info,
+              "rounding": {"lower_widening": lower_widening, "upper_widening": upper_widening, "floor": floor}},
     )
 

@@ -59,7 +59,9 @@ def sarsop(
 
     Assumptions: a discounted POMDP, ``gamma < 1``. Guarantee: ``V_lo(b) <= V*(b) <= V_hi(b)``
     at every belief at every stage, so ``[lower, upper]`` is a certified interval for ``V*(b0)``;
-    ``lower`` is the value of the returned alpha vectors' conditional plan from ``b0``.
+    ``lower`` is the value of the returned alpha vectors' conditional plan from ``b0``. The
+    reported bounds count float64 rounding and the search refuses a ``tol`` below it, as in
+    :func:`hsvi2`.
 
     Parameters
     ----------

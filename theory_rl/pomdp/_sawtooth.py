@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .._rounding import gamma_n
 from .._validation import as_float_array, check_probability_rows
 from ..errors import InvalidModelError
 from ._point_search import _chain_points, _upper_values
@@ -31,7 +32,10 @@ def sawtooth_upper_bound(solution: POMDPSolution, beliefs: Any) -> np.ndarray | 
         c_i(b) = \min_{s: b_i(s) > 0} b(s) / b_i(s),
 
     with ``bar v`` the corner values and ``(b_i, v_i)`` the points. Valid everywhere on the
-    simplex: ``V*(b) <= V_hi(b)`` because each ``v_i >= V*(b_i)`` and ``V*`` is convex.
+    simplex: ``V*(b) <= V_hi(b)`` because each ``v_i >= V*(b_i)`` and ``V*`` is convex. The
+    returned values add the float64 allowance of the search's backups
+    (``solution.info["upper"]["widening"]`` per unit of belief mass) and of this evaluation, so
+    they bound the exact ``V*`` of the model as stored.
 
     Parameters
     ----------
@@ -73,5 +77,10 @@ def sawtooth_upper_bound(solution: POMDPSolution, beliefs: Any) -> np.ndarray | 
         np.asarray(up["q_fib"], dtype=np.float64), pts_ptr, pts_idx, inv, np.asarray(up["delta"], dtype=np.float64),
         head, nxt, -1, np.zeros(corner.size),
     )
+    widening = float(up.get("widening", 0.0))
+    m = float(max(np.abs(corner).max(), np.abs(np.asarray(up["q_fib"])).max(), 1.0))
+    mass = B.sum(axis=1) * (1.0 + 2.0 * gamma_n(B.shape[1]))
+    # the sawtooth takes chained sums of at most S terms, ratios and one product: 2 S + 8 roundings
+    values = np.nextafter(values + widening * mass + gamma_n(2 * B.shape[1] + 8) * 3.0 * m * mass, np.inf)
     return float(values[0]) if single else values
 

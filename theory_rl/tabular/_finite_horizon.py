@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from .._iterative import Timer
-from .._validation import check_allocation, check_int
+from .._validation import check_allocation, check_int, check_work
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ._bellman import as_value, effective_rewards
@@ -13,6 +14,9 @@ from ._certificate import measure_rounding, round_up
 from ._solution import Solution
 
 __all__ = ["backward_induction"]
+
+_STAGE_OVERHEAD = 100_000
+"""The fixed cost of one stage of backward induction (a dozen numpy calls), in elementary operations."""
 
 
 def backward_induction(
@@ -53,7 +57,10 @@ def backward_induction(
     ------
     SizeLimitError
         When ``v``, ``q`` and the policy (``8 ((H+1) S + H S A + H S)`` bytes) exceed
-        :func:`theory_rl.max_bytes`, before they are allocated.
+        :func:`theory_rl.max_bytes`, before they are allocated; or when the ``H`` stages (about
+        ``H (nnz(P) + 2 S A + 10^5)`` operations, the last term for the fixed cost of a stage) exceed
+        :func:`theory_rl.max_work` (default ``2e10``, about a minute; ``theory_rl.set_max_work`` or
+        ``THEORY_RL_MAX_WORK`` raise it), before the first stage.
     """
     if horizon is None:
         if mdp.horizon is None:
@@ -63,8 +70,12 @@ def backward_induction(
         H = check_int(horizon, "horizon")
     S, A = mdp.n_states, mdp.n_actions
     check_allocation(8 * ((H + 1) * S + 2 * H * S * A + H * S), f"backward_induction (horizon {H}, {S} states, {A} actions)")
+    # memory is bounded above, time is not: H stages of one backup each (nnz(P) + S A operations, plus
+    # the fixed cost of a dozen numpy calls, counted as 10^5 operations)
+    P2 = mdp.transition_matrix
+    nnz = P2.nnz if sp.issparse(P2) else S * A * S
+    check_work(H * (nnz + 2 * S * A + _STAGE_OVERHEAD), f"backward_induction (horizon {H}, {S} states, {A} actions)")
     with Timer() as timer:
-        P2 = mdp.transition_matrix
         r = effective_rewards(mdp)
         v = np.zeros((H + 1, S))
         if terminal is not None:
