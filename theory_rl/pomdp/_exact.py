@@ -455,11 +455,14 @@ def exact_value_iteration(
     Returns
     -------
     POMDPSolution
-        ``alpha``, ``actions``; ``lower <= V*(b0) <= upper`` certified (finite horizon:
-        ``lower = V_h(b0)`` as computed, ``upper`` adds what pruning tolerances can have lost); ``history`` with ``lower``, ``upper``, ``time``, ``n_vectors``,
-        ``residual`` per epoch; ``info["below"]``, ``info["above"]``: at *every* belief
-        ``V(b) - below <= V*(b) <= V(b) + above`` (also when not converged); ``info["n_lp"]`` LPs solved, ``info["successors"]`` the
-        successor indices (previous stage's vectors) of each vector, ``info["controller_evaluated"]``.
+        ``alpha``, ``actions``; ``lower <= V*(b0) <= upper`` certified, float64 rounding included
+        (finite horizon: ``lower = V_h(b0)`` as computed less the rounding allowance, ``upper`` adds
+        what pruning tolerances can have lost); ``history`` with ``lower``, ``upper``, ``time``,
+        ``n_vectors``, ``residual`` per epoch; ``info["below"]``, ``info["above"]``: at *every*
+        belief ``V(b) - below <= V*(b) <= V(b) + above`` up to the rounding of ``V(b)`` itself (also
+        when not converged); ``info["reason"]`` when not converged; ``info["n_lp"]`` LPs solved,
+        ``info["successors"]`` the successor indices (previous stage's vectors) of each vector,
+        ``info["controller_evaluated"]``.
 
     Notes
     -----
@@ -565,6 +568,7 @@ def exact_value_iteration(
                         converged = True
                         break
     method = "exact_value_iteration(incremental pruning)"
+    msg = None
     if not converged:
         msg = f"{method} did not certify tol={tol:g} after {n} epochs (bound {upper - lower:.3g})"
         floor = sum(_widened(base_rounding, margin, stage.alpha, stage.alpha, 0.0, 0.0, 0.0))
@@ -575,7 +579,7 @@ def exact_value_iteration(
             raise SolverError(msg, status="max_iter" if n >= max_iter else "time_limit")
         warnings.warn(msg, ConvergenceWarning, stacklevel=2)
     return _solution(stage, lower, upper, converged, n, hist, method, params, t0, stats, evaluated=evaluated, b0=model.b0,
-                     below=value_below, above=value_above)
+                     below=value_below, above=value_above, reason=msg)
 
 
 _CROSS_SUM_ROUNDINGS = 2
@@ -599,7 +603,7 @@ def _widened(rounding: PomdpRounding, margin: float, prev: np.ndarray, new: np.n
 
 def _solution(stage: _Stage, lower: float, upper: float, converged: bool, n_iter: int, hist: dict,
               method: str, params: dict, t0: float, stats: _PruneStats, *, evaluated: bool, b0: np.ndarray,
-              below: float = 0.0, above: float = 0.0) -> POMDPSolution:
+              below: float = 0.0, above: float = 0.0, reason: str | None = None) -> POMDPSolution:
     return POMDPSolution(
         alpha=stage.alpha,
         actions=stage.actions.astype(np.int64),
@@ -613,5 +617,5 @@ def _solution(stage: _Stage, lower: float, upper: float, converged: bool, n_iter
         params=params,
         elapsed=time.perf_counter() - t0,
         info={"n_lp": stats.n_lp, "successors": stage.succ, "controller_evaluated": evaluated,
-              "below": float(below), "above": float(above)},
+              "below": float(below), "above": float(above), **({"reason": reason} if reason else {})},
     )

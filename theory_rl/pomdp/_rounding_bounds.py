@@ -20,7 +20,8 @@ Higham's model (*Accuracy and Stability of Numerical Algorithms*, 2nd ed., SIAM 
   rounding of the successor moves ``V*`` by at most ``M`` times its L1 change); since ``H`` is a
   ``gamma sigma`` contraction the computed upper bound stays within ``delta_up / (1 - gamma sigma)``
   of a true one;
-* ``fl(alpha . b)`` for ``|supp b| <= S`` is within ``gamma_S M ||b||_1`` of ``alpha . b``.
+* ``fl(alpha . b)`` for ``|supp b| <= S`` is within ``gamma_S M ||b||_1`` of ``alpha . b``, and
+  the sawtooth's value at ``b`` within ``3 gamma_{S+4} M ||b||_1``.
 
 These counts are conservative (the chains are counted, not proved tight, as for the robust
 kernels). Where ``1 - gamma sigma`` is not positive or the widening is not small next to ``M``,
@@ -137,9 +138,12 @@ class PomdpRounding:
         return self._propagate(delta)
 
     def dot_error(self, mass: float | None = None) -> float:
-        """``|fl(alpha . b) - alpha . b|`` for ``|alpha| <= M``, ``sum b <= mass`` (default ``b0``'s)."""
+        """The rounding of evaluating a bound at ``b`` (``sum b <= mass``, default ``b0``'s):
+        ``fl(alpha . b)`` is within ``gamma_S M mass``; the sawtooth ``b . corner + c (v_i - b_i .
+        corner)`` (``c <= 1`` per unit of mass, ``|v_i - b_i . corner| <= 2 M``) within
+        ``gamma_{S+4} 3 M mass``, which this returns."""
         mass = self.b0_mass if mass is None else mass
-        return round_up(gamma_n(self.n_states + 1) * self.value_max * mass + self.n_states * TINY)
+        return round_up(gamma_n(self.n_states + 4) * 3.0 * self.value_max * mass + self.n_states * TINY)
 
     def certified_lower(self, value: float, widening: float, mass: float | None = None) -> float:
         """``fl(alpha . b) - E sum b - dot error``, rounded down: a true lower bound on ``V*(b)``."""
@@ -200,9 +204,10 @@ def pomdp_rounding(model: POMDP, *, horizon: int | None = None) -> PomdpRounding
     g = float(model.gamma)
     base = PomdpRounding(S, n_obs, k, sigma, r_max, g, 0.0, b0_mass)
     margin = base.margin
+    # M also covers the vectors' own widening (at most 2^-20 M, else no widening is certified)
     if horizon is not None:
         gs = g * sigma
-        plan_max = round_up(r_max * (horizon if gs <= 1.0 else horizon * gs ** max(horizon - 1, 0)))
+        plan_max = round_up(r_max * (horizon if gs <= 1.0 else horizon * gs ** max(horizon - 1, 0)) * (1 + 2.0**-19))
     else:
-        plan_max = round_up(r_max / margin) if margin > 0 else math.inf
+        plan_max = round_up(r_max / margin * (1 + 2.0**-19)) if margin > 0 else math.inf
     return PomdpRounding(S, n_obs, k, sigma, r_max, g, plan_max, b0_mass)
