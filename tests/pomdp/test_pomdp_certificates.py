@@ -123,8 +123,8 @@ def test_hsvi2_refuses_a_tolerance_float64_cannot_certify():
 
 
 def test_hsvi2_converges_where_the_rounding_leaves_room(tiger_model):
-    sol = pomdp.hsvi2(tiger_model, tol=1e-2, time_limit=20)
-    assert sol.converged and sol.upper - sol.lower <= 1e-2
+    sol = pomdp.hsvi2(tiger_model, tol=5e-2, time_limit=120, sweep_fraction=0.0)
+    assert sol.converged and sol.upper - sol.lower <= 5e-2
     rounding = sol.info["rounding"]
     assert 0 < rounding["lower_widening"] < 1e-9 and 0 < rounding["upper_widening"] < 1e-9
 

@@ -802,6 +802,7 @@ def _run_search(
         "corner": search.corner.copy(), "q_fib": search.qfib.copy(), "ptr": search.p_ptr[:n + 1].copy(),
         "idx": search.p_idx[:search.p_ptr[n]].copy(), "val": search.p_val[:search.p_ptr[n]].copy(),
         "delta": search.p_delta[:n].copy(), "widening": upper_widening,
+        "value_max": rounding.value_max,
     }
     alpha = np.ascontiguousarray(search.GT[:, :K].T)
     return POMDPSolution(

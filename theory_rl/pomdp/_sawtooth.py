@@ -78,7 +78,7 @@ def sawtooth_upper_bound(solution: POMDPSolution, beliefs: Any) -> np.ndarray | 
         head, nxt, -1, np.zeros(corner.size),
     )
     widening = float(up.get("widening", 0.0))
-    m = float(max(np.abs(corner).max(), np.abs(np.asarray(up["q_fib"])).max(), 1.0))
+    m = float(max(np.abs(corner).max(), np.abs(np.asarray(up["q_fib"])).max(), up.get("value_max", 0.0)))
     mass = B.sum(axis=1) * (1.0 + 2.0 * gamma_n(B.shape[1]))
     # the sawtooth takes chained sums of at most S terms, ratios and one product: 2 S + 8 roundings
     values = np.nextafter(values + widening * mass + gamma_n(2 * B.shape[1] + 8) * 3.0 * m * mass, np.inf)
