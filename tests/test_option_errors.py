@@ -127,7 +127,7 @@ ROWS = [
     Row(learning.n_step_td, _walk(n=2, n_episodes=1), {"n": COUNT, "step_size": POSITIVE}),
     Row(learning.td_lambda, _walk(lam=0.5, n_episodes=1),
         {"lam": PROB, "step_size": POSITIVE, "traces": CHOICE, "updating": CHOICE}),
-    Row(learning.lambda_return, _walk(lam=0.5, n_episodes=1), {"lam": PROB, "updating": CHOICE}),
+    Row(learning.lambda_return, _walk(lam=0.5, n_episodes=1), {"lam": PROB, "step_size": POSITIVE}),
     Row(learning.mc_prediction, _walk(n_episodes=1),
         {"variant": CHOICE, "step_size": ("x", 0.0, 1.5, NAN), "exponent": (0.5, 1.5, NAN, "x"), "updating": CHOICE}),
     Row(learning.mc_control, _m(n_episodes=1, horizon=2),

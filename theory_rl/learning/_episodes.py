@@ -19,9 +19,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import check_choice, check_int, check_optional_int, check_real
+from .._validation import check_choice, check_int, check_optional_int, check_real, rng_from_seed
 from ..errors import InvalidArgumentError, InvalidModelError
 from ..models import FiniteMDP
+from ._result import PredictionResult
 from ._sampling import check_learnable
 
 __all__ = ["Episode"]
@@ -31,7 +32,20 @@ MAX_STEPS = 100_000  # the cap on one episode of an episodic model when no horiz
 
 class Episode(NamedTuple):
     """One episode: ``states`` ``(T + 1,)`` (``S_0 .. S_T``), ``actions`` ``(T,)``, ``rewards``
-    ``(T,)`` (``R_{t+1}``, received after ``A_t``), and whether ``S_T`` is a terminal state."""
+    ``(T,)`` (``R_{t+1}``, received after ``A_t``), and whether ``S_T`` is a terminal state
+    (``False`` when the horizon cut the episode). The prediction learners return the episodes they
+    learned from (:attr:`PredictionResult.episodes`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, learning
+    >>> ep = learning.mc_prediction(envs.random_walk(5), np.full((7, 2), 0.5), n_episodes=1, seed=0).episodes[0]
+    >>> ep.states.tolist(), ep.terminated
+    ([3, 2, 1, 0], True)
+    >>> ep.discounted_returns(1.0).tolist()  # G_t from each visited state: the walk left on the left
+    [0.0, 0.0, 0.0]
+    """
 
     states: np.ndarray
     actions: np.ndarray
@@ -229,8 +243,6 @@ class PredictionRun:
 
     def __init__(self, mdp: FiniteMDP, policy: Any, *, n_episodes: Any, horizon: Any, v0: Any, v_true: Any,
                  seed: Any) -> None:
-        from .._validation import rng_from_seed
-
         self.sim = Simulator(mdp, horizon)
         self.n_episodes = check_episodes(n_episodes)
         self.cdf = policy_cdf(mdp, policy)
@@ -252,9 +264,7 @@ class PredictionRun:
             self._lengths.append(int(ep.actions.size))
             self._errors.append(rms_error(self.v, self.v_true, self.sim.non_terminal))
 
-    def result(self, method: str, params: dict[str, Any], elapsed: float):  # noqa: ANN201
-        from ._result import PredictionResult
-
+    def result(self, method: str, params: dict[str, Any], elapsed: float) -> PredictionResult:
         history = episode_history(self._returns, self._lengths, rms_error=self._errors)
         return PredictionResult(v=self.v.copy(), history=history, n_samples=int(sum(self._lengths)),
                                 episodes=tuple(self.episodes), method=method,

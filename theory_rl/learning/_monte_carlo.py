@@ -96,7 +96,7 @@ def mc_prediction(
     >>> from theory_rl import envs, learning
     >>> res = learning.mc_prediction(envs.random_walk(5), np.full((7, 2), 0.5), n_episodes=400, seed=0)
     >>> np.round(res.v[1:6], 2).tolist()  # true values 0.17, 0.33, 0.5, 0.67, 0.83
-    [0.2, 0.38, 0.52, 0.7, 0.86]
+    [0.13, 0.33, 0.47, 0.64, 0.81]
     """
     run = PredictionRun(mdp, policy, n_episodes=n_episodes, horizon=horizon, v0=v0, v_true=v_true, seed=seed)
     check_choice(variant, "variant", ("first_visit", "every_visit"))

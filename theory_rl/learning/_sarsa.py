@@ -177,7 +177,7 @@ def sarsa(
     >>> from theory_rl import envs, learning
     >>> res = learning.sarsa(envs.cliff_walking(), n_episodes=500, step_size=0.5, exploration=0.1, seed=0)
     >>> print(f"mean return over the last 100 episodes: {res.history['return'][-100:].mean():.0f}")
-    mean return over the last 100 episodes: -28
+    mean return over the last 100 episodes: -25
     """
     return _td_control(mdp, method="sarsa", n=1, n_episodes=n_episodes, step_size=step_size, exponent=exponent,
                        exploration=exploration, target="sample", q0=q0, q_star=q_star, horizon=horizon, seed=seed)
@@ -220,7 +220,7 @@ def expected_sarsa(
     >>> from theory_rl import envs, learning
     >>> res = learning.expected_sarsa(envs.cliff_walking(), n_episodes=500, target_policy="greedy", seed=0)
     >>> print(f"Q-learning, last 100 episodes: {res.history['return'][-100:].mean():.0f} per episode")
-    Q-learning, last 100 episodes: -46 per episode
+    Q-learning, last 100 episodes: -38 per episode
     """
     check_choice(target_policy, "target_policy", ("epsilon_greedy", "greedy"))
     target = "greedy" if target_policy == "greedy" else "expected"
@@ -264,7 +264,7 @@ def n_step_sarsa(
     >>> from theory_rl import envs, learning
     >>> res = learning.n_step_sarsa(envs.cliff_walking(), n=4, n_episodes=300, step_size=0.2, seed=0)
     >>> print(f"{res.history['return'][-50:].mean():.0f}")
-    -29
+    -19
     """
     n = check_int(n, "n", minimum=1)
     return _td_control(mdp, method="n_step_sarsa", n=n, n_episodes=n_episodes, step_size=step_size,

@@ -88,8 +88,8 @@ def td_lambda(
     >>> import numpy as np
     >>> from theory_rl import envs, learning
     >>> walk = envs.random_walk(5)
-    >>> kw = dict(n_episodes=20, step_size=0.1, updating="offline", seed=3)
-    >>> backward = learning.td_lambda(walk, np.full((7, 2), 0.5), lam=0.8, **kw).v
+    >>> kw = dict(n_episodes=20, step_size=0.1, seed=3)
+    >>> backward = learning.td_lambda(walk, np.full((7, 2), 0.5), lam=0.8, updating="offline", **kw).v
     >>> forward = learning.lambda_return(walk, np.full((7, 2), 0.5), lam=0.8, **kw).v
     >>> bool(np.max(np.abs(backward - forward)) < 1e-12)
     True
@@ -129,7 +129,6 @@ def lambda_return(
     lam: float,
     n_episodes: int,
     step_size: float = 0.1,
-    updating: str = "offline",
     v0: Any = None,
     v_true: Any = None,
     horizon: int | None = None,
@@ -150,7 +149,8 @@ def lambda_return(
     ``V(S_T)`` for the remainder.
 
     Guarantee (Section 12.2): the sum of the increments equals that of offline TD(lambda) with
-    accumulating traces (:func:`td_lambda`), exactly.
+    accumulating traces (:func:`td_lambda`), exactly. Only offline updating is implemented (the
+    online lambda-return and true online TD(lambda) of Section 12.5 are not).
 
     Parameters
     ----------
@@ -158,9 +158,6 @@ def lambda_return(
         As for :func:`td_prediction`.
     lam : float
         ``lambda`` in ``[0, 1]``.
-    updating : {"offline"}
-        The only updating this forward view has (the online lambda-return needs the true online
-        TD(lambda) of Section 12.5, not implemented).
 
     Returns
     -------
@@ -173,16 +170,15 @@ def lambda_return(
     >>> res = learning.lambda_return(envs.random_walk(5), np.full((7, 2), 0.5), lam=0.5, n_episodes=50,
     ...                              step_size=0.1, v0=0.5, seed=0)
     >>> np.round(res.v[1:6], 1).tolist()  # true values 1/6, ..., 5/6
-    [0.3, 0.5, 0.5, 0.7, 0.9]
+    [0.4, 0.5, 0.7, 0.7, 0.8]
     """
     run = PredictionRun(mdp, policy, n_episodes=n_episodes, horizon=horizon, v0=v0, v_true=v_true, seed=seed)
     lam = check_real(lam, "lam", low=0.0, high=1.0)
     alpha = check_real(step_size, "step_size", low=0.0, high=1.0, low_open=True)
-    check_choice(updating, "updating", ("offline",))
     gamma, v = run.gamma, run.v
     with Timer() as timer:
         for ep in run:
             g = lambda_returns(ep, v, gamma, lam, run.bootstrap(ep))
             states = ep.states[:-1]
             v += alpha * np.bincount(states, weights=g - v[states], minlength=v.size)
-    return run.result("lambda_return", {"lam": lam, "step_size": alpha, "updating": updating}, timer.elapsed)
+    return run.result("lambda_return", {"lam": lam, "step_size": alpha}, timer.elapsed)
