@@ -118,3 +118,12 @@ def test_cliff_walking_sarsa_takes_the_safe_path_and_q_learning_the_optimal_one(
     while s != 47 and steps < 100:
         s, steps = next_state[s, greedy[s]], steps + 1
     assert steps == 13  # Q-learning's greedy policy walks the edge of the cliff: the optimal path
+
+
+def test_an_episode_that_starts_in_a_terminal_state_is_empty():
+    """The 4 x 4 gridworld's d0 is uniform over all 16 cells, two of them terminal."""
+    grid = envs.sutton_barto_gridworld()
+    res = learning.sarsa(grid, n_episodes=200, seed=0)
+    lengths = res.history["length"]
+    assert (lengths == 0).any() and (res.history["return"][lengths == 0] == 0).all()
+    assert np.all(res.q[[0, 15]] == 0.0) and res.n_samples == lengths.sum()

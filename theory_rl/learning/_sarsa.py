@@ -66,10 +66,10 @@ def _td_control(mdp: FiniteMDP, *, method: str, n: int, n_episodes: Any, step_si
             s = sim.start(rng)
             a = epsilon_greedy_action(q[s], eps, rng)
             states, actions, rewards = [s], [a], []
-            T = sim.horizon
+            T = 0 if sim.terminal[s] else sim.horizon  # an episode that starts in a terminal state is empty
             t = 0
             ret, discount = 0.0, 1.0
-            while True:
+            while T > 0:
                 if t < T:
                     r, s_next = sim.step(states[t], actions[t], rng)
                     rewards.append(r)
