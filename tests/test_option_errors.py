@@ -101,6 +101,10 @@ def _m(**kw):
     return lambda: ((mdp(),), kw)
 
 
+def _walk(**kw):
+    return lambda: ((envs.random_walk(3), np.full((5, 2), 0.5)), kw)
+
+
 ROWS = [
     # learning
     Row(learning.q_learning, _m(max_iter=2, seed=0),
@@ -117,6 +121,22 @@ ROWS = [
     Row(learning.step_size_schedule, lambda: (("polynomial", 0.9), {}),
         {"exponent": (None, 0.5, 1.5, NAN, "x")}),
     Row(learning.TransitionSampler, _m(), {"allow_masked": BOOL}),
+    Row(learning.td_prediction, _walk(n_episodes=1),
+        {"n_episodes": COUNT, "step_size": POSITIVE, "updating": CHOICE, "tol": TOL, "max_iter": MAX_ITER,
+         "horizon": OPTIONAL_COUNT, "seed": ("x", 2.5)}),
+    Row(learning.n_step_td, _walk(n=2, n_episodes=1), {"n": COUNT, "step_size": POSITIVE}),
+    Row(learning.td_lambda, _walk(lam=0.5, n_episodes=1),
+        {"lam": PROB, "step_size": POSITIVE, "traces": CHOICE, "updating": CHOICE}),
+    Row(learning.lambda_return, _walk(lam=0.5, n_episodes=1), {"lam": PROB, "step_size": POSITIVE}),
+    Row(learning.mc_prediction, _walk(n_episodes=1),
+        {"variant": CHOICE, "step_size": ("x", 0.0, 1.5, NAN), "exponent": (0.5, 1.5, NAN, "x"), "updating": CHOICE}),
+    Row(learning.mc_control, _m(n_episodes=1, horizon=2),
+        {"n_episodes": COUNT, "variant": CHOICE, "exploration": ("x", -0.5, 1.5, NAN), "horizon": OPTIONAL_COUNT}),
+    Row(learning.sarsa, _m(n_episodes=1, horizon=2),
+        {"n_episodes": COUNT, "step_size": ("x", 0.0, 1.5, NAN), "exploration": ("x", -0.5, 1.5, NAN),
+         "horizon": OPTIONAL_COUNT, "seed": ("x", 2.5)}),
+    Row(learning.expected_sarsa, _m(n_episodes=1, horizon=2), {"target_policy": CHOICE}),
+    Row(learning.n_step_sarsa, _m(n=2, n_episodes=1, horizon=2), {"n": COUNT}),
     # dual
     Row(dual.dual_v, lambda: ((mdp(), _uniform_d(), "kl", 0.1), {}),
         {"tol": TOL, "max_iter": MAX_ITER}),

@@ -87,7 +87,7 @@ ALLOWED = (
         performance_lower_bound concentration_lower_bound target_kl_threshold temperature_bounds
         initial_temperature target_temperature descent_start_fraction descent_end_fraction max_mse
         temperature_lower_bound target_mse_threshold s_indices a_indices discount B payoffs depth children
-        obs_prob terminated""",
+        obs_prob terminated left_reward""",
         positional=True,
     ),
     _group(
@@ -119,7 +119,7 @@ ALLOWED = (
         "method choices, each a documented closed set",
         """variant stopping method linear_solver highs_method inner score oracle search sampling mode
         schedule layout optimizer kinds domains setting weighting clock start bounds normalized
-        policy_first allow_masked nature coarse transport compress form use_time""",
+        policy_first allow_masked nature coarse transport compress form use_time traces updating""",
     ),
     _group(
         "numerical tolerances that are not the certified accuracy asked for (model validation, LP "
@@ -165,7 +165,7 @@ ALLOWED = (
     ),
     _group(
         "diagnostics that change no answer (the truth, given only to record errors in the trace)",
-        "q_star true_index",
+        "q_star true_index v_true",
     ),
 )
 

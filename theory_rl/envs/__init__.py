@@ -3,7 +3,7 @@ families' benchmarks.
 
 Random models (:func:`random_mdp`, :func:`garnet`), the textbook and benchmark instances
 (:func:`forest`, :func:`gridworld`, :func:`sutton_barto_gridworld`, :func:`cliff_walking`,
-:func:`river_swim`, :func:`chain`), the lower-bound instance :func:`hard_instance`, Baird's
+:func:`river_swim`, :func:`chain`, Sutton & Barto's :func:`random_walk`), the lower-bound instance :func:`hard_instance`, Baird's
 counterexample :func:`baird_counterexample`, the robust benchmark :func:`windy_walk` (a
 :class:`~theory_rl.robust.RobustMDP`), TSCAC's recommendation CMDP :func:`recommendation_cmdp` (a
 :class:`~theory_rl.dual.CMDP`), :func:`from_gymnasium` for gymnasium's toy-text environments, and
@@ -25,6 +25,7 @@ from ._gym_envs import PARAMETER_BOXES, TabularEnv, discretize_actions, make_par
 from ._gymnasium import from_gymnasium
 from ._lower_bound import hard_instance
 from ._random import garnet, random_mdp
+from ._random_walk import random_walk
 from ._recommendation import recommendation_cmdp
 from ._registry import make, registered
 from ._windy_walk import windy_walk, windy_walk_kernel
@@ -45,6 +46,7 @@ __all__ = [
     "make",
     "make_parametric_env",
     "random_mdp",
+    "random_walk",
     "recommendation_cmdp",
     "registered",
     "river_swim",

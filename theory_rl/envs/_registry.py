@@ -29,6 +29,7 @@ def _generators() -> dict[str, Callable[..., Any]]:
     from ._gymnasium import from_gymnasium
     from ._lower_bound import hard_instance
     from ._random import garnet, random_mdp
+    from ._random_walk import random_walk
     from ._windy_walk import windy_walk
 
     return {
@@ -41,6 +42,7 @@ def _generators() -> dict[str, Callable[..., Any]]:
         "hard": hard_instance,
         "hard_instance": hard_instance,
         "random_mdp": random_mdp,
+        "random_walk": random_walk,
         "river_swim": river_swim,
         "sutton_barto_gridworld": sutton_barto_gridworld,
         "windy_walk": windy_walk,

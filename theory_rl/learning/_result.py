@@ -10,7 +10,7 @@ import numpy as np
 from .._deprecation import renamed_attribute
 from .._result import History, Result, as_history
 
-__all__ = ["LearningResult"]
+__all__ = ["LearningResult", "PredictionResult"]
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -63,3 +63,41 @@ class LearningResult(Result):
         """``history["error"][-1]`` (needs ``q_star`` at the call), else NaN."""
         err = self.history.get("error")
         return float(err[-1]) if err is not None and len(err) else float("nan")
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class PredictionResult(Result):
+    r"""What a prediction (policy evaluation from episodes) learner returns: TD(0), TD(lambda),
+    the lambda-return, n-step TD and Monte Carlo prediction.
+
+    Attributes
+    ----------
+    v : ndarray, shape (S,)
+        The estimate of ``v_pi`` after the last episode (terminal states stay 0).
+    history : History
+        One row per episode: ``step`` (episode), ``samples`` (transitions so far), ``return``
+        (the discounted return from ``S_0``), ``length`` (steps ``T``) and ``rms_error`` (RMS of
+        ``v - v_true`` over the non-terminal states, NaN without ``v_true``).
+    n_samples : int
+        Transitions seen in all episodes.
+    episodes : tuple of Episode
+        The episodes learned from, in order (left out of :meth:`to_dict`).
+    method, params, elapsed
+        As for every result.
+    """
+
+    v: np.ndarray
+    history: History
+    n_samples: int
+    episodes: tuple = ()
+
+    _repr_fields = ("method", "n_samples", "elapsed")
+    _dict_exclude = ("episodes",)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "history", as_history(self.history, "rms_error"))
+
+    @property
+    def final_rms_error(self) -> float:
+        """``history["rms_error"][-1]`` (NaN without ``v_true``)."""
+        return float(self.history["rms_error"][-1])
