@@ -342,7 +342,8 @@ class ValueSolution(CertifiedSolution):
     v : ndarray
         Value estimate, shape ``(S,)`` (see each subclass for other shapes).
     q : ndarray or None
-        Action values from the last backup.
+        Action values ``q = R + gamma P v`` of the returned ``v`` (so ``||q - Q*||_inf <= gamma * bound``
+        up to the rounding of that one backup; for policy iteration, ``Q^pi`` of the returned policy).
     policy : ndarray
         Action indices ``(S,)`` or probabilities ``(S, A)``.
     converged : bool

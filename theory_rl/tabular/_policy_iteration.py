@@ -348,7 +348,9 @@ def modified_policy_iteration(
             reason = f"max_iter={cap} reached" if n >= cap else "stopped by the callback"
         finish_iterative(method="modified_policy_iteration", converged=converged, strict=strict, n_iter=n, cap=cap,
                          tol=tol, reason=reason)
-        q = op.q(v)
+        # q from the certified value (not the last iterate, which span stopping leaves off by a
+        # constant): ||q - Q*||_inf <= gamma * bound up to the rounding of this one backup
+        q = op.q(cert.value)
     return Solution(
         v=cert.value, q=q, policy=cert.policy, converged=converged, n_iter=n, residual=cert.residual,
         bound=cert.bound, lower=cert.lower, upper=cert.upper, history=np.asarray(history),

@@ -157,7 +157,9 @@ def value_iteration(
             reason = f"max_iter={cap} reached" if cap is not None and n >= cap else "stopped by the callback"
         finish_iterative(method="value_iteration", converged=converged, strict=strict, n_iter=n, cap=cap, tol=tol,
                          reason=reason)
-        q = op.q(v)
+        # q from the certified value (not the last iterate, which span stopping leaves off by a
+        # constant): ||q - Q*||_inf <= gamma * bound up to the rounding of this one backup
+        q = op.q(cert.value)
     return Solution(
         v=cert.value, q=q, policy=cert.policy, converged=converged, n_iter=n,
         residual=cert.residual, bound=cert.bound, lower=cert.lower, upper=cert.upper,
