@@ -88,7 +88,9 @@ def value_iteration(
     References
     ----------
     M. L. Puterman, *Markov Decision Processes*, Wiley 1994, §6.3 and §6.6.
+
     N. J. Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., SIAM 2002, §3.1.
+
     J. MacQueen, "A modified dynamic programming method for Markovian decision problems",
     J. Math. Anal. Appl. 14 (1966).
     """
