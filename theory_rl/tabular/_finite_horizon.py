@@ -54,6 +54,20 @@ def backward_induction(
     SizeLimitError
         When ``v``, ``q`` and the policy (``8 ((H+1) S + H S A + H S)`` bytes) exceed
         :func:`theory_rl.max_bytes`, before they are allocated.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, tabular
+    >>> mdp = envs.chain(4, gamma=0.9)
+    >>> sol = tabular.backward_induction(mdp, horizon=3)
+    >>> np.round(sol.v, 4)
+    array([[ 4.336 ,  5.7971, 11.5571, 19.5571],
+           [ 3.04  ,  3.04  ,  6.736 , 14.736 ],
+           [ 1.6   ,  1.6   ,  1.6   ,  8.4   ],
+           [ 0.    ,  0.    ,  0.    ,  0.    ]])
+    >>> sol.policy.shape
+    (3, 4)
     """
     if horizon is None:
         if mdp.horizon is None:

@@ -93,6 +93,18 @@ def value_iteration(
 
     J. MacQueen, "A modified dynamic programming method for Markovian decision problems",
     J. Math. Anal. Appl. 14 (1966).
+
+    Examples
+    --------
+    >>> from theory_rl import envs, tabular
+    >>> mdp = envs.chain(5, gamma=0.9)
+    >>> sol = tabular.value_iteration(mdp, tol=1e-8)
+    >>> print(sol.converged, sol.bound <= 1e-8)
+    True True
+    >>> bool((sol.lower <= sol.v).all() and (sol.v <= sol.upper).all())
+    True
+    >>> sol.policy
+    array([0, 0, 0, 0, 0])
     """
     if mdp.is_shortest_path:  # gamma = 1 with terminal states: the episodic solver
         return shortest_path_value_iteration(mdp, tol=tol, max_iter=max_iter, v0=v0, variant=variant, stopping=stopping,
