@@ -59,6 +59,19 @@ class POMDP(TabularModel):
     -----
     Arrays are float64 and read-only. The transition checks are :class:`FiniteMDP`'s own (the
     model builds its underlying MDP once and keeps the validated arrays).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.models import POMDP
+    >>> T = np.tile(np.eye(2), (2, 1, 1)).transpose(1, 0, 2)
+    >>> O = np.array([[[0.85, 0.15], [0.15, 0.85]], [[0.5, 0.5], [0.5, 0.5]]])
+    >>> R = np.array([[-1.0, 0.0], [-1.0, 0.0]])
+    >>> m = POMDP(T=T, O=O, R=R, gamma=0.95)
+    >>> m.n_states, m.n_actions, m.n_observations
+    (2, 2, 2)
+    >>> m.b0
+    array([0.5, 0.5])
     """
 
     T: np.ndarray | sp.csr_matrix
