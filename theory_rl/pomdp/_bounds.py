@@ -55,7 +55,16 @@ def _result(alpha: np.ndarray, model: POMDP, *, kind: str, method: str, t0: floa
 
 def blind_lower_bound(model: POMDP) -> POMDPSolution:
     r"""Blind-policy lower bound: ``alpha_a = (I - gamma T_a)^{-1} R_a`` for each action (exact
-    linear solves, sparse for CSR models). ``max_a alpha_a . b <= V*(b)`` at every belief."""
+    linear solves, sparse for CSR models). ``max_a alpha_a . b <= V*(b)`` at every belief.
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> lo, hi = pomdp.blind_lower_bound(tiger), pomdp.qmdp_upper_bound(tiger)
+    >>> print(f"{lo.value:.3f} <= V*(b0) <= {hi.value:.3f}")
+    -20.000 <= V*(b0) <= 189.000
+    """
     _check_discounted(model)
     t0 = time.perf_counter()
     S, A = model.n_states, model.n_actions
@@ -74,6 +83,13 @@ def qmdp_upper_bound(model: POMDP, *, tol: float = 1e-8) -> POMDPSolution:
     ``Q_MDP`` comes from :func:`theory_rl.tabular.value_iteration` on ``model.mdp``; its
     certified upper bound ``v_up >= v*`` gives ``Q = R + gamma T v_up >= Q*``, so the vectors
     are an upper bound whatever the tolerance (``tol`` only controls how tight).
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> print(f"{pomdp.qmdp_upper_bound(tiger).value:.3f}")
+    189.000
     """
     from ..tabular import value_iteration
 
@@ -118,6 +134,14 @@ def fib_upper_bound(model: POMDP, *, tol: float = 1e-6, max_iter: int | None = N
     InvalidArgumentError
         If ``tol`` is not a positive finite number, ``max_iter`` is not an integer ``>= 1``,
         ``time_limit`` is not a number ``>= 0`` (or None) or ``clock`` is unknown.
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> fib, qmdp = pomdp.fib_upper_bound(tiger), pomdp.qmdp_upper_bound(tiger)
+    >>> bool(fib.value <= qmdp.value + 1e-9)
+    True
     """
     _check_discounted(model)
     tol, max_iter = check_tol(tol), check_max_iter(max_iter)

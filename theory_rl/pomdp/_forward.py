@@ -98,6 +98,14 @@ def trajectory_probability(model: POMDP, actions: np.ndarray, observations: np.n
     Cost ``O(n H S^2)`` dense, ``O(n H nnz(T) / A)`` sparse; the loop is over time and actions,
     never over sequences. For any fixed action sequence the probabilities of all ``|O|^H``
     observation sequences sum to 1 (tested).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> print(f"{pomdp.trajectory_probability(tiger, np.array([0, 0]), np.array([0, 0])):.4f}")
+    0.3725
     """
     b = unnormalized_beliefs(model, actions, observations)
     if b.ndim == 1:
@@ -112,6 +120,13 @@ def enumerate_trajectories(n_actions: int, n_observations: int, horizon: int) ->
     Returns
     -------
     actions, observations : ndarray of int, shape ((A O)^H, H)
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> actions, observations = pomdp.enumerate_trajectories(2, 2, 2)
+    >>> actions.shape, observations.shape
+    ((16, 2), (16, 2))
     """
     if horizon < 0:
         raise InvalidModelError(f"horizon = {horizon} must be >= 0")
