@@ -41,7 +41,7 @@ import numpy as np
 DOMAINS = ("interventions", "path", "matching", "capacity")
 METHODS = ("null", "random", "sampling", "myopic", "iterative_myopic", "iterative_dqn", "sequoia")
 SIZES = {20: 5, 40: 10}
-# The paper's protocol (spec 2.6; paper v2): 100 episodes of H = 20, 300 pre-training epochs (batch 32,
+# The paper's protocol (paper v2): 100 episodes of H = 20, 300 pre-training epochs (batch 32,
 # lr 2.5e-4), V = 50 evaluation episodes, 5 seeds, a (16, 32) network. We solve to a 0 gap (paper: 2%).
 PAPER = {"episodes": 100, "eval_episodes": 50, "pretrain_epochs": 300, "pretrain_batch": 32, "pretrain_lr": 2.5e-4,
          "warm_states": None, "hidden": [16, 32], "mip_gap": 0.0, "published": False, "horizon": 20, "gamma": 0.99,

@@ -24,6 +24,8 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
+# The notebook kernels (subprocesses) document this checkout too, not another installed copy.
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
 import sphinx.ext.autosummary as autosummary_module  # noqa: E402
 

@@ -200,7 +200,7 @@ def deep_iwocs(
        grid with ``n_grid_eval`` points per dimension (RRLS; ``None`` skips it).
 
     With an exact learner (``Q*_theta``) and exact evaluator this reproduces the tabular
-    ``iwocs(inner="minQ")`` iterates. Differences from the paper (recalled, spec §1.4): the
+    ``iwocs(inner="minQ")`` iterates. Differences from the paper (recalled): the
     default static learner is double DQN with discrete actions (Pendulum's torque discretised)
     instead of SAC, each learner is trained from scratch, and the predictive-coding
     out-of-distribution mask for the min over critics is not implemented (``min_over_critics``

@@ -85,7 +85,7 @@ def TabularEnv(mdp: FiniteMDP, *, horizon: int = 50, start: str = "d0") -> Any: 
 
 
 # Parameter boxes. CartPole and Pendulum are not in RRLS/M2TD3 (their sets are for MuJoCo tasks,
-# see the spec notes §1.5); these ranges are ours: gymnasium's defaults sit inside each box.
+# see the paper); these ranges are ours: gymnasium's defaults sit inside each box.
 PARAMETER_BOXES: dict[str, dict[str, tuple[float, float]]] = {
     "CartPole-v1": {"masspole": (0.05, 1.0), "length": (0.25, 1.5)},
     "Pendulum-v1": {"m": (0.5, 2.0), "l": (0.5, 1.5), "g": (5.0, 15.0)},

@@ -28,7 +28,7 @@ from ._files import read_json, read_npz
 
 __all__ = ["FiniteMDP", "normalize", "load", "DEFAULT_ATOL", "MAX_ATOL"]
 
-#: Tolerance on row sums of stochastic matrices (DESIGN.md section 3): data written with
+#: Tolerance on row sums of stochastic matrices (the validation rules of ``docs/limits.md``): data written with
 #: six or eight significant digits must load, while real mistakes (a row summing to 0.97) fail.
 DEFAULT_ATOL = 1e-8
 

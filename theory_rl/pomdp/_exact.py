@@ -1,7 +1,7 @@
 r"""Exact POMDP value iteration with incremental pruning (Cassandra, Littman, Zhang 1997).
 
 The horizon-``n`` value function is piecewise linear and convex, ``V_n(b) = max_{alpha in Gamma_n} alpha . b``.
-One exact dynamic-programming step (spec section 10.1-10.2):
+One exact dynamic-programming step (incremental pruning: Cassandra, Littman & Zhang 1997):
 
 .. math::
     \Gamma^{a,o} = \{ \gamma\, T_a \operatorname{diag}(O_a[:, o])\, \alpha : \alpha \in \Gamma_n \}, \qquad
@@ -20,7 +20,7 @@ simplex corner and every witness belief found so far, and decides each remaining
 solved with HiGHS (``highspy`` when installed, else ``scipy.optimize.linprog(method="highs")``).
 The constraints do not depend on ``phi``: one LP per filter is kept warm and only its objective
 changes, and a row is added when a vector is kept (this is the
-same LP as the spec's ``max delta s.t. b.(phi - q) >= delta``, with ``t = delta - b.phi`` eliminated).
+same LP as ``max delta s.t. b.(phi - q) >= delta``, with ``t = delta - b.phi`` eliminated).
 
 Stopping (discounted case). For any ``V``, ``V* - V <= sup(HV - V)^+ / (1 - gamma)`` and
 ``V - V* <= sup(V - HV)^+ / (1 - gamma)``. With ``V_n`` the computed ``H V_{n-1}`` (pruning with

@@ -9,7 +9,7 @@ With Cassandra's conventions (``T[s, a, s']``, ``O[a, s', o]``) a trajectory of 
     \bar b_t[s] = \Pr(o_{1:t}, s_t = s \mid \mathrm{do}\, a_{1:t}),
 
 the probability is ``P(o_{1:H} | do a_{1:H}) = 1^T b̄_H``. It is the independent oracle of every
-PSR test (spec ``pomdp_psr_and_theory.md`` section 0): it touches only the POMDP's own arrays.
+PSR test: it touches only the POMDP's own arrays.
 """
 
 from __future__ import annotations

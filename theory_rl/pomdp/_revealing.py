@@ -10,7 +10,7 @@ sum_i |X_ij|`` is the largest column l1 norm. The best constant is
     \alpha_m(h) = 1 \Big/ \min\{\, \|X\|_{1\to 1} : X\,𝕄_{h,m} = I_S \,\},
 
 a linear program in ``(X, Y, t)``: minimise ``t`` subject to ``X 𝕄 = I``, ``-Y <= X <= Y``,
-``sum_i Y_ij <= t`` for every column ``j`` (spec ``pomdp_psr_and_theory.md`` 2.2), solved by HiGHS.
+``sum_i Y_ij <= t`` for every column ``j`` (Chen et al. 2023, arXiv 2302.01333), solved by HiGHS.
 It is infeasible exactly when ``rank(𝕄) < S``; then ``alpha = 0`` (not revealing).
 
 Cassandra's emissions depend on the action just taken, ``O[a, s', o]``. The step-``h`` matrix
@@ -20,7 +20,7 @@ therefore depends on the previous action ``a_{h-1}`` (known to the learner):
     𝕄^{a_{h-1}}_{h,m}[(o_h, a_h, \dots, a_{h+m-2}, o_{h+m-1}), s] =
     \Pr(o_{h:h+m-1} \mid s_h = s, a_{h-1}, \mathrm{do}\ a_{h:h+m-2}),
 
-and the model's constant is the minimum over previous actions (spec 2.2, last bullet) unless one
+and the model's constant is the minimum over previous actions unless one
 is named. For a single time-homogeneous POMDP this does not depend on ``h``; a sequence of
 POMDPs ``(P_1, ..., P_H)`` is a time-inhomogeneous model in which ``o_h`` is emitted by
 ``P_h.O`` and ``s_{h+1}`` drawn from ``P_h.T``, and there ``h`` matters.
@@ -161,7 +161,7 @@ def emission_action_matrix(
 def revealing_constant(
     model: POMDP | Sequence[POMDP], m: int = 1, h: int | None = None, *, previous_action: int | None = None
 ) -> float:
-    r"""The m-step revealing constant ``alpha_m`` by the LP of spec section 2.2 (HiGHS).
+    r"""The m-step revealing constant ``alpha_m`` by a linear program (HiGHS).
 
     Chen, Wang, Xiong, Mei, Bai, "Lower Bounds for Learning in Revealing POMDPs", ICML 2023,
     arXiv 2302.01333 (the condition itself: Liu, Chung, Szepesvari, Jin 2022; Chen et al. 2022a,

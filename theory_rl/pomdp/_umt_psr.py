@@ -3,7 +3,7 @@ downstream OMLE on the reduced class (Huang, Cheng, Yang, Tan, Liang, ICLR 2024,
 of Multi-task RL under Non-Markovian Decision Making Processes", arXiv 2310.13550; OMLE: Liu,
 Netrapalli, Szepesvari, Jin 2022, arXiv 2209.14997).
 
-Setting (spec ``pomdp_psr_and_theory.md`` 1.4). ``N`` tasks share ``A``, ``O`` and the horizon
+Setting (Huang et al. 2024). ``N`` tasks share ``A``, ``O`` and the horizon
 ``H``; a joint model ``theta = (theta_1, ..., theta_N)`` gives each task a law of trajectories
 ``P_{theta_n}(tau_H) = P(o_{1:H} | do a_{1:H})``. Under a policy ``pi`` the trajectory law is
 ``P^pi_theta(tau) = P_theta(tau) prod_h pi(a_h | tau_{h-1})``. Trajectories here use Cassandra's
@@ -145,7 +145,7 @@ def future_m_vectors(psr: PSR, h: int) -> np.ndarray:
 
 
 def well_conditioning_gamma(psr: PSR) -> float:
-    r"""The largest ``gamma`` for which the PSR is gamma-well-conditioned (spec 1.1, from OMLE, Liu et
+    r"""The largest ``gamma`` for which the PSR is gamma-well-conditioned (from OMLE, Liu et
     al. 2022; the assumption of UMT-PSR), by brute force on the history tree:
 
     .. math::
@@ -174,7 +174,7 @@ def well_conditioning_gamma(psr: PSR) -> float:
 
 
 def bracketing_cover(cls: FiniteJointClass, eta: float) -> list[np.ndarray]:
-    r"""A greedy eta-bracket cover of a finite joint class (spec 1.3): groups of members whose bracket
+    r"""A greedy eta-bracket cover of a finite joint class: groups of members whose bracket
     ``l = min, u = max`` (pointwise over trajectories, per task) has
     ``||u - l||_\infty^p = max_pi sum_n sum_tau (u_n - l_n)(tau) pi(tau) <= eta``.
 
@@ -274,7 +274,7 @@ def umt_psr(
     ``>= 1 - delta`` the true model stays in every ``B_k`` and
     ``(1/N) sum_n (V*_n - V^{pi_bar_n}_n) <= epsilon`` once
     ``K >~ poly(r, A, U_A, H, 1/gamma) beta / (N epsilon^2)``; the polynomial is not reproduced
-    here (recalled, spec 1.5 [R]), so no numeric bound is computed.
+    here (recalled, not verified), so no numeric bound is computed.
     """
     iterations, delta = _check_run_args(max_iter, delta)
     N, A, O, H = cls.n_tasks, cls.n_actions, cls.n_observations, cls.horizon  # noqa: E741
