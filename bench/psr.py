@@ -29,6 +29,7 @@ import platform
 import time
 
 import numpy as np
+from _common import with_provenance  # noqa: E402  (bench/ is sys.path[0] when a script runs)
 from joblib import Parallel, delayed
 
 from theory_rl.models import POMDP
@@ -139,7 +140,7 @@ def main() -> None:
            "slope_empirical": s_emp, "seconds": total, "runs": rows, "machine": platform.platform()}
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as fh:
-        json.dump(doc, fh, indent=1)
+        json.dump(with_provenance(doc), fh, indent=1)
     print(f"wrote {out}")
 
 
