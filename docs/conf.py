@@ -54,7 +54,6 @@ root_doc = "index"
 autosummary_generate = True
 autosummary_imported_members = True
 autodoc_typehints = "none"  # numpydoc's Parameters sections carry the types
-autodoc_default_options = {"members": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
@@ -116,8 +115,14 @@ html_static_path: list[str] = []
 copybutton_prompt_text = r">>> |\.\.\. |\$ "
 copybutton_prompt_is_regexp = True
 
-# No network during builds (CI is offline): no intersphinx.
-nitpicky = False
+# No network during builds (CI is offline): no intersphinx. Every cross-reference to a theory_rl
+# name must resolve (a broken one is a warning, so an error under -W); private modules and names
+# (not on the site) and the standard library, numpy, scipy and torch (no intersphinx) are exempt.
+nitpicky = True
+nitpick_ignore_regex = [
+    (r"py:.*", r"(.*\.)?_[A-Za-z]\w*(\..*)?"),
+    (r"py:.*", r"(time|os|numpy|np|scipy|torch|sp|pandas|pd|gymnasium|joblib|dask|cvxpy|highspy)(\..*)?"),
+]
 
 
 # --------------------------------------------------------------------------- build steps
@@ -129,8 +134,13 @@ def write_api_pages() -> None:
     index = ["API reference", "=============", "",
              "One page per subpackage; each lists the subpackage's public names (its ``__all__``).", "",
              ".. toctree::", "   :maxdepth: 1", ""]
-    index += [f"   {name}" for name in names]
+    index += ["   theory_rl", *(f"   {name}" for name in names)]
     _write_if_changed(api / "index.rst", "\n".join(index) + "\n")
+    root = ["``theory_rl``", "=============", "", ".. automodule:: theory_rl", "   :no-members:", "",
+            ".. currentmodule:: theory_rl", "", ".. autosummary::", "   :toctree: generated", ""]
+    root += [f"   {name}" for name in theory_rl.__all__ if callable(getattr(theory_rl, name))
+             and not isinstance(getattr(theory_rl, name), type(sys))]
+    _write_if_changed(api / "theory_rl.rst", "\n".join(root) + "\n")
     for name in names:
         module = importlib.import_module(f"theory_rl.{name}")
         title = f"``theory_rl.{name}``"

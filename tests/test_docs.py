@@ -1,4 +1,4 @@
-"""The documentation site builds with warnings as errors (a broken cross-reference, a bad
+"""The documentation site builds with warnings as errors (a cross-reference to a theory_rl name that does not exist (nitpicky), a bad
 docstring markup, a missing page or a notebook that does not parse fails here).
 
 The test build reads every page, docstring and notebook and resolves every reference with

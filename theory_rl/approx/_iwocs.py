@@ -212,7 +212,7 @@ def deep_iwocs(
         The box; ``pset.builder(theta)`` must return a gymnasium environment.
     learner : callable ``(theta, seed) -> critic``, optional
         Static learner; a critic maps observations ``(N, obs_dim)`` to ``(N, A)`` Q values.
-        Default :func:`dqn_learner` with ``learner_kwargs``.
+        Default ``dqn_learner`` with ``learner_kwargs``.
     evaluate : callable ``(policy, theta) -> float``, optional
     max_iter : int
         Cap on the learners trained after the nominal one (worst-case searches run at most

@@ -226,7 +226,7 @@ class CoRMAB(ResultMixin):
 
         Returns ``(mdp, states, actions)``: a :class:`~theory_rl.models.FiniteMDP` whose state
         ``k`` is ``states[k]`` (shape (4^J, J)) and whose action ``m`` is ``actions[m]`` (the
-        feasible set ``F`` enumerated by the independent check, shape (|F|, N)); ``R[s, a]`` is
+        feasible set ``F`` enumerated by the independent check, shape ``(|F|, N)``); ``R[s, a]`` is
         the expected next-step reward and ``P[s, a, s'] = prod_j P_j(s'_j | s_j, p_j(a))``.
         """
         from ..models import FiniteMDP

@@ -38,7 +38,7 @@ class LearningResult(Result):
     elapsed : float
         Wall-clock seconds.
     model : FiniteMDP or None
-        The empirical model (plug-in planning only); left out of :meth:`to_dict`.
+        The empirical model (plug-in planning only); left out of ``to_dict()``.
     info : dict
         Method-specific extras (plug-in planning: ``planner_residual``, the planner's history).
 

@@ -26,7 +26,7 @@ class POMDP(TabularModel):
         R[s, a] = \mathbb E[r_t \mid s_t = s, a_t = a].
 
     The observation depends on the action just taken and the state it led to (Cassandra's
-    convention, used by every ``.POMDP`` file). ``T`` has the axes of :attr:`FiniteMDP.P`, so the
+    convention, used by every ``.POMDP`` file). ``T`` has the axes of ``FiniteMDP.P``, so the
     underlying fully observable MDP is :attr:`mdp` at no cost.
 
     Parameters
@@ -53,11 +53,11 @@ class POMDP(TabularModel):
     InvalidModelError
         Naming the first offending entry, e.g. ``O[1, 3, :] sums to 0.9 (expected 1 within 1e-08)``.
     SizeLimitError
-        As :class:`FiniteMDP`, and for the float64 copy of ``O`` (see ``docs/limits.md``).
+        As :class:`~theory_rl.models.FiniteMDP`, and for the float64 copy of ``O`` (see ``docs/limits.md``).
 
     Notes
     -----
-    Arrays are float64 and read-only. The transition checks are :class:`FiniteMDP`'s own (the
+    Arrays are float64 and read-only. The transition checks are :class:`~theory_rl.models.FiniteMDP`'s own (the
     model builds its underlying MDP once and keeps the validated arrays).
 
     Examples

@@ -1,4 +1,4 @@
-r"""SARSOP's POMDPX format (XML, factored): reader that flattens to a :class:`POMDP`, and a
+r"""SARSOP's POMDPX format (XML, factored): reader that flattens to a :class:`~theory_rl.models.POMDP`, and a
 writer for flat models.
 
 A POMDPX file (APPL, "PomdpX File Format", doc/PomdpXDocumentation in AdaCompNUS/sarsop)
@@ -568,7 +568,7 @@ def _lump_absorbing(T: sp.csr_matrix, O: np.ndarray, R: np.ndarray, b0: np.ndarr
 
 
 def read_pomdpx(path: str | os.PathLike[str], *, lump_absorbing: bool = True) -> POMDP:
-    """Read a POMDPX file and flatten it to a :class:`POMDP` with a CSR transition kernel.
+    """Read a POMDPX file and flatten it to a :class:`~theory_rl.models.POMDP` with a CSR transition kernel.
 
     Parameters
     ----------

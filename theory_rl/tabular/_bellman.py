@@ -293,7 +293,7 @@ class _PolicyChain:
 
 
 def check_index_range(arr: np.ndarray, name: str, upper: int, what: str) -> None:
-    """Raise :class:`InvalidModelError` naming the first entry of the 1-D integer array ``arr``
+    """Raise :class:`~theory_rl.errors.InvalidModelError` naming the first entry of the 1-D integer array ``arr``
     outside ``[0, upper)``: ``name[i] = v is not <what> in [0, upper)``.
 
     Examples
@@ -318,7 +318,7 @@ def as_policy(mdp: FiniteMDP, policy: object, *, name: str = "policy") -> np.nda
     """Validate a policy: action indices of shape ``(S,)`` or probabilities of shape ``(S, A)``.
 
     Returns an int64 array ``(S,)`` or a float64 array ``(S, A)``. Raises
-    :class:`InvalidModelError` naming the first bad state.
+    :class:`~theory_rl.errors.InvalidModelError` naming the first bad state.
 
     Examples
     --------
@@ -357,7 +357,7 @@ def as_policy(mdp: FiniteMDP, policy: object, *, name: str = "policy") -> np.nda
 
 def check_options(*, callback: object = None, strict: object = False, progress: object = False) -> None:
     """The options every iterative tabular solver shares: ``callback`` callable or ``None``,
-    ``strict`` and ``progress`` booleans (:class:`InvalidArgumentError` naming the option)."""
+    ``strict`` and ``progress`` booleans (:class:`~theory_rl.errors.InvalidArgumentError` naming the option)."""
     if callback is not None and not callable(callback):
         raise InvalidArgumentError(f"callback must be callable or None, got {callback!r}")
     check_bool(strict, "strict")
@@ -366,7 +366,7 @@ def check_options(*, callback: object = None, strict: object = False, progress: 
 
 def as_deterministic_policy_option(mdp: FiniteMDP, policy: object, name: str) -> np.ndarray:
     """A deterministic policy passed as an option (``policy0``): action indices of shape ``(S,)``,
-    else :class:`InvalidArgumentError` naming the option and the first bad state."""
+    else :class:`~theory_rl.errors.InvalidArgumentError` naming the option and the first bad state."""
     try:
         pi = as_policy(mdp, policy, name=name)
     except (InvalidModelError, TypeError, ValueError) as exc:

@@ -224,7 +224,7 @@ class Certificate:
 
     @property
     def policy_gap(self) -> float:
-        """Certified ``||v* - v_pi||_inf`` for :attr:`policy`: ``max(upper - lower) + policy_slack``,
+        """Certified ``||v* - v_pi||_inf`` for ``policy``: ``max(upper - lower) + policy_slack``,
         bounded from the scalars alone (no pass over the states), so that iterative solvers can test
         it at every iteration."""
         if not np.isfinite(self.widening):
