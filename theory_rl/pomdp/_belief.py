@@ -139,7 +139,16 @@ def successor_beliefs(model: POMDP, b: np.ndarray, a: int) -> tuple[np.ndarray, 
 
 def belief_q_values(model: POMDP, b: np.ndarray, value: Callable[[np.ndarray], float]) -> np.ndarray:
     r"""One belief-MDP backup at ``b``:
-    ``Q(b, a) = b . R[:, a] + gamma sum_o Pr(o | b, a) V(tau(b, a, o))``, shape ``(A,)``."""
+    ``Q(b, a) = b . R[:, a] + gamma sum_o Pr(o | b, a) V(tau(b, a, o))``, shape ``(A,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> np.round(pomdp.belief_q_values(tiger, tiger.b0, lambda b: 0.0), 4)
+    array([ -1., -45., -45.])
+    """
     b = _check_belief(model, b)
     q = b @ model.R
     for a in range(model.n_actions):
@@ -188,6 +197,14 @@ class SimulationResult(Result):
         the expected truncated return (``inf`` for ``gamma = 1``).
     confidence : float
     params : dict
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> sim = pomdp.simulate(tiger, pomdp.exact_value_iteration(tiger), horizon=50, n_episodes=100, seed=0)
+    >>> type(sim).__name__, sim.returns.shape
+    ('SimulationResult', (100,))
     """
 
     returns: np.ndarray

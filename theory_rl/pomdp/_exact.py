@@ -223,6 +223,15 @@ def prune(
     keep : ndarray of int, shape (K',)
     beliefs : ndarray, shape (K', S)
         ``beliefs[i]`` is a belief where ``vectors[keep[i]]`` is the best vector.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> vectors = np.array([[1.0, 0.0], [0.0, 1.0], [0.4, 0.4]])
+    >>> keep, witnesses = pomdp.prune(vectors)
+    >>> sorted(keep.tolist())
+    [0, 1]
     """
     V = np.asarray(vectors, dtype=np.float64)
     K, S = V.shape

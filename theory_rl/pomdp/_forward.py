@@ -62,6 +62,17 @@ def unnormalized_beliefs(model: POMDP, actions: np.ndarray, observations: np.nda
     Returns
     -------
     ndarray, shape (n, S) (or (S,) for a single sequence)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> u = pomdp.unnormalized_beliefs(tiger, np.array([0, 0]), np.array([0, 0]))
+    >>> np.round(u, 4)
+    array([0.3612, 0.0112])
+    >>> print(f"{u.sum():.4f}")
+    0.3725
     """
     a, o, single = _as_sequences(model, actions, observations)
     n, H = a.shape

@@ -57,6 +57,13 @@ def independent_columns(vectors: np.ndarray, *, rank_tol: float = 1e-10, keep_fi
     ``rank_tol`` (a relative rank threshold, ``>= 0``, as in :func:`left_inverse_norm`; not an
     accuracy asked for) was called ``tol`` before 0.2.0 (still accepted until 0.3.0, with a
     ``DeprecationWarning``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> pomdp.independent_columns(np.array([[1.0, 2.0, 0.0], [0.0, 0.0, 1.0]]))
+    [0, 2]
     """
     tol = check_real(rank_tol, "rank_tol", low=0.0)
     keep_first = check_bool(keep_first, "keep_first")
@@ -102,6 +109,16 @@ class PSR:
     -----
     Two PSRs are equal as models iff their trajectory probabilities agree; compare
     :meth:`trajectory_probability`, never raw operators (non-identifiability).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> psr = pomdp.PSR.from_pomdp(tiger, 2)
+    >>> acts, obs = pomdp.enumerate_trajectories(3, 2, 2)
+    >>> bool(np.allclose(psr.trajectory_probability(acts, obs), pomdp.trajectory_probability(tiger, acts, obs)))
+    True
     """
 
     initial_state: np.ndarray
@@ -397,6 +414,17 @@ def psr_trajectory_probability_torch(
     -------
     torch.Tensor of shape (n,) on ``device``
         Matches the float64 NumPy result within ``1e-5`` in float32 (tested on CPU).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> psr = pomdp.PSR.from_pomdp(tiger, 2)
+    >>> acts, obs = pomdp.enumerate_trajectories(3, 2, 2)
+    >>> p = pomdp.psr_trajectory_probability_torch(psr, acts, obs, device='cpu')
+    >>> bool(np.allclose(p.cpu().numpy(), psr.trajectory_probability(acts, obs)))
+    True
     """
     from .._torch import as_tensor, require_torch, resolve_device
 

@@ -63,6 +63,14 @@ def left_inverse_norm(matrix: Any, *, rank_tol: float = 1e-10) -> tuple[float, n
     Variables ``x = (vec X, vec Y, t)`` (``2 S n + 1`` of them, row-major ``vec``); equalities
     ``(I_S \otimes M^T) vec X = vec I``; inequalities ``X - Y <= 0``, ``-X - Y <= 0``,
     ``(1^T \otimes I_n) vec Y - t <= 0``; ``Y, t >= 0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> norm, X = pomdp.left_inverse_norm(np.array([[0.85, 0.15], [0.15, 0.85]]))
+    >>> print(f"{norm:.4f}")
+    1.4286
     """
     M = as_float_array(matrix, "matrix", ndim=2)
     check_finite(M, "matrix")
@@ -139,6 +147,14 @@ def emission_action_matrix(
     Row ``(o_h, a_h, o_{h+1}, ..., a_{h+m-2}, o_{h+m-1})`` (row-major in that interleaved order),
     column ``s``: ``P(o_{h:h+m-1} | s_h = s, a_{h-1} = previous_action, do a_{h:h+m-2})``.
     Every column sums to ``A^(m-1)`` (one probability vector per action sequence).
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> pomdp.emission_action_matrix(tiger, 1, previous_action=0)
+    array([[0.85, 0.15],
+           [0.15, 0.85]])
     """
     models = _as_models(model)
     h = _steps(models, m, h)[0]
@@ -187,6 +203,13 @@ def revealing_constant(
     Examples
     --------
     Tiger's *listen* emission (accuracy 0.85) is a binary symmetric channel: ``alpha = 2p - 1 = 0.7``.
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> print(f"{pomdp.revealing_constant(tiger, 1, previous_action=0):.4f}")
+    0.7000
     """
     models = _as_models(model)
     steps = _steps(models, m, h)
@@ -204,7 +227,15 @@ def revealing_constant(
 def is_revealing(
     model: POMDP | Sequence[POMDP], m: int, alpha: float, *, previous_action: int | None = None, atol: float = 1e-9
 ) -> bool:
-    """Whether the model is m-step ``alpha``-revealing (``revealing_constant >= alpha - atol``)."""
+    """Whether the model is m-step ``alpha``-revealing (``revealing_constant >= alpha - atol``).
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> pomdp.is_revealing(tiger, 1, 0.5, previous_action=0), pomdp.is_revealing(tiger, 1, 0.9, previous_action=0)
+    (True, False)
+    """
     return revealing_constant(model, m, previous_action=previous_action) >= float(alpha) - atol
 
 
@@ -222,6 +253,14 @@ def revealing_bounds(matrix: Any) -> tuple[float, float]:
     Returns
     -------
     (lower, upper)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> lo, hi = pomdp.revealing_bounds(np.array([[0.85, 0.15], [0.15, 0.85]]))
+    >>> print(f"{lo:.4f} <= alpha <= {hi:.4f}")
+    0.4950 <= alpha <= 0.7000
     """
     M = as_float_array(matrix, "matrix", ndim=2)
     check_finite(M, "matrix")
