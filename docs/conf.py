@@ -1,12 +1,14 @@
 """Sphinx configuration of the theory_rl documentation site.
 
-Three build steps run before Sphinx reads the sources, so that nothing generated is committed:
+Three build steps run before Sphinx reads the sources:
 
 * ``api/<subpackage>.rst``: one page per subpackage listing its ``__all__`` (autosummary then
   writes one page per public callable or class into ``api/generated/``);
 * ``notebooks/*.ipynb``: copies of the repository's ``notebooks/*.ipynb`` (MyST-NB renders them;
   a notebook added later is picked up by the next build);
-* ``benchmarks.md``: the benchmark tables rendered from ``bench/results/*.json``.
+* ``benchmarks.md``: the benchmark tables rendered from ``bench/results/*.json`` (this one is
+  committed, so that it also reads on the repository's web page; ``tests/test_benchmark_tables.py``
+  checks that it equals a fresh rendering). The first two are generated into ignored folders.
 
 Notebook execution: ``THEORY_RL_DOCS_EXECUTE`` is MyST-NB's ``nb_execution_mode`` (``cache`` by
 default, as ``make docs`` uses; the test build sets ``off``).
