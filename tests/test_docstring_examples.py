@@ -152,6 +152,12 @@ def test_allow_list_is_current():
     assert not stale, f"these now have Examples or are gone; remove them from ALLOW: {sorted(stale)}"
 
 
+def test_one_examples_section_per_docstring():
+    twice = [name for name, obj in public_callables().items()
+             if ("\n" + (inspect.getdoc(obj) or "")).count("\nExamples\n--------") > 1]
+    assert not twice, f"two Examples sections (numpydoc rejects them): {twice}"
+
+
 def test_allow_list_entries_have_reasons():
     for sub, (reason, names) in ALLOW.items():
         assert len(reason) > 20 and names, sub

@@ -204,8 +204,6 @@ def revealing_constant(
     --------
     Tiger's *listen* emission (accuracy 0.85) is a binary symmetric channel: ``alpha = 2p - 1 = 0.7``.
 
-    Examples
-    --------
     >>> from theory_rl import pomdp
     >>> tiger = pomdp.load_problem('tiger.95.POMDP')
     >>> print(f"{pomdp.revealing_constant(tiger, 1, previous_action=0):.4f}")
