@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # Two workers match the 2-core CI machine; override with `make test PYTEST_WORKERS=auto`.
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint bench bench-quick clean
+.PHONY: demo test lint docs bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ test: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check theory_rl tests bench notebooks
 
+# The site (docs/_build/html): API reference from the docstrings, the notebooks executed (cached in
+# docs/_build/.jupyter_cache), the benchmark tables rendered from bench/results/*.json.
+docs: $(VENV)/.installed-dev
+	OMP_NUM_THREADS=1 $(BIN)/python -m sphinx -b html -W --keep-going docs docs/_build/html
+
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/tabular.py
 
@@ -44,4 +49,4 @@ bench-quick: $(VENV)/.installed-dev
 	$(BIN)/python bench/tabular.py --quick
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info docs/_build docs/api docs/notebooks docs/jupyter_execute

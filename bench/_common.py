@@ -176,3 +176,18 @@ class PeakRSS:
     def __exit__(self, *exc: Any) -> None:
         if self._ok:
             self.mib = max(0, _status_kb("VmHWM") - self._base) / 1024.0
+
+
+# --------------------------------------------------------------------------- provenance
+def with_provenance(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` with the UTC ``date`` of this run, the ``command`` that produced it and, where the
+    script records none, the ``machine`` (what the benchmarks page prints under every table)."""
+    import os
+    import platform
+    import sys
+
+    script = os.path.relpath(os.path.abspath(sys.argv[0]), os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    extra = {"date": time.strftime("%Y-%m-%d", time.gmtime()), "command": " ".join(["python", script, *sys.argv[1:]])}
+    if "machine" not in doc and "machine" not in doc.get("meta", {}):
+        extra["machine"] = platform.platform()
+    return {**doc, **extra}

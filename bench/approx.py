@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import Bandwidth, best_time  # noqa: E402
+from _common import Bandwidth, best_time, with_provenance  # noqa: E402
 
 from theory_rl import approx, envs, tabular  # noqa: E402
 from theory_rl.errors import ConvergenceWarning  # noqa: E402
@@ -388,7 +388,7 @@ def main() -> None:
         out.setdefault("seconds", {})[part] = time.perf_counter() - start
         os.makedirs(os.path.dirname(args.output), exist_ok=True)
         with open(args.output, "w") as f:
-            json.dump(out, f, indent=1)
+            json.dump(with_provenance(out), f, indent=1)
     print(f"wrote {args.output}")
 
 

@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import with_provenance  # noqa: E402  (bench/ is sys.path[0] when a script runs)
 
 
 def omlt_argmax(layers, x_s, budget, *, solver="appsi_highs", options=None):
@@ -170,7 +171,7 @@ def main() -> None:
               f"agree within {disagree:.1e}", flush=True)
         assert disagree < 1e-5, "the solvers disagree on the optimum"
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(out, indent=2))  # after every row: a stopped run keeps its rows
+        Path(args.out).write_text(json.dumps(with_provenance(out), indent=2))  # after every row: a stopped run keeps its rows
     print(f"wrote {args.out}")
 
 

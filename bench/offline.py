@@ -24,6 +24,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _common import with_provenance  # noqa: E402  (bench/ is sys.path[0] when a script runs)
 
 from theory_rl import __version__, dual, envs, tabular
 
@@ -129,7 +130,7 @@ def main(argv=None) -> int:
             "note": "timings taken on a shared 2-core machine under load",
         }
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+        Path(args.out).write_text(json.dumps(with_provenance({"meta": meta, "rows": rows}), indent=1))
         print(f"wrote {args.out}")
     return 0
 

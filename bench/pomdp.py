@@ -33,6 +33,7 @@ import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+from _common import with_provenance  # noqa: E402  (bench/ is sys.path[0] when a script runs)
 
 from theory_rl.errors import ConvergenceWarning  # noqa: E402
 from theory_rl.pomdp import (  # noqa: E402
@@ -231,15 +232,15 @@ def main() -> None:
         old = json.loads(RESULTS.read_text())
         rerun = {r["file"] for r in hsvi_rows}
         old["hsvi2"] = sorted([r for r in old["hsvi2"] if r["file"] not in rerun] + hsvi_rows, key=lambda r: r["file"])
-        RESULTS.write_text(json.dumps(old, indent=1))
+        RESULTS.write_text(json.dumps(with_provenance(old), indent=1))
         print(f"\nreplaced {sorted(rerun)} in {RESULTS}")
         return
     print("\n== Tiger finite horizon: incremental pruning vs pomdp_py")
     tiger_rows = bench_pomdp_py_tiger(args.quick)
     print("\n== POMCP vs pomdp_py's POMCP")
     pomcp = bench_pomcp(args.quick)
-    RESULTS.write_text(json.dumps({"quick": args.quick, "hsvi2": hsvi_rows, "tiger_pomdp_py": tiger_rows,
-                                   "pomcp": pomcp}, indent=1))
+    RESULTS.write_text(json.dumps(with_provenance({"quick": args.quick, "hsvi2": hsvi_rows, "tiger_pomdp_py": tiger_rows,
+                                   "pomcp": pomcp}), indent=1))
     print(f"\nwritten {RESULTS}")
 
 

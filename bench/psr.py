@@ -13,7 +13,7 @@ and the true ``P(o_{1:H} | do a_{1:H})`` (the truth from the forward algorithm).
 importance-weighted frequency table is reported next to it (same data, no low-rank step).
 The slope is the least-squares fit of log(mean error) against log(n).
 
-Second table (spec section 2.5): revealing constants ``alpha_m`` (LP through HiGHS, minimum over the
+Second table: revealing constants ``alpha_m`` (LP through HiGHS, minimum over the
 previous action) of Tiger's *listen* channel (0.7 exactly), of a 3-state example whose states 0 and 1
 share an emission but separate after one step (``alpha_1 = 0 < alpha_2``), and of the shipped
 Cassandra files with at most 16 states (``m <= 3``; ``--quick``: ``m <= 2``), with LP times.
@@ -29,6 +29,7 @@ import platform
 import time
 
 import numpy as np
+from _common import with_provenance  # noqa: E402  (bench/ is sys.path[0] when a script runs)
 from joblib import Parallel, delayed
 
 from theory_rl.models import POMDP
@@ -139,7 +140,7 @@ def main() -> None:
            "slope_empirical": s_emp, "seconds": total, "runs": rows, "machine": platform.platform()}
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as fh:
-        json.dump(doc, fh, indent=1)
+        json.dump(with_provenance(doc), fh, indent=1)
     print(f"wrote {out}")
 
 

@@ -22,6 +22,7 @@ import os
 import time
 
 import numpy as np
+from _common import with_provenance  # noqa: E402  (bench/ is sys.path[0] when a script runs)
 
 from theory_rl.robust import (
     GammaTemperatureTeacher,
@@ -78,8 +79,8 @@ def main() -> None:
     print("games where the first ends no worse than the second:", wins, f"of {len(rows)}")
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as f:
-        json.dump({"games": rows, "median_exploitability": table, "no_worse_counts": wins,
-                   "iterations": args.iterations, "alpha": 0.01, "seconds": time.perf_counter() - start}, f, indent=1)
+        json.dump(with_provenance({"games": rows, "median_exploitability": table, "no_worse_counts": wins,
+                   "iterations": args.iterations, "alpha": 0.01, "seconds": time.perf_counter() - start}), f, indent=1)
     print(f"wrote {args.output}")
 
 

@@ -44,6 +44,7 @@ import time
 from typing import Any
 
 import numpy as np
+from _common import with_provenance  # noqa: E402  (bench/ is sys.path[0] when a script runs)
 from scipy.optimize import linprog
 from scipy.stats import poisson
 
@@ -265,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.output:
         os.makedirs(os.path.dirname(args.output), exist_ok=True)
         with open(args.output, "w") as fh:
-            json.dump(doc, fh, indent=1, default=float)
+            json.dump(with_provenance(doc), fh, indent=1, default=float)
         print(f"wrote {args.output}")
     return 0
 

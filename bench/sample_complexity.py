@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import with_provenance  # noqa: E402  (bench/ is sys.path[0] when a script runs)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -221,7 +222,7 @@ def main(argv=None):
         print("\n2,000-task sweep:", json.dumps(doc["big_sweep"]))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "w") as fh:
-        json.dump(doc, fh, indent=1)
+        json.dump(with_provenance(doc), fh, indent=1)
     print(f"\nwrote {args.out}")
 
 

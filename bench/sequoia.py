@@ -37,11 +37,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import with_provenance  # noqa: E402  (bench/ is sys.path[0] when a script runs)
 
 DOMAINS = ("interventions", "path", "matching", "capacity")
 METHODS = ("null", "random", "sampling", "myopic", "iterative_myopic", "iterative_dqn", "sequoia")
 SIZES = {20: 5, 40: 10}
-# The paper's protocol (spec 2.6; paper v2): 100 episodes of H = 20, 300 pre-training epochs (batch 32,
+# The paper's protocol (paper v2): 100 episodes of H = 20, 300 pre-training epochs (batch 32,
 # lr 2.5e-4), V = 50 evaluation episodes, 5 seeds, a (16, 32) network. We solve to a 0 gap (paper: 2%).
 PAPER = {"episodes": 100, "eval_episodes": 50, "pretrain_epochs": 300, "pretrain_batch": 32, "pretrain_lr": 2.5e-4,
          "warm_states": None, "hidden": [16, 32], "mip_gap": 0.0, "published": False, "horizon": 20, "gamma": 0.99,
@@ -209,7 +210,7 @@ def build_table(args: argparse.Namespace, protocol: dict, plan: list[tuple]) -> 
     summary, avg = summarise(recs)
     md = markdown(summary, avg, len(recs), len(planned | {(r["domain"], r["J"], r["B"], r["seed"]) for r in recs}),
                   tag)
-    write_atomic(Path(args.out), {
+    write_atomic(Path(args.out), with_provenance({
         "benchmark": "SEQUOIA vs baselines on coRMAB domains",
         "paper": "Xu, Wilder, Khalil, Tambe, ICLR 2025, arXiv 2503.01919 v2 (24.8% average improvement; v1: 26.4%)",
         "metric": "mean over episodes x H=20 steps of the expected per-step reward (not a discounted return); "
@@ -219,7 +220,7 @@ def build_table(args: argparse.Namespace, protocol: dict, plan: list[tuple]) -> 
         "protocol": protocol, "protocol_tag": tag, "paper_protocol": protocol == PAPER,
         "runs_dir": str(args.runs_dir), "runs_finished": len(recs), "runs_planned": len(planned),
         "runs": [{k: r[k] for k in ("domain", "J", "B", "seed", "wall_s", "cpu_s", "train_cpu_s")} for r in recs],
-        "summary": summary, "average_improvement_over_best_baseline": avg, "markdown": md})
+        "summary": summary, "average_improvement_over_best_baseline": avg, "markdown": md}))
     print(md)
 
 

@@ -43,7 +43,7 @@ import scipy
 import scipy.sparse as sp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import Bandwidth, PeakRSS, best_time, instance_arrays, p_bytes, paired_floor_ratio  # noqa: E402
+from _common import Bandwidth, PeakRSS, best_time, instance_arrays, p_bytes, paired_floor_ratio, with_provenance  # noqa: E402
 
 import theory_rl  # noqa: E402
 from theory_rl import tabular  # noqa: E402
@@ -700,7 +700,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.output:
         os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
         with open(args.output, "w") as fh:
-            json.dump(doc, fh, indent=1, default=float)
+            json.dump(with_provenance(doc), fh, indent=1, default=float)
         print(f"wrote {args.output}")
     return 0
 

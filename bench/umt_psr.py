@@ -5,7 +5,7 @@ Run from the repository root::
     .venv/bin/python bench/umt_psr.py            # N in {1, 2, 4, 8}, 20 seeds
     .venv/bin/python bench/umt_psr.py --quick    # N in {1, 2, 4}, 6 seeds
 
-Synthetic benchmark of spec section 1.7 (the paper has no experiments): N 3-state POMDPs
+Synthetic benchmark of UMT-PSR (Huang et al., ICLR 2024, arXiv 2310.13550; the paper has no experiments): N 3-state POMDPs
 (A = 2, O = 2, H = 3) share the transition kernel and have task-specific emissions. State 2 is a
 goal that action ``a`` reaches with probability ``g[a]``; the truth is ``g = (0.6, 0.4)``, the
 kernel candidates are ``(0.6, 0.4), (0.4, 0.6), (0.7, 0.3), (0.3, 0.7)``. Task ``n``'s emission
@@ -152,7 +152,9 @@ def main() -> None:
     out = args.out or os.path.join(HERE, "results", "psr_umt_quick.json" if args.quick else "psr_umt.json")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as fh:
-        json.dump({"benchmark": "umt_psr", "quick": args.quick, "epsilon": EPS, "k_max": k_max, "summary": summary,
+        json.dump({"benchmark": "umt_psr", "date": time.strftime("%Y-%m-%d", time.gmtime()),
+                   "command": "python bench/umt_psr.py" + (" --quick" if args.quick else ""),
+                   "quick": args.quick, "epsilon": EPS, "k_max": k_max, "summary": summary,
                    "runs": rows, "seconds": total, "machine": platform.platform()}, fh, indent=1)
     print(f"wrote {out}")
 

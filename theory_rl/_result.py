@@ -1,7 +1,7 @@
 r"""Result base classes: the fields every result shares, one history table type, and the
 behaviour every result has (full-precision ``repr``, ``_repr_html_``, ``to_dict``, ``to_frame``).
 
-The rule (DESIGN.md section 4, written out in ``docs/results.md``):
+The rule (written out in ``docs/results.md``):
 
 - every public solver, learner or trainer returns a frozen dataclass, never a dict;
 - a planner whose answer carries a certificate (a certified bound, a duality or optimality gap,

@@ -290,7 +290,14 @@ def _parse_bytes(text: str) -> int:
 
 
 def max_bytes() -> int:
-    """The allocation limit in force: :func:`set_max_bytes`, else ``THEORY_RL_MAX_BYTES``, else 4 GiB."""
+    """The allocation limit in force: :func:`set_max_bytes`, else ``THEORY_RL_MAX_BYTES``, else 4 GiB.
+
+    Examples
+    --------
+    >>> import theory_rl
+    >>> theory_rl.max_bytes() > 0
+    True
+    """
     if _max_bytes_override is not None:
         return _max_bytes_override
     env = os.environ.get("THEORY_RL_MAX_BYTES")

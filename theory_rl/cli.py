@@ -46,7 +46,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 def load_model(spec: str, *, gamma: float | None = None):
-    """Deprecated alias of :func:`theory_rl.envs.make` (kept for one release)."""
+    """Deprecated alias of :func:`theory_rl.envs.make` (kept for one release).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from theory_rl.cli import load_model
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter('ignore', DeprecationWarning)
+    ...     mdp = load_model('chain:n_states=4', gamma=0.5)
+    >>> mdp.n_states, mdp.gamma
+    (4, 0.5)
+    """
     warn_deprecated("theory_rl.cli.load_model", "theory_rl.envs.make")
     from .envs import make
 
@@ -159,7 +170,15 @@ def _wait_seconds(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``theory-rl`` argument parser (its errors raise instead of exiting; see :func:`main`)."""
+    """The ``theory-rl`` argument parser (its errors raise instead of exiting; see :func:`main`).
+
+    Examples
+    --------
+    >>> from theory_rl.cli import build_parser
+    >>> args = build_parser().parse_args(['solve', 'forest:n_states=10', '--method', 'vi'])
+    >>> args.command, args.method
+    ('solve', 'vi')
+    """
     parser = _Parser(prog="theory-rl", description=__doc__.split("\n\n")[0])
     from . import __version__
 
@@ -208,7 +227,22 @@ def _one_line(exc: BaseException) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0, or 2 after a one-line error on stderr)."""
+    """Run the command line; returns the exit status (0, or 2 after a one-line error on stderr).
+
+    Examples
+    --------
+    >>> from theory_rl.cli import main
+    >>> main(['solve', 'chain:n_states=3', '--gamma', '0.9', '--method', 'lp'])  # doctest: +ELLIPSIS
+    FiniteMDP(S=3, A=2, gamma=0.9, dense, R in [0.4, 8.4])
+    method      linear_programming
+    converged   True after 4 iterations in ... s
+    certified   ||v - v*||_inf <= ...   (Bellman residual ...)
+           state              v  policy
+               0         45.472  a
+               1         51.232  a
+               2         59.232  a
+    0
+    """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

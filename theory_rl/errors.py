@@ -20,7 +20,16 @@ __all__ = [
 
 
 class TheoryRLError(Exception):
-    """Base class of every exception that theory_rl raises deliberately."""
+    """Base class of every exception that theory_rl raises deliberately.
+
+    Examples
+    --------
+    >>> from theory_rl import errors
+    >>> issubclass(errors.InvalidArgumentError, errors.TheoryRLError)
+    True
+    >>> issubclass(errors.InvalidModelError, ValueError)
+    True
+    """
 
 
 class InvalidModelError(TheoryRLError, ValueError):
@@ -28,6 +37,17 @@ class InvalidModelError(TheoryRLError, ValueError):
 
     The message names the first offending entry, e.g.
     ``P[3, 1, :] sums to 0.97 (expected 1 within 1e-08)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import errors, models
+    >>> P = np.full((2, 1, 2), 0.6)
+    >>> try:
+    ...     models.FiniteMDP(P=P, R=np.zeros((2, 1)), gamma=0.9)
+    ... except errors.InvalidModelError as err:
+    ...     print(type(err).__name__)
+    InvalidModelError
     """
 
 
@@ -35,6 +55,15 @@ class InvalidArgumentError(TheoryRLError, ValueError):
     """A bad option value (``tol``, ``max_iter``, ``seed``, ``device``, a choice string, ...).
 
     The message names the option and the value, e.g. ``max_iter = 2.5 must be an integer``.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, errors, tabular
+    >>> try:
+    ...     tabular.value_iteration(envs.chain(3), tol=-1.0)
+    ... except errors.InvalidArgumentError as err:
+    ...     print('tol' in str(err), isinstance(err, ValueError))
+    True True
     """
 
 
@@ -44,6 +73,15 @@ class SizeLimitError(TheoryRLError, ValueError):
     The limit is :func:`theory_rl.max_bytes` (default 4 GiB); raise it with
     :func:`theory_rl.set_max_bytes` or the environment variable ``THEORY_RL_MAX_BYTES``.
     ``nbytes`` holds the estimate and ``limit`` the limit in force.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, errors
+    >>> try:
+    ...     envs.random_mdp(10**6, 2)
+    ... except errors.SizeLimitError as err:
+    ...     print(err.nbytes > err.limit)
+    True
     """
 
     def __init__(self, message: str, *, nbytes: float, limit: int) -> None:
@@ -65,6 +103,15 @@ class ParseError(TheoryRLError, ValueError):
         1-based position of the offending token, where the format has lines.
     field : str, optional
         The record or field at fault, for formats without lines (``.npz`` keys, JSON keys).
+
+    Examples
+    --------
+    >>> from theory_rl import errors, pomdp
+    >>> try:
+    ...     pomdp.parse_pomdp('discount: 0.9\\nstates: 2\\nactions: 1\\nobservations: 1\\nT: 0 : 0 : 0 2.0\\n')
+    ... except errors.ParseError as err:
+    ...     print(type(err).__name__)
+    ParseError
     """
 
     def __init__(
@@ -96,6 +143,15 @@ class SolverError(TheoryRLError, RuntimeError):
     """A numerical back end failed (LP/MIP infeasible, unbounded, or an internal error).
 
     ``status`` holds the back end's own status code or message.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, errors, tabular
+    >>> try:
+    ...     tabular.value_iteration(envs.chain(5, gamma=0.99), tol=1e-12, max_iter=2, strict=True)
+    ... except errors.SolverError as err:
+    ...     print(type(err).__name__)
+    SolverError
     """
 
     def __init__(self, message: str, *, status: object = None) -> None:
@@ -104,7 +160,14 @@ class SolverError(TheoryRLError, RuntimeError):
 
 
 class DependencyNotInstalled(TheoryRLError, ImportError):
-    """An optional dependency is missing; the message names the extra that installs it."""
+    """An optional dependency is missing; the message names the extra that installs it.
+
+    Examples
+    --------
+    >>> from theory_rl import errors
+    >>> issubclass(errors.DependencyNotInstalled, ImportError)
+    True
+    """
 
     def __init__(self, package: str, extra: str) -> None:
         self.package = package
@@ -115,4 +178,15 @@ class DependencyNotInstalled(TheoryRLError, ImportError):
 
 
 class ConvergenceWarning(UserWarning):
-    """An iterative solver stopped at ``max_iter`` before its stopping rule certified the answer."""
+    """An iterative solver stopped at ``max_iter`` before its stopping rule certified the answer.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from theory_rl import envs, errors, tabular
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter('always')
+    ...     sol = tabular.value_iteration(envs.chain(5, gamma=0.99), tol=1e-12, max_iter=2)
+    >>> sol.converged, caught[0].category is errors.ConvergenceWarning
+    (False, True)
+    """

@@ -200,7 +200,7 @@ def deep_iwocs(
        grid with ``n_grid_eval`` points per dimension (RRLS; ``None`` skips it).
 
     With an exact learner (``Q*_theta``) and exact evaluator this reproduces the tabular
-    ``iwocs(inner="minQ")`` iterates. Differences from the paper (recalled, spec §1.4): the
+    ``iwocs(inner="minQ")`` iterates. Differences from the paper (recalled): the
     default static learner is double DQN with discrete actions (Pendulum's torque discretised)
     instead of SAC, each learner is trained from scratch, and the predictive-coding
     out-of-distribution mask for the min over critics is not implemented (``min_over_critics``
@@ -212,7 +212,7 @@ def deep_iwocs(
         The box; ``pset.builder(theta)`` must return a gymnasium environment.
     learner : callable ``(theta, seed) -> critic``, optional
         Static learner; a critic maps observations ``(N, obs_dim)`` to ``(N, A)`` Q values.
-        Default :func:`dqn_learner` with ``learner_kwargs``.
+        Default ``dqn_learner`` with ``learner_kwargs``.
     evaluate : callable ``(policy, theta) -> float``, optional
     max_iter : int
         Cap on the learners trained after the nominal one (worst-case searches run at most

@@ -61,7 +61,7 @@ def semi_gradient_td(
     - ``mode="expected"``: ``n_steps`` full-batch expected updates
       ``w += alpha * sum_i rho_i delta_i phi_i`` (the deterministic "expected TD" of Sutton &
       Barto Fig. 11.2). On-policy with one-hot features and a small enough ``alpha`` it
-      converges to ``v_pi``; off-policy it can diverge (:func:`baird_counterexample`).
+      converges to ``v_pi``; off-policy it can diverge (:func:`~theory_rl.envs.baird_counterexample`).
 
     Returns
     -------

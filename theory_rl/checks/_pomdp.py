@@ -1,4 +1,4 @@
-"""Hypothesis strategy for small valid POMDPs (spec section 0: S in [2, 6], A in [2, 3],
+"""Hypothesis strategy for small valid POMDPs (sizes small enough for exact oracles: S in [2, 6], A in [2, 3],
 O in [2, 4], Dirichlet rows, optionally sparsified, rewards U[-1, 1], gamma in [0.5, 0.95])."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def pomdps(
     ``{0.3, 1, 3}``; with some probability entries below 0.1 are zeroed and rows renormalised
     (sparse supports, deterministic observations, zero-probability observations: the edge
     cases of belief updates). ``b0`` is uniform, a Dirichlet draw, or a point mass.
-    ``max_size`` caps ``S * A * O`` (the spec's 100, so exact oracles stay fast); ``sparse=None``
+    ``max_size`` caps ``S * A * O`` (100, so exact oracles stay fast); ``sparse=None``
     draws both layouts of ``T``.
     """
     check_size_range(min_states, max_states, "states", minimum=1)

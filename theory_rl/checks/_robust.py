@@ -1,4 +1,4 @@
-"""Hypothesis strategy for small valid robust MDPs (spec section 0: S in [2, 6], A in [2, 4],
+"""Hypothesis strategy for small valid robust MDPs (sizes small enough for exact oracles: S in [2, 6], A in [2, 4],
 Dirichlet(0.1 or 1) rows, rewards in [0, 1], gamma in [0.5, 0.95], K in [2, 3] candidates)."""
 
 from __future__ import annotations

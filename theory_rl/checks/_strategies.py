@@ -112,7 +112,7 @@ def finite_mdps(
     stores only the non-zero probabilities. With ``masked=True`` some actions are unavailable
     (every state keeps at least one).
 
-    Defaults follow the spec notes' shared conventions (S in [1, 6], A in [1, 4],
+    Defaults are small enough for exact oracles (S in [1, 6], A in [1, 4],
     gamma in [0.5, 0.95]).
     """
     check_size_range(min_states, max_states, "states", minimum=1)

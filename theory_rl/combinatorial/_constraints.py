@@ -11,7 +11,7 @@ Every constraint class here
 
 The four classes are those of Xu, Wilder, Khalil and Tambe, "Reinforcement learning with
 combinatorial actions for coupled restless bandits", ICLR 2025, arXiv 2503.01919 (section 2.4
-of the spec notes): budget (with equality, the "multiple interventions" domain), path, bipartite
+of the paper): budget (with equality, the "multiple interventions" domain), path, bipartite
 matching and capacity. A user's own constraint is any object with ``add_to`` and ``is_feasible``
 (or just a callable ``builder(model, action_vars)`` passed to ``mip_argmax``).
 """

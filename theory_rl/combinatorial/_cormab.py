@@ -2,7 +2,7 @@ r"""Coupled restless multi-armed bandits (coRMAB): the model, instance generator
 gymnasium-style environment and the exact joint MDP of tiny instances.
 
 Xu, Wilder, Khalil, Tambe, "Reinforcement learning with combinatorial actions for coupled
-restless bandits", ICLR 2025, arXiv 2503.01919 (the spec notes, sections 2.3-2.4).
+restless bandits", ICLR 2025, arXiv 2503.01919.
 
 Arm model (the paper's ``MultiStateRMAB``): arm ``j`` has levels ``{0, 1, 2, 3}``; each step it
 moves up with probability ``p_j`` and down otherwise, clipped at the ends. Without coupling
@@ -226,7 +226,7 @@ class CoRMAB(ResultMixin):
 
         Returns ``(mdp, states, actions)``: a :class:`~theory_rl.models.FiniteMDP` whose state
         ``k`` is ``states[k]`` (shape (4^J, J)) and whose action ``m`` is ``actions[m]`` (the
-        feasible set ``F`` enumerated by the independent check, shape (|F|, N)); ``R[s, a]`` is
+        feasible set ``F`` enumerated by the independent check, shape ``(|F|, N)``); ``R[s, a]`` is
         the expected next-step reward and ``P[s, a, s'] = prod_j P_j(s'_j | s_j, p_j(a))``.
         """
         from ..models import FiniteMDP
@@ -270,7 +270,7 @@ def _sigmoid_coupling(J: int, N: int, rng: np.random.Generator, *, weight: float
     3 interventions share the same 3 arms; arms are "good" (alpha in [0.7, 1], beta in [1.4, 1.9],
     x0 in {9, 10}) or "bad" (alpha in [0.2, 0.5], beta = 1, x0 in {1, 2}) with probability 1/2;
     theta = 0. The block wiring and the parameter ranges follow the paper's code; theta = 0 and the
-    good/bad split are our choices (the spec notes do not fix them)."""
+    good/bad split are our choices (the paper does not fix them)."""
     W = np.zeros((J, N))
     for i in range(N):
         block = i // 3
@@ -311,7 +311,7 @@ def make_cormab(domain: str, n_arms: int, budget: int, *, seed: Any = None, n_in
     ``domain``: ``"budget"`` (plain ``sum a <= B``), ``"interventions"`` (sigmoid coupling,
     ``N = n_interventions`` types, default ``J // 2``, ``sum a = B``), ``"path"`` (a
     :func:`metro_graph` of ``J`` stations unless ``graph`` is given; ``source`` defaults to the
-    first node), ``"matching"``, ``"capacity"``. Arm parameters follow section 2.3 of the spec notes.
+    first node), ``"matching"``, ``"capacity"``. Arm parameters follow the paper's experiment section.
     An instance whose data is estimated above :func:`theory_rl.max_bytes` (``80 J`` bytes plus the
     quadratic terms of the coupling and the path constraint) raises
     :class:`~theory_rl.errors.SizeLimitError` before anything is drawn.

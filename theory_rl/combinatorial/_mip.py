@@ -280,7 +280,7 @@ def solve_mip(model: MipModel, *, solver: str = "highs", mip_gap: float = 0.0, t
     """Maximise ``model`` with ``solver`` ("highs" = highspy directly; any other name = Pyomo's
     ``SolverFactory(solver)``). ``relax=True`` drops integrality (highspy only). ``threads``
     (default 1: these models are small, and HiGHS' worker threads only spin on a shared machine)
-    and ``options`` (HiGHS option names, on top of :data:`DEFAULT_HIGHS_OPTIONS`) apply to the
+    and ``options`` (HiGHS option names, on top of ``DEFAULT_HIGHS_OPTIONS``) apply to the
     highspy back end; Pyomo gets the gap and the time limit in its solver's own option names.
 
     Raises

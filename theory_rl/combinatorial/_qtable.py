@@ -1,6 +1,6 @@
 r"""An exact ReLU network for a tabulated ``Q(s, a)`` of a tiny coRMAB.
 
-Used to plug the exact ``Q*`` of value iteration into the MILP selector (spec 2.8, property 4):
+Used to plug the exact ``Q*`` of value iteration into the MILP selector:
 the selector is then checked against ground truth independently of any learning.
 
 Construction (two hidden layers). With state features ``x = s / 3`` and a table entry

@@ -1,7 +1,7 @@
 r"""SEQUOIA training: DQN whose greedy step is a MILP over the combinatorial feasible set.
 
 Xu, Wilder, Khalil, Tambe, "Reinforcement learning with combinatorial actions for coupled
-restless bandits", ICLR 2025, arXiv 2503.01919 (spec notes, section 2.6).
+restless bandits", ICLR 2025, arXiv 2503.01919.
 
 Pipeline (paper's symbols: ``Q_theta`` policy net, ``Q_theta-`` target net, ``F(s)`` feasible set):
 

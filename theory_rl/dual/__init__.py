@@ -10,7 +10,7 @@ r"""Dual reinforcement learning and constrained MDPs.
   certified rate, and TSCAC (Cai et al., WWW 2023, arXiv 2302.01680) on a synthetic
   recommendation CMDP.
 
-How known methods map onto the dual forms (spec's recollection of the paper's Table 1 and
+How known methods map onto the dual forms (the paper's Table 1, recalled and
 Props. 2-4):
 
 =========================  ==============================  ===============================================

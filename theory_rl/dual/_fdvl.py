@@ -118,7 +118,7 @@ class NeuralDVLResult(LegacyKeysMixin, Result):
         ``awr_weights(obs, act)``: the AWR weights ``min(exp(beta (Q - V)), 100)`` (f-DVL only).
     method, params, elapsed
         As for every :class:`~theory_rl._result.Result`; the networks are left out of
-        :meth:`to_dict`.
+        ``to_dict()``.
     """
 
     q_net: Any

@@ -27,6 +27,16 @@ class BairdCounterexample(ResultMixin):
     lower state 6). All rewards are 0, so ``v_pi = 0`` and ``w = 0`` represents it exactly.
     Features (8 of them): ``phi(i) = 2 e_i + e_7`` for ``i < 6``, ``phi(6) = e_6 + 2 e_7``.
     Behaviour ``b``: dashed w.p. 6/7 (so its state distribution is uniform); target ``pi``: solid.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs
+    >>> b = envs.baird_counterexample(gamma=0.99)
+    >>> type(b).__name__, b.w0.shape
+    ('BairdCounterexample', (8,))
+    >>> bool(np.allclose(b.target.sum(axis=1), 1.0))
+    True
     """
 
     mdp: FiniteMDP
@@ -52,7 +62,15 @@ class BairdCounterexample(ResultMixin):
 
 
 def baird_counterexample(*, gamma: float = 0.99) -> BairdCounterexample:
-    """Baird's counterexample: off-policy semi-gradient TD diverges on it (see :class:`BairdCounterexample`)."""
+    """Baird's counterexample: off-policy semi-gradient TD diverges on it (see :class:`BairdCounterexample`).
+
+    Examples
+    --------
+    >>> from theory_rl import envs
+    >>> b = envs.baird_counterexample()
+    >>> b.mdp.n_states, b.features.shape
+    (7, (7, 8))
+    """
     P = np.zeros((7, 2, 7))
     P[:, 0, :6] = 1.0 / 6.0
     P[:, 1, 6] = 1.0

@@ -66,6 +66,16 @@ def forest(
     Python" (port of the MATLAB MDPtoolbox of I. Chadès, G. Chapron, M.-J. Cros, F. Garcia,
     R. Sabbadin, "MDPtoolbox: a multi-platform toolbox to solve stochastic dynamic programming
     problems", Ecography 37(9):916-920, 2014), function ``example.forest``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, tabular
+    >>> mdp = envs.forest(3)
+    >>> np.round(tabular.policy_iteration(mdp).v, 4)
+    array([26.244, 29.484, 33.484])
+    >>> envs.forest(100000).is_sparse
+    True
     """
     S = check_int(n_states, "n_states", minimum=2)
     r1 = check_real(r1, "r1")
@@ -130,6 +140,15 @@ def river_swim(n_states: int = 6, *, gamma: float = 0.95) -> FiniteMDP:
     I. Osband, D. Russo, B. Van Roy, "(More) efficient reinforcement learning via posterior
     sampling", NeurIPS 2013, arXiv:1306.0940 (the RiverSwim figure of the experiments section:
     the probabilities and rewards above).
+
+    Examples
+    --------
+    >>> from theory_rl import envs, tabular
+    >>> mdp = envs.river_swim(6)
+    >>> mdp.n_states, mdp.n_actions
+    (6, 2)
+    >>> tabular.policy_iteration(mdp).policy
+    array([1, 1, 1, 1, 1, 1])
     """
     n = check_int(n_states, "n_states", minimum=2)
     check_model_size("river_swim", n, 2, sparse=False, entries_per_row=2)
@@ -191,6 +210,15 @@ def chain(n_states: int = 5, *, gamma: float = 0.99, slip: float = 0.2) -> Finit
     ----------
     R. Dearden, N. Friedman, S. Russell, "Bayesian Q-learning", Proceedings of AAAI 1998,
     pp. 761-768 (the "Chain" domain of the experiments).
+
+    Examples
+    --------
+    >>> from theory_rl import envs, tabular
+    >>> mdp = envs.chain(5, gamma=0.9)
+    >>> mdp.action_names
+    ('a', 'b')
+    >>> tabular.policy_iteration(mdp).policy
+    array([0, 0, 0, 0, 0])
     """
     n = check_int(n_states, "n_states", minimum=2)
     slip = check_probability(slip, "slip")

@@ -145,6 +145,16 @@ def gridworld(
     2018, Example 4.1 (Section 4.1), of which this is the generalisation; the slip model is
     the "epsilon-random move" noise used, e.g., by gymnasium's slippery toy-text grids in a
     different form (there: the intended or a perpendicular move, each w.p. 1/3).
+
+    Examples
+    --------
+    >>> from theory_rl import envs, tabular
+    >>> mdp = envs.gridworld(3, 4, gamma=0.9, slip=0.1, obstacles=[(1, 1)])
+    >>> mdp.n_states, mdp.n_actions
+    (12, 4)
+    >>> sol = tabular.value_iteration(mdp, tol=1e-8)
+    >>> print(f"{sol.v.min():.3f}")
+    -4.355
     """
     R_, C_ = check_int(n_rows, "n_rows"), check_int(n_cols, "n_cols")
     S = R_ * C_
@@ -249,6 +259,16 @@ def cliff_walking(*, gamma: float = 1.0) -> FiniteMDP:
     ----------
     R. S. Sutton, A. G. Barto, *Reinforcement Learning: An Introduction*, 2nd ed., MIT Press
     2018, Example 6.6 (Section 6.5).
+
+    Examples
+    --------
+    >>> from theory_rl import envs, tabular
+    >>> mdp = envs.cliff_walking()
+    >>> mdp.n_states, mdp.gamma
+    (48, 1.0)
+    >>> sol = tabular.policy_iteration(mdp)
+    >>> print(f"{sol.v[36]:.1f}")
+    -13.0
     """
     n_rows, n_cols = 4, 12
     S = n_rows * n_cols

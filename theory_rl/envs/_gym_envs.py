@@ -32,6 +32,17 @@ def TabularEnv(mdp: FiniteMDP, *, horizon: int = 50, start: str = "d0") -> Any: 
     estimates the infinite-horizon discounted values of the model. ``start="d0"`` draws
     ``s_0 ~ d0``, ``"uniform"`` uniformly (better coverage for the tabular tests).
     The class is built on first use so that gymnasium stays an optional import.
+
+    Examples
+    --------
+    >>> from theory_rl import envs
+    >>> env = envs.TabularEnv(envs.chain(3, gamma=0.9), horizon=5)
+    >>> obs, info = env.reset(seed=0)
+    >>> obs
+    array([1., 0., 0.], dtype=float32)
+    >>> obs, reward, terminated, truncated, info = env.step(0)
+    >>> obs.shape, terminated
+    ((3,), False)
     """
     gym = _gym()
     check_choice(start, "start", ("d0", "uniform"))
@@ -74,7 +85,7 @@ def TabularEnv(mdp: FiniteMDP, *, horizon: int = 50, start: str = "d0") -> Any: 
 
 
 # Parameter boxes. CartPole and Pendulum are not in RRLS/M2TD3 (their sets are for MuJoCo tasks,
-# see the spec notes §1.5); these ranges are ours: gymnasium's defaults sit inside each box.
+# see the paper); these ranges are ours: gymnasium's defaults sit inside each box.
 PARAMETER_BOXES: dict[str, dict[str, tuple[float, float]]] = {
     "CartPole-v1": {"masspole": (0.05, 1.0), "length": (0.25, 1.5)},
     "Pendulum-v1": {"m": (0.5, 2.0), "l": (0.5, 1.5), "g": (5.0, 15.0)},
@@ -83,7 +94,16 @@ PARAMETER_BOXES: dict[str, dict[str, tuple[float, float]]] = {
 
 def discretize_actions(env: Any, n: int) -> Any:
     """Wrap a 1-D continuous action space into ``n`` equally spaced actions (for the discrete-action
-    learners on Pendulum)."""
+    learners on Pendulum).
+
+    Examples
+    --------
+    >>> import gymnasium as gym
+    >>> from theory_rl import envs
+    >>> env = envs.discretize_actions(gym.make('Pendulum-v1'), 5)
+    >>> env.action_space
+    Discrete(5)
+    """
     gym = _gym()
     low, high = float(env.action_space.low[0]), float(env.action_space.high[0])
     torques = np.linspace(low, high, int(n))
@@ -106,6 +126,14 @@ def make_parametric_env(env_id: str, params: Any = None, *, n_discrete_actions: 
     ``PARAMETER_BOXES[env_id]``; ``None`` keeps the defaults. CartPole's derived quantities
     (``total_mass``, ``polemass_length``) are recomputed. Pendulum's torque is discretised into
     ``n_discrete_actions`` actions (the learners here are discrete-action).
+
+    Examples
+    --------
+    >>> from theory_rl import envs
+    >>> env = envs.make_parametric_env('CartPole-v1', {'masspole': 0.2})
+    >>> obs, info = env.reset(seed=0)
+    >>> obs.shape
+    (4,)
     """
     gym = _gym()
     if env_id not in PARAMETER_BOXES:
@@ -138,7 +166,17 @@ def rollout_returns(env: Any, act: Any, *, n_episodes: int, seed: Any = None, ga
     """Returns of ``n_episodes`` episodes of ``act(obs) -> action`` (discounted when ``gamma < 1``).
 
     ``n_episodes`` is keyword-only (passing it by position still works until 0.3.0, with a
-    ``DeprecationWarning``)."""
+    ``DeprecationWarning``).
+
+    Examples
+    --------
+    >>> import gymnasium as gym
+    >>> from theory_rl import envs
+    >>> env = gym.make('CartPole-v1')
+    >>> returns = envs.rollout_returns(env, lambda obs: int(obs[2] > 0), n_episodes=3, seed=0)
+    >>> returns.shape, bool((returns > 0).all())
+    ((3,), True)
+    """
     n_episodes = check_int(n_episodes, "n_episodes")
     gamma = check_real(gamma, "gamma", low=0.0, high=1.0)
     rng = rng_from_seed(seed)

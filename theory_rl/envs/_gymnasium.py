@@ -74,6 +74,16 @@ def from_gymnasium(env: Any, *, gamma: float = 0.99, sparse: bool | None = None)
     ----------
     M. Towers et al., "Gymnasium: a standard interface for reinforcement learning environments",
     2024, arXiv:2407.17032 (toy-text environments and their ``P`` tables).
+
+    Examples
+    --------
+    >>> import gymnasium as gym
+    >>> from theory_rl import envs, tabular
+    >>> mdp = envs.from_gymnasium(gym.make('FrozenLake-v1'), gamma=0.99)
+    >>> mdp.n_states, mdp.n_actions
+    (16, 4)
+    >>> print(f"{tabular.policy_iteration(mdp).v[0]:.4f}")
+    0.5420
     """
     try:
         import gymnasium

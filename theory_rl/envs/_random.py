@@ -94,6 +94,18 @@ def random_mdp(
     -----
     Draw order (for reproducibility): supports (sparse only), then transition weights, then rewards.
     Building ``S = 100,000``, ``A = 10``, ``k = 10`` takes about a second.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs
+    >>> mdp = envs.random_mdp(10, 3, seed=0, gamma=0.9)
+    >>> mdp.n_states, mdp.n_actions, mdp.gamma
+    (10, 3, 0.9)
+    >>> bool(np.allclose(mdp.P.sum(axis=2), 1.0))
+    True
+    >>> envs.random_mdp(1000, 2, seed=0, nnz_per_row=5).is_sparse
+    True
     """
     S = check_int(n_states, "n_states")
     A = check_int(n_actions, "n_actions")
@@ -165,6 +177,15 @@ def garnet(
     Automatica 45(11):2471-2482, 2009 (the GARNET(n, m, b, sigma) test problems of their
     experiments; sigma there governs the noise of *sampled* rewards and does not enter a model
     of expected rewards).
+
+    Examples
+    --------
+    >>> from theory_rl import envs
+    >>> mdp = envs.garnet(20, 4, 3, seed=0)
+    >>> int((mdp.to_dense().P[0, 0] > 0).sum())
+    3
+    >>> mdp.gamma
+    0.9
     """
     S = check_int(n_states, "n_states")
     A = check_int(n_actions, "n_actions")

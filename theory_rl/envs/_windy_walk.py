@@ -46,7 +46,18 @@ def windy_walk_kernel(wind: np.ndarray, *, n_rows: int, n_cols: int) -> np.ndarr
     """The kernel ``P[s, a, s']`` for a wind probability per (s, a), shape ``(S, A)``, per
     column, shape ``(n_cols,)``, or a scalar. States ``row * n_cols + col`` are the cells and
     state ``n_rows * n_cols`` is the absorbing end state; G moves to it (collecting the
-    reward), cliff cells are absorbing."""
+    reward), cliff cells are absorbing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs
+    >>> P = envs.windy_walk_kernel(np.array(0.2), n_rows=4, n_cols=6)
+    >>> P.shape
+    (25, 4, 25)
+    >>> bool(np.allclose(P.sum(axis=2), 1.0))
+    True
+    """
     n_cells = n_rows * n_cols
     S = n_cells + 1
     wind = np.asarray(wind, dtype=float)
@@ -114,6 +125,16 @@ def windy_walk(
         ``n_rows * n_cols + 1`` states (the cells, then the end state); ``d0`` is the point mass
         on S (state ``(n_rows-1) * n_cols``); state names ``"r,c"`` with ``S``/``G``/``X``
         (cliff) marked.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, robust
+    >>> rmdp = envs.windy_walk()
+    >>> type(rmdp).__name__
+    'RobustMDP'
+    >>> sol = robust.robust_value_iteration(rmdp, tol=1e-6)
+    >>> sol.converged
+    True
     """
     # envs builds robust's models (robust never imports envs); imported here to keep envs light
     from ..robust import ParametricSet, RobustMDP, SARectFinite

@@ -9,7 +9,7 @@
   exponent inside it?) and :func:`plot_rate` (matplotlib).
 - :func:`run_spec` runs a sweep described in TOML (``theory-rl sweep SPEC.toml``).
 - :func:`fast_mode` reads ``THEORY_RL_FAST`` (notebooks and tests shrink their budgets).
-- :mod:`theory_rl.experiments.tasks`: the reproductions' task functions.
+- ``theory_rl.experiments.tasks``: the reproductions' task functions.
 """
 
 from ._fast import fast_mode

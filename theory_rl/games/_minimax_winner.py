@@ -22,7 +22,7 @@ _ATOL = 1e-8
 
 def preference_matrix(P: Any, *, atol: float = _ATOL) -> np.ndarray:
     r"""Validate a preference matrix: ``P[i, j] = Pr(i beats j)`` in ``[0, 1]`` with ties split,
-    ``P + P^T = 1`` within ``atol`` (so ``P[i, i] = 1/2``). Raises :class:`InvalidModelError`
+    ``P + P^T = 1`` within ``atol`` (so ``P[i, i] = 1/2``). Raises :class:`~theory_rl.errors.InvalidModelError`
     naming the first bad entry."""
     P = payoff_array(P, "P", ndim=2)
     if P.shape[0] != P.shape[1]:

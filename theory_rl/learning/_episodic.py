@@ -42,7 +42,20 @@ def _check_episodic(mdp: FiniteMDP, horizon: int, n_episodes: int, delta: float)
 
 
 def episodic_optimal_q(mdp: FiniteMDP, horizon: int) -> np.ndarray:
-    """``Q*_h(s, a)`` of the undiscounted ``H``-step problem, shape ``(H, S, A)`` (backward induction)."""
+    """``Q*_h(s, a)`` of the undiscounted ``H``-step problem, shape ``(H, S, A)`` (backward induction).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, learning
+    >>> q = learning.episodic_optimal_q(envs.chain(3), horizon=2)
+    >>> q.shape
+    (2, 3, 2)
+    >>> np.round(q[-1], 2)
+    array([[0.4, 1.6],
+           [0.4, 1.6],
+           [8.4, 3.6]])
+    """
     check_learnable(mdp)
     H = check_int(horizon, "horizon", minimum=1)
     return backward_induction(mdp.replace(gamma=1.0, horizon=H)).q
@@ -172,6 +185,14 @@ def ucbvi(
         ``q`` of shape ``(H, S, A)`` (the last episode's optimistic Q), ``policy`` ``(H, S)``,
         ``trace`` per episode: ``step`` (episode), ``samples`` (``T`` so far), ``regret``
         (cumulative), ``optimism`` (``min_{h,s,a} Q_{k,h} - Q*_h``).
+
+    Examples
+    --------
+    >>> from theory_rl import envs, learning
+    >>> mdp = envs.river_swim(4)
+    >>> res = learning.ucbvi(mdp, horizon=5, n_episodes=50, seed=0)
+    >>> res.history['regret'].shape
+    (50,)
     """
     H, K, delta = _check_episodic(mdp, horizon, n_episodes, delta)
     bonus_scale = check_real(bonus_scale, "bonus_scale", low=0.0)
@@ -260,6 +281,14 @@ def ucb_q_learning(
     -------
     LearningResult
         As for :func:`ucbvi`.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, learning
+    >>> mdp = envs.river_swim(4)
+    >>> res = learning.ucb_q_learning(mdp, horizon=5, n_episodes=50, seed=0)
+    >>> bool(res.history['regret'][-1] >= 0)
+    True
     """
     H, K, delta = _check_episodic(mdp, horizon, n_episodes, delta)
     check_choice(bonus, "bonus", ("hoeffding", "bernstein"))

@@ -48,6 +48,14 @@ def step_size_schedule(step_size: str | float, gamma: float, *, exponent: float 
     InvalidArgumentError
         Naming the option when ``step_size`` is neither a schedule name nor a float in ``(0, 1]``,
         or ``gamma``, ``exponent`` or ``scale`` is out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import learning
+    >>> eta = learning.step_size_schedule('rescaled_linear', 0.9)
+    >>> np.round(eta(np.array([1, 10, 100])), 4)
+    array([0.9091, 0.5   , 0.0909])
     """
     gamma = check_real(gamma, "gamma", low=0.0, high=1.0, high_open=True)
     if isinstance(step_size, numbers.Real) and not isinstance(step_size, (bool, np.bool_)):
@@ -133,6 +141,15 @@ def q_learning(
     LearningResult
         ``trace["step"] = 1..T``, ``trace["samples"]`` (per pair, = step), ``trace["error"]`` when
         ``q_star`` is given, ``trace["step_size"]`` the ``eta_t`` used.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, learning, tabular
+    >>> mdp = envs.random_mdp(5, 2, seed=0, gamma=0.8)
+    >>> q_star = tabular.policy_iteration(mdp).q
+    >>> res = learning.q_learning(mdp, max_iter=2000, q_star=q_star, seed=0)
+    >>> bool(res.history['error'][-1] < res.history['error'][0])
+    True
     """
     check_learnable(mdp)
     T = check_int(max_iter, "max_iter", minimum=1)
@@ -216,6 +233,15 @@ def variance_reduced_q_learning(
     LearningResult
         ``trace`` per inner step: ``step``, ``samples`` (per pair, recentering samples included),
         ``epoch``, and ``error`` when ``q_star`` is given.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, learning, tabular
+    >>> mdp = envs.random_mdp(5, 2, seed=0, gamma=0.8)
+    >>> q_star = tabular.policy_iteration(mdp).q
+    >>> res = learning.variance_reduced_q_learning(mdp, n_epochs=4, q_star=q_star, seed=0)
+    >>> bool(res.history['error'][-1] < 0.5)
+    True
     """
     check_learnable(mdp)
     M = check_int(n_epochs, "n_epochs", minimum=1)

@@ -53,6 +53,15 @@ class TransitionSampler:
         empty row. ``True`` (batched planning, which gives those actions reward ``-inf``): the
         rows of unavailable actions, all-zero or not, are not sampled; every draw from them is the
         placeholder state ``0``, which the caller must ignore.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, learning
+    >>> sampler = learning.TransitionSampler(envs.chain(3))
+    >>> rng = np.random.default_rng(0)
+    >>> int(sampler.step(0, 1, rng)) in (0, 1, 2)
+    True
     """
 
     def __init__(self, mdp: FiniteMDP, *, allow_masked: bool = False) -> None:
@@ -134,6 +143,14 @@ def sample_transitions(mdp: FiniteMDP, *, n_per_pair: int, seed: int | np.random
     -------
     ndarray of int64, shape (S, A, n)
         ``out[s, a, i]`` is the ``i``-th next state drawn for ``(s, a)``.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, learning
+    >>> mdp = envs.chain(3, gamma=0.9)
+    >>> samples = learning.sample_transitions(mdp, n_per_pair=4, seed=0)
+    >>> samples.shape
+    (3, 2, 4)
     """
     n = check_int(n_per_pair, "n_per_pair", minimum=1)
     return TransitionSampler(mdp).draw(n, rng_from_seed(seed))
@@ -153,6 +170,16 @@ def empirical_model(mdp: FiniteMDP, next_states: np.ndarray) -> FiniteMDP:
     mdp : FiniteMDP
     next_states : ndarray of int, shape (S, A, n)
         As returned by :func:`sample_transitions`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, learning
+    >>> mdp = envs.chain(3, gamma=0.9)
+    >>> samples = learning.sample_transitions(mdp, n_per_pair=1000, seed=0)
+    >>> m_hat = learning.empirical_model(mdp, samples)
+    >>> bool(np.abs(m_hat.P - mdp.P).max() < 0.1)
+    True
     """
     check_learnable(mdp)
     S, A = mdp.n_states, mdp.n_actions

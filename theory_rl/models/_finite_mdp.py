@@ -28,7 +28,7 @@ from ._files import read_json, read_npz
 
 __all__ = ["FiniteMDP", "normalize", "load", "DEFAULT_ATOL", "MAX_ATOL"]
 
-#: Tolerance on row sums of stochastic matrices (DESIGN.md section 3): data written with
+#: Tolerance on row sums of stochastic matrices (the validation rules of ``docs/limits.md``): data written with
 #: six or eight significant digits must load, while real mistakes (a row summing to 0.97) fail.
 DEFAULT_ATOL = 1e-8
 
@@ -363,6 +363,18 @@ class FiniteMDP(TabularModel):
     -----
     Arrays are stored as float64 and exposed read-only. Dense input that is already float64 and
     C-contiguous is not copied, so mutating the caller's array afterwards changes the model: don't.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.models import FiniteMDP
+    >>> P = np.array([[[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [0.0, 1.0]]])
+    >>> R = np.array([[0.0, 1.0], [2.0, 2.0]])
+    >>> mdp = FiniteMDP(P=P, R=R, gamma=0.9)
+    >>> mdp.n_states, mdp.n_actions, mdp.is_sparse
+    (2, 2, False)
+    >>> mdp.to_sparse().P.shape
+    (4, 2)
     """
 
     P: np.ndarray | sp.csr_matrix
@@ -675,6 +687,16 @@ def normalize(P: Any, *, n_actions: int | None = None) -> np.ndarray | sp.csr_ma
     ------
     InvalidModelError
         If an entry is negative or non-finite, or a row sums to zero (it cannot be normalised).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import models
+    >>> P = np.array([[[2.0, 2.0]], [[1.0, 3.0]]])
+    >>> models.normalize(P)
+    array([[[0.5 , 0.5 ]],
+    <BLANKLINE>
+           [[0.25, 0.75]]])
     """
     n_actions = check_optional_int(n_actions, "n_actions")
     if sp.issparse(P):
@@ -822,6 +844,18 @@ def load(path: str | os.PathLike[str]) -> FiniteMDP:
         The fields are readable but describe an invalid model (message prefixed by the file).
     SizeLimitError
         The arrays the file declares need more memory than :func:`theory_rl.max_bytes`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import os, tempfile
+    >>> from theory_rl import envs, models
+    >>> mdp = envs.chain(4, gamma=0.9)
+    >>> path = os.path.join(tempfile.mkdtemp(), 'chain.npz')
+    >>> mdp.save(path)
+    >>> back = models.load(path)
+    >>> bool(np.array_equal(back.R, mdp.R)), back.gamma
+    (True, 0.9)
     """
     path = _file_path(path)
     if path.endswith(".json"):

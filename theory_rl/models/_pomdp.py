@@ -26,7 +26,7 @@ class POMDP(TabularModel):
         R[s, a] = \mathbb E[r_t \mid s_t = s, a_t = a].
 
     The observation depends on the action just taken and the state it led to (Cassandra's
-    convention, used by every ``.POMDP`` file). ``T`` has the axes of :attr:`FiniteMDP.P`, so the
+    convention, used by every ``.POMDP`` file). ``T`` has the axes of ``FiniteMDP.P``, so the
     underlying fully observable MDP is :attr:`mdp` at no cost.
 
     Parameters
@@ -53,12 +53,25 @@ class POMDP(TabularModel):
     InvalidModelError
         Naming the first offending entry, e.g. ``O[1, 3, :] sums to 0.9 (expected 1 within 1e-08)``.
     SizeLimitError
-        As :class:`FiniteMDP`, and for the float64 copy of ``O`` (see ``docs/limits.md``).
+        As :class:`~theory_rl.models.FiniteMDP`, and for the float64 copy of ``O`` (see ``docs/limits.md``).
 
     Notes
     -----
-    Arrays are float64 and read-only. The transition checks are :class:`FiniteMDP`'s own (the
+    Arrays are float64 and read-only. The transition checks are :class:`~theory_rl.models.FiniteMDP`'s own (the
     model builds its underlying MDP once and keeps the validated arrays).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.models import POMDP
+    >>> T = np.tile(np.eye(2), (2, 1, 1)).transpose(1, 0, 2)
+    >>> O = np.array([[[0.85, 0.15], [0.15, 0.85]], [[0.5, 0.5], [0.5, 0.5]]])
+    >>> R = np.array([[-1.0, 0.0], [-1.0, 0.0]])
+    >>> m = POMDP(T=T, O=O, R=R, gamma=0.95)
+    >>> m.n_states, m.n_actions, m.n_observations
+    (2, 2, 2)
+    >>> m.b0
+    array([0.5, 0.5])
     """
 
     T: np.ndarray | sp.csr_matrix

@@ -356,8 +356,8 @@ def fitted_q_iteration_linear(
     rate :math:`\gamma` in the sup norm. Without completeness, :math:`\Pi_\Phi T` need not be a
     contraction and FQI can diverge even when :math:`Q^* \in F` (Tsitsiklis & Van Roy 1997; the
     motivation of Zhou et al. 2024, arXiv 2310.19308). A diverging run returns
-    ``diverged=True, converged=False`` with a :class:`ConvergenceWarning` (``strict=True``: raises
-    :class:`SolverError`).
+    ``diverged=True, converged=False`` with a :class:`~theory_rl.errors.ConvergenceWarning` (``strict=True``: raises
+    :class:`~theory_rl.errors.SolverError`).
 
     Examples
     --------

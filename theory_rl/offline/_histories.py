@@ -82,7 +82,7 @@ def enumerate_histories(pomdp: POMDP, *, horizon: int, gamma: float | None = Non
     gamma : float, optional
         Discount of the history MDP (default ``pomdp.gamma``).
     max_histories : int
-        :class:`InvalidArgumentError` when the tree would exceed it (checked per depth before
+        :class:`~theory_rl.errors.InvalidArgumentError` when the tree would exceed it (checked per depth before
         allocating; the memory guard of :func:`theory_rl.max_bytes` applies as well).
 
     Examples

@@ -227,7 +227,7 @@ def rcsl_evaluate(
     start : int or array_like of shape (S,), optional
         Start state or distribution; default ``mdp.d0`` (uniform when absent).
     max_contexts : int
-        :class:`InvalidArgumentError` when more augmented states would be carried at one step.
+        :class:`~theory_rl.errors.InvalidArgumentError` when more augmented states would be carried at one step.
 
     Examples
     --------

@@ -52,6 +52,14 @@ class BackupResult(Result):
         ``b_n . alpha[n]``, the one-step lookahead value ``max_a Q(b_n, a)``.
     q : ndarray, shape (N, A)
         ``Q(b_n, a) = b_n . R_a + gamma sum_o P(o | b_n, a) V(tau(b_n, a, o))`` for every action.
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> res = pomdp.point_backup(tiger, pomdp.blind_lower_bound(tiger).alpha, tiger.b0[None])
+    >>> type(res).__name__, res.q.shape
+    ('BackupResult', (1, 3))
     """
 
     alpha: np.ndarray
@@ -75,6 +83,14 @@ def project(model: POMDP, alpha: np.ndarray) -> np.ndarray:
     ndarray, shape (A, O, K, S)
         ``G[a, o, k, s] = gamma * sum_s' T[s, a, s'] O[a, s', o] alpha[k, s']`` (no reward term;
         exact VI adds ``R[:, a]`` once per cross-sum).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> pomdp.project(tiger, np.zeros((1, 2))).shape
+    (3, 2, 1, 2)
     """
     alpha = _check_alpha(model, alpha)
     K, S = alpha.shape
@@ -128,6 +144,16 @@ def point_backup(model: POMDP, alpha: np.ndarray, beliefs: np.ndarray) -> Backup
     Returns
     -------
     BackupResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> alpha = pomdp.blind_lower_bound(tiger).alpha
+    >>> res = pomdp.point_backup(tiger, alpha, np.array([[0.5, 0.5], [0.9, 0.1]]))
+    >>> res.alpha.shape, res.actions
+    ((2, 2), array([0, 0]))
     """
     alpha = _check_alpha(model, alpha)
     B = np.asarray(beliefs, dtype=np.float64)

@@ -59,7 +59,16 @@ def _predict(model: POMDP, b: np.ndarray, a: int) -> np.ndarray:
 
 
 def observation_probabilities(model: POMDP, b: np.ndarray, a: int) -> np.ndarray:
-    """``Pr(o | b, a)`` for every observation, shape ``(O,)``."""
+    """``Pr(o | b, a)`` for every observation, shape ``(O,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> np.round(pomdp.observation_probabilities(tiger, tiger.b0, 0), 4)
+    array([0.5, 0.5])
+    """
     b = _check_belief(model, b)
     a = _check_action(model, a)
     return _predict(model, b, a) @ model.O[a]
@@ -73,6 +82,16 @@ def belief_update(model: POMDP, b: np.ndarray, a: int, o: int) -> np.ndarray:
     InvalidModelError
         If ``o`` has probability zero after ``a`` from ``b`` (the posterior is undefined), or if
         ``b``, ``a``, ``o`` are out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> tiger.action_names, tiger.observation_names
+    (('listen', 'open-left', 'open-right'), ('tiger-left', 'tiger-right'))
+    >>> np.round(pomdp.belief_update(tiger, tiger.b0, 0, 0), 4)
+    array([0.85, 0.15])
     """
     b = _check_belief(model, b)
     a = _check_action(model, a)
@@ -98,6 +117,16 @@ def successor_beliefs(model: POMDP, b: np.ndarray, a: int) -> tuple[np.ndarray, 
     beliefs : ndarray, shape (O, S)
         ``tau(b, a, o)``; for an observation of probability zero the row is the prediction
         ``b T_a`` (any belief would do: it is weighted by zero).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> probs, beliefs = pomdp.successor_beliefs(tiger, tiger.b0, 0)
+    >>> np.round(probs, 4), np.round(beliefs, 4)
+    (array([0.5, 0.5]), array([[0.85, 0.15],
+           [0.15, 0.85]]))
     """
     b = _check_belief(model, b)
     a = _check_action(model, a)
@@ -110,7 +139,16 @@ def successor_beliefs(model: POMDP, b: np.ndarray, a: int) -> tuple[np.ndarray, 
 
 def belief_q_values(model: POMDP, b: np.ndarray, value: Callable[[np.ndarray], float]) -> np.ndarray:
     r"""One belief-MDP backup at ``b``:
-    ``Q(b, a) = b . R[:, a] + gamma sum_o Pr(o | b, a) V(tau(b, a, o))``, shape ``(A,)``."""
+    ``Q(b, a) = b . R[:, a] + gamma sum_o Pr(o | b, a) V(tau(b, a, o))``, shape ``(A,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> np.round(pomdp.belief_q_values(tiger, tiger.b0, lambda b: 0.0), 4)
+    array([ -1., -45., -45.])
+    """
     b = _check_belief(model, b)
     q = b @ model.R
     for a in range(model.n_actions):
@@ -128,6 +166,13 @@ def belief_tree_value(model: POMDP, b: np.ndarray, horizon: int) -> float:
     ------
     InvalidModelError
         If ``horizon`` is not an integer ``>= 0``.
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> print(f"{pomdp.belief_tree_value(tiger, tiger.b0, 1):.4f}")
+    -1.0000
     """
     if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 0:
         raise InvalidModelError(f"horizon = {horizon!r} must be an integer >= 0")
@@ -152,6 +197,14 @@ class SimulationResult(Result):
         the expected truncated return (``inf`` for ``gamma = 1``).
     confidence : float
     params : dict
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> sim = pomdp.simulate(tiger, pomdp.exact_value_iteration(tiger), horizon=50, n_episodes=100, seed=0)
+    >>> type(sim).__name__, sim.returns.shape
+    ('SimulationResult', (100,))
     """
 
     returns: np.ndarray
@@ -207,6 +260,15 @@ def simulate(
         Start belief (and the distribution of the start state); default ``model.b0``.
     confidence : float
         Level of the interval ``mean +- z * std_error``.
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> sol = pomdp.exact_value_iteration(tiger)
+    >>> sim = pomdp.simulate(tiger, sol, horizon=60, n_episodes=200, seed=0)
+    >>> bool(sim.ci[0] <= sim.mean <= sim.ci[1])
+    True
     """
     horizon = check_int(horizon, "horizon", minimum=1)
     n_episodes = check_int(n_episodes, "n_episodes", minimum=1)

@@ -178,6 +178,14 @@ def fib_upper_bound(model: POMDP, *, tol: float = 1e-6, max_iter: int | None = N
     InvalidArgumentError
         If ``tol`` is not a positive finite number, ``max_iter`` is not an integer ``>= 1``,
         ``time_limit`` is not a number ``>= 0`` (or None) or ``clock`` is unknown.
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> fib, qmdp = pomdp.fib_upper_bound(tiger), pomdp.qmdp_upper_bound(tiger)
+    >>> bool(fib.value <= qmdp.value + 1e-9)
+    True
     """
     _check_discounted(model)
     tol, max_iter = check_tol(tol), check_max_iter(max_iter)

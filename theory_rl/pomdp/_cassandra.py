@@ -730,7 +730,16 @@ class _SparseT:
 
 def parse_pomdp(text: str, *, file: str = "<string>", renormalize_atol: float = 1e-5,
                 sparse: bool | None = None, renormalize: bool = True) -> POMDP:
-    """Parse the text of a ``.POMDP`` file (see :func:`read_pomdp`)."""
+    """Parse the text of a ``.POMDP`` file (see :func:`read_pomdp`).
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> text = pomdp.problem_path('tiger.95.POMDP').read_text()
+    >>> m = pomdp.parse_pomdp(text)
+    >>> m.n_states, m.n_actions, m.n_observations, m.gamma
+    (2, 3, 2, 0.95)
+    """
     return _Reader(text, file, renormalize_atol, sparse, renormalize).parse()
 
 
@@ -766,6 +775,13 @@ def read_pomdp(path: str | os.PathLike[str], *, renormalize_atol: float = 1e-5, 
         With the file, the line (and column) and what was expected, for every malformed file;
         also for a file whose tables would need more than :func:`theory_rl.max_bytes` (the
         message is the :class:`~theory_rl.errors.SizeLimitError`'s, which is the ``__cause__``).
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> m = pomdp.read_pomdp(pomdp.problem_path('tiger.95.POMDP'))
+    >>> m.action_names
+    ('listen', 'open-left', 'open-right')
     """
     path = os.fspath(path)
     cap = max_bytes() // (_TOKEN_BYTES // 2)  # the largest file whose tokens surely fit the limit
@@ -794,6 +810,18 @@ def write_pomdp(model: POMDP, path: str | os.PathLike[str], *, comment: str | No
     Rewards are written as ``R: a : s : * : * r`` (the model stores expected rewards
     ``R[s, a]``); probabilities as full matrices for dense models and as ``T: a : s : s' p``
     entries for sparse ones. Numbers are written with ``repr`` (shortest exact round trip).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import os, tempfile
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> path = os.path.join(tempfile.mkdtemp(), 'tiger.POMDP')
+    >>> pomdp.write_pomdp(tiger, path)
+    >>> back = pomdp.read_pomdp(path)
+    >>> bool(np.allclose(back.R, tiger.R))
+    True
     """
     S, A, n_obs = model.n_states, model.n_actions, model.n_observations
     names = {"states": model.state_names, "actions": model.action_names, "observations": model.observation_names}

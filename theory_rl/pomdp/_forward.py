@@ -9,7 +9,7 @@ With Cassandra's conventions (``T[s, a, s']``, ``O[a, s', o]``) a trajectory of 
     \bar b_t[s] = \Pr(o_{1:t}, s_t = s \mid \mathrm{do}\, a_{1:t}),
 
 the probability is ``P(o_{1:H} | do a_{1:H}) = 1^T b̄_H``. It is the independent oracle of every
-PSR test (spec ``pomdp_psr_and_theory.md`` section 0): it touches only the POMDP's own arrays.
+PSR test: it touches only the POMDP's own arrays.
 """
 
 from __future__ import annotations
@@ -62,6 +62,17 @@ def unnormalized_beliefs(model: POMDP, actions: np.ndarray, observations: np.nda
     Returns
     -------
     ndarray, shape (n, S) (or (S,) for a single sequence)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> u = pomdp.unnormalized_beliefs(tiger, np.array([0, 0]), np.array([0, 0]))
+    >>> np.round(u, 4)
+    array([0.3612, 0.0112])
+    >>> print(f"{u.sum():.4f}")
+    0.3725
     """
     a, o, single = _as_sequences(model, actions, observations)
     n, H = a.shape
@@ -98,6 +109,14 @@ def trajectory_probability(model: POMDP, actions: np.ndarray, observations: np.n
     Cost ``O(n H S^2)`` dense, ``O(n H nnz(T) / A)`` sparse; the loop is over time and actions,
     never over sequences. For any fixed action sequence the probabilities of all ``|O|^H``
     observation sequences sum to 1 (tested).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> print(f"{pomdp.trajectory_probability(tiger, np.array([0, 0]), np.array([0, 0])):.4f}")
+    0.3725
     """
     b = unnormalized_beliefs(model, actions, observations)
     if b.ndim == 1:
@@ -112,6 +131,13 @@ def enumerate_trajectories(n_actions: int, n_observations: int, horizon: int) ->
     Returns
     -------
     actions, observations : ndarray of int, shape ((A O)^H, H)
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> actions, observations = pomdp.enumerate_trajectories(2, 2, 2)
+    >>> actions.shape, observations.shape
+    ((16, 2), (16, 2))
     """
     if horizon < 0:
         raise InvalidModelError(f"horizon = {horizon} must be >= 0")

@@ -59,6 +59,17 @@ def history_tree_max(leaf: np.ndarray, n_actions: int, n_observations: int) -> t
     -------
     value : ndarray, shape (...)
     policy : tuple of H int arrays, ``policy[h]`` of shape (..., (A O)^h)
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> table = pomdp.trajectory_probability(tiger, *pomdp.enumerate_trajectories(3, 2, 2))
+    >>> value, policy = pomdp.history_tree_max(table, 3, 2)
+    >>> print(f"{float(value):.4f}")
+    1.0000
+    >>> len(policy)
+    2
     """
     A, O = n_actions, n_observations  # noqa: E741
     x = np.asarray(leaf, dtype=np.float64)
@@ -102,13 +113,36 @@ def _trajectory_rewards(reward: np.ndarray, horizon: int) -> np.ndarray:
 
 def max_tv_policy(p: np.ndarray, q: np.ndarray, n_actions: int, n_observations: int) -> tuple[float, TreePolicy]:
     r"""``max_pi TV(P^pi, Q^pi)`` for two trajectory tables and a maximising deterministic policy
-    (leaf payoff ``|p - q| / 2``; the policy weights ``pi(tau) = prod_h pi(a_h | tau_{h-1})`` multiply both laws)."""
+    (leaf payoff ``|p - q| / 2``; the policy weights ``pi(tau) = prod_h pi(a_h | tau_{h-1})`` multiply both laws).
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> acts, obs = pomdp.enumerate_trajectories(3, 2, 2)
+    >>> p = pomdp.trajectory_probability(tiger, acts, obs)
+    >>> tv, policy = pomdp.max_tv_policy(p, p, 3, 2)
+    >>> float(tv)
+    0.0
+    """
     value, pol = history_tree_max(0.5 * np.abs(np.asarray(p) - np.asarray(q)), n_actions, n_observations)
     return float(value), pol
 
 
 def evaluate_tree_policy(table: np.ndarray, reward: np.ndarray, policy: TreePolicy) -> float:
-    """``V^pi = sum_tau pi(tau) P(tau) R(tau)`` of a deterministic tree policy."""
+    """``V^pi = sum_tau pi(tau) P(tau) R(tau)`` of a deterministic tree policy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> table = pomdp.trajectory_probability(tiger, *pomdp.enumerate_trajectories(3, 2, 2))
+    >>> reward = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    >>> value, policy = pomdp.plan_on_history_tree(table, reward)
+    >>> bool(np.isclose(pomdp.evaluate_tree_policy(table, reward, policy), value))
+    True
+    """
     r = as_float_array(reward, "reward", ndim=2)
     A, O = r.shape  # noqa: E741
     mask = _policy_mask(policy, A, O)
@@ -131,6 +165,16 @@ class FiniteJointClass:
     core_actions : sequence of H + 1 tuples of action tuples, optional
         ``core_actions[h]``: the action sequences used after a history of length ``h`` by the
         exploration policies (default: every action sequence of length ``H - h``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> noisy = np.full_like(tiger.O, 0.5)
+    >>> cls, _ = pomdp.shared_dynamics_class([tiger.T], [[tiger.O, noisy]], horizon=2, b0=tiger.b0)
+    >>> type(cls).__name__, cls.members.tolist(), cls.tables[0].shape
+    ('FiniteJointClass', [[0], [1]], (2, 36))
     """
 
     tables: tuple[np.ndarray, ...]
@@ -267,6 +311,19 @@ def plan_on_history_tree(table: np.ndarray, reward: Any) -> tuple[float, TreePol
     r"""Exact planning on the history tree: ``max_pi V^pi`` with ``V^pi = sum_tau pi(tau) P(tau) R(tau)``.
 
     Returns the optimal value and a deterministic optimal policy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> table = pomdp.trajectory_probability(tiger, *pomdp.enumerate_trajectories(3, 2, 2))
+    >>> reward = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    >>> value, policy = pomdp.plan_on_history_tree(table, reward)
+    >>> print(f"{value:.4f}")
+    1.0000
+    >>> print(f"{pomdp.evaluate_tree_policy(table, reward, policy):.4f}")
+    1.0000
     """
     r = as_float_array(reward, "reward", ndim=2)
     A, O = r.shape  # noqa: E741

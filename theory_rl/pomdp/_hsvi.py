@@ -179,6 +179,14 @@ def hsvi2(
     InvalidModelError
         If ``gamma >= 1``, or ``b0`` is not a probability vector of length ``S`` (the entry is
         named: NaN, negative, wrong sum).
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> sol = pomdp.hsvi2(tiger, tol=1e-2, time_limit=120)
+    >>> print(sol.converged, sol.lower <= 19.3714 <= sol.upper, sol.upper - sol.lower <= 1e-2)
+    True True True
     """
     check_choice(sampling, "sampling", ("sarsop", "hsvi"))
     return _run_search(

@@ -37,7 +37,18 @@ __all__ = ["OMLEResult", "omle"]
 @dataclass(frozen=True, repr=False)
 class OMLEResult(LikelihoodSetResult):
     """Output of :func:`omle` (single task): ``model_index`` into the class, ``policy``, the final
-    confidence set, per-iteration ``trace`` (``size``, ``optimistic_value``, ``mle``), episodes."""
+    confidence set, per-iteration ``trace`` (``size``, ``optimistic_value``, ``mle``), episodes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> cls, candidates = pomdp.shared_dynamics_class([tiger.T], [[tiger.O, np.full_like(tiger.O, 0.5)]], horizon=2, b0=tiger.b0)
+    >>> res = pomdp.omle(candidates[0][0], cls.tables[0], reward=np.eye(3, 2), max_iter=2, seed=0)
+    >>> res.episodes, len(res.trace)
+    (4, 2)
+    """
 
     policy: TreePolicy
     episodes: int
@@ -75,6 +86,16 @@ def omle(
         As in :func:`umt_psr` (``max_iter`` was ``iterations`` before 0.2.0).
     core_actions : optional
         As in :class:`FiniteJointClass` (default: all action sequences).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> cls, candidates = pomdp.shared_dynamics_class([tiger.T], [[tiger.O, np.full_like(tiger.O, 0.5)]], horizon=2, b0=tiger.b0)
+    >>> res = pomdp.omle(candidates[0][0], cls.tables[0], reward=np.eye(3, 2), max_iter=3, seed=0)
+    >>> type(res).__name__, res.model_index
+    ('OMLEResult', 0)
     """
     iterations, delta = _check_run_args(max_iter, delta)
     A, O = task.n_actions, task.n_observations  # noqa: E741

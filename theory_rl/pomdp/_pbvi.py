@@ -64,6 +64,15 @@ def sample_successor(model: POMDP, b: np.ndarray, a: int, *,
     ``P(o | b, a) = sum_{s'} O[a, s', o] sum_s T[s, a, s'] b(s)`` (Cassandra's convention).
     ``seed`` (an int or a ``numpy.random.Generator``, used as is: pass one Generator in a loop)
     was the positional ``rng`` before 0.2.0 (both still accepted until 0.3.0, with a warning).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> o, b = pomdp.sample_successor(tiger, tiger.b0, 0, seed=0)
+    >>> o in (0, 1), bool(np.isclose(b.sum(), 1.0))
+    (True, True)
     """
     rng = rng_from_seed(seed)
     p_obs = observation_probabilities(model, b, a)

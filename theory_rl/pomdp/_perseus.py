@@ -48,7 +48,17 @@ def sample_beliefs(
 ) -> np.ndarray:
     """``n_beliefs`` beliefs reached by random walks from ``b0`` (``b0`` first; a walk restarts
     at ``b0`` after ``walk_length`` steps), as an ``(n_beliefs, S)`` array. ``n_beliefs`` is
-    keyword-only (passing it by position still works until 0.3.0, with a ``DeprecationWarning``)."""
+    keyword-only (passing it by position still works until 0.3.0, with a ``DeprecationWarning``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> B = pomdp.sample_beliefs(tiger, n_beliefs=20, seed=0)
+    >>> B.shape[1], bool(np.allclose(B.sum(axis=1), 1.0))
+    (2, True)
+    """
     n_beliefs = check_int(n_beliefs, "n_beliefs", minimum=1)
     walk_length = check_int(walk_length, "walk_length", minimum=1)
     rng = rng_from_seed(seed)
@@ -107,6 +117,14 @@ def perseus(
         ``lower = V_n(b0)``, ``upper`` the FIB at ``b0``; ``history`` per stage: ``lower``,
         ``upper``, ``time``, ``n_vectors``, ``n_backups`` and ``min_gain`` (``min_{b in B}
         V_{n+1}(b) - V_n(b)``, never negative: the stage guarantee); ``info["beliefs"]``.
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> sol = pomdp.perseus(tiger, n_beliefs=100, seed=0)
+    >>> bool(sol.lower <= 19.3714 + 1e-6)
+    True
     """
     check_model(model, "perseus")
     n_beliefs = check_int(n_beliefs, "n_beliefs", minimum=1)

@@ -60,6 +60,13 @@ class PlanResult(Result):
     n_simulations : int
     n_nodes : int
         History nodes in the tree.
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> plan = pomdp.pomcp_plan(pomdp.load_problem('tiger.95.POMDP'), n_simulations=200, seed=0)
+    >>> type(plan).__name__, plan.n_simulations, plan.q.shape
+    ('PlanResult', 200, (3,))
     """
 
     action: int
@@ -84,6 +91,13 @@ class EpisodeResult(Result):
     rewards : ndarray
     root_values : ndarray
         The search's value estimate at each step.
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> ep = pomdp.pomcp_episode(pomdp.load_problem('tiger.95.POMDP'), n_steps=3, n_simulations=100, seed=0)
+    >>> ep.rewards.shape, ep.observations.shape
+    ((3,), (3,))
     """
 
     discounted_return: float
@@ -345,6 +359,14 @@ def pomcp_plan(
         The greedy root action, ``value = max_a Q(root, a)`` (an estimate of ``V*(b)`` that
         converges to it as ``n_simulations -> inf``, Silver & Veness 2010, Thm 1), root ``q``
         and visit counts.
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> plan = pomdp.pomcp_plan(tiger, n_simulations=500, seed=0)
+    >>> tiger.action_names[plan.action]
+    'listen'
     """
     opt = _options(model, c, discount_threshold, max_depth, rollout_policy)
     n_simulations = check_int(n_simulations, "n_simulations", minimum=1)
@@ -386,6 +408,14 @@ def pomcp_episode(
     -------
     EpisodeResult
         The discounted return ``sum_t gamma^t r_t`` and the trajectory.
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> ep = pomdp.pomcp_episode(tiger, n_steps=5, n_simulations=200, seed=0)
+    >>> type(ep).__name__, ep.actions.shape
+    ('EpisodeResult', (5,))
     """
     opt = _options(model, c, discount_threshold, max_depth, rollout_policy)
     n_simulations = check_int(n_simulations, "n_simulations", minimum=1)

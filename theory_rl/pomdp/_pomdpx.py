@@ -1,4 +1,4 @@
-r"""SARSOP's POMDPX format (XML, factored): reader that flattens to a :class:`POMDP`, and a
+r"""SARSOP's POMDPX format (XML, factored): reader that flattens to a :class:`~theory_rl.models.POMDP`, and a
 writer for flat models.
 
 A POMDPX file (APPL, "PomdpX File Format", doc/PomdpXDocumentation in AdaCompNUS/sarsop)
@@ -568,7 +568,7 @@ def _lump_absorbing(T: sp.csr_matrix, O: np.ndarray, R: np.ndarray, b0: np.ndarr
 
 
 def read_pomdpx(path: str | os.PathLike[str], *, lump_absorbing: bool = True) -> POMDP:
-    """Read a POMDPX file and flatten it to a :class:`POMDP` with a CSR transition kernel.
+    """Read a POMDPX file and flatten it to a :class:`~theory_rl.models.POMDP` with a CSR transition kernel.
 
     Parameters
     ----------
@@ -583,6 +583,13 @@ def read_pomdpx(path: str | os.PathLike[str], *, lump_absorbing: bool = True) ->
         Malformed XML (with line and column), missing or unknown elements, values or variables,
         wrong table sizes, unsupported features (with the line of the element), tables or a
         flat model above :func:`theory_rl.max_bytes` (the ``SizeLimitError`` is the ``__cause__``).
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> m = pomdp.read_pomdpx(pomdp.problem_path('Tiger.pomdpx'))
+    >>> m.n_states, m.n_actions, m.n_observations
+    (2, 3, 2)
     """
     return _Reader(os.fspath(path), lump_absorbing).read()
 
@@ -596,7 +603,20 @@ def _xml_name(n: str) -> str:
 def write_pomdpx(model: POMDP, path: str | os.PathLike[str]) -> None:
     """Write a flat model as POMDPX: one state variable, one observation variable, one action
     variable, one reward function ``R[s, a]``. :func:`read_pomdpx` reads it back exactly
-    (numbers are written with ``repr``)."""
+    (numbers are written with ``repr``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import os, tempfile
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> path = os.path.join(tempfile.mkdtemp(), 'tiger.pomdpx')
+    >>> pomdp.write_pomdpx(tiger, path)
+    >>> back = pomdp.read_pomdpx(path)
+    >>> bool(np.allclose(back.R, tiger.R))
+    True
+    """
     S, A, n_obs = model.n_states, model.n_actions, model.n_observations
 
     def names(ns: tuple[str, ...] | None, prefix: str, n: int) -> list[str]:

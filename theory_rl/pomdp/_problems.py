@@ -23,7 +23,14 @@ PROBLEMS = tuple(sorted(p.name for p in PROBLEM_DIR.iterdir() if p.suffix.lower(
 
 
 def problem_path(name: str) -> Path:
-    """The path of the packaged file ``name`` (one of :data:`PROBLEMS`)."""
+    """The path of the packaged file ``name`` (one of :data:`PROBLEMS`).
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> pomdp.problem_path('tiger.95.POMDP').name
+    'tiger.95.POMDP'
+    """
     check_choice(name, "name", PROBLEMS)
     return PROBLEM_DIR / name
 

@@ -3,7 +3,7 @@ r"""Finite-horizon linear predictive state representations (PSRs) in observable-
 Conventions (Cassandra order, as :class:`~theory_rl.models.POMDP`): a history of length ``h`` is
 ``tau_h = (a_1, o_1, ..., a_h, o_h)``; a *test* is a future ``q = (a_{h+1}, o_{h+1}, ...,
 a_{h+k}, o_{h+k})``; it *succeeds* with probability ``P(q | tau_h) = P(o_{h+1:h+k} | tau_h, do
-a_{h+1:h+k})``. The spec (``pomdp_psr_and_theory.md`` 1.1) writes the episodic order
+a_{h+1:h+k})``. Some papers write the episodic order
 ``(o_1, a_1, ...)``; here the action comes first in each pair, which is the same object with the
 pairs re-bracketed (Littman, Sutton, Singh 2001 use this order).
 
@@ -51,12 +51,19 @@ def independent_columns(vectors: np.ndarray, *, rank_tol: float = 1e-10, keep_fi
     taking column 0 first when ``keep_first`` (the empty test, so that ``phi_h = e_1``), the column
     with the largest residual norm is taken next, until every residual is below
     ``rank_tol * max_j ||vectors[:, j]||``. Every kept index is an original column, so the result
-    names real tests (spec 1.2, step 2). Pivoting matters: taking columns in their given order admits
+    names real tests. Pivoting matters: taking columns in their given order admits
     nearly dependent tests and makes the core-test coordinates ill-conditioned on 60-state models.
 
     ``rank_tol`` (a relative rank threshold, ``>= 0``, as in :func:`left_inverse_norm`; not an
     accuracy asked for) was called ``tol`` before 0.2.0 (still accepted until 0.3.0, with a
     ``DeprecationWarning``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> pomdp.independent_columns(np.array([[1.0, 2.0, 0.0], [0.0, 0.0, 1.0]]))
+    [0, 2]
     """
     tol = check_real(rank_tol, "rank_tol", low=0.0)
     keep_first = check_bool(keep_first, "keep_first")
@@ -84,7 +91,7 @@ def independent_columns(vectors: np.ndarray, *, rank_tol: float = 1e-10, keep_fi
 
 @dataclass(frozen=True, eq=False, repr=False)
 class PSR:
-    r"""A finite-horizon PSR in observable-operator form (spec section 1.1).
+    r"""A finite-horizon PSR in observable-operator form.
 
     Parameters
     ----------
@@ -101,7 +108,17 @@ class PSR:
     Notes
     -----
     Two PSRs are equal as models iff their trajectory probabilities agree; compare
-    :meth:`trajectory_probability`, never raw operators (non-identifiability, spec 1.1).
+    :meth:`trajectory_probability`, never raw operators (non-identifiability).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> psr = pomdp.PSR.from_pomdp(tiger, 2)
+    >>> acts, obs = pomdp.enumerate_trajectories(3, 2, 2)
+    >>> bool(np.allclose(psr.trajectory_probability(acts, obs), pomdp.trajectory_probability(tiger, acts, obs)))
+    True
     """
 
     initial_state: np.ndarray
@@ -271,7 +288,7 @@ class PSR:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_pomdp(cls, model: POMDP, horizon: int, *, minimal: bool = False, tol: float = 1e-10) -> PSR:
-        r"""The PSR of a POMDP over ``horizon`` steps, on core tests (spec section 1.2).
+        r"""The PSR of a POMDP over ``horizon`` steps, on core tests.
 
         Outcome vectors ``u(q)[s] = P(q succeeds | s_h = s)`` satisfy
         ``u((a, o) q') = T_a (O[a, :, o] * u(q'))`` (``G(a, o)^T u(q')`` with
@@ -397,6 +414,17 @@ def psr_trajectory_probability_torch(
     -------
     torch.Tensor of shape (n,) on ``device``
         Matches the float64 NumPy result within ``1e-5`` in float32 (tested on CPU).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> psr = pomdp.PSR.from_pomdp(tiger, 2)
+    >>> acts, obs = pomdp.enumerate_trajectories(3, 2, 2)
+    >>> p = pomdp.psr_trajectory_probability_torch(psr, acts, obs, device='cpu')
+    >>> bool(np.allclose(p.cpu().numpy(), psr.trajectory_probability(acts, obs)))
+    True
     """
     from .._torch import as_tensor, require_torch, resolve_device
 

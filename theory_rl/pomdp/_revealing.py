@@ -10,7 +10,7 @@ sum_i |X_ij|`` is the largest column l1 norm. The best constant is
     \alpha_m(h) = 1 \Big/ \min\{\, \|X\|_{1\to 1} : X\,𝕄_{h,m} = I_S \,\},
 
 a linear program in ``(X, Y, t)``: minimise ``t`` subject to ``X 𝕄 = I``, ``-Y <= X <= Y``,
-``sum_i Y_ij <= t`` for every column ``j`` (spec ``pomdp_psr_and_theory.md`` 2.2), solved by HiGHS.
+``sum_i Y_ij <= t`` for every column ``j`` (Chen et al. 2023, arXiv 2302.01333), solved by HiGHS.
 It is infeasible exactly when ``rank(𝕄) < S``; then ``alpha = 0`` (not revealing).
 
 Cassandra's emissions depend on the action just taken, ``O[a, s', o]``. The step-``h`` matrix
@@ -20,7 +20,7 @@ therefore depends on the previous action ``a_{h-1}`` (known to the learner):
     𝕄^{a_{h-1}}_{h,m}[(o_h, a_h, \dots, a_{h+m-2}, o_{h+m-1}), s] =
     \Pr(o_{h:h+m-1} \mid s_h = s, a_{h-1}, \mathrm{do}\ a_{h:h+m-2}),
 
-and the model's constant is the minimum over previous actions (spec 2.2, last bullet) unless one
+and the model's constant is the minimum over previous actions unless one
 is named. For a single time-homogeneous POMDP this does not depend on ``h``; a sequence of
 POMDPs ``(P_1, ..., P_H)`` is a time-inhomogeneous model in which ``o_h`` is emitted by
 ``P_h.O`` and ``s_{h+1}`` drawn from ``P_h.T``, and there ``h`` matters.
@@ -63,6 +63,14 @@ def left_inverse_norm(matrix: Any, *, rank_tol: float = 1e-10) -> tuple[float, n
     Variables ``x = (vec X, vec Y, t)`` (``2 S n + 1`` of them, row-major ``vec``); equalities
     ``(I_S \otimes M^T) vec X = vec I``; inequalities ``X - Y <= 0``, ``-X - Y <= 0``,
     ``(1^T \otimes I_n) vec Y - t <= 0``; ``Y, t >= 0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> norm, X = pomdp.left_inverse_norm(np.array([[0.85, 0.15], [0.15, 0.85]]))
+    >>> print(f"{norm:.4f}")
+    1.4286
     """
     M = as_float_array(matrix, "matrix", ndim=2)
     check_finite(M, "matrix")
@@ -139,6 +147,14 @@ def emission_action_matrix(
     Row ``(o_h, a_h, o_{h+1}, ..., a_{h+m-2}, o_{h+m-1})`` (row-major in that interleaved order),
     column ``s``: ``P(o_{h:h+m-1} | s_h = s, a_{h-1} = previous_action, do a_{h:h+m-2})``.
     Every column sums to ``A^(m-1)`` (one probability vector per action sequence).
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> pomdp.emission_action_matrix(tiger, 1, previous_action=0)
+    array([[0.85, 0.15],
+           [0.15, 0.85]])
     """
     models = _as_models(model)
     h = _steps(models, m, h)[0]
@@ -161,7 +177,7 @@ def emission_action_matrix(
 def revealing_constant(
     model: POMDP | Sequence[POMDP], m: int = 1, h: int | None = None, *, previous_action: int | None = None
 ) -> float:
-    r"""The m-step revealing constant ``alpha_m`` by the LP of spec section 2.2 (HiGHS).
+    r"""The m-step revealing constant ``alpha_m`` by a linear program (HiGHS).
 
     Chen, Wang, Xiong, Mei, Bai, "Lower Bounds for Learning in Revealing POMDPs", ICML 2023,
     arXiv 2302.01333 (the condition itself: Liu, Chung, Szepesvari, Jin 2022; Chen et al. 2022a,
@@ -187,6 +203,11 @@ def revealing_constant(
     Examples
     --------
     Tiger's *listen* emission (accuracy 0.85) is a binary symmetric channel: ``alpha = 2p - 1 = 0.7``.
+
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> print(f"{pomdp.revealing_constant(tiger, 1, previous_action=0):.4f}")
+    0.7000
     """
     models = _as_models(model)
     steps = _steps(models, m, h)
@@ -204,7 +225,15 @@ def revealing_constant(
 def is_revealing(
     model: POMDP | Sequence[POMDP], m: int, alpha: float, *, previous_action: int | None = None, atol: float = 1e-9
 ) -> bool:
-    """Whether the model is m-step ``alpha``-revealing (``revealing_constant >= alpha - atol``)."""
+    """Whether the model is m-step ``alpha``-revealing (``revealing_constant >= alpha - atol``).
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> pomdp.is_revealing(tiger, 1, 0.5, previous_action=0), pomdp.is_revealing(tiger, 1, 0.9, previous_action=0)
+    (True, False)
+    """
     return revealing_constant(model, m, previous_action=previous_action) >= float(alpha) - atol
 
 
@@ -222,6 +251,14 @@ def revealing_bounds(matrix: Any) -> tuple[float, float]:
     Returns
     -------
     (lower, upper)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> lo, hi = pomdp.revealing_bounds(np.array([[0.85, 0.15], [0.15, 0.85]]))
+    >>> print(f"{lo:.4f} <= alpha <= {hi:.4f}")
+    0.4950 <= alpha <= 0.7000
     """
     M = as_float_array(matrix, "matrix", ndim=2)
     check_finite(M, "matrix")

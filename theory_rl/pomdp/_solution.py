@@ -33,6 +33,14 @@ def alpha_argmax(alpha: np.ndarray, b: np.ndarray) -> np.ndarray | int:
     r"""Index ``k`` of the maximising vector ``argmax_k alpha_k . b`` (first one on ties).
 
     ``b`` is one belief ``(S,)`` (returns an int) or a batch ``(N, S)`` (returns ``(N,)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> alpha = np.array([[1.0, 0.0], [0.0, 2.0]])
+    >>> pomdp.alpha_argmax(alpha, np.array([[0.9, 0.1], [0.1, 0.9]]))
+    array([0, 1])
     """
     alpha = _as_alpha(alpha)
     beliefs, single = _as_beliefs(b, alpha.shape[1])
@@ -51,6 +59,16 @@ def alpha_value(alpha: np.ndarray, b: np.ndarray) -> np.ndarray | float:
     Returns
     -------
     float, or ndarray of shape (N,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> alpha = np.array([[1.0, 0.0], [0.0, 2.0]])
+    >>> pomdp.alpha_value(alpha, np.array([0.5, 0.5]))
+    1.0
+    >>> pomdp.alpha_argmax(alpha, np.array([0.5, 0.5]))
+    1
     """
     alpha = _as_alpha(alpha)
     beliefs, single = _as_beliefs(b, alpha.shape[1])
@@ -59,7 +77,16 @@ def alpha_value(alpha: np.ndarray, b: np.ndarray) -> np.ndarray | float:
 
 
 def alpha_action(alpha: np.ndarray, actions: np.ndarray, b: np.ndarray) -> np.ndarray | int:
-    """The action of the maximising vector at ``b`` (the alpha-vector policy ``pi(b)``)."""
+    """The action of the maximising vector at ``b`` (the alpha-vector policy ``pi(b)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> alpha = np.array([[1.0, 0.0], [0.0, 2.0]])
+    >>> pomdp.alpha_action(alpha, np.array([2, 1]), np.array([0.9, 0.1]))
+    2
+    """
     actions = np.asarray(actions)
     alpha = _as_alpha(alpha)
     if actions.shape != (alpha.shape[0],):
@@ -102,6 +129,13 @@ class POMDPSolution(CertifiedSolution):
         Wall-clock seconds.
     info : dict
         Method-specific extras.
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> sol = pomdp.qmdp_upper_bound(pomdp.load_problem('tiger.95.POMDP'))
+    >>> type(sol).__name__, sol.alpha.shape[1]
+    ('POMDPSolution', 2)
     """
 
     alpha: np.ndarray

@@ -89,6 +89,14 @@ def sample_trajectories(
     -----
     Vectorised over episodes (inverse-CDF sampling); ``T`` is densified, so models up to a few
     thousand states.
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> actions, observations = pomdp.sample_trajectories(tiger, n_episodes=5, horizon=3, seed=0)
+    >>> actions.shape, observations.shape
+    ((5, 3), (5, 3))
     """
     n = check_int(n_episodes, "n_episodes", minimum=0)
     horizon = check_int(horizon, "horizon", minimum=0)
@@ -124,6 +132,17 @@ def empirical_trajectory_table(
 
     (unbiased for any open-loop policy with full support). Returned flat, in the order of
     :func:`~theory_rl.pomdp.enumerate_trajectories` (reshapes to ``(A, O) * H``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> acts, obs = pomdp.sample_trajectories(tiger, n_episodes=20000, horizon=2, seed=0)
+    >>> est = pomdp.empirical_trajectory_table(acts, obs, n_actions=3, n_observations=2)
+    >>> exact = pomdp.trajectory_probability(tiger, *pomdp.enumerate_trajectories(3, 2, 2))
+    >>> bool(np.abs(est - exact).max() < 0.05)
+    True
     """
     a = np.asarray(actions)
     o = np.asarray(observations)
@@ -167,6 +186,17 @@ def spectral_psr(
     -------
     PSR
         With ``core_tests = None`` (a transformed PSR: coordinates are not test probabilities).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> acts, obs = pomdp.enumerate_trajectories(3, 2, 2)
+    >>> table = pomdp.trajectory_probability(tiger, acts, obs)
+    >>> learned = pomdp.spectral_psr(table, n_actions=3, n_observations=2, rank=2)
+    >>> bool(np.allclose(learned.trajectory_probability(acts, obs), table))
+    True
     """
     A, O = int(n_actions), int(n_observations)  # noqa: E741
     AO = A * O

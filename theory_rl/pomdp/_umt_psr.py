@@ -3,7 +3,7 @@ downstream OMLE on the reduced class (Huang, Cheng, Yang, Tan, Liang, ICLR 2024,
 of Multi-task RL under Non-Markovian Decision Making Processes", arXiv 2310.13550; OMLE: Liu,
 Netrapalli, Szepesvari, Jin 2022, arXiv 2209.14997).
 
-Setting (spec ``pomdp_psr_and_theory.md`` 1.4). ``N`` tasks share ``A``, ``O`` and the horizon
+Setting (Huang et al. 2024). ``N`` tasks share ``A``, ``O`` and the horizon
 ``H``; a joint model ``theta = (theta_1, ..., theta_N)`` gives each task a law of trajectories
 ``P_{theta_n}(tau_H) = P(o_{1:H} | do a_{1:H})``. Under a policy ``pi`` the trajectory law is
 ``P^pi_theta(tau) = P_theta(tau) prod_h pi(a_h | tau_{h-1})``. Trajectories here use Cassandra's
@@ -107,6 +107,16 @@ def shared_dynamics_class(
     (cls, candidates)
         ``candidates[n][t * K_n + j]`` is the POMDP ``(transitions[t], emissions[n][j])``, the
         candidate index used in ``cls.members``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> noisy = np.full_like(tiger.O, 0.5)
+    >>> cls, candidates = pomdp.shared_dynamics_class([tiger.T], [[tiger.O, noisy], [tiger.O, noisy]], horizon=2, b0=tiger.b0)
+    >>> cls.members.shape, len(candidates[0])
+    ((4, 2), 2)
     """
     Ts = [as_float_array(T, f"transitions[{i}]", ndim=3) for i, T in enumerate(transitions)]
     if not Ts or not emissions:
@@ -133,6 +143,13 @@ def future_m_vectors(psr: PSR, h: int) -> np.ndarray:
     Returns
     -------
     ndarray, shape ((A O)^(H-h), d_h), futures in :func:`enumerate_trajectories` order.
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> psr = pomdp.PSR.from_pomdp(pomdp.load_problem('tiger.95.POMDP'), 2)
+    >>> pomdp.future_m_vectors(psr, 0).shape
+    (36, 2)
     """
     H = psr.horizon
     if not 0 <= h <= H:
@@ -145,7 +162,7 @@ def future_m_vectors(psr: PSR, h: int) -> np.ndarray:
 
 
 def well_conditioning_gamma(psr: PSR) -> float:
-    r"""The largest ``gamma`` for which the PSR is gamma-well-conditioned (spec 1.1, from OMLE, Liu et
+    r"""The largest ``gamma`` for which the PSR is gamma-well-conditioned (from OMLE, Liu et
     al. 2022; the assumption of UMT-PSR), by brute force on the history tree:
 
     .. math::
@@ -157,6 +174,14 @@ def well_conditioning_gamma(psr: PSR) -> float:
     max-sum recursion over the futures (:func:`history_tree_max`). (The action is chosen before
     its observation here, Cassandra's order, so the second condition maximises over ``a``.) The
     value depends on the PSR's coordinates, not only on its law. Cost ``O(H (A O)^H d)``.
+
+    Examples
+    --------
+    >>> from theory_rl import pomdp
+    >>> psr = pomdp.PSR.from_pomdp(pomdp.load_problem('tiger.95.POMDP'), 2)
+    >>> g = pomdp.well_conditioning_gamma(psr)
+    >>> bool(0 < g <= 1)
+    True
     """
     A, O, H = psr.n_actions, psr.n_observations, psr.horizon  # noqa: E741
     worst = 0.0
@@ -174,13 +199,23 @@ def well_conditioning_gamma(psr: PSR) -> float:
 
 
 def bracketing_cover(cls: FiniteJointClass, eta: float) -> list[np.ndarray]:
-    r"""A greedy eta-bracket cover of a finite joint class (spec 1.3): groups of members whose bracket
+    r"""A greedy eta-bracket cover of a finite joint class: groups of members whose bracket
     ``l = min, u = max`` (pointwise over trajectories, per task) has
     ``||u - l||_\infty^p = max_pi sum_n sum_tau (u_n - l_n)(tau) pi(tau) <= eta``.
 
     The number of groups is an upper bound on the bracketing number ``N_eta`` (a cover, not
     necessarily a minimum one) and at most ``|Theta_u|`` (singletons have width 0). Cost
     ``O(|Theta_u|^2 N (A O)^H)``: meant for classes of up to a few hundred members.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> noisy = np.full_like(tiger.O, 0.5)
+    >>> cls, _ = pomdp.shared_dynamics_class([tiger.T], [[tiger.O, noisy]], horizon=2, b0=tiger.b0)
+    >>> len(pomdp.bracketing_cover(cls, 0.0)), len(pomdp.bracketing_cover(cls, 10.0))
+    (2, 1)
     """
     if not (isinstance(eta, (int, float)) and eta >= 0):
         raise InvalidModelError(f"eta must be >= 0, got {eta!r}")
@@ -228,6 +263,16 @@ class UMTPSRResult(LikelihoodSetResult):
     episodes_per_task : int
         ``K H``.
     beta : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> cls, candidates = pomdp.shared_dynamics_class([tiger.T], [[tiger.O, np.full_like(tiger.O, 0.5)]], horizon=2, b0=tiger.b0)
+    >>> res = pomdp.umt_psr([candidates[0][0]], cls, rewards=[np.eye(3, 2)], max_iter=2, seed=0)
+    >>> len(res.trace), len(res.policies)
+    (2, 1)
     """
 
     policies: tuple[TreePolicy, ...]
@@ -274,7 +319,19 @@ def umt_psr(
     ``>= 1 - delta`` the true model stays in every ``B_k`` and
     ``(1/N) sum_n (V*_n - V^{pi_bar_n}_n) <= epsilon`` once
     ``K >~ poly(r, A, U_A, H, 1/gamma) beta / (N epsilon^2)``; the polynomial is not reproduced
-    here (recalled, spec 1.5 [R]), so no numeric bound is computed.
+    here (recalled, not verified), so no numeric bound is computed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> noisy = np.full_like(tiger.O, 0.5)
+    >>> cls, candidates = pomdp.shared_dynamics_class([tiger.T], [[tiger.O, noisy]], horizon=2, b0=tiger.b0)
+    >>> reward = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    >>> res = pomdp.umt_psr([candidates[0][0]], cls, rewards=[reward], max_iter=3, seed=0)
+    >>> type(res).__name__, res.model_index
+    ('UMTPSRResult', 0)
     """
     iterations, delta = _check_run_args(max_iter, delta)
     N, A, O, H = cls.n_tasks, cls.n_actions, cls.n_observations, cls.horizon  # noqa: E741
@@ -357,6 +414,17 @@ def umt_psr_downstream(
 
     Returns the OMLE result (its ``model_index`` indexes the reduced class) and the indices of
     the reduced class in ``candidates``. Raises if no candidate is similar.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import pomdp
+    >>> tiger = pomdp.load_problem('tiger.95.POMDP')
+    >>> _, candidates = pomdp.shared_dynamics_class([tiger.T], [[tiger.O, np.full_like(tiger.O, 0.5)]], horizon=2, b0=tiger.b0)
+    >>> same_emission = lambda c, upstream: bool(np.allclose(c.O, upstream[0].O))
+    >>> res, reduced = pomdp.umt_psr_downstream(tiger, candidates[0], [tiger], similar=same_emission, reward=np.eye(3, 2), horizon=2, max_iter=2, seed=0)
+    >>> reduced, res.model_index
+    ([0], 0)
     """
     kept = [i for i, c in enumerate(candidates) if similar(c, upstream_models)]
     if not kept:

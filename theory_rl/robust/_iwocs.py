@@ -195,7 +195,7 @@ def iwocs(
     seed: int | np.random.Generator | None = None,
 ) -> IwocsSolution:
     r"""Incremental worst-case search with a certificate at every iteration (Zouitine, Geist &
-    Rachelson 2024, arXiv 2410.06212; the tabular meta-loop of the spec, section 1.3).
+    Rachelson 2024, arXiv 2410.06212; the paper's tabular meta-loop).
 
     With weights ``w`` (``e_{s0}`` or ``d0``, see :func:`score_weights`):
 
@@ -210,7 +210,7 @@ def iwocs(
        - ``inner="minQ"`` (the paper's reading): ``Qhat_i = min_j Q*_{T_j}``,
          ``pi_i = argmax_a Qhat_i``; ``U_i = sum_s w(s) max_a Qhat_i(s, a)`` (valid as every
          ``Q*_{T_j} >= Q_rob``). **It can stall**: the worst case of ``pi_i`` may already be in
-         the list, ending the loop with a gap (46 of 300 tiny random instances in the spec
+         the list, ending the loop with a gap (46 of 300 tiny random instances in an earlier
          authors' check; ``tests/robust`` exhibits one).
 
     3. Worst-case oracle ``T_{i+1} in argmin_{T} w . V^{pi_i}_T``: robust policy evaluation

@@ -626,6 +626,8 @@ def qarl_train(
     QarlTrainingResult
         The final protagonist and the per-iteration trace.
 
+    Notes
+    -----
     Guarantees (tested): every accepted Gamma update satisfies ``KL(p_{k+1} || p_k) <= max_kl``
     and ``E_{p_{k+1}}[J] >= delta`` for the protagonist that triggered it; the mean temperature
     moves monotonically toward the target; a protagonist maximising

@@ -76,7 +76,7 @@ def _dense_kernel(nominal: FiniteMDP) -> np.ndarray:
 
 def _radius_array(value: Any, name: str) -> np.ndarray:
     """A radius as a float array (0-d for a scalar): real, finite, non-negative; a ragged list or
-    a string is an :class:`InvalidModelError` naming ``name``."""
+    a string is an :class:`~theory_rl.errors.InvalidModelError` naming ``name``."""
     arr = as_float_array(value, name)
     if arr.ndim == 1 and np.ndim(value) == 0:  # ascontiguousarray makes a scalar 1-D
         arr = arr.reshape(())
@@ -503,12 +503,12 @@ class ParametricSet(UncertaintySet):
         ``theta_box[i] = (low_i, high_i)``.
     builder : callable
         ``builder(theta) -> P`` with ``theta`` of shape ``(d,)`` and ``P`` of shape ``(S, A, S)``
-        (or a :class:`FiniteMDP`, whose kernel is used). Must be deterministic.
+        (or a :class:`~theory_rl.models.FiniteMDP`, whose kernel is used). Must be deterministic.
 
     Notes
     -----
     This object is also the entry point for the deep (function-approximation) IWOCS: it only
-    needs :meth:`build`, :meth:`sample_theta`, :meth:`grid` and :meth:`clip`; a simulator-backed
+    needs ``build``, ``sample_theta``, ``grid`` and ``clip``; a simulator-backed
     builder can return anything its consumer understands, as long as tabular solvers are not
     asked to use it.
     """

@@ -60,6 +60,16 @@ def relative_value_iteration(
         ``gain`` (midpoint of the bounds), ``v`` the bias ``h`` of the original model,
         ``q(s,a) = R(s,a) + sum_s' P(s'|s,a) h(s')``, ``bound`` half the gain-bound width,
         ``info["gain_lower"]``, ``info["gain_upper"]``. ``lower``/``upper`` are ``None``.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, tabular
+    >>> mdp = envs.river_swim(6)
+    >>> sol = tabular.relative_value_iteration(mdp, tol=1e-10)
+    >>> print(f"gain {sol.gain:.4f}")
+    gain 0.4286
+    >>> sol.converged
+    True
     """
     tol = check_tol(tol)
     max_iter = check_int(max_iter, "max_iter")

@@ -43,7 +43,16 @@ __all__ = [
 
 def effective_rewards(mdp: FiniteMDP) -> np.ndarray:
     """``r_eff[s*A + a] = R[s, a]``, or ``-inf`` for unavailable actions (a new array, shape (S*A,)),
-    so that every max over actions ignores them."""
+    so that every max over actions ignores them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, tabular
+    >>> mdp = envs.chain(2)
+    >>> bool(np.array_equal(tabular.effective_rewards(mdp), mdp.R.ravel()))
+    True
+    """
     r = np.array(mdp.R, dtype=np.float64).ravel()
     if mdp.action_mask is not None:
         r[~mdp.action_mask.ravel()] = -np.inf
@@ -96,6 +105,18 @@ class BellmanOperator:
       scattered ones. Each compact sweep re-checks, in the same pass, that the policy still
       equals the one gathered (the caller may have changed the array in place), and falls back
       to the direct sweep if not.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, tabular
+    >>> mdp = envs.chain(3, gamma=0.9)
+    >>> op = tabular.BellmanOperator(mdp)
+    >>> tv, policy = op.backup(np.zeros(3))
+    >>> np.round(tv, 4), policy
+    (array([1.6, 1.6, 8.4]), array([1, 1, 0]))
+    >>> bool(np.allclose(tv, tabular.bellman_operator(mdp, np.zeros(3))))
+    True
     """
 
     def __init__(self, mdp: FiniteMDP) -> None:
@@ -272,8 +293,21 @@ class _PolicyChain:
 
 
 def check_index_range(arr: np.ndarray, name: str, upper: int, what: str) -> None:
-    """Raise :class:`InvalidModelError` naming the first entry of the 1-D integer array ``arr``
-    outside ``[0, upper)``: ``name[i] = v is not <what> in [0, upper)``."""
+    """Raise :class:`~theory_rl.errors.InvalidModelError` naming the first entry of the 1-D integer array ``arr``
+    outside ``[0, upper)``: ``name[i] = v is not <what> in [0, upper)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import tabular
+    >>> from theory_rl.errors import InvalidModelError
+    >>> tabular.check_index_range(np.array([0, 1]), 'policy', 2, 'action')
+    >>> try:
+    ...     tabular.check_index_range(np.array([0, 5]), 'policy', 2, 'action')
+    ... except InvalidModelError as err:
+    ...     print('policy[1]' in str(err))
+    True
+    """
     bad = (arr < 0) | (arr >= upper)
     if bad.any():
         i = int(np.argmax(bad))
@@ -284,7 +318,17 @@ def as_policy(mdp: FiniteMDP, policy: object, *, name: str = "policy") -> np.nda
     """Validate a policy: action indices of shape ``(S,)`` or probabilities of shape ``(S, A)``.
 
     Returns an int64 array ``(S,)`` or a float64 array ``(S, A)``. Raises
-    :class:`InvalidModelError` naming the first bad state.
+    :class:`~theory_rl.errors.InvalidModelError` naming the first bad state.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, tabular
+    >>> mdp = envs.chain(3)
+    >>> tabular.as_policy(mdp, [0, 1, 0])
+    array([0, 1, 0])
+    >>> tabular.as_policy(mdp, np.full((3, 2), 0.5)).shape
+    (3, 2)
     """
     S, A = mdp.n_states, mdp.n_actions
     arr = np.asarray(policy)
@@ -313,7 +357,7 @@ def as_policy(mdp: FiniteMDP, policy: object, *, name: str = "policy") -> np.nda
 
 def check_options(*, callback: object = None, strict: object = False, progress: object = False) -> None:
     """The options every iterative tabular solver shares: ``callback`` callable or ``None``,
-    ``strict`` and ``progress`` booleans (:class:`InvalidArgumentError` naming the option)."""
+    ``strict`` and ``progress`` booleans (:class:`~theory_rl.errors.InvalidArgumentError` naming the option)."""
     if callback is not None and not callable(callback):
         raise InvalidArgumentError(f"callback must be callable or None, got {callback!r}")
     check_bool(strict, "strict")
@@ -322,7 +366,7 @@ def check_options(*, callback: object = None, strict: object = False, progress: 
 
 def as_deterministic_policy_option(mdp: FiniteMDP, policy: object, name: str) -> np.ndarray:
     """A deterministic policy passed as an option (``policy0``): action indices of shape ``(S,)``,
-    else :class:`InvalidArgumentError` naming the option and the first bad state."""
+    else :class:`~theory_rl.errors.InvalidArgumentError` naming the option and the first bad state."""
     try:
         pi = as_policy(mdp, policy, name=name)
     except (InvalidModelError, TypeError, ValueError) as exc:
@@ -333,7 +377,14 @@ def as_deterministic_policy_option(mdp: FiniteMDP, policy: object, name: str) ->
 
 
 def as_value(mdp: FiniteMDP, v: object, name: str = "v") -> np.ndarray:
-    """Validate a value vector of shape ``(S,)``."""
+    """Validate a value vector of shape ``(S,)``.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, tabular
+    >>> tabular.as_value(envs.chain(3), [1, 2, 3])
+    array([1., 2., 3.])
+    """
     arr = as_float_array(v, name, ndim=1)
     if arr.shape != (mdp.n_states,):
         raise InvalidModelError(f"{name} has shape {arr.shape}, expected ({mdp.n_states},)")
@@ -355,6 +406,14 @@ def solve_policy_system(
     ``"iterative"`` is restarted GMRES warm-started at ``x0`` with relative tolerance 1e-13,
     falling back to SuperLU if it stalls; ``"auto"`` is direct below 5,000 states and
     iterative above.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import tabular
+    >>> P_pi = np.array([[0.0, 1.0], [0.0, 1.0]])
+    >>> tabular.solve_policy_system(P_pi, np.array([1.0, 0.0]), 0.5)
+    array([1., 0.])
     """
     S = r_pi.shape[0]
     check_choice(linear_solver, "linear_solver", ("auto", "direct", "iterative"))
@@ -386,6 +445,17 @@ def q_values(mdp: FiniteMDP, v: np.ndarray) -> np.ndarray:
     -------
     ndarray, shape (S, A)
         ``-inf`` for unavailable actions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, tabular
+    >>> mdp = envs.chain(3, gamma=0.9)
+    >>> q = tabular.q_values(mdp, np.zeros(3))
+    >>> q.shape
+    (3, 2)
+    >>> bool(np.allclose(q, mdp.R))
+    True
     """
     return BellmanOperator(mdp).q(as_value(mdp, v))
 
@@ -405,6 +475,17 @@ def bellman_operator(mdp: FiniteMDP, v: np.ndarray, *, policy: np.ndarray | None
     mdp : FiniteMDP
     v : ndarray, shape (S,)
     policy : ndarray, shape (S,) of action indices or (S, A) of probabilities, optional
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, tabular
+    >>> mdp = envs.chain(3, gamma=0.9)
+    >>> v = tabular.policy_iteration(mdp).v
+    >>> bool(np.allclose(tabular.bellman_operator(mdp, v), v))
+    True
+    >>> np.round(tabular.bellman_operator(mdp, np.zeros(3)), 4)
+    array([1.6, 1.6, 8.4])
     """
     op = BellmanOperator(mdp)
     v = as_value(mdp, v)
@@ -421,6 +502,14 @@ def greedy_policy(mdp: FiniteMDP, v: np.ndarray) -> np.ndarray:
     r"""A deterministic policy greedy with respect to ``v``: ``pi(s) in argmax_a q_v(s, a)``.
 
     Ties go to the lowest action index. Returns int64 array of shape ``(S,)``.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, tabular
+    >>> mdp = envs.chain(4, gamma=0.9)
+    >>> v = tabular.value_iteration(mdp, tol=1e-10).v
+    >>> tabular.greedy_policy(mdp, v)
+    array([0, 0, 0, 0])
     """
     return np.asarray(BellmanOperator(mdp).q(as_value(mdp, v)).argmax(axis=1), dtype=np.int64)
 
@@ -429,6 +518,16 @@ def bellman_residual(mdp: FiniteMDP, v: np.ndarray) -> float:
     r"""Sup-norm Bellman residual ``||T v - v||_inf``.
 
     By the contraction property, ``||v - v*||_inf <= ||T v - v||_inf / (1 - gamma)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, tabular
+    >>> mdp = envs.chain(3, gamma=0.9)
+    >>> round(tabular.bellman_residual(mdp, np.zeros(3)), 4)
+    8.4
+    >>> tabular.bellman_residual(mdp, tabular.policy_iteration(mdp).v) < 1e-10
+    True
     """
     v = as_value(mdp, v)
     return float(np.max(np.abs(BellmanOperator(mdp).backup(v)[0] - v)))
@@ -451,6 +550,14 @@ def policy_value(mdp: FiniteMDP, policy: np.ndarray, *, linear_solver: str = "au
     Returns
     -------
     ndarray, shape (S,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, tabular
+    >>> mdp = envs.chain(4, gamma=0.9)
+    >>> np.round(tabular.policy_value(mdp, np.zeros(4, dtype=int)), 4)
+    array([33.8598, 38.007 , 43.767 , 51.767 ])
     """
     op = BellmanOperator(mdp)
     P_pi, r_pi = op.policy_chain(as_policy(mdp, policy))

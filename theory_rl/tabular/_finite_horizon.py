@@ -61,6 +61,20 @@ def backward_induction(
         ``H (nnz(P) + 2 S A + 10^5)`` operations, the last term for the fixed cost of a stage) exceed
         :func:`theory_rl.max_work` (default ``2e10``, about a minute; ``theory_rl.set_max_work`` or
         ``THEORY_RL_MAX_WORK`` raise it), before the first stage.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, tabular
+    >>> mdp = envs.chain(4, gamma=0.9)
+    >>> sol = tabular.backward_induction(mdp, horizon=3)
+    >>> np.round(sol.v, 4)
+    array([[ 4.336 ,  5.7971, 11.5571, 19.5571],
+           [ 3.04  ,  3.04  ,  6.736 , 14.736 ],
+           [ 1.6   ,  1.6   ,  1.6   ,  8.4   ],
+           [ 0.    ,  0.    ,  0.    ,  0.    ]])
+    >>> sol.policy.shape
+    (3, 4)
     """
     if horizon is None:
         if mdp.horizon is None:

@@ -80,6 +80,18 @@ def linear_programming(
     ------
     SolverError
         If HiGHS does not report an optimal solution.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, tabular
+    >>> mdp = envs.random_mdp(6, 3, seed=0, gamma=0.9)
+    >>> lp = tabular.linear_programming(mdp)
+    >>> pi = tabular.policy_iteration(mdp)
+    >>> print(f"{np.abs(lp.v - pi.v).max():.1e}" if np.abs(lp.v - pi.v).max() > 1e-9 else 'equal to 1e-9')
+    equal to 1e-9
+    >>> round(float(lp.occupancy.sum()), 6)
+    10.0
     """
     check_choice(formulation, "formulation", ("primal", "dual"))
     check_choice(highs_method, "highs_method", ("highs", "highs-ds", "highs-ipm"))

@@ -14,7 +14,7 @@ __all__ = ["Solution"]
 
 @dataclass(frozen=True, repr=False, eq=False)
 class Solution(ValueSolution):
-    r"""What a tabular solver returns (DESIGN.md section 4): the shared block of
+    r"""What a tabular solver returns (the result contract of ``docs/results.md``): the shared block of
     :class:`theory_rl._result.ValueSolution` (keyword-only fields) and the tabular extras.
 
     Attributes
@@ -54,6 +54,15 @@ class Solution(ValueSolution):
         (sums to ``1/(1-gamma)``), where the method computes one (LP).
     info : dict
         Method-specific extras, documented by each solver.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, tabular
+    >>> sol = tabular.policy_iteration(envs.chain(3, gamma=0.9))
+    >>> type(sol).__name__, sol.method
+    ('Solution', 'policy_iteration')
+    >>> sorted(sol.to_dict())[:4]
+    ['bound', 'converged', 'elapsed', 'gain']
     """
 
     gain: float | None = None

@@ -41,16 +41,16 @@ def solve(mdp: FiniteMDP, *, method: str | None = None, **options: Any) -> Solut
 
     ``method`` is a solver's name or QuantEcon's abbreviation:
 
-    ============================  =========  ==========================================
-    method                        alias      solver
-    ============================  =========  ==========================================
-    ``"policy_iteration"``        ``"pi"``   :func:`policy_iteration` (default, discounted)
-    ``"value_iteration"``         ``"vi"``   :func:`value_iteration`
-    ``"modified_policy_iteration"`` ``"mpi"`` :func:`modified_policy_iteration`
-    ``"linear_programming"``      ``"lp"``   :func:`linear_programming`
-    ``"backward_induction"``      ``"bi"``   :func:`backward_induction` (default with a ``horizon``)
-    ``"relative_value_iteration"`` ``"rvi"`` :func:`relative_value_iteration` (average reward)
-    ============================  =========  ==========================================
+    ================================  =========  ===================================================
+    method                            alias      solver
+    ================================  =========  ===================================================
+    ``"policy_iteration"``            ``"pi"``   :func:`policy_iteration` (default, discounted)
+    ``"value_iteration"``             ``"vi"``   :func:`value_iteration`
+    ``"modified_policy_iteration"``   ``"mpi"``  :func:`modified_policy_iteration`
+    ``"linear_programming"``          ``"lp"``   :func:`linear_programming`
+    ``"backward_induction"``          ``"bi"``   :func:`backward_induction` (default with a ``horizon``)
+    ``"relative_value_iteration"``    ``"rvi"``  :func:`relative_value_iteration` (average reward)
+    ================================  =========  ===================================================
 
     ``options`` go to the solver unchanged, so every guarantee is that solver's. QuantEcon's
     keywords are read as ours where the meaning is the same: ``epsilon`` as ``tol`` (both make

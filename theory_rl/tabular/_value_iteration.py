@@ -88,9 +88,23 @@ def value_iteration(
     References
     ----------
     M. L. Puterman, *Markov Decision Processes*, Wiley 1994, §6.3 and §6.6.
+
     N. J. Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., SIAM 2002, §3.1.
+
     J. MacQueen, "A modified dynamic programming method for Markovian decision problems",
     J. Math. Anal. Appl. 14 (1966).
+
+    Examples
+    --------
+    >>> from theory_rl import envs, tabular
+    >>> mdp = envs.chain(5, gamma=0.9)
+    >>> sol = tabular.value_iteration(mdp, tol=1e-8)
+    >>> print(sol.converged, sol.bound <= 1e-8)
+    True True
+    >>> bool((sol.lower <= sol.v).all() and (sol.v <= sol.upper).all())
+    True
+    >>> sol.policy
+    array([0, 0, 0, 0, 0])
     """
     if mdp.is_shortest_path:  # gamma = 1 with terminal states: the episodic solver
         return shortest_path_value_iteration(mdp, tol=tol, max_iter=max_iter, v0=v0, variant=variant, stopping=stopping,

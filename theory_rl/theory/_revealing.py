@@ -8,7 +8,7 @@ Verified from the abstract: for m-step revealing POMDPs (``m >= 2``) the PAC sam
 at least like ``S^{1.5}`` in the number of latent states, any polynomial sublinear regret is at least
 ``T^{2/3}``, and for single-step revealing POMDPs ``Õ(sqrt(T))`` regret is achievable. Table 1's
 cells (the full expressions) could not be read in the stored copies: every other exponent below
-is *recalled* (spec ``pomdp_psr_and_theory.md`` 2.4, tag [R]) and flagged ``verified=False`` in
+is *recalled* (recalled, not verified) and flagged ``verified=False`` in
 the result, and no absolute constant is known (all values use ``c = 1``). Theorem 3.1 (the
 single-step PAC lower bound) is not exposed because its expression could not be recalled reliably.
 """
@@ -132,7 +132,7 @@ def revealing_pac_upper_bound(
 
     .. math:: \tilde O\!\left(\frac{S^2 A^m O \cdot \mathrm{poly}(H)}{\alpha^2 \varepsilon^2}\right)
 
-    Recalled (spec 2.4 [R]); no exponent is verified and ``poly(H)`` and logarithms are omitted.
+    Recalled; no exponent is verified and ``poly(H)`` and logarithms are omitted.
     Multiplicative in every parameter, like the lower bounds.
     """
     _positive(S=S, A=A, O=O, alpha=alpha, epsilon=epsilon)
@@ -147,7 +147,7 @@ def revealing_pac_upper_bound(
 
 
 def explore_then_commit_regret(T: float) -> tuple[float, float]:
-    r"""The explore-then-commit trade-off behind the ``T^{2/3}`` rate (spec 2.4): exploring for ``T_0``
+    r"""The explore-then-commit trade-off behind the ``T^{2/3}`` rate: exploring for ``T_0``
     episodes at unit cost and committing with per-episode error ``1/sqrt(T_0)`` gives regret
     ``T_0 + T / sqrt(T_0)``, minimised at ``T_0* = (T/2)^{2/3}`` with value ``3 (T/2)^{2/3}``
     (elementary calculus; exact).
