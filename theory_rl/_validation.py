@@ -361,7 +361,14 @@ _max_work_override: int | None = None
 
 
 def max_work() -> int:
-    """The work limit in force: :func:`set_max_work`, else ``THEORY_RL_MAX_WORK``, else ``2e10``."""
+    """The work limit in force: :func:`set_max_work`, else ``THEORY_RL_MAX_WORK``, else ``2e10``.
+
+    Examples
+    --------
+    >>> import theory_rl
+    >>> theory_rl.max_work() >= 1
+    True
+    """
     if _max_work_override is not None:
         return _max_work_override
     env = os.environ.get("THEORY_RL_MAX_WORK")

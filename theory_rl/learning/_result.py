@@ -91,6 +91,15 @@ class PredictionResult(Result):
         The episodes learned from, in order (left out of :meth:`to_dict`).
     method, params, elapsed
         As for every result.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, learning
+    >>> walk = envs.random_walk(5)
+    >>> res = learning.td_prediction(walk, np.full((7, 2), 0.5), n_episodes=20, seed=0)
+    >>> res.v.shape, res.n_samples > 0
+    ((7,), True)
     """
 
     v: np.ndarray

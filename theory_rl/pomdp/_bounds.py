@@ -162,15 +162,6 @@ def fib_upper_bound(model: POMDP, *, tol: float = 1e-6, max_iter: int | None = N
     (``info["widening"]``), which makes them a supersolution of the exact FIB operator of the
     model as stored, rounding included.
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from theory_rl.models import POMDP
-    >>> from theory_rl.pomdp import fib_upper_bound
-    >>> sol = fib_upper_bound(POMDP(np.ones((1, 1, 1)), np.ones((1, 1, 1)), np.ones((1, 1)), 0.5))
-    >>> bool(2.0 <= sol.upper < 2.0 + 1e-6)
-    True
-
     Raises
     ------
     InvalidModelError
@@ -181,6 +172,12 @@ def fib_upper_bound(model: POMDP, *, tol: float = 1e-6, max_iter: int | None = N
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from theory_rl.models import POMDP
+    >>> from theory_rl.pomdp import fib_upper_bound
+    >>> sol = fib_upper_bound(POMDP(np.ones((1, 1, 1)), np.ones((1, 1, 1)), np.ones((1, 1)), 0.5))
+    >>> bool(2.0 <= sol.upper < 2.0 + 1e-6)
+    True
     >>> from theory_rl import pomdp
     >>> tiger = pomdp.load_problem('tiger.95.POMDP')
     >>> fib, qmdp = pomdp.fib_upper_bound(tiger), pomdp.qmdp_upper_bound(tiger)
