@@ -41,7 +41,7 @@ import numpy as np
 
 from .._deprecation import renamed_arguments
 from .._result import Result
-from .._torch import resolve_device
+from .._torch import resolve_device, seed_torch
 from .._validation import check_bool, check_choice, check_int, check_probability, check_real, rng_from_seed
 from ._argmax import mip_argmax
 from ._constraints import Budget
@@ -82,7 +82,7 @@ def relu_mlp(n_inputs: int, hidden: tuple[int, ...] = (16, 32), *, device: Any =
     import torch
 
     if seed is not None:
-        torch.manual_seed(int(seed))
+        seed_torch(seed)
     mods: list[Any] = []
     width = n_inputs
     for h in hidden:
@@ -146,7 +146,7 @@ def _pretrain(cormab: CoRMAB, data: Any, *, hidden: tuple[int, ...], epochs: int
     import torch
 
     rng = rng_from_seed(seed)
-    torch.manual_seed(int(rng.integers(2**31)))
+    seed_torch(rng)
     S, A, r = warm_start_dataset(cormab, seed=rng) if data is None else data
     net = relu_mlp(cormab.n_actions + cormab.n_arms, hidden, device=device)
     dev = next(net.parameters()).device
@@ -306,7 +306,7 @@ def _train(cormab: CoRMAB, *, hidden: tuple[int, ...], episodes: int, gamma: flo
 
     start = time.perf_counter()
     rng = rng_from_seed(seed)
-    torch.manual_seed(int(rng.integers(2**31)))
+    seed_torch(rng)
     if published:
         tau, update_priorities, mip_gap = 1e-6, False, 0.02
     g = cormab.gamma if gamma is None else float(gamma)
