@@ -8,7 +8,8 @@ counterexample :func:`baird_counterexample`, the robust benchmark :func:`windy_w
 :class:`~theory_rl.robust.RobustMDP`), TSCAC's recommendation CMDP :func:`recommendation_cmdp` (a
 :class:`~theory_rl.dual.CMDP`), :func:`from_gymnasium` for gymnasium's toy-text environments, and
 the neural methods' gymnasium environments
-(:func:`TabularEnv`, :func:`make_parametric_env`, :func:`rollout_returns`). :func:`make` builds any of them
+(:func:`TabularEnv`, :func:`make_parametric_env`, :func:`rollout_returns`), and the small models that
+stress certificates (:func:`near_deterministic_mdp`, :func:`random_shortest_path`). :func:`make` builds any of them
 from a string such as ``"gridworld:n_rows=10,n_cols=10"`` (the command line and the sweep tasks
 use it). Every generator is vectorised (no Python loop over states), every random one
 takes ``seed`` (an int or a ``numpy.random.Generator``), and bad arguments raise
@@ -27,6 +28,7 @@ from ._lower_bound import hard_instance
 from ._random import garnet, random_mdp
 from ._recommendation import recommendation_cmdp
 from ._registry import make, registered
+from ._stress import near_deterministic_mdp, random_shortest_path
 from ._windy_walk import windy_walk, windy_walk_kernel
 
 __all__ = [
@@ -44,7 +46,9 @@ __all__ = [
     "hard_instance",
     "make",
     "make_parametric_env",
+    "near_deterministic_mdp",
     "random_mdp",
+    "random_shortest_path",
     "recommendation_cmdp",
     "registered",
     "river_swim",
