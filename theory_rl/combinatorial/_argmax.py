@@ -19,10 +19,10 @@ import numpy as np
 
 from .._result import Result
 from ..errors import InvalidModelError, SolverError
-from ._constraints import Budget, Capacity, Matching, Path
+from ..models import Budget, Capacity, Matching, MipModel, Path
 from ._cormab import CoRMAB
 from ._encoding import embed_relu_mlp, forward, relu_mlp_layers
-from ._mip import MipModel, solve_mip
+from ._mip import solve_mip
 
 __all__ = ["ArgmaxResult", "mip_argmax", "myopic_argmax", "select_action", "greedy_q_action"]
 

@@ -28,11 +28,13 @@ from .._validation import (
     check_allocation,
     check_finite,
     check_gamma,
+    check_model_int,
     check_probability,
     rng_from_seed,
 )
+from ..envs import capacity_instance, matching_instance, metro_graph
 from ..errors import InvalidModelError
-from ._constraints import Budget, Path, _model_int, capacity_instance, matching_instance, metro_graph
+from ..models import Budget, Path
 
 __all__ = ["CoRMAB", "CoRMABEnv", "SigmoidCoupling", "make_cormab", "N_LEVELS"]
 
@@ -60,7 +62,7 @@ def _check_constraint(constraint: Any) -> int:
             "constraint must be a Budget, Path, Matching, Capacity or an object with n_actions and "
             f"is_feasible(action, certificate), got {constraint!r:.80}"
         )
-    return _model_int(n, "constraint.n_actions")
+    return check_model_int(n, "constraint.n_actions")
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -177,7 +179,7 @@ class CoRMAB(ResultMixin):
         if self.coupling is not None and self.coupling.weights.shape != (R.shape[0], N):
             raise InvalidModelError(f"coupling weights must have shape (J, N) = ({R.shape[0]}, "
                                     f"{N}), got {self.coupling.weights.shape}")
-        object.__setattr__(self, "horizon", _model_int(self.horizon, "horizon"))  # 'x' and 2.5 were accepted
+        object.__setattr__(self, "horizon", check_model_int(self.horizon, "horizon"))  # 'x' and 2.5 were accepted
         if not isinstance(self.domain, str):
             raise InvalidModelError(f"domain must be a string label, got {self.domain!r:.80}")
 
@@ -323,7 +325,7 @@ def make_cormab(domain: str, n_arms: int, budget: int, *, seed: Any = None, n_in
     if not isinstance(domain, str) or domain not in _DOMAINS:
         raise InvalidModelError(f"domain = {domain!r}: expected budget, interventions, path, matching or capacity")
     J, B = int(n_arms), int(budget)
-    N = _model_int(n_interventions, "n_interventions", optional=True) or max(1, J // 2)
+    N = check_model_int(n_interventions, "n_interventions", optional=True) or max(1, J // 2)
     check_allocation(_instance_bytes(domain, J, B, N, graph is None),
                      f"make_cormab({domain!r}, n_arms={J}, budget={B}): arm parameters and constraint data")
     rng = rng_from_seed(seed)

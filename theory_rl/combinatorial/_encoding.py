@@ -29,7 +29,8 @@ import numpy as np
 
 from .._validation import check_bool, check_choice, check_optional_int, check_real
 from ..errors import InvalidArgumentError, InvalidModelError
-from ._mip import MipModel, solve_mip
+from ..models import MipModel
+from ._mip import solve_mip
 
 __all__ = ["EmbeddedNetwork", "embed_relu_mlp", "interval_bounds", "relu_mlp_layers"]
 

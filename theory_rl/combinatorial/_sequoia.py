@@ -43,8 +43,8 @@ from .._deprecation import renamed_arguments
 from .._result import Result
 from .._torch import resolve_device, seed_torch
 from .._validation import check_bool, check_choice, check_int, check_probability, check_real, rng_from_seed
+from ..models import Budget
 from ._argmax import mip_argmax
-from ._constraints import Budget
 from ._cormab import N_LEVELS, CoRMAB
 from ._encoding import relu_mlp_layers
 
