@@ -25,7 +25,8 @@ from .._validation import (
 )
 from ..errors import ConvergenceWarning, InvalidModelError, SolverError
 from ..models import FiniteMDP
-from ..tabular import as_policy, policy_value, value_iteration
+from ..tabular import policy_value, value_iteration
+from ._dataset import _policy_matrix
 
 
 def _dense_P(mdp: FiniteMDP) -> np.ndarray:
@@ -57,15 +58,6 @@ def _weights(mdp: FiniteMDP, weights: Any) -> np.ndarray:
         i = int(np.argmax(w <= 0))
         raise InvalidModelError(f"weights[{i}] = {w[i]} must be positive (the weighted norm needs full support)")
     return w / w.sum()
-
-
-def _policy_matrix(mdp: FiniteMDP, policy: Any) -> np.ndarray:
-    pi = as_policy(mdp, policy)
-    if pi.ndim == 1:
-        full = np.zeros((mdp.n_states, mdp.n_actions))
-        full[np.arange(mdp.n_states), pi] = 1.0
-        return full
-    return pi
 
 
 class _Projection:
