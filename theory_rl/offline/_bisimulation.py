@@ -120,6 +120,17 @@ class BisimulationMetricResult(Result):
     n_transport : int
         Number of optimal-transport problems solved (at each depth they are solved together, as
         one block-diagonal HiGHS program).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.models import POMDP
+    >>> from theory_rl.offline import enumerate_histories, history_bisimulation_metric
+    >>> T = np.stack([np.eye(2), np.eye(2)], axis=1)                       # static state
+    >>> O = np.array([[[0.8, 0.2], [0.2, 0.8]]] * 2)                      # noisy sensor
+    >>> res = history_bisimulation_metric(enumerate_histories(POMDP(T, O, np.eye(2), 0.9), horizon=2))
+    >>> type(res).__name__, res.n_classes, res.labels.shape
+    ('BisimulationMetricResult', 2, (5,))
     """
 
     labels: np.ndarray

@@ -114,6 +114,16 @@ class CompletenessResult(Result):
         Weights ``w`` of a unit-norm member ``f = Phi w`` attaining ``lower`` (with the reward
         scaled by ``witness_scale``).
     witness_scale : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.models import FiniteMDP
+    >>> from theory_rl.offline import completeness_gap
+    >>> mdp = FiniteMDP(np.array([[[0.0, 1.0]], [[0.0, 1.0]]]), np.zeros((2, 1)), 0.9)
+    >>> res = completeness_gap(mdp, [[1.0], [2.0]], policy=[0, 0])
+    >>> type(res).__name__, res.operator, round(res.gap, 6)
+    ('CompletenessResult', 'T_pi', 0.36)
     """
 
     gap: float
@@ -310,6 +320,16 @@ class FQIResult(Result):
     history : History
         Per iteration: ``w_norm`` (:math:`\\|w_k\\|_2`) and ``error`` (:math:`\\|\\Phi w_k - Q^{target}\\|_\\infty`,
         the exact :math:`Q^\\pi` or :math:`Q^*`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.models import FiniteMDP
+    >>> from theory_rl.offline import fitted_q_iteration_linear
+    >>> mdp = FiniteMDP(np.array([[[0.0, 1.0]], [[0.0, 1.0]]]), np.ones((2, 1)), 0.9)
+    >>> res = fitted_q_iteration_linear(mdp, np.eye(2))
+    >>> type(res).__name__, res.converged, res.diverged, np.round(res.w, 6).tolist()
+    ('FQIResult', True, False, [10.0, 10.0])
     """
 
     w: np.ndarray

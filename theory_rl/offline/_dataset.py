@@ -399,6 +399,14 @@ class Coverage(ResultMixin):
     concentrability : float
         :math:`C^\pi = \max_{s,a} d^\pi(s, a) / \hat\mu(s, a)` when a model and a policy were
         given (``inf`` when :math:`\pi` visits a pair the data never saw), NaN otherwise.
+
+    Examples
+    --------
+    >>> from theory_rl.offline import TrajectoryDataset, coverage
+    >>> d = TrajectoryDataset([[0, 1, 1]], [[1, 0]], [[0.0, 1.0]], n_states=2, n_actions=2)
+    >>> cov = coverage(d)
+    >>> type(cov).__name__, cov.counts.tolist(), cov.state_fraction, cov.min_count
+    ('Coverage', [[0, 1], [1, 0]], 1.0, 1)
     """
 
     counts: np.ndarray

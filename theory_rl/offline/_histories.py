@@ -41,6 +41,16 @@ class HistoryTree(ResultMixin):
     horizon : int
         Number of decision epochs; depths ``0 .. horizon - 1`` are enumerated.
     gamma : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.models import POMDP
+    >>> from theory_rl.offline import enumerate_histories
+    >>> m = POMDP(np.ones((1, 2, 1)), np.full((2, 1, 2), 0.5), np.zeros((1, 2)), 0.9)
+    >>> tree = enumerate_histories(m, horizon=2)
+    >>> type(tree).__name__, tree.n_histories, tree.depth.tolist()
+    ('HistoryTree', 5, [0, 1, 1, 1, 1])
     """
 
     depth: np.ndarray

@@ -31,6 +31,15 @@ class MBRCSLResult(Result):
     target_return : float
         The conditioning return the policy acts on.
     n_generated, n_kept : int
+
+    Examples
+    --------
+    >>> from theory_rl.offline import TrajectoryDataset, mbrcsl
+    >>> d = TrajectoryDataset([[0, 1, 2], [3, 1, 4]], [[0, 0], [0, 1]], [[0.0, 0.0], [0.0, 1.0]],
+    ...                       n_states=5, n_actions=2)
+    >>> res = mbrcsl(d, seed=0)
+    >>> type(res).__name__, type(res.policy).__name__, res.n_generated >= res.n_kept
+    ('MBRCSLResult', 'RCSLResult', True)
     """
 
     policy: RCSLResult

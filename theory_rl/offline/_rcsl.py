@@ -45,6 +45,14 @@ class RCSLResult(Result):
     fallback : str
     target_return : float
         The default conditioning :math:`g_0` (the best episode return in the data).
+
+    Examples
+    --------
+    >>> from theory_rl.offline import TrajectoryDataset, rcsl_fit
+    >>> d = TrajectoryDataset([[0, 1], [0, 0]], [[1], [0]], [[1.0], [0.0]], n_states=2, n_actions=2)
+    >>> pi = rcsl_fit(d)
+    >>> type(pi).__name__, pi.n_states, pi.n_actions, pi.context_len
+    ('RCSLResult', 2, 2, 1)
     """
 
     table: dict
@@ -183,6 +191,17 @@ class RCSLEvaluationResult(Result):
         The conditioning :math:`g_0`.
     n_contexts : int
         Largest number of distinct (state, context) pairs carried at one step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.models import FiniteMDP
+    >>> from theory_rl.offline import TrajectoryDataset, rcsl_evaluate, rcsl_fit
+    >>> mdp = FiniteMDP(np.ones((1, 2, 1)), np.array([[0.0, 1.0]]), 0.9)
+    >>> d = TrajectoryDataset([[0, 0], [0, 0]], [[1], [0]], [[1.0], [0.0]], n_states=1, n_actions=2)
+    >>> res = rcsl_evaluate(rcsl_fit(d), mdp, horizon=1, target_return=1.0)
+    >>> type(res).__name__, res.value, res.horizon
+    ('RCSLEvaluationResult', 1.0, 1)
     """
 
     value: float
