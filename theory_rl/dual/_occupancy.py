@@ -60,6 +60,15 @@ def occupancy(mdp: FiniteMDP, policy: np.ndarray, *, normalized: bool = True) ->
     Returns
     -------
     ndarray, shape (S, A)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import dual, envs, tabular
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> d = dual.occupancy(mdp, np.full((3, 2), 0.5))
+    >>> d.shape, round(float(d.sum()), 9)
+    ((3, 2), 1.0)
     """
     op = BellmanOperator(mdp)
     pi = as_policy(mdp, policy)
@@ -78,6 +87,15 @@ def flow_residual(mdp: FiniteMDP, occupancy_measure: np.ndarray, *, normalized: 
 
     with ``c = 1 - gamma`` for a normalised ``d`` and ``c = 1`` for an unnormalised ``rho``. It is
     zero exactly when ``x`` is the occupancy of some stationary policy (and ``x >= 0``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import dual, envs, tabular
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> sol = dual.primal_lp(mdp)
+    >>> bool(np.abs(dual.flow_residual(mdp, sol.occupancy, normalized=True)).max() < 1e-8)
+    True
     """
     S, A = mdp.n_states, mdp.n_actions
     x = as_float_array(occupancy_measure, "occupancy", ndim=2)
@@ -93,6 +111,15 @@ def policy_from_occupancy(mdp: FiniteMDP, occupancy_measure: np.ndarray, *, fall
     Where ``sum_a x(s, a) = 0`` the state is never visited and any policy is optimal there; the
     row of ``fallback`` (shape ``(S, A)``) is used, or the uniform distribution over available
     actions when no fallback is given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import dual, envs, tabular
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> sol = dual.primal_lp(mdp)
+    >>> dual.policy_from_occupancy(mdp, sol.occupancy).argmax(axis=1).tolist() == tabular.policy_iteration(mdp).policy.tolist()
+    True
     """
     S, A = mdp.n_states, mdp.n_actions
     x = as_float_array(occupancy_measure, "occupancy", ndim=2)

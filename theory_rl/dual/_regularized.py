@@ -83,6 +83,16 @@ class RegularizedSolution(CertifiedSolution):
     gradient_norm : float
         Sup norm of the dual objective's gradient at the returned point (0 for the primal).
     elapsed : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import dual, envs, tabular
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> d_offline = dual.occupancy(mdp, np.full((3, 2), 0.5))        # the uniform policy's occupancy
+    >>> sol = dual.regularized_primal(mdp, d_offline, "kl", 0.1)
+    >>> type(sol).__name__, sol.divergence, round(float(sol.occupancy.sum()), 6)
+    ('RegularizedSolution', 'kl', 1.0)
     """
 
     value: float
@@ -171,6 +181,16 @@ def regularized_primal(mdp: FiniteMDP, d_offline: np.ndarray, f: str | FDivergen
     ------
     SolverError
         If cvxpy does not report an optimal solution.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import dual, envs, tabular
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> d_offline = dual.occupancy(mdp, np.full((3, 2), 0.5))        # the uniform policy's occupancy
+    >>> sol = dual.regularized_primal(mdp, d_offline, "kl", 0.1)
+    >>> sol.converged, bool(sol.flow_residual < 1e-6)
+    (True, True)
     """
     cp = require_cvxpy()
     div = f_divergence(f)
@@ -279,6 +299,16 @@ def dual_v(mdp: FiniteMDP, d_offline: np.ndarray, f: str | FDivergence, alpha: f
     RegularizedSolution
         ``value`` is the dual minimum; ``occupancy`` is ``d^O w*``; ``converged`` says whether
         ``gradient_norm <= 10 tol``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import dual, envs, tabular
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> d_offline = dual.occupancy(mdp, np.full((3, 2), 0.5))        # the uniform policy's occupancy
+    >>> a, b = dual.dual_v(mdp, d_offline, "kl", 0.1), dual.regularized_primal(mdp, d_offline, "kl", 0.1)
+    >>> bool(abs(a.value - b.value) < 1e-5)
+    True
     """
     div = f_divergence(f, strictly_convex=True)
     a = _alpha(alpha)
@@ -348,6 +378,16 @@ def dual_q(mdp: FiniteMDP, d_offline: np.ndarray, f: str | FDivergence, alpha: f
         Starting point (default ``Q^pi``, where ``y = 0``); ``seed`` adds standard normal noise.
     tol, max_iter
         As :func:`dual_v`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import dual, envs, tabular
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> d_offline = dual.occupancy(mdp, np.full((3, 2), 0.5))        # the uniform policy's occupancy
+    >>> a, b = dual.dual_q(mdp, d_offline, "kl", 0.1), dual.regularized_primal(mdp, d_offline, "kl", 0.1)
+    >>> bool(abs(a.value - b.value) < 1e-5)                    # the dual's value is the primal optimum
+    True
     """
     div = f_divergence(f, strictly_convex=True)
     a = _alpha(alpha)
@@ -398,7 +438,18 @@ def dual_q(mdp: FiniteMDP, d_offline: np.ndarray, f: str | FDivergence, alpha: f
 
 def regularized_policy_value(mdp: FiniteMDP, d_offline: np.ndarray, f: str | FDivergence, alpha: float,
                              policy: np.ndarray) -> float:
-    """Closed form ``E_{d_pi}[r] - alpha D_f(d_pi || d^O)`` of one policy (normalised ``d_pi``)."""
+    """Closed form ``E_{d_pi}[r] - alpha D_f(d_pi || d^O)`` of one policy (normalised ``d_pi``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import dual, envs, tabular
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> d_offline = dual.occupancy(mdp, np.full((3, 2), 0.5))        # the uniform policy's occupancy
+    >>> sol = dual.regularized_primal(mdp, d_offline, "kl", 0.1)
+    >>> bool(dual.regularized_policy_value(mdp, d_offline, "kl", 0.1, sol.policy) >= sol.value - 1e-5)
+    True
+    """
     div = f_divergence(f)
     d_off, valid = _offline(mdp, d_offline)
     d = occupancy(mdp, policy, normalized=True).ravel()[valid]
