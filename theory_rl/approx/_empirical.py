@@ -38,6 +38,15 @@ def sample_next_states(mdp: FiniteMDP, *, n_samples: int, n_models: int, seed: A
     Returns
     -------
     ndarray of int64, shape (n_models, S, A, n_samples)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import approx, envs, tabular
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> draws = approx.sample_next_states(mdp, n_samples=4, n_models=2, seed=0)
+    >>> draws.shape, bool(((draws >= 0) & (draws < 3)).all())
+    ((2, 3, 2, 4), True)
     """
     n_samples = check_int(n_samples, "n_samples")
     n_models = check_int(n_models, "n_models")
@@ -64,6 +73,15 @@ class EmpiricalPlanningResult(Result):
         ``||v* - v^{hat pi_b}||_inf``.
     n_samples : int
         Samples per ``(s, a)`` per model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import approx, envs, tabular
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> res = approx.batched_empirical_planning(mdp, n_samples=50, n_models=4, seed=0, device="cpu")
+    >>> type(res).__name__, res.value_error.shape, bool((res.policy_error >= -1e-9).all())
+    ('EmpiricalPlanningResult', (4,), True)
     """
 
     plan: BatchedSolution
@@ -116,6 +134,15 @@ def batched_empirical_planning(
         All samples come from this one numpy generator, so the result does not depend on the device.
     device, dtype, tol
         As in :func:`batched_value_iteration` (``tol`` is the planning accuracy).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import approx, envs, tabular
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> res = approx.batched_empirical_planning(mdp, n_samples=200, n_models=8, seed=0, device="cpu")
+    >>> bool(res.value_error.mean() < 0.5), res.n_samples
+    (True, 200)
     """
     torch = require_torch()
     check_choice(layout, "layout", ("dense", "sparse"))

@@ -41,6 +41,18 @@ class LinearResult(Result):
     ``history`` holds the method's progress measure per iteration (documented by each method), a
     one-column :class:`~theory_rl._result.History` named ``progress`` that reads as the 1-D array;
     ``info`` method-specific extras (e.g. ``A``, ``b`` for LSTD, ``policy`` for LSPI).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import approx, envs, tabular
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> data = approx.model_transitions(mdp, policy=np.full((3, 2), 0.5))
+    >>> phi = np.eye(3)                                           # one-hot state features
+    >>> res = approx.lstd(phi[data["states"]], data["rewards"], phi[data["next_states"]], gamma=mdp.gamma,
+    ...                   weights=data["weights"], device="cpu")
+    >>> type(res).__name__, res.converged, res.w.shape
+    ('LinearResult', True, (3,))
     """
 
     w: np.ndarray
@@ -68,6 +80,15 @@ def model_transitions(mdp: FiniteMDP, policy: Any = None, *, weighting: Any = No
     dict with int arrays ``states``, ``actions``, ``next_states`` and float arrays ``weights``,
     ``rewards`` (``R[s, a]``), all of shape ``(N,)`` with ``N`` the number of non-zero
     transitions of the policy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import approx, envs, tabular
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> data = approx.model_transitions(mdp)
+    >>> sorted(data), round(float(data["weights"].sum()), 9)
+    (['actions', 'next_states', 'rewards', 'states', 'weights'], 1.0)
     """
     S, A = mdp.n_states, mdp.n_actions
     if policy is None:

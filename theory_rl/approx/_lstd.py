@@ -80,6 +80,18 @@ def lstd(
     -------
     LinearResult
         ``w``; ``info["A"]``, ``info["b"]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import approx, envs, tabular
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> data = approx.model_transitions(mdp, policy=np.full((3, 2), 0.5))
+    >>> phi = np.eye(3)                                           # one-hot state features
+    >>> res = approx.lstd(phi[data["states"]], data["rewards"], phi[data["next_states"]], gamma=mdp.gamma,
+    ...                   weights=data["weights"], device="cpu")
+    >>> bool(np.allclose(res.w, tabular.policy_value(mdp, np.full((3, 2), 0.5))))    # tabular features: exact
+    True
     """
     torch = require_torch()
     gamma = check_gamma(gamma)

@@ -68,6 +68,18 @@ def semi_gradient_td(
     LinearResult
         ``history[k] = ||w_k||_2`` after step ``k`` (recorded every step for ``"expected"``, every
         ``max(1, n_steps // 1000)`` steps otherwise).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import approx, envs, tabular
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> data = approx.model_transitions(mdp, policy=np.full((3, 2), 0.5))
+    >>> phi = np.eye(3)                                           # one-hot state features
+    >>> res = approx.semi_gradient_td(phi[data["states"]], data["rewards"], phi[data["next_states"]], gamma=mdp.gamma,
+    ...                               weights=data["weights"], mode="expected", step_size=0.5, n_steps=2000, device="cpu")
+    >>> bool(np.abs(res.w - tabular.policy_value(mdp, np.full((3, 2), 0.5))).max() < 1e-3)
+    True
     """
     torch = require_torch()
     gamma = check_gamma(gamma)
