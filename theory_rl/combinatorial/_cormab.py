@@ -79,6 +79,13 @@ class SigmoidCoupling(ResultMixin):
     ``theta_j + sum_i w_ji a_i`` only takes the values ``theta_j + w c`` for counts ``c``, and the
     table holds ``phi_j`` at those points; a MILP selecting one count per arm is then exact
     (the paper uses a 10-breakpoint PWL approximation instead).
+
+    Examples
+    --------
+    >>> from theory_rl import combinatorial
+    >>> cormab = combinatorial.make_cormab("interventions", 6, 2, seed=0)
+    >>> type(cormab.coupling).__name__, cormab.coupling.weights.shape       # (J arms, N intervention types)
+    ('SigmoidCoupling', (6, 3))
     """
 
     weights: np.ndarray
@@ -143,6 +150,14 @@ class CoRMAB(ResultMixin):
         Episode length ``H`` (20 in the paper).
     domain : str
         Label.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import combinatorial
+    >>> cormab = combinatorial.make_cormab("budget", 4, 2, seed=0, horizon=5)
+    >>> cormab.n_arms, cormab.n_actions, cormab.expected_reward(np.zeros(4, int), np.array([1, 1, 0, 0])).shape
+    (4, 4, ())
     """
 
     rewards: np.ndarray
@@ -317,6 +332,13 @@ def make_cormab(domain: str, n_arms: int, budget: int, *, seed: Any = None, n_in
     An instance whose data is estimated above :func:`theory_rl.max_bytes` (``80 J`` bytes plus the
     quadratic terms of the coupling and the path constraint) raises
     :class:`~theory_rl.errors.SizeLimitError` before anything is drawn.
+
+    Examples
+    --------
+    >>> from theory_rl import combinatorial
+    >>> cormab = combinatorial.make_cormab("matching", 8, 2, seed=0)
+    >>> cormab.domain, cormab.n_arms, type(cormab.constraint).__name__
+    ('matching', 8, 'Matching')
     """
     if isinstance(n_arms, bool) or not isinstance(n_arms, (int, np.integer)) or n_arms < 1:
         raise InvalidModelError(f"n_arms = {n_arms!r} must be an integer >= 1")
@@ -361,6 +383,17 @@ class CoRMABEnv:
     the constraint's independent check, with the certificate when given) raises
     :class:`~theory_rl.errors.InvalidModelError`. ``observation_space``/``action_space`` are
     gymnasium spaces when gymnasium is installed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import combinatorial
+    >>> cormab = combinatorial.make_cormab("budget", 4, 2, seed=0, horizon=5)
+    >>> env = combinatorial.CoRMABEnv(cormab)
+    >>> state, _ = env.reset(seed=0)
+    >>> state, reward, terminated, truncated, info = env.step(np.array([1, 0, 0, 1]))
+    >>> state.shape, terminated, truncated, sorted(info)
+    ((4,), False, False, ['sampled_reward'])
     """
 
     model: CoRMAB

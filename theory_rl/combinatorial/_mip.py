@@ -31,7 +31,20 @@ __all__ = ["MipSolution", "solve_mip"]
 class MipSolution(CertifiedSolution):
     """A solved MIP: ``x`` (n,), ``objective`` (incl. offset), and the back end's statistics;
     ``elapsed``: wall seconds in :func:`solve_mip` (model hand-over included), ``solve_seconds``:
-    wall seconds inside the solver's own run (highspy back end; NaN for Pyomo)."""
+    wall seconds inside the solver's own run (highspy back end; NaN for Pyomo).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.combinatorial import MipModel, solve_mip
+    >>> model = MipModel()
+    >>> x = model.add_vars(2, ub=3.0, integer=True)
+    >>> _ = model.add_row(x, [2.0, 3.0], -np.inf, 7.0)                 # 2 x0 + 3 x1 <= 7
+    >>> model.add_objective(x, [1.0, 1.0])
+    >>> sol = solve_mip(model)
+    >>> type(sol).__name__, sol.status, sol.objective, sol.backend
+    ('MipSolution', 'Optimal', 3.0, 'highs')
+    """
 
     x: np.ndarray
     objective: float
@@ -183,6 +196,17 @@ def solve_mip(model: MipModel, *, solver: str = "highs", mip_gap: float = 0.0, t
         end's own status).
     DependencyNotInstalled
         highspy/Pyomo or the named solver is missing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.combinatorial import MipModel, solve_mip
+    >>> model = MipModel()
+    >>> x = model.add_vars(2, ub=3.0, integer=True)
+    >>> _ = model.add_row(x, [2.0, 3.0], -np.inf, 7.0)                 # 2 x0 + 3 x1 <= 7, integers in [0, 3]
+    >>> model.add_objective(x, [1.0, 1.0])
+    >>> solve_mip(model).objective, round(solve_mip(model, relax=True).objective, 6)   # MILP 3, LP 3 + 1/3
+    (3.0, 3.333333)
     """
     mip_gap = check_real(mip_gap, "mip_gap", low=0.0, high=1.0, high_open=True)
     time_limit = check_time_limit(time_limit)

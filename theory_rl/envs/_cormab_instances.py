@@ -25,6 +25,14 @@ def metro_graph(n_stations: int, *, n_lines: int | None = None, seed: Any = None
     are ``0..n_stations-1`` with a ``pos`` attribute; the graph is connected; degrees are small
     (mostly 2, up to about 6 at interchanges), like a real metro map. Any networkx graph works
     with :class:`~theory_rl.models.Path`; this is only the default instance.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from theory_rl import envs
+    >>> g = envs.metro_graph(20, seed=0)
+    >>> g.number_of_nodes(), nx.is_connected(g), max(d for _, d in g.degree()) <= 6
+    (20, True, True)
     """
     n_stations = check_model_int(n_stations, "n_stations", minimum=2)
     n_lines = check_model_int(n_lines, "n_lines", optional=True) or max(2, n_stations // 7)
@@ -58,7 +66,15 @@ def metro_graph(n_stations: int, *, n_lines: int | None = None, seed: Any = None
 def matching_instance(n_arms: int, budget: int, *, n_slots: int = 5, seed: Any = None) -> Matching:
     """The paper's scheduling instance: ``W = B`` workers, ``K = 5`` slots; each arm is available
     in 2 distinct slots and each worker in 3, drawn with skewed slot probabilities (slot ``k``
-    has weight proportional to ``k + 1``, our choice: the paper's exact weights are not given)."""
+    has weight proportional to ``k + 1``, our choice: the paper's exact weights are not given).
+
+    Examples
+    --------
+    >>> from theory_rl import envs
+    >>> m = envs.matching_instance(10, 3, seed=0)
+    >>> m.arm_slots.shape, m.worker_slots.shape, m.arm_slots.sum(axis=1).tolist() == [2] * 10
+    ((10, 5), (3, 5), True)
+    """
     n_arms = check_model_int(n_arms, "n_arms")
     budget = check_model_int(budget, "budget", minimum=0)
     n_slots = check_model_int(n_slots, "n_slots")
@@ -77,7 +93,15 @@ def matching_instance(n_arms: int, budget: int, *, n_slots: int = 5, seed: Any =
 
 def capacity_instance(n_arms: int, budget: int, *, seed: Any = None) -> Capacity:
     """The paper's capacity instance: ``W = B`` workers with capacities in ``{2..7}`` and arm
-    costs in ``{2..6}``, uniform."""
+    costs in ``{2..6}``, uniform.
+
+    Examples
+    --------
+    >>> from theory_rl import envs
+    >>> c = envs.capacity_instance(10, 3, seed=0)
+    >>> c.costs.shape, c.capacities.shape, int(c.costs.min()) >= 2, int(c.capacities.max()) <= 7
+    ((10,), (3,), True, True)
+    """
     n_arms = check_model_int(n_arms, "n_arms")
     budget = check_model_int(budget, "budget", minimum=0)
     rng = rng_from_seed(seed)

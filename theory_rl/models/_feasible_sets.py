@@ -129,6 +129,13 @@ class Budget(_Base):
 
     With ``equality=True`` and ``N`` intervention types this is the paper's *multiple
     interventions* feasible set (its code imposes ``sum_i a_i = B``).
+
+    Examples
+    --------
+    >>> from theory_rl.combinatorial import Budget
+    >>> b = Budget(2, 4)
+    >>> b.is_feasible([1, 1, 0, 0]), b.is_feasible([1, 1, 1, 0]), len(b.enumerate_feasible())   # 1 + 4 + 6
+    (True, False, 11)
     """
 
     budget: int
@@ -252,6 +259,14 @@ class Path(_Base):
     every action of small and adversarial graphs.
 
     Action index ``j`` is the graph node ``nodes[j]`` (``nodes = list(graph.nodes)``).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from theory_rl.combinatorial import Path
+    >>> route = Path(nx.path_graph(4), source=0, budget=2)              # stations 0 - 1 - 2 - 3
+    >>> route.is_feasible([1, 1, 0, 0]), route.is_feasible([1, 0, 0, 1])   # 3 is out of reach
+    (True, False)
     """
 
     graph: nx.Graph
@@ -529,6 +544,16 @@ class Matching(_Base):
     worker_slots : bool array, shape (W, K)
     budget : int
     per_arm : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.combinatorial import Matching
+    >>> arm_slots = np.array([[1, 1, 0], [0, 1, 1]], dtype=bool)       # arm j available in these slots
+    >>> worker_slots = np.array([[1, 1, 1]], dtype=bool)               # one worker, every slot
+    >>> m = Matching(arm_slots, worker_slots, budget=1)
+    >>> m.is_feasible([1, 0]), m.is_feasible([1, 1])                   # each acted arm needs 2 slots
+    (True, False)
     """
 
     arm_slots: np.ndarray
@@ -658,6 +683,13 @@ class Capacity(_Base):
 
     Independent check: exact bin packing of ``{kappa_j : a_j = 1}`` into bins ``c`` (depth-first
     search, largest item first), or the assignment certificate checked load by load.
+
+    Examples
+    --------
+    >>> from theory_rl.combinatorial import Capacity
+    >>> c = Capacity(costs=[3, 3, 2], capacities=[5], budget=2)       # one worker of capacity 5
+    >>> c.is_feasible([1, 0, 1]), c.is_feasible([1, 1, 0])             # 3 + 2 fits, 3 + 3 does not
+    (True, False)
     """
 
     highs_options: ClassVar[dict[str, Any]] = LIGHT_ROOT_HIGHS_OPTIONS  # presolve pays off on the bin rows

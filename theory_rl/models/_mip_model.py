@@ -23,7 +23,19 @@ def _concat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
 
 class MipModel:
     """``max c^T x + offset`` s.t. ``row_lo <= A x <= row_hi``, bounds, integrality (mutable
-    while built; solved by :func:`solve_mip`)."""
+    while built; solved by :func:`solve_mip`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.combinatorial import MipModel, solve_mip
+    >>> model = MipModel()
+    >>> x = model.add_vars(3, integer=True)                            # binaries by default bounds [0, 1]
+    >>> _ = model.add_row(x, np.ones(3), -np.inf, 2.0)                # x0 + x1 + x2 <= 2
+    >>> model.add_objective(x, [3.0, 1.0, 2.0])
+    >>> solve_mip(model).x.round().astype(int).tolist()
+    [1, 0, 1]
+    """
 
     def __init__(self) -> None:
         self.lb: list[np.ndarray] = []
