@@ -402,11 +402,12 @@ class Coverage(ResultMixin):
 
     Examples
     --------
-    >>> from theory_rl.offline import TrajectoryDataset, coverage
-    >>> d = TrajectoryDataset([[0, 1, 1]], [[1, 0]], [[0.0, 1.0]], n_states=2, n_actions=2)
-    >>> cov = coverage(d)
-    >>> type(cov).__name__, cov.counts.tolist(), cov.state_fraction, cov.min_count
-    ('Coverage', [[0, 1], [1, 0]], 1.0, 1)
+    >>> import numpy as np
+    >>> from theory_rl import envs, offline
+    >>> data = offline.collect_trajectories(envs.chain(3), np.full((3, 2), 0.5), n_episodes=4, horizon=3, seed=0)
+    >>> cov = offline.coverage(data)
+    >>> type(cov).__name__, cov.counts.shape, bool(0 < cov.pair_fraction <= 1)
+    ('Coverage', (3, 2), True)
     """
 
     counts: np.ndarray

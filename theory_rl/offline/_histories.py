@@ -44,13 +44,10 @@ class HistoryTree(ResultMixin):
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from theory_rl.models import POMDP
-    >>> from theory_rl.offline import enumerate_histories
-    >>> m = POMDP(np.ones((1, 2, 1)), np.full((2, 1, 2), 0.5), np.zeros((1, 2)), 0.9)
-    >>> tree = enumerate_histories(m, horizon=2)
-    >>> type(tree).__name__, tree.n_histories, tree.depth.tolist()
-    ('HistoryTree', 5, [0, 1, 1, 1, 1])
+    >>> from theory_rl import offline, pomdp
+    >>> tree = offline.enumerate_histories(pomdp.load_problem("tiger.95.POMDP"), horizon=2)
+    >>> type(tree).__name__, tree.horizon, int(tree.depth.max())
+    ('HistoryTree', 2, 1)
     """
 
     depth: np.ndarray

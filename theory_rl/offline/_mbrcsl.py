@@ -34,11 +34,11 @@ class MBRCSLResult(Result):
 
     Examples
     --------
-    >>> from theory_rl.offline import TrajectoryDataset, mbrcsl
-    >>> d = TrajectoryDataset([[0, 1, 2], [3, 1, 4]], [[0, 0], [0, 1]], [[0.0, 0.0], [0.0, 1.0]],
-    ...                       n_states=5, n_actions=2)
-    >>> res = mbrcsl(d, seed=0)
-    >>> type(res).__name__, type(res.policy).__name__, res.n_generated >= res.n_kept
+    >>> import numpy as np
+    >>> from theory_rl import envs, offline
+    >>> data = offline.collect_trajectories(envs.chain(3), np.full((3, 2), 0.5), n_episodes=6, horizon=3, seed=0)
+    >>> res = offline.mbrcsl(data, seed=0)
+    >>> type(res).__name__, type(res.policy).__name__, res.n_kept <= res.n_generated
     ('MBRCSLResult', 'RCSLResult', True)
     """
 

@@ -48,11 +48,11 @@ class RCSLResult(Result):
 
     Examples
     --------
-    >>> from theory_rl.offline import TrajectoryDataset, rcsl_fit
-    >>> d = TrajectoryDataset([[0, 1], [0, 0]], [[1], [0]], [[1.0], [0.0]], n_states=2, n_actions=2)
-    >>> pi = rcsl_fit(d)
-    >>> type(pi).__name__, pi.n_states, pi.n_actions, pi.context_len
-    ('RCSLResult', 2, 2, 1)
+    >>> import numpy as np
+    >>> from theory_rl import envs, offline
+    >>> pi = offline.rcsl_fit(offline.collect_trajectories(envs.chain(3), np.eye(2)[[0, 1, 0]], n_episodes=4, horizon=2))
+    >>> type(pi).__name__, pi.n_states, pi.n_actions
+    ('RCSLResult', 3, 2)
     """
 
     table: dict
@@ -195,13 +195,12 @@ class RCSLEvaluationResult(Result):
     Examples
     --------
     >>> import numpy as np
-    >>> from theory_rl.models import FiniteMDP
-    >>> from theory_rl.offline import TrajectoryDataset, rcsl_evaluate, rcsl_fit
-    >>> mdp = FiniteMDP(np.ones((1, 2, 1)), np.array([[0.0, 1.0]]), 0.9)
-    >>> d = TrajectoryDataset([[0, 0], [0, 0]], [[1], [0]], [[1.0], [0.0]], n_states=1, n_actions=2)
-    >>> res = rcsl_evaluate(rcsl_fit(d), mdp, horizon=1, target_return=1.0)
-    >>> type(res).__name__, res.value, res.horizon
-    ('RCSLEvaluationResult', 1.0, 1)
+    >>> from theory_rl import envs, offline
+    >>> mdp = envs.chain(3)
+    >>> data = offline.collect_trajectories(mdp, np.full((3, 2), 0.5), n_episodes=6, horizon=2, seed=0)
+    >>> res = offline.rcsl_evaluate(offline.rcsl_fit(data), mdp, horizon=2, target_return=2.0)
+    >>> type(res).__name__, res.horizon, bool(res.value >= 0)
+    ('RCSLEvaluationResult', 2, True)
     """
 
     value: float
