@@ -56,10 +56,8 @@ class CMDP:
 
     Examples
     --------
-    >>> import numpy as np
     >>> from theory_rl import dual, envs
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> cmdp = dual.CMDP(mdp, -np.asarray([[[0.0, 1.0]] * 3]), np.array([-3.0]))   # action 1 costs 1 per step
+    >>> cmdp = dual.CMDP(envs.random_mdp(3, 2, seed=0), [[[0.0, -1.0]] * 3], [-3.0])   # action 1 costs 1 per step
     >>> cmdp.n_constraints, cmdp.constraint_rewards.shape
     (1, (1, 3, 2))
     """
@@ -142,10 +140,8 @@ class CMDPSolution(CertifiedSolution):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from theory_rl import dual, envs
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> cmdp = dual.CMDP(mdp, -np.asarray([[[0.0, 1.0]] * 3]), np.array([-3.0]))   # action 1 costs 1 per step
+    >>> cmdp = dual.CMDP(envs.random_mdp(3, 2, seed=0), [[[0.0, -1.0]] * 3], [-3.0])   # action 1 costs 1 per step
     >>> sol = dual.solve_cmdp_lp(cmdp)
     >>> type(sol).__name__, bool(sol.constraint_values[0] >= -3.0 - 1e-7), sol.policy.shape
     ('CMDPSolution', True, (3, 2))
@@ -221,10 +217,8 @@ def solve_cmdp_lp(cmdp: CMDP, *, highs_method: str = "highs-ds") -> CMDPSolution
 
     Examples
     --------
-    >>> import numpy as np
     >>> from theory_rl import dual, envs
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> cmdp = dual.CMDP(mdp, -np.asarray([[[0.0, 1.0]] * 3]), np.array([-3.0]))   # action 1 costs 1 per step
+    >>> cmdp = dual.CMDP(envs.random_mdp(3, 2, seed=0), [[[0.0, -1.0]] * 3], [-3.0])   # action 1 costs 1 per step
     >>> sol = dual.solve_cmdp_lp(cmdp)
     >>> bool(sol.constraint_values[0] >= -3.0 - 1e-7), sol.active.tolist()
     (True, [True])
@@ -297,10 +291,8 @@ def lagrangian_primal_dual(cmdp: CMDP, *, max_iter: int = 2000, step: float | No
 
     Examples
     --------
-    >>> import numpy as np
     >>> from theory_rl import dual, envs
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> cmdp = dual.CMDP(mdp, -np.asarray([[[0.0, 1.0]] * 3]), np.array([-3.0]))   # action 1 costs 1 per step
+    >>> cmdp = dual.CMDP(envs.random_mdp(3, 2, seed=0), [[[0.0, -1.0]] * 3], [-3.0])   # action 1 costs 1 per step
     >>> a, b = dual.lagrangian_primal_dual(cmdp, max_iter=50), dual.solve_cmdp_lp(cmdp)
     >>> bool(abs(a.objective - b.objective) < 0.1)              # the averaged primal approaches the LP optimum
     True

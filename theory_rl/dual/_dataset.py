@@ -165,12 +165,9 @@ def collect_dataset(mdp: FiniteMDP, *, expert_policy: np.ndarray, n_episodes: in
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from theory_rl import dual, envs, tabular
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> expert = tabular.policy_iteration(mdp).policy
-    >>> data = dual.collect_dataset(mdp, expert_policy=expert, n_episodes=20, episode_length=10,
-    ...                             expert_fraction=0.5, exploration=0.3, seed=0)
+    >>> from theory_rl import dual, envs
+    >>> data = dual.collect_dataset(envs.random_mdp(3, 2, seed=0), expert_policy=[1, 0, 0], n_episodes=20,
+    ...                             episode_length=10, expert_fraction=0.5, exploration=0.3, seed=0)
     >>> data.n_states, data.n_actions, len(data.states)
     (3, 2, 200)
     """

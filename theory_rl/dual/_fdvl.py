@@ -87,12 +87,9 @@ class FDVLResult(Result):
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from theory_rl import dual, envs, tabular
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> expert = tabular.policy_iteration(mdp).policy
-    >>> data = dual.collect_dataset(mdp, expert_policy=expert, n_episodes=20, episode_length=10,
-    ...                             expert_fraction=0.5, exploration=0.3, seed=0)
+    >>> from theory_rl import dual, envs
+    >>> data = dual.collect_dataset(envs.random_mdp(3, 2, seed=0), expert_policy=[1, 0, 0], n_episodes=20,
+    ...                             episode_length=10, expert_fraction=0.5, exploration=0.3, seed=0)
     >>> res = dual.fdvl(data, gamma=0.5)
     >>> type(res).__name__, res.converged, res.q.shape
     ('FDVLResult', True, (3, 2))
@@ -135,14 +132,10 @@ class NeuralDVLResult(LegacyKeysMixin, Result):
     Examples
     --------
     >>> import numpy as np
-    >>> from theory_rl import dual, envs, tabular
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> expert = tabular.policy_iteration(mdp).policy
-    >>> data = dual.collect_dataset(mdp, expert_policy=expert, n_episodes=20, episode_length=10,
-    ...                             expert_fraction=0.5, exploration=0.3, seed=0)
-    >>> res = dual.fdvl_torch(dual.one_hot_features(data.states, 3), data.actions, data.rewards,
-    ...                       dual.one_hot_features(data.next_states, 3), data.dones, n_actions=2, gamma=0.9,
-    ...                       n_steps=5, seed=0, device="cpu")
+    >>> from theory_rl import dual
+    >>> obs, nxt = np.eye(2)[[0, 1, 1]], np.eye(2)[[1, 1, 0]]              # one-hot states of 3 transitions
+    >>> res = dual.fdvl_torch(obs, np.array([0, 1, 0]), np.array([0.0, 1.0, 0.0]), nxt, np.zeros(3, bool),
+    ...                       n_actions=2, gamma=0.9, n_steps=5, seed=0, device="cpu")
     >>> type(res).__name__, len(res.history) > 0
     ('NeuralDVLResult', True)
     """
@@ -300,12 +293,9 @@ def fdvl(dataset: TransitionDataset, *, gamma: float, f: str = "chi2", lam: floa
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from theory_rl import dual, envs, tabular
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> expert = tabular.policy_iteration(mdp).policy
-    >>> data = dual.collect_dataset(mdp, expert_policy=expert, n_episodes=20, episode_length=10,
-    ...                             expert_fraction=0.5, exploration=0.3, seed=0)
+    >>> from theory_rl import dual, envs
+    >>> data = dual.collect_dataset(envs.random_mdp(3, 2, seed=0), expert_policy=[1, 0, 0], n_episodes=20,
+    ...                             episode_length=10, expert_fraction=0.5, exploration=0.3, seed=0)
     >>> res = dual.fdvl(data, gamma=0.5, f="chi2", lam=0.9)
     >>> res.converged, res.policy.shape
     (True, (3, 2))
@@ -376,12 +366,9 @@ def fdvl_torch(observations: Any, actions: Any, rewards: Any, next_observations:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from theory_rl import dual, envs, tabular
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> expert = tabular.policy_iteration(mdp).policy
-    >>> data = dual.collect_dataset(mdp, expert_policy=expert, n_episodes=20, episode_length=10,
-    ...                             expert_fraction=0.5, exploration=0.3, seed=0)
+    >>> from theory_rl import dual, envs
+    >>> data = dual.collect_dataset(envs.random_mdp(3, 2, seed=0), expert_policy=[1, 0, 0], n_episodes=20,
+    ...                             episode_length=10, expert_fraction=0.5, exploration=0.3, seed=0)
     >>> res = dual.fdvl_torch(dual.one_hot_features(data.states, 3), data.actions, data.rewards,
     ...                       dual.one_hot_features(data.next_states, 3), data.dones, n_actions=2, gamma=0.9,
     ...                       n_steps=5, seed=0, device="cpu")

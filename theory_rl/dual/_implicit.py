@@ -39,12 +39,9 @@ class DegenerateObjectiveWarning(UserWarning):
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from theory_rl import dual, envs, tabular
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> expert = tabular.policy_iteration(mdp).policy
-    >>> data = dual.collect_dataset(mdp, expert_policy=expert, n_episodes=20, episode_length=10,
-    ...                             expert_fraction=0.5, exploration=0.3, seed=0)
+    >>> from theory_rl import dual, envs
+    >>> data = dual.collect_dataset(envs.random_mdp(3, 2, seed=0), expert_policy=[1, 0, 0], n_episodes=20,
+    ...                             episode_length=10, expert_fraction=0.5, exploration=0.3, seed=0)
     >>> import warnings
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")

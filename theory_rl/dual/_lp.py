@@ -68,7 +68,6 @@ class OccupancyLPSolution(CertifiedSolution):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from theory_rl import dual, envs, tabular
     >>> mdp = envs.random_mdp(3, 2, seed=0)
     >>> sol = dual.primal_lp(mdp)
@@ -125,11 +124,10 @@ def primal_lp(mdp: FiniteMDP, *, normalized: bool = True, highs_method: str = "h
 
     Examples
     --------
-    >>> import numpy as np
     >>> from theory_rl import dual, envs, tabular
     >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> sol, pi = dual.primal_lp(mdp, normalized=False), tabular.policy_iteration(mdp)
-    >>> bool(abs(sol.objective - float(mdp.d0 @ pi.v)) < 1e-7) if mdp.d0 is not None else sol.solved
+    >>> sol = dual.primal_lp(mdp, normalized=False)
+    >>> bool(abs(sol.objective - float(mdp.d0 @ tabular.policy_iteration(mdp).v)) < 1e-7)
     True
     """
     check_choice(highs_method, "highs_method", ("highs", "highs-ds", "highs-ipm"))
@@ -155,7 +153,6 @@ def dual_lp(mdp: FiniteMDP, *, normalized: bool = True, highs_method: str = "hig
 
     Examples
     --------
-    >>> import numpy as np
     >>> from theory_rl import dual, envs, tabular
     >>> mdp = envs.random_mdp(3, 2, seed=0)
     >>> a, b = dual.dual_lp(mdp), dual.primal_lp(mdp)

@@ -63,10 +63,9 @@ def occupancy(mdp: FiniteMDP, policy: np.ndarray, *, normalized: bool = True) ->
 
     Examples
     --------
-    >>> import numpy as np
     >>> from theory_rl import dual, envs, tabular
     >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> d = dual.occupancy(mdp, np.full((3, 2), 0.5))
+    >>> d = dual.occupancy(mdp, [[0.5, 0.5]] * 3)
     >>> d.shape, round(float(d.sum()), 9)
     ((3, 2), 1.0)
     """
@@ -90,11 +89,10 @@ def flow_residual(mdp: FiniteMDP, occupancy_measure: np.ndarray, *, normalized: 
 
     Examples
     --------
-    >>> import numpy as np
     >>> from theory_rl import dual, envs, tabular
     >>> mdp = envs.random_mdp(3, 2, seed=0)
     >>> sol = dual.primal_lp(mdp)
-    >>> bool(np.abs(dual.flow_residual(mdp, sol.occupancy, normalized=True)).max() < 1e-8)
+    >>> bool(abs(dual.flow_residual(mdp, sol.occupancy, normalized=True)).max() < 1e-8)
     True
     """
     S, A = mdp.n_states, mdp.n_actions
@@ -114,7 +112,6 @@ def policy_from_occupancy(mdp: FiniteMDP, occupancy_measure: np.ndarray, *, fall
 
     Examples
     --------
-    >>> import numpy as np
     >>> from theory_rl import dual, envs, tabular
     >>> mdp = envs.random_mdp(3, 2, seed=0)
     >>> sol = dual.primal_lp(mdp)

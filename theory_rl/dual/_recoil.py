@@ -111,13 +111,10 @@ class RecoilResult(FDVLResult):
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from theory_rl import dual, envs, tabular
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> expert = tabular.policy_iteration(mdp).policy
-    >>> e = dual.collect_dataset(mdp, expert_policy=expert, n_episodes=10, episode_length=10, expert_fraction=1.0, seed=0)
-    >>> s = dual.collect_dataset(mdp, expert_policy=expert, n_episodes=10, episode_length=10, expert_fraction=0.0, seed=1)
-    >>> res = dual.recoil(e, s, gamma=0.5)
+    >>> from theory_rl import dual, envs
+    >>> kw = dict(mdp=envs.random_mdp(3, 2, seed=0), expert_policy=[1, 0, 0], n_episodes=10, episode_length=10)
+    >>> res = dual.recoil(dual.collect_dataset(**kw, expert_fraction=1.0, seed=0),
+    ...                   dual.collect_dataset(**kw, expert_fraction=0.0, seed=1), gamma=0.5)
     >>> type(res).__name__, res.converged
     ('RecoilResult', True)
     """
@@ -145,14 +142,11 @@ class RecoilSolution(LegacyKeysMixin, CertifiedSolution):
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from theory_rl import dual, envs, tabular
+    >>> from theory_rl import dual, envs
     >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> expert = tabular.policy_iteration(mdp).policy
-    >>> d_e, d_s = dual.occupancy(mdp, expert), dual.occupancy(mdp, np.full((3, 2), 0.5))
-    >>> sol = dual.recoil_exact(mdp, d_e, d_s, "chi2", 0.5)
-    >>> type(sol).__name__, sol.status, abs(round(sol.objective, 6))
-    ('RecoilSolution', 'optimal', 0.0)
+    >>> sol = dual.recoil_exact(mdp, dual.occupancy(mdp, [1, 0, 0]), dual.occupancy(mdp, [[0.5, 0.5]] * 3), "kl", 0.5)
+    >>> type(sol).__name__, sol.status
+    ('RecoilSolution', 'optimal')
     """
 
     objective: float
@@ -186,12 +180,10 @@ class RecoilDualQSolution(LegacyKeysMixin, CertifiedSolution):
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from theory_rl import dual, envs, tabular
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> expert = tabular.policy_iteration(mdp).policy
-    >>> d_e, d_s = dual.occupancy(mdp, expert), dual.occupancy(mdp, np.full((3, 2), 0.5))
-    >>> sol = dual.recoil_dual_q(mdp, np.eye(2)[expert], d_e, d_s, "chi2", 0.5)
+    >>> from theory_rl import dual, envs
+    >>> mdp, expert, uniform = envs.random_mdp(3, 2, seed=0), [1, 0, 0], [[0.5, 0.5]] * 3   # expert: optimal
+    >>> d_e, d_s = dual.occupancy(mdp, expert), dual.occupancy(mdp, uniform)
+    >>> sol = dual.recoil_dual_q(mdp, [[0.0, 1.0], [1.0, 0.0], [1.0, 0.0]], d_e, d_s, "chi2", 0.5)
     >>> type(sol).__name__, sol.converged, round(sol.value, 9)     # -D_f(mix_pi || mix_E) = 0 at pi = expert
     ('RecoilDualQSolution', True, 0.0)
     """
@@ -230,12 +222,10 @@ def mixture_divergence(mdp: FiniteMDP, policy: np.ndarray, d_expert: np.ndarray,
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from theory_rl import dual, envs, tabular
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> expert = tabular.policy_iteration(mdp).policy
-    >>> d_e, d_s = dual.occupancy(mdp, expert), dual.occupancy(mdp, np.full((3, 2), 0.5))
-    >>> round(dual.mixture_divergence(mdp, np.eye(2)[expert], d_e, d_s, "chi2", 0.5), 9)  # expert vs itself
+    >>> from theory_rl import dual, envs
+    >>> mdp, expert, uniform = envs.random_mdp(3, 2, seed=0), [1, 0, 0], [[0.5, 0.5]] * 3   # expert: optimal
+    >>> d_e, d_s = dual.occupancy(mdp, expert), dual.occupancy(mdp, uniform)
+    >>> round(dual.mixture_divergence(mdp, expert, d_e, d_s, "chi2", 0.5), 9)            # the expert itself
     0.0
     """
     div, b = f_divergence(f), _beta(beta)
@@ -263,13 +253,11 @@ def recoil_exact(mdp: FiniteMDP, d_expert: np.ndarray, d_suboptimal: np.ndarray,
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from theory_rl import dual, envs, tabular
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> expert = tabular.policy_iteration(mdp).policy
-    >>> d_e, d_s = dual.occupancy(mdp, expert), dual.occupancy(mdp, np.full((3, 2), 0.5))
+    >>> from theory_rl import dual, envs
+    >>> mdp, expert, uniform = envs.random_mdp(3, 2, seed=0), [1, 0, 0], [[0.5, 0.5]] * 3   # expert: optimal
+    >>> d_e, d_s = dual.occupancy(mdp, expert), dual.occupancy(mdp, uniform)
     >>> sol = dual.recoil_exact(mdp, d_e, d_s, "chi2", 0.5)
-    >>> sol.greedy_policy.tolist() == expert.tolist()
+    >>> sol.greedy_policy.tolist() == expert
     True
     """
     start = time.perf_counter()
@@ -312,13 +300,11 @@ def recoil_dual_q(mdp: FiniteMDP, policy: np.ndarray, d_expert: np.ndarray, d_su
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from theory_rl import dual, envs, tabular
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> expert = tabular.policy_iteration(mdp).policy
-    >>> d_e, d_s = dual.occupancy(mdp, expert), dual.occupancy(mdp, np.full((3, 2), 0.5))
-    >>> sol = dual.recoil_dual_q(mdp, np.full((3, 2), 0.5), d_e, d_s, "chi2", 0.5)
-    >>> div = dual.mixture_divergence(mdp, np.full((3, 2), 0.5), d_e, d_s, "chi2", 0.5)
+    >>> from theory_rl import dual, envs
+    >>> mdp, expert, uniform = envs.random_mdp(3, 2, seed=0), [1, 0, 0], [[0.5, 0.5]] * 3   # expert: optimal
+    >>> d_e, d_s = dual.occupancy(mdp, expert), dual.occupancy(mdp, uniform)
+    >>> sol = dual.recoil_dual_q(mdp, uniform, d_e, d_s, "chi2", 0.5)
+    >>> div = dual.mixture_divergence(mdp, uniform, d_e, d_s, "chi2", 0.5)
     >>> bool(abs(sol.value + div) < 1e-6)                    # value = -D_f(mix_pi || mix_E)
     True
     """
@@ -404,9 +390,8 @@ def recoil(expert: TransitionDataset, suboptimal: TransitionDataset, *, gamma: f
 
     Examples
     --------
-    >>> from theory_rl import dual, envs, tabular
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> expert = tabular.policy_iteration(mdp).policy
+    >>> from theory_rl import dual, envs
+    >>> mdp, expert = envs.random_mdp(3, 2, seed=0), [1, 0, 0]
     >>> e = dual.collect_dataset(mdp, expert_policy=expert, n_episodes=10, episode_length=10, expert_fraction=1.0, seed=0)
     >>> s = dual.collect_dataset(mdp, expert_policy=expert, n_episodes=10, episode_length=10, expert_fraction=0.0, seed=1)
     >>> res = dual.recoil(e, s, gamma=0.5, beta=0.5)
@@ -458,12 +443,9 @@ def recoil_torch(expert_batch: tuple[Any, ...], suboptimal_batch: tuple[Any, ...
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from theory_rl import dual, envs, tabular
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> expert = tabular.policy_iteration(mdp).policy
-    >>> data = dual.collect_dataset(mdp, expert_policy=expert, n_episodes=20, episode_length=10,
-    ...                             expert_fraction=0.5, exploration=0.3, seed=0)
+    >>> from theory_rl import dual, envs
+    >>> data = dual.collect_dataset(envs.random_mdp(3, 2, seed=0), expert_policy=[1, 0, 0], n_episodes=20,
+    ...                             episode_length=10, expert_fraction=0.5, exploration=0.3, seed=0)
     >>> batch = (dual.one_hot_features(data.states, 3), data.actions, data.rewards,
     ...          dual.one_hot_features(data.next_states, 3), data.dones)
     >>> res = dual.recoil_torch(batch, batch, n_actions=2, gamma=0.9, n_steps=5, seed=0, device="cpu")

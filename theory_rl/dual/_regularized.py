@@ -86,13 +86,11 @@ class RegularizedSolution(CertifiedSolution):
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from theory_rl import dual, envs, tabular
+    >>> from theory_rl import dual, envs
     >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> d_offline = dual.occupancy(mdp, np.full((3, 2), 0.5))        # the uniform policy's occupancy
-    >>> sol = dual.regularized_primal(mdp, d_offline, "kl", 0.1)
+    >>> sol = dual.regularized_primal(mdp, dual.occupancy(mdp, [[0.5, 0.5]] * 3), "chi2", 0.5)
     >>> type(sol).__name__, sol.divergence, round(float(sol.occupancy.sum()), 6)
-    ('RegularizedSolution', 'kl', 1.0)
+    ('RegularizedSolution', 'chi2', 1.0)
     """
 
     value: float
@@ -184,10 +182,9 @@ def regularized_primal(mdp: FiniteMDP, d_offline: np.ndarray, f: str | FDivergen
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from theory_rl import dual, envs, tabular
+    >>> from theory_rl import dual, envs
     >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> d_offline = dual.occupancy(mdp, np.full((3, 2), 0.5))        # the uniform policy's occupancy
+    >>> d_offline = dual.occupancy(mdp, [[0.5, 0.5]] * 3)               # the uniform policy's occupancy
     >>> sol = dual.regularized_primal(mdp, d_offline, "kl", 0.1)
     >>> sol.converged, bool(sol.flow_residual < 1e-6)
     (True, True)
@@ -302,10 +299,9 @@ def dual_v(mdp: FiniteMDP, d_offline: np.ndarray, f: str | FDivergence, alpha: f
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from theory_rl import dual, envs, tabular
+    >>> from theory_rl import dual, envs
     >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> d_offline = dual.occupancy(mdp, np.full((3, 2), 0.5))        # the uniform policy's occupancy
+    >>> d_offline = dual.occupancy(mdp, [[0.5, 0.5]] * 3)               # the uniform policy's occupancy
     >>> a, b = dual.dual_v(mdp, d_offline, "kl", 0.1), dual.regularized_primal(mdp, d_offline, "kl", 0.1)
     >>> bool(abs(a.value - b.value) < 1e-5)
     True
@@ -381,10 +377,9 @@ def dual_q(mdp: FiniteMDP, d_offline: np.ndarray, f: str | FDivergence, alpha: f
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from theory_rl import dual, envs, tabular
+    >>> from theory_rl import dual, envs
     >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> d_offline = dual.occupancy(mdp, np.full((3, 2), 0.5))        # the uniform policy's occupancy
+    >>> d_offline = dual.occupancy(mdp, [[0.5, 0.5]] * 3)               # the uniform policy's occupancy
     >>> a, b = dual.dual_q(mdp, d_offline, "kl", 0.1), dual.regularized_primal(mdp, d_offline, "kl", 0.1)
     >>> bool(abs(a.value - b.value) < 1e-5)                    # the dual's value is the primal optimum
     True
@@ -442,13 +437,11 @@ def regularized_policy_value(mdp: FiniteMDP, d_offline: np.ndarray, f: str | FDi
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from theory_rl import dual, envs, tabular
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> d_offline = dual.occupancy(mdp, np.full((3, 2), 0.5))        # the uniform policy's occupancy
-    >>> sol = dual.regularized_primal(mdp, d_offline, "kl", 0.1)
-    >>> bool(dual.regularized_policy_value(mdp, d_offline, "kl", 0.1, sol.policy) >= sol.value - 1e-5)
-    True
+    >>> from theory_rl import dual, envs
+    >>> mdp, uniform = envs.random_mdp(3, 2, seed=0), [[0.5, 0.5]] * 3
+    >>> d = dual.occupancy(mdp, uniform)
+    >>> round(dual.regularized_policy_value(mdp, d, "kl", 0.1, uniform) - float((d * mdp.R).sum()), 9)  # D_f(d || d) = 0
+    0.0
     """
     div = f_divergence(f)
     d_off, valid = _offline(mdp, d_offline)
