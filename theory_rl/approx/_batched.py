@@ -58,12 +58,10 @@ class BatchedMDPs:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from theory_rl import approx, envs, tabular
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> batch = approx.stack_mdps([mdp, envs.random_mdp(3, 2, seed=1)], device="cpu")
+    >>> from theory_rl import approx, envs
+    >>> batch = approx.stack_mdps([envs.chain(4), envs.river_swim(4)], device="cpu")
     >>> type(batch).__name__, tuple(batch.R.shape)
-    ('BatchedMDPs', (2, 3, 2))
+    ('BatchedMDPs', (2, 4, 2))
     """
 
     R: Any
@@ -210,12 +208,11 @@ def stack_mdps(mdps: Sequence[FiniteMDP], *, layout: str = "dense", device: Any 
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from theory_rl import approx, envs, tabular
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> batch = approx.stack_mdps([mdp, envs.random_mdp(3, 2, seed=1)], device="cpu")
+    >>> from theory_rl import approx, envs
+    >>> mdps = [envs.random_mdp(3, 2, seed=k) for k in range(4)]
+    >>> batch = approx.stack_mdps(mdps, device="cpu")
     >>> tuple(batch.P.shape), batch.gamma.tolist()
-    ((2, 3, 2, 3), [0.9, 0.9])
+    ((4, 3, 2, 3), [0.9, 0.9, 0.9, 0.9])
     """
     torch = require_torch()
     dev, dtype = device_and_dtype(device, dtype)
@@ -272,12 +269,10 @@ class BatchedSolution(ValueSolution):
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from theory_rl import approx, envs, tabular
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> sol = approx.batched_value_iteration(approx.stack_mdps([mdp], device="cpu"), tol=1e-8)
-    >>> type(sol).__name__, sol.device, sol.policy.tolist() == [tabular.value_iteration(mdp, tol=1e-8).policy.tolist()]
-    ('BatchedSolution', 'cpu', True)
+    >>> from theory_rl import approx, envs
+    >>> sol = approx.batched_value_iteration(approx.stack_mdps([envs.chain(4, gamma=0.9)], device="cpu"), tol=1e-8)
+    >>> type(sol).__name__, sol.device, tuple(sol.policy.shape)
+    ('BatchedSolution', 'cpu', (1, 4))
     """
 
     device: str = "cpu"
@@ -381,10 +376,9 @@ def batched_value_iteration(
     --------
     >>> import numpy as np
     >>> from theory_rl import approx, envs, tabular
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> other = envs.random_mdp(3, 2, seed=1, gamma=0.5)
-    >>> sol = approx.batched_value_iteration(approx.stack_mdps([mdp, other], device="cpu"), tol=1e-8)
-    >>> bool(np.all(np.asarray(sol.converged))), bool(np.abs(sol.v[1] - tabular.value_iteration(other, tol=1e-10).v).max() < 1e-7)
+    >>> mdps = [envs.random_mdp(3, 2, seed=0), envs.random_mdp(3, 2, seed=1, gamma=0.5)]
+    >>> sol = approx.batched_value_iteration(approx.stack_mdps(mdps, device="cpu"), tol=1e-8)
+    >>> bool(np.all(np.asarray(sol.converged))), bool(np.abs(sol.v[1] - tabular.value_iteration(mdps[1], tol=1e-10).v).max() < 1e-7)
     (True, True)
     """
     torch = require_torch()
@@ -524,8 +518,7 @@ def batched_policy_evaluation(
     --------
     >>> import numpy as np
     >>> from theory_rl import approx, envs, tabular
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> pi = np.array([0, 1, 0])
+    >>> mdp, pi = envs.random_mdp(3, 2, seed=0), np.array([0, 1, 0])
     >>> sol = approx.batched_policy_evaluation(np.asarray(mdp.P)[None], mdp.R[None], [mdp.gamma], pi[None], device="cpu")
     >>> bool(np.allclose(sol.v[0], tabular.policy_value(mdp, pi)))
     True

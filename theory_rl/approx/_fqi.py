@@ -69,11 +69,9 @@ def fitted_q_iteration(
     >>> import numpy as np
     >>> from theory_rl import approx, envs, tabular
     >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> data = approx.model_transitions(mdp)                     # every (s, a, s') with its weight
-    >>> phi = np.eye(6)                                           # one-hot (s, a) features: tabular
-    >>> phi_sa = phi[data["states"] * 2 + data["actions"]]
-    >>> phi_next_all = phi.reshape(3, 2, 6)[data["next_states"]]  # (N, A, d): every next action
-    >>> res = approx.fitted_q_iteration(phi_sa, data["rewards"], phi_next_all, gamma=mdp.gamma,
+    >>> data, phi = approx.model_transitions(mdp), np.eye(6)                  # one-hot (s, a) features: tabular
+    >>> res = approx.fitted_q_iteration(phi[data["states"] * 2 + data["actions"]], data["rewards"],
+    ...                                 phi.reshape(3, 2, 6)[data["next_states"]], gamma=mdp.gamma,
     ...                                 weights=data["weights"], tol=1e-10, device="cpu")
     >>> bool(np.abs(res.w.reshape(3, 2) - tabular.q_values(mdp, tabular.value_iteration(mdp, tol=1e-12).v)).max() < 1e-6)
     True

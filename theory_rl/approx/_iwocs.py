@@ -116,16 +116,11 @@ class GridEvaluationResult(LegacyKeysMixin, Result):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from theory_rl import approx, robust
-    >>> pset = robust.ParametricSet([[0.0, 1.0]], lambda theta: theta)    # a toy "simulator": theta itself
-    >>> def learner(theta, seed):                                   # a critic that prefers action round(theta)
-    ...     return lambda obs: np.tile([1.0 - theta[0], theta[0]], (len(obs), 1))
-    >>> def evaluate(policy, theta):                                # return of the policy's action at theta
-    ...     return float(1.0 - abs(policy(np.zeros(1)) - theta[0]))
-    >>> res = approx.robust_grid_evaluation(lambda obs: 1, pset, evaluate, n_per_dim=3)
-    >>> type(res).__name__, res.worst, res.mean, res.argmin.tolist()
-    ('GridEvaluationResult', 0.0, 0.5, [0.0])
+    >>> pset = robust.ParametricSet([[0.0, 1.0]], lambda theta: theta)
+    >>> res = approx.robust_grid_evaluation(lambda obs: 0, pset, lambda policy, theta: 1.0 - theta[0], n_per_dim=3)
+    >>> type(res).__name__, res.worst, res.argmin.tolist()
+    ('GridEvaluationResult', 0.0, [1.0])
     """
 
     worst: float
@@ -145,16 +140,11 @@ def robust_grid_evaluation(policy: Callable[[np.ndarray], int], pset: Any, evalu
 
     Examples
     --------
-    >>> import numpy as np
     >>> from theory_rl import approx, robust
-    >>> pset = robust.ParametricSet([[0.0, 1.0]], lambda theta: theta)    # a toy "simulator": theta itself
-    >>> def learner(theta, seed):                                   # a critic that prefers action round(theta)
-    ...     return lambda obs: np.tile([1.0 - theta[0], theta[0]], (len(obs), 1))
-    >>> def evaluate(policy, theta):                                # return of the policy's action at theta
-    ...     return float(1.0 - abs(policy(np.zeros(1)) - theta[0]))
-    >>> res = approx.robust_grid_evaluation(lambda obs: 0, pset, evaluate, n_per_dim=5)
-    >>> res.worst, res.thetas.ravel().tolist()
-    (0.0, [0.0, 0.25, 0.5, 0.75, 1.0])
+    >>> pset = robust.ParametricSet([[0.0, 1.0], [0.0, 2.0]], lambda theta: theta)        # 2 parameters
+    >>> res = approx.robust_grid_evaluation(lambda obs: 0, pset, lambda policy, theta: float(theta.sum()), n_per_dim=3)
+    >>> res.worst, res.mean, res.thetas.shape                        # the RRLS protocol: 3 x 3 models
+    (0.0, 1.5, (9, 2))
     """
     start = time.perf_counter()
     grid = pset.grid(n_per_dim)
@@ -195,13 +185,10 @@ class DeepIwocsResult(TraceHistoryMixin, Result):
     --------
     >>> import numpy as np
     >>> from theory_rl import approx, robust
-    >>> pset = robust.ParametricSet([[0.0, 1.0]], lambda theta: theta)    # a toy "simulator": theta itself
-    >>> def learner(theta, seed):                                   # a critic that prefers action round(theta)
-    ...     return lambda obs: np.tile([1.0 - theta[0], theta[0]], (len(obs), 1))
-    >>> def evaluate(policy, theta):                                # return of the policy's action at theta
-    ...     return float(1.0 - abs(policy(np.zeros(1)) - theta[0]))
-    >>> res = approx.deep_iwocs(pset, learner=learner, evaluate=evaluate, max_iter=2, search="grid",
-    ...                         n_grid_search=3, n_grid_eval=3, seed=0, device="cpu")
+    >>> pset = robust.ParametricSet([[0.0, 1.0]], lambda theta: theta)
+    >>> res = approx.deep_iwocs(pset, learner=lambda theta, seed: lambda obs: np.tile([1 - theta[0], theta[0]], (len(obs), 1)),
+    ...                         evaluate=lambda policy, theta: float(1 - abs(policy(np.zeros(1)) - theta[0])),
+    ...                         max_iter=2, search="grid", n_grid_search=3, n_grid_eval=3, seed=0, device="cpu")
     >>> type(res).__name__, res.thetas.round(3).tolist()
     ('DeepIwocsResult', [[0.5], [1.0], [0.0]])
     """

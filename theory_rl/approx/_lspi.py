@@ -77,13 +77,11 @@ def lspi(
     --------
     >>> import numpy as np
     >>> from theory_rl import approx, envs, tabular
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> data = approx.model_transitions(mdp)                     # every (s, a, s') with its weight
-    >>> phi = np.eye(6)                                           # one-hot (s, a) features: tabular
-    >>> phi_sa = phi[data["states"] * 2 + data["actions"]]
-    >>> phi_next_all = phi.reshape(3, 2, 6)[data["next_states"]]  # (N, A, d): every next action
-    >>> res = approx.lspi(phi_sa, data["rewards"], phi_next_all, gamma=mdp.gamma, weights=data["weights"], device="cpu")
-    >>> res.converged, res.w.reshape(3, 2).argmax(axis=1).tolist() == tabular.policy_iteration(mdp).policy.tolist()
+    >>> mdp, phi = envs.chain(4, gamma=0.9), np.eye(8).reshape(4, 2, 8)        # one-hot phi[s, a]
+    >>> data = approx.model_transitions(mdp)
+    >>> res = approx.lspi(phi[data["states"], data["actions"]], data["rewards"], phi[data["next_states"]],
+    ...                   gamma=mdp.gamma, weights=data["weights"], device="cpu")
+    >>> res.converged, res.w.reshape(4, 2).argmax(axis=1).tolist() == tabular.policy_iteration(mdp).policy.tolist()
     (True, True)
     """
     torch = require_torch()

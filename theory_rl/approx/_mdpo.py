@@ -126,9 +126,8 @@ def mdpo_exact_critic(
     Examples
     --------
     >>> import numpy as np
-    >>> from theory_rl import approx, envs, tabular
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> res = approx.mdpo_exact_critic(mdp, max_iter=3, sgd_steps=20, seed=0, device="cpu")
+    >>> from theory_rl import approx, envs
+    >>> res = approx.mdpo_exact_critic(envs.random_mdp(3, 2, seed=0), max_iter=3, sgd_steps=20, seed=0, device="cpu")
     >>> pi = approx.tabular_policy(res.networks["policy"], 3, device="cpu")
     >>> bool(np.allclose(pi.sum(axis=1), 1.0))
     True
