@@ -35,16 +35,11 @@ class ArgmaxResult(Result):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from theory_rl import combinatorial
-    >>> cormab = combinatorial.make_cormab("budget", 4, 2, seed=0, horizon=5)
-    >>> rng = np.random.default_rng(0)                                  # a random ReLU net on [a ; s]
-    >>> layers = [(rng.normal(size=(6, 8)), rng.normal(size=6)), (rng.normal(size=(1, 6)), rng.normal(size=1))]
-    >>> state = np.array([0, 3, 1, 2])
-    >>> res = combinatorial.mip_argmax(layers, cormab.features(state), cormab.constraint)
-    >>> type(res).__name__, res.action.tolist(), round(res.value, 6) == round(float(combinatorial.forward(
-    ...     layers, np.concatenate([res.action, cormab.features(state)])[None])[0]), 6)
-    ('ArgmaxResult', [1, 0, 0, 0], True)
+    >>> cormab = combinatorial.make_cormab("capacity", 5, 2, seed=0)
+    >>> res = combinatorial.myopic_argmax(cormab, cormab.initial_state(0))
+    >>> type(res).__name__, cormab.constraint.is_feasible(res.action, res.certificate)
+    ('ArgmaxResult', True)
     """
 
     action: np.ndarray
@@ -206,7 +201,6 @@ def select_action(env: Any, qnet: Any, state: Any = None, *, warm_start: bool = 
 
     Examples
     --------
-    >>> import numpy as np
     >>> from theory_rl import combinatorial
     >>> cormab = combinatorial.make_cormab("budget", 4, 2, seed=0, horizon=5)
     >>> qnet = combinatorial.relu_mlp(cormab.n_actions + cormab.n_arms, (8,), seed=0, device="cpu")

@@ -36,7 +36,6 @@ def baseline_policies(cormab: CoRMAB, *, qnet: Any = None, n_samples: int = 100,
 
     Examples
     --------
-    >>> import numpy as np
     >>> from theory_rl import combinatorial
     >>> cormab = combinatorial.make_cormab("budget", 4, 2, seed=0, horizon=5)
     >>> sorted(combinatorial.baseline_policies(cormab))
@@ -75,7 +74,6 @@ def sequoia_policy(cormab: CoRMAB, qnet: Any, *, solver: str = "highs", mip_gap:
 
     Examples
     --------
-    >>> import numpy as np
     >>> from theory_rl import combinatorial
     >>> cormab = combinatorial.make_cormab("budget", 4, 2, seed=0, horizon=5)
     >>> qnet = combinatorial.relu_mlp(cormab.n_actions + cormab.n_arms, (8,), seed=0, device="cpu")
@@ -108,7 +106,6 @@ class EvaluationResult(Result):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from theory_rl import combinatorial
     >>> cormab = combinatorial.make_cormab("budget", 4, 2, seed=0, horizon=5)
     >>> res = combinatorial.evaluate(cormab, combinatorial.baseline_policies(cormab)["null"], n_episodes=20, seed=0)
@@ -139,7 +136,6 @@ def evaluate(cormab: CoRMAB, policy: Policy, *, n_episodes: int = 50, horizon: i
 
     Examples
     --------
-    >>> import numpy as np
     >>> from theory_rl import combinatorial
     >>> cormab = combinatorial.make_cormab("budget", 4, 2, seed=0, horizon=5)
     >>> policies = combinatorial.baseline_policies(cormab)

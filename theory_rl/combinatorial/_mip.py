@@ -35,15 +35,13 @@ class MipSolution(CertifiedSolution):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from theory_rl.combinatorial import MipModel, solve_mip
     >>> model = MipModel()
-    >>> x = model.add_vars(2, ub=3.0, integer=True)
-    >>> _ = model.add_row(x, [2.0, 3.0], -np.inf, 7.0)                 # 2 x0 + 3 x1 <= 7
-    >>> model.add_objective(x, [1.0, 1.0])
+    >>> x = model.add_vars(3, integer=True)
+    >>> model.add_objective(x, [1.0, -2.0, 3.0])                      # no rows: each binary on its own
     >>> sol = solve_mip(model)
     >>> type(sol).__name__, sol.status, sol.objective, sol.backend
-    ('MipSolution', 'Optimal', 3.0, 'highs')
+    ('MipSolution', 'Optimal', 4.0, 'highs')
     """
 
     x: np.ndarray

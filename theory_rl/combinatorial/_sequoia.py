@@ -157,7 +157,6 @@ def pretrain_myopic(cormab: CoRMAB, data: tuple[np.ndarray, np.ndarray, np.ndarr
 
     Examples
     --------
-    >>> import numpy as np
     >>> from theory_rl import combinatorial
     >>> cormab = combinatorial.make_cormab("budget", 4, 2, seed=0, horizon=5)
     >>> net, losses = combinatorial.pretrain_myopic(cormab, hidden=(8,), epochs=5, seed=0, device="cpu")
@@ -205,7 +204,6 @@ class SequoiaResult(Result):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from theory_rl import combinatorial
     >>> cormab = combinatorial.make_cormab("budget", 4, 2, seed=0, horizon=5)
     >>> res = combinatorial.sequoia_train(cormab, hidden=(8,), n_episodes=1, pretrain_epochs=2, n_random_states=4,
@@ -310,7 +308,6 @@ def sequoia_train(cormab: CoRMAB, *, hidden: tuple[int, ...] = (16, 32), n_episo
 
     Examples
     --------
-    >>> import numpy as np
     >>> from theory_rl import combinatorial
     >>> cormab = combinatorial.make_cormab("budget", 4, 2, seed=0, horizon=5)
     >>> res = combinatorial.sequoia_train(cormab, hidden=(8,), n_episodes=2, pretrain_epochs=5, n_random_states=4,
