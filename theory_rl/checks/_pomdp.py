@@ -39,7 +39,6 @@ def pomdps(
 
     Examples
     --------
-    >>> import numpy as np
     >>> from hypothesis import given, settings
     >>> from theory_rl.checks import pomdps
     >>> @settings(max_examples=5, derandomize=True, database=None)

@@ -301,10 +301,10 @@ def dual_v(mdp: FiniteMDP, d_offline: np.ndarray, f: str | FDivergence, alpha: f
     --------
     >>> from theory_rl import dual, envs
     >>> mdp = envs.random_mdp(3, 2, seed=0)
-    >>> d_offline = dual.occupancy(mdp, [[0.5, 0.5]] * 3)               # the uniform policy's occupancy
-    >>> a, b = dual.dual_v(mdp, d_offline, "kl", 0.1), dual.regularized_primal(mdp, d_offline, "kl", 0.1)
-    >>> bool(abs(a.value - b.value) < 1e-5)
-    True
+    >>> d_offline = dual.occupancy(mdp, [[0.5, 0.5]] * 3)
+    >>> sol, primal = dual.dual_v(mdp, d_offline, "chi2", 0.5), dual.regularized_primal(mdp, d_offline, "chi2", 0.5)
+    >>> sol.converged, bool(abs(sol.value - primal.value) < 1e-5)              # strong duality
+    (True, True)
     """
     div = f_divergence(f, strictly_convex=True)
     a = _alpha(alpha)

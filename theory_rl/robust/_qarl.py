@@ -142,9 +142,9 @@ class GameSolution(ValueSolution):
     >>> import numpy as np
     >>> from theory_rl import robust
     >>> game = robust.MarkovGame(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated game
-    >>> sol = robust.nash_value_iteration(game, tol=1e-10)
-    >>> type(sol).__name__, round(float(sol.v[0]), 6), sol.adversary_policy.round(6).tolist()
-    ('GameSolution', 2.0, [[0.4, 0.6]])
+    >>> sol = robust.soft_minimax_value_iteration(game, alpha=0.1, beta=0.1, tol=1e-10)
+    >>> type(sol).__name__, sol.converged, sol.adversary_policy.shape
+    ('GameSolution', True, (1, 2))
     """
 
     adversary_policy: np.ndarray

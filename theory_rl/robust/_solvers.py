@@ -344,10 +344,9 @@ def robust_policy_iteration(
 
     Examples
     --------
-    >>> from theory_rl import envs, robust
-    >>> mdp = envs.random_mdp(3, 2, seed=0)
     >>> import numpy as np
-    >>> rmdp = robust.RobustMDP(mdp, robust.L1Ball(0.2))
+    >>> from theory_rl import envs, robust
+    >>> rmdp = robust.RobustMDP(envs.random_mdp(3, 2, seed=0), robust.L1Ball(0.2))
     >>> a, b = robust.robust_policy_iteration(rmdp, tol=1e-10), robust.robust_value_iteration(rmdp, tol=1e-10)
     >>> a.policy.tolist() == b.policy.tolist(), bool(np.abs(a.v - b.v).max() < 1e-8)
     (True, True)
