@@ -56,11 +56,10 @@ def assert_policy_value(mdp: FiniteMDP, policy: np.ndarray, v: np.ndarray, *, to
 
     Examples
     --------
-    >>> from theory_rl import envs, tabular
-    >>> from theory_rl.checks import assert_policy_value
+    >>> from theory_rl import checks, envs, tabular
     >>> mdp = envs.random_mdp(4, 2, seed=0)
     >>> sol = tabular.policy_iteration(mdp, tol=1e-10)
-    >>> assert_policy_value(mdp, sol.policy, sol.v, tol=1e-8)                           # passes silently
+    >>> checks.assert_policy_value(mdp, sol.policy, sol.v, tol=1e-8)                    # passes silently
     """
     from ..tabular import policy_value
 

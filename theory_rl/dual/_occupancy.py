@@ -79,6 +79,16 @@ def occupancy(mdp: FiniteMDP, policy: np.ndarray, *, normalized: bool = True) ->
     return rho * scale_of(mdp, normalized)
 
 
+def _checked_occupancy(mdp: FiniteMDP, occupancy_measure: np.ndarray) -> np.ndarray:
+    """``occupancy_measure`` as a finite float array of shape ``(S, A)``, else :class:`InvalidModelError`."""
+    S, A = mdp.n_states, mdp.n_actions
+    x = as_float_array(occupancy_measure, "occupancy", ndim=2)
+    if x.shape != (S, A):
+        raise InvalidModelError(f"occupancy has shape {x.shape}, expected ({S}, {A})")
+    check_finite(x, "occupancy")
+    return x
+
+
 def flow_residual(mdp: FiniteMDP, occupancy_measure: np.ndarray, *, normalized: bool) -> np.ndarray:
     r"""Residual of the flow (Bellman-flow) constraints, shape ``(S,)``:
 
@@ -95,11 +105,7 @@ def flow_residual(mdp: FiniteMDP, occupancy_measure: np.ndarray, *, normalized: 
     >>> bool(abs(dual.flow_residual(mdp, sol.occupancy, normalized=True)).max() < 1e-8)
     True
     """
-    S, A = mdp.n_states, mdp.n_actions
-    x = as_float_array(occupancy_measure, "occupancy", ndim=2)
-    if x.shape != (S, A):
-        raise InvalidModelError(f"occupancy has shape {x.shape}, expected ({S}, {A})")
-    check_finite(x, "occupancy")
+    x = _checked_occupancy(mdp, occupancy_measure)
     return flow_matrix(mdp) @ x.ravel() - scale_of(mdp, normalized) * np.asarray(mdp.d0)
 
 
@@ -118,11 +124,7 @@ def policy_from_occupancy(mdp: FiniteMDP, occupancy_measure: np.ndarray, *, fall
     >>> dual.policy_from_occupancy(mdp, sol.occupancy).argmax(axis=1).tolist() == tabular.policy_iteration(mdp).policy.tolist()
     True
     """
-    S, A = mdp.n_states, mdp.n_actions
-    x = as_float_array(occupancy_measure, "occupancy", ndim=2)
-    if x.shape != (S, A):
-        raise InvalidModelError(f"occupancy has shape {x.shape}, expected ({S}, {A})")
-    check_finite(x, "occupancy")
+    x = _checked_occupancy(mdp, occupancy_measure)
     x = np.maximum(x, 0.0)
     mass = x.sum(axis=1, keepdims=True)
     if fallback is None:
