@@ -20,11 +20,9 @@ from ._sequoia import SequoiaResult, pretrain_myopic, relu_mlp, sequoia_train, w
 
 # The feasible sets and MipModel live in models (re-exported here unchanged); the paper's random
 # instances moved to envs and stay importable from here for one release with a DeprecationWarning.
-__getattr__ = module_getattr(__name__, {
-    "capacity_instance": "theory_rl.envs.capacity_instance",
-    "matching_instance": "theory_rl.envs.matching_instance",
-    "metro_graph": "theory_rl.envs.metro_graph",
-})
+__getattr__ = module_getattr(
+    __name__, {name: f"theory_rl.envs.{name}" for name in ("capacity_instance", "matching_instance", "metro_graph")}
+)
 
 __all__ = [
     "N_LEVELS",
