@@ -57,17 +57,6 @@ SOLVERS = {
 }
 
 
-def near_deterministic(seed: int, gamma: float, eps: float = 1e-9, S: int = 5, A: int = 2) -> FiniteMDP:
-    rng = np.random.default_rng(seed)
-    P = np.zeros((S, A, S))
-    for s in range(S):
-        for a in range(A):
-            t = rng.integers(S)
-            P[s, a, t] = 1 - eps
-            P[s, a, (t + 1) % S] = eps
-    return FiniteMDP(P, rng.uniform(0, 1, (S, A)), gamma)
-
-
 def random_model(seed: int, gamma: float, scale: float, S: int = 4, A: int = 3) -> FiniteMDP:
     rng = np.random.default_rng(seed)
     P = rng.random((S, A, S))
@@ -88,7 +77,7 @@ def instances(quick: bool) -> list[tuple[str, float, FiniteMDP]]:
     for g in gammas:
         out.append(("S=1, R=1e12", g, FiniteMDP(np.ones((1, 1, 1)), np.full((1, 1), 1e12), g)))
         out.append(("S=1, R=[1e12, 1e12+1]", g, FiniteMDP(np.ones((1, 2, 1)), np.array([[1e12, 1e12 + 1]]), g)))
-        out.append(("near-deterministic P (eps 1e-9)", g, near_deterministic(0, g)))
+        out.append(("near-deterministic P (eps 1e-9)", g, envs.near_deterministic_mdp(5, 2, slip=1e-9, gamma=g, seed=0)))
         if quick:
             continue
         out.append(("river_swim(6)", g, envs.river_swim(6, gamma=g)))

@@ -17,40 +17,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from theory_rl import tabular
-from theory_rl.models import FiniteMDP
-
-
-def random_ssp(rng, S, A, all_proper):
-    n_term = int(rng.integers(1, 3))
-    perm = rng.permutation(S)
-    term = np.zeros(S, bool)
-    term[perm[:n_term]] = True
-    nonterm = np.flatnonzero(~term)
-    P = np.zeros((S, A, S))
-    for s in range(S):
-        if term[s]:
-            P[s, :, s] = 1.0
-            continue
-        for a in range(A):
-            w = rng.dirichlet(np.full(S, 0.5)) * (rng.random(S) < 0.6)
-            w[term] = 0
-            if all_proper:
-                if w.sum() == 0:
-                    w[rng.choice(nonterm)] = 1.0
-                p_end = rng.uniform(0.05, 0.6)
-                w = (1 - p_end) * w / w.sum()
-                w[rng.choice(np.flatnonzero(term))] += p_end
-            elif a == 0:
-                order = list(perm)
-                w = w / w.sum() * 0.5 if w.sum() > 0 else w
-                w[order[order.index(s) - 1]] += 1.0 - w.sum()
-            elif w.sum() == 0:
-                w[s] = 1.0
-            P[s, a] = w / w.sum()
-    R = rng.uniform(-1, 1, (S, A)) if all_proper else rng.uniform(-1, -0.01, (S, A))
-    R[term] = 0.0
-    return FiniteMDP(P, R, 1.0, terminal=term)
+from theory_rl import envs, tabular
 
 
 def exact_optimum(mdp, policy):
@@ -93,7 +60,8 @@ def main(n_models: int = 60) -> None:
     }
     stats = {name: {"runs": 0, "violations": 0, "converged": 0, "ratios": [], "zero_bounds": 0} for name in solvers}
     for k in range(n_models):
-        base = random_ssp(rng, int(rng.integers(3, 8)), int(rng.integers(1, 4)), all_proper=bool(k % 2))
+        base = envs.random_shortest_path(int(rng.integers(3, 8)), int(rng.integers(1, 4)), all_proper=bool(k % 2),
+                                         seed=rng)
         for scale in (1.0, 1e6, 1e12):
             mdp = base.replace(R=base.R * scale)
             exact = None

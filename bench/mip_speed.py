@@ -90,8 +90,8 @@ def main() -> None:
     parser.add_argument("--states", type=int, default=None)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "mip_speed.json"))
     args = parser.parse_args()
+    from theory_rl._highs import DEFAULT_HIGHS_OPTIONS, HIGHS_DEFAULT_OPTIONS
     from theory_rl.combinatorial import make_cormab, mip_argmax, pretrain_myopic, relu_mlp_layers, warm_start_dataset
-    from theory_rl.combinatorial._mip import DEFAULT_HIGHS_OPTIONS, HIGHS_DEFAULT_OPTIONS
 
     sizes = (20, 40) if args.quick else (20, 40, 100)
     nets = ((32, 32),) if args.quick else ((32, 32), (64, 64))

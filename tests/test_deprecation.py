@@ -119,6 +119,9 @@ MOVED_NAMES = [
     ("theory_rl.dual", "recommendation_cmdp", "theory_rl.envs", "recommendation_cmdp"),
     ("theory_rl.approx", "baird_counterexample", "theory_rl.envs", "baird_counterexample"),
     ("theory_rl.approx", "BairdCounterexample", "theory_rl.envs", "BairdCounterexample"),
+    ("theory_rl.combinatorial", "metro_graph", "theory_rl.envs", "metro_graph"),
+    ("theory_rl.combinatorial", "matching_instance", "theory_rl.envs", "matching_instance"),
+    ("theory_rl.combinatorial", "capacity_instance", "theory_rl.envs", "capacity_instance"),
 ]
 
 

@@ -1,5 +1,7 @@
 """HiGHS settings and status check shared by every linear program solved through scipy's ``linprog``,
-and the quiet ``highspy.Highs`` constructor shared by the families that use highspy directly."""
+the quiet ``highspy.Highs`` constructor shared by the families that use highspy directly, and the
+mixed-integer options of the combinatorial family's MILPs (``*_HIGHS_OPTIONS``: its solver and the
+feasible sets' per-set choices in :mod:`theory_rl.models`)."""
 
 from __future__ import annotations
 
@@ -9,11 +11,43 @@ from typing import Any
 
 from .errors import SolverError
 
-__all__ = ["HIGHS_OPTIONS", "check_highs_result", "quiet_highs"]
+__all__ = [
+    "DEFAULT_HIGHS_OPTIONS",
+    "FAST_HIGHS_OPTIONS",
+    "HIGHS_DEFAULT_OPTIONS",
+    "HIGHS_OPTIONS",
+    "LIGHT_ROOT_HIGHS_OPTIONS",
+    "check_highs_result",
+    "quiet_highs",
+]
 
 HIGHS_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
 """Feasibility tolerances tighter than HiGHS's default 1e-7: the MDP LPs' values are read as
 ``v*`` and occupancies, so their error must sit far below the callers' ``tol``."""
+
+# Measured on the trained-network MILPs of bench/mip_speed.py: HiGHS' root restarts and its RINS/RENS
+# sub-MIPs cost 5-10x the whole solve on these small models; switching them off changes no answer
+# (they are heuristics and presolve re-runs, not part of the optimality proof).
+DEFAULT_HIGHS_OPTIONS: dict[str, Any] = {"mip_allow_restart": False, "mip_heuristic_run_rins": False,
+                                         "mip_heuristic_run_rens": False}
+
+# On top of the defaults, for the Q-network MILPs (CPU ms per solve, nets trained by myopic pre-training,
+# HiGHS 1.16, median over 5-10 states, shared 2-core machine): the root heuristics below are redundant
+# next to the root LP + cuts on these models (almost all close at the root node), and HiGHS' presolve
+# costs more than it saves on the budget and matching sets (it probes every binary of the big-M rows):
+# budget J=100 2x32 72 -> 19, J=20 2x32 73 -> 28, J=40 2x64 180 -> 121; interventions J=40 12 -> 4;
+# matching J=40 58 -> 37, J=20 16 -> 11. The capacity set keeps presolve (J=40: 34 with it, 52
+# without; 31 with it and the heuristics off), and so does the path set (it removes most of the
+# time-expanded arcs; J=40 got slower without it). None of these switches is part of the optimality proof.
+LIGHT_ROOT_HIGHS_OPTIONS: dict[str, Any] = {"mip_heuristic_effort": 0.0, "mip_heuristic_run_feasibility_jump": False,
+                                            "mip_heuristic_run_root_reduced_cost": False, "mip_detect_symmetry": False}
+FAST_HIGHS_OPTIONS: dict[str, Any] = {**LIGHT_ROOT_HIGHS_OPTIONS, "presolve": "off"}
+
+# HiGHS' own defaults for every option set above (to measure against).
+HIGHS_DEFAULT_OPTIONS: dict[str, Any] = {"mip_allow_restart": True, "mip_heuristic_run_rins": True,
+                                         "mip_heuristic_run_rens": True, "presolve": "choose",
+                                         "mip_heuristic_effort": 0.05, "mip_heuristic_run_feasibility_jump": True,
+                                         "mip_heuristic_run_root_reduced_cost": True, "mip_detect_symmetry": True}
 
 
 def check_highs_result(res: object, gamma: float) -> None:

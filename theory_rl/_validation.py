@@ -29,6 +29,8 @@ __all__ = [
     "check_distribution",
     "check_int",
     "check_max_iter",
+    "check_model_bool",
+    "check_model_int",
     "check_optional_int",
     "check_probability",
     "check_real",
@@ -240,6 +242,23 @@ def check_bool(value: Any, name: str) -> bool:
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     raise InvalidArgumentError(f"{name} must be True or False, got {value!r}")
+
+
+def check_model_int(value: Any, name: str, *, minimum: int = 1, optional: bool = False) -> int | None:
+    """:func:`check_int` (``optional``: :func:`check_optional_int`) for a field of a model or an
+    instance generator's size: its message, raised as :class:`InvalidModelError`."""
+    try:
+        return (check_optional_int if optional else check_int)(value, name, minimum=minimum)
+    except InvalidArgumentError as exc:
+        raise InvalidModelError(str(exc)) from None
+
+
+def check_model_bool(value: Any, name: str) -> bool:
+    """:func:`check_bool` for a field of a model, raised as :class:`InvalidModelError` ("no" is not True)."""
+    try:
+        return check_bool(value, name)
+    except InvalidArgumentError as exc:
+        raise InvalidModelError(str(exc)) from None
 
 
 def check_callback(value: Any, name: str = "callback") -> Any:

@@ -18,9 +18,9 @@ from theory_rl.combinatorial import (
     MipModel,
     Path,
     make_cormab,
-    metro_graph,
     solve_mip,
 )
+from theory_rl.envs import capacity_instance, matching_instance, metro_graph
 from theory_rl.errors import InvalidModelError, SolverError
 
 
@@ -306,3 +306,19 @@ def test_matching_check_equals_networkx_max_flow(seed, n_arms, n_workers, n_slot
     for bits in range(2 ** n_arms):
         act = np.array([(bits >> j) & 1 for j in range(n_arms)], dtype=np.int8)
         assert m.is_feasible(act) == _matching_by_networkx_max_flow(m, act), (seed, bits)
+
+
+def test_feasible_sets_are_the_models_classes_and_the_instances_come_from_envs():
+    from theory_rl import combinatorial, models
+
+    for name in ("Budget", "Path", "Matching", "Capacity", "MipModel"):
+        assert getattr(combinatorial, name) is getattr(models, name)
+    m = matching_instance(12, 3, seed=0)  # the paper's scheduling instance: W = B workers, K = 5 slots
+    assert m.arm_slots.shape == (12, 5) and m.worker_slots.shape == (3, 5) and m.budget == 3
+    assert (m.arm_slots.sum(axis=1) == 2).all() and (m.worker_slots.sum(axis=1) == 3).all()
+    c = capacity_instance(12, 4, seed=0)  # W = B workers, capacities in {2..7}, costs in {2..6}
+    assert c.capacities.shape == (4,) and c.costs.shape == (12,) and c.budget == 4
+    assert c.capacities.min() >= 2 and c.capacities.max() <= 7 and c.costs.min() >= 2 and c.costs.max() <= 6
+    # make_cormab draws its feasible set with these generators
+    assert type(make_cormab("matching", 8, 2, seed=5).constraint) is Matching
+    assert type(make_cormab("capacity", 8, 2, seed=5).constraint) is Capacity

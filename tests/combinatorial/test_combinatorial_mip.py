@@ -282,7 +282,7 @@ def test_mip_argmax_after_another_highs_run_with_other_threads():
 @settings(max_examples=15)
 @given(cormabs(max_arms=7, max_budget=3), st.integers(0, 2**32 - 1))
 def test_per_set_highs_options_and_highs_defaults_give_the_brute_force_optimum(cormab, seed):
-    from theory_rl.combinatorial._mip import HIGHS_DEFAULT_OPTIONS
+    from theory_rl._highs import HIGHS_DEFAULT_OPTIONS
 
     rng = np.random.default_rng(seed)
     J, N = cormab.n_arms, cormab.n_actions
@@ -341,7 +341,8 @@ def test_path_flow_model_keeps_only_edges_a_closed_walk_can_use():
 def test_path_flow_and_time_expanded_argmax_agree_with_brute_force(seed, n_stations, budget, walk_length):
     # two independent formulations of one feasible set, and the enumeration by the Held-Karp check:
     # the same optimum, and each returned walk certificate passes the edge-by-edge check
-    from theory_rl.combinatorial import Path, metro_graph
+    from theory_rl.combinatorial import Path
+    from theory_rl.envs import metro_graph
 
     rng = np.random.default_rng(seed)
     g = metro_graph(n_stations, seed=rng)

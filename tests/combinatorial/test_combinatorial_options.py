@@ -5,7 +5,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from theory_rl.combinatorial import Budget, Capacity, CoRMAB, Matching, make_cormab, metro_graph
+from theory_rl.combinatorial import Budget, Capacity, CoRMAB, Matching, make_cormab
+from theory_rl.envs import metro_graph
 from theory_rl.errors import InvalidModelError
 
 

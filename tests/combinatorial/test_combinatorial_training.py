@@ -123,8 +123,13 @@ def test_sequoia_training_beats_its_pretrained_network_and_reaches_q_star():
     pi_pre = _mip_greedy_policy(cormab, pre.qnet, states, actions)
     pi = _mip_greedy_policy(cormab, res.qnet, states, actions)
     v_pre, v = tabular.policy_value(mdp, pi_pre), tabular.policy_value(mdp, pi)
-    # the pre-trained network's MILP policy is far from optimal (measured: 35.2 below V* on average) ...
-    assert (opt.v - v_pre).mean() > 10.0
+    # the pre-trained network's MILP policy is not optimal, so training has something to fix. Measured
+    # (torch seeded through _torch.seed_torch, seeds 0-9 of this call): the pre-trained policy is
+    # 35.2 (seed 0) and 5.0 (seed 6) below V* on average and optimal for the other eight seeds, while
+    # training reaches the optimal policy for all ten. Seed 0 is one where pre-training alone fails; any
+    # wrong action loses >= 2.4 in Q* at its state, and 2.0 is well below both measured failures ...
+    assert not np.array_equal(pi_pre, opt.policy)
+    assert (opt.v - v_pre).mean() > 2.0
     # ... and training makes the MILP argmax the exact optimal action at every joint state
     np.testing.assert_array_equal(pi, opt.policy)
     np.testing.assert_allclose(v, opt.v, atol=1e-8)

@@ -108,22 +108,11 @@ def test_exact_solvers_on_river_swim_bound_their_error(name):
     assert_honest(sol, mdp, exact_solution(mdp), 1e-6)
 
 
-def near_deterministic(seed: int, gamma: float, eps: float = 1e-9, S: int = 5, A: int = 2) -> FiniteMDP:
-    rng = np.random.default_rng(seed)
-    P = np.zeros((S, A, S))
-    for s in range(S):
-        for a in range(A):
-            t = rng.integers(S)
-            P[s, a, t] = 1 - eps
-            P[s, a, (t + 1) % S] = eps
-    return FiniteMDP(P, rng.uniform(0, 1, (S, A)), gamma)
-
-
 @pytest.mark.parametrize(("seed", "gamma"), [(0, 0.99), (2, 0.999)])
 def test_value_iteration_on_near_deterministic_models_bounds_its_error(seed, gamma):
     # main (seed 0, gamma 0.99, span rule): bound 4.9794006e-7 against an error of 4.9794037e-7;
     # (2, 0.999, span rule): 4.5e-13 against 1.8e-11
-    mdp = near_deterministic(seed, gamma)
+    mdp = envs.near_deterministic_mdp(5, 2, slip=1e-9, gamma=gamma, seed=seed)
     exact = exact_solution(mdp)
     for name in ("vi-span", "vi-sup", "gs-span", "gs-sup", "mpi"):
         assert_honest(quiet(SOLVERS[name], mdp), mdp, exact, 1e-6)
@@ -274,7 +263,7 @@ def test_certificate_study_quick_version_finds_no_violation(gamma):
     models = [
         FiniteMDP(np.ones((1, 1, 1)), np.full((1, 1), 1e12), gamma),
         FiniteMDP(np.ones((1, 2, 1)), np.array([[1e12, 1e12 + 1]]), gamma),
-        near_deterministic(0, gamma),
+        envs.near_deterministic_mdp(5, 2, slip=1e-9, gamma=gamma, seed=0),
     ]
     for mdp in models:
         exact = exact_solution(mdp)

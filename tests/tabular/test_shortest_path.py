@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from theory_rl import tabular
+from theory_rl import envs, tabular
 from theory_rl.errors import ConvergenceWarning, InvalidArgumentError, InvalidModelError, SolverError
 from theory_rl.models import FiniteMDP
 from theory_rl.tabular._shortest_path import _Episodic, _steps_bound
@@ -96,57 +96,6 @@ def assert_brackets(sol, exact):
 
 
 # ----------------------------------------------------------------------------- random SSPs
-def random_ssp(seed, n_states, n_actions, *, all_proper, sparse=False, masked=False):
-    """A random SSP with 1-2 terminal states at random positions.
-
-    ``all_proper``: every action of every state reaches a terminal state with probability >= 0.05
-    (every policy proper), rewards in [-1, 1]. Otherwise action 0 moves towards termination along
-    a random order (so a proper policy exists), the other actions wander among non-terminal states
-    (improper policies exist), and rewards are in [-1, -0.01] (every improper policy earns -inf).
-    """
-    rng = np.random.default_rng(seed)
-    S, A = n_states, n_actions
-    n_term = int(rng.integers(1, 3))
-    perm = rng.permutation(S)
-    term = np.zeros(S, bool)
-    term[perm[:n_term]] = True
-    nonterm = np.flatnonzero(~term)
-    P = np.zeros((S, A, S))
-    for s in range(S):
-        if term[s]:
-            P[s, :, s] = 1.0
-            continue
-        for a in range(A):
-            w = rng.dirichlet(np.full(S, 0.5)) * (rng.random(S) < 0.6)
-            if all_proper:
-                w[term] = 0
-                if w.sum() == 0:
-                    w[rng.choice(nonterm)] = 1.0
-                t = rng.choice(np.flatnonzero(term))
-                p_end = rng.uniform(0.05, 0.6)
-                w = (1 - p_end) * w / w.sum()
-                w[t] += p_end
-            else:
-                w[term] = 0
-                if a == 0:
-                    order = list(perm)  # terminal states first, then the others in order
-                    k = order.index(s)
-                    closer = order[k - 1]
-                    w = w / w.sum() * 0.5 if w.sum() > 0 else w
-                    w[closer] += 1.0 - w.sum()
-                elif w.sum() == 0:
-                    w[s] = 1.0
-            P[s, a] = w / w.sum()
-    R = rng.uniform(-1.0, 1.0, (S, A)) if all_proper else rng.uniform(-1.0, -0.01, (S, A))
-    R[term] = 0.0
-    mask = None
-    if masked and A > 1:
-        mask = rng.random((S, A)) < 0.7
-        mask[:, 0] = True
-    Pm = sp.csr_matrix(P.reshape(S * A, S)) if sparse else P
-    return FiniteMDP(Pm, R, 1.0, terminal=term, action_mask=mask)
-
-
 @settings(max_examples=30, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
@@ -157,7 +106,7 @@ def random_ssp(seed, n_states, n_actions, *, all_proper, sparse=False, masked=Fa
     masked=st.booleans(),
 )
 def test_vi_pi_lp_agree_and_certificates_bracket_the_exact_value(seed, n_states, n_actions, all_proper, sparse, masked):
-    mdp = random_ssp(seed, n_states, n_actions, all_proper=all_proper, sparse=sparse, masked=masked)
+    mdp = envs.random_shortest_path(n_states, n_actions, seed=seed, all_proper=all_proper, sparse=sparse, masked=masked)
     pi = tabular.policy_iteration(mdp, tol=1e-9)
     exact, _ = exact_optimum(mdp, pi.policy)
     v_exact = np.array([float(x) for x in exact])
@@ -180,7 +129,7 @@ def test_vi_pi_lp_agree_and_certificates_bracket_the_exact_value(seed, n_states,
 @given(seed=st.integers(0, 2**32 - 1), n_iter=st.integers(1, 6), all_proper=st.booleans())
 def test_unfinished_value_iteration_still_brackets(seed, n_iter, all_proper):
     # stopped after a few backups the bounds are wide (or infinite), but never wrong
-    mdp = random_ssp(seed, 5, 2, all_proper=all_proper)
+    mdp = envs.random_shortest_path(5, 2, seed=seed, all_proper=all_proper)
     exact, _ = exact_optimum(mdp, tabular.policy_iteration(mdp).policy)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -193,7 +142,7 @@ def test_unfinished_value_iteration_still_brackets(seed, n_iter, all_proper):
 def test_rounding_is_part_of_the_bound():
     # rewards of 1e12 per step: values ~1e13, whose float spacing is 2e-3; the bound must cover
     # the rounding and never be 0
-    mdp = random_ssp(7, 6, 2, all_proper=False)
+    mdp = envs.random_shortest_path(6, 2, seed=7, all_proper=False)
     big = mdp.replace(R=mdp.R * 1e12)
     for solver in SOLVERS:
         sol = solver(big, **({} if solver is tabular.linear_programming else {"tol": 1.0}))
@@ -204,7 +153,7 @@ def test_rounding_is_part_of_the_bound():
 
 
 def test_policy_evaluation_exact_and_certified():
-    mdp = random_ssp(3, 6, 3, all_proper=True)
+    mdp = envs.random_shortest_path(6, 3, seed=3, all_proper=True)
     pi = tabular.proper_policy(mdp)
     exact = exact_policy_value(mdp, pi)
     for method in ("direct", "iterative"):
@@ -223,7 +172,7 @@ def test_policy_evaluation_exact_and_certified():
 
 
 def test_dense_and_sparse_agree():
-    d = random_ssp(11, 7, 3, all_proper=False)
+    d = envs.random_shortest_path(7, 3, seed=11, all_proper=False)
     s = d.to_sparse()
     for solver in SOLVERS:
         a, b = solver(d), solver(s)
@@ -232,7 +181,7 @@ def test_dense_and_sparse_agree():
 
 
 def test_proper_policy_is_proper_and_pi_starts_from_it():
-    mdp = random_ssp(5, 7, 3, all_proper=False)
+    mdp = envs.random_shortest_path(7, 3, seed=5, all_proper=False)
     pi = tabular.proper_policy(mdp)
     sol = tabular.policy_evaluation(mdp, pi)  # raises if improper
     assert np.isfinite(sol.v).all()
@@ -248,7 +197,7 @@ def test_proper_policy_is_proper_and_pi_starts_from_it():
 
 
 def test_steps_bound_is_an_upper_bound():
-    mdp = random_ssp(9, 6, 2, all_proper=False)
+    mdp = envs.random_shortest_path(6, 2, seed=9, all_proper=False)
     ep = _Episodic(mdp)
     pi = tabular.proper_policy(mdp)
     Q, _ = ep.chain(pi)
@@ -401,7 +350,7 @@ def test_bad_options():
 
 
 def test_value_iteration_from_a_given_start_and_callback():
-    mdp = random_ssp(21, 6, 2, all_proper=False)
+    mdp = envs.random_shortest_path(6, 2, seed=21, all_proper=False)
     v_star = tabular.policy_iteration(mdp).v
     sol = tabular.value_iteration(mdp, v0=np.where(mdp.terminal, 0.0, -50.0), tol=1e-10)
     assert sol.converged and np.max(np.abs(sol.v - v_star)) <= sol.bound

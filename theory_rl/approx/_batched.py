@@ -55,6 +55,13 @@ class BatchedMDPs:
     next_states, probs : Tensor, shape (B, S, A, K), or None
         Sparse (padded) kernels (``layout == "sparse"``): ``P[b, s, a, next_states[b, s, a, k]]``
         accumulates ``probs[b, s, a, k]``; duplicates add up.
+
+    Examples
+    --------
+    >>> from theory_rl import approx, envs
+    >>> batch = approx.stack_mdps([envs.chain(4), envs.river_swim(4)], device="cpu")
+    >>> type(batch).__name__, tuple(batch.R.shape)
+    ('BatchedMDPs', (2, 4, 2))
     """
 
     R: Any
@@ -198,6 +205,14 @@ def stack_mdps(mdps: Sequence[FiniteMDP], *, layout: str = "dense", device: Any 
 
     ``layout="sparse"`` pads every row to the widest support ``K`` (works from dense or CSR
     models). Unavailable actions get ``R = -inf``.
+
+    Examples
+    --------
+    >>> from theory_rl import approx, envs
+    >>> mdps = [envs.random_mdp(3, 2, seed=k) for k in range(4)]
+    >>> batch = approx.stack_mdps(mdps, device="cpu")
+    >>> tuple(batch.P.shape), batch.gamma.tolist()
+    ((4, 3, 2, 3), [0.9, 0.9, 0.9, 0.9])
     """
     torch = require_torch()
     dev, dtype = device_and_dtype(device, dtype)
@@ -251,6 +266,13 @@ class BatchedSolution(ValueSolution):
     history : History
         Empty: the batched planners record no per-iteration table.
     device : str
+
+    Examples
+    --------
+    >>> from theory_rl import approx, envs
+    >>> sol = approx.batched_value_iteration(approx.stack_mdps([envs.chain(4, gamma=0.9)], device="cpu"), tol=1e-8)
+    >>> type(sol).__name__, sol.device, tuple(sol.policy.shape)
+    ('BatchedSolution', 'cpu', (1, 4))
     """
 
     device: str = "cpu"
@@ -349,6 +371,15 @@ def batched_value_iteration(
     ----------
     M. L. Puterman, *Markov Decision Processes*, Wiley 1994, §6.3, §6.6. J. MacQueen, J. Math.
     Anal. Appl. 14 (1966).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import approx, envs, tabular
+    >>> mdps = [envs.random_mdp(3, 2, seed=0), envs.random_mdp(3, 2, seed=1, gamma=0.5)]
+    >>> sol = approx.batched_value_iteration(approx.stack_mdps(mdps, device="cpu"), tol=1e-8)
+    >>> bool(np.all(np.asarray(sol.converged))), bool(np.abs(sol.v[1] - tabular.value_iteration(mdps[1], tol=1e-10).v).max() < 1e-7)
+    (True, True)
     """
     torch = require_torch()
     check_choice(stopping, "stopping", ("span", "sup"))
@@ -482,6 +513,15 @@ def batched_policy_evaluation(
     -------
     BatchedSolution
         ``v = v_pi``, ``q = q_pi`` (``R + gamma P v_pi``), ``lower``/``upper`` = ``v -/+ bound``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import approx, envs, tabular
+    >>> mdp, pi = envs.random_mdp(3, 2, seed=0), np.array([0, 1, 0])
+    >>> sol = approx.batched_policy_evaluation(np.asarray(mdp.P)[None], mdp.R[None], [mdp.gamma], pi[None], device="cpu")
+    >>> bool(np.allclose(sol.v[0], tabular.policy_value(mdp, pi)))
+    True
     """
     torch = require_torch()
     check_choice(method, "method", ("auto", "direct", "iterative"))

@@ -77,6 +77,14 @@ def dqn(
     -------
     NeuralResult
         ``networks = {"q": Q_theta, "target": Q_theta^-}``.
+
+    Examples
+    --------
+    >>> from theory_rl import approx, envs
+    >>> env = approx.TabularEnv(envs.chain(4), horizon=10)
+    >>> res = approx.dqn(env, total_steps=100, learning_starts=20, batch_size=8, hidden=(8,), seed=0, device="cpu")
+    >>> len(res.episode_returns) > 0, sorted(res.networks)
+    (True, ['q', 'target'])
     """
     torch = require_torch()
     gamma = check_gamma(gamma)

@@ -63,6 +63,18 @@ def fitted_q_iteration(
     -------
     LinearResult
         ``history[k]`` = ``max_i |phi_i^T (theta_{k+1} - theta_k)|``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import approx, envs, tabular
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> data, phi = approx.model_transitions(mdp), np.eye(6)                  # one-hot (s, a) features: tabular
+    >>> res = approx.fitted_q_iteration(phi[data["states"] * 2 + data["actions"]], data["rewards"],
+    ...                                 phi.reshape(3, 2, 6)[data["next_states"]], gamma=mdp.gamma,
+    ...                                 weights=data["weights"], tol=1e-10, device="cpu")
+    >>> bool(np.abs(res.w.reshape(3, 2) - tabular.q_values(mdp, tabular.value_iteration(mdp, tol=1e-12).v)).max() < 1e-6)
+    True
     """
     torch = require_torch()
     gamma = check_gamma(gamma)

@@ -31,7 +31,15 @@ Critic = Callable[[np.ndarray], np.ndarray]  # observations (N, obs_dim) -> Q va
 
 def gym_parametric_set(env_id: str, *, n_discrete_actions: int = 5) -> Any:
     """A :class:`theory_rl.robust.ParametricSet` over ``PARAMETER_BOXES[env_id]`` whose builder
-    returns the gymnasium environment with those physical parameters."""
+    returns the gymnasium environment with those physical parameters.
+
+    Examples
+    --------
+    >>> from theory_rl import approx
+    >>> pset = approx.gym_parametric_set("CartPole-v1")
+    >>> pset.theta_box.tolist()                                  # masspole and pole length ranges
+    [[0.05, 1.0], [0.25, 1.5]]
+    """
     from ..envs import PARAMETER_BOXES, make_parametric_env
     from ..robust import ParametricSet
 
@@ -45,6 +53,14 @@ def min_over_critics(critics: Sequence[Critic], observations: np.ndarray, mask: 
     ``mask[n, j]`` (default all true) says whether critic ``j`` is trusted at observation ``n``:
     the hook for the paper's partial-coverage fix (a per-model out-of-distribution detector),
     which is not implemented here. Rows with no trusted critic use all of them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import approx
+    >>> critics = [lambda obs: np.array([[1.0, 3.0]]), lambda obs: np.array([[2.0, 0.0]])]
+    >>> approx.min_over_critics(critics, np.zeros((1, 1))).tolist()
+    [[1.0, 0.0]]
     """
     obs = np.atleast_2d(np.asarray(observations, dtype=np.float32))
     q = np.stack([np.asarray(c(obs), dtype=float) for c in critics])  # (J, N, A)
@@ -62,7 +78,17 @@ def _greedy_policy(critics: Sequence[Critic]) -> Callable[[np.ndarray], int]:
 def monte_carlo_return(pset: Any, *, n_episodes: int = 5, seed: int = 0) -> Callable[[Any, np.ndarray], float]:
     """``(policy, theta) -> mean undiscounted return over n_episodes`` in ``pset.builder(theta)``,
     with the same episode seeds for every ``theta`` (common random numbers: a smoother objective
-    for the search)."""
+    for the search).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import approx
+    >>> evaluate = approx.monte_carlo_return(approx.gym_parametric_set("CartPole-v1"), n_episodes=2, seed=0)
+    >>> ret = evaluate(lambda obs: 0, np.array([0.1, 0.5]))         # always push left
+    >>> bool(0 < ret < 50)
+    True
+    """
     from ..envs import rollout_returns
 
     def evaluate(policy: Callable[[np.ndarray], int], theta: np.ndarray) -> float:
@@ -87,6 +113,14 @@ class GridEvaluationResult(LegacyKeysMixin, Result):
         The grid.
     values : ndarray, shape (n_per_dim**d,)
         ``evaluate(policy, theta)`` at each grid point.
+
+    Examples
+    --------
+    >>> from theory_rl import approx, robust
+    >>> pset = robust.ParametricSet([[0.0, 1.0]], lambda theta: theta)
+    >>> res = approx.robust_grid_evaluation(lambda obs: 0, pset, lambda policy, theta: 1.0 - theta[0], n_per_dim=3)
+    >>> type(res).__name__, res.worst, res.argmin.tolist()
+    ('GridEvaluationResult', 0.0, [1.0])
     """
 
     worst: float
@@ -102,7 +136,16 @@ def robust_grid_evaluation(policy: Callable[[np.ndarray], int], pset: Any, evalu
                            *, n_per_dim: int = 10) -> GridEvaluationResult:
     """The RRLS protocol: ``evaluate(policy, theta)`` on the uniform grid with ``n_per_dim``
     points per dimension (``n_per_dim**d`` models). Returns ``worst``, ``mean``, ``argmin``,
-    ``thetas``, ``values``."""
+    ``thetas``, ``values``.
+
+    Examples
+    --------
+    >>> from theory_rl import approx, robust
+    >>> pset = robust.ParametricSet([[0.0, 1.0], [0.0, 2.0]], lambda theta: theta)        # 2 parameters
+    >>> res = approx.robust_grid_evaluation(lambda obs: 0, pset, lambda policy, theta: float(theta.sum()), n_per_dim=3)
+    >>> res.worst, res.mean, res.thetas.shape                        # the RRLS protocol: 3 x 3 models
+    (0.0, 1.5, (9, 2))
+    """
     start = time.perf_counter()
     grid = pset.grid(n_per_dim)
     values = np.array([evaluate(policy, t) for t in grid])
@@ -137,6 +180,17 @@ class DeepIwocsResult(TraceHistoryMixin, Result):
         :class:`theory_rl.robust.IwocsSolution`, whose ``certified`` flag means "over the whole set".
     grid_nominal : GridEvaluationResult or None
         The same for the first policy (the static learner trained on ``theta_0`` alone).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import approx, robust
+    >>> pset = robust.ParametricSet([[0.0, 1.0]], lambda theta: theta)
+    >>> res = approx.deep_iwocs(pset, learner=lambda theta, seed: lambda obs: np.tile([1 - theta[0], theta[0]], (len(obs), 1)),
+    ...                         evaluate=lambda policy, theta: float(1 - abs(policy(np.zeros(1)) - theta[0])),
+    ...                         max_iter=2, search="grid", n_grid_search=3, n_grid_eval=3, seed=0, device="cpu")
+    >>> type(res).__name__, res.thetas.round(3).tolist()
+    ('DeepIwocsResult', [[0.5], [1.0], [0.0]])
     """
 
     thetas: np.ndarray
@@ -227,6 +281,20 @@ def deep_iwocs(
     device : str or torch.device
         For the default learner's networks: ``"auto"`` (the default: CUDA when present, else
         CPU), ``"cpu"`` or ``"cuda"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import approx, robust
+    >>> pset = robust.ParametricSet([[0.0, 1.0]], lambda theta: theta)    # a toy "simulator": theta itself
+    >>> def learner(theta, seed):                                   # a critic that prefers action round(theta)
+    ...     return lambda obs: np.tile([1.0 - theta[0], theta[0]], (len(obs), 1))
+    >>> def evaluate(policy, theta):                                # return of the policy's action at theta
+    ...     return float(1.0 - abs(policy(np.zeros(1)) - theta[0]))
+    >>> res = approx.deep_iwocs(pset, learner=learner, evaluate=evaluate, max_iter=2, search="grid",
+    ...                         n_grid_search=3, n_grid_eval=3, seed=0, device="cpu")
+    >>> res.stop_reason, round(res.grid.worst, 6)
+    ('no new model', 0.0)
     """
     from ..robust import worst_case_theta
 

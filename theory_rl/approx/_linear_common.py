@@ -41,6 +41,14 @@ class LinearResult(Result):
     ``history`` holds the method's progress measure per iteration (documented by each method), a
     one-column :class:`~theory_rl._result.History` named ``progress`` that reads as the 1-D array;
     ``info`` method-specific extras (e.g. ``A``, ``b`` for LSTD, ``policy`` for LSPI).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import approx
+    >>> res = approx.lstd(np.eye(2), np.array([1.0, 0.0]), np.eye(2)[[1, 0]], gamma=0.5, device="cpu")   # 2-cycle
+    >>> type(res).__name__, res.converged, np.round(res.w, 6).tolist()
+    ('LinearResult', True, [1.333333, 0.666667])
     """
 
     w: np.ndarray
@@ -68,6 +76,13 @@ def model_transitions(mdp: FiniteMDP, policy: Any = None, *, weighting: Any = No
     dict with int arrays ``states``, ``actions``, ``next_states`` and float arrays ``weights``,
     ``rewards`` (``R[s, a]``), all of shape ``(N,)`` with ``N`` the number of non-zero
     transitions of the policy.
+
+    Examples
+    --------
+    >>> from theory_rl import approx, envs
+    >>> data = approx.model_transitions(envs.random_mdp(3, 2, seed=0))
+    >>> sorted(data), round(float(data["weights"].sum()), 9)
+    (['actions', 'next_states', 'rewards', 'states', 'weights'], 1.0)
     """
     S, A = mdp.n_states, mdp.n_actions
     if policy is None:

@@ -72,6 +72,17 @@ def lspi(
     -------
     LinearResult
         ``w = theta``; ``history[k]`` the number of next states whose greedy action changed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import approx, envs, tabular
+    >>> mdp, phi = envs.chain(4, gamma=0.9), np.eye(8).reshape(4, 2, 8)        # one-hot phi[s, a]
+    >>> data = approx.model_transitions(mdp)
+    >>> res = approx.lspi(phi[data["states"], data["actions"]], data["rewards"], phi[data["next_states"]],
+    ...                   gamma=mdp.gamma, weights=data["weights"], device="cpu")
+    >>> res.converged, res.w.reshape(4, 2).argmax(axis=1).tolist() == tabular.policy_iteration(mdp).policy.tolist()
+    (True, True)
     """
     torch = require_torch()
     gamma = check_gamma(gamma)

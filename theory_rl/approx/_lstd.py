@@ -80,6 +80,17 @@ def lstd(
     -------
     LinearResult
         ``w``; ``info["A"]``, ``info["b"]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import approx, envs, tabular
+    >>> mdp, uniform = envs.random_mdp(3, 2, seed=0), np.full((3, 2), 0.5)
+    >>> data = approx.model_transitions(mdp, policy=uniform)           # population data: LSTD's fixed point
+    >>> res = approx.lstd(np.eye(3)[data["states"]], data["rewards"], np.eye(3)[data["next_states"]], gamma=mdp.gamma,
+    ...                   weights=data["weights"], device="cpu")
+    >>> bool(np.allclose(res.w, tabular.policy_value(mdp, uniform)))    # tabular features: exact
+    True
     """
     torch = require_torch()
     gamma = check_gamma(gamma)

@@ -122,6 +122,15 @@ def mdpo_exact_critic(
     NeuralResult
         ``info["policies"]`` (``(K+1, S, A)``), ``info["values"]`` (``(K+1, S)``, exact values of
         the iterates), ``info["step_sizes"]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import approx, envs
+    >>> res = approx.mdpo_exact_critic(envs.random_mdp(3, 2, seed=0), max_iter=3, sgd_steps=20, seed=0, device="cpu")
+    >>> pi = approx.tabular_policy(res.networks["policy"], 3, device="cpu")
+    >>> bool(np.allclose(pi.sum(axis=1), 1.0))
+    True
     """
     torch = require_torch()
     from ..tabular import policy_value, q_values
@@ -232,6 +241,15 @@ def mdpo_on_policy(
     NeuralResult
         ``networks = {"policy": ..., "value": ...}``; ``info["kl"]`` the mean KL to ``pi_k`` after
         each iteration's policy steps.
+
+    Examples
+    --------
+    >>> from theory_rl import approx, envs
+    >>> env = approx.TabularEnv(envs.chain(4), horizon=10)
+    >>> res = approx.mdpo_on_policy(env, max_iter=2, steps_per_batch=20, sgd_steps=2, minibatch_size=10, hidden=(8,),
+    ...                             seed=0, device="cpu")
+    >>> type(res).__name__, len(res.episode_returns) > 0 <= 40
+    ('NeuralResult', True)
     """
     torch = require_torch()
     gamma = check_gamma(gamma)
@@ -347,6 +365,15 @@ def mdpo_off_policy(
     -------
     NeuralResult
         ``networks = {"policy", "q1", "q2"}``.
+
+    Examples
+    --------
+    >>> from theory_rl import approx, envs
+    >>> env = approx.TabularEnv(envs.chain(4), horizon=10)
+    >>> res = approx.mdpo_off_policy(env, total_steps=60, learning_starts=20, batch_size=8, hidden=(8,), seed=0,
+    ...                              device="cpu")
+    >>> type(res).__name__, len(res.episode_returns) > 0
+    ('NeuralResult', True)
     """
     torch = require_torch()
     gamma = check_gamma(gamma)

@@ -121,6 +121,14 @@ class NeuralResult(Result):
     elapsed : float
     info : dict
         Method-specific extras (documented by each learner).
+
+    Examples
+    --------
+    >>> from theory_rl import approx, envs
+    >>> env = approx.TabularEnv(envs.chain(4), horizon=10)
+    >>> res = approx.dqn(env, total_steps=50, learning_starts=20, batch_size=8, hidden=(8,), seed=0, device="cpu")
+    >>> type(res).__name__, sorted(res.networks)
+    ('NeuralResult', ['q', 'target'])
     """
 
     networks: dict
@@ -151,7 +159,17 @@ def tabular_policy(net: Any, n_states: int, *, device: Any = "auto") -> np.ndarr
     """``pi(a|s)`` of a softmax policy network on one-hot states, shape ``(S, A)``, as float64
     rows summing to 1 (ready for :func:`theory_rl.tabular.policy_value`). ``device`` (``"auto"``:
     CUDA when present) is keyword-only; passing it by position still works until 0.3.0, with a
-    ``DeprecationWarning``."""
+    ``DeprecationWarning``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from theory_rl import approx
+    >>> net = torch.nn.Linear(3, 2)                                   # logits of 2 actions from one-hot states
+    >>> pi = approx.tabular_policy(net, 3, device="cpu")
+    >>> pi.shape, bool(abs(pi.sum() - 3.0) < 1e-12)
+    ((3, 2), True)
+    """
     logits = greedy_values(net, np.eye(n_states), resolve_device(device)).astype(np.float64)
     logits -= logits.max(axis=1, keepdims=True)
     p = np.exp(logits)

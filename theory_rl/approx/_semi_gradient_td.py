@@ -68,6 +68,16 @@ def semi_gradient_td(
     LinearResult
         ``history[k] = ||w_k||_2`` after step ``k`` (recorded every step for ``"expected"``, every
         ``max(1, n_steps // 1000)`` steps otherwise).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import approx
+    >>> phi, reward, phi_next = np.eye(2), np.array([1.0, 0.0]), np.eye(2)[[1, 0]]   # a deterministic 2-cycle
+    >>> res = approx.semi_gradient_td(phi, reward, phi_next, gamma=0.5, mode="expected", step_size=0.5, n_steps=500,
+    ...                               device="cpu")
+    >>> np.round(res.w, 6).tolist()                                    # v0 = 1 + v1 / 2, v1 = v0 / 2
+    [1.333333, 0.666667]
     """
     torch = require_torch()
     gamma = check_gamma(gamma)

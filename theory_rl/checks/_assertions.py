@@ -20,6 +20,18 @@ def assert_bellman_optimal(mdp: FiniteMDP, v: np.ndarray, *, tol: float) -> None
 
     ``tol`` (finite, ``>= 0``) is keyword-only; passing it by position still works until 0.3.0,
     with a ``DeprecationWarning``.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, tabular
+    >>> from theory_rl.checks import assert_bellman_optimal
+    >>> mdp = envs.random_mdp(4, 2, seed=0)
+    >>> assert_bellman_optimal(mdp, tabular.value_iteration(mdp, tol=1e-10).v, tol=1e-8)   # passes silently
+    >>> try:
+    ...     assert_bellman_optimal(mdp, tabular.value_iteration(mdp, tol=1e-10).v + 0.1, tol=1e-8)
+    ... except AssertionError:
+    ...     print("not optimal")
+    not optimal
     """
     from ..tabular import BellmanOperator, as_value, certify
 
@@ -40,7 +52,15 @@ def assert_policy_value(mdp: FiniteMDP, policy: np.ndarray, v: np.ndarray, *, to
     r"""Assert ``||v - v_pi||_inf <= tol`` with ``v_pi = (I - gamma P_pi)^{-1} r_pi`` solved exactly.
 
     ``tol`` (finite, ``>= 0``) is keyword-only; passing it by position still works until 0.3.0,
-    with a ``DeprecationWarning``."""
+    with a ``DeprecationWarning``.
+
+    Examples
+    --------
+    >>> from theory_rl import checks, envs, tabular
+    >>> mdp = envs.random_mdp(4, 2, seed=0)
+    >>> sol = tabular.policy_iteration(mdp, tol=1e-10)
+    >>> checks.assert_policy_value(mdp, sol.policy, sol.v, tol=1e-8)                    # passes silently
+    """
     from ..tabular import policy_value
 
     tol = check_real(tol, "tol", low=0.0)
@@ -55,7 +75,19 @@ def assert_policy_value(mdp: FiniteMDP, policy: np.ndarray, v: np.ndarray, *, to
 
 
 def assert_bounds_bracket(lower: np.ndarray, exact: np.ndarray, upper: np.ndarray, *, atol: float = 1e-9) -> None:
-    """Assert ``lower - atol <= exact <= upper + atol`` elementwise."""
+    """Assert ``lower - atol <= exact <= upper + atol`` elementwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.checks import assert_bounds_bracket
+    >>> assert_bounds_bracket(np.array([0.0, 1.0]), np.array([0.5, 1.0]), np.array([1.0, 1.5]))
+    >>> try:
+    ...     assert_bounds_bracket(np.array([0.0]), np.array([2.0]), np.array([1.0]))
+    ... except AssertionError:
+    ...     print("outside")
+    outside
+    """
     atol = check_real(atol, "atol", low=0.0)
     lower, exact, upper = (np.asarray(x, dtype=float) for x in (lower, exact, upper))
     below = lower - atol - exact

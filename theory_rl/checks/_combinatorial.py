@@ -17,7 +17,18 @@ def cormabs(*, domains: tuple[str, ...] = DOMAINS, min_arms: int = 2, max_arms: 
     """Strategy for valid coRMAB instances from :func:`~theory_rl.combinatorial.make_cormab`:
     the domain, ``J in [min_arms, max_arms]``, ``B in [0, min(max_budget, J)]`` (at least 1 for
     the equality-budget interventions domain, where ``B <= N = J // 2``), ``gamma`` and the
-    instance seed are drawn; everything else follows the paper's generators."""
+    instance seed are drawn; everything else follows the paper's generators.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> from theory_rl.checks import cormabs
+    >>> @settings(max_examples=3, derandomize=True, database=None, deadline=None)
+    ... @given(cormabs(domains=("budget",), max_arms=4))
+    ... def test_null_action_is_feasible(cormab):
+    ...     assert cormab.constraint.is_feasible([0] * cormab.n_actions)
+    >>> test_null_action_is_feasible()
+    """
     check_kinds(domains, "domains", DOMAINS)
     check_size_range(min_arms, max_arms, "arms", minimum=1)
     check_int(max_budget, "max_budget", minimum=0)

@@ -36,6 +36,16 @@ def pomdps(
     cases of belief updates). ``b0`` is uniform, a Dirichlet draw, or a point mass.
     ``max_size`` caps ``S * A * O`` (100, so exact oracles stay fast); ``sparse=None``
     draws both layouts of ``T``.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> from theory_rl.checks import pomdps
+    >>> @settings(max_examples=5, derandomize=True, database=None)
+    ... @given(pomdps(max_states=3))
+    ... def test_sizes(m):
+    ...     assert m.n_states >= 2 and m.n_observations >= 2
+    >>> test_sizes()
     """
     check_size_range(min_states, max_states, "states", minimum=1)
     check_size_range(min_actions, max_actions, "actions", minimum=1)

@@ -32,6 +32,18 @@ def uncertainty_sets(nominal: FiniteMDP, *, kinds: tuple[str, ...] = _KINDS, max
     ``"interval"`` (boxes around the nominal kernel), ``"sarect"`` (``K`` random candidate rows
     per (s, a), K in [1, max_candidates]) and ``"finite"`` (``K`` whole kernels, not rectangular).
     Radii are sometimes exactly 0 (the set is the nominal kernel alone).
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> from theory_rl import envs, robust
+    >>> from theory_rl.checks import uncertainty_sets
+    >>> nominal = envs.random_mdp(3, 2, seed=0)
+    >>> @settings(max_examples=3, derandomize=True, database=None, deadline=None)
+    ... @given(uncertainty_sets(nominal, kinds=("l1", "kl")))
+    ... def test_builds_a_robust_mdp(uset):
+    ...     assert robust.RobustMDP(nominal, uset).n_states == 3
+    >>> test_builds_a_robust_mdp()
     """
     check_kinds(kinds, "kinds", _KINDS)
     check_int(max_candidates, "max_candidates", minimum=1)
@@ -85,7 +97,20 @@ def robust_mdps(
 ) -> Any:
     """Strategy for :class:`~theory_rl.robust.RobustMDP`: a dense nominal model (rows from
     Dirichlet(0.1) or Dirichlet(1), exact zeros kept, rewards U[0, 1]) and a set drawn by
-    :func:`uncertainty_sets`."""
+    :func:`uncertainty_sets`.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> from theory_rl import robust
+    >>> from theory_rl.checks import robust_mdps
+    >>> @settings(max_examples=3, derandomize=True, database=None, deadline=None)
+    ... @given(robust_mdps(max_states=3, kinds=("l1",)))
+    ... def test_robust_value_has_one_entry_per_state(rmdp):
+    ...     v = robust.robust_value_iteration(rmdp, tol=1e-8).v
+    ...     assert v.shape == (rmdp.n_states,)
+    >>> test_robust_value_has_one_entry_per_state()
+    """
     check_size_range(min_states, max_states, "states", minimum=1)
     check_size_range(min_actions, max_actions, "actions", minimum=1)
     check_interval(gamma, "gamma", low=0.0, high=1.0, high_open=True)

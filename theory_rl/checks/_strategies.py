@@ -55,7 +55,16 @@ def register_profiles() -> None:
 
     ``ci`` is derandomized: the same 40 examples per test on every run, so a red CI names a real
     regression, never a new random draw (and ``thorough``, 1000 random examples, is where new
-    counterexamples are hunted)."""
+    counterexamples are hunted).
+
+    Examples
+    --------
+    >>> from hypothesis import settings
+    >>> from theory_rl.checks import register_profiles
+    >>> register_profiles()
+    >>> settings.get_profile("ci").derandomize, settings.get_profile("thorough").max_examples
+    (True, 1000)
+    """
     hypothesis = _hypothesis()
     from hypothesis import HealthCheck, settings
 
@@ -114,6 +123,18 @@ def finite_mdps(
 
     Defaults are small enough for exact oracles (S in [1, 6], A in [1, 4],
     gamma in [0.5, 0.95]).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hypothesis import given, settings
+    >>> from theory_rl.checks import finite_mdps
+    >>> @settings(max_examples=5, derandomize=True, database=None)
+    ... @given(finite_mdps(max_states=3))
+    ... def test_rows_sum_to_one(mdp):
+    ...     P = mdp.P.toarray() if hasattr(mdp.P, "toarray") else np.asarray(mdp.P).reshape(-1, mdp.n_states)
+    ...     assert np.allclose(P.reshape(-1, mdp.n_states).sum(axis=1), 1.0)
+    >>> test_rows_sum_to_one()
     """
     check_size_range(min_states, max_states, "states", minimum=1)
     check_size_range(min_actions, max_actions, "actions", minimum=1)

@@ -32,7 +32,15 @@ Policy = Callable[[np.ndarray, np.random.Generator], tuple[np.ndarray, Any]]
 def baseline_policies(cormab: CoRMAB, *, qnet: Any = None, n_samples: int = 100, solver: str = "highs",
                       mip_gap: float = 0.0) -> dict[str, Policy]:
     """The paper's baselines as policies. ``null`` is omitted where the empty action is infeasible
-    (the equality budget of the interventions domain); ``iterative_dqn`` needs ``qnet``."""
+    (the equality budget of the interventions domain); ``iterative_dqn`` needs ``qnet``.
+
+    Examples
+    --------
+    >>> from theory_rl import combinatorial
+    >>> cormab = combinatorial.make_cormab("budget", 4, 2, seed=0, horizon=5)
+    >>> sorted(combinatorial.baseline_policies(cormab))
+    ['iterative_myopic', 'myopic', 'null', 'random', 'sampling']
+    """
     c = cormab.constraint
     zero = np.zeros(cormab.n_actions, dtype=np.int8)
     out: dict[str, Policy] = {}
@@ -62,7 +70,18 @@ def baseline_policies(cormab: CoRMAB, *, qnet: Any = None, n_samples: int = 100,
 def sequoia_policy(cormab: CoRMAB, qnet: Any, *, solver: str = "highs", mip_gap: float = 0.0,
                    time_limit: float | None = None) -> Policy:
     """SEQUOIA at evaluation: the MILP argmax of ``Q`` over the full feasible set, warm-started by
-    the greedy action."""
+    the greedy action.
+
+    Examples
+    --------
+    >>> from theory_rl import combinatorial
+    >>> cormab = combinatorial.make_cormab("budget", 4, 2, seed=0, horizon=5)
+    >>> qnet = combinatorial.relu_mlp(cormab.n_actions + cormab.n_arms, (8,), seed=0, device="cpu")
+    >>> policy = combinatorial.sequoia_policy(cormab, qnet)
+    >>> res = combinatorial.evaluate(cormab, policy, n_episodes=2, seed=0)       # the env checks feasibility
+    >>> res.episodes
+    2
+    """
     layers = relu_mlp_layers(qnet)
 
     def act(s: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Any]:
@@ -83,7 +102,16 @@ class EvaluationResult(Result):
     ``r(s_t, a_t)`` (Xu et al.'s reported metric; *not* a discounted return); ``stderr``: its
     standard error across episodes (episode means are independent; steps within one are not);
     ``discounted_return``: mean over episodes of ``sum_t gamma^t r(s_t, a_t)``, with
-    ``discounted_stderr``; ``per_episode``: the episode means (episodes,)."""
+    ``discounted_stderr``; ``per_episode``: the episode means (episodes,).
+
+    Examples
+    --------
+    >>> from theory_rl import combinatorial
+    >>> cormab = combinatorial.make_cormab("budget", 4, 2, seed=0, horizon=5)
+    >>> res = combinatorial.evaluate(cormab, combinatorial.baseline_policies(cormab)["null"], n_episodes=20, seed=0)
+    >>> type(res).__name__, res.episodes, res.horizon, bool(res.stderr >= 0)
+    ('EvaluationResult', 20, 5, True)
+    """
 
     mean_reward: float
     stderr: float
@@ -104,7 +132,18 @@ def evaluate(cormab: CoRMAB, policy: Policy, *, n_episodes: int = 50, horizon: i
     evaluated with the same ``seed`` face the same starts (common random numbers).
 
     ``n_episodes`` was called ``episodes`` before 0.2.0 (still accepted until 0.3.0, with a
-    ``DeprecationWarning``). Bad option values raise :class:`~theory_rl.errors.InvalidArgumentError`."""
+    ``DeprecationWarning``). Bad option values raise :class:`~theory_rl.errors.InvalidArgumentError`.
+
+    Examples
+    --------
+    >>> from theory_rl import combinatorial
+    >>> cormab = combinatorial.make_cormab("budget", 4, 2, seed=0, horizon=5)
+    >>> policies = combinatorial.baseline_policies(cormab)
+    >>> null = combinatorial.evaluate(cormab, policies["null"], n_episodes=30, seed=0)
+    >>> myopic = combinatorial.evaluate(cormab, policies["myopic"], n_episodes=30, seed=0)
+    >>> bool(myopic.mean_reward >= null.mean_reward)                # common random numbers across policies
+    True
+    """
     episodes = check_int(n_episodes, "n_episodes", minimum=1)
     H = cormab.horizon if horizon is None else check_int(horizon, "horizon", minimum=1)
     g = cormab.gamma if gamma is None else check_real(gamma, "gamma", low=0.0, high=1.0)

@@ -28,11 +28,13 @@ from .._validation import (
     check_allocation,
     check_finite,
     check_gamma,
+    check_model_int,
     check_probability,
     rng_from_seed,
 )
+from ..envs import capacity_instance, matching_instance, metro_graph
 from ..errors import InvalidModelError
-from ._constraints import Budget, Path, _model_int, capacity_instance, matching_instance, metro_graph
+from ..models import Budget, Path
 
 __all__ = ["CoRMAB", "CoRMABEnv", "SigmoidCoupling", "make_cormab", "N_LEVELS"]
 
@@ -60,7 +62,7 @@ def _check_constraint(constraint: Any) -> int:
             "constraint must be a Budget, Path, Matching, Capacity or an object with n_actions and "
             f"is_feasible(action, certificate), got {constraint!r:.80}"
         )
-    return _model_int(n, "constraint.n_actions")
+    return check_model_int(n, "constraint.n_actions")
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -77,6 +79,13 @@ class SigmoidCoupling(ResultMixin):
     ``theta_j + sum_i w_ji a_i`` only takes the values ``theta_j + w c`` for counts ``c``, and the
     table holds ``phi_j`` at those points; a MILP selecting one count per arm is then exact
     (the paper uses a 10-breakpoint PWL approximation instead).
+
+    Examples
+    --------
+    >>> from theory_rl import combinatorial
+    >>> cormab = combinatorial.make_cormab("interventions", 6, 2, seed=0)
+    >>> type(cormab.coupling).__name__, cormab.coupling.weights.shape       # (J arms, N intervention types)
+    ('SigmoidCoupling', (6, 3))
     """
 
     weights: np.ndarray
@@ -141,6 +150,14 @@ class CoRMAB(ResultMixin):
         Episode length ``H`` (20 in the paper).
     domain : str
         Label.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import combinatorial
+    >>> cormab = combinatorial.make_cormab("budget", 4, 2, seed=0, horizon=5)
+    >>> cormab.n_arms, cormab.n_actions, cormab.expected_reward(np.zeros(4, int), np.array([1, 1, 0, 0])).shape
+    (4, 4, ())
     """
 
     rewards: np.ndarray
@@ -177,7 +194,7 @@ class CoRMAB(ResultMixin):
         if self.coupling is not None and self.coupling.weights.shape != (R.shape[0], N):
             raise InvalidModelError(f"coupling weights must have shape (J, N) = ({R.shape[0]}, "
                                     f"{N}), got {self.coupling.weights.shape}")
-        object.__setattr__(self, "horizon", _model_int(self.horizon, "horizon"))  # 'x' and 2.5 were accepted
+        object.__setattr__(self, "horizon", check_model_int(self.horizon, "horizon"))  # 'x' and 2.5 were accepted
         if not isinstance(self.domain, str):
             raise InvalidModelError(f"domain must be a string label, got {self.domain!r:.80}")
 
@@ -315,6 +332,13 @@ def make_cormab(domain: str, n_arms: int, budget: int, *, seed: Any = None, n_in
     An instance whose data is estimated above :func:`theory_rl.max_bytes` (``80 J`` bytes plus the
     quadratic terms of the coupling and the path constraint) raises
     :class:`~theory_rl.errors.SizeLimitError` before anything is drawn.
+
+    Examples
+    --------
+    >>> from theory_rl import combinatorial
+    >>> cormab = combinatorial.make_cormab("matching", 8, 2, seed=0)
+    >>> cormab.domain, cormab.n_arms, type(cormab.constraint).__name__
+    ('matching', 8, 'Matching')
     """
     if isinstance(n_arms, bool) or not isinstance(n_arms, (int, np.integer)) or n_arms < 1:
         raise InvalidModelError(f"n_arms = {n_arms!r} must be an integer >= 1")
@@ -323,7 +347,7 @@ def make_cormab(domain: str, n_arms: int, budget: int, *, seed: Any = None, n_in
     if not isinstance(domain, str) or domain not in _DOMAINS:
         raise InvalidModelError(f"domain = {domain!r}: expected budget, interventions, path, matching or capacity")
     J, B = int(n_arms), int(budget)
-    N = _model_int(n_interventions, "n_interventions", optional=True) or max(1, J // 2)
+    N = check_model_int(n_interventions, "n_interventions", optional=True) or max(1, J // 2)
     check_allocation(_instance_bytes(domain, J, B, N, graph is None),
                      f"make_cormab({domain!r}, n_arms={J}, budget={B}): arm parameters and constraint data")
     rng = rng_from_seed(seed)
@@ -359,6 +383,17 @@ class CoRMABEnv:
     the constraint's independent check, with the certificate when given) raises
     :class:`~theory_rl.errors.InvalidModelError`. ``observation_space``/``action_space`` are
     gymnasium spaces when gymnasium is installed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import combinatorial
+    >>> cormab = combinatorial.make_cormab("budget", 4, 2, seed=0, horizon=5)
+    >>> env = combinatorial.CoRMABEnv(cormab)
+    >>> state, _ = env.reset(seed=0)
+    >>> state, reward, terminated, truncated, info = env.step(np.array([1, 0, 0, 1]))
+    >>> state.shape, terminated, truncated, sorted(info)
+    ((4,), False, False, ['sampled_reward'])
     """
 
     model: CoRMAB

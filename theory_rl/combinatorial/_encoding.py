@@ -29,7 +29,8 @@ import numpy as np
 
 from .._validation import check_bool, check_choice, check_optional_int, check_real
 from ..errors import InvalidArgumentError, InvalidModelError
-from ._mip import MipModel, solve_mip
+from ..models import MipModel
+from ._mip import solve_mip
 
 __all__ = ["EmbeddedNetwork", "embed_relu_mlp", "interval_bounds", "relu_mlp_layers"]
 
@@ -39,6 +40,17 @@ def relu_mlp_layers(net: Any) -> list[tuple[np.ndarray, np.ndarray]]:
 
     ``net`` is a ``torch.nn.Sequential`` of ``Linear`` layers separated by ``ReLU`` (no ReLU
     after the last one, scalar output), any module whose ``.layers`` is one, or already such a list.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from theory_rl import combinatorial
+    >>> net = combinatorial.relu_mlp(3, (4,), seed=0, device="cpu")
+    >>> layers = combinatorial.relu_mlp_layers(net)
+    >>> x = np.array([[0.1, 0.2, 0.3]])
+    >>> bool(abs(combinatorial.forward(layers, x)[0] - net(torch.tensor(x, dtype=torch.float32)).item()) < 1e-6)
+    True
     """
     if isinstance(net, (list, tuple)):
         layers = [(np.asarray(W, dtype=float), np.asarray(b, dtype=float)) for W, b in net]
@@ -72,7 +84,16 @@ def relu_mlp_layers(net: Any) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def forward(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
-    """Forward pass in float64; ``x`` of shape (n, d) gives (n,)."""
+    """Forward pass in float64; ``x`` of shape (n, d) gives (n,).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.combinatorial import forward
+    >>> layers = [(np.array([[1.0, -1.0]]), np.array([0.0])), (np.array([[2.0]]), np.array([1.0]))]
+    >>> forward(layers, np.array([[3.0, 1.0], [0.0, 1.0]])).tolist()    # 2 relu(x0 - x1) + 1
+    [5.0, 1.0]
+    """
     h = np.atleast_2d(x).astype(float)
     for k, (W, b) in enumerate(layers):
         h = h @ W.T + b
@@ -85,7 +106,16 @@ def interval_bounds(layers: list[tuple[np.ndarray, np.ndarray]], lower: np.ndarr
                     upper: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     r"""Pre-activation bounds ``(L_l, U_l)`` of every hidden layer by interval arithmetic:
     ``U = W^+ u + W^- l + b``, ``L = W^+ l + W^- u + b`` with ``(l, u)`` the previous layer's
-    post-activation box (input box for the first layer)."""
+    post-activation box (input box for the first layer).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.combinatorial import interval_bounds
+    >>> layers = [(np.array([[1.0, -1.0]]), np.array([0.5])), (np.array([[1.0]]), np.array([0.0]))]
+    >>> [(lo.tolist(), hi.tolist()) for lo, hi in interval_bounds(layers, np.zeros(2), np.ones(2))]
+    [([-0.5], [1.5])]
+    """
     lo, hi = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
     out = []
     for W, b in layers[:-1]:
@@ -99,7 +129,19 @@ def interval_bounds(layers: list[tuple[np.ndarray, np.ndarray]], lower: np.ndarr
 @dataclass
 class EmbeddedNetwork:
     """What :func:`embed_relu_mlp` added: the output as ``sum coefs * x[cols] + constant``, the
-    pre-activation bounds used, and counts."""
+    pre-activation bounds used, and counts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.combinatorial import MipModel, embed_relu_mlp
+    >>> layers = [(np.array([[1.0, -1.0]]), np.array([0.0])), (np.array([[2.0]]), np.array([1.0]))]
+    >>> model = MipModel()
+    >>> x = model.add_vars(2, lb=0.0, ub=1.0)
+    >>> net = embed_relu_mlp(model, layers, inputs=list(x), lower=np.zeros(2), upper=np.ones(2))
+    >>> type(net).__name__, len(net.bounds), int(net.binaries.size)   # one unstable ReLU: one binary
+    ('EmbeddedNetwork', 1, 1)
+    """
 
     output_cols: np.ndarray
     output_coefs: np.ndarray
@@ -173,6 +215,20 @@ def embed_relu_mlp(model: MipModel, net: Any, *, inputs: list[Any], lower: np.nd
     ------
     InvalidModelError
         Shapes do not match, or ``big_m`` is provably too small to be safe.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.combinatorial import MipModel, embed_relu_mlp, forward, solve_mip
+    >>> layers = [(np.array([[1.0, -1.0], [-1.0, 2.0]]), np.array([0.0, -0.5])), (np.array([[1.0, 1.0]]), np.array([0.0]))]
+    >>> model = MipModel()
+    >>> x = model.add_vars(2, lb=0.0, ub=1.0, integer=True)
+    >>> out = embed_relu_mlp(model, layers, inputs=list(x), lower=np.zeros(2), upper=np.ones(2))
+    >>> model.add_objective(out.output_cols, out.output_coefs, out.output_constant)
+    >>> sol = solve_mip(model)
+    >>> best = max(forward(layers, np.array([[a, b]]))[0] for a in (0, 1) for b in (0, 1))
+    >>> bool(abs(sol.objective - best) < 1e-9)                       # the MILP maximum is the net's maximum
+    True
     """
     layers = relu_mlp_layers(net)
     d = layers[0][0].shape[1]

@@ -1,6 +1,6 @@
-r"""A solver-neutral mixed-integer linear program and its two back ends.
+r"""The two back ends of a solver-neutral mixed-integer linear program.
 
-:class:`MipModel` stores ``max c^T x + c0`` subject to ``row_lo <= A x <= row_hi``,
+A :class:`~theory_rl.models.MipModel` stores ``max c^T x + c0`` subject to ``row_lo <= A x <= row_hi``,
 ``lb <= x <= ub``, ``x_i`` integer for marked columns, in numpy arrays (rows added in bulk, the
 matrix assembled once as CSC). :func:`solve_mip` hands it to
 
@@ -17,103 +17,32 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
+from .._highs import DEFAULT_HIGHS_OPTIONS
 from .._result import CertifiedSolution
 from .._validation import check_bool, check_optional_int, check_real, check_time_limit
 from ..errors import DependencyNotInstalled, InvalidArgumentError, SolverError
+from ..models import MipModel
 
-__all__ = ["DEFAULT_HIGHS_OPTIONS", "FAST_HIGHS_OPTIONS", "HIGHS_DEFAULT_OPTIONS", "LIGHT_ROOT_HIGHS_OPTIONS", "MipModel", "MipSolution", "solve_mip"]
-
-
-def _concat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
-
-
-class MipModel:
-    """``max c^T x + offset`` s.t. ``row_lo <= A x <= row_hi``, bounds, integrality (mutable
-    while built; solved by :func:`solve_mip`)."""
-
-    def __init__(self) -> None:
-        self.lb: list[np.ndarray] = []
-        self.ub: list[np.ndarray] = []
-        self.integer: list[np.ndarray] = []
-        self.n_vars = 0
-        self.n_rows = 0
-        self._rows: list[np.ndarray] = []
-        self._cols: list[np.ndarray] = []
-        self._vals: list[np.ndarray] = []
-        self.row_lo: list[float] = []
-        self.row_hi: list[float] = []
-        self.cost: dict[int, float] = {}
-        self.offset = 0.0
-
-    def add_vars(self, n: int, *, lb: Any = 0.0, ub: Any = 1.0, integer: bool = False) -> np.ndarray:
-        """Add ``n`` columns; returns their indices (int64 array)."""
-        idx = np.arange(self.n_vars, self.n_vars + n, dtype=np.int64)
-        self.lb.append(np.broadcast_to(np.asarray(lb, dtype=float), (n,)).copy())
-        self.ub.append(np.broadcast_to(np.asarray(ub, dtype=float), (n,)).copy())
-        self.integer.append(np.full(n, integer, dtype=bool))
-        self.n_vars += n
-        return idx
-
-    def add_row(self, cols: Any, coefs: Any, lo: float, hi: float) -> int:
-        """Add ``lo <= sum_k coefs[k] x[cols[k]] <= hi`` (``coefs`` may be a scalar)."""
-        cols = np.asarray(cols, dtype=np.int64).ravel()
-        vals = np.broadcast_to(np.asarray(coefs, dtype=float), cols.shape)
-        self._rows.append(np.full(len(cols), self.n_rows, dtype=np.int64))
-        self._cols.append(cols)
-        self._vals.append(np.array(vals))
-        self.row_lo.append(float(lo))
-        self.row_hi.append(float(hi))
-        self.n_rows += 1
-        return self.n_rows - 1
-
-    def add_rows(self, matrix: sp.spmatrix | np.ndarray, cols: np.ndarray, lo: Any, hi: Any) -> None:
-        """Add ``lo <= matrix @ x[cols] <= hi`` for a block ``matrix`` of shape (m, len(cols))."""
-        coo = sp.coo_matrix(matrix)
-        m = coo.shape[0]
-        self._rows.append(coo.row.astype(np.int64) + self.n_rows)
-        self._cols.append(np.asarray(cols, dtype=np.int64)[coo.col])
-        self._vals.append(coo.data.astype(float))
-        self.row_lo.extend(np.broadcast_to(np.asarray(lo, dtype=float), (m,)).tolist())
-        self.row_hi.extend(np.broadcast_to(np.asarray(hi, dtype=float), (m,)).tolist())
-        self.n_rows += m
-
-    def add_objective(self, cols: Any, coefs: Any, constant: float = 0.0) -> None:
-        """Add ``sum coefs[k] x[cols[k]] + constant`` to the (maximised) objective."""
-        cols = np.asarray(cols, dtype=np.int64).ravel()
-        for c, v in zip(cols.tolist(), np.broadcast_to(np.asarray(coefs, dtype=float), cols.shape).tolist()):
-            self.cost[c] = self.cost.get(c, 0.0) + v
-        self.offset += float(constant)
-
-    def row_block(self) -> dict[str, np.ndarray]:
-        """The rows added so far as COO triplets ``rows, cols, vals`` (duplicates not summed) and
-        their bounds ``lo, hi`` (m,). A model used only to collect rows over local column numbers
-        gives a template that :meth:`add_rows` can place into other models."""
-        return {"rows": _concat(self._rows, np.int64), "cols": _concat(self._cols, np.int64),
-                "vals": _concat(self._vals, float),
-                "lo": np.asarray(self.row_lo, dtype=float), "hi": np.asarray(self.row_hi, dtype=float)}
-
-    def arrays(self) -> dict[str, Any]:
-        """``c, lb, ub, integer`` (n,), ``A`` CSC (m, n), ``row_lo, row_hi`` (m,), ``offset``."""
-        n = self.n_vars
-        c = np.zeros(n)
-        if self.cost:
-            c[np.fromiter(self.cost.keys(), dtype=np.int64)] = np.fromiter(self.cost.values(), dtype=float)
-        block = self.row_block()
-        A = sp.csc_matrix((block["vals"], (block["rows"], block["cols"])), shape=(self.n_rows, n))
-        A.sum_duplicates()
-        return {"c": c, "lb": _concat(self.lb, float), "ub": _concat(self.ub, float),
-                "integer": _concat(self.integer, bool), "A": A, "row_lo": block["lo"], "row_hi": block["hi"],
-                "offset": self.offset}
+__all__ = ["MipSolution", "solve_mip"]
 
 
 @dataclass(frozen=True, repr=False)
 class MipSolution(CertifiedSolution):
     """A solved MIP: ``x`` (n,), ``objective`` (incl. offset), and the back end's statistics;
     ``elapsed``: wall seconds in :func:`solve_mip` (model hand-over included), ``solve_seconds``:
-    wall seconds inside the solver's own run (highspy back end; NaN for Pyomo)."""
+    wall seconds inside the solver's own run (highspy back end; NaN for Pyomo).
+
+    Examples
+    --------
+    >>> from theory_rl.combinatorial import MipModel, solve_mip
+    >>> model = MipModel()
+    >>> x = model.add_vars(3, integer=True)
+    >>> model.add_objective(x, [1.0, -2.0, 3.0])                      # no rows: each binary on its own
+    >>> sol = solve_mip(model)
+    >>> type(sol).__name__, sol.status, sol.objective, sol.backend
+    ('MipSolution', 'Optimal', 4.0, 'highs')
+    """
 
     x: np.ndarray
     objective: float
@@ -123,31 +52,6 @@ class MipSolution(CertifiedSolution):
     nodes: int
     solve_seconds: float = float("nan")
     _repr_fields = ("objective", "status", "backend", "elapsed")
-
-
-# Measured on the trained-network MILPs of bench/mip_speed.py: HiGHS' root restarts and its RINS/RENS
-# sub-MIPs cost 5-10x the whole solve on these small models; switching them off changes no answer
-# (they are heuristics and presolve re-runs, not part of the optimality proof).
-DEFAULT_HIGHS_OPTIONS: dict[str, Any] = {"mip_allow_restart": False, "mip_heuristic_run_rins": False,
-                                         "mip_heuristic_run_rens": False}
-
-# On top of the defaults, for the Q-network MILPs (CPU ms per solve, nets trained by myopic pre-training,
-# HiGHS 1.16, median over 5-10 states, shared 2-core machine): the root heuristics below are redundant
-# next to the root LP + cuts on these models (almost all close at the root node), and HiGHS' presolve
-# costs more than it saves on the budget and matching sets (it probes every binary of the big-M rows):
-# budget J=100 2x32 72 -> 19, J=20 2x32 73 -> 28, J=40 2x64 180 -> 121; interventions J=40 12 -> 4;
-# matching J=40 58 -> 37, J=20 16 -> 11. The capacity set keeps presolve (J=40: 34 with it, 52
-# without; 31 with it and the heuristics off), and so does the path set (it removes most of the
-# time-expanded arcs; J=40 got slower without it). None of these switches is part of the optimality proof.
-LIGHT_ROOT_HIGHS_OPTIONS: dict[str, Any] = {"mip_heuristic_effort": 0.0, "mip_heuristic_run_feasibility_jump": False,
-                                            "mip_heuristic_run_root_reduced_cost": False, "mip_detect_symmetry": False}
-FAST_HIGHS_OPTIONS: dict[str, Any] = {**LIGHT_ROOT_HIGHS_OPTIONS, "presolve": "off"}
-
-# HiGHS' own defaults for every option set above (to measure against).
-HIGHS_DEFAULT_OPTIONS: dict[str, Any] = {"mip_allow_restart": True, "mip_heuristic_run_rins": True,
-                                         "mip_heuristic_run_rens": True, "presolve": "choose",
-                                         "mip_heuristic_effort": 0.05, "mip_heuristic_run_feasibility_jump": True,
-                                         "mip_heuristic_run_root_reduced_cost": True, "mip_detect_symmetry": True}
 
 
 def _highs_options(h: Any, mip_gap: float, time_limit: float | None, threads: int | None,
@@ -290,6 +194,17 @@ def solve_mip(model: MipModel, *, solver: str = "highs", mip_gap: float = 0.0, t
         end's own status).
     DependencyNotInstalled
         highspy/Pyomo or the named solver is missing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.combinatorial import MipModel, solve_mip
+    >>> model = MipModel()
+    >>> x = model.add_vars(2, ub=3.0, integer=True)
+    >>> _ = model.add_row(x, [2.0, 3.0], -np.inf, 7.0)                 # 2 x0 + 3 x1 <= 7, integers in [0, 3]
+    >>> model.add_objective(x, [1.0, 1.0])
+    >>> solve_mip(model).objective, round(solve_mip(model, relax=True).objective, 6)   # MILP 3, LP 3 + 1/3
+    (3.0, 3.333333)
     """
     mip_gap = check_real(mip_gap, "mip_gap", low=0.0, high=1.0, high_open=True)
     time_limit = check_time_limit(time_limit)

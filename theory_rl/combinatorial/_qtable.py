@@ -26,7 +26,19 @@ def table_q_network(q: np.ndarray, states: np.ndarray, actions: np.ndarray, *, n
                     sharpness: float = 6.0) -> list[tuple[np.ndarray, np.ndarray]]:
     """Layers ``[(W, b), ...]`` of a ReLU MLP with input ``[a ; s/(n_levels-1)]`` whose output is
     ``q[k, m]`` at ``(states[k], actions[m])`` exactly (``q`` shape (S, M), ``states`` (S, J),
-    ``actions`` (M, N) binary). Usable directly with :func:`mip_argmax`."""
+    ``actions`` (M, N) binary). Usable directly with :func:`mip_argmax`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.combinatorial import forward, table_q_network
+    >>> states, actions = np.array([[0], [3]]), np.array([[0], [1]])
+    >>> q = np.array([[1.0, 2.0], [5.0, -1.0]])                        # q[state k, action m]
+    >>> layers = table_q_network(q, states, actions)
+    >>> [round(float(forward(layers, np.concatenate([actions[m], states[k] / 3])[None])[0]), 9)
+    ...  for k in range(2) for m in range(2)]
+    [1.0, 2.0, 5.0, -1.0]
+    """
     q = np.asarray(q, dtype=float)
     X = np.asarray(states, dtype=float) / (n_levels - 1)
     Amat = np.asarray(actions, dtype=float)

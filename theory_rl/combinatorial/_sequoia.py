@@ -41,10 +41,10 @@ import numpy as np
 
 from .._deprecation import renamed_arguments
 from .._result import Result
-from .._torch import resolve_device
+from .._torch import resolve_device, seed_torch
 from .._validation import check_bool, check_choice, check_int, check_probability, check_real, rng_from_seed
+from ..models import Budget
 from ._argmax import mip_argmax
-from ._constraints import Budget
 from ._cormab import N_LEVELS, CoRMAB
 from ._encoding import relu_mlp_layers
 
@@ -78,11 +78,19 @@ def _argmax_actions(layers: list[tuple[np.ndarray, np.ndarray]], states: np.ndar
 
 
 def relu_mlp(n_inputs: int, hidden: tuple[int, ...] = (16, 32), *, device: Any = "auto", seed: int | None = None) -> Any:
-    """``torch.nn.Sequential(Linear, ReLU, ..., Linear(., 1))`` on ``device`` (the paper: 16 -> 32)."""
+    """``torch.nn.Sequential(Linear, ReLU, ..., Linear(., 1))`` on ``device`` (the paper: 16 -> 32).
+
+    Examples
+    --------
+    >>> from theory_rl import combinatorial
+    >>> net = combinatorial.relu_mlp(6, (16, 32), seed=0, device="cpu")
+    >>> [tuple(w.shape) for w, _ in combinatorial.relu_mlp_layers(net)]
+    [(16, 6), (32, 16), (1, 32)]
+    """
     import torch
 
     if seed is not None:
-        torch.manual_seed(int(seed))
+        seed_torch(seed)
     mods: list[Any] = []
     width = n_inputs
     for h in hidden:
@@ -94,7 +102,17 @@ def relu_mlp(n_inputs: int, hidden: tuple[int, ...] = (16, 32), *, device: Any =
 
 def warm_start_dataset(cormab: CoRMAB, *, n_random_states: int | None = None, n_random_actions: int = 10,
                        seed: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The warm-start regression data ``(states (n, J), actions (n, N), r(s, a) (n,))`` of step 1."""
+    """The warm-start regression data ``(states (n, J), actions (n, N), r(s, a) (n,))`` of step 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import combinatorial
+    >>> cormab = combinatorial.make_cormab("budget", 4, 2, seed=0, horizon=5)
+    >>> S, A, r = combinatorial.warm_start_dataset(cormab, n_random_states=5, seed=0)
+    >>> S.shape[1], A.shape[1], bool(np.allclose(r, [cormab.expected_reward(s, a) for s, a in zip(S, A)]))
+    (4, 4, True)
+    """
     rng = rng_from_seed(seed)
     J, N, top = cormab.n_arms, cormab.n_actions, N_LEVELS - 1
     c = cormab.constraint
@@ -135,7 +153,16 @@ def pretrain_myopic(cormab: CoRMAB, data: tuple[np.ndarray, np.ndarray, np.ndarr
     """Step 2: regress ``Q(s, a) ~ r(s, a)`` on the warm-start data (default
     :func:`warm_start_dataset`) with MSE, AdamW (amsgrad), per-epoch LR decay ``lr_decay``.
     Returns the network (on ``device``) and the per-epoch training loss. ``torch_threads``: torch's
-    intra-op thread count while training (restored afterwards; ``None`` leaves it alone)."""
+    intra-op thread count while training (restored afterwards; ``None`` leaves it alone).
+
+    Examples
+    --------
+    >>> from theory_rl import combinatorial
+    >>> cormab = combinatorial.make_cormab("budget", 4, 2, seed=0, horizon=5)
+    >>> net, losses = combinatorial.pretrain_myopic(cormab, hidden=(8,), epochs=5, seed=0, device="cpu")
+    >>> len(losses), bool(losses[-1] < losses[0])
+    (5, True)
+    """
     with _torch_threads(torch_threads):
         return _pretrain(cormab, data, hidden=hidden, epochs=epochs, batch_size=batch_size, lr=lr,
                          lr_decay=lr_decay, device=device, seed=seed)
@@ -146,7 +173,7 @@ def _pretrain(cormab: CoRMAB, data: Any, *, hidden: tuple[int, ...], epochs: int
     import torch
 
     rng = rng_from_seed(seed)
-    torch.manual_seed(int(rng.integers(2**31)))
+    seed_torch(rng)
     S, A, r = warm_start_dataset(cormab, seed=rng) if data is None else data
     net = relu_mlp(cormab.n_actions + cormab.n_arms, hidden, device=device)
     dev = next(net.parameters()).device
@@ -173,7 +200,17 @@ def _pretrain(cormab: CoRMAB, data: Any, *, hidden: tuple[int, ...], epochs: int
 @dataclass(frozen=True, repr=False)
 class SequoiaResult(Result):
     """``qnet`` (trained torch module, eval mode), ``pretrain_loss`` and ``td_loss`` histories,
-    ``n_mip_solves``, ``params``."""
+    ``n_mip_solves``, ``params``.
+
+    Examples
+    --------
+    >>> from theory_rl import combinatorial
+    >>> cormab = combinatorial.make_cormab("budget", 4, 2, seed=0, horizon=5)
+    >>> res = combinatorial.sequoia_train(cormab, hidden=(8,), n_episodes=1, pretrain_epochs=2, n_random_states=4,
+    ...                                    batch_size=4, seed=0, device="cpu")
+    >>> type(res).__name__, len(res.pretrain_loss), res.n_mip_solves > 0
+    ('SequoiaResult', 2, True)
+    """
 
     qnet: Any
     pretrain_loss: np.ndarray
@@ -268,6 +305,15 @@ def sequoia_train(cormab: CoRMAB, *, hidden: tuple[int, ...] = (16, 32), n_episo
     The target argmaxes ``a*(s')`` are memoised by ``s'`` for as long as the target net is
     unchanged (cleared at every hard update, so the memo is exact), as the published code does
     with its 5-episode refresh; ``published=True`` keeps that refresh period.
+
+    Examples
+    --------
+    >>> from theory_rl import combinatorial
+    >>> cormab = combinatorial.make_cormab("budget", 4, 2, seed=0, horizon=5)
+    >>> res = combinatorial.sequoia_train(cormab, hidden=(8,), n_episodes=2, pretrain_epochs=5, n_random_states=4,
+    ...                                    batch_size=4, seed=0, device="cpu")
+    >>> len(res.episode_reward), res.params["n_episodes"]
+    (2, 2)
     """
     episodes = check_int(n_episodes, "n_episodes", minimum=0)
     for name, value in (("batch_size", batch_size), ("buffer_size", buffer_size), ("pretrain_batch", pretrain_batch),
@@ -306,7 +352,7 @@ def _train(cormab: CoRMAB, *, hidden: tuple[int, ...], episodes: int, gamma: flo
 
     start = time.perf_counter()
     rng = rng_from_seed(seed)
-    torch.manual_seed(int(rng.integers(2**31)))
+    seed_torch(rng)
     if published:
         tau, update_priorities, mip_gap = 1e-6, False, 0.02
     g = cormab.gamma if gamma is None else float(gamma)

@@ -55,6 +55,13 @@ class CMDP:
         ``c_i``: the constraints are ``J_i(pi) >= c_i`` (discounted, unnormalised returns from d0).
     constraint_names : sequence of str, optional
         Used in messages (default ``"constraint 0"``, ...).
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> cmdp = dual.CMDP(envs.random_mdp(3, 2, seed=0), [[[0.0, -1.0]] * 3], [-3.0])   # action 1 costs 1 per step
+    >>> cmdp.n_constraints, cmdp.constraint_rewards.shape
+    (1, (1, 3, 2))
     """
 
     mdp: FiniteMDP
@@ -132,6 +139,14 @@ class CMDPSolution(CertifiedSolution):
     info : dict
         Method-specific certificates (primal-dual: ``violation_bound``, ``suboptimality_bound``,
         ``dual_upper_bound``, ``lambda_history``).
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> cmdp = dual.CMDP(envs.random_mdp(3, 2, seed=0), [[[0.0, -1.0]] * 3], [-3.0])   # action 1 costs 1 per step
+    >>> sol = dual.solve_cmdp_lp(cmdp)
+    >>> type(sol).__name__, bool(sol.constraint_values[0] >= -3.0 - 1e-7), sol.policy.shape
+    ('CMDPSolution', True, (3, 2))
     """
 
     objective: float
@@ -210,6 +225,14 @@ def solve_cmdp_lp(cmdp: CMDP, *, highs_method: str = "highs-ds") -> CMDPSolution
     SolverError
         If the constraints cannot be met; the message names the constraint(s) at fault (a
         threshold above ``max_pi J_i``, or a set that is only jointly infeasible).
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> cmdp = dual.CMDP(envs.random_mdp(3, 2, seed=0), [[[0.0, -1.0]] * 3], [-3.0])   # action 1 costs 1 per step
+    >>> sol = dual.solve_cmdp_lp(cmdp)
+    >>> bool(sol.constraint_values[0] >= -3.0 - 1e-7), sol.active.tolist()
+    (True, [True])
     """
     check_choice(highs_method, "highs_method", ("highs", "highs-ds", "highs-ipm"))
     mdp = cmdp.mdp
@@ -307,6 +330,14 @@ def lagrangian_primal_dual(cmdp: CMDP, *, max_iter: int = 2000, step: float | No
     CMDPSolution
         ``info`` holds ``violation_bound`` (m,), ``suboptimality_bound``, ``dual_upper_bound``
         and ``lambda_history`` (K, m).
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> cmdp = dual.CMDP(envs.random_mdp(3, 2, seed=0), [[[0.0, -1.0]] * 3], [-3.0])   # action 1 costs 1 per step
+    >>> a, b = dual.lagrangian_primal_dual(cmdp, max_iter=50), dual.solve_cmdp_lp(cmdp)
+    >>> bool(abs(a.objective - b.objective) < 0.1)              # the averaged primal approaches the LP optimum
+    True
     """
     mdp, m = cmdp.mdp, cmdp.n_constraints
     K = check_int(max_iter, "max_iter", minimum=1)

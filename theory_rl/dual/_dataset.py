@@ -46,6 +46,13 @@ class TransitionDataset:
         States that started episodes (an empirical ``d0``).
     is_expert : array_like of bool, shape (n,), optional
         Which transitions came from the expert (for imitation and for reporting).
+
+    Examples
+    --------
+    >>> from theory_rl import dual
+    >>> data = dual.TransitionDataset([0, 1], [0, 0], [0.0, 1.0], [1, 0], [False, False], 2, 1)
+    >>> len(data.states), data.n_states, data.n_actions
+    (2, 2, 1)
     """
 
     states: np.ndarray
@@ -155,6 +162,14 @@ def collect_dataset(mdp: FiniteMDP, *, expert_policy: np.ndarray, n_episodes: in
     -------
     TransitionDataset
         With ``is_expert`` marking expert-episode transitions and ``initial_states``.
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> data = dual.collect_dataset(envs.random_mdp(3, 2, seed=0), expert_policy=[1, 0, 0], n_episodes=20,
+    ...                             episode_length=10, expert_fraction=0.5, exploration=0.3, seed=0)
+    >>> data.n_states, data.n_actions, len(data.states)
+    (3, 2, 200)
     """
     expert_fraction = check_probability(expert_fraction, "expert_fraction")
     epsilon = check_probability(exploration, "exploration")
@@ -191,7 +206,15 @@ def collect_dataset(mdp: FiniteMDP, *, expert_policy: np.ndarray, n_episodes: in
 
 def behaviour_cloning(dataset: TransitionDataset) -> np.ndarray:
     """Tabular behaviour cloning: the maximum-likelihood policy ``n(s,a)/n(s)``, uniform on states
-    the dataset never visits. Shape (S, A)."""
+    the dataset never visits. Shape (S, A).
+
+    Examples
+    --------
+    >>> from theory_rl import dual
+    >>> data = dual.TransitionDataset([0, 0, 0], [0, 1, 1], [0.0, 0.0, 0.0], [0, 0, 0], [False] * 3, 2, 2)
+    >>> dual.behaviour_cloning(data).round(6).tolist()       # state 1 is never visited: uniform
+    [[0.333333, 0.666667], [0.5, 0.5]]
+    """
     mu = dataset.empirical_behaviour()
     unseen = mu.sum(axis=1) == 0
     mu[unseen] = 1.0 / dataset.n_actions

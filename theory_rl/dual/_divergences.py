@@ -70,6 +70,13 @@ class FDivergence:
     curvature, curvature_positive : callable
         Second derivatives ``(f*)''`` and ``(f*_p)''`` (``None`` when not defined).
     strictly_convex : bool
+
+    Examples
+    --------
+    >>> from theory_rl import dual
+    >>> kl = dual.f_divergence("kl")
+    >>> type(kl).__name__, kl.name, float(kl.f(1.0)), kl.strictly_convex
+    ('FDivergence', 'kl', 0.0, True)
     """
 
     name: str
@@ -161,7 +168,15 @@ DIVERGENCES: dict[str, FDivergence] = {
 
 def f_divergence(f: str | FDivergence, *, strictly_convex: bool = False) -> FDivergence:
     """Look up a divergence by name (``"kl"``, ``"chi2"``, ``"tv"``); with ``strictly_convex=True``
-    reject the total variation, whose primal recovery ``(f')^{-1}`` does not exist."""
+    reject the total variation, whose primal recovery ``(f')^{-1}`` does not exist.
+
+    Examples
+    --------
+    >>> from theory_rl import dual
+    >>> chi2 = dual.f_divergence("chi2")
+    >>> float(chi2.f(3.0)), float(chi2.conjugate(1.0))
+    (4.0, 1.25)
+    """
     if isinstance(f, FDivergence):
         div = f
     else:

@@ -84,6 +84,15 @@ class FDVLResult(Result):
         ``residual``: ``||V_k - V_{k-1}||_inf`` per iteration (reads as that 1-D array).
     method, params, elapsed
         As for every :class:`~theory_rl._result.Result`.
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> data = dual.collect_dataset(envs.random_mdp(3, 2, seed=0), expert_policy=[1, 0, 0], n_episodes=20,
+    ...                             episode_length=10, expert_fraction=0.5, exploration=0.3, seed=0)
+    >>> res = dual.fdvl(data, gamma=0.5)
+    >>> type(res).__name__, res.converged, res.q.shape
+    ('FDVLResult', True, (3, 2))
     """
 
     q: np.ndarray
@@ -119,6 +128,16 @@ class NeuralDVLResult(LegacyKeysMixin, Result):
     method, params, elapsed
         As for every :class:`~theory_rl._result.Result`; the networks are left out of
         ``to_dict()``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import dual
+    >>> obs, nxt = np.eye(2)[[0, 1, 1]], np.eye(2)[[1, 1, 0]]              # one-hot states of 3 transitions
+    >>> res = dual.fdvl_torch(obs, np.array([0, 1, 0]), np.array([0.0, 1.0, 0.0]), nxt, np.zeros(3, bool),
+    ...                       n_actions=2, gamma=0.9, n_steps=5, seed=0, device="cpu")
+    >>> type(res).__name__, len(res.history) > 0
+    ('NeuralDVLResult', True)
     """
 
     q_net: Any
@@ -132,7 +151,16 @@ class NeuralDVLResult(LegacyKeysMixin, Result):
 
 def awr_policy(q: np.ndarray, v: np.ndarray, behaviour: np.ndarray, beta: float, *, clip: float = 100.0) -> np.ndarray:
     r"""Tabular AWR extraction: ``argmax_pi E_D[min(exp(beta (Q - V)), clip) log pi(a|s)]``
-    is ``pi(a|s) ∝ mu(a|s) min(exp(beta (Q(s,a) - V(s))), clip)``; uniform where ``mu(.|s) = 0``."""
+    is ``pi(a|s) ∝ mu(a|s) min(exp(beta (Q(s,a) - V(s))), clip)``; uniform where ``mu(.|s) = 0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import dual
+    >>> pi = dual.awr_policy(np.array([[1.0, 0.0]]), np.array([0.5]), np.full((1, 2), 0.5), 1.0)
+    >>> pi.round(6).tolist()                           # proportional to exp(Q - V): e^0.5 : e^-0.5
+    [[0.731059, 0.268941]]
+    """
     beta, clip = check_real(beta, "beta", low=0.0), check_real(clip, "clip", low=0.0, low_open=True)
     seen = behaviour > 0
     adv = np.where(seen, np.nan_to_num(q, nan=0.0) - np.nan_to_num(v, nan=0.0)[:, None], 0.0)
@@ -262,6 +290,15 @@ def fdvl(dataset: TransitionDataset, *, gamma: float, f: str = "chi2", lam: floa
     Returns
     -------
     FDVLResult
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> data = dual.collect_dataset(envs.random_mdp(3, 2, seed=0), expert_policy=[1, 0, 0], n_episodes=20,
+    ...                             episode_length=10, expert_fraction=0.5, exploration=0.3, seed=0)
+    >>> res = dual.fdvl(data, gamma=0.5, f="chi2", lam=0.9)
+    >>> res.converged, res.policy.shape
+    (True, (3, 2))
     """
     params = {"gamma": gamma, "f": f, "lam": lam, "beta": beta, "tol": tol}
     return in_sample_fixed_point(dataset, dataset.mean_rewards(), dataset.empirical_behaviour(), gamma=gamma, f=f,
@@ -283,7 +320,15 @@ def torch_implicit_loss(x: Any, key: str, lam: float) -> Any:
 
 
 def one_hot_features(states: np.ndarray, n_states: int) -> np.ndarray:
-    """One-hot state features, shape (n, S) (the tabular special case of the torch versions)."""
+    """One-hot state features, shape (n, S) (the tabular special case of the torch versions).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import dual
+    >>> dual.one_hot_features(np.array([2, 0]), 3).tolist()
+    [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+    """
     return np.eye(n_states)[np.asarray(states, dtype=np.int64)]
 
 
@@ -318,6 +363,18 @@ def fdvl_torch(observations: Any, actions: Any, rewards: Any, next_observations:
     -------
     NeuralDVLResult
         ``q_net``, ``v_net``, ``history`` (``v_loss``, ``q_loss`` per step), ``awr_weights(obs, act)``.
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> data = dual.collect_dataset(envs.random_mdp(3, 2, seed=0), expert_policy=[1, 0, 0], n_episodes=20,
+    ...                             episode_length=10, expert_fraction=0.5, exploration=0.3, seed=0)
+    >>> res = dual.fdvl_torch(dual.one_hot_features(data.states, 3), data.actions, data.rewards,
+    ...                       dual.one_hot_features(data.next_states, 3), data.dones, n_actions=2, gamma=0.9,
+    ...                       n_steps=5, seed=0, device="cpu")
+    >>> import torch
+    >>> tuple(res.q_net(torch.zeros(1, 3, dtype=torch.float64)).shape)                  # Q(s, .) for one state's features
+    (1, 2)
     """
     from .._torch import require_torch, resolve_device, seed_torch
 

@@ -35,7 +35,20 @@ IMPLICIT_LOSSES = ("chi2", "tv", "gumbel")
 
 
 class DegenerateObjectiveWarning(UserWarning):
-    """An objective's minimiser is not unique (e.g. the chi-square/TV implicit losses at ``lam = 1``)."""
+    """An objective's minimiser is not unique (e.g. the chi-square/TV implicit losses at ``lam = 1``).
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> data = dual.collect_dataset(envs.random_mdp(3, 2, seed=0), expert_policy=[1, 0, 0], n_episodes=20,
+    ...                             episode_length=10, expert_fraction=0.5, exploration=0.3, seed=0)
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     res = dual.fdvl(data, gamma=0.5, f="chi2", lam=1.0)        # chi-square at lam = 1: flat minimum
+    >>> any(issubclass(w.category, dual.DegenerateObjectiveWarning) for w in caught), bool((res.v_upper >= res.v).all())
+    (True, True)
+    """
 
 
 def check_loss(f: str, lam: float) -> tuple[str, float]:
@@ -54,7 +67,15 @@ def check_loss(f: str, lam: float) -> tuple[str, float]:
 
 
 def implicit_loss(x: np.ndarray, f: str, lam: float) -> np.ndarray:
-    """The elementwise loss ``L(x)`` of the module docstring (``x = Q - V``)."""
+    """The elementwise loss ``L(x)`` of the module docstring (``x = Q - V``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import dual
+    >>> dual.implicit_loss(np.array([-1.0, 0.0, 1.0]), "chi2", 0.9).round(6).tolist()
+    [0.1, 0.0, 1.025]
+    """
     key, lam = check_loss(f, lam)
     x = np.asarray(x, dtype=float)
     if key == "chi2":
@@ -98,6 +119,14 @@ def implicit_value(q: np.ndarray, weights: np.ndarray, f: str, lam: float, *, n_
     (lower, upper) : ndarrays, shape (S,)
         Smallest and largest minimisers; ``upper = +inf`` where the minimiser set is unbounded
         (TV at ``lam = 1``). They differ exactly where the minimiser is not unique.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import dual
+    >>> lower, upper = dual.implicit_value(np.array([[0.0, 1.0]]), np.full((1, 2), 0.5), "chi2", 0.9)
+    >>> lower.round(6).tolist(), upper.round(6).tolist()
+    ([1.0], [1.0])
     """
     key, lam = check_loss(f, lam)
     n_bisect = check_int(n_bisect, "n_bisect", minimum=1)

@@ -79,6 +79,14 @@ class OccupancyLPSolution(CertifiedSolution):
         Certified ``|objective - c <d0, V*>|`` (``inf`` where float64 cannot certify a contraction).
     n_iter : int
     elapsed : float
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs, tabular
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> sol = dual.primal_lp(mdp)
+    >>> type(sol).__name__, sol.solved, round(float(sol.occupancy.sum()), 9)
+    ('OccupancyLPSolution', 'primal', 1.0)
     """
 
     objective: float
@@ -154,6 +162,14 @@ def primal_lp(mdp: FiniteMDP, *, normalized: bool = True, highs_method: str = "h
     ------
     SolverError
         If HiGHS does not report an optimal solution.
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs, tabular
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> sol = dual.primal_lp(mdp, normalized=False)
+    >>> bool(abs(sol.objective - float(mdp.d0 @ tabular.policy_iteration(mdp).v)) < 1e-7)
+    True
     """
     check_choice(highs_method, "highs_method", ("highs", "highs-ds", "highs-ipm"))
     with Timer() as timer:
@@ -175,6 +191,14 @@ def dual_lp(mdp: FiniteMDP, *, normalized: bool = True, highs_method: str = "hig
     unique when ``d0 > 0``.
 
     Parameters and errors as :func:`primal_lp`.
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs, tabular
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> a, b = dual.dual_lp(mdp), dual.primal_lp(mdp)
+    >>> round(a.objective - b.objective, 9)                    # strong duality
+    0.0
     """
     check_choice(highs_method, "highs_method", ("highs", "highs-ds", "highs-ipm"))
     with Timer() as timer:

@@ -60,6 +60,14 @@ def occupancy(mdp: FiniteMDP, policy: np.ndarray, *, normalized: bool = True) ->
     Returns
     -------
     ndarray, shape (S, A)
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs, tabular
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> d = dual.occupancy(mdp, [[0.5, 0.5]] * 3)
+    >>> d.shape, round(float(d.sum()), 9)
+    ((3, 2), 1.0)
     """
     op = BellmanOperator(mdp)
     pi = as_policy(mdp, policy)
@@ -71,6 +79,16 @@ def occupancy(mdp: FiniteMDP, policy: np.ndarray, *, normalized: bool = True) ->
     return rho * scale_of(mdp, normalized)
 
 
+def _checked_occupancy(mdp: FiniteMDP, occupancy_measure: np.ndarray) -> np.ndarray:
+    """``occupancy_measure`` as a finite float array of shape ``(S, A)``, else :class:`InvalidModelError`."""
+    S, A = mdp.n_states, mdp.n_actions
+    x = as_float_array(occupancy_measure, "occupancy", ndim=2)
+    if x.shape != (S, A):
+        raise InvalidModelError(f"occupancy has shape {x.shape}, expected ({S}, {A})")
+    check_finite(x, "occupancy")
+    return x
+
+
 def flow_residual(mdp: FiniteMDP, occupancy_measure: np.ndarray, *, normalized: bool) -> np.ndarray:
     r"""Residual of the flow (Bellman-flow) constraints, shape ``(S,)``:
 
@@ -78,12 +96,16 @@ def flow_residual(mdp: FiniteMDP, occupancy_measure: np.ndarray, *, normalized: 
 
     with ``c = 1 - gamma`` for a normalised ``d`` and ``c = 1`` for an unnormalised ``rho``. It is
     zero exactly when ``x`` is the occupancy of some stationary policy (and ``x >= 0``).
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs, tabular
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> sol = dual.primal_lp(mdp)
+    >>> bool(abs(dual.flow_residual(mdp, sol.occupancy, normalized=True)).max() < 1e-8)
+    True
     """
-    S, A = mdp.n_states, mdp.n_actions
-    x = as_float_array(occupancy_measure, "occupancy", ndim=2)
-    if x.shape != (S, A):
-        raise InvalidModelError(f"occupancy has shape {x.shape}, expected ({S}, {A})")
-    check_finite(x, "occupancy")
+    x = _checked_occupancy(mdp, occupancy_measure)
     return flow_matrix(mdp) @ x.ravel() - scale_of(mdp, normalized) * np.asarray(mdp.d0)
 
 
@@ -93,12 +115,16 @@ def policy_from_occupancy(mdp: FiniteMDP, occupancy_measure: np.ndarray, *, fall
     Where ``sum_a x(s, a) = 0`` the state is never visited and any policy is optimal there; the
     row of ``fallback`` (shape ``(S, A)``) is used, or the uniform distribution over available
     actions when no fallback is given.
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs, tabular
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> sol = dual.primal_lp(mdp)
+    >>> dual.policy_from_occupancy(mdp, sol.occupancy).argmax(axis=1).tolist() == tabular.policy_iteration(mdp).policy.tolist()
+    True
     """
-    S, A = mdp.n_states, mdp.n_actions
-    x = as_float_array(occupancy_measure, "occupancy", ndim=2)
-    if x.shape != (S, A):
-        raise InvalidModelError(f"occupancy has shape {x.shape}, expected ({S}, {A})")
-    check_finite(x, "occupancy")
+    x = _checked_occupancy(mdp, occupancy_measure)
     x = np.maximum(x, 0.0)
     mass = x.sum(axis=1, keepdims=True)
     if fallback is None:

@@ -107,7 +107,17 @@ __all__ = ["RecoilDualQSolution", "RecoilResult", "RecoilSolution", "mixture_div
 @dataclass(frozen=True, repr=False, eq=False)
 class RecoilResult(FDVLResult):
     """What :func:`recoil` returns: the fields of :class:`~theory_rl.dual.FDVLResult` (the same
-    in-sample fixed point, with ReCOIL's implicit reward on the mixture of the two datasets)."""
+    in-sample fixed point, with ReCOIL's implicit reward on the mixture of the two datasets).
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> kw = dict(mdp=envs.random_mdp(3, 2, seed=0), expert_policy=[1, 0, 0], n_episodes=10, episode_length=10)
+    >>> res = dual.recoil(dual.collect_dataset(**kw, expert_fraction=1.0, seed=0),
+    ...                   dual.collect_dataset(**kw, expert_fraction=0.0, seed=1), gamma=0.5)
+    >>> type(res).__name__, res.converged
+    ('RecoilResult', True)
+    """
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -129,6 +139,14 @@ class RecoilSolution(LegacyKeysMixin, CertifiedSolution):
         The conic solver's status (always ``"optimal"``: anything else raises), the certificate.
     method, params, elapsed
         As for every :class:`~theory_rl._result.Result`.
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> sol = dual.recoil_exact(mdp, dual.occupancy(mdp, [1, 0, 0]), dual.occupancy(mdp, [[0.5, 0.5]] * 3), "kl", 0.5)
+    >>> type(sol).__name__, sol.status
+    ('RecoilSolution', 'optimal')
     """
 
     objective: float
@@ -159,6 +177,15 @@ class RecoilDualQSolution(LegacyKeysMixin, CertifiedSolution):
         Whether scipy reported success (``gradient_norm <= tol``).
     method, params, elapsed
         As for every :class:`~theory_rl._result.Result`.
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> mdp, expert, uniform = envs.random_mdp(3, 2, seed=0), [1, 0, 0], [[0.5, 0.5]] * 3   # expert: optimal
+    >>> d_e, d_s = dual.occupancy(mdp, expert), dual.occupancy(mdp, uniform)
+    >>> sol = dual.recoil_dual_q(mdp, [[0.0, 1.0], [1.0, 0.0], [1.0, 0.0]], d_e, d_s, "chi2", 0.5)
+    >>> type(sol).__name__, sol.converged, round(sol.value, 9)     # -D_f(mix_pi || mix_E) = 0 at pi = expert
+    ('RecoilDualQSolution', True, 0.0)
     """
 
     value: float
@@ -191,7 +218,16 @@ def mixture_divergence(mdp: FiniteMDP, policy: np.ndarray, d_expert: np.ndarray,
                        f: str | FDivergence, beta: float, *, policy_first: bool = True) -> float:
     r"""``D_f(beta d_pi + (1-beta) d^S || beta d^E + (1-beta) d^S)`` (``policy_first``) or the
     other order, with normalised ``d_pi`` from :func:`occupancy`. Pairs where the second
-    argument is 0 must have 0 in the first (else ``inf``)."""
+    argument is 0 must have 0 in the first (else ``inf``).
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> mdp, expert, uniform = envs.random_mdp(3, 2, seed=0), [1, 0, 0], [[0.5, 0.5]] * 3   # expert: optimal
+    >>> d_e, d_s = dual.occupancy(mdp, expert), dual.occupancy(mdp, uniform)
+    >>> round(dual.mixture_divergence(mdp, expert, d_e, d_s, "chi2", 0.5), 9)            # the expert itself
+    0.0
+    """
     div, b = f_divergence(f), _beta(beta)
     shape = (mdp.n_states, mdp.n_actions)
     dE, dS = _distribution(d_expert, "d_expert", shape), _distribution(d_suboptimal, "d_suboptimal", shape)
@@ -214,6 +250,15 @@ def recoil_exact(mdp: FiniteMDP, d_expert: np.ndarray, d_suboptimal: np.ndarray,
     RecoilSolution
         ``objective``, ``occupancy`` (normalised ``d``, shape (S, A)), ``policy`` (S, A),
         ``greedy_policy`` (S,).
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> mdp, expert, uniform = envs.random_mdp(3, 2, seed=0), [1, 0, 0], [[0.5, 0.5]] * 3   # expert: optimal
+    >>> d_e, d_s = dual.occupancy(mdp, expert), dual.occupancy(mdp, uniform)
+    >>> sol = dual.recoil_exact(mdp, d_e, d_s, "chi2", 0.5)
+    >>> sol.greedy_policy.tolist() == expert
+    True
     """
     start = time.perf_counter()
     cp = require_cvxpy()
@@ -252,6 +297,16 @@ def recoil_dual_q(mdp: FiniteMDP, policy: np.ndarray, d_expert: np.ndarray, d_su
     -------
     RecoilDualQSolution
         ``value`` (the inner minimum), ``q`` (S, A), ``gradient_norm``, ``n_iter``, ``converged``.
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> mdp, expert, uniform = envs.random_mdp(3, 2, seed=0), [1, 0, 0], [[0.5, 0.5]] * 3   # expert: optimal
+    >>> d_e, d_s = dual.occupancy(mdp, expert), dual.occupancy(mdp, uniform)
+    >>> sol = dual.recoil_dual_q(mdp, uniform, d_e, d_s, "chi2", 0.5)
+    >>> div = dual.mixture_divergence(mdp, uniform, d_e, d_s, "chi2", 0.5)
+    >>> bool(abs(sol.value + div) < 1e-6)                    # value = -D_f(mix_pi || mix_E)
+    True
     """
     start = time.perf_counter()
     div, b = f_divergence(f, strictly_convex=True), _beta(beta)
@@ -332,6 +387,16 @@ def recoil(expert: TransitionDataset, suboptimal: TransitionDataset, *, gamma: f
         Initial-state distribution of the objective's term ``beta (1-gamma) E_{d0,pi}[Q]``
         (the paper's ReCOIL). ``None``: the term is omitted (the deviation stated in the module
         docstring).
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> mdp, expert = envs.random_mdp(3, 2, seed=0), [1, 0, 0]
+    >>> e = dual.collect_dataset(mdp, expert_policy=expert, n_episodes=10, episode_length=10, expert_fraction=1.0, seed=0)
+    >>> s = dual.collect_dataset(mdp, expert_policy=expert, n_episodes=10, episode_length=10, expert_fraction=0.0, seed=1)
+    >>> res = dual.recoil(e, s, gamma=0.5, beta=0.5)
+    >>> res.converged, res.policy.shape
+    (True, (3, 2))
     """
     b = _beta(beta)
     reward, mix, N, seen = _recoil_tables(expert, suboptimal, b)
@@ -375,6 +440,17 @@ def recoil_torch(expert_batch: tuple[Any, ...], suboptimal_batch: tuple[Any, ...
     -------
     NeuralDVLResult
         ``q_net``, ``v_net``, ``history`` (``v_loss``, ``q_loss`` per step); ``awr_weights`` is None.
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> data = dual.collect_dataset(envs.random_mdp(3, 2, seed=0), expert_policy=[1, 0, 0], n_episodes=20,
+    ...                             episode_length=10, expert_fraction=0.5, exploration=0.3, seed=0)
+    >>> batch = (dual.one_hot_features(data.states, 3), data.actions, data.rewards,
+    ...          dual.one_hot_features(data.next_states, 3), data.dones)
+    >>> res = dual.recoil_torch(batch, batch, n_actions=2, gamma=0.9, n_steps=5, seed=0, device="cpu")
+    >>> type(res).__name__
+    'NeuralDVLResult'
     """
     from .._torch import require_torch, resolve_device, seed_torch
 

@@ -83,6 +83,14 @@ class RegularizedSolution(CertifiedSolution):
     gradient_norm : float
         Sup norm of the dual objective's gradient at the returned point (0 for the primal).
     elapsed : float
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> sol = dual.regularized_primal(mdp, dual.occupancy(mdp, [[0.5, 0.5]] * 3), "chi2", 0.5)
+    >>> type(sol).__name__, sol.divergence, round(float(sol.occupancy.sum()), 6)
+    ('RegularizedSolution', 'chi2', 1.0)
     """
 
     value: float
@@ -171,6 +179,15 @@ def regularized_primal(mdp: FiniteMDP, d_offline: np.ndarray, f: str | FDivergen
     ------
     SolverError
         If cvxpy does not report an optimal solution.
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> d_offline = dual.occupancy(mdp, [[0.5, 0.5]] * 3)               # the uniform policy's occupancy
+    >>> sol = dual.regularized_primal(mdp, d_offline, "kl", 0.1)
+    >>> sol.converged, bool(sol.flow_residual < 1e-6)
+    (True, True)
     """
     cp = require_cvxpy()
     div = f_divergence(f)
@@ -279,6 +296,15 @@ def dual_v(mdp: FiniteMDP, d_offline: np.ndarray, f: str | FDivergence, alpha: f
     RegularizedSolution
         ``value`` is the dual minimum; ``occupancy`` is ``d^O w*``; ``converged`` says whether
         ``gradient_norm <= 10 tol``.
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> d_offline = dual.occupancy(mdp, [[0.5, 0.5]] * 3)
+    >>> sol, primal = dual.dual_v(mdp, d_offline, "chi2", 0.5), dual.regularized_primal(mdp, d_offline, "chi2", 0.5)
+    >>> sol.converged, bool(abs(sol.value - primal.value) < 1e-5)              # strong duality
+    (True, True)
     """
     div = f_divergence(f, strictly_convex=True)
     a = _alpha(alpha)
@@ -348,6 +374,15 @@ def dual_q(mdp: FiniteMDP, d_offline: np.ndarray, f: str | FDivergence, alpha: f
         Starting point (default ``Q^pi``, where ``y = 0``); ``seed`` adds standard normal noise.
     tol, max_iter
         As :func:`dual_v`.
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> d_offline = dual.occupancy(mdp, [[0.5, 0.5]] * 3)               # the uniform policy's occupancy
+    >>> a, b = dual.dual_q(mdp, d_offline, "kl", 0.1), dual.regularized_primal(mdp, d_offline, "kl", 0.1)
+    >>> bool(abs(a.value - b.value) < 1e-5)                    # the dual's value is the primal optimum
+    True
     """
     div = f_divergence(f, strictly_convex=True)
     a = _alpha(alpha)
@@ -398,7 +433,16 @@ def dual_q(mdp: FiniteMDP, d_offline: np.ndarray, f: str | FDivergence, alpha: f
 
 def regularized_policy_value(mdp: FiniteMDP, d_offline: np.ndarray, f: str | FDivergence, alpha: float,
                              policy: np.ndarray) -> float:
-    """Closed form ``E_{d_pi}[r] - alpha D_f(d_pi || d^O)`` of one policy (normalised ``d_pi``)."""
+    """Closed form ``E_{d_pi}[r] - alpha D_f(d_pi || d^O)`` of one policy (normalised ``d_pi``).
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> mdp, uniform = envs.random_mdp(3, 2, seed=0), [[0.5, 0.5]] * 3
+    >>> d = dual.occupancy(mdp, uniform)
+    >>> round(dual.regularized_policy_value(mdp, d, "kl", 0.1, uniform) - float((d * mdp.R).sum()), 9)  # D_f(d || d) = 0
+    0.0
+    """
     div = f_divergence(f)
     d_off, valid = _offline(mdp, d_offline)
     d = occupancy(mdp, policy, normalized=True).ravel()[valid]

@@ -66,6 +66,14 @@ class TSCACResult(LegacyKeysMixin, Result):
         Whether every ``J_i >= c_i`` (within 1e-9).
     method, params, elapsed
         As for every :class:`~theory_rl._result.Result`.
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> cmdp = envs.recommendation_cmdp(n_engagement_levels=2, n_items=2, seed=0)
+    >>> res = dual.tscac(cmdp, [1.0] * cmdp.n_constraints, max_iter=3)
+    >>> type(res).__name__, res.policy.shape
+    ('TSCACResult', (2, 2))
     """
 
     policy: np.ndarray
@@ -79,7 +87,16 @@ class TSCACResult(LegacyKeysMixin, Result):
 
 def tscac_stage_one(cmdp: CMDP, *, temperature: float = 0.1) -> np.ndarray:
     r"""Stage one: one policy per auxiliary response, ``pi_i = softmax((Q_i^soft - V_i^soft)/tau)``
-    from exact soft value iteration on ``r_i`` (tau = ``temperature``, ``> 0``). Shape (m, S, A)."""
+    from exact soft value iteration on ``r_i`` (tau = ``temperature``, ``> 0``). Shape (m, S, A).
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> cmdp = envs.recommendation_cmdp(n_engagement_levels=2, n_items=2, seed=0)
+    >>> pis = dual.tscac_stage_one(cmdp, temperature=0.1)
+    >>> pis.shape[0] == cmdp.n_constraints, bool(abs(pis.sum(axis=2) - 1.0).max() < 1e-12)
+    (True, True)
+    """
     temperature = check_real(temperature, "temperature", low=0.0, low_open=True)
     return np.stack([
         soft_value_iteration(cmdp.mdp.replace(R=cmdp.constraint_rewards[i]), temperature=temperature, tol=1e-10).policy
@@ -101,6 +118,14 @@ def tscac_stage_two(advantage: np.ndarray, stage_one_policies: np.ndarray, multi
         Full-support stage-one policies.
     multipliers : ndarray, shape (m,)
         ``lambda_i >= 0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import dual
+    >>> pi = dual.tscac_stage_two(np.zeros((1, 2)), np.array([[[0.8, 0.2]]]), np.array([1.0]))
+    >>> pi.round(6).tolist()                 # zero advantage: the stage-one policy itself
+    [[0.8, 0.2]]
     """
     A1 = as_float_array(advantage, "advantage", ndim=2)
     check_finite(A1, "advantage")
@@ -133,6 +158,14 @@ def tscac_project(dataset: TransitionDataset, target_policy: np.ndarray, behavio
     dataset : TransitionDataset
     target_policy, behaviour_policy : ndarray, shape (S, A)
         ``pi*`` and the logging policy ``pi_beta`` (``> 0`` on every logged pair).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import dual
+    >>> data = dual.TransitionDataset([0, 0], [0, 1], [0.0, 0.0], [0, 0], [False, False], 1, 2)
+    >>> dual.tscac_project(data, np.array([[0.8, 0.2]]), np.array([[0.5, 0.5]])).round(6).tolist()
+    [[0.8, 0.2]]
     """
     S, A = dataset.n_states, dataset.n_actions
     tgt = as_float_array(target_policy, "target_policy", ndim=2)
@@ -176,6 +209,14 @@ def tscac(cmdp: CMDP, multipliers: np.ndarray, *, temperature: float = 0.1, max_
     TSCACResult
         ``policy`` (S, A), ``stage_one`` (m, S, A), ``main_return`` ``J_1``, ``constraint_returns``
         ``J_i`` (unnormalised discounted returns from d0), ``feasible`` (all ``J_i >= c_i``).
+
+    Examples
+    --------
+    >>> from theory_rl import dual, envs
+    >>> cmdp = envs.recommendation_cmdp(n_engagement_levels=2, n_items=2, seed=0)
+    >>> res = dual.tscac(cmdp, [1.0] * cmdp.n_constraints, max_iter=5)
+    >>> bool(abs(res.policy.sum(axis=1) - 1.0).max() < 1e-12), res.constraint_returns.shape
+    (True, (2,))
     """
     start = time.perf_counter()
     mdp = cmdp.mdp

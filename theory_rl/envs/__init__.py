@@ -6,9 +6,11 @@ Random models (:func:`random_mdp`, :func:`garnet`), the textbook and benchmark i
 :func:`river_swim`, :func:`chain`, Sutton & Barto's :func:`random_walk`), the lower-bound instance :func:`hard_instance`, Baird's
 counterexample :func:`baird_counterexample`, the robust benchmark :func:`windy_walk` (a
 :class:`~theory_rl.robust.RobustMDP`), TSCAC's recommendation CMDP :func:`recommendation_cmdp` (a
-:class:`~theory_rl.dual.CMDP`), :func:`from_gymnasium` for gymnasium's toy-text environments, and
+:class:`~theory_rl.dual.CMDP`), the coupled restless bandits' feasible-set instances
+(:func:`metro_graph`, :func:`matching_instance`, :func:`capacity_instance`), :func:`from_gymnasium` for gymnasium's toy-text environments, and
 the neural methods' gymnasium environments
-(:func:`TabularEnv`, :func:`make_parametric_env`, :func:`rollout_returns`). :func:`make` builds any of them
+(:func:`TabularEnv`, :func:`make_parametric_env`, :func:`rollout_returns`), and the small models that
+stress certificates (:func:`near_deterministic_mdp`, :func:`random_shortest_path`). :func:`make` builds any of them
 from a string such as ``"gridworld:n_rows=10,n_cols=10"`` (the command line and the sweep tasks
 use it). Every generator is vectorised (no Python loop over states), every random one
 takes ``seed`` (an int or a ``numpy.random.Generator``), and bad arguments raise
@@ -20,6 +22,7 @@ anything is drawn (``docs/limits.md``).
 
 from ._baird import BairdCounterexample, baird_counterexample
 from ._classic import chain, forest, river_swim
+from ._cormab_instances import capacity_instance, matching_instance, metro_graph
 from ._gridworld import cliff_walking, gridworld, sutton_barto_gridworld
 from ._gym_envs import PARAMETER_BOXES, TabularEnv, discretize_actions, make_parametric_env, rollout_returns
 from ._gymnasium import from_gymnasium
@@ -28,6 +31,7 @@ from ._random import garnet, random_mdp
 from ._random_walk import random_walk
 from ._recommendation import recommendation_cmdp
 from ._registry import make, registered
+from ._stress import near_deterministic_mdp, random_shortest_path
 from ._windy_walk import windy_walk, windy_walk_kernel
 
 __all__ = [
@@ -35,6 +39,7 @@ __all__ = [
     "baird_counterexample",
     "PARAMETER_BOXES",
     "TabularEnv",
+    "capacity_instance",
     "chain",
     "cliff_walking",
     "discretize_actions",
@@ -45,7 +50,11 @@ __all__ = [
     "hard_instance",
     "make",
     "make_parametric_env",
+    "matching_instance",
+    "metro_graph",
+    "near_deterministic_mdp",
     "random_mdp",
+    "random_shortest_path",
     "random_walk",
     "recommendation_cmdp",
     "registered",

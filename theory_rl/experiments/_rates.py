@@ -21,6 +21,14 @@ class RateFit(ResultMixin):
     """Least-squares fit of ``log y = intercept + slope * log x`` with a bootstrap CI on the slope.
 
     ``x``, ``y`` hold the points used (positive and finite); ``n_dropped`` counts the others.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.experiments import fit_rate
+    >>> fit = fit_rate({"n": [10.0, 100.0, 1000.0], "error": [1.0, 0.1, 0.01]}, "n", "error", seed=0)
+    >>> type(fit).__name__, round(fit.slope, 9), fit.n_points, fit.x_name
+    ('RateFit', -1.0, 3, 'n')
     """
 
     slope: float
@@ -43,7 +51,18 @@ class RateFit(ResultMixin):
 
 @dataclass(frozen=True, repr=False, eq=False)
 class RateComparison(ResultMixin):
-    """A measured slope against a theorem's exponent: ``inside`` says whether the exponent lies in the CI."""
+    """A measured slope against a theorem's exponent: ``inside`` says whether the exponent lies in the CI.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.experiments import compare_rate, fit_rate
+    >>> n = np.repeat([10.0, 100.0, 1000.0], 4)
+    >>> err = n ** -0.5 * np.exp(np.random.default_rng(0).normal(0.0, 0.05, n.size))
+    >>> cmp = compare_rate(fit_rate({"n": n, "error": err}, "n", "error", seed=0), -0.5)
+    >>> type(cmp).__name__, cmp.inside, cmp.theory
+    ('RateComparison', True, -0.5)
+    """
 
     measured: float
     ci_low: float
@@ -86,6 +105,13 @@ def fit_rate(df: Any, x: str, y: str, *, n_boot: int = 2000, level: float = 0.95
     level : float
         Confidence level in ``(0, 1)``.
     seed : int or numpy.random.Generator
+
+    Examples
+    --------
+    >>> from theory_rl.experiments import fit_rate
+    >>> fit = fit_rate({"n": [10.0, 100.0, 1000.0], "error": [2.0, 0.2, 0.02]}, "n", "error", seed=0)
+    >>> round(fit.slope, 9), round(fit.ci_low, 9), round(fit.ci_high, 9)
+    (-1.0, -1.0, -1.0)
     """
     for name in (x, y):
         if name not in df:
@@ -121,6 +147,16 @@ def compare_rate(fit: RateFit, theory_exponent: Any, *, parameter: str | None = 
     ``theory_exponent`` is a number, or a bound from :mod:`theory_rl.theory` (anything with an
     ``exponents`` dict), whose exponent for ``parameter`` (default: the fit's ``x`` column;
     ``one_minus_gamma`` is read as ``1-gamma``) is used.
+
+    Examples
+    --------
+    >>> from theory_rl import theory
+    >>> from theory_rl.experiments import compare_rate, fit_rate
+    >>> fit = fit_rate({"n": [10.0, 100.0, 1000.0], "error": [1.0, 0.32, 0.1]}, "n", "error", seed=0)
+    >>> bound = theory.plug_in_error(10, 2, 0.9, 100.0, 0.05)         # exponent of n: -1/2
+    >>> cmp = compare_rate(fit, bound)
+    >>> round(cmp.measured, 3), cmp.theory
+    (-0.5, -0.5)
     """
     if hasattr(theory_exponent, "exponents"):
         name = parameter or fit.x_name
@@ -148,6 +184,16 @@ def plot_rate(fit: RateFit, *, theory_exponent: float | None = None, ax: Any = N
 
     Returns the matplotlib ``Axes``; with ``path`` the figure is saved there (and, when no ``ax`` is
     given, drawn on a bare ``Figure`` without pyplot, so scripts need no display).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from theory_rl.experiments import fit_rate, plot_rate
+    >>> fit = fit_rate({"n": [10.0, 100.0, 1000.0], "error": [1.0, 0.32, 0.1]}, "n", "error", seed=0)
+    >>> ax = plot_rate(fit, theory_exponent=-0.5)
+    >>> ax.get_xscale(), ax.get_yscale()
+    ('log', 'log')
     """
     if ax is None and path is not None:  # a figure only for the file: no pyplot, no GUI backend
         from matplotlib.figure import Figure

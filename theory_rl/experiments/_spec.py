@@ -48,7 +48,21 @@ plot = "plug_in.png"
 class SpecResult(Result):
     """What :func:`run_spec` produced: the table, and the fit, comparison and figure path when the
     spec has a ``[fit]`` table (one fit per value of ``fit.by`` when given). ``params`` holds the
-    keyword overrides of the call, ``elapsed`` the wall-clock seconds of the whole run."""
+    keyword overrides of the call, ``elapsed`` the wall-clock seconds of the whole run.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from theory_rl.experiments import run_spec
+    >>> spec = pathlib.Path(tempfile.mkdtemp()) / "spec.toml"
+    >>> with spec.open("w") as f:
+    ...     for line in ("[sweep]", 'function = "theory_rl.experiments.tasks:plug_in_error"', "seeds = 2",
+    ...                  'backend = "serial"', "[grid]", 'env = ["river_swim"]', "gamma = [0.5]", "n = [10, 100]"):
+    ...         print(line, file=f)
+    >>> res = run_spec(spec, progress=False)
+    >>> type(res).__name__, len(res.table), res.store.name, res.fits
+    ('SpecResult', 4, 'spec.jsonl', {})
+    """
 
     table: Any
     store: Path
@@ -163,7 +177,20 @@ def _checked(path: Path, doc: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
 def spec_store(path: str | os.PathLike[str]) -> Path:
     """The store a TOML spec writes: ``[sweep] store`` relative to the spec's folder, else
     ``<spec stem>.jsonl`` beside it (what :func:`run_spec` and ``theory-rl sweep --repair SPEC``
-    use)."""
+    use).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from theory_rl.experiments import spec_store
+    >>> spec = pathlib.Path(tempfile.mkdtemp()) / "plug_in.toml"
+    >>> with spec.open("w") as f:
+    ...     for line in ("[sweep]", 'function = "theory_rl.experiments.tasks:plug_in_error"', "seeds = 1",
+    ...                  "[grid]", "n = [10]"):
+    ...         print(line, file=f)
+    >>> spec_store(spec).name            # no [sweep] store: <spec stem>.jsonl beside the spec
+    'plug_in.jsonl'
+    """
     path = Path(path)
     sweep_doc, _, _ = _checked(path, _load_toml(path))
     return path.parent / sweep_doc.get("store", f"{path.stem}.jsonl")
@@ -190,6 +217,20 @@ def run_spec(path: str | os.PathLike[str], *, backend: str | None = None, n_jobs
         the key.
     StoreLockedError
         Another sweep is writing the store.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from theory_rl.experiments import run_spec
+    >>> spec = pathlib.Path(tempfile.mkdtemp()) / "plug_in.toml"
+    >>> with spec.open("w") as f:
+    ...     for line in ("[sweep]", 'function = "theory_rl.experiments.tasks:plug_in_error"', "seeds = 3",
+    ...                  'backend = "serial"', "[grid]", 'env = ["river_swim"]', "gamma = [0.5]",
+    ...                  "n = [30, 300, 3000]", "[fit]", 'x = "n"', 'y = "error"', "theory_exponent = -0.5"):
+    ...         print(line, file=f)
+    >>> res = run_spec(spec, progress=False)
+    >>> len(res.table), res.store.name, sorted(res.comparisons)
+    (9, 'plug_in.jsonl', ['all'])
     """
     start = time.perf_counter()
     path = Path(path)

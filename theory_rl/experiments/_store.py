@@ -34,7 +34,20 @@ def _lock_holder(fd: int) -> str:
 
 
 class StoreLockedError(TheoryRLError, RuntimeError):
-    """Another sweep holds the store's lock (the message names its process, host and start time)."""
+    """Another sweep holds the store's lock (the message names its process, host and start time).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from theory_rl.experiments import StoreLock, StoreLockedError
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "runs.jsonl"
+    >>> with StoreLock(path):
+    ...     try:
+    ...         StoreLock(path).__enter__()
+    ...     except StoreLockedError:
+    ...         print("held by another sweep")
+    held by another sweep
+    """
 
 
 def _hint(path: Path) -> str:
@@ -53,6 +66,16 @@ class ResultStore:
     store's lock first (:meth:`lock`, :class:`StoreLock`); a corrupted line in the middle stops
     reading with a :class:`~theory_rl.errors.ParseError` naming it, and :func:`repair_store`
     drops it.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from theory_rl.experiments import ResultStore
+    >>> store = ResultStore(pathlib.Path(tempfile.mkdtemp()) / "runs.jsonl", fsync=False)
+    >>> with store.open() as out:
+    ...     out.write({"task": "a1", "params": {"n": 10}, "replicate": 0, "seed": 1, "result": {"error": 0.3}})
+    >>> store.done(), [r["result"]["error"] for r in store.records()]
+    ({'a1'}, [0.3])
     """
 
     def __init__(self, path: str | os.PathLike[str], *, fsync: bool = True) -> None:
@@ -189,6 +212,15 @@ class StoreLock:
     StoreLockedError
         When entered while another process (or another ``StoreLock`` on the same store) holds the
         lock for longer than ``wait``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from theory_rl.experiments import StoreLock
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "runs.jsonl"
+    >>> with StoreLock(path):
+    ...     print("locked:", (path.parent / "runs.jsonl.lock").exists())
+    locked: True
     """
 
     def __init__(self, path: str | os.PathLike[str], *, wait: float = 0.0) -> None:
@@ -248,6 +280,18 @@ class StoreRepair:
         1-based numbers of the lines dropped, in file order.
     reasons : tuple of str
         Why each was dropped (same order as ``dropped``).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from theory_rl.experiments import repair_store
+    >>> store = pathlib.Path(tempfile.mkdtemp()) / "s.jsonl"
+    >>> with store.open("w") as f:
+    ...     print('{"task": "a", "result": {}}', file=f)
+    ...     print('{broken', file=f)
+    >>> report = repair_store(store)
+    >>> type(report).__name__, report.kept, report.dropped
+    ('StoreRepair', 1, (2,))
     """
 
     path: Path
@@ -354,5 +398,17 @@ def repair_store(path: str | os.PathLike[str], *, dry_run: bool = False, wait: f
 
 
 def load_results(path: str | os.PathLike[str]):
-    """Load a sweep's store into a pandas DataFrame (see :meth:`ResultStore.to_dataframe`)."""
+    """Load a sweep's store into a pandas DataFrame (see :meth:`ResultStore.to_dataframe`).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from theory_rl.experiments import Sweep, load_results
+    >>> def f(*, x, seed):
+    ...     return {"y": 2 * x}
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "f.jsonl"
+    >>> _ = Sweep(f, {"x": [1, 2]}, seeds=1, backend="serial", progress=False, store=path).run()
+    >>> sorted(load_results(path)["y"].tolist())
+    [2, 4]
+    """
     return ResultStore(path).to_dataframe()

@@ -40,6 +40,12 @@ def task_seed(params: Mapping[str, Any], replicate: int, *, root: int = 0) -> in
     are the seed. It depends on nothing but ``(params, replicate, root)`` - not on the order,
     the worker or the backend that runs the task - and tasks with equal parameters in different
     sweeps share seeds (common random numbers).
+
+    Examples
+    --------
+    >>> from theory_rl.experiments import task_seed
+    >>> task_seed({"n": 10}, 0) == task_seed({"n": 10}, 0), task_seed({"n": 10}, 0) == task_seed({"n": 10}, 1)
+    (True, False)
     """
     digest = hashlib.sha256(_canonical(dict(params)).encode()).digest()
     words = np.frombuffer(digest, dtype=">u4").astype(np.uint64).tolist()
@@ -50,7 +56,17 @@ def task_seed(params: Mapping[str, Any], replicate: int, *, root: int = 0) -> in
 @dataclass(frozen=True)
 class Task:
     """One ``fn(**params, seed=seed)`` call; ``key`` hashes the function name, the parameters,
-    the replicate and the root seed."""
+    the replicate and the root seed.
+
+    Examples
+    --------
+    >>> from theory_rl.experiments import Sweep
+    >>> def f(*, x, seed):
+    ...     return {"y": x}
+    >>> task = Sweep(f, {"x": [5]}, seeds=1, backend="serial", progress=False).tasks()[0]
+    >>> type(task).__name__, task.params, task.replicate
+    ('Task', {'x': 5}, 0)
+    """
 
     key: str
     params: dict[str, Any]
@@ -231,6 +247,18 @@ class Sweep:
         A bad option (``seeds = 2.5``, ``chunk_size = -1``, ...), a grid value that is not a JSON
         scalar, or a grid key ``fn`` does not accept (or a required argument of ``fn`` the grid
         does not give), naming it.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from theory_rl.experiments import Sweep
+    >>> def square(*, x, seed):
+    ...     return {"y": x * x}
+    >>> sweep = Sweep(square, {"x": [1, 2, 3]}, seeds=2, backend="serial", progress=False,
+    ...               store=pathlib.Path(tempfile.mkdtemp()) / "sq.jsonl")
+    >>> table = sweep.run()
+    >>> len(sweep.tasks()), sorted(table["y"].unique().tolist())
+    (6, [1, 4, 9])
     """
 
     def __init__(

@@ -40,6 +40,13 @@ class CorrelatedSolution(CertifiedSolution):
     objective : str
         ``"welfare"``, or ``"custom"`` for user weights.
     method, params, elapsed
+
+    Examples
+    --------
+    >>> from theory_rl.games import MatrixGame, correlated_equilibrium
+    >>> sol = correlated_equilibrium(MatrixGame([[6, 2], [7, 0]], [[6, 7], [2, 0]]))   # chicken
+    >>> type(sol).__name__, sol.objective, round(sol.welfare, 6)
+    ('CorrelatedSolution', 'welfare', 10.5)
     """
 
     distribution: np.ndarray
@@ -77,7 +84,16 @@ def _constraint_blocks(g: NormalFormGame, coarse: bool) -> sp.csr_matrix:
 
 def deviation_gains(game: Any, distribution: Any, *, coarse: bool = False) -> np.ndarray:
     """The gain of every (coarse) deviation under ``distribution`` (CE: one row per player and
-    ordered pair ``a != d`` of its actions; CCE: one per player and action ``d``)."""
+    ordered pair ``a != d`` of its actions; CCE: one per player and action ``d``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.games import MatrixGame, deviation_gains
+    >>> pd = MatrixGame([[3, 0], [5, 1]], [[3, 5], [0, 1]])              # prisoner's dilemma
+    >>> deviation_gains(pd, np.array([[1.0, 0.0], [0.0, 0.0]])).round(9).tolist()  # both cooperate
+    [2.0, 0.0, 2.0, 0.0]
+    """
     g = as_normal_form(game)
     mu = as_float_array(distribution, "distribution")
     if mu.shape != g.n_actions:

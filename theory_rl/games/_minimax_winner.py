@@ -23,7 +23,14 @@ _ATOL = 1e-8
 def preference_matrix(P: Any, *, atol: float = _ATOL) -> np.ndarray:
     r"""Validate a preference matrix: ``P[i, j] = Pr(i beats j)`` in ``[0, 1]`` with ties split,
     ``P + P^T = 1`` within ``atol`` (so ``P[i, i] = 1/2``). Raises :class:`~theory_rl.errors.InvalidModelError`
-    naming the first bad entry."""
+    naming the first bad entry.
+
+    Examples
+    --------
+    >>> from theory_rl.games import preference_matrix
+    >>> preference_matrix([[0.5, 0.7], [0.3, 0.5]]).tolist()
+    [[0.5, 0.7], [0.3, 0.5]]
+    """
     P = payoff_array(P, "P", ndim=2)
     if P.shape[0] != P.shape[1]:
         raise InvalidModelError(f"P has shape {P.shape}, expected a square (n, n) preference matrix")
@@ -61,6 +68,13 @@ class MinimaxWinnerSolution(CertifiedSolution):
         Certified ``max_q q^T M p* = max_i (M p*)_i`` (rounding included): ``p*`` is an
         ``exploitability``-approximate minimax winner; 0 up to the LP tolerance.
     method, params, elapsed
+
+    Examples
+    --------
+    >>> from theory_rl.games import minimax_winner
+    >>> sol = minimax_winner([[0.5, 0.8], [0.2, 0.5]])            # option 0 beats option 1
+    >>> type(sol).__name__, sol.strategy.round(9).tolist(), round(sol.value, 9)
+    ('MinimaxWinnerSolution', [1.0, 0.0], 0.5)
     """
 
     strategy: np.ndarray
@@ -142,6 +156,13 @@ class HedgeResult(Result):
     n_iter : int
         ``T``.
     method, params, elapsed
+
+    Examples
+    --------
+    >>> from theory_rl.games import hedge_self_play
+    >>> res = hedge_self_play([[0.5, 0.8], [0.2, 0.5]], n_rounds=500)
+    >>> type(res).__name__, res.n_iter, bool(res.exploitability <= res.regret_bound)
+    ('HedgeResult', 500, True)
     """
 
     strategy: np.ndarray

@@ -34,6 +34,13 @@ class QRESolution(CertifiedSolution):
     converged, n_iter, history, method, params, elapsed
         ``history["residual"][k]`` (``history[k]``: a one-column table reads as its column) is the
         residual after step ``k + 1``.
+
+    Examples
+    --------
+    >>> from theory_rl.games import MatrixGame, quantal_response_equilibrium
+    >>> sol = quantal_response_equilibrium(MatrixGame([[1, -1], [-1, 1]]), temperature=0.5)
+    >>> type(sol).__name__, sol.converged, sol.strategies[1].round(6).tolist()
+    ('QRESolution', True, [0.5, 0.5])
     """
 
     strategies: tuple[np.ndarray, ...]

@@ -42,6 +42,15 @@ class ShapleySolution(ValueSolution):
         ``||T v_k - v_k||_inf`` at the last iterate (an upper estimate including LP error).
     converged, n_iter, history, method, params, elapsed
         ``history["bound"][k]`` (``history[k]``) is the certified ``bound`` after sweep ``k + 1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.games import MarkovGame, shapley_value_iteration
+    >>> P = np.ones((1, 2, 2, 1))                                 # one state, repeated matching pennies
+    >>> sol = shapley_value_iteration(MarkovGame.zero_sum(P, [[[2.0, -1.0], [-1.0, 1.0]]], 0.9), tol=1e-10)
+    >>> type(sol).__name__, round(float(sol.v[0]), 8), sol.col_policy.round(6).tolist()
+    ('ShapleySolution', 2.0, [[0.4, 0.6]])
     """
 
     col_policy: np.ndarray

@@ -45,6 +45,13 @@ class ZeroSumSolution(CertifiedSolution):
         Always ``True`` (the LP either solves or raises :class:`~theory_rl.errors.SolverError`).
     method, params, elapsed, info
         ``"zero_sum_lp"``, the options, seconds, and ``info["solver"]`` / ``info["polished"]``.
+
+    Examples
+    --------
+    >>> from theory_rl.games import zero_sum_lp
+    >>> sol = zero_sum_lp([[2, -1], [-1, 1]])            # value 1/5
+    >>> type(sol).__name__, round(sol.value, 12), sol.row_strategy.round(6).tolist()
+    ('ZeroSumSolution', 0.2, [0.4, 0.6])
     """
 
     value: float
@@ -67,6 +74,15 @@ def solve_stage_games(Q: np.ndarray, *, solver: str = "auto") -> tuple[np.ndarra
 
     the minimiser's strategies being the duals of the ``>=`` rows. Returns ``p (S, A)``,
     ``q (S, B)`` (non-negative, normalised) and the LP values ``v (S,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.games import solve_stage_games
+    >>> Q = np.array([[[2.0, -1.0], [-1.0, 1.0]], [[2.0, 1.0], [0.0, 0.0]]])   # mixed; a saddle point
+    >>> p, q, v = solve_stage_games(Q)
+    >>> np.round(v, 9).tolist(), np.round(p, 6).tolist()
+    ([0.2, 1.0], [[0.4, 0.6], [1.0, 0.0]])
     """
     Q = payoff_array(Q, "Q", ndim=3)
     solver = check_choice(solver, "solver", ("auto", "simplex", "ipm"))

@@ -120,6 +120,14 @@ class BisimulationMetricResult(Result):
     n_transport : int
         Number of optimal-transport problems solved (at each depth they are solved together, as
         one block-diagonal HiGHS program).
+
+    Examples
+    --------
+    >>> from theory_rl import offline, pomdp
+    >>> tiger = pomdp.load_problem("tiger.95.POMDP")
+    >>> res = offline.history_bisimulation_metric(offline.enumerate_histories(tiger, horizon=2))
+    >>> type(res).__name__, res.n_classes <= len(res.labels)
+    ('BisimulationMetricResult', True)
     """
 
     labels: np.ndarray

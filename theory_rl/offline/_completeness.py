@@ -25,7 +25,8 @@ from .._validation import (
 )
 from ..errors import ConvergenceWarning, InvalidModelError, SolverError
 from ..models import FiniteMDP
-from ..tabular import as_policy, policy_value, value_iteration
+from ..tabular import policy_value, value_iteration
+from ._dataset import _policy_matrix
 
 
 def _dense_P(mdp: FiniteMDP) -> np.ndarray:
@@ -57,15 +58,6 @@ def _weights(mdp: FiniteMDP, weights: Any) -> np.ndarray:
         i = int(np.argmax(w <= 0))
         raise InvalidModelError(f"weights[{i}] = {w[i]} must be positive (the weighted norm needs full support)")
     return w / w.sum()
-
-
-def _policy_matrix(mdp: FiniteMDP, policy: Any) -> np.ndarray:
-    pi = as_policy(mdp, policy)
-    if pi.ndim == 1:
-        full = np.zeros((mdp.n_states, mdp.n_actions))
-        full[np.arange(mdp.n_states), pi] = 1.0
-        return full
-    return pi
 
 
 class _Projection:
@@ -122,6 +114,14 @@ class CompletenessResult(Result):
         Weights ``w`` of a unit-norm member ``f = Phi w`` attaining ``lower`` (with the reward
         scaled by ``witness_scale``).
     witness_scale : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, offline
+    >>> res = offline.completeness_gap(envs.chain(3, gamma=0.5), np.ones((6, 1)), policy=[0, 0, 0])
+    >>> type(res).__name__, res.operator, bool(res.lower <= res.gap <= res.upper)
+    ('CompletenessResult', 'T_pi', True)
     """
 
     gap: float
@@ -318,6 +318,14 @@ class FQIResult(Result):
     history : History
         Per iteration: ``w_norm`` (:math:`\\|w_k\\|_2`) and ``error`` (:math:`\\|\\Phi w_k - Q^{target}\\|_\\infty`,
         the exact :math:`Q^\\pi` or :math:`Q^*`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, offline
+    >>> res = offline.fitted_q_iteration_linear(envs.chain(3, gamma=0.5), np.eye(6))
+    >>> type(res).__name__, res.converged, res.q.shape
+    ('FQIResult', True, (3, 2))
     """
 
     w: np.ndarray

@@ -274,7 +274,8 @@ class TrajectoryDataset(ResultMixin):
         )
 
 
-def _check_policy_for(model: FiniteMDP, policy: Any) -> np.ndarray:
+def _policy_matrix(model: FiniteMDP, policy: Any) -> np.ndarray:
+    """``policy`` (deterministic ``(S,)`` or stochastic ``(S, A)``, checked) as an ``(S, A)`` matrix."""
     pi = as_policy(model, policy)
     if pi.ndim == 1:
         full = np.zeros((model.n_states, model.n_actions))
@@ -342,7 +343,7 @@ def collect_trajectories(
     H = check_int(horizon, "horizon")
     check_allocation(8 * 4 * n * (H + 1), "the trajectory arrays")
     rng = rng_from_seed(seed)
-    pi = _check_policy_for(mdp, policy)
+    pi = _policy_matrix(mdp, policy)
     S, A = mdp.n_states, mdp.n_actions
     P = mdp.transition_matrix
     d0 = pomdp.b0 if pomdp is not None and pomdp.b0 is not None else mdp.d0
@@ -398,6 +399,15 @@ class Coverage(ResultMixin):
     concentrability : float
         :math:`C^\pi = \max_{s,a} d^\pi(s, a) / \hat\mu(s, a)` when a model and a policy were
         given (``inf`` when :math:`\pi` visits a pair the data never saw), NaN otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, offline
+    >>> data = offline.collect_trajectories(envs.chain(3), np.full((3, 2), 0.5), n_episodes=4, horizon=3, seed=0)
+    >>> cov = offline.coverage(data)
+    >>> type(cov).__name__, cov.counts.shape, bool(0 < cov.pair_fraction <= 1)
+    ('Coverage', (3, 2), True)
     """
 
     counts: np.ndarray
@@ -439,7 +449,7 @@ def coverage(dataset: TrajectoryDataset, *, mdp: FiniteMDP | None = None, policy
             raise InvalidArgumentError(
                 f"mdp has {mdp.n_states} states and {mdp.n_actions} actions, the dataset {dataset.n_states} and {dataset.n_actions}"
             )
-        pi = _check_policy_for(mdp, policy)
+        pi = _policy_matrix(mdp, policy)
         d0 = np.full(mdp.n_states, 1.0 / mdp.n_states) if mdp.d0 is None else np.asarray(mdp.d0)
         # occupancy via the value of the indicator rewards: d^pi(s) = (1-gamma) d0^T (I - gamma P_pi)^-1 e_s
         P = mdp.transition_matrix

@@ -41,6 +41,13 @@ class HistoryTree(ResultMixin):
     horizon : int
         Number of decision epochs; depths ``0 .. horizon - 1`` are enumerated.
     gamma : float
+
+    Examples
+    --------
+    >>> from theory_rl import offline, pomdp
+    >>> tree = offline.enumerate_histories(pomdp.load_problem("tiger.95.POMDP"), horizon=2)
+    >>> type(tree).__name__, tree.horizon, int(tree.depth.max())
+    ('HistoryTree', 2, 1)
     """
 
     depth: np.ndarray

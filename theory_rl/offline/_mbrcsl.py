@@ -31,6 +31,15 @@ class MBRCSLResult(Result):
     target_return : float
         The conditioning return the policy acts on.
     n_generated, n_kept : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, offline
+    >>> data = offline.collect_trajectories(envs.chain(3), np.full((3, 2), 0.5), n_episodes=6, horizon=3, seed=0)
+    >>> res = offline.mbrcsl(data, seed=0)
+    >>> type(res).__name__, type(res.policy).__name__, res.n_kept <= res.n_generated
+    ('MBRCSLResult', 'RCSLResult', True)
     """
 
     policy: RCSLResult

@@ -45,6 +45,14 @@ class RCSLResult(Result):
     fallback : str
     target_return : float
         The default conditioning :math:`g_0` (the best episode return in the data).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, offline
+    >>> pi = offline.rcsl_fit(offline.collect_trajectories(envs.chain(3), np.eye(2)[[0, 1, 0]], n_episodes=4, horizon=2))
+    >>> type(pi).__name__, pi.n_states, pi.n_actions
+    ('RCSLResult', 3, 2)
     """
 
     table: dict
@@ -183,6 +191,16 @@ class RCSLEvaluationResult(Result):
         The conditioning :math:`g_0`.
     n_contexts : int
         Largest number of distinct (state, context) pairs carried at one step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, offline
+    >>> mdp = envs.chain(3)
+    >>> data = offline.collect_trajectories(mdp, np.full((3, 2), 0.5), n_episodes=6, horizon=2, seed=0)
+    >>> res = offline.rcsl_evaluate(offline.rcsl_fit(data), mdp, horizon=2, target_return=2.0)
+    >>> type(res).__name__, res.horizon, bool(res.value >= 0)
+    ('RCSLEvaluationResult', 2, True)
     """
 
     value: float

@@ -79,6 +79,14 @@ class IwocsSolution(TraceHistoryMixin, CertifiedSolution):
         The inner problem's action values at the last iteration (hull-robust Q or
         ``min_j Q*_{T_j}``).
     method, params, elapsed, info
+
+    Examples
+    --------
+    >>> from theory_rl import envs, robust
+    >>> kernels = robust.FiniteSet([envs.random_mdp(3, 2, seed=k) for k in range(3)])
+    >>> res = robust.iwocs(robust.RobustMDP(envs.random_mdp(3, 2, seed=0), kernels), seed=0)
+    >>> type(res).__name__, bool(res.lower <= res.upper + 1e-9)
+    ('IwocsSolution', True)
     """
 
     policy: np.ndarray
@@ -108,7 +116,15 @@ def score_weights(rmdp: RobustMDP, *, score: str = "s0", s0: int | None = None) 
     default ``s0``: the start state when ``d0`` is a point mass, else state 0) or ``d0``.
 
     ``score`` and ``s0`` are keyword-only (passing them by position still works until 0.3.0, with
-    a ``DeprecationWarning``); a bad value raises :class:`~theory_rl.errors.InvalidArgumentError`."""
+    a ``DeprecationWarning``); a bad value raises :class:`~theory_rl.errors.InvalidArgumentError`.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, robust
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> robust.score_weights(robust.RobustMDP(mdp, robust.L1Ball(0.1)), s0=1).tolist()
+    [0.0, 1.0, 0.0]
+    """
     S = rmdp.n_states
     d0 = rmdp.nominal.d0
     check_choice(score, "score", ("s0", "d0"))
@@ -141,6 +157,15 @@ def worst_case_theta(
 
     The objective is typically the current policy's value (tabular) or its Monte-Carlo return
     (deep). Returns ``(theta, objective(theta), n_evaluations)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import robust
+    >>> pset = robust.ParametricSet([[0.0, 1.0], [-1.0, 1.0]], lambda theta: None)
+    >>> theta, value, n_evals = robust.worst_case_theta(pset, lambda t: (t[0] - 0.5) ** 2 + t[1] ** 2, n_grid=5)
+    >>> theta.round(6).tolist(), round(value, 6), n_evals
+    ([0.5, 0.0], 0.0, 25)
     """
     n_grid, budget = check_int(n_grid, "n_grid", minimum=1), check_int(budget, "budget", minimum=1)
     if method == "grid":
@@ -251,6 +276,15 @@ def iwocs(
         ParametricSet oracle settings (see :func:`worst_case_theta`).
     seed : int or Generator
         For the CMA-ES oracle.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, robust
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> rmdp = robust.RobustMDP(mdp, robust.FiniteSet([mdp, envs.random_mdp(3, 2, seed=1)]))
+    >>> res = robust.iwocs(rmdp, seed=0)
+    >>> res.certified, round(res.upper - res.lower, 6)
+    (True, 0.0)
     """
     check_choice(inner, "inner", ("hull", "minQ"))
     check_choice(oracle, "oracle", ("grid", "cma"))

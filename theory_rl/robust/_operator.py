@@ -332,6 +332,15 @@ def inner_problem(rmdp: RobustMDP, v: np.ndarray) -> tuple[np.ndarray, np.ndarra
     -------
     sigma : ndarray, shape (S, A)
     worst : ndarray, shape (S, A, S)
+
+    Examples
+    --------
+    >>> from theory_rl import envs, robust
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> import numpy as np
+    >>> sigma, p = robust.inner_problem(robust.RobustMDP(mdp, robust.L1Ball(0.2)), np.array([0.0, 1.0, 2.0]))
+    >>> sigma.shape, bool(np.allclose(p.sum(axis=2), 1.0))
+    ((3, 2), True)
     """
     from ..tabular import as_value
 

@@ -82,6 +82,14 @@ class MarkovGame:
         Reward to the protagonist (the maximiser).
     gamma : float
     d0 : array_like, shape (S,), optional
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import robust
+    >>> game = robust.MarkovGame(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated game
+    >>> game.P.shape, game.R.shape
+    ((1, 2, 2, 1), (1, 2, 2))
     """
 
     P: np.ndarray
@@ -128,6 +136,15 @@ class GameSolution(ValueSolution):
     half-width, plus the usual ``converged``, ``n_iter``, ``residual``, ``history`` (per-iteration
     residuals), ``method``, ``params``, ``elapsed``. ``pi`` and ``psi`` are the deprecated names of
     ``policy`` and ``adversary_policy`` (removed in the next release).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import robust
+    >>> game = robust.MarkovGame(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated game
+    >>> sol = robust.soft_minimax_value_iteration(game, alpha=0.1, beta=0.1, tol=1e-10)
+    >>> type(sol).__name__, sol.converged, sol.adversary_policy.shape
+    ('GameSolution', True, (1, 2))
     """
 
     adversary_policy: np.ndarray
@@ -180,6 +197,14 @@ def qre_stage(
     q : ndarray, shape (..., B)
     value : ndarray, shape (...)
         ``p^T Q q + alpha H(p) - beta H(q)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import robust
+    >>> p, q, v = robust.qre_stage(np.array([[[1.0, -1.0], [-1.0, 1.0]]]), 0.1, 0.1)
+    >>> p.round(6).tolist(), q.round(6).tolist()
+    ([[0.5, 0.5]], [[0.5, 0.5]])
     """
     # zero temperatures are the unregularised game: matrix_game_lp
     alpha = check_real(alpha, "alpha", low=0.0, low_open=True)
@@ -298,6 +323,14 @@ def matrix_game_lp(Q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Returns
     -------
     p : (..., A), q : (..., B), value : (...)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import robust
+    >>> p, q, v = robust.matrix_game_lp(np.array([[[2.0, -1.0], [-1.0, 1.0]]]))
+    >>> p.round(6).tolist(), q.round(6).tolist(), v.round(9).tolist()
+    ([[0.4, 0.6]], [[0.4, 0.6]], [0.2])
     """
     Q = as_float_array(Q, "Q")
     if Q.ndim < 2 or Q.shape[-1] == 0 or Q.shape[-2] == 0:
@@ -387,6 +420,15 @@ def soft_minimax_value_iteration(
     regularised saddle value is 1-Lipschitz in ``Q``), so it stops with MacQueen bounds of width
     ``tol``. Stage games are solved by :func:`qre_stage`, warm-started from the previous
     iteration's logits. ``pi`` and ``psi`` are the QRE strategies at the last backup.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import robust
+    >>> game = robust.MarkovGame(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated game
+    >>> sol = robust.soft_minimax_value_iteration(game, alpha=1e-6, beta=1e-6, tol=1e-10)
+    >>> round(float(sol.v[0]), 3)                 # tiny temperatures: close to the Nash value 2.0
+    2.0
     """
     # zero temperatures are the unregularised game: nash_value_iteration
     alpha = check_real(alpha, "alpha", low=0.0, low_open=True)
@@ -408,7 +450,17 @@ def nash_value_iteration(
     r"""Shapley's value iteration (Shapley 1953), ``V_{k+1}(s) = val(Q_k(s))`` with the matrix-game
     value from one LP per iteration (:func:`matrix_game_lp`): the exact reference for the
     unregularised game. Certified with MacQueen bounds (``val`` is monotone, commutes with
-    constants and is 1-Lipschitz)."""
+    constants and is 1-Lipschitz).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import robust
+    >>> game = robust.MarkovGame(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated game
+    >>> sol = robust.nash_value_iteration(game, tol=1e-10)
+    >>> round(float(sol.v[0]), 6), sol.policy.round(6).tolist()     # stage value 1/5, so v* = 0.2 / 0.1
+    (2.0, [[0.4, 0.6]])
+    """
 
     def stage(Q: np.ndarray, state: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return matrix_game_lp(Q)
@@ -421,7 +473,17 @@ def best_response_value(game: MarkovGame, pi: np.ndarray, *, tol: float = 1e-10)
     r"""Unregularised value of the protagonist's stationary policy ``pi[s, a]`` against a
     best-responding adversary, ``min_psi V^{pi, psi}``: an MDP for the adversary with reward
     ``sum_a pi(a|s) R[s, a, b]``, solved by value iteration (as a maximisation of the negated
-    reward). ``V_Nash - best_response_value(pi)`` is the exploitability of ``pi`` (``>= 0``)."""
+    reward). ``V_Nash - best_response_value(pi)`` is the exploitability of ``pi`` (``>= 0``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import robust
+    >>> game = robust.MarkovGame(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated game
+    >>> v = robust.best_response_value(game, np.array([[0.4, 0.6]]))   # the maximin strategy
+    >>> np.round(v, 6).tolist()
+    [2.0]
+    """
     S, A, _ = game.shape
     tol = check_tol(tol)
     pi = as_float_array(pi, "pi")
@@ -439,7 +501,17 @@ class QarlResult(Result):
     """Result of :func:`qarl_curriculum`: the final stage's ``solution``, and per stage the
     adversary temperature ``betas``, the regularised value at ``d0`` (``values``), the
     protagonist's unregularised worst-case value at ``d0`` against a best-responding adversary
-    (``robust_values``) and its ``exploitability`` w.r.t. the Nash value."""
+    (``robust_values``) and its ``exploitability`` w.r.t. the Nash value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import robust
+    >>> game = robust.MarkovGame(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated game
+    >>> res = robust.qarl_curriculum(game, alpha=0.01, n_stages=4)
+    >>> type(res).__name__, res.betas.round(4).tolist(), round(res.nash_value, 6)
+    ('QarlResult', [0.05, 0.0255, 0.001, 0.001], 2.0)
+    """
 
     solution: GameSolution
     betas: np.ndarray
@@ -484,6 +556,15 @@ def qarl_curriculum(
     Because every stage is solved exactly, the path of temperatures does not change the final
     answer here; :func:`qarl_train` is the curriculum with a protagonist that learns step by
     step, where it does.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import robust
+    >>> game = robust.MarkovGame(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated game
+    >>> res = robust.qarl_curriculum(game, alpha=0.01, n_stages=6)
+    >>> float(res.betas[0]), round(float(res.betas[-1]), 6), bool(res.exploitability[-1] <= res.exploitability[0])
+    (0.05, 0.001, True)
     """
     import time
 
@@ -521,7 +602,18 @@ def markov_game_from_robust(rmdp: RobustMDP) -> MarkovGame:
     :class:`SARectFinite` set, ``P[s, a, b, :] = candidates[s, a, b, :]``, *simultaneously*
     with the protagonist (QARL's adversary perturbs the transition). Because the adversary does
     not see ``a``, the game's Nash value is at least the sa-rectangular robust value (where
-    nature moves after ``a``)."""
+    nature moves after ``a``).
+
+    Examples
+    --------
+    >>> from theory_rl import envs, robust
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> import numpy as np
+    >>> C = np.stack([np.asarray(mdp.P), np.asarray(envs.random_mdp(3, 2, seed=1).P)], axis=2)
+    >>> game = robust.markov_game_from_robust(robust.RobustMDP(mdp, robust.SARectFinite(C)))
+    >>> game.P.shape                                       # (S, A, B = K candidates, S)
+    (3, 2, 2, 3)
+    """
     U = rmdp.uncertainty
     if not isinstance(U, SARectFinite):
         raise InvalidModelError(f"markov_game_from_robust needs an SARectFinite set, got {type(U).__name__}")

@@ -136,6 +136,14 @@ class GammaTemperatureTeacher:
         Below this KL to the target the lower bound on ``k`` is lifted.
     temperature_bounds : (float, float)
         Sampled temperatures are clipped to ``[low, high]``; also the span of the grid.
+
+    Examples
+    --------
+    >>> from theory_rl import robust
+    >>> teacher = robust.GammaTemperatureTeacher(initial_concentration=2.0, target_concentration=0.5, rate=40.0,
+    ...                                          max_kl=0.1, performance_lower_bound=0.0)
+    >>> teacher.mean(2.0)                       # mean temperature k / rate
+    0.05
     """
 
     initial_concentration: float
@@ -172,6 +180,14 @@ class PointTemperatureTeacher:
     i.e. ``t' = max(clip(target, t - sqrt(max_mse), t + sqrt(max_mse)), temperature_lower_bound)``
     (the code steps ``t - sqrt(max_mse)`` and clips at the lower bound, the same thing when the
     lower bound is the target); otherwise ``t`` stays.
+
+    Examples
+    --------
+    >>> from theory_rl import robust
+    >>> teacher = robust.PointTemperatureTeacher(initial_temperature=0.05, target_temperature=0.001, max_mse=1e-4,
+    ...                                          performance_lower_bound=0.0)
+    >>> teacher.initial_temperature, teacher.target_temperature
+    (0.05, 0.001)
     """
 
     initial_temperature: float
@@ -199,7 +215,15 @@ class LinearTemperatureSchedule:
     r"""The linear baseline of the QARL code (``QARLLinearExperiment``): ``beta`` stays at
     ``initial_temperature`` until iteration ``descent_start_fraction * N``, falls linearly to
     ``target_temperature`` at ``descent_end_fraction * N`` and stays there (defaults 0.05 ->
-    0.001 over the first 2/3 of the ``N`` iterations)."""
+    0.001 over the first 2/3 of the ``N`` iterations).
+
+    Examples
+    --------
+    >>> from theory_rl import robust
+    >>> schedule = robust.LinearTemperatureSchedule(initial_temperature=0.05, target_temperature=0.001)
+    >>> [round(schedule.temperature(i, 30), 4) for i in (0, 10, 20, 29)]
+    [0.05, 0.0255, 0.001, 0.001]
+    """
 
     initial_temperature: float = 0.05
     target_temperature: float = 0.001
@@ -260,6 +284,12 @@ def gamma_kl(shape_p: Any, rate_p: Any, shape_q: Any, rate_q: Any) -> np.ndarray
         + k_q (\log r_p - \log r_q) + k_p \frac{r_q - r_p}{r_p}.
 
     Broadcasts over array arguments; all must be positive.
+
+    Examples
+    --------
+    >>> from theory_rl import robust
+    >>> robust.gamma_kl(2.0, 1.0, 2.0, 1.0), round(float(robust.gamma_kl(2.0, 1.0, 1.0, 1.0)), 6)
+    (0.0, 0.422784)
     """
     names = ("shape_p", "rate_p", "shape_q", "rate_q")
     # (as_float_array returns at least 1-D arrays: keep scalars scalar)
@@ -291,6 +321,15 @@ def clipped_gamma_weights(concentration: float, rate: float, grid: np.ndarray) -
     concentration, rate : float
     grid : ndarray, shape (n,)
         Increasing, positive temperatures.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import robust
+    >>> grid = np.linspace(0.01, 1.0, 5)
+    >>> w = robust.clipped_gamma_weights(2.0, 4.0, grid)
+    >>> round(float(w.sum()), 9), round(float(w @ grid), 4)          # a distribution; the clipped mean
+    (1.0, 0.4725)
     """
     concentration = check_real(concentration, "concentration", low=0.0, low_open=True)
     rate = check_real(rate, "rate", low=0.0, low_open=True)
@@ -344,6 +383,15 @@ def soft_best_response(
     v : ndarray, shape (n, S)
         The regularised best-response values ``min_psi V^{pi, psi}_{alpha, beta_n}``, to
         ``tol / (1 - gamma)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import robust
+    >>> game = robust.MarkovGame(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated game
+    >>> psi, v = robust.soft_best_response(game, np.array([[0.4, 0.6]]), alpha=0.01, betas=[0.01, 1.0])
+    >>> psi.shape, v.shape
+    ((2, 1, 2), (2, 1))
     """
     S, A, B = game.shape
     pi = as_float_array(pi, "pi")
@@ -557,6 +605,16 @@ class QarlTrainingResult(Result):
     ``policy`` (S, A) is the final protagonist policy (``pi`` is its deprecated name, removed in the
     next release), ``temperature_grid`` the grid of the Gamma
     teacher (or the temperatures used), ``performance_grid`` ``J`` on that grid at the end.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import robust
+    >>> game = robust.MarkovGame(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated game
+    >>> teacher = robust.LinearTemperatureSchedule()
+    >>> res = robust.qarl_train(game, teacher, alpha=0.01, max_iter=3, n_grid=8)
+    >>> type(res).__name__, res.teacher, res.policy.shape
+    ('QarlTrainingResult', 'LinearTemperatureSchedule', (1, 2))
     """
 
     policy: np.ndarray
@@ -636,6 +694,17 @@ def qarl_train(
     alpha log|A| / (1 - gamma)`` and ``V_{alpha,beta} >= V_{alpha,0} - beta log|B| / (1 - gamma)``);
     at a fixed temperature the dynamics reach the QRE of :func:`soft_minimax_value_iteration`
     (not proved for Markov games; tested on random games with ``step_size = 0.25``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import robust
+    >>> game = robust.MarkovGame(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated game
+    >>> teacher = robust.PointTemperatureTeacher(initial_temperature=0.05, target_temperature=0.001,
+    ...                                          max_mse=1e-4, performance_lower_bound=-100.0)
+    >>> res = robust.qarl_train(game, teacher, alpha=0.01, max_iter=5, n_grid=8)
+    >>> res.mean_temperatures.round(4).tolist()
+    [0.05, 0.04, 0.03, 0.02, 0.01, 0.001]
     """
     start = time.perf_counter()
     if not isinstance(game, MarkovGame):

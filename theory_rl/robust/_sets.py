@@ -64,7 +64,20 @@ __all__ = [
 class RectangularityWarning(UserWarning):
     """The uncertainty set is not (s)a-rectangular: robust dynamic programming solves its
     sa-rectangular hull, whose value can be strictly below the static robust value, and the
-    static/dynamic equivalence and the no-duality-gap identity (Iyengar 2005) no longer hold."""
+    static/dynamic equivalence and the no-duality-gap identity (Iyengar 2005) no longer hold.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, robust
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> import warnings
+    >>> rmdp = robust.RobustMDP(mdp, robust.FiniteSet([mdp, envs.random_mdp(3, 2, seed=1)]))
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = robust.robust_value_iteration(rmdp, tol=1e-6)
+    >>> any(issubclass(w.category, robust.RectangularityWarning) for w in caught)
+    True
+    """
 
 
 def _dense_kernel(nominal: FiniteMDP) -> np.ndarray:
@@ -111,6 +124,12 @@ class UncertaintySet:
     Attributes
     ----------
     rectangularity : {"sa", "s", "none"}
+
+    Examples
+    --------
+    >>> from theory_rl import robust
+    >>> isinstance(robust.L1Ball(0.1), robust.UncertaintySet), robust.L1Ball(0.1).is_sa_rectangular
+    (True, True)
     """
 
     rectangularity: str = "sa"
@@ -198,6 +217,15 @@ class L1Ball(_Ball):
     restrict_to_support : bool
         ``True``: kernels may not put mass outside the nominal support (craam2's convention);
         ``False`` (default): the whole simplex.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, robust
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> values = [robust.robust_value_iteration(robust.RobustMDP(mdp, robust.L1Ball(r)), tol=1e-8).v[0]
+    ...           for r in (0.0, 0.2, 0.5)]
+    >>> bool(values[0] >= values[1] >= values[2])
+    True
     """
 
     radius: Any
@@ -242,6 +270,14 @@ class LInfBall(_Ball):
     radius : float or ndarray of shape (S, A)
     restrict_to_support : bool
         As for :class:`L1Ball`.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, robust
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> sol = robust.robust_value_iteration(robust.RobustMDP(mdp, robust.LInfBall(0.05)), tol=1e-8)
+    >>> sol.converged, sol.worst_kernel.shape
+    (True, (3, 2, 3))
     """
 
     radius: Any
@@ -285,6 +321,15 @@ class KLBall(_Ball):
     ----------
     radius : float or ndarray of shape (S, A)
         ``delta`` (nats).
+
+    Examples
+    --------
+    >>> from theory_rl import envs, robust
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> sol = robust.robust_value_iteration(robust.RobustMDP(mdp, robust.KLBall(0.1)), tol=1e-8)
+    >>> nominal = robust.robust_value_iteration(robust.RobustMDP(mdp, robust.KLBall(0.0)), tol=1e-8)
+    >>> bool((sol.v <= nominal.v + 1e-6).all())          # a larger ball can only lower the value
+    True
     """
 
     radius: Any
@@ -327,6 +372,17 @@ class IntervalSet(UncertaintySet):
     lo, hi : ndarray of shape (S, A, S)
         ``0 <= lo <= hi <= 1`` with ``sum lo <= 1 <= sum hi`` in every row; the nominal kernel
         must lie inside.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, robust
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> import numpy as np
+    >>> P = np.asarray(mdp.P)
+    >>> rmdp = robust.RobustMDP(mdp, robust.IntervalSet(np.clip(P - 0.1, 0, 1), np.clip(P + 0.1, 0, 1)))
+    >>> sol = robust.robust_value_iteration(rmdp, tol=1e-8)
+    >>> bool((sol.v <= robust.robust_value_iteration(robust.RobustMDP(mdp, robust.L1Ball(0.0)), tol=1e-8).v + 1e-6).all())
+    True
     """
 
     lo: Any
@@ -387,6 +443,16 @@ class SARectFinite(UncertaintySet):
     candidates : ndarray of shape (S, A, K, S)
         ``candidates[s, a, k, :]`` is the k-th candidate for ``P[s, a, :]``. The nominal row
         need not be among them.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, robust
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> import numpy as np
+    >>> C = np.stack([np.asarray(mdp.P), np.asarray(envs.random_mdp(3, 2, seed=1).P)], axis=2)   # (S, A, K, S)
+    >>> sol = robust.robust_value_iteration(robust.RobustMDP(mdp, robust.SARectFinite(C)), tol=1e-8)
+    >>> sol.converged, sol.policy.tolist()
+    (True, [1, 1, 0])
     """
 
     candidates: Any
@@ -450,6 +516,15 @@ class FiniteSet(UncertaintySet):
     Parameters
     ----------
     kernels : ndarray of shape (K, S, A, S), or sequence of such kernels / FiniteMDPs
+
+    Examples
+    --------
+    >>> from theory_rl import envs, robust
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> other = envs.random_mdp(3, 2, seed=1)
+    >>> rmdp = robust.RobustMDP(mdp, robust.FiniteSet([mdp, other]))   # nature picks one kernel
+    >>> rmdp.uncertainty.rectangularity
+    'none'
     """
 
     kernels: Any
@@ -511,6 +586,19 @@ class ParametricSet(UncertaintySet):
     needs ``build``, ``sample_theta``, ``grid`` and ``clip``; a simulator-backed
     builder can return anything its consumer understands, as long as tabular solvers are not
     asked to use it.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, robust
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> import numpy as np
+    >>> def builder(theta):                       # slip theta[0] towards state 0
+    ...     P = np.asarray(mdp.P) * (1 - theta[0])
+    ...     P[:, :, 0] += theta[0]
+    ...     return P
+    >>> pset = robust.ParametricSet([[0.0, 0.3]], builder)
+    >>> pset.build(np.array([0.3]))[0, 0].round(6).tolist() == (np.asarray(mdp.P)[0, 0] * 0.7 + [0.3, 0, 0]).round(6).tolist()
+    True
     """
 
     theta_box: Any
@@ -602,6 +690,14 @@ class RobustMDP:
         certificate holds unchanged. For s-rectangular L1 sets the optimistic backup is
         ``max_a [r(s,a) + gamma max_{||p - p_hat_sa||_1 <= xi_s} <p, v>]``: the agent and nature
         maximise jointly, so the whole budget goes to the chosen action.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, robust
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> rmdp = robust.RobustMDP(mdp, robust.L1Ball(0.2))
+    >>> rmdp.n_states, rmdp.n_actions, rmdp.nature
+    (3, 2, 'adversarial')
     """
 
     nominal: FiniteMDP

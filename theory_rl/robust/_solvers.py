@@ -65,6 +65,14 @@ class RobustSolution(ValueSolution):
         Per-iteration residuals (a one-column table that reads as the 1-D array).
     method, params, elapsed, info
         As for :class:`theory_rl.tabular.Solution`.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, robust
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> sol = robust.robust_value_iteration(robust.RobustMDP(mdp, robust.L1Ball(0.2)), tol=1e-8)
+    >>> type(sol).__name__, sol.converged, bool(sol.bound <= 1e-8), sol.worst_kernel.shape
+    ('RobustSolution', True, True, (3, 2, 3))
     """
 
     worst_kernel: np.ndarray
@@ -174,6 +182,14 @@ def robust_value_iteration(
         Raise :class:`~theory_rl.errors.SolverError` instead of warning when not converged.
     progress : bool
         tqdm bar.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, robust
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> sol = robust.robust_value_iteration(robust.RobustMDP(mdp, robust.L1Ball(0.2)), tol=1e-8)
+    >>> sol.converged, bool(sol.lower[0] <= sol.v[0] <= sol.upper[0])
+    (True, True)
     """
     tol = check_tol(tol)
     max_iter = check_max_iter(max_iter)
@@ -268,6 +284,17 @@ def robust_policy_evaluation(
         Adversary policy-iteration steps.
     v0 : ndarray, optional
         Start (default: the policy's value under the nominal kernel).
+
+    Examples
+    --------
+    >>> from theory_rl import envs, robust
+    >>> mdp = envs.random_mdp(3, 2, seed=0)
+    >>> import numpy as np
+    >>> rmdp = robust.RobustMDP(mdp, robust.L1Ball(0.2))
+    >>> sol = robust.robust_value_iteration(rmdp, tol=1e-10)
+    >>> ev = robust.robust_policy_evaluation(rmdp, sol.policy, tol=1e-10)
+    >>> bool(np.abs(ev.v - sol.v).max() < 1e-8)        # the optimal policy's robust value is v*
+    True
     """
     tol = check_tol(tol)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
@@ -314,6 +341,15 @@ def robust_policy_iteration(
     Guarantee: converges to ``v_rob`` (the paper's convergence theorem for inexact evaluation with
     ``eps_k -> 0``; theorem number not verified); in practice a handful of improvement
     steps, each costing a few linear solves.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, robust
+    >>> rmdp = robust.RobustMDP(envs.random_mdp(3, 2, seed=0), robust.L1Ball(0.2))
+    >>> a, b = robust.robust_policy_iteration(rmdp, tol=1e-10), robust.robust_value_iteration(rmdp, tol=1e-10)
+    >>> a.policy.tolist() == b.policy.tolist(), bool(np.abs(a.v - b.v).max() < 1e-8)
+    (True, True)
     """
     tol = check_tol(tol)
     max_iter = check_int(max_iter, "max_iter", minimum=1)

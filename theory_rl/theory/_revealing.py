@@ -53,6 +53,15 @@ class BoundExpression(ResultMixin):
         Paper and theorem.
     note : str
         Hidden factors (logarithms, horizon polynomials) and caveats.
+
+    Examples
+    --------
+    >>> from theory_rl import theory
+    >>> b = theory.ucbvi_regret(S=10, A=2, H=5, T=10_000)
+    >>> type(b).__name__, b.kind, b.quantity
+    ('BoundExpression', 'upper', 'regret')
+    >>> b.exponents["T"]
+    0.5
     """
 
     value: float
@@ -89,6 +98,13 @@ def revealing_pac_lower_bound(*, S: int, A: int, alpha: float, epsilon: float, m
 
     Only the ``S^{3/2}`` exponent is verified (abstract). ``alpha <= A^{m-1}`` is the scale of the
     m-step constant in :func:`theory_rl.pomdp.revealing_constant`.
+
+    Examples
+    --------
+    >>> from theory_rl import theory
+    >>> b = theory.revealing_pac_lower_bound(S=4, A=2, alpha=0.5, epsilon=0.1, m=2)
+    >>> print(b.kind, b.exponents["S"], b.exponents["epsilon"])
+    lower 1.5 -2.0
     """
     _positive(S=S, A=A, alpha=alpha, epsilon=epsilon)
     m = _m(m, 2)
@@ -111,6 +127,13 @@ def revealing_regret_lower_bound(*, T: float, S: int, A: int, alpha: float, m: i
     ``T`` exponents (``2/3`` and ``1/2``) are verified from the abstract (for ``m = 1`` through the
     matching ``Õ(sqrt T)`` upper bound it quotes); the inner polynomial is recalled by analogy with
     Theorem 3.2 and not verified. For ``m = 1`` the other parameters are not modelled (exponent 0).
+
+    Examples
+    --------
+    >>> from theory_rl import theory
+    >>> b = theory.revealing_regret_lower_bound(T=1e6, S=4, A=2, alpha=0.5, m=2)
+    >>> print(b.quantity, round(b.exponents["T"], 4))
+    regret 0.6667
     """
     _positive(T=T, S=S, A=A, alpha=alpha)
     m = _m(m, 1)
@@ -134,6 +157,13 @@ def revealing_pac_upper_bound(
 
     Recalled; no exponent is verified and ``poly(H)`` and logarithms are omitted.
     Multiplicative in every parameter, like the lower bounds.
+
+    Examples
+    --------
+    >>> from theory_rl import theory
+    >>> b = theory.revealing_pac_upper_bound(S=4, A=2, O=3, alpha=0.5, epsilon=0.1)
+    >>> print(b.kind, b.exponents["S"], any(b.verified.values()))
+    upper 2.0 False
     """
     _positive(S=S, A=A, O=O, alpha=alpha, epsilon=epsilon)
     m = _m(m, 1)
@@ -155,6 +185,13 @@ def explore_then_commit_regret(T: float) -> tuple[float, float]:
     Returns
     -------
     (T0_star, regret)
+
+    Examples
+    --------
+    >>> from theory_rl import theory
+    >>> t0, regret = theory.explore_then_commit_regret(2000.0)
+    >>> print(f"{t0:.1f} {regret:.1f}")
+    100.0 300.0
     """
     _positive(T=T)
     t0 = (T / 2.0) ** (2.0 / 3.0)

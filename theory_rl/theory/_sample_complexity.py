@@ -90,6 +90,15 @@ def model_based_generative(S: float, A: float, gamma: float, epsilon: float, del
     samples in all (``N`` per pair) give ``||Q_hat* - Q*||_inf <= epsilon`` and
     ``||Q* - Q^{pi_hat}||_inf <= epsilon`` with probability ``1 - delta``, for
     ``epsilon in (0, (1-gamma)^{-1/2}]``. ``c`` is an unspecified absolute constant (``c = 1`` here).
+
+    Examples
+    --------
+    >>> from theory_rl import theory
+    >>> b = theory.model_based_generative(10, 2, 0.9, 0.1, 0.05)
+    >>> print(b.kind, f"{b.value:.3g}")
+    upper 1.49e+07
+    >>> round(theory.model_based_generative(10, 2, 0.9, 0.05, 0.05).value / b.value, 6)   # half the epsilon
+    4.0
     """
     _positive(S=S, A=A, epsilon=epsilon)
     g, d = _gamma(gamma), _delta(delta)
@@ -110,6 +119,15 @@ def plug_in_error(S: float, A: float, gamma: float, n: float, delta: float) -> B
 
     valid while ``eps <= (1-gamma)^{-1/2}`` (``c = 1``). The exponent of ``n`` is ``-1/2``, of
     ``1 - gamma`` is ``-3/2``: the slopes a log-log plot of ``||Q_hat - Q*||`` should show.
+
+    Examples
+    --------
+    >>> from theory_rl import theory
+    >>> b = theory.plug_in_error(10, 2, 0.9, 1e6, 0.05)
+    >>> print(b.quantity, f"{b.value:.3g}")
+    sup-norm error of Q_hat* 0.0864
+    >>> round(theory.plug_in_error(10, 2, 0.9, 4e6, 0.05).value / b.value, 6)       # 4x the samples
+    0.5
     """
     _positive(S=S, A=A, n=n)
     g, d = _gamma(gamma), _delta(delta)
@@ -129,6 +147,13 @@ def minimax_lower_bound_generative(S: float, A: float, gamma: float, epsilon: fl
 
     for ``epsilon in (0, eps_0)`` and ``delta in (0, delta_0 / N)``, on a class of hard MDPs.
     ``c_1, c_2, eps_0, delta_0`` are absolute constants the theorem does not give (set to 1).
+
+    Examples
+    --------
+    >>> from theory_rl import theory
+    >>> b = theory.minimax_lower_bound_generative(10, 2, 0.9, 0.1, 0.05)
+    >>> print(b.kind, b.exponents["1-gamma"], b.exponents["eps"])
+    lower -3.0 -2.0
     """
     _positive(S=S, A=A, epsilon=epsilon)
     g, d = _gamma(gamma), _delta(delta)
@@ -152,6 +177,13 @@ def q_learning_generative(S: float, A: float, gamma: float, epsilon: float, delt
     with rescaled-linear or constant step sizes. The theorem's iteration count carries a further
     ``log^4 T`` (implicit in ``T``) and an unspecified constant; both are left out (``c = 1``).
     For ``A = 1`` (TD learning) the same paper shows ``(1-gamma)^{-3}``.
+
+    Examples
+    --------
+    >>> from theory_rl import theory
+    >>> b = theory.q_learning_generative(10, 2, 0.9, 0.1, 0.05)
+    >>> print(b.kind, f"{b.value:.3g}", "exponent of 1-gamma:", b.exponents["1-gamma"])
+    upper 1.66e+08 exponent of 1-gamma: -4.0
     """
     _positive(S=S, A=A, epsilon=epsilon)
     g, d = _gamma(gamma), _delta(delta)
@@ -170,6 +202,13 @@ def q_learning_lower_bound(S: float, A: float, gamma: float, epsilon: float) -> 
 
     A lower bound for the algorithm, not for the problem: it exceeds
     :func:`minimax_lower_bound_generative` by ``1/(1-gamma)``, which is the point of the paper.
+
+    Examples
+    --------
+    >>> from theory_rl import theory
+    >>> b = theory.q_learning_lower_bound(10, 2, 0.9, 0.1)
+    >>> print(b.kind, f"{b.value:.3g}")
+    lower 2e+07
     """
     _positive(S=S, A=A, epsilon=epsilon)
     g = _gamma(gamma)
@@ -186,6 +225,13 @@ def q_learning_error(S: float, A: float, gamma: float, T: float, delta: float) -
 
     (``c = 1``, ``log^4 T`` omitted; valid for ``eps <= 1``, i.e. past the burn-in
     ``T >~ (1-gamma)^{-4}``).
+
+    Examples
+    --------
+    >>> from theory_rl import theory
+    >>> b = theory.q_learning_error(10, 2, 0.9, 1e8, 0.05)
+    >>> print(b.quantity, f"{b.value:.3g}")
+    sup-norm error of Q_T 0.0494
     """
     _positive(S=S, A=A, T=T)
     g, d = _gamma(gamma), _delta(delta)
@@ -208,6 +254,13 @@ def q_learning_polynomial_steps(S: float, A: float, gamma: float, epsilon: float
 
     for ``omega in (1/2, 1)``. The form is recalled from the paper (not checked here); constants
     unspecified (set to 1). The leading exponents are those of the first term.
+
+    Examples
+    --------
+    >>> from theory_rl import theory
+    >>> b = theory.q_learning_polynomial_steps(10, 2, 0.9, 0.1, 0.05, 0.8)
+    >>> print(b.kind, f"{b.value:.3g}")
+    upper 1.13e+10
     """
     _positive(S=S, A=A, epsilon=epsilon)
     g, d = _gamma(gamma), _delta(delta)
@@ -230,6 +283,13 @@ def variance_reduced_q_learning_samples(S: float, A: float, gamma: float, epsilo
         N_{\text{total}} = \frac{D}{\varepsilon^2 (1-\gamma)^3} \log\frac{D}{(1-\gamma)\delta}, \qquad D = S A
 
     (the abstract's form with the failure probability added; constant unspecified, ``c = 1``).
+
+    Examples
+    --------
+    >>> from theory_rl import theory
+    >>> b = theory.variance_reduced_q_learning_samples(10, 2, 0.9, 0.1, 0.05)
+    >>> f"{b.value:.3g}", b.exponents["1-gamma"]          # (1-gamma)^-3: the minimax rate
+    ('1.66e+07', -3.0)
     """
     _positive(S=S, A=A, epsilon=epsilon)
     g, d = _gamma(gamma), _delta(delta)
@@ -243,7 +303,15 @@ def variance_reduced_q_learning_samples(S: float, A: float, gamma: float, epsilo
 
 def variance_reduced_q_learning_error(S: float, A: float, gamma: float, n: float, delta: float) -> BoundExpression:
     r""":func:`variance_reduced_q_learning_samples` solved for ``eps`` with ``n`` samples per pair:
-    ``eps(n) = sqrt(log(SA/((1-gamma) delta)) / ((1-gamma)^3 n))``."""
+    ``eps(n) = sqrt(log(SA/((1-gamma) delta)) / ((1-gamma)^3 n))``.
+
+    Examples
+    --------
+    >>> from theory_rl import theory
+    >>> err = theory.variance_reduced_q_learning_error(10, 2, 0.9, 1e6, 0.05)
+    >>> round(err.value, 4), err.kind
+    (0.0911, 'upper')
+    """
     _positive(S=S, A=A, n=n)
     g, d = _gamma(gamma), _delta(delta)
     value = math.sqrt(math.log(S * A / ((1 - g) * d)) / ((1 - g) ** 3 * n))
@@ -265,6 +333,13 @@ def ucbvi_regret(S: float, A: float, H: float, T: float, delta: float = 0.1, *,
     (BF) are the abstract's; the numeric constants (20, 250, 30, 2500, 4) and the form of ``L``
     are recalled from the theorems and not verified here. Leading exponents are of the
     ``sqrt(T)`` term.
+
+    Examples
+    --------
+    >>> from theory_rl import theory
+    >>> b = theory.ucbvi_regret(10, 2, 5, 10_000, bonus="hoeffding")
+    >>> print(b.kind, f"{b.value:.3g}")
+    upper 3.25e+08
     """
     _positive(S=S, A=A, H=H, T=T)
     d = _delta(delta)
@@ -296,6 +371,13 @@ def ucb_q_learning_regret(S: float, A: float, H: float, T: float, delta: float =
 
     with ``iota = log(S A T / delta)``, up to an unspecified absolute constant (``c = 1``).
     The Bernstein order ``sqrt(H^3 SAT)`` is the abstract's; the rest is recalled.
+
+    Examples
+    --------
+    >>> from theory_rl import theory
+    >>> b = theory.ucb_q_learning_regret(10, 2, 5, 10_000, bonus="bernstein")
+    >>> print(b.kind, b.exponents["H"])
+    upper 1.5
     """
     _positive(S=S, A=A, H=H, T=T)
     d = _delta(delta)
@@ -326,6 +408,13 @@ def episodic_regret_lower_bound(S: float, A: float, H: float, T: float, *,
     - ``setting="nonstationary"`` (``P_h`` per step, Jin et al. 2018, Thm 3): :math:`\sqrt{H^2 S A T}`.
 
     Constants unspecified (set to 1).
+
+    Examples
+    --------
+    >>> from theory_rl import theory
+    >>> b = theory.episodic_regret_lower_bound(10, 2, 5, 10_000)
+    >>> print(f"{b.value:.1f}")
+    1000.0
     """
     _positive(S=S, A=A, H=H, T=T)
     if setting == "stationary":

@@ -2,7 +2,7 @@ r"""Combinatorial feasible sets ``F`` of a coupled restless bandit, each written
 
 Every constraint class here
 
-* adds its rows to a solver-neutral :class:`~theory_rl.combinatorial.MipModel`
+* adds its rows to a solver-neutral :class:`~theory_rl.models.MipModel`
   (``add_to(model, action_vars)``), which is what the MILP optimises over; and
 * checks an action *independently* of that formulation (``is_feasible(action, certificate)``),
   with numpy, scipy and networkx: a bipartite matching for matchings, an exact bin-packing search for capacities,
@@ -13,7 +13,9 @@ The four classes are those of Xu, Wilder, Khalil and Tambe, "Reinforcement learn
 combinatorial actions for coupled restless bandits", ICLR 2025, arXiv 2503.01919 (section 2.4
 of the paper): budget (with equality, the "multiple interventions" domain), path, bipartite
 matching and capacity. A user's own constraint is any object with ``add_to`` and ``is_feasible``
-(or just a callable ``builder(model, action_vars)`` passed to ``mip_argmax``).
+(or just a callable ``builder(model, action_vars)`` passed to ``mip_argmax``). The paper's random
+instances are :func:`theory_rl.envs.metro_graph`, :func:`theory_rl.envs.matching_instance` and
+:func:`theory_rl.envs.capacity_instance`.
 """
 
 from __future__ import annotations
@@ -28,27 +30,12 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import maximum_bipartite_matching
 
-from .._validation import (
-    as_float_array,
-    check_bool,
-    check_int,
-    check_optional_int,
-    first_index,
-    format_index,
-    rng_from_seed,
-)
-from ..errors import InvalidArgumentError, InvalidModelError
-from ._mip import FAST_HIGHS_OPTIONS, LIGHT_ROOT_HIGHS_OPTIONS, MipModel
+from .._highs import FAST_HIGHS_OPTIONS, LIGHT_ROOT_HIGHS_OPTIONS
+from .._validation import as_float_array, check_model_bool, check_model_int, first_index, format_index, rng_from_seed
+from ..errors import InvalidModelError
+from ._mip_model import MipModel
 
-__all__ = [
-    "Budget",
-    "Capacity",
-    "Matching",
-    "Path",
-    "capacity_instance",
-    "matching_instance",
-    "metro_graph",
-]
+__all__ = ["Budget", "Capacity", "Matching", "Path"]
 
 
 def _as_action(action: Any, n: int | None) -> np.ndarray:
@@ -75,24 +62,6 @@ def _as_integers(values: Any, name: str) -> np.ndarray:
         idx = first_index(bad)
         raise InvalidModelError(f"{format_index(name, idx)} = {float(arr[idx]):g} is not a whole number")
     return arr.astype(np.int64)
-
-
-def _model_int(value: Any, name: str, *, minimum: int = 1, optional: bool = False) -> int | None:
-    """:func:`~theory_rl._validation.check_int` for a field of a model or feasible set: its
-    message, raised as :class:`InvalidModelError` like every other error of this family's
-    constructors."""
-    try:
-        return (check_optional_int if optional else check_int)(value, name, minimum=minimum)
-    except InvalidArgumentError as exc:
-        raise InvalidModelError(str(exc)) from None
-
-
-def _model_bool(value: Any, name: str) -> bool:
-    """:func:`~theory_rl._validation.check_bool` raising :class:`InvalidModelError` ("no" is not True)."""
-    try:
-        return check_bool(value, name)
-    except InvalidArgumentError as exc:
-        raise InvalidModelError(str(exc)) from None
 
 
 def _check_budget(budget: Any, n: int) -> int:
@@ -160,6 +129,13 @@ class Budget(_Base):
 
     With ``equality=True`` and ``N`` intervention types this is the paper's *multiple
     interventions* feasible set (its code imposes ``sum_i a_i = B``).
+
+    Examples
+    --------
+    >>> from theory_rl.combinatorial import Budget
+    >>> b = Budget(2, 4)
+    >>> b.is_feasible([1, 1, 0, 0]), b.is_feasible([1, 1, 1, 0]), len(b.enumerate_feasible())   # 1 + 4 + 6
+    (True, False, 11)
     """
 
     budget: int
@@ -168,9 +144,9 @@ class Budget(_Base):
 
     def __post_init__(self) -> None:
         _check_budget(self.budget, self.n_actions)
-        object.__setattr__(self, "equality", _model_bool(self.equality, "equality"))
+        object.__setattr__(self, "equality", check_model_bool(self.equality, "equality"))
         # 2.5 was accepted (and a later arange/zeros failed or truncated)
-        object.__setattr__(self, "n_actions", _model_int(self.n_actions, "n_actions", optional=True))
+        object.__setattr__(self, "n_actions", check_model_int(self.n_actions, "n_actions", optional=True))
         if self.n_actions is None:
             return
         if self.equality and self.budget > self.n_actions:
@@ -206,45 +182,6 @@ class Budget(_Base):
 
     def with_budget(self, budget: int) -> Budget:
         return Budget(budget, self.n_actions, self.equality)
-
-
-# ----------------------------------------------------------------------------------------- path
-def metro_graph(n_stations: int, *, n_lines: int | None = None, seed: Any = None) -> nx.Graph:
-    """A synthetic metro-like graph: stations in the unit square, ``n_lines`` lines each a path
-    through the stations nearest a random straight corridor, lines meeting at interchanges.
-
-    Stand-in for the London-Underground subgraphs of the paper (whose CSVs we do not ship). Nodes
-    are ``0..n_stations-1`` with a ``pos`` attribute; the graph is connected; degrees are small
-    (mostly 2, up to about 6 at interchanges), like a real metro map. Any networkx graph works
-    with :class:`Path`; this is only the default instance.
-    """
-    n_stations = _model_int(n_stations, "n_stations", minimum=2)
-    n_lines = _model_int(n_lines, "n_lines", optional=True) or max(2, n_stations // 7)
-    rng = rng_from_seed(seed)
-    pos = rng.uniform(0.0, 1.0, size=(n_stations, 2))
-    g = nx.Graph()
-    for v in range(n_stations):
-        g.add_node(v, pos=(float(pos[v, 0]), float(pos[v, 1])))
-    # each station joins the line whose corridor (a random line through the square) is nearest
-    angles = rng.uniform(0, np.pi, size=n_lines)
-    normals = np.stack([-np.sin(angles), np.cos(angles)], axis=1)
-    centres = rng.uniform(0.25, 0.75, size=(n_lines, 2))
-    dist = np.abs(((pos[:, None, :] - centres[None, :, :]) * normals[None, :, :]).sum(axis=2))
-    line_of = dist.argmin(axis=1)
-    for k in range(n_lines):
-        members = np.flatnonzero(line_of == k)
-        direction = np.array([np.cos(angles[k]), np.sin(angles[k])])
-        order = members[np.argsort(pos[members] @ direction)]
-        g.add_edges_from(zip(order[:-1].tolist(), order[1:].tolist()))
-    # interchanges: join components by their closest pair of stations until connected
-    comps = [sorted(c) for c in nx.connected_components(g)]
-    while len(comps) > 1:
-        base, rest = comps[0], [v for c in comps[1:] for v in c]
-        d = np.linalg.norm(pos[base][:, None, :] - pos[rest][None, :, :], axis=2)
-        i, j = np.unravel_index(int(np.argmin(d)), d.shape)
-        g.add_edge(int(base[i]), int(rest[j]))
-        comps = [sorted(c) for c in nx.connected_components(g)]
-    return g
 
 
 def _closed_walk_length(dist: np.ndarray) -> float:
@@ -322,6 +259,14 @@ class Path(_Base):
     every action of small and adversarial graphs.
 
     Action index ``j`` is the graph node ``nodes[j]`` (``nodes = list(graph.nodes)``).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from theory_rl.combinatorial import Path
+    >>> route = Path(nx.path_graph(4), source=0, budget=2)              # stations 0 - 1 - 2 - 3
+    >>> route.is_feasible([1, 1, 0, 0]), route.is_feasible([1, 0, 0, 1])   # 3 is out of reach
+    (True, False)
     """
 
     graph: nx.Graph
@@ -577,26 +522,6 @@ class Path(_Base):
 
 
 # ------------------------------------------------------------------------------------ matching
-def matching_instance(n_arms: int, budget: int, *, n_slots: int = 5, seed: Any = None) -> Matching:
-    """The paper's scheduling instance: ``W = B`` workers, ``K = 5`` slots; each arm is available
-    in 2 distinct slots and each worker in 3, drawn with skewed slot probabilities (slot ``k``
-    has weight proportional to ``k + 1``, our choice: the paper's exact weights are not given)."""
-    n_arms = _model_int(n_arms, "n_arms")
-    budget = _check_budget(budget, n_arms)
-    n_slots = _model_int(n_slots, "n_slots")
-    rng = rng_from_seed(seed)
-    weights = np.arange(1, n_slots + 1, dtype=float)
-    weights /= weights.sum()
-    arm_slots = np.zeros((n_arms, n_slots), dtype=bool)
-    for j in range(n_arms):
-        arm_slots[j, rng.choice(n_slots, size=min(2, n_slots), replace=False, p=weights)] = True
-    workers = max(1, budget)
-    worker_slots = np.zeros((workers, n_slots), dtype=bool)
-    for i in range(workers):
-        worker_slots[i, rng.choice(n_slots, size=min(3, n_slots), replace=False, p=weights[::-1])] = True
-    return Matching(arm_slots, worker_slots, budget)
-
-
 @dataclass(frozen=True)
 class Matching(_Base):
     r"""Bipartite matching (scheduling): an arm is acted on iff it gets ``per_arm`` (default 2)
@@ -619,6 +544,16 @@ class Matching(_Base):
     worker_slots : bool array, shape (W, K)
     budget : int
     per_arm : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.combinatorial import Matching
+    >>> arm_slots = np.array([[1, 1, 0], [0, 1, 1]], dtype=bool)       # arm j available in these slots
+    >>> worker_slots = np.array([[1, 1, 1]], dtype=bool)               # one worker, every slot
+    >>> m = Matching(arm_slots, worker_slots, budget=1)
+    >>> m.is_feasible([1, 0]), m.is_feasible([1, 1])                   # each acted arm needs 2 slots
+    (True, False)
     """
 
     arm_slots: np.ndarray
@@ -637,7 +572,7 @@ class Matching(_Base):
             raise InvalidModelError(
                 f"arm_slots (J, K) and worker_slots (W, K) must share K; got {arm.shape} and {wrk.shape}")
         _check_budget(self.budget, arm.shape[0])
-        object.__setattr__(self, "per_arm", _model_int(self.per_arm, "per_arm"))
+        object.__setattr__(self, "per_arm", check_model_int(self.per_arm, "per_arm"))
         object.__setattr__(self, "arm_slots", arm)
         object.__setattr__(self, "worker_slots", wrk)
 
@@ -719,15 +654,6 @@ class Matching(_Base):
 
 
 # ------------------------------------------------------------------------------------ capacity
-def capacity_instance(n_arms: int, budget: int, *, seed: Any = None) -> Capacity:
-    """The paper's capacity instance: ``W = B`` workers with capacities in ``{2..7}`` and arm
-    costs in ``{2..6}``, uniform."""
-    n_arms = _model_int(n_arms, "n_arms")
-    budget = _check_budget(budget, n_arms)
-    rng = rng_from_seed(seed)
-    return Capacity(rng.integers(2, 7, size=n_arms), rng.integers(2, 8, size=max(1, budget)), budget)
-
-
 def _packs(costs: list[int], room: list[int]) -> bool:
     """Exact bin packing by depth-first search: can the items ``costs`` go into bins ``room``?"""
     if not costs:
@@ -757,6 +683,13 @@ class Capacity(_Base):
 
     Independent check: exact bin packing of ``{kappa_j : a_j = 1}`` into bins ``c`` (depth-first
     search, largest item first), or the assignment certificate checked load by load.
+
+    Examples
+    --------
+    >>> from theory_rl.combinatorial import Capacity
+    >>> c = Capacity(costs=[3, 3, 2], capacities=[5], budget=2)       # one worker of capacity 5
+    >>> c.is_feasible([1, 0, 1]), c.is_feasible([1, 1, 0])             # 3 + 2 fits, 3 + 3 does not
+    (True, False)
     """
 
     highs_options: ClassVar[dict[str, Any]] = LIGHT_ROOT_HIGHS_OPTIONS  # presolve pays off on the bin rows
@@ -776,7 +709,7 @@ class Capacity(_Base):
         if (caps < 0).any():
             raise InvalidModelError(f"capacities[{int(np.argmax(caps < 0))}] is negative")
         _check_budget(self.budget, len(costs))
-        object.__setattr__(self, "single_assignment", _model_bool(self.single_assignment, "single_assignment"))
+        object.__setattr__(self, "single_assignment", check_model_bool(self.single_assignment, "single_assignment"))
         object.__setattr__(self, "costs", costs)
         object.__setattr__(self, "capacities", caps)
 
