@@ -26,72 +26,8 @@ MODULES = sorted(
 )
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
-_LATER = "Examples are written in a later session of issue 19 (this session covered models, tabular, envs, learning, pomdp, errors, the CLI)"
-
 #: subpackage -> (reason, names without an Examples section).
-ALLOW: dict[str, tuple[str, tuple[str, ...]]] = {
-    "approx": (_LATER, (
-        "batched_empirical_planning", "batched_policy_evaluation", "batched_value_iteration", "BatchedMDPs",
-        "BatchedSolution", "deep_iwocs", "DeepIwocsResult", "dqn", "EmpiricalPlanningResult", "fitted_q_iteration",
-        "GridEvaluationResult", "gym_parametric_set", "LinearResult", "lspi", "lstd", "mdpo_exact_critic",
-        "mdpo_off_policy", "mdpo_on_policy", "min_over_critics", "model_transitions", "monte_carlo_return",
-        "NeuralResult", "robust_grid_evaluation", "sample_next_states", "semi_gradient_td", "stack_mdps",
-        "tabular_policy",
-    )),
-    "checks": (_LATER, (
-        "assert_bellman_optimal", "assert_bounds_bracket", "assert_policy_value", "cormabs", "finite_mdps", "pomdps",
-        "register_profiles", "robust_mdps", "uncertainty_sets",
-    )),
-    "combinatorial": (_LATER, (
-        "ArgmaxResult", "baseline_policies", "Budget", "Capacity", "capacity_instance", "CoRMAB", "CoRMABEnv",
-        "embed_relu_mlp", "EmbeddedNetwork", "evaluate", "EvaluationResult", "forward", "greedy_q_action",
-        "interval_bounds", "make_cormab", "Matching", "matching_instance", "metro_graph", "mip_argmax", "MipModel",
-        "MipSolution", "myopic_argmax", "Path", "pretrain_myopic", "relu_mlp", "relu_mlp_layers", "select_action",
-        "sequoia_policy", "sequoia_train", "SequoiaResult", "SigmoidCoupling", "solve_mip", "table_q_network",
-        "warm_start_dataset",
-    )),
-    "dual": (_LATER, (
-        "awr_policy", "behaviour_cloning", "CMDP", "CMDPSolution", "collect_dataset", "DegenerateObjectiveWarning",
-        "dual_lp", "dual_q", "dual_v", "f_divergence", "FDivergence", "fdvl", "fdvl_torch", "FDVLResult",
-        "flow_residual", "implicit_loss", "implicit_value", "lagrangian_primal_dual", "mixture_divergence",
-        "NeuralDVLResult", "occupancy", "OccupancyLPSolution", "one_hot_features", "policy_from_occupancy",
-        "primal_lp", "recoil", "recoil_dual_q", "recoil_exact", "recoil_torch", "RecoilDualQSolution",
-        "RecoilResult", "RecoilSolution", "regularized_policy_value", "regularized_primal", "RegularizedSolution",
-        "solve_cmdp_lp", "TransitionDataset", "tscac", "tscac_project", "tscac_stage_one", "tscac_stage_two",
-        "TSCACResult",
-    )),
-    "experiments": (_LATER, (
-        "compare_rate", "fast_mode", "fit_rate", "load_results", "plot_rate", "RateComparison", "RateFit",
-        "ResultStore", "run_spec", "spec_store", "SpecResult", "StoreLock", "StoreLockedError", "StoreRepair",
-        "Sweep", "Task", "task_seed",
-    )),
-    "games": (_LATER, (
-        "best_response_mdp", "CorrelatedSolution", "deviation_gains", "HedgeResult", "MarkovNashGap",
-        "MinimaxWinnerSolution", "NashGap", "preference_matrix", "QRESolution", "ShapleySolution",
-        "solve_stage_games", "ZeroSumSolution",
-    )),
-    "offline": (_LATER, (
-        "BisimulationMetricResult", "CompletenessResult", "Coverage", "FQIResult", "HistoryTree", "MBRCSLResult",
-        "RCSLEvaluationResult", "RCSLResult",
-    )),
-    "robust": (_LATER, (
-        "best_response_value", "clipped_gamma_weights", "FiniteSet", "GameSolution", "gamma_kl",
-        "GammaTemperatureTeacher", "inner_problem", "IntervalSet", "iwocs", "IwocsSolution", "KLBall", "L1Ball",
-        "LinearTemperatureSchedule", "LInfBall", "markov_game_from_robust", "MarkovGame", "matrix_game_lp",
-        "nash_value_iteration", "ParametricSet", "PointTemperatureTeacher", "qarl_curriculum", "qarl_train",
-        "QarlResult", "QarlTrainingResult", "qre_stage", "RectangularityWarning", "robust_policy_evaluation",
-        "robust_policy_iteration", "robust_value_iteration", "RobustMDP", "RobustSolution", "SARectFinite",
-        "score_weights", "soft_best_response", "soft_minimax_value_iteration", "UncertaintySet", "worst_case_theta",
-    )),
-    "theory": (_LATER, (
-        "BoundExpression", "episodic_regret_lower_bound", "explore_then_commit_regret",
-        "minimax_lower_bound_generative", "model_based_generative", "plug_in_error", "q_learning_error",
-        "q_learning_generative", "q_learning_lower_bound", "q_learning_polynomial_steps",
-        "revealing_pac_lower_bound", "revealing_pac_upper_bound", "revealing_regret_lower_bound",
-        "ucb_q_learning_regret", "ucbvi_regret", "variance_reduced_q_learning_error",
-        "variance_reduced_q_learning_samples",
-    )),
-}
+ALLOW: dict[str, tuple[str, tuple[str, ...]]] = {}
 
 
 @pytest.mark.parametrize("module_name", MODULES)
