@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from .._deprecation import renamed_arguments
+from .._iterative import notebook_aware_tqdm
 from .._result import Result
 from .._torch import resolve_device
 from .._validation import check_bool, check_choice, check_int, check_probability, check_real, rng_from_seed
@@ -382,9 +383,7 @@ def _train(cormab: CoRMAB, *, hidden: tuple[int, ...], episodes: int, gamma: flo
     step = 0
     bar = range(episodes)
     if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(bar, desc="SEQUOIA episodes")
+        bar = notebook_aware_tqdm()(bar, desc="SEQUOIA episodes", leave=False)
     for episode in bar:
         s = cormab.initial_state(rng, p_one=0.5)
         total = 0.0

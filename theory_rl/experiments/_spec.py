@@ -170,7 +170,7 @@ def spec_store(path: str | os.PathLike[str]) -> Path:
 
 
 def run_spec(path: str | os.PathLike[str], *, backend: str | None = None, n_jobs: int | None = None,
-             scheduler: str | None = None, progress: bool = True, wait: float = 0.0) -> SpecResult:
+             scheduler: str | None = None, progress: bool = False, wait: float = 0.0) -> SpecResult:
     """Run the sweep a TOML spec describes, write its store, and fit and plot the rate.
 
     The spec has a ``[sweep]`` table (``function``, ``seeds``, optional ``backend``, ``n_jobs``,

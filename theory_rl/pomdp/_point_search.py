@@ -37,8 +37,10 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
+from .._iterative import progress_bar
 from .._validation import (
     as_float_array,
+    check_bool,
     check_choice,
     check_max_iter,
     check_optional_int,
@@ -691,6 +693,7 @@ def _run_search(
     callback: Any,
     make_trial: Callable[[_Search, _BeliefTree], Trial],
     method: str,
+    progress: bool = False,
 ) -> POMDPSolution:
     """The anytime search loop of :func:`theory_rl.pomdp.hsvi2` and :func:`theory_rl.pomdp.sarsop`
     (options validated here, as documented there); ``make_trial(search, tree)`` returns the trial
@@ -710,6 +713,7 @@ def _run_search(
     sweep_fraction = check_real(sweep_fraction, "sweep_fraction", low=0.0, high=1.0, high_open=True)
     delta = check_real(delta, "delta", low=0.0)
     check_choice(clock, "clock", tuple(CLOCKS))
+    progress = check_bool(progress, "progress")
     now = CLOCKS[clock]
     _warm_up(make_trial)  # compile (or load) every kernel before the clock starts
     start = now()
@@ -756,6 +760,7 @@ def _run_search(
     trial_time = sweep_time = 0.0
     stop_reason = "tol reached"
     deadline = start + time_limit
+    bar = progress_bar(progress, total=None, desc=method, unit="trial")
     while hi - lo > tol:
         if max_iter is not None and trials >= max_iter:
             stop_reason = f"max_iter={max_iter} trials reached"
@@ -793,9 +798,12 @@ def _run_search(
         # max/min only absorb float rounding of the sums
         lo, hi = max(lo, new_lo), min(hi, new_hi)
         record(lo, hi, t_now)
+        bar.update(1)
+        bar.set_postfix_str(f"[{lo:.6g}, {hi:.6g}] gap {hi - lo:.3g}", refresh=False)
         if callback is not None and callback(trials, lo, hi):
             stop_reason = "stopped by the callback"
             break
+    bar.close()
     converged = hi - lo <= tol
     if not converged:
         warnings.warn(f"{method} stopped with gap {hi - lo:.4g} > tol={tol:g}: {stop_reason}",
@@ -822,7 +830,7 @@ def _run_search(
         method=method,
         params={"tol": tol, "time_limit": time_limit, "clock": clock, "max_iter": max_iter,
                 "sampling": sampling, "zeta": zeta, "max_depth": max_depth, "prune_growth": prune_growth,
-                "delta": delta, "sweep_fraction": sweep_fraction},
+                "delta": delta, "sweep_fraction": sweep_fraction, "progress": progress},
         elapsed=now() - start,
         info={"n_backups": search.n_backups, "n_points": n, "n_beliefs": len(tree), "n_reachable": int(reachable.size),
               "stop_reason": stop_reason if not converged else "tol reached", "upper": upper_info},
