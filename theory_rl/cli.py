@@ -183,6 +183,8 @@ def _sweep(args: argparse.Namespace) -> int:
         print(line)
     if result.plot is not None:
         print(f"plot        {result.plot}")
+    if result.rate is not None:
+        print(f"rate        {result.rate}")
     return 0
 
 
