@@ -21,7 +21,7 @@ def compiling_clock(monkeypatch):
     t = [0.0]
     monkeypatch.setitem(_bounds.CLOCKS, "wall", lambda: t[0])
     monkeypatch.setattr(_point_search, "_WARMED", set())
-    monkeypatch.setattr(_bounds, "_VI_WARMED", False)
+    monkeypatch.setattr(_bounds, "_VI_WARMED", set())
     real = _point_search._expand
     calls = [0]
 
@@ -48,7 +48,7 @@ def test_compilation_falls_before_the_clock_starts(compiling_clock, solver):
 def test_the_warm_up_runs_once_per_process(compiling_clock):
     tiger = pomdp.load_problem("tiger.95.POMDP")
     pomdp.hsvi2(tiger, tol=1e-2)
-    assert len(_point_search._WARMED) == 1 and _bounds._VI_WARMED
+    assert len(_point_search._WARMED) == 1 and _bounds._VI_WARMED == {False}  # tiger is dense: one layout
     t, calls = compiling_clock
     before = calls[0]
     pomdp.hsvi2(tiger, tol=1e-2)
@@ -56,4 +56,6 @@ def test_the_warm_up_runs_once_per_process(compiling_clock):
     _point_search._WARMED.clear()
     before = calls[0]
     pomdp.hsvi2(tiger, tol=1e-2)
-    assert calls[0] - before > warm_calls  # forgetting the warm-up runs the tiny searches again
+    assert calls[0] - before > warm_calls  # forgetting the warm-up runs the tiny search again
+    pomdp.hsvi2(tiger.to_sparse(), tol=1e-2)
+    assert len(_point_search._WARMED) == 2 and _bounds._VI_WARMED == {False, True}  # and once for CSR models

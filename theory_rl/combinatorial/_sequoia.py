@@ -183,9 +183,10 @@ class SequoiaResult(Result):
     n_mip_solves: int
     _repr_fields = ("n_mip_solves", "elapsed")
 
-    def to_dict(self) -> dict[str, Any]:
-        d = super().to_dict()
-        d["qnet"] = repr(self.qnet)
+    def to_dict(self, *, tidy: bool = False) -> dict[str, Any]:
+        d = super().to_dict(tidy=tidy)
+        if not tidy:
+            d["qnet"] = repr(self.qnet)
         return d
 
 

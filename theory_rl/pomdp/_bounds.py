@@ -35,25 +35,25 @@ from ._solution import POMDPSolution
 __all__ = ["blind_lower_bound", "qmdp_upper_bound", "fib_upper_bound"]
 
 
-_VI_WARMED = False
+_VI_WARMED: set[bool] = set()
+"""The layouts (``True``: sparse) whose value-iteration kernels this process has run."""
 
 
-def warm_up_value_iteration() -> None:
-    """Run :func:`theory_rl.tabular.value_iteration` once per process on a 3-state model, dense and
-    sparse, so that its numba kernels (used by the QMDP and FIB bounds) are compiled, or loaded from
-    numba's on-disk cache, before a solver's clock starts: compilation never counts against a
-    ``time_limit``."""
-    global _VI_WARMED
-    if _VI_WARMED:
+def warm_up_value_iteration(sparse: bool) -> None:
+    """Run :func:`theory_rl.tabular.value_iteration` once per process and layout on a 3-state
+    model (CSR ``P`` if ``sparse``, else dense), so that its numba kernels (used by the QMDP and
+    FIB bounds) are compiled, or loaded from numba's on-disk cache, before a solver's clock
+    starts: compilation never counts against a ``time_limit``."""
+    sparse = bool(sparse)
+    if sparse in _VI_WARMED:
         return
-    _VI_WARMED = True
+    _VI_WARMED.add(sparse)
     from ..tabular import value_iteration
 
     P = np.array([[[0.5, 0.5, 0.0], [0.0, 0.2, 0.8]], [[0.1, 0.0, 0.9], [1.0, 0.0, 0.0]],
                   [[0.0, 0.3, 0.7], [0.6, 0.4, 0.0]]])
     R = np.array([[1.0, 0.0], [0.0, 2.0], [0.5, -1.0]])
-    for kernel in (P, sp.csr_matrix(P.reshape(6, 3))):
-        value_iteration(FiniteMDP(kernel, R, 0.9), tol=1e-6)
+    value_iteration(FiniteMDP(sp.csr_matrix(P.reshape(6, 3)) if sparse else P, R, 0.9), tol=1e-6)
 
 
 def _check_discounted(model: POMDP) -> None:

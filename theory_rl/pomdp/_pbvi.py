@@ -176,7 +176,7 @@ def pbvi(
     if horizon is not None:
         return _finite_horizon_pbvi(model, horizon, n_expansions=n_expansions, max_beliefs=max_beliefs,
                                     time_limit=time_limit, rng=rng)
-    warm_up_value_iteration()  # compiled before the clock starts
+    warm_up_value_iteration(model.is_sparse)  # compiled before the clock starts
     start = time.perf_counter()
     b0 = model.b0
     alpha, actions, upper = initial_bounds(model, b0)
@@ -235,7 +235,7 @@ def _finite_horizon_pbvi(model: POMDP, horizon: int, *, n_expansions: int, max_b
     """``horizon`` point backups of ``V_0 = 0`` on a belief set grown by ``n_expansions`` SSEA steps."""
     from ..tabular import backward_induction
 
-    warm_up_value_iteration()  # compiled before the clock starts
+    warm_up_value_iteration(model.is_sparse)  # compiled before the clock starts
     start = time.perf_counter()
     b0 = model.b0
     B = b0[None, :].copy()

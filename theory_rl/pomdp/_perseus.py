@@ -119,7 +119,7 @@ def perseus(
     tol, time_limit = check_stopping(tol, time_limit)
     progress = check_bool(progress, "progress")
     rng = rng_from_seed(seed)
-    warm_up_value_iteration()  # compiled before the clock starts
+    warm_up_value_iteration(model.is_sparse)  # compiled before the clock starts
     start = time.perf_counter()
     b0 = model.b0
     if beliefs is None:

@@ -644,22 +644,24 @@ def _back_up_path(search: _Search, tree: _BeliefTree, path: list[int], deadline:
         tree.q_lo[i], tree.q_hi[i] = node.q_lo, node.q_hi
 
 
-_WARMED: set[Callable[..., Any]] = set()
-"""The trial rules whose search has run once in this process (its kernels compiled or loaded)."""
+_WARMED: set[tuple[Callable[..., Any], bool]] = set()
+"""The (trial rule, sparse layout) pairs whose search has run once in this process."""
 
 
-def _warm_up(make_trial: Callable[[_Search, _BeliefTree], Trial]) -> None:
-    """Run the search once on a two-state model (dense and sparse ``T``), so that numba compiles
-    every kernel the search reaches (or loads it from its on-disk cache) before a caller's clock
-    starts: compilation never counts against ``time_limit`` (it took 10 s of a 10 s budget on a
-    cold cache). The model is Tiger (Kaelbling, Littman & Cassandra 1998) at ``gamma = 0.95``; the
-    run reaches the trials, the lower-bound sweeps and the pruning of vectors; the rechaining of
-    points after a pruning and the MDP value iteration of the QMDP bound
-    (:func:`warm_up_value_iteration`) are run directly. Once per process and trial rule."""
-    if make_trial in _WARMED:
+def _warm_up(make_trial: Callable[[_Search, _BeliefTree], Trial], sparse: bool) -> None:
+    """Run the search once on a two-state model of the caller's layout (CSR ``T`` if ``sparse``),
+    so that numba compiles every kernel the search reaches (or loads it from its on-disk cache)
+    before a caller's clock starts: compilation never counts against ``time_limit`` (it took 10 s
+    of a 10 s budget on a cold cache). The model is Tiger (Kaelbling, Littman & Cassandra 1998) at
+    ``gamma = 0.95``; the run reaches the trials, the lower-bound sweeps and the pruning of
+    vectors; the rechaining of points after a pruning and the MDP value iteration of the QMDP
+    bound (:func:`warm_up_value_iteration`) are run directly. Once per process, trial rule and
+    layout."""
+    key = (make_trial, bool(sparse))
+    if key in _WARMED:
         return
-    _WARMED.add(make_trial)
-    warm_up_value_iteration()
+    _WARMED.add(key)
+    warm_up_value_iteration(sparse)
     _chain_points(np.array([0, 1], dtype=np.int64), np.zeros(1, dtype=np.int64), 1,
                   np.full(1, -1, dtype=np.int64), np.full(1, -1, dtype=np.int64))
     T = np.zeros((2, 3, 2))
@@ -668,12 +670,12 @@ def _warm_up(make_trial: Callable[[_Search, _BeliefTree], Trial]) -> None:
     emission = np.full((3, 2, 2), 0.5)
     emission[0] = [[0.85, 0.15], [0.15, 0.85]]
     R = np.array([[-1.0, -100.0, 10.0], [-1.0, 10.0, -100.0]])
+    kernel = sp.csr_matrix(T.reshape(6, 2)) if sparse else T
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for kernel in (T, sp.csr_matrix(T.reshape(6, 2))):
-            _run_search(POMDP(kernel, emission, R, 0.95), tol=1e-6, time_limit=None, clock="wall", max_iter=40,
-                        sampling="", zeta=0.5, max_depth=None, prune_growth=1.5, delta=0.0, sweep_fraction=0.5,
-                        b0=None, callback=None, make_trial=make_trial, method="warm-up")
+        _run_search(POMDP(kernel, emission, R, 0.95), tol=1e-6, time_limit=None, clock="wall", max_iter=40,
+                    sampling="", zeta=0.5, max_depth=None, prune_growth=1.5, delta=0.0, sweep_fraction=0.5,
+                    b0=None, callback=None, make_trial=make_trial, method="warm-up")
 
 
 def _run_search(
@@ -715,7 +717,7 @@ def _run_search(
     check_choice(clock, "clock", tuple(CLOCKS))
     progress = check_bool(progress, "progress")
     now = CLOCKS[clock]
-    _warm_up(make_trial)  # compile (or load) every kernel before the clock starts
+    _warm_up(make_trial, model.is_sparse)  # compile (or load) every kernel before the clock starts
     start = now()
     belief0 = model.b0 if b0 is None else as_float_array(b0, "b0", ndim=1)
     if belief0.shape != (model.n_states,):
