@@ -48,12 +48,13 @@ def warm_up_value_iteration(sparse: bool) -> None:
     if sparse in _VI_WARMED:
         return
     _VI_WARMED.add(sparse)
-    from ..tabular import value_iteration
+    from ..tabular import q_values, value_iteration
 
     P = np.array([[[0.5, 0.5, 0.0], [0.0, 0.2, 0.8]], [[0.1, 0.0, 0.9], [1.0, 0.0, 0.0]],
                   [[0.0, 0.3, 0.7], [0.6, 0.4, 0.0]]])
     R = np.array([[1.0, 0.0], [0.0, 2.0], [0.5, -1.0]])
-    value_iteration(FiniteMDP(sp.csr_matrix(P.reshape(6, 3)) if sparse else P, R, 0.9), tol=1e-6)
+    mdp = FiniteMDP(sp.csr_matrix(P.reshape(6, 3)) if sparse else P, R, 0.9)
+    q_values(mdp, value_iteration(mdp, tol=1e-6).v + 1.0)  # the Q kernel outside value iteration's cache
 
 
 def _check_discounted(model: POMDP) -> None:
