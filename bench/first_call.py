@@ -3,9 +3,10 @@
 Each family's call runs in a new Python process (``python bench/first_call.py --one FAMILY``)
 with ``NUMBA_CACHE_DIR`` pointed at a fresh folder (cold: every numba kernel is compiled) and
 then again at the same folder (warm: the kernels are loaded from numba's on-disk cache). Each
-child reports the import time of the family, the wall time of the first call, the solver's own
-``elapsed`` (its clock, which must not contain the compilation) and the time of an identical
-second call in the same process (hot).
+child reports the import time of the family, the wall time of the first call (and the CPU time
+of both, less sensitive to a shared machine's load), the solver's own ``elapsed`` (its clock,
+which must not contain the compilation) and the time of an identical second call in the same
+process (hot).
 
     PYTHONPATH=. .venv/bin/python bench/first_call.py            # writes bench/results/first_call.json
     PYTHONPATH=. .venv/bin/python bench/first_call.py --families pomdp_hsvi2 tabular
@@ -49,19 +50,20 @@ FAMILIES: dict[str, tuple[str, str, str]] = {
 CHILD = """
 import time, warnings
 warnings.simplefilter("ignore")
-t0 = time.perf_counter()
+c0, t0 = time.process_time(), time.perf_counter()
 {imports}
-t1 = time.perf_counter()
+c1, t1 = time.process_time(), time.perf_counter()
 {setup}
-t2 = time.perf_counter()
+c2, t2 = time.process_time(), time.perf_counter()
 {call}
-t3 = time.perf_counter()
+c3, t3 = time.process_time(), time.perf_counter()
 first_elapsed = float(getattr(res, "elapsed", float("nan")))
 converged = getattr(res, "converged", None)
 {call}
 t4 = time.perf_counter()
 import json
 print("RESULT " + json.dumps({{"import_s": t1 - t0, "setup_s": t2 - t1, "first_call_s": t3 - t2,
+    "import_cpu_s": c1 - c0, "first_call_cpu_s": c3 - c2,
     "first_call_elapsed_s": first_elapsed, "second_call_s": t4 - t3,
     "converged": None if converged is None else bool(converged)}}))
 """
@@ -93,10 +95,11 @@ def main() -> None:
             cold = run_one(family, cache)
             warm = run_one(family, cache)
         rows.append({"family": family, "call": FAMILIES[family][2].removeprefix("res = "), "cold": cold, "warm": warm})
-        print(f"{family:>13}  cold: import {cold['import_s']:.2f} s, first call {cold['first_call_s']:.2f} s "
-              f"(solver clock {cold['first_call_elapsed_s']:.3f} s), second {cold['second_call_s']:.3f} s | "
-              f"warm: import {warm['import_s']:.2f} s, first call {warm['first_call_s']:.2f} s, "
-              f"second {warm['second_call_s']:.3f} s", flush=True)
+        print(f"{family:>13}  cold: import {cold['import_s']:.2f} s ({cold['import_cpu_s']:.2f} CPU), first call "
+              f"{cold['first_call_s']:.2f} s ({cold['first_call_cpu_s']:.2f} CPU; solver clock "
+              f"{cold['first_call_elapsed_s']:.3f} s), second {cold['second_call_s']:.3f} s | warm: import "
+              f"{warm['import_s']:.2f} s ({warm['import_cpu_s']:.2f} CPU), first call {warm['first_call_s']:.2f} s "
+              f"({warm['first_call_cpu_s']:.2f} CPU), second {warm['second_call_s']:.3f} s", flush=True)
     try:
         load = os.getloadavg()
     except OSError:
