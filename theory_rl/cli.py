@@ -11,6 +11,7 @@ sweep holds) prints one line, ``theory-rl: error: ...``, to stderr and exits wit
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import sys
@@ -122,6 +123,8 @@ def _solve(args: argparse.Namespace) -> int:
         options["variant"] = "gauss-seidel"
     if max_iter is not None and args.method != "lp":  # the LP has no iteration cap (HiGHS runs to optimality)
         options["max_iter"] = max_iter
+    if "progress" in inspect.signature(solver).parameters and sys.stderr.isatty():
+        options["progress"] = True  # a bar on a terminal; piped or captured output stays one line per warning
     sol = solver(mdp, **options)
     if args.json:
         doc = {"model": repr(mdp), "n_states": mdp.n_states, "n_actions": mdp.n_actions, "gamma": mdp.gamma}
