@@ -102,6 +102,13 @@ def grid_layout(mdp: Any) -> tuple[tuple[int, int], np.ndarray, np.ndarray]:
     :func:`~theory_rl.envs.cliff_walking`, :func:`~theory_rl.envs.sutton_barto_gridworld`): the
     shape is read from the names; an obstacle is a cell no other state can reach (walls, the
     cliff), and ``terminal`` is the model's mask less the obstacles.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, plot
+    >>> shape, obstacles, terminal = plot.grid_layout(envs.cliff_walking())
+    >>> shape, int(obstacles.sum()), [tuple(int(i) for i in rc) for rc in zip(*terminal.nonzero())]
+    ((4, 12), 10, [(3, 11)])
     """
     names = getattr(mdp, "state_names", None)
     if names is None or not hasattr(mdp, "P"):
