@@ -5,7 +5,7 @@ import pytest
 
 from theory_rl import envs
 from theory_rl.errors import InvalidArgumentError, InvalidModelError, ParseError
-from theory_rl.models import FiniteMDP
+from theory_rl.models import POMDP, FiniteMDP
 
 
 @pytest.mark.parametrize("spec, expected", [
@@ -46,7 +46,8 @@ def test_every_registered_name_builds_with_its_defaults_or_says_what_it_needs():
         except InvalidArgumentError as exc:
             assert f"{name} needs" in str(exc)
         else:
-            assert isinstance(model, FiniteMDP) or (name == "windy_walk" and model.nominal.gamma == 0.9)
+            assert (isinstance(model, FiniteMDP) or (name == "windy_walk" and model.nominal.gamma == 0.9)
+                    or (isinstance(model, POMDP) and model.gamma == 0.9))  # the classic POMDPs (envs.tiger, ...)
 
 
 @pytest.mark.parametrize("spec, message", [
