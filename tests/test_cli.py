@@ -95,3 +95,25 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
     proc = subprocess.run(f"{sys.executable} -m theory_rl solve forest:n_states=3000 --full | head -1",
                           shell=True, capture_output=True, text=True)
     assert proc.stdout.startswith("FiniteMDP(S=3000") and "Traceback" not in proc.stderr and "Error" not in proc.stderr
+
+
+def test_solve_a_classic_pomdp_by_name(capsys):
+    assert main(["solve", "tiger", "--tol", "1e-2"]) == 0
+    captured = capsys.readouterr()
+    assert "method      sarsop" in captured.out and "<= V*(b0) <=" in captured.out and "at b0: listen" in captured.out
+    assert "trial" in captured.err  # the progress bar is on in the command line
+    assert main(["solve", "tiger", "--method", "hsvi2", "--json", "--tol", "1e-3"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["converged"] and doc["n_observations"] == 2
+    assert doc["lower"] <= 19.3714 <= doc["upper"] and doc["upper"] - doc["lower"] <= 1e-3  # V*(b0) = 19.3714 (exact)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["solve", "tiger", "--method", "pi"], "solves MDPs"),
+    (["solve", "river_swim", "--method", "sarsop"], "solves POMDPs"),
+    (["solve", "river_swim", "--time-limit", "1"], "--time-limit"),
+    (["solve", "tiger", "--time-limit", "0"], "time_limit"),
+])
+def test_solve_refuses_a_method_of_the_other_family(capsys, argv, message):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err

@@ -75,3 +75,27 @@ def test_bad_specs_exit_2_naming_the_problem(tmp_path, capsys, text, message):
 def test_console_entry_point_help():
     out = subprocess.run([sys.executable, "-m", "theory_rl", "sweep", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "TOML" in out.stdout
+
+
+def test_sweep_writes_the_fitted_rate_as_json_beside_the_store(tmp_path, capsys):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(SPEC.replace('plot = "rate.png"', 'plot = "rate.png"\nxlabel = "samples n"'))
+    assert main(["sweep", str(spec), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    rate = tmp_path / "out" / "store.rate.json"
+    assert f"rate        {rate}" in out
+    doc = json.loads(rate.read_text())
+    fit = doc["fits"]["all"]
+    printed = out.split("slope of log error vs log n: ")[1].split()[0]
+    assert f"{fit['slope']:.3f}" == printed  # the file holds what the command printed
+    assert fit["ci_low"] <= fit["slope"] <= fit["ci_high"] and fit["n_points"] == 9
+    assert doc["theory_exponent"] == -0.5 and doc["x"] == "n" and doc["y"] == "error"
+    assert fit["theorem_inside_ci"] == (fit["ci_low"] <= -0.5 <= fit["ci_high"])
+    assert doc["plot"] == str(tmp_path / "rate.png") and doc["store"] == str(tmp_path / "out" / "store.jsonl")
+
+
+def test_a_bad_axis_label_is_named(tmp_path, capsys):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(SPEC.replace('plot = "rate.png"', 'plot = "rate.png"\nxlabel = 3'))
+    assert main(["sweep", str(spec), "--no-progress"]) == 2
+    assert "fit.xlabel" in capsys.readouterr().err

@@ -18,7 +18,7 @@ import pytest
 
 SUBPACKAGES = (
     "models", "tabular", "learning", "dual", "pomdp", "robust", "approx", "combinatorial", "theory",
-    "checks", "envs", "experiments", "games", "offline",
+    "checks", "envs", "experiments", "games", "offline", "plot",
 )
 
 VOCABULARY = frozenset(
@@ -162,6 +162,16 @@ ALLOWED = (
         "sweeps, stores and plots (experiments), named as joblib, Dask and matplotlib name them",
         """store backend n_jobs chunk_size client scheduler threads_per_task fsync n_boot level root
         parameter ax label title color wait dry_run""",
+    ),
+    _group(
+        "what a plotting helper draws (theory_rl.plot): the arrays or results shown",
+        "values shape alphas curves history regret",
+        positional=True,
+    ),
+    _group(
+        "plot options named as matplotlib names them (axis labels) or as the statistic does (ci, the "
+        "confidence level of a band)",
+        "xlabel ylabel ci",
     ),
     _group(
         "diagnostics that change no answer (the truth, given only to record errors in the trace)",

@@ -25,6 +25,7 @@ _SUBPACKAGES = (
     "learning",
     "models",
     "offline",
+    "plot",
     "pomdp",
     "robust",
     "tabular",

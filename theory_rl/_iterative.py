@@ -10,11 +10,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from .errors import ConvergenceWarning, SolverError
 
-__all__ = ["Callback", "Timer", "finish_iterative", "iteration_cap", "iterations", "span_certified"]
+__all__ = ["Callback", "Timer", "finish_iterative", "iteration_cap", "iterations", "notebook_aware_tqdm", "progress_bar", "progress_range",
+           "span_certified"]
 
 
 def span_certified(d: np.ndarray, gamma: float, tol: float) -> bool:
@@ -41,10 +41,67 @@ def iteration_cap(gamma: float, tol: float, first_residual: float, *, minimum: i
     return max(minimum, int(math.ceil(math.log(target) / math.log(gamma) * 1.1)) + 10)
 
 
+def notebook_aware_tqdm() -> Any:
+    """tqdm's notebook widget inside a Jupyter kernel with ipywidgets installed, else the text bar
+    (never ``TqdmWarning: IProgress not found``: without ipywidgets a notebook gets the text bar)."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None and "IPKernelApp" in shell.config:
+            import ipywidgets  # noqa: F401 - the widget tqdm.notebook needs
+            from tqdm.notebook import tqdm as notebook_tqdm
+
+            return notebook_tqdm
+    except Exception:  # no IPython, no kernel, no widgets: the text bar
+        pass
+    from tqdm.std import tqdm as text_tqdm
+
+    return text_tqdm
+
+
+class _NoBar:
+    """The bar of ``progress=False``: every call does nothing."""
+
+    n = 0
+
+    def update(self, n: float = 1) -> None:
+        pass
+
+    def set_postfix_str(self, text: str = "", refresh: bool = True) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
+
+
+def progress_bar(progress: bool, *, total: float | None, desc: str, unit: str = "it") -> Any:
+    """A tqdm bar on stderr when ``progress`` is true (notebook-aware), else a bar that does
+    nothing; use as a context manager, ``bar.update(n)``, ``bar.set_postfix_str(text)``.
+    ``total=None`` counts without a known end (anytime solvers stopped by a gap or a time limit)."""
+    if not progress:
+        return _NoBar()
+    return notebook_aware_tqdm()(total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True)
+
+
+def progress_range(n: int, progress: bool, desc: str, unit: str = "it") -> Iterator[int]:
+    """``range(n)`` with a tqdm bar on stderr when ``progress`` is true (notebook-aware)."""
+    if progress:
+        yield from notebook_aware_tqdm()(range(n), desc=desc, unit=unit, leave=False, dynamic_ncols=True)
+    else:
+        yield from range(n)
+
+
 def iterations(max_iter: int, progress: bool, desc: str) -> Iterator[int]:
     """``range(1, max_iter + 1)`` with an optional tqdm bar."""
     if progress:
-        yield from tqdm(range(1, max_iter + 1), desc=desc, leave=False)
+        yield from notebook_aware_tqdm()(range(1, max_iter + 1), desc=desc, leave=False)
     else:
         yield from range(1, max_iter + 1)
 

@@ -33,6 +33,7 @@ from ._deprecation import warn_deprecated
 
 __all__ = [
     "CertifiedSolution",
+    "html_summary",
     "History",
     "LegacyKeysMixin",
     "Result",
@@ -262,6 +263,31 @@ def _is_scalar(value: Any) -> bool:
     return isinstance(value, (str, bool, int, float, type(None), np.generic))
 
 
+def _names_preview(names: Any) -> str:
+    names = list(names)
+    shown = ", ".join(str(n) for n in names[:_ARRAY_PREVIEW])
+    return shown if len(names) <= _ARRAY_PREVIEW else f"{shown}, ... ({len(names)} in all)"
+
+
+def html_summary(title: str, rows: Mapping[str, Any]) -> str:
+    """An HTML table for Jupyter (models' ``_repr_html_``): one row per entry, numbers at full
+    precision (floats round-trip), small arrays in full, large ones as their shape, sequences of
+    names as their first few."""
+    cells = []
+    for name, value in rows.items():
+        if value is None:
+            continue
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, (tuple, list)) and value and all(isinstance(v, str) for v in value):
+            text = _names_preview(value)
+        else:
+            text = _format(value)
+        cells.append(f"<tr><th style='text-align:left'>{html.escape(str(name))}</th>"
+                     f"<td style='text-align:left'><code>{html.escape(text)}</code></td></tr>")
+    return f"<table><caption>{html.escape(title)}</caption>{''.join(cells)}</table>"
+
+
 # ------------------------------------------------------------------------------------ the mixin
 class ResultMixin:
     """What every result (and every record shown like one) can do.
@@ -280,24 +306,38 @@ class ResultMixin:
     def _field_names(self) -> list[str]:
         return [f.name for f in dataclasses.fields(self)]  # type: ignore[arg-type]
 
-    def to_dict(self) -> dict[str, Any]:
-        """All fields as plain JSON types (lists, floats, ints, strings, None)."""
+    def to_dict(self, *, tidy: bool = False) -> dict[str, Any]:
+        """All fields as plain JSON types (lists, floats, ints, strings, None), nested as the
+        fields are (``params`` a dict, ``history`` a dict of columns).
+
+        With ``tidy=True``, the one row of :meth:`to_frame` as columns of length one (every scalar
+        field, each scalar option as ``params.<name>``), which ``pandas.DataFrame`` accepts as is:
+        ``pd.DataFrame(result.to_dict(tidy=True))``; several runs concatenate with
+        ``pd.DataFrame([r.to_dict(tidy=True) for r in runs])`` after ``explode``, or simply
+        ``pd.concat([r.to_frame() for r in runs])``.
+        """
+        if tidy:
+            return {name: [value] for name, value in self._row().items()}
         return {name: to_plain(getattr(self, name)) for name in self._field_names() if name not in self._dict_exclude}
 
-    def to_frame(self) -> Any:
-        """A one-row :class:`pandas.DataFrame`: every scalar field, and each scalar option as
-        ``params.<name>``. Per-iteration tables are ``result.history.to_frame()``."""
-        pd = _require_pandas()
+    def _row(self) -> dict[str, Any]:
         row: dict[str, Any] = {}
         for name in self._field_names():
             if name in self._dict_exclude:
                 continue
             value = getattr(self, name)
             if name == "params" and isinstance(value, dict):
-                row.update({f"params.{k}": v for k, v in value.items() if _is_scalar(v)})
+                row.update({f"params.{k}": (v.item() if isinstance(v, np.generic) else v)
+                            for k, v in value.items() if _is_scalar(v)})
             elif _is_scalar(value):
                 row[name] = value.item() if isinstance(value, np.generic) else value
-        return pd.DataFrame([row])
+        return row
+
+    def to_frame(self) -> Any:
+        """A one-row :class:`pandas.DataFrame`: every scalar field, and each scalar option as
+        ``params.<name>``. Per-iteration tables are ``result.history.to_frame()``."""
+        pd = _require_pandas()
+        return pd.DataFrame([self._row()])
 
     def __repr__(self) -> str:
         names = self._repr_fields or tuple(n for n in self._field_names() if _is_scalar(getattr(self, n)))

@@ -46,7 +46,7 @@ def as_tensor(x: Any, *, device: Any, dtype: Any) -> Any:
     torch = require_torch()
     if isinstance(x, torch.Tensor):
         return x.to(device=device, dtype=dtype).contiguous()
-    return torch.as_tensor(np.asarray(x), dtype=dtype, device=device).contiguous()
+    return torch.as_tensor(np.ascontiguousarray(x), dtype=dtype, device=device).contiguous()  # reversed views too
 
 
 def to_numpy(x: Any) -> np.ndarray:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,8 @@ from .errors import InvalidArgumentError, InvalidModelError, SizeLimitError
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "resolve_index",
+    "resolve_indices",
     "as_float_array",
     "check_allocation",
     "check_bool",
@@ -265,6 +267,39 @@ def check_choice(value: Any, name: str, choices: Iterable[Any]) -> Any:
         listed = ", ".join(repr(c) for c in options)
         raise InvalidArgumentError(f"{name} must be one of {listed}, got {value!r}")
     return value
+
+
+def resolve_index(value: Any, what: str, n: int, names: Sequence[str] | None) -> int:
+    """An action, observation or state given by index or by name, as its index in ``[0, n)``.
+
+    ``names`` are the model's stored names (``action_names``, ``observation_names``,
+    ``state_names``; ``None`` where the model has none). A name not among them, an index out of
+    range, or anything else raises :class:`InvalidArgumentError` naming ``what`` and listing the
+    accepted names.
+    """
+    if isinstance(value, str):
+        if names is not None:
+            for i, name in enumerate(names):
+                if name == value:
+                    return i
+            listed = ", ".join(repr(x) for x in names[:20]) + (", ..." if len(names) > 20 else "")
+            raise InvalidArgumentError(f"{what} {value!r} is not one of the model's names ({listed})")
+        raise InvalidArgumentError(f"{what} {value!r}: the model has no {what} names; give an index in [0, {n})")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise InvalidArgumentError(f"{what} must be an index in [0, {n}) or a name, got {value!r}")
+    if not 0 <= int(value) < n:
+        raise InvalidArgumentError(f"{what} {int(value)} is not in [0, {n})")
+    return int(value)
+
+
+def resolve_indices(values: Any, what: str, n: int, names: Sequence[str] | None) -> Any:
+    """:func:`resolve_index` over an array or sequence of names: an int64 array of indices (a
+    numeric array is returned unchanged, for the caller's own checks)."""
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "UO":
+        return values
+    flat = [resolve_index(v, what, n, names) for v in arr.ravel().tolist()]
+    return np.asarray(flat, dtype=np.int64).reshape(arr.shape)
 
 
 # --- memory guard --------------------------------------------------------------------------------

@@ -53,22 +53,67 @@ def load_model(spec: str, *, gamma: float | None = None):
     return make(spec, gamma=gamma)
 
 
-def _finite_mdp(spec: str, gamma: float | None):
+_POMDP_METHODS = ("sarsop", "hsvi2")
+
+
+def _model(spec: str, gamma: float | None):
     from .envs import make
-    from .models import FiniteMDP
+    from .models import POMDP, FiniteMDP
 
     model = make(spec, gamma=gamma)
-    if not isinstance(model, FiniteMDP):
-        raise InvalidArgumentError(f"model {spec!r} is a {type(model).__name__}; `theory-rl solve` solves finite MDPs")
+    if not isinstance(model, (FiniteMDP, POMDP)):
+        raise InvalidArgumentError(f"model {spec!r} is a {type(model).__name__}; `theory-rl solve` solves finite "
+                                   "MDPs and POMDPs")
     return model
+
+
+def _solve_pomdp(model: Any, args: argparse.Namespace) -> int:
+    from . import pomdp
+
+    method = "sarsop" if args.method is None else args.method
+    if method not in _POMDP_METHODS:
+        raise InvalidArgumentError(f"--method {method!r} solves MDPs; for the POMDP {args.model!r} use one of "
+                                   f"{', '.join(_POMDP_METHODS)}")
+    tol = 1e-3 if args.tol is None else check_tol(args.tol, "--tol")
+    options: dict[str, Any] = {"tol": tol, "time_limit": 10.0 if args.time_limit is None else args.time_limit,
+                               "max_iter": check_max_iter(args.max_iter, "--max-iter"), "progress": True}
+    sol = getattr(pomdp, method)(model, **options)
+    if args.json:
+        doc = {"model": repr(model), "n_states": model.n_states, "n_actions": model.n_actions,
+               "n_observations": model.n_observations, "gamma": model.gamma}
+        doc.update(sol.to_dict())
+        if not args.full:
+            for key in ("alpha", "actions", "history", "info"):
+                doc.pop(key, None)
+        json.dump(doc, sys.stdout)
+        sys.stdout.write("\n")
+        return 0
+    print(repr(model))
+    print(f"method      {sol.method}")
+    print(f"converged   {sol.converged} after {sol.n_iter} trials in {sol.elapsed:.4g} s")
+    print(f"certified   {sol.lower!r} <= V*(b0) <= {sol.upper!r}   (gap {sol.gap:.3g}, tol {tol:g})")
+    actions = model.action_names or tuple(str(a) for a in range(model.n_actions))
+    print(f"policy      {sol.n_vectors} alpha vectors; at b0: {actions[int(pomdp.alpha_action(sol.alpha, sol.actions, model.b0))]}")
+    return 0
 
 
 def _solve(args: argparse.Namespace) -> int:
     from . import tabular
+    from .models import POMDP
 
+    model = _model(args.model, args.gamma)
+    if isinstance(model, POMDP):
+        return _solve_pomdp(model, args)
+    if args.method is None:
+        args.method = "pi"
+    if args.method not in _METHODS:
+        raise InvalidArgumentError(f"--method {args.method!r} solves POMDPs; for the MDP {args.model!r} use one of "
+                                   f"{', '.join(sorted(_METHODS))}")
+    if args.time_limit is not None:
+        raise InvalidArgumentError("--time-limit applies to the POMDP solvers only")
     tol = 1e-6 if args.tol is None else check_tol(args.tol, "--tol")
     max_iter = check_max_iter(args.max_iter, "--max-iter")
-    mdp = _finite_mdp(args.model, args.gamma)
+    mdp = model
     solver = getattr(tabular, _METHODS[args.method])
     options: dict[str, Any] = {}
     if args.method != "lp":
@@ -138,6 +183,8 @@ def _sweep(args: argparse.Namespace) -> int:
         print(line)
     if result.plot is not None:
         print(f"plot        {result.plot}")
+    if result.rate is not None:
+        print(f"rate        {result.rate}")
     return 0
 
 
@@ -165,14 +212,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"theory_rl {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="{solve,sweep,demo}")
-    solve = sub.add_parser("solve", help="solve a finite MDP and print a certified answer")
-    solve.add_argument("model", help="a .npz/.json model file, or NAME[:key=value,...] (see theory_rl.envs.make)")
-    solve.add_argument("--method", choices=sorted(_METHODS), default="pi",
-                       help="vi: value iteration, gs: Gauss-Seidel VI, pi: policy iteration, "
-                            "mpi: modified PI, lp: linear programming (HiGHS)")
+    solve = sub.add_parser("solve", help="solve a finite MDP or POMDP and print a certified answer")
+    solve.add_argument("model", help="a .npz/.json model file, or NAME[:key=value,...] (see theory_rl.envs.make; "
+                                     "the classic POMDPs: tiger, shuttle, hallway, rock_sample_4_4, ...)")
+    solve.add_argument("--method", choices=sorted(_METHODS) + list(_POMDP_METHODS), default=None,
+                       help="MDPs: vi: value iteration, gs: Gauss-Seidel VI, pi: policy iteration (default), "
+                            "mpi: modified PI, lp: linear programming (HiGHS); POMDPs: sarsop (default), hsvi2")
     solve.add_argument("--gamma", type=float, default=None, help="override the model's discount factor")
-    solve.add_argument("--tol", type=float, default=None, help="certified optimality target (default 1e-6)")
+    solve.add_argument("--tol", type=float, default=None,
+                       help="certified optimality target (default 1e-6; POMDPs: the gap at b0, default 1e-3)")
     solve.add_argument("--max-iter", type=int, default=None)
+    solve.add_argument("--time-limit", type=float, default=None,
+                       help="seconds for a POMDP solver (default 10); compilation is not counted")
     solve.add_argument("--json", action="store_true", help="print machine-readable JSON")
     solve.add_argument("--full", action="store_true", help="print every state (and every field with --json)")
     solve.set_defaults(func=_solve)

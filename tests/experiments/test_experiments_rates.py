@@ -110,3 +110,15 @@ def test_task_options_raise_the_library_error():
 def test_numpy_integer_n_boot_is_accepted():
     fit = fit_rate(synthetic(-0.5, 0.05, 0), "n", "error", n_boot=np.int64(50))
     assert fit.slope == pytest.approx(fit_rate(synthetic(-0.5, 0.05, 0), "n", "error", n_boot=50).slope)
+
+
+def test_plot_rate_legend_does_not_cover_the_points(tmp_path):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fit = fit_rate(synthetic(-0.5, 0.2, 2), "n", "error")
+    ax = plot_rate(fit, theory_exponent=-0.5, label="plug-in", path=tmp_path / "rate.png")
+    canvas = FigureCanvasAgg(ax.figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    assert not legend.overlaps(ax.get_window_extent(renderer))  # beside the axes, not on the data

@@ -67,12 +67,14 @@ def test_zero_probability_observation_is_a_clear_error():
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
-    [(([0.5, 0.6], 0, 0), "not a probability vector"), (([0.5, 0.5], 3, 0), "action 3"),
-     (([0.5, 0.5], 0, 2), "observation 2"), (([1.0], 0, 0), r"shape \(1,\)")],
+    ("args", "error", "message"),
+    [(([0.5, 0.6], 0, 0), InvalidModelError, "not a probability vector"),
+     (([0.5, 0.5], 3, 0), InvalidArgumentError, "action 3"),  # an index or a name: an argument
+     (([0.5, 0.5], 0, 2), InvalidArgumentError, "observation 2"),
+     (([1.0], 0, 0), InvalidModelError, r"shape \(1,\)")],
 )
-def test_bad_belief_arguments(args, message):
-    with pytest.raises(InvalidModelError, match=message):
+def test_bad_belief_arguments(args, error, message):
+    with pytest.raises(error, match=message):
         belief_update(_tiger(), *args)
 
 

@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 
 from .._deprecation import renamed_arguments
-from .._iterative import Timer
+from .._iterative import Timer, iterations
 from .._torch import require_torch, single_thread
-from .._validation import check_gamma, check_int, check_probability, check_real
+from .._validation import check_bool, check_gamma, check_int, check_probability, check_real
 from ..errors import InvalidArgumentError
 from ._nets import EpisodeTracker, NeuralResult, ReplayBuffer, discrete_agent_setup, linear_schedule, mlp
 
@@ -35,6 +35,7 @@ def dqn(
     seed: Any = None,
     device: Any = "auto",
     callback: Any = None,
+    progress: bool = False,
 ) -> NeuralResult:
     r"""DQN / double DQN on a gymnasium environment with discrete actions.
 
@@ -72,6 +73,8 @@ def dqn(
         ``"auto"`` (the default: CUDA when present, else CPU), ``"cpu"`` or ``"cuda"``.
     callback : callable ``(step, q_network) -> None``, optional
         Called every 1000 steps (e.g. to record an evaluation curve).
+    progress : bool
+        Show a tqdm bar over the environment steps on stderr.
 
     Returns
     -------
@@ -90,6 +93,7 @@ def dqn(
         raise InvalidArgumentError(f"exploration must be (start, end, fraction), got {exploration!r}")
     exploration = (check_probability(exploration[0], "exploration[0]"), check_probability(exploration[1], "exploration[1]"),
                    check_real(exploration[2], "exploration[2]", low=0.0, high=1.0, low_open=True))
+    progress = check_bool(progress, "progress")
     dev, rng, obs_dim, n_actions = discrete_agent_setup(env, seed, device, "dqn")
     with Timer() as timer, single_thread(dev):
         q_net = mlp(obs_dim, n_actions, hidden, device=dev)
@@ -100,7 +104,7 @@ def dqn(
         eps_of = linear_schedule(exploration[0], exploration[1], exploration[2], total_steps)
         losses = []
         episodes = EpisodeTracker(env, rng)
-        for step in range(1, total_steps + 1):
+        for step in iterations(total_steps, progress, "dqn"):
             if rng.random() < eps_of(step):
                 action = int(rng.integers(n_actions))
             else:

@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 
 from .._deprecation import renamed_arguments
-from .._iterative import Timer
+from .._iterative import Timer, progress_range
 from .._result import LegacyKeysMixin, Result, TraceHistoryMixin
 from .._torch import require_torch
-from .._validation import check_choice, check_int, check_optional_int, check_real, rng_from_seed
+from .._validation import check_bool, check_choice, check_int, check_optional_int, check_real, rng_from_seed
 
 __all__ = ["DeepIwocsResult", "GridEvaluationResult", "deep_iwocs", "gym_parametric_set", "min_over_critics", "robust_grid_evaluation"]
 
@@ -182,6 +182,7 @@ def deep_iwocs(
     seed: Any = None,
     device: Any = "auto",
     learner_kwargs: dict | None = None,
+    progress: bool = False,
 ) -> DeepIwocsResult:
     r"""Deep IWOCS: incremental worst-case search with one static learner per worst-case model.
 
@@ -227,9 +228,12 @@ def deep_iwocs(
     device : str or torch.device
         For the default learner's networks: ``"auto"`` (the default: CUDA when present, else
         CPU), ``"cpu"`` or ``"cuda"``.
+    progress : bool
+        Show a tqdm bar over the worst-case searches on stderr.
     """
     from ..robust import worst_case_theta
 
+    progress = check_bool(progress, "progress")
     check_choice(search, "search", ("cma", "grid"))
     n_iterations = check_int(max_iter, "max_iter", minimum=1)
     tol = check_real(tol, "tol", low=0.0)
@@ -249,7 +253,7 @@ def deep_iwocs(
         static_values = [evaluate(_greedy_policy(critics[:1]), thetas[0])]
         trace: list[dict[str, Any]] = []
         stop_reason, best_lower = "max_iter", -np.inf
-        for i in range(n_iterations + 1):
+        for i in progress_range(n_iterations + 1, progress, "deep_iwocs", "search"):
             policy = _greedy_policy(list(critics))
             new, lower, n_eval = worst_case_theta(pset, lambda t, policy=policy: evaluate(policy, t), method=search,
                                                   n_grid=n_grid_search, budget=search_budget, seed=rng)

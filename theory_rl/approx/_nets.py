@@ -130,9 +130,11 @@ class NeuralResult(Result):
 
     _repr_fields = ("method", "elapsed")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, tidy: bool = False) -> dict[str, Any]:
         from .._result import to_plain
 
+        if tidy:
+            return super().to_dict(tidy=True)
         return {"method": self.method, "params": to_plain(self.params), "elapsed": self.elapsed,
                 "episode_returns": self.episode_returns.tolist(), "episode_steps": self.episode_steps.tolist(),
                 "info": to_plain({k: v for k, v in self.info.items() if not hasattr(v, "parameters")})}

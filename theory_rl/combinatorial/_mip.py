@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .._highs import quiet_highs
 from .._result import CertifiedSolution
 from .._validation import check_bool, check_optional_int, check_real, check_time_limit
 from ..errors import DependencyNotInstalled, InvalidArgumentError, SolverError
@@ -195,7 +196,7 @@ def _solve_highs(model: MipModel, *, mip_gap: float, time_limit: float | None, w
     if not relax and arr["integer"].any():
         lp.integrality_ = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous
                            for b in arr["integer"]]
-    h = highspy.Highs()
+    h = quiet_highs(highspy)  # no banner (HiGHS prints one on the first Highs() of a process)
     _highs_options(h, mip_gap, time_limit, threads, options)
     h.passModel(lp)
     if warm_start:

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from .._deprecation import renamed_arguments
+from .._iterative import notebook_aware_tqdm
 from .._result import Result
 from .._torch import resolve_device
 from .._validation import check_bool, check_choice, check_int, check_probability, check_real, rng_from_seed
@@ -182,9 +183,10 @@ class SequoiaResult(Result):
     n_mip_solves: int
     _repr_fields = ("n_mip_solves", "elapsed")
 
-    def to_dict(self) -> dict[str, Any]:
-        d = super().to_dict()
-        d["qnet"] = repr(self.qnet)
+    def to_dict(self, *, tidy: bool = False) -> dict[str, Any]:
+        d = super().to_dict(tidy=tidy)
+        if not tidy:
+            d["qnet"] = repr(self.qnet)
         return d
 
 
@@ -382,9 +384,7 @@ def _train(cormab: CoRMAB, *, hidden: tuple[int, ...], episodes: int, gamma: flo
     step = 0
     bar = range(episodes)
     if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(bar, desc="SEQUOIA episodes")
+        bar = notebook_aware_tqdm()(bar, desc="SEQUOIA episodes", leave=False)
     for episode in bar:
         s = cormab.initial_state(rng, p_one=0.5)
         total = 0.0

@@ -47,9 +47,9 @@ from typing import Any
 
 import numpy as np
 
-from .._iterative import Timer
+from .._iterative import Timer, progress_range
 from .._result import History, LegacyKeysMixin, Result, as_history
-from .._validation import check_int, check_max_iter, check_optional_int, check_real, check_tol
+from .._validation import check_bool, check_int, check_max_iter, check_optional_int, check_real, check_tol
 from ..errors import ConvergenceWarning, InvalidModelError
 from ._dataset import TransitionDataset
 from ._implicit import DegenerateObjectiveWarning, check_loss, implicit_value
@@ -290,7 +290,8 @@ def one_hot_features(states: np.ndarray, n_states: int) -> np.ndarray:
 def fdvl_torch(observations: Any, actions: Any, rewards: Any, next_observations: Any, dones: Any, *,
                n_actions: int, gamma: float, f: str = "chi2", lam: float = 0.9, beta: float = 3.0,
                q_net: Any = None, v_net: Any = None, n_steps: int = 2000, batch_size: int | None = None,
-               lr: float = 1e-2, seed: int | np.random.Generator | None = None, device: Any = "auto") -> NeuralDVLResult:
+               lr: float = 1e-2, seed: int | np.random.Generator | None = None, device: Any = "auto",
+               progress: bool = False) -> NeuralDVLResult:
     r"""f-DVL with function approximation (torch), on arrays of transitions ``(s, a, r, s', done)``.
 
     Per step, on a batch (the whole dataset when ``batch_size`` is None):
@@ -313,6 +314,8 @@ def fdvl_torch(observations: Any, actions: Any, rewards: Any, next_observations:
     actions : int array (n,);  rewards, dones : arrays (n,)
     device : str or torch.device
         ``"auto"`` (the default: CUDA when present, else CPU), ``"cpu"`` or ``"cuda"``.
+    progress : bool
+        Show a tqdm bar over the gradient steps on stderr.
 
     Returns
     -------
@@ -330,6 +333,7 @@ def fdvl_torch(observations: Any, actions: Any, rewards: Any, next_observations:
     n_steps = check_int(n_steps, "n_steps", minimum=0)
     batch_size = check_optional_int(batch_size, "batch_size", minimum=1)
     lr = check_real(lr, "lr", low=0.0, low_open=True)
+    progress = check_bool(progress, "progress")
     gen = seed_torch(seed)
     dt = torch.float64
     obs, act, rew, obs2, done = _as_batch(observations, actions, rewards, next_observations, dones, dev, dt,
@@ -338,7 +342,7 @@ def fdvl_torch(observations: Any, actions: Any, rewards: Any, next_observations:
     q_net, v_net, opt_q, opt_v = _nets_and_optimisers(q_net, v_net, d, n_actions, lr, dev, dt)
     n = obs.shape[0]
     history = np.zeros((int(n_steps), 2))
-    for step in range(int(n_steps)):
+    for step in progress_range(int(n_steps), progress, "fdvl_torch", "step"):
         idx = slice(None) if batch_size is None else torch.randint(0, n, (int(batch_size),), generator=gen).to(dev)
         o, a, r, o2, dn = obs[idx], act[idx], rew[idx], obs2[idx], done[idx]
         q_sa = q_net(o).gather(1, a[:, None]).squeeze(1)

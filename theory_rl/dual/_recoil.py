@@ -80,8 +80,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import minimize
 
+from .._iterative import progress_range
 from .._result import CertifiedSolution, History, LegacyKeysMixin
-from .._validation import as_float_array, check_finite, check_int, check_real, check_tol
+from .._validation import as_float_array, check_bool, check_finite, check_int, check_real, check_tol
 from ..errors import InvalidModelError, SolverError
 from ..models import FiniteMDP
 from ..tabular import as_policy
@@ -355,7 +356,7 @@ def recoil(expert: TransitionDataset, suboptimal: TransitionDataset, *, gamma: f
 def recoil_torch(expert_batch: tuple[Any, ...], suboptimal_batch: tuple[Any, ...], *, n_actions: int, gamma: float,
                  beta: float = 0.5, f: str = "chi2", lam: float = 0.9, q_net: Any = None, v_net: Any = None,
                  n_steps: int = 2000, lr: float = 1e-2, seed: int | np.random.Generator | None = None,
-                 device: Any = "auto") -> NeuralDVLResult:
+                 device: Any = "auto", progress: bool = False) -> NeuralDVLResult:
     r"""ReCOIL (chi-square) with function approximation, on two full batches
     ``(obs, actions, rewards, next_obs, dones)`` of expert and suboptimal transitions.
 
@@ -370,6 +371,13 @@ def recoil_torch(expert_batch: tuple[Any, ...], suboptimal_batch: tuple[Any, ...
     Q-loss has no initial-state term ``beta (1-gamma) E_{d0,pi}[Q]`` (see the module docstring
     for what that changes), and the Gumbel V-loss has no gradient rescaling (as
     :func:`fdvl_torch`).
+
+    Parameters
+    ----------
+    expert_batch, suboptimal_batch : tuple of arrays
+        ``(obs, actions, rewards, next_obs, dones)``.
+    progress : bool
+        Show a tqdm bar over the gradient steps on stderr.
 
     Returns
     -------
@@ -387,6 +395,7 @@ def recoil_torch(expert_batch: tuple[Any, ...], suboptimal_batch: tuple[Any, ...
     n_actions = check_int(n_actions, "n_actions", minimum=1)
     n_steps = check_int(n_steps, "n_steps", minimum=0)
     lr = check_real(lr, "lr", low=0.0, low_open=True)
+    progress = check_bool(progress, "progress")
     seed_torch(seed)
     dt = torch.float64
     E = _as_batch(*expert_batch, dev, dt, n_actions=n_actions)
@@ -400,7 +409,7 @@ def recoil_torch(expert_batch: tuple[Any, ...], suboptimal_batch: tuple[Any, ...
     def q_of(batch: tuple[Any, ...]) -> Any:
         return q_net(batch[0]).gather(1, batch[1][:, None]).squeeze(1)
 
-    for step in range(int(n_steps)):
+    for step in progress_range(int(n_steps), progress, "recoil_torch", "step"):
         v_loss = (b * torch_implicit_loss(q_of(E).detach() - v_net(E[0]).squeeze(1), key, lam).mean()
                   + (1 - b) * torch_implicit_loss(q_of(Sb).detach() - v_net(Sb[0]).squeeze(1), key, lam).mean())
         opt_v.zero_grad()

@@ -7,7 +7,9 @@ Random models (:func:`random_mdp`, :func:`garnet`), the textbook and benchmark i
 counterexample :func:`baird_counterexample`, the robust benchmark :func:`windy_walk` (a
 :class:`~theory_rl.robust.RobustMDP`), TSCAC's recommendation CMDP :func:`recommendation_cmdp` (a
 :class:`~theory_rl.dual.CMDP`), :func:`from_gymnasium` for gymnasium's toy-text environments, and
-the neural methods' gymnasium environments
+the classic POMDP benchmarks (:func:`tiger`, :func:`shuttle`, :func:`hallway`,
+:func:`rock_sample_4_4`, :func:`tag_avoid`, ... read from the files shipped with
+:mod:`theory_rl.pomdp`), the neural methods' gymnasium environments
 (:func:`TabularEnv`, :func:`make_parametric_env`, :func:`rollout_returns`). :func:`make` builds any of them
 from a string such as ``"gridworld:n_rows=10,n_cols=10"`` (the command line and the sweep tasks
 use it). Every generator is vectorised (no Python loop over states), every random one
@@ -24,6 +26,22 @@ from ._gridworld import cliff_walking, gridworld, sutton_barto_gridworld
 from ._gym_envs import PARAMETER_BOXES, TabularEnv, discretize_actions, make_parametric_env, rollout_returns
 from ._gymnasium import from_gymnasium
 from ._lower_bound import hard_instance
+from ._pomdp_classics import (
+    cheese,
+    hallway,
+    hallway2,
+    maze_4x3,
+    maze_4x4,
+    milos_aaai97,
+    mit,
+    network,
+    rock_sample_4_4,
+    rock_sample_7_8,
+    shuttle,
+    tag_avoid,
+    tiger,
+    tiger_grid,
+)
 from ._random import garnet, random_mdp
 from ._recommendation import recommendation_cmdp
 from ._registry import make, registered
@@ -52,4 +70,19 @@ __all__ = [
     "sutton_barto_gridworld",
     "windy_walk",
     "windy_walk_kernel",
+    # the classic POMDP benchmarks (files shipped with theory_rl.pomdp)
+    "cheese",
+    "hallway",
+    "hallway2",
+    "maze_4x3",
+    "maze_4x4",
+    "milos_aaai97",
+    "mit",
+    "network",
+    "rock_sample_4_4",
+    "rock_sample_7_8",
+    "shuttle",
+    "tag_avoid",
+    "tiger",
+    "tiger_grid",
 ]

@@ -24,10 +24,12 @@ _MAX_DIGITS = 4_000  # below Python's int-parsing limit, so the error is ours
 
 
 def _generators() -> dict[str, Callable[..., Any]]:
+    from . import _pomdp_classics
     from ._classic import chain, forest, river_swim
     from ._gridworld import cliff_walking, gridworld, sutton_barto_gridworld
     from ._gymnasium import from_gymnasium
     from ._lower_bound import hard_instance
+    from ._pomdp_classics import __all__ as classics
     from ._random import garnet, random_mdp
     from ._windy_walk import windy_walk
 
@@ -44,6 +46,7 @@ def _generators() -> dict[str, Callable[..., Any]]:
         "river_swim": river_swim,
         "sutton_barto_gridworld": sutton_barto_gridworld,
         "windy_walk": windy_walk,
+        **{name: getattr(_pomdp_classics, name) for name in classics},
     }
 
 
@@ -131,8 +134,9 @@ def make(spec: str, *, gamma: float | None = None) -> Any:
     Returns
     -------
     model
-        What the generator returns (a :class:`~theory_rl.models.FiniteMDP` for every name
-        registered so far), or the file's model.
+        What the generator returns (a :class:`~theory_rl.models.FiniteMDP`, or a
+        :class:`~theory_rl.models.POMDP` for the classic POMDPs such as ``"tiger"``), or the
+        file's model.
 
     Raises
     ------

@@ -144,7 +144,8 @@ def compare_rate(fit: RateFit, theory_exponent: Any, *, parameter: str | None = 
 def plot_rate(fit: RateFit, *, theory_exponent: float | None = None, ax: Any = None, label: str | None = None,
               title: str | None = None, color: str | None = None, path: str | os.PathLike[str] | None = None):
     """Draw the measured points (faint), their geometric means per ``x`` (markers), the fitted
-    line with its CI in the legend, and the theorem's slope through the data's centre (dashed).
+    line with its CI in the legend, and the theorem's slope through the data's centre (dashed);
+    the legend sits to the right of the axes, never over the points.
 
     Returns the matplotlib ``Axes``; with ``path`` the figure is saved there (and, when no ``ax`` is
     given, drawn on a bare ``Figure`` without pyplot, so scripts need no display).
@@ -152,11 +153,11 @@ def plot_rate(fit: RateFit, *, theory_exponent: float | None = None, ax: Any = N
     if ax is None and path is not None:  # a figure only for the file: no pyplot, no GUI backend
         from matplotlib.figure import Figure
 
-        ax = Figure(figsize=(5.0, 3.6)).subplots()
+        ax = Figure(figsize=(6.4, 3.8), layout="constrained").subplots()
     elif ax is None:
         import matplotlib.pyplot as plt
 
-        _, ax = plt.subplots(figsize=(5.0, 3.6))
+        _, ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")
     ux = np.unique(fit.x)
     gmean = np.array([np.exp(np.mean(np.log(fit.y[fit.x == u]))) for u in ux])
     pts = ax.loglog(fit.x, fit.y, ".", alpha=0.15, color=color)
@@ -174,8 +175,8 @@ def plot_rate(fit: RateFit, *, theory_exponent: float | None = None, ax: Any = N
     ax.set_ylabel(fit.y_name)
     if title:
         ax.set_title(title)
-    ax.legend(fontsize=8)
+    # outside the axes, to the right: the legend never covers the points
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=8, frameon=False)
     if path is not None:
-        ax.figure.tight_layout()
-        ax.figure.savefig(path, dpi=90)
+        ax.figure.savefig(path, dpi=90, bbox_inches="tight")
     return ax

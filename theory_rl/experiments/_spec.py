@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import importlib
+import json
 import numbers
 import os
 import re
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._result import Result
+from .._result import Result, to_plain
 from .._validation import check_choice, check_int, check_optional_int
 from ..errors import InvalidArgumentError, ParseError
 from ._rates import RateComparison, RateFit, compare_rate, fit_rate, plot_rate
@@ -21,7 +23,7 @@ from ._sweep import BACKENDS, Sweep
 __all__ = ["SpecResult", "run_spec", "spec_store"]
 
 _SWEEP_KEYS = {"function", "seeds", "backend", "n_jobs", "store", "seed", "chunk_size", "scheduler"}
-_FIT_KEYS = {"x", "y", "theory_exponent", "plot", "title", "by"}
+_FIT_KEYS = {"x", "y", "theory_exponent", "plot", "title", "by", "xlabel", "ylabel"}
 
 EXAMPLE = """\
 [sweep]
@@ -40,21 +42,25 @@ n = [10, 30, 100, 300, 1000]
 x = "n"
 y = "error"
 theory_exponent = -0.5
-plot = "plug_in.png"
+plot = "plug_in.png"                                     # the fitted rate goes to plug_in.rate.json (beside the store)
+xlabel = "samples per pair n"                            # optional axis labels (default: the column names)
+ylabel = "error ||P_hat - P||"
 """
 
 
 @dataclass(frozen=True, repr=False, eq=False)
 class SpecResult(Result):
-    """What :func:`run_spec` produced: the table, and the fit, comparison and figure path when the
-    spec has a ``[fit]`` table (one fit per value of ``fit.by`` when given). ``params`` holds the
-    keyword overrides of the call, ``elapsed`` the wall-clock seconds of the whole run."""
+    """What :func:`run_spec` produced: the table, and the fit, comparison, figure path and the
+    path of the fitted rate's JSON (``rate``) when the spec has a ``[fit]`` table (one fit per value
+    of ``fit.by`` when given). ``params`` holds the keyword overrides of the call, ``elapsed`` the
+    wall-clock seconds of the whole run."""
 
     table: Any
     store: Path
     fits: dict[str, RateFit]
     comparisons: dict[str, RateComparison]
     plot: Path | None
+    rate: Path | None = None
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
@@ -150,7 +156,7 @@ def _checked(path: Path, doc: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
         for key in ("x", "y"):
             if key not in fit_doc:
                 raise _field_error(path, f"fit.{key}", "missing")
-        for key in ("x", "y", "plot", "title", "by"):
+        for key in ("x", "y", "plot", "title", "by", "xlabel", "ylabel"):
             if key in fit_doc and (not isinstance(fit_doc[key], str) or not fit_doc[key].strip()):
                 raise _key_error(path, f"fit.{key}", fit_doc[key], "a non-empty string")
         exponent = fit_doc.get("theory_exponent")
@@ -169,8 +175,36 @@ def spec_store(path: str | os.PathLike[str]) -> Path:
     return path.parent / sweep_doc.get("store", f"{path.stem}.jsonl")
 
 
+def rate_file(store: Path) -> Path:
+    """Where :func:`run_spec` writes the fitted rate: ``<store stem>.rate.json`` beside the store."""
+    return store.with_name(f"{store.stem}.rate.json")
+
+
+def _write_rate(path: Path, store: Path, fit_doc: dict[str, Any], fits: dict[str, RateFit],
+                comparisons: dict[str, RateComparison], plot_path: Path | None) -> Path:
+    """The fitted rate(s) as JSON beside the store (written atomically: a temporary file, then a rename)."""
+    doc = {
+        "spec": str(path), "store": str(store), "plot": None if plot_path is None else str(plot_path),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "x": fit_doc["x"], "y": fit_doc["y"], "by": fit_doc.get("by"),
+        "model": "log y = intercept + slope * log x (least squares, bootstrap CI on the slope)",
+        "theory_exponent": fit_doc.get("theory_exponent"),
+        "fits": {label: {"slope": fit.slope, "ci_low": fit.ci_low, "ci_high": fit.ci_high, "level": fit.level,
+                         "intercept": fit.intercept, "n_points": fit.n_points, "n_dropped": fit.n_dropped,
+                         **({"theorem_inside_ci": comparisons[label].inside, "verdict": comparisons[label].verdict}
+                            if label in comparisons else {})}
+                 for label, fit in fits.items()},
+    }
+    target = rate_file(store)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(json.dumps(to_plain(doc), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, target)
+    return target
+
+
 def run_spec(path: str | os.PathLike[str], *, backend: str | None = None, n_jobs: int | None = None,
-             scheduler: str | None = None, progress: bool = True, wait: float = 0.0) -> SpecResult:
+             scheduler: str | None = None, progress: bool = False, wait: float = 0.0) -> SpecResult:
     """Run the sweep a TOML spec describes, write its store, and fit and plot the rate.
 
     The spec has a ``[sweep]`` table (``function``, ``seeds``, optional ``backend``, ``n_jobs``,
@@ -208,33 +242,38 @@ def run_spec(path: str | os.PathLike[str], *, backend: str | None = None, n_jobs
     table = sweep.run()
     fits: dict[str, RateFit] = {}
     comparisons: dict[str, RateComparison] = {}
-    plot_path = None
+    plot_path = rate_path = None
     if fit_doc is not None:
         for key in ("x", "y", "by"):
             if key in fit_doc and fit_doc[key] not in table.columns:
                 columns = ", ".join(str(c) for c in table.columns if c not in ("task", "elapsed"))
                 raise InvalidArgumentError(f"{path}: fit.{key} = {fit_doc[key]!r} is not a column of the results "
                                            f"(columns: {columns})")
-        groups = [("all", table)] if "by" not in fit_doc else [(str(k), g) for k, g in table.groupby(fit_doc["by"])]
+        by = fit_doc.get("by")
+        groups = [("all", table)] if by is None else [(str(k), g) for k, g in table.groupby(by)]
+        exponent = fit_doc.get("theory_exponent")
         ax = None
         for label, group in groups:
             fits[label] = fit_rate(group, fit_doc["x"], fit_doc["y"])
-            exponent = fit_doc.get("theory_exponent")
             if exponent is not None:
                 comparisons[label] = compare_rate(fits[label], exponent)
             if "plot" in fit_doc:
                 if ax is None:
                     from matplotlib.figure import Figure
 
-                    ax = Figure(figsize=(5.0, 3.6)).subplots()
+                    ax = Figure(figsize=(7.5, 3.8), layout="constrained").subplots()
+                title = fit_doc.get("title") or f"{fit_doc['y']} against {fit_doc['x']}: measured and theorem's slopes"
                 plot_rate(fits[label], theory_exponent=exponent, ax=ax,
-                          label=None if label == "all" else label, title=fit_doc.get("title"))
+                          label=None if label == "all" else f"{by} = {label}", title=title)
         if ax is not None:
+            ax.set_xlabel(f"{fit_doc.get('xlabel', fit_doc['x'])} (log scale)")
+            ax.set_ylabel(f"{fit_doc.get('ylabel', fit_doc['y'])} (log scale)")
             plot_path = base / fit_doc["plot"]
             plot_path.parent.mkdir(parents=True, exist_ok=True)
-            ax.figure.tight_layout()
-            ax.figure.savefig(plot_path, dpi=90)
-    return SpecResult(table=table, store=store, fits=fits, comparisons=comparisons, plot=plot_path, method="run_spec",
+            ax.figure.savefig(plot_path, dpi=90, bbox_inches="tight")
+        rate_path = _write_rate(path, store, fit_doc, fits, comparisons, plot_path)
+    return SpecResult(table=table, store=store, fits=fits, comparisons=comparisons, plot=plot_path, rate=rate_path,
+                      method="run_spec",
                       params={"path": str(path), "backend": backend, "n_jobs": n_jobs, "scheduler": scheduler,
                               "wait": wait},
                       elapsed=time.perf_counter() - start)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from .._iterative import notebook_aware_tqdm
 from .._result import to_plain
 from .._validation import check_bool, check_choice, check_int, check_optional_int
 from ..errors import InvalidArgumentError
@@ -202,7 +202,7 @@ class Sweep:
         Tasks per dispatched call (default: enough chunks for ~20 per worker, at most 50 tasks
         each). A killed sweep loses at most the chunks in flight.
     progress : bool
-        tqdm bar over tasks, with the rate and ETA.
+        tqdm bar over tasks, with the rate and ETA (off by default; ``theory-rl sweep`` shows it).
     client, scheduler :
         A ``distributed.Client``, or a scheduler address such as ``"tcp://10.0.0.1:8786"``.
     threads_per_task : int or None
@@ -244,7 +244,7 @@ class Sweep:
         n_jobs: int | None = None,
         seed: int = 0,
         chunk_size: int | None = None,
-        progress: bool = True,
+        progress: bool = False,
         client: Any = None,
         scheduler: str | None = None,
         threads_per_task: int | None = 1,
@@ -373,7 +373,7 @@ class Sweep:
         done = self._done()
         pending = [t for t in tasks if t.key not in done]
         by_key = {t.key: t for t in pending}
-        bar = tqdm(total=len(tasks), initial=len(tasks) - len(pending), desc=f"sweep {self.fn.__name__}",
+        bar = notebook_aware_tqdm()(total=len(tasks), initial=len(tasks) - len(pending), desc=f"sweep {self.fn.__name__}",
                    unit="task", disable=not self.progress, smoothing=0.05)
         appender = self.store.open() if self.store is not None else None
         try:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .._result import html_summary
 from .._validation import (
     as_float_array,
     check_allocation,
@@ -148,6 +149,13 @@ class MarkovGame:
     def q(self, v: np.ndarray, player: int = 0) -> np.ndarray:
         """``Q_i[s, a] = R[i, s, a] + gamma * sum_s' P[s, a, s'] v(s')``, shape ``(S, A_1, ..., A_N)``."""
         return self.R[player] + self.gamma * (self.P @ v).reshape(self.R.shape[1:])
+
+    def _repr_html_(self) -> str:
+        """A table for Jupyter: players, states, actions, ``gamma`` and the reward range at full precision."""
+        return html_summary("MarkovGame", {
+            "players": self.n_players, "S (states)": self.n_states, "actions": self.n_actions, "gamma": self.gamma,
+            "min R": float(np.min(self.R)), "max R": float(np.max(self.R)),
+        })
 
     def __repr__(self) -> str:
         return (f"MarkovGame(n_players={self.n_players}, n_states={self.n_states}, "

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._result import html_summary
 from ..errors import InvalidModelError
 from ._common import payoff_array, read_only
 from ._normal_form import NormalFormGame
@@ -71,6 +72,13 @@ class MatrixGame:
     def to_normal_form(self) -> NormalFormGame:
         """The same game as a two-player :class:`NormalFormGame` (payoffs ``[A, B]``)."""
         return NormalFormGame(np.stack([self.A, self.B]))
+
+    def _repr_html_(self) -> str:
+        """A table for Jupyter: the shape, the kind and the payoff matrices (full precision when small)."""
+        return html_summary("MatrixGame", {
+            "shape": self.shape, "kind": "zero-sum" if self.zero_sum else "general-sum",
+            "A (row player)": np.asarray(self.A), "B (column player)": np.asarray(self.B),
+        })
 
     def __repr__(self) -> str:
         kind = "zero-sum" if self.zero_sum else "general-sum"

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .._result import html_summary
 from ..errors import InvalidArgumentError, InvalidModelError
 from ._common import check_strategy, payoff_array, read_only
 
@@ -87,6 +88,13 @@ class NormalFormGame:
         """``u_i(x)`` for every player, shape ``(N,)``."""
         xs = self.check_profile(strategies)
         return np.array([float(xs[i] @ against_others(self.payoffs[i], xs, i)) for i in range(self.n_players)])
+
+    def _repr_html_(self) -> str:
+        """A table for Jupyter: players, actions and the payoff range at full precision."""
+        return html_summary("NormalFormGame", {
+            "players": self.n_players, "actions": self.n_actions, "min payoff": float(np.min(self.payoffs)),
+            "max payoff": float(np.max(self.payoffs)),
+        })
 
     def __repr__(self) -> str:
         return f"NormalFormGame(n_players={self.n_players}, n_actions={self.n_actions})"

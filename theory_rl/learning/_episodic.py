@@ -18,8 +18,8 @@ import math
 
 import numpy as np
 
-from .._iterative import Timer
-from .._validation import check_choice, check_int, check_real, rng_from_seed
+from .._iterative import Timer, progress_range
+from .._validation import check_bool, check_choice, check_int, check_real, rng_from_seed
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ..tabular import backward_induction
@@ -120,6 +120,7 @@ def ucbvi(
     delta: float = 0.1,
     bonus_scale: float = 1.0,
     seed: int | np.random.Generator | None = None,
+    progress: bool = False,
 ) -> LearningResult:
     r"""UCBVI with Chernoff-Hoeffding bonuses (UCBVI-CH; Azar, Osband & Munos 2017,
     "Minimax regret bounds for reinforcement learning", arXiv:1703.05449, Algorithms 1 and 2).
@@ -165,6 +166,8 @@ def ucbvi(
         Confidence level in the bonus.
     bonus_scale : float
     seed : int or numpy.random.Generator, optional
+    progress : bool
+        Show a tqdm bar over the episodes on stderr.
 
     Returns
     -------
@@ -175,6 +178,7 @@ def ucbvi(
     """
     H, K, delta = _check_episodic(mdp, horizon, n_episodes, delta)
     bonus_scale = check_real(bonus_scale, "bonus_scale", low=0.0)
+    progress = check_bool(progress, "progress")
     rng = rng_from_seed(seed)
     with Timer() as timer:
         S, A, T = mdp.n_states, mdp.n_actions, K * H
@@ -184,7 +188,7 @@ def ucbvi(
         counts = np.zeros((S * A, S))
         visits = np.zeros(S * A)
         q = np.full((H, S, A), float(H))
-        for k in range(K):
+        for k in progress_range(K, progress, "ucbvi", "episode"):
             seen = visits > 0
             n_safe = np.maximum(visits, 1.0)
             bonus = bonus_scale * 7.0 * H * L / np.sqrt(n_safe)
@@ -216,6 +220,7 @@ def ucb_q_learning(
     c: float = 1.0,
     delta: float = 0.1,
     seed: int | np.random.Generator | None = None,
+    progress: bool = False,
 ) -> LearningResult:
     r"""Q-learning with UCB exploration (Jin, Allen-Zhu, Bubeck & Jordan 2018, "Is Q-learning
     provably efficient?", arXiv:1807.03765, Algorithms 1 and 2).
@@ -255,6 +260,8 @@ def ucb_q_learning(
     c : float
     delta : float
     seed : int or numpy.random.Generator, optional
+    progress : bool
+        Show a tqdm bar over the episodes on stderr.
 
     Returns
     -------
@@ -264,6 +271,7 @@ def ucb_q_learning(
     H, K, delta = _check_episodic(mdp, horizon, n_episodes, delta)
     check_choice(bonus, "bonus", ("hoeffding", "bernstein"))
     c = check_real(c, "c", low=0.0)
+    progress = check_bool(progress, "progress")
     rng = rng_from_seed(seed)
     with Timer() as timer:
         S, A, T = mdp.n_states, mdp.n_actions, K * H
@@ -278,7 +286,7 @@ def ucb_q_learning(
         sigma = np.zeros((H, S, A))  # running sums of V_{h+1}(s')^2
         beta_prev = np.zeros((H, S, A))
         lower_term = math.sqrt(H**7 * S * A) * iota
-        for k in range(K):
+        for k in progress_range(K, progress, "ucb_q_learning", "episode"):
             policy, s = run.begin_episode(k, q)
             for h in range(H):
                 a = int(policy[h, s])

@@ -18,8 +18,8 @@ from collections.abc import Callable
 import numpy as np
 
 from .._deprecation import renamed_arguments
-from .._iterative import Timer
-from .._validation import as_float_array, check_choice, check_int, check_real, rng_from_seed
+from .._iterative import Timer, progress_bar
+from .._validation import as_float_array, check_bool, check_choice, check_int, check_real, rng_from_seed
 from ..errors import InvalidModelError
 from ..models import FiniteMDP
 from ._result import LearningResult
@@ -96,6 +96,7 @@ def q_learning(
     q0: np.ndarray | None = None,
     q_star: np.ndarray | None = None,
     seed: int | np.random.Generator | None = None,
+    progress: bool = False,
 ) -> LearningResult:
     r"""Synchronous Q-learning with a generative model.
 
@@ -127,6 +128,8 @@ def q_learning(
     q0, q_star : ndarray, shape (S, A), optional
         Initial table; true optimal Q (records ``trace["error"][t] = ||Q_t - Q*||_inf``).
     seed : int or numpy.random.Generator, optional
+    progress : bool
+        Show a tqdm bar over the iterations on stderr.
 
     Returns
     -------
@@ -136,6 +139,7 @@ def q_learning(
     """
     check_learnable(mdp)
     T = check_int(max_iter, "max_iter", minimum=1)
+    progress = check_bool(progress, "progress")
     rng = rng_from_seed(seed)
     schedule = step_size_schedule(step_size, mdp.gamma, exponent=exponent, scale=scale)
     q_star = _check_q(mdp, q_star, "q_star")
@@ -146,14 +150,16 @@ def q_learning(
         etas = schedule(steps)
         errors = np.empty(T) if q_star is not None else None
         block = max(1, min(T, _BLOCK_ENTRIES // (S * A)))
-        for start in range(0, T, block):
-            next_states = sampler.draw(min(block, T - start), rng)
-            for j in range(next_states.shape[2]):
-                t = start + j
-                target = _empirical_backup(q, R, mdp.gamma, next_states[:, :, j])
-                q += etas[t] * (target - q)
-                if errors is not None:
-                    errors[t] = np.max(np.abs(q - q_star))
+        with progress_bar(progress, total=T, desc="q_learning") as bar:
+            for start in range(0, T, block):
+                next_states = sampler.draw(min(block, T - start), rng)
+                for j in range(next_states.shape[2]):
+                    t = start + j
+                    target = _empirical_backup(q, R, mdp.gamma, next_states[:, :, j])
+                    q += etas[t] * (target - q)
+                    if errors is not None:
+                        errors[t] = np.max(np.abs(q - q_star))
+                bar.update(next_states.shape[2])
     trace = {"step": steps, "samples": steps.copy(), "step_size": etas}
     if errors is not None:
         trace["error"] = errors

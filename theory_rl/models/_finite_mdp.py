@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import numpy as np
 import scipy.sparse as sp
 
+from .._result import html_summary
 from .._validation import (
     check_allocation,
     check_finite,
@@ -517,6 +518,18 @@ class FiniteMDP(TabularModel):
             f"FiniteMDP(S={self.n_states}, A={self.n_actions}, gamma={self.gamma:g}, {layout}"
             f"{extra}, R in [{self.R.min():.4g}, {self.R.max():.4g}])"
         )
+
+    def _repr_html_(self) -> str:
+        """A table for Jupyter: sizes, ``gamma`` and the reward range at full precision, the
+        start distribution, terminal states and names."""
+        return html_summary("FiniteMDP", {
+            "S (states)": self.n_states, "A (actions)": self.n_actions, "gamma": self.gamma,
+            "horizon": self.horizon, "P": f"sparse CSR, nnz={self.nnz}" if self.is_sparse else "dense (S, A, S)",
+            "min R[s, a]": float(self.R.min()), "max R[s, a]": float(self.R.max()), "d0": self.d0,
+            "terminal states": None if self.terminal is None else np.flatnonzero(self.terminal),
+            "masked actions": None if self.action_mask is None else int((~self.action_mask).sum()),
+            "state_names": self.state_names, "action_names": self.action_names,
+        })
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | os.PathLike[str]) -> None:

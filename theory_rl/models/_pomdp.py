@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .._result import html_summary
 from .._validation import check_allocation, check_gamma, check_probability_rows
 from ..errors import InvalidModelError
 from ._finite_mdp import DEFAULT_ATOL, FiniteMDP, TabularModel, _names, _read_only, _real_array
@@ -167,12 +168,27 @@ class POMDP(TabularModel):
         S, A = self.n_states, self.n_actions
         return self.replace(T=sp.csr_matrix(self.T.reshape(S * A, S)))
 
+    def _repr_html_(self) -> str:
+        """A table for Jupyter: sizes, ``gamma`` and the reward range at full precision, ``b0``
+        and the state, action and observation names."""
+        return _pomdp_html(self)
+
     def __repr__(self) -> str:
         layout = f"sparse, nnz={self.T.nnz}" if self.is_sparse else "dense"
         return (
             f"POMDP(S={self.n_states}, A={self.n_actions}, O={self.n_observations}, gamma={self.gamma:g}, "
             f"{layout}, R in [{self.R.min():.4g}, {self.R.max():.4g}])"
         )
+
+
+def _pomdp_html(model: POMDP) -> str:
+    return html_summary("POMDP", {
+        "S (states)": model.n_states, "A (actions)": model.n_actions, "O (observations)": model.n_observations,
+        "gamma": model.gamma, "T": f"sparse CSR, nnz={model.T.nnz}" if model.is_sparse else "dense (S, A, S)",
+        "min R[s, a]": float(model.R.min()), "max R[s, a]": float(model.R.max()), "b0": model.b0,
+        "state_names": model.state_names, "action_names": model.action_names,
+        "observation_names": model.observation_names,
+    })
 
 
 def _declared_shape(x: Any) -> tuple[int, ...] | None:

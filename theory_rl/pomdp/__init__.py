@@ -31,7 +31,7 @@ from ._pbvi import pbvi, sample_successor
 from ._perseus import perseus, sample_beliefs
 from ._pomcp import EpisodeResult, PlanResult, pomcp_episode, pomcp_plan
 from ._pomdpx import read_pomdpx, write_pomdpx
-from ._problems import PROBLEM_DIR, PROBLEMS, load_problem, problem_path
+from ._problems import PROBLEM_DIR, PROBLEM_NAMES, PROBLEMS, load_problem, problem_path
 from ._psr import PSR, independent_columns, psr_trajectory_probability_torch
 from ._revealing import (
     emission_action_matrix,
@@ -57,6 +57,7 @@ from ._umt_psr import (
 __all__ = [
     "PROBLEMS",
     "PROBLEM_DIR",
+    "PROBLEM_NAMES",
     "load_problem",
     "problem_path",
     "BackupResult",

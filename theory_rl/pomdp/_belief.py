@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from scipy import stats
 
 from .._result import Result
-from .._validation import check_int, check_real, rng_from_seed
+from .._validation import check_int, check_real, resolve_index, resolve_indices, rng_from_seed
 from ..errors import InvalidModelError
 from ..models import POMDP
 
@@ -48,9 +48,13 @@ def _check_belief(model: POMDP, b: Any, name: str = "b") -> np.ndarray:
 
 
 def _check_action(model: POMDP, a: Any) -> int:
-    if isinstance(a, bool) or not isinstance(a, (int, np.integer)) or not 0 <= a < model.n_actions:
-        raise InvalidModelError(f"action {a!r} is not in [0, {model.n_actions})")
-    return int(a)
+    """An action index, or a name of ``model.action_names``, as its index."""
+    return resolve_index(a, "action", model.n_actions, model.action_names)
+
+
+def _check_observation(model: POMDP, o: Any) -> int:
+    """An observation index, or a name of ``model.observation_names``, as its index."""
+    return resolve_index(o, "observation", model.n_observations, model.observation_names)
 
 
 def _predict(model: POMDP, b: np.ndarray, a: int) -> np.ndarray:
@@ -59,25 +63,37 @@ def _predict(model: POMDP, b: np.ndarray, a: int) -> np.ndarray:
 
 
 def observation_probabilities(model: POMDP, b: np.ndarray, a: int) -> np.ndarray:
-    """``Pr(o | b, a)`` for every observation, shape ``(O,)``."""
+    """``Pr(o | b, a)`` for every observation, shape ``(O,)``; ``a`` an index or an action name."""
     b = _check_belief(model, b)
     a = _check_action(model, a)
     return _predict(model, b, a) @ model.O[a]
 
 
-def belief_update(model: POMDP, b: np.ndarray, a: int, o: int) -> np.ndarray:
-    r"""Bayes' rule ``tau(b, a, o)`` (module docstring).
+def belief_update(model: POMDP, b: np.ndarray, a: int | str, o: int | str) -> np.ndarray:
+    r"""Bayes' rule ``tau(b, a, o)`` (module docstring):
+    ``b'(s') = O[a, s', o] sum_s b(s) T[s, a, s'] / Pr(o | b, a)``.
+
+    ``a`` and ``o`` are indices or the model's names (``action_names``, ``observation_names``).
 
     Raises
     ------
     InvalidModelError
         If ``o`` has probability zero after ``a`` from ``b`` (the posterior is undefined), or if
-        ``b``, ``a``, ``o`` are out of range.
+        ``b`` is not a probability vector of length ``S``.
+    InvalidArgumentError
+        If ``a`` or ``o`` is out of range or not one of the model's names.
+
+    Examples
+    --------
+    >>> from theory_rl import envs, pomdp
+    >>> tiger = envs.tiger()
+    >>> b = pomdp.belief_update(tiger, tiger.b0, "listen", "tiger-left")
+    >>> [round(float(x), 2) for x in b]
+    [0.85, 0.15]
     """
     b = _check_belief(model, b)
     a = _check_action(model, a)
-    if isinstance(o, bool) or not isinstance(o, (int, np.integer)) or not 0 <= o < model.n_observations:
-        raise InvalidModelError(f"observation {o!r} is not in [0, {model.n_observations})")
+    o = _check_observation(model, o)
     joint = _predict(model, b, a) * model.O[a][:, o]
     p = joint.sum()
     if not p > 0:
@@ -89,7 +105,7 @@ def belief_update(model: POMDP, b: np.ndarray, a: int, o: int) -> np.ndarray:
 
 
 def successor_beliefs(model: POMDP, b: np.ndarray, a: int) -> tuple[np.ndarray, np.ndarray]:
-    """The belief MDP's transition from ``b`` under ``a``.
+    """The belief MDP's transition from ``b`` under ``a`` (an index or an action name).
 
     Returns
     -------
@@ -168,10 +184,14 @@ class SimulationResult(Result):
         return self.ci[0] - self.truncation <= value <= self.ci[1] + self.truncation
 
 
-def _policy_actions(policy: Any, beliefs: np.ndarray) -> np.ndarray:
+def _policy_actions(model: POMDP, policy: Any, beliefs: np.ndarray) -> np.ndarray:
+    """The policy's action at each belief, as indices (a policy may return the model's action names)."""
     if hasattr(policy, "action_at"):
-        return np.asarray(policy.action_at(beliefs), dtype=np.int64)
-    return np.fromiter((int(policy(b)) for b in beliefs), dtype=np.int64, count=beliefs.shape[0])
+        acts = policy.action_at(beliefs)
+    else:
+        acts = [policy(b) for b in beliefs]
+    return np.asarray(resolve_indices(acts, "the policy's action", model.n_actions, model.action_names),
+                      dtype=np.int64)
 
 
 def _sample_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
@@ -199,8 +219,9 @@ def simulate(
     Parameters
     ----------
     policy : callable or POMDPSolution
-        ``policy(b) -> action``; an object with ``action_at(beliefs)`` (e.g. a
-        :class:`POMDPSolution`) is called once per step on the whole batch.
+        ``policy(b) -> action`` (an index or one of the model's action names); an object with
+        ``action_at(beliefs)`` (e.g. a :class:`POMDPSolution`) is called once per step on the
+        whole batch.
     horizon, n_episodes : int
     seed : int or Generator
     b0 : ndarray (S,), optional
@@ -221,7 +242,7 @@ def simulate(
     disc = 1.0
     rows_of = model.T if model.is_sparse else model.T.reshape(S * A, S)
     for _ in range(int(horizon)):
-        acts = _policy_actions(policy, beliefs)
+        acts = _policy_actions(model, policy, beliefs)
         if acts.min() < 0 or acts.max() >= A:
             raise InvalidModelError(f"the policy returned an action outside [0, {A})")
         returns += disc * model.R[states, acts]

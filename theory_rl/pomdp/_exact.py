@@ -65,6 +65,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from .._highs import quiet_highs
+from .._iterative import progress_bar
 from .._validation import check_bool, check_max_iter, check_optional_int, check_real, check_time_limit, check_tol
 from ..errors import ConvergenceWarning, InvalidModelError, SolverError
 from ..models import POMDP
@@ -415,6 +416,7 @@ def exact_value_iteration(
     evaluate_every: int | None = 5,
     alpha0: np.ndarray | None = None,
     strict: bool = False,
+    progress: bool = False,
 ) -> POMDPSolution:
     r"""Exact value iteration over alpha-vector sets with incremental pruning.
 
@@ -441,6 +443,8 @@ def exact_value_iteration(
         Initial vectors (default the zero vector).
     strict : bool
         Raise SolverError instead of warning when not converged.
+    progress : bool
+        Show a tqdm bar over the epochs (bounds at ``b0``, number of vectors) on stderr.
 
     Returns
     -------
@@ -468,6 +472,7 @@ def exact_value_iteration(
     time_limit = check_time_limit(time_limit)
     evaluate_every = check_optional_int(evaluate_every, "evaluate_every", minimum=1)
     strict = check_bool(strict, "strict")
+    progress = check_bool(progress, "progress")
     stats = _PruneStats()
     cache: dict = {}
     stage = _initial(model, alpha0)
@@ -475,6 +480,12 @@ def exact_value_iteration(
     hist: dict[str, list[float]] = {"lower": [], "upper": [], "time": [], "n_vectors": [], "residual": []}
     params = {"horizon": horizon, "tol": tol, "max_iter": max_iter, "lp_tol": lp_tol, "time_limit": time_limit,
               "evaluate_every": evaluate_every}
+
+    bar = progress_bar(progress, total=horizon, desc="exact_value_iteration", unit="epoch")
+
+    def show(lo: float, hi: float) -> None:
+        bar.update(1)
+        bar.set_postfix_str(f"[{lo:.6g}, {hi:.6g}] {stage.alpha.shape[0]} vectors", refresh=False)
 
     if horizon is not None:
         err = 0.0  # V_t - err <= computed V_t <= V_t: the pruning losses, discounted and summed
@@ -487,6 +498,8 @@ def exact_value_iteration(
             for key, val in (("lower", v), ("upper", v + err), ("time", time.perf_counter() - t0),
                              ("n_vectors", stage.alpha.shape[0]), ("residual", r)):
                 hist[key].append(val)
+            show(v, v + err)
+        bar.close()
         v = float((stage.alpha @ b0).max())
         return _solution(stage, v, v + err, True, horizon, hist, "exact_value_iteration(finite horizon)", params,
                          t0, stats, evaluated=False, b0=b0, below=0.0, above=err)
@@ -520,6 +533,7 @@ def exact_value_iteration(
         for key, val in (("lower", lower), ("upper", upper), ("time", time.perf_counter() - t0),
                          ("n_vectors", stage.alpha.shape[0]), ("residual", max(up_r, down_r))):
             hist[key].append(val)
+        show(lower, upper)
         if bound <= tol:
             converged = True
             break
@@ -544,6 +558,7 @@ def exact_value_iteration(
                     if above_c <= tol:
                         converged = True
                         break
+    bar.close()
     method = "exact_value_iteration(incremental pruning)"
     if not converged:
         msg = f"{method} did not certify tol={tol:g} after {n} epochs (bound {upper - lower:.3g})"

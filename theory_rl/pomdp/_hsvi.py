@@ -72,6 +72,7 @@ def hsvi2(
     sweep_fraction: float = 0.5,
     b0: np.ndarray | None = None,
     callback: Any = None,
+    progress: bool = False,
 ) -> POMDPSolution:
     r"""Point-based search with certified anytime bounds ``[lower, upper]`` on ``V*(b0)``: HSVI2
     (Smith & Simmons 2005) with SARSOP's sampling and pruning (Kurniawati, Hsu & Lee 2008).
@@ -156,6 +157,8 @@ def hsvi2(
         Start belief (default ``model.b0``).
     callback : callable, optional
         ``callback(trial, lower, upper)`` after each trial; returning ``True`` stops.
+    progress : bool
+        Show a tqdm bar (trials, the interval and its gap) on stderr, or a widget in Jupyter.
 
     Returns
     -------
@@ -180,6 +183,7 @@ def hsvi2(
         model, tol=tol, time_limit=time_limit, clock=clock, max_iter=max_iter, sampling=sampling, zeta=zeta,
         max_depth=max_depth, prune_growth=prune_growth, delta=delta, sweep_fraction=sweep_fraction, b0=b0,
         callback=callback, make_trial=_sarsop_trials if sampling == "sarsop" else _hsvi_trials, method="hsvi2",
+        progress=progress,
     )
 
 

@@ -41,12 +41,13 @@ from typing import Any
 import numpy as np
 
 from .._deprecation import renamed_arguments
-from .._validation import check_int, check_real, check_time_limit, rng_from_seed
+from .._iterative import progress_bar
+from .._validation import check_bool, check_int, check_real, check_time_limit, rng_from_seed
 from ..errors import ConvergenceWarning, InvalidArgumentError, InvalidModelError
 from ..models import POMDP
 from ._backup import point_backup
 from ._belief import belief_update, observation_probabilities
-from ._bounds import blind_lower_bound, fib_upper_bound
+from ._bounds import blind_lower_bound, fib_upper_bound, warm_up_value_iteration
 from ._solution import POMDPSolution, alpha_value
 
 __all__ = ["pbvi", "sample_successor"]
@@ -105,6 +106,7 @@ def pbvi(
     time_limit: float = 60.0,
     seed: int | np.random.Generator | None = None,
     horizon: int | None = None,
+    progress: bool = False,
 ) -> POMDPSolution:
     r"""PBVI (Pineau, Gordon & Thrun, IJCAI 2003): point-based backups on a growing belief set.
 
@@ -129,6 +131,9 @@ def pbvi(
         then exactly ``H`` backups of ``V_0 = 0`` (``max_iter`` and ``tol`` are not used).
         ``info["stages"]`` holds ``(alpha, actions)`` for ``1, ..., H`` steps to go, the
         non-stationary policy; ``gamma = 1`` is allowed.
+    progress : bool
+        Show a tqdm bar over the backups (bounds at ``b0``, number of beliefs) on stderr
+        (infinite-horizon runs).
 
     Returns
     -------
@@ -166,18 +171,23 @@ def pbvi(
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     max_beliefs = check_int(max_beliefs, "max_beliefs", minimum=1)
     tol, time_limit = check_stopping(tol, time_limit)
+    progress = check_bool(progress, "progress")
     rng = rng_from_seed(seed)
     if horizon is not None:
         return _finite_horizon_pbvi(model, horizon, n_expansions=n_expansions, max_beliefs=max_beliefs,
                                     time_limit=time_limit, rng=rng)
+    warm_up_value_iteration(model.is_sparse)  # compiled before the clock starts
     start = time.perf_counter()
     b0 = model.b0
     alpha, actions, upper = initial_bounds(model, b0)
     B = b0[None, :].copy()
     hist: dict[str, list[float]] = {k: [] for k in ("lower", "upper", "time", "n_vectors", "n_beliefs")}
+    bar = progress_bar(progress, total=None, desc="pbvi", unit="backup")
 
     def record() -> float:
         lo = float((alpha @ b0).max())
+        bar.update(1)
+        bar.set_postfix_str(f"[{lo:.6g}, {upper:.6g}] {B.shape[0]} beliefs", refresh=False)
         hist["lower"].append(lo)
         hist["upper"].append(upper)
         hist["time"].append(time.perf_counter() - start)
@@ -206,6 +216,7 @@ def pbvi(
         if out_of_time or expansion == n_expansions or B.shape[0] >= max_beliefs:
             break
         B = _expand(model, B, rng, max_beliefs)
+    bar.close()
     if not converged:
         warnings.warn("pbvi: the last improvement phase did not reach tol "
                       f"({'time_limit' if out_of_time else 'max_iter'} reached)", ConvergenceWarning, stacklevel=2)
@@ -224,6 +235,7 @@ def _finite_horizon_pbvi(model: POMDP, horizon: int, *, n_expansions: int, max_b
     """``horizon`` point backups of ``V_0 = 0`` on a belief set grown by ``n_expansions`` SSEA steps."""
     from ..tabular import backward_induction
 
+    warm_up_value_iteration(model.is_sparse)  # compiled before the clock starts
     start = time.perf_counter()
     b0 = model.b0
     B = b0[None, :].copy()

@@ -27,10 +27,12 @@ import warnings
 import numpy as np
 
 from .._deprecation import renamed_arguments
-from .._validation import as_float_array, check_int, check_probability_rows, rng_from_seed
+from .._iterative import progress_bar
+from .._validation import as_float_array, check_bool, check_int, check_probability_rows, rng_from_seed
 from ..errors import ConvergenceWarning, InvalidModelError
 from ..models import POMDP
 from ._backup import point_backup
+from ._bounds import warm_up_value_iteration
 from ._pbvi import check_model, check_stopping, initial_bounds, sample_successor
 from ._solution import POMDPSolution
 
@@ -72,6 +74,7 @@ def perseus(
     time_limit: float = 60.0,
     beliefs: np.ndarray | None = None,
     seed: int | np.random.Generator | None = None,
+    progress: bool = False,
 ) -> POMDPSolution:
     r"""Perseus (Spaan & Vlassis 2005) on a sampled belief set.
 
@@ -92,6 +95,8 @@ def perseus(
     beliefs : ndarray, shape (N, S), optional
         Use this ``B`` instead of sampling one (``b0`` is prepended).
     seed : int or Generator, optional
+    progress : bool
+        Show a tqdm bar over the stages (bounds at ``b0``, number of vectors) on stderr.
 
     Raises
     ------
@@ -112,7 +117,9 @@ def perseus(
     walk_length = check_int(walk_length, "walk_length", minimum=1)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     tol, time_limit = check_stopping(tol, time_limit)
+    progress = check_bool(progress, "progress")
     rng = rng_from_seed(seed)
+    warm_up_value_iteration(model.is_sparse)  # compiled before the clock starts
     start = time.perf_counter()
     b0 = model.b0
     if beliefs is None:
@@ -131,7 +138,12 @@ def perseus(
     V = values.max(axis=1)
     hist: dict[str, list[float]] = {k: [] for k in ("lower", "upper", "time", "n_vectors", "n_backups", "min_gain")}
 
+    bar = progress_bar(progress, total=max_iter, desc="perseus", unit="stage")
+
     def record(n_backups: int, min_gain: float) -> None:
+        if n_backups:
+            bar.update(1)
+            bar.set_postfix_str(f"[{float(V[0]):.6g}, {upper:.6g}] {alpha.shape[0]} vectors", refresh=False)
         hist["lower"].append(float(V[0]))
         hist["upper"].append(upper)
         hist["time"].append(time.perf_counter() - start)
@@ -175,6 +187,7 @@ def perseus(
             if residual < tol:
                 converged = True
                 break
+    bar.close()
     if not converged:
         reason = f"max_iter={max_iter}" if stage >= max_iter else f"time_limit={time_limit:g}s"
         warnings.warn(f"perseus stopped after {stage} stages ({reason} reached) with improvement >= tol={tol:g}",

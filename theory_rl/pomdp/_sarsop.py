@@ -37,6 +37,7 @@ def sarsop(
     sweep_fraction: float = 0.5,
     b0: np.ndarray | None = None,
     callback: Any = None,
+    progress: bool = False,
 ) -> POMDPSolution:
     r"""SARSOP (Kurniawati, Hsu & Lee 2008): point-based search with certified anytime bounds
     ``[lower, upper]`` on ``V*(b0)``; the same run as :func:`hsvi2` with ``sampling="sarsop"``.
@@ -65,7 +66,7 @@ def sarsop(
     ----------
     model : POMDP
         Dense or CSR transitions; ``gamma < 1``.
-    tol, time_limit, clock, max_iter, zeta, max_depth, prune_growth, delta, sweep_fraction, b0, callback
+    tol, time_limit, clock, max_iter, zeta, max_depth, prune_growth, delta, sweep_fraction, b0, callback, progress
         As in :func:`hsvi2`, with the same defaults.
 
     Returns
@@ -91,7 +92,7 @@ def sarsop(
     return _run_search(
         model, tol=tol, time_limit=time_limit, clock=clock, max_iter=max_iter, sampling="sarsop", zeta=zeta,
         max_depth=max_depth, prune_growth=prune_growth, delta=delta, sweep_fraction=sweep_fraction, b0=b0,
-        callback=callback, make_trial=_sarsop_trials, method="sarsop",
+        callback=callback, make_trial=_sarsop_trials, method="sarsop", progress=progress,
     )
 
 

@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from .._deprecation import renamed_arguments
+from .._iterative import progress_bar
 from .._result import CertifiedSolution, TraceHistoryMixin
-from .._validation import check_choice, check_int, check_tol, rng_from_seed
+from .._validation import check_bool, check_choice, check_int, check_tol, rng_from_seed
 from ..errors import InvalidModelError
 from ..tabular import policy_iteration, q_values
 from ._operator import RobustOperator
@@ -193,6 +194,7 @@ def iwocs(
     n_grid: int = 10,
     budget: int = 200,
     seed: int | np.random.Generator | None = None,
+    progress: bool = False,
 ) -> IwocsSolution:
     r"""Incremental worst-case search with a certificate at every iteration (Zouitine, Geist &
     Rachelson 2024, arXiv 2410.06212; the tabular meta-loop of the spec, section 1.3).
@@ -251,8 +253,11 @@ def iwocs(
         ParametricSet oracle settings (see :func:`worst_case_theta`).
     seed : int or Generator
         For the CMA-ES oracle.
+    progress : bool
+        Show a tqdm bar over the worst-case searches (bounds and gap) on stderr.
     """
     check_choice(inner, "inner", ("hull", "minQ"))
+    progress = check_bool(progress, "progress")
     check_choice(oracle, "oracle", ("grid", "cma"))
     tol = check_tol(tol)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
@@ -293,6 +298,7 @@ def iwocs(
     q_hat = q0
     n_iter = 0
     hull_v = None
+    bar = progress_bar(progress, total=max_iter + 1, desc="iwocs", unit="search")
     for n_iter in range(max_iter + 1):
         # 2. robust policy for the current list, and the upper bound
         if inner == "hull":
@@ -328,6 +334,8 @@ def iwocs(
         known = any(np.max(np.abs(new - M)) <= 1e-12 for M in models)
         trace.append({"iteration": n_iter, "lower": l_i, "upper": u_i, "gap": u_i - best_lower,
                       "new_model_known": known, "seconds": time.perf_counter() - start})
+        bar.update(1)
+        bar.set_postfix_str(f"[{best_lower:.6g}, {upper:.6g}] gap {upper - best_lower:.3g}", refresh=False)
         # 5. stop rules
         if upper - best_lower <= tol:
             stop_reason, converged = "certificate", True
@@ -343,6 +351,7 @@ def iwocs(
         vj, qj = _static_solution(rmdp, models[-1], solve_tol)
         static_v.append(vj)
         static_q.append(qj)
+    bar.close()
     assert best_policy is not None
     return IwocsSolution(
         policy=best_policy, lower=best_lower, upper=upper, converged=converged, certified=certified,

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from .._result import html_summary
 from .._validation import (
     as_float_array,
     check_bool,
@@ -643,6 +644,16 @@ class RobustMDP:
     def with_kernel(self, P: np.ndarray) -> FiniteMDP:
         """The nominal model with its kernel replaced by ``P[s, a, s']`` (validated)."""
         return self.nominal.replace(P=np.ascontiguousarray(P, dtype=float))
+
+    def _repr_html_(self) -> str:
+        """A table for Jupyter: sizes, ``gamma`` at full precision, the uncertainty set, its
+        rectangularity and nature, and the nominal model's reward range."""
+        return html_summary("RobustMDP", {
+            "S (states)": self.n_states, "A (actions)": self.n_actions, "gamma": self.gamma,
+            "uncertainty": type(self.uncertainty).__name__, "rectangularity": self.uncertainty.rectangularity,
+            "nature": self.nature, "min R[s, a]": float(self.nominal.R.min()), "max R[s, a]": float(self.nominal.R.max()),
+            "state_names": self.nominal.state_names, "action_names": self.nominal.action_names,
+        })
 
     def __repr__(self) -> str:
         nature = "" if self.nature == "adversarial" else f", nature={self.nature!r}"

@@ -21,7 +21,14 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .._validation import as_float_array, check_bool, check_choice, check_finite, check_probability_rows
+from .._validation import (
+    as_float_array,
+    check_bool,
+    check_choice,
+    check_finite,
+    check_probability_rows,
+    resolve_indices,
+)
 from ..errors import InvalidArgumentError, InvalidModelError, SolverError
 from ..models import FiniteMDP
 from . import _kernels
@@ -281,13 +288,15 @@ def check_index_range(arr: np.ndarray, name: str, upper: int, what: str) -> None
 
 
 def as_policy(mdp: FiniteMDP, policy: object, *, name: str = "policy") -> np.ndarray:
-    """Validate a policy: action indices of shape ``(S,)`` or probabilities of shape ``(S, A)``.
+    """Validate a policy: action indices (or the model's action names) of shape ``(S,)``, or
+    probabilities of shape ``(S, A)``.
 
     Returns an int64 array ``(S,)`` or a float64 array ``(S, A)``. Raises
-    :class:`InvalidModelError` naming the first bad state.
+    :class:`InvalidModelError` naming the first bad state (:class:`InvalidArgumentError` for a
+    name the model does not have).
     """
     S, A = mdp.n_states, mdp.n_actions
-    arr = np.asarray(policy)
+    arr = np.asarray(resolve_indices(policy, f"{name}: action", A, mdp.action_names))
     mask = mdp.action_mask
     if arr.ndim == 1:
         if arr.shape != (S,):
