@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pytest
 
-from theory_rl import approx, checks, combinatorial, dual, envs, learning, pomdp, robust, theory
+from theory_rl import approx, checks, combinatorial, dual, envs, learning, pomdp, robust, submodular, theory
 from theory_rl.errors import InvalidArgumentError
 
 NAN = float("nan")
@@ -258,6 +258,18 @@ ROWS = [
     Row(checks.finite_mdps, lambda: ((), {}),
         {"min_states": (None, 2.5, "x", 0), "max_states": (None, 2.5, "x", 0), "sparse": ("no", 2),
          "masked": BOOL}),
+    # submodular
+    Row(submodular.subpo, lambda: ((mdp(), submodular.Modular(np.ones(3))), {"horizon": 2, "epochs": 1, "batch_size": 2}),
+        {"horizon": COUNT, "policy": CHOICE, "estimator": CHOICE, "variant": CHOICE, "lr": POSITIVE,
+         "epochs": COUNT, "batch_size": COUNT, "damping": POSITIVE, "n_samples": COUNT, "progress": BOOL}),
+    Row(submodular.subpo_gradient, lambda: ((mdp(), submodular.Modular(np.ones(3)), np.zeros((2, 3, 2))),
+                                            {"horizon": 2, "n_samples": 2}),
+        {"horizon": COUNT, "policy": CHOICE, "estimator": CHOICE, "n_samples": COUNT, "seed": ("x", 2.5)}),
+    Row(submodular.subrl_dp, lambda: ((mdp(), submodular.Modular(np.ones(3))), {"horizon": 2}), {"horizon": COUNT}),
+    Row(submodular.subrl_markov, lambda: ((mdp(), submodular.Modular(np.ones(3))), {"horizon": 2}),
+        {"horizon": COUNT, "max_policies": COUNT}),
+    Row(submodular.greedy_maximize, lambda: ((submodular.Modular(np.ones(3)),), {"k": 2}),
+        {"k": COUNT, "lazy": BOOL}),
 ]
 
 # Positional formula variables of the theory functions, spoiled by name through the keyword.
@@ -279,7 +291,8 @@ def _cases():
 
 def test_the_table_reads_every_family():
     families = {row.fn.__module__.split(".")[1] for row in ROWS}
-    assert families >= {"learning", "dual", "pomdp", "robust", "approx", "combinatorial", "theory", "checks"}
+    assert families >= {"learning", "dual", "pomdp", "robust", "approx", "combinatorial", "theory", "checks",
+                        "submodular"}
 
 
 @pytest.mark.parametrize(("row", "option", "value"), list(_cases()))
