@@ -34,7 +34,7 @@ __all__ = [
 MAX_STATES = 16
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class SubRLResult(Result):
     r"""An exactly computed SubRL value and the policy attaining it.
 

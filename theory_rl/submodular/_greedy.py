@@ -15,7 +15,7 @@ from ._set_functions import SetFunction
 __all__ = ["GreedyResult", "greedy_maximize"]
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class GreedyResult(Result):
     """What :func:`greedy_maximize` returns.
 

@@ -29,7 +29,7 @@ VARIANTS = ("gradient", "natural")
 EXACT_VALUE_STATES = 10  # the final value is exact (2**S visited sets) up to this many states
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class SubPOResult(Result):
     """What :func:`subpo` returns.
 
