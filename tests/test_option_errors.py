@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pytest
 
-from theory_rl import approx, checks, combinatorial, dual, envs, learning, pomdp, robust, submodular, theory
+from theory_rl import approx, checks, combinatorial, dual, envs, families, learning, pomdp, robust, submodular, theory
 from theory_rl.errors import InvalidArgumentError
 
 NAN = float("nan")
@@ -268,6 +268,12 @@ ROWS = [
     Row(submodular.subrl_dp, lambda: ((mdp(), submodular.Modular(np.ones(3))), {"horizon": 2}), {"horizon": COUNT}),
     Row(submodular.subrl_markov, lambda: ((mdp(), submodular.Modular(np.ones(3))), {"horizon": 2}),
         {"horizon": COUNT, "max_policies": COUNT}),
+    # families
+    Row(families.evaluate_family, lambda: (({"zero": lambda m, s: np.zeros(m.n_states, dtype=int)},
+                                            families.river_swim_family()), {"n_instances": 1, "seeds": 1,
+                                                                            "backend": "serial"}),
+        {"n_instances": COUNT, "seeds": COUNT, "backend": CHOICE}),
+    Row(families.kmeans_representatives, lambda: ((np.arange(4.0),), {"k": 2}), {"k": COUNT}),
     Row(submodular.greedy_maximize, lambda: ((submodular.Modular(np.ones(3)),), {"k": 2}),
         {"k": COUNT, "lazy": BOOL}),
 ]
@@ -292,7 +298,7 @@ def _cases():
 def test_the_table_reads_every_family():
     families = {row.fn.__module__.split(".")[1] for row in ROWS}
     assert families >= {"learning", "dual", "pomdp", "robust", "approx", "combinatorial", "theory", "checks",
-                        "submodular"}
+                        "submodular", "families"}
 
 
 @pytest.mark.parametrize(("row", "option", "value"), list(_cases()))

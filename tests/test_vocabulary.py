@@ -18,7 +18,7 @@ import pytest
 
 SUBPACKAGES = (
     "models", "tabular", "learning", "dual", "pomdp", "robust", "approx", "combinatorial", "theory",
-    "checks", "envs", "experiments", "games", "offline", "submodular",
+    "checks", "envs", "experiments", "games", "offline", "submodular", "families",
 )
 
 VOCABULARY = frozenset(
@@ -150,6 +150,16 @@ ALLOWED = (
         "similarities, kernels and covariances, observation noise and the kernel's length scale",
         "cover similarity kernel cov noise lengthscale",
         positional=True,
+    ),
+    _group(
+        "MDP families (task underspecification): the family, its sampled parameters, the methods "
+        "evaluated on it and their scores",
+        "family methods point phis scores",
+        positional=True,
+    ),
+    _group(
+        "MDP family options: how many members, which score, the ranges of the parameters",
+        "n_instances include_nominal layouts size reward_noise ks",
     ),
     _group(
         "MIP/LP backend options, named as the solvers name them",
