@@ -265,6 +265,10 @@ ROWS = [
     Row(submodular.subpo_gradient, lambda: ((mdp(), submodular.Modular(np.ones(3)), np.zeros((2, 3, 2))),
                                             {"horizon": 2, "n_samples": 2}),
         {"horizon": COUNT, "policy": CHOICE, "estimator": CHOICE, "n_samples": COUNT, "seed": ("x", 2.5)}),
+    Row(submodular.subpo_torch, lambda: ((mdp(), submodular.Modular(np.ones(3))),
+                                         {"horizon": 2, "epochs": 1, "batch_size": 2, "device": "cpu"}),
+        {"horizon": COUNT, "estimator": CHOICE, "optimizer": CHOICE, "lr": POSITIVE, "epochs": COUNT,
+         "batch_size": COUNT, "n_samples": COUNT, "device": ("x",), "progress": BOOL}),
     Row(submodular.subrl_dp, lambda: ((mdp(), submodular.Modular(np.ones(3))), {"horizon": 2}), {"horizon": COUNT}),
     Row(submodular.subrl_markov, lambda: ((mdp(), submodular.Modular(np.ones(3))), {"horizon": 2}),
         {"horizon": COUNT, "max_policies": COUNT}),
@@ -303,7 +307,7 @@ def test_the_table_reads_every_family():
 
 @pytest.mark.parametrize(("row", "option", "value"), list(_cases()))
 def test_a_bad_option_raises_invalid_argument_error_naming_it(row, option, value):
-    if row.fn.__module__.startswith("theory_rl.approx") or row.fn is combinatorial.sequoia_train:
+    if row.fn.__module__.startswith("theory_rl.approx") or row.fn in (combinatorial.sequoia_train, submodular.subpo_torch):
         pytest.importorskip("torch")
     args, kwargs = row.call()
     positional = THEORY_POSITIONAL.get(row.fn.__name__, ())
@@ -320,7 +324,7 @@ def test_a_bad_option_raises_invalid_argument_error_naming_it(row, option, value
 @pytest.mark.parametrize("row", ROWS, ids=[f"{r.fn.__module__.split('.')[1]}.{r.fn.__name__}" for r in ROWS])
 def test_the_valid_call_of_each_row_runs(row):
     # so that every bad-value case above differs from a working call in one option only
-    if row.fn.__module__.startswith("theory_rl.approx") or row.fn is combinatorial.sequoia_train:
+    if row.fn.__module__.startswith("theory_rl.approx") or row.fn in (combinatorial.sequoia_train, submodular.subpo_torch):
         pytest.importorskip("torch")
     args, kwargs = row.call()
     import warnings

@@ -8,7 +8,8 @@
   :func:`subrl_markov` (optimal Markov-on-(s, t)), :func:`subrl_greedy`, :func:`subrl_brute_force`
   (deterministic MDPs), :func:`evaluate_subrl_policy`.
 - SubPO (Prajapat, Mutný, Zeilinger & Krause 2024, arXiv:2307.13372): :func:`subpo`,
-  :func:`subpo_gradient`, :func:`subpo_exact_gradient`, :func:`subpo_objective`; the grid tasks
+  :func:`subpo_gradient`, :func:`subpo_exact_gradient`, :func:`subpo_objective`, the torch version
+  :func:`subpo_torch` (``device="auto"``); the grid tasks
   :func:`coverage_gridworld` and :func:`experiment_design_gridworld`.
 """
 
@@ -17,6 +18,7 @@ from ._greedy import GreedyResult, greedy_maximize
 from ._properties import all_subsets, curvature, is_monotone, is_normalized, is_submodular
 from ._set_functions import FacilityLocation, GaussianEntropy, LogDet, Modular, SetFunction, WeightedCoverage, as_mask
 from ._subpo import SubPOResult, softmax_policy, subpo, subpo_exact_gradient, subpo_gradient, subpo_objective
+from ._subpo_torch import subpo_torch
 from ._tasks import coverage_gridworld, experiment_design_gridworld
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "subpo_exact_gradient",
     "subpo_gradient",
     "subpo_objective",
+    "subpo_torch",
     "subrl_brute_force",
     "subrl_dp",
     "subrl_greedy",
