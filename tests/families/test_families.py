@@ -51,14 +51,14 @@ def test_evaluate_family_runs_through_the_sweep_and_resumes(tmp_path):
     fam = river_swim_family()
     methods = {"optimal": optimal, "right": always_right, "noisy": noisy}
     store = tmp_path / "fam.jsonl"
-    df = evaluate_family(methods, fam, n_instances=4, seeds=2, backend="serial", store=store)
-    assert len(df) == 3 * 5 * 2 and set(df["instance"]) == {-1, 0, 1, 2, 3}
+    df = evaluate_family(methods, fam, n_instances=3, seeds=2, backend="serial", store=store)
+    assert len(df) == 3 * 4 * 2 and set(df["instance"]) == {-1, 0, 1, 2}
     np.testing.assert_allclose(df[df["method"] == "optimal"]["normalized"], 1.0, atol=1e-6)
     lines = store.read_text().count("\n")
-    again = evaluate_family(methods, fam, n_instances=4, seeds=2, backend="serial", store=store)
+    again = evaluate_family(methods, fam, n_instances=3, seeds=2, backend="serial", store=store)
     assert store.read_text().count("\n") == lines  # nothing recomputed
     pd.testing.assert_frame_equal(df, again)
-    joblib = evaluate_family(methods, fam, n_instances=4, seeds=2, backend="joblib", n_jobs=2)
+    joblib = evaluate_family(methods, fam, n_instances=3, seeds=2, backend="joblib", n_jobs=2)
     pd.testing.assert_frame_equal(df, joblib)
 
 
@@ -97,12 +97,12 @@ def test_bootstrap_interval_covers_the_true_mean_near_nominal():
     mean should cover the true family mean (over these instances) about 90% of the time."""
     rng = np.random.default_rng(1)
     mu = rng.random(8)
-    hits, n_trials = 0, 80
+    hits, n_trials = 0, 60
     for _ in range(n_trials):
         df = _synthetic(rng, {"a": mu}, n_runs=10)
-        row = family_statistics(df, n_boot=300, level=0.9, seed=rng).table.iloc[0]
+        row = family_statistics(df, n_boot=200, level=0.9, seed=rng).table.iloc[0]
         hits += row["mean_low"] <= mu.mean() <= row["mean_high"]
-    assert 0.78 <= hits / n_trials <= 0.98
+    assert 0.75 <= hits / n_trials <= 0.99
 
 
 def test_statistics_through_rliable_match_direct_formulas():
