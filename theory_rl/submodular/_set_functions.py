@@ -92,6 +92,10 @@ class SetFunction:
         trial = np.array(state, copy=True)
         return float(self.add(trial, np.array([int(element)]))[0])
 
+    def peek_many(self, state: Any, elements: np.ndarray) -> np.ndarray:
+        """:meth:`peek` for several elements at once: shape ``(len(elements),)``."""
+        return np.array([self.peek(state, int(e)) for e in elements])
+
 
 class Modular(SetFunction):
     r"""A modular (additive) function ``F(X) = sum_{e in X} w_e``: the standard-RL special case.
@@ -125,6 +129,9 @@ class Modular(SetFunction):
 
     def peek(self, state: Any, element: int) -> float:
         return 0.0 if state[0, element] else float(self.weights[element])
+
+    def peek_many(self, state: Any, elements: np.ndarray) -> np.ndarray:
+        return np.where(state[0, elements], 0.0, self.weights[elements])
 
 
 class WeightedCoverage(SetFunction):
@@ -176,6 +183,9 @@ class WeightedCoverage(SetFunction):
     def peek(self, state: Any, element: int) -> float:
         return float((self.cover[element] & ~state[0]) @ self.weights)
 
+    def peek_many(self, state: Any, elements: np.ndarray) -> np.ndarray:
+        return (self.cover[elements] & ~state[0]) @ self.weights
+
 
 class FacilityLocation(SetFunction):
     r"""Facility location ``F(X) = sum_u max_{e in X} K[u, e]`` (0 for the empty set).
@@ -199,6 +209,7 @@ class FacilityLocation(SetFunction):
         if (self.similarity < 0).any():
             raise InvalidModelError("similarity must be non-negative")
         self.n = self.similarity.shape[1]
+        self._by_element = np.ascontiguousarray(self.similarity.T)  # (n, m): one element's column, contiguous
 
     def _values(self, masks: np.ndarray) -> np.ndarray:
         out = np.empty(len(masks))
@@ -217,14 +228,17 @@ class FacilityLocation(SetFunction):
         return np.zeros((batch, self.similarity.shape[0]))
 
     def add(self, state: Any, elements: np.ndarray) -> np.ndarray:
-        column = self.similarity[:, elements].T  # (B, m)
+        column = self._by_element[elements]  # (B, m)
         new = np.maximum(column, state)
         out = (new - state).sum(axis=1)
         state[...] = new
         return out
 
     def peek(self, state: Any, element: int) -> float:
-        return float(np.maximum(self.similarity[:, element] - state[0], 0.0).sum())
+        return float(np.maximum(self._by_element[element] - state[0], 0.0).sum())
+
+    def peek_many(self, state: Any, elements: np.ndarray) -> np.ndarray:
+        return np.maximum(self._by_element[elements] - state[0][None, :], 0.0).sum(axis=1)
 
 
 def _check_psd(kernel: np.ndarray, name: str) -> None:
