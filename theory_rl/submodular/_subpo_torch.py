@@ -126,8 +126,8 @@ def subpo_torch(mdp: FiniteMDP, objective: SetFunction, *, horizon: int, estimat
     gen_cpu = seed_torch(seed)
     gen = torch.Generator(device=dev)
     gen.manual_seed(int(torch.randint(0, 2**62, (1,), generator=gen_cpu)))
-    P = torch.as_tensor(P_np, device=dev, dtype=dtype)
-    d0 = torch.as_tensor(d0_np, device=dev, dtype=dtype)
+    P = torch.tensor(P_np, device=dev, dtype=dtype)  # a copy: the model's arrays are read-only
+    d0 = torch.tensor(d0_np, device=dev, dtype=dtype)
     singles = torch.as_tensor(np.asarray(objective.value(np.eye(S, dtype=bool))), device=dev, dtype=dtype)
     init = np.zeros((horizon, S, A)) if theta0 is None else np.asarray(theta0, dtype=np.float64)
     if init.shape != (horizon, S, A):
