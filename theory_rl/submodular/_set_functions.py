@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numba
 import numpy as np
 
 from .._validation import as_float_array, check_real
@@ -219,9 +220,10 @@ class FacilityLocation(SetFunction):
 
     def _all_gains(self, masks: np.ndarray) -> np.ndarray:
         out = np.empty(masks.shape)
+        everything = np.arange(self.n)
         for b, mask in enumerate(masks):
             best = self.similarity[:, mask].max(axis=1) if mask.any() else np.zeros(self.similarity.shape[0])
-            out[b] = np.maximum(self.similarity - best[:, None], 0.0).sum(axis=0)
+            out[b] = _facility_gains(self._by_element, everything, best)
         return out
 
     def start(self, batch: int) -> Any:
@@ -235,10 +237,25 @@ class FacilityLocation(SetFunction):
         return out
 
     def peek(self, state: Any, element: int) -> float:
-        return float(np.maximum(self._by_element[element] - state[0], 0.0).sum())
+        return float(_facility_gains(self._by_element, np.array([int(element)]), state[0])[0])
 
     def peek_many(self, state: Any, elements: np.ndarray) -> np.ndarray:
-        return np.maximum(self._by_element[elements] - state[0][None, :], 0.0).sum(axis=1)
+        return _facility_gains(self._by_element, np.asarray(elements, dtype=np.int64), state[0])
+
+
+@numba.njit(cache=False)
+def _facility_gains(by_element: np.ndarray, elements: np.ndarray, best: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """``sum_u max(by_element[e, u] - best[u], 0)`` for each ``e`` in ``elements``: one pass, no temporaries."""
+    out = np.zeros(elements.shape[0])
+    for i in range(elements.shape[0]):
+        row = by_element[elements[i]]
+        total = 0.0
+        for u in range(row.shape[0]):
+            d = row[u] - best[u]
+            if d > 0.0:
+                total += d
+        out[i] = total
+    return out
 
 
 def _check_psd(kernel: np.ndarray, name: str) -> None:
