@@ -85,7 +85,8 @@ def run(n_instances: int, seeds: int, n_jobs: int, store: str | None) -> dict:
         "family_table": stats.table.round(4).to_dict("records"),
         "probability_of_improvement_row_beats_column": stats.improvement.round(4).to_dict("index"),
         "nominal_mean": nominal.round(4).to_dict(), "family_mean": family.round(4).to_dict(),
-        "kendall_tau": agree.tau, "rank_flips": agree.rank_flips, "n_pairs": agree.n_pairs,
+        "kendall_tau": agree.tau, "rank_flips": agree.rank_flips, "point_ties": agree.point_ties,
+        "n_pairs": agree.n_pairs,
         "nominal_ranking": agree.point_ranking, "family_ranking": agree.family_ranking,
         "kmeans_ks": ks, "kmeans_abs_error": errors,
     }

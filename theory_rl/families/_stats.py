@@ -118,6 +118,8 @@ class RankAgreementResult(Result):
     p_value : float
     rank_flips : int
         Pairs of methods ordered one way by the point scores and strictly the other way by the family scores.
+    point_ties : int
+        Pairs the point scores do not separate (equal scores) while the family scores do.
     n_pairs : int
     point_ranking, family_ranking : list of str
         Methods from best to worst.
@@ -126,6 +128,7 @@ class RankAgreementResult(Result):
     tau: float
     p_value: float
     rank_flips: int
+    point_ties: int
     n_pairs: int
     point_ranking: list
     family_ranking: list
@@ -144,8 +147,8 @@ def rank_agreement(point, family) -> RankAgreementResult:
     --------
     >>> import pandas as pd
     >>> r = rank_agreement(pd.Series({"a": 1.0, "b": 2.0, "c": 3.0}), pd.Series({"a": 0.1, "b": 0.3, "c": 0.2}))
-    >>> round(r.tau, 3), r.rank_flips, r.family_ranking
-    (0.333, 1, ['b', 'c', 'a'])
+    >>> round(r.tau, 3), r.rank_flips, r.point_ties, r.family_ranking
+    (0.333, 1, 0, ['b', 'c', 'a'])
     """
     from scipy.stats import kendalltau
 
@@ -157,7 +160,8 @@ def rank_agreement(point, family) -> RankAgreementResult:
     res = kendalltau(x, y)
     i, j = np.triu_indices(len(methods), 1)
     flips = int((np.sign(x[i] - x[j]) * np.sign(y[i] - y[j]) < 0).sum())
-    return RankAgreementResult(tau=float(res.statistic), p_value=float(res.pvalue), rank_flips=flips,
+    ties = int(((x[i] == x[j]) & (y[i] != y[j])).sum())
+    return RankAgreementResult(tau=float(res.statistic), p_value=float(res.pvalue), rank_flips=flips, point_ties=ties,
                                n_pairs=len(i), point_ranking=[methods[k] for k in np.argsort(-x, kind="stable")],
                                family_ranking=[methods[k] for k in np.argsort(-y, kind="stable")],
                                method="kendall_tau")
