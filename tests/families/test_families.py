@@ -68,7 +68,7 @@ def test_kendall_tau_is_one_when_every_instance_ranks_alike_and_flips_are_counte
     assert same.tau == pytest.approx(1.0) and same.rank_flips == 0
     rev = rank_agreement(point, pd.Series({"a": 3.0, "b": 2.0, "c": 1.0}))
     assert rev.tau == pytest.approx(-1.0) and rev.rank_flips == 3
-    tied = rank_agreement(pd.Series({"a": 1.0, "b": 1.0, "c": 2.0}), pd.Series({"a": 1.0, "b": 2.0, "c": 3.0}))
+    tied = rank_agreement(pd.Series({"a": 1.0, "b": 1.0 + 1e-15, "c": 2.0}), pd.Series({"a": 1.0, "b": 2.0, "c": 3.0}))
     assert tied.rank_flips == 0 and tied.point_ties == 1 and tied.tau < 1
     with pytest.raises(InvalidArgumentError):
         rank_agreement(point, pd.Series({"a": 1.0}))

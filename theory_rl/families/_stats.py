@@ -134,14 +134,27 @@ class RankAgreementResult(Result):
     family_ranking: list
 
 
-def rank_agreement(point, family) -> RankAgreementResult:
-    r"""Does the point MDP rank the methods as the family does? Kendall's tau
-    (``scipy.stats.kendalltau``) and the number of flipped pairs.
+def _merge_close(v: np.ndarray, atol: float) -> np.ndarray:
+    """Scores within ``atol`` of their sorted neighbour share one value (ties that rounding split)."""
+    order = np.argsort(v, kind="stable")
+    out = v.copy()
+    for a, b in zip(order[:-1], order[1:]):
+        if v[b] - out[a] <= atol:
+            out[b] = out[a]
+    return out
+
+
+def rank_agreement(point, family, *, atol: float = 1e-9) -> RankAgreementResult:
+    r"""Does the point MDP rank the methods as the family does? Kendall's tau-b
+    (``scipy.stats.kendalltau``), the flipped pairs, and the pairs the point MDP cannot separate.
 
     Parameters
     ----------
     point, family : pandas.Series
         Scores indexed by method (e.g. the nominal instance's mean and the family mean).
+    atol : float
+        Scores closer than this are ties (two methods with the same policy can differ in the last
+        bits of a mean).
 
     Examples
     --------
@@ -155,8 +168,9 @@ def rank_agreement(point, family) -> RankAgreementResult:
     methods = sorted(set(point.index) & set(family.index))
     if len(methods) < 2 or len(methods) != len(point) or len(methods) != len(family):
         raise InvalidArgumentError("point and family must score the same two or more methods")
-    x = np.array([point[m] for m in methods], dtype=float)
-    y = np.array([family[m] for m in methods], dtype=float)
+    atol = check_real(atol, "atol", low=0.0)
+    x = _merge_close(np.array([point[m] for m in methods], dtype=float), atol)
+    y = _merge_close(np.array([family[m] for m in methods], dtype=float), atol)
     res = kendalltau(x, y)
     i, j = np.triu_indices(len(methods), 1)
     flips = int((np.sign(x[i] - x[j]) * np.sign(y[i] - y[j]) < 0).sum())
