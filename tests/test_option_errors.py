@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any, NamedTuple
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from theory_rl import approx, checks, combinatorial, dual, envs, families, learning, pomdp, robust, submodular, theory
@@ -277,6 +278,12 @@ ROWS = [
                                             families.river_swim_family()), {"n_instances": 1, "seeds": 1,
                                                                             "backend": "serial"}),
         {"n_instances": COUNT, "seeds": COUNT, "backend": CHOICE}),
+    Row(families.family_statistics, lambda: ((pd.DataFrame(
+        {"method": ["a", "a"], "instance": [0, 1], "replicate": [0, 0], "normalized": [0.5, 1.0]}),), {"n_boot": 5}),
+        {"score": CHOICE, "n_boot": COUNT, "level": OPEN_PROB, "seed": ("x", 2.5)}),
+    Row(families.rank_agreement, lambda: ((pd.Series({"a": 1.0, "b": 2.0}),
+                                           pd.Series({"a": 1.0, "b": 3.0})), {}),
+        {"atol": NONNEG}),
     Row(families.kmeans_representatives, lambda: ((np.arange(4.0),), {"k": 2}), {"k": COUNT}),
     Row(submodular.greedy_maximize, lambda: ((submodular.Modular(np.ones(3)),), {"k": 2}),
         {"k": COUNT, "lazy": BOOL}),
