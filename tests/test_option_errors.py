@@ -15,9 +15,10 @@ from functools import cache
 from typing import Any, NamedTuple
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from theory_rl import approx, checks, combinatorial, dual, envs, learning, pomdp, robust, theory
+from theory_rl import approx, checks, combinatorial, dual, envs, families, learning, pomdp, robust, submodular, theory
 from theory_rl.errors import InvalidArgumentError
 
 NAN = float("nan")
@@ -283,6 +284,34 @@ ROWS = [
     Row(checks.finite_mdps, lambda: ((), {}),
         {"min_states": (None, 2.5, "x", 0), "max_states": (None, 2.5, "x", 0), "sparse": ("no", 2),
          "masked": BOOL}),
+    # submodular
+    Row(submodular.subpo, lambda: ((mdp(), submodular.Modular(np.ones(3))), {"horizon": 2, "epochs": 1, "batch_size": 2}),
+        {"horizon": COUNT, "policy": CHOICE, "estimator": CHOICE, "variant": CHOICE, "lr": POSITIVE,
+         "epochs": COUNT, "batch_size": COUNT, "damping": POSITIVE, "n_samples": COUNT, "progress": BOOL}),
+    Row(submodular.subpo_gradient, lambda: ((mdp(), submodular.Modular(np.ones(3)), np.zeros((2, 3, 2))),
+                                            {"horizon": 2, "n_samples": 2}),
+        {"horizon": COUNT, "policy": CHOICE, "estimator": CHOICE, "n_samples": COUNT, "seed": ("x", 2.5)}),
+    Row(submodular.subpo_torch, lambda: ((mdp(), submodular.Modular(np.ones(3))),
+                                         {"horizon": 2, "epochs": 1, "batch_size": 2, "device": "cpu"}),
+        {"horizon": COUNT, "estimator": CHOICE, "optimizer": CHOICE, "lr": POSITIVE, "epochs": COUNT,
+         "batch_size": COUNT, "n_samples": COUNT, "device": ("x",), "progress": BOOL}),
+    Row(submodular.subrl_dp, lambda: ((mdp(), submodular.Modular(np.ones(3))), {"horizon": 2}), {"horizon": COUNT}),
+    Row(submodular.subrl_markov, lambda: ((mdp(), submodular.Modular(np.ones(3))), {"horizon": 2}),
+        {"horizon": COUNT, "max_policies": COUNT}),
+    # families
+    Row(families.evaluate_family, lambda: (({"zero": lambda m, s: np.zeros(m.n_states, dtype=int)},
+                                            families.river_swim_family()), {"n_instances": 1, "seeds": 1,
+                                                                            "backend": "serial"}),
+        {"n_instances": COUNT, "seeds": COUNT, "backend": CHOICE}),
+    Row(families.family_statistics, lambda: ((pd.DataFrame(
+        {"method": ["a", "a"], "instance": [0, 1], "replicate": [0, 0], "normalized": [0.5, 1.0]}),), {"n_boot": 5}),
+        {"score": CHOICE, "n_boot": COUNT, "level": OPEN_PROB, "seed": ("x", 2.5)}),
+    Row(families.rank_agreement, lambda: ((pd.Series({"a": 1.0, "b": 2.0}),
+                                           pd.Series({"a": 1.0, "b": 3.0})), {}),
+        {"atol": NONNEG}),
+    Row(families.kmeans_representatives, lambda: ((np.arange(4.0),), {"k": 2}), {"k": COUNT}),
+    Row(submodular.greedy_maximize, lambda: ((submodular.Modular(np.ones(3)),), {"k": 2}),
+        {"k": COUNT, "lazy": BOOL}),
 ]
 
 # Positional formula variables of the theory functions, spoiled by name through the keyword.
@@ -304,12 +333,13 @@ def _cases():
 
 def test_the_table_reads_every_family():
     families = {row.fn.__module__.split(".")[1] for row in ROWS}
-    assert families >= {"learning", "dual", "pomdp", "robust", "approx", "combinatorial", "theory", "checks"}
+    assert families >= {"learning", "dual", "pomdp", "robust", "approx", "combinatorial", "theory", "checks",
+                        "submodular", "families"}
 
 
 @pytest.mark.parametrize(("row", "option", "value"), list(_cases()))
 def test_a_bad_option_raises_invalid_argument_error_naming_it(row, option, value):
-    if row.fn.__module__.startswith("theory_rl.approx") or row.fn is combinatorial.sequoia_train:
+    if row.fn.__module__.startswith("theory_rl.approx") or row.fn in (combinatorial.sequoia_train, submodular.subpo_torch):
         pytest.importorskip("torch")
     args, kwargs = row.call()
     positional = THEORY_POSITIONAL.get(row.fn.__name__, ())
@@ -326,7 +356,7 @@ def test_a_bad_option_raises_invalid_argument_error_naming_it(row, option, value
 @pytest.mark.parametrize("row", ROWS, ids=[f"{r.fn.__module__.split('.')[1]}.{r.fn.__name__}" for r in ROWS])
 def test_the_valid_call_of_each_row_runs(row):
     # so that every bad-value case above differs from a working call in one option only
-    if row.fn.__module__.startswith("theory_rl.approx") or row.fn is combinatorial.sequoia_train:
+    if row.fn.__module__.startswith("theory_rl.approx") or row.fn in (combinatorial.sequoia_train, submodular.subpo_torch):
         pytest.importorskip("torch")
     args, kwargs = row.call()
     import warnings

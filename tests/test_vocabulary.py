@@ -18,7 +18,7 @@ import pytest
 
 SUBPACKAGES = (
     "models", "tabular", "learning", "dual", "pomdp", "robust", "approx", "combinatorial", "theory",
-    "checks", "envs", "experiments", "games", "offline", "plot",
+    "checks", "envs", "experiments", "games", "offline", "plot", "submodular", "families",
 )
 
 VOCABULARY = frozenset(
@@ -119,7 +119,7 @@ ALLOWED = (
         "method choices, each a documented closed set",
         """variant stopping method linear_solver highs_method inner score oracle search sampling mode
         schedule layout optimizer kinds domains setting weighting clock start bounds normalized
-        policy_first allow_masked nature coarse transport compress form use_time traces updating""",
+        policy_first allow_masked nature coarse transport compress form use_time traces updating estimator lazy""",
     ),
     _group(
         "numerical tolerances that are not the certified accuracy asked for (model validation, LP "
@@ -135,7 +135,7 @@ ALLOWED = (
         n_grid_eval n_per_dim search_budget n_bisect n_models rank episode_length protagonist_steps
         evaluate_every n_discrete_actions n_random_states n_random_actions n_levels
         max_active max_candidates n_eval n_rounds max_histories max_policies n_keep max_rollouts
-        max_contexts context_len""",
+        max_contexts context_len max_trajectories k""",
     ),
     _group(
         "neural-network and deep-RL training hyperparameters, named as in the papers and torch",
@@ -144,6 +144,22 @@ ALLOWED = (
         value_epochs normalize_advantages old_policy_every epochs pretrain_epochs pretrain_batch
         pretrain_lr prioritized update_priorities warm_fraction train_constraint published q_net
         v_net learner learner_kwargs exploration dtype torch_threads""",
+    ),
+    _group(
+        "the data of a set function (submodular), named as in its formula: coverage incidence, "
+        "similarities, kernels and covariances, observation noise and the kernel's length scale",
+        "cover similarity kernel cov noise lengthscale",
+        positional=True,
+    ),
+    _group(
+        "MDP families (task underspecification): the family, its sampled parameters, the methods "
+        "evaluated on it and their scores",
+        "family methods point phis scores",
+        positional=True,
+    ),
+    _group(
+        "MDP family options: how many members, which score, the ranges of the parameters",
+        "n_instances include_nominal layouts size reward_noise ks",
     ),
     _group(
         "MIP/LP backend options, named as the solvers name them",

@@ -21,6 +21,7 @@ _SUBPACKAGES = (
     "envs",
     "errors",
     "experiments",
+    "families",
     "games",
     "learning",
     "models",
@@ -28,6 +29,7 @@ _SUBPACKAGES = (
     "plot",
     "pomdp",
     "robust",
+    "submodular",
     "tabular",
     "theory",
 )
