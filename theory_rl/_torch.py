@@ -46,7 +46,10 @@ def as_tensor(x: Any, *, device: Any, dtype: Any) -> Any:
     torch = require_torch()
     if isinstance(x, torch.Tensor):
         return x.to(device=device, dtype=dtype).contiguous()
-    return torch.as_tensor(np.ascontiguousarray(x), dtype=dtype, device=device).contiguous()  # reversed views too
+    a = np.asarray(x)
+    if not a.flags.c_contiguous:  # reversed (negative-stride) views; ascontiguousarray would turn a 0-d array 1-d
+        a = np.ascontiguousarray(a)
+    return torch.as_tensor(a, dtype=dtype, device=device).contiguous()
 
 
 def to_numpy(x: Any) -> np.ndarray:
