@@ -12,13 +12,21 @@ policy and the per-step trace a rate plot needs. The predicted rates are functio
 :mod:`theory_rl.theory`.
 """
 
+from ._contrastive import ContrastiveResult, contrastive_counts, contrastive_fit, feature_span_angles
 from ._episodic import episodic_optimal_q, ucb_q_learning, ucbvi
+from ._low_rank import LowRankMDP, random_low_rank_mdp
 from ._plug_in import plug_in_planning
 from ._q_learning import q_learning, step_size_schedule, variance_reduced_q_learning
 from ._result import LearningResult
 from ._sampling import TransitionSampler, empirical_model, sample_transitions
 
 __all__ = [
+    "ContrastiveResult",
+    "LowRankMDP",
+    "contrastive_counts",
+    "contrastive_fit",
+    "feature_span_angles",
+    "random_low_rank_mdp",
     "LearningResult",
     "TransitionSampler",
     "empirical_model",
