@@ -32,7 +32,7 @@ def _sample(m: LowRankMDP, h: int, n: int, k: int, noise: np.ndarray, rng: np.ra
 
 # ----------------------------------------------------------------------------------- the model
 def test_validation_names_the_entry():
-    m = random_low_rank_mdp(3, 2, 2, 2, seed=0)
+    m = random_low_rank_mdp(3, 2, rank=2, horizon=2, seed=0)
     mu = np.array(m.mu)
     mu[1, 0, 2] += 0.5
     with pytest.raises(InvalidModelError, match=r"P\[1, \d, \d, :\] .* sums to"):
@@ -49,20 +49,20 @@ def test_validation_names_the_entry():
     with pytest.raises(InvalidModelError, match="mu has shape"):
         LowRankMDP(phi=m.phi, mu=m.mu[:, :1], R=m.R, d0=m.d0)
     with pytest.raises(InvalidArgumentError, match="rank"):
-        random_low_rank_mdp(3, 2, 0, 2)
+        random_low_rank_mdp(3, 2, rank=0, horizon=2)
 
 
 def test_generator_is_seeded_and_low_rank():
-    a, b = random_low_rank_mdp(6, 3, 2, 3, seed=5), random_low_rank_mdp(6, 3, 2, 3, seed=5)
+    a, b = random_low_rank_mdp(6, 3, rank=2, horizon=3, seed=5), random_low_rank_mdp(6, 3, rank=2, horizon=3, seed=5)
     assert np.array_equal(a.P, b.P)
-    assert not np.array_equal(a.P, random_low_rank_mdp(6, 3, 2, 3, seed=6).P)
+    assert not np.array_equal(a.P, random_low_rank_mdp(6, 3, rank=2, horizon=3, seed=6).P)
     for h in range(3):
         assert np.linalg.matrix_rank(a.P[h].reshape(18, 6), tol=1e-10) == 2
 
 
 @given(S=st.integers(2, 5), A=st.integers(1, 3), d=st.integers(1, 4), H=st.integers(1, 4), seed=st.integers(0, 10**6))
 def test_backward_induction_equals_the_time_augmented_finite_mdp(S, A, d, H, seed):
-    m = random_low_rank_mdp(S, A, d, H, seed=seed)
+    m = random_low_rank_mdp(S, A, rank=d, horizon=H, seed=seed)
     q = m.optimal_q()
     v_aug = backward_induction(m.to_finite_mdp()).v[0]
     assert np.allclose(v_aug[:S], q[0].max(axis=1), atol=1e-10)
@@ -73,7 +73,7 @@ def test_backward_induction_equals_the_time_augmented_finite_mdp(S, A, d, H, see
 # ------------------------------------------------------------------------------------ NCE
 def test_tabular_nce_minimiser_converges_at_rate_n_to_minus_half():
     """Empirical minimiser -> P/(k P^-); the renormalised model's L1 error fits a slope ~ -1/2."""
-    m = random_low_rank_mdp(4, 2, 2, 1, seed=3)
+    m = random_low_rank_mdp(4, 2, rank=2, horizon=1, seed=3)
     noise = np.array([0.1, 0.2, 0.3, 0.4])
     rng = np.random.default_rng(0)
     ns = np.array([500, 2000, 8000, 32000, 128000])
@@ -95,7 +95,7 @@ def test_tabular_nce_minimiser_converges_at_rate_n_to_minus_half():
 
 def test_bilinear_nce_recovers_the_feature_span():
     """Rank-d fit: principal angles to span(phi*) shrink with the data, model error too."""
-    m = random_low_rank_mdp(6, 3, 2, 1, seed=1)
+    m = random_low_rank_mdp(6, 3, rank=2, horizon=1, seed=1)
     noise = np.full(6, 1 / 6)
     rng = np.random.default_rng(2)
     angles, errs = [], []
@@ -113,7 +113,7 @@ def test_bilinear_nce_recovers_the_feature_span():
 
 def test_bilinear_full_rank_matches_the_tabular_minimiser():
     """With d = S (the score matrix's full column rank) the bilinear loss reaches the closed form's."""
-    m = random_low_rank_mdp(3, 2, 3, 1, seed=4)
+    m = random_low_rank_mdp(3, 2, rank=3, horizon=1, seed=4)
     noise = np.full(3, 1 / 3)
     pos, neg = _sample(m, 0, 3000, 2, noise, np.random.default_rng(1))
     tab = contrastive_fit(pos, neg, noise, parameterisation="tabular")

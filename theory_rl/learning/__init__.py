@@ -13,6 +13,7 @@ policy and the per-step trace a rate plot needs. The predicted rates are functio
 """
 
 from ._contrastive import ContrastiveResult, contrastive_counts, contrastive_fit, feature_span_angles
+from ._contrastive_ucb import contrastive_ucb, contrastive_ucb_beta
 from ._episodic import episodic_optimal_q, ucb_q_learning, ucbvi
 from ._low_rank import LowRankMDP, random_low_rank_mdp
 from ._plug_in import plug_in_planning
@@ -25,6 +26,8 @@ __all__ = [
     "LowRankMDP",
     "contrastive_counts",
     "contrastive_fit",
+    "contrastive_ucb",
+    "contrastive_ucb_beta",
     "feature_span_angles",
     "random_low_rank_mdp",
     "LearningResult",

@@ -64,7 +64,7 @@ class LowRankMDP:
 
     Examples
     --------
-    >>> m = random_low_rank_mdp(4, 2, 2, 3, seed=0)
+    >>> m = random_low_rank_mdp(4, 2, rank=2, horizon=3, seed=0)
     >>> m.horizon, m.n_states, m.n_actions, m.rank
     (3, 4, 2, 2)
     >>> bool(np.allclose(m.P.sum(axis=-1), 1.0))
@@ -141,7 +141,7 @@ class LowRankMDP:
 
         Examples
         --------
-        >>> m = random_low_rank_mdp(3, 2, 2, 2, seed=1)
+        >>> m = random_low_rank_mdp(3, 2, rank=2, horizon=2, seed=1)
         >>> q = m.optimal_q()
         >>> q.shape, bool((q[0] >= q[1]).all())
         ((2, 3, 2), True)
@@ -153,7 +153,7 @@ class LowRankMDP:
 
         Examples
         --------
-        >>> m = random_low_rank_mdp(3, 2, 2, 2, seed=1)
+        >>> m = random_low_rank_mdp(3, 2, rank=2, horizon=2, seed=1)
         >>> greedy = m.optimal_q().argmax(axis=2)
         >>> bool(np.allclose(m.policy_values(greedy)[0], m.optimal_q()[0].max(axis=1)))
         True
@@ -177,7 +177,7 @@ class LowRankMDP:
         Examples
         --------
         >>> from theory_rl.tabular import backward_induction
-        >>> m = random_low_rank_mdp(3, 2, 2, 2, seed=1)
+        >>> m = random_low_rank_mdp(3, 2, rank=2, horizon=2, seed=1)
         >>> f = m.to_finite_mdp()
         >>> f.n_states, f.horizon
         (7, 2)
@@ -240,9 +240,9 @@ def policy_q(P: np.ndarray, R: np.ndarray, v_cap: np.ndarray | None) -> np.ndarr
 def random_low_rank_mdp(
     n_states: int,
     n_actions: int,
+    *,
     rank: int,
     horizon: int,
-    *,
     concentration: float = 1.0,
     seed: int | np.random.Generator | None = None,
 ) -> LowRankMDP:
@@ -254,7 +254,7 @@ def random_low_rank_mdp(
 
     Examples
     --------
-    >>> m = random_low_rank_mdp(5, 3, 2, 4, seed=0)
+    >>> m = random_low_rank_mdp(5, 3, rank=2, horizon=4, seed=0)
     >>> int(np.linalg.matrix_rank(m.P[0].reshape(15, 5)))
     2
     """
