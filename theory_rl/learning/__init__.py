@@ -20,8 +20,13 @@ from ._plug_in import plug_in_planning
 from ._q_learning import q_learning, step_size_schedule, variance_reduced_q_learning
 from ._result import LearningResult
 from ._sampling import TransitionSampler, empirical_model, sample_transitions
+from ._value_sets import FactoredModelClass, ValueSetResult, factored_model_class, value_sets
 
 __all__ = [
+    "FactoredModelClass",
+    "ValueSetResult",
+    "factored_model_class",
+    "value_sets",
     "ContrastiveResult",
     "LowRankMDP",
     "contrastive_counts",
