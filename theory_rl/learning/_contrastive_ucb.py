@@ -82,6 +82,9 @@ def contrastive_ucb(
     parameterisation (``representation="bilinear"``) refit at episodes ``1, 2, 4, 8, ...`` (warm
     started; the paper refits every episode), or the tabular one (``"tabular"``, ``d = S A``,
     closed form every episode, where the bonus is ``beta / sqrt(lam + N_h(s, a))``, UCBVI-like);
+    ``representation="true_features"`` is the oracle that knows ``phi*`` and fits ``mu`` by ridge
+    regression, ``P_hat_h = phi*_h^T Sigma_h^{-1} sum phi*_h(s,a) e_{s'}^T`` (unclipped; the
+    model-based form of LSVI-UCB, Jin, Yang, Wang & Jordan 2020, arXiv:1907.05388) with the same bonus;
     ``beta`` defaults to :func:`contrastive_ucb_beta` (a recalled form). Not implemented: the
     Markov-game extension (upper/lower bounds with CCE updates), neural scores.
 
@@ -93,7 +96,7 @@ def contrastive_ucb(
         ``K``.
     rank : int, optional
         ``d`` of the learned features (bilinear; default the model's rank).
-    representation : {"bilinear", "tabular"}
+    representation : {"bilinear", "tabular", "true_features"}
     beta : float, optional
         Bonus scale; default :func:`contrastive_ucb_beta` with ``(d, H, K, delta)``.
     lam : float
@@ -125,7 +128,7 @@ def contrastive_ucb(
 
         raise InvalidModelError(f"model must be a LowRankMDP, got {type(model).__name__}")
     K = check_int(n_episodes, "n_episodes", minimum=1)
-    check_choice(representation, "representation", ("bilinear", "tabular"))
+    check_choice(representation, "representation", ("bilinear", "tabular", "true_features"))
     H, S, A = model.horizon, model.n_states, model.n_actions
     if representation == "tabular":
         d = S * A
@@ -133,6 +136,12 @@ def contrastive_ucb(
             from ..errors import InvalidArgumentError
 
             raise InvalidArgumentError("rank applies to representation='bilinear' only (tabular has d = S A)")
+    elif representation == "true_features":
+        d = model.rank
+        if rank is not None:
+            from ..errors import InvalidArgumentError
+
+            raise InvalidArgumentError("rank is the model's own for representation='true_features'")
     else:
         d = model.rank if rank is None else check_int(rank, "rank", minimum=1)
     lam = check_real(lam, "lam", low=0.0, low_open=True)
@@ -147,7 +156,8 @@ def contrastive_ucb(
         v_star0 = float(model.d0 @ q_star[0].max(axis=1))
         v_cap = np.arange(H, 0, -1, dtype=float)
         P_hat = np.broadcast_to(noise, (H, S, A, S)).copy()
-        phi_hat = [np.ones((S * A, 1)) for _ in range(H)]
+        phi_hat = [model.phi[h].reshape(S * A, d) if representation == "true_features" else np.ones((S * A, 1))
+                   for h in range(H)]
         pos = [np.zeros((0, 3), dtype=np.int64) for _ in range(H)]
         neg = [np.zeros((0, 3), dtype=np.int64) for _ in range(H)]
         visits = np.zeros((H, S, A))
@@ -164,6 +174,12 @@ def contrastive_ucb(
                     if representation == "tabular":
                         fit = contrastive_fit(n_pos, n_neg, noise, parameterisation="tabular")
                         P_hat[h] = fit.P
+                    elif representation == "true_features":
+                        feats = model.phi[h].reshape(S * A, d)
+                        sigma = lam * np.eye(d) + feats.T @ (visits[h].reshape(-1, 1) * feats)
+                        mu_hat = np.linalg.solve(sigma, feats.T @ n_pos.reshape(S * A, S))
+                        P_hat[h] = (feats @ mu_hat).reshape(S, A, S)
+                        phi_hat[h] = feats
                     elif k - 1 in refit_at:
                         fit = contrastive_fit(n_pos, n_neg, noise, rank=d, seed=rng)
                         P_hat[h] = fit.P
