@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.linalg import subspace_angles
 
 from .._iterative import Timer
 from .._validation import check_choice, check_distribution, check_int, check_real, rng_from_seed
-from ._contrastive import contrastive_counts, contrastive_fit
+from ..errors import InvalidArgumentError, InvalidModelError
+from ._contrastive import contrastive_fit
 from ._low_rank import LowRankMDP, policy_q
 from ._result import LearningResult
 
@@ -112,7 +114,7 @@ def contrastive_ucb(
     LearningResult
         ``q`` ``(H, S, A)`` the last optimistic ``Q_bar``, ``policy`` ``(H, S)``, history per
         episode: ``step``, ``samples``, ``regret`` (cumulative), ``optimism``
-        (``V_bar_0 - V*_0`` averaged over ``d0``), ``angle`` (largest principal angle between
+        (``min_s V_bar_0(s) - V*_0(s)``), ``angle`` (largest principal angle between
         ``span(phi_hat_0)`` and ``span(phi*_0)``; NaN for the tabular representation).
 
     Examples
@@ -124,8 +126,6 @@ def contrastive_ucb(
     ((2, 4, 2), True)
     """
     if not isinstance(model, LowRankMDP):
-        from ..errors import InvalidModelError
-
         raise InvalidModelError(f"model must be a LowRankMDP, got {type(model).__name__}")
     K = check_int(n_episodes, "n_episodes", minimum=1)
     check_choice(representation, "representation", ("bilinear", "tabular", "true_features"))
@@ -133,14 +133,10 @@ def contrastive_ucb(
     if representation == "tabular":
         d = S * A
         if rank is not None:
-            from ..errors import InvalidArgumentError
-
             raise InvalidArgumentError("rank applies to representation='bilinear' only (tabular has d = S A)")
     elif representation == "true_features":
         d = model.rank
         if rank is not None:
-            from ..errors import InvalidArgumentError
-
             raise InvalidArgumentError("rank is the model's own for representation='true_features'")
     else:
         d = model.rank if rank is None else check_int(rank, "rank", minimum=1)
@@ -149,17 +145,16 @@ def contrastive_ucb(
     beta = contrastive_ucb_beta(rank=d, horizon=H, n_episodes=K, delta=delta) if beta is None else check_real(beta, "beta", low=0.0)
     noise = np.full(S, 1.0 / S) if noise is None else check_distribution(noise, "noise", S)
     rng = rng_from_seed(seed)
-    from scipy.linalg import subspace_angles
-
     with Timer() as timer:
         q_star = model.optimal_q()
-        v_star0 = float(model.d0 @ q_star[0].max(axis=1))
+        v_star = q_star[0].max(axis=1)
+        v_star0 = float(model.d0 @ v_star)
         v_cap = np.arange(H, 0, -1, dtype=float)
         P_hat = np.broadcast_to(noise, (H, S, A, S)).copy()
         phi_hat = [model.phi[h].reshape(S * A, d) if representation == "true_features" else np.ones((S * A, 1))
                    for h in range(H)]
-        pos = [np.zeros((0, 3), dtype=np.int64) for _ in range(H)]
-        neg = [np.zeros((0, 3), dtype=np.int64) for _ in range(H)]
+        n_pos = np.zeros((H, S, A, S))  # positives (s, a, s') per step
+        n_neg = np.zeros((H, S, A, S))  # negatives (s, a, s~), one per positive
         visits = np.zeros((H, S, A))
         regret, optimism, angle = np.empty(K), np.empty(K), np.full(K, np.nan)
         total = 0.0
@@ -170,18 +165,17 @@ def contrastive_ucb(
         for k in range(K):
             if k > 0:
                 for h in range(H):
-                    n_pos, n_neg = contrastive_counts(pos[h], neg[h], S, A)
                     if representation == "tabular":
-                        fit = contrastive_fit(n_pos, n_neg, noise, parameterisation="tabular")
+                        fit = contrastive_fit(n_pos[h], n_neg[h], noise, parameterisation="tabular")
                         P_hat[h] = fit.P
                     elif representation == "true_features":
                         feats = model.phi[h].reshape(S * A, d)
                         sigma = lam * np.eye(d) + feats.T @ (visits[h].reshape(-1, 1) * feats)
-                        mu_hat = np.linalg.solve(sigma, feats.T @ n_pos.reshape(S * A, S))
+                        mu_hat = np.linalg.solve(sigma, feats.T @ n_pos[h].reshape(S * A, S))
                         P_hat[h] = (feats @ mu_hat).reshape(S, A, S)
                         phi_hat[h] = feats
                     elif k - 1 in refit_at:
-                        fit = contrastive_fit(n_pos, n_neg, noise, rank=d, seed=rng)
+                        fit = contrastive_fit(n_pos[h], n_neg[h], noise, rank=d, seed=rng)
                         P_hat[h] = fit.P
                         phi_hat[h] = fit.phi.reshape(S * A, -1)
             # optimistic planning
@@ -196,7 +190,7 @@ def contrastive_ucb(
                     r_plus[h] += beta * np.sqrt(np.maximum(norms, 0.0)).reshape(S, A)
             q_bar = policy_q(P_hat, r_plus, v_cap)
             policy = _greedy(q_bar, rng)
-            optimism[k] = float(model.d0 @ q_bar[0].max(axis=1)) - v_star0
+            optimism[k] = float(np.min(q_bar[0].max(axis=1) - v_star))
             total += v_star0 - float(model.d0 @ model.policy_values(policy)[0])
             regret[k] = total
             if representation == "bilinear" and k > 0:
@@ -208,8 +202,8 @@ def contrastive_ucb(
                     s = min(int(np.searchsorted(cdf[t, s, policy[t, s]], rng.random(), side="right")), S - 1)
                 a = int(rng.integers(A))
                 s_next = min(int(np.searchsorted(cdf[h, s, a], rng.random(), side="right")), S - 1)
-                pos[h] = np.vstack([pos[h], [[s, a, s_next]]])
-                neg[h] = np.vstack([neg[h], [[s, a, int(rng.choice(S, p=noise))]]])
+                n_pos[h, s, a, s_next] += 1.0
+                n_neg[h, s, a, int(rng.choice(S, p=noise))] += 1.0
                 visits[h, s, a] += 1.0
     episodes = np.arange(1, K + 1)
     history = {"step": episodes, "samples": episodes * H * H, "regret": regret, "optimism": optimism, "angle": angle}
