@@ -132,3 +132,23 @@ def test_contrastive_options_are_checked():
         contrastive_fit(pos, pos, [1.0, 0.0], parameterisation="tabular")
     with pytest.raises(InvalidModelError, match=r"positives\[0, 1\]"):
         contrastive_counts(np.array([[0, 5, 0]]), np.array([[0, 0, 0]]), 2, 1)
+
+
+@given(seed=st.integers(0, 10**6), k=st.integers(1, 3))
+def test_tabular_minimiser_is_a_minimum_of_the_nce_loss(seed, k):
+    """The closed form beats every positive perturbation of the score (cells with both counts)."""
+    from theory_rl.learning._contrastive import _nce_loss
+
+    rng = np.random.default_rng(seed)
+    m = random_low_rank_mdp(3, 2, rank=2, horizon=1, seed=seed)
+    noise = rng.dirichlet(np.ones(3)) * 0.7 + 0.1
+    noise /= noise.sum()
+    pos, neg = _sample(m, 0, 300, k, noise, rng)
+    both = (pos > 0) & (neg > 0)
+    f = contrastive_fit(pos, neg, noise, parameterisation="tabular").score
+    f = np.where(both, f, 1.0)
+    pos, neg = np.where(both, pos, 0.0), np.where(both, neg, 0.0)
+    best = _nce_loss(f, pos, neg)
+    for _ in range(5):
+        g = f * np.exp(0.3 * rng.standard_normal(f.shape))
+        assert _nce_loss(g, pos, neg) >= best - 1e-9
