@@ -4,7 +4,7 @@ families' benchmarks.
 Random models (:func:`random_mdp`, :func:`garnet`), the textbook and benchmark instances
 (:func:`forest`, :func:`gridworld`, :func:`sutton_barto_gridworld`, :func:`cliff_walking`,
 :func:`river_swim`, :func:`chain`), the lower-bound instance :func:`hard_instance`, Baird's
-counterexample :func:`baird_counterexample`, the robust benchmark :func:`windy_walk` (a
+counterexample :func:`baird_counterexample`, Young et al.'s factored timing task :func:`pan_flute`, the robust benchmark :func:`windy_walk` (a
 :class:`~theory_rl.robust.RobustMDP`), TSCAC's recommendation CMDP :func:`recommendation_cmdp` (a
 :class:`~theory_rl.dual.CMDP`), :func:`from_gymnasium` for gymnasium's toy-text environments, and
 the neural methods' gymnasium environments
@@ -24,6 +24,7 @@ from ._gridworld import cliff_walking, gridworld, sutton_barto_gridworld
 from ._gym_envs import PARAMETER_BOXES, TabularEnv, discretize_actions, make_parametric_env, rollout_returns
 from ._gymnasium import from_gymnasium
 from ._lower_bound import hard_instance
+from ._pan_flute import pan_flute
 from ._random import garnet, random_mdp
 from ._recommendation import recommendation_cmdp
 from ._registry import make, registered
@@ -44,6 +45,7 @@ __all__ = [
     "hard_instance",
     "make",
     "make_parametric_env",
+    "pan_flute",
     "random_mdp",
     "recommendation_cmdp",
     "registered",

@@ -28,6 +28,7 @@ def _generators() -> dict[str, Callable[..., Any]]:
     from ._gridworld import cliff_walking, gridworld, sutton_barto_gridworld
     from ._gymnasium import from_gymnasium
     from ._lower_bound import hard_instance
+    from ._pan_flute import pan_flute
     from ._random import garnet, random_mdp
     from ._windy_walk import windy_walk
 
@@ -40,6 +41,7 @@ def _generators() -> dict[str, Callable[..., Any]]:
         "gymnasium": from_gymnasium,
         "hard": hard_instance,
         "hard_instance": hard_instance,
+        "pan_flute": pan_flute,
         "random_mdp": random_mdp,
         "river_swim": river_swim,
         "sutton_barto_gridworld": sutton_barto_gridworld,
