@@ -67,7 +67,8 @@ ALLOWED = (
         candidates upstream_models transitions emissions mask feasible inputs lower upper exact
         params theory_exponent replicate P_pi r_pi Q value evaluate similar x y objective teacher
         weights episode_starts next_action_mask expert_policy expert_fraction rollout_policy spec act
-        strategies policies player distribution pomdp tree Phi cost target_return""",
+        strategies policies player distribution pomdp tree Phi cost target_return
+        n_pos n_neg noise positives negatives phi_hat phi_star model_class""",
         positional=True,
     ),
     _group(
@@ -87,7 +88,7 @@ ALLOWED = (
         performance_lower_bound concentration_lower_bound target_kl_threshold temperature_bounds
         initial_temperature target_temperature descent_start_fraction descent_end_fraction max_mse
         temperature_lower_bound target_mse_threshold s_indices a_indices discount B payoffs depth children
-        obs_prob terminated left_reward all_proper""",
+        obs_prob terminated left_reward all_proper mu n_factors parents n_choices n_pipes spontaneous""",
         positional=True,
     ),
     _group(
@@ -119,12 +120,13 @@ ALLOWED = (
         "method choices, each a documented closed set",
         """variant stopping method linear_solver highs_method inner score oracle search sampling mode
         schedule layout optimizer kinds domains setting weighting clock start bounds normalized
-        policy_first allow_masked nature coarse transport compress form use_time traces updating estimator lazy""",
+        policy_first allow_masked nature coarse transport compress form use_time traces updating estimator lazy
+        parameterisation representation""",
     ),
     _group(
         "numerical tolerances that are not the certified accuracy asked for (model validation, LP "
         "pruning, rank decisions, renormalisation), named for what they test",
-        "atol lp_tol rank_tol rcond renormalize_atol renormalize aperiodicity reference_state keep_first",
+        "atol lp_tol rank_tol rcond renormalize_atol renormalize aperiodicity reference_state keep_first decimals",
     ),
     _group(
         "sizes and budgets of one algorithm that are not iterations of a convergent method, episodes "

@@ -29,6 +29,7 @@ def _generators() -> dict[str, Callable[..., Any]]:
     from ._gridworld import cliff_walking, gridworld, sutton_barto_gridworld
     from ._gymnasium import from_gymnasium
     from ._lower_bound import hard_instance
+    from ._pan_flute import pan_flute
     from ._pomdp_classics import __all__ as classics
     from ._random import garnet, random_mdp
     from ._random_walk import random_walk
@@ -43,6 +44,7 @@ def _generators() -> dict[str, Callable[..., Any]]:
         "gymnasium": from_gymnasium,
         "hard": hard_instance,
         "hard_instance": hard_instance,
+        "pan_flute": pan_flute,
         "random_mdp": random_mdp,
         "random_walk": random_walk,
         "river_swim": river_swim,

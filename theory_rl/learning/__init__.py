@@ -18,8 +18,11 @@ policy and the per-step trace a rate plot needs. The predicted rates are functio
 :mod:`theory_rl.theory`.
 """
 
+from ._contrastive import ContrastiveResult, contrastive_counts, contrastive_fit, feature_span_angles
+from ._contrastive_ucb import contrastive_ucb, contrastive_ucb_beta
 from ._episodes import Episode
 from ._episodic import episodic_optimal_q, ucb_q_learning, ucbvi
+from ._low_rank import LowRankMDP, random_low_rank_mdp
 from ._monte_carlo import mc_control, mc_prediction
 from ._plug_in import plug_in_planning
 from ._q_learning import q_learning, step_size_schedule, variance_reduced_q_learning
@@ -28,9 +31,22 @@ from ._sampling import TransitionSampler, empirical_model, sample_transitions
 from ._sarsa import expected_sarsa, n_step_sarsa, sarsa
 from ._td import n_step_td, td_prediction
 from ._td_lambda import lambda_return, td_lambda
+from ._value_sets import FactoredModelClass, ValueSetResult, factored_model_class, value_sets
 
 __all__ = [
+    "ContrastiveResult",
     "Episode",
+    "FactoredModelClass",
+    "LowRankMDP",
+    "ValueSetResult",
+    "contrastive_counts",
+    "contrastive_fit",
+    "contrastive_ucb",
+    "contrastive_ucb_beta",
+    "factored_model_class",
+    "feature_span_angles",
+    "random_low_rank_mdp",
+    "value_sets",
     "LearningResult",
     "PredictionResult",
     "TransitionSampler",
