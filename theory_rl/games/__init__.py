@@ -28,6 +28,7 @@ from ._matrix_game import MatrixGame
 from ._minimax_winner import HedgeResult, MinimaxWinnerSolution, hedge_self_play, minimax_winner, preference_matrix
 from ._normal_form import NormalFormGame
 from ._qre import QRESolution, quantal_response_equilibrium
+from ._qre_stage import qre_stage
 from ._shapley import ShapleySolution, shapley_value_iteration
 from ._zero_sum import ZeroSumSolution, solve_stage_games, zero_sum_lp
 
@@ -42,6 +43,7 @@ __all__ = [
     "shapley_value_iteration",
     "QRESolution",
     "quantal_response_equilibrium",
+    "qre_stage",
     "NashGap",
     "exploitability",
     "MarkovNashGap",
