@@ -28,7 +28,13 @@ def qre_stage(
     max_iter: int = 200,
     init: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""Logit QRE of the stage games ``max_p min_q p^T Q q + alpha H(p) - beta H(q)``, batched.
+    r"""Logit QRE of the stage games ``max_p min_q p^T Q q + alpha H(p) - beta H(q)``, batched
+    (McKelvey & Palfrey 1995, Games Econ. Behav. 10:6-38; the stage games of QARL, Reddi, Tölle,
+    Peters, Chalvatzaki & D'Eramo 2024, arXiv 2311.01642).
+
+    .. math::
+        p = \sigma(Q q / \alpha), \qquad q = \sigma(-Q^\top p / \beta), \qquad
+        \sigma(z)_a = e^{z_a} / \textstyle\sum_b e^{z_b}.
 
     Solves the logit equations in log space, ``x = Q q / alpha + c_1``,
     ``y = -Q^T p / beta + c_2`` with ``p = softmax(x)``, ``q = softmax(y)``, by Newton's method
