@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.special import softmax
 
 from .._iterative import Callback, Timer, finish_iterative, iterations
 from .._result import CertifiedSolution, History
 from .._validation import check_bool, check_callback, check_max_iter, check_real, check_tol
 from ._normal_form import against_others, as_normal_form
+from ._qre_stage import logit_softmax as softmax
 from ._qre_stage import newton_logits
 
 __all__ = ["QRESolution", "quantal_response_equilibrium"]
