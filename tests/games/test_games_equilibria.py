@@ -125,6 +125,24 @@ def test_qre_zero_sum_equals_the_stage_solver(seed, log_tau):
     np.testing.assert_allclose(x, z / z.sum(), atol=1e-10)
 
 
+def test_qre_newton_options_callback_strict_and_warm_start():
+    from theory_rl.errors import SolverError
+
+    g = MatrixGame(_CYCLING_2X3)
+    seen = []
+    with pytest.warns(ConvergenceWarning, match="stopped by the callback"):
+        sol = quantal_response_equilibrium(g, temperature=0.01, callback=lambda k, x, r: seen.append(r) or k == 3)
+    assert not sol.converged and sol.n_iter == 3 and seen == list(sol.history["residual"])
+    with pytest.raises(SolverError, match="max_iter=2"):
+        quantal_response_equilibrium(g, temperature=0.01, max_iter=2, strict=True)
+    exact = quantal_response_equilibrium(g, temperature=0.01)
+    # a warm start at the answer converges at once; a bad one (a pure profile) still reaches it
+    assert quantal_response_equilibrium(g, temperature=0.01, x0=exact.strategies).n_iter <= 1
+    far = quantal_response_equilibrium(g, temperature=0.01, x0=[[1.0, 0.0], [0.0, 0.0, 1.0]])
+    assert far.converged
+    np.testing.assert_allclose(far.strategies[0], exact.strategies[0], atol=1e-10)
+
+
 def test_qre_damped_map_reports_a_cycle_honestly():
     # general-sum (B = -A + 0.01, a constant shift: the same QRE as the zero-sum game) takes the
     # damped path, which cycles here; it must not claim convergence
