@@ -24,10 +24,10 @@ import time
 import numpy as np
 from _common import with_provenance  # noqa: E402  (bench/ is sys.path[0] when a script runs)
 
+from theory_rl.games import MarkovGame
 from theory_rl.robust import (
     GammaTemperatureTeacher,
     LinearTemperatureSchedule,
-    MarkovGame,
     PointTemperatureTeacher,
     nash_value_iteration,
     qarl_train,
@@ -40,7 +40,7 @@ RESULTS = os.path.join(HERE, "results", "qarl.json")
 def random_game(seed: int) -> MarkovGame:
     """The benchmark's random game: ``P[s, a, b, s'] ~ Dirichlet(0.3)``, ``r[s, a, b] ~ U(0, 1)``."""
     rng = np.random.default_rng(seed)
-    return MarkovGame(rng.dirichlet(np.full(5, 0.3), size=(5, 3, 3)), rng.uniform(size=(5, 3, 3)), 0.9)
+    return MarkovGame.zero_sum(rng.dirichlet(np.full(5, 0.3), size=(5, 3, 3)), rng.uniform(size=(5, 3, 3)), 0.9)
 
 
 def teachers(nash: float) -> dict[str, object]:

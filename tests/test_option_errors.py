@@ -18,7 +18,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from theory_rl import approx, checks, combinatorial, dual, envs, families, learning, pomdp, robust, submodular, theory
+from theory_rl import (
+    approx,
+    checks,
+    combinatorial,
+    dual,
+    envs,
+    families,
+    games,
+    learning,
+    pomdp,
+    robust,
+    submodular,
+    theory,
+)
 from theory_rl.errors import InvalidArgumentError
 
 NAN = float("nan")
@@ -224,7 +237,7 @@ ROWS = [
         {"alpha": POSITIVE, "beta": POSITIVE, "tol": TOL, "max_iter": MAX_ITER}),
     Row(robust.qarl_curriculum, lambda: ((game(),), {"alpha": 0.1, "n_stages": 2}),
         {"alpha": POSITIVE, "beta_end": POSITIVE, "n_stages": COUNT, "tol": TOL}),
-    Row(robust.qre_stage, lambda: ((np.zeros((2, 2)),), {"alpha": 0.1, "beta": 0.1}),
+    Row(games.qre_stage, lambda: ((np.zeros((2, 2)),), {"alpha": 0.1, "beta": 0.1}),
         {"alpha": POSITIVE, "beta": POSITIVE, "tol": TOL, "max_iter": COUNT}),
     Row(robust.best_response_value, lambda: ((game(), np.full((3, 2), 0.5)), {}), {"tol": TOL}),
     Row(robust.worst_case_theta, lambda: ((robust.ParametricSet([[0.0, 1.0]], lambda t: t), lambda t: float(t[0])),

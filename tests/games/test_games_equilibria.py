@@ -18,6 +18,7 @@ from theory_rl.games import (
     correlated_equilibrium,
     deviation_gains,
     exploitability,
+    qre_stage,
     quantal_response_equilibrium,
     zero_sum_lp,
 )
@@ -89,6 +90,69 @@ def test_qre_residual_below_1e10_for_small_precision(seed, players):
     for x, d in zip(sol.strategies, g.deviation_payoffs(sol.strategies)):
         z = np.exp(d / tau - (d / tau).max())
         np.testing.assert_allclose(x, z / z.sum(), atol=1e-10)
+
+
+# the damped map cycles on this zero-sum game below tau ~ 1 (before the fix: 100,000 iterations,
+# residual ~0.87, a profile that is not the logit fixed point)
+_CYCLING_2X3 = np.array([[0.0, 1.0, 5.0], [3.0, 1.0, 0.0]])
+
+
+@pytest.mark.parametrize("tau", [0.5, 0.01])
+def test_qre_zero_sum_converges_where_the_damped_map_cycles(tau):
+    sol = quantal_response_equilibrium(MatrixGame(_CYCLING_2X3), temperature=tau)
+    assert sol.converged and sol.residual < 1e-10 and sol.n_iter < 100
+    assert sol.info["solver"] == "newton"
+    p, q, _ = qre_stage(_CYCLING_2X3[None], tau, tau)
+    np.testing.assert_allclose(sol.strategies[0], p[0], atol=1e-10)
+    np.testing.assert_allclose(sol.strategies[1], q[0], atol=1e-10)
+
+
+@settings(max_examples=25)
+@given(seed=st.integers(0, 2**32 - 1), log_tau=st.floats(np.log(0.01), np.log(10.0)))
+def test_qre_zero_sum_equals_the_stage_solver(seed, log_tau):
+    rng = np.random.default_rng(seed)
+    m, n = (int(k) for k in rng.integers(1, 5, size=2))
+    A = rng.uniform(-1, 1, size=(m, n)) * rng.choice([1.0, 5.0])
+    tau = float(np.exp(log_tau))
+    sol = quantal_response_equilibrium(MatrixGame(A), temperature=tau)
+    assert sol.converged and sol.residual < 1e-10
+    p, q, _ = qre_stage(A[None], tau, tau)
+    np.testing.assert_allclose(sol.strategies[0], p[0], atol=1e-9)
+    np.testing.assert_allclose(sol.strategies[1], q[0], atol=1e-9)
+    # independent check of the fixed point: p = softmax(A q / tau), q = softmax(-A^T p / tau)
+    x, y = sol.strategies
+    z = np.exp(A @ y / tau - (A @ y / tau).max())
+    np.testing.assert_allclose(x, z / z.sum(), atol=1e-10)
+
+
+def test_qre_newton_options_callback_strict_and_warm_start():
+    from theory_rl.errors import SolverError
+
+    g = MatrixGame(_CYCLING_2X3)
+    seen = []
+    with pytest.warns(ConvergenceWarning, match="stopped by the callback"):
+        sol = quantal_response_equilibrium(g, temperature=0.01, callback=lambda k, x, r: seen.append(r) or k == 3)
+    assert not sol.converged and sol.n_iter == 3 and seen == list(sol.history["residual"])
+    with pytest.raises(SolverError, match="max_iter=2"):
+        quantal_response_equilibrium(g, temperature=0.01, max_iter=2, strict=True)
+    exact = quantal_response_equilibrium(g, temperature=0.01)
+    # a warm start at the answer converges at once; a bad one (a pure profile) still reaches it
+    assert quantal_response_equilibrium(g, temperature=0.01, x0=exact.strategies).n_iter <= 1
+    far = quantal_response_equilibrium(g, temperature=0.01, x0=[[1.0, 0.0], [0.0, 0.0, 1.0]])
+    assert far.converged
+    np.testing.assert_allclose(far.strategies[0], exact.strategies[0], atol=1e-10)
+
+
+def test_qre_damped_map_reports_a_cycle_honestly():
+    # general-sum (B = -A + 0.01, a constant shift: the same QRE as the zero-sum game) takes the
+    # damped path, which cycles here; it must not claim convergence
+    g = MatrixGame(_CYCLING_2X3, -_CYCLING_2X3 + 0.01)
+    with pytest.warns(ConvergenceWarning, match="max_iter=300 reached"):
+        sol = quantal_response_equilibrium(g, temperature=0.5, max_iter=300)
+    assert not sol.converged and sol.residual > 1e-3 and sol.info == {"solver": "damped", "reason": "max_iter=300 reached"}
+    assert sol.residual == pytest.approx(max(
+        np.abs(np.exp(d / 0.5) / np.exp(d / 0.5).sum() - x).sum()
+        for x, d in zip(sol.strategies, g.to_normal_form().deviation_payoffs(sol.strategies))))
 
 
 def test_qre_approaches_nash_as_temperature_falls():

@@ -135,13 +135,26 @@ def test_markov_exploitability_errors():
 
 
 def test_equals_robust_nash_value_iteration():
-    # QARL's Shapley iteration (scipy's linprog, block LP built separately) on the same game
+    # QARL's Shapley iteration takes the games type (issue 22); the fixed point is checked
+    # independently with scipy's linprog, one matrix game per state: v(s) = val(Q_v(s))
+    from scipy.optimize import linprog
+
     from theory_rl import robust
 
     P, R, gamma = _random_game(9, S=6, A=3, B=4, gamma=0.9)
-    ours = shapley_value_iteration(MarkovGame.zero_sum(P, R, gamma), tol=1e-10)
-    theirs = robust.nash_value_iteration(robust.MarkovGame(P, R, gamma), tol=1e-10)
+    game = MarkovGame.zero_sum(P, R, gamma)
+    ours = shapley_value_iteration(game, tol=1e-10)
+    theirs = robust.nash_value_iteration(game, tol=1e-10)
     np.testing.assert_allclose(ours.v, theirs.v, atol=1e-9)
+    Q = R + gamma * P @ ours.v
+    for s in range(6):  # max v s.t. p^T Q[s] >= v, p in the simplex
+        res = linprog(np.r_[np.zeros(3), -1.0], A_ub=np.c_[-Q[s].T, np.ones(4)], b_ub=np.zeros(4),
+                      A_eq=[np.r_[np.ones(3), 0.0]], b_eq=[1.0], bounds=[(0, None)] * 3 + [(None, None)])
+        assert -res.fun == pytest.approx(ours.v[s], abs=1e-8)
+    # the deprecated robust.MarkovGame is accepted by the games solvers too
+    with pytest.warns(DeprecationWarning, match="games.MarkovGame.zero_sum"):
+        old = robust.MarkovGame(P, R, gamma)
+    np.testing.assert_array_equal(shapley_value_iteration(old, tol=1e-10).v, ours.v)
 
 
 def test_sparse_kernel_gives_the_same_solution():

@@ -7,15 +7,13 @@ from hypothesis import strategies as st
 
 from theory_rl.envs import windy_walk
 from theory_rl.errors import InvalidArgumentError, InvalidModelError
+from theory_rl.games import MarkovGame, qre_stage, solve_stage_games
 from theory_rl.models import FiniteMDP
 from theory_rl.robust import (
-    MarkovGame,
     best_response_value,
     markov_game_from_robust,
-    matrix_game_lp,
     nash_value_iteration,
     qarl_curriculum,
-    qre_stage,
     robust_value_iteration,
     soft_minimax_value_iteration,
 )
@@ -30,7 +28,7 @@ def games(draw, max_states=4, min_b=2):
     g = draw(st.floats(0.5, 0.9))
     alpha = draw(st.sampled_from([0.1, 1.0]))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    return MarkovGame(rng.dirichlet(np.full(S, alpha), size=(S, A, B)), rng.uniform(size=(S, A, B)), g)
+    return MarkovGame.zero_sum(rng.dirichlet(np.full(S, alpha), size=(S, A, B)), rng.uniform(size=(S, A, B)), g)
 
 
 temps = st.sampled_from([0.01, 0.05, 0.3, 1.0])
@@ -112,7 +110,7 @@ def test_stage_lp_agrees_with_small_temperature_qre(seed):
     and the QRE value approaches it within alpha log|A| + beta log|B|."""
     rng = np.random.default_rng(seed)
     Q = rng.uniform(size=(6, 3, 3)) * 4
-    p, q, val = matrix_game_lp(Q)
+    p, q, val = solve_stage_games(Q)
     np.testing.assert_allclose(np.einsum("nab,nb->na", Q, q).max(1), val, atol=1e-7)
     np.testing.assert_allclose(np.einsum("nab,na->nb", Q, p).min(1), val, atol=1e-7)
     t = 1e-3
@@ -124,9 +122,9 @@ def test_stage_lp_agrees_with_small_temperature_qre(seed):
 @given(games(min_b=1), st.sampled_from([0.1, 0.5]))
 def test_single_adversary_action_is_soft_vi(game, alpha):
     S, A, B = game.shape
-    one = MarkovGame(game.P[:, :, :1], game.R[:, :, :1], game.gamma)
+    one = MarkovGame.zero_sum(game.P[:, :, :1], game.R[0][:, :, :1], game.gamma)
     soft = soft_minimax_value_iteration(one, alpha=alpha, beta=0.7, tol=1e-10)
-    ref = soft_value_iteration(FiniteMDP(one.P[:, :, 0], one.R[:, :, 0], game.gamma), temperature=alpha, tol=1e-10)
+    ref = soft_value_iteration(FiniteMDP(one.P[:, :, 0], one.R[0][:, :, 0], game.gamma), temperature=alpha, tol=1e-10)
     np.testing.assert_allclose(soft.v, ref.v, atol=1e-8)
 
 
@@ -164,7 +162,7 @@ def test_linear_schedule_bad_input():
     with pytest.raises(InvalidArgumentError, match="alpha"):
         qre_stage(np.zeros((2, 2)), 0.0, 1.0)
     with pytest.raises(InvalidModelError, match="shape"):
-        MarkovGame(np.full((2, 2, 2, 3), 1 / 3), np.zeros((2, 2, 2)), 0.9)
+        MarkovGame.zero_sum(np.full((2, 2, 2, 3), 1 / 3), np.zeros((2, 2, 2)), 0.9)
     with pytest.raises(InvalidArgumentError, match="beta_start"):
         qarl_curriculum(game, alpha=0.1, beta_start=0.001, beta_end=0.01)
 
@@ -231,7 +229,7 @@ def full_support_games(draw, max_states=4):
     g = draw(st.floats(0.5, 0.9))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     conc = draw(st.sampled_from([0.1, 1.0]))
-    return MarkovGame(rng.dirichlet(np.full(S, conc), size=(S, A, B)), rng.uniform(size=(S, A, B)), g)
+    return MarkovGame.zero_sum(rng.dirichlet(np.full(S, conc), size=(S, A, B)), rng.uniform(size=(S, A, B)), g)
 
 
 @settings(max_examples=15)
@@ -244,7 +242,7 @@ def test_soft_best_response_matches_soft_value_iteration(game, alpha, beta, seed
     pi = np.random.default_rng(seed).dirichlet(np.ones(A), size=S)
     psi, v = soft_best_response(game, pi, alpha=alpha, betas=[beta, 2 * beta], tol=1e-11)
     h = -alpha * np.sum(pi * np.log(pi), axis=1)
-    mdp = FiniteMDP(np.einsum("sa,sabt->sbt", pi, game.P), -(np.einsum("sa,sab->sb", pi, game.R) + h[:, None]),
+    mdp = FiniteMDP(np.einsum("sa,sabt->sbt", pi, game.P), -(np.einsum("sa,sab->sb", pi, game.R[0]) + h[:, None]),
                     game.gamma)
     for i, b in enumerate((beta, 2 * beta)):
         ref = soft_value_iteration(mdp, temperature=b, tol=1e-11)
@@ -265,7 +263,7 @@ def test_clipped_gamma_expectation_matches_quadrature_of_exact_performance():
     def J(b):
         psi, v = soft_best_response(game, pi, alpha=alpha, betas=[b], tol=1e-12)
         P = np.einsum("sa,sb,sabt->st", pi, psi[0], game.P)
-        r = np.einsum("sa,sb,sab->s", pi, psi[0], game.R)
+        r = np.einsum("sa,sb,sab->s", pi, psi[0], game.R[0])
         return float(game.d0 @ np.linalg.solve(np.eye(S) - game.gamma * P, r))
 
     J_grid = np.array([J(b) for b in grid])
@@ -440,7 +438,7 @@ def test_curricula_beat_the_fixed_target_temperature_on_a_random_game():
     curricula end near 0.007 and the fixed temperature at 0.31."""
     rng = np.random.default_rng(1012)
     S, A, B = 5, 3, 3
-    game = MarkovGame(rng.dirichlet(np.full(S, 0.3), size=(S, A, B)), rng.uniform(size=(S, A, B)), 0.9)
+    game = MarkovGame.zero_sum(rng.dirichlet(np.full(S, 0.3), size=(S, A, B)), rng.uniform(size=(S, A, B)), 0.9)
     nash = float(nash_value_iteration(game, tol=1e-10).v.mean())
     teacher = GammaTemperatureTeacher(initial_concentration=50.0, target_concentration=1.0, rate=1000.0, max_kl=0.5,
                                       performance_lower_bound=nash - 0.05, concentration_lower_bound=0.5)
@@ -467,7 +465,7 @@ def _slow_qre_game():
                    [0.74691163, 0.24838614, 0.42664186]],
                   [[0.93769597, 0.14348321, 0.08784986], [0.14342736, 0.93951948, 0.03503224],
                    [0.21216198, 0.42802221, 0.83941783]]])
-    return MarkovGame(P=P / P.sum(-1, keepdims=True), R=R, gamma=0.75)
+    return MarkovGame.zero_sum(P / P.sum(-1, keepdims=True), R, 0.75)
 
 
 @settings(max_examples=8, derandomize=True)
@@ -541,9 +539,11 @@ def test_game_helpers_reject_bad_input_with_the_field_name_regression():
     1-D array; gamma_kl raised numpy's ValueError for a string; soft_best_response reached a
     reduction over an empty temperature list."""
 
-    with pytest.raises(InvalidModelError, match="Q"):
+    from theory_rl.robust import matrix_game_lp  # deprecated: the wrapper keeps its checks
+
+    with pytest.warns(DeprecationWarning, match="solve_stage_games"), pytest.raises(InvalidModelError, match="Q"):
         matrix_game_lp(np.array([[np.nan, 1.0], [0.0, 1.0]]))
-    with pytest.raises(InvalidModelError, match="Q"):
+    with pytest.warns(DeprecationWarning, match="solve_stage_games"), pytest.raises(InvalidModelError, match="Q"):
         matrix_game_lp(np.array([1.0, 2.0]))
     with pytest.raises(InvalidModelError, match="shape_p"):
         gamma_kl("a", 1.0, 1.0, 1.0)
@@ -573,3 +573,35 @@ def test_point_teacher_lower_bound_above_the_start_is_rejected_regression():
     ok = PointTemperatureTeacher(0.05, 0.001, max_mse=1e-4, performance_lower_bound=-np.inf, temperature_lower_bound=0.03)
     res = qarl_train(_windy_game(), ok, alpha=0.01, max_iter=3)
     assert np.all(res.kl_step <= ok.max_mse * (1 + 1e-12)) and res.mean_temperatures.min() >= 0.03
+
+
+def test_qarl_game_pieces_moved_to_games_keep_working_for_one_release():
+    """robust.MarkovGame, robust.qre_stage and robust.matrix_game_lp moved to theory_rl.games
+    (issue 22): the old names warn, and every solver gives the same answers on either game."""
+    import theory_rl.games as games
+    import theory_rl.robust as robust
+
+    rng = np.random.default_rng(7)
+    P, R = rng.dirichlet(np.full(3, 0.5), size=(3, 2, 2)), rng.uniform(size=(3, 2, 2))
+    with pytest.warns(DeprecationWarning, match=r"robust\.MarkovGame .*games\.MarkovGame\.zero_sum"):
+        old = robust.MarkovGame(P, R, 0.8)
+    new = MarkovGame.zero_sum(P, R, 0.8)
+    assert old.shape == new.shape == (3, 2, 2)
+    np.testing.assert_array_equal(old.to_markov_game().R, new.R)
+    for solve in (lambda g: nash_value_iteration(g, tol=1e-10).v,
+                  lambda g: soft_minimax_value_iteration(g, alpha=0.1, beta=0.2, tol=1e-10).v,
+                  lambda g: best_response_value(g, np.full((3, 2), 0.5)),
+                  lambda g: games.shapley_value_iteration(g, tol=1e-10).v):
+        np.testing.assert_allclose(solve(old), solve(new), atol=1e-12)
+    with pytest.warns(DeprecationWarning, match=r"robust\.qre_stage .*games\.qre_stage"):
+        assert robust.qre_stage is games.qre_stage
+    Q = rng.uniform(size=(2, 3, 2, 4))
+    with pytest.warns(DeprecationWarning, match="solve_stage_games"):
+        p, q, v = robust.matrix_game_lp(Q)
+    assert p.shape == (2, 3, 2) and q.shape == (2, 3, 4) and v.shape == (2, 3)
+    np.testing.assert_allclose(v.ravel(), games.solve_stage_games(Q.reshape(6, 2, 4))[2], atol=1e-12)
+    # a general-sum game is refused by the zero-sum solvers, naming what is expected
+    general = MarkovGame(P, np.stack([R, R]), 0.8)
+    with pytest.raises(InvalidModelError, match="zero-sum"):
+        nash_value_iteration(general)
+    assert "MarkovGame" not in robust.__all__ and "qre_stage" in games.__all__

@@ -6,18 +6,19 @@ tensor each), :class:`MarkovGame` (``P[s, a_1..a_N, s']``, ``R[i, s, a_1..a_N]``
 
 Solvers, each with a certificate: :func:`zero_sum_lp` (value and both optimal strategies by
 one HiGHS LP, bracketed by weak duality), :func:`shapley_value_iteration` (zero-sum Markov games,
-contraction bounds with LP error and rounding), :func:`quantal_response_equilibrium` (damped logit
-fixed point, residual), :func:`exploitability` (Nash gap of any mixed profile) and :func:`markov_exploitability` (of any
+contraction bounds with LP error and rounding), :func:`quantal_response_equilibrium` (Newton for
+two-player zero-sum games, damped logit fixed point otherwise; residual), :func:`qre_stage` (batched
+entropy-regularised zero-sum stage games, QARL's), :func:`exploitability` (Nash gap of any mixed profile) and :func:`markov_exploitability` (of any
 stationary joint policy of a Markov game, best responses by policy iteration),
 :func:`correlated_equilibrium` and :func:`coarse_correlated_equilibrium` (LPs with an objective),
 :func:`minimax_winner` (maximal lottery of a preference matrix) and :func:`hedge_self_play`
 (SPO's self-play reduction with its regret certificate).
 
 Not yet here (issue 22): SPO on MDPs and its preference oracles over trajectories, the
-reward-model RLHF baseline, MAMQL, torch versions, OpenSpiel comparisons, the notebook, and the
-move of QARL's matrix-game pieces out of :mod:`theory_rl.robust` (``robust.matrix_game_lp`` will
-become an alias of :func:`solve_stage_games`, ``robust.MarkovGame`` the zero-sum case of
-:class:`MarkovGame`).
+reward-model RLHF baseline, MAMQL, torch versions, OpenSpiel comparisons and the notebook.
+
+QARL (:mod:`theory_rl.robust`) uses :class:`MarkovGame` (two-player zero-sum),
+:func:`qre_stage` and :func:`solve_stage_games` from here; ``games`` does not import ``robust``.
 """
 
 from ._correlated import CorrelatedSolution, coarse_correlated_equilibrium, correlated_equilibrium, deviation_gains
@@ -28,6 +29,7 @@ from ._matrix_game import MatrixGame
 from ._minimax_winner import HedgeResult, MinimaxWinnerSolution, hedge_self_play, minimax_winner, preference_matrix
 from ._normal_form import NormalFormGame
 from ._qre import QRESolution, quantal_response_equilibrium
+from ._qre_stage import qre_stage
 from ._shapley import ShapleySolution, shapley_value_iteration
 from ._zero_sum import ZeroSumSolution, solve_stage_games, zero_sum_lp
 
@@ -42,6 +44,7 @@ __all__ = [
     "shapley_value_iteration",
     "QRESolution",
     "quantal_response_equilibrium",
+    "qre_stage",
     "NashGap",
     "exploitability",
     "MarkovNashGap",

@@ -17,10 +17,10 @@ from .._validation import (
     check_probability_rows,
     check_row_sums,
 )
-from ..errors import InvalidModelError
+from ..errors import InvalidArgumentError, InvalidModelError
 from ._common import payoff_array, read_only
 
-__all__ = ["MarkovGame"]
+__all__ = ["MarkovGame", "as_markov_game"]
 
 _ATOL = 1e-8
 
@@ -35,9 +35,9 @@ class MarkovGame:
 
     each player ``i`` maximising :math:`\mathbb E \sum_t \gamma^t r^i_t` from :math:`s_0 \sim d_0`.
     The two-player zero-sum case (``R[1] = -R[0]``) is what :func:`shapley_value_iteration`
-    solves; :meth:`zero_sum` builds it from the maximiser's reward alone. (``theory_rl.robust``
-    has its own two-player zero-sum ``MarkovGame`` for QARL, ``P[s, a, b, s']``, ``R[s, a, b]``;
-    it will become this class's zero-sum case when QARL moves here.)
+    solves; :meth:`zero_sum` builds it from the maximiser's reward alone. It is also the game type
+    of QARL's solvers in :mod:`theory_rl.robust` (whose former two-player ``MarkovGame``,
+    ``R[s, a, b]``, is deprecated and accepted here through its ``to_markov_game()``).
 
     Parameters
     ----------
@@ -114,6 +114,11 @@ class MarkovGame:
         return int(self.R.shape[0])
 
     @property
+    def shape(self) -> tuple[int, ...]:
+        """``(S, A_1, ..., A_N)``: ``(S, A, B)`` for a two-player game."""
+        return tuple(int(k) for k in self.R.shape[1:])
+
+    @property
     def n_states(self) -> int:
         """Number of states ``S``."""
         return int(self.R.shape[1])
@@ -160,6 +165,17 @@ class MarkovGame:
     def __repr__(self) -> str:
         return (f"MarkovGame(n_players={self.n_players}, n_states={self.n_states}, "
                 f"n_actions={self.n_actions}, gamma={self.gamma:g})")
+
+
+def as_markov_game(game: Any) -> MarkovGame:
+    """A :class:`MarkovGame` from one, or from anything with ``to_markov_game()`` (the deprecated
+    ``theory_rl.robust.MarkovGame``)."""
+    if isinstance(game, MarkovGame):
+        return game
+    convert = getattr(game, "to_markov_game", None)
+    if convert is None:
+        raise InvalidArgumentError(f"game must be a theory_rl.games.MarkovGame, got {type(game).__name__}")
+    return convert()
 
 
 def _sparse_kernel(P: Any, S: int, actions: tuple[int, ...]) -> sp.csr_matrix:

@@ -10,9 +10,9 @@ import numpy as np
 from .._iterative import Callback, Timer, finish_iterative, iteration_cap, iterations
 from .._result import History, ValueSolution
 from .._validation import as_float_array, check_bool, check_callback, check_finite, check_max_iter, check_tol
-from ..errors import InvalidArgumentError, InvalidModelError
+from ..errors import InvalidModelError
 from ._common import UNIT_ROUNDOFF, dot_pad
-from ._markov_game import MarkovGame
+from ._markov_game import MarkovGame, as_markov_game
 from ._supports import solve_on_supports, supports_of
 from ._zero_sum import _solve_blocks
 
@@ -166,8 +166,7 @@ def shapley_value_iteration(
     >>> round(float(sol.v[0]), 8), sol.bound <= 1e-10         # stage value 1/5, so v* = 0.2 / 0.1
     (2.0, True)
     """
-    if not isinstance(game, MarkovGame):
-        raise InvalidArgumentError(f"game must be a theory_rl.games.MarkovGame, got {type(game).__name__}")
+    game = as_markov_game(game)
     if not game.is_zero_sum:
         raise InvalidModelError(
             f"shapley_value_iteration needs a two-player zero-sum game (R[1] == -R[0]); got {game.n_players} "

@@ -220,8 +220,8 @@ def zero_sum_lp(game: Any, *, solver: str = "auto", polish: bool = True) -> Zero
     their floating-point error, so ``[lower, upper]`` contains the exact value of the game
     whatever the LP solver's tolerances were.
 
-    ``theory_rl.robust.matrix_game_lp`` (QARL's batched stage games) will become an alias of
-    :func:`solve_stage_games` when QARL's game pieces move here (issue 22, not done yet).
+    QARL's batched stage games (:func:`theory_rl.robust.nash_value_iteration`) are solved by
+    :func:`solve_stage_games`; the deprecated ``theory_rl.robust.matrix_game_lp`` wraps it.
 
     Parameters
     ----------

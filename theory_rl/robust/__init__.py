@@ -11,9 +11,10 @@ adversarial games.
 - :func:`iwocs` (Zouitine, Geist & Rachelson 2024) with :class:`IwocsSolution`;
   :func:`worst_case_theta` (grid / CMA-ES search over a parameter box, shared with deep IWOCS);
   the paper's tabular benchmark is :func:`theory_rl.envs.windy_walk`.
-- QARL (Reddi et al. 2024): :class:`MarkovGame`, :func:`qre_stage`,
-  :func:`soft_minimax_value_iteration`, :func:`nash_value_iteration`, :func:`matrix_game_lp`,
-  :func:`best_response_value`, :func:`qarl_curriculum`, :func:`markov_game_from_robust`;
+- QARL (Reddi et al. 2024) on :class:`theory_rl.games.MarkovGame` (two-player zero-sum, from
+  ``MarkovGame.zero_sum``), with the stage games of :mod:`theory_rl.games` (:func:`~theory_rl.games.qre_stage`,
+  :func:`~theory_rl.games.solve_stage_games`): :func:`soft_minimax_value_iteration`,
+  :func:`nash_value_iteration`, :func:`best_response_value`, :func:`qarl_curriculum`, :func:`markov_game_from_robust`;
   the self-paced temperature curriculum :func:`qarl_train` with :class:`GammaTemperatureTeacher`,
   :class:`PointTemperatureTeacher`, :class:`LinearTemperatureSchedule`, :func:`soft_best_response`,
   :func:`gamma_kl`, :func:`clipped_gamma_weights`.
@@ -24,15 +25,18 @@ from ._iwocs import IwocsSolution, iwocs, score_weights, worst_case_theta
 from ._operator import inner_problem
 from ._qarl import (
     GameSolution,
-    MarkovGame,
     QarlResult,
     best_response_value,
     markov_game_from_robust,
-    matrix_game_lp,
     nash_value_iteration,
     qarl_curriculum,
-    qre_stage,
     soft_minimax_value_iteration,
+)
+from ._qarl import (
+    MarkovGame as MarkovGame,
+)
+from ._qarl import (
+    matrix_game_lp as matrix_game_lp,
 )
 from ._qarl_curriculum import (
     GammaTemperatureTeacher,
@@ -59,9 +63,12 @@ from ._sets import (
 from ._solvers import RobustSolution, robust_policy_evaluation, robust_policy_iteration, robust_value_iteration
 
 # Renamed or moved names, importable for one release with a DeprecationWarning (the envs ones
-# resolved lazily: robust never imports envs, which builds robust's models).
+# resolved lazily: robust never imports envs, which builds robust's models). MarkovGame (warns
+# when constructed) and matrix_game_lp (warns when called) stay importable, out of __all__:
+# QARL's game pieces now live in theory_rl.games.
 __getattr__ = module_getattr(__name__, {
     "IwocsResult": "theory_rl.robust.IwocsSolution",
+    "qre_stage": "theory_rl.games.qre_stage",
     "windy_walk": "theory_rl.envs.windy_walk",
     "windy_walk_kernel": "theory_rl.envs.windy_walk_kernel",
 })
@@ -76,7 +83,6 @@ __all__ = [
     "L1Ball",
     "LInfBall",
     "LinearTemperatureSchedule",
-    "MarkovGame",
     "ParametricSet",
     "PointTemperatureTeacher",
     "QarlResult",
@@ -92,11 +98,9 @@ __all__ = [
     "inner_problem",
     "iwocs",
     "markov_game_from_robust",
-    "matrix_game_lp",
     "nash_value_iteration",
     "qarl_curriculum",
     "qarl_train",
-    "qre_stage",
     "robust_policy_evaluation",
     "robust_policy_iteration",
     "robust_value_iteration",

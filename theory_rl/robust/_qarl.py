@@ -32,11 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.optimize import linprog
-from scipy.special import log_softmax
 
-from .._deprecation import renamed_attribute
+from .._deprecation import renamed_attribute, warn_deprecated
 from .._iterative import finish_iterative, iteration_cap, span_certified
 from .._result import History, Result, ValueSolution
 from .._validation import (
@@ -51,17 +48,16 @@ from .._validation import (
     check_real,
     check_tol,
 )
-from ..errors import InvalidModelError, SolverError
+from ..errors import InvalidModelError
+from ..games import MarkovGame as GamesMarkovGame
+from ..games import qre_stage, solve_stage_games
 from ..models import FiniteMDP
 from ..tabular import value_iteration
 from ._sets import RobustMDP, SARectFinite
 
 __all__ = [
-    "MarkovGame",
     "GameSolution",
     "QarlResult",
-    "qre_stage",
-    "matrix_game_lp",
     "soft_minimax_value_iteration",
     "nash_value_iteration",
     "best_response_value",
@@ -72,7 +68,9 @@ __all__ = [
 
 @dataclass(frozen=True, eq=False, repr=False)
 class MarkovGame:
-    r"""A finite two-player zero-sum discounted Markov game.
+    r"""Deprecated: a finite two-player zero-sum discounted Markov game; use
+    :meth:`theory_rl.games.MarkovGame.zero_sum` (same arguments), which every QARL solver accepts.
+    Constructing this class warns (:class:`DeprecationWarning`); it is removed in the next release.
 
     Parameters
     ----------
@@ -85,11 +83,14 @@ class MarkovGame:
 
     Examples
     --------
+    >>> import warnings
     >>> import numpy as np
     >>> from theory_rl import robust
-    >>> game = robust.MarkovGame(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated game
-    >>> game.P.shape, game.R.shape
-    ((1, 2, 2, 1), (1, 2, 2))
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", DeprecationWarning)
+    ...     game = robust.MarkovGame(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)
+    >>> game.to_markov_game().R.shape                     # the games.MarkovGame: R[player, s, a, b]
+    (2, 1, 2, 2)
     """
 
     P: np.ndarray
@@ -98,6 +99,10 @@ class MarkovGame:
     d0: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        warn_deprecated("theory_rl.robust.MarkovGame", "theory_rl.games.MarkovGame.zero_sum", stacklevel=3)
+        self._validate()
+
+    def _validate(self) -> None:
         R = as_float_array(self.R, "R", ndim=3)
         check_finite(R, "R")
         S, A, B = R.shape
@@ -121,9 +126,30 @@ class MarkovGame:
         """``Q[s, a, b] = R[s, a, b] + gamma * P[s, a, b, :] @ v``."""
         return self.R + self.gamma * self.P @ v
 
+    def to_markov_game(self) -> GamesMarkovGame:
+        """The same game as a :class:`theory_rl.games.MarkovGame` (``R[0] = R``, ``R[1] = -R``)."""
+        return GamesMarkovGame.zero_sum(self.P, self.R, self.gamma, self.d0)
+
     def __repr__(self) -> str:
         S, A, B = self.shape
         return f"MarkovGame(S={S}, A={A}, B={B}, gamma={self.gamma:g})"
+
+
+def as_qarl_game(game: Any) -> MarkovGame:
+    """The arrays QARL's solvers read (``P[s, a, b, s']``, ``R[s, a, b]``) from a two-player
+    zero-sum :class:`theory_rl.games.MarkovGame` (or the deprecated :class:`MarkovGame`), without
+    a deprecation warning."""
+    if isinstance(game, MarkovGame):
+        return game
+    if not isinstance(game, GamesMarkovGame):
+        raise InvalidModelError(f"game must be a theory_rl.games.MarkovGame, got {type(game).__name__}")
+    if not game.is_zero_sum:
+        raise InvalidModelError(f"game must be a two-player zero-sum MarkovGame (R[1] == -R[0]), got {game!r}")
+    view = object.__new__(MarkovGame)
+    for name, value in (("P", game.dense_kernel()), ("R", game.R[0]), ("gamma", game.gamma), ("d0", game.d0)):
+        object.__setattr__(view, name, value)
+    view._validate()
+    return view
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -140,8 +166,8 @@ class GameSolution(ValueSolution):
     Examples
     --------
     >>> import numpy as np
-    >>> from theory_rl import robust
-    >>> game = robust.MarkovGame(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated game
+    >>> from theory_rl import games, robust
+    >>> game = games.MarkovGame.zero_sum(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated
     >>> sol = robust.soft_minimax_value_iteration(game, alpha=0.1, beta=0.1, tol=1e-10)
     >>> type(sol).__name__, sol.converged, sol.adversary_policy.shape
     ('GameSolution', True, (1, 2))
@@ -154,167 +180,17 @@ class GameSolution(ValueSolution):
     psi = renamed_attribute("psi", "adversary_policy")
 
 
-def _softmax(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(softmax(x), log softmax(x))`` along the last axis."""
-    logp = log_softmax(x, axis=-1)
-    return np.exp(logp), logp
-
-
-def qre_stage(
-    Q: np.ndarray,
-    alpha: float,
-    beta: float,
-    *,
-    tol: float = 1e-11,
-    max_iter: int = 200,
-    init: tuple[np.ndarray, np.ndarray] | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""Logit QRE of the stage games ``max_p min_q p^T Q q + alpha H(p) - beta H(q)``, batched.
-
-    Solves the logit equations in log space, ``x = Q q / alpha + c_1``,
-    ``y = -Q^T p / beta + c_2`` with ``p = softmax(x)``, ``q = softmax(y)``, by Newton's method
-    with backtracking on the residual (the Jacobian ``[[I, -Q J_q / alpha], [Q^T J_p / beta, I]]``,
-    ``J_p = diag p - p p^T``, is non-singular: its Schur complement is ``I`` plus a product of
-    two positive semi-definite matrices). Log space keeps probabilities like ``e^{-1000}``
-    representable at small temperatures. The saddle point is unique (strong concavity-convexity),
-    so any initialisation reaches it. Without a warm start (or where it fails) the solve follows
-    the temperatures down from the payoff range by factors of 4 (continuation), which keeps
-    Newton inside its region of fast convergence down to temperatures like ``1e-3``.
-
-    Parameters
-    ----------
-    Q : ndarray, shape (..., A, B)
-    alpha, beta : float
-        Positive temperatures.
-    tol : float
-        Stop when the logit residuals (centred) are at most ``tol`` in sup norm.
-    init : (x, y), optional
-        Starting logits of shapes ``(..., A)`` and ``(..., B)`` (warm start).
-
-    Returns
-    -------
-    p : ndarray, shape (..., A)
-    q : ndarray, shape (..., B)
-    value : ndarray, shape (...)
-        ``p^T Q q + alpha H(p) - beta H(q)``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from theory_rl import robust
-    >>> p, q, v = robust.qre_stage(np.array([[[1.0, -1.0], [-1.0, 1.0]]]), 0.1, 0.1)
-    >>> p.round(6).tolist(), q.round(6).tolist()
-    ([[0.5, 0.5]], [[0.5, 0.5]])
-    """
-    # zero temperatures are the unregularised game: matrix_game_lp
-    alpha = check_real(alpha, "alpha", low=0.0, low_open=True)
-    beta = check_real(beta, "beta", low=0.0, low_open=True)
-    tol = check_tol(tol)
-    Q = as_float_array(Q, "Q")
-    if Q.ndim < 2:
-        raise InvalidModelError(f"Q has shape {Q.shape}, expected (..., A, B)")
-    check_finite(Q, "Q")
-    max_iter = check_int(max_iter, "max_iter")
-    batch = Q.shape[:-2]
-    A, B = Q.shape[-2:]
-    Qf = Q.reshape(-1, A, B)
-    n = Qf.shape[0]
-    if init is not None:
-        x = np.array(init[0], dtype=float).reshape(n, A)
-        y = np.array(init[1], dtype=float).reshape(n, B)
-        x, y, norm = _newton(Qf, x, y, alpha, beta, tol, max_iter)
-        bad = norm > tol
-    else:
-        x, y = np.zeros((n, A)), np.zeros((n, B))
-        bad = np.ones(n, dtype=bool)
-    if bad.any():
-        # temperature continuation: solve at temperatures scaled up to the payoff range (where
-        # the stage game is well conditioned), then divide them by 4 per step, rescaling the
-        # logits (which scale as 1/temperature) as the warm start
-        idx = np.flatnonzero(bad)
-        Qb = Qf[idx]
-        spread = float(np.ptp(Qb)) if Qb.size else 0.0
-        scale = max(1.0, spread / min(alpha, beta))
-        xb, yb = np.zeros((len(idx), A)), np.zeros((len(idx), B))
-        while True:
-            xb, yb, nb = _newton(Qb, xb, yb, alpha * scale, beta * scale, tol if scale == 1.0 else 1e-6, max_iter)
-            if scale == 1.0:
-                break
-            new_scale = max(1.0, scale / 4.0)
-            xb *= scale / new_scale
-            yb *= scale / new_scale
-            scale = new_scale
-        x[idx], y[idx], norm_b = xb, yb, nb
-        if (norm_b > max(tol, 1e-8)).any():
-            raise SolverError(f"qre_stage: Newton did not reach tol={tol:g} in {max_iter} iterations "
-                              f"(largest residual {norm_b.max():.3g})", status="max_iter")
-    p, logp = _softmax(x)
-    q, logq = _softmax(y)
-    value = np.einsum("na,nab,nb->n", p, Qf, q) - alpha * (p * logp).sum(1) + beta * (q * logq).sum(1)
-    return p.reshape(*batch, A), q.reshape(*batch, B), value.reshape(batch)
-
-
-def _newton(Qf: np.ndarray, x: np.ndarray, y: np.ndarray, alpha: float, beta: float, tol: float, max_iter: int
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Damped Newton on the centred logit equations (see :func:`qre_stage`); returns
-    ``(x, y, residual norms)``."""
-    A, B = Qf.shape[1:]
-    x, y = x.copy(), y.copy()
-    r, p, q, norm = _residual(Qf, x, y, alpha, beta)
-    eye_a, eye_b = np.eye(A), np.eye(B)
-    Ca = eye_a - 1.0 / A
-    Cb = eye_b - 1.0 / B
-    for _ in range(max_iter):
-        active = norm > tol
-        if not active.any():
-            break
-        idx = np.flatnonzero(active)
-        pa, qa, Qa = p[idx], q[idx], Qf[idx]
-        Jp = pa[:, :, None] * eye_a - pa[:, :, None] * pa[:, None, :]
-        Jq = qa[:, :, None] * eye_b - qa[:, :, None] * qa[:, None, :]
-        top = np.concatenate([np.broadcast_to(eye_a, (len(idx), A, A)), -Ca @ Qa @ Jq / alpha], axis=2)
-        bot = np.concatenate([Cb @ np.swapaxes(Qa, 1, 2) @ Jp / beta, np.broadcast_to(eye_b, (len(idx), B, B))], axis=2)
-        step = -np.linalg.solve(np.concatenate([top, bot], axis=1), r[idx][..., None])[..., 0]
-        t = np.ones(len(idx))
-        pending = np.ones(len(idx), dtype=bool)
-        for _ in range(30):
-            xi = x[idx] + t[:, None] * step[:, :A]
-            yi = y[idx] + t[:, None] * step[:, A:]
-            ni = _residual(Qf[idx], xi, yi, alpha, beta)[3]
-            ok = pending & (ni <= (1.0 - 1e-4 * t) * norm[idx])
-            x[idx[ok]] = xi[ok]
-            y[idx[ok]] = yi[ok]
-            pending &= ~ok
-            if not pending.any():
-                break
-            t = np.where(pending, 0.5 * t, t)
-        if pending.all():  # no row can decrease its residual any more: rounding floor
-            break
-        r, p, q, norm = _residual(Qf, x, y, alpha, beta)
-    return x, y, norm
-
-
-def _residual(Qf: np.ndarray, x: np.ndarray, y: np.ndarray, alpha: float, beta: float
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Centred logit residuals of :func:`qre_stage` for a batch, with ``p``, ``q`` and the sup norm."""
-    p, _ = _softmax(x)
-    q, _ = _softmax(y)
-    r1 = x - np.einsum("nab,nb->na", Qf, q) / alpha
-    r2 = y + np.einsum("nab,na->nb", Qf, p) / beta
-    r1 -= r1.mean(axis=1, keepdims=True)
-    r2 -= r2.mean(axis=1, keepdims=True)
-    r = np.concatenate([r1, r2], axis=1)
-    return r, p, q, np.abs(r).max(axis=1)
-
-
 def matrix_game_lp(Q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""Nash equilibria of zero-sum matrix games ``max_p min_q p^T Q q`` by linear programming
-    (von Neumann 1928; HiGHS), all stage games in one block-diagonal LP:
+    r"""Deprecated: use :func:`theory_rl.games.solve_stage_games` (this wrapper warns and calls it,
+    reshaping ``Q`` of shape ``(..., A, B)`` to ``(n, A, B)``; removed in the next release).
+
+    Nash equilibria of the zero-sum matrix games ``max_p min_q p^T Q q`` (von Neumann 1928), all
+    stage games in one block-diagonal HiGHS LP:
 
     .. math::
-        \max_{p_s \in \Delta(A), v_s} \sum_s v_s \quad \text{s.t.} \quad v_s \le (Q_s^\top p_s)_b \;\; \forall s, b.
+        \max_{p_s \in \Delta(A), v_s} \sum_s v_s \quad \text{s.t.} \quad v_s \le (Q_s^\top p_s)_b \;\; \forall s, b,
 
-    The adversary's equilibrium strategy is read from the duals of the ``v_s <= (Q^T p)_b`` rows.
+    the adversary's equilibrium strategy read from the duals of the ``v_s <= (Q^T p)_b`` rows.
 
     Parameters
     ----------
@@ -326,41 +202,23 @@ def matrix_game_lp(Q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     Examples
     --------
+    >>> import warnings
     >>> import numpy as np
     >>> from theory_rl import robust
-    >>> p, q, v = robust.matrix_game_lp(np.array([[[2.0, -1.0], [-1.0, 1.0]]]))
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", DeprecationWarning)
+    ...     p, q, v = robust.matrix_game_lp(np.array([[[2.0, -1.0], [-1.0, 1.0]]]))
     >>> p.round(6).tolist(), q.round(6).tolist(), v.round(9).tolist()
     ([[0.4, 0.6]], [[0.4, 0.6]], [0.2])
     """
+    warn_deprecated("theory_rl.robust.matrix_game_lp", "theory_rl.games.solve_stage_games")
     Q = as_float_array(Q, "Q")
     if Q.ndim < 2 or Q.shape[-1] == 0 or Q.shape[-2] == 0:
         raise InvalidModelError(f"Q has shape {Q.shape}, expected (..., A, B) with A, B >= 1 (payoffs Q[..., a, b])")
-    check_finite(Q, "Q")
     batch = Q.shape[:-2]
     A, B = Q.shape[-2:]
-    Qf = Q.reshape(-1, A, B)
-    n = Qf.shape[0]
-    nv = A + 1
-    c = np.zeros(n * nv)
-    c[A::nv] = -1.0
-    # rows (s, b): v_s - sum_a p_sa Q[s, a, b] <= 0
-    rows = np.repeat(np.arange(n * B), A + 1)
-    cols = (np.arange(n)[:, None, None] * nv + np.r_[np.arange(A), A][None, None, :]).repeat(B, axis=1).ravel()
-    vals = np.concatenate([-Qf.transpose(0, 2, 1), np.ones((n, B, 1))], axis=2).ravel()
-    A_ub = sp.csr_matrix((vals, (rows, cols)), shape=(n * B, n * nv))
-    eq_rows = np.repeat(np.arange(n), A)
-    eq_cols = (np.arange(n)[:, None] * nv + np.arange(A)[None, :]).ravel()
-    A_eq = sp.csr_matrix((np.ones(n * A), (eq_rows, eq_cols)), shape=(n, n * nv))
-    bounds = np.tile(np.r_[np.zeros((A, 2)) + [0.0, np.inf], [[-np.inf, np.inf]]], (n, 1))
-    res = linprog(c, A_ub=A_ub, b_ub=np.zeros(n * B), A_eq=A_eq, b_eq=np.ones(n), bounds=bounds, method="highs")
-    if res.status != 0:
-        raise SolverError(f"matrix_game_lp: HiGHS failed: {res.message}", status=res.status)
-    z = res.x.reshape(n, nv)
-    p = np.clip(z[:, :A], 0.0, None)
-    p /= p.sum(axis=1, keepdims=True)
-    q = np.clip(-res.ineqlin.marginals.reshape(n, B), 0.0, None)
-    q /= np.maximum(q.sum(axis=1, keepdims=True), 1e-300)
-    return p.reshape(*batch, A), q.reshape(*batch, B), z[:, A].reshape(batch)
+    p, q, v = solve_stage_games(Q.reshape(-1, A, B))
+    return p.reshape(*batch, A), q.reshape(*batch, B), v.reshape(batch)
 
 
 def _game_vi(game: MarkovGame, stage: Any, *, tol: float, max_iter: int | None, v0: np.ndarray | None,
@@ -368,6 +226,7 @@ def _game_vi(game: MarkovGame, stage: Any, *, tol: float, max_iter: int | None, 
     import time
 
     start = time.perf_counter()
+    game = as_qarl_game(game)
     tol = check_tol(tol)
     max_iter = check_max_iter(max_iter)
     strict = check_bool(strict, "strict")
@@ -404,7 +263,7 @@ def _game_vi(game: MarkovGame, stage: Any, *, tol: float, max_iter: int | None, 
 
 
 def soft_minimax_value_iteration(
-    game: MarkovGame,
+    game: GamesMarkovGame,
     *,
     alpha: float,
     beta: float,
@@ -424,8 +283,8 @@ def soft_minimax_value_iteration(
     Examples
     --------
     >>> import numpy as np
-    >>> from theory_rl import robust
-    >>> game = robust.MarkovGame(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated game
+    >>> from theory_rl import games, robust
+    >>> game = games.MarkovGame.zero_sum(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated
     >>> sol = robust.soft_minimax_value_iteration(game, alpha=1e-6, beta=1e-6, tol=1e-10)
     >>> round(float(sol.v[0]), 3)                 # tiny temperatures: close to the Nash value 2.0
     2.0
@@ -444,32 +303,32 @@ def soft_minimax_value_iteration(
 
 
 def nash_value_iteration(
-    game: MarkovGame, *, tol: float = 1e-8, max_iter: int | None = None, v0: np.ndarray | None = None,
+    game: GamesMarkovGame, *, tol: float = 1e-8, max_iter: int | None = None, v0: np.ndarray | None = None,
     strict: bool = False,
 ) -> GameSolution:
     r"""Shapley's value iteration (Shapley 1953), ``V_{k+1}(s) = val(Q_k(s))`` with the matrix-game
-    value from one LP per iteration (:func:`matrix_game_lp`): the exact reference for the
+    value from one LP per iteration (:func:`theory_rl.games.solve_stage_games`): the exact reference for the
     unregularised game. Certified with MacQueen bounds (``val`` is monotone, commutes with
     constants and is 1-Lipschitz).
 
     Examples
     --------
     >>> import numpy as np
-    >>> from theory_rl import robust
-    >>> game = robust.MarkovGame(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated game
+    >>> from theory_rl import games, robust
+    >>> game = games.MarkovGame.zero_sum(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated
     >>> sol = robust.nash_value_iteration(game, tol=1e-10)
     >>> round(float(sol.v[0]), 6), sol.policy.round(6).tolist()     # stage value 1/5, so v* = 0.2 / 0.1
     (2.0, [[0.4, 0.6]])
     """
 
     def stage(Q: np.ndarray, state: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return matrix_game_lp(Q)
+        return solve_stage_games(Q)
 
     return _game_vi(game, stage, tol=tol, max_iter=max_iter, v0=v0, strict=strict, method="nash_value_iteration",
                     params={"tol": tol})
 
 
-def best_response_value(game: MarkovGame, pi: np.ndarray, *, tol: float = 1e-10) -> np.ndarray:
+def best_response_value(game: GamesMarkovGame, pi: np.ndarray, *, tol: float = 1e-10) -> np.ndarray:
     r"""Unregularised value of the protagonist's stationary policy ``pi[s, a]`` against a
     best-responding adversary, ``min_psi V^{pi, psi}``: an MDP for the adversary with reward
     ``sum_a pi(a|s) R[s, a, b]``, solved by value iteration (as a maximisation of the negated
@@ -478,12 +337,13 @@ def best_response_value(game: MarkovGame, pi: np.ndarray, *, tol: float = 1e-10)
     Examples
     --------
     >>> import numpy as np
-    >>> from theory_rl import robust
-    >>> game = robust.MarkovGame(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated game
+    >>> from theory_rl import games, robust
+    >>> game = games.MarkovGame.zero_sum(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated
     >>> v = robust.best_response_value(game, np.array([[0.4, 0.6]]))   # the maximin strategy
     >>> np.round(v, 6).tolist()
     [2.0]
     """
+    game = as_qarl_game(game)
     S, A, _ = game.shape
     tol = check_tol(tol)
     pi = as_float_array(pi, "pi")
@@ -506,8 +366,8 @@ class QarlResult(Result):
     Examples
     --------
     >>> import numpy as np
-    >>> from theory_rl import robust
-    >>> game = robust.MarkovGame(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated game
+    >>> from theory_rl import games, robust
+    >>> game = games.MarkovGame.zero_sum(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated
     >>> res = robust.qarl_curriculum(game, alpha=0.01, n_stages=4)
     >>> type(res).__name__, res.betas.round(4).tolist(), round(res.nash_value, 6)
     ('QarlResult', [0.05, 0.0255, 0.001, 0.001], 2.0)
@@ -531,7 +391,7 @@ class QarlResult(Result):
 
 
 def qarl_curriculum(
-    game: MarkovGame,
+    game: GamesMarkovGame,
     *,
     alpha: float,
     beta_start: float = 0.05,
@@ -560,8 +420,8 @@ def qarl_curriculum(
     Examples
     --------
     >>> import numpy as np
-    >>> from theory_rl import robust
-    >>> game = robust.MarkovGame(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated game
+    >>> from theory_rl import games, robust
+    >>> game = games.MarkovGame.zero_sum(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated
     >>> res = robust.qarl_curriculum(game, alpha=0.01, n_stages=6)
     >>> float(res.betas[0]), round(float(res.betas[-1]), 6), bool(res.exploitability[-1] <= res.exploitability[0])
     (0.05, 0.001, True)
@@ -574,6 +434,7 @@ def qarl_curriculum(
     beta_start = check_real(beta_start, "beta_start", low=beta_end)
     tol = check_tol(tol)
     start = time.perf_counter()
+    game = as_qarl_game(game)
     S = game.shape[0]
     d0 = np.full(S, 1.0 / S) if game.d0 is None else game.d0
     n_fall = max(1, math.ceil(2 * n_stages / 3))
@@ -597,7 +458,7 @@ def qarl_curriculum(
                       elapsed=time.perf_counter() - start)
 
 
-def markov_game_from_robust(rmdp: RobustMDP) -> MarkovGame:
+def markov_game_from_robust(rmdp: RobustMDP) -> GamesMarkovGame:
     r"""The Markov game in which the adversary picks one of the ``K`` candidate rows of an
     :class:`SARectFinite` set, ``P[s, a, b, :] = candidates[s, a, b, :]``, *simultaneously*
     with the protagonist (QARL's adversary perturbs the transition). Because the adversary does
@@ -622,4 +483,4 @@ def markov_game_from_robust(rmdp: RobustMDP) -> MarkovGame:
     C = U.rows(rmdp.nominal)
     K = C.shape[2]
     R = np.repeat(np.asarray(rmdp.nominal.R)[:, :, None], K, axis=2)
-    return MarkovGame(C, R, rmdp.gamma, d0=rmdp.nominal.d0)
+    return GamesMarkovGame.zero_sum(C, R, rmdp.gamma, d0=rmdp.nominal.d0)

@@ -93,7 +93,8 @@ from .._iterative import iterations
 from .._result import Result
 from .._validation import as_float_array, check_bool, check_int, check_probability_rows, check_real, check_tol
 from ..errors import InvalidArgumentError, InvalidModelError, SolverError
-from ._qarl import MarkovGame, best_response_value, nash_value_iteration
+from ..games import MarkovGame as GamesMarkovGame
+from ._qarl import MarkovGame, as_qarl_game, best_response_value, nash_value_iteration
 
 __all__ = [
     "GammaTemperatureTeacher",
@@ -357,7 +358,7 @@ def clipped_gamma_weights(concentration: float, rate: float, grid: np.ndarray) -
 
 
 def soft_best_response(
-    game: MarkovGame, pi: np.ndarray, *, alpha: float, betas: Any, tol: float = 1e-10, max_iter: int = 200
+    game: GamesMarkovGame, pi: np.ndarray, *, alpha: float, betas: Any, tol: float = 1e-10, max_iter: int = 200
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""The adversary's soft best responses to the protagonist's stationary policy ``pi[s, a]``
     in QARL's regularised game, one per temperature in ``betas``, by soft policy iteration
@@ -387,12 +388,13 @@ def soft_best_response(
     Examples
     --------
     >>> import numpy as np
-    >>> from theory_rl import robust
-    >>> game = robust.MarkovGame(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated game
+    >>> from theory_rl import games, robust
+    >>> game = games.MarkovGame.zero_sum(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated
     >>> psi, v = robust.soft_best_response(game, np.array([[0.4, 0.6]]), alpha=0.01, betas=[0.01, 1.0])
     >>> psi.shape, v.shape
     ((2, 1, 2), (2, 1))
     """
+    game = as_qarl_game(game)
     S, A, B = game.shape
     pi = as_float_array(pi, "pi")
     if pi.shape != (S, A):
@@ -609,8 +611,8 @@ class QarlTrainingResult(Result):
     Examples
     --------
     >>> import numpy as np
-    >>> from theory_rl import robust
-    >>> game = robust.MarkovGame(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated game
+    >>> from theory_rl import games, robust
+    >>> game = games.MarkovGame.zero_sum(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated
     >>> teacher = robust.LinearTemperatureSchedule()
     >>> res = robust.qarl_train(game, teacher, alpha=0.01, max_iter=3, n_grid=8)
     >>> type(res).__name__, res.teacher, res.policy.shape
@@ -641,7 +643,7 @@ class QarlTrainingResult(Result):
 
 @renamed_arguments(n_iterations="max_iter")
 def qarl_train(
-    game: MarkovGame,
+    game: GamesMarkovGame,
     teacher: Teacher,
     *,
     alpha: float,
@@ -661,7 +663,8 @@ def qarl_train(
 
     Parameters
     ----------
-    game : MarkovGame
+    game : theory_rl.games.MarkovGame
+        Two-player zero-sum (``MarkovGame.zero_sum``; the deprecated ``robust.MarkovGame`` too).
     teacher : GammaTemperatureTeacher, PointTemperatureTeacher or LinearTemperatureSchedule
     alpha : float
         The protagonist's (fixed) entropy temperature.
@@ -698,8 +701,8 @@ def qarl_train(
     Examples
     --------
     >>> import numpy as np
-    >>> from theory_rl import robust
-    >>> game = robust.MarkovGame(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated game
+    >>> from theory_rl import games, robust
+    >>> game = games.MarkovGame.zero_sum(np.ones((1, 2, 2, 1)), [[[2.0, -1.0], [-1.0, 1.0]]], 0.9)   # repeated
     >>> teacher = robust.PointTemperatureTeacher(initial_temperature=0.05, target_temperature=0.001,
     ...                                          max_mse=1e-4, performance_lower_bound=-100.0)
     >>> res = robust.qarl_train(game, teacher, alpha=0.01, max_iter=5, n_grid=8)
@@ -707,8 +710,7 @@ def qarl_train(
     [0.05, 0.04, 0.03, 0.02, 0.01, 0.001]
     """
     start = time.perf_counter()
-    if not isinstance(game, MarkovGame):
-        raise InvalidModelError(f"game must be a MarkovGame, got {type(game).__name__}")
+    game = as_qarl_game(game)
     if not isinstance(teacher, (GammaTemperatureTeacher, PointTemperatureTeacher, LinearTemperatureSchedule)):
         raise InvalidModelError("teacher must be a GammaTemperatureTeacher, PointTemperatureTeacher or "
                                 f"LinearTemperatureSchedule, got {type(teacher).__name__}")
