@@ -54,6 +54,17 @@ class FamilyStatsResult(Result):
         One row per method: ``mean``, ``mean_low``, ``mean_high``, ``iqm``, ``iqm_low``, ``iqm_high``.
     improvement : pandas.DataFrame
         ``improvement.loc[x, y] = P(X > Y)``, averaged over the instances (rliable's probability of improvement).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from theory_rl import families
+    >>> rng = np.random.default_rng(0)
+    >>> rows = [{"method": m, "instance": i, "replicate": 0, "normalized": mu + 0.1 * rng.standard_normal()}
+    ...         for m, mu in (("a", 0.2), ("b", 0.8)) for i in range(5)]
+    >>> stats = families.family_statistics(pd.DataFrame(rows), n_boot=100, seed=0)
+    >>> type(stats).__name__, stats.table["mean"].round(1).tolist()
+    ('FamilyStatsResult', [0.2, 0.8])
     """
 
     table: Any
@@ -123,6 +134,14 @@ class RankAgreementResult(Result):
     n_pairs : int
     point_ranking, family_ranking : list of str
         Methods from best to worst.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from theory_rl import families
+    >>> res = families.rank_agreement(pd.Series({"a": 1.0, "b": 2.0}), pd.Series({"a": 0.1, "b": 0.3}))
+    >>> type(res).__name__, round(res.tau, 3), res.rank_flips
+    ('RankAgreementResult', 1.0, 0)
     """
 
     tau: float

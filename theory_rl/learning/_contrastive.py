@@ -52,6 +52,15 @@ class ContrastiveResult(Result):
         ``L(f)`` divided by the number of positives.
     n_iter : int
         L-BFGS-B iterations (0 for the closed form).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import learning
+    >>> pos, neg = learning.contrastive_counts(np.array([[0, 0, 1], [1, 0, 1]]), np.array([[0, 0, 0], [1, 0, 0]]), 2, 1)
+    >>> fit = learning.contrastive_fit(pos, neg, np.array([0.5, 0.5]), parameterisation="tabular")
+    >>> type(fit).__name__, fit.P.shape
+    ('ContrastiveResult', (2, 1, 2))
     """
 
     score: np.ndarray

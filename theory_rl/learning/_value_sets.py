@@ -43,6 +43,13 @@ class FactoredModelClass:
         ``parents[i]``: the factors the next value of factor ``i`` reads.
     n_choices : ndarray of int64, shape (n_factors,)
         Boolean functions per ``(i, a)``: ``2 ** (2 ** len(parents[i]))``.
+
+    Examples
+    --------
+    >>> from theory_rl import learning
+    >>> cls = learning.factored_model_class(2, 2)      # two binary factors, two actions
+    >>> type(cls).__name__, cls.n_models
+    ('FactoredModelClass', 256)
     """
 
     n_factors: int
@@ -127,6 +134,17 @@ class ValueSetResult(Result):
         Models in the class (``0`` for ``method="propagate"``, which never enumerates the class).
     n_consistent : int
         Models consistent with the data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import learning
+    >>> cls = learning.factored_model_class(2, 2)
+    >>> truth = cls.next_states(np.array([[[2, 3], [2, 1]]]))[0]
+    >>> r = np.zeros((4, 2)); r[3] = 1.0
+    >>> res = learning.value_sets(cls, r, np.array([[0, 1, truth[0, 1]], [1, 0, truth[1, 0]]]), gamma=0.5)
+    >>> type(res).__name__, res.mb_subset_of_mf
+    ('ValueSetResult', True)
     """
 
     mb: np.ndarray

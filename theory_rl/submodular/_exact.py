@@ -49,6 +49,15 @@ class SubRLResult(Result):
         action sequence from each start state.
     n_evaluated : int
         Policies or action sequences evaluated (enumeration), or ``(s, X)`` pairs backed up (DP).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, submodular
+    >>> mdp = envs.gridworld(2, 2, goal=[], obstacles=None).replace(d0=[1, 0, 0, 0])
+    >>> res = submodular.subrl_dp(mdp, submodular.Modular(np.ones(4)), horizon=3)
+    >>> type(res).__name__, float(res.value)
+    ('SubRLResult', 4.0)
     """
 
     value: float

@@ -32,6 +32,14 @@ class GreedyResult(Result):
     n_evaluations : int
         Marginal gains computed (one per element and step for the vectorised greedy; far fewer
         for the lazy one).
+
+    Examples
+    --------
+    >>> from theory_rl import submodular
+    >>> F = submodular.WeightedCoverage([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]])
+    >>> res = submodular.greedy_maximize(F, k=2)
+    >>> type(res).__name__, res.selected.tolist(), res.value
+    ('GreedyResult', [0, 2], 4.0)
     """
 
     selected: np.ndarray

@@ -20,7 +20,14 @@ __all__ = ["FacilityLocation", "GaussianEntropy", "LogDet", "Modular", "SetFunct
 
 
 def as_mask(x: Any, n: int) -> np.ndarray:
-    """A boolean mask ``(n,)`` or ``(B, n)`` from a mask, or from a sequence of element indices."""
+    """A boolean mask ``(n,)`` or ``(B, n)`` from a mask, or from a sequence of element indices.
+
+    Examples
+    --------
+    >>> from theory_rl.submodular import as_mask
+    >>> as_mask([0, 2], 4).tolist()
+    [True, False, True, False]
+    """
     arr = np.asarray(x)
     if arr.dtype == bool:
         if arr.shape[-1:] != (n,) or arr.ndim > 2:
@@ -42,6 +49,16 @@ class SetFunction:
     and subclasses with a cheaper incremental form override them.
 
     The marginal gain is :math:`F(e \mid X) = F(X \cup \{e\}) - F(X)`.
+
+    Examples
+    --------
+    >>> from theory_rl import submodular
+    >>> F = submodular.WeightedCoverage([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]])
+    >>> isinstance(F, submodular.SetFunction)
+    True
+    >>> X = submodular.as_mask([0], 3)
+    >>> float(F.value(X)), float(F.gain(1, X))      # F({0}) and F(1 | {0})
+    (2.0, 1.0)
     """
 
     n: int

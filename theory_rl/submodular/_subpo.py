@@ -44,6 +44,16 @@ class SubPOResult(Result):
         ``n_samples`` fresh trajectories.
     history : History
         ``epoch`` and ``mean_return`` (mean ``F(tau)`` of each epoch's batch).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl import envs, submodular
+    >>> mdp = envs.gridworld(2, 2, goal=[], obstacles=None).replace(d0=[1, 0, 0, 0])
+    >>> res = submodular.subpo(mdp, submodular.Modular(np.ones(4)), horizon=3, epochs=2, batch_size=10,
+    ...                        n_samples=50, seed=0)
+    >>> type(res).__name__, res.policy is not None
+    ('SubPOResult', True)
     """
 
     theta: np.ndarray
