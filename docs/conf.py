@@ -148,9 +148,24 @@ def write_api_pages() -> None:
         title = f"``theory_rl.{name}``"
         lines = [title, "=" * len(title), "", f".. automodule:: theory_rl.{name}", "   :no-members:", "",
                  f".. currentmodule:: theory_rl.{name}", "", ".. autosummary::", "   :toctree: generated", ""]
-        lines += [f"   {member}" for member in sorted(getattr(module, "__all__", []), key=str.lower)
-                  if not isinstance(getattr(module, member), type(sys))]
+        members = [m for m in sorted(getattr(module, "__all__", []), key=str.lower)
+                   if not isinstance(getattr(module, m), type(sys))]
+        home = {m: _home_subpackage(getattr(module, m), m) for m in members}
+        lines += [f"   {m}" for m in members if home[m] in (None, name)]
+        moved = [m for m in members if home[m] not in (None, name)]
+        if moved:  # documented once, on the page of the subpackage that defines them
+            lines += ["", "Also exported here, documented where they are defined:", ""]
+            lines += [f"- :obj:`{m} <theory_rl.{home[m]}.{m}>` (``theory_rl.{home[m]}``)" for m in moved]
         _write_if_changed(api / f"{name}.rst", "\n".join(lines) + "\n")
+
+
+def _home_subpackage(obj: object, name: str) -> str | None:
+    """The public subpackage that defines ``obj`` and exports it under ``name`` (None if unknown)."""
+    parts = getattr(obj, "__module__", "").split(".")
+    if len(parts) < 2 or parts[0] != "theory_rl" or parts[1] not in theory_rl._SUBPACKAGES:
+        return None
+    home = importlib.import_module(f"theory_rl.{parts[1]}")
+    return parts[1] if name in getattr(home, "__all__", ()) else None
 
 
 def copy_notebooks() -> None:

@@ -13,7 +13,7 @@ cover the data.
   iterations (its :class:`~theory_rl._result.History`).
 - :func:`plot_learning_curves`: several methods' mean curve over seeds with a confidence band.
 - :func:`plot_regret`: cumulative regret on log-log axes with the theorem's slope.
-- :func:`plot_rate`: a fitted rate (re-exported from :mod:`theory_rl.experiments`).
+- :func:`~theory_rl.experiments.plot_rate`: a fitted rate (re-exported from :mod:`theory_rl.experiments`).
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ def dqn(
     Exploration is epsilon-greedy with epsilon annealed linearly from ``exploration[0]`` to
     ``exploration[1]`` over the first ``exploration[2]`` fraction of ``total_steps``. Time-limit
     truncations bootstrap (only ``terminated`` stops the target), so on
-    :func:`~theory_rl.approx.TabularEnv` the fixed point is the model's ``Q*``.
+    :class:`~theory_rl.envs.TabularEnv` the fixed point is the model's ``Q*``.
 
     Not included from the Nature paper: frame stacking/pre-processing (the inputs here are
     state vectors) and reward clipping.

@@ -96,7 +96,7 @@ def mip_argmax(qnet: Any, state: Any, feasible: Any, *, solver: str = "highs", m
     state : array_like, shape (d_s,)
         Fixed part of the input (for a coRMAB, ``model.features(s)``).
     feasible : Budget, Path, Matching, Capacity, a user object with ``add_to``, or a callable
-        ``builder(model, action_vars)`` adding rows to the :class:`MipModel`.
+        ``builder(model, action_vars)`` adding rows to the :class:`~theory_rl.models.MipModel`.
     solver : str
         ``"highs"`` (highspy directly) or a Pyomo solver name (``"appsi_highs"``, ``"gurobi"``,
         ``"scip"``, ``"cbc"``, ...).

@@ -327,7 +327,7 @@ def make_cormab(domain: str, n_arms: int, budget: int, *, seed: Any = None, n_in
 
     ``domain``: ``"budget"`` (plain ``sum a <= B``), ``"interventions"`` (sigmoid coupling,
     ``N = n_interventions`` types, default ``J // 2``, ``sum a = B``), ``"path"`` (a
-    :func:`metro_graph` of ``J`` stations unless ``graph`` is given; ``source`` defaults to the
+    :func:`theory_rl.envs.metro_graph` of ``J`` stations unless ``graph`` is given; ``source`` defaults to the
     first node), ``"matching"``, ``"capacity"``. Arm parameters follow the paper's experiment section.
     An instance whose data is estimated above :func:`theory_rl.max_bytes` (``80 J`` bytes plus the
     quadratic terms of the coupling and the path constraint) raises

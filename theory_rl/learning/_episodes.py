@@ -34,7 +34,7 @@ class Episode(NamedTuple):
     """One episode: ``states`` ``(T + 1,)`` (``S_0 .. S_T``), ``actions`` ``(T,)``, ``rewards``
     ``(T,)`` (``R_{t+1}``, received after ``A_t``), and whether ``S_T`` is a terminal state
     (``False`` when the horizon cut the episode). The prediction learners return the episodes they
-    learned from (:attr:`PredictionResult.episodes`).
+    learned from (``PredictionResult.episodes``).
 
     Examples
     --------

@@ -88,7 +88,7 @@ class PredictionResult(Result):
     n_samples : int
         Transitions seen in all episodes.
     episodes : tuple of Episode
-        The episodes learned from, in order (left out of :meth:`to_dict`).
+        The episodes learned from, in order (left out of ``to_dict()``).
     method, params, elapsed
         As for every result.
 

@@ -23,7 +23,7 @@ def _concat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
 
 class MipModel:
     """``max c^T x + offset`` s.t. ``row_lo <= A x <= row_hi``, bounds, integrality (mutable
-    while built; solved by :func:`solve_mip`).
+    while built; solved by :func:`theory_rl.combinatorial.solve_mip`).
 
     Examples
     --------

@@ -277,7 +277,7 @@ def soft_minimax_value_iteration(
 
     The operator is monotone, commutes with constants and is a ``gamma``-contraction (the
     regularised saddle value is 1-Lipschitz in ``Q``), so it stops with MacQueen bounds of width
-    ``tol``. Stage games are solved by :func:`qre_stage`, warm-started from the previous
+    ``tol``. Stage games are solved by :func:`theory_rl.games.qre_stage`, warm-started from the previous
     iteration's logits. ``pi`` and ``psi`` are the QRE strategies at the last backup.
 
     Examples
