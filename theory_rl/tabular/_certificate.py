@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .._rounding import TINY, UNIT_ROUNDOFF, gamma_n, round_up
+from .._rounding import TINY, UNIT_ROUNDOFF, contraction_margin, gamma_n, one_minus_lower, round_up
 from . import _kernels
 from ._bellman import BellmanOperator
 
@@ -78,13 +78,12 @@ class RoundingModel:
     @property
     def one_minus_gamma(self) -> float:
         """A lower bound on the exact ``1 - gamma`` (exact for ``gamma >= 1/2``, Sterbenz)."""
-        g = self.gamma
-        return (1.0 - g) if g >= 0.5 else (1.0 - g) * (1.0 - UNIT_ROUNDOFF)
+        return one_minus_lower(self.gamma)
 
     @property
     def contraction_margin(self) -> float:
         """A lower bound on ``1 - gamma (1 + rho)`` (``<= 0``: no contraction can be certified)."""
-        return (self.one_minus_gamma - self.gamma * self.row_defect * (1.0 + 4 * UNIT_ROUNDOFF)) * (1.0 - 4 * UNIT_ROUNDOFF)
+        return contraction_margin(self.gamma, self.row_defect)
 
     def backup_error(self, v_norm: float, *, entries: int | None = None, reward: float | None = None) -> float:
         r"""``delta >= |fl(q_v(s,a)) - q_v(s,a)|`` for every ``(s, a)``, given ``||v||_inf <= v_norm``

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._iterative import Callback, Timer, finish_iterative, iterations
+from .._rounding import contraction_margin
 from .._validation import check_choice, check_int, check_max_iter, check_tol
 from ..models import FiniteMDP
 from ._bellman import (
@@ -150,7 +151,7 @@ def _evaluation_error(op: BellmanOperator, pi: np.ndarray, v: np.ndarray, residu
         reward = model.reward_max * (1.0 + weight)
     v_norm = float(np.max(np.abs(v))) if S else 0.0
     delta = round_up(gamma_n(entries + 2) * (reward + op.gamma * (1.0 + rho) * v_norm) + (entries + 2) * 2.0**-1074)
-    margin = (model.one_minus_gamma - op.gamma * rho * (1.0 + 4 * UNIT_ROUNDOFF)) * (1.0 - 4 * UNIT_ROUNDOFF)
+    margin = contraction_margin(op.gamma, rho)
     if margin <= 0:
         return float("inf"), float("inf")
     return round_up((residual * (1.0 + 2 * UNIT_ROUNDOFF) + delta) / margin), round_up(delta / margin)
