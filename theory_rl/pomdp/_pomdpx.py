@@ -382,15 +382,21 @@ class _Reader:
         s_of = np.repeat(np.arange(self.N), self.A)
         return np.tile(np.arange(self.A), self.N), [d[s_of] for d in digits]
 
-    def transitions(self, root: ET.Element, digits: list[np.ndarray]) -> sp.csr_matrix:
-        sec = self.child(root, "StateTransitionFunction")
+    def cond_tables(self, sec: ET.Element, kind: str,
+                    message: str) -> dict[int, tuple[list[str], np.ndarray, ET.Element]]:
+        """The ``<CondProb>`` tables of ``sec`` by the index of their one ``<Var>``, a variable of
+        ``kind`` (``"curr"`` or ``"obs"``); ``message`` is the error when a table has another."""
         tables: dict[int, tuple[list[str], np.ndarray, ET.Element]] = {}
         for cp in sec.findall("CondProb"):
             parents, vars_, arr = self.table(cp, "ProbTable")
-            if len(vars_) != 1 or self.by_name.get(vars_[0], ("", 0))[0] != "curr":
-                raise self.error("each transition <CondProb> must have one next-state variable as <Var>", cp)
-            i = self.by_name[vars_[0]][1]
-            tables[i] = (parents, arr, cp)
+            if len(vars_) != 1 or self.by_name.get(vars_[0], ("", 0))[0] != kind:
+                raise self.error(message, cp)
+            tables[self.by_name[vars_[0]][1]] = (parents, arr, cp)
+        return tables
+
+    def transitions(self, root: ET.Element, digits: list[np.ndarray]) -> sp.csr_matrix:
+        sec = self.child(root, "StateTransitionFunction")
+        tables = self.cond_tables(sec, "curr", "each transition <CondProb> must have one next-state variable as <Var>")
         for i, v in enumerate(self.states):
             if i not in tables:
                 raise self.error(f"no transition table for {v.curr!r}", sec)
@@ -424,12 +430,7 @@ class _Reader:
 
     def observations(self, root: ET.Element, digits: list[np.ndarray]) -> np.ndarray:
         sec = self.child(root, "ObsFunction")
-        tables: dict[int, tuple[list[str], np.ndarray, ET.Element]] = {}
-        for cp in sec.findall("CondProb"):
-            parents, vars_, arr = self.table(cp, "ProbTable")
-            if len(vars_) != 1 or self.by_name.get(vars_[0], ("", 0))[0] != "obs":
-                raise self.error("each observation <CondProb> must have one observation variable as <Var>", cp)
-            tables[self.by_name[vars_[0]][1]] = (parents, arr, cp)
+        tables = self.cond_tables(sec, "obs", "each observation <CondProb> must have one observation variable as <Var>")
         a_of = np.repeat(np.arange(self.A), self.N)  # row a * N + s' of O
         s_of = np.tile(np.arange(self.N), self.A)
         curr = [d[s_of] for d in digits]
