@@ -50,7 +50,7 @@ from .._rounding import TINY, UNIT_ROUNDOFF, contraction_margin, gamma_n, one_mi
 from . import _kernels
 from ._bellman import BellmanOperator
 
-__all__ = ["Certificate", "certificate_from_backup", "certificate_info", "floor_stop", "measure_rounding", "RoundingModel", "certify", "gamma_n", "rounding_model", "round_up", "UNIT_ROUNDOFF"]
+__all__ = ["Certificate", "certificate_from_backup", "certificate_info", "certified_check", "floor_stop", "measure_rounding", "RoundingModel", "certify", "gamma_n", "rounding_model", "round_up", "UNIT_ROUNDOFF"]
 
 
 
@@ -341,6 +341,17 @@ def certificate_info(cert: Certificate, reason: str | None) -> dict[str, object]
     if reason is not None:
         info["reason"] = reason
     return info
+
+
+def certified_check(cert: Certificate, tol: float, gaps: list[float], gap: float | None = None, *,
+                    ready: bool = True) -> tuple[bool, str | None]:
+    """One stopping check of an iterative solver: append the certified ``gap`` (default
+    ``cert.policy_gap``) to ``gaps``; ``(True, None)`` when ``ready`` (the solver's own rule
+    fired) and ``gap <= tol``, else ``(False, floor_stop(...))``."""
+    gaps.append(cert.policy_gap if gap is None else gap)
+    if ready and gaps[-1] <= tol:
+        return True, None
+    return False, floor_stop(cert, tol, gaps)
 
 
 def floor_stop(cert: Certificate, tol: float, gaps: list[float]) -> str | None:
