@@ -55,15 +55,13 @@ from .._validation import check_allocation, max_bytes
 from ..errors import InvalidModelError, ParseError, SizeLimitError
 from ..models import POMDP
 
+# the .POMDP reader's number grammar (ASCII digits only) and token quoting serve POMDPX too
+from ._cassandra import _INTEGER, _MAX_NUMBER_CHARS, _NUMBER, _short
+
 __all__ = ["read_pomdpx", "write_pomdpx"]
 
 _MAX_JOINT = 1_000_000
 _MAX_TABLE = 20_000_000
-# ASCII digits only: ``\d``, ``str.isdigit``, ``int`` and ``float`` also accept other scripts' digits
-_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
-_INTEGER = re.compile(r"[0-9]+\Z")
-#: Numeric tokens longer than this are rejected (``int`` refuses more than 4300 digits).
-_MAX_NUMBER_CHARS = 100
 #: Bytes of the element tree per byte of XML, for the allocation estimate before parsing.
 _XML_BYTES = 64
 #: Bytes per non-zero of the flattened transition kernel while it is built (COO arrays, CSR,
@@ -531,11 +529,6 @@ def _joint_names(values: list[list[str]]) -> list[str]:
     for k, vals in enumerate(values):
         names = (names[:, None] + ("|" if k else "") + np.array(vals, dtype=object)[None, :]).ravel()
     return names.tolist()
-
-
-def _short(text: str, n: int = 40) -> str:
-    """``repr`` of a value, cut to ``n`` characters (a hostile one may be megabytes long)."""
-    return repr(text) if len(text) <= n else repr(text[:n]) + f"... ({len(text)} characters)"
 
 
 def _lump_absorbing(T: sp.csr_matrix, O: np.ndarray, R: np.ndarray, b0: np.ndarray, names: list[str] | None,  # noqa: E741
