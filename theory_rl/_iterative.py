@@ -14,7 +14,7 @@ import numpy as np
 from .errors import ConvergenceWarning, SolverError
 
 __all__ = ["Callback", "Timer", "finish_iterative", "iteration_cap", "iterations", "notebook_aware_tqdm", "progress_bar", "progress_range",
-           "span_certified"]
+           "span_certified", "stop_reason"]
 
 
 def span_certified(d: np.ndarray, gamma: float, tol: float) -> bool:
@@ -106,6 +106,14 @@ def iterations(max_iter: int, progress: bool, desc: str) -> Iterator[int]:
         yield from range(1, max_iter + 1)
 
 
+def stop_reason(converged: bool, reason: str | None, n_iter: int, cap: int | None) -> str | None:
+    """Why an iterative solver stopped: ``reason`` when converged or given, else
+    ``"max_iter=<cap> reached"`` when ``n_iter >= cap`` and ``"stopped by the callback"`` otherwise."""
+    if converged or reason is not None:
+        return reason
+    return f"max_iter={cap} reached" if cap is not None and n_iter >= cap else "stopped by the callback"
+
+
 def finish_iterative(
     *,
     method: str,
@@ -123,8 +131,7 @@ def finish_iterative(
     """
     if converged:
         return
-    if reason is None:
-        reason = f"max_iter={cap} reached" if cap is not None and n_iter >= cap else "stopped by the callback"
+    reason = stop_reason(converged, reason, n_iter, cap)
     message = f"{method} did not certify tol={tol:g} after {n_iter} iterations: {reason}"
     if strict:
         raise SolverError(message, status="max_iter")

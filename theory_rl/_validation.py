@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -326,7 +326,24 @@ def resolve_indices(values: Any, what: str, n: int, names: Sequence[str] | None)
 DEFAULT_MAX_BYTES = 4 * 2**30
 """Default allocation limit: 4 GiB (``THEORY_RL_MAX_BYTES`` or :func:`set_max_bytes` change it)."""
 
-_max_bytes_override: int | None = None
+#: the limits set by :func:`set_max_bytes` / :func:`set_max_work` (``None``: environment or default)
+_overrides: dict[str, int | None] = {"bytes": None, "work": None}
+
+
+def _limit_in_force(kind: str, env_var: str, default: int, parse: Callable[[str], int]) -> int:
+    """The override of ``kind``, else ``parse`` of the environment variable ``env_var``, else ``default``."""
+    override = _overrides[kind]
+    if override is not None:
+        return override
+    env = os.environ.get(env_var)
+    return default if env is None or not env.strip() else parse(env)
+
+
+def _replace_override(kind: str, limit: int | None) -> int | None:
+    """Set the override of ``kind`` (``None`` clears it); return the previous one."""
+    previous = _overrides[kind]
+    _overrides[kind] = None if limit is None else check_int(limit, "limit", minimum=1)
+    return previous
 
 
 def _parse_bytes(text: str) -> int:
@@ -352,10 +369,7 @@ def max_bytes() -> int:
     >>> theory_rl.max_bytes() > 0
     True
     """
-    if _max_bytes_override is not None:
-        return _max_bytes_override
-    env = os.environ.get("THEORY_RL_MAX_BYTES")
-    return DEFAULT_MAX_BYTES if env is None or not env.strip() else _parse_bytes(env)
+    return _limit_in_force("bytes", "THEORY_RL_MAX_BYTES", DEFAULT_MAX_BYTES, _parse_bytes)
 
 
 def set_max_bytes(limit: int | None) -> int | None:
@@ -369,10 +383,7 @@ def set_max_bytes(limit: int | None) -> int | None:
     17179869184
     >>> _ = theory_rl.set_max_bytes(previous)
     """
-    global _max_bytes_override
-    previous = _max_bytes_override
-    _max_bytes_override = None if limit is None else check_int(limit, "limit", minimum=1)
-    return previous
+    return _replace_override("bytes", limit)
 
 
 def _format_bytes(n: float) -> str:
@@ -411,7 +422,15 @@ DEFAULT_MAX_WORK = 2 * 10**10
 """Default work limit in elementary operations (about a minute of numpy; ``THEORY_RL_MAX_WORK`` or
 :func:`set_max_work` change it)."""
 
-_max_work_override: int | None = None
+
+def _parse_work(text: str) -> int:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidArgumentError(f"THEORY_RL_MAX_WORK = {text!r} is not a number (e.g. 1e12)") from None
+    if not (math.isfinite(value) and value >= 1):
+        raise InvalidArgumentError(f"THEORY_RL_MAX_WORK = {text!r} must be a number >= 1")
+    return int(value)
 
 
 def max_work() -> int:
@@ -423,18 +442,7 @@ def max_work() -> int:
     >>> theory_rl.max_work() >= 1
     True
     """
-    if _max_work_override is not None:
-        return _max_work_override
-    env = os.environ.get("THEORY_RL_MAX_WORK")
-    if env is None or not env.strip():
-        return DEFAULT_MAX_WORK
-    try:
-        value = float(env)
-    except ValueError:
-        raise InvalidArgumentError(f"THEORY_RL_MAX_WORK = {env!r} is not a number (e.g. 1e12)") from None
-    if not (math.isfinite(value) and value >= 1):
-        raise InvalidArgumentError(f"THEORY_RL_MAX_WORK = {env!r} must be a number >= 1")
-    return int(value)
+    return _limit_in_force("work", "THEORY_RL_MAX_WORK", DEFAULT_MAX_WORK, _parse_work)
 
 
 def set_max_work(limit: int | None) -> int | None:
@@ -449,10 +457,7 @@ def set_max_work(limit: int | None) -> int | None:
     1000000000000
     >>> _ = theory_rl.set_max_work(previous)
     """
-    global _max_work_override
-    previous = _max_work_override
-    _max_work_override = None if limit is None else check_int(limit, "limit", minimum=1)
-    return previous
+    return _replace_override("work", limit)
 
 
 def check_work(n_ops: float, what: str) -> None:

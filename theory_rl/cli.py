@@ -79,6 +79,16 @@ def _model(spec: str, gamma: float | None):
     return model
 
 
+def _print_json(doc: dict[str, Any], sol: Any, dropped: tuple[str, ...]) -> int:
+    """Write ``doc`` with the solution's fields, less the ``dropped`` ones, as one JSON line."""
+    doc.update(sol.to_dict())
+    for key in dropped:
+        doc.pop(key, None)
+    json.dump(doc, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
 def _solve_pomdp(model: Any, args: argparse.Namespace) -> int:
     from . import pomdp
 
@@ -93,13 +103,7 @@ def _solve_pomdp(model: Any, args: argparse.Namespace) -> int:
     if args.json:
         doc = {"model": repr(model), "n_states": model.n_states, "n_actions": model.n_actions,
                "n_observations": model.n_observations, "gamma": model.gamma}
-        doc.update(sol.to_dict())
-        if not args.full:
-            for key in ("alpha", "actions", "history", "info"):
-                doc.pop(key, None)
-        json.dump(doc, sys.stdout)
-        sys.stdout.write("\n")
-        return 0
+        return _print_json(doc, sol, () if args.full else ("alpha", "actions", "history", "info"))
     print(repr(model))
     print(f"method      {sol.method}")
     print(f"converged   {sol.converged} after {sol.n_iter} trials in {sol.elapsed:.4g} s")
@@ -139,13 +143,7 @@ def _solve(args: argparse.Namespace) -> int:
     sol = solver(mdp, **options)
     if args.json:
         doc = {"model": repr(mdp), "n_states": mdp.n_states, "n_actions": mdp.n_actions, "gamma": mdp.gamma}
-        doc.update(sol.to_dict())
-        if not args.full:
-            for key in ("q", "lower", "upper", "history", "occupancy", "info"):
-                doc.pop(key, None)
-        json.dump(doc, sys.stdout)
-        sys.stdout.write("\n")
-        return 0
+        return _print_json(doc, sol, () if args.full else ("q", "lower", "upper", "history", "occupancy", "info"))
     print(repr(mdp))
     print(f"method      {sol.method}{' (Gauss-Seidel)' if args.method == 'gs' else ''}")
     print(f"converged   {sol.converged} after {sol.n_iter} iterations in {sol.elapsed:.4g} s")

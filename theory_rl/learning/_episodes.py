@@ -106,10 +106,15 @@ class Simulator:
 
     def episode(self, policy_cdf: np.ndarray, rng: np.random.Generator) -> Episode:
         """An episode of the fixed policy whose action CDF per state is ``policy_cdf[s]``."""
-        s = self.start(rng)
+        return self.rollout(self.start(rng), lambda s: sample_action(policy_cdf[s], rng), rng)
+
+    def rollout(self, s: int, choose: Callable[[int], int], rng: np.random.Generator, *,
+                first_action: int | None = None) -> Episode:
+        """The episode from ``S_0 = s`` that takes ``A_t = choose(S_t)`` (``A_0 = first_action``
+        when given), until a terminal state or ``horizon`` steps."""
         states, actions, rewards = [s], [], []
         while not self.terminal[s] and len(actions) < self.horizon:
-            a = sample_action(policy_cdf[s], rng)
+            a = first_action if first_action is not None and not actions else choose(s)
             r, s = self.step(s, a, rng)
             actions.append(a)
             rewards.append(r)

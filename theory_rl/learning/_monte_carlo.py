@@ -151,16 +151,7 @@ def _control_episode(sim: Simulator, q: np.ndarray, epsilon: float, exploring: b
     else:
         s = sim.start(rng)
         a = epsilon_greedy_action(q[s], epsilon, rng)
-    states, actions, rewards = [s], [], []
-    while not sim.terminal[s] and len(actions) < sim.horizon:
-        if actions:
-            a = epsilon_greedy_action(q[s], epsilon, rng)
-        r, s = sim.step(s, a, rng)
-        actions.append(a)
-        rewards.append(r)
-        states.append(s)
-    return Episode(np.asarray(states, np.int64), np.asarray(actions, np.int64), np.asarray(rewards, float),
-                   bool(sim.terminal[s]))
+    return sim.rollout(s, lambda state: epsilon_greedy_action(q[state], epsilon, rng), rng, first_action=a)
 
 
 def mc_control(

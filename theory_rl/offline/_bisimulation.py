@@ -162,6 +162,14 @@ class BisimulationMetricResult(Result):
         return self.distances[t][np.ix_(lab, lab)]
 
 
+def _lookahead(tree: HistoryTree, v: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``Q(h, a) = r(h, a) + gamma sum_o P(o | h, a) v(h a o)`` for the histories ``idx``, shape
+    ``(len(idx), A)`` (``v = 0`` past the leaves)."""
+    ch = tree.children[idx]
+    cont = np.where(ch >= 0, v[np.maximum(ch, 0)], 0.0)
+    return tree.rewards[idx] + tree.gamma * np.einsum("nao,nao->na", tree.obs_prob[idx], cont)
+
+
 def _optimal_policy(tree: HistoryTree, tie_tol: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
     """Backward induction on the history tree; ties within ``tie_tol`` go to the lowest action."""
     n, A = tree.rewards.shape
@@ -169,9 +177,7 @@ def _optimal_policy(tree: HistoryTree, tie_tol: float = 1e-9) -> tuple[np.ndarra
     pi = np.zeros((n, A))
     for t in range(tree.horizon - 1, -1, -1):
         idx = tree.at_depth(t)
-        ch = tree.children[idx]
-        cont = np.where(ch >= 0, v[np.maximum(ch, 0)], 0.0)
-        q = tree.rewards[idx] + tree.gamma * np.einsum("nao,nao->na", tree.obs_prob[idx], cont)
+        q = _lookahead(tree, v, idx)
         best = q.max(axis=1, keepdims=True)
         a = np.argmax(q >= best - tie_tol * np.maximum(1.0, np.abs(best)), axis=1)
         pi[idx, a] = 1.0
@@ -183,9 +189,7 @@ def _policy_value(tree: HistoryTree, pi: np.ndarray) -> np.ndarray:
     v = np.zeros(tree.n_histories)
     for t in range(tree.horizon - 1, -1, -1):
         idx = tree.at_depth(t)
-        ch = tree.children[idx]
-        cont = np.where(ch >= 0, v[np.maximum(ch, 0)], 0.0)
-        q = tree.rewards[idx] + tree.gamma * np.einsum("nao,nao->na", tree.obs_prob[idx], cont)
+        q = _lookahead(tree, v, idx)
         v[idx] = np.einsum("na,na->n", pi[idx], q)
     return v
 

@@ -55,15 +55,13 @@ from .._validation import check_allocation, max_bytes
 from ..errors import InvalidModelError, ParseError, SizeLimitError
 from ..models import POMDP
 
+# the .POMDP reader's number grammar (ASCII digits only) and token quoting serve POMDPX too
+from ._cassandra import _INTEGER, _MAX_NUMBER_CHARS, _NUMBER, _short
+
 __all__ = ["read_pomdpx", "write_pomdpx"]
 
 _MAX_JOINT = 1_000_000
 _MAX_TABLE = 20_000_000
-# ASCII digits only: ``\d``, ``str.isdigit``, ``int`` and ``float`` also accept other scripts' digits
-_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
-_INTEGER = re.compile(r"[0-9]+\Z")
-#: Numeric tokens longer than this are rejected (``int`` refuses more than 4300 digits).
-_MAX_NUMBER_CHARS = 100
 #: Bytes of the element tree per byte of XML, for the allocation estimate before parsing.
 _XML_BYTES = 64
 #: Bytes per non-zero of the flattened transition kernel while it is built (COO arrays, CSR,
@@ -382,15 +380,21 @@ class _Reader:
         s_of = np.repeat(np.arange(self.N), self.A)
         return np.tile(np.arange(self.A), self.N), [d[s_of] for d in digits]
 
-    def transitions(self, root: ET.Element, digits: list[np.ndarray]) -> sp.csr_matrix:
-        sec = self.child(root, "StateTransitionFunction")
+    def cond_tables(self, sec: ET.Element, kind: str,
+                    message: str) -> dict[int, tuple[list[str], np.ndarray, ET.Element]]:
+        """The ``<CondProb>`` tables of ``sec`` by the index of their one ``<Var>``, a variable of
+        ``kind`` (``"curr"`` or ``"obs"``); ``message`` is the error when a table has another."""
         tables: dict[int, tuple[list[str], np.ndarray, ET.Element]] = {}
         for cp in sec.findall("CondProb"):
             parents, vars_, arr = self.table(cp, "ProbTable")
-            if len(vars_) != 1 or self.by_name.get(vars_[0], ("", 0))[0] != "curr":
-                raise self.error("each transition <CondProb> must have one next-state variable as <Var>", cp)
-            i = self.by_name[vars_[0]][1]
-            tables[i] = (parents, arr, cp)
+            if len(vars_) != 1 or self.by_name.get(vars_[0], ("", 0))[0] != kind:
+                raise self.error(message, cp)
+            tables[self.by_name[vars_[0]][1]] = (parents, arr, cp)
+        return tables
+
+    def transitions(self, root: ET.Element, digits: list[np.ndarray]) -> sp.csr_matrix:
+        sec = self.child(root, "StateTransitionFunction")
+        tables = self.cond_tables(sec, "curr", "each transition <CondProb> must have one next-state variable as <Var>")
         for i, v in enumerate(self.states):
             if i not in tables:
                 raise self.error(f"no transition table for {v.curr!r}", sec)
@@ -424,12 +428,7 @@ class _Reader:
 
     def observations(self, root: ET.Element, digits: list[np.ndarray]) -> np.ndarray:
         sec = self.child(root, "ObsFunction")
-        tables: dict[int, tuple[list[str], np.ndarray, ET.Element]] = {}
-        for cp in sec.findall("CondProb"):
-            parents, vars_, arr = self.table(cp, "ProbTable")
-            if len(vars_) != 1 or self.by_name.get(vars_[0], ("", 0))[0] != "obs":
-                raise self.error("each observation <CondProb> must have one observation variable as <Var>", cp)
-            tables[self.by_name[vars_[0]][1]] = (parents, arr, cp)
+        tables = self.cond_tables(sec, "obs", "each observation <CondProb> must have one observation variable as <Var>")
         a_of = np.repeat(np.arange(self.A), self.N)  # row a * N + s' of O
         s_of = np.tile(np.arange(self.N), self.A)
         curr = [d[s_of] for d in digits]
@@ -530,11 +529,6 @@ def _joint_names(values: list[list[str]]) -> list[str]:
     for k, vals in enumerate(values):
         names = (names[:, None] + ("|" if k else "") + np.array(vals, dtype=object)[None, :]).ravel()
     return names.tolist()
-
-
-def _short(text: str, n: int = 40) -> str:
-    """``repr`` of a value, cut to ``n`` characters (a hostile one may be megabytes long)."""
-    return repr(text) if len(text) <= n else repr(text[:n]) + f"... ({len(text)} characters)"
 
 
 def _lump_absorbing(T: sp.csr_matrix, O: np.ndarray, R: np.ndarray, b0: np.ndarray, names: list[str] | None,  # noqa: E741

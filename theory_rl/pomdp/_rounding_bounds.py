@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .._rounding import TINY, UNIT_ROUNDOFF, gamma_n, round_up
+from .._rounding import TINY, contraction_margin, gamma_n, round_up
 from ..models import POMDP
 
 __all__ = ["PomdpRounding", "blind_error", "pomdp_rounding", "round_down", "round_up_value"]
@@ -86,9 +86,7 @@ class PomdpRounding:
     @property
     def margin(self) -> float:
         """A lower bound on ``1 - gamma sigma`` (``<= 0``: no contraction can be certified)."""
-        g = self.gamma
-        one_minus = (1.0 - g) if g >= 0.5 else (1.0 - g) * (1.0 - UNIT_ROUNDOFF)
-        return (one_minus - g * (self.sigma - 1.0) * (1.0 + 4 * UNIT_ROUNDOFF)) * (1.0 - 4 * UNIT_ROUNDOFF)
+        return contraction_margin(self.gamma, self.sigma - 1.0)
 
     def with_values(self, *arrays: np.ndarray) -> PomdpRounding:
         """The same constants with ``M`` raised to cover the entries of ``arrays`` (finite ones)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._iterative import Callback, Timer, finish_iterative, iterations
+from .._iterative import Callback, Timer, finish_iterative, iterations, stop_reason
 from .._validation import check_int, check_real, check_tol
 from ..models import FiniteMDP
 from ._bellman import as_value, check_options, effective_rewards
@@ -114,8 +114,7 @@ def relative_value_iteration(
             if callback is not None and callback(n, h, hi - lo):
                 break
             h = w - w[reference_state]
-        if not converged and reason is None:
-            reason = f"max_iter={max_iter} reached" if n >= max_iter else "stopped by the callback"
+        reason = stop_reason(converged, reason, n, max_iter)
         finish_iterative(method="relative_value_iteration", converged=converged, strict=strict, n_iter=n,
                          cap=max_iter, tol=tol, reason=reason)
         bias = tau * (h - h[reference_state])

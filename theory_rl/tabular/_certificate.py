@@ -46,11 +46,11 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .._rounding import TINY, UNIT_ROUNDOFF, gamma_n, round_up
+from .._rounding import TINY, UNIT_ROUNDOFF, contraction_margin, gamma_n, one_minus_lower, round_up
 from . import _kernels
 from ._bellman import BellmanOperator
 
-__all__ = ["Certificate", "certificate_from_backup", "certificate_info", "floor_stop", "measure_rounding", "RoundingModel", "certify", "gamma_n", "rounding_model", "round_up", "UNIT_ROUNDOFF"]
+__all__ = ["Certificate", "certificate_from_backup", "certificate_info", "certified_check", "floor_stop", "measure_rounding", "RoundingModel", "certify", "gamma_n", "rounding_model", "round_up", "UNIT_ROUNDOFF"]
 
 
 
@@ -78,13 +78,12 @@ class RoundingModel:
     @property
     def one_minus_gamma(self) -> float:
         """A lower bound on the exact ``1 - gamma`` (exact for ``gamma >= 1/2``, Sterbenz)."""
-        g = self.gamma
-        return (1.0 - g) if g >= 0.5 else (1.0 - g) * (1.0 - UNIT_ROUNDOFF)
+        return one_minus_lower(self.gamma)
 
     @property
     def contraction_margin(self) -> float:
         """A lower bound on ``1 - gamma (1 + rho)`` (``<= 0``: no contraction can be certified)."""
-        return (self.one_minus_gamma - self.gamma * self.row_defect * (1.0 + 4 * UNIT_ROUNDOFF)) * (1.0 - 4 * UNIT_ROUNDOFF)
+        return contraction_margin(self.gamma, self.row_defect)
 
     def backup_error(self, v_norm: float, *, entries: int | None = None, reward: float | None = None) -> float:
         r"""``delta >= |fl(q_v(s,a)) - q_v(s,a)|`` for every ``(s, a)``, given ``||v||_inf <= v_norm``
@@ -342,6 +341,17 @@ def certificate_info(cert: Certificate, reason: str | None) -> dict[str, object]
     if reason is not None:
         info["reason"] = reason
     return info
+
+
+def certified_check(cert: Certificate, tol: float, gaps: list[float], gap: float | None = None, *,
+                    ready: bool = True) -> tuple[bool, str | None]:
+    """One stopping check of an iterative solver: append the certified ``gap`` (default
+    ``cert.policy_gap``) to ``gaps``; ``(True, None)`` when ``ready`` (the solver's own rule
+    fired) and ``gap <= tol``, else ``(False, floor_stop(...))``."""
+    gaps.append(cert.policy_gap if gap is None else gap)
+    if ready and gaps[-1] <= tol:
+        return True, None
+    return False, floor_stop(cert, tol, gaps)
 
 
 def floor_stop(cert: Certificate, tol: float, gaps: list[float]) -> str | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._iterative import Callback, Timer, finish_iterative, iterations
+from .._iterative import Callback, Timer, finish_iterative, iterations, stop_reason
+from .._rounding import contraction_margin
 from .._validation import check_choice, check_int, check_max_iter, check_tol
 from ..models import FiniteMDP
 from ._bellman import (
@@ -15,7 +16,7 @@ from ._bellman import (
     check_options,
     solve_policy_system,
 )
-from ._certificate import UNIT_ROUNDOFF, certificate_info, certify, floor_stop, gamma_n, round_up, rounding_model
+from ._certificate import UNIT_ROUNDOFF, certificate_info, certified_check, certify, gamma_n, round_up, rounding_model
 from ._shortest_path import (
     shortest_path_modified_policy_iteration,
     shortest_path_policy_evaluation,
@@ -150,7 +151,7 @@ def _evaluation_error(op: BellmanOperator, pi: np.ndarray, v: np.ndarray, residu
         reward = model.reward_max * (1.0 + weight)
     v_norm = float(np.max(np.abs(v))) if S else 0.0
     delta = round_up(gamma_n(entries + 2) * (reward + op.gamma * (1.0 + rho) * v_norm) + (entries + 2) * 2.0**-1074)
-    margin = (model.one_minus_gamma - op.gamma * rho * (1.0 + 4 * UNIT_ROUNDOFF)) * (1.0 - 4 * UNIT_ROUNDOFF)
+    margin = contraction_margin(op.gamma, rho)
     if margin <= 0:
         return float("inf"), float("inf")
     return round_up((residual * (1.0 + 2 * UNIT_ROUNDOFF) + delta) / margin), round_up(delta / margin)
@@ -269,8 +270,7 @@ def policy_iteration(
         if stable and not converged:
             reason = (f"the policy is stable but its certified error {bound:.3g} exceeds tol: "
                       + cert.floor_reason(tol, what="value error"))
-        elif not converged:
-            reason = f"max_iter={max_iter} reached" if k >= max_iter else "stopped by the callback"
+        reason = stop_reason(converged, reason, k, max_iter)
         finish_iterative(method="policy_iteration", converged=converged, strict=strict, n_iter=k, cap=max_iter,
                          tol=tol, reason=reason)
     return Solution(
@@ -363,12 +363,8 @@ def modified_policy_iteration(
         for n in iterations(cap, progress, "modified policy iteration"):
             cert = certify(op, v)
             history.append(cert.residual)
-            gaps.append(cert.policy_gap)
-            if gaps[-1] <= tol:
-                converged = True
-                break
-            reason = floor_stop(cert, tol, gaps)
-            if reason is not None:
+            converged, reason = certified_check(cert, tol, gaps)
+            if converged or reason is not None:
                 break
             if callback is not None and callback(n, v, cert.residual):
                 break
@@ -378,8 +374,7 @@ def modified_policy_iteration(
                 u, buf = buf, u
                 sweeps += 1
             v = u
-        if not converged and reason is None:
-            reason = f"max_iter={cap} reached" if n >= cap else "stopped by the callback"
+        reason = stop_reason(converged, reason, n, cap)
         finish_iterative(method="modified_policy_iteration", converged=converged, strict=strict, n_iter=n, cap=cap,
                          tol=tol, reason=reason)
         # q from the certified value (not the last iterate, which span stopping leaves off by a

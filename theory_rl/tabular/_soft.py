@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp, softmax
 
-from .._iterative import Callback, Timer, finish_iterative, iteration_cap, iterations
+from .._iterative import Callback, Timer, finish_iterative, iteration_cap, iterations, stop_reason
 from .._validation import check_max_iter, check_real, check_tol
 from ..models import FiniteMDP
 from ._bellman import BellmanOperator, as_value, check_options
-from ._certificate import Certificate, certificate_from_backup, floor_stop, gamma_n
+from ._certificate import Certificate, certificate_from_backup, certified_check, gamma_n
 from ._solution import Solution
 
 __all__ = ["soft_value_iteration", "soft_backup"]
@@ -106,20 +106,16 @@ def soft_value_iteration(
             d = tv - v
             history.append(float(np.max(np.abs(d))))
             cert = _soft_certificate(op, v, tv, q, tau)
-            gaps.append(cert.policy_gap - cert.policy_slack)  # upper - lower: the width of the bounds
-            if gaps[-1] <= tol:
-                converged = True
-                break
-            reason = floor_stop(cert, tol, gaps)
-            if reason is not None:
+            # the gap checked is upper - lower: the width of the bounds
+            converged, reason = certified_check(cert, tol, gaps, cert.policy_gap - cert.policy_slack)
+            if converged or reason is not None:
                 break
             if callback is not None and callback(n, tv, history[-1]):
                 break
             v = tv
             tv, q = soft_backup(op, v, tau)
         cert = _soft_certificate(op, v, tv, q, tau)
-        if not converged and reason is None:
-            reason = f"max_iter={cap} reached" if n >= cap else "stopped by the callback"
+        reason = stop_reason(converged, reason, n, cap)
         finish_iterative(method="soft_value_iteration", converged=converged, strict=strict, n_iter=n, cap=cap, tol=tol,
                          reason=reason)
         value = cert.value

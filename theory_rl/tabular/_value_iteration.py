@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._iterative import Callback, Timer, finish_iterative, iteration_cap, iterations
+from .._iterative import Callback, Timer, finish_iterative, iteration_cap, iterations, stop_reason
 from .._validation import check_choice, check_max_iter, check_tol
 from ..models import FiniteMDP
 from ._bellman import BellmanOperator, as_value, check_options
-from ._certificate import certificate_info, certify, floor_stop
+from ._certificate import certificate_info, certified_check, certify
 from ._shortest_path import shortest_path_value_iteration
 from ._solution import Solution
 
@@ -128,14 +128,10 @@ def value_iteration(
             cap = max_iter if max_iter is not None else iteration_cap(gamma, tol, cert.residual)
             for n in iterations(cap, progress, "value iteration"):
                 history.append(cert.residual)
-                gaps.append(cert.policy_gap)
                 # the sup rule ||d|| < tol (1-gamma) / (2 gamma), written without dividing by gamma
                 fired = stopping == "span" or 2.0 * gamma * cert.residual < tol * (1.0 - gamma)
-                if fired and gaps[-1] <= tol:
-                    converged = True
-                    break
-                reason = floor_stop(cert, tol, gaps)
-                if reason is not None:
+                converged, reason = certified_check(cert, tol, gaps, ready=fired)
+                if converged or reason is not None:
                     break
                 if callback is not None and callback(n, cert.tv, cert.residual):
                     break
@@ -154,12 +150,8 @@ def value_iteration(
                 # (so that a model whose rounding floor exceeds tol is recognised early)
                 if 2 * c * change <= tol or n % 8 == 0:
                     cert = certify(op, v)
-                    gaps.append(cert.policy_gap)
-                    if 2 * c * change <= tol and gaps[-1] <= tol:
-                        converged = True
-                        break
-                    reason = floor_stop(cert, tol, gaps)
-                    if reason is not None:
+                    converged, reason = certified_check(cert, tol, gaps, ready=2 * c * change <= tol)
+                    if converged or reason is not None:
                         break
                 if callback is not None and callback(n, v, change):
                     break
@@ -167,8 +159,7 @@ def value_iteration(
                     break
             if not converged:
                 cert = certify(op, v)
-        if not converged and reason is None:
-            reason = f"max_iter={cap} reached" if cap is not None and n >= cap else "stopped by the callback"
+        reason = stop_reason(converged, reason, n, cap)
         finish_iterative(method="value_iteration", converged=converged, strict=strict, n_iter=n, cap=cap, tol=tol,
                          reason=reason)
         # q from the certified value (not the last iterate, which span stopping leaves off by a
