@@ -68,7 +68,7 @@ ALLOWED = (
         params theory_exponent replicate P_pi r_pi Q value evaluate similar x y objective teacher
         weights episode_starts next_action_mask expert_policy expert_fraction rollout_policy spec act
         strategies policies player distribution pomdp tree Phi cost target_return
-        n_pos n_neg noise positives negatives phi_hat phi_star model_class""",
+        n_pos n_neg positives negatives phi_hat phi_star model_class""",
         positional=True,
     ),
     _group(
