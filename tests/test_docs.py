@@ -2,8 +2,10 @@
 docstring markup, a missing page or a notebook that does not parse fails here).
 
 The test build reads every page, docstring and notebook and resolves every reference with
-Sphinx's ``dummy`` builder (no HTML written) and notebook execution off: the notebooks are
-executed by ``tests/test_notebooks.py``; ``make docs`` builds the HTML and executes them.
+Sphinx's ``dummy`` builder (no HTML written), executing every notebook in fast mode
+(``THEORY_RL_FAST=1``), so a notebook that fails inside the site fails here; ``make docs`` builds the
+HTML and executes them in full. ``tests/test_notebooks.py`` also runs each notebook on its own (one
+test per notebook, in parallel) and checks the course structure.
 """
 
 import os
@@ -22,7 +24,7 @@ def test_docs_build_without_warnings(tmp_path):
     pytest.importorskip("myst_nb")
     pytest.importorskip("numpydoc")
     pytest.importorskip("pydata_sphinx_theme")
-    env = dict(os.environ, THEORY_RL_DOCS_EXECUTE="off", OMP_NUM_THREADS="1")
+    env = dict(os.environ, THEORY_RL_DOCS_EXECUTE="force", THEORY_RL_FAST="1", MPLBACKEND="Agg", OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "sphinx", "-b", "dummy", "-W", "--keep-going", "-q",
            "-d", str(tmp_path / "doctrees"), str(ROOT / "docs"), str(tmp_path / "out")]
     run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
