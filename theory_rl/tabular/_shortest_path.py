@@ -611,8 +611,10 @@ def shortest_path_value_iteration(
         finish_iterative(method="value_iteration", converged=converged, strict=strict, n_iter=n, cap=cap, tol=tol,
                          reason=reason)
         value = cert.value(v)
+        # q from the returned value, not from the last iterate (||q - Q*|| <= bound up to one backup's rounding)
+        q = ssp.q(value)[0].reshape(ssp.S, ssp.A)
     return Solution(
-        v=value, q=cert.q, policy=cert.greedy, converged=converged, n_iter=n, residual=cert.residual,
+        v=value, q=q, policy=cert.greedy, converged=converged, n_iter=n, residual=cert.residual,
         bound=_bound_of(value, cert.lower, cert.upper), lower=cert.lower, upper=cert.upper,
         history=np.asarray(history), method="value_iteration",
         params={"tol": tol, "max_iter": max_iter, "variant": variant, "stopping": stopping, "episodic": True},
@@ -974,8 +976,10 @@ def shortest_path_modified_policy_iteration(
                          tol=tol, reason=f"max_iter={cap} reached; {cert.reason}" if not converged and n >= cap
                          and cert.reason else None)
         value = cert.value(v)
+        # q from the returned value, not from the last iterate (||q - Q*|| <= bound up to one backup's rounding)
+        q = ssp.q(value)[0].reshape(ssp.S, ssp.A)
     return Solution(
-        v=value, q=cert.q, policy=cert.greedy, converged=converged, n_iter=n, residual=cert.residual,
+        v=value, q=q, policy=cert.greedy, converged=converged, n_iter=n, residual=cert.residual,
         bound=_bound_of(value, cert.lower, cert.upper), lower=cert.lower, upper=cert.upper,
         history=np.asarray(history), method="modified_policy_iteration",
         params={"tol": tol, "n_eval": int(n_eval), "max_iter": max_iter, "episodic": True}, elapsed=timer.elapsed,
