@@ -1,4 +1,4 @@
-"""Zero-sum matrix games and minimax winners: ``theory_rl.games`` against nashpy.
+"""Zero-sum matrix games and minimax winners: ``theory_rl.games`` against nashpy and OpenSpiel.
 
 Run from the repository root (each size is merged into the results file, so sizes can be run
 in separate commands)::
@@ -15,8 +15,10 @@ equations). Peer: ``nashpy.Game(A).linear_program()`` (the row and the column LP
 ``scipy.optimize.linprog``), on ``M = P - 1/2`` for the minimax winner: nashpy's fastest exact
 method for zero-sum games (support and vertex enumeration are exponential). Both values are
 ``p^T A q`` of the returned strategies (for the minimax winner, the row strategy's worst-case win
-rate ``min_j (p^T P)_j``, 1/2 exactly at a minimax winner) and must agree to 1e-8. Times are the best of
-``--repeats`` runs (one run for n >= 500); the ratio is ours / peer (below 1: we are faster).
+rate ``min_j (p^T P)_j``, 1/2 exactly at a minimax winner) and must agree with nashpy's to 1e-8
+(OpenSpiel's difference is reported; ECOS's tolerances make it about 1e-9 to 1e-7). Times are the best of
+``--repeats`` runs (one run for n >= 500); ``ratio`` is ours / nashpy and ``ratio_fastest`` ours / the
+faster peer (below 1: we are faster).
 With ``--shapley``, Shapley value iteration on random games (2000 states with dense kernels,
 10^4 states with 10 successors per row in CSR; 2x2 and 5x5 stage games) is timed per sweep against
 one backup ``R + gamma P v`` over all state-action profiles (issue 22 asks for 10^4 states within 2x).
@@ -66,6 +68,17 @@ def peer(kind: str, X: np.ndarray) -> float:
         warnings.simplefilter("ignore")
         p, q = nashpy.Game(A).linear_program()
     return float(p @ A @ q) if kind == "zero_sum" else float((p @ X).min())
+
+
+def open_spiel_peer(kind: str, X: np.ndarray) -> float:
+    import pyspiel
+    from open_spiel.python.algorithms import lp_solver
+
+    A = X if kind == "zero_sum" else X - 0.5
+    game = pyspiel.create_matrix_game(A.tolist(), (-A).tolist())
+    p, _, value, _ = lp_solver.solve_zero_sum_matrix_game(game)
+    p = np.clip(np.asarray(p, dtype=float).ravel(), 0.0, None)
+    return float(value) if kind == "zero_sum" else float((p / p.sum() @ X).min())
 
 
 def best_time(fn, repeats: int) -> tuple[float, float]:
@@ -125,6 +138,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default=RESULTS)
+    parser.add_argument("--open-spiel-max", type=int, default=1000,
+                        help="largest n at which OpenSpiel runs (0: never)")
     parser.add_argument("--shapley", action="store_true",
                         help="also time Shapley VI per sweep against one backup")
     args = parser.parse_args()
@@ -134,7 +149,7 @@ def main() -> None:
     if os.path.exists(args.output):
         with open(args.output) as fh:
             rows = {(r["kind"], r["n"]): r for r in json.load(fh).get("rows", [])}
-    print(f"{'kind':>15} {'n':>5} {'ours s':>10} {'nashpy s':>10} {'ours/peer':>10} {'|dv|':>9}")
+    print(f"{'kind':>15} {'n':>5} {'ours s':>10} {'nashpy s':>10} {'OpenSpiel s':>11} {'ours/fastest':>12} {'|dv|':>9}")
     for n in args.sizes:
         repeats = 1 if n >= 500 else args.repeats
         for kind in args.kinds:
@@ -142,11 +157,17 @@ def main() -> None:
             t_ours, v_ours = best_time(lambda: ours(kind, X), repeats)  # noqa: B023
             t_peer, v_peer = best_time(lambda: peer(kind, X), repeats)  # noqa: B023
             diff = abs(v_ours - v_peer)
+            t_os, v_os = (best_time(lambda: open_spiel_peer(kind, X), repeats)  # noqa: B023
+                          if n <= args.open_spiel_max else (None, None))
+            fastest = t_peer if t_os is None else min(t_peer, t_os)
             row = {"kind": kind, "n": n, "ours_s": t_ours, "peer_s": t_peer, "ratio": t_ours / t_peer,
                    "value_ours": v_ours, "value_peer": v_peer, "abs_diff": diff, "agree_1e-8": diff <= 1e-8,
-                   "repeats": repeats}
+                   "open_spiel_s": t_os, "value_open_spiel": v_os,
+                   "abs_diff_open_spiel": None if v_os is None else abs(v_ours - v_os),
+                   "ratio_fastest": t_ours / fastest, "repeats": repeats}
             rows[(kind, n)] = row
-            print(f"{kind:>15} {n:>5} {t_ours:>10.4f} {t_peer:>10.4f} {t_ours / t_peer:>10.3f} {diff:>9.1e}")
+            os_s = "-" if t_os is None else f"{t_os:.4f}"
+            print(f"{kind:>15} {n:>5} {t_ours:>10.4f} {t_peer:>10.4f} {os_s:>11} {t_ours / fastest:>12.3f} {diff:>9.1e}")
     cases = [(2000, 2, 2, None), (2000, 5, 5, None), (10_000, 2, 2, 10), (10_000, 5, 5, 10)]
     shapley = shapley_rows(cases, args.seed) if args.shapley else None
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
@@ -154,7 +175,8 @@ def main() -> None:
         with open(args.output) as fh:
             shapley = json.load(fh).get("shapley")
     with open(args.output, "w") as fh:
-        json.dump({"peer": "nashpy.Game.linear_program", "machine": platform.platform(),
+        json.dump({"peer": "nashpy.Game.linear_program",
+                   "peer2": "open_spiel.python.algorithms.lp_solver.solve_zero_sum_matrix_game (cvxpy, ECOS)", "machine": platform.platform(),
                    "python": platform.python_version(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                    "command": "python bench/games.py --sizes ...",
                    "rows": sorted(rows.values(), key=lambda r: (r["kind"], r["n"])), "shapley": shapley}, fh, indent=1)
