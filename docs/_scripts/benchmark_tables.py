@@ -341,7 +341,7 @@ def games_section() -> str:
         provenance("games"),
         table(["problem", "n", "ours s", "nashpy s", "OpenSpiel s", "ours / fastest", "value difference"], rows,
               "lrrrrrr"),
-        "Shapley value iteration: the solver's time per sweep against one Bellman backup of the same size (target: within 2x).",
+        "Shapley value iteration: the solver's time per sweep against one Bellman backup of the same size, in process CPU time (target: within 2x).",
         table(["S", "actions", "kernel", "one backup s", "solve s", "sweeps", "sweep / backup"], shapley, "rllrrrr"),
     ])
 

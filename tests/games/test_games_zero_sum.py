@@ -131,20 +131,43 @@ def test_stage_games_validate_their_input():
 
 
 def test_support_guesses_are_verified_not_trusted(rng):
-    from theory_rl.games._supports import solve_on_supports, supports_of
+    from theory_rl.games._stage_kernel import solve_small_stage_games, supports_of
 
     Q = rng.standard_normal((50, 3, 3))
     p, q, v = solve_stage_games(Q)
     rows, cols = supports_of(p, q)
-    p2, q2, ok = solve_on_supports(Q, rows, cols)
+    p2, q2, ok, low2, up2, _, _ = solve_small_stage_games(Q, rows, cols, enumerate_all=False)
     assert ok.all()
     np.testing.assert_allclose(np.einsum("sa,sab,sb->s", p2, Q, q2), v, atol=1e-9)
+    np.testing.assert_array_equal(low2, np.einsum("sa,sab->sb", p2, Q).min(axis=1))
+    np.testing.assert_array_equal(up2, np.einsum("sab,sb->sa", Q, q2).max(axis=1))
     # wrong guesses (every support shifted by one action) are rejected, never returned as equilibria
-    p3, q3, ok3 = solve_on_supports(Q, np.roll(rows, 1, axis=1), np.roll(cols, 1, axis=1))
+    p3, q3, ok3, *_ = solve_small_stage_games(Q, np.roll(rows, 1, axis=1), np.roll(cols, 1, axis=1), enumerate_all=False)
     for s in np.flatnonzero(ok3):
         assert (Q[s] @ q3[s]).max() - (p3[s] @ Q[s]).min() <= 1e-12
     assert not ok3.all()
-    # unequal support sizes are left to the LP
+    # unequal support sizes are not tried without enumeration (left to the LP) ...
     rows[0] = True
     cols[0] = [True, False, False]
-    assert not solve_on_supports(Q[:1], rows[:1], cols[:1])[2][0]
+    assert not solve_small_stage_games(Q[:1], rows[:1], cols[:1], enumerate_all=False)[2][0]
+    # ... and enumeration finds an equilibrium whatever the guess
+    assert solve_small_stage_games(Q[:1], rows[:1], cols[:1])[2][0]
+
+
+@given(A=st.integers(1, 6), B=st.integers(1, 6), seed=st.integers(0, 2**32 - 1), integer=st.booleans())
+def test_support_enumeration_equals_the_lp(A, B, seed, integer):
+    """Shapley-Snow: every small game (degenerate integer games too) has an equilibrium on square
+    supports, and the enumeration's is the LP's value, verified by weak duality."""
+    from theory_rl.games._stage_kernel import solve_small_stage_games
+
+    gen = np.random.default_rng(seed)
+    Q = gen.integers(-2, 3, size=(4, A, B)).astype(float) if integer else gen.standard_normal((4, A, B))
+    p, q, ok, *_ = solve_small_stage_games(Q)
+    assert ok.all()
+    _, _, v = solve_stage_games(Q)
+    low = np.einsum("sa,sab->sb", p, Q).min(axis=1)
+    up = np.einsum("sab,sb->sa", Q, q).max(axis=1)
+    assert (up - low <= 1e-12).all()
+    np.testing.assert_allclose(low, v, atol=1e-9)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    np.testing.assert_allclose(q.sum(axis=1), 1.0)

@@ -13,7 +13,7 @@ from .._validation import as_float_array, check_bool, check_callback, check_fini
 from ..errors import InvalidModelError
 from ._common import UNIT_ROUNDOFF, dot_pad
 from ._markov_game import MarkovGame, as_markov_game
-from ._supports import solve_on_supports, supports_of
+from ._stage_kernel import MAX_ENUMERATED_PROFILES, solve_small_stage_games, supports_of
 from ._zero_sum import _solve_blocks
 
 __all__ = ["ShapleySolution", "shapley_value_iteration"]
@@ -67,19 +67,27 @@ def _sweep(game: MarkovGame, v: np.ndarray, R0: np.ndarray, warm: dict[str, Any]
     stage games are first tried on the previous sweep's supports kept in ``warm``."""
     S = game.n_states
     Q = game.q(v, 0)
-    if "supports" in warm:
-        # the previous sweep's supports, solved by the equalising equations and verified; the
-        # states that fail go to the LP (supports settle as v converges, so few do)
-        p, q, accepted = solve_on_supports(Q, *warm["supports"])
-        rest = np.flatnonzero(~accepted)
-        if rest.size:
-            p[rest], q[rest], _, _ = _solve_blocks(Q[rest])
-    else:
-        p, q, _, _ = _solve_blocks(Q)
-    warm["supports"] = supports_of(p, q)
-    low = np.einsum("sa,sab->sb", p, Q).min(axis=1)
-    up = np.einsum("sab,sb->sa", Q, q).max(axis=1)
     A, B = Q.shape[1:]
+    guess = warm.get("supports", (None, None))
+    # the previous sweep's supports, solved by the equalising equations and verified (compiled);
+    # small stage games that fail are solved by enumerating square supports; what is left (larger
+    # games, or none accepted) goes to the LP. Supports settle as v converges, so few states fail.
+    enumerate_all = A * B <= MAX_ENUMERATED_PROFILES
+    if enumerate_all or "supports" in warm:
+        p, q, accepted, low, up, rows, cols = solve_small_stage_games(Q, *guess, enumerate_all=enumerate_all)
+        rest = np.flatnonzero(~accepted)
+    else:
+        p, q = np.zeros((S, A)), np.zeros((S, B))
+        low, up = np.zeros(S), np.zeros(S)
+        rows, cols = np.zeros((S, A), dtype=bool), np.zeros((S, B), dtype=bool)
+        rest = np.arange(S)
+    if rest.size:
+        Qr = Q[rest]
+        p[rest], q[rest], _, _ = _solve_blocks(Qr)
+        low[rest] = np.einsum("sa,sab->sb", p[rest], Qr).min(axis=1)
+        up[rest] = np.einsum("sab,sb->sa", Qr, q[rest]).max(axis=1)
+        rows[rest], cols[rest] = supports_of(p[rest], q[rest])
+    warm["supports"] = (rows, cols)
     v_max = float(np.abs(v).max()) if v.size else 0.0
     # |fl(Q) - Q| (the product P @ v and the sum), then the stage dot products and the LP's own error
     pad_q = dot_pad(S, float(np.abs(R0).max()) + v_max)
@@ -104,10 +112,11 @@ def shapley_value_iteration(
         Q_v[s, a, b] = R(s, a, b) + \gamma \sum_{s'} P(s' \mid s, a, b)\, v(s'),
 
     where ``val`` is the value of the zero-sum matrix game. The first sweep solves every stage
-    game by LP (all states in one block-diagonal HiGHS model, see :func:`solve_stage_games`); later
-    sweeps first solve the equalising equations on the previous sweep's supports (batched over
-    states) and keep a state's solution only when weak duality verifies it to rounding level; the
-    other states go to the LP.
+    game by LP (all states in one block-diagonal HiGHS model, see :func:`solve_stage_games`), or,
+    for stage games of at most 36 action profiles, by a compiled enumeration of square supports
+    (Shapley & Snow 1950); later sweeps first solve the equalising equations on the previous
+    sweep's supports and keep a state's solution only when weak duality verifies it to rounding
+    level; the other states are enumerated (small games) or go to the LP.
 
     Assumptions: two players, ``R[1] = -R[0]`` (player 0 maximises), ``gamma < 1``.
 
