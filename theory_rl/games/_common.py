@@ -10,7 +10,7 @@ from .._highs import quiet_highs
 from .._validation import as_float_array, check_allocation, check_finite
 from ..errors import DependencyNotInstalled, InvalidArgumentError, InvalidModelError
 
-__all__ = ["UNIT_ROUNDOFF", "payoff_array", "read_only", "check_strategy", "dot_pad", "new_highs"]
+__all__ = ["UNIT_ROUNDOFF", "payoff_array", "player_payoffs", "read_only", "check_strategy", "dot_pad", "new_highs"]
 
 UNIT_ROUNDOFF = float(np.finfo(np.float64).eps) / 2.0
 """``u = 2^-53``: the relative error of one float64 operation."""
@@ -34,6 +34,20 @@ def payoff_array(x: Any, name: str, *, ndim: int | None = None) -> np.ndarray:
     if 0 in arr.shape:
         raise InvalidModelError(f"{name} has shape {arr.shape}: every player needs at least one action")
     check_finite(arr, name)
+    return arr
+
+
+def player_payoffs(x: Any, name: str, *, lead: tuple[str, ...] = (), what: str = "payoff tensor") -> np.ndarray:
+    """:func:`payoff_array` of layout ``(N, *lead, A_1, ..., A_N)``: one ``what`` per player, with as
+    many action axes as players (``lead`` names the axes between, e.g. ``("S",)``)."""
+    arr = payoff_array(x, name)
+    n_lead = len(lead)
+    if arr.ndim < 2 + n_lead or arr.shape[0] != arr.ndim - 1 - n_lead:
+        layout = ", ".join(("N", *lead, "A_1", "...", "A_N"))
+        raise InvalidModelError(
+            f"{name} has shape {arr.shape}, expected ({layout}): one {what} per player, "
+            "with as many action axes as players"
+        )
     return arr
 
 

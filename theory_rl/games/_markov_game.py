@@ -18,7 +18,7 @@ from .._validation import (
     check_row_sums,
 )
 from ..errors import InvalidArgumentError, InvalidModelError
-from ._common import payoff_array, read_only
+from ._common import payoff_array, player_payoffs, read_only
 
 __all__ = ["MarkovGame", "as_markov_game"]
 
@@ -77,12 +77,7 @@ class MarkovGame:
     d0: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        R = payoff_array(self.R, "R")
-        if R.ndim < 3 or R.shape[0] != R.ndim - 2:
-            raise InvalidModelError(
-                f"R has shape {R.shape}, expected (N, S, A_1, ..., A_N): one reward array per player, "
-                "with as many action axes as players"
-            )
+        R = player_payoffs(self.R, "R", lead=("S",), what="reward array")
         S = R.shape[1]
         actions = R.shape[2:]
         expected = (S, *actions, S)

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from .._result import html_summary
-from ..errors import InvalidArgumentError, InvalidModelError
-from ._common import check_strategy, payoff_array, read_only
+from ..errors import InvalidArgumentError
+from ._common import check_strategy, player_payoffs, read_only
 
 __all__ = ["NormalFormGame", "as_normal_form", "against_others"]
 
@@ -52,12 +52,7 @@ class NormalFormGame:
     payoffs: np.ndarray
 
     def __post_init__(self) -> None:
-        U = payoff_array(self.payoffs, "payoffs")
-        if U.ndim < 2 or U.shape[0] != U.ndim - 1:
-            raise InvalidModelError(
-                f"payoffs has shape {U.shape}, expected (N, A_1, ..., A_N): one payoff tensor per player, "
-                "with as many action axes as players"
-            )
+        U = player_payoffs(self.payoffs, "payoffs")
         object.__setattr__(self, "payoffs", read_only(U))
 
     @property

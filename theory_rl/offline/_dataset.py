@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .._result import ResultMixin
+from .._sampling import sample_rows
 from .._validation import check_allocation, check_int, rng_from_seed
 from ..errors import InvalidArgumentError, InvalidModelError
 from ..models import POMDP, FiniteMDP
@@ -284,13 +285,6 @@ def _policy_matrix(model: FiniteMDP, policy: Any) -> np.ndarray:
     return pi
 
 
-def _sample(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
-    """One categorical draw per row of ``probs`` (shape ``(n, k)``)."""
-    c = np.cumsum(probs, axis=1)
-    u = rng.random(probs.shape[0]) * c[:, -1]
-    return np.minimum((u[:, None] >= c).sum(axis=1), probs.shape[1] - 1)
-
-
 def collect_trajectories(
     model: FiniteMDP | POMDP,
     policy: Any,
@@ -356,16 +350,16 @@ def collect_trajectories(
     obs = np.zeros((n, H), dtype=np.int64)
     length = np.full(n, H, dtype=np.int64)
     alive = np.ones(n, dtype=bool)
-    states[:, 0] = _sample(rng, np.broadcast_to(d0, (n, S)))
+    states[:, 0] = sample_rows(rng, np.broadcast_to(d0, (n, S)))
     for t in range(H):
         s = states[:, t]
-        a = _sample(rng, pi[s])
+        a = sample_rows(rng, pi[s])
         rows = s * A + a
         nxt = P[rows].toarray() if hasattr(P, "toarray") else P.reshape(S * A, S)[rows]
-        s2 = _sample(rng, nxt)
+        s2 = sample_rows(rng, nxt)
         actions[:, t], rewards[:, t], states[:, t + 1] = a, R[s, a], s2
         if pomdp is not None:
-            obs[:, t] = _sample(rng, np.asarray(pomdp.O)[a, s2])
+            obs[:, t] = sample_rows(rng, np.asarray(pomdp.O)[a, s2])
         ended = alive & term[s2]
         length[ended] = t + 1
         alive &= ~ended

@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 from .._result import Result
+from .._sampling import sample_rows
 from .._validation import check_allocation, check_int, check_optional_int, rng_from_seed
 from ..errors import InvalidArgumentError
 from ..models import FiniteMDP
@@ -91,12 +92,6 @@ def count_model(dataset: TrajectoryDataset) -> tuple[np.ndarray, np.ndarray, np.
         ns = n.sum(axis=1, keepdims=True)
         mu = np.where(ns > 0, n / np.maximum(ns, 1), 0.0)
     return P, rhat, mu, n.astype(np.int64)
-
-
-def _sample_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
-    c = np.cumsum(probs, axis=1)
-    u = rng.random(probs.shape[0]) * c[:, -1]
-    return np.minimum((u[:, None] >= c).sum(axis=1), probs.shape[1] - 1)
 
 
 def mbrcsl(
@@ -189,8 +184,8 @@ def mbrcsl(
             stop = alive & (term[s] | ~acting[s])
             length[stop] = t
             alive &= ~stop
-            a = _sample_rows(rng, np.where(acting[s][:, None], mu[s], 1.0))
-            s2 = _sample_rows(rng, np.where(alive[:, None], P[s, a], 1.0))
+            a = sample_rows(rng, np.where(acting[s][:, None], mu[s], 1.0))
+            s2 = sample_rows(rng, np.where(alive[:, None], P[s, a], 1.0))
             actions[:, t] = a
             rewards[:, t] = np.where(alive, r[s, a], 0.0)
             states[:, t + 1] = np.where(alive, s2, s)

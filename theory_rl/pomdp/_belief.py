@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from scipy import stats
 
 from .._result import Result
+from .._sampling import sample_rows
 from .._validation import check_int, check_real, resolve_index, resolve_indices, rng_from_seed
 from ..errors import InvalidModelError
 from ..models import POMDP
@@ -237,13 +238,6 @@ def _policy_actions(model: POMDP, policy: Any, beliefs: np.ndarray) -> np.ndarra
                       dtype=np.int64)
 
 
-def _sample_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
-    """One index per row of ``probs`` (N, n), by inverting the cumulative sums."""
-    cum = np.cumsum(probs, axis=1)
-    u = rng.random(probs.shape[0]) * cum[:, -1]
-    return np.minimum((u[:, None] >= cum).sum(axis=1), probs.shape[1] - 1)
-
-
 def simulate(
     model: POMDP,
     policy: Any,
@@ -301,8 +295,8 @@ def simulate(
         disc *= model.gamma
         rows = rows_of[states * A + acts]
         rows = rows.toarray() if sp.issparse(rows) else rows
-        nxt = _sample_rows(rng, rows)
-        obs = _sample_rows(rng, model.O[acts, nxt])
+        nxt = sample_rows(rng, rows)
+        obs = sample_rows(rng, model.O[acts, nxt])
         for a in np.unique(acts):
             idx = np.flatnonzero(acts == a)
             pred = np.asarray(model.transpose_by_action[a] @ beliefs[idx].T).T  # (n, S')

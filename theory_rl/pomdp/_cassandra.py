@@ -434,11 +434,7 @@ class _Reader:
                 self.sparse_put(acts, row_ids, np.repeat(row_ids, c.size), np.tile(c, row_ids.size),
                                 np.tile(row[c], row_ids.size), st[0])
         else:
-            rows = self.index(parts[1][0], "states", end)
-            cols = self.index(parts[2][0], "states", end)
-            p = self.numbers(parts[2][1:], 1, "a transition probability", end)[0]
-            if p < 0:
-                raise self.error(f"negative probability {p}", parts[2][1])
+            rows, cols, p = self.single_probability(parts, "states", "a transition probability", end)
             if self.dense_T:
                 self.T[rows, acts, cols] = p
             elif isinstance(cols, slice):  # whole rows: reset them, then write p everywhere (if not 0)
@@ -455,6 +451,17 @@ class _Reader:
                 self.reserve_events(_count(acts, self.sizes["actions"]) * row_ids.size, st[0])
                 self.sparse_put(acts, None, row_ids, np.full(row_ids.size, cols), np.full(row_ids.size, p), st[0])
         self.T_line[acts, rows] = st[0].line
+
+    def single_probability(self, parts: list[list[_Tok]], column_kind: str, what: str,
+                           end: _Tok) -> tuple[int | slice, int | slice, float]:
+        """``(rows, cols, p)`` of a one-number statement ``T/O: action : state : column p``, with
+        ``p >= 0`` checked; ``column_kind`` is ``"states"`` (T) or ``"observations"`` (O)."""
+        rows = self.index(parts[1][0], "states", end)
+        cols = self.index(parts[2][0], column_kind, end)
+        p = self.numbers(parts[2][1:], 1, what, end)[0]
+        if p < 0:
+            raise self.error(f"negative probability {p}", parts[2][1])
+        return rows, cols, p
 
     def reserve_events(self, n: int, tok: _Tok) -> None:
         self.reserve(n * _EVENT_BYTES, f"{n} transition entries (written by this statement)", tok)
@@ -477,11 +484,7 @@ class _Reader:
             vals = self.probability_block(parts[1][1:], (1, n_obs), f"O: ... : {parts[1][0].text}", end, False)[0]
             cols = slice(None)
         else:
-            rows = self.index(parts[1][0], "states", end)
-            cols = self.index(parts[2][0], "observations", end)
-            vals = self.numbers(parts[2][1:], 1, "an observation probability", end)[0]
-            if vals < 0:
-                raise self.error(f"negative probability {vals}", parts[2][1])
+            rows, cols, vals = self.single_probability(parts, "observations", "an observation probability", end)
         self.O[acts, rows, cols] = vals
         self.O_line[acts, rows] = st[0].line
 

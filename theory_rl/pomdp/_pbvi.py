@@ -112,12 +112,16 @@ def check_model(model: Any, name: str, *, finite_horizon: bool = False) -> None:
         raise InvalidModelError(f"{name} needs gamma < 1 (infinite-horizon discounted model)")
 
 
-def check_stopping(tol: Any, time_limit: Any) -> tuple[float, float]:
-    """The point-based solvers' stopping options: ``tol`` finite ``>= 0`` and ``time_limit`` in
-    seconds ``> 0`` (``inf``: no limit), else :class:`InvalidArgumentError` naming the option and value."""
+def check_run_options(max_iter: Any, tol: Any, time_limit: Any, progress: Any,
+                      seed: Any) -> tuple[int, float, float, bool, np.random.Generator]:
+    """The point-based solvers' run options, checked: ``max_iter >= 1``, ``tol`` finite ``>= 0``,
+    ``time_limit`` in seconds ``> 0`` (``inf``: no limit), ``progress`` a bool and ``seed`` made a
+    Generator; else :class:`InvalidArgumentError` naming the option and value."""
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
     if time_limit is None:
         raise InvalidArgumentError("time_limit = None: give a number of seconds > 0 (inf for no limit)")
-    return check_real(tol, "tol", low=0.0), check_time_limit(time_limit)
+    tol, time_limit = check_real(tol, "tol", low=0.0), check_time_limit(time_limit)
+    return max_iter, tol, time_limit, check_bool(progress, "progress"), rng_from_seed(seed)
 
 
 @renamed_arguments(n_backups="max_iter")
@@ -193,11 +197,8 @@ def pbvi(
     horizon = None if horizon is None else check_int(horizon, "horizon", minimum=1)
     check_model(model, "pbvi", finite_horizon=horizon is not None)
     n_expansions = check_int(n_expansions, "n_expansions", minimum=0)
-    max_iter = check_int(max_iter, "max_iter", minimum=1)
     max_beliefs = check_int(max_beliefs, "max_beliefs", minimum=1)
-    tol, time_limit = check_stopping(tol, time_limit)
-    progress = check_bool(progress, "progress")
-    rng = rng_from_seed(seed)
+    max_iter, tol, time_limit, progress, rng = check_run_options(max_iter, tol, time_limit, progress, seed)
     if horizon is not None:
         return _finite_horizon_pbvi(model, horizon, n_expansions=n_expansions, max_beliefs=max_beliefs,
                                     time_limit=time_limit, rng=rng)

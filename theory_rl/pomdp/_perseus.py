@@ -29,12 +29,12 @@ import numpy as np
 
 from .._deprecation import renamed_arguments
 from .._iterative import progress_bar
-from .._validation import as_float_array, check_bool, check_int, check_probability_rows, rng_from_seed
+from .._validation import as_float_array, check_int, check_probability_rows, rng_from_seed
 from ..errors import ConvergenceWarning, InvalidModelError
 from ..models import POMDP
 from ._backup import point_backup
 from ._bounds import warm_up_value_iteration
-from ._pbvi import check_model, check_stopping, initial_bounds, sample_successor
+from ._pbvi import check_model, check_run_options, initial_bounds, sample_successor
 from ._solution import POMDPSolution
 
 __all__ = ["perseus", "sample_beliefs"]
@@ -134,10 +134,7 @@ def perseus(
     check_model(model, "perseus")
     n_beliefs = check_int(n_beliefs, "n_beliefs", minimum=1)
     walk_length = check_int(walk_length, "walk_length", minimum=1)
-    max_iter = check_int(max_iter, "max_iter", minimum=1)
-    tol, time_limit = check_stopping(tol, time_limit)
-    progress = check_bool(progress, "progress")
-    rng = rng_from_seed(seed)
+    max_iter, tol, time_limit, progress, rng = check_run_options(max_iter, tol, time_limit, progress, seed)
     warm_up_value_iteration(model.is_sparse)  # compiled before the clock starts
     start = time.perf_counter()
     b0 = model.b0

@@ -386,6 +386,36 @@ def _bound_of(value: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
     return float(np.max(gap, initial=0.0) * (1 + 4 * _U) + _TINY)
 
 
+def _finish_greedy(ssp: _Episodic, cert: _Certificate | None, v: np.ndarray, *, method: str, converged: bool,
+                   strict: bool, n_iter: int, cap: int, tol: float) -> tuple[_Certificate, np.ndarray, np.ndarray]:
+    """The end of value iteration and MPI: certify the last iterate ``v`` unless ``cert`` already met
+    ``tol``, apply the strict/warning rule, and return ``(certificate, value, q)``: the value is the
+    bounds' midpoint and ``q`` its backup, not the last iterate's (``||q - Q*|| <= bound`` up to one
+    backup's rounding)."""
+    if cert is None or not converged:
+        cert = _certify(ssp, v)
+    reason = None
+    if not converged and n_iter >= cap and cert.reason is not None:
+        reason = f"max_iter={cap} reached; {cert.reason}"
+    finish_iterative(method=method, converged=converged, strict=strict, n_iter=n_iter, cap=cap, tol=tol,
+                     reason=reason)
+    value = cert.value(v)
+    return cert, value, ssp.q(value)[0].reshape(ssp.S, ssp.A)
+
+
+def _certified_solution(cert: _Certificate, v: np.ndarray, q: np.ndarray, policy: np.ndarray, *, converged: bool,
+                        n_iter: int, history: list[float], method: str, params: dict[str, Any], elapsed: float,
+                        info: dict[str, Any] | None = None) -> Solution:
+    """The :class:`Solution` of an episodic planner certified by ``cert`` (bounds, residual, policy gap,
+    expected steps), with ``info`` ahead of the certificate's entries."""
+    return Solution(
+        v=v, q=q, policy=policy, converged=converged, n_iter=n_iter, residual=cert.residual,
+        bound=_bound_of(v, cert.lower, cert.upper), lower=cert.lower, upper=cert.upper, history=np.asarray(history),
+        method=method, params=params, elapsed=elapsed,
+        info={**(info or {}), "policy_gap_bound": cert.width, "expected_steps": cert.steps, "reason": cert.reason},
+    )
+
+
 def _certify(ssp: _Episodic, v: np.ndarray, policy: np.ndarray | None = None,
              steps: np.ndarray | None = None) -> _Certificate:
     """Bounds on ``hat v`` (and on ``v_policy``) from one backup of ``v``; ``policy`` defaults to the
@@ -603,23 +633,12 @@ def shortest_path_value_iteration(
             if callback is not None and callback(n, tv, residual):
                 break
             v = tv
-        if cert is None or not converged:
-            cert = _certify(ssp, v)
-        reason = None
-        if not converged and n >= cap and cert.reason is not None:
-            reason = f"max_iter={cap} reached; {cert.reason}"
-        finish_iterative(method="value_iteration", converged=converged, strict=strict, n_iter=n, cap=cap, tol=tol,
-                         reason=reason)
-        value = cert.value(v)
-        # q from the returned value, not from the last iterate (||q - Q*|| <= bound up to one backup's rounding)
-        q = ssp.q(value)[0].reshape(ssp.S, ssp.A)
-    return Solution(
-        v=value, q=q, policy=cert.greedy, converged=converged, n_iter=n, residual=cert.residual,
-        bound=_bound_of(value, cert.lower, cert.upper), lower=cert.lower, upper=cert.upper,
-        history=np.asarray(history), method="value_iteration",
+        cert, value, q = _finish_greedy(ssp, cert, v, method="value_iteration", converged=converged, strict=strict,
+                                        n_iter=n, cap=cap, tol=tol)
+    return _certified_solution(
+        cert, value, q, cert.greedy, converged=converged, n_iter=n, history=history, method="value_iteration",
         params={"tol": tol, "max_iter": max_iter, "variant": variant, "stopping": stopping, "episodic": True},
         elapsed=timer.elapsed,
-        info={"policy_gap_bound": cert.width, "expected_steps": cert.steps, "reason": cert.reason},
     )
 
 
@@ -869,12 +888,10 @@ def shortest_path_policy_iteration(
                 f": {cert.reason}" if cert.reason else "")
         finish_iterative(method="policy_iteration", converged=converged, strict=strict, n_iter=k, cap=max_iter,
                          tol=tol, reason=reason)
-    return Solution(
-        v=v, q=cert.q, policy=pi, converged=converged, n_iter=k, residual=cert.residual, bound=bound,
-        lower=cert.lower, upper=cert.upper, history=np.asarray(history), method="policy_iteration",
+    return _certified_solution(
+        cert, v, cert.q, pi, converged=converged, n_iter=k, history=history, method="policy_iteration",
         params={"tol": tol, "max_iter": max_iter, "linear_solver": linear_solver, "episodic": True},
         elapsed=timer.elapsed,
-        info={"policy_gap_bound": cert.width, "expected_steps": cert.steps, "reason": cert.reason},
     )
 
 
@@ -970,20 +987,13 @@ def shortest_path_modified_policy_iteration(
                 u[ssp.term] = 0.0
                 sweeps += 1
             v = u
-        if cert is None or not converged:
-            cert = _certify(ssp, v)
-        finish_iterative(method="modified_policy_iteration", converged=converged, strict=strict, n_iter=n, cap=cap,
-                         tol=tol, reason=f"max_iter={cap} reached; {cert.reason}" if not converged and n >= cap
-                         and cert.reason else None)
-        value = cert.value(v)
-        # q from the returned value, not from the last iterate (||q - Q*|| <= bound up to one backup's rounding)
-        q = ssp.q(value)[0].reshape(ssp.S, ssp.A)
-    return Solution(
-        v=value, q=q, policy=cert.greedy, converged=converged, n_iter=n, residual=cert.residual,
-        bound=_bound_of(value, cert.lower, cert.upper), lower=cert.lower, upper=cert.upper,
-        history=np.asarray(history), method="modified_policy_iteration",
+        cert, value, q = _finish_greedy(ssp, cert, v, method="modified_policy_iteration", converged=converged,
+                                        strict=strict, n_iter=n, cap=cap, tol=tol)
+    return _certified_solution(
+        cert, value, q, cert.greedy, converged=converged, n_iter=n, history=history,
+        method="modified_policy_iteration",
         params={"tol": tol, "n_eval": int(n_eval), "max_iter": max_iter, "episodic": True}, elapsed=timer.elapsed,
-        info={"sweeps": sweeps, "policy_gap_bound": cert.width, "expected_steps": cert.steps, "reason": cert.reason},
+        info={"sweeps": sweeps},
     )
 
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 
 from .._deprecation import renamed_arguments
-from .._validation import check_real
+from .._validation import check_choice, check_real
 from ..errors import InvalidArgumentError
 from ._revealing import BoundExpression, _positive
 
@@ -343,19 +343,18 @@ def ucbvi_regret(S: float, A: float, H: float, T: float, delta: float = 0.1, *,
     """
     _positive(S=S, A=A, H=H, T=T)
     d = _delta(delta)
+    check_choice(bonus, "bonus", ("hoeffding", "bernstein"))
     L = math.log(5 * S * A * T / d)
     if bonus == "hoeffding":
         value = 20 * H * L * math.sqrt(S * A * T) + 250 * H**2 * S**2 * A * L**2
         exps = {"S": 0.5, "A": 0.5, "H": 1.0, "T": 0.5}
         verified = {"S": True, "A": True, "H": False, "T": True}
         theorem = "Theorem 1 (UCBVI-CH)"
-    elif bonus == "bernstein":
+    else:
         value = 30 * L * math.sqrt(H * S * A * T) + 2500 * H**2 * S**2 * A * L**2 + 4 * H * math.sqrt(T * L)
         exps = {"S": 0.5, "A": 0.5, "H": 0.5, "T": 0.5}
         verified = _all(True, exps)
         theorem = "Theorem 2 (UCBVI-BF)"
-    else:
-        raise InvalidArgumentError(f"bonus = {bonus!r}: expected 'hoeffding' or 'bernstein'")
     return BoundExpression(value=value, exponents=exps, verified=verified, kind="upper", quantity="regret",
                            source=f"{_AOM}, {theorem}",
                            note="constants recalled from the theorem statements (not verified); the sqrt(T) "
@@ -381,19 +380,18 @@ def ucb_q_learning_regret(S: float, A: float, H: float, T: float, delta: float =
     """
     _positive(S=S, A=A, H=H, T=T)
     d = _delta(delta)
+    check_choice(bonus, "bonus", ("hoeffding", "bernstein"))
     iota = math.log(S * A * T / d)
     if bonus == "hoeffding":
         value = math.sqrt(H**4 * S * A * T * iota)
         exps = {"S": 0.5, "A": 0.5, "H": 2.0, "T": 0.5}
         verified = {"S": False, "A": False, "H": False, "T": False}
         theorem = "Theorem 1 (UCB-Hoeffding)"
-    elif bonus == "bernstein":
+    else:
         value = math.sqrt(H**3 * S * A * T * iota) + math.sqrt(H**9 * S**3 * A**3) * iota**2
         exps = {"S": 0.5, "A": 0.5, "H": 1.5, "T": 0.5}
         verified = _all(True, exps)
         theorem = "Theorem 2 (UCB-Bernstein)"
-    else:
-        raise InvalidArgumentError(f"bonus = {bonus!r}: expected 'hoeffding' or 'bernstein'")
     return BoundExpression(value=value, exponents=exps, verified=verified, kind="upper", quantity="regret",
                            source=f"{_JIN}, {theorem}", note="absolute constant unspecified (set to 1).")
 
