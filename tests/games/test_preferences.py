@@ -56,9 +56,9 @@ def test_bradley_terry_probability_is_the_logistic_of_the_utility_gap():
 
 
 def test_noisy_oracle_flips_and_keeps_the_minimax_winner():
-    game = trajectory_game(decision_tree_mdp(3, 2), MajorityOracle(np.random.default_rng(5).normal(size=(3, 13, 3))))
+    game = trajectory_game(decision_tree_mdp(3, 2), oracle=MajorityOracle(np.random.default_rng(5).normal(size=(3, 13, 3))))
     noisy = trajectory_game(decision_tree_mdp(3, 2),
-                            NoisyOracle(MajorityOracle(np.random.default_rng(5).normal(size=(3, 13, 3))), noise=0.3))
+                            oracle=NoisyOracle(MajorityOracle(np.random.default_rng(5).normal(size=(3, 13, 3))), noise=0.3))
     np.testing.assert_allclose(noisy.preferences - 0.5, 0.4 * (game.preferences - 0.5), atol=1e-15)
     np.testing.assert_allclose(noisy.minimax_winner().strategy, game.minimax_winner().strategy, atol=1e-8)
 
@@ -80,7 +80,7 @@ def test_coverage_counts_distinct_states_and_is_not_a_sum_of_rewards():
 
 
 def test_condorcet_cycle_over_trajectories_gives_the_uniform_minimax_winner_value_half():
-    game = trajectory_game(BANDIT, MajorityOracle(CYCLE))
+    game = trajectory_game(BANDIT, oracle=MajorityOracle(CYCLE))
     rps = np.array([[0.5, 1.0, 0.0], [0.0, 0.5, 1.0], [1.0, 0.0, 0.5]])
     np.testing.assert_array_equal(game.preferences, rps)
     sol = game.minimax_winner()
@@ -96,7 +96,7 @@ def test_bradley_terry_trajectory_game_is_won_by_the_best_trajectory(seed, A, H)
     mdp = decision_tree_mdp(A, H)
     R = np.random.default_rng(seed).normal(size=(mdp.n_states, A))
     oracle = BradleyTerryOracle(R, temperature=1.0)
-    game = trajectory_game(mdp, oracle)
+    game = trajectory_game(mdp, oracle=oracle)
     u = oracle.features(game.states, game.actions)
     top = np.sort(u)
     if len(u) > 1 and top[-1] - top[-2] < 1e-9:
@@ -112,7 +112,7 @@ def test_batch_win_rates_sum_to_half_the_batch(seed, B, exact):
     mdp = envs.random_mdp(3, 2, seed=int(rng.integers(1000)), gamma=0.9)
     states, actions = sample_episodes(mdp, np.full((3, 2), 0.5), n_episodes=B, horizon=3, seed=rng)
     for oracle in _oracles(rng, 3, 2):
-        r = batch_win_rates(states, actions, oracle, seed=rng, exact=exact)
+        r = batch_win_rates(states, actions, oracle=oracle, seed=rng, exact=exact)
         assert r.sum() == pytest.approx(B / 2, abs=1e-12)
         assert ((r >= 0) & (r <= 1)).all()
 
@@ -121,15 +121,15 @@ def test_sampled_win_rates_average_to_the_exact_ones():
     rng = np.random.default_rng(1)
     states, actions = sample_episodes(decision_tree_mdp(3, 2), np.full((13, 3), 1 / 3), n_episodes=6, seed=rng)
     oracle = NoisyOracle(MajorityOracle(rng.normal(size=(3, 13, 3))), noise=0.2)
-    exact = batch_win_rates(states, actions, oracle, exact=True)
-    draws = np.mean([batch_win_rates(states, actions, oracle, seed=k) for k in range(1500)], axis=0)
+    exact = batch_win_rates(states, actions, oracle=oracle, exact=True)
+    draws = np.mean([batch_win_rates(states, actions, oracle=oracle, seed=k) for k in range(1500)], axis=0)
     np.testing.assert_allclose(draws, exact, atol=0.03)  # each a mean of 5 draws: sd <= 0.5/sqrt(5 * 1500) < 0.006
 
 
 def test_sampled_episodes_follow_the_trajectory_distribution():
     mdp = envs.random_mdp(2, 2, seed=3, gamma=0.9).replace(horizon=2)
     policy = np.random.default_rng(0).dirichlet(np.ones(2), size=(2, 2))
-    game = trajectory_game(mdp, CoverageOracle())
+    game = trajectory_game(mdp, oracle=CoverageOracle())
     p = game.distribution(policy)
     assert p.sum() == pytest.approx(1.0, abs=1e-12)
     states, actions = sample_episodes(mdp, policy, n_episodes=40000, seed=0)
@@ -141,14 +141,14 @@ def test_sampled_episodes_follow_the_trajectory_distribution():
 
 def test_best_response_over_histories_dominates_every_markov_policy():
     mdp = envs.random_mdp(2, 2, seed=4, gamma=0.9).replace(horizon=2)
-    game = trajectory_game(mdp, MajorityOracle(np.random.default_rng(2).normal(size=(3, 2, 2))))
+    game = trajectory_game(mdp, oracle=MajorityOracle(np.random.default_rng(2).normal(size=(3, 2, 2))))
     assert not game.tree
     q = game.distribution(np.full((2, 2, 2), 0.5))
     best_markov = max(float(game.distribution(np.eye(2)[np.array(d).reshape(2, 2)]) @ game.preferences @ q)
                       for d in itertools.product(range(2), repeat=4))
     br = game.best_response_value(q)
     assert br >= best_markov - 1e-12
-    tree = trajectory_game(decision_tree_mdp(2, 3), MajorityOracle(np.random.default_rng(2).normal(size=(3, 15, 2))))
+    tree = trajectory_game(decision_tree_mdp(2, 3), oracle=MajorityOracle(np.random.default_rng(2).normal(size=(3, 15, 2))))
     q = tree.distribution(np.full((3, 15, 2), 0.5))
     assert tree.tree and tree.pure
     assert tree.best_response_value(q) == pytest.approx(float((tree.preferences @ q).max()), abs=1e-14)
@@ -173,13 +173,13 @@ def test_bad_oracles_and_batches():
     with pytest.raises(InvalidArgumentError, match="shape"):
         oracle.matrix(([0, 0, 0], [0]), ([0, 0], [0]))
     with pytest.raises(InvalidArgumentError, match="batch"):
-        batch_win_rates([[0, 0]], [[0]], oracle)
+        batch_win_rates([[0, 0]], [[0]], oracle=oracle)
     with pytest.raises(InvalidArgumentError, match="oracle"):
-        batch_win_rates([[0, 0], [0, 1]], [[0], [1]], np.eye(2))
+        batch_win_rates([[0, 0], [0, 1]], [[0], [1]], oracle=np.eye(2))
     with pytest.raises(InvalidArgumentError, match="max_trajectories"):
-        trajectory_game(decision_tree_mdp(3, 4), oracle, max_trajectories=10)
+        trajectory_game(decision_tree_mdp(3, 4), oracle=oracle, max_trajectories=10)
     with pytest.raises(InvalidModelError, match="pure"):
-        trajectory_game(envs.random_mdp(2, 2, seed=0, gamma=0.9), CoverageOracle(), horizon=2).minimax_winner()
+        trajectory_game(envs.random_mdp(2, 2, seed=0, gamma=0.9), oracle=CoverageOracle(), horizon=2).minimax_winner()
 
 
 def test_prefer_is_seeded_and_follows_the_probability():
@@ -189,4 +189,4 @@ def test_prefer_is_seeded_and_follows_the_probability():
     answers = [oracle.prefer(a, b, rng) for _ in range(5000)]
     assert np.mean(answers) == pytest.approx(expit(1.0), abs=0.025)  # 4 sd
     assert oracle.prefer(a, b, 7) == oracle.prefer(a, b, 7)
-    assert minimax_winner(trajectory_game(BANDIT, oracle.__class__(np.array([[0.0, 1.0, 0.5]]))).preferences).strategy[1] == pytest.approx(1.0)
+    assert minimax_winner(trajectory_game(BANDIT, oracle=oracle.__class__(np.array([[0.0, 1.0, 0.5]]))).preferences).strategy[1] == pytest.approx(1.0)

@@ -39,8 +39,8 @@ from ._preferences import (
 )
 from ._qre import QRESolution, quantal_response_equilibrium
 from ._qre_stage import qre_stage
-from ._shapley import ShapleySolution, shapley_value_iteration
 from ._rlhf import RewardModelResult, reward_model_rlhf
+from ._shapley import ShapleySolution, shapley_value_iteration
 from ._spo import SPOResult, spo
 from ._spo_torch import spo_torch
 from ._trajectory_game import TrajectoryGame, sample_episodes, trajectory_game

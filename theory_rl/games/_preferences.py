@@ -173,8 +173,8 @@ class MajorityOracle(PreferenceOracle):
     >>> from theory_rl.games import MajorityOracle
     >>> r = np.array([[[3., 2., 1.]], [[1., 3., 2.]], [[2., 1., 3.]]])   # Condorcet's cycle over 3 actions
     >>> oracle = MajorityOracle(r)
-    >>> [oracle.probability(([0, 0], [i]), ([0, 0], [(i + 1) % 3])) for i in range(3)]
-    [1.0, 1.0, 0.0]
+    >>> [oracle.probability(([0, 0], [i]), ([0, 0], [(i + 1) % 3])) for i in range(3)]   # 0 > 1 > 2 > 0
+    [1.0, 1.0, 1.0]
     """
 
     rewards: Any
@@ -283,7 +283,7 @@ def check_oracle(oracle: Any) -> PreferenceOracle:
     return oracle
 
 
-def batch_win_rates(states: Any, actions: Any, oracle: PreferenceOracle, *, seed: Any = None,
+def batch_win_rates(states: Any, actions: Any, *, oracle: PreferenceOracle, seed: Any = None,
                     exact: bool = False) -> np.ndarray:
     r"""SPO's self-play reward: each trajectory's win rate against the rest of its batch.
 
@@ -317,7 +317,7 @@ def batch_win_rates(states: Any, actions: Any, oracle: PreferenceOracle, *, seed
     >>> from theory_rl.games import BradleyTerryOracle, batch_win_rates
     >>> oracle = BradleyTerryOracle(np.array([[0.0, 1.0, 2.0]]), temperature=0.0)
     >>> states, actions = np.zeros((4, 2), int), np.array([[0], [1], [2], [2]])
-    >>> r = batch_win_rates(states, actions, oracle, exact=True)
+    >>> r = batch_win_rates(states, actions, oracle=oracle, exact=True)
     >>> r.round(4).tolist(), float(r.sum())
     ([0.0, 0.3333, 0.8333, 0.8333], 2.0)
     """

@@ -48,7 +48,7 @@ class RewardModelResult(Result):
     _repr_fields = ("n_queries", "exploitability", "win_rate", "elapsed")
 
 
-def reward_model_rlhf(mdp: Any, oracle: PreferenceOracle, *, horizon: int | None = None, n_samples: int = 1000,
+def reward_model_rlhf(mdp: Any, *, oracle: PreferenceOracle, horizon: int | None = None, n_samples: int = 1000,
                       behaviour: Any = None, ridge: float = 1e-3, evaluate: bool = True,
                       max_trajectories: int = 5000, seed: Any = None) -> RewardModelResult:
     r"""Reward-model RLHF: fit a Bradley-Terry reward to preference queries, then optimise it.
@@ -97,7 +97,7 @@ def reward_model_rlhf(mdp: Any, oracle: PreferenceOracle, *, horizon: int | None
     >>> from theory_rl.models import FiniteMDP
     >>> from theory_rl.games import BradleyTerryOracle, reward_model_rlhf
     >>> mdp = FiniteMDP(P=np.ones((1, 3, 1)), R=np.zeros((1, 3)), gamma=1.0, horizon=1)
-    >>> res = reward_model_rlhf(mdp, BradleyTerryOracle(np.array([[0.0, 1.0, 0.5]])), n_samples=300, seed=0)
+    >>> res = reward_model_rlhf(mdp, oracle=BradleyTerryOracle(np.array([[0.0, 1.0, 0.5]])), n_samples=300, seed=0)
     >>> res.policy[0, 0].tolist(), round(res.exploitability, 6)
     ([0.0, 1.0, 0.0], 0.0)
     """
@@ -114,7 +114,7 @@ def reward_model_rlhf(mdp: Any, oracle: PreferenceOracle, *, horizon: int | None
         behaviour = mask / mask.sum(axis=1, keepdims=True)
     pi_b = markov_policy(behaviour, mdp, H, "behaviour")
     with Timer() as timer:
-        game = trajectory_game(mdp, oracle, horizon=H, max_trajectories=cap) if evaluate else None
+        game = trajectory_game(mdp, oracle=oracle, horizon=H, max_trajectories=cap) if evaluate else None
         s1, a1 = sample_episodes(mdp, pi_b, n_episodes=n, horizon=H, seed=rng)
         s2, a2 = sample_episodes(mdp, pi_b, n_episodes=n, horizon=H, seed=rng)
         p = oracle.pairwise((s1, a1), (s2, a2))

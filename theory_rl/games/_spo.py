@@ -127,7 +127,7 @@ def conditional_q(states: np.ndarray, actions: np.ndarray, weights: np.ndarray, 
     return q, mu
 
 
-def spo(mdp: Any, oracle: PreferenceOracle, *, horizon: int | None = None, batch_size: int = 16,
+def spo(mdp: Any, *, oracle: PreferenceOracle, horizon: int | None = None, batch_size: int = 16,
         max_iter: int = 100, step_size: float = 1.0, exact: bool = False, evaluate: bool = True,
         max_trajectories: int = 5000, seed: Any = None, progress: bool = False) -> SPOResult:
     r"""Self-Play Preference Optimisation on a tabular finite-horizon MDP, with mirror-descent updates.
@@ -192,7 +192,7 @@ def spo(mdp: Any, oracle: PreferenceOracle, *, horizon: int | None = None, batch
     >>> from theory_rl.games import MajorityOracle, spo
     >>> mdp = FiniteMDP(P=np.ones((1, 3, 1)), R=np.zeros((1, 3)), gamma=1.0, horizon=1)
     >>> cycle = MajorityOracle(np.array([[[3., 2., 1.]], [[1., 3., 2.]], [[2., 1., 3.]]]))
-    >>> res = spo(mdp, cycle, max_iter=400, step_size=0.2, batch_size=8, seed=0)
+    >>> res = spo(mdp, oracle=cycle, max_iter=400, step_size=0.2, batch_size=8, seed=0)
     >>> res.average_distribution.round(1).tolist(), bool(res.exploitability < 0.05)
     ([0.3, 0.3, 0.3], True)
     """
@@ -208,7 +208,7 @@ def spo(mdp: Any, oracle: PreferenceOracle, *, horizon: int | None = None, batch
     rng = rng_from_seed(seed)
     S, A = mdp.n_states, mdp.n_actions
     with Timer() as timer:
-        game = trajectory_game(mdp, oracle, horizon=H, max_trajectories=cap) if (exact or evaluate) else None
+        game = trajectory_game(mdp, oracle=oracle, horizon=H, max_trajectories=cap) if (exact or evaluate) else None
         tracker = Evaluator(game if evaluate else None, (H, S, A))
         if mdp.action_mask is None:
             log_pi = np.full((H, S, A), -math.log(A))
@@ -223,7 +223,7 @@ def spo(mdp: Any, oracle: PreferenceOracle, *, horizon: int | None = None, batch
                 queries = 0
             else:
                 states, actions = sample_episodes(mdp, policy, n_episodes=B, horizon=H, seed=rng)
-                r = batch_win_rates(states, actions, oracle, seed=rng)
+                r = batch_win_rates(states, actions, oracle=oracle, seed=rng)
                 q, mu = conditional_q(states, actions, np.full(B, 1.0 / B), r, (H, S, A))
                 queries = B * (B - 1) // 2
             tracker.record(policy, mu, queries)

@@ -31,7 +31,7 @@ def _policy_net(n_inputs: int, hidden: tuple[int, ...], n_actions: int, device: 
     return torch.nn.Sequential(*layers, out).to(device=device, dtype=torch.float64)
 
 
-def spo_torch(mdp: Any, oracle: PreferenceOracle, *, horizon: int | None = None, batch_size: int = 16,
+def spo_torch(mdp: Any, *, oracle: PreferenceOracle, horizon: int | None = None, batch_size: int = 16,
               max_iter: int = 100, hidden: tuple[int, ...] = (32,), lr: float = 0.05, n_epochs: int = 4,
               clip: float = 0.2, optimizer: str = "adam", exact: bool = False, evaluate: bool = True,
               max_trajectories: int = 5000, seed: Any = None, device: Any = "auto") -> SPOResult:
@@ -96,7 +96,7 @@ def spo_torch(mdp: Any, oracle: PreferenceOracle, *, horizon: int | None = None,
     >>> from theory_rl.models import FiniteMDP
     >>> from theory_rl.games import BradleyTerryOracle, spo_torch
     >>> mdp = FiniteMDP(P=np.ones((1, 3, 1)), R=np.zeros((1, 3)), gamma=1.0, horizon=1)
-    >>> res = spo_torch(mdp, BradleyTerryOracle(np.array([[0.0, 1.0, 0.5]]), temperature=0.1),
+    >>> res = spo_torch(mdp, oracle=BradleyTerryOracle(np.array([[0.0, 1.0, 0.5]]), temperature=0.1),
     ...                 max_iter=30, batch_size=8, seed=0, device="cpu")
     >>> int(res.policy[0, 0].argmax()), bool(res.policy[0, 0, 1] > 0.9)
     (1, True)
@@ -119,7 +119,7 @@ def spo_torch(mdp: Any, oracle: PreferenceOracle, *, horizon: int | None = None,
     S, A = mdp.n_states, mdp.n_actions
     with Timer() as timer, single_thread(dev):
         seed_torch(rng)
-        game = trajectory_game(mdp, oracle, horizon=H, max_trajectories=cap) if (exact or evaluate) else None
+        game = trajectory_game(mdp, oracle=oracle, horizon=H, max_trajectories=cap) if (exact or evaluate) else None
         tracker = Evaluator(game if evaluate else None, (H, S, A))
         net = _policy_net(H * S, hidden_sizes, A, dev)
         opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(net.parameters(), lr=lr)
@@ -141,7 +141,7 @@ def spo_torch(mdp: Any, oracle: PreferenceOracle, *, horizon: int | None = None,
                 queries = 0
             else:
                 states, actions = sample_episodes(mdp, policy, n_episodes=B, horizon=H, seed=rng)
-                reward = batch_win_rates(states, actions, oracle, seed=rng)
+                reward = batch_win_rates(states, actions, oracle=oracle, seed=rng)
                 weights = np.full(B, 1.0 / B)
                 queries = B * (B - 1) // 2
             tracker.record(policy, conditional_q(states, actions, weights, reward, (H, S, A))[1], queries)

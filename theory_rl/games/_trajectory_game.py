@@ -182,7 +182,7 @@ class TrajectoryGame:
         return minimax_winner(self.preferences)
 
 
-def trajectory_game(mdp: FiniteMDP, oracle: PreferenceOracle, *, horizon: int | None = None,
+def trajectory_game(mdp: FiniteMDP, *, oracle: PreferenceOracle, horizon: int | None = None,
                     max_trajectories: int = 5000) -> TrajectoryGame:
     r"""Enumerate every trajectory of ``H`` decisions and the preference matrix among them.
 
@@ -207,12 +207,14 @@ def trajectory_game(mdp: FiniteMDP, oracle: PreferenceOracle, *, horizon: int | 
     Examples
     --------
     >>> import numpy as np
-    >>> from theory_rl import envs
-    >>> from theory_rl.games import BradleyTerryOracle, trajectory_game
-    >>> mdp = envs.chain(3, gamma=0.9).replace(d0=np.array([1.0, 0.0, 0.0]))
-    >>> game = trajectory_game(mdp, BradleyTerryOracle(mdp.R, temperature=0.0), horizon=2)
+    >>> from theory_rl.games import BradleyTerryOracle, decision_tree_mdp, trajectory_game
+    >>> mdp = decision_tree_mdp(2, 2)                 # 7 states, 4 action sequences
+    >>> reward = np.arange(14.0).reshape(7, 2)
+    >>> game = trajectory_game(mdp, oracle=BradleyTerryOracle(reward, temperature=0.0))
     >>> game.n_trajectories, game.pure, game.tree
-    (4, True, False)
+    (4, True, True)
+    >>> game.minimax_winner().strategy.round(6).tolist()   # the best trajectory, (a_0, a_1) = (1, 1)
+    [0.0, 0.0, 0.0, 1.0]
     """
     H = check_horizon(mdp, horizon)
     check_oracle(oracle)
