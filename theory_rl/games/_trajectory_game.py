@@ -43,7 +43,10 @@ def initial_distribution(mdp: FiniteMDP) -> np.ndarray:
 def markov_policy(policy: Any, mdp: FiniteMDP, H: int, name: str = "policy") -> np.ndarray:
     """A non-stationary policy ``pi[t, s, a]`` of shape ``(H, S, A)`` (a stationary ``(S, A)`` one is repeated)."""
     S, A = mdp.n_states, mdp.n_actions
-    arr = np.asarray(policy, dtype=float)
+    try:
+        arr = np.asarray(policy, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"{name} must be an array of probabilities of shape ({H}, {S}, {A}) or ({S}, {A})") from None
     if arr.shape == (S, A):
         arr = np.broadcast_to(arr, (H, S, A))
     if arr.shape != (H, S, A):
