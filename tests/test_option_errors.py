@@ -248,7 +248,7 @@ ROWS = [
     Row(games.spo_torch, lambda: ((games.decision_tree_mdp(2, 2),), {"oracle": games.CoverageOracle(), "max_iter": 1,
                                                                       "batch_size": 2, "device": "cpu"}),
         {"oracle": (None, "x"), "batch_size": COUNT, "max_iter": COUNT, "hidden": ((0,), (2.5,), "x"), "lr": POSITIVE,
-         "n_epochs": COUNT, "clip": POSITIVE, "optimizer": CHOICE, "exact": BOOL, "device": ("x", 3)}),
+         "n_epochs": COUNT, "clip": POSITIVE, "entropy": NONNEG, "optimizer": CHOICE, "exact": BOOL, "device": ("x", 3)}),
     Row(games.reward_model_rlhf, lambda: ((games.decision_tree_mdp(2, 2),), {"oracle": games.CoverageOracle(),
                                                                               "n_samples": 4}),
         {"oracle": (None, "x"), "n_samples": COUNT, "ridge": NONNEG, "evaluate": BOOL, "behaviour": ("x", np.ones(3))}),

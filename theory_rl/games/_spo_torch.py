@@ -33,7 +33,7 @@ def _policy_net(n_inputs: int, hidden: tuple[int, ...], n_actions: int, device: 
 
 def spo_torch(mdp: Any, *, oracle: PreferenceOracle, horizon: int | None = None, batch_size: int = 16,
               max_iter: int = 100, hidden: tuple[int, ...] = (32,), lr: float = 0.05, n_epochs: int = 4,
-              clip: float = 0.2, optimizer: str = "adam", exact: bool = False, evaluate: bool = True,
+              clip: float = 0.2, entropy: float = 0.0, optimizer: str = "adam", exact: bool = False, evaluate: bool = True,
               max_trajectories: int = 5000, seed: Any = None, device: Any = "auto") -> SPOResult:
     r"""SPO with a neural policy ``pi_theta(a | s, t)`` and PPO-style clipped updates on batch win rates.
 
@@ -76,6 +76,10 @@ def spo_torch(mdp: Any, *, oracle: PreferenceOracle, horizon: int | None = None,
         Gradient steps per batch.
     clip : float
         PPO's ``epsilon > 0``.
+    entropy : float
+        Weight ``>= 0`` of PPO's entropy bonus ``sum_t H(pi_theta(.|s_t, t))`` (per trajectory, averaged
+        like the surrogate); 0 by default. Without it plain policy-gradient steps tend to drive the
+        last iterate to a deterministic policy on intransitive preferences.
     optimizer : {"adam", "sgd"}
     exact : bool
         Exact expectations over the enumerated trajectories instead of a sampled batch.
@@ -110,6 +114,7 @@ def spo_torch(mdp: Any, *, oracle: PreferenceOracle, horizon: int | None = None,
     lr = check_real(lr, "lr", low=0.0, low_open=True)
     epochs = check_int(n_epochs, "n_epochs")
     clip = check_real(clip, "clip", low=0.0, low_open=True)
+    entropy = check_real(entropy, "entropy", low=0.0)
     optimizer = check_choice(optimizer, "optimizer", ("adam", "sgd"))
     exact = check_bool(exact, "exact")
     evaluate = check_bool(evaluate, "evaluate")
@@ -152,10 +157,15 @@ def spo_torch(mdp: Any, *, oracle: PreferenceOracle, horizon: int | None = None,
             with torch.no_grad():
                 old = log_table().reshape(H * S, A)[idx, act]
             for _ in range(epochs):
-                new = log_table().reshape(H * S, A)[idx, act]
+                table = log_table().reshape(H * S, A)
+                new = table[idx, act]
                 ratio = torch.exp(new - old)
                 surrogate = torch.minimum(ratio * adv, ratio.clamp(1.0 - clip, 1.0 + clip) * adv)
                 loss = -(w * surrogate).sum()
+                if entropy > 0:
+                    visited = table[idx]  # (n, H, A): the log-policies at the visited (t, s)
+                    bonus = -(visited.exp() * visited.masked_fill(~torch.isfinite(visited), 0.0)).sum(-1)
+                    loss = loss - entropy * (w * bonus).sum()
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -163,7 +173,7 @@ def spo_torch(mdp: Any, *, oracle: PreferenceOracle, horizon: int | None = None,
             final = to_numpy(log_table().exp())
     return tracker.result(final, {}, method="spo_torch", elapsed=timer.elapsed,
                           params={"horizon": H, "batch_size": B, "max_iter": T, "hidden": hidden_sizes, "lr": lr,
-                                  "n_epochs": epochs, "clip": clip, "optimizer": optimizer, "exact": exact,
+                                  "n_epochs": epochs, "clip": clip, "entropy": entropy, "optimizer": optimizer, "exact": exact,
                                   "device": str(dev)})
 
 
