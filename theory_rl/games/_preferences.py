@@ -17,14 +17,7 @@ from scipy.special import expit
 from .._validation import as_float_array, check_bool, check_finite, check_int, check_real, rng_from_seed
 from ..errors import InvalidArgumentError, InvalidModelError
 
-__all__ = [
-    "PreferenceOracle",
-    "BradleyTerryOracle",
-    "MajorityOracle",
-    "NoisyOracle",
-    "CoverageOracle",
-    "batch_win_rates",
-]
+__all__ = ["PreferenceOracle", "BradleyTerryOracle", "MajorityOracle", "NoisyOracle", "CoverageOracle", "batch_win_rates"]
 
 _TIE_ATOL = 1e-9
 """Utilities closer than this are a tie (sums of a few float64 rewards)."""

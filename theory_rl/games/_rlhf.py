@@ -71,10 +71,8 @@ def reward_model_rlhf(mdp: Any, *, oracle: PreferenceOracle, horizon: int | None
 
     Parameters
     ----------
-    mdp : FiniteMDP
-    oracle : PreferenceOracle
-    horizon : int, optional
-        ``H`` (default ``mdp.horizon``).
+    mdp, oracle, horizon
+        The model, the rater and ``H``, as in :func:`spo`.
     n_samples : int
         Preference queries (pairs of trajectories compared).
     behaviour : array_like, shape (H, S, A) or (S, A), optional

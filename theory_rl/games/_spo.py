@@ -15,7 +15,7 @@ from ..tabular import mirror_descent_step
 from ._preferences import PreferenceOracle, batch_win_rates, check_oracle
 from ._trajectory_game import TrajectoryGame, check_horizon, log_arity, sample_episodes, trajectory_game
 
-__all__ = ["SPOResult", "spo", "Evaluator", "conditional_q"]
+__all__ = ["SPOResult", "spo", "Evaluator", "conditional_q", "check_spo_options"]
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -103,6 +103,16 @@ class Evaluator:
             exploitability=float(history["exploitability"][-1]), win_rate=float(history["win_rate"][-1]),
             n_queries=self.n_queries, history=history, n_iter=T, **fields,
         )
+
+
+def check_spo_options(mdp: Any, oracle: Any, horizon: Any, batch_size: Any, max_iter: Any, exact: Any,
+                      evaluate: Any, max_trajectories: Any) -> tuple[int, int, int, bool, bool, int]:
+    """The options :func:`spo` and :func:`spo_torch` share, validated: ``(H, B, T, exact, evaluate, cap)``."""
+    H = check_horizon(mdp, horizon)
+    check_oracle(oracle)
+    return (H, check_int(batch_size, "batch_size", minimum=2), check_int(max_iter, "max_iter"),
+            check_bool(exact, "exact"), check_bool(evaluate, "evaluate"),
+            check_int(max_trajectories, "max_trajectories"))
 
 
 def conditional_q(states: np.ndarray, actions: np.ndarray, weights: np.ndarray, reward: np.ndarray,
@@ -196,14 +206,9 @@ def spo(mdp: Any, *, oracle: PreferenceOracle, horizon: int | None = None, batch
     >>> res.average_distribution.round(1).tolist(), bool(res.exploitability < 0.05)
     ([0.3, 0.3, 0.3], True)
     """
-    H = check_horizon(mdp, horizon)
-    check_oracle(oracle)
-    B = check_int(batch_size, "batch_size", minimum=2)
-    T = check_int(max_iter, "max_iter")
+    H, B, T, exact, evaluate, cap = check_spo_options(mdp, oracle, horizon, batch_size, max_iter, exact, evaluate,
+                                                      max_trajectories)
     eta = check_real(step_size, "step_size", low=0.0, low_open=True)
-    exact = check_bool(exact, "exact")
-    evaluate = check_bool(evaluate, "evaluate")
-    cap = check_int(max_trajectories, "max_trajectories")
     progress = check_bool(progress, "progress")
     rng = rng_from_seed(seed)
     S, A = mdp.n_states, mdp.n_actions

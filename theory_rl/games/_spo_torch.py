@@ -8,10 +8,10 @@ import numpy as np
 
 from .._iterative import Timer, iterations
 from .._torch import require_torch, resolve_device, seed_torch, single_thread, to_numpy
-from .._validation import check_bool, check_choice, check_int, check_real, rng_from_seed
-from ._preferences import PreferenceOracle, batch_win_rates, check_oracle
-from ._spo import Evaluator, SPOResult, conditional_q
-from ._trajectory_game import check_horizon, sample_episodes, trajectory_game
+from .._validation import check_choice, check_int, check_real, rng_from_seed
+from ._preferences import PreferenceOracle, batch_win_rates
+from ._spo import Evaluator, SPOResult, check_spo_options, conditional_q
+from ._trajectory_game import sample_episodes, trajectory_game
 
 __all__ = ["spo_torch"]
 
@@ -60,14 +60,8 @@ def spo_torch(mdp: Any, *, oracle: PreferenceOracle, horizon: int | None = None,
 
     Parameters
     ----------
-    mdp : FiniteMDP
-    oracle : PreferenceOracle
-    horizon : int, optional
-        ``H`` (default ``mdp.horizon``).
-    batch_size : int
-        ``B >= 2``.
-    max_iter : int
-        Iterations (batches).
+    mdp, oracle, horizon, batch_size, max_iter
+        As in :func:`spo` (``max_iter`` batches of ``batch_size`` episodes).
     hidden : tuple of int
         Hidden widths (``()`` for the tabular softmax).
     lr : float
@@ -81,12 +75,8 @@ def spo_torch(mdp: Any, *, oracle: PreferenceOracle, horizon: int | None = None,
         like the surrogate); 0 by default. Without it plain policy-gradient steps tend to drive the
         last iterate to a deterministic policy on intransitive preferences.
     optimizer : {"adam", "sgd"}
-    exact : bool
-        Exact expectations over the enumerated trajectories instead of a sampled batch.
-    evaluate : bool
-        Enumerate the trajectories and record exploitability and win rates per iteration.
-    max_trajectories : int
-    seed : int, Generator or None
+    exact, evaluate, max_trajectories, seed
+        As in :func:`spo` (``exact``: expectations over the enumerated trajectories).
     device : "auto", str or torch.device
 
     Returns
@@ -106,19 +96,14 @@ def spo_torch(mdp: Any, *, oracle: PreferenceOracle, horizon: int | None = None,
     (1, True)
     """
     torch = require_torch()
-    H = check_horizon(mdp, horizon)
-    check_oracle(oracle)
-    B = check_int(batch_size, "batch_size", minimum=2)
-    T = check_int(max_iter, "max_iter")
+    H, B, T, exact, evaluate, cap = check_spo_options(mdp, oracle, horizon, batch_size, max_iter, exact, evaluate,
+                                                      max_trajectories)
     hidden_sizes = _check_hidden(hidden)
     lr = check_real(lr, "lr", low=0.0, low_open=True)
     epochs = check_int(n_epochs, "n_epochs")
     clip = check_real(clip, "clip", low=0.0, low_open=True)
     entropy = check_real(entropy, "entropy", low=0.0)
     optimizer = check_choice(optimizer, "optimizer", ("adam", "sgd"))
-    exact = check_bool(exact, "exact")
-    evaluate = check_bool(evaluate, "evaluate")
-    cap = check_int(max_trajectories, "max_trajectories")
     rng = rng_from_seed(seed)
     dev = resolve_device(device)
     S, A = mdp.n_states, mdp.n_actions
