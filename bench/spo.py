@@ -119,6 +119,7 @@ def main() -> None:
     out.write_text(json.dumps({
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                    "memory_GiB": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
                     "python": platform.python_version(), "note": "shared 2-core VM, loaded"},
         "command": "OMP_NUM_THREADS=1 .venv/bin/python " + " ".join(sys.argv),
         "instance": {"mdp": "decision_tree_mdp(3, 3)", "n_trajectories": 27, "batch_size": B,
