@@ -72,9 +72,11 @@ class PreferenceOracle:
     """
 
     def features(self, states: Any, actions: Any) -> np.ndarray:
+        """What the rater looks at, one row per trajectory of the batch ``(states, actions)``."""
         raise NotImplementedError
 
     def compare(self, f1: np.ndarray, f2: np.ndarray) -> np.ndarray:
+        """``Pr(first beats second)`` from features that broadcast against each other."""
         raise NotImplementedError
 
     def matrix(self, first: tuple[Any, Any], second: tuple[Any, Any]) -> np.ndarray:
@@ -222,9 +224,11 @@ class NoisyOracle(PreferenceOracle):
         object.__setattr__(self, "noise", check_real(self.noise, "noise", low=0.0, high=0.5))
 
     def features(self, states: Any, actions: Any) -> np.ndarray:
+        """The noiseless rater's features."""
         return self.oracle.features(states, actions)
 
     def compare(self, f1: np.ndarray, f2: np.ndarray) -> np.ndarray:
+        """``(1 - noise) W + noise (1 - W)`` with ``W`` the noiseless rater's probabilities."""
         W = self.oracle.compare(f1, f2)
         return (1.0 - self.noise) * W + self.noise * (1.0 - W)
 
