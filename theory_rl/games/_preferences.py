@@ -69,6 +69,20 @@ class PreferenceOracle:
     ``compare(f1, f2)`` (the probability from broadcast rows of features); :meth:`matrix`,
     :meth:`pairwise`, :meth:`probability` and :meth:`prefer` follow. Every oracle here is
     antisymmetric, ``P(xi, xi') + P(xi', xi) = 1`` (ties count one half each).
+
+    Examples
+    --------
+    A rater who prefers the longer stay in state 0 (a trajectory-level score, ties split):
+
+    >>> import numpy as np
+    >>> from theory_rl.games import PreferenceOracle
+    >>> class StayLonger(PreferenceOracle):
+    ...     def features(self, states, actions):
+    ...         return (np.atleast_2d(states) == 0).sum(axis=1).astype(float)
+    ...     def compare(self, f1, f2):
+    ...         return np.where(f1 > f2, 1.0, np.where(f1 < f2, 0.0, 0.5))
+    >>> StayLonger().matrix(([[0, 0, 1], [0, 1, 1]], [[0, 0], [0, 0]]), ([[0, 0, 1]], [[0, 0]])).tolist()
+    [[0.5], [0.0]]
     """
 
     def features(self, states: Any, actions: Any) -> np.ndarray:

@@ -38,6 +38,15 @@ class RewardModelResult(Result):
     n_queries : int
         Preference queries used to fit the reward.
     method, params, elapsed
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.games import BradleyTerryOracle, decision_tree_mdp, reward_model_rlhf
+    >>> mdp = decision_tree_mdp(2, 2)
+    >>> res = reward_model_rlhf(mdp, oracle=BradleyTerryOracle(np.arange(14.0).reshape(7, 2)), n_samples=200, seed=0)
+    >>> type(res).__name__, res.reward.shape, res.policy[0, 0].tolist()
+    ('RewardModelResult', (7, 2), [0.0, 1.0])
     """
 
     policy: np.ndarray

@@ -48,6 +48,15 @@ class SPOResult(Result):
         in exact mode on tree models ``"regret_bound"`` ``H (log A / eta + eta k / 8) / k``.
     n_iter : int
     method, params, elapsed
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.games import BradleyTerryOracle, decision_tree_mdp, spo
+    >>> mdp = decision_tree_mdp(2, 2)
+    >>> res = spo(mdp, oracle=BradleyTerryOracle(np.arange(14.0).reshape(7, 2)), exact=True, max_iter=50)
+    >>> type(res).__name__, res.policy.shape, res.n_queries, bool(res.exploitability < 0.1)
+    ('SPOResult', (2, 7, 2), 0, True)
     """
 
     policy: np.ndarray

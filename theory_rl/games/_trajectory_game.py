@@ -133,6 +133,17 @@ class TrajectoryGame:
         Every state at every step is reached by one history only: rewards of whole trajectories are
         Markov in ``(t, s)`` and the performance-difference lemma applies (Markov policies are as
         good as history-dependent ones).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.games import MajorityOracle, decision_tree_mdp, trajectory_game
+    >>> cycle = np.zeros((3, 4, 3))
+    >>> cycle[:, 0, :] = [[3., 2., 1.], [1., 3., 2.], [2., 1., 3.]]     # Condorcet's cycle at the root
+    >>> game = trajectory_game(decision_tree_mdp(3, 1), oracle=MajorityOracle(cycle))
+    >>> uniform = game.distribution(np.full((1, 4, 3), 1 / 3))
+    >>> round(game.exploitability(uniform), 12), round(game.exploitability(np.eye(3)[0]), 12)
+    (0.0, 0.5)
     """
 
     states: np.ndarray
