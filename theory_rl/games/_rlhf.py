@@ -100,11 +100,13 @@ def reward_model_rlhf(mdp: Any, *, oracle: PreferenceOracle, horizon: int | None
 
     Examples
     --------
+    One decision among three answers, rated by a Bradley-Terry rater whose reward prefers answer 1:
+
     >>> import numpy as np
-    >>> from theory_rl.models import FiniteMDP
-    >>> from theory_rl.games import BradleyTerryOracle, reward_model_rlhf
-    >>> mdp = FiniteMDP(P=np.ones((1, 3, 1)), R=np.zeros((1, 3)), gamma=1.0, horizon=1)
-    >>> res = reward_model_rlhf(mdp, oracle=BradleyTerryOracle(np.array([[0.0, 1.0, 0.5]])), n_samples=300, seed=0)
+    >>> from theory_rl.games import BradleyTerryOracle, decision_tree_mdp, reward_model_rlhf
+    >>> reward = np.zeros((4, 3))
+    >>> reward[0] = [0.0, 1.0, 0.5]
+    >>> res = reward_model_rlhf(decision_tree_mdp(3, 1), oracle=BradleyTerryOracle(reward), n_samples=300, seed=0)
     >>> res.policy[0, 0].tolist(), round(res.exploitability, 6)
     ([0.0, 1.0, 0.0], 0.0)
     """
