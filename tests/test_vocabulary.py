@@ -200,7 +200,7 @@ ALLOWED = (
 # Result records: returned by the library, not constructed with options.
 RECORDS = frozenset({"Certificate", "OccupancyLP", "BairdCounterexample", "BoundExpression", "RateComparison",
                      "RateFit", "Task", "EmbeddedNetwork", "MipModel", "BackupResult", "StoreRepair",
-                     "NashGap", "MarkovNashGap", "Coverage"})
+                     "NashGap", "MarkovNashGap", "Coverage", "TrajectoryGame"})
 
 # epsilon is the accuracy asked for everywhere except in theorem formulas, where it is the symbol.
 EPSILON_OK = frozenset({"theory"})

@@ -346,6 +346,26 @@ def games_section() -> str:
     ])
 
 
+def spo_section() -> str:
+    data = load("spo")
+    inst = data["instance"]
+    rows = [[r["preferences"], r["method"], r["queries"], r["n_seeds"],
+             f"{r['exploitability_mean']:.3f} [{r['exploitability_ci95'][0]:.3f}, {r['exploitability_ci95'][1]:.3f}]",
+             f"{r['last_iterate_exploitability_mean']:.3f}", r["minimax_winner_support"]] for r in data["rows"]]
+    return "\n\n".join([
+        "## SPO against reward-model RLHF (`bench/spo.py`)",
+        f"Exploitability `max_pi Pr(pi beats p) - 1/2` (0 at the minimax winner, 1/2 for a policy some trajectory "
+        f"always beats), computed exactly over the {inst['n_trajectories']} trajectories of `{inst['mdp']}`, after "
+        f"the same number of preference queries. SPO: batches of {inst['batch_size']} "
+        f"({inst['queries_per_spo_iteration']} queries per iteration), the average trajectory distribution (the "
+        "quantity the self-play theorem bounds) and the last iterate; the reward model: its one deterministic "
+        "policy. Mean over seeds with a 95% Student-t interval clipped to [0, 1/2].",
+        provenance("spo"),
+        table(["preferences", "method", "queries", "seeds", "exploitability (average) [95% CI]", "last iterate",
+               "minimax-winner support"], rows, "llrrrrr"),
+    ])
+
+
 def offline_section() -> str:
     data = load("offline_rcsl")
     rows = [[r["analysis"], r["size"], f"{r['seconds']:.3f}",
@@ -460,7 +480,7 @@ def headline_table() -> str:
 
 # --------------------------------------------------------------------------- page
 SECTIONS = [tabular_section, certificates_section, pomdp_section, robust_section, combinatorial_section,
-            dual_section, sample_complexity_section, approx_section, games_section, offline_section,
+            dual_section, sample_complexity_section, approx_section, games_section, spo_section, offline_section,
             submodular_section, families_section, first_call_section]
 
 

@@ -22,15 +22,28 @@ QARL (:mod:`theory_rl.robust`) uses :class:`MarkovGame` (two-player zero-sum),
 """
 
 from ._correlated import CorrelatedSolution, coarse_correlated_equilibrium, correlated_equilibrium, deviation_gains
+from ._decision_tree import decision_tree_mdp
 from ._exploitability import NashGap, exploitability
 from ._markov_exploitability import MarkovNashGap, best_response_mdp, markov_exploitability
 from ._markov_game import MarkovGame
 from ._matrix_game import MatrixGame
 from ._minimax_winner import HedgeResult, MinimaxWinnerSolution, hedge_self_play, minimax_winner, preference_matrix
 from ._normal_form import NormalFormGame
+from ._preferences import (
+    BradleyTerryOracle,
+    CoverageOracle,
+    MajorityOracle,
+    NoisyOracle,
+    PreferenceOracle,
+    batch_win_rates,
+)
 from ._qre import QRESolution, quantal_response_equilibrium
 from ._qre_stage import qre_stage
+from ._rlhf import RewardModelResult, reward_model_rlhf
 from ._shapley import ShapleySolution, shapley_value_iteration
+from ._spo import SPOResult, spo
+from ._spo_torch import spo_torch
+from ._trajectory_game import TrajectoryGame, sample_episodes, trajectory_game
 from ._zero_sum import ZeroSumSolution, solve_stage_games, zero_sum_lp
 
 __all__ = [
@@ -59,4 +72,19 @@ __all__ = [
     "HedgeResult",
     "hedge_self_play",
     "preference_matrix",
+    "PreferenceOracle",
+    "BradleyTerryOracle",
+    "MajorityOracle",
+    "NoisyOracle",
+    "CoverageOracle",
+    "batch_win_rates",
+    "TrajectoryGame",
+    "trajectory_game",
+    "sample_episodes",
+    "SPOResult",
+    "decision_tree_mdp",
+    "spo",
+    "spo_torch",
+    "RewardModelResult",
+    "reward_model_rlhf",
 ]
