@@ -161,12 +161,12 @@ def contrastive_ucb_game(
     game: LowRankMarkovGame,
     *,
     n_episodes: int,
-    rank: int | None = None,
     representation: str = "bilinear",
+    rank: int | None = None,
     beta: float = 0.5,
     lam: float = 1.0,
-    noise: np.ndarray | None = None,
     negatives: str = "expected",
+    noise: np.ndarray | None = None,
     device: Any = "auto",
     seed: int | np.random.Generator | None = None,
 ) -> LearningResult:
@@ -207,20 +207,21 @@ def contrastive_ucb_game(
     ----------
     game : LowRankMarkovGame
     n_episodes : int
-        ``K``.
-    rank : int, optional
-        ``d`` of the learned features (default the game's rank).
+        ``K``, the number of episodes.
     representation : {"bilinear", "torch", "tabular", "true_features"}
+        How ``P_hat`` and the features are estimated (as in :func:`contrastive_ucb`).
+    rank : int, optional
+        Width ``d`` of learned features; the game's rank when omitted.
     beta : float
-        Bonus scale.
+        Scale of the bonus ``b_h``.
     lam : float
-        Ridge ``lambda`` of ``Sigma_h``.
-    noise : ndarray, shape (S,), optional
-        ``P^-`` (default uniform).
+        The ridge term of the joint-action covariance ``Sigma_h``.
     negatives : {"expected", "sampled"}
-        As in :func:`contrastive_ucb`.
+        Negatives of the contrastive loss (as in :func:`contrastive_ucb`).
+    noise : ndarray, shape (S,), optional
+        The noise distribution ``P^-`` of the loss; uniform when omitted.
     device : "auto", "cpu", "cuda", or torch.device
-        For ``representation="torch"``.
+        Where the torch representation is fit.
     seed : int or numpy.random.Generator, optional
 
     Returns
