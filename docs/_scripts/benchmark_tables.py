@@ -491,8 +491,8 @@ def representation_section() -> str:
         "the CCE marginals and the certificate V_bar_0 - V_under_0.",
         table(["seed", "representation", "gap, first 10", "gap, last 20", "certificate, first", "certificate, last",
                "certificate >= gap", "ms / episode"], game, "rlrrrrrr"),
-        f"One rank-5 contrastive fit on 3000 transitions: scipy L-BFGS-B {t['scipy_s']:.2f} s (loss {t['scipy_loss']:.6f}), "
-        f"torch L-BFGS on CPU {t['torch_cpu_s']:.2f} s (loss {t['torch_loss']:.6f}); {t['note']}.",
+        f"Torch against scipy, {t['note']}: scipy L-BFGS-B {t['scipy_s']:.2f} s (loss {t['scipy_loss']:.6f}), "
+        f"torch L-BFGS on CPU {t['torch_cpu_s']:.2f} s (loss {t['torch_loss']:.6f}).",
     ])
 
 
