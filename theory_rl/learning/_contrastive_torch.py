@@ -115,6 +115,6 @@ def contrastive_fit_torch(
         opt.step(closure)
         with torch.no_grad():
             F, G = to_numpy(net_phi(eye_sa)), to_numpy(net_psi(eye_s))
-        n_iter = int(opt.state[opt._params[0]].get("n_iter", 0))
+        n_iter = int(opt.state[params[0]].get("n_iter", 0))
     return bilinear_result(F, G, pos, neg, noise, n_iter, "contrastive_fit_torch",
                            {"rank": d, "hidden": hidden, "max_iter": max_iter, "device": str(dev)}, timer.elapsed)
