@@ -19,10 +19,12 @@ policy and the per-step trace a rate plot needs. The predicted rates are functio
 """
 
 from ._contrastive import ContrastiveResult, contrastive_counts, contrastive_fit, feature_span_angles
+from ._contrastive_torch import contrastive_fit_torch
 from ._contrastive_ucb import contrastive_ucb, contrastive_ucb_beta
 from ._episodes import Episode
 from ._episodic import episodic_optimal_q, ucb_q_learning, ucbvi
 from ._low_rank import LowRankMDP, random_low_rank_mdp
+from ._low_rank_game import LowRankMarkovGame, contrastive_ucb_game, random_low_rank_markov_game
 from ._monte_carlo import mc_control, mc_prediction
 from ._plug_in import plug_in_planning
 from ._q_learning import q_learning, step_size_schedule, variance_reduced_q_learning
@@ -38,13 +40,17 @@ __all__ = [
     "Episode",
     "FactoredModelClass",
     "LowRankMDP",
+    "LowRankMarkovGame",
     "ValueSetResult",
     "contrastive_counts",
     "contrastive_fit",
+    "contrastive_fit_torch",
     "contrastive_ucb",
     "contrastive_ucb_beta",
+    "contrastive_ucb_game",
     "factored_model_class",
     "feature_span_angles",
+    "random_low_rank_markov_game",
     "random_low_rank_mdp",
     "value_sets",
     "LearningResult",

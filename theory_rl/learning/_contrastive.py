@@ -122,6 +122,41 @@ def _normalised(phi: np.ndarray, psi: np.ndarray, noise: np.ndarray, seen: np.nd
     return phi, mu
 
 
+def check_counts(n_pos: np.ndarray, n_neg: np.ndarray, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validated ``(n_pos, n_neg, noise)``: two non-negative ``(S, A, S)`` count tables and a
+    full-support ``P^-`` over ``S`` states."""
+    pos = np.asarray(n_pos, dtype=float)
+    neg = np.asarray(n_neg, dtype=float)
+    if pos.ndim != 3 or pos.shape != neg.shape or pos.shape[0] != pos.shape[2]:
+        raise InvalidModelError(f"n_pos and n_neg must both have shape (S, A, S); got {pos.shape} and {neg.shape}")
+    if (pos < 0).any() or (neg < 0).any():
+        raise InvalidModelError("n_pos and n_neg must be non-negative counts")
+    noise = check_distribution(noise, "noise", pos.shape[0])
+    if (noise <= 0).any():
+        raise InvalidModelError(f"noise[{int(np.argmin(noise))}] = 0: P^- needs full support")
+    return pos, neg, noise
+
+
+def nce_loss_value(F: np.ndarray, G: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
+    """The bilinear loss ``L(F G^T)`` on ``(S A, S)`` count matrices (the objective L-BFGS-B minimises)."""
+    f = F @ G.T
+    fe = f + _EPS
+    return float(np.sum(pos * (np.log1p(fe) - np.log(fe))) + np.sum(neg * np.log1p(f)))
+
+
+def bilinear_result(F: np.ndarray, G: np.ndarray, pos: np.ndarray, neg: np.ndarray, noise: np.ndarray,
+                    n_iter: int, method: str, params: dict, elapsed: float) -> ContrastiveResult:
+    """The :class:`ContrastiveResult` of a bilinear score ``f = F G^T`` (``F`` ``(S A, d)``, ``G`` ``(S, d)``)."""
+    S, A, _ = pos.shape
+    seen = (pos.sum(axis=2) + neg.sum(axis=2)).reshape(S * A) > 0
+    P2, N2 = pos.reshape(S * A, S), neg.reshape(S * A, S)
+    phi, mu = _normalised(F, G, noise, seen)
+    n = max(float(pos.sum()), 1.0)
+    return ContrastiveResult(score=(F @ G.T).reshape(S, A, S), phi=phi.reshape(S, A, -1), mu=mu,
+                             P=(phi @ mu).reshape(S, A, S), loss=nce_loss_value(F, G, P2, N2) / n, n_iter=n_iter,
+                             method=method, params=params, elapsed=elapsed)
+
+
 def contrastive_fit(
     n_pos: np.ndarray,
     n_neg: np.ndarray,
@@ -189,64 +224,49 @@ def contrastive_fit(
     array([[0.9, 0.1],
            [0.2, 0.8]])
     """
-    pos = np.asarray(n_pos, dtype=float)
-    neg = np.asarray(n_neg, dtype=float)
-    if pos.ndim != 3 or pos.shape != neg.shape or pos.shape[0] != pos.shape[2]:
-        raise InvalidModelError(f"n_pos and n_neg must both have shape (S, A, S); got {pos.shape} and {neg.shape}")
-    if (pos < 0).any() or (neg < 0).any():
-        raise InvalidModelError("n_pos and n_neg must be non-negative counts")
+    pos, neg, noise = check_counts(n_pos, n_neg, noise)
     S, A, _ = pos.shape
-    noise = check_distribution(noise, "noise", S)
-    if (noise <= 0).any():
-        raise InvalidModelError(f"noise[{int(np.argmin(noise))}] = 0: P^- needs full support")
     check_choice(parameterisation, "parameterisation", ("bilinear", "tabular"))
     max_iter = check_optional_int(max_iter, "max_iter", minimum=1)
     rng = rng_from_seed(seed)
-    seen = (pos.sum(axis=2) + neg.sum(axis=2)).reshape(S * A) > 0
-    with Timer() as timer:
-        if parameterisation == "tabular":
-            if rank is not None:
-                raise InvalidArgumentError("rank applies to the bilinear parameterisation only (tabular has d = S A)")
-            with np.errstate(divide="ignore", invalid="ignore"):
-                score = np.where(pos > 0, pos / neg, 0.0)
-                model_score = np.where(pos > 0, pos / np.where(neg > 0, neg, 0.5), 0.0)
-            phi0 = np.eye(S * A)
-            psi = model_score.reshape(S * A, S).T.copy()
-            loss = _nce_loss(np.where(np.isinf(score), 1e300, score), pos, neg)
-            n_iter = 0
-            phi, mu = _normalised(phi0, psi, noise, seen & (model_score.reshape(S * A, S).sum(axis=1) > 0))
+    params = {"parameterisation": parameterisation, "rank": rank, "max_iter": max_iter}
+    if parameterisation == "bilinear":
+        if rank is None:
+            raise InvalidArgumentError("rank is required for the bilinear parameterisation")
+        d = check_int(rank, "rank", minimum=1)
+        if init is None:
+            x0 = np.concatenate([rng.random(S * A * d), rng.random(S * d) / noise.repeat(d) / S])
         else:
-            if rank is None:
-                raise InvalidArgumentError("rank is required for the bilinear parameterisation")
-            d = check_int(rank, "rank", minimum=1)
-            P2, N2 = pos.reshape(S * A, S), neg.reshape(S * A, S)
-            if init is None:
-                x0 = np.concatenate([rng.random(S * A * d), rng.random(S * d) / noise.repeat(d) / S])
-            else:
-                a0, b0 = (np.asarray(x, dtype=float) for x in init)
-                if a0.shape != (S * A, d) or b0.shape != (S, d):
-                    raise InvalidArgumentError(f"init must be (phi (S A, d), psi (S, d)) = ({(S * A, d)}, {(S, d)})")
-                x0 = np.concatenate([a0.ravel(), b0.ravel()])
+            a0, b0 = (np.asarray(x, dtype=float) for x in init)
+            if a0.shape != (S * A, d) or b0.shape != (S, d):
+                raise InvalidArgumentError(f"init must be (phi (S A, d), psi (S, d)) = ({(S * A, d)}, {(S, d)})")
+            x0 = np.concatenate([a0.ravel(), b0.ravel()])
+        P2, N2 = pos.reshape(S * A, S), neg.reshape(S * A, S)
 
-            def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
-                F, G = x[: S * A * d].reshape(S * A, d), x[S * A * d:].reshape(S, d)
-                f = F @ G.T
-                fe = f + _EPS
-                val = float(np.sum(P2 * (np.log1p(fe) - np.log(fe))) + np.sum(N2 * np.log1p(f)))
-                g = -P2 / fe + (P2 + N2) / (1.0 + f)
-                return val, np.concatenate([(g @ G).ravel(), (g.T @ F).ravel()])
+        def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
+            F, G = x[: S * A * d].reshape(S * A, d), x[S * A * d:].reshape(S, d)
+            f = F @ G.T
+            g = -P2 / (f + _EPS) + (P2 + N2) / (1.0 + f)
+            return nce_loss_value(F, G, P2, N2), np.concatenate([(g @ G).ravel(), (g.T @ F).ravel()])
 
+        with Timer() as timer:
             opt = scipy.optimize.minimize(objective, x0, jac=True, method="L-BFGS-B",
                                           bounds=[(0.0, None)] * x0.size, options={"maxiter": max_iter or 15000})
-            F, G = opt.x[: S * A * d].reshape(S * A, d), opt.x[S * A * d:].reshape(S, d)
-            score = (F @ G.T).reshape(S, A, S)
-            loss, n_iter = float(opt.fun), int(opt.nit)
-            phi, mu = _normalised(F, G, noise, seen)
-        P_hat = (phi @ mu).reshape(S, A, S)
-        n = max(float(pos.sum()), 1.0)
-    return ContrastiveResult(score=score, phi=phi.reshape(S, A, -1), mu=mu, P=P_hat, loss=loss / n, n_iter=n_iter,
-                             method="contrastive_fit", params={"parameterisation": parameterisation, "rank": rank, "max_iter": max_iter},
-                             elapsed=timer.elapsed)
+        F, G = opt.x[: S * A * d].reshape(S * A, d), opt.x[S * A * d:].reshape(S, d)
+        return bilinear_result(F, G, pos, neg, noise, int(opt.nit), "contrastive_fit", params, timer.elapsed)
+    if rank is not None:
+        raise InvalidArgumentError("rank applies to the bilinear parameterisation only (tabular has d = S A)")
+    seen = (pos.sum(axis=2) + neg.sum(axis=2)).reshape(S * A) > 0
+    with Timer() as timer:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            score = np.where(pos > 0, pos / neg, 0.0)
+            model_score = np.where(pos > 0, pos / np.where(neg > 0, neg, 0.5), 0.0)
+        psi = model_score.reshape(S * A, S).T.copy()
+        loss = _nce_loss(np.where(np.isinf(score), 1e300, score), pos, neg)
+        phi, mu = _normalised(np.eye(S * A), psi, noise, seen & (model_score.reshape(S * A, S).sum(axis=1) > 0))
+    n = max(float(pos.sum()), 1.0)
+    return ContrastiveResult(score=score, phi=phi.reshape(S, A, -1), mu=mu, P=(phi @ mu).reshape(S, A, S), loss=loss / n,
+                             n_iter=0, method="contrastive_fit", params=params, elapsed=timer.elapsed)
 
 
 def feature_span_angles(phi_hat: np.ndarray, phi_star: np.ndarray) -> np.ndarray:
