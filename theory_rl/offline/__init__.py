@@ -47,3 +47,8 @@ __all__ = [
     "rcsl_fit",
     "realizability_error",
 ]
+
+# --- OFFB: CQL, the history-bisimulation loss, the width separation (issue 21, part B) ---
+from ._cql import CQLResult, cql, encode_states, history_dataset  # noqa: E402
+
+__all__ += ["CQLResult", "cql", "encode_states", "history_dataset"]
