@@ -52,3 +52,12 @@ __all__ = [
 from ._cql import CQLResult, cql, encode_states, history_dataset  # noqa: E402
 
 __all__ += ["CQLResult", "cql", "encode_states", "history_dataset"]
+from ._bisimulation_loss import (  # noqa: E402
+    bisimulation_fixed_point,
+    history_bisimulation_loss,
+    sampled_bisimulation_loss,
+)
+from ._cql_torch import CQLTorchResult, cql_torch  # noqa: E402
+
+__all__ += ["CQLTorchResult", "bisimulation_fixed_point", "cql_torch", "history_bisimulation_loss",
+            "sampled_bisimulation_loss"]
