@@ -61,3 +61,11 @@ from ._cql_torch import CQLTorchResult, cql_torch  # noqa: E402
 
 __all__ += ["CQLTorchResult", "bisimulation_fixed_point", "cql_torch", "history_bisimulation_loss",
             "sampled_bisimulation_loss"]
+from ._width_separation import (  # noqa: E402
+    WidthSeparationResult,
+    local_extrema,
+    width_separation,
+    width_separation_mdp,
+)
+
+__all__ += ["WidthSeparationResult", "local_extrema", "width_separation", "width_separation_mdp"]
