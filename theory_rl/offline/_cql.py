@@ -13,7 +13,6 @@ from .._result import Result
 from .._validation import check_max_iter, check_real, check_tol
 from ..errors import InvalidArgumentError
 from ._dataset import TrajectoryDataset
-from ._mbrcsl import count_model
 
 
 @dataclasses.dataclass(frozen=True, repr=False, eq=False, kw_only=True)
@@ -145,7 +144,8 @@ def cql(
             + \tfrac12 \mathbb E_{(s, a) \sim D}\big(Q(s, a) - \hat B \hat Q^k(s, a)\big)^2,
 
     :math:`\hat B Q(s, a) = \hat r(s, a) + \gamma \sum_{s'} \hat P(s' \mid s, a) \max_{a'} Q(s', a')`
-    with the counts of :func:`count_model`. Per state this is strictly convex; its stationarity
+    with the counts of :func:`count_model` (applied from the transitions, never as a dense
+    :math:`S \times A \times S` array, so that history ids scale). Per state this is strictly convex; its stationarity
     condition is the paper's closed form
 
     .. math:: \hat Q^{k+1}(s, a) = \hat B \hat Q^k(s, a) - \alpha\Big[\frac{\mu_k(a \mid s)}{\hat\pi_\beta(a \mid s)} - 1\Big],
@@ -202,7 +202,18 @@ def cql(
     tol = check_tol(tol)
     max_iter = check_max_iter(max_iter) or 10_000
     S, A = dataset.n_states, dataset.n_actions
-    P, r, mu, n = count_model(dataset)
+    s_, a_, r_, s2_ = dataset.transitions()
+    sa = s_ * A + a_
+    n = np.bincount(sa, minlength=S * A).reshape(S, A)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.where(n > 0, np.bincount(sa, weights=r_, minlength=S * A).reshape(S, A) / np.maximum(n, 1), 0.0)
+        n_s = n.sum(axis=1, keepdims=True)
+        mu = np.where(n_s > 0, n / np.maximum(n_s, 1), 0.0)
+
+    def expected_next(v: np.ndarray) -> np.ndarray:
+        """sum_s' P-hat(s' | s, a) v(s'), from the transitions (no dense (S, A, S) model)."""
+        return np.bincount(sa, weights=v[s2_], minlength=S * A).reshape(S, A) / np.maximum(n, 1)
+
     acting = n.sum(axis=1) > 0
     seen = (n > 0) & acting[:, None]
     pi = None
@@ -228,7 +239,7 @@ def cql(
 
     residual, converged, k = np.inf, False, 0
     for k in range(1, max_iter + 1):  # noqa: B007 - reported
-        y = r + gamma * P @ value(q)
+        y = r + gamma * expected_next(value(q))
         new = q.copy()
         if pi is not None:
             new[seen] = (y - alpha * (ratio - 1.0))[seen]

@@ -95,7 +95,7 @@ class WidthSeparationResult(Result):
     bellman_width : int or None
         Smallest width at which the fitted two-layer ReLU network (evenly spaced knots, output
         layer by least squares) matches the Bellman image :math:`T f` of the class member
-        :math:`f(x, a) = x` within ``eps`` at every state-action (``None``: no width up to ``n``).
+        :math:`f(x, a) = x` within ``tol`` at every state-action (``None``: no width up to ``n``).
     bellman_lower : int
         The exact lower bound :func:`local_extrema` of :math:`\sigma(s)/n` (every network of
         smaller width fails, whatever the training).
@@ -107,7 +107,8 @@ class WidthSeparationResult(Result):
         reaches zero error on the RCSL data (every trajectory once).
     bellman_errors, rcsl_errors : dict
         Width -> best max-abs error (Bellman fit) / misclassification rate (RCSL) over seeds.
-    eps : float
+    tol : float
+        The fit tolerance used.
     """
 
     n_states: int
@@ -117,7 +118,7 @@ class WidthSeparationResult(Result):
     rcsl_width: int | None
     bellman_errors: dict
     rcsl_errors: dict
-    eps: float
+    tol: float
 
     _repr_fields = ("n_states", "bellman_width", "bellman_lower", "bellman_upper", "rcsl_width")
 
@@ -151,7 +152,7 @@ def width_separation(
     n_states: int,
     *,
     widths: tuple[int, ...] = (1, 2, 4, 8),
-    eps: float | None = None,
+    tol: float | None = None,
     n_steps: int = 500,
     lr: float = 0.05,
     n_seeds: int = 3,
@@ -164,12 +165,12 @@ def width_separation(
     **Bellman side.** Inputs :math:`(x, a)`, :math:`x = s/n`; target the backup of the class
     member :math:`f(x', a') = x'` (in the class at every width),
     :math:`(T f)(x_s, a) = 2a + \max_{a'} f(\sigma(s)/n, a') = 2a + \sigma(s)/n`, at all :math:`2n`
-    points; tolerance ``eps`` (default :math:`1/(4n)`, below half the gap between neighbouring
+    points; tolerance ``tol`` (default :math:`1/(4n)`, below half the gap between neighbouring
     values, so that :func:`local_extrema` is a valid lower bound). Widths ``2 .. n`` are scanned
     with a fitted network: units :math:`\mathrm{ReLU}(a)`, :math:`\mathrm{ReLU}(x)` and ``w - 2``
     units :math:`\mathrm{ReLU}(x - k_i)` with knots evenly spaced over the grid, the output layer by
     least squares (a convex fit: exact, no training noise). ``bellman_width`` is the smallest
-    width whose fit is within ``eps``; it is an upper bound on the true minimal width and
+    width whose fit is within ``tol``; it is an upper bound on the true minimal width and
     ``bellman_lower`` a proof of a lower bound, both growing linearly in :math:`n`. Bellman
     completeness of the width-``w`` class needs :math:`w \ge` the minimal width.
 
@@ -188,7 +189,7 @@ def width_separation(
     torch = require_torch()
     n = check_int(n_states, "n_states", minimum=3)
     widths = tuple(sorted(check_int(w, "widths") for w in widths))
-    eps = 1.0 / (4 * n) if eps is None else check_real(eps, "eps", low=0.0, low_open=True)
+    tol = 1.0 / (4 * n) if tol is None else check_real(tol, "tol", low=0.0, low_open=True)
     n_steps = check_int(n_steps, "n_steps")
     lr = check_real(lr, "lr", low=0.0, low_open=True)
     n_seeds = check_int(n_seeds, "n_seeds")
@@ -206,7 +207,7 @@ def width_separation(
     bellman_width = None
     for w in range(2, n + 1):
         b_err[w] = _knot_fit_error(xs, acts, target, w)
-        if b_err[w] <= eps:
+        if b_err[w] <= tol:
             bellman_width = w
             break
     rows, labels = [], []
@@ -228,7 +229,7 @@ def width_separation(
                 break
     return WidthSeparationResult(
         n_states=n, bellman_width=bellman_width, bellman_lower=local_extrema(sigma / n), bellman_upper=n,
-        rcsl_width=rcsl_width, bellman_errors=b_err, rcsl_errors=r_err, eps=eps, method="width_separation",
+        rcsl_width=rcsl_width, bellman_errors=b_err, rcsl_errors=r_err, tol=tol, method="width_separation",
         params={"widths": widths, "n_steps": n_steps, "lr": lr, "n_seeds": n_seeds, "device": str(dev),
                 "sigma": sigma.tolist()},
         elapsed=time.perf_counter() - t0,
