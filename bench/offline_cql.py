@@ -21,9 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from theory_rl import __version__
+from theory_rl import __version__, envs
 from theory_rl.models import FiniteMDP
-from theory_rl.models import POMDP
 from theory_rl.offline import (
     belief_grouping,
     collect_trajectories,
@@ -36,17 +35,6 @@ from theory_rl.offline import (
 )
 
 HIDDEN = (64, 64)
-
-
-def tiger(gamma: float = 0.95, accuracy: float = 0.85) -> POMDP:
-    """Kaelbling, Littman & Cassandra (1998)'s Tiger: listen, open-left, open-right."""
-    T = np.zeros((2, 3, 2))
-    T[:, 0, :] = np.eye(2)
-    T[:, 1:, :] = 0.5
-    obs = np.full((3, 2, 2), 0.5)
-    obs[0] = [[accuracy, 1 - accuracy], [1 - accuracy, accuracy]]
-    R = np.array([[-1.0, -100.0, 10.0], [-1.0, 10.0, -100.0]])
-    return POMDP(T, obs, R, gamma, b0=np.array([0.5, 0.5]))
 BATCH = 256
 STEPS = 2000
 
@@ -84,7 +72,7 @@ def d3rlpy_cql(data, S: int, steps: int) -> tuple[float, str]:
 def histories_versus_groups(max_horizon: int) -> list[dict]:
     """Tiger: histories |H_t| per depth against belief groups |Z_t| and exact bisimulation classes."""
     rows = []
-    tree = enumerate_histories(tiger(), horizon=max_horizon)
+    tree = enumerate_histories(envs.tiger(), horizon=max_horizon)
     groups = belief_grouping(tree)
     metric = history_bisimulation_metric(tree)
     for t in range(max_horizon):
@@ -96,7 +84,7 @@ def histories_versus_groups(max_horizon: int) -> list[dict]:
 
 def tabular_cql_times() -> list[dict]:
     """Tabular CQL on Tiger data: on history ids (|H| rows) and on the belief groups (|Z| rows)."""
-    m = tiger()
+    m = envs.tiger()
     tree = enumerate_histories(m, horizon=6)
     data = collect_trajectories(m, np.full((2, 3), 1 / 3), n_episodes=5000, horizon=5, seed=0)
     hd = history_dataset(data, tree)

@@ -5,9 +5,16 @@ metric of partially observed problems.
 Papers: Zhou, Zhu, Zhou, Cui, Gupta & Du, "Free from Bellman Completeness: Trajectory Stitching
 via Model-based Return-conditioned Supervised Learning", ICLR 2024 (arXiv 2310.19308); Hong,
 Dragan & Levine, "Offline RL with Observation Histories: Analyzing and Improving Sample
-Complexity", ICLR 2024 (arXiv 2310.20663). Everything here is tabular and exact; the torch
-versions (RCSL MLP, Decision Transformer, dynamics ensembles, diffusion behaviour policies, the
-bisimulation loss for history encoders) are a later increment.
+Complexity", ICLR 2024 (arXiv 2310.20663). The core is tabular and exact; the torch RCSL MLP,
+Decision Transformer, dynamics ensembles and diffusion behaviour policies are a later increment.
+
+Conservative Q-learning and the history-bisimulation loss (Kumar, Zhou, Tucker & Levine 2020,
+arXiv 2006.04779; Hong, Dragan & Levine 2024): :func:`cql` (tabular, on states, history ids or
+a lookup encoder's latents), :func:`cql_torch` (MLP or GRU history encoder, with the sampled
+bisimulation loss of weight ``bisimulation_weight``), :func:`history_bisimulation_loss` (exact,
+lookup encoder), :func:`bisimulation_fixed_point`, :func:`sampled_bisimulation_loss`. The width
+separation between Bellman completeness and RCSL: :func:`width_separation_mdp`,
+:func:`width_separation`, :func:`local_extrema`.
 """
 
 from ._bisimulation import BisimulationMetricResult, history_bisimulation_metric, wasserstein
