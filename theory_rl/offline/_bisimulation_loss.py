@@ -86,6 +86,7 @@ def history_bisimulation_loss(
         raise InvalidArgumentError(f"embedding must be finite with {tree.n_histories} rows, got shape {Z.shape}")
     pi = _optimal_policy(tree)[0] if policy is None else as_history_policy(tree, policy)
     r_pi = np.einsum("na,na->n", pi, tree.rewards)
+    w = pi[:, :, None] * tree.obs_prob  # (n, A, O): P(h a o | h)
     total, count = 0.0, 0
     for t in range(tree.horizon):
         idx = tree.at_depth(t)
@@ -95,7 +96,6 @@ def history_bisimulation_loss(
         hi, hj = idx[ii], idx[jj]
         target = np.abs(r_pi[hi] - r_pi[hj])
         if t < tree.horizon - 1:
-            w = pi[:, :, None] * tree.obs_prob  # (n, A, O): P(h a o | h)
             problems = []
             for a, b in zip(hi, hj):
                 sa, sb = w[a] > 0, w[b] > 0

@@ -297,7 +297,8 @@ def cql_torch(
             hist_x = _history_inputs([row[row >= 0] for row in tree.actions],
                                      [row[row >= 0] for row in tree.observations], A, O)
             _, qh = net(as_tensor(hist_x, device=dev, dtype=torch.float32))
-            q_out = to_numpy(qh[torch.arange(tree.n_histories), as_tensor(np.array(tree.depth), device=dev, dtype=torch.int64)])
+            q_out = to_numpy(qh[torch.arange(tree.n_histories, device=dev),
+                                  as_tensor(np.array(tree.depth), device=dev, dtype=torch.int64)])
             q_out = q_out.astype(np.float64)
         else:
             q_out = None
