@@ -68,7 +68,7 @@ ALLOWED = (
         params theory_exponent replicate P_pi r_pi Q value evaluate similar x y objective teacher
         weights episode_starts next_action_mask expert_policy expert_fraction rollout_policy spec act
         strategies policies player distribution pomdp tree Phi cost target_return labels embedding
-        z z_pair r r_pair z_next z_next_pair features
+        z z_pair r r_pair z_next z_next_pair features r_hat r_hat_pair mean std mean_pair std_pair
         n_pos n_neg positives negatives phi_hat phi_star model_class""",
         positional=True,
     ),
@@ -122,7 +122,7 @@ ALLOWED = (
         """variant stopping method linear_solver highs_method inner score oracle search sampling mode
         schedule layout optimizer kinds domains setting weighting clock start bounds normalized
         policy_first allow_masked nature coarse transport compress form use_time traces updating estimator lazy
-        parameterisation representation encoder norm""",
+        parameterisation representation encoder norm bisimulation_target""",
     ),
     _group(
         "numerical tolerances that are not the certified accuracy asked for (model validation, LP "

@@ -16,6 +16,7 @@ from theory_rl.offline import (
     enumerate_histories,
     history_bisimulation_loss,
     history_bisimulation_metric,
+    model_bisimulation_loss,
     sampled_bisimulation_loss,
 )
 
@@ -88,6 +89,24 @@ def test_sampled_loss_torch_equals_numpy_and_has_gradients():
         out.backward()
         assert out.item() == pytest.approx(float(ref), rel=1e-12)
         assert torch.isfinite(zt.grad).all()
+
+
+def test_model_form_reduces_to_the_sampled_form_and_torch_equals_numpy():
+    """With zero dynamics variance, means = next latents and l2 norms, the model form is the sampled one;
+    W2 between diagonal Gaussians is sqrt(|dm|^2 + |ds|^2)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    z, zp, zn, znp, s, sp = (rng.normal(size=(6, 2)) for _ in range(6))
+    r, rp = rng.normal(size=6), rng.normal(size=6)
+    zero = np.zeros_like(z)
+    assert float(model_bisimulation_loss(z, zp, r, rp, zn, zero, znp, zero, gamma=0.7, norm="l2")) == pytest.approx(
+        float(sampled_bisimulation_loss(z, zp, r, rp, zn, znp, gamma=0.7, norm="l2")), rel=1e-12)
+    s, sp = np.abs(s), np.abs(sp)
+    w2 = np.sqrt(((zn - znp) ** 2).sum(1) + ((s - sp) ** 2).sum(1))
+    ref = np.mean((np.abs(z - zp).sum(1) - np.abs(r - rp) - 0.7 * w2) ** 2)
+    assert float(model_bisimulation_loss(z, zp, r, rp, zn, s, znp, sp, gamma=0.7)) == pytest.approx(ref, rel=1e-12)
+    t = [torch.tensor(x) for x in (z, zp, r, rp, zn, s, znp, sp)]
+    assert model_bisimulation_loss(*t, gamma=0.7).item() == pytest.approx(ref, rel=1e-12)
 
 
 def test_lookup_fixed_point_from_data_tends_to_the_exact_metric():

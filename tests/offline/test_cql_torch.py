@@ -47,6 +47,10 @@ def test_gru_encoder_with_bisimulation_loss_on_tiger():
     assert res.q.shape == (tree.n_histories, 3) and np.isfinite(res.q).all()
     bis = np.asarray(res.history["bisimulation"])
     assert np.isfinite(bis).all() and bis[-10:].mean() < bis[:10].mean()
+    model = cql_torch(d, gamma=0.95, alpha=1.0, encoder="gru", hidden=(16,), n_steps=30, batch_size=32, lr=3e-3,
+                      bisimulation_weight=0.5, bisimulation_target="model", tree=tree, seed=0, device="cpu")
+    assert np.isfinite(model.q).all() and np.isfinite(np.asarray(model.history["bisimulation"])).all()
+    assert model.params["bisimulation_target"] == "model"
     with pytest.raises(InvalidArgumentError, match="observations"):
         cql_torch(collect_trajectories(m.mdp, np.full((2, 3), 1 / 3), n_episodes=2, horizon=2, seed=0),
                   gamma=0.9, encoder="gru", device="cpu")
@@ -55,7 +59,8 @@ def test_gru_encoder_with_bisimulation_loss_on_tiger():
 def test_bad_options_name_the_option():
     d = _data()
     for kwargs, name in (({"alpha": -1.0}, "alpha"), ({"encoder": "cnn"}, "encoder"), ({"n_steps": 0}, "n_steps"),
-                         ({"bisimulation_weight": -0.1}, "bisimulation_weight"), ({"features": np.ones((2, 2))}, "features"),
+                         ({"bisimulation_weight": -0.1}, "bisimulation_weight"),
+                         ({"bisimulation_target": "exact"}, "bisimulation_target"), ({"features": np.ones((2, 2))}, "features"),
                          ({"device": "nonsense"}, "device")):
         with pytest.raises(InvalidArgumentError, match=name):
             cql_torch(d, gamma=0.5, **kwargs)

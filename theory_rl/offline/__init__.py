@@ -12,7 +12,8 @@ Conservative Q-learning and the history-bisimulation loss (Kumar, Zhou, Tucker &
 arXiv 2006.04779; Hong, Dragan & Levine 2024): :func:`cql` (tabular, on states, history ids or
 a lookup encoder's latents), :func:`cql_torch` (MLP or GRU history encoder, with the sampled
 bisimulation loss of weight ``bisimulation_weight``), :func:`history_bisimulation_loss` (exact,
-lookup encoder), :func:`bisimulation_fixed_point`, :func:`sampled_bisimulation_loss`. The width
+lookup encoder), :func:`bisimulation_fixed_point`, :func:`sampled_bisimulation_loss`,
+:func:`model_bisimulation_loss`. The width
 separation between Bellman completeness and RCSL: :func:`width_separation_mdp`,
 :func:`width_separation`, :func:`local_extrema`.
 """
@@ -62,12 +63,13 @@ __all__ += ["CQLResult", "cql", "encode_states", "history_dataset"]
 from ._bisimulation_loss import (  # noqa: E402
     bisimulation_fixed_point,
     history_bisimulation_loss,
+    model_bisimulation_loss,
     sampled_bisimulation_loss,
 )
 from ._cql_torch import CQLTorchResult, cql_torch  # noqa: E402
 
 __all__ += ["CQLTorchResult", "bisimulation_fixed_point", "cql_torch", "history_bisimulation_loss",
-            "sampled_bisimulation_loss"]
+            "model_bisimulation_loss", "sampled_bisimulation_loss"]
 from ._width_separation import (  # noqa: E402
     WidthSeparationResult,
     local_extrema,

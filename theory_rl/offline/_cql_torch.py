@@ -14,7 +14,7 @@ from .._result import History, Result
 from .._torch import as_tensor, require_torch, resolve_device, seed_torch, single_thread, to_numpy
 from .._validation import as_float_array, check_choice, check_int, check_real
 from ..errors import InvalidArgumentError
-from ._bisimulation_loss import _NORMS, sampled_bisimulation_loss
+from ._bisimulation_loss import _NORMS, model_bisimulation_loss, sampled_bisimulation_loss
 from ._dataset import TrajectoryDataset
 from ._histories import HistoryTree
 
@@ -97,6 +97,24 @@ def _gru_network(torch: Any, d: int, n_actions: int, hidden: tuple[int, ...]) ->
     return GRUQ()
 
 
+def _latent_heads(torch: Any, k: int, n_actions: int) -> Any:
+    class LatentHeads(torch.nn.Module):
+        """Reward head r(z, a) and diagonal-Gaussian latent dynamics head N(m(z, a), s(z, a)^2)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.n_actions = n_actions
+            self.reward = torch.nn.Linear(k + n_actions, 1)
+            self.dynamics = torch.nn.Linear(k + n_actions, 2 * k)
+
+        def forward(self, z: Any, a: Any) -> tuple[Any, Any, Any]:
+            za = torch.cat([z, torch.nn.functional.one_hot(a, self.n_actions).to(z.dtype)], dim=-1)
+            mean, log_std = self.dynamics(za).chunk(2, dim=-1)
+            return self.reward(za)[:, 0], mean, log_std.clamp(-5.0, 2.0).exp()
+
+    return LatentHeads()
+
+
 def _history_inputs(actions: list[np.ndarray], observations: list[np.ndarray], A: int, O: int) -> np.ndarray:  # noqa: E741
     """One-hot sequences ``x[e, t] = (onehot a_{t-1}, onehot o_t)`` (zeros at t = 0 and past the
     end), shape ``(E, T_max + 1, A + O)``."""
@@ -122,6 +140,7 @@ def cql_torch(
     lr: float = 1e-3,
     target_update: int = 100,
     bisimulation_weight: float = 0.0,
+    bisimulation_target: str = "sampled",
     norm: str = "l1",
     tree: HistoryTree | None = None,
     seed: int | np.random.Generator | None = None,
@@ -140,9 +159,13 @@ def cql_torch(
         \qquad y = r + \gamma (1 - \text{done}) \max_{a'} Q_{\bar\theta}(x', a'),
 
     with Adam, the target parameters :math:`\bar\theta` copied every ``target_update`` steps,
-    and :math:`\hat J` the sampled bisimulation loss (:func:`sampled_bisimulation_loss`, pairs from
-    a random permutation of the batch, next latents from the target encoder,
-    :math:`\lambda` = ``bisimulation_weight``). This is the sample version of :func:`cql`'s
+    and :math:`\hat J` the bisimulation loss on the latent, pairs from a random permutation of
+    the batch, :math:`\lambda` = ``bisimulation_weight``: ``bisimulation_target="sampled"``
+    (:func:`sampled_bisimulation_loss`: observed rewards, next latents from the target encoder)
+    or ``"model"`` (:func:`model_bisimulation_loss`: a reward head :math:`\hat r(z, a)` and a
+    diagonal-Gaussian latent dynamics head, fitted by squared error and by the likelihood of
+    the target encoder's next latent, both added with weight :math:`\lambda`; their outputs
+    enter :math:`\hat J` detached, as in deep bisimulation for control). This is the sample version of :func:`cql`'s
     objective: on one-hot features with ``hidden=()`` (a table) and full batches it converges to
     the same fixed point. As in :func:`cql`, ``done`` marks next states the data never act in
     (terminal or end of data) and the end of each episode for histories.
@@ -171,6 +194,8 @@ def cql_torch(
     lr : float
     bisimulation_weight : float
         :math:`\lambda \ge 0`.
+    bisimulation_target : {"sampled", "model"}
+        The form of :math:`\hat J` (see above).
     norm : {"l1", "l2", "linf"}
         Latent norm of the bisimulation loss.
     tree : HistoryTree, optional
@@ -202,6 +227,7 @@ def cql_torch(
     lr = check_real(lr, "lr", low=0.0, low_open=True)
     target_update = check_int(target_update, "target_update")
     lam = check_real(bisimulation_weight, "bisimulation_weight", low=0.0)
+    target_form = check_choice(bisimulation_target, "bisimulation_target", ("sampled", "model"))
     norm = check_choice(norm, "norm", _NORMS)
     dev = resolve_device(device)
     gen = seed_torch(seed)
@@ -243,7 +269,12 @@ def cql_torch(
         n_items = s.size
     net = net.to(dev)
     target = copy.deepcopy(net)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    params = list(net.parameters())
+    if lam > 0 and target_form == "model":
+        k = hidden[0] if encoder == "gru" else (hidden[-1] if hidden else F.shape[1])
+        heads = _latent_heads(torch, k, A).to(dev)
+        params += list(heads.parameters())
+    opt = torch.optim.Adam(params, lr=lr)
     logs = np.zeros((n_steps, 3))
 
     def batch() -> tuple[Any, ...]:
@@ -283,8 +314,16 @@ def cql_torch(
             bis = torch.zeros((), device=dev)
             if lam > 0:
                 perm = torch.randperm(z.shape[0], generator=gen).to(dev)
-                bis = sampled_bisimulation_loss(z, z[perm], br, br[perm], zn, zn[perm], gamma=gamma, norm=norm)
-                loss = loss + lam * bis
+                if target_form == "sampled":
+                    bis = sampled_bisimulation_loss(z, z[perm], br, br[perm], zn, zn[perm], gamma=gamma, norm=norm)
+                    loss = loss + lam * bis
+                else:
+                    r_hat, mean, std = heads(z.detach(), ba)
+                    fit = ((r_hat - br) ** 2).mean() + (0.5 * ((zn - mean) / std) ** 2 + std.log()).sum(-1).mean()
+                    r_hat, mean, std = r_hat.detach(), mean.detach(), std.detach()
+                    bis = model_bisimulation_loss(z, z[perm], r_hat, r_hat[perm], mean, std, mean[perm], std[perm],
+                                                  gamma=gamma, norm=norm)
+                    loss = loss + lam * (bis + fit)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -308,6 +347,6 @@ def cql_torch(
         n_steps=n_steps, seconds_per_step=elapsed_loop / n_steps, method="cql_torch",
         params={"gamma": gamma, "alpha": alpha, "encoder": encoder, "hidden": hidden, "n_steps": n_steps,
                 "batch_size": batch_size, "lr": lr, "target_update": target_update, "bisimulation_weight": lam,
-                "norm": norm, "device": str(dev)},
+                "bisimulation_target": target_form, "norm": norm, "device": str(dev)},
         elapsed=elapsed_loop,
     )
