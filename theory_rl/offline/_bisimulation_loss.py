@@ -138,7 +138,8 @@ def sampled_bisimulation_loss(
     of each side (a one-sample estimate under the independent coupling, an upper bound on the
     Kantorovich term in expectation). With deterministic rewards and next histories (given the
     behaviour's actions) the two coincide; otherwise the fixed point is the larger
-    independent-coupling distance. The exact counterpart is :func:`history_bisimulation_loss`.
+    independent-coupling distance. The form with learned heads is :func:`model_bisimulation_loss`;
+    the exact counterpart for lookup encoders is :func:`history_bisimulation_loss`.
 
     Parameters
     ----------
