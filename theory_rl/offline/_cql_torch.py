@@ -271,8 +271,8 @@ def cql_torch(
     target = copy.deepcopy(net)
     params = list(net.parameters())
     if lam > 0 and target_form == "model":
-        k = hidden[0] if encoder == "gru" else (hidden[-1] if hidden else F.shape[1])
-        heads = _latent_heads(torch, k, A).to(dev)
+        latent = hidden[0] if encoder == "gru" else (hidden[-1] if hidden else F.shape[1])
+        heads = _latent_heads(torch, latent, A).to(dev)
         params += list(heads.parameters())
     opt = torch.optim.Adam(params, lr=lr)
     logs = np.zeros((n_steps, 3))
