@@ -1,7 +1,7 @@
 """The width separation between Bellman completeness and RCSL for two-layer ReLU networks: an MDP
 family on which Q* is realizable with constant width, RCSL's conditional policy is representable
 with constant width, but the class of width-w networks is Bellman complete only for w growing
-linearly with |S|."""
+linearly with the number of states."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def width_separation_mdp(n_states: int, *, seed: int | np.random.Generator | Non
     random permutation, whose number of local extrema grows like :math:`2n/3`.
 
     The mechanism of the separation of Zhou, Zhu, Zhou, Cui, Gupta & Du (2024, "Free from
-    Bellman Completeness", arXiv 2310.19308: two-layer MLPs need width growing with |S| to be
+    Bellman Completeness", arXiv 2310.19308: two-layer MLPs need width growing with :math:`|S|` to be
     Bellman complete, constant width suffices for RCSL). Their exact environment was not
     re-checked against the paper's appendix; this permutation MDP is our re-creation of the
     mechanism (a transition that scrambles the state order makes the backup of a simple function
