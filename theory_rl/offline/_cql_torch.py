@@ -131,9 +131,9 @@ def cql_torch(
     dataset: TrajectoryDataset,
     *,
     gamma: float,
-    alpha: float = 1.0,
     features: Any = None,
     encoder: str = "mlp",
+    alpha: float = 1.0,
     hidden: tuple[int, ...] = (64, 64),
     n_steps: int = 1000,
     batch_size: int = 256,
@@ -184,10 +184,12 @@ def cql_torch(
     Parameters
     ----------
     dataset : TrajectoryDataset
-    gamma, alpha : float
+    gamma : float
     features : array_like, shape (S, d), optional
         ``"mlp"`` only; default the identity (one-hot states).
     encoder : {"mlp", "gru"}
+    alpha : float
+        The CQL weight :math:`\alpha \ge 0`.
     hidden : tuple of int
         Hidden widths (``"gru"``: at least one, the GRU width first).
     n_steps, batch_size, target_update : int
