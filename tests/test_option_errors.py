@@ -27,6 +27,7 @@ from theory_rl import (
     families,
     games,
     learning,
+    offline,
     pomdp,
     robust,
     submodular,
@@ -72,6 +73,12 @@ def game():
     C = rng.dirichlet(np.ones(3), size=(3, 2, 2))
     model = robust.RobustMDP(envs.random_mdp(3, 2, seed=1).replace(P=C[:, :, 0]), robust.SARectFinite(C))
     return robust.markov_game_from_robust(model)
+
+
+@cache
+def offline_data():
+    return offline.TrajectoryDataset([[0, 1, 0], [1, 0, 1]], [[0, 1], [1, 0]], [[1.0, 0.0], [0.0, 1.0]],
+                                     n_states=2, n_actions=2)
 
 
 @cache
@@ -355,6 +362,20 @@ ROWS = [
     Row(families.kmeans_representatives, lambda: ((np.arange(4.0),), {"k": 2}), {"k": COUNT}),
     Row(submodular.greedy_maximize, lambda: ((submodular.Modular(np.ones(3)),), {"k": 2}),
         {"k": COUNT, "lazy": BOOL}),
+    # offline (CQL, bisimulation loss, width separation)
+    Row(offline.cql, lambda: ((offline_data(),), {"gamma": 0.9}),
+        {"gamma": PROB, "alpha": NONNEG, "tol": TOL, "max_iter": MAX_ITER}),
+    Row(offline.cql_torch, lambda: ((offline_data(),), {"gamma": 0.9, "n_steps": 2, "device": "cpu"}),
+        {"gamma": PROB, "alpha": NONNEG, "encoder": CHOICE, "n_steps": COUNT, "batch_size": COUNT, "lr": POSITIVE,
+         "target_update": COUNT, "bisimulation_weight": NONNEG, "bisimulation_target": CHOICE, "norm": CHOICE,
+         "device": ("x",)}),
+    Row(offline.width_separation, lambda: ((4,), {"widths": (1,), "n_steps": 2, "n_seeds": 1, "device": "cpu"}),
+        {"tol": (0.0, -1.0, NAN, "x"), "n_steps": COUNT, "lr": POSITIVE, "n_seeds": COUNT}),
+    Row(offline.history_bisimulation_loss,
+        lambda: ((offline.enumerate_histories(tiger(), horizon=2), np.zeros((7, 1))), {}), {"norm": CHOICE}),
+    Row(offline.sampled_bisimulation_loss, lambda: (tuple(np.zeros((2, 1)) for _ in range(2)) + (np.zeros(2),) * 2
+                                                    + tuple(np.zeros((2, 1)) for _ in range(2)), {"gamma": 0.9}),
+        {"gamma": PROB, "norm": CHOICE}),
 ]
 
 # Positional formula variables of the theory functions, spoiled by name through the keyword.
@@ -382,7 +403,8 @@ def test_the_table_reads_every_family():
 
 @pytest.mark.parametrize(("row", "option", "value"), list(_cases()))
 def test_a_bad_option_raises_invalid_argument_error_naming_it(row, option, value):
-    if row.fn.__module__.startswith("theory_rl.approx") or row.fn in (combinatorial.sequoia_train, submodular.subpo_torch):
+    if row.fn.__module__.startswith("theory_rl.approx") or row.fn in (combinatorial.sequoia_train, submodular.subpo_torch,
+                                                                      offline.cql_torch, offline.width_separation):
         pytest.importorskip("torch")
     args, kwargs = row.call()
     positional = THEORY_POSITIONAL.get(row.fn.__name__, ())
@@ -399,7 +421,8 @@ def test_a_bad_option_raises_invalid_argument_error_naming_it(row, option, value
 @pytest.mark.parametrize("row", ROWS, ids=[f"{r.fn.__module__.split('.')[1]}.{r.fn.__name__}" for r in ROWS])
 def test_the_valid_call_of_each_row_runs(row):
     # so that every bad-value case above differs from a working call in one option only
-    if row.fn.__module__.startswith("theory_rl.approx") or row.fn in (combinatorial.sequoia_train, submodular.subpo_torch):
+    if row.fn.__module__.startswith("theory_rl.approx") or row.fn in (combinatorial.sequoia_train, submodular.subpo_torch,
+                                                                      offline.cql_torch, offline.width_separation):
         pytest.importorskip("torch")
     args, kwargs = row.call()
     import warnings

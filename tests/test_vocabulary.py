@@ -67,7 +67,8 @@ ALLOWED = (
         candidates upstream_models transitions emissions mask feasible inputs lower upper exact
         params theory_exponent replicate P_pi r_pi Q value evaluate similar x y objective teacher
         weights episode_starts next_action_mask expert_policy expert_fraction rollout_policy spec act
-        strategies policies player distribution pomdp tree Phi cost target_return
+        strategies policies player distribution pomdp tree Phi cost target_return labels embedding
+        z z_pair r r_pair z_next z_next_pair features r_hat r_hat_pair mean std mean_pair std_pair
         n_pos n_neg positives negatives phi_hat phi_star model_class""",
         positional=True,
     ),
@@ -121,7 +122,7 @@ ALLOWED = (
         """variant stopping method linear_solver highs_method inner score oracle search sampling mode
         schedule layout optimizer kinds domains setting weighting clock start bounds normalized
         policy_first allow_masked nature coarse transport compress form use_time traces updating estimator lazy
-        parameterisation representation""",
+        parameterisation representation encoder norm bisimulation_target""",
     ),
     _group(
         "numerical tolerances that are not the certified accuracy asked for (model validation, LP "
@@ -145,7 +146,7 @@ ALLOWED = (
         train_every target_update target_update_every max_grad_norm double sgd_steps steps_per_batch
         value_epochs normalize_advantages old_policy_every epochs pretrain_epochs pretrain_batch
         pretrain_lr prioritized update_priorities warm_fraction train_constraint published q_net
-        v_net learner learner_kwargs exploration dtype torch_threads""",
+        v_net learner learner_kwargs exploration dtype torch_threads bisimulation_weight widths n_seeds""",
     ),
     _group(
         "the data of a set function (submodular), named as in its formula: coverage incidence, "

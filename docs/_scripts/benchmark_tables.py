@@ -379,6 +379,47 @@ def offline_section() -> str:
     ])
 
 
+def offline_cql_section() -> str:
+    cql = load("offline_cql")
+    best = cql["best"]
+    speed = table(["method", "ms per gradient step", "ours / it"], [
+        ["`theory_rl.offline.cql_torch`", f"{best['ours_ms_per_step']:.2f}", ""],
+        [f"d3rlpy {cql['d3rlpy']} `DiscreteCQL` (`fit`)", f"{best['d3rlpy_ms_per_step']:.2f}",
+         f"{best['ratio_ours_over_d3rlpy']:.2f}x"],
+        ["d3rlpy, its update alone (no batch sampling)", f"{best['d3rlpy_update_only_ms']:.2f}",
+         f"{best['ratio_ours_over_d3rlpy_update_only']:.2f}x"],
+    ], "lrr")
+    st = cql["setting"]
+    growth = table(["depth t", "histories", "belief groups", "bisimulation classes (pi*)"],
+                   [[r["depth"], f"{r['histories']:,}", r["belief_groups"], r["bisimulation_classes"]]
+                    for r in cql["histories_versus_groups"]], "rrrr")
+    tab = table(["tabular CQL on", "rows", "rows acted in", "seconds"],
+                [[r["encoder"], f"{r['rows']:,}", r["acted_rows"], f"{r['seconds']:.3f}"] for r in cql["tabular_cql"]],
+                "lrrr")
+    ws = load("width_separation")
+    sep = table(["states per step n", "Bellman width: lower bound (extrema)", "Bellman width: fitted net", "upper bound",
+                 "RCSL policy width (trained)"],
+                [[r["n_states"], r["bellman_lower"], r["bellman_width"], r["bellman_upper"], r["rcsl_width"]]
+                 for r in ws["rows"]], "rrrrr")
+    slopes = ws["loglog_slopes"]
+    return "\n\n".join([
+        "## Offline CQL, history bisimulation and the width separation (`bench/offline_cql.py`, "
+        "`bench/width_separation.py`)",
+        f"Per gradient step on CPU, one thread, equal networks ({st['states']}-d one-hot input, hidden "
+        f"{st['hidden']}, {st['actions']} actions), batch {st['batch_size']}, {st['steps']} steps, best of 2.",
+        speed,
+        "Tiger: histories per depth against belief groups and exact bisimulation classes, and tabular CQL "
+        "on 5,000 episodes of 5 steps through the two lookup encoders.",
+        growth,
+        tab,
+        provenance("offline_cql"),
+        f"Width separation (log-log slopes: lower bound {slopes['bellman_lower']:.2f}, fitted "
+        f"{slopes['bellman_width']:.2f}, RCSL {slopes['rcsl_width']:.2f}).",
+        sep,
+        provenance("width_separation"),
+    ])
+
+
 def submodular_section() -> str:
     data = load("submodular")
     rows = [[r["objective"], r["n"], r["k"], f"{r['ours_lazy_s']:.2f}", f"{r['apricot_lazy_s']:.2f}",
@@ -525,7 +566,7 @@ def representation_section() -> str:
 
 SECTIONS = [tabular_section, certificates_section, pomdp_section, robust_section, combinatorial_section,
             dual_section, sample_complexity_section, approx_section, games_section, spo_section, offline_section,
-            submodular_section, families_section, representation_section, first_call_section]
+            offline_cql_section, submodular_section, families_section, representation_section, first_call_section]
 
 
 def render() -> str:

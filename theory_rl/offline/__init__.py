@@ -5,9 +5,17 @@ metric of partially observed problems.
 Papers: Zhou, Zhu, Zhou, Cui, Gupta & Du, "Free from Bellman Completeness: Trajectory Stitching
 via Model-based Return-conditioned Supervised Learning", ICLR 2024 (arXiv 2310.19308); Hong,
 Dragan & Levine, "Offline RL with Observation Histories: Analyzing and Improving Sample
-Complexity", ICLR 2024 (arXiv 2310.20663). Everything here is tabular and exact; the torch
-versions (RCSL MLP, Decision Transformer, dynamics ensembles, diffusion behaviour policies, the
-bisimulation loss for history encoders) are a later increment.
+Complexity", ICLR 2024 (arXiv 2310.20663). The core is tabular and exact; the torch RCSL MLP,
+Decision Transformer, dynamics ensembles and diffusion behaviour policies are a later increment.
+
+Conservative Q-learning and the history-bisimulation loss (Kumar, Zhou, Tucker & Levine 2020,
+arXiv 2006.04779; Hong, Dragan & Levine 2024): :func:`cql` (tabular, on states, history ids or
+a lookup encoder's latents), :func:`cql_torch` (MLP or GRU history encoder, with the sampled
+bisimulation loss of weight ``bisimulation_weight``), :func:`history_bisimulation_loss` (exact,
+lookup encoder), :func:`bisimulation_fixed_point`, :func:`sampled_bisimulation_loss`,
+:func:`model_bisimulation_loss`. The width
+separation between Bellman completeness and RCSL: :func:`width_separation_mdp`,
+:func:`width_separation`, :func:`local_extrema`.
 """
 
 from ._bisimulation import BisimulationMetricResult, history_bisimulation_metric, wasserstein
@@ -47,3 +55,26 @@ __all__ = [
     "rcsl_fit",
     "realizability_error",
 ]
+
+# --- OFFB: CQL, the history-bisimulation loss, the width separation (issue 21, part B) ---
+from ._cql import CQLResult, cql, encode_states, history_dataset  # noqa: E402
+
+__all__ += ["CQLResult", "cql", "encode_states", "history_dataset"]
+from ._bisimulation_loss import (  # noqa: E402
+    bisimulation_fixed_point,
+    history_bisimulation_loss,
+    model_bisimulation_loss,
+    sampled_bisimulation_loss,
+)
+from ._cql_torch import CQLTorchResult, cql_torch  # noqa: E402
+
+__all__ += ["CQLTorchResult", "bisimulation_fixed_point", "cql_torch", "history_bisimulation_loss",
+            "model_bisimulation_loss", "sampled_bisimulation_loss"]
+from ._width_separation import (  # noqa: E402
+    WidthSeparationResult,
+    local_extrema,
+    width_separation,
+    width_separation_mdp,
+)
+
+__all__ += ["WidthSeparationResult", "local_extrema", "width_separation", "width_separation_mdp"]
