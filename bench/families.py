@@ -27,6 +27,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 from theory_rl.families import (
     evaluate_family,
     family_statistics,
@@ -34,8 +36,6 @@ from theory_rl.families import (
     rank_agreement,
     representative_error,
 )
-import numpy as np
-
 from theory_rl.learning import plug_in_planning, q_learning, ucbvi, variance_reduced_q_learning
 from theory_rl.tabular import value_iteration
 
