@@ -294,12 +294,12 @@ def subrl_history(mdp: FiniteMDP, objective: SetFunction, *, horizon: int) -> Su
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from theory_rl.envs import gridworld
-    >>> from theory_rl.submodular import Modular, subrl_history
-    >>> mdp = gridworld(2, 2, goal=[], obstacles=None).replace(d0=[1, 0, 0, 0])
-    >>> subrl_history(mdp, Modular(np.ones(4)), horizon=3).value
-    4.0
+    >>> from theory_rl.envs import random_mdp
+    >>> from theory_rl.submodular import WeightedCoverage, subrl_dp, subrl_history
+    >>> mdp, F = random_mdp(3, 2, seed=0), WeightedCoverage([[1, 0], [0, 1], [1, 1]], weights=[1.0, 2.0])
+    >>> res = subrl_history(mdp, F, horizon=2)  # one row per sequence (s_0, s_1): 3^2 of them
+    >>> res.policy.shape, abs(res.value - subrl_dp(mdp, F, horizon=2).value) < 1e-12
+    ((2, 9), True)
     """
     start = time.perf_counter()
     P, d0, horizon = _setup(mdp, objective, horizon)
