@@ -370,7 +370,20 @@ def submodular_section() -> str:
         table(["objective", "n", "k", "ours s", "apricot s", "ours / apricot", "value ours", "value apricot"],
               rows, "lrrrrrrr"),
         table(["method", "seeds", "mean fraction covered"], subpo, "lrr"),
-    ])
+    ] + _history_policies(data.get("history_policies")))
+
+
+def _history_policies(part: dict[str, Any] | None) -> list[str]:
+    if not part:
+        return []
+    by_method: dict[str, list[dict[str, Any]]] = {}
+    for r in part["rows"]:
+        by_method.setdefault(r["method"], []).append(r)
+    rows = [[m, len(v), f"{sum(r['value'] for r in v) / len(v):.4f}", f"{sum(r['fraction'] for r in v) / len(v):.4f}",
+             f"{sum(r['seconds'] for r in v) / len(v):.1f}"] for m, v in by_method.items()]
+    return [f"Policy classes on `coverage_gridworld(4, 4, radius=1)`, H = 6: exact values of the final policies "
+            f"against the history-dependent optimum (recorded {part['date']}; command: `{part['command']}`).",
+            table(["method", "seeds", "mean value", "fraction of optimum", "seconds"], rows, "lrrrr")]
 
 
 def _family_study(data: dict[str, Any], label: str) -> list[str]:
@@ -395,6 +408,8 @@ def families_section() -> str:
              "Normalised return (0 uniform, 1 optimal) on the nominal 5 x 5 grid and over `gridworld_family()`, "
              "every task through the sweep engine (serial, resumable store).",
              provenance("families")]
+    if data.get("note"):
+        parts.append(data["note"])
     parts += _family_study(data, "Five learners")
     if "fast_full" in data:
         parts += _family_study(data["fast_full"], "The four fast methods at the issue's full size")
