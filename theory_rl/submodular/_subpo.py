@@ -353,9 +353,9 @@ def subpo(mdp: FiniteMDP, objective: SetFunction, *, horizon: int, policy: str =
     When the MDP is bandit-like (every state reachable in one step) greedy marginal-gain
     maximisation recovers the ``1 - 1/e`` factor of submodular maximisation; see :func:`subrl_greedy`.
 
-    Implemented less than the paper: tabular softmax policies only (the paper also uses neural
-    policies, with Adam and an entropy bonus, on car racing and MuJoCo Ant, which are out of scope
-    here); plain gradient ascent with a constant step.
+    Implemented less than the paper: tabular softmax policies only here (a neural policy on the
+    visited set is :func:`subpo_torch`'s ``policy="visited_set"``; the paper's car-racing and MuJoCo
+    Ant runs, with an entropy bonus, are out of scope); plain gradient ascent with a constant step.
 
     Parameters
     ----------
