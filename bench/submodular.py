@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/submodular.py            # full run, writes bench/results/submodular.json
     .venv/bin/python bench/submodular.py --quick    # smaller sizes, writes nothing
+    .venv/bin/python bench/submodular.py --history  # part 3 only, added to bench/results/submodular.json
 
 Part 1 (peers): facility location (dense similarity, n = 10^4 ground elements) and max coverage
 (binary incidence, n = 10^4 elements x 2,000 items), k = 100. theory_rl's lazy greedy
@@ -13,6 +14,11 @@ both selections. submodlib (the other peer the issue names) is not on the packag
 Part 2 (claim): on ``coverage_gridworld`` SubPO (marginal-gain reward-to-go) against standard RL
 on the additive reward r(s) = F({s}) ("additive"), the official code's immediate-gain signal,
 and the natural-gradient variant; mean F of 2,000 fresh trajectories of each final policy.
+
+Part 3 (policy classes): on ``coverage_gridworld(4, 4, radius=1)``, H = 6, the exact optimum over
+history-dependent policies (``subrl_dp``) and greedy's value against SubPO with a Markov policy
+(tabular, numpy and torch) and with the torch MLP on the visited set; exact values of the final
+policies, as fractions of the optimum.
 """
 
 from __future__ import annotations
@@ -27,7 +33,16 @@ from pathlib import Path
 
 import numpy as np
 
-from theory_rl.submodular import FacilityLocation, WeightedCoverage, coverage_gridworld, greedy_maximize, subpo
+from theory_rl.submodular import (
+    FacilityLocation,
+    WeightedCoverage,
+    coverage_gridworld,
+    greedy_maximize,
+    subpo,
+    subpo_torch,
+    subrl_dp,
+    subrl_greedy,
+)
 
 
 def best_time(fn, repeats):
@@ -92,10 +107,50 @@ def claim(size: int, horizon: int, epochs: int, seeds: int) -> list[dict]:
     return rows
 
 
+def history_policies(epochs: int, seeds: int) -> list[dict]:
+    import torch
+
+    torch.set_num_threads(1)
+    mdp, F = coverage_gridworld(4, 4, radius=1, seed=0)
+    H = 6
+    opt = subrl_dp(mdp, F, horizon=H).value
+    rows = [{"method": "optimum (subrl_dp)", "seed": 0, "value": opt, "fraction": 1.0, "seconds": 0.0},
+            {"method": "greedy (subrl_greedy)", "seed": 0, "value": subrl_greedy(mdp, F, horizon=H).value}]
+    rows[1]["fraction"], rows[1]["seconds"] = rows[1]["value"] / opt, 0.0
+    runs = {
+        "subpo markov (numpy)": lambda seed: subpo(mdp, F, horizon=H, epochs=epochs, batch_size=64, lr=2.0, seed=seed),
+        "subpo_torch markov (Adam)": lambda seed: subpo_torch(mdp, F, horizon=H, epochs=epochs, batch_size=64, lr=0.1,
+                                                              optimizer="adam", seed=seed, device="cpu"),
+        "subpo_torch visited_set MLP (64, Adam)": lambda seed: subpo_torch(
+            mdp, F, horizon=H, policy="visited_set", hidden=(64,), epochs=epochs, batch_size=64, lr=0.01,
+            optimizer="adam", seed=seed, device="cpu"),
+    }
+    for name, fn in runs.items():
+        for seed in range(seeds):
+            t = time.perf_counter()
+            res = fn(seed)
+            rows.append({"method": name, "seed": seed, "value": res.value, "fraction": res.value / opt,
+                         "seconds": time.perf_counter() - t})
+            print(rows[-1], flush=True)
+    return rows
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--history", action="store_true")
     args = ap.parse_args(argv)
+    if args.history:
+        path = Path(__file__).parent / "results" / "submodular.json"
+        out = json.loads(path.read_text())
+        out["history_policies"] = {
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "command": "OMP_NUM_THREADS=1 python bench/submodular.py --history",
+            "rows": history_policies(200, 3),
+        }
+        path.write_text(json.dumps(out, indent=1))
+        print("wrote", path)
+        return
     if args.quick:
         peer_rows = peers(2000, 500, 50, 1)
         claim_rows = claim(6, 10, 30, 1)

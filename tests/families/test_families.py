@@ -59,7 +59,8 @@ def test_evaluate_family_runs_through_the_sweep_and_resumes(tmp_path):
     assert store.read_text().count("\n") == lines  # nothing recomputed
     pd.testing.assert_frame_equal(df, again)
     joblib = evaluate_family(methods, fam, n_instances=3, seeds=2, backend="joblib", n_jobs=2)
-    pd.testing.assert_frame_equal(df, joblib)
+    assert (df["elapsed"] >= 0).all()
+    pd.testing.assert_frame_equal(df.drop(columns="elapsed"), joblib.drop(columns="elapsed"))  # times differ
 
 
 def test_kendall_tau_is_one_when_every_instance_ranks_alike_and_flips_are_counted():

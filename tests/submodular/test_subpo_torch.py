@@ -15,6 +15,7 @@ from theory_rl.submodular import (
     subpo,
     subpo_exact_gradient,
     subpo_torch,
+    subrl_dp,
 )
 
 pytest.importorskip("torch")
@@ -57,3 +58,70 @@ def test_bad_options():
         subpo_torch(chain(3), WeightedCoverage(np.eye(3)), horizon=2, device="nope")
     with pytest.raises(InvalidArgumentError, match="theta0"):
         subpo_torch(chain(3), WeightedCoverage(np.eye(3)), horizon=2, theta0=np.zeros((1, 3, 2)))
+
+
+def _enumerated_surrogate_and_objective(net, mdp, F, H):
+    """All trajectories of the network's visited-set policy (probabilities from numpy) and, in torch,
+    ``J = sum_tau p(tau) F(tau)`` with ``p`` differentiable through the network, plus SubPO's
+    reward-to-go surrogate on the same trajectories, built from the training path's features."""
+    import torch
+
+    from theory_rl.submodular._subpo import _enumerate, _signals
+    from theory_rl.submodular._subpo_torch import _features, _logits_table
+
+    S = mdp.n_states
+    table = _logits_table(net, S, H)
+    pi = torch.softmax(table, dim=-1).detach().numpy()
+    states, actions, contexts, prob = _enumerate(np.asarray(mdp.P), np.asarray(mdp.d0), pi, H, "visited_set", 10**6)
+    w, total = _signals(F, states, "reward_to_go")
+    st_, ac, cx = (torch.as_tensor(x) for x in (states, actions, contexts))
+    logp = torch.log_softmax(table, dim=-1)[torch.arange(H)[None, :], st_[:, :-1], cx, ac]  # (n, H) from the table
+    p = torch.as_tensor(prob) * torch.exp((logp - logp.detach()).sum(dim=1))  # = prob, with the policy's gradient
+    J = (p * torch.as_tensor(total)).sum()
+    masks = ((cx[..., None] >> torch.arange(S)) & 1).bool()  # (n, H, S)
+    logp_feat = torch.stack([torch.log_softmax(net(_features(t, st_[:, t], masks[:, t], H)), dim=-1)
+                             .gather(1, ac[:, t:t + 1])[:, 0] for t in range(H)], dim=1)
+    surrogate = (torch.as_tensor(prob)[:, None] * torch.as_tensor(w.copy()) * logp_feat).sum()
+    return table, J, surrogate
+
+
+def test_visited_set_network_exact_gradient_matches_the_tabular_one():
+    """On one-hot inputs the network's logits form a table over (t, s, X): the exact gradient of J
+    with respect to that table is the tabular subpo_exact_gradient(policy="visited_set"), and SubPO's
+    reward-to-go surrogate (the training loss) has exactly the gradient of J in the network's weights."""
+    import torch
+
+    from theory_rl.submodular._subpo_torch import _mlp
+
+    torch.manual_seed(0)
+    mdp = chain(3, slip=0.2)
+    F = WeightedCoverage(np.eye(3), weights=[0.5, 1.0, 3.0])
+    H = 3
+    net = _mlp(2 * 3 + H, (8,), 2, "cpu")
+    table, J, surrogate = _enumerated_surrogate_and_objective(net, mdp, F, H)
+    table.retain_grad()
+    J.backward(retain_graph=True)
+    tabular = subpo_exact_gradient(mdp, F, table.detach().numpy(), horizon=H, policy="visited_set")
+    np.testing.assert_allclose(table.grad.numpy(), tabular, atol=1e-12)
+    assert np.abs(tabular).max() > 1e-2
+    grad_J = [p.grad.clone() for p in net.parameters()]
+    net.zero_grad()
+    surrogate.backward()
+    for a, b in zip(grad_J, (p.grad for p in net.parameters())):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-12)
+
+
+def test_visited_set_network_learns_coverage():
+    mdp = chain(4, slip=0.1)
+    F = WeightedCoverage(np.eye(4), weights=[0.0, 1.0, 2.0, 4.0])
+    opt = subrl_dp(mdp, F, horizon=3).value
+    start = subpo_torch(mdp, F, horizon=3, policy="visited_set", hidden=(16,), epochs=1, lr=1e-9, seed=0,
+                        device="cpu").value
+    res = subpo_torch(mdp, F, horizon=3, policy="visited_set", hidden=(16,), epochs=40, batch_size=64, lr=0.1,
+                      optimizer="adam", seed=0, device="cpu")
+    assert res.policy.shape == (3, 4, 16, 2) and res.params["hidden"] == [16]
+    assert res.value > start + 0.5 * (opt - start) and res.value <= opt + 1e-9
+    with pytest.raises(InvalidArgumentError, match="theta0"):
+        subpo_torch(mdp, F, horizon=3, policy="visited_set", theta0=np.zeros((3, 4, 2)))
+    with pytest.raises(InvalidArgumentError, match="policy"):
+        subpo_torch(mdp, F, horizon=3, policy="history")

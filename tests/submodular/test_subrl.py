@@ -19,6 +19,7 @@ from theory_rl.submodular import (
     Modular,
     WeightedCoverage,
     coverage_gridworld,
+    history_index,
     subpo,
     subpo_exact_gradient,
     subpo_gradient,
@@ -26,6 +27,7 @@ from theory_rl.submodular import (
     subrl_brute_force,
     subrl_dp,
     subrl_greedy,
+    subrl_history,
     subrl_markov,
 )
 from theory_rl.submodular._subpo import _sample, _signals, softmax_policy
@@ -84,6 +86,111 @@ def test_one_start_state_deterministic_history_equals_markov_ge_greedy(seed, S, 
     assert markov >= subrl_greedy(mdp, F, horizon=H).value - 1e-12
 
 
+@settings(max_examples=15)
+@given(seed=st.integers(0, 10_000), S=st.integers(2, 4), H=st.integers(1, 3))
+def test_ordered_history_equals_visited_set_ge_markov_on_random_mdps(seed, S, H):
+    """The ordered-history optimum (tree of state sequences) = the visited-set DP >= Markov, and the
+    returned sequence policy attains it; any softmax policy of each class stays below its optimum."""
+    mdp = random_mdp(S, 2, seed=seed)
+    for F in (_coverage(seed, S), _logdet(seed, S)):
+        hist = subrl_history(mdp, F, horizon=H)
+        visited = subrl_dp(mdp, F, horizon=H).value
+        assert hist.value == pytest.approx(visited, abs=1e-9)
+        assert visited >= subrl_markov(mdp, F, horizon=H).value - 1e-9
+        near_deterministic = 60.0 * np.eye(2)[hist.policy]  # logits of the optimal sequence policy
+        assert subpo_objective(mdp, F, near_deterministic, horizon=H, policy="history") == pytest.approx(
+            hist.value, abs=1e-9)
+        rng = np.random.default_rng(seed)
+        for policy, shape in (("history", (H, S**H, 2)), ("visited_set", (H, S, 2**S, 2))):
+            J = subpo_objective(mdp, F, rng.normal(size=shape), horizon=H, policy=policy)
+            assert J <= hist.value + 1e-9
+
+
+def test_greedy_beats_the_best_markov_policy_somewhere():
+    """Greedy sees the visited set, Markov policies do not: neither dominates (so the chain
+    history >= Markov >= greedy holds only where Markov = history, e.g. one start and deterministic moves)."""
+    diffs = []
+    for seed in range(4):
+        mdp = random_mdp(3, 2, seed=seed)
+        F = _coverage(seed, 3)
+        diffs.append(subrl_greedy(mdp, F, horizon=3).value - subrl_markov(mdp, F, horizon=3).value)
+    assert max(diffs) > 1e-2  # measured: 0.016 on seed 3
+
+
+def _walk_mdp(adjacency: list[list[int]], start: int) -> FiniteMDP:
+    """The reduction behind Theorem 1: a graph walk as a deterministic MDP; action k moves to the k-th
+    neighbour (the last action stays), so H steps = the walks of length <= H (orienteering with budget H)."""
+    S = len(adjacency)
+    A = max(len(n) for n in adjacency) + 1
+    P = np.zeros((S, A, S))
+    for s, nbrs in enumerate(adjacency):
+        for a in range(A):
+            P[s, a, nbrs[a] if a < len(nbrs) else s] = 1.0
+    return FiniteMDP(P=P, R=np.zeros((S, A)), gamma=0.9, d0=np.eye(S)[start])
+
+
+def _best_walk(adjacency, F, start, budget):
+    """Submodular orienteering by depth-first enumeration of walks (independent of the library's solvers)."""
+    best = 0.0
+    stack = [(start, frozenset([start]), budget)]
+    while stack:
+        node, seen, left = stack.pop()
+        mask = np.zeros(len(adjacency), dtype=bool)
+        mask[list(seen)] = True
+        best = max(best, float(F.value(mask)))
+        if left:
+            stack.extend((n, seen | {n}, left - 1) for n in adjacency[node])
+    return best
+
+
+@pytest.mark.parametrize("budget", [2, 3, 4, 5])
+def test_theorem_1_reduction_orienteering_is_subrl_and_greedy_has_no_constant_factor(budget):
+    """Theorem 1 (Prajapat et al. 2024) reduces submodular orienteering to SubRL on a deterministic MDP:
+    the SubRL optimum is the best walk's value. Its factor is asymptotic (no finite instance shows it);
+    what a finite instance shows is that greedy, optimal on bandit MDPs up to 1 - 1/e, has no constant
+    factor on walks: a lure next to the start (value 1) and a jackpot (value M) at the end of a path
+    of ``budget`` empty nodes."""
+    M = 10.0 * budget
+    path = list(range(2, 2 + budget))  # node 1 is the lure, path[-1] the jackpot
+    adjacency = [[1, path[0]], [0]] + [[p - 1 if p > 2 else 0, p + 1] for p in path[:-1]] + [[path[-2]]]
+    weights = np.zeros(len(adjacency))
+    weights[1], weights[path[-1]] = 1.0, M
+    F = WeightedCoverage(np.eye(len(adjacency), dtype=bool), weights=weights)
+    mdp = _walk_mdp(adjacency, start=0)
+    opt = subrl_dp(mdp, F, horizon=budget).value
+    assert opt == pytest.approx(_best_walk(adjacency, F, 0, budget), abs=1e-12) == pytest.approx(M)
+    assert subrl_history(mdp, F, horizon=budget).value == pytest.approx(opt, abs=1e-12)
+    greedy = subrl_greedy(mdp, F, horizon=budget).value
+    assert greedy == pytest.approx(1.0)  # takes the lure, the jackpot is then out of reach
+    assert greedy / opt == pytest.approx(1 / M)  # -> 0 as the instance grows
+
+
+@given(seed=st.integers(0, 10_000))
+@settings(max_examples=10)
+def test_theorem_1_reduction_on_random_graphs(seed):
+    rng = np.random.default_rng(seed)
+    S = 6
+    adjacency = [sorted({int(j) for j in rng.choice(S, size=2, replace=False) if j != i}) or [(i + 1) % S]
+                 for i in range(S)]
+    F = _coverage(seed, S)
+    mdp = _walk_mdp(adjacency, start=0)
+    assert subrl_dp(mdp, F, horizon=4).value == pytest.approx(_best_walk(adjacency, F, 0, 4), abs=1e-12)
+
+
+def test_history_index_and_subpo_with_ordered_history():
+    assert history_index([1, 0, 2], n_states=3) == 11 and history_index([0], n_states=3) == 0
+    with pytest.raises(InvalidArgumentError, match="states"):
+        history_index([3], n_states=3)
+    mdp = chain(3, slip=0.2)
+    F = WeightedCoverage(np.eye(3), weights=[0.0, 1.0, 3.0])
+    res = subpo(mdp, F, horizon=3, policy="history", epochs=80, batch_size=64, lr=2.0, seed=0)
+    assert res.theta.shape == (3, 27, 2)
+    opt = subrl_history(mdp, F, horizon=3).value
+    assert res.value > 0.9 * opt and res.value <= opt + 1e-9
+    with pytest.raises(InvalidArgumentError, match="histories"):
+        subrl_history(random_mdp(12, 2, seed=0), Modular(np.ones(12)), horizon=6)
+
+
 def test_history_beats_markov_strictly_somewhere():
     """Markov-on-(s, t) policies lose to history-dependent ones on some instance (the paper's point)."""
     gaps = []
@@ -128,12 +235,12 @@ def _finite_difference(mdp, F, theta, H, policy="markov", h=1e-6):
     return grad
 
 
-@pytest.mark.parametrize("policy", ["markov", "history"])
+@pytest.mark.parametrize("policy", ["markov", "visited_set", "history"])
 def test_reward_to_go_is_the_gradient_and_immediate_gain_is_not(policy):
     mdp = chain(4, slip=0.1)
     F = WeightedCoverage(np.eye(4), weights=[0.0, 1.0, 2.0, 4.0])  # the far states are worth more
     H = 3
-    shape = (H, 4, 2) if policy == "markov" else (H, 4, 16, 2)
+    shape = {"markov": (H, 4, 2), "visited_set": (H, 4, 16, 2), "history": (H, 4**H, 2)}[policy]
     theta = 0.5 * np.random.default_rng(0).normal(size=shape)
     fd = _finite_difference(mdp, F, theta, H, policy)
     rtg = subpo_exact_gradient(mdp, F, theta, horizon=H, policy=policy)

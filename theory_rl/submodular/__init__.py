@@ -4,7 +4,8 @@
   :class:`FacilityLocation`, :class:`LogDet` (experiment design), :class:`GaussianEntropy`,
   :class:`Modular`; checks :func:`is_normalized`, :func:`is_monotone`, :func:`is_submodular`,
   :func:`curvature`; :func:`greedy_maximize` (lazy or vectorised greedy).
-- SubRL exactly on small MDPs: :func:`subrl_dp` (optimal history-dependent value),
+- SubRL exactly on small MDPs: :func:`subrl_dp` (optimal history-dependent value, by DP over the
+  visited set), :func:`subrl_history` (the same optimum on the tree of ordered state sequences),
   :func:`subrl_markov` (optimal Markov-on-(s, t)), :func:`subrl_greedy`, :func:`subrl_brute_force`
   (deterministic MDPs), :func:`evaluate_subrl_policy`.
 - SubPO (Prajapat, Mutný, Zeilinger & Krause 2024, arXiv:2307.13372): :func:`subpo`,
@@ -13,7 +14,16 @@
   :func:`coverage_gridworld` and :func:`experiment_design_gridworld`.
 """
 
-from ._exact import SubRLResult, evaluate_subrl_policy, subrl_brute_force, subrl_dp, subrl_greedy, subrl_markov
+from ._exact import (
+    SubRLResult,
+    evaluate_subrl_policy,
+    history_index,
+    subrl_brute_force,
+    subrl_dp,
+    subrl_greedy,
+    subrl_history,
+    subrl_markov,
+)
 from ._greedy import GreedyResult, greedy_maximize
 from ._properties import all_subsets, curvature, is_monotone, is_normalized, is_submodular
 from ._set_functions import FacilityLocation, GaussianEntropy, LogDet, Modular, SetFunction, WeightedCoverage, as_mask
@@ -38,6 +48,7 @@ __all__ = [
     "evaluate_subrl_policy",
     "experiment_design_gridworld",
     "greedy_maximize",
+    "history_index",
     "is_monotone",
     "is_normalized",
     "is_submodular",
@@ -50,5 +61,6 @@ __all__ = [
     "subrl_brute_force",
     "subrl_dp",
     "subrl_greedy",
+    "subrl_history",
     "subrl_markov",
 ]

@@ -27,11 +27,14 @@ __all__ = [
     "evaluate_subrl_policy",
     "subrl_brute_force",
     "subrl_dp",
+    "history_index",
     "subrl_greedy",
+    "subrl_history",
     "subrl_markov",
 ]
 
 MAX_STATES = 16
+MAX_HISTORIES = 2_000_000  # S**(H+1) ordered state sequences tabulated by subrl_history and policy="history"
 
 
 @dataclass(frozen=True, kw_only=True, repr=False, eq=False)
@@ -44,7 +47,9 @@ class SubRLResult(Result):
         ``E[F(tau)]`` under ``policy`` with ``s_0 ~ d0``.
     policy : ndarray of int64
         :func:`subrl_dp`: ``(H, S, 2**S)``, the action at time ``t`` in state ``s`` with visited set
-        ``X`` (bit ``s'`` of ``X`` set when ``s'`` was visited); :func:`subrl_greedy`: ``(S, 2**S)``;
+        ``X`` (bit ``s'`` of ``X`` set when ``s'`` was visited); :func:`subrl_history`: ``(H, S**H)``,
+        the action after the ordered states ``(s_0, ..., s_t)``, indexed by the base-``S`` number
+        ``sum_i s_i S^(t-i)`` (see :func:`history_index`); :func:`subrl_greedy`: ``(S, 2**S)``;
         :func:`subrl_markov`: ``(H, S)``; :func:`subrl_brute_force`: ``(S, H)``, the best open-loop
         action sequence from each start state.
     n_evaluated : int
@@ -177,11 +182,22 @@ def subrl_dp(mdp: FiniteMDP, objective: SetFunction, *, horizon: int) -> SubRLRe
     with ``F(s | X) = F(X ∪ {s}) - F(X)`` (telescoping: ``F(tau) = F({s_0}) + sum_j F(s_{j+1} | tau_{0:j})``).
     Exact for any set function (no submodularity needed); cost ``O(H S^2 A 2^S)``.
 
+    The visited set is a sufficient statistic: this optimum equals the optimum over policies that
+    see the whole ordered history ``(s_0, a_0, ..., s_t)``; :func:`subrl_history` computes the
+    latter independently, on the tree of state sequences.
+
     Hardness (Prajapat, Mutný, Zeilinger & Krause 2024, "Submodular Reinforcement Learning",
-    ICLR, arXiv:2307.13372, section 3): SubRL is hard to approximate even for tabular MDPs with
-    known dynamics, so the exponential ``2^S`` here is not an artefact. The exact factor and
-    complexity assumption of the paper's Theorem 1 were not verified for this docstring (the paper
-    reduces from a group-Steiner-type problem); read the theorem before quoting a factor.
+    ICLR, arXiv:2307.13372, Theorem 1, section 3): even for *deterministic* tabular MDPs with
+    known dynamics, SubRL cannot be approximated within a factor ``Omega(log^{1-eps} OPT)``, for
+    any ``eps > 0``, unless ``NP ⊆ ZTIME(n^{polylog n})``, by a reduction from submodular
+    orienteering (Chekuri & Pál 2005, FOCS, whose hardness of approximation the theorem
+    inherits). The factor and assumption are quoted from Chekuri & Pál's statement for submodular
+    orienteering, which the reduction carries over; the text of Theorem 1 itself could not be
+    retrieved while writing this, only its abstract ("hard to approximate"). The reduction is
+    constructive but asymptotic: no finite instance exhibits the factor, so the tests check the
+    reduction (a graph walk of ``H`` steps with a stay action is a deterministic SubRL instance
+    whose optimum is the orienteering optimum), not the factor. Exponential time here (``2^S``)
+    is therefore not an artefact.
 
     Parameters
     ----------
@@ -223,6 +239,91 @@ def subrl_dp(mdp: FiniteMDP, objective: SetFunction, *, horizon: int) -> SubRLRe
     value = float(d0 @ (values[starts] + V[np.arange(S), starts]))
     return SubRLResult(value=value, policy=policy, n_evaluated=horizon * S * 2**S, method="subrl_dp",
                        params={"horizon": horizon}, elapsed=time.perf_counter() - start)
+
+
+def history_index(states, *, n_states: int) -> int:
+    r"""The row of the ordered states ``(s_0, ..., s_t)`` in the tables of :func:`subrl_history` and
+    ``subpo(policy="history")``: the base-``S`` number ``sum_i s_i S^(t-i)``.
+
+    Sequences of length ``t + 1`` are numbered ``0 .. S^(t+1) - 1``; the table of time ``t`` uses
+    that many of its ``S**H`` entries.
+
+    Examples
+    --------
+    >>> from theory_rl.submodular import history_index
+    >>> history_index([1, 0, 2], n_states=3)  # 1*9 + 0*3 + 2
+    11
+    """
+    n_states = check_int(n_states, "n_states")
+    code = 0
+    for s in states:
+        s = int(s)
+        if not 0 <= s < n_states:
+            raise InvalidArgumentError(f"states must lie in [0, {n_states}), got {s}")
+        code = code * n_states + s
+    return code
+
+
+def _check_histories(S: int, horizon: int) -> None:
+    if S ** (horizon + 1) > MAX_HISTORIES:
+        raise InvalidArgumentError(f"ordered histories: S^(H+1) = {S}^{horizon + 1} exceeds {MAX_HISTORIES:,}")
+
+
+def subrl_history(mdp: FiniteMDP, objective: SetFunction, *, horizon: int) -> SubRLResult:
+    r"""The optimal value over policies that see the *ordered* history, by backward induction on the
+    tree of state sequences.
+
+    .. math::
+        V_H(h) = 0,\qquad
+        V_t(h) = \max_a \sum_{s'} P(s' \mid s_t, a)\,\big[F(s' \mid X(h)) + V_{t+1}(h s')\big],
+        \qquad J^\star_{\text{hist}} = \sum_{s_0} d_0(s_0)\big[F(\{s_0\}) + V_0(s_0)\big],
+
+    over the sequences ``h = (s_0, ..., s_t)`` (``X(h)`` their set, ``h s'`` the extension). Actions
+    are a deterministic function of the states, so conditioning on ``(s_0, ..., s_t)`` loses nothing
+    against the full history with the actions; and a deterministic policy is optimal (finite-horizon
+    backward induction, Puterman 1994, Thm 4.4.2, on the MDP whose states are the sequences).
+    Since ``(s_t, X(h))`` is a sufficient statistic for ``F`` and the dynamics, this equals
+    :func:`subrl_dp` (tested); computing it on the sequences, ``S^(H+1)`` of them, checks the
+    visited-set DP by a different route. Cost ``O(S^(H+2) A)``; ``S^(H+1) <= 2,000,000``.
+
+    Returns
+    -------
+    SubRLResult
+        ``policy[t, history_index((s_0, ..., s_t))]`` the optimal action (entries beyond
+        ``S^(t+1)`` unused, ``0``).
+
+    Examples
+    --------
+    >>> from theory_rl.envs import random_mdp
+    >>> from theory_rl.submodular import WeightedCoverage, subrl_dp, subrl_history
+    >>> mdp, F = random_mdp(3, 2, seed=0), WeightedCoverage([[1, 0], [0, 1], [1, 1]], weights=[1.0, 2.0])
+    >>> res = subrl_history(mdp, F, horizon=2)  # one row per sequence (s_0, s_1): 3^2 of them
+    >>> res.policy.shape, abs(res.value - subrl_dp(mdp, F, horizon=2).value) < 1e-12
+    ((2, 9), True)
+    """
+    start = time.perf_counter()
+    P, d0, horizon = _setup(mdp, objective, horizon)
+    S = P.shape[0]
+    _check_histories(S, horizon)
+    values = _set_values(objective)
+    # level t holds the S^(t+1) sequences (s_0..s_t): last state and visited-set code of each
+    last = [np.arange(S)]
+    visited = [np.left_shift(1, np.arange(S))]
+    for _ in range(horizon):
+        last.append(np.tile(np.arange(S), len(last[-1])))
+        visited.append((visited[-1][:, None] | np.left_shift(1, np.arange(S))[None, :]).ravel())
+    V = np.zeros(S ** (horizon + 1))
+    policy = np.zeros((horizon, S**horizon), dtype=np.int64)
+    for t in reversed(range(horizon)):
+        X = visited[t]
+        children = visited[t + 1].reshape(len(X), S)  # X | {s'} for each s'
+        G = values[children] - values[X][:, None] + V.reshape(len(X), S)  # (n_t, S')
+        Q = np.einsum("hak,hk->ha", P[last[t]], G)
+        policy[t, : len(X)] = Q.argmax(axis=1)
+        V = Q.max(axis=1)
+    value = float(d0 @ (values[visited[0]] + V))
+    return SubRLResult(value=value, policy=policy, n_evaluated=sum(len(v) for v in visited[:-1]),
+                       method="subrl_history", params={"horizon": horizon}, elapsed=time.perf_counter() - start)
 
 
 def subrl_greedy(mdp: FiniteMDP, objective: SetFunction, *, horizon: int) -> SubRLResult:

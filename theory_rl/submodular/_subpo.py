@@ -3,8 +3,9 @@ r"""SubPO: policy gradient on marginal gains for submodular RL (tabular softmax 
 Prajapat, Mutný, Zeilinger & Krause (2024), "Submodular Reinforcement Learning", ICLR,
 arXiv:2307.13372. Symbols: trajectory ``tau = (s_0, a_0, ..., s_H)``, ``tau_{0:j}`` its first
 ``j + 1`` states, marginal gain ``F(s | X) = F(X ∪ {s}) - F(X)``, policy ``pi_theta(a | x_t)`` with
-``x_t = (s_t, t)`` (Markov on state and time) or ``x_t = (s_t, t, X_t)`` (history, through the
-visited set ``X_t``, a sufficient statistic of the history for ``F``).
+``x_t = (s_t, t)`` (``"markov"``, Markov on state and time), ``x_t = (s_t, t, X_t)`` (``"visited_set"``,
+the visited set ``X_t``, a sufficient statistic of the history for ``F``) or
+``x_t = (s_0, ..., s_t)`` (``"history"``, the ordered states, one logit row per sequence).
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from .._result import History, Result
 from .._validation import check_bool, check_choice, check_int, check_real, rng_from_seed
 from ..errors import InvalidArgumentError
 from ..models import FiniteMDP
-from ._exact import MAX_STATES, _setup, evaluate_subrl_policy
+from ._exact import MAX_STATES, _check_histories, _setup, evaluate_subrl_policy
 from ._set_functions import SetFunction
 
 __all__ = ["SubPOResult", "softmax_policy", "subpo", "subpo_exact_gradient", "subpo_gradient", "subpo_objective"]
 
 ESTIMATORS = ("reward_to_go", "immediate_gain", "additive")
-POLICIES = ("markov", "history")
+POLICIES = ("markov", "visited_set", "history")
 VARIANTS = ("gradient", "natural")
 EXACT_VALUE_STATES = 10  # the final value is exact (2**S visited sets) up to this many states
 
@@ -36,12 +37,14 @@ class SubPOResult(Result):
     Attributes
     ----------
     theta : ndarray
-        Softmax logits, ``(H, S, A)`` (Markov) or ``(H, S, 2**S, A)`` (history).
+        Softmax logits, ``(H, S, A)`` (Markov), ``(H, S, 2**S, A)`` (visited set) or ``(H, S**H, A)``
+        (ordered history, rows :func:`history_index`).
     policy : ndarray
         ``softmax(theta)`` along the last axis.
     value : float
-        Exact ``J(theta) = E[F(tau)]`` of the final policy when ``S <= 10``, else the mean ``F`` of
-        ``n_samples`` fresh trajectories.
+        Exact ``J(theta) = E[F(tau)]`` of the final policy when ``S <= 10`` (for ``"history"``: when
+        its trajectories can be enumerated, at most 10^6), else the mean ``F`` of ``n_samples`` fresh
+        trajectories.
     history : History
         ``epoch`` and ``mean_return`` (mean ``F(tau)`` of each epoch's batch).
 
@@ -77,9 +80,17 @@ def softmax_policy(theta: np.ndarray) -> np.ndarray:
     return z / z.sum(axis=-1, keepdims=True)
 
 
+def _theta_shape(S: int, A: int, horizon: int, policy: str) -> tuple[int, ...]:
+    if policy == "markov":
+        return (horizon, S, A)
+    if policy == "visited_set":
+        return (horizon, S, 2**S, A)
+    return (horizon, S**horizon, A)
+
+
 def _check_theta(theta, S: int, A: int, horizon: int, policy: str) -> np.ndarray:
     theta = np.asarray(theta, dtype=np.float64)
-    shape = (horizon, S, A) if policy == "markov" else (horizon, S, 2**S, A)
+    shape = _theta_shape(S, A, horizon, policy)
     if theta.shape != shape:
         raise InvalidArgumentError(f"theta must have shape {shape} for policy = {policy!r}, got {theta.shape}")
     return theta
@@ -89,9 +100,32 @@ def _prepare(mdp, objective, horizon, policy, estimator):
     P, d0, horizon = _setup(mdp, objective, horizon)
     policy = check_choice(policy, "policy", POLICIES)
     estimator = check_choice(estimator, "estimator", ESTIMATORS)
-    if policy == "history" and P.shape[0] > MAX_STATES:
-        raise InvalidArgumentError(f"policy = 'history' tabulates 2**S visited sets: S = {P.shape[0]} > {MAX_STATES}")
+    if policy == "visited_set" and P.shape[0] > MAX_STATES:
+        raise InvalidArgumentError(f"policy = 'visited_set' tabulates 2**S visited sets: S = {P.shape[0]} > {MAX_STATES}")
+    if policy == "history":
+        _check_histories(P.shape[0], horizon)
     return P, d0, horizon, policy, estimator
+
+
+def _first_context(s0: np.ndarray, policy: str) -> np.ndarray:
+    """The policy input besides ``(t, s_t)`` at ``t = 0``: the visited set ``{s_0}``, the sequence ``(s_0)``, or 0."""
+    if policy == "visited_set":
+        return np.left_shift(1, s0)
+    return s0.copy() if policy == "history" else np.zeros(len(s0), dtype=np.int64)
+
+
+def _next_context(context: np.ndarray, nxt: np.ndarray, S: int, policy: str) -> np.ndarray:
+    if policy == "visited_set":
+        return context | np.left_shift(1, nxt)
+    return context * S + nxt if policy == "history" else context
+
+
+def _rows(pi: np.ndarray, t: int, s: np.ndarray, context: np.ndarray, policy: str) -> tuple:
+    """The index of ``pi``'s rows ``pi(. | x_t)`` for a batch at time ``t``."""
+    time_ = np.full(len(s), t)
+    if policy == "markov":
+        return (time_, s)
+    return (time_, s, context) if policy == "visited_set" else (time_, context)
 
 
 def _signals(objective: SetFunction, states: np.ndarray, estimator: str) -> tuple[np.ndarray, np.ndarray]:
@@ -116,34 +150,33 @@ def _signals(objective: SetFunction, states: np.ndarray, estimator: str) -> tupl
 
 
 def _sample(P, d0, pi, horizon, policy, n, rng):
-    """``n`` trajectories: states ``(n, H+1)``, actions ``(n, H)``, visited-set codes ``(n, H)``."""
+    """``n`` trajectories: states ``(n, H+1)``, actions ``(n, H)``, policy contexts ``(n, H)`` (visited-set
+    codes, history indices or zeros)."""
     S, A = P.shape[0], P.shape[1]
     states = np.empty((n, horizon + 1), dtype=np.int64)
     actions = np.empty((n, horizon), dtype=np.int64)
-    visited = np.zeros((n, horizon), dtype=np.int64)
+    contexts = np.zeros((n, horizon), dtype=np.int64)
     states[:, 0] = rng.choice(S, size=n, p=d0)
-    code = np.left_shift(1, states[:, 0]) if policy == "history" else np.zeros(n, dtype=np.int64)
+    context = _first_context(states[:, 0], policy)
     cumP = np.cumsum(P, axis=2)
     for t in range(horizon):
         s = states[:, t]
-        probs = pi[t, s] if policy == "markov" else pi[t, s, code]
-        visited[:, t] = code
+        probs = pi[_rows(pi, t, s, context, policy)]
+        contexts[:, t] = context
         a = (rng.random((n, 1)) > np.cumsum(probs, axis=1)).sum(axis=1).clip(max=A - 1)
         actions[:, t] = a
         nxt = (rng.random((n, 1)) > cumP[s, a]).sum(axis=1).clip(max=S - 1)
         states[:, t + 1] = nxt
-        if policy == "history":
-            code = code | np.left_shift(1, nxt)
-    return states, actions, visited
+        context = _next_context(context, nxt, S, policy)
+    return states, actions, contexts
 
 
-def _score_sum(pi, states, actions, visited, weights, probs_weights, policy):
+def _score_sum(pi, states, actions, contexts, weights, probs_weights, policy):
     """``sum_b probs_weights[b] sum_t weights[b, t] grad_theta log pi(a_t | x_t)`` for softmax logits."""
     grad = np.zeros_like(pi)
     n, H = actions.shape
     for t in range(H):
-        s = states[:, t]
-        idx = (np.full(n, t), s) if policy == "markov" else (np.full(n, t), s, visited[:, t])
+        idx = _rows(pi, t, states[:, t], contexts[:, t], policy)
         score = -pi[idx]
         score[np.arange(n), actions[:, t]] += 1.0
         np.add.at(grad, idx, (probs_weights * weights[:, t])[:, None] * score)
@@ -177,9 +210,11 @@ def subpo_gradient(mdp: FiniteMDP, objective: SetFunction, theta: np.ndarray, *,
     objective : SetFunction
         On the states.
     theta : ndarray
-        Softmax logits, ``(H, S, A)`` for ``policy="markov"`` or ``(H, S, 2**S, A)`` for ``"history"``.
+        Softmax logits, ``(H, S, A)`` for ``policy="markov"``, ``(H, S, 2**S, A)`` for ``"visited_set"``
+        (row ``[t, s, X]``, bit ``s'`` of ``X`` set when ``s'`` was visited), ``(H, S**H, A)`` for
+        ``"history"`` (row ``[t, history_index((s_0, ..., s_t))]``).
     horizon : int
-    policy : {"markov", "history"}
+    policy : {"markov", "visited_set", "history"}
     estimator : {"reward_to_go", "immediate_gain", "additive"}
     n_samples : int
     seed : int or Generator, optional
@@ -203,31 +238,30 @@ def subpo_gradient(mdp: FiniteMDP, objective: SetFunction, theta: np.ndarray, *,
     n_samples = check_int(n_samples, "n_samples")
     rng = rng_from_seed(seed)
     pi = softmax_policy(theta)
-    states, actions, visited = _sample(P, d0, pi, horizon, policy, n_samples, rng)
+    states, actions, contexts = _sample(P, d0, pi, horizon, policy, n_samples, rng)
     w, _ = _signals(objective, states, estimator)
-    return _score_sum(pi, states, actions, visited, w, np.full(n_samples, 1.0 / n_samples), policy)
+    return _score_sum(pi, states, actions, contexts, w, np.full(n_samples, 1.0 / n_samples), policy)
 
 
 def _enumerate(P, d0, pi, horizon, policy, max_trajectories):
     states = np.flatnonzero(d0 > 0)[:, None]
     prob = d0[states[:, 0]]
     actions = np.zeros((len(states), 0), dtype=np.int64)
-    visited = np.zeros((len(states), 0), dtype=np.int64)
-    code = np.left_shift(1, states[:, 0]) if policy == "history" else np.zeros(len(states), dtype=np.int64)
+    contexts = np.zeros((len(states), 0), dtype=np.int64)
+    context = _first_context(states[:, 0], policy)
     for t in range(horizon):
         s = states[:, t]
-        probs = pi[t, s] if policy == "markov" else pi[t, s, code]  # (n, A)
-        joint = probs[:, :, None] * P[s]  # (n, A, S)
+        joint = pi[_rows(pi, t, s, context, policy)][:, :, None] * P[s]  # (n, A, S)
         keep = np.argwhere(joint > 0)
         if len(keep) > max_trajectories:
             raise InvalidArgumentError(f"more than max_trajectories = {max_trajectories} trajectories to enumerate")
         rows, a, nxt = keep[:, 0], keep[:, 1], keep[:, 2]
         prob = prob[rows] * joint[rows, a, nxt]
-        visited = np.column_stack([visited[rows], code[rows]])
+        contexts = np.column_stack([contexts[rows], context[rows]])
         states = np.column_stack([states[rows], nxt])
         actions = np.column_stack([actions[rows], a])
-        code = code[rows] | np.left_shift(1, nxt) if policy == "history" else code[rows]
-    return states, actions, visited, prob
+        context = _next_context(context[rows], nxt, P.shape[0], policy)
+    return states, actions, contexts, prob
 
 
 def subpo_exact_gradient(mdp: FiniteMDP, objective: SetFunction, theta: np.ndarray, *, horizon: int,
@@ -254,14 +288,22 @@ def subpo_exact_gradient(mdp: FiniteMDP, objective: SetFunction, theta: np.ndarr
     theta = _check_theta(theta, P.shape[0], P.shape[1], horizon, policy)
     max_trajectories = check_int(max_trajectories, "max_trajectories")
     pi = softmax_policy(theta)
-    states, actions, visited, prob = _enumerate(P, d0, pi, horizon, policy, max_trajectories)
+    states, actions, contexts, prob = _enumerate(P, d0, pi, horizon, policy, max_trajectories)
     w, _ = _signals(objective, states, estimator)
-    return _score_sum(pi, states, actions, visited, w, prob, policy)
+    return _score_sum(pi, states, actions, contexts, w, prob, policy)
+
+
+def _exact_value(P, d0, objective, pi, horizon, policy, max_trajectories=1_000_000) -> float:
+    """``E[F(tau)]`` by enumerating the trajectories of an ordered-history policy."""
+    states, _, _, prob = _enumerate(P, d0, pi, horizon, policy, max_trajectories)
+    return float(prob @ _signals(objective, states, "reward_to_go")[1])
 
 
 def subpo_objective(mdp: FiniteMDP, objective: SetFunction, theta: np.ndarray, *, horizon: int,
                     policy: str = "markov") -> float:
-    r"""Exact ``J(theta) = E_{tau ~ pi_theta}[F(tau)]`` of a softmax policy (``S <= 16``).
+    r"""Exact ``J(theta) = E_{tau ~ pi_theta}[F(tau)]`` of a softmax policy: by propagating the law of
+    ``(s_t, X_t)`` (``"markov"``, ``"visited_set"``; ``S <= 16``) or by enumerating the trajectories
+    (``"history"``, at most 10^6 of them).
 
     Examples
     --------
@@ -270,9 +312,14 @@ def subpo_objective(mdp: FiniteMDP, objective: SetFunction, theta: np.ndarray, *
     >>> from theory_rl.submodular import Modular, subpo_objective
     >>> round(subpo_objective(chain(3, slip=0.0), Modular(np.ones(3)), np.zeros((2, 3, 2)), horizon=2), 4)
     2.0
+    >>> round(subpo_objective(chain(3, slip=0.0), Modular(np.ones(3)), np.zeros((2, 9, 2)), horizon=2,
+    ...                       policy="history"), 4)
+    2.0
     """
-    P, _, horizon, policy, _ = _prepare(mdp, objective, horizon, policy, "reward_to_go")
+    P, d0, horizon, policy, _ = _prepare(mdp, objective, horizon, policy, "reward_to_go")
     theta = _check_theta(theta, P.shape[0], P.shape[1], horizon, policy)
+    if policy == "history":
+        return _exact_value(P, d0, objective, softmax_policy(theta), horizon, policy)
     return evaluate_subrl_policy(mdp, objective, softmax_policy(theta), horizon=horizon)
 
 
@@ -306,9 +353,9 @@ def subpo(mdp: FiniteMDP, objective: SetFunction, *, horizon: int, policy: str =
     When the MDP is bandit-like (every state reachable in one step) greedy marginal-gain
     maximisation recovers the ``1 - 1/e`` factor of submodular maximisation; see :func:`subrl_greedy`.
 
-    Implemented less than the paper: tabular softmax policies only (the paper also uses neural
-    policies, with Adam and an entropy bonus, on car racing and MuJoCo Ant, which are out of scope
-    here); plain gradient ascent with a constant step.
+    Implemented less than the paper: tabular softmax policies only here (a neural policy on the
+    visited set is :func:`subpo_torch`'s ``policy="visited_set"``; the paper's car-racing and MuJoCo
+    Ant runs, with an entropy bonus, are out of scope); plain gradient ascent with a constant step.
 
     Parameters
     ----------
@@ -316,8 +363,11 @@ def subpo(mdp: FiniteMDP, objective: SetFunction, *, horizon: int, policy: str =
     objective : SetFunction
         On the states.
     horizon : int
-    policy : {"markov", "history"}
-        Markov on ``(s, t)`` (SubPO's class) or history-dependent through the visited set.
+    policy : {"markov", "visited_set", "history"}
+        Markov on ``(s, t)`` (SubPO's class), history-dependent through the visited set
+        (``(t, s, X_t)``), or on the ordered states ``(s_0, ..., s_t)`` (one logit row per sequence:
+        ``S^H`` rows, ``S^(H+1) <= 2,000,000``). The last two reach the same optimum
+        (:func:`subrl_dp` = :func:`subrl_history`), the visited set with far fewer parameters.
     estimator : {"reward_to_go", "immediate_gain", "additive"}
         See :func:`subpo_gradient`; ``"additive"`` is the standard-RL baseline.
     variant : {"gradient", "natural"}
@@ -357,7 +407,7 @@ def subpo(mdp: FiniteMDP, objective: SetFunction, *, horizon: int, policy: str =
     n_samples = check_int(n_samples, "n_samples")
     progress = check_bool(progress, "progress")
     S, A = P.shape[0], P.shape[1]
-    shape = (horizon, S, A) if policy == "markov" else (horizon, S, 2**S, A)
+    shape = _theta_shape(S, A, horizon, policy)
     theta = np.zeros(shape) if theta0 is None else _check_theta(theta0, S, A, horizon, policy).copy()
     rng = rng_from_seed(seed)
     means = np.empty(epochs)
@@ -365,21 +415,25 @@ def subpo(mdp: FiniteMDP, objective: SetFunction, *, horizon: int, policy: str =
 
     for epoch in tqdm(range(epochs), disable=not progress, desc="subpo"):
         pi = softmax_policy(theta)
-        states, actions, visited = _sample(P, d0, pi, horizon, policy, batch_size, rng)
+        states, actions, contexts = _sample(P, d0, pi, horizon, policy, batch_size, rng)
         w, total = _signals(objective, states, estimator)
         means[epoch] = total.mean()
-        grad = _score_sum(pi, states, actions, visited, w, np.full(batch_size, 1.0 / batch_size), policy)
+        grad = _score_sum(pi, states, actions, contexts, w, np.full(batch_size, 1.0 / batch_size), policy)
         if variant == "natural":
             counts = np.zeros(shape[:-1])
             for t in range(horizon):
-                idx = (np.full(batch_size, t), states[:, t]) if policy == "markov" else (
-                    np.full(batch_size, t), states[:, t], visited[:, t])
-                np.add.at(counts, idx, 1.0 / batch_size)
+                np.add.at(counts, _rows(pi, t, states[:, t], contexts[:, t], policy), 1.0 / batch_size)
             grad = _natural(grad, pi, counts, damping)
         theta = theta + lr * grad
-    if S <= EXACT_VALUE_STATES:
+    value = None
+    if policy == "history":
+        try:
+            value = _exact_value(P, d0, objective, softmax_policy(theta), horizon, policy)
+        except InvalidArgumentError:  # too many trajectories to enumerate: sampled below
+            pass
+    elif S <= EXACT_VALUE_STATES:
         value = evaluate_subrl_policy(mdp, objective, softmax_policy(theta), horizon=horizon)
-    else:
+    if value is None:
         states, _, _ = _sample(P, d0, softmax_policy(theta), horizon, policy, n_samples, rng)
         value = float(_signals(objective, states, "reward_to_go")[1].mean())
     params = {"horizon": horizon, "policy": policy, "estimator": estimator, "variant": variant, "lr": lr,
