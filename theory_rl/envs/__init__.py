@@ -30,6 +30,7 @@ from ._gym_envs import PARAMETER_BOXES, TabularEnv, discretize_actions, make_par
 from ._gymnasium import from_gymnasium
 from ._lower_bound import hard_instance
 from ._pan_flute import pan_flute
+from ._point_maze import PointMaze, point_maze, point_maze_dataset
 from ._pomdp_classics import (
     cheese,
     hallway,
@@ -73,6 +74,9 @@ __all__ = [
     "metro_graph",
     "near_deterministic_mdp",
     "pan_flute",
+    "PointMaze",
+    "point_maze",
+    "point_maze_dataset",
     "random_mdp",
     "random_shortest_path",
     "random_walk",

@@ -21,7 +21,9 @@ from ._completeness import (
 from ._dataset import Coverage, TrajectoryDataset, collect_trajectories, coverage
 from ._histories import HistoryTree, belief_grouping, enumerate_histories
 from ._mbrcsl import MBRCSLResult, count_model, mbrcsl
+from ._mbrcsl_torch import MBRCSLTorchResult, mbrcsl_torch
 from ._rcsl import RCSLEvaluationResult, RCSLResult, rcsl_evaluate, rcsl_fit
+from ._rcsl_torch import RCSLTorchResult, rcsl_torch
 
 __all__ = [
     "BisimulationMetricResult",
@@ -34,8 +36,10 @@ __all__ = [
     "Coverage",
     "FQIResult",
     "MBRCSLResult",
+    "MBRCSLTorchResult",
     "RCSLEvaluationResult",
     "RCSLResult",
+    "RCSLTorchResult",
     "TrajectoryDataset",
     "collect_trajectories",
     "completeness_gap",
@@ -43,7 +47,9 @@ __all__ = [
     "coverage",
     "fitted_q_iteration_linear",
     "mbrcsl",
+    "mbrcsl_torch",
     "rcsl_evaluate",
     "rcsl_fit",
+    "rcsl_torch",
     "realizability_error",
 ]
