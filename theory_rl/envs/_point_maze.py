@@ -186,7 +186,7 @@ def point_maze_dataset(
     n = check_int(n_episodes, "n_episodes")
     noise = check_probability(noise, "noise")
     rng = rng_from_seed(seed)
-    k, H = maze.resolution, maze.horizon
+    H = maze.horizon
     S, A = maze.next_state.shape
     P = maze.mdp.to_dense().P
     R = np.asarray(maze.mdp.R)

@@ -5,9 +5,9 @@ metric of partially observed problems.
 Papers: Zhou, Zhu, Zhou, Cui, Gupta & Du, "Free from Bellman Completeness: Trajectory Stitching
 via Model-based Return-conditioned Supervised Learning", ICLR 2024 (arXiv 2310.19308); Hong,
 Dragan & Levine, "Offline RL with Observation Histories: Analyzing and Improving Sample
-Complexity", ICLR 2024 (arXiv 2310.20663). Everything here is tabular and exact; the torch
-versions (RCSL MLP, Decision Transformer, dynamics ensembles, diffusion behaviour policies, the
-bisimulation loss for history encoders) are a later increment.
+Complexity", ICLR 2024 (arXiv 2310.20663). The core is tabular and exact; the torch versions of
+RCSL (:func:`rcsl_torch`: an MLP and a causal transformer) and MBRCSL (:func:`mbrcsl_torch`: a
+Gaussian dynamics ensemble with elites and a categorical behaviour policy) are tested against it.
 """
 
 from ._bisimulation import BisimulationMetricResult, history_bisimulation_metric, wasserstein

@@ -131,9 +131,9 @@ def mbrcsl(
     conditions (near-determinism, coverage of an optimal trajectory, realizability) and no
     Bellman completeness, since no dynamic-programming backup is ever made.
 
-    Tabular and exact; the paper's torch components (a probabilistic dynamics ensemble with
-    elites, a diffusion behaviour policy, an MLP RCSL policy) are a later increment. Seeded
-    end to end.
+    Tabular and exact; :func:`mbrcsl_torch` has the paper's neural components (a probabilistic
+    dynamics ensemble with elites, an MLP RCSL policy; a categorical behaviour policy in place of
+    its diffusion policy). Seeded end to end.
 
     Examples
     --------

@@ -65,7 +65,7 @@ def _causal_transformer(torch: Any, d_feat: int, n_actions: int, width: int, n_b
             self.pad_state = nn.Parameter(torch.zeros(width))
             self.pad_return = nn.Parameter(torch.zeros(width))
             self.position = nn.Embedding(3 * context_len, width)
-            block = nn.TransformerEncoderLayer(width, nhead=1, dim_feedforward=2 * width, dropout=0.0,
+            block = nn.TransformerEncoderLayer(width, nhead=1, dim_feedforward=4 * width, dropout=0.0,
                                                batch_first=True)
             self.blocks = nn.TransformerEncoder(block, n_blocks, enable_nested_tensor=False)
             self.head = nn.Linear(width, n_actions)
