@@ -15,7 +15,8 @@ position of the lattice point):
 
 All policies act greedily; the maze and its start are deterministic, so one rollout per policy
 is its exact return. Networks and step budgets are smaller than the paper's (its RCSL is 2 x 1024
-for 100 epochs, its ensemble 4 x 200): see BUDGET.
+for 100 epochs, its ensemble 4 x 200; here 2,000 steps for the ensemble and the behaviour policy,
+1,000 for every other network): see BUDGET.
 
 Peer speed: wall time per gradient step on the maze data, at equal network sizes, measured as
 (time of a long fit - time of a short fit) / (difference in steps), so set-up costs cancel.
@@ -23,7 +24,7 @@ Peer speed: wall time per gradient step on the maze data, at equal network sizes
     OMP_NUM_THREADS=1 .venv/bin/python bench/offline_pointmaze.py          # writes bench/results/offline_pointmaze.json
     OMP_NUM_THREADS=1 .venv/bin/python bench/offline_pointmaze.py --quick  # 1 seed, tiny budgets, writes nothing
 
-Seeds in parallel processes: ``--seeds 0,1,2 --runs-out a.json`` and ``--seeds 3,4 --runs-out b.json``,
+Seeds in parallel processes: e.g. ``--seeds 0,1 --runs-out a.json`` and ``--seeds 2,3 --runs-out b.json``,
 then ``--runs-in a.json b.json`` tabulates them, times the peers and writes the results file
 (wall_s then sums the processes' times).
 """
@@ -46,7 +47,7 @@ from theory_rl import __version__, envs
 from theory_rl.offline import mbrcsl, mbrcsl_torch, rcsl_evaluate, rcsl_fit, rcsl_torch
 from theory_rl.tabular import backward_induction
 
-BUDGET = {"steps": 1500, "model_steps": 2000, "batch_size": 128, "dt_batch_size": 64, "mlp": (64, 64),
+BUDGET = {"steps": 1000, "model_steps": 2000, "batch_size": 128, "dt_batch_size": 64, "mlp": (64, 64),
           "ensemble": (64, 64), "dt_width": 32, "dt_context": 5, "n_episodes": 250}
 QUICK = {"steps": 100, "model_steps": 100, "batch_size": 64, "dt_batch_size": 32, "mlp": (32, 32), "ensemble": (16,),
          "dt_width": 16, "dt_context": 3, "n_episodes": 20}
@@ -230,7 +231,7 @@ def main() -> None:
             "machine": platform.platform(), "python": platform.python_version(), "theory_rl": __version__,
             "torch": torch.__version__, "d3rlpy": _d3rlpy().__version__,
             "command": "OMP_NUM_THREADS=1 .venv/bin/python bench/offline_pointmaze.py"
-                       + (" (seeds 0-2 and 3-4 in two processes, --runs-out, then --runs-in)" if args.runs_in else ""),
+                       + (" (the seeds in parallel processes with --seeds/--runs-out, then --runs-in)" if args.runs_in else ""),
             "budget": {k: list(v) if isinstance(v, tuple) else v for k, v in b.items()}, "seeds": seeds,
             "returns": table, "speed": rows, "wall_s": time.perf_counter() - t0,
         }, indent=2) + "\n")

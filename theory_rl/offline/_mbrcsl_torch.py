@@ -15,6 +15,7 @@ from .._validation import check_bool, check_int, check_optional_int, check_real,
 from ..errors import InvalidArgumentError
 from ..models import FiniteMDP
 from ._dataset import TrajectoryDataset
+from ._mbrcsl import _sample_rows, data_terminal_states, filtered_rollouts
 from ._rcsl_torch import RCSLTorchResult, check_hidden, mlp, rcsl_torch, state_features
 
 ROLLOUT_BATCH = 200  # the paper's rollout batch (Point Maze)
@@ -44,10 +45,8 @@ class MBRCSLTorchResult(Result):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from theory_rl.offline import TrajectoryDataset, mbrcsl_torch
-    >>> d = TrajectoryDataset([[0, 1, 2], [3, 1, 4]], [[0, 0], [0, 1]], [[0.0, 0.0], [0.0, 1.0]],
-    ...     n_states=5, n_actions=2, terminated=np.array([True, True]))
+    >>> d = TrajectoryDataset([[0, 1], [0, 0]], [[1], [0]], [[1.0], [0.0]], n_states=2, n_actions=2)
     >>> res = mbrcsl_torch(d, n_models=2, n_elites=1, hidden=(8,), n_steps=5, max_rollouts=200, seed=0, device="cpu")
     >>> type(res).__name__, type(res.policy).__name__, res.elites.shape
     ('MBRCSLTorchResult', 'RCSLTorchResult', (1,))
@@ -93,12 +92,6 @@ def _gaussian_ensemble(torch: Any, n_models: int, n_in: int, hidden: tuple[int, 
 def _nll(mean: Any, logvar: Any, y: Any) -> Any:
     """Gaussian negative log-likelihood (without the constant) per member, shape ``(M,)``."""
     return (((mean - y) ** 2) * (-logvar).exp() + logvar).mean(dim=(1, 2))
-
-
-def _categorical_draw(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
-    c = np.cumsum(probs, axis=1)
-    u = rng.random(probs.shape[0]) * c[:, -1]
-    return np.minimum((u[:, None] >= c).sum(axis=1), probs.shape[1] - 1)
 
 
 def mbrcsl_torch(
@@ -214,9 +207,7 @@ def mbrcsl_torch(
     d = phi_all.shape[1]
     phi_t = torch.as_tensor(phi_all, dtype=torch.float32, device=dev)
     eye_a = torch.eye(A, device=dev)
-    term = np.zeros(S, dtype=bool)
-    ends = np.array([x[-1] for x in dataset.states], dtype=np.int64)
-    term[ends[np.asarray(dataset.terminated)]] = True
+    term = data_terminal_states(dataset)
     acting = np.bincount(s, minlength=S) > 0
     with single_thread(dev):
         x_all = torch.cat([phi_t[torch.as_tensor(s, device=dev)], eye_a[torch.as_tensor(a, device=dev)]], dim=1)
@@ -268,51 +259,22 @@ def mbrcsl_torch(
             P = (Pm.toarray() if hasattr(Pm, "toarray") else np.asarray(Pm)).reshape(S, A, S)
             R = np.asarray(model.R, dtype=np.float64)
             term = np.zeros(S, dtype=bool) if model.terminal is None else np.asarray(model.terminal).copy()
-    starts = dataset.initial_states()
-    threshold = float(dataset.episode_returns.max())
-    kept: list[tuple[np.ndarray, np.ndarray, np.ndarray, bool]] = []
-    generated = 0
-    while len(kept) < n_keep and generated < max_rollouts:
-        b = min(ROLLOUT_BATCH, max_rollouts - generated)
-        states = np.zeros((b, H + 1), dtype=np.int64)
-        actions = np.zeros((b, H), dtype=np.int64)
-        rewards = np.zeros((b, H))
-        length = np.full(b, H, dtype=np.int64)
-        alive = np.ones(b, dtype=bool)
-        states[:, 0] = starts[rng.integers(0, starts.size, size=b)]
-        for t in range(H):
-            st = states[:, t]
-            stop = alive & (term[st] | ~acting[st])
-            length[stop] = t
-            alive &= ~stop
-            at = _categorical_draw(rng, mu[st])
-            if model is None:
-                e = rng.integers(0, len(elites), size=b)  # an elite per rollout and step
-                m, sd = g_mean[e, st, at], g_std[e, st, at]
-                draw = m[:, :d] + sd[:, :d] * rng.standard_normal((b, d))
-                nxt = phi_all[st] + draw
-                s_next = np.argmin(((nxt[:, None, :] - phi_all[None, :, :]) ** 2).sum(axis=2), axis=1)
-                rt = m[:, d]
-            else:
-                s_next = _categorical_draw(rng, P[st, at])
-                rt = R[st, at]
-            actions[:, t] = at
-            rewards[:, t] = np.where(alive, rt, 0.0)
-            states[:, t + 1] = np.where(alive, s_next, st)
-            if not alive.any():
-                break
-        returns = rewards.sum(axis=1)
-        generated += b
-        for i in np.flatnonzero(returns > threshold + 1e-9)[: n_keep - len(kept)]:
-            L = int(length[i])
-            kept.append((states[i, : L + 1], actions[i, :L], rewards[i, :L], bool(term[states[i, L]])))
-    rollouts = TrajectoryDataset([k[0] for k in kept], [k[1] for k in kept], [k[2] for k in kept], n_states=S,
-                                 n_actions=A, terminated=np.array([k[3] for k in kept], dtype=bool))
-    policy = rcsl_torch(rollouts if kept else dataset, context=context, context_len=context_len, features=phi_all,
+    def step(st: np.ndarray, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        at = _sample_rows(rng, mu[st])
+        if model is not None:
+            return at, _sample_rows(rng, P[st, at]), R[st, at]
+        e = rng.integers(0, len(elites), size=st.shape[0])  # an elite per rollout and step
+        m, sd = g_mean[e, st, at], g_std[e, st, at]
+        nxt = phi_all[st] + m[:, :d] + sd[:, :d] * rng.standard_normal((st.shape[0], d))
+        return at, np.argmin(((nxt[:, None, :] - phi_all[None, :, :]) ** 2).sum(axis=2), axis=1), m[:, d]
+
+    rollouts, generated = filtered_rollouts(rng, step, dataset, term=term, acting=acting, horizon=H, n_keep=n_keep,
+                                            max_rollouts=max_rollouts, batch_size=ROLLOUT_BATCH)
+    policy = rcsl_torch(rollouts if rollouts.n_episodes else dataset, context=context, context_len=context_len, features=phi_all,
                         hidden=rcsl_hidden, n_steps=rcsl_steps, lr=lr, batch_size=batch_size, device=dev, seed=rng)
     return MBRCSLTorchResult(
-        policy=policy, rollouts=rollouts, threshold=threshold, target_return=policy.target_return,
-        n_generated=generated, n_kept=len(kept), elites=elites, validation_loss=val_loss, behaviour_loss=beh_loss,
+        policy=policy, rollouts=rollouts, threshold=float(dataset.episode_returns.max()),
+        target_return=policy.target_return, n_generated=generated, n_kept=rollouts.n_episodes, elites=elites, validation_loss=val_loss, behaviour_loss=beh_loss,
         method="mbrcsl_torch",
         params={"n_models": n_models, "n_elites": n_elites, "hidden": list(widths), "n_steps": n_steps, "lr": lr,
                 "batch_size": batch_size, "horizon": H, "n_keep": n_keep, "max_rollouts": max_rollouts,
