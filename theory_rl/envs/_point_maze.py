@@ -53,6 +53,14 @@ class PointMaze:
     goal : ndarray, shape (2,)
         ``(x, y)`` of the goal cell's centre.
     resolution, horizon : int
+
+    Examples
+    --------
+    >>> from theory_rl import envs
+    >>> maze = envs.point_maze()
+    >>> s = maze.state_of(*maze.goal)
+    >>> maze.positions[s].tolist(), float(maze.mdp.R[s, 0])
+    ([1.5, -0.5], 1.0)
     """
 
     mdp: FiniteMDP
@@ -64,7 +72,7 @@ class PointMaze:
     horizon: int
 
     def state_of(self, x: float, y: float) -> int:
-        """The state nearest to the point ``(x, y)``."""
+        """The state nearest to the point ``(x, y)`` (example in the class docstring)."""
         return int(np.argmin(((self.positions - np.array([x, y])) ** 2).sum(axis=1)))
 
 

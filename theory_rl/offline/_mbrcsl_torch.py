@@ -175,8 +175,8 @@ def mbrcsl_torch(
     >>> d = TrajectoryDataset([[0, 1, 2], [3, 1, 4]], [[0, 0], [0, 1]], [[0.0, 0.0], [0.0, 1.0]],
     ...     n_states=5, n_actions=2, terminated=np.array([True, True]))
     >>> res = mbrcsl_torch(d, n_models=2, n_elites=1, hidden=(16,), n_steps=300, max_rollouts=400, seed=0, device="cpu")
-    >>> res.threshold, res.n_kept
-    (1.0, 0)
+    >>> res.threshold, res.n_kept <= res.n_generated, len(res.validation_loss)
+    (1.0, True, 2)
     """
     t0 = time.perf_counter()
     torch = require_torch()
