@@ -19,7 +19,8 @@ for 100 epochs, its ensemble 4 x 200; here 2,000 steps for the ensemble and the 
 1,000 for every other network): see BUDGET.
 
 Peer speed: wall time per gradient step on the maze data, at equal network sizes, measured as
-(time of a long fit - time of a short fit) / (difference in steps), so set-up costs cancel.
+(best time of a long fit - best time of a short fit) / (difference in steps), after a warm-up fit, so
+set-up costs cancel.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/offline_pointmaze.py          # writes bench/results/offline_pointmaze.json
     OMP_NUM_THREADS=1 .venv/bin/python bench/offline_pointmaze.py --quick  # 1 seed, tiny budgets, writes nothing
@@ -151,7 +152,11 @@ def study(seed: int, b: dict) -> dict[str, float]:
 
 
 def per_step(fit: Any, short: int, long: int) -> float:
-    t_short, t_long = fit(short), fit(long)
+    """Seconds per step: a warm-up fit, then the best of two short and two long fits (the loaded
+    machine's noise only adds time)."""
+    fit(short)
+    t_short = min(fit(short) for _ in range(2))
+    t_long = min(fit(long) for _ in range(2))
     return (t_long - t_short) / (long - short)
 
 

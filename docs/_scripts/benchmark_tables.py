@@ -364,10 +364,12 @@ def offline_pointmaze_section() -> str:
         f"The discretised Point Maze of `envs.point_maze` (the paper's 4 x 6 map, start and goal; a lattice of 3 x 3 "
         f"points per cell, 5 moves, 40 steps, dense reward), {len(data['seeds'])} seeds of the four data groups "
         f"({b['n_episodes']} episodes each). Greedy returns; networks read the (x, y) position; "
-        f"{b['steps']} gradient steps per network (MLPs {tuple(b['mlp'])}, ensemble {tuple(b['ensemble'])}, "
+        f"{b['model_steps']} gradient steps for the dynamics ensemble and the behaviour policy, {b['steps']} for "
+        f"every other network (MLPs {tuple(b['mlp'])}, ensemble {tuple(b['ensemble'])}, "
         f"transformer width {b['dt_width']} with context {b['dt_context']}), far below the paper's budgets. "
         f"MBRCSL (ours) kept {returns['MBRCSL kept']['mean']:.0f} rollouts on average and conditioned on "
-        f"{returns['MBRCSL target']['mean']:.2f}.",
+        f"{returns['MBRCSL target']['mean']:.2f} (the kept rollouts' best model return; the optimum is "
+        f"{returns['optimum']['mean']:.2f}).",
         provenance("offline_pointmaze"),
         table(["method", "return (mean ± std)", "per seed"], rows, "lrl"),
         "Wall time per gradient step on CPU (one thread) at equal network sizes; ratio = ours / d3rlpy.",
