@@ -144,9 +144,10 @@ def mbrcsl_torch(
     diffusion policy: with finitely many actions the categorical is the exact maximum-likelihood
     model of :math:`\mu(a \mid s)` (a diffusion model is a device for continuous action
     densities), and it trains in seconds on a CPU. Discrete states and actions only (the
-    rollouts snap to the nearest state); no per-layer weight decay on the ensemble; the
-    member trained on each minibatch is every member (no bootstrap resampling), as in the
-    paper's code. Seeded end to end.
+    rollouts snap to the nearest state); no per-layer weight decay on the ensemble; every
+    member trains on the same minibatches (no bootstrap resampling: the members differ by
+    their initialisation); the reward of a rollout step is the elite's mean, not a draw.
+    Seeded end to end.
 
     Parameters
     ----------
