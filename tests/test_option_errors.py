@@ -87,6 +87,11 @@ def dataset():
 
 
 @cache
+def _offline_data():
+    return offline.TrajectoryDataset([[0, 1], [0, 0]], [[1], [0]], [[1.0], [0.0]], n_states=2, n_actions=2)
+
+
+@cache
 def cmdp():
     return envs.recommendation_cmdp(n_engagement_levels=2, n_items=2, seed=0)
 
@@ -208,6 +213,18 @@ ROWS = [
     Row(dual.recoil_torch, lambda: (((np.eye(2), np.zeros(2, int), np.zeros(2), np.eye(2), np.zeros(2)),) * 2,
                                     {"n_actions": 1, "gamma": 0.9, "n_steps": 1, "device": "cpu"}),
         {"n_steps": COUNT0, "lr": POSITIVE, "beta": OPEN_PROB, "device": ("x",)}),
+    # offline (torch RCSL and MBRCSL) and the Point Maze
+    Row(offline.rcsl_torch, lambda: ((_offline_data(),), {"n_steps": 1, "device": "cpu"}),
+        {"context": CHOICE, "context_len": COUNT, "n_steps": COUNT0, "lr": POSITIVE, "batch_size": COUNT,
+         "weight_decay": (-1.0, NAN, "x"), "device": ("x",), "seed": ("x", 2.5)}),
+    Row(offline.mbrcsl_torch, lambda: ((_offline_data(),), {"n_models": 2, "n_elites": 1, "hidden": (4,),
+                                                            "n_steps": 1, "max_rollouts": 1, "device": "cpu"}),
+        {"n_models": COUNT, "n_elites": COUNT, "n_steps": COUNT0, "lr": POSITIVE, "batch_size": COUNT,
+         "horizon": (0, 2.5, "x"), "n_keep": COUNT, "max_rollouts": COUNT, "rcsl_steps": (-1, 2.5, "x"),
+         "device": ("x",)}),
+    Row(envs.point_maze, lambda: ((), {}), {"resolution": COUNT, "horizon": COUNT, "slip": PROB}),
+    Row(envs.point_maze_dataset, lambda: ((envs.point_maze(horizon=2),), {"n_episodes": 1}),
+        {"n_episodes": COUNT, "noise": PROB, "seed": ("x", 2.5)}),
     # pomdp
     Row(pomdp.hsvi2, lambda: ((tiger(),), {"tol": 1e-1, "time_limit": 2.0}),
         {"tol": TOL, "time_limit": TIME, "max_iter": MAX_ITER, "max_depth": OPTIONAL_COUNT,
@@ -388,6 +405,10 @@ THEORY_POSITIONAL = {
 }
 
 
+TORCH_ROWS = (combinatorial.sequoia_train, submodular.subpo_torch, offline.rcsl_torch, offline.mbrcsl_torch,
+              offline.cql_torch, offline.width_separation)
+
+
 def _cases():
     for row in ROWS:
         name = f"{row.fn.__module__.split('.')[1]}.{row.fn.__name__}"
@@ -407,8 +428,7 @@ def test_the_table_reads_every_family():
 
 @pytest.mark.parametrize(("row", "option", "value"), list(_cases()))
 def test_a_bad_option_raises_invalid_argument_error_naming_it(row, option, value):
-    if row.fn.__module__.startswith("theory_rl.approx") or row.fn in (combinatorial.sequoia_train, submodular.subpo_torch,
-                                                                      offline.cql_torch, offline.width_separation):
+    if row.fn.__module__.startswith("theory_rl.approx") or row.fn in TORCH_ROWS:
         pytest.importorskip("torch")
     args, kwargs = row.call()
     positional = THEORY_POSITIONAL.get(row.fn.__name__, ())
@@ -425,8 +445,7 @@ def test_a_bad_option_raises_invalid_argument_error_naming_it(row, option, value
 @pytest.mark.parametrize("row", ROWS, ids=[f"{r.fn.__module__.split('.')[1]}.{r.fn.__name__}" for r in ROWS])
 def test_the_valid_call_of_each_row_runs(row):
     # so that every bad-value case above differs from a working call in one option only
-    if row.fn.__module__.startswith("theory_rl.approx") or row.fn in (combinatorial.sequoia_train, submodular.subpo_torch,
-                                                                      offline.cql_torch, offline.width_separation):
+    if row.fn.__module__.startswith("theory_rl.approx") or row.fn in TORCH_ROWS:
         pytest.importorskip("torch")
     args, kwargs = row.call()
     import warnings

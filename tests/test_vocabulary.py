@@ -69,7 +69,7 @@ ALLOWED = (
         weights episode_starts next_action_mask expert_policy expert_fraction rollout_policy spec act
         strategies policies player distribution pomdp tree Phi cost target_return labels embedding
         z z_pair r r_pair z_next z_next_pair features r_hat r_hat_pair mean std mean_pair std_pair
-        n_pos n_neg positives negatives phi_hat phi_star model_class""",
+        n_pos n_neg positives negatives phi_hat phi_star model_class maze""",
         positional=True,
     ),
     _group(
@@ -81,7 +81,7 @@ ALLOWED = (
         uncertainty nominal constraint_rewards thresholds constraint_names initial_states is_expert
         p_passive p_active constraint coupling domain budget n_arms n_stations n_lines
         graph source walk_length canonical_walks formulation equality costs capacities single_assignment
-        arm_slots worker_slots per_arm n_slots n_interventions branching n_rows n_cols slip goal
+        arm_slots worker_slots per_arm n_slots n_interventions branching n_rows n_cols slip goal resolution
         step_reward goal_reward obstacles r1 r2 reward_range nnz_per_row n_inputs hidden wind
         n_engagement_levels n_items n_responses tightness nominal_wind max_wind rectangular p_one
         conjugate conjugate_positive ratio ratio_positive curvature curvature_positive strictly_convex
@@ -122,7 +122,7 @@ ALLOWED = (
         """variant stopping method linear_solver highs_method inner score oracle search sampling mode
         schedule layout optimizer kinds domains setting weighting clock start bounds normalized
         policy_first allow_masked nature coarse transport compress form use_time traces updating estimator lazy
-        parameterisation representation encoder norm bisimulation_target""",
+        parameterisation representation encoder norm bisimulation_target context greedy""",
     ),
     _group(
         "numerical tolerances that are not the certified accuracy asked for (model validation, LP "
@@ -138,7 +138,7 @@ ALLOWED = (
         n_grid_eval n_per_dim search_budget n_bisect n_models rank episode_length protagonist_steps
         evaluate_every n_discrete_actions n_random_states n_random_actions n_levels
         max_active max_candidates n_eval n_rounds max_histories max_policies n_keep max_rollouts
-        max_contexts context_len max_trajectories k""",
+        max_contexts context_len max_trajectories k n_elites rcsl_steps""",
     ),
     _group(
         "neural-network and deep-RL training hyperparameters, named as in the papers and torch",
@@ -146,7 +146,7 @@ ALLOWED = (
         train_every target_update target_update_every max_grad_norm double sgd_steps steps_per_batch
         value_epochs normalize_advantages old_policy_every epochs pretrain_epochs pretrain_batch
         pretrain_lr prioritized update_priorities warm_fraction train_constraint published q_net
-        v_net learner learner_kwargs exploration dtype torch_threads bisimulation_weight widths n_seeds""",
+        v_net learner learner_kwargs exploration dtype torch_threads bisimulation_weight widths n_seeds weight_decay rcsl_hidden""",
     ),
     _group(
         "the data of a set function (submodular), named as in its formula: coverage incidence, "
@@ -201,7 +201,7 @@ ALLOWED = (
 # Result records: returned by the library, not constructed with options.
 RECORDS = frozenset({"Certificate", "OccupancyLP", "BairdCounterexample", "BoundExpression", "RateComparison",
                      "RateFit", "Task", "EmbeddedNetwork", "MipModel", "BackupResult", "StoreRepair",
-                     "NashGap", "MarkovNashGap", "Coverage", "TrajectoryGame"})
+                     "NashGap", "MarkovNashGap", "Coverage", "TrajectoryGame", "PointMaze"})
 
 # epsilon is the accuracy asked for everywhere except in theorem formulas, where it is the symbol.
 EPSILON_OK = frozenset({"theory"})

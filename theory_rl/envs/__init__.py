@@ -4,7 +4,7 @@ families' benchmarks.
 Random models (:func:`random_mdp`, :func:`garnet`), the textbook and benchmark instances
 (:func:`forest`, :func:`gridworld`, :func:`sutton_barto_gridworld`, :func:`cliff_walking`,
 :func:`river_swim`, :func:`chain`, Sutton & Barto's :func:`random_walk`), the lower-bound instance :func:`hard_instance`, Baird's
-counterexample :func:`baird_counterexample`, Young et al.'s factored timing task :func:`pan_flute`, the robust benchmark :func:`windy_walk` (a
+counterexample :func:`baird_counterexample`, Young et al.'s factored timing task :func:`pan_flute`, the Point Maze stitching task of Zhou et al. (2024) re-created on a lattice (:func:`point_maze`, :func:`point_maze_dataset`), the robust benchmark :func:`windy_walk` (a
 :class:`~theory_rl.robust.RobustMDP`), TSCAC's recommendation CMDP :func:`recommendation_cmdp` (a
 :class:`~theory_rl.dual.CMDP`), the coupled restless bandits' feasible-set instances
 (:func:`metro_graph`, :func:`matching_instance`, :func:`capacity_instance`), :func:`from_gymnasium` for gymnasium's toy-text environments,
@@ -30,6 +30,7 @@ from ._gym_envs import PARAMETER_BOXES, TabularEnv, discretize_actions, make_par
 from ._gymnasium import from_gymnasium
 from ._lower_bound import hard_instance
 from ._pan_flute import pan_flute
+from ._point_maze import PointMaze, point_maze, point_maze_dataset
 from ._pomdp_classics import (
     cheese,
     hallway,
@@ -73,6 +74,9 @@ __all__ = [
     "metro_graph",
     "near_deterministic_mdp",
     "pan_flute",
+    "PointMaze",
+    "point_maze",
+    "point_maze_dataset",
     "random_mdp",
     "random_shortest_path",
     "random_walk",

@@ -5,8 +5,9 @@ metric of partially observed problems.
 Papers: Zhou, Zhu, Zhou, Cui, Gupta & Du, "Free from Bellman Completeness: Trajectory Stitching
 via Model-based Return-conditioned Supervised Learning", ICLR 2024 (arXiv 2310.19308); Hong,
 Dragan & Levine, "Offline RL with Observation Histories: Analyzing and Improving Sample
-Complexity", ICLR 2024 (arXiv 2310.20663). The core is tabular and exact; the torch RCSL MLP,
-Decision Transformer, dynamics ensembles and diffusion behaviour policies are a later increment.
+Complexity", ICLR 2024 (arXiv 2310.20663). The core is tabular and exact; the torch versions of
+RCSL (:func:`rcsl_torch`: an MLP and a causal transformer) and MBRCSL (:func:`mbrcsl_torch`: a
+Gaussian dynamics ensemble with elites and a categorical behaviour policy) are tested against it.
 
 Conservative Q-learning and the history-bisimulation loss (Kumar, Zhou, Tucker & Levine 2020,
 arXiv 2006.04779; Hong, Dragan & Levine 2024): :func:`cql` (tabular, on states, history ids or
@@ -29,7 +30,9 @@ from ._completeness import (
 from ._dataset import Coverage, TrajectoryDataset, collect_trajectories, coverage
 from ._histories import HistoryTree, belief_grouping, enumerate_histories
 from ._mbrcsl import MBRCSLResult, count_model, mbrcsl
+from ._mbrcsl_torch import MBRCSLTorchResult, mbrcsl_torch
 from ._rcsl import RCSLEvaluationResult, RCSLResult, rcsl_evaluate, rcsl_fit
+from ._rcsl_torch import RCSLTorchResult, rcsl_torch
 
 __all__ = [
     "BisimulationMetricResult",
@@ -42,8 +45,10 @@ __all__ = [
     "Coverage",
     "FQIResult",
     "MBRCSLResult",
+    "MBRCSLTorchResult",
     "RCSLEvaluationResult",
     "RCSLResult",
+    "RCSLTorchResult",
     "TrajectoryDataset",
     "collect_trajectories",
     "completeness_gap",
@@ -51,8 +56,10 @@ __all__ = [
     "coverage",
     "fitted_q_iteration_linear",
     "mbrcsl",
+    "mbrcsl_torch",
     "rcsl_evaluate",
     "rcsl_fit",
+    "rcsl_torch",
     "realizability_error",
 ]
 

@@ -77,8 +77,8 @@ class TrajectoryDataset(ResultMixin):
 
     Notes
     -----
-    The tabular core of ``theory_rl.offline``; torch consumers of the same type are a later
-    increment. ``theory_rl.dual`` keeps its own transition dataset for now (a follow-up merges them).
+    The tabular core of ``theory_rl.offline``, read by the counting learners and by the torch
+    ones (:func:`~theory_rl.offline.rcsl_torch`, :func:`~theory_rl.offline.mbrcsl_torch`). ``theory_rl.dual`` keeps its own transition dataset for now (a follow-up merges them).
 
     Examples
     --------

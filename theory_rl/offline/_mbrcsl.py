@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -94,6 +95,70 @@ def count_model(dataset: TrajectoryDataset) -> tuple[np.ndarray, np.ndarray, np.
     return P, rhat, mu, n.astype(np.int64)
 
 
+def data_terminal_states(dataset: TrajectoryDataset) -> np.ndarray:
+    """``(S,)`` mask of the states where a data episode ended in a terminal state."""
+    term = np.zeros(dataset.n_states, dtype=bool)
+    ends = np.array([x[-1] for x in dataset.states], dtype=np.int64)
+    term[ends[np.asarray(dataset.terminated)]] = True
+    return term
+
+
+def filtered_rollouts(
+    rng: np.random.Generator,
+    step: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]],
+    dataset: TrajectoryDataset,
+    *,
+    term: np.ndarray,
+    acting: np.ndarray,
+    horizon: int,
+    n_keep: int,
+    max_rollouts: int,
+    batch_size: int,
+) -> tuple[TrajectoryDataset, int]:
+    """MBRCSL's rollouts and return filter, shared by :func:`mbrcsl` and :func:`mbrcsl_torch`.
+
+    Batches of rollouts start from the dataset's initial states (uniform over episodes);
+    ``step(s, alive)`` gives the actions, next states and rewards of a batch at states ``s``; a
+    rollout stops at a ``term`` state or one where no action is ``acting``. Rollouts whose
+    return exceeds the dataset's best episode return are kept until ``n_keep`` are kept or
+    ``max_rollouts`` were generated. Returns the kept rollouts and the number generated.
+    """
+    H = horizon
+    check_allocation(8 * 4 * batch_size * (H + 1), "one batch of rollouts")
+    starts = dataset.initial_states()
+    threshold = float(dataset.episode_returns.max())
+    kept: list[tuple[np.ndarray, np.ndarray, np.ndarray, bool]] = []
+    generated = 0
+    while len(kept) < n_keep and generated < max_rollouts:
+        b = min(batch_size, max_rollouts - generated)
+        states = np.zeros((b, H + 1), dtype=np.int64)
+        actions = np.zeros((b, H), dtype=np.int64)
+        rewards = np.zeros((b, H))
+        length = np.full(b, H, dtype=np.int64)
+        alive = np.ones(b, dtype=bool)
+        states[:, 0] = starts[rng.integers(0, starts.size, size=b)]
+        for t in range(H):
+            s = states[:, t]
+            stop = alive & (term[s] | ~acting[s])
+            length[stop] = t
+            alive &= ~stop
+            a, s2, r = step(s, alive)
+            actions[:, t] = a
+            rewards[:, t] = np.where(alive, r, 0.0)
+            states[:, t + 1] = np.where(alive, s2, s)
+            if not alive.any():
+                break
+        returns = rewards.sum(axis=1)
+        generated += b
+        for i in np.flatnonzero(returns > threshold + 1e-12)[: n_keep - len(kept)]:
+            L = int(length[i])
+            kept.append((states[i, : L + 1], actions[i, :L], rewards[i, :L], bool(term[states[i, L]])))
+    rollouts = TrajectoryDataset([k[0] for k in kept], [k[1] for k in kept], [k[2] for k in kept],
+                                 n_states=dataset.n_states, n_actions=dataset.n_actions,
+                                 terminated=np.array([k[3] for k in kept], dtype=bool))
+    return rollouts, generated
+
+
 def mbrcsl(
     dataset: TrajectoryDataset,
     *,
@@ -126,9 +191,9 @@ def mbrcsl(
     conditions (near-determinism, coverage of an optimal trajectory, realizability) and no
     Bellman completeness, since no dynamic-programming backup is ever made.
 
-    Tabular and exact; the paper's torch components (a probabilistic dynamics ensemble with
-    elites, a diffusion behaviour policy, an MLP RCSL policy) are a later increment. Seeded
-    end to end.
+    Tabular and exact; :func:`mbrcsl_torch` has the paper's neural components (a probabilistic
+    dynamics ensemble with elites, an MLP RCSL policy; a categorical behaviour policy in place of
+    its diffusion policy). Seeded end to end.
 
     Examples
     --------
@@ -152,9 +217,7 @@ def mbrcsl(
     rng = rng_from_seed(seed)
     S, A = dataset.n_states, dataset.n_actions
     P, r, mu, _ = count_model(dataset)
-    term = np.zeros(S, dtype=bool)
-    ends = np.array([x[-1] for x in dataset.states], dtype=np.int64)
-    term[ends[np.asarray(dataset.terminated)]] = True
+    term = data_terminal_states(dataset)
     if model is not None:
         if not isinstance(model, FiniteMDP) or (model.n_states, model.n_actions) != (S, A):
             raise InvalidArgumentError(f"model must be a FiniteMDP with {S} states and {A} actions")
@@ -163,49 +226,17 @@ def mbrcsl(
         r = np.asarray(model.R, dtype=np.float64)
         term = np.zeros(S, dtype=bool) if model.terminal is None else np.asarray(model.terminal).copy()
     acting = mu.sum(axis=1) > 0
-    check_allocation(8 * 4 * B * (H + 1), "one batch of rollouts")
-    starts = dataset.initial_states()
-    threshold = float(dataset.episode_returns.max())
-    kept_s: list[np.ndarray] = []
-    kept_a: list[np.ndarray] = []
-    kept_r: list[np.ndarray] = []
-    kept_term: list[bool] = []
-    generated = 0
-    while len(kept_s) < n_keep and generated < max_rollouts:
-        b = min(B, max_rollouts - generated)
-        states = np.zeros((b, H + 1), dtype=np.int64)
-        actions = np.zeros((b, H), dtype=np.int64)
-        rewards = np.zeros((b, H))
-        length = np.full(b, H, dtype=np.int64)
-        alive = np.ones(b, dtype=bool)
-        states[:, 0] = starts[rng.integers(0, starts.size, size=b)]
-        for t in range(H):
-            s = states[:, t]
-            stop = alive & (term[s] | ~acting[s])
-            length[stop] = t
-            alive &= ~stop
-            a = sample_rows(rng, np.where(acting[s][:, None], mu[s], 1.0))
-            s2 = sample_rows(rng, np.where(alive[:, None], P[s, a], 1.0))
-            actions[:, t] = a
-            rewards[:, t] = np.where(alive, r[s, a], 0.0)
-            states[:, t + 1] = np.where(alive, s2, s)
-            if not alive.any():
-                break
-        returns = rewards.sum(axis=1)
-        generated += b
-        for i in np.flatnonzero(returns > threshold + 1e-12):
-            if len(kept_s) >= n_keep:
-                break
-            L = int(length[i])
-            kept_s.append(states[i, : L + 1])
-            kept_a.append(actions[i, :L])
-            kept_r.append(rewards[i, :L])
-            kept_term.append(bool(term[states[i, L]]))
-    rollouts = TrajectoryDataset(kept_s, kept_a, kept_r, n_states=S, n_actions=A, terminated=np.array(kept_term, dtype=bool))
-    policy = rcsl_fit(rollouts if kept_s else dataset, context_len=context_len, use_time=use_time)
+
+    def step(st: np.ndarray, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        a = sample_rows(rng, np.where(acting[st][:, None], mu[st], 1.0))
+        return a, sample_rows(rng, np.where(alive[:, None], P[st, a], 1.0)), r[st, a]
+
+    rollouts, generated = filtered_rollouts(rng, step, dataset, term=term, acting=acting, horizon=H, n_keep=n_keep,
+                                            max_rollouts=max_rollouts, batch_size=B)
+    policy = rcsl_fit(rollouts if rollouts.n_episodes else dataset, context_len=context_len, use_time=use_time)
     return MBRCSLResult(
-        policy=policy, rollouts=rollouts, threshold=threshold, target_return=policy.target_return,
-        n_generated=generated, n_kept=len(kept_s), method="mbrcsl",
+        policy=policy, rollouts=rollouts, threshold=float(dataset.episode_returns.max()),
+        target_return=policy.target_return, n_generated=generated, n_kept=rollouts.n_episodes, method="mbrcsl",
         params={"horizon": H, "n_keep": n_keep, "batch_size": B, "max_rollouts": max_rollouts,
                 "model": "exact" if model is not None else "counts", "context_len": context_len},
         elapsed=time.perf_counter() - t0,

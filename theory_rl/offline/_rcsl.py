@@ -11,10 +11,11 @@ from typing import Any
 import numpy as np
 
 from .._result import Result
-from .._validation import check_choice, check_int, check_optional_int, check_real
+from .._validation import check_bool, check_choice, check_int, check_optional_int, check_real
 from ..errors import InvalidArgumentError, InvalidModelError
 from ..models import FiniteMDP
 from ._dataset import TrajectoryDataset
+from ._rcsl_torch import RCSLTorchResult
 
 _DECIMALS = 9
 
@@ -132,7 +133,7 @@ def rcsl_fit(
     coverage of the data: the conditioned return at a state is tied to the trajectories that
     passed through it. :func:`mbrcsl` adds stitching by model rollouts.
 
-    Tabular and exact; the torch versions (MLP, causal transformer) are a later increment.
+    Tabular and exact; :func:`rcsl_torch` is the neural version (MLP, causal transformer).
 
     Parameters
     ----------
@@ -212,12 +213,13 @@ class RCSLEvaluationResult(Result):
 
 
 def rcsl_evaluate(
-    policy: RCSLResult,
+    policy: RCSLResult | RCSLTorchResult,
     mdp: FiniteMDP,
     *,
     horizon: int,
     target_return: float | None = None,
     start: Any = None,
+    greedy: bool = False,
     max_contexts: int = 1_000_000,
 ) -> RCSLEvaluationResult:
     r"""Exact expected (undiscounted) return of a return-conditioned policy on a finite MDP.
@@ -237,13 +239,17 @@ def rcsl_evaluate(
 
     Parameters
     ----------
-    policy : RCSLResult
+    policy : RCSLResult or RCSLTorchResult
+        A counting policy (:func:`rcsl_fit`) or a neural one (:func:`rcsl_torch`).
     mdp : FiniteMDP
     horizon : int
     target_return : float, optional
         :math:`g_0`; default ``policy.target_return`` (the best return in the data).
     start : int or array_like of shape (S,), optional
         Start state or distribution; default ``mdp.d0`` (uniform when absent).
+    greedy : bool
+        Act on the most probable action of :math:`\pi(\cdot \mid c_t)` (the lowest index among
+        ties) instead of sampling it, as the paper's deterministic-output policies do.
     max_contexts : int
         :class:`~theory_rl.errors.InvalidArgumentError` when more augmented states would be carried at one step.
 
@@ -258,8 +264,9 @@ def rcsl_evaluate(
     1.0
     """
     t0 = time.perf_counter()
-    if not isinstance(policy, RCSLResult):
-        raise InvalidArgumentError(f"policy must be an RCSLResult, got {type(policy).__name__}")
+    if not isinstance(policy, (RCSLResult, RCSLTorchResult)):
+        raise InvalidArgumentError(f"policy must be an RCSLResult or an RCSLTorchResult, got {type(policy).__name__}")
+    greedy = check_bool(greedy, "greedy")
     if (mdp.n_states, mdp.n_actions) != (policy.n_states, policy.n_actions):
         raise InvalidArgumentError(
             f"mdp has {mdp.n_states} states and {mdp.n_actions} actions, the policy {policy.n_states} and {policy.n_actions}"
@@ -294,6 +301,8 @@ def rcsl_evaluate(
             if term[s]:
                 continue
             pi = policy.action_distribution(t, list(states), list(returns), list(actions))
+            if greedy:
+                pi = np.eye(A)[int(np.argmax(pi))]
             for a in np.flatnonzero(pi > 0):
                 pa = p * pi[a]
                 r = float(R[s, a])
@@ -310,5 +319,5 @@ def rcsl_evaluate(
             )
     return RCSLEvaluationResult(
         value=float(value), target_return=float(g0), horizon=H, n_contexts=widest, method="rcsl_evaluate",
-        params={"horizon": H, "target_return": float(g0)}, elapsed=time.perf_counter() - t0,
+        params={"horizon": H, "target_return": float(g0), "greedy": greedy}, elapsed=time.perf_counter() - t0,
     )
