@@ -17,7 +17,7 @@ from ..tabular import value_iteration
 
 __all__ = ["DynaResult", "dyna_dqn"]
 
-MODELS = ("replay", "tabular", "perfect", "learned")
+MODELS = ("replay", "tabular", "perfect", "learned", "factored")
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -42,7 +42,7 @@ class DynaResult(Result):
     --------
     >>> from theory_rl import approx, envs
     >>> res = approx.dyna_dqn(envs.proc_maze(3, seed=0), n_seeds=2, total_steps=40, learning_starts=20,
-    ...                       eval_every=20, hidden=(8,), seed=0, device="cpu")
+    ...                       evaluate_every=20, hidden=(8,), seed=0, device="cpu")
     >>> type(res).__name__, res.returns.shape
     ('DynaResult', (2, 2))
     """
@@ -85,6 +85,20 @@ class _BatchedMLP:
         return x
 
 
+def _factor_lookup(factors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cardinalities of the factors and ``lookup[key] = s`` for the mixed-radix key of ``factors[s]``;
+    the factors must name every state once and every combination must be a state."""
+    f = np.asarray(factors, dtype=np.int64)
+    cards = f.max(axis=0) + 1
+    radix = np.concatenate([np.cumprod(cards[::-1])[::-1][1:], [1]])
+    keys = f @ radix
+    if int(np.prod(cards)) != len(f) or len(np.unique(keys)) != len(f):
+        raise InvalidModelError("model='factored' needs task.factors to be a product coding of the states")
+    lookup = np.empty(len(f), dtype=np.int64)
+    lookup[keys] = np.arange(len(f))
+    return cards, lookup
+
+
 def dyna_dqn(
     task: FactoredTask,
     *,
@@ -101,7 +115,7 @@ def dyna_dqn(
     batch_size: int = 32,
     buffer_size: int = 100_000,
     learning_starts: int = 100,
-    eval_every: int = 100,
+    evaluate_every: int = 100,
     seed: Any = None,
     device: Any = "auto",
     progress: bool = False,
@@ -129,18 +143,21 @@ def dyna_dqn(
       ``w = 0`` and end the rollout); ``"learned"`` the paper's "simple model": an MLP on
       ``(o, onehot(a))`` predicting each bit of ``o'`` (Bernoulli logits, sampled in the
       rollout), the reward (squared error) and termination (logistic), fitted online on the
-      replayed batch before each rollout (Adam, ``model_lr``).
+      replayed batch before each rollout (Adam, ``model_lr``); ``"factored"`` the same MLP on the
+      task's given factors (``task.factors``, one-hot per factor) predicting each next factor
+      (categorical, sampled), the reward and termination: a model whose input and output carry
+      the factored structure the paper's latent models have to discover.
 
     ``c_j`` is the continuation (``1 - terminated``, or the learned model's continuation
     probability) and ``w_j`` the product of the continuations before step ``j`` of a rollout
     (episodic tasks) or ``1``. The ``n_seeds`` runs share nothing: each is its own network, the
     loss is the sum of per-seed losses, and Adam is elementwise, so one batched matrix product per
     layer computes all seeds. The greedy policy of each seed is evaluated *exactly* on the task's
-    model every ``eval_every`` steps.
+    model every ``evaluate_every`` steps.
 
     Implemented less than the paper: the latent-variable models (categorical and Gaussian
     latents) are not included (``"learned"`` is the paper's observation-space "simple model");
-    the tabular last-seen model is ours; no per-cell step-size and temperature tuning (the paper
+    the tabular last-seen model and the given-factor model are ours; no per-cell step-size and temperature tuning (the paper
     tunes both per agent, environment and regime); small networks and budgets (the paper: 3 x 200
     units, 10^5 or 10^6 steps, 30 seeds). The regimes: the paper's "low data" is
     ``updates_per_step=10, target_update=10``, its "high data" ``updates_per_step=1,
@@ -151,14 +168,14 @@ def dyna_dqn(
     task : FactoredTask
         From :func:`theory_rl.envs.button_grid`, :func:`theory_rl.envs.proc_maze` (episodic when
         ``task.mdp.terminal`` marks states: an arrival there ends the episode and resets from ``d0``).
-    model : {"replay", "tabular", "perfect", "learned"}
+    model : {"replay", "tabular", "perfect", "learned", "factored"}
     n_seeds : int
         Independent runs batched together.
     total_steps, updates_per_step, rollout_length, target_update : int
     hidden : tuple of int
         Hidden layers of the ``Q`` network and of the learned model (ELU).
     lr, model_lr, temperature : float
-    batch_size, buffer_size, learning_starts, eval_every : int
+    batch_size, buffer_size, learning_starts, evaluate_every : int
     seed : int or numpy Generator
     device : str or torch.device
         ``"auto"`` (CUDA when present, else CPU), ``"cpu"`` or ``"cuda"``.
@@ -173,7 +190,7 @@ def dyna_dqn(
     >>> from theory_rl import approx, envs
     >>> task = envs.proc_maze(3, spontaneous=False, seed=0)
     >>> res = approx.dyna_dqn(task, model="perfect", n_seeds=2, total_steps=300, learning_starts=50,
-    ...                       eval_every=150, hidden=(32,), lr=3e-3, seed=0, device="cpu")
+    ...                       evaluate_every=150, hidden=(32,), lr=3e-3, seed=0, device="cpu")
     >>> bool(abs(res.returns[:, -1] - res.optimal_return).max() < 1e-6)
     True
     """
@@ -193,7 +210,7 @@ def dyna_dqn(
     B = check_int(batch_size, "batch_size")
     capacity = check_int(buffer_size, "buffer_size")
     learning_starts = check_int(learning_starts, "learning_starts", minimum=0)
-    eval_every = check_int(eval_every, "eval_every")
+    evaluate_every = check_int(evaluate_every, "evaluate_every")
     progress = check_bool(progress, "progress")
     dev = resolve_device(device)
     rng = rng_from_seed(seed)
@@ -217,7 +234,7 @@ def dyna_dqn(
         d0_cdf = torch.cumsum(d0.to(f32), 0)
         d0_cdf[-1] = 1.0
         R = torch.as_tensor(np.array(mdp.R), device=dev, dtype=f32)
-        terminal = torch.as_tensor(terminal_np, device=dev)
+        terminal = torch.as_tensor(terminal_np.copy(), device=dev)
         table = torch.as_tensor(task.observations, device=dev, dtype=f32)
         d = table.shape[1]
         seeds = torch.arange(K, device=dev)
@@ -226,16 +243,31 @@ def dyna_dqn(
             u = uniform(*cdf_rows.shape[:-1], 1)
             return torch.searchsorted(cdf_rows.contiguous(), u).squeeze(-1).clamp_(max=S - 1)
 
-        def act(q: Any) -> Any:  # softmax exploration by the Gumbel-max trick
-            g = -torch.log(-torch.log(uniform(*q.shape).clamp_(1e-12, 1.0)))
-            return (q / tau + g).argmax(dim=-1)
+        def categorical(logits: Any) -> Any:  # the Gumbel-max trick
+            return (logits - torch.log(-torch.log(uniform(*logits.shape).clamp_(1e-12, 1.0)))).argmax(dim=-1)
+
+        def act(q: Any) -> Any:  # softmax exploration
+            return categorical(q / tau)
 
         q_net = _BatchedMLP(torch, K, [d, *hidden, A], gen, dev)
         target = _BatchedMLP(torch, K, [d, *hidden, A], gen, dev)
         target.copy_from(q_net)
         q_opt = torch.optim.Adam(q_net.parameters(), lr=lr)
-        if model == "learned":
-            m_net = _BatchedMLP(torch, K, [d + A, *hidden, d + 2], gen, dev)
+        if model == "factored":
+            cards, lookup = _factor_lookup(task.factors)
+            offsets = np.concatenate([[0], np.cumsum(cards)])
+            f_onehot = np.zeros((S, int(offsets[-1])), dtype=np.float32)
+            for j in range(len(cards)):
+                f_onehot[np.arange(S), offsets[j] + task.factors[:, j]] = 1.0
+            model_in = torch.as_tensor(f_onehot, device=dev)
+            factors = torch.as_tensor(task.factors, device=dev)
+            radix = torch.as_tensor(np.concatenate([np.cumprod(cards[::-1])[::-1][1:], [1]]), device=dev)
+            lookup_t = torch.as_tensor(lookup, device=dev)
+            n_out = int(offsets[-1])
+        else:
+            model_in, n_out = table, d
+        if model in ("learned", "factored"):
+            m_net = _BatchedMLP(torch, K, [model_in.shape[1] + A, *hidden, n_out + 2], gen, dev)
             m_opt = torch.optim.Adam(m_net.parameters(), lr=model_lr)
         eye_a = torch.eye(A, device=dev, dtype=f32)
         last_next = torch.full((K, S, A), -1, device=dev, dtype=torch.long)
@@ -253,12 +285,16 @@ def dyna_dqn(
             loss.backward()
             q_opt.step()
 
-        def model_step(o: Any, a: Any, r: Any, o2: Any, term: Any) -> None:
-            out = m_net(torch.cat([o, eye_a[a]], dim=-1))
-            bits = torch.nn.functional.binary_cross_entropy_with_logits(out[..., :d], o2, reduction="none").sum(-1)
-            loss = (1.0 - term) * bits + 0.5 * (out[..., d] - r) ** 2
+        def model_step(s: Any, a: Any, r: Any, s2: Any, term: Any) -> None:
+            out = m_net(torch.cat([model_in[s], eye_a[a]], dim=-1))
+            if model == "learned":
+                nll = torch.nn.functional.binary_cross_entropy_with_logits(out[..., :d], table[s2], reduction="none").sum(-1)
+            else:
+                nll = sum(torch.nn.functional.cross_entropy(out[..., offsets[j]:offsets[j + 1]].transpose(1, 2),
+                                                            factors[s2, j], reduction="none") for j in range(len(cards)))
+            loss = (1.0 - term) * nll + 0.5 * (out[..., n_out] - r) ** 2
             if episodic:
-                loss = loss + torch.nn.functional.binary_cross_entropy_with_logits(out[..., d + 1], term, reduction="none")
+                loss = loss + torch.nn.functional.binary_cross_entropy_with_logits(out[..., n_out + 1], term, reduction="none")
             loss = loss.mean(dim=1).sum()
             m_opt.zero_grad()
             loss.backward()
@@ -279,12 +315,18 @@ def dyna_dqn(
                     else:
                         if model == "perfect":
                             s2, r = sample_rows(cdf[s, a]), R[s, a]
+                        elif model == "factored":
+                            pred = m_net(torch.cat([model_in[s], eye_a[a]], dim=-1))
+                            key = sum(categorical(pred[..., offsets[j]:offsets[j + 1]]) * radix[j] for j in range(len(cards)))
+                            s2, r = lookup_t[key], pred[..., n_out]
                         else:
                             s2 = last_next[seeds[:, None], s, a]
                             r = last_reward[seeds[:, None], s, a]
                             w = w * (s2 >= 0)
                             s2 = torch.where(s2 >= 0, s2, s)
                         c = (~terminal[s2]).to(f32)
+                        if model == "factored" and episodic:
+                            c = torch.sigmoid(-pred[..., n_out + 1])
                         s, o2 = s2, table[s2]
                 out.append((o, a, r, o2, c, w))
                 if episodic:
@@ -327,13 +369,13 @@ def dyna_dqn(
                     if model == "replay":
                         td_step(table[s_b], a_b, r_b, table[s2_b], 1.0 - term_b, torch.ones_like(r_b))
                         continue
-                    if model == "learned":
-                        model_step(table[s_b], a_b, r_b, table[s2_b], term_b)
+                    if model in ("learned", "factored"):
+                        model_step(s_b, a_b, r_b, s2_b, term_b)
                     td_step(*rollout(s_b))
-            if (t + 1) % eval_every == 0:
+            if (t + 1) % evaluate_every == 0:
                 steps.append(t + 1)
                 curve.append(exact_returns())
-                online.append(to_numpy(window) / eval_every)
+                online.append(to_numpy(window) / evaluate_every)
                 window.zero_()
         with torch.no_grad():
             q_final = to_numpy(q_net(table.expand(K, S, d))).astype(float)
@@ -346,5 +388,5 @@ def dyna_dqn(
         params={"model": model, "n_seeds": K, "total_steps": total_steps, "updates_per_step": updates,
                 "rollout_length": L, "target_update": target_update, "hidden": list(hidden), "lr": lr,
                 "model_lr": model_lr, "temperature": tau, "batch_size": B, "buffer_size": capacity,
-                "learning_starts": learning_starts, "eval_every": eval_every},
+                "learning_starts": learning_starts, "evaluate_every": evaluate_every},
         elapsed=timer.elapsed)
