@@ -2,6 +2,7 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/model_based_generalization.py          # writes bench/results/model_based_generalization.json
     OMP_NUM_THREADS=1 .venv/bin/python bench/model_based_generalization.py --quick  # 150 steps, 2 seeds (a smoke run)
+    OMP_NUM_THREADS=1 .venv/bin/python bench/model_based_generalization.py --long   # ButtonGrid, 3,000 steps: ..._long.json
 
 Young, Ramesh, Kirsch & Schmidhuber (2023, arXiv:2211.02222), Figure 4's claim: in ButtonGrid and
 ProcMaze (combinatorial but factored), DQN trained on experience from a learned model learns faster
@@ -56,17 +57,21 @@ def interval(x: np.ndarray) -> tuple[float, float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--long", action="store_true", help="ButtonGrid only, 3,000 steps, without the tabular model")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    n_seeds, steps = (2, 150) if args.quick else (8, 1000)
+    n_seeds, steps = (2, 150) if args.quick else (8, 3000 if args.long else 1000)
+    agents = tuple(a for a in AGENTS if a != "tabular") if args.long else AGENTS
     options = {"n_seeds": n_seeds, "total_steps": steps, "updates_per_step": 4, "target_update": 10,
                "rollout_length": 5, "hidden": (64,), "lr": 1e-3, "model_lr": 3e-3, "temperature": 0.2,
                "batch_size": 32, "learning_starts": 100, "evaluate_every": 50, "device": "cpu"}
     tasks = {"ButtonGrid 4x4, 2 buttons": envs.button_grid(4, 2, seed=1), "ProcMaze 5x5": envs.proc_maze(5, seed=1)}
+    if args.long:
+        tasks.pop("ProcMaze 5x5")
     results, curves = [], {}
     for name, task in tasks.items():
         base = uniform_return(task)
-        for agent in AGENTS:
+        for agent in agents:
             t0, c0 = time.perf_counter(), time.process_time()
             res = approx.dyna_dqn(task, model=agent, seed=0, **options)
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -83,7 +88,7 @@ def main() -> None:
     claims = []
     for name in tasks:
         ref = np.array(next(r["auc_per_seed"] for r in results if r["task"] == name and r["agent"] == "replay"))
-        for agent in AGENTS[1:]:
+        for agent in agents[1:]:
             x = np.array(next(r["auc_per_seed"] for r in results if r["task"] == name and r["agent"] == agent))
             diff = x.mean() - ref.mean()
             se = np.sqrt(x.var(ddof=1) / len(x) + ref.var(ddof=1) / len(ref))
@@ -91,7 +96,8 @@ def main() -> None:
                            "low": float(diff - 1.96 * se), "high": float(diff + 1.96 * se),
                            "verdict": "better" if diff - 1.96 * se > 0 else ("worse" if diff + 1.96 * se < 0 else "no difference")})
             print(json.dumps(claims[-1]), flush=True)
-    figure(curves, tasks, Path(__file__).parent / "figures" / "model_based_generalization.png")
+    suffix = "_quick" if args.quick else ("_long" if args.long else "")
+    figure(curves, tasks, agents, Path(__file__).parent / "figures" / f"model_based_generalization{suffix}.png")
     doc = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                        "memory_GiB": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
                        "note": "shared 2-core VM, loaded; torch.set_num_threads(1)"},
@@ -99,13 +105,12 @@ def main() -> None:
            "tasks": list(tasks), "results": results, "claims": claims,
            "total_wall_s": float(sum(r["wall_s"] for r in results)),
            "total_cpu_s": float(sum(r["cpu_s"] for r in results))}
-    out = Path(__file__).parent / "results" / ("model_based_generalization_quick.json" if args.quick
-                                               else "model_based_generalization.json")
+    out = Path(__file__).parent / "results" / f"model_based_generalization{suffix}.json"
     out.write_text(json.dumps(with_provenance(doc), indent=1))
     print("wrote", out)
 
 
-def figure(curves: dict, tasks: dict, path: Path) -> None:
+def figure(curves: dict, tasks: dict, agents: tuple[str, ...], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -113,7 +118,7 @@ def figure(curves: dict, tasks: dict, path: Path) -> None:
 
     fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 3.8), sharey=True)
     for ax, name in zip(np.atleast_1d(axes), tasks):
-        for agent in AGENTS:
+        for agent in agents:
             steps, norm = curves[(name, agent)]
             m, lo, hi = interval(norm)
             ax.plot(steps, m, label=LABELS[agent])

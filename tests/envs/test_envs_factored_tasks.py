@@ -212,3 +212,18 @@ def test_bad_options_are_named():
                        (lambda: button_grid(3, sparse=2), "sparse")]:
         with pytest.raises(InvalidArgumentError, match=name):
             call()
+
+
+def test_the_shared_wrapper_serves_pan_flute_with_its_bits():
+    from gymnasium.utils.env_checker import check_env
+
+    from theory_rl.envs import TabularEnv, pan_flute
+
+    m = pan_flute(2, gamma=0.9)
+    bits = ((np.arange(m.n_states)[:, None] >> np.arange(5)[None, :]) & 1).astype(np.float32)
+    env = TabularEnv(m, observations=bits, horizon=10)
+    check_env(env, skip_render_check=True)
+    obs, _ = env.reset(seed=0)
+    assert np.array_equal(obs, np.zeros(5))  # every pipe empty
+    obs, *_ = env.step(1)
+    assert np.array_equal(obs, bits[1 << 1])  # action 1 injects into pipe 1 (its cell 0 is bit 1)

@@ -33,7 +33,7 @@ def TabularEnv(mdp: FiniteMDP, *, horizon: int = 50, start: str = "d0", observat
     estimates the infinite-horizon discounted values of the model. ``start="d0"`` draws
     ``s_0 ~ d0``, ``"uniform"`` uniformly (better coverage for the tabular tests).
     ``observations`` (shape ``(S, d)``) replaces the one-hot vector of state ``s`` by
-    ``observations[s]`` (e.g. a factored encoding, see :class:`FactoredTask`); ``episodic=True``
+    ``observations[s]`` (e.g. a factored encoding, see :class:`~theory_rl.envs.FactoredTask`); ``episodic=True``
     ends the episode (``terminated``) on arriving at a state of ``mdp.terminal``.
     The class is built on first use so that gymnasium stays an optional import.
 
