@@ -89,7 +89,8 @@ ALLOWED = (
         performance_lower_bound concentration_lower_bound target_kl_threshold temperature_bounds
         initial_temperature target_temperature descent_start_fraction descent_end_fraction max_mse
         temperature_lower_bound target_mse_threshold s_indices a_indices discount B payoffs depth children
-        obs_prob terminated left_reward all_proper mu n_factors parents n_choices n_pipes spontaneous""",
+        obs_prob terminated left_reward all_proper mu n_factors parents n_choices n_pipes spontaneous
+        grid_size n_buttons episodic factors factor_names""",
         positional=True,
     ),
     _group(
@@ -138,7 +139,7 @@ ALLOWED = (
         n_grid_eval n_per_dim search_budget n_bisect n_models rank episode_length protagonist_steps
         evaluate_every n_discrete_actions n_random_states n_random_actions n_levels
         max_active max_candidates n_eval n_rounds max_histories max_policies n_keep max_rollouts
-        max_contexts context_len max_trajectories k n_elites rcsl_steps""",
+        max_contexts context_len max_trajectories k n_elites rcsl_steps n_seeds""",
     ),
     _group(
         "neural-network and deep-RL training hyperparameters, named as in the papers and torch",
@@ -146,7 +147,7 @@ ALLOWED = (
         train_every target_update target_update_every max_grad_norm double sgd_steps steps_per_batch
         value_epochs normalize_advantages old_policy_every epochs pretrain_epochs pretrain_batch
         pretrain_lr prioritized update_priorities warm_fraction train_constraint published q_net
-        v_net learner learner_kwargs exploration dtype torch_threads bisimulation_weight widths n_seeds weight_decay rcsl_hidden""",
+        v_net learner learner_kwargs exploration dtype torch_threads bisimulation_weight widths n_seeds weight_decay rcsl_hidden updates_per_step rollout_length model_lr""",
     ),
     _group(
         "the data of a set function (submodular), named as in its formula: coverage incidence, "

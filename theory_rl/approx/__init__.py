@@ -7,7 +7,8 @@
 - Linear methods: :func:`lstd` (LSTD(0)/LSTD(lambda)), :func:`lspi`, :func:`fitted_q_iteration`,
   :func:`semi_gradient_td`, with :func:`model_transitions` (a finite model as weighted data); Baird's
   counterexample is :func:`theory_rl.envs.baird_counterexample`.
-- Neural methods: :func:`dqn` (DQN / double DQN), :func:`mdpo_on_policy`,
+- Neural methods: :func:`dqn` (DQN / double DQN), :func:`dyna_dqn` (DQN on replayed or
+  model-generated experience, seeds batched; Young et al. 2023), :func:`mdpo_on_policy`,
   :func:`mdpo_off_policy`, :func:`mdpo_exact_critic`, :func:`deep_iwocs`.
 
 torch is imported on first use inside each function, never by ``import theory_rl.approx``;
@@ -18,6 +19,7 @@ from .._deprecation import module_getattr
 from ..envs import PARAMETER_BOXES, TabularEnv, make_parametric_env
 from ._batched import BatchedMDPs, BatchedSolution, batched_policy_evaluation, batched_value_iteration, stack_mdps
 from ._dqn import dqn
+from ._dyna import DynaResult, dyna_dqn
 from ._empirical import EmpiricalPlanningResult, batched_empirical_planning, sample_next_states
 from ._fqi import fitted_q_iteration
 from ._iwocs import (
@@ -41,6 +43,7 @@ __all__ = [
     "BatchedMDPs",
     "BatchedSolution",
     "DeepIwocsResult",
+    "DynaResult",
     "GridEvaluationResult",
     "EmpiricalPlanningResult",
     "LinearResult",
@@ -51,6 +54,7 @@ __all__ = [
     "batched_value_iteration",
     "deep_iwocs",
     "dqn",
+    "dyna_dqn",
     "fitted_q_iteration",
     "gym_parametric_set",
     "lspi",

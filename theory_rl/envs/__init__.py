@@ -4,7 +4,7 @@ families' benchmarks.
 Random models (:func:`random_mdp`, :func:`garnet`), the textbook and benchmark instances
 (:func:`forest`, :func:`gridworld`, :func:`sutton_barto_gridworld`, :func:`cliff_walking`,
 :func:`river_swim`, :func:`chain`, Sutton & Barto's :func:`random_walk`), the lower-bound instance :func:`hard_instance`, Baird's
-counterexample :func:`baird_counterexample`, Young et al.'s factored timing task :func:`pan_flute`, the Point Maze stitching task of Zhou et al. (2024) re-created on a lattice (:func:`point_maze`, :func:`point_maze_dataset`), the robust benchmark :func:`windy_walk` (a
+counterexample :func:`baird_counterexample`, Young et al.'s factored tasks :func:`pan_flute`, :func:`button_grid` and :func:`proc_maze` (the latter two as :class:`FactoredTask`), the Point Maze stitching task of Zhou et al. (2024) re-created on a lattice (:func:`point_maze`, :func:`point_maze_dataset`), the robust benchmark :func:`windy_walk` (a
 :class:`~theory_rl.robust.RobustMDP`), TSCAC's recommendation CMDP :func:`recommendation_cmdp` (a
 :class:`~theory_rl.dual.CMDP`), the coupled restless bandits' feasible-set instances
 (:func:`metro_graph`, :func:`matching_instance`, :func:`capacity_instance`), :func:`from_gymnasium` for gymnasium's toy-text environments,
@@ -23,8 +23,10 @@ anything is drawn (``docs/limits.md``).
 """
 
 from ._baird import BairdCounterexample, baird_counterexample
+from ._button_grid import button_grid
 from ._classic import chain, forest, river_swim
 from ._cormab_instances import capacity_instance, matching_instance, metro_graph
+from ._factored_task import FactoredTask
 from ._gridworld import cliff_walking, gridworld, sutton_barto_gridworld
 from ._gym_envs import PARAMETER_BOXES, TabularEnv, discretize_actions, make_parametric_env, rollout_returns
 from ._gymnasium import from_gymnasium
@@ -47,6 +49,7 @@ from ._pomdp_classics import (
     tiger,
     tiger_grid,
 )
+from ._proc_maze import proc_maze
 from ._random import garnet, random_mdp
 from ._random_walk import random_walk
 from ._recommendation import recommendation_cmdp
@@ -57,6 +60,8 @@ from ._windy_walk import windy_walk, windy_walk_kernel
 __all__ = [
     "BairdCounterexample",
     "baird_counterexample",
+    "button_grid",
+    "FactoredTask",
     "PARAMETER_BOXES",
     "TabularEnv",
     "capacity_instance",
@@ -77,6 +82,7 @@ __all__ = [
     "PointMaze",
     "point_maze",
     "point_maze_dataset",
+    "proc_maze",
     "random_mdp",
     "random_shortest_path",
     "random_walk",

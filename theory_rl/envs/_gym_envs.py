@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .._deprecation import renamed_arguments
-from .._validation import as_float_array, check_choice, check_int, check_real, rng_from_seed
+from .._validation import as_float_array, check_bool, check_choice, check_int, check_real, rng_from_seed
 from ..errors import DependencyNotInstalled, InvalidModelError
 from ..models import FiniteMDP
 
@@ -24,13 +24,17 @@ def _gym() -> Any:
     return gymnasium
 
 
-def TabularEnv(mdp: FiniteMDP, *, horizon: int = 50, start: str = "d0") -> Any:  # noqa: N802 - a class factory
+def TabularEnv(mdp: FiniteMDP, *, horizon: int = 50, start: str = "d0", observations: Any = None,  # noqa: N802 - a class factory
+               episodic: bool = False) -> Any:
     r"""A :class:`~theory_rl.models.FiniteMDP` as a ``gymnasium.Env`` with one-hot observations.
 
     ``step(a)`` pays ``R[s, a]`` and draws ``s' ~ P(.|s, a)``; an episode is cut (``truncated``,
     never ``terminated``) after ``horizon`` steps, so a learner that bootstraps on truncation
     estimates the infinite-horizon discounted values of the model. ``start="d0"`` draws
     ``s_0 ~ d0``, ``"uniform"`` uniformly (better coverage for the tabular tests).
+    ``observations`` (shape ``(S, d)``) replaces the one-hot vector of state ``s`` by
+    ``observations[s]`` (e.g. a factored encoding, see :class:`~theory_rl.envs.FactoredTask`); ``episodic=True``
+    ends the episode (``terminated``) on arriving at a state of ``mdp.terminal``.
     The class is built on first use so that gymnasium stays an optional import.
 
     Examples
@@ -47,6 +51,15 @@ def TabularEnv(mdp: FiniteMDP, *, horizon: int = 50, start: str = "d0") -> Any: 
     gym = _gym()
     check_choice(start, "start", ("d0", "uniform"))
     horizon = check_int(horizon, "horizon", minimum=1)
+    episodic = check_bool(episodic, "episodic")
+    S = mdp.n_states
+    if observations is None:
+        table = np.eye(S, dtype=np.float32)
+    else:
+        table = np.ascontiguousarray(as_float_array(observations, "observations", ndim=2), dtype=np.float32)
+        if table.shape[0] != S:
+            raise InvalidModelError(f"observations has {table.shape[0]} rows, expected one per state ({S})")
+    stop = np.zeros(S, dtype=bool) if (not episodic or mdp.terminal is None) else np.asarray(mdp.terminal)
     if mdp.gamma >= 1.0:
         raise InvalidModelError("TabularEnv needs a discounted model (gamma < 1)")
 
@@ -56,16 +69,18 @@ def TabularEnv(mdp: FiniteMDP, *, horizon: int = 50, start: str = "d0") -> Any: 
         def __init__(self) -> None:
             S, A = mdp.n_states, mdp.n_actions
             self.mdp, self.horizon = mdp, int(horizon)
-            self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(S,), dtype=np.float32)
+            low, high = float(min(table.min(), 0.0)), float(max(table.max(), 1.0))
+            self.observation_space = gym.spaces.Box(low, high, shape=(table.shape[1],), dtype=np.float32)
             self.action_space = gym.spaces.Discrete(A)
             self._cdf = np.cumsum(np.asarray(mdp.to_dense().P), axis=2)
             self._cdf[..., -1] = 1.0
             self._d0 = np.full(S, 1.0 / S) if (start == "uniform" or mdp.d0 is None) else np.asarray(mdp.d0)
-            self._eye = np.eye(S, dtype=np.float32)
+            self._eye = table
             self._rng = np.random.default_rng()
             self.state, self._t = 0, 0
 
         def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+            super().reset(seed=seed)
             if seed is not None:
                 self._rng = np.random.default_rng(seed)
             self.state = int(self._rng.choice(len(self._d0), p=self._d0))
@@ -79,7 +94,8 @@ def TabularEnv(mdp: FiniteMDP, *, horizon: int = 50, start: str = "d0") -> Any: 
             reward = float(self.mdp.R[s, a])
             self.state = int(np.searchsorted(self._cdf[s, a], self._rng.random(), side="right"))
             self._t += 1
-            return self._eye[self.state], reward, False, self._t >= self.horizon, {"state": self.state}
+            done = bool(stop[self.state])
+            return self._eye[self.state], reward, done, self._t >= self.horizon and not done, {"state": self.state}
 
     return _TabularEnv()
 

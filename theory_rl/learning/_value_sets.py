@@ -204,7 +204,7 @@ def _unique(qs: np.ndarray, decimals: int) -> np.ndarray:
 
 
 def value_sets(
-    model_class: FactoredModelClass,
+    model_class: FactoredModelClass | np.ndarray,
     reward: np.ndarray,
     transitions: np.ndarray,
     *,
@@ -229,13 +229,16 @@ def value_sets(
       and is computed by enumeration as above.
 
     ``Q`` tables are compared after rounding to ``decimals`` (policy iteration with exact evaluation).
+    ``model_class`` may also be an explicit finite class, an integer array ``next[m, s, a]`` of
+    deterministic next states (e.g. the layouts of :func:`theory_rl.envs.proc_maze`); it is
+    enumerated (``method="enumerate"`` only).
 
     Implemented: the theorem's two sets on deterministic factored classes. Not implemented: the
     paper's stochastic and neural-network illustrations.
 
     Parameters
     ----------
-    model_class : FactoredModelClass
+    model_class : FactoredModelClass or ndarray of int, shape (M, S, A)
     reward : ndarray, shape (S, A)
     transitions : ndarray of int, shape (n, 3)
         Observed ``(s, a, s')`` rows (may be empty).
@@ -259,9 +262,11 @@ def value_sets(
     >>> len(res.mb), len(res.mf), res.mb_subset_of_mf
     (14, 21, True)
     """
-    if not isinstance(model_class, FactoredModelClass):
-        raise InvalidModelError(f"model_class must be a FactoredModelClass, got {type(model_class).__name__}")
-    S, A = model_class.n_states, model_class.n_actions
+    if isinstance(model_class, FactoredModelClass):
+        S, A = model_class.n_states, model_class.n_actions
+    else:
+        model_class = _explicit_class(model_class)
+        S, A = model_class.shape[1:]
     R = np.asarray(reward, dtype=float)
     if R.shape != (S, A) or not np.isfinite(R).all():
         raise InvalidModelError(f"reward must be a finite (S, A) = {(S, A)} array, got shape {R.shape}")
@@ -271,14 +276,15 @@ def value_sets(
     D = D.astype(np.int64)
     gamma = check_real(gamma, "gamma", low=0.0, high=1.0, high_open=True)
     check_choice(method, "method", ("enumerate", "propagate"))
+    if method == "propagate" and not isinstance(model_class, FactoredModelClass):
+        raise InvalidArgumentError("method='propagate' needs a FactoredModelClass (an explicit class is enumerated)")
     decimals = check_int(decimals, "decimals", minimum=1, maximum=15)
     chunk = check_int(chunk_size, "chunk_size", minimum=1)
     with Timer() as timer:
-        n_models = model_class.n_models
+        n_models = len(model_class) if isinstance(model_class, np.ndarray) else model_class.n_models
         check_allocation(8.0 * min(n_models, chunk) * S * A * 4, "value_sets block")
         mb_parts, mf_parts, n_consistent = [], [], 0
-        for choices in _chunks(model_class, chunk):
-            nxt = model_class.next_states(choices)
+        for nxt in _next_state_blocks(model_class, chunk):
             q = _optimal_q(nxt, R, gamma)
             if len(D):
                 consistent = (nxt[:, D[:, 0], D[:, 1]] == D[:, 2]).all(axis=1)
@@ -300,6 +306,26 @@ def value_sets(
     return ValueSetResult(mb=mb, mf=mf, n_models=n_models, n_consistent=n_consistent, method=f"value_sets:{method}",
                           params={"gamma": gamma, "method": method, "decimals": decimals, "chunk_size": chunk},
                           elapsed=timer.elapsed)
+
+
+def _explicit_class(tables: object) -> np.ndarray:
+    """An explicit class ``next[m, s, a]``, validated: integers in ``[0, S)``."""
+    nxt = np.asarray(tables)
+    if nxt.ndim != 3 or not len(nxt) or not np.issubdtype(nxt.dtype, np.integer):
+        raise InvalidModelError(f"model_class must be a FactoredModelClass or an integer (M, S, A) array, got {nxt.dtype} {nxt.shape}")
+    if (nxt < 0).any() or (nxt >= nxt.shape[1]).any():
+        raise InvalidModelError(f"model_class: next states must lie in [0, {nxt.shape[1]})")
+    return nxt.astype(np.int64)
+
+
+def _next_state_blocks(model_class: FactoredModelClass | np.ndarray, chunk: int):
+    """``next[m, s, a]`` of the class in blocks of at most ``chunk`` models."""
+    if isinstance(model_class, np.ndarray):
+        for start in range(0, len(model_class), chunk):
+            yield model_class[start:start + chunk]
+        return
+    for choices in _chunks(model_class, chunk):
+        yield model_class.next_states(choices)
 
 
 def _chunks(model_class: FactoredModelClass, chunk: int):
