@@ -22,7 +22,15 @@ QARL (:mod:`theory_rl.robust`) uses :class:`MarkovGame` (two-player zero-sum),
 """
 
 from ._correlated import CorrelatedSolution, coarse_correlated_equilibrium, correlated_equilibrium, deviation_gains
+from ._demonstrations import (
+    BehaviourCloningResult,
+    behaviour_cloning,
+    empirical_occupancy,
+    joint_occupancy,
+)
 from ._exploitability import NashGap, exploitability
+from ._iq_learn import IQLearnResult, iq_learn
+from ._mamql import MAMQLResult, joint_reward_regression, mamql
 from ._markov_exploitability import MarkovNashGap, best_response_mdp, markov_exploitability
 from ._markov_game import MarkovGame
 from ._matrix_game import MatrixGame
@@ -31,6 +39,7 @@ from ._normal_form import NormalFormGame
 from ._qre import QRESolution, quantal_response_equilibrium
 from ._qre_stage import qre_stage
 from ._shapley import ShapleySolution, shapley_value_iteration
+from ._soft_game import SoftEquilibriumSolution, inverse_soft_bellman, soft_equilibrium, soft_marginal_critics
 from ._zero_sum import ZeroSumSolution, solve_stage_games, zero_sum_lp
 
 __all__ = [
@@ -59,4 +68,17 @@ __all__ = [
     "HedgeResult",
     "hedge_self_play",
     "preference_matrix",
+    "soft_marginal_critics",
+    "SoftEquilibriumSolution",
+    "soft_equilibrium",
+    "inverse_soft_bellman",
+    "IQLearnResult",
+    "iq_learn",
+    "MAMQLResult",
+    "mamql",
+    "joint_reward_regression",
+    "joint_occupancy",
+    "empirical_occupancy",
+    "BehaviourCloningResult",
+    "behaviour_cloning",
 ]
