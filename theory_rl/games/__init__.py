@@ -31,6 +31,7 @@ from ._demonstrations import (
 from ._exploitability import NashGap, exploitability
 from ._iq_learn import IQLearnResult, iq_learn
 from ._mamql import MAMQLResult, joint_reward_regression, mamql
+from ._mamql_torch import mamql_torch
 from ._markov_exploitability import MarkovNashGap, best_response_mdp, markov_exploitability
 from ._markov_game import MarkovGame
 from ._matrix_game import MatrixGame
@@ -76,6 +77,7 @@ __all__ = [
     "iq_learn",
     "MAMQLResult",
     "mamql",
+    "mamql_torch",
     "joint_reward_regression",
     "joint_occupancy",
     "empirical_occupancy",
