@@ -105,6 +105,20 @@ def _uniform_d():
     return np.full((3, 2), 1 / 6)
 
 
+@cache
+def small_game():
+    rng = np.random.default_rng(0)
+    return games.MarkovGame(rng.dirichlet(np.ones(2), size=(2, 2, 2)), rng.uniform(-1, 1, (2, 2, 2, 2)), 0.5)
+
+
+def uniform_policies():
+    return [np.full((2, 2), 0.5), np.full((2, 2), 0.5)]
+
+
+def small_occupancy():
+    return np.full((2, 2, 2), 0.125)
+
+
 class Row(NamedTuple):
     fn: Callable[..., Any]
     call: Callable[[], tuple[tuple, dict]]
@@ -325,6 +339,25 @@ ROWS = [
     Row(families.kmeans_representatives, lambda: ((np.arange(4.0),), {"k": 2}), {"k": COUNT}),
     Row(submodular.greedy_maximize, lambda: ((submodular.Modular(np.ones(3)),), {"k": 2}),
         {"k": COUNT, "lazy": BOOL}),
+    # games: MAMQL and its baselines (issue 22, part 3)
+    Row(games.soft_equilibrium, lambda: ((small_game(),), {"temperature": 1.0}),
+        {"temperature": POSITIVE, "damping": (None, 0.0, 1.5, NAN, "x"), "tol": TOL, "max_iter": MAX_ITER,
+         "strict": BOOL, "progress": BOOL}),
+    Row(games.soft_marginal_critics, lambda: ((small_game(), uniform_policies()), {"temperature": 1.0}),
+        {"temperature": POSITIVE, "tol": TOL}),
+    Row(games.iq_learn, lambda: ((mdp(), _uniform_d()), {"temperature": 1.0}),
+        {"temperature": POSITIVE, "f": CHOICE, "alpha": POSITIVE, "tol": TOL, "max_iter": MAX_ITER}),
+    Row(games.mamql, lambda: ((small_game(), small_occupancy()), {"temperature": 1.0, "max_iter": 1}),
+        {"temperature": POSITIVE, "f": CHOICE, "alpha": POSITIVE, "tol": TOL, "max_iter": OPTIONAL_COUNT,
+         "n_steps": COUNT}),
+    Row(games.mamql_torch, lambda: ((small_game(), small_occupancy()), {"temperature": 1.0, "max_iter": 1}),
+        {"temperature": POSITIVE, "f": CHOICE, "hidden": COUNT, "lr": POSITIVE, "max_iter": COUNT,
+         "device": ("x",)}),
+    Row(games.ma_airl, lambda: ((small_game(), small_occupancy()), {"temperature": 1.0, "max_iter": 1}),
+        {"temperature": POSITIVE, "step_size": POSITIVE, "n_steps": COUNT, "max_iter": COUNT}),
+    Row(games.empirical_occupancy, lambda: ((small_game(), uniform_policies()), {"n_episodes": 2, "horizon": 2}),
+        {"n_episodes": COUNT, "horizon": COUNT, "seed": ("x", 2.5)}),
+    Row(envs.gems, lambda: ((), {}), {"n_rows": COUNT, "n_cols": COUNT, "slip": PROB}),
 ]
 
 # Positional formula variables of the theory functions, spoiled by name through the keyword.
@@ -352,7 +385,7 @@ def test_the_table_reads_every_family():
 
 @pytest.mark.parametrize(("row", "option", "value"), list(_cases()))
 def test_a_bad_option_raises_invalid_argument_error_naming_it(row, option, value):
-    if row.fn.__module__.startswith("theory_rl.approx") or row.fn in (combinatorial.sequoia_train, submodular.subpo_torch):
+    if row.fn.__module__.startswith("theory_rl.approx") or row.fn in (combinatorial.sequoia_train, submodular.subpo_torch, games.mamql_torch):
         pytest.importorskip("torch")
     args, kwargs = row.call()
     positional = THEORY_POSITIONAL.get(row.fn.__name__, ())
@@ -369,7 +402,7 @@ def test_a_bad_option_raises_invalid_argument_error_naming_it(row, option, value
 @pytest.mark.parametrize("row", ROWS, ids=[f"{r.fn.__module__.split('.')[1]}.{r.fn.__name__}" for r in ROWS])
 def test_the_valid_call_of_each_row_runs(row):
     # so that every bad-value case above differs from a working call in one option only
-    if row.fn.__module__.startswith("theory_rl.approx") or row.fn in (combinatorial.sequoia_train, submodular.subpo_torch):
+    if row.fn.__module__.startswith("theory_rl.approx") or row.fn in (combinatorial.sequoia_train, submodular.subpo_torch, games.mamql_torch):
         pytest.importorskip("torch")
     args, kwargs = row.call()
     import warnings

@@ -88,7 +88,7 @@ ALLOWED = (
         performance_lower_bound concentration_lower_bound target_kl_threshold temperature_bounds
         initial_temperature target_temperature descent_start_fraction descent_end_fraction max_mse
         temperature_lower_bound target_mse_threshold s_indices a_indices discount B payoffs depth children
-        obs_prob terminated left_reward all_proper mu n_factors parents n_choices n_pipes spontaneous""",
+        obs_prob terminated left_reward all_proper mu n_factors parents n_choices n_pipes spontaneous gems starts""",
         positional=True,
     ),
     _group(

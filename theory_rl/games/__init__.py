@@ -30,6 +30,7 @@ from ._demonstrations import (
 )
 from ._exploitability import NashGap, exploitability
 from ._iq_learn import IQLearnResult, iq_learn
+from ._ma_airl import MAAIRLResult, ma_airl
 from ._mamql import MAMQLResult, joint_reward_regression, mamql
 from ._mamql_torch import mamql_torch
 from ._markov_exploitability import MarkovNashGap, best_response_mdp, markov_exploitability
@@ -83,4 +84,6 @@ __all__ = [
     "empirical_occupancy",
     "BehaviourCloningResult",
     "behaviour_cloning",
+    "MAAIRLResult",
+    "ma_airl",
 ]

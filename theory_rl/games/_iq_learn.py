@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.optimize import minimize
 
 from .._iterative import Timer
@@ -91,21 +92,22 @@ def _phi(f: str, alpha: float, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return y - y * y / (4.0 * alpha), 1.0 - y / (2.0 * alpha)
 
 
-def iq_objective(q: np.ndarray, P: np.ndarray, gamma: float, rho: np.ndarray, tau: float, f: str,
+def iq_objective(q: np.ndarray, P: Any, gamma: float, rho: np.ndarray, tau: float, f: str,
                  alpha: float) -> tuple[float, np.ndarray]:
-    r"""``(J(Q), dJ/dQ)`` of :func:`iq_learn` for a dense ``P[s, a, s']`` and occupancy ``rho[s, a]``."""
+    r"""``(J(Q), dJ/dQ)`` of :func:`iq_learn` for ``P`` (dense ``P[s, a, s']`` or CSR of shape
+    ``(S * A, S)``) and occupancy ``rho[s, a]``."""
     S, A = q.shape
+    if not sp.issparse(P):
+        P = sp.csr_matrix(np.asarray(P).reshape(S * A, S))
     v = soft_value(q, tau)
     pi = boltzmann(q, tau)
-    pv = P @ v
+    pv = (P @ v).reshape(S, A)
     y = q - gamma * pv
     phi, dphi = _phi(f, alpha, y)
     J = float((rho * (phi - (v[:, None] - gamma * pv))).sum())
     w = rho * dphi                                   # d/dy of the first term
     # dJ/dV(s~) = -gamma sum w P[., ., s~] - (rho(s~) - gamma sum rho P[., ., s~])
-    flow_w = np.tensordot(w, P, axes=([0, 1], [0, 1]))
-    flow_rho = np.tensordot(rho, P, axes=([0, 1], [0, 1]))
-    dv = -gamma * flow_w - rho.sum(axis=1) + gamma * flow_rho
+    dv = gamma * (P.T @ (rho - w).ravel()) - rho.sum(axis=1)
     return J, w + dv[:, None] * pi
 
 
@@ -196,7 +198,7 @@ def iq_learn(
     start = np.zeros((S, A)) if q0 is None else np.array(q0, dtype=np.float64)
     if start.shape != (S, A) or not np.isfinite(start).all():
         raise InvalidArgumentError(f"q0 must be a finite array of shape ({S}, {A})")
-    P = np.asarray(mdp.P.toarray().reshape(S, A, S) if mdp.is_sparse else mdp.P)
+    P = sp.csr_matrix(mdp.P) if mdp.is_sparse else sp.csr_matrix(np.asarray(mdp.P).reshape(S * A, S))
     with Timer() as timer:
         q, J, n_iter, converged, message = _maximise(start, P, mdp.gamma, rho, tau, f, alpha, tol,
                                                      _DEFAULT_MAX_ITER if max_iter is None else max_iter)
@@ -208,7 +210,7 @@ def iq_learn(
     )
 
 
-def _maximise(q0: np.ndarray, P: np.ndarray, gamma: float, rho: np.ndarray, tau: float, f: str, alpha: float,
+def _maximise(q0: np.ndarray, P: Any, gamma: float, rho: np.ndarray, tau: float, f: str, alpha: float,
               tol: float, max_iter: int) -> tuple[np.ndarray, float, int, bool, str]:
     """L-BFGS on ``-J``; returns ``(Q, J(Q), iterations, converged, message)``."""
     shape = q0.shape

@@ -12,12 +12,11 @@ from .._iterative import Timer
 from .._result import History, Result
 from .._validation import check_choice, check_int, check_real, check_tol
 from ..errors import InvalidArgumentError
-from ..models import FiniteMDP
 from ._demonstrations import behaviour_cloning, marginal_occupancy
 from ._iq_learn import check_occupancy, iq_learn
 from ._markov_exploitability import _check_policies
 from ._markov_game import MarkovGame, as_markov_game
-from ._soft_game import boltzmann, inverse_soft_bellman, marginal_kernel
+from ._soft_game import boltzmann, inverse_soft_bellman, marginal_mdp
 
 __all__ = ["MAMQLResult", "mamql", "joint_reward_regression", "recover_rewards", "check_mamql_options"]
 
@@ -133,7 +132,7 @@ def recover_rewards(game: MarkovGame, critics: Sequence[np.ndarray], policies: S
     operator in the MDP it faces against the others' ``policies``, then :func:`joint_reward_regression`."""
     rewards = []
     for i, q in enumerate(critics):
-        mdp = FiniteMDP(marginal_kernel(game, policies, i), np.zeros(q.shape), game.gamma)
+        mdp = marginal_mdp(game, policies, i, np.zeros(q.shape))
         rewards.append(inverse_soft_bellman(mdp, q, temperature=temperature))
     joint = np.stack([joint_reward_regression(game, r, policies, i) for i, r in enumerate(rewards)])
     return tuple(rewards), joint
@@ -158,6 +157,7 @@ def mamql(
     alpha: float = 0.5,
     tol: float = 1e-8,
     max_iter: int | None = None,
+    n_steps: int = 1000,
 ) -> MAMQLResult:
     r"""Multi-Agent Marginal Q-Learning from demonstrations (MAMQL), tabular.
 
@@ -186,6 +186,12 @@ def mamql(
     recovered ``r_i`` equals the true marginal reward up to potential shaping (so its soft-optimal
     policy is the expert's). With ``N = 1`` this is single-agent IQ-Learn.
 
+    Sampled demonstrations: where a visited state has an action the expert never showed, the
+    objective's supremum is not attained (that action's critic tends to ``-inf``, and its
+    probability to 0, as in behaviour cloning by counts); each fit then stops after ``n_steps``
+    L-BFGS iterations, an early stop that acts as the regulariser (the paper's networks and
+    finite gradient steps play that part).
+
     Less than the paper: tabular critics (the paper's are networks; :func:`mamql_torch` uses
     MLPs), the model's ``P`` for the next-state expectation, offline only, and the joint-reward
     regression is its minimum-norm tabular form. The reward of the game is not read (only ``P``,
@@ -207,6 +213,8 @@ def mamql(
         Stop when no policy changes by more than ``tol`` in a round; also IQ-Learn's gradient tolerance.
     max_iter : int, optional
         Rounds (default 100).
+    n_steps : int
+        L-BFGS iterations of each IQ-Learn fit (warm-started from the previous round's critic).
 
     Returns
     -------
@@ -226,6 +234,7 @@ def mamql(
     game, rho, tau, f, alpha = check_mamql_options(game, d_expert, temperature, f, alpha)
     tol = check_tol(tol)
     rounds = _DEFAULT_ROUNDS if max_iter is None else check_int(max_iter, "max_iter")
+    steps = check_int(n_steps, "n_steps")
     with Timer() as timer:
         N = game.n_players
         occupancies = [marginal_occupancy(rho, i) for i in range(N)]
@@ -238,9 +247,9 @@ def mamql(
             n_rounds = n
             new = []
             for i in range(N):
-                mdp = FiniteMDP(marginal_kernel(game, policies, i), np.zeros(occupancies[i].shape), game.gamma)
+                mdp = marginal_mdp(game, policies, i, np.zeros(occupancies[i].shape))
                 fit = iq_learn(mdp, occupancies[i], temperature=tau, f=f, alpha=alpha, q0=critics[i],
-                               tol=min(tol, 1e-6))
+                               tol=min(tol, 1e-6), max_iter=steps)
                 critics[i] = fit.q
                 new.append(boltzmann(fit.q, tau))
             changes.append(max(float(np.abs(a - b).max()) for a, b in zip(new, policies)))
@@ -253,6 +262,6 @@ def mamql(
     return MAMQLResult(
         policies=tuple(policies), critics=final, rewards=rewards, joint_rewards=joint, converged=converged,
         n_iter=n_rounds, history=History({"change": changes}), method="mamql",
-        params={"temperature": tau, "f": f, "alpha": alpha, "tol": tol, "max_iter": max_iter},
+        params={"temperature": tau, "f": f, "alpha": alpha, "tol": tol, "max_iter": max_iter, "n_steps": steps},
         elapsed=timer.elapsed,
     )

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import logsumexp, softmax
 
 from .._iterative import Callback, Timer, finish_iterative, iterations, stop_reason
@@ -28,6 +29,7 @@ __all__ = [
     "boltzmann",
     "soft_value",
     "marginal_kernel",
+    "marginal_mdp",
 ]
 
 _DEFAULT_MAX_ITER = 100_000
@@ -46,6 +48,16 @@ def soft_value(q: np.ndarray, temperature: float) -> np.ndarray:
 def marginal_kernel(game: MarkovGame, policies: Sequence[np.ndarray], player: int) -> np.ndarray:
     r"""``P_i[s, a_i, s'] = sum_{a_-i} pi_-i(a_-i | s) P[s, a_i, a_-i, s']``, shape ``(S, A_i, S)``."""
     return _marginalise(game.dense_kernel(), list(policies), player)
+
+
+def marginal_mdp(game: MarkovGame, policies: Sequence[np.ndarray], player: int, R: np.ndarray) -> FiniteMDP:
+    """The MDP ``(P_i, R, gamma)`` of :func:`marginal_kernel`, with ``P_i`` in CSR form when at most a
+    quarter of its entries are nonzero (grid games), so that the tabular backups run sparse."""
+    P = marginal_kernel(game, policies, player)
+    S, A = P.shape[0], P.shape[1]
+    if np.count_nonzero(P) <= 0.25 * P.size:
+        P = sp.csr_matrix(P.reshape(S * A, S))
+    return FiniteMDP(P, R, game.gamma)
 
 
 def _temperature(value: Any) -> float:
@@ -101,10 +113,9 @@ def soft_marginal_critics(
     tau = _temperature(temperature)
     tol = check_tol(tol)
     xs = _check_policies(game, policies)
-    P = game.dense_kernel()
     out = []
     for i in range(game.n_players):
-        mdp = FiniteMDP(_marginalise(P, xs, i), _marginalise(np.asarray(game.R[i]), xs, i), game.gamma)
+        mdp = marginal_mdp(game, xs, i, _marginalise(np.asarray(game.R[i]), xs, i))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             out.append(soft_value_iteration(mdp, temperature=tau, tol=tol, v0=None if v0 is None else v0[i]).q)
