@@ -14,8 +14,14 @@ stationary joint policy of a Markov game, best responses by policy iteration),
 :func:`minimax_winner` (maximal lottery of a preference matrix) and :func:`hedge_self_play`
 (SPO's self-play reduction with its regret certificate).
 
+MAMQL (Haynam et al. 2025, arXiv 2503.04679): :func:`soft_marginal_critics`,
+:func:`soft_equilibrium` (multi-agent soft Q-iteration with a best-response residual),
+:func:`inverse_soft_bellman`, :func:`iq_learn` (tabular IQ-Learn), :func:`mamql` and
+:func:`mamql_torch`, :func:`joint_reward_regression`, the expert data (:func:`joint_occupancy`,
+:func:`empirical_occupancy`) and the baselines :func:`behaviour_cloning` and :func:`ma_airl`.
+
 Not yet here (issue 22): SPO on MDPs and its preference oracles over trajectories, the
-reward-model RLHF baseline, MAMQL, torch versions, OpenSpiel comparisons and the notebook.
+reward-model RLHF baseline, OpenSpiel comparisons and the notebook.
 
 QARL (:mod:`theory_rl.robust`) uses :class:`MarkovGame` (two-player zero-sum),
 :func:`qre_stage` and :func:`solve_stage_games` from here; ``games`` does not import ``robust``.

@@ -11,6 +11,7 @@ import numpy as np
 from .._iterative import Timer
 from .._result import Result
 from .._validation import check_int, rng_from_seed
+from ..errors import InvalidArgumentError
 from ..tabular import solve_policy_system
 from ._iq_learn import check_occupancy
 from ._markov_exploitability import _check_policies
@@ -148,12 +149,10 @@ def behaviour_cloning(d_expert: Any) -> BehaviourCloningResult:
     BehaviourCloningResult
     """
     with Timer() as timer:
-        raw = np.asarray(d_expert, dtype=np.float64) if not isinstance(d_expert, np.ndarray) else d_expert
-        rho = check_occupancy(raw, tuple(np.shape(raw)))
-        if rho.ndim < 2:
-            from ..errors import InvalidArgumentError
-
-            raise InvalidArgumentError(f"d_expert has shape {rho.shape}, expected (S, A_1, ..., A_N)")
+        shape = tuple(np.shape(d_expert))
+        if len(shape) < 2:
+            raise InvalidArgumentError(f"d_expert has shape {shape}, expected (S, A_1, ..., A_N)")
+        rho = check_occupancy(d_expert, shape)
         ds = rho.reshape(rho.shape[0], -1).sum(axis=1)
         visited = ds > 0
         policies = []

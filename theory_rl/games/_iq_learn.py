@@ -125,8 +125,7 @@ def iq_learn(
     r"""Tabular IQ-Learn: inverse soft-Q imitation on an expert state-action occupancy.
 
     Maximises over soft critics ``Q`` the concave objective of Garg, Chakraborty, Cundy, Song &
-    Ermon (2021, "IQ-Learn: Inverse soft-Q Learning for Imitation", arXiv 2106.12142, eq. 10,
-    offline form)
+    Ermon (2021, "IQ-Learn: Inverse soft-Q Learning for Imitation", arXiv 2106.12142, offline form)
 
     .. math::
         J(Q) = \mathbb E_{(s,a) \sim \rho_E}\Big[\phi\big(Q(s,a) - \gamma \mathbb E_{s'}V(s')\big)\Big]

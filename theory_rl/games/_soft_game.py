@@ -289,13 +289,14 @@ def inverse_soft_bellman(mdp: FiniteMDP, q: Any, *, temperature: float) -> np.nd
         r(s, a) = Q(s, a) - \gamma \sum_{s'} P(s' \mid s, a)\, V(s'), \qquad
         V(s') = \tau \log \sum_{a'} e^{Q(s', a') / \tau}
 
-    (Garg, Chakraborty, Cundy, Song & Ermon 2021, IQ-Learn, arXiv 2106.12142, Lemma 3.2: for a
-    fixed ``P`` the soft Bellman operator is a bijection between rewards and soft Q-functions).
+    (Garg, Chakraborty, Cundy, Song & Ermon 2021, IQ-Learn, arXiv 2106.12142: for a fixed ``P``
+    the soft Bellman operator is a bijection between rewards and soft Q-functions).
     Applied to player ``i``'s marginalised critic and the MDP it faces it gives MAMQL's marginal
     reward ``r_i(s, a_i)`` (Haynam et al. 2025, arXiv 2503.04679). Two rewards have the same
     Boltzmann policy if and only if they differ by potential shaping
     ``Phi(s) - gamma E[Phi(s')]`` (Ng, Harada & Russell 1999; Cao, Cohen & Szpruch 2021,
-    arXiv 2105.05935 for the entropy-regularised case), so a reward recovered from behaviour is
+    "Identifiability in inverse reinforcement learning", NeurIPS, for the entropy-regularised
+    case; here: equal Boltzmann policies force ``Q' - Q`` to depend on ``s`` only), so a reward recovered from behaviour is
     determined only up to that.
 
     Parameters
