@@ -231,3 +231,18 @@ def test_bad_inputs_raise_named_errors():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         mamql(game, rho, temperature=1.0, max_iter=1)  # a round cap is not an error
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), tau=st.floats(0.05, 5.0), gamma=st.floats(0.1, 0.9))
+def test_one_state_soft_equilibrium_is_the_logit_qre_of_the_stage_game(seed, tau, gamma):
+    # an independent method: Newton's method on the logit equations of the matrix game (zero-sum: unique QRE)
+    from theory_rl.games import MatrixGame, quantal_response_equilibrium
+
+    A = np.random.default_rng(seed).uniform(-1, 1, (3, 2))
+    game = MarkovGame.zero_sum(np.ones((1, 3, 2, 1)), A[None], gamma)
+    sol = soft_equilibrium(game, temperature=tau, damping=0.5, tol=1e-10)
+    qre = quantal_response_equilibrium(MatrixGame(A), temperature=tau)
+    assert sol.converged
+    np.testing.assert_allclose(sol.policies[0][0], qre.strategies[0], atol=1e-8)
+    np.testing.assert_allclose(sol.policies[1][0], qre.strategies[1], atol=1e-8)

@@ -199,8 +199,8 @@ def soft_equilibrium(
     Convergence: for one player the sweep is a ``gamma``-contraction. For several players the
     smoothed best-response map is a contraction when ``tau`` is large relative to the rewards
     (its Lipschitz constant scales as ``1 / tau``); for small ``tau`` in general-sum games the
-    iteration may cycle, and then ``converged=False`` (a :class:`ConvergenceWarning`, or
-    :class:`SolverError` with ``strict``). Whatever happens, the answer carries its certificate:
+    iteration may cycle, and then ``converged=False`` (a :class:`~theory_rl.errors.ConvergenceWarning`, or
+    :class:`~theory_rl.errors.SolverError` with ``strict``). Whatever happens, the answer carries its certificate:
     each critic is recomputed exactly against the others' returned policies
     (:func:`soft_marginal_critics`) and ``residual`` is the largest L1 distance between a player's
     policy and its soft best response.
