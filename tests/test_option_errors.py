@@ -117,6 +117,20 @@ def _uniform_d():
     return np.full((3, 2), 1 / 6)
 
 
+@cache
+def small_game():
+    rng = np.random.default_rng(0)
+    return games.MarkovGame(rng.dirichlet(np.ones(2), size=(2, 2, 2)), rng.uniform(-1, 1, (2, 2, 2, 2)), 0.5)
+
+
+def uniform_policies():
+    return [np.full((2, 2), 0.5), np.full((2, 2), 0.5)]
+
+
+def small_occupancy():
+    return np.full((2, 2, 2), 0.125)
+
+
 class Row(NamedTuple):
     fn: Callable[..., Any]
     call: Callable[[], tuple[tuple, dict]]
@@ -408,6 +422,25 @@ ROWS = [
     Row(offline.sampled_bisimulation_loss, lambda: (tuple(np.zeros((2, 1)) for _ in range(2)) + (np.zeros(2),) * 2
                                                     + tuple(np.zeros((2, 1)) for _ in range(2)), {"gamma": 0.9}),
         {"gamma": PROB, "norm": CHOICE}),
+    # games: MAMQL and its baselines (issue 22, part 3)
+    Row(games.soft_equilibrium, lambda: ((small_game(),), {"temperature": 1.0}),
+        {"temperature": POSITIVE, "damping": (None, 0.0, 1.5, NAN, "x"), "tol": TOL, "max_iter": MAX_ITER,
+         "strict": BOOL, "progress": BOOL}),
+    Row(games.soft_marginal_critics, lambda: ((small_game(), uniform_policies()), {"temperature": 1.0}),
+        {"temperature": POSITIVE, "tol": TOL}),
+    Row(games.iq_learn, lambda: ((mdp(), _uniform_d()), {"temperature": 1.0}),
+        {"temperature": POSITIVE, "f": CHOICE, "alpha": POSITIVE, "tol": TOL, "max_iter": MAX_ITER}),
+    Row(games.mamql, lambda: ((small_game(), small_occupancy()), {"temperature": 1.0, "max_iter": 1}),
+        {"temperature": POSITIVE, "f": CHOICE, "alpha": POSITIVE, "tol": TOL, "max_iter": OPTIONAL_COUNT,
+         "n_steps": COUNT}),
+    Row(games.mamql_torch, lambda: ((small_game(), small_occupancy()), {"temperature": 1.0, "max_iter": 1}),
+        {"temperature": POSITIVE, "f": CHOICE, "hidden": COUNT, "lr": POSITIVE, "max_iter": COUNT,
+         "device": ("x",)}),
+    Row(games.ma_airl, lambda: ((small_game(), small_occupancy()), {"temperature": 1.0, "max_iter": 1}),
+        {"temperature": POSITIVE, "step_size": POSITIVE, "n_steps": COUNT, "max_iter": COUNT}),
+    Row(games.empirical_occupancy, lambda: ((small_game(), uniform_policies()), {"n_episodes": 2, "horizon": 2}),
+        {"n_episodes": COUNT, "horizon": COUNT, "seed": ("x", 2.5)}),
+    Row(envs.gems, lambda: ((), {}), {"n_rows": COUNT, "n_cols": COUNT, "slip": PROB}),
 ]
 
 # Positional formula variables of the theory functions, spoiled by name through the keyword.
@@ -417,7 +450,7 @@ THEORY_POSITIONAL = {
 
 
 TORCH_ROWS = (combinatorial.sequoia_train, submodular.subpo_torch, offline.rcsl_torch, offline.mbrcsl_torch,
-              offline.cql_torch, offline.width_separation)
+              offline.cql_torch, offline.width_separation, games.mamql_torch)
 
 
 def _cases():

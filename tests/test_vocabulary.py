@@ -90,7 +90,7 @@ ALLOWED = (
         initial_temperature target_temperature descent_start_fraction descent_end_fraction max_mse
         temperature_lower_bound target_mse_threshold s_indices a_indices discount B payoffs depth children
         obs_prob terminated left_reward all_proper mu n_factors parents n_choices n_pipes spontaneous
-        grid_size n_buttons episodic factors factor_names""",
+        grid_size n_buttons episodic factors factor_names gems starts""",
         positional=True,
     ),
     _group(

@@ -27,11 +27,13 @@ from ._button_grid import button_grid
 from ._classic import chain, forest, river_swim
 from ._cormab_instances import capacity_instance, matching_instance, metro_graph
 from ._factored_task import FactoredTask
+from ._gems import gems
 from ._gridworld import cliff_walking, gridworld, sutton_barto_gridworld
 from ._gym_envs import PARAMETER_BOXES, TabularEnv, discretize_actions, make_parametric_env, rollout_returns
 from ._gymnasium import from_gymnasium
 from ._lower_bound import hard_instance
 from ._pan_flute import pan_flute
+from ._pettingzoo import from_pettingzoo
 from ._point_maze import PointMaze, point_maze, point_maze_dataset
 from ._pomdp_classics import (
     cheese,
@@ -70,6 +72,8 @@ __all__ = [
     "discretize_actions",
     "forest",
     "from_gymnasium",
+    "from_pettingzoo",
+    "gems",
     "garnet",
     "gridworld",
     "hard_instance",

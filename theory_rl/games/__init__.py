@@ -14,8 +14,14 @@ stationary joint policy of a Markov game, best responses by policy iteration),
 :func:`minimax_winner` (maximal lottery of a preference matrix) and :func:`hedge_self_play`
 (SPO's self-play reduction with its regret certificate).
 
+MAMQL (Haynam et al. 2025, arXiv 2503.04679): :func:`soft_marginal_critics`,
+:func:`soft_equilibrium` (multi-agent soft Q-iteration with a best-response residual),
+:func:`inverse_soft_bellman`, :func:`iq_learn` (tabular IQ-Learn), :func:`mamql` and
+:func:`mamql_torch`, :func:`joint_reward_regression`, the expert data (:func:`joint_occupancy`,
+:func:`empirical_occupancy`) and the baselines :func:`behaviour_cloning` and :func:`ma_airl`.
+
 Not yet here (issue 22): SPO on MDPs and its preference oracles over trajectories, the
-reward-model RLHF baseline, MAMQL, torch versions, OpenSpiel comparisons and the notebook.
+reward-model RLHF baseline, OpenSpiel comparisons and the notebook.
 
 QARL (:mod:`theory_rl.robust`) uses :class:`MarkovGame` (two-player zero-sum),
 :func:`qre_stage` and :func:`solve_stage_games` from here; ``games`` does not import ``robust``.
@@ -23,7 +29,17 @@ QARL (:mod:`theory_rl.robust`) uses :class:`MarkovGame` (two-player zero-sum),
 
 from ._correlated import CorrelatedSolution, coarse_correlated_equilibrium, correlated_equilibrium, deviation_gains
 from ._decision_tree import decision_tree_mdp
+from ._demonstrations import (
+    BehaviourCloningResult,
+    behaviour_cloning,
+    empirical_occupancy,
+    joint_occupancy,
+)
 from ._exploitability import NashGap, exploitability
+from ._iq_learn import IQLearnResult, iq_learn
+from ._ma_airl import MAAIRLResult, ma_airl
+from ._mamql import MAMQLResult, joint_reward_regression, mamql
+from ._mamql_torch import mamql_torch
 from ._markov_exploitability import MarkovNashGap, best_response_mdp, markov_exploitability
 from ._markov_game import MarkovGame
 from ._matrix_game import MatrixGame
@@ -41,6 +57,7 @@ from ._qre import QRESolution, quantal_response_equilibrium
 from ._qre_stage import qre_stage
 from ._rlhf import RewardModelResult, reward_model_rlhf
 from ._shapley import ShapleySolution, shapley_value_iteration
+from ._soft_game import SoftEquilibriumSolution, inverse_soft_bellman, soft_equilibrium, soft_marginal_critics
 from ._spo import SPOResult, spo
 from ._spo_torch import spo_torch
 from ._trajectory_game import TrajectoryGame, sample_episodes, trajectory_game
@@ -87,4 +104,20 @@ __all__ = [
     "spo_torch",
     "RewardModelResult",
     "reward_model_rlhf",
+    "soft_marginal_critics",
+    "SoftEquilibriumSolution",
+    "soft_equilibrium",
+    "inverse_soft_bellman",
+    "IQLearnResult",
+    "iq_learn",
+    "MAMQLResult",
+    "mamql",
+    "mamql_torch",
+    "joint_reward_regression",
+    "joint_occupancy",
+    "empirical_occupancy",
+    "BehaviourCloningResult",
+    "behaviour_cloning",
+    "MAAIRLResult",
+    "ma_airl",
 ]
