@@ -35,10 +35,11 @@ def iteration_cap(gamma: float, tol: float, first_residual: float, *, minimum: i
     (plus a margin for rounding)."""
     if gamma == 0.0 or first_residual == 0.0:
         return minimum
-    target = tol * (1.0 - gamma) / (2.0 * gamma * first_residual)
-    if target >= 1.0:
+    # in logarithms: 2 * gamma * ||d_0|| underflows to 0 for subnormal gamma (a ZeroDivisionError before)
+    log_target = math.log(tol) + math.log1p(-gamma) - math.log(2.0 * gamma) - math.log(first_residual)
+    if log_target >= 0.0:
         return minimum
-    return max(minimum, int(math.ceil(math.log(target) / math.log(gamma) * 1.1)) + 10)
+    return max(minimum, int(math.ceil(log_target / math.log(gamma) * 1.1)) + 10)
 
 
 def notebook_aware_tqdm() -> Any:
