@@ -139,7 +139,7 @@ ALLOWED = (
         n_grid_eval n_per_dim search_budget n_bisect n_models rank episode_length protagonist_steps
         evaluate_every n_discrete_actions n_random_states n_random_actions n_levels
         max_active max_candidates n_eval n_rounds max_histories max_policies n_keep max_rollouts
-        max_contexts context_len max_trajectories k n_elites rcsl_steps n_seeds""",
+        max_contexts context_len max_trajectories k n_elites rcsl_steps""",
     ),
     _group(
         "neural-network and deep-RL training hyperparameters, named as in the papers and torch",
