@@ -188,9 +188,10 @@ def dyna_dqn(
     Examples
     --------
     >>> from theory_rl import approx, envs
-    >>> task = envs.proc_maze(3, spontaneous=False, seed=0)
+    >>> task = envs.proc_maze(3, spontaneous=False, gamma=0.9, seed=0)
     >>> res = approx.dyna_dqn(task, model="perfect", n_seeds=2, total_steps=300, learning_starts=50,
-    ...                       evaluate_every=150, hidden=(32,), lr=3e-3, seed=0, device="cpu")
+    ...                       evaluate_every=150, hidden=(32,), lr=3e-3, target_update=10,
+    ...                       updates_per_step=2, seed=0, device="cpu")
     >>> bool(abs(res.returns[:, -1] - res.optimal_return).max() < 1e-6)
     True
     """
