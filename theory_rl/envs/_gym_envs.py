@@ -85,7 +85,7 @@ def TabularEnv(mdp: FiniteMDP, *, horizon: int = 50, start: str = "d0", observat
                 self._rng = np.random.default_rng(seed)
             self.state = int(self._rng.choice(len(self._d0), p=self._d0))
             self._t = 0
-            return self._eye[self.state], {"state": self.state}
+            return self._eye[self.state].copy(), {"state": self.state}  # a new array per call (gymnasium rule)
 
         def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
             s, a = self.state, int(action)
@@ -95,7 +95,8 @@ def TabularEnv(mdp: FiniteMDP, *, horizon: int = 50, start: str = "d0", observat
             self.state = int(np.searchsorted(self._cdf[s, a], self._rng.random(), side="right"))
             self._t += 1
             done = bool(stop[self.state])
-            return self._eye[self.state], reward, done, self._t >= self.horizon and not done, {"state": self.state}
+            return (self._eye[self.state].copy(), reward, done, self._t >= self.horizon and not done,
+                    {"state": self.state})
 
     return _TabularEnv()
 

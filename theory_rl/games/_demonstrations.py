@@ -147,6 +147,15 @@ def behaviour_cloning(d_expert: Any) -> BehaviourCloningResult:
     Returns
     -------
     BehaviourCloningResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.games import behaviour_cloning
+    >>> rho = np.array([[[0.5, 0.0], [0.25, 0.25]], [[0, 0], [0, 0]]])   # rho[s, a_0, a_1]
+    >>> res = behaviour_cloning(rho)
+    >>> res.policies[1].tolist()          # agent 1: 0.75 / 0.25 at state 0, uniform where unvisited
+    [[0.75, 0.25], [0.5, 0.5]]
     """
     with Timer() as timer:
         shape = tuple(np.shape(d_expert))

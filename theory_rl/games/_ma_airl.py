@@ -107,6 +107,15 @@ def ma_airl(
     Returns
     -------
     MAAIRLResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory_rl.games import MarkovGame, ma_airl
+    >>> g = MarkovGame.zero_sum(np.ones((1, 2, 2, 1)), [[[1.0, -1.0], [-1.0, 1.0]]], 0.5)
+    >>> res = ma_airl(g, [[[0.4, 0.1], [0.4, 0.1]]], temperature=1.0, max_iter=20)
+    >>> [p.round(3).tolist() for p in res.policies]      # the expert's marginals: (1/2, 1/2) and (0.8, 0.2)
+    [[[0.5, 0.5]], [[0.8, 0.2]]]
     """
     game, rho, tau, _, _ = check_mamql_options(game, d_expert, temperature, "identity", 1.0)
     lr = check_real(step_size, "step_size", low=0.0, low_open=True)
