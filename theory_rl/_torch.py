@@ -8,7 +8,7 @@ import numpy as np
 
 from .errors import DependencyNotInstalled, InvalidArgumentError
 
-__all__ = ["require_torch", "resolve_device", "device_and_dtype", "as_tensor", "to_numpy", "seed_torch"]
+__all__ = ["require_torch", "resolve_device", "device_and_dtype", "as_tensor", "to_numpy", "seed_torch", "mlp"]
 
 
 def require_torch() -> Any:
@@ -95,3 +95,19 @@ class single_thread:  # noqa: N801 - used as a context manager, reads like one
     def __exit__(self, *exc: Any) -> None:
         if self.active:
             require_torch().set_num_threads(self._previous)
+
+
+def mlp(n_in: int, n_out: int, hidden: tuple[int, ...], *, activation: str = "relu", device: Any = None,
+        dtype: Any = None) -> Any:
+    """``Linear -> act -> ... -> Linear`` (no hidden layer: one linear map), ``act`` ReLU or tanh,
+    moved to ``device`` (unchanged when ``None``) in ``dtype`` (default ``torch.float32``). The
+    layers are created input to output, so a seeded generator gives the same weights to every
+    caller of the same sizes."""
+    torch = require_torch()
+    act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[activation]
+    layers: list[Any] = []
+    sizes = [int(n_in), *(int(h) for h in hidden)]
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [torch.nn.Linear(a, b), act()]
+    layers.append(torch.nn.Linear(sizes[-1], int(n_out)))
+    return torch.nn.Sequential(*layers).to(device=device, dtype=dtype or torch.float32)

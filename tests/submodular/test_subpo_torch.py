@@ -91,13 +91,13 @@ def test_visited_set_network_exact_gradient_matches_the_tabular_one():
     reward-to-go surrogate (the training loss) has exactly the gradient of J in the network's weights."""
     import torch
 
-    from theory_rl.submodular._subpo_torch import _mlp
+    from theory_rl._torch import mlp
 
     torch.manual_seed(0)
     mdp = chain(3, slip=0.2)
     F = WeightedCoverage(np.eye(3), weights=[0.5, 1.0, 3.0])
     H = 3
-    net = _mlp(2 * 3 + H, (8,), 2, "cpu")
+    net = mlp(2 * 3 + H, 2, (8,), activation="tanh", device="cpu", dtype=torch.float64)  # subpo_torch's network
     table, J, surrogate = _enumerated_surrogate_and_objective(net, mdp, F, H)
     table.retain_grad()
     J.backward(retain_graph=True)

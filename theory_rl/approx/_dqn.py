@@ -8,10 +8,10 @@ import numpy as np
 
 from .._deprecation import renamed_arguments
 from .._iterative import Timer, iterations
-from .._torch import require_torch, single_thread
+from .._torch import mlp, require_torch, single_thread
 from .._validation import check_bool, check_gamma, check_int, check_probability, check_real
 from ..errors import InvalidArgumentError
-from ._nets import EpisodeTracker, NeuralResult, ReplayBuffer, discrete_agent_setup, linear_schedule, mlp
+from ._nets import EpisodeTracker, NeuralResult, ReplayBuffer, discrete_agent_setup, linear_schedule
 
 __all__ = ["dqn"]
 

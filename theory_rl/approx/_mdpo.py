@@ -31,11 +31,11 @@ import numpy as np
 
 from .._deprecation import renamed_arguments
 from .._iterative import Timer
-from .._torch import require_torch, resolve_device, seed_torch, single_thread, to_numpy
+from .._torch import mlp, require_torch, resolve_device, seed_torch, single_thread, to_numpy
 from .._validation import check_choice, check_gamma, check_int, check_probability, check_real
 from ..errors import InvalidArgumentError, InvalidModelError
 from ..models import FiniteMDP
-from ._nets import EpisodeTracker, NeuralResult, ReplayBuffer, discrete_agent_setup, mlp
+from ._nets import EpisodeTracker, NeuralResult, ReplayBuffer, discrete_agent_setup
 
 __all__ = ["mdpo_exact_critic", "mdpo_off_policy", "mdpo_on_policy"]
 

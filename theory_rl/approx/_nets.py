@@ -1,4 +1,4 @@
-"""Pieces the neural methods share: MLPs, a replay buffer, the result record, and observation helpers."""
+"""Pieces the neural methods share: a replay buffer, the result record, and observation helpers."""
 
 from __future__ import annotations
 
@@ -13,18 +13,7 @@ from .._torch import require_torch, resolve_device, seed_torch, to_numpy
 from .._validation import rng_from_seed
 from ..errors import InvalidModelError
 
-__all__ = ["mlp", "ReplayBuffer", "EpisodeTracker", "NeuralResult", "linear_schedule", "greedy_values"]
-
-
-def mlp(n_in: int, n_out: int, hidden: tuple[int, ...], *, device: Any, dtype: Any = None) -> Any:
-    """``Linear -> ReLU -> ... -> Linear`` (no hidden layer: one linear map)."""
-    torch = require_torch()
-    layers: list[Any] = []
-    sizes = [n_in, *hidden]
-    for a, b in zip(sizes[:-1], sizes[1:]):
-        layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
-    layers.append(torch.nn.Linear(sizes[-1], n_out))
-    return torch.nn.Sequential(*layers).to(device=device, dtype=dtype or torch.float32)
+__all__ = ["ReplayBuffer", "EpisodeTracker", "NeuralResult", "linear_schedule", "greedy_values"]
 
 
 class ReplayBuffer:

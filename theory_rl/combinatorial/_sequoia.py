@@ -42,7 +42,7 @@ import numpy as np
 from .._deprecation import renamed_arguments
 from .._iterative import notebook_aware_tqdm
 from .._result import Result
-from .._torch import resolve_device, seed_torch
+from .._torch import mlp, resolve_device, seed_torch
 from .._validation import check_bool, check_choice, check_int, check_probability, check_real, rng_from_seed
 from ..models import Budget
 from ._argmax import mip_argmax
@@ -88,17 +88,9 @@ def relu_mlp(n_inputs: int, hidden: tuple[int, ...] = (16, 32), *, device: Any =
     >>> [tuple(w.shape) for w, _ in combinatorial.relu_mlp_layers(net)]
     [(16, 6), (32, 16), (1, 32)]
     """
-    import torch
-
     if seed is not None:
         seed_torch(seed)
-    mods: list[Any] = []
-    width = n_inputs
-    for h in hidden:
-        mods += [torch.nn.Linear(width, int(h)), torch.nn.ReLU()]
-        width = int(h)
-    mods.append(torch.nn.Linear(width, 1))
-    return torch.nn.Sequential(*mods).to(device=resolve_device(device), dtype=torch.float32)
+    return mlp(n_inputs, 1, hidden, device=resolve_device(device))
 
 
 def warm_start_dataset(cormab: CoRMAB, *, n_random_states: int | None = None, n_random_actions: int = 10,

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._iterative import Timer
 from .._result import History
-from .._torch import require_torch, resolve_device, seed_torch, single_thread, to_numpy
+from .._torch import mlp, require_torch, resolve_device, seed_torch, single_thread, to_numpy
 from .._validation import check_int, check_real
 from ._demonstrations import marginal_occupancy
 from ._mamql import MAMQLResult, check_mamql_options, recover_rewards
@@ -112,8 +112,7 @@ def mamql_torch(
         P = torch.as_tensor(np.array(game.dense_kernel()), dtype=dtype, device=dev)
         rhos = [torch.as_tensor(marginal_occupancy(rho, i), dtype=dtype, device=dev) for i in range(N)]
         x = torch.eye(S, dtype=dtype, device=dev)
-        nets = [torch.nn.Sequential(torch.nn.Linear(S, hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, n))
-                .to(device=dev, dtype=dtype) for n in game.n_actions]
+        nets = [mlp(S, n, (hidden,), activation="tanh", device=dev, dtype=dtype) for n in game.n_actions]
         opt = torch.optim.Adam([p for net in nets for p in net.parameters()], lr=lr)
         losses = []
         converged = False

@@ -11,13 +11,13 @@ import numpy as np
 
 from .._result import Result
 from .._sampling import sample_rows
-from .._torch import require_torch, resolve_device, seed_torch, single_thread
+from .._torch import mlp, require_torch, resolve_device, seed_torch, single_thread
 from .._validation import check_bool, check_int, check_optional_int, check_real, rng_from_seed
 from ..errors import InvalidArgumentError
 from ..models import FiniteMDP
 from ._dataset import TrajectoryDataset
 from ._mbrcsl import data_terminal_states, filtered_rollouts
-from ._rcsl_torch import RCSLTorchResult, check_hidden, mlp, rcsl_torch, state_features
+from ._rcsl_torch import RCSLTorchResult, check_hidden, rcsl_torch, state_features
 
 ROLLOUT_BATCH = 200  # the paper's rollout batch (Point Maze)
 
@@ -76,7 +76,7 @@ def _gaussian_ensemble(torch: Any, n_models: int, n_in: int, hidden: tuple[int, 
 
         def __init__(self) -> None:
             super().__init__()
-            self.members = nn.ModuleList(mlp(torch, n_in, hidden, 2 * n_out) for _ in range(n_models))
+            self.members = nn.ModuleList(mlp(n_in, 2 * n_out, hidden) for _ in range(n_models))
             self.max_logvar = nn.Parameter(torch.full((n_out,), 0.5))
             self.min_logvar = nn.Parameter(torch.full((n_out,), -10.0))
 
@@ -214,7 +214,7 @@ def mbrcsl_torch(
     with single_thread(dev):
         x_all = torch.cat([phi_t[torch.as_tensor(s, device=dev)], eye_a[torch.as_tensor(a, device=dev)]], dim=1)
         # behaviour policy
-        beh = mlp(torch, d, widths, A).to(dev)
+        beh = mlp(d, A, widths).to(dev)
         opt = torch.optim.Adam(beh.parameters(), lr=lr)
         s_t, a_t = torch.as_tensor(s, device=dev), torch.as_tensor(a, device=dev)
         N = s.shape[0]

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._iterative import progress_range
 from .._result import Result
-from .._torch import require_torch, resolve_device, seed_torch, single_thread
+from .._torch import mlp, require_torch, resolve_device, seed_torch, single_thread
 from .._validation import as_float_array, check_bool, check_choice, check_int, check_real
 from ..errors import InvalidArgumentError, InvalidModelError
 from ._dataset import TrajectoryDataset
@@ -38,16 +38,6 @@ def check_hidden(hidden: Any) -> tuple[int, ...]:
     if not widths:
         raise InvalidArgumentError("hidden must name at least one layer width")
     return tuple(check_int(w, "hidden") for w in widths)
-
-
-def mlp(torch: Any, n_in: int, hidden: tuple[int, ...], n_out: int) -> Any:
-    """ReLU multilayer perceptron ``n_in -> hidden... -> n_out``."""
-    layers: list[Any] = []
-    for width in hidden:
-        layers += [torch.nn.Linear(n_in, width), torch.nn.ReLU()]
-        n_in = width
-    layers.append(torch.nn.Linear(n_in, n_out))
-    return torch.nn.Sequential(*layers)
 
 
 def _causal_transformer(torch: Any, d_feat: int, n_actions: int, width: int, n_blocks: int, context_len: int) -> Any:
@@ -302,7 +292,7 @@ def rcsl_torch(
     d = phi_all.shape[1]
     with single_thread(dev):
         if context == "markov":
-            net = mlp(torch, d + 1, widths, A).to(dev)
+            net = mlp(d + 1, A, widths).to(dev)
         else:
             net = _causal_transformer(torch, d, A, widths[0], len(widths), K).to(dev)
         policy = dict(net=net, context=context)

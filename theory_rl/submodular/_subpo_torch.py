@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._result import History
-from .._torch import require_torch, resolve_device, seed_torch, to_numpy
+from .._torch import mlp, require_torch, resolve_device, seed_torch, to_numpy
 from .._validation import check_bool, check_choice, check_int, check_real
 from ..errors import InvalidArgumentError
 from ..models import FiniteMDP
@@ -29,16 +29,6 @@ def _features(t: Any, s: Any, mask: Any, horizon: int) -> Any:
     onehot_s = torch.nn.functional.one_hot(s, S).to(dtype)
     onehot_t = torch.nn.functional.one_hot(torch.as_tensor(t, device=mask.device).expand(s.shape), horizon).to(dtype)
     return torch.cat([onehot_s, mask.to(dtype), onehot_t], dim=-1)
-
-
-def _mlp(n_in: int, hidden: tuple[int, ...], n_out: int, device: Any) -> Any:
-    torch = require_torch()
-    layers: list[Any] = []
-    for width in hidden:
-        layers += [torch.nn.Linear(n_in, width), torch.nn.Tanh()]
-        n_in = width
-    layers.append(torch.nn.Linear(n_in, n_out))
-    return torch.nn.Sequential(*layers).to(device=device, dtype=torch.float64)
 
 
 def _logits_table(net: Any, S: int, horizon: int) -> Any:
@@ -202,7 +192,7 @@ def subpo_torch(mdp: FiniteMDP, objective: SetFunction, *, horizon: int, policy:
             raise InvalidArgumentError("theta0 applies to policy = 'markov' only")
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=gen_cpu)))
-            net = _mlp(2 * S + horizon, hidden, A, dev)
+            net = mlp(2 * S + horizon, A, hidden, activation="tanh", device=dev, dtype=torch.float64)
         params = list(net.parameters())
 
         def logits(t: int, s: Any, mask: Any) -> Any:
