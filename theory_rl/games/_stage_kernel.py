@@ -75,6 +75,25 @@ def _bordered_solve(M, k, transpose, work, x):  # pragma: no cover - compiled
     return True
 
 
+@numba.njit(cache=True, inline="always")
+def _support_strategy(sub, k, transpose, support, work, x, out):  # pragma: no cover - compiled
+    """One player's equalising strategy on ``support[:k]`` (the column player's from ``sub``, the
+    row player's from ``sub^T``) written into ``out``; ``False`` when the bordered system is
+    singular or the solution has a negative (or NaN) weight."""
+    if not _bordered_solve(sub, k, transpose, work, x):
+        return False
+    total = 0.0
+    for j in range(k):
+        if not x[j] >= 0.0:  # also refuses NaN
+            return False
+        total += x[j]
+    if not total > 0.0:
+        return False
+    for j in range(k):
+        out[support[j]] = x[j] / total
+    return True
+
+
 @numba.njit(cache=True)
 def _try_supports(G, rows, cols, k, sub, work, x, p, q, bracket):  # pragma: no cover - compiled
     """Try the square supports ``rows[:k]``, ``cols[:k]`` of the game ``G (A, B)``; on acceptance
@@ -86,28 +105,10 @@ def _try_supports(G, rows, cols, k, sub, work, x, p, q, bracket):  # pragma: no 
             sub[i, j] = G[rows[i], cols[j]]
     p[:] = 0.0
     q[:] = 0.0
-    if not _bordered_solve(sub, k, False, work, x):
+    if not _support_strategy(sub, k, False, cols, work, x, q):
         return False
-    total = 0.0
-    for j in range(k):
-        if not x[j] >= 0.0:  # also refuses NaN
-            return False
-        total += x[j]
-    if not total > 0.0:
+    if not _support_strategy(sub, k, True, rows, work, x, p):
         return False
-    for j in range(k):
-        q[cols[j]] = x[j] / total
-    if not _bordered_solve(sub, k, True, work, x):
-        return False
-    total = 0.0
-    for i in range(k):
-        if not x[i] >= 0.0:
-            return False
-        total += x[i]
-    if not total > 0.0:
-        return False
-    for i in range(k):
-        p[rows[i]] = x[i] / total
     low = np.inf
     scale = 0.0
     for b in range(B):
