@@ -82,13 +82,16 @@ def open_spiel_peer(kind: str, X: np.ndarray) -> float:
     return float(value) if kind == "zero_sum" else float((p / p.sum() @ X).min())
 
 
-def best_time(fn, repeats: int) -> tuple[float, float]:
-    best, out = np.inf, 0.0
+def best_time(fn, repeats: int) -> tuple[float, float, Any]:
+    """Best wall time and best process CPU time of ``repeats`` calls, and the last result. On a
+    shared machine wall time counts the 4 ms slices other processes take, CPU time does not (the
+    LP rows report wall time, as the peers may use threads; the Shapley rows CPU time)."""
+    wall, cpu, out = np.inf, np.inf, None
     for _ in range(repeats):
-        t = time.perf_counter()
+        w, c = time.perf_counter(), time.process_time()
         out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
+        wall, cpu = min(wall, time.perf_counter() - w), min(cpu, time.process_time() - c)
+    return wall, cpu, out
 
 
 def random_markov_game(S: int, A: int, B: int, nnz: int | None, seed: int):
@@ -109,17 +112,6 @@ def random_markov_game(S: int, A: int, B: int, nnz: int | None, seed: int):
     return MarkovGame.zero_sum(P, R, 0.9)
 
 
-def best_cpu_time(fn, repeats: int) -> tuple[float, float, Any]:
-    """Best process CPU time and best wall time of ``repeats`` calls, and the last result: on a
-    shared machine, wall time counts the 4 ms slices other processes take, CPU time does not."""
-    cpu, wall, out = np.inf, np.inf, None
-    for _ in range(repeats):
-        c, w = time.process_time(), time.perf_counter()
-        out = fn()
-        cpu, wall = min(cpu, time.process_time() - c), min(wall, time.perf_counter() - w)
-    return cpu, wall, out
-
-
 def shapley_rows(cases: list[tuple[int, int, int, int | None]], seed: int) -> list[dict]:
     """Shapley VI (tol 1e-8, gamma 0.9) against one backup ``R + gamma P v`` (the tabular backup over
     all state-action profiles): time per sweep (warm-started stage solves plus the backup) over the
@@ -131,8 +123,8 @@ def shapley_rows(cases: list[tuple[int, int, int, int | None]], seed: int) -> li
         shapley_value_iteration(random_markov_game(4, A, B, None, seed))  # compile the kernels outside the timing
         g = random_markov_game(S, A, B, nnz, seed + S)
         v = np.random.default_rng(seed).standard_normal(S)
-        t_backup, w_backup, _ = best_cpu_time(lambda: g.q(v), 20)  # noqa: B023
-        t_solve, w_solve, sol = best_cpu_time(lambda: shapley_value_iteration(g, tol=1e-8), 3)  # noqa: B023
+        w_backup, t_backup, _ = best_time(lambda: g.q(v), 20)  # noqa: B023
+        w_solve, t_solve, sol = best_time(lambda: shapley_value_iteration(g, tol=1e-8), 3)  # noqa: B023
         sweeps = sol.n_iter + 1  # the final stage solve at the returned v
         kernel = "dense" if nnz is None else f"{nnz} per row"
         rows.append({"kind": "shapley", "S": S, "A": A, "B": B, "kernel": kernel, "backup_s": t_backup,
@@ -167,11 +159,11 @@ def main() -> None:
         repeats = 1 if n >= 500 else args.repeats
         for kind in args.kinds:
             X = instance(kind, n, args.seed + n)
-            t_ours, v_ours = best_time(lambda: ours(kind, X), repeats)  # noqa: B023
-            t_peer, v_peer = best_time(lambda: peer(kind, X), repeats)  # noqa: B023
+            t_ours, _, v_ours = best_time(lambda: ours(kind, X), repeats)  # noqa: B023
+            t_peer, _, v_peer = best_time(lambda: peer(kind, X), repeats)  # noqa: B023
             diff = abs(v_ours - v_peer)
-            t_os, v_os = (best_time(lambda: open_spiel_peer(kind, X), repeats)  # noqa: B023
-                          if n <= args.open_spiel_max else (None, None))
+            t_os, _, v_os = (best_time(lambda: open_spiel_peer(kind, X), repeats)  # noqa: B023
+                             if n <= args.open_spiel_max else (None, None, None))
             fastest = t_peer if t_os is None else min(t_peer, t_os)
             row = {"kind": kind, "n": n, "ours_s": t_ours, "peer_s": t_peer, "ratio": t_ours / t_peer,
                    "value_ours": v_ours, "value_peer": v_peer, "abs_diff": diff, "agree_1e-8": diff <= 1e-8,
