@@ -14,7 +14,7 @@ from ..errors import InvalidArgumentError
 from ..models import FiniteMDP
 from ._exact import MAX_STATES, _setup, evaluate_subrl_policy
 from ._set_functions import FacilityLocation, Modular, SetFunction, WeightedCoverage
-from ._subpo import ESTIMATORS, EXACT_VALUE_STATES, SubPOResult
+from ._subpo import ESTIMATORS, EXACT_VALUE_STATES, SubPOResult, softmax_policy
 
 __all__ = ["subpo_torch"]
 
@@ -239,8 +239,7 @@ def subpo_torch(mdp: FiniteMDP, objective: SetFunction, *, horizon: int, policy:
         means[epoch] = float(total.mean())
     if policy == "markov":
         theta_np = to_numpy(theta).copy()
-        z = np.exp(theta_np - theta_np.max(axis=-1, keepdims=True))
-        table = z / z.sum(axis=-1, keepdims=True)
+        table = softmax_policy(theta_np)
     else:
         theta_np = to_numpy(torch.cat([p.detach().reshape(-1) for p in params])).copy()
         table = np.empty(0)
