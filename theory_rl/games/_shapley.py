@@ -62,7 +62,7 @@ class ShapleySolution(ValueSolution):
     _repr_fields = ("converged", "n_iter", "bound", "residual", "elapsed")
 
 
-def _sweep(game: MarkovGame, v: np.ndarray, R0: np.ndarray, warm: dict[str, Any]) -> tuple[np.ndarray, ...]:
+def _sweep(game: MarkovGame, v: np.ndarray, r_max: float, warm: dict[str, Any]) -> tuple[np.ndarray, ...]:
     """One Shapley backup with certified brackets ``t_low <= T v <= t_up`` (exact ``T``); the
     stage games are first tried on the previous sweep's supports kept in ``warm``."""
     S = game.n_states
@@ -90,7 +90,7 @@ def _sweep(game: MarkovGame, v: np.ndarray, R0: np.ndarray, warm: dict[str, Any]
     warm["supports"] = (rows, cols)
     v_max = float(np.abs(v).max()) if v.size else 0.0
     # |fl(Q) - Q| (the product P @ v and the sum), then the stage dot products and the LP's own error
-    pad_q = dot_pad(S, float(np.abs(R0).max()) + v_max)
+    pad_q = dot_pad(S, r_max + v_max)
     pad = pad_q + dot_pad(max(A, B), float(np.abs(Q).max()) + pad_q)
     return Q, p, q, low - pad, up + pad
 
@@ -196,13 +196,13 @@ def shapley_value_iteration(
         if v.shape != (S,):
             raise InvalidModelError(f"v0 has shape {v.shape}, expected ({S},)")
         check_finite(v, "v0")
-    R0 = np.asarray(game.R[0])
+    r_max = float(np.abs(game.R[0]).max())  # max |R|, once: the rounding pad of every sweep
     history: list[float] = []
     warm: dict[str, Any] = {}
     converged = False
     n = 0
     with Timer() as timer:
-        Q, p, q, t_low, t_up = _sweep(game, v, R0, warm)
+        Q, p, q, t_low, t_up = _sweep(game, v, r_max, warm)
         residual = float(np.maximum(np.abs(t_up - v), np.abs(t_low - v)).max())
         cap = max_iter if max_iter is not None else iteration_cap(gamma, tol, residual)
         for n in iterations(cap, progress, "shapley_value_iteration"):
@@ -222,10 +222,10 @@ def shapley_value_iteration(
             if n >= cap:
                 break
             v = 0.5 * (t_low + t_up)
-            Q, p, q, t_low, t_up = _sweep(game, v, R0, warm)
+            Q, p, q, t_low, t_up = _sweep(game, v, r_max, warm)
             residual = float(np.maximum(np.abs(t_up - v), np.abs(t_low - v)).max())
         v_out = 0.5 * (lower + upper)
-        Q, p, q, _, _ = _sweep(game, v_out, R0, warm)  # the policies greedy for the returned v
+        Q, p, q, _, _ = _sweep(game, v_out, r_max, warm)  # the policies greedy for the returned v
         finish_iterative(method="shapley_value_iteration", converged=converged, strict=strict, n_iter=n,
                          cap=cap, tol=tol)
     return ShapleySolution(
