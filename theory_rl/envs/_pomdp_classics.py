@@ -14,23 +14,6 @@ from .._validation import check_gamma
 from ..models import POMDP
 from ..pomdp import load_problem
 
-__all__ = [
-    "cheese",
-    "hallway",
-    "hallway2",
-    "maze_4x3",
-    "maze_4x4",
-    "milos_aaai97",
-    "mit",
-    "network",
-    "rock_sample_4_4",
-    "rock_sample_7_8",
-    "shuttle",
-    "tag_avoid",
-    "tiger",
-    "tiger_grid",
-]
-
 #: name -> (packaged file, sizes (S, A, O), what it is, where it comes from)
 _CLASSICS: dict[str, tuple[str, tuple[int, int, int], str, str]] = {
     "tiger": ("tiger.95.POMDP", (2, 3, 2),
@@ -102,6 +85,8 @@ _CLASSICS: dict[str, tuple[str, tuple[int, int, int], str, str]] = {
                   "J. Pineau, G. Gordon, S. Thrun, \"Point-based value iteration: an anytime algorithm for "
                   "POMDPs\", IJCAI 2003."),
 }
+
+__all__ = list(_CLASSICS)  # one public constructor per packaged file, made below
 
 _TITLES = {
     "tiger": "Tiger", "shuttle": "Shuttle docking", "network": "Network monitoring", "maze_4x3": "The 4 x 3 maze",

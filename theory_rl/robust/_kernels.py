@@ -701,20 +701,34 @@ def _support_floor(p, order, restrict):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, inline="always")
+def _next_above_floor(P2, i, v, order, k, kstop, vmin):  # pragma: no cover - compiled
+    """Walk ``order`` down from position ``k`` (to ``kstop``, exclusive) to the next state ``j`` in
+    the support of ``P2[i]`` with ``v[j] > vmin``: ``(position after j, P2[i, j], v[j] - vmin)``, or
+    ``(position reached, 0, 0)`` when there is none (a state at or below ``vmin`` ends the walk:
+    ``order`` is increasing in ``v``)."""
+    while k > kstop:
+        j = order[k]
+        k -= 1
+        pj = P2[i, j]  # indexed, not a row view: a view per event cost more than the event
+        if pj <= 0.0:
+            continue
+        dv = v[j] - vmin
+        if dv <= 0.0:
+            return k, 0.0, 0.0
+        return k, pj, dv
+    return k, 0.0, 0.0
+
+
+@numba.njit(cache=True, inline="always")
 def _next_piece(P2, i, v, order, gamma, a, kpos, kstop, vmin, xi0, f0, seg_len, rate, event, active):  # pragma: no cover
     """Move action ``a`` of the s-rectangular sweep onto its next linear piece: the next state
     from the top of ``order`` (in the support of ``p = P2[i]``) gives its mass to the floor state, at
     ``d xi / d(-f) = 2 / (gamma (v_j - v_min))``. ``xi0[a], f0[a]`` must hold the start of the
     piece. An action with no state left above ``v_min`` is at its floor (``active = 2``)."""
     k = kpos[a]
-    while k > kstop[a]:
-        j = order[k]
-        k -= 1
-        pj = P2[i, j]  # indexed, not a row view: a view per event cost more than the event
+    while True:
+        k, pj, dv = _next_above_floor(P2, i, v, order, k, kstop[a], vmin[a])
         if pj <= 0.0:
-            continue
-        dv = v[j] - vmin[a]
-        if dv <= 0.0:
             break
         drop = gamma * pj * dv
         if drop <= 0.0:  # underflow: the piece is flat in u, its budget is spent at once
@@ -755,14 +769,9 @@ def _s_l1_at_level(P2, s, v, order, gamma, A, ks, ug, f_top, kstop, vmin, xi_a, 
         xi = 0.0
         k = n - 1
         found = False
-        while k > kstop[a]:
-            j = order[k]
-            k -= 1
-            pj = P2[i, j]
+        while True:
+            k, pj, dv = _next_above_floor(P2, i, v, order, k, kstop[a], vmin[a])
             if pj <= 0.0:
-                continue
-            dv = v[j] - vmin[a]
-            if dv <= 0.0:
                 break
             drop = gamma * pj * dv
             if f - drop < ug:

@@ -73,20 +73,29 @@ def _dense_dot(P2, row, v):  # pragma: no cover - compiled
     return acc
 
 
+@numba.njit(fastmath=_FASTMATH, cache=True, inline="always")
+def _span_buffers(chunks):  # pragma: no cover - compiled
+    """Per-chunk ``min`` and ``max`` of ``T v - v`` (``+inf`` and ``-inf`` until a chunk writes)."""
+    return np.full(chunks, np.inf), np.full(chunks, -np.inf)
+
+
+@numba.njit(cache=True, inline="always")
+def _chunk_bounds(n, chunks, c):  # pragma: no cover - compiled
+    """``[start, stop)`` of chunk ``c`` when ``range(n)`` is cut into ``chunks`` equal runs (the last shorter)."""
+    step = (n + chunks - 1) // chunks
+    return c * step, min(n, (c + 1) * step)
+
+
 @numba.njit(parallel=True, fastmath=_FASTMATH, cache=True)
 def dense_backup(P2, r_eff, v, gamma, n_actions, tv, policy, q_out, chunks):  # pragma: no cover - compiled
     """``tv[s] = max_a r_eff[s*A+a] + gamma * P2[s*A+a] @ v``, its argmax (lowest index on
     ties), and ``(min(tv - v), max(tv - v))``, for dense ``P2`` of shape ``(S*A, S)``; the action
     values go to ``q_out`` (``S*A`` numbers against ``S*A*S`` read: free)."""
     n_states = v.shape[0]
-    step = (n_states + chunks - 1) // chunks
-    lo_c = np.full(chunks, np.inf)
-    hi_c = np.full(chunks, -np.inf)
+    lo_c, hi_c = _span_buffers(chunks)
     for c in numba.prange(chunks):
-        s0 = c * step
-        s1 = min(n_states, s0 + step)
-        d_lo = np.inf
-        d_hi = -np.inf
+        s0, s1 = _chunk_bounds(n_states, chunks, c)
+        d_lo, d_hi = np.inf, -np.inf
         for s in range(s0, s1):
             best = -np.inf
             best_a = 0
@@ -133,14 +142,10 @@ def csr_backup(data, indices, indptr, r_eff, v, gamma, n_actions, tv, policy, ch
     """``tv[s] = max_a r_eff[s*A+a] + gamma * P[s*A+a, :] @ v``, its argmax (lowest index on
     ties), and ``(min(tv - v), max(tv - v))``, for CSR ``P`` of shape ``(S*A, S)``."""
     n_states = v.shape[0]
-    step = (n_states + chunks - 1) // chunks
-    lo_c = np.full(chunks, np.inf)
-    hi_c = np.full(chunks, -np.inf)
+    lo_c, hi_c = _span_buffers(chunks)
     for c in numba.prange(chunks):
-        s0 = c * step
-        s1 = min(n_states, s0 + step)
-        d_lo = np.inf
-        d_hi = -np.inf
+        s0, s1 = _chunk_bounds(n_states, chunks, c)
+        d_lo, d_hi = np.inf, -np.inf
         k = _u64(0)
         if s0 < s1:
             k = _u64(indptr[s0 * n_actions])
