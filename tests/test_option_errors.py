@@ -179,7 +179,7 @@ ROWS = [
     Row(learning.n_step_sarsa, _m(n=2, n_episodes=1, horizon=2), {"n": COUNT}),
     Row(learning.contrastive_ucb, lambda: ((learning.random_low_rank_mdp(3, 2, rank=2, horizon=2, seed=0),), {"n_episodes": 1}),
         {"n_episodes": COUNT, "representation": CHOICE, "negatives": CHOICE, "lam": POSITIVE, "delta": OPEN_PROB,
-         "pool_steps": BOOL}),
+         "pool_steps": BOOL, "restart": BOOL}),
     Row(learning.contrastive_ucb_game,
         lambda: ((learning.random_low_rank_markov_game(2, 2, rank=2, horizon=1, seed=0),), {"n_episodes": 1}),
         {"n_episodes": COUNT, "representation": CHOICE, "negatives": CHOICE, "beta": NONNEG, "lam": POSITIVE}),

@@ -8,7 +8,14 @@ from scipy.stats import binomtest
 
 from theory_rl.envs import random_mdp
 from theory_rl.errors import InvalidArgumentError, InvalidModelError
-from theory_rl.learning import LowRankMDP, contrastive_ucb, contrastive_ucb_beta, random_low_rank_mdp, ucbvi
+from theory_rl.learning import (
+    LowRankMDP,
+    contrastive_fit,
+    contrastive_ucb,
+    contrastive_ucb_beta,
+    random_low_rank_mdp,
+    ucbvi,
+)
 from theory_rl.learning._contrastive_ucb import StepModels
 
 
@@ -116,3 +123,29 @@ def test_pooled_steps_keep_optimism_and_cut_regret():
     assert np.mean(pooled) < np.mean(per_step), (pooled, per_step)
     with pytest.raises(InvalidArgumentError, match="pool_steps"):
         contrastive_ucb(random_low_rank_mdp(3, 2, rank=2, horizon=2, seed=0), n_episodes=2, pool_steps=True)
+
+
+def test_restart_keeps_the_lower_loss_of_the_warm_and_a_fresh_start():
+    """restart=True: every refit's contrastive loss is at most the warm-started fit's on the same
+    data (the fresh start is kept only when it is lower); it applies to the bilinear fit only."""
+    H, S, A, d = 1, 5, 2, 2
+    m = random_low_rank_mdp(S, A, rank=d, horizon=H, seed=3)
+    rng = np.random.default_rng(0)
+    noise = np.full(S, 1 / S)
+    models = StepModels(H, S, A, d, representation="bilinear", noise=noise, negatives="expected", lam=1.0,
+                        true_phi=None, device="cpu", rng=rng, restart=True)
+    cdf = m.P.cumsum(axis=-1)
+    fresh_kept = 0
+    for k in range(1, 13):
+        for _ in range(40):
+            s, a = int(rng.integers(S)), int(rng.integers(A))
+            models.add(0, s, a, min(int(np.searchsorted(cdf[0, s, a], rng.random(), side="right")), S - 1))
+        init = models.init[0]
+        models.refit(k)
+        if init is not None:
+            warm = contrastive_fit(models.n_pos[0], models.visits[0][..., None] * noise, noise, rank=d, init=init)
+            assert models.fit_loss[0] <= warm.loss + 1e-12, (k, models.fit_loss[0], warm.loss)
+            fresh_kept += models.fit_loss[0] < warm.loss - 1e-9
+    assert fresh_kept > 0  # the fresh start won at least once, so the option changes fits
+    with pytest.raises(InvalidArgumentError, match="restart"):
+        contrastive_ucb(m, n_episodes=2, representation="tabular", restart=True)

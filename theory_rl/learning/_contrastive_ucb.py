@@ -67,9 +67,9 @@ class StepModels:
 
     def __init__(self, H: int, S: int, A: int, d: int, *, representation: str, noise: np.ndarray, negatives: str,
                  lam: float, true_phi: np.ndarray | None, device: Any, rng: np.random.Generator,
-                 pool_steps: bool = False) -> None:
+                 pool_steps: bool = False, restart: bool = False) -> None:
         self.shape, self.d, self.representation, self.noise = (H, S, A), d, representation, noise
-        self.pool_steps = pool_steps
+        self.pool_steps, self.restart = pool_steps, restart
         self.negatives, self.lam, self.device, self.rng = negatives, lam, device, rng
         self.true_phi = None if true_phi is None else true_phi.reshape(H, S * A, d)
         self.P_hat = np.broadcast_to(noise, (H, S, A, S)).copy()
@@ -78,6 +78,7 @@ class StepModels:
         self.n_neg = np.zeros((H, S, A, S))  # sampled negatives (s, a, s~), one per positive
         self.visits = np.zeros((H, S, A))
         self.fitted_at = np.zeros(H)  # transitions in D_h at the last fit
+        self.fit_loss = np.full(H, np.nan)  # the contrastive loss of the last bilinear/torch fit
         self.init: list[tuple[np.ndarray, np.ndarray] | None] = [None] * H
 
     def add(self, h: int, s: int, a: int, s_next: int) -> None:
@@ -116,9 +117,13 @@ class StepModels:
                     fit = contrastive_fit_torch(n_pos, negs, noise, rank=d, device=self.device, seed=self.rng)
                 else:
                     fit = contrastive_fit(n_pos, negs, noise, rank=d, init=self.init[h], seed=self.rng)
+                    if self.restart and self.init[h] is not None:  # the better of the warm and a fresh start
+                        fresh = contrastive_fit(n_pos, negs, noise, rank=d, seed=self.rng)
+                        fit = fresh if fresh.loss < fit.loss else fit
                 self.P_hat[h] = fit.P
                 self.phi_hat[h] = fit.phi.reshape(S * A, -1)
                 self.fitted_at[h] = k
+                self.fit_loss[h] = fit.loss
                 self.init[h] = _warm_start(self.phi_hat[h], fit.mu, noise, d)
         if self.pool_steps:
             self.P_hat[1:] = self.P_hat[0]
@@ -151,6 +156,7 @@ def contrastive_ucb(
     noise: np.ndarray | None = None,
     negatives: str = "expected",
     pool_steps: bool = False,
+    restart: bool = False,
     device: Any = "auto",
     seed: int | np.random.Generator | None = None,
 ) -> LearningResult:
@@ -193,9 +199,11 @@ def contrastive_ucb(
     ``representation="true_features"`` is the oracle that knows ``phi*`` and fits ``mu`` by ridge
     regression, ``P_hat_h = phi*_h^T Sigma_h^{-1} sum phi*_h(s,a) e_{s'}^T`` (unclipped; the
     model-based form of LSVI-UCB, Jin, Yang, Wang & Jordan 2020, arXiv:1907.05388) with the same bonus;
-    ``beta`` defaults to :func:`contrastive_ucb_beta` (a recalled form). The Markov-game
-    extension is :func:`contrastive_ucb_game`. Not implemented: general (continuous-state)
-    function classes.
+    ``beta`` defaults to :func:`contrastive_ucb_beta` (a recalled form). ``pool_steps=True`` (ours,
+    off by default) fits one model on the data of all steps, for stationary kernels, and
+    ``restart=True`` (ours) keeps the better of a warm and a fresh start of each bilinear fit. The
+    Markov-game extension is :func:`contrastive_ucb_game`. Not implemented: general
+    (continuous-state) function classes.
 
     Parameters
     ----------
@@ -221,6 +229,10 @@ def contrastive_ucb(
         ``Sigma`` on the data of all steps ``D_0 u ... u D_{H-1}`` and use them at every step (``H``
         times the data per fit; the paper fits every step on its own data, the default). Applies
         to every representation, the oracle included.
+    restart : bool
+        Bilinear only: at every refit also fit from a fresh random start beside the warm start and
+        keep the fit with the lower contrastive loss (the loss is non-convex; the paper assumes
+        its minimiser). Off by default.
     device : "auto", "cpu", "cuda", or torch.device
         For ``representation="torch"``.
     seed : int or numpy.random.Generator, optional
@@ -247,6 +259,8 @@ def contrastive_ucb(
     check_choice(representation, "representation", ("bilinear", "torch", "tabular", "true_features"))
     check_choice(negatives, "negatives", ("expected", "sampled"))
     pool_steps = check_bool(pool_steps, "pool_steps")
+    if check_bool(restart, "restart") and representation != "bilinear":
+        raise InvalidArgumentError(f"restart applies to representation='bilinear' only, not {representation!r}")
     H, S, A = model.horizon, model.n_states, model.n_actions
     if pool_steps and not np.allclose(model.P, model.P[0], atol=1e-12):
         h = int(np.argmax(np.abs(model.P - model.P[0]).reshape(H, -1).max(axis=1)))
@@ -273,7 +287,7 @@ def contrastive_ucb(
         v_cap = np.arange(H, 0, -1, dtype=float)
         models = StepModels(H, S, A, d, representation=representation, noise=noise, negatives=negatives, lam=lam,
                             true_phi=model.phi if representation == "true_features" else None, device=device, rng=rng,
-                            pool_steps=pool_steps)
+                            pool_steps=pool_steps, restart=restart)
         regret, optimism, angle = np.empty(K), np.empty(K), np.full(K, np.nan)
         total = 0.0
         cdf = model.P.cumsum(axis=-1)
@@ -298,5 +312,6 @@ def contrastive_ucb(
     history = {"step": episodes, "samples": episodes * H * H, "regret": regret, "optimism": optimism, "angle": angle}
     return LearningResult(q=q_bar, policy=policy, history=history, n_samples=K * H * H, method="contrastive_ucb",
                           params={"n_episodes": K, "rank": d, "representation": representation, "beta": beta,
-                                  "lam": lam, "delta": delta, "pool_steps": pool_steps},
+                                  "lam": lam, "delta": delta, "pool_steps": pool_steps,
+                                  "restart": restart},
                           elapsed=timer.elapsed)
