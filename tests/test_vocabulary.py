@@ -123,7 +123,7 @@ ALLOWED = (
         """variant stopping method linear_solver highs_method inner score oracle search sampling mode
         schedule layout optimizer kinds domains setting weighting clock start bounds normalized
         policy_first allow_masked nature coarse transport compress form use_time traces updating estimator lazy
-        parameterisation representation encoder norm bisimulation_target context greedy""",
+        parameterisation representation encoder norm bisimulation_target context greedy pool_steps restart""",
     ),
     _group(
         "numerical tolerances that are not the certified accuracy asked for (model validation, LP "

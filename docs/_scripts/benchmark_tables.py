@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from statistics import fmean
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -632,12 +634,24 @@ def representation_section() -> str:
     K = data["instance"]["K"]
     rows = []
     for name, summ in data["summary"].items():
-        reg, slope, wall = summ["regret"], summ["slope"], summ["wall_per_episode_ms"]
+        reg, slope, wall, logr = summ["regret"], summ["slope"], summ["wall_per_episode_ms"], summ["log_ratio"]
         ci = "" if reg["n"] < 2 else f" [{reg['ci95_low']:.2f}, {reg['ci95_high']:.2f}]"
         sci = "" if slope["n"] < 2 else f" [{slope['ci95_low']:.2f}, {slope['ci95_high']:.2f}]"
+        gci = "" if logr["n"] < 2 else f" [{math.exp(logr['ci95_low']):.1f}, {math.exp(logr['ci95_high']):.1f}]"
         ratios = ", ".join(f"{v:.1f}" for v in summ["ratio_to_oracle"].values())
-        rows.append([name, reg["n"], f"{reg['mean']:.2f}{ci}", ratios, f"{summ['regret_first_100']['mean']:.2f}",
-                     f"{slope['mean']:.2f}{sci}", f"{wall['mean']:.1f}"])
+        rows.append([name, summ["reference"], reg["n"], f"{reg['mean']:.2f}{ci}", ratios,
+                     f"{summ['ratio_of_means']:.1f}", f"{math.exp(logr['mean']):.1f}{gci}",
+                     f"{summ['regret_first_100']['mean']:.2f}", f"{slope['mean']:.2f}{sci}", f"{wall['mean']:.1f}"])
+    best = [[k, v["beta"], f"{v['regret']['mean']:.2f} [{v['regret']['ci95_low']:.2f}, {v['regret']['ci95_high']:.2f}]"]
+            for k, v in data["best_beta"].items() if isinstance(v, dict)]
+    best += [[k, "", f"**{v:.1f}x**"] for k, v in data["best_beta"].items() if not isinstance(v, dict)]
+    diag = []
+    for rep in ("bilinear", "true_features"):
+        runs = [d for d in data["diagnosis"] if d["representation"] == rep]
+        for i, (lo, hi) in enumerate(runs[0]["windows"]):
+            diag.append([rep, f"{lo + 1}-{hi}", *(f"{fmean([d[key][i] for d in runs]):.3f}" for key in
+                                                   ("regret", "model_l1", "model_l1_on_policy", "bonus_on_policy",
+                                                    "optimism_fails"))])
     off = [[o["n"], f"{o['oracle ridge (phi* known)']:.3f}", f"{o['contrastive rank 5, expected negatives']:.3f}",
             f"{o['contrastive rank 5, sampled negatives']:.3f}", f"{o['rank-5 truncated SVD']:.3f}",
             f"{o['empirical (tabular)']:.3f}", f"{o['noise_spectral_norm']:.3f}", f"{o['largest_angle_expected']:.2f}"]
@@ -645,18 +659,45 @@ def representation_section() -> str:
     game = [[g["seed"], g["representation"], f"{g['gap_first_10']:.4f}", f"{g['gap_last_20']:.4f}",
              f"{g['certificate_first']:.3f}", f"{g['certificate_last']:.3f}", f"{g['certificate_bounds_gap']:.0%}",
              f"{g['wall_per_episode_ms']:.0f}"] for g in data["game"]]
+    hold = load("contrastive_ucb_learned_holdout")
+    held = []
+    for name, summ in hold["summary"].items():
+        reg, ref, logr = summ["regret"], summ["reference_regret"], summ["log_ratio"]
+        held.append([name, summ["reference"], reg["n"], f"{reg['mean']:.2f} [{reg['ci95_low']:.2f}, {reg['ci95_high']:.2f}]",
+                     f"{ref['mean']:.2f} [{ref['ci95_low']:.2f}, {ref['ci95_high']:.2f}]",
+                     ", ".join(f"{x:.1f}" for x in summ["ratio_per_seed"]), f"**{summ['ratio_of_means']:.1f}**",
+                     f"{math.exp(logr['mean']):.1f} [{math.exp(logr['ci95_low']):.1f}, {math.exp(logr['ci95_high']):.1f}]"])
     t = data["fit_timing"]
     inst = data["instance"]
     return "\n\n".join([
         "## Exploration with learned features (`bench/contrastive_ucb_learned.py`)",
         f"Contrastive UCB on stationary random low-rank MDPs (S = {inst['S']}, A = {inst['A']}, d = {inst['d']}, "
-        f"H = {inst['H']}), bonus scale {inst['beta']} for every learner, K = {K} episodes. Regret: mean and 95% "
-        "Student-t interval over seeds; ratio to the true-feature oracle per seed; log-log slope of the cumulative "
-        "regret over K in {100, 300, 1000, 3000}. The two swap rows replace one half of the learned representation by "
-        "the truth (the bonus, or the model) to locate the cost.",
+        f"H = {inst['H']}), bonus scale {inst['beta']} unless the row names another, K = {K} episodes. Regret: mean "
+        "and 95% Student-t interval over seeds; ratio to the oracle row named beside it (the true features with the "
+        "same bonus scale, data and pooling) per seed, as the ratio of the seed means, and as a geometric mean with "
+        "its 95% interval; log-log slope of the cumulative regret over K in {100, 300, 1000, 3000}. The two swap rows "
+        "replace one half of the learned representation by the truth (the bonus, or the model) to locate the cost; "
+        "'pooled steps' fits one model on the data of all H steps (`pool_steps=True`, valid because these instances "
+        "are stationary); 'well-conditioned' rows use Dirichlet concentration 0.1 (near one-hot features; fifth "
+        "singular value of the kernel " + ", ".join(f"{x:.2f}" for x in inst["well_conditioned_fifth_singular_value"])
+        + " on the seeds).",
         provenance("contrastive_ucb_learned"),
-        table(["learner", "seeds", f"regret at K = {K}", "ratio to oracle", "regret at K = 100", "slope", "ms / episode"],
-              rows, "lrrrrrr"),
+        table(["learner", "compared with", "seeds", f"regret at K = {K}", "ratio per seed", "ratio of means",
+               "geometric mean ratio", "regret at K = 100", "slope", "ms / episode"], rows, "llrrrrrrrr"),
+        f"Each learner at its best bonus scale of the grid {inst['beta_grid']} (mean regret at K = {K} over the same "
+        "seeds), and the ratio of the best means, per-step and pooled:",
+        table(["learner", "best beta", f"regret at K = {K}"], best, "lrr"),
+        f"Where the regret comes from (bonus scale {inst['beta']}, per-step fits, means over seeds): regret summed over "
+        "each window of episodes; the model's mean L1 error over all pairs and on the greedy policy's state-action "
+        "occupancy; the bonus on that occupancy; the fraction of episodes with V_bar_0 < V*_0 at d0.",
+        table(["representation", "episodes", "regret", "model L1", "model L1 on policy", "bonus on policy",
+               "optimism fails"], diag, "lrrrrrr"),
+        f"The options were chosen on the seeds above; the chosen configuration on unseen seeds "
+        f"{hold['instance']['seeds'][0]}-{hold['instance']['seeds'][-1]} (bonus scale {hold['instance']['beta']}, "
+        f"K = {hold['instance']['K']}):",
+        provenance("contrastive_ucb_learned_holdout"),
+        table(["learner", "compared with", "seeds", "regret", "oracle's regret", "ratio per seed", "ratio of means",
+               "geometric mean ratio"], held, "llrrrrrr"),
         f"Offline, seed 0: mean L1 error of the kernel estimate from n uniform transitions; the spectral norm of the "
         f"sampling noise against the true kernel's singular values {data['offline'][0]['singular_values']}; the largest "
         "principal angle of the rank-5 contrastive features.",

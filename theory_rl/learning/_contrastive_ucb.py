@@ -9,7 +9,7 @@ import numpy as np
 from scipy.linalg import subspace_angles
 
 from .._iterative import Timer
-from .._validation import check_choice, check_distribution, check_int, check_real, rng_from_seed
+from .._validation import check_bool, check_choice, check_distribution, check_int, check_real, rng_from_seed
 from ..errors import InvalidArgumentError, InvalidModelError
 from ._contrastive import contrastive_fit
 from ._contrastive_torch import contrastive_fit_torch
@@ -66,8 +66,10 @@ class StepModels:
     of (joint) actions)."""
 
     def __init__(self, H: int, S: int, A: int, d: int, *, representation: str, noise: np.ndarray, negatives: str,
-                 lam: float, true_phi: np.ndarray | None, device: Any, rng: np.random.Generator) -> None:
+                 lam: float, true_phi: np.ndarray | None, device: Any, rng: np.random.Generator,
+                 pool_steps: bool = False, restart: bool = False) -> None:
         self.shape, self.d, self.representation, self.noise = (H, S, A), d, representation, noise
+        self.pool_steps, self.restart = pool_steps, restart
         self.negatives, self.lam, self.device, self.rng = negatives, lam, device, rng
         self.true_phi = None if true_phi is None else true_phi.reshape(H, S * A, d)
         self.P_hat = np.broadcast_to(noise, (H, S, A, S)).copy()
@@ -76,6 +78,7 @@ class StepModels:
         self.n_neg = np.zeros((H, S, A, S))  # sampled negatives (s, a, s~), one per positive
         self.visits = np.zeros((H, S, A))
         self.fitted_at = np.zeros(H)  # transitions in D_h at the last fit
+        self.fit_loss = np.full(H, np.nan)  # the contrastive loss of the last bilinear/torch fit
         self.init: list[tuple[np.ndarray, np.ndarray] | None] = [None] * H
 
     def add(self, h: int, s: int, a: int, s_next: int) -> None:
@@ -85,39 +88,57 @@ class StepModels:
         if self.negatives == "sampled":
             self.n_neg[h, s, a, int(self.rng.choice(self.shape[1], p=self.noise))] += 1.0
 
+    def _pooled(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(n_pos, visits, n_neg)`` per step; with ``pool_steps`` every step holds the sums over steps."""
+        counts = (self.n_pos, self.visits, self.n_neg)
+        if not self.pool_steps:
+            return counts
+        return tuple(np.broadcast_to(x.sum(axis=0), x.shape) for x in counts)  # type: ignore[return-value]
+
     def refit(self, k: int) -> None:
         """Episode ``k``'s models: the tabular closed form and the oracle's ridge fit every episode,
-        the bilinear/torch fit every episode up to ``_EVERY``, then when ``D_h`` grew by ``_GROWTH``."""
+        the bilinear/torch fit every episode up to ``_EVERY``, then when ``D_h`` grew by ``_GROWTH``;
+        with ``pool_steps`` one fit on the data of all steps serves every step."""
         H, S, A = self.shape
         d, noise = self.d, self.noise
-        for h in range(H):
-            negs = self.visits[h][..., None] * noise if self.negatives == "expected" else self.n_neg[h]
+        pooled = self._pooled()
+        for h in range(1 if self.pool_steps else H):
+            n_pos, visits, n_neg = (x[h] for x in pooled)
+            negs = visits[..., None] * noise if self.negatives == "expected" else n_neg
             if self.representation == "tabular":
-                self.P_hat[h] = contrastive_fit(self.n_pos[h], negs, noise, parameterisation="tabular").P
+                self.P_hat[h] = contrastive_fit(n_pos, negs, noise, parameterisation="tabular").P
             elif self.true_phi is not None:
                 feats = self.true_phi[h]
-                sigma = self.lam * np.eye(d) + feats.T @ (self.visits[h].reshape(-1, 1) * feats)
-                mu_hat = np.linalg.solve(sigma, feats.T @ self.n_pos[h].reshape(S * A, S))
+                sigma = self.lam * np.eye(d) + feats.T @ (visits.reshape(-1, 1) * feats)
+                mu_hat = np.linalg.solve(sigma, feats.T @ n_pos.reshape(S * A, S))
                 self.P_hat[h] = (feats @ mu_hat).reshape(S, A, S)
             elif k <= _EVERY or k >= (1.0 + _GROWTH) * self.fitted_at[h]:
                 if self.representation == "torch":
-                    fit = contrastive_fit_torch(self.n_pos[h], negs, noise, rank=d, device=self.device, seed=self.rng)
+                    fit = contrastive_fit_torch(n_pos, negs, noise, rank=d, device=self.device, seed=self.rng)
                 else:
-                    fit = contrastive_fit(self.n_pos[h], negs, noise, rank=d, init=self.init[h], seed=self.rng)
+                    fit = contrastive_fit(n_pos, negs, noise, rank=d, init=self.init[h], seed=self.rng)
+                    if self.restart and self.init[h] is not None:  # the better of the warm and a fresh start
+                        fresh = contrastive_fit(n_pos, negs, noise, rank=d, seed=self.rng)
+                        fit = fresh if fresh.loss < fit.loss else fit
                 self.P_hat[h] = fit.P
                 self.phi_hat[h] = fit.phi.reshape(S * A, -1)
                 self.fitted_at[h] = k
+                self.fit_loss[h] = fit.loss
                 self.init[h] = _warm_start(self.phi_hat[h], fit.mu, noise, d)
+        if self.pool_steps:
+            self.P_hat[1:] = self.P_hat[0]
+            self.phi_hat[1:] = [self.phi_hat[0]] * (H - 1)
 
     def bonus(self, beta: float) -> np.ndarray:
         """``beta ||phi_hat_h(s, a)||_{Sigma_h^{-1}}``, shape ``(H, S, A)`` (``beta / sqrt(lam + N_h(s, a))`` for tabular)."""
         H, S, A = self.shape
+        visits = self._pooled()[1]
         if self.representation == "tabular":
-            return beta / np.sqrt(self.lam + self.visits)
+            return beta / np.sqrt(self.lam + visits)
         out = np.empty((H, S, A))
         for h in range(H):
             feats = self.phi_hat[h]
-            sigma = self.lam * np.eye(feats.shape[1]) + feats.T @ (self.visits[h].reshape(-1, 1) * feats)
+            sigma = self.lam * np.eye(feats.shape[1]) + feats.T @ (visits[h].reshape(-1, 1) * feats)
             norms = np.einsum("ij,ij->i", feats, np.linalg.solve(sigma, feats.T).T)
             out[h] = beta * np.sqrt(np.maximum(norms, 0.0)).reshape(S, A)
         return out
@@ -134,6 +155,8 @@ def contrastive_ucb(
     delta: float = 0.1,
     noise: np.ndarray | None = None,
     negatives: str = "expected",
+    pool_steps: bool = False,
+    restart: bool = False,
     device: Any = "auto",
     seed: int | np.random.Generator | None = None,
 ) -> LearningResult:
@@ -176,9 +199,11 @@ def contrastive_ucb(
     ``representation="true_features"`` is the oracle that knows ``phi*`` and fits ``mu`` by ridge
     regression, ``P_hat_h = phi*_h^T Sigma_h^{-1} sum phi*_h(s,a) e_{s'}^T`` (unclipped; the
     model-based form of LSVI-UCB, Jin, Yang, Wang & Jordan 2020, arXiv:1907.05388) with the same bonus;
-    ``beta`` defaults to :func:`contrastive_ucb_beta` (a recalled form). The Markov-game
-    extension is :func:`contrastive_ucb_game`. Not implemented: general (continuous-state)
-    function classes.
+    ``beta`` defaults to :func:`contrastive_ucb_beta` (a recalled form). ``pool_steps=True`` (ours,
+    off by default) fits one model on the data of all steps, for stationary kernels, and
+    ``restart=True`` (ours) keeps the better of a warm and a fresh start of each bilinear fit. The
+    Markov-game extension is :func:`contrastive_ucb_game`. Not implemented: general
+    (continuous-state) function classes.
 
     Parameters
     ----------
@@ -199,6 +224,15 @@ def contrastive_ucb(
         ``P^-`` (default uniform).
     negatives : {"expected", "sampled"}
         Negatives of the contrastive loss: their expectation under ``P^-``, or one draw per positive.
+    pool_steps : bool
+        Stationary MDPs only (``P_h`` the same at every step; checked): fit one model, features and
+        ``Sigma`` on the data of all steps ``D_0 u ... u D_{H-1}`` and use them at every step (``H``
+        times the data per fit; the paper fits every step on its own data, the default). Applies
+        to every representation, the oracle included.
+    restart : bool
+        Bilinear only: at every refit also fit from a fresh random start beside the warm start and
+        keep the fit with the lower contrastive loss (the loss is non-convex; the paper assumes
+        its minimiser). Off by default.
     device : "auto", "cpu", "cuda", or torch.device
         For ``representation="torch"``.
     seed : int or numpy.random.Generator, optional
@@ -224,7 +258,13 @@ def contrastive_ucb(
     K = check_int(n_episodes, "n_episodes", minimum=1)
     check_choice(representation, "representation", ("bilinear", "torch", "tabular", "true_features"))
     check_choice(negatives, "negatives", ("expected", "sampled"))
+    pool_steps = check_bool(pool_steps, "pool_steps")
+    if check_bool(restart, "restart") and representation != "bilinear":
+        raise InvalidArgumentError(f"restart applies to representation='bilinear' only, not {representation!r}")
     H, S, A = model.horizon, model.n_states, model.n_actions
+    if pool_steps and not np.allclose(model.P, model.P[0], atol=1e-12):
+        h = int(np.argmax(np.abs(model.P - model.P[0]).reshape(H, -1).max(axis=1)))
+        raise InvalidArgumentError(f"pool_steps=True needs a stationary kernel, but P_{h} differs from P_0")
     if representation == "tabular":
         d = S * A
         if rank is not None:
@@ -246,7 +286,8 @@ def contrastive_ucb(
         v_star0 = float(model.d0 @ v_star)
         v_cap = np.arange(H, 0, -1, dtype=float)
         models = StepModels(H, S, A, d, representation=representation, noise=noise, negatives=negatives, lam=lam,
-                            true_phi=model.phi if representation == "true_features" else None, device=device, rng=rng)
+                            true_phi=model.phi if representation == "true_features" else None, device=device, rng=rng,
+                            pool_steps=pool_steps, restart=restart)
         regret, optimism, angle = np.empty(K), np.empty(K), np.full(K, np.nan)
         total = 0.0
         cdf = model.P.cumsum(axis=-1)
@@ -271,5 +312,6 @@ def contrastive_ucb(
     history = {"step": episodes, "samples": episodes * H * H, "regret": regret, "optimism": optimism, "angle": angle}
     return LearningResult(q=q_bar, policy=policy, history=history, n_samples=K * H * H, method="contrastive_ucb",
                           params={"n_episodes": K, "rank": d, "representation": representation, "beta": beta,
-                                  "lam": lam, "delta": delta},
+                                  "lam": lam, "delta": delta, "pool_steps": pool_steps,
+                                  "restart": restart},
                           elapsed=timer.elapsed)
