@@ -2,6 +2,7 @@
 
     OMP_NUM_THREADS=1 PYTHONPATH=$PWD .venv/bin/python bench/model_based_generalization.py          # writes bench/results/model_based_generalization.json
     OMP_NUM_THREADS=1 PYTHONPATH=$PWD .venv/bin/python bench/model_based_generalization.py --quick  # 60 steps, 2 seeds (a smoke run)
+    OMP_NUM_THREADS=1 PYTHONPATH=$PWD .venv/bin/python bench/model_based_generalization.py --long   # ProcMaze, 1,000 steps, ER and the latent agents: ..._long.json
 
 Young, Ramesh, Kirsch & Schmidhuber (2023, arXiv:2211.02222), Figure 4's claim: in ButtonGrid,
 ProcMaze and PanFlute (combinatorial but factored), DQN trained on experience from a learned model
@@ -92,9 +93,11 @@ def interval(x: np.ndarray) -> tuple[float, float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--long", action="store_true", help="ProcMaze only, 1,000 steps, ER and the two latent agents")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    n_seeds, steps = (2, 60) if args.quick else (5, 600)
+    n_seeds, steps = (2, 60) if args.quick else (5, 1000 if args.long else 600)
+    agents = ("replay", "categorical_latent", "gaussian_latent") if args.long else AGENTS
     options = {"n_seeds": n_seeds, "total_steps": steps, "updates_per_step": 10, "target_update": 10,
                "rollout_length": 10, "hidden": (64,), "model_lr": 2e-4, "batch_size": 32,
                "learning_starts": 20 if args.quick else 100, "evaluate_every": 20 if args.quick else 50,
@@ -102,10 +105,12 @@ def main() -> None:
     tasks = {"ButtonGrid 4x4, 2 buttons": ("ButtonGrid", envs.button_grid(4, 2, seed=1)),
              "ProcMaze 5x5": ("ProcMaze", envs.proc_maze(5, seed=1)),
              "PanFlute, 3 pipes": ("PanFlute", pan_flute_task(3))}
+    if args.long:
+        tasks = {"ProcMaze 5x5": tasks["ProcMaze 5x5"]}
     results, curves = [], {}
     for name, (family, task) in tasks.items():
         base = uniform_return(task)
-        for agent in AGENTS:
+        for agent in agents:
             lr, temperature = TUNED[(agent, family, REGIME)]
             t0, c0 = time.perf_counter(), time.process_time()
             res = approx.dyna_dqn(task, model=agent, seed=0, lr=lr, temperature=temperature, **options)
@@ -125,7 +130,7 @@ def main() -> None:
     claims = []
     for name in tasks:
         ref = np.array(next(r["auc_per_seed"] for r in results if r["task"] == name and r["agent"] == "replay"))
-        for agent in AGENTS[1:]:
+        for agent in agents[1:]:
             x = np.array(next(r["auc_per_seed"] for r in results if r["task"] == name and r["agent"] == agent))
             diff = x.mean() - ref.mean()
             se = np.sqrt(x.var(ddof=1) / len(x) + ref.var(ddof=1) / len(ref))
@@ -133,8 +138,8 @@ def main() -> None:
                            "low": float(diff - 1.96 * se), "high": float(diff + 1.96 * se),
                            "verdict": "better" if diff - 1.96 * se > 0 else ("worse" if diff + 1.96 * se < 0 else "no difference")})
             print(json.dumps(claims[-1]), flush=True)
-    suffix = "_quick" if args.quick else ""
-    figure(curves, tasks, AGENTS, Path(__file__).parent / "figures" / f"model_based_generalization{suffix}.png")
+    suffix = "_quick" if args.quick else ("_long" if args.long else "")
+    figure(curves, tasks, agents, Path(__file__).parent / "figures" / f"model_based_generalization{suffix}.png")
     doc = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                        "memory_GiB": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
                        "note": "shared 2-core VM, loaded; torch.set_num_threads(1)"},

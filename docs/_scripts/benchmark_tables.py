@@ -547,7 +547,7 @@ def model_based_generalization_section() -> str:
     data = load("model_based_generalization")
     o = data["options"]
     header = ["task", "agent", "step size / temperature", "area [95% CI]", "final", "area - replay [95% CI]", "CPU s"]
-    return "\n\n".join([
+    parts = [
         "## Model-based generalisation (`bench/model_based_generalization.py`)",
         f"Young et al. (2023)'s {data['regime']}-data claim at a small scale: `approx.dyna_dqn`, the paper's five "
         f"agents with the step size and softmax temperature its authors tuned per agent and task ({data['tuned_source']}), "
@@ -560,7 +560,14 @@ def model_based_generalization_section() -> str:
         f"Total CPU {data['total_cpu_s'] / 60:.1f} min. Figure and discussion in the representation page.",
         provenance("model_based_generalization"),
         table(header, _model_based_rows(data), "lllrrlr"),
-    ])
+    ]
+    if (RESULTS / "model_based_generalization_long.json").exists():
+        long = load("model_based_generalization_long")
+        parts += [f"The same on {', '.join(long['tasks'])} with {long['options']['total_steps']} steps, ER and the "
+                  f"latent agents (total CPU {long['total_cpu_s'] / 60:.1f} min).",
+                  provenance("model_based_generalization_long"),
+                  table(header, _model_based_rows(long), "lllrrlr")]
+    return "\n\n".join(parts)
 
 
 def first_call_section() -> str:

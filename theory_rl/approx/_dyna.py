@@ -41,7 +41,8 @@ class DynaResult(Result):
     optimal_return : float
         ``d0 . V*`` (value iteration).
     q : ndarray, shape (n_seeds, S, A)
-        The final ``Q`` networks read on every state's observation.
+        The final ``Q`` networks read on every state's observation (the latent agents: on the
+        encoder's mode of it).
 
     Examples
     --------
