@@ -124,8 +124,9 @@ def main() -> None:
                             "final_mean": float(norm[:, -1].mean()), "auc_per_seed": auc.tolist(),
                             "optimal_return": res.optimal_return, "uniform_return": base,
                             "wall_s": wall, "cpu_s": cpu, "steps": res.steps.tolist(),
-                            "curve_mean": norm.mean(axis=0).tolist()})
-            print(json.dumps({k: v for k, v in results[-1].items() if k not in ("steps", "curve_mean", "auc_per_seed")}),
+                            "curve_mean": norm.mean(axis=0).tolist(), "curve_per_seed": norm.tolist()})
+            print(json.dumps({k: v for k, v in results[-1].items()
+                              if k not in ("steps", "curve_mean", "curve_per_seed", "auc_per_seed")}),
                   flush=True)
     claims = []
     for name in tasks:
@@ -170,10 +171,11 @@ def figure(curves: dict, tasks: dict, agents: tuple[str, ...], path: Path) -> No
         ax.set_xlabel("environment steps")
         ax.axhline(1.0, color="k", lw=0.5, ls=":")
     np.atleast_1d(axes)[0].set_ylabel("normalised return of the greedy policy")
-    np.atleast_1d(axes)[-1].legend(fontsize=8, loc="lower right")
+    handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=len(agents))  # below the panels, over no curve
     fig.suptitle("Low-data regime (10 updates per step, tuned step sizes and temperatures), mean and 95% CI over seeds",
                  fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     path.parent.mkdir(exist_ok=True)
     fig.savefig(path, dpi=110)
 
