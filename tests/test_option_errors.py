@@ -350,7 +350,7 @@ ROWS = [
         {"model": CHOICE, "n_seeds": COUNT, "total_steps": COUNT, "updates_per_step": COUNT, "rollout_length": COUNT,
          "target_update": COUNT, "temperature": POSITIVE, "lr": POSITIVE, "model_lr": POSITIVE, "batch_size": COUNT,
          "buffer_size": COUNT, "learning_starts": COUNT0, "evaluate_every": COUNT, "progress": BOOL,
-         "device": ("x",)}),
+         "n_latents": COUNT, "latent_classes": (*COUNT, 1), "device": ("x",)}),
     Row(approx.mdpo_on_policy, lambda: ((approx.TabularEnv(mdp()),), {"max_iter": 1, "steps_per_batch": 4,
                                                                       "minibatch_size": 2, "sgd_steps": 1}),
         {"max_iter": COUNT, "steps_per_batch": COUNT, "minibatch_size": COUNT, "sgd_steps": COUNT,

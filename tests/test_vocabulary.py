@@ -147,7 +147,8 @@ ALLOWED = (
         train_every target_update target_update_every max_grad_norm double sgd_steps steps_per_batch
         value_epochs normalize_advantages old_policy_every epochs pretrain_epochs pretrain_batch
         pretrain_lr prioritized update_priorities warm_fraction train_constraint published q_net
-        v_net learner learner_kwargs exploration dtype torch_threads bisimulation_weight widths n_seeds weight_decay rcsl_hidden updates_per_step rollout_length model_lr""",
+        v_net learner learner_kwargs exploration dtype torch_threads bisimulation_weight widths n_seeds weight_decay rcsl_hidden updates_per_step rollout_length model_lr
+        n_latents latent_classes""",
     ),
     _group(
         "the data of a set function (submodular), named as in its formula: coverage incidence, "
