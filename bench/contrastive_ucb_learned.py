@@ -189,10 +189,16 @@ def offline(seed: int, sizes: list[int]) -> dict:
     return out
 
 
-def machine() -> dict:
+def write(name: str, payload: dict) -> None:
+    """``bench/results/<name>.json``: the UTC date and time, the machine and the command, then ``payload``."""
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "memory_GiB": round(mem),
-            "python": platform.python_version(), "note": "shared 2-core VM, loaded"}
+    machine = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "memory_GiB": round(mem),
+               "python": platform.python_version(), "note": "shared 2-core VM, loaded"}
+    out = Path(__file__).parent / "results" / f"{name}.json"
+    out.write_text(json.dumps({"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                               "machine": machine, "command": "OMP_NUM_THREADS=1 .venv/bin/python " + " ".join(sys.argv),
+                               **payload}, indent=1))
+    print("wrote", out)
 
 
 def holdout(seeds: list[int], K: int) -> None:
@@ -215,12 +221,8 @@ def holdout(seeds: list[int], K: int) -> None:
         summary[name] = {"reference": reference, "regret": mean_ci(list(mine)), "reference_regret": mean_ci(list(ref)),
                          "ratio_of_means": float(mine.mean() / ref.mean()), "log_ratio": mean_ci(list(np.log(mine / ref))),
                          "ratio_per_seed": (mine / ref).round(2).tolist()}
-    out = Path(__file__).parent / "results" / "contrastive_ucb_learned_holdout.json"
-    out.write_text(json.dumps({"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                               "machine": machine(), "command": "OMP_NUM_THREADS=1 .venv/bin/python " + " ".join(sys.argv),
-                               "instance": {"S": S, "A": A, "d": D, "H": H, "beta": BETA, "K": K, "seeds": seeds},
-                               "runs": runs, "summary": summary}, indent=1))
-    print("wrote", out)
+    write("contrastive_ucb_learned_holdout", {"instance": {"S": S, "A": A, "d": D, "H": H, "beta": BETA, "K": K, "seeds": seeds},
+                                              "runs": runs, "summary": summary})
 
 
 def main() -> None:
@@ -323,14 +325,11 @@ def main() -> None:
     fit_timing = {"scipy_s": t1 - t0, "torch_cpu_s": t2 - t1, "scipy_loss": ref.loss, "torch_loss": tfit.loss,
                   "note": "one rank-5 fit on 3000 transitions (S = 10, A = 3); no GPU was lent to this task"}
     print(json.dumps(fit_timing), flush=True)
-    out = Path(__file__).parent / "results" / ("contrastive_ucb_learned_quick.json" if args.quick else "contrastive_ucb_learned.json")
-    out.write_text(json.dumps({"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                               "machine": machine(),
-                               "command": "OMP_NUM_THREADS=1 .venv/bin/python " + " ".join(sys.argv),
-                               "instance": {"S": S, "A": A, "d": D, "H": H, "beta": BETA, "beta_grid": [*BETAS, BETA], "K": K, "seeds": seeds,
-                                            "well_conditioned_fifth_singular_value": [float(x) for x in well]},
-                               "runs": runs, "summary": summary, "best_beta": best, "diagnosis": diagnosis, "offline": off, "game": game, "fit_timing": fit_timing}, indent=1))
-    print("wrote", out)
+    write("contrastive_ucb_learned_quick" if args.quick else "contrastive_ucb_learned",
+          {"instance": {"S": S, "A": A, "d": D, "H": H, "beta": BETA, "beta_grid": [*BETAS, BETA], "K": K, "seeds": seeds,
+                        "well_conditioned_fifth_singular_value": [float(x) for x in well]},
+           "runs": runs, "summary": summary, "best_beta": best, "diagnosis": diagnosis, "offline": off, "game": game,
+           "fit_timing": fit_timing})
 
 
 if __name__ == "__main__":

@@ -303,6 +303,7 @@ def dyna_dqn(
                 """Next-observation logits, the reward and the termination logit, concatenated."""
                 return torch.cat([m_next(x), m_reward(x), m_cont(x)], dim=-1)
         eye_a = torch.eye(A, device=dev, dtype=f32)
+        n_batch = B * L if model == "replay" else B  # the paper's ER batch: as many as a rollout trains on
         last_next = torch.full((K, S, A), -1, device=dev, dtype=torch.long)
         last_reward = torch.zeros((K, S, A), device=dev, dtype=f32)
         buf_s = torch.zeros((K, capacity), device=dev, dtype=torch.long)
@@ -415,7 +416,6 @@ def dyna_dqn(
                 if t % target_update == 0:
                     target.copy_from(q_net)
                 for _ in range(updates):
-                    n_batch = B * L if model == "replay" else B  # the paper's ER batch: as many as a rollout batch
                     idx = (uniform(K, n_batch) * min(t + 1, capacity)).long()
                     s_b, a_b = buf_s.gather(1, idx), buf_a.gather(1, idx)
                     r_b, s2_b = buf_r.gather(1, idx), buf_s2.gather(1, idx)

@@ -16,6 +16,11 @@ KL_PRIOR_WEIGHT, KL_POSTERIOR_WEIGHT = 0.8, 0.2
 MIN_SIGMA, ENCODER_MIN_STD = 1e-6, 0.1
 
 
+def _stop_gradient(dist: tuple[Any, Any]) -> tuple[Any, Any]:
+    """A latent distribution's parameters with the gradient stopped (``sg`` in the loss)."""
+    return tuple(None if t is None else t.detach() for t in dist)  # type: ignore[return-value]
+
+
 class BatchedMLP:
     """``K`` independent ELU networks evaluated in one batched matrix product per layer:
     ``x (K, N, n_in) -> (K, N, n_out)``. Initialised like ``torch.nn.Linear`` (uniform within
@@ -148,9 +153,8 @@ class LatentModel:
         za = torch.cat([z, a_onehot], dim=-1)
         post = self._dist(self.encoder(o2), encoder=True)
         prior = self._dist(self.transition(za), encoder=False)
-        detach = tuple(None if t is None else t.detach() for t in post)
-        kl = KL_PRIOR_WEIGHT * self._kl(detach, prior)
-        kl = kl + KL_POSTERIOR_WEIGHT * self._kl(post, tuple(None if t is None else t.detach() for t in prior))
+        kl = KL_PRIOR_WEIGHT * self._kl(_stop_gradient(post), prior)
+        kl = kl + KL_POSTERIOR_WEIGHT * self._kl(post, _stop_gradient(prior))
         recon = F.binary_cross_entropy_with_logits(self.decoder(z), o, reduction="none").sum(-1)
         loss = kl + 0.5 * (self.reward(za)[..., 0] - r) ** 2 + (1.0 - done) * recon
         if episodic:

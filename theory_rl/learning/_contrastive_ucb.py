@@ -136,11 +136,13 @@ class StepModels:
         if self.representation == "tabular":
             return beta / np.sqrt(self.lam + visits)
         out = np.empty((H, S, A))
-        for h in range(H):
+        for h in range(1 if self.pool_steps else H):  # pooled: one feature map and one Sigma serve every step
             feats = self.phi_hat[h]
             sigma = self.lam * np.eye(feats.shape[1]) + feats.T @ (visits[h].reshape(-1, 1) * feats)
             norms = np.einsum("ij,ij->i", feats, np.linalg.solve(sigma, feats.T).T)
             out[h] = beta * np.sqrt(np.maximum(norms, 0.0)).reshape(S, A)
+        if self.pool_steps:
+            out[1:] = out[0]
         return out
 
 
